@@ -1,0 +1,214 @@
+//! Identifiers. Each is parsed once at the edge; inside the engine a value of these types is valid.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Longest product code: codes are typed by customers in chat (`beli viu1b`).
+pub const PRODUCT_CODE_LEN_MAX: usize = 32;
+/// Longest customer id. WhatsApp user ids are phone numbers today and usernames from 2026.
+pub const CUSTOMER_ID_LEN_MAX: usize = 64;
+/// Longest caller-chosen reference (payment id, ledger reference).
+pub const REFERENCE_LEN_MAX: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("a product code is 1 to {PRODUCT_CODE_LEN_MAX} letters, digits, '-' or '_': {0:?}")]
+    BadProductCode(String),
+    #[error("a customer id is 1 to {CUSTOMER_ID_LEN_MAX} visible characters: {0:?}")]
+    BadCustomerId(String),
+    #[error("an order id looks like TRX-<10 hex>-<unix ms>: {0:?}")]
+    BadOrderId(String),
+    #[error("a reference is 1 to {REFERENCE_LEN_MAX} visible characters: {0:?}")]
+    BadReference(String),
+}
+
+macro_rules! string_id {
+    ($name:ident) => {
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $name::parse(&value)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                $name::parse(value)
+            }
+        }
+    };
+}
+
+string_id!(ProductCode);
+string_id!(CustomerId);
+string_id!(OrderId);
+string_id!(Reference);
+
+fn visible(value: &str, len_max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= len_max
+        && value.chars().all(|c| !c.is_control() && !c.is_whitespace())
+}
+
+impl ProductCode {
+    /// Codes are case-insensitive in chat, so they are kept lower case.
+    pub fn parse(value: &str) -> Result<ProductCode, IdError> {
+        let code = value.trim().to_ascii_lowercase();
+        let valid = !code.is_empty()
+            && code.len() <= PRODUCT_CODE_LEN_MAX
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if valid {
+            Ok(ProductCode(code))
+        } else {
+            Err(IdError::BadProductCode(value.to_string()))
+        }
+    }
+}
+
+impl CustomerId {
+    /// Any visible string: a WhatsApp id is not assumed to be a phone number.
+    pub fn parse(value: &str) -> Result<CustomerId, IdError> {
+        if visible(value, CUSTOMER_ID_LEN_MAX) {
+            Ok(CustomerId(value.to_string()))
+        } else {
+            Err(IdError::BadCustomerId(value.to_string()))
+        }
+    }
+
+    /// For logs: the last four characters only, so phone numbers never appear whole.
+    pub fn masked(&self) -> String {
+        let tail: String = self.0.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        format!("***{tail}")
+    }
+}
+
+impl fmt::Debug for CustomerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CustomerId({})", self.masked())
+    }
+}
+
+impl Reference {
+    pub fn parse(value: &str) -> Result<Reference, IdError> {
+        if visible(value, REFERENCE_LEN_MAX) {
+            Ok(Reference(value.to_string()))
+        } else {
+            Err(IdError::BadReference(value.to_string()))
+        }
+    }
+}
+
+impl OrderId {
+    /// A new random, unguessable order id: `TRX-<40 random bits as hex>-<unix ms>`.
+    pub fn generate() -> OrderId {
+        let random: u64 = rand::rng().random::<u64>() & 0xff_ffff_ffff;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        OrderId(format!("TRX-{random:010x}-{now_ms}"))
+    }
+
+    pub fn parse(value: &str) -> Result<OrderId, IdError> {
+        let bad = || IdError::BadOrderId(value.to_string());
+        let trimmed = value.trim();
+        let rest = match trimmed.get(..4) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("TRX-") => &trimmed[4..],
+            _ => return Err(bad()),
+        };
+        let (hex, millis) = rest.split_once('-').ok_or_else(bad)?;
+        let hex_ok = hex.len() == 10 && hex.chars().all(|c| c.is_ascii_hexdigit());
+        let millis_ok = !millis.is_empty() && millis.len() <= 16 && millis.chars().all(|c| c.is_ascii_digit());
+        if hex_ok && millis_ok {
+            Ok(OrderId(format!("TRX-{}-{millis}", hex.to_ascii_lowercase())))
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The reference under which a purchase debits a wallet.
+    pub fn debit_reference(&self) -> Reference {
+        Reference(format!("order:{}", self.0))
+    }
+
+    /// The reference under which a purchase's money goes back to the wallet.
+    pub fn refund_reference(&self) -> Reference {
+        Reference(format!("refund:{}", self.0))
+    }
+}
+
+macro_rules! plain_debug {
+    ($($name:ident),*) => {$(
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+    )*};
+}
+plain_debug!(ProductCode, OrderId, Reference);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_codes_are_lower_cased_and_validated() {
+        assert_eq!(ProductCode::parse("VIU1B").unwrap().as_str(), "viu1b");
+        assert!(ProductCode::parse("").is_err());
+        assert!(ProductCode::parse("a b").is_err());
+        assert!(ProductCode::parse(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn generated_order_ids_parse_and_differ() {
+        let a = OrderId::generate();
+        let b = OrderId::generate();
+        assert_ne!(a, b);
+        assert_eq!(OrderId::parse(a.as_str()).unwrap(), a);
+        assert!(a.as_str().starts_with("TRX-"));
+    }
+
+    #[test]
+    fn malformed_order_ids_are_refused() {
+        for bad in ["", "TRX-", "TRX-123-1", "TRX-zzzzzzzzzz-1", "ORD-0123456789-1", "TRX-0123456789-"] {
+            assert!(OrderId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn customer_ids_need_not_be_phone_numbers() {
+        assert!(CustomerId::parse("6281234567890").is_ok());
+        assert!(CustomerId::parse("budi.username").is_ok());
+        assert!(CustomerId::parse("has space").is_err());
+        assert_eq!(CustomerId::parse("6281234567890").unwrap().masked(), "***7890");
+    }
+}

@@ -1,0 +1,109 @@
+//! Domain types shared by every part of warung: money, quantities, identifiers, items, time.
+
+mod bounded;
+mod clock;
+mod ids;
+mod money;
+
+pub use bounded::BoundedMap;
+pub use clock::{Clock, UnixMs};
+pub use ids::{
+    CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX,
+    PRODUCT_CODE_LEN_MAX, REFERENCE_LEN_MAX,
+};
+pub use money::{Money, MoneyError, MONEY_MAX_RUPIAH, MONEY_SCALE_MAX};
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Most units one order may take: a flash-sale buyer cannot empty a product in one message.
+pub const ORDER_QUANTITY_MAX: u32 = 100;
+
+/// Longest deliverable item (an account login, a voucher code).
+pub const ITEM_SECRET_LEN_MAX: usize = 1024;
+
+/// A number of units of a product.
+pub type Quantity = u32;
+
+/// The number of a deliverable item within its product, assigned by the product actor.
+pub type ItemNo = i64;
+
+/// A deliverable item: an opaque secret such as an account login or a voucher code.
+/// It never prints; only the customer who bought it sees it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ItemSecret(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemError {
+    #[error("an item must not be empty")]
+    Empty,
+    #[error("an item is at most {ITEM_SECRET_LEN_MAX} bytes")]
+    TooLong,
+}
+
+impl ItemSecret {
+    pub fn parse(value: &str) -> Result<ItemSecret, ItemError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ItemError::Empty);
+        }
+        if value.len() > ITEM_SECRET_LEN_MAX {
+            return Err(ItemError::TooLong);
+        }
+        Ok(ItemSecret(value.to_string()))
+    }
+
+    /// The secret itself, for delivery to its buyer and for the store.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ItemSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ItemSecret(***)")
+    }
+}
+
+/// One deliverable unit with its number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub no: ItemNo,
+    pub secret: ItemSecret,
+}
+
+/// Where a unit of stock is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockState {
+    /// Not yet in the shop (the source of a restock).
+    Supplier,
+    Available,
+    Reserved,
+    Sold,
+    Removed,
+}
+
+impl StockState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockState::Supplier => "supplier",
+            StockState::Available => "available",
+            StockState::Reserved => "reserved",
+            StockState::Sold => "sold",
+            StockState::Removed => "removed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<StockState> {
+        Some(match value {
+            "supplier" => StockState::Supplier,
+            "available" => StockState::Available,
+            "reserved" => StockState::Reserved,
+            "sold" => StockState::Sold,
+            "removed" => StockState::Removed,
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! Money in Rupiah: exact decimal, never a float, never negative.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Largest amount the engine accepts in one value: Rp1 trillion. Anything above is a typo or an
+/// attack, and keeping sums far below `Decimal::MAX` makes every checked sum in a batch safe.
+pub const MONEY_MAX_RUPIAH: i64 = 1_000_000_000_000;
+
+/// Smallest fraction of a Rupiah kept: two decimal places (sen), as Midtrans reports amounts.
+pub const MONEY_SCALE_MAX: u32 = 2;
+
+/// A non-negative amount of Rupiah with at most two decimal places.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Decimal", into = "Decimal")]
+pub struct Money(Decimal);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("an amount of money must not be negative")]
+    MustNotBeNegative,
+    #[error("an amount of money has at most {MONEY_SCALE_MAX} decimal places")]
+    TooManyDecimals,
+    #[error("an amount of money must not exceed Rp{MONEY_MAX_RUPIAH}")]
+    TooLarge,
+    #[error("not a number: {0}")]
+    NotANumber(String),
+}
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    pub fn new(value: Decimal) -> Result<Money, MoneyError> {
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(MoneyError::MustNotBeNegative);
+        }
+        if value.normalize().scale() > MONEY_SCALE_MAX {
+            return Err(MoneyError::TooManyDecimals);
+        }
+        if value > Decimal::from(MONEY_MAX_RUPIAH) {
+            return Err(MoneyError::TooLarge);
+        }
+        Ok(Money(value.normalize()))
+    }
+
+    /// Whole Rupiah, the usual case in a shop.
+    pub fn rupiah(amount: u64) -> Money {
+        Money::new(Decimal::from(amount)).expect("whole rupiah within the limit")
+    }
+
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        Money::new(self.0.checked_add(other.0)?).ok()
+    }
+
+    /// `None` when the result would be negative: a balance never goes below zero.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        Money::new(self.0.checked_sub(other.0)?).ok()
+    }
+
+    pub fn checked_mul(self, quantity: u32) -> Option<Money> {
+        Money::new(self.0.checked_mul(Decimal::from(quantity))?).ok()
+    }
+}
+
+impl TryFrom<Decimal> for Money {
+    type Error = MoneyError;
+    fn try_from(value: Decimal) -> Result<Self, Self::Error> {
+        Money::new(value)
+    }
+}
+
+impl From<Money> for Decimal {
+    fn from(money: Money) -> Decimal {
+        money.0
+    }
+}
+
+impl FromStr for Money {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let value = Decimal::from_str(s.trim()).map_err(|_| MoneyError::NotANumber(s.to_string()))?;
+        Money::new(value)
+    }
+}
+
+/// Formats as Indonesians write Rupiah: `Rp15.000`, `Rp1.250,50`.
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.0.trunc();
+        let fraction = (self.0 - whole) * Decimal::from(100);
+        let digits = whole.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push('.');
+            }
+            grouped.push(ch);
+        }
+        if fraction.is_zero() {
+            write!(f, "Rp{grouped}")
+        } else {
+            write!(f, "Rp{grouped},{:02}", fraction.trunc())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_amounts_are_refused() {
+        assert_eq!(Money::from_str("-1"), Err(MoneyError::MustNotBeNegative));
+    }
+
+    #[test]
+    fn more_than_two_decimals_are_refused() {
+        assert_eq!(Money::from_str("1.001"), Err(MoneyError::TooManyDecimals));
+        assert!(Money::from_str("1.10").is_ok());
+    }
+
+    #[test]
+    fn subtraction_below_zero_is_none() {
+        assert_eq!(Money::rupiah(5).checked_sub(Money::rupiah(6)), None);
+        assert_eq!(Money::rupiah(6).checked_sub(Money::rupiah(6)), Some(Money::ZERO));
+    }
+
+    #[test]
+    fn displays_as_rupiah() {
+        assert_eq!(Money::rupiah(15_000).to_string(), "Rp15.000");
+        assert_eq!(Money::rupiah(500).to_string(), "Rp500");
+        assert_eq!(Money::rupiah(1_234_567).to_string(), "Rp1.234.567");
+        assert_eq!(Money::from_str("1250.5").unwrap().to_string(), "Rp1.250,50");
+    }
+
+    #[test]
+    fn amounts_above_the_limit_are_refused() {
+        assert_eq!(Money::from_str("1000000000001"), Err(MoneyError::TooLarge));
+    }
+}

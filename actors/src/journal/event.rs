@@ -1,0 +1,333 @@
+//! What the journal persists: rows written by one transition, in the order they were made.
+//!
+//! Upsert rows carry the whole current value (an actor's state is the truth while it is active,
+//! and the journal commits in order, so the last row of a key in a batch wins). Append rows
+//! (ledger entries, inventory movements) are never updated: they are the audit trail.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    CustomerId, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState,
+    UnixMs,
+};
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    Product(ProductRow),
+    ItemsAdded { product: ProductCode, items: Vec<(ItemNo, ItemSecret)>, at: UnixMs },
+    ItemsMoved { product: ProductCode, items: Vec<ItemNo>, to: StockState, order: Option<OrderId>, at: UnixMs },
+    Reservation(ReservationRow),
+    Movement(MovementRow),
+    Wallet(WalletRow),
+    Ledger(LedgerRow),
+    Hold(HoldRow),
+    Order(OrderRow),
+    Payment(PaymentRow),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockKind {
+    /// Each unit is a deliverable item (a login, a voucher code).
+    Items,
+    /// Plain counted units with nothing to deliver but the count.
+    Counted,
+}
+
+impl StockKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockKind::Items => "items",
+            StockKind::Counted => "counted",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<StockKind> {
+        match value {
+            "items" => Some(StockKind::Items),
+            "counted" => Some(StockKind::Counted),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductRow {
+    pub code: ProductCode,
+    pub name: String,
+    pub price: Money,
+    pub kind: StockKind,
+    pub active: bool,
+    /// Units ever received; `received = available + reserved + sold + removed`.
+    pub received: i64,
+    pub available: i64,
+    pub reserved: i64,
+    pub sold: i64,
+    pub removed: i64,
+    pub next_item_no: ItemNo,
+    pub updated_at: UnixMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    Reserved,
+    Committed,
+    Released,
+}
+
+impl ReservationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationStatus::Reserved => "reserved",
+            ReservationStatus::Committed => "committed",
+            ReservationStatus::Released => "released",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ReservationStatus> {
+        match value {
+            "reserved" => Some(ReservationStatus::Reserved),
+            "committed" => Some(ReservationStatus::Committed),
+            "released" => Some(ReservationStatus::Released),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReservationRow {
+    pub order: OrderId,
+    pub product: ProductCode,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub items: Vec<ItemNo>,
+    pub expires_at: UnixMs,
+    pub status: ReservationStatus,
+    /// Why it was released (cancelled, expired, failed), empty otherwise.
+    pub release_reason: String,
+    pub updated_at: UnixMs,
+}
+
+/// One change of stock: who, when, from, to, why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MovementRow {
+    pub product: ProductCode,
+    pub quantity: i64,
+    pub from: StockState,
+    pub to: StockState,
+    pub reason: String,
+    pub reference: String,
+    pub actor: String,
+    pub at: UnixMs,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WalletRow {
+    pub customer: CustomerId,
+    pub balance: Money,
+    pub held: Money,
+    pub updated_at: UnixMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    TopUp,
+    Purchase,
+    Refund,
+    Capture,
+    Adjustment,
+}
+
+impl LedgerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::TopUp => "top_up",
+            LedgerKind::Purchase => "purchase",
+            LedgerKind::Refund => "refund",
+            LedgerKind::Capture => "capture",
+            LedgerKind::Adjustment => "adjustment",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<LedgerKind> {
+        Some(match value {
+            "top_up" => LedgerKind::TopUp,
+            "purchase" => LedgerKind::Purchase,
+            "refund" => LedgerKind::Refund,
+            "capture" => LedgerKind::Capture,
+            "adjustment" => LedgerKind::Adjustment,
+            _ => return None,
+        })
+    }
+}
+
+/// One change of a balance. `amount` is signed: credits positive, debits negative.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerRow {
+    pub customer: CustomerId,
+    pub reference: Reference,
+    pub kind: LedgerKind,
+    pub amount: Decimal,
+    pub balance_after: Money,
+    pub reason: String,
+    pub actor: String,
+    pub at: UnixMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldStatus {
+    Held,
+    Captured,
+    Voided,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldStatus::Held => "held",
+            HoldStatus::Captured => "captured",
+            HoldStatus::Voided => "voided",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<HoldStatus> {
+        match value {
+            "held" => Some(HoldStatus::Held),
+            "captured" => Some(HoldStatus::Captured),
+            "voided" => Some(HoldStatus::Voided),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoldRow {
+    pub reference: Reference,
+    pub customer: CustomerId,
+    pub amount: Money,
+    pub status: HoldStatus,
+    pub updated_at: UnixMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// A saldo purchase between its steps.
+    Pending,
+    /// Stock reserved, waiting for an external payment.
+    AwaitingPayment,
+    Paid,
+    /// A saldo purchase that did not complete (insufficient balance, a failed step); nothing taken.
+    Failed,
+    Cancelled,
+    Expired,
+    /// Paid after its reservation had gone: the money went to the wallet; a person should look.
+    Review,
+    Refunded,
+}
+
+impl OrderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Pending => "pending",
+            OrderState::AwaitingPayment => "awaiting_payment",
+            OrderState::Paid => "paid",
+            OrderState::Failed => "failed",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Expired => "expired",
+            OrderState::Review => "review",
+            OrderState::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<OrderState> {
+        Some(match value {
+            "pending" => OrderState::Pending,
+            "awaiting_payment" => OrderState::AwaitingPayment,
+            "paid" => OrderState::Paid,
+            "failed" => OrderState::Failed,
+            "cancelled" => OrderState::Cancelled,
+            "expired" => OrderState::Expired,
+            "review" => OrderState::Review,
+            "refunded" => OrderState::Refunded,
+            _ => return None,
+        })
+    }
+
+    /// An order in an open state still holds stock or awaits a step.
+    pub fn is_open(self) -> bool {
+        matches!(self, OrderState::Pending | OrderState::AwaitingPayment)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Saldo,
+    External,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Saldo => "saldo",
+            PaymentMethod::External => "external",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PaymentMethod> {
+        match value {
+            "saldo" => Some(PaymentMethod::Saldo),
+            "external" => Some(PaymentMethod::External),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRow {
+    pub id: OrderId,
+    pub customer: CustomerId,
+    pub product: ProductCode,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub total: Money,
+    pub method: PaymentMethod,
+    pub state: OrderState,
+    pub expires_at: UnixMs,
+    pub note: String,
+    pub created_at: UnixMs,
+    pub updated_at: UnixMs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentPurpose {
+    Order,
+    TopUp,
+}
+
+impl PaymentPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentPurpose::Order => "order",
+            PaymentPurpose::TopUp => "top_up",
+        }
+    }
+}
+
+/// A confirmed external payment (a QRIS settlement), recorded once per provider payment id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaymentRow {
+    pub id: Reference,
+    pub customer: CustomerId,
+    pub order: Option<OrderId>,
+    pub purpose: PaymentPurpose,
+    pub amount: Money,
+    pub status: String,
+    pub at: UnixMs,
+}

@@ -1,0 +1,326 @@
+//! Group commit. Submissions are committed strictly in the order they were made, many per
+//! transaction: a batch closes when it holds `batch_events_max` events or `batch_window` has
+//! passed since its first submission. While one batch commits, the next one fills.
+//!
+//! Guarantees:
+//! - A ticket resolves `Ok` only after the transaction holding its events has committed.
+//! - When a batch fails, every ticket in it resolves to an error, and every actor that had events
+//!   in it is fenced: its later submissions from the same incarnation are refused, because they
+//!   were computed from memory that included the lost events. The keys are reported so the
+//!   supervisor can restart those actors from the store.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use tokio::sync::{mpsc, oneshot};
+
+use super::Event;
+use crate::domain::{CustomerId, ProductCode};
+
+/// Submissions waiting for the journal; past this, actors answer "busy, try again" rather than
+/// queue more work than the store can absorb.
+pub const JOURNAL_QUEUE_SUBMISSIONS_MAX: usize = 65_536;
+
+/// Which actor made a submission.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActorKey {
+    Product(ProductCode),
+    Wallet(CustomerId),
+}
+
+impl fmt::Display for ActorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActorKey::Product(code) => write!(f, "product/{code}"),
+            ActorKey::Wallet(customer) => write!(f, "wallet/{}", customer.masked()),
+        }
+    }
+}
+
+/// Each activation of an actor has a new incarnation number, increasing across the process.
+pub type Incarnation = u64;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JournalError {
+    #[error("the store did not commit this change: {0}")]
+    CommitFailed(String),
+    #[error("this actor's earlier change failed to commit; it is reloading")]
+    Fenced,
+    #[error("the journal queue is full")]
+    Busy,
+    #[error("the journal has stopped")]
+    Closed,
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The store could not be reached or the transaction was cut off: nothing in the batch is
+    /// known to be stored.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store refused the content (a constraint): some submission in the batch is bad.
+    #[error("store refused the batch: {0}")]
+    Refused(String),
+}
+
+/// The store, as the journal sees it: one transaction per call, all or nothing.
+pub trait Sink: Send + Sync + 'static {
+    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>>;
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct JournalSettings {
+    /// A batch closes at this many events (it may exceed it by one submission's events).
+    pub batch_events_max: usize,
+    /// A batch closes this long after its first submission, if not full before.
+    pub batch_window: Duration,
+}
+
+impl Default for JournalSettings {
+    fn default() -> Self {
+        JournalSettings { batch_events_max: 4_096, batch_window: Duration::from_micros(500) }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct JournalStats {
+    pub batches_committed: AtomicU64,
+    pub batches_failed: AtomicU64,
+    pub events_committed: AtomicU64,
+    pub submissions_fenced: AtomicU64,
+    pub last_batch_events: AtomicU64,
+    pub last_commit_micros: AtomicU64,
+    pub commit_micros_total: AtomicU64,
+}
+
+type Outcome = Result<(), JournalError>;
+
+/// Resolves when a submission is durable, or with the reason it never will be.
+pub type Ticket = Shared<BoxFuture<'static, Outcome>>;
+
+struct Submission {
+    origin: Option<(ActorKey, Incarnation)>,
+    events: Vec<Event>,
+    done: oneshot::Sender<Outcome>,
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::Sender<Submission>,
+    stats: Arc<JournalStats>,
+    next_incarnation: Arc<AtomicU64>,
+}
+
+/// Room in the journal's queue, taken before an actor changes its state, so a full queue refuses
+/// the command instead of losing a change already made in memory.
+pub struct SubmitSlot<'a>(mpsc::Permit<'a, Submission>);
+
+impl SubmitSlot<'_> {
+    pub fn submit(self, origin: Option<(ActorKey, Incarnation)>, events: Vec<Event>) -> Ticket {
+        let (done, rx) = oneshot::channel();
+        self.0.send(Submission { origin, events, done });
+        ticket(rx)
+    }
+}
+
+fn ticket(rx: oneshot::Receiver<Outcome>) -> Ticket {
+    rx.map(|r| r.unwrap_or(Err(JournalError::Closed))).boxed().shared()
+}
+
+impl Journal {
+    /// Starts the commit loop on the current tokio runtime. The receiver reports fenced actors.
+    pub fn start(sink: Arc<dyn Sink>, settings: JournalSettings) -> (Journal, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
+        assert!(settings.batch_events_max > 0);
+        let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_SUBMISSIONS_MAX);
+        let (fenced_tx, fenced_rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(JournalStats::default());
+        let runner = Runner { rx, sink, settings, stats: stats.clone(), fence: HashMap::new(), fenced_tx };
+        tokio::spawn(runner.run());
+        (Journal { tx, stats, next_incarnation: Arc::new(AtomicU64::new(1)) }, fenced_rx)
+    }
+
+    pub fn try_slot(&self) -> Result<SubmitSlot<'_>, JournalError> {
+        match self.tx.try_reserve() {
+            Ok(permit) => Ok(SubmitSlot(permit)),
+            Err(mpsc::error::TrySendError::Full(())) => Err(JournalError::Busy),
+            Err(mpsc::error::TrySendError::Closed(())) => Err(JournalError::Closed),
+        }
+    }
+
+    /// Submits rows that belong to no actor (orders, payments), waiting for queue room.
+    pub async fn submit(&self, events: Vec<Event>) -> Ticket {
+        match self.tx.reserve().await {
+            Ok(permit) => SubmitSlot(permit).submit(None, events),
+            Err(_) => futures::future::ready(Err(JournalError::Closed)).boxed().shared(),
+        }
+    }
+
+    /// Resolves once everything submitted before it has been committed (or has failed).
+    pub async fn flush(&self) -> Outcome {
+        self.submit(Vec::new()).await.await
+    }
+
+    pub fn next_incarnation(&self) -> Incarnation {
+        self.next_incarnation.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> &JournalStats {
+        &self.stats
+    }
+
+    /// Submissions waiting to be committed.
+    pub fn queued(&self) -> usize {
+        JOURNAL_QUEUE_SUBMISSIONS_MAX - self.tx.capacity()
+    }
+}
+
+struct Runner {
+    rx: mpsc::Receiver<Submission>,
+    sink: Arc<dyn Sink>,
+    settings: JournalSettings,
+    stats: Arc<JournalStats>,
+    /// Per actor, the newest incarnation whose submissions are refused.
+    fence: HashMap<ActorKey, Incarnation>,
+    fenced_tx: mpsc::UnboundedSender<Vec<ActorKey>>,
+}
+
+impl Runner {
+    async fn run(mut self) {
+        while let Some(first) = self.rx.recv().await {
+            let batch = self.fill(first).await;
+            self.commit(batch).await;
+        }
+        tracing::debug!("journal stopped: every handle dropped");
+    }
+
+    async fn fill(&mut self, first: Submission) -> Vec<Submission> {
+        let deadline = tokio::time::Instant::now() + self.settings.batch_window;
+        let mut events = first.events.len();
+        let mut batch = vec![first];
+        while events < self.settings.batch_events_max {
+            let next = match self.rx.try_recv() {
+                Ok(submission) => submission,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                        Ok(Some(submission)) => submission,
+                        _ => break,
+                    }
+                }
+            };
+            events += next.events.len();
+            batch.push(next);
+        }
+        batch
+    }
+
+    fn is_fenced(&mut self, origin: &Option<(ActorKey, Incarnation)>) -> bool {
+        let Some((key, incarnation)) = origin else { return false };
+        match self.fence.get(key) {
+            Some(fenced) if incarnation <= fenced => true,
+            Some(_) => {
+                self.fence.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    async fn commit(&mut self, batch: Vec<Submission>) {
+        let mut live = Vec::with_capacity(batch.len());
+        for submission in batch {
+            if self.is_fenced(&submission.origin) {
+                self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
+                let _ = submission.done.send(Err(JournalError::Fenced));
+            } else {
+                live.push(submission);
+            }
+        }
+        let mut events = Vec::with_capacity(live.iter().map(|s| s.events.len()).sum());
+        let mut parts = Vec::with_capacity(live.len());
+        for submission in live {
+            let start = events.len();
+            events.extend(submission.events);
+            parts.push((start..events.len(), submission.origin, submission.done));
+        }
+        if events.is_empty() {
+            for (_, _, done) in parts {
+                let _ = done.send(Ok(()));
+            }
+            return;
+        }
+        match self.commit_events(&events).await {
+            Ok(()) => {
+                for (_, _, done) in parts {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(SinkError::Refused(reason)) if parts.len() > 1 => {
+                // One bad submission must not fail its neighbours: commit them one by one.
+                tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
+                for (range, origin, done) in parts {
+                    let origin = if self.is_fenced(&origin) {
+                        let _ = done.send(Err(JournalError::Fenced));
+                        continue;
+                    } else {
+                        origin
+                    };
+                    match self.commit_events(&events[range]).await {
+                        Ok(()) => {
+                            let _ = done.send(Ok(()));
+                        }
+                        Err(error) => self.fail(vec![(origin, done)], error),
+                    }
+                }
+            }
+            Err(error) => {
+                let failed = parts.into_iter().map(|(_, origin, done)| (origin, done)).collect();
+                self.fail(failed, error);
+            }
+        }
+    }
+
+    async fn commit_events(&self, events: &[Event]) -> Result<(), SinkError> {
+        let started = Instant::now();
+        let result = self.sink.commit(events).await;
+        let micros = started.elapsed().as_micros() as u64;
+        self.stats.last_commit_micros.store(micros, Ordering::Relaxed);
+        match &result {
+            Ok(()) => {
+                self.stats.batches_committed.fetch_add(1, Ordering::Relaxed);
+                self.stats.events_committed.fetch_add(events.len() as u64, Ordering::Relaxed);
+                self.stats.last_batch_events.store(events.len() as u64, Ordering::Relaxed);
+                self.stats.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, events = events.len(), "journal batch failed to commit");
+            }
+        }
+        result
+    }
+
+    fn fail(&mut self, failed: Vec<(Option<(ActorKey, Incarnation)>, oneshot::Sender<Outcome>)>, error: SinkError) {
+        let mut keys = Vec::new();
+        for (origin, done) in failed {
+            if let Some((key, incarnation)) = origin {
+                let fenced = self.fence.entry(key.clone()).or_insert(incarnation);
+                *fenced = (*fenced).max(incarnation);
+                keys.push(key);
+            }
+            let _ = done.send(Err(JournalError::CommitFailed(error.to_string())));
+        }
+        keys.sort();
+        keys.dedup();
+        if !keys.is_empty() {
+            let _ = self.fenced_tx.send(keys);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+use std::sync::Mutex;
+
+use super::*;
+use crate::domain::{ProductCode, StockState};
+use crate::journal::MovementRow;
+
+/// An in-memory sink: records committed batches, fails on demand.
+#[derive(Default)]
+struct MemorySink {
+    batches: Mutex<Vec<Vec<String>>>,
+    fail_next: Mutex<Option<SinkError>>,
+    refuse_reference: Mutex<Option<String>>,
+}
+
+impl Sink for MemorySink {
+    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
+        async move {
+            tokio::task::yield_now().await;
+            if let Some(error) = self.fail_next.lock().unwrap().take() {
+                return Err(error);
+            }
+            let references: Vec<String> = events.iter().map(reference_of).collect();
+            if let Some(bad) = self.refuse_reference.lock().unwrap().as_ref() {
+                if references.contains(bad) {
+                    return Err(SinkError::Refused(format!("duplicate {bad}")));
+                }
+            }
+            self.batches.lock().unwrap().push(references);
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+fn reference_of(event: &Event) -> String {
+    match event {
+        Event::Movement(row) => row.reference.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn movement(reference: &str) -> Event {
+    Event::Movement(MovementRow {
+        product: ProductCode::parse("p").unwrap(),
+        quantity: 1,
+        from: StockState::Available,
+        to: StockState::Reserved,
+        reason: "test".into(),
+        reference: reference.into(),
+        actor: "test".into(),
+        at: 0,
+    })
+}
+
+fn key() -> ActorKey {
+    ActorKey::Product(ProductCode::parse("p").unwrap())
+}
+
+#[tokio::test]
+async fn tickets_resolve_after_their_batch_commits_in_submission_order() {
+    let sink = Arc::new(MemorySink::default());
+    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let mut tickets = Vec::new();
+    for i in 0..100 {
+        tickets.push(journal.try_slot().unwrap().submit(None, vec![movement(&i.to_string())]));
+    }
+    for ticket in tickets {
+        ticket.await.unwrap();
+    }
+    let committed: Vec<String> = sink.batches.lock().unwrap().concat();
+    assert_eq!(committed, (0..100).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert!(sink.batches.lock().unwrap().len() < 100, "submissions were grouped");
+}
+
+#[tokio::test]
+async fn a_failed_batch_fails_its_tickets_and_fences_its_actors() {
+    let sink = Arc::new(MemorySink::default());
+    let (journal, mut fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    *sink.fail_next.lock().unwrap() = Some(SinkError::Unavailable("connection reset".into()));
+    let lost = journal.try_slot().unwrap().submit(Some((key(), 7)), vec![movement("lost")]);
+    assert!(matches!(lost.await, Err(JournalError::CommitFailed(_))));
+    assert_eq!(fenced.recv().await.unwrap(), vec![key()]);
+
+    let stale = journal.try_slot().unwrap().submit(Some((key(), 7)), vec![movement("stale")]);
+    assert_eq!(stale.await, Err(JournalError::Fenced));
+    let reloaded = journal.try_slot().unwrap().submit(Some((key(), 8)), vec![movement("fresh")]);
+    reloaded.await.unwrap();
+    assert_eq!(sink.batches.lock().unwrap().concat(), vec!["fresh".to_string()]);
+}
+
+#[tokio::test]
+async fn a_refused_submission_does_not_fail_its_neighbours() {
+    let sink = Arc::new(MemorySink::default());
+    let settings = JournalSettings { batch_window: Duration::from_millis(50), ..JournalSettings::default() };
+    let (journal, _fenced) = Journal::start(sink.clone(), settings);
+    *sink.refuse_reference.lock().unwrap() = Some("bad".into());
+    let good1 = journal.try_slot().unwrap().submit(None, vec![movement("good1")]);
+    let bad = journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement("bad")]);
+    let good2 = journal.try_slot().unwrap().submit(None, vec![movement("good2")]);
+    good1.await.unwrap();
+    good2.await.unwrap();
+    assert!(matches!(bad.await, Err(JournalError::CommitFailed(_))));
+    assert_eq!(sink.batches.lock().unwrap().concat(), vec!["good1".to_string(), "good2".to_string()]);
+}
+
+#[tokio::test]
+async fn flush_waits_for_everything_before_it() {
+    let sink = Arc::new(MemorySink::default());
+    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let _pending = journal.try_slot().unwrap().submit(None, vec![movement("a")]);
+    journal.flush().await.unwrap();
+    assert_eq!(sink.batches.lock().unwrap().concat(), vec!["a".to_string()]);
+}

@@ -1,0 +1,12 @@
+//! The journal: every change of stock and money passes through it on its way to the store.
+//! `event` defines the rows it persists; `group_commit` batches them across actors and tells each
+//! submitter when its rows are durable (or that they never will be).
+
+mod event;
+mod group_commit;
+
+pub use event::*;
+pub use group_commit::{
+    ActorKey, Incarnation, Journal, JournalError, JournalSettings, JournalStats, Sink, SinkError,
+    SubmitSlot, Ticket, JOURNAL_QUEUE_SUBMISSIONS_MAX,
+};

@@ -1,0 +1,221 @@
+//! The product actor: owns one product's state, applies one message at a time, holds each reply
+//! until the journal says the change is durable, and releases expired reservations by itself.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, SpawnHandle};
+use futures::FutureExt;
+use tokio::sync::mpsc;
+
+use super::messages::{ProductCommand, ProductOutcome, ProductRejection};
+use super::state::{ProductSnapshot, ProductState};
+use crate::domain::{Clock, Money, UnixMs};
+use crate::journal::{ActorKey, Incarnation, Journal, JournalError, Ticket};
+use crate::supervisor::{ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, Stop};
+
+/// When the journal is full at expiry time, the sweep tries again after this long.
+const EXPIRY_RETRY_MS: u64 = 100;
+
+/// Figures the actor publishes after every change, readable without a message (for listings and
+/// for refusing buyers of a sold-out product before they queue). Advisory: the actor decides.
+#[derive(Debug)]
+pub struct ProductGauges {
+    pub available: AtomicI64,
+    pub reserved: AtomicI64,
+    pub price: RwLock<Money>,
+}
+
+impl ProductGauges {
+    fn publish(&self, state: &ProductState) {
+        self.available.store(state.available(), Ordering::Relaxed);
+        self.reserved.store(state.reserved(), Ordering::Relaxed);
+        *self.price.write().expect("gauge lock") = state.price;
+    }
+
+    pub fn new(state: &ProductState) -> ProductGauges {
+        let gauges = ProductGauges { available: AtomicI64::new(0), reserved: AtomicI64::new(0), price: RwLock::new(state.price) };
+        gauges.publish(state);
+        gauges
+    }
+}
+
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Reply<ProductOutcome, ProductRejection>")]
+pub struct ProductMsg(pub ProductCommand);
+
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "ProductSnapshot")]
+pub struct ProductSnapshotQuery;
+
+pub struct ProductActor {
+    state: ProductState,
+    incarnation: Incarnation,
+    journal: Journal,
+    stats: Arc<ActorStats>,
+    gauges: Arc<ProductGauges>,
+    clock: Clock,
+    notices: mpsc::UnboundedSender<Notice>,
+    last_ticket: Option<Ticket>,
+    timer: Option<(UnixMs, SpawnHandle)>,
+}
+
+impl ProductActor {
+    pub fn new(
+        state: ProductState,
+        incarnation: Incarnation,
+        journal: Journal,
+        stats: Arc<ActorStats>,
+        gauges: Arc<ProductGauges>,
+        clock: Clock,
+        notices: mpsc::UnboundedSender<Notice>,
+    ) -> ProductActor {
+        ProductActor { state, incarnation, journal, stats, gauges, clock, notices, last_ticket: None, timer: None }
+    }
+
+    fn key(&self) -> ActorKey {
+        ActorKey::Product(self.state.code.clone())
+    }
+
+    /// Applies a command; returns the answer and the ticket that must resolve before it is given.
+    fn decide(&mut self, command: ProductCommand) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
+        let slot = match self.journal.try_slot() {
+            Ok(slot) => slot,
+            Err(error) => return (Err(error.into()), None),
+        };
+        let now = self.clock.now();
+        match self.state.apply(command, now) {
+            Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
+            Ok(transition) => {
+                let ticket = slot.submit(Some((ActorKey::Product(self.state.code.clone()), self.incarnation)), transition.events);
+                self.last_ticket = Some(ticket.clone());
+                self.gauges.publish(&self.state);
+                (Ok(Ok(transition.outcome)), Some(ticket))
+            }
+            Err(rejection) => (Ok(Err(rejection)), None),
+        }
+    }
+
+    fn arm_expiry(&mut self, ctx: &mut Context<Self>) {
+        let Some(next) = self.state.next_expiry() else { return };
+        if let Some((armed, handle)) = self.timer {
+            if armed <= next {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let handle = ctx.run_later(self.clock.until(next), |actor, ctx| {
+            actor.timer = None;
+            actor.expire_due(ctx);
+        });
+        self.timer = Some((next, handle));
+    }
+
+    fn expire_due(&mut self, ctx: &mut Context<Self>) {
+        let (result, ticket) = self.decide(ProductCommand::ExpireDue);
+        match result {
+            Ok(Ok(ProductOutcome::Expired { orders })) if !orders.is_empty() => {
+                let product = self.state.code.clone();
+                let notices = self.notices.clone();
+                let ticket = ticket.expect("an expiry writes events");
+                actix::spawn(async move {
+                    if ticket.await.is_ok() {
+                        for order in orders {
+                            let _ = notices.send(Notice::ReservationExpired { product: product.clone(), order });
+                        }
+                    }
+                });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(product = %self.state.code, %error, "expiry sweep postponed");
+                let handle = ctx.run_later(std::time::Duration::from_millis(EXPIRY_RETRY_MS), |actor, ctx| {
+                    actor.timer = None;
+                    actor.expire_due(ctx);
+                });
+                self.timer = Some((self.clock.now() + EXPIRY_RETRY_MS as i64, handle));
+                return;
+            }
+        }
+        self.arm_expiry(ctx);
+    }
+}
+
+impl Actor for ProductActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.gauges.publish(&self.state);
+        // Reservations restored from the store keep their expiry: due ones go at once.
+        self.arm_expiry(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        tracing::debug!(actor = %self.key(), "product actor stopped");
+    }
+}
+
+impl Handler<ProductMsg> for ProductActor {
+    type Result = ResponseFuture<Reply<ProductOutcome, ProductRejection>>;
+
+    fn handle(&mut self, msg: ProductMsg, ctx: &mut Context<Self>) -> Self::Result {
+        let started = Instant::now();
+        let (result, ticket) = self.decide(msg.0);
+        self.arm_expiry(ctx);
+        self.stats.handled(started.elapsed(), self.clock.now());
+        hold_until_durable(result, ticket)
+    }
+}
+
+/// The durability rule: an answer is given only once the changes it reports are stored.
+pub(crate) fn hold_until_durable<T: Send + 'static>(result: Result<T, CallError>, ticket: Option<Ticket>) -> ResponseFuture<Result<T, CallError>> {
+    match ticket {
+        None => Box::pin(futures::future::ready(result)),
+        Some(ticket) => Box::pin(ticket.map(move |durable: Result<(), JournalError>| {
+            durable.map_err(CallError::from)?;
+            result
+        })),
+    }
+}
+
+impl Handler<ProductSnapshotQuery> for ProductActor {
+    type Result = actix::MessageResult<ProductSnapshotQuery>;
+
+    fn handle(&mut self, _: ProductSnapshotQuery, _: &mut Context<Self>) -> Self::Result {
+        self.stats.handled(std::time::Duration::ZERO, self.clock.now());
+        actix::MessageResult(self.state.snapshot())
+    }
+}
+
+impl Handler<Passivate> for ProductActor {
+    type Result = bool;
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Context<Self>) -> bool {
+        let settled = self.last_ticket.as_ref().is_none_or(|t| t.peek().is_some());
+        // A product with open reservations stays: its timer must release them on time.
+        if self.state.open_reservations() == 0 && self.stats.depth() == 0 && settled {
+            self.stats.mark_stopped();
+            ctx.stop();
+            return true;
+        }
+        false
+    }
+}
+
+impl Handler<Stop> for ProductActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        self.stats.mark_stopped();
+        ctx.stop();
+    }
+}
+
+impl Handler<CrashForTest> for ProductActor {
+    type Result = ();
+
+    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
+        panic!("product {} crashed on request", self.state.code);
+    }
+}

@@ -1,0 +1,106 @@
+//! What a product actor is asked, what it answers, and the rules by which it refuses.
+
+use serde::Serialize;
+
+use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
+use crate::journal::StockKind;
+
+#[derive(Clone, Debug)]
+pub enum ProductCommand {
+    /// Take `quantity` units out of the available queue for `order`, until `expires_at`.
+    Reserve { order: OrderId, quantity: Quantity, ttl_ms: i64, actor: String },
+    /// The order is paid: its reserved units are sold and its items delivered.
+    Commit { order: OrderId, actor: String },
+    /// The order will not be paid: its reserved units go back to the queue.
+    Release { order: OrderId, reason: ReleaseReason, actor: String },
+    /// Release every reservation whose time has come.
+    ExpireDue,
+    Restock { reference: Reference, stock: Restock, actor: String },
+    SetPrice { reference: Reference, price: Money, actor: String },
+    SetActive { active: bool, actor: String },
+}
+
+/// What a restock brings in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Restock {
+    Items(Vec<ItemSecret>),
+    Count(Quantity),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseReason {
+    Cancelled,
+    Expired,
+    /// A later step of the purchase failed (insufficient balance, a store error).
+    Failed,
+}
+
+impl ReleaseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseReason::Cancelled => "cancelled",
+            ReleaseReason::Expired => "expired",
+            ReleaseReason::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ReleaseReason> {
+        match value {
+            "cancelled" => Some(ReleaseReason::Cancelled),
+            "expired" => Some(ReleaseReason::Expired),
+            "failed" => Some(ReleaseReason::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProductOutcome {
+    Reserved { order: OrderId, quantity: Quantity, unit_price: Money, total: Money, expires_at: UnixMs },
+    /// `items` is empty for counted stock.
+    Committed { order: OrderId, quantity: Quantity, total: Money, items: Vec<ItemSecret> },
+    Released { order: OrderId, quantity: Quantity },
+    Expired { orders: Vec<OrderId> },
+    Restocked { added: Quantity, available: i64 },
+    PriceSet { price: Money },
+    ActiveSet { active: bool },
+}
+
+/// Why a product actor refused a command, checked in the order listed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum ProductRejection {
+    #[error("the quantity must not be zero")]
+    QuantityMustNotBeZero,
+    #[error("one order takes at most {limit} units")]
+    QuantityExceedsOrderLimit { limit: Quantity },
+    #[error("a reservation needs a positive time to live")]
+    TimeToLiveMustBePositive,
+    #[error("the product is not on sale")]
+    ProductInactive,
+    #[error("this order already reserved {reserved} units, not {requested}")]
+    ExistsWithDifferentQuantity { reserved: Quantity, requested: Quantity },
+    #[error("the order total would exceed the largest amount accepted")]
+    TotalExceedsMoneyLimit,
+    #[error("only {available} available, {requested} requested")]
+    ExceedsAvailable { available: i64, requested: Quantity },
+    #[error("no reservation for this order")]
+    ReservationNotFound,
+    #[error("the reservation has expired")]
+    ReservationExpired,
+    #[error("the reservation was released ({reason:?})")]
+    ReservationReleased { reason: ReleaseReason },
+    #[error("the order is already committed")]
+    AlreadyCommitted,
+    #[error("a restock must bring at least one unit")]
+    RestockMustNotBeEmpty,
+    #[error("this product keeps {kind:?} stock")]
+    RestockKindMismatch { kind: StockKind },
+    #[error("item {index} of the upload is already in stock or repeated")]
+    DuplicateItem { index: usize },
+    #[error("this reference was used for a different command")]
+    ExistsWithDifferentContent,
+    #[error("the price must not be zero")]
+    PriceMustNotBeZero,
+}

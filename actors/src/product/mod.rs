@@ -1,0 +1,15 @@
+//! The product: its state machine (`state`), its messages (`messages`) and its actor (`actor`).
+
+mod actor;
+mod messages;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use actor::hold_until_durable;
+pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery};
+pub use messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock};
+pub use state::{
+    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, Transition,
+    PRODUCT_REFERENCES_REMEMBERED_MAX, PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
+};

@@ -1,0 +1,597 @@
+//! The product state machine: price, the queue of available units, reservations, sold.
+//! `apply` is pure: no I/O, no clock reads (time comes in as `now`), no awaiting.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use super::messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock};
+use crate::domain::{
+    BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference,
+    StockState, UnixMs, ORDER_QUANTITY_MAX,
+};
+use crate::journal::{
+    Event, MovementRow, ProductRow, ReservationRow, ReservationStatus, StockKind,
+};
+
+/// Settled orders (committed or released) a product remembers, so a re-sent commit or release
+/// returns its first outcome. Older ones are the caller's to remember (the orders table does).
+pub const PRODUCT_SETTLED_REMEMBERED_MAX: usize = 10_000;
+
+/// Restock and price references a product remembers for idempotency.
+pub const PRODUCT_REFERENCES_REMEMBERED_MAX: usize = 1_000;
+
+/// Most units one restock may bring: an upload bigger than this is split by the caller.
+pub const RESTOCK_UNITS_MAX: usize = 100_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reservation {
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub items: Vec<Item>,
+    pub expires_at: UnixMs,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settlement {
+    Committed { items: Vec<ItemSecret> },
+    Released { reason: ReleaseReason },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settled {
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub expires_at: UnixMs,
+    pub settlement: Settlement,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Fingerprint {
+    Restock(u64),
+    Price(Money),
+}
+
+/// A transition's result: what to answer and what to persist before answering.
+#[derive(Debug)]
+pub struct Transition<O> {
+    pub outcome: O,
+    pub events: Vec<Event>,
+}
+
+/// Everything the store keeps of a product, to rebuild its state.
+#[derive(Clone, Debug)]
+pub struct ProductRecord {
+    pub row: ProductRow,
+    /// Available items, in queue order.
+    pub available: Vec<Item>,
+    pub reservations: Vec<(OrderId, Reservation)>,
+    /// The latest settled reservations, oldest first.
+    pub settled: Vec<(OrderId, Settled)>,
+    /// Every item the product ever received.
+    pub secrets: Vec<ItemSecret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProductState {
+    pub code: ProductCode,
+    pub name: String,
+    pub price: Money,
+    pub kind: StockKind,
+    pub active: bool,
+    queue: VecDeque<Item>,
+    available_count: i64,
+    reservations: HashMap<OrderId, Reservation>,
+    reserved_units: i64,
+    settled: BoundedMap<OrderId, Settled>,
+    secrets: HashSet<ItemSecret>,
+    references: BoundedMap<Reference, (Fingerprint, ProductOutcome)>,
+    received: i64,
+    sold: i64,
+    removed: i64,
+    next_item_no: ItemNo,
+}
+
+/// A read-only view, safe to show: counts and price, no item contents.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ProductSnapshot {
+    pub code: ProductCode,
+    pub name: String,
+    pub price: Money,
+    pub kind: StockKind,
+    pub active: bool,
+    pub available: i64,
+    pub reserved: i64,
+    pub sold: i64,
+    pub removed: i64,
+    pub received: i64,
+    pub open_reservations: usize,
+    pub next_expiry: Option<UnixMs>,
+}
+
+impl ProductState {
+    pub fn new(code: ProductCode, name: String, price: Money, kind: StockKind) -> ProductState {
+        ProductState {
+            code,
+            name,
+            price,
+            kind,
+            active: true,
+            queue: VecDeque::new(),
+            available_count: 0,
+            reservations: HashMap::new(),
+            reserved_units: 0,
+            settled: BoundedMap::new(PRODUCT_SETTLED_REMEMBERED_MAX),
+            secrets: HashSet::new(),
+            references: BoundedMap::new(PRODUCT_REFERENCES_REMEMBERED_MAX),
+            received: 0,
+            sold: 0,
+            removed: 0,
+            next_item_no: 1,
+        }
+    }
+
+    /// Rebuilds a product from the store; refuses a record that breaks an invariant.
+    pub fn restore(record: ProductRecord) -> Result<ProductState, String> {
+        let row = record.row;
+        let mut state = ProductState::new(row.code, row.name, row.price, row.kind);
+        state.active = row.active;
+        state.received = row.received;
+        state.sold = row.sold;
+        state.removed = row.removed;
+        state.next_item_no = row.next_item_no;
+        match row.kind {
+            StockKind::Items => state.queue = record.available.into(),
+            StockKind::Counted => state.available_count = row.available,
+        }
+        for (order, reservation) in record.reservations {
+            state.reserved_units += i64::from(reservation.quantity);
+            state.reservations.insert(order, reservation);
+        }
+        for (order, settled) in record.settled {
+            state.settled.insert(order, settled);
+        }
+        state.secrets = record.secrets.into_iter().collect();
+        state.check_invariants()?;
+        Ok(state)
+    }
+
+    pub fn available(&self) -> i64 {
+        match self.kind {
+            StockKind::Items => self.queue.len() as i64,
+            StockKind::Counted => self.available_count,
+        }
+    }
+
+    pub fn reserved(&self) -> i64 {
+        self.reserved_units
+    }
+
+    pub fn open_reservations(&self) -> usize {
+        self.reservations.len()
+    }
+
+    /// When the next reservation expires, for arming the actor's timer.
+    pub fn next_expiry(&self) -> Option<UnixMs> {
+        self.reservations.values().map(|r| r.expires_at).min()
+    }
+
+    pub fn snapshot(&self) -> ProductSnapshot {
+        ProductSnapshot {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            price: self.price,
+            kind: self.kind,
+            active: self.active,
+            available: self.available(),
+            reserved: self.reserved_units,
+            sold: self.sold,
+            removed: self.removed,
+            received: self.received,
+            open_reservations: self.reservations.len(),
+            next_expiry: self.next_expiry(),
+        }
+    }
+
+    pub fn row(&self, now: UnixMs) -> ProductRow {
+        ProductRow {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            price: self.price,
+            kind: self.kind,
+            active: self.active,
+            received: self.received,
+            available: self.available(),
+            reserved: self.reserved_units,
+            sold: self.sold,
+            removed: self.removed,
+            next_item_no: self.next_item_no,
+            updated_at: now,
+        }
+    }
+
+    pub fn apply(
+        &mut self,
+        command: ProductCommand,
+        now: UnixMs,
+    ) -> Result<Transition<ProductOutcome>, ProductRejection> {
+        let mut events = Vec::new();
+        let outcome = match command {
+            ProductCommand::Reserve { order, quantity, ttl_ms, actor } => {
+                self.reserve(order, quantity, ttl_ms, &actor, now, &mut events)?
+            }
+            ProductCommand::Commit { order, actor } => self.commit(order, &actor, now, &mut events)?,
+            ProductCommand::Release { order, reason, actor } => {
+                self.release(order, reason, &actor, now, &mut events)?
+            }
+            ProductCommand::ExpireDue => self.expire_due(now, &mut events),
+            ProductCommand::Restock { reference, stock, actor } => {
+                self.restock(reference, stock, &actor, now, &mut events)?
+            }
+            ProductCommand::SetPrice { reference, price, actor: _ } => {
+                self.set_price(reference, price, now, &mut events)?
+            }
+            ProductCommand::SetActive { active, actor: _ } => {
+                if self.active != active {
+                    self.active = active;
+                    events.push(Event::Product(self.row(now)));
+                }
+                ProductOutcome::ActiveSet { active }
+            }
+        };
+        if let Err(broken) = self.check_invariants() {
+            panic!("product {} broke an invariant: {broken}", self.code);
+        }
+        Ok(Transition { outcome, events })
+    }
+
+    fn reserve(
+        &mut self,
+        order: OrderId,
+        quantity: Quantity,
+        ttl_ms: i64,
+        actor: &str,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) -> Result<ProductOutcome, ProductRejection> {
+        if quantity == 0 {
+            return Err(ProductRejection::QuantityMustNotBeZero);
+        }
+        if quantity > ORDER_QUANTITY_MAX {
+            return Err(ProductRejection::QuantityExceedsOrderLimit { limit: ORDER_QUANTITY_MAX });
+        }
+        if ttl_ms <= 0 {
+            return Err(ProductRejection::TimeToLiveMustBePositive);
+        }
+        let earlier = self
+            .reservations
+            .get(&order)
+            .map(|r| (r.quantity, r.unit_price, r.expires_at))
+            .or_else(|| self.settled.get(&order).map(|s| (s.quantity, s.unit_price, s.expires_at)));
+        if let Some((reserved, unit_price, expires_at)) = earlier {
+            if reserved != quantity {
+                return Err(ProductRejection::ExistsWithDifferentQuantity { reserved, requested: quantity });
+            }
+            return Ok(reserved_outcome(order, quantity, unit_price, expires_at));
+        }
+        if !self.active {
+            return Err(ProductRejection::ProductInactive);
+        }
+        if self.price.checked_mul(quantity).is_none() {
+            return Err(ProductRejection::TotalExceedsMoneyLimit);
+        }
+        let available = self.available();
+        if i64::from(quantity) > available {
+            return Err(ProductRejection::ExceedsAvailable { available, requested: quantity });
+        }
+        let items: Vec<Item> = match self.kind {
+            StockKind::Items => self.queue.drain(..quantity as usize).collect(),
+            StockKind::Counted => {
+                self.available_count -= i64::from(quantity);
+                Vec::new()
+            }
+        };
+        let expires_at = now.saturating_add(ttl_ms);
+        let reservation = Reservation { quantity, unit_price: self.price, items, expires_at };
+        self.reserved_units += i64::from(quantity);
+        self.push_stock_events(&order, &reservation, StockState::Available, StockState::Reserved, "reserve", ReservationStatus::Reserved, "", actor, now, events);
+        let outcome = reserved_outcome(order.clone(), quantity, self.price, expires_at);
+        self.reservations.insert(order, reservation);
+        events.push(Event::Product(self.row(now)));
+        Ok(outcome)
+    }
+
+    fn commit(
+        &mut self,
+        order: OrderId,
+        actor: &str,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) -> Result<ProductOutcome, ProductRejection> {
+        if let Some(settled) = self.settled.get(&order) {
+            return match &settled.settlement {
+                Settlement::Committed { items } => Ok(ProductOutcome::Committed {
+                    order,
+                    quantity: settled.quantity,
+                    total: total(settled.unit_price, settled.quantity),
+                    items: items.clone(),
+                }),
+                Settlement::Released { reason } => {
+                    Err(ProductRejection::ReservationReleased { reason: *reason })
+                }
+            };
+        }
+        let reservation = self.reservations.get(&order).ok_or(ProductRejection::ReservationNotFound)?;
+        if reservation.expires_at <= now {
+            return Err(ProductRejection::ReservationExpired);
+        }
+        let reservation = self.reservations.remove(&order).expect("checked above");
+        self.reserved_units -= i64::from(reservation.quantity);
+        self.sold += i64::from(reservation.quantity);
+        self.push_stock_events(&order, &reservation, StockState::Reserved, StockState::Sold, "commit", ReservationStatus::Committed, "", actor, now, events);
+        events.push(Event::Product(self.row(now)));
+        let items: Vec<ItemSecret> = reservation.items.into_iter().map(|item| item.secret).collect();
+        let outcome = ProductOutcome::Committed {
+            order: order.clone(),
+            quantity: reservation.quantity,
+            total: total(reservation.unit_price, reservation.quantity),
+            items: items.clone(),
+        };
+        self.settled.insert(
+            order,
+            Settled {
+                quantity: reservation.quantity,
+                unit_price: reservation.unit_price,
+                expires_at: reservation.expires_at,
+                settlement: Settlement::Committed { items },
+            },
+        );
+        Ok(outcome)
+    }
+
+    fn release(
+        &mut self,
+        order: OrderId,
+        reason: ReleaseReason,
+        actor: &str,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) -> Result<ProductOutcome, ProductRejection> {
+        if let Some(settled) = self.settled.get(&order) {
+            return match settled.settlement {
+                Settlement::Released { .. } => Ok(ProductOutcome::Released { order, quantity: settled.quantity }),
+                Settlement::Committed { .. } => Err(ProductRejection::AlreadyCommitted),
+            };
+        }
+        let reservation = self.reservations.remove(&order).ok_or(ProductRejection::ReservationNotFound)?;
+        self.put_back(&order, reservation, reason, actor, now, events);
+        events.push(Event::Product(self.row(now)));
+        let quantity = self.settled.get(&order).map(|s| s.quantity).unwrap_or_default();
+        Ok(ProductOutcome::Released { order, quantity })
+    }
+
+    fn expire_due(&mut self, now: UnixMs, events: &mut Vec<Event>) -> ProductOutcome {
+        let mut due: Vec<OrderId> = self
+            .reservations
+            .iter()
+            .filter(|(_, r)| r.expires_at <= now)
+            .map(|(order, _)| order.clone())
+            .collect();
+        due.sort();
+        for order in &due {
+            let reservation = self.reservations.remove(order).expect("listed above");
+            self.put_back(order, reservation, ReleaseReason::Expired, "system", now, events);
+        }
+        if !due.is_empty() {
+            events.push(Event::Product(self.row(now)));
+        }
+        ProductOutcome::Expired { orders: due }
+    }
+
+    /// Returns a removed reservation's units to the front of the queue, so they sell next.
+    fn put_back(
+        &mut self,
+        order: &OrderId,
+        reservation: Reservation,
+        reason: ReleaseReason,
+        actor: &str,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) {
+        self.reserved_units -= i64::from(reservation.quantity);
+        self.push_stock_events(order, &reservation, StockState::Reserved, StockState::Available, reason.as_str(), ReservationStatus::Released, reason.as_str(), actor, now, events);
+        match self.kind {
+            StockKind::Items => {
+                for item in reservation.items.into_iter().rev() {
+                    self.queue.push_front(item);
+                }
+            }
+            StockKind::Counted => self.available_count += i64::from(reservation.quantity),
+        }
+        self.settled.insert(
+            order.clone(),
+            Settled {
+                quantity: reservation.quantity,
+                unit_price: reservation.unit_price,
+                expires_at: reservation.expires_at,
+                settlement: Settlement::Released { reason },
+            },
+        );
+    }
+
+    fn restock(
+        &mut self,
+        reference: Reference,
+        stock: Restock,
+        actor: &str,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) -> Result<ProductOutcome, ProductRejection> {
+        let fingerprint = Fingerprint::Restock(content_hash(&stock));
+        if let Some(outcome) = self.remembered(&reference, &fingerprint)? {
+            return Ok(outcome);
+        }
+        let added = match (&stock, self.kind) {
+            (Restock::Items(items), StockKind::Items) => {
+                if items.is_empty() {
+                    return Err(ProductRejection::RestockMustNotBeEmpty);
+                }
+                let mut seen = HashSet::with_capacity(items.len());
+                for (index, secret) in items.iter().enumerate() {
+                    if self.secrets.contains(secret) || !seen.insert(secret) {
+                        return Err(ProductRejection::DuplicateItem { index });
+                    }
+                }
+                let mut rows = Vec::with_capacity(items.len());
+                for secret in items {
+                    let item = Item { no: self.next_item_no, secret: secret.clone() };
+                    self.next_item_no += 1;
+                    self.secrets.insert(secret.clone());
+                    rows.push((item.no, item.secret.clone()));
+                    self.queue.push_back(item);
+                }
+                events.push(Event::ItemsAdded { product: self.code.clone(), items: rows, at: now });
+                items.len() as Quantity
+            }
+            (Restock::Count(count), StockKind::Counted) => {
+                if *count == 0 {
+                    return Err(ProductRejection::RestockMustNotBeEmpty);
+                }
+                self.available_count += i64::from(*count);
+                *count
+            }
+            _ => return Err(ProductRejection::RestockKindMismatch { kind: self.kind }),
+        };
+        self.received += i64::from(added);
+        events.push(Event::Movement(MovementRow {
+            product: self.code.clone(),
+            quantity: i64::from(added),
+            from: StockState::Supplier,
+            to: StockState::Available,
+            reason: "restock".to_string(),
+            reference: reference.to_string(),
+            actor: actor.to_string(),
+            at: now,
+        }));
+        events.push(Event::Product(self.row(now)));
+        let outcome = ProductOutcome::Restocked { added, available: self.available() };
+        self.references.insert(reference, (fingerprint, outcome.clone()));
+        Ok(outcome)
+    }
+
+    fn set_price(
+        &mut self,
+        reference: Reference,
+        price: Money,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) -> Result<ProductOutcome, ProductRejection> {
+        let fingerprint = Fingerprint::Price(price);
+        if let Some(outcome) = self.remembered(&reference, &fingerprint)? {
+            return Ok(outcome);
+        }
+        if price.is_zero() {
+            return Err(ProductRejection::PriceMustNotBeZero);
+        }
+        self.price = price;
+        events.push(Event::Product(self.row(now)));
+        let outcome = ProductOutcome::PriceSet { price };
+        self.references.insert(reference, (fingerprint, outcome.clone()));
+        Ok(outcome)
+    }
+
+    fn remembered(
+        &self,
+        reference: &Reference,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<ProductOutcome>, ProductRejection> {
+        match self.references.get(reference) {
+            Some((seen, outcome)) if seen == fingerprint => Ok(Some(outcome.clone())),
+            Some(_) => Err(ProductRejection::ExistsWithDifferentContent),
+            None => Ok(None),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_stock_events(
+        &self,
+        order: &OrderId,
+        reservation: &Reservation,
+        from: StockState,
+        to: StockState,
+        why: &str,
+        status: ReservationStatus,
+        release_reason: &str,
+        actor: &str,
+        now: UnixMs,
+        events: &mut Vec<Event>,
+    ) {
+        let item_nos: Vec<ItemNo> = reservation.items.iter().map(|item| item.no).collect();
+        if !item_nos.is_empty() {
+            let owner = if to == StockState::Available { None } else { Some(order.clone()) };
+            events.push(Event::ItemsMoved { product: self.code.clone(), items: item_nos.clone(), to, order: owner, at: now });
+        }
+        events.push(Event::Reservation(ReservationRow {
+            order: order.clone(),
+            product: self.code.clone(),
+            quantity: reservation.quantity,
+            unit_price: reservation.unit_price,
+            items: item_nos,
+            expires_at: reservation.expires_at,
+            status,
+            release_reason: release_reason.to_string(),
+            updated_at: now,
+        }));
+        events.push(Event::Movement(MovementRow {
+            product: self.code.clone(),
+            quantity: i64::from(reservation.quantity),
+            from,
+            to,
+            reason: why.to_string(),
+            reference: order.to_string(),
+            actor: actor.to_string(),
+            at: now,
+        }));
+    }
+
+    /// One property per check; a broken one is a bug in this file.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let available = self.available();
+        if available < 0 || self.reserved_units < 0 || self.sold < 0 || self.removed < 0 {
+            return Err("a stock count is negative".into());
+        }
+        if self.received != available + self.reserved_units + self.sold + self.removed {
+            return Err(format!(
+                "received {} != available {available} + reserved {} + sold {} + removed {}",
+                self.received, self.reserved_units, self.sold, self.removed
+            ));
+        }
+        let reserved: i64 = self.reservations.values().map(|r| i64::from(r.quantity)).sum();
+        if reserved != self.reserved_units {
+            return Err(format!("reservations hold {reserved}, counter says {}", self.reserved_units));
+        }
+        if self.kind == StockKind::Items {
+            if let Some((order, _)) = self.reservations.iter().find(|(_, r)| r.items.len() != r.quantity as usize) {
+                return Err(format!("reservation {order} holds a different number of items than its quantity"));
+            }
+            if self.queue.iter().any(|item| item.no >= self.next_item_no) {
+                return Err("an available item has a number not yet issued".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn total(unit_price: Money, quantity: Quantity) -> Money {
+    unit_price.checked_mul(quantity).expect("price times an order-limited quantity fits")
+}
+
+fn reserved_outcome(order: OrderId, quantity: Quantity, unit_price: Money, expires_at: UnixMs) -> ProductOutcome {
+    ProductOutcome::Reserved { order, quantity, unit_price, total: total(unit_price, quantity), expires_at }
+}
+
+fn content_hash(stock: &Restock) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    stock.hash(&mut hasher);
+    hasher.finish()
+}

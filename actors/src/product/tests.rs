@@ -1,0 +1,264 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::{ItemSecret, Money, OrderId, ProductCode, Reference};
+use crate::journal::StockKind;
+
+const NOW: i64 = 1_700_000_000_000;
+const TTL: i64 = 60_000;
+
+fn order(n: u64) -> OrderId {
+    OrderId::parse(&format!("TRX-{n:010x}-1")).unwrap()
+}
+
+fn items(prefix: &str, n: usize) -> Vec<ItemSecret> {
+    (0..n).map(|i| ItemSecret::parse(&format!("{prefix}-{i}")).unwrap()).collect()
+}
+
+fn product_with(n: usize) -> ProductState {
+    let mut p = ProductState::new(ProductCode::parse("viu1b").unwrap(), "Viu 1 bulan".into(), Money::rupiah(15_000), StockKind::Items);
+    if n > 0 {
+        p.apply(restock("r1", Restock::Items(items("acc", n))), NOW).unwrap();
+    }
+    p
+}
+
+fn restock(reference: &str, stock: Restock) -> ProductCommand {
+    ProductCommand::Restock { reference: Reference::parse(reference).unwrap(), stock, actor: "admin".into() }
+}
+
+fn reserve(o: u64, quantity: u32) -> ProductCommand {
+    ProductCommand::Reserve { order: order(o), quantity, ttl_ms: TTL, actor: "test".into() }
+}
+
+fn commit(o: u64) -> ProductCommand {
+    ProductCommand::Commit { order: order(o), actor: "test".into() }
+}
+
+fn release(o: u64) -> ProductCommand {
+    ProductCommand::Release { order: order(o), reason: ReleaseReason::Cancelled, actor: "test".into() }
+}
+
+#[test]
+fn reserve_then_commit_delivers_the_reserved_items() {
+    let mut p = product_with(3);
+    p.apply(reserve(1, 2), NOW).unwrap();
+    let t = p.apply(commit(1), NOW + 1).unwrap();
+    match t.outcome {
+        ProductOutcome::Committed { items, quantity, total, .. } => {
+            assert_eq!(quantity, 2);
+            assert_eq!(total, Money::rupiah(30_000));
+            assert_eq!(items.iter().map(|i| i.expose().to_string()).collect::<Vec<_>>(), ["acc-0", "acc-1"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.snapshot().sold, 2);
+    assert_eq!(p.available(), 1);
+}
+
+#[test]
+fn a_zero_quantity_is_refused_first() {
+    let mut p = product_with(0);
+    assert_eq!(p.apply(reserve(1, 0), NOW).unwrap_err(), ProductRejection::QuantityMustNotBeZero);
+}
+
+#[test]
+fn reserving_more_than_available_is_refused_and_changes_nothing() {
+    let mut p = product_with(2);
+    let before = p.snapshot();
+    assert_eq!(p.apply(reserve(1, 3), NOW).unwrap_err(), ProductRejection::ExceedsAvailable { available: 2, requested: 3 });
+    assert_eq!(p.snapshot(), before);
+}
+
+#[test]
+fn a_duplicate_reserve_returns_the_first_outcome_without_events() {
+    let mut p = product_with(2);
+    let first = p.apply(reserve(1, 1), NOW).unwrap();
+    let again = p.apply(reserve(1, 1), NOW + 5).unwrap();
+    assert_eq!(first.outcome, again.outcome);
+    assert!(again.events.is_empty());
+    assert_eq!(p.available(), 1);
+}
+
+#[test]
+fn the_same_order_with_a_different_quantity_is_refused() {
+    let mut p = product_with(3);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    assert_eq!(p.apply(reserve(1, 2), NOW).unwrap_err(), ProductRejection::ExistsWithDifferentQuantity { reserved: 1, requested: 2 });
+}
+
+#[test]
+fn a_duplicate_commit_returns_the_same_items() {
+    let mut p = product_with(1);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    let first = p.apply(commit(1), NOW).unwrap();
+    let again = p.apply(commit(1), NOW).unwrap();
+    assert_eq!(first.outcome, again.outcome);
+    assert!(again.events.is_empty());
+}
+
+#[test]
+fn released_items_return_to_the_front_of_the_queue() {
+    let mut p = product_with(2);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    p.apply(release(1), NOW).unwrap();
+    p.apply(reserve(2, 1), NOW).unwrap();
+    match p.apply(commit(2), NOW).unwrap().outcome {
+        ProductOutcome::Committed { items, .. } => assert_eq!(items[0].expose(), "acc-0"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_committed_order_cannot_be_released_and_a_released_one_cannot_be_committed() {
+    let mut p = product_with(2);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    p.apply(commit(1), NOW).unwrap();
+    assert_eq!(p.apply(release(1), NOW).unwrap_err(), ProductRejection::AlreadyCommitted);
+    p.apply(reserve(2, 1), NOW).unwrap();
+    p.apply(release(2), NOW).unwrap();
+    assert_eq!(p.apply(commit(2), NOW).unwrap_err(), ProductRejection::ReservationReleased { reason: ReleaseReason::Cancelled });
+}
+
+#[test]
+fn an_expired_reservation_cannot_be_committed_and_is_released_when_due() {
+    let mut p = product_with(1);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    assert_eq!(p.apply(commit(1), NOW + TTL).unwrap_err(), ProductRejection::ReservationExpired);
+    let t = p.apply(ProductCommand::ExpireDue, NOW + TTL).unwrap();
+    assert_eq!(t.outcome, ProductOutcome::Expired { orders: vec![order(1)] });
+    assert_eq!(p.available(), 1);
+    assert_eq!(p.apply(commit(1), NOW + TTL).unwrap_err(), ProductRejection::ReservationReleased { reason: ReleaseReason::Expired });
+}
+
+#[test]
+fn expire_due_leaves_reservations_that_are_not_due() {
+    let mut p = product_with(2);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    p.apply(reserve(2, 1), NOW + 10).unwrap();
+    let t = p.apply(ProductCommand::ExpireDue, NOW + TTL).unwrap();
+    assert_eq!(t.outcome, ProductOutcome::Expired { orders: vec![order(1)] });
+    assert_eq!(p.next_expiry(), Some(NOW + 10 + TTL));
+}
+
+#[test]
+fn a_restock_with_an_item_already_in_stock_is_refused_whole() {
+    let mut p = product_with(2);
+    let upload = vec![ItemSecret::parse("new").unwrap(), ItemSecret::parse("acc-1").unwrap()];
+    assert_eq!(p.apply(restock("r2", Restock::Items(upload)), NOW).unwrap_err(), ProductRejection::DuplicateItem { index: 1 });
+    assert_eq!(p.available(), 2);
+}
+
+#[test]
+fn a_restock_repeating_an_item_is_refused() {
+    let mut p = product_with(0);
+    let upload = vec![ItemSecret::parse("x").unwrap(), ItemSecret::parse("x").unwrap()];
+    assert_eq!(p.apply(restock("r2", Restock::Items(upload)), NOW).unwrap_err(), ProductRejection::DuplicateItem { index: 1 });
+}
+
+#[test]
+fn a_re_sent_restock_is_applied_once() {
+    let mut p = product_with(0);
+    let first = p.apply(restock("r1", Restock::Items(items("a", 3))), NOW).unwrap();
+    let again = p.apply(restock("r1", Restock::Items(items("a", 3))), NOW).unwrap();
+    assert_eq!(first.outcome, again.outcome);
+    assert_eq!(p.available(), 3);
+    assert_eq!(p.apply(restock("r1", Restock::Items(items("b", 1))), NOW).unwrap_err(), ProductRejection::ExistsWithDifferentContent);
+}
+
+#[test]
+fn counted_stock_reserves_and_sells_counts() {
+    let mut p = ProductState::new(ProductCode::parse("pulsa10").unwrap(), "Pulsa".into(), Money::rupiah(10_500), StockKind::Counted);
+    p.apply(restock("r1", Restock::Count(5)), NOW).unwrap();
+    assert_eq!(p.apply(restock("r2", Restock::Items(items("a", 1))), NOW).unwrap_err(), ProductRejection::RestockKindMismatch { kind: StockKind::Counted });
+    p.apply(reserve(1, 2), NOW).unwrap();
+    match p.apply(commit(1), NOW).unwrap().outcome {
+        ProductOutcome::Committed { items, quantity, .. } => {
+            assert!(items.is_empty());
+            assert_eq!(quantity, 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.available(), 3);
+}
+
+#[test]
+fn an_inactive_product_refuses_new_reservations() {
+    let mut p = product_with(1);
+    p.apply(ProductCommand::SetActive { active: false, actor: "admin".into() }, NOW).unwrap();
+    assert_eq!(p.apply(reserve(1, 1), NOW).unwrap_err(), ProductRejection::ProductInactive);
+}
+
+#[test]
+fn a_price_change_applies_to_new_reservations_only() {
+    let mut p = product_with(2);
+    p.apply(reserve(1, 1), NOW).unwrap();
+    let set = ProductCommand::SetPrice { reference: Reference::parse("p1").unwrap(), price: Money::rupiah(20_000), actor: "admin".into() };
+    p.apply(set, NOW).unwrap();
+    match p.apply(commit(1), NOW).unwrap().outcome {
+        ProductOutcome::Committed { total, .. } => assert_eq!(total, Money::rupiah(15_000)),
+        other => panic!("{other:?}"),
+    }
+    let zero = ProductCommand::SetPrice { reference: Reference::parse("p2").unwrap(), price: Money::ZERO, actor: "admin".into() };
+    assert_eq!(p.apply(zero, NOW).unwrap_err(), ProductRejection::PriceMustNotBeZero);
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Reserve(u64, u32),
+    Commit(u64),
+    Release(u64),
+    Expire(i64),
+    Restock(u8),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..20u64, 0..4u32).prop_map(|(o, q)| Step::Reserve(o, q)),
+        (0..20u64).prop_map(Step::Commit),
+        (0..20u64).prop_map(Step::Release),
+        (0..(2 * TTL)).prop_map(Step::Expire),
+        (0..4u8).prop_map(Step::Restock),
+    ]
+}
+
+proptest! {
+    /// Random command sequences keep every invariant, never sell an item twice, and a repeated
+    /// command changes nothing.
+    #[test]
+    fn random_commands_keep_every_invariant(steps in prop::collection::vec(step(), 1..120)) {
+        let mut p = product_with(5);
+        let mut now = NOW;
+        let mut delivered = std::collections::HashSet::new();
+        for (i, s) in steps.into_iter().enumerate() {
+            now += 100;
+            let command = match s {
+                Step::Reserve(o, q) => reserve(o, q),
+                Step::Commit(o) => commit(o),
+                Step::Release(o) => release(o),
+                Step::Expire(dt) => { now += dt; ProductCommand::ExpireDue }
+                Step::Restock(n) => restock(&format!("r{}", i % 7), Restock::Items(items(&format!("s{i}"), n as usize))),
+            };
+            let first = p.apply(command.clone(), now);
+            let before = p.snapshot();
+            let again = p.apply(command, now);
+            if let Ok(t) = &first {
+                if let ProductOutcome::Committed { items, .. } = &t.outcome {
+                    if !t.events.is_empty() {
+                        for item in items {
+                            prop_assert!(delivered.insert(item.expose().to_string()), "item sold twice");
+                        }
+                    }
+                }
+            }
+            if let (Ok(a), Ok(b)) = (&first, &again) {
+                if !matches!(a.outcome, ProductOutcome::Expired { .. }) {
+                    prop_assert_eq!(&a.outcome, &b.outcome);
+                    prop_assert!(b.events.is_empty());
+                }
+            }
+            prop_assert_eq!(before.available + before.reserved + before.sold + before.removed, before.received);
+            prop_assert!(p.check_invariants().is_ok());
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The supervisor: owns every actor's lifecycle. It activates an actor on first use by loading
+//! its state from the store, spreads actors over one arbiter (thread) per core, passivates idle
+//! ones, restarts crashed ones from the store within a budget, and reloads the ones whose changes
+//! failed to commit. `calls` has the errors and lifecycle messages, `registry` the per-kind map,
+//! `stats` what ops can see of each actor.
+
+mod calls;
+mod registry;
+mod stats;
+
+pub use calls::{CallError, CrashForTest, Passivate, Reply, Stop};
+pub use registry::{Handle, Registry, RestartBudget};
+pub use stats::{ActorReport, ActorStats, Lifecycle, LATENCY_BUCKETS};
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr, Arbiter, ArbiterHandle, Handler, MailboxError, Message};
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use crate::domain::{Clock, CustomerId, OrderId, ProductCode};
+use crate::journal::{ActorKey, Journal, JournalSettings, Sink};
+use crate::product::{
+    ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord,
+    ProductRejection, ProductSnapshot, ProductSnapshotQuery, ProductState,
+};
+use crate::wallet::{
+    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletMsg, WalletOutcome,
+    WalletRecord, WalletRejection, WalletState,
+};
+
+/// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
+pub const MAILBOX_CAPACITY_DEFAULT: usize = 4_096;
+
+/// How many times one call is tried when the actor stops under it (passivated, crashed, fenced).
+/// Safe because every command carries its caller's id.
+pub const CALL_ATTEMPTS_MAX: usize = 3;
+
+/// Something an actor reports to the outside world after it is durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    ReservationExpired { product: ProductCode, order: OrderId },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadError(pub String);
+
+/// The store, as the supervisor sees it when it activates an actor.
+pub trait Loader: Send + Sync + 'static {
+    fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>>;
+    /// A customer never seen before has an empty wallet.
+    fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>>;
+}
+
+/// What the engine needs of a store: commit batches, load actors.
+pub trait Persistence: Sink + Loader {}
+impl<T: Sink + Loader> Persistence for T {}
+
+#[derive(Clone, Debug)]
+pub struct SupervisorSettings {
+    pub mailbox_capacity: usize,
+    /// Threads (actix arbiters) actors are spread over; 0 runs them on the caller's arbiter
+    /// (tests use that with paused time).
+    pub actor_threads: usize,
+    /// An actor idle this long is stopped; its state is already in the store.
+    pub passivate_after: Duration,
+    pub passivation_sweep_every: Duration,
+    pub restart_budget: RestartBudget,
+    pub journal: JournalSettings,
+}
+
+impl Default for SupervisorSettings {
+    fn default() -> Self {
+        SupervisorSettings {
+            mailbox_capacity: MAILBOX_CAPACITY_DEFAULT,
+            actor_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            passivate_after: Duration::from_secs(300),
+            passivation_sweep_every: Duration::from_secs(30),
+            restart_budget: RestartBudget { restarts_max: 5, window: Duration::from_secs(60) },
+            journal: JournalSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct SupervisorCounters {
+    pub activated: AtomicU64,
+    pub passivated: AtomicU64,
+    pub restarted: AtomicU64,
+    pub reloaded_after_failed_commit: AtomicU64,
+}
+
+type Products = Registry<ProductCode, ProductActor, ProductGauges>;
+type Wallets = Registry<CustomerId, WalletActor, ()>;
+
+struct Inner {
+    products: Products,
+    wallets: Wallets,
+    journal: Journal,
+    loader: Arc<dyn Loader>,
+    clock: Clock,
+    settings: SupervisorSettings,
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: AtomicUsize,
+    notices: mpsc::UnboundedSender<Notice>,
+    counters: SupervisorCounters,
+}
+
+/// Cheap to clone; every clone drives the same actors.
+#[derive(Clone)]
+pub struct Supervisor {
+    inner: Arc<Inner>,
+}
+
+impl Supervisor {
+    /// Starts the journal, the arbiters and the background sweeps. Must run inside an actix System.
+    pub fn start(store: Arc<dyn Persistence>, clock: Clock, settings: SupervisorSettings) -> (Supervisor, mpsc::UnboundedReceiver<Notice>) {
+        let sink: Arc<dyn Sink> = store.clone();
+        let loader: Arc<dyn Loader> = store_as_loader(store);
+        let (journal, mut fenced) = Journal::start(sink, settings.journal);
+        let (notices, notices_rx) = mpsc::unbounded_channel();
+        let arbiters = (0..settings.actor_threads).map(|_| Arbiter::new().handle()).collect();
+        let supervisor = Supervisor {
+            inner: Arc::new(Inner {
+                products: Registry::new(settings.restart_budget),
+                wallets: Registry::new(settings.restart_budget),
+                journal,
+                loader,
+                clock,
+                settings,
+                arbiters,
+                next_arbiter: AtomicUsize::new(0),
+                notices,
+                counters: SupervisorCounters::default(),
+            }),
+        };
+        let weak = Arc::downgrade(&supervisor.inner);
+        actix::spawn(async move {
+            while let Some(keys) = fenced.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                Supervisor { inner }.reload(keys);
+            }
+        });
+        let weak = Arc::downgrade(&supervisor.inner);
+        let every = supervisor.inner.settings.passivation_sweep_every;
+        actix::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                Supervisor { inner }.passivate_idle().await;
+            }
+        });
+        (supervisor, notices_rx)
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    pub fn counters(&self) -> &SupervisorCounters {
+        &self.inner.counters
+    }
+
+    pub async fn product(&self, code: &ProductCode, command: ProductCommand) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+        let msg = ProductMsg(command);
+        call(&self.inner.products, code, || self.activate_product(code), &msg, self.inner.clock).await?
+    }
+
+    pub async fn wallet(&self, customer: &CustomerId, command: WalletCommand) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
+        let msg = WalletMsg(command);
+        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &msg, self.inner.clock).await?
+    }
+
+    pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
+        call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock).await
+    }
+
+    pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
+        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock).await?
+    }
+
+    /// What an active product publishes, without a message; `None` when it is not active.
+    pub fn product_gauges(&self, code: &ProductCode) -> Option<Arc<ProductGauges>> {
+        self.inner.products.active(code).map(|handle| handle.gauges)
+    }
+
+    /// Makes sure a product is active (so its reservation timers run), loading it if needed.
+    pub async fn ensure_product(&self, code: &ProductCode) -> Result<(), CallError> {
+        let now = self.inner.clock.now();
+        self.inner.products.get(code, now, || self.activate_product(code)).await.map(|_| ())
+    }
+
+    /// Every active actor's stats, deepest mailbox first.
+    pub fn actors(&self) -> Vec<ActorReport> {
+        let mut reports: Vec<ActorReport> = self.inner.products.handles().iter().map(|h| h.stats.report()).collect();
+        reports.extend(self.inner.wallets.handles().iter().map(|h| h.stats.report()));
+        reports.sort_by(|a, b| b.mailbox_depth.cmp(&a.mailbox_depth).then(b.messages_handled.cmp(&a.messages_handled)));
+        reports
+    }
+
+    /// Stops an actor by crashing it, for tests of the restart path.
+    pub fn crash_product_for_test(&self, code: &ProductCode) {
+        if let Some(handle) = self.inner.products.active(code) {
+            handle.addr.do_send(CrashForTest);
+        }
+    }
+
+    fn arbiter(&self) -> Option<&ArbiterHandle> {
+        let arbiters = &self.inner.arbiters;
+        if arbiters.is_empty() {
+            return None;
+        }
+        Some(&arbiters[self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()])
+    }
+
+    async fn activate_product(&self, code: &ProductCode) -> Result<Handle<ProductActor, ProductGauges>, CallError> {
+        let inner = &self.inner;
+        // Changes of an earlier incarnation still in the journal must be in the store first.
+        inner.journal.flush().await.map_err(CallError::from)?;
+        let record = inner.loader.load_product(code).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        let state = ProductState::restore(record.ok_or(CallError::NotFound)?).map_err(|reason| CallError::Corrupt { reason })?;
+        let incarnation = inner.journal.next_incarnation();
+        let stats = Arc::new(ActorStats::new(ActorKey::Product(code.clone()), incarnation, inner.settings.mailbox_capacity, inner.clock.now()));
+        let gauges = Arc::new(ProductGauges::new(&state));
+        let actor = ProductActor::new(state, incarnation, inner.journal.clone(), stats.clone(), gauges.clone(), inner.clock, inner.notices.clone());
+        let addr = self.spawn(actor);
+        inner.counters.activated.fetch_add(1, Ordering::Relaxed);
+        Ok(Handle { addr, stats, gauges })
+    }
+
+    async fn activate_wallet(&self, customer: &CustomerId) -> Result<Handle<WalletActor, ()>, CallError> {
+        let inner = &self.inner;
+        inner.journal.flush().await.map_err(CallError::from)?;
+        let record = inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
+        let incarnation = inner.journal.next_incarnation();
+        let stats = Arc::new(ActorStats::new(ActorKey::Wallet(customer.clone()), incarnation, inner.settings.mailbox_capacity, inner.clock.now()));
+        let actor = WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), inner.clock);
+        let addr = self.spawn(actor);
+        inner.counters.activated.fetch_add(1, Ordering::Relaxed);
+        Ok(Handle { addr, stats, gauges: Arc::new(()) })
+    }
+
+    fn spawn<A: Actor<Context = actix::Context<A>> + Send>(&self, actor: A) -> Addr<A> {
+        // The actix mailbox is larger than ours: our own count refuses first, with a clear "busy".
+        let capacity = self.inner.settings.mailbox_capacity + 64;
+        match self.arbiter() {
+            Some(arbiter) => A::start_in_arbiter(arbiter, move |ctx| {
+                ctx.set_mailbox_capacity(capacity);
+                actor
+            }),
+            None => A::create(move |ctx| {
+                ctx.set_mailbox_capacity(capacity);
+                actor
+            }),
+        }
+    }
+
+    /// After a failed commit: stop the actors whose memory held the lost changes; the next call
+    /// loads them from the store.
+    fn reload(&self, keys: Vec<ActorKey>) {
+        for key in keys {
+            self.inner.counters.reloaded_after_failed_commit.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(actor = %key, "reloading from the store after a failed commit");
+            match key {
+                ActorKey::Product(code) => {
+                    if let Some(handle) = self.inner.products.remove(&code) {
+                        handle.stats.mark_stopped();
+                        handle.addr.do_send(Stop);
+                    }
+                }
+                ActorKey::Wallet(customer) => {
+                    if let Some(handle) = self.inner.wallets.remove(&customer) {
+                        handle.stats.mark_stopped();
+                        handle.addr.do_send(Stop);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn passivate_idle(&self) {
+        let inner = &self.inner;
+        let idle_before = inner.clock.now() - inner.settings.passivate_after.as_millis() as i64;
+        for handle in inner.products.handles() {
+            if handle.stats.last_activity() < idle_before && handle.stats.depth() == 0 && handle.addr.send(Passivate).await == Ok(true) {
+                if let ActorKey::Product(code) = &handle.stats.key {
+                    inner.products.evict(code, &handle, inner.clock.now());
+                }
+                inner.counters.passivated.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        for handle in inner.wallets.handles() {
+            if handle.stats.last_activity() < idle_before && handle.stats.depth() == 0 && handle.addr.send(Passivate).await == Ok(true) {
+                if let ActorKey::Wallet(customer) = &handle.stats.key {
+                    inner.wallets.evict(customer, &handle, inner.clock.now());
+                }
+                inner.counters.passivated.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Waits until everything submitted so far is stored (for a clean shutdown).
+    pub async fn flush(&self) -> Result<(), CallError> {
+        self.inner.journal.flush().await.map_err(CallError::from)
+    }
+
+    pub fn active_products(&self) -> usize {
+        self.inner.products.len()
+    }
+
+    pub fn active_wallets(&self) -> usize {
+        self.inner.wallets.len()
+    }
+}
+
+fn store_as_loader(store: Arc<dyn Persistence>) -> Arc<dyn Loader> {
+    struct AsLoader(Arc<dyn Persistence>);
+    impl Loader for AsLoader {
+        fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+            self.0.load_product(code)
+        }
+        fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
+            self.0.load_wallet(customer)
+        }
+    }
+    Arc::new(AsLoader(store))
+}
+
+/// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
+/// the call. A full mailbox is refused at once.
+async fn call<K, A, G, M, F, Fut>(registry: &Registry<K, A, G>, key: &K, activate: F, msg: &M, clock: Clock) -> Result<M::Result, CallError>
+where
+    K: Clone + Eq + std::hash::Hash,
+    A: Actor<Context = actix::Context<A>> + Handler<M>,
+    M: Message + Clone + Send + 'static,
+    M::Result: Send,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+{
+    for _ in 0..CALL_ATTEMPTS_MAX {
+        let handle = registry.get(key, clock.now(), &activate).await?;
+        if !handle.stats.try_enqueue() {
+            return Err(CallError::Busy);
+        }
+        match handle.addr.send(msg.clone()).await {
+            Ok(reply) => return Ok(reply),
+            Err(MailboxError::Closed) | Err(MailboxError::Timeout) => {
+                handle.stats.dequeue_unhandled();
+                if registry.evict(key, &handle, clock.now()) {
+                    tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
+                }
+            }
+        }
+    }
+    Err(CallError::Stopped)
+}

@@ -1,0 +1,120 @@
+//! The registry of active actors of one kind: activation on first use (once, however many
+//! callers arrive together), eviction when an actor stops, and a restart budget for crashes.
+
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+use dashmap::DashMap;
+use tokio::sync::OnceCell;
+
+use super::calls::CallError;
+use super::stats::{ActorStats, Lifecycle};
+use crate::domain::UnixMs;
+
+/// An active actor: its address, its stats, and what it publishes.
+pub struct Handle<A: Actor, G> {
+    pub addr: Addr<A>,
+    pub stats: Arc<ActorStats>,
+    pub gauges: Arc<G>,
+}
+
+impl<A: Actor, G> Clone for Handle<A, G> {
+    fn clone(&self) -> Self {
+        Handle { addr: self.addr.clone(), stats: self.stats.clone(), gauges: self.gauges.clone() }
+    }
+}
+
+type Slot<A, G> = Arc<OnceCell<Handle<A, G>>>;
+
+/// Crashes allowed per actor within `RestartBudget::window` before it is quarantined for the rest
+/// of the window: a bug that crashes an actor on every message must not spin the machine.
+#[derive(Clone, Copy, Debug)]
+pub struct RestartBudget {
+    pub restarts_max: u32,
+    pub window: Duration,
+}
+
+pub struct Registry<K, A: Actor, G> {
+    slots: DashMap<K, Slot<A, G>>,
+    /// Per key: the window's start and the crashes counted in it.
+    crashes: DashMap<K, (UnixMs, u32)>,
+    budget: RestartBudget,
+}
+
+impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
+    pub fn new(budget: RestartBudget) -> Registry<K, A, G> {
+        Registry { slots: DashMap::new(), crashes: DashMap::new(), budget }
+    }
+
+    /// The active actor for `key`, activating it with `activate` if there is none.
+    pub async fn get<F, Fut>(&self, key: &K, now: UnixMs, activate: F) -> Result<Handle<A, G>, CallError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+    {
+        let slot = self.slots.entry(key.clone()).or_default().clone();
+        if let Some(handle) = slot.get() {
+            return Ok(handle.clone());
+        }
+        self.check_quarantine(key, now)?;
+        match slot.get_or_try_init(activate).await {
+            Ok(handle) => Ok(handle.clone()),
+            Err(error) => {
+                self.slots.remove_if(key, |_, current| Arc::ptr_eq(current, &slot));
+                Err(error)
+            }
+        }
+    }
+
+    pub fn active(&self, key: &K) -> Option<Handle<A, G>> {
+        self.slots.get(key).and_then(|slot| slot.get().cloned())
+    }
+
+    /// Forgets `handle` if it is still the registered one. Returns whether it was a crash.
+    pub fn evict(&self, key: &K, handle: &Handle<A, G>, now: UnixMs) -> bool {
+        let removed = self
+            .slots
+            .remove_if(key, |_, slot| slot.get().is_some_and(|h| Arc::ptr_eq(&h.stats, &handle.stats)))
+            .is_some();
+        let crashed = removed && handle.stats.lifecycle() == Lifecycle::Running;
+        if crashed {
+            let window_ms = self.budget.window.as_millis() as UnixMs;
+            let mut entry = self.crashes.entry(key.clone()).or_insert((now, 0));
+            if now - entry.0 > window_ms {
+                *entry = (now, 0);
+            }
+            entry.1 += 1;
+        }
+        crashed
+    }
+
+    /// Removes the actor for `key` whatever its state, returning it so it can be stopped.
+    pub fn remove(&self, key: &K) -> Option<Handle<A, G>> {
+        self.slots.remove(key).and_then(|(_, slot)| slot.get().cloned())
+    }
+
+    fn check_quarantine(&self, key: &K, now: UnixMs) -> Result<(), CallError> {
+        if let Some(entry) = self.crashes.get(key) {
+            let (since, count) = *entry;
+            let until_ms = since + self.budget.window.as_millis() as UnixMs;
+            if count > self.budget.restarts_max && now < until_ms {
+                return Err(CallError::Quarantined { until_ms });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn handles(&self) -> Vec<Handle<A, G>> {
+        self.slots.iter().filter_map(|slot| slot.value().get().cloned()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}

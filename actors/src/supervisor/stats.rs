@@ -1,0 +1,148 @@
+//! What ops can see of one actor: mailbox depth, messages handled, handling latency, last activity.
+//! actix exposes no queue length, so depth is counted here: up on send, down when handled.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::domain::UnixMs;
+use crate::journal::{ActorKey, Incarnation};
+
+/// Latency buckets: bucket `i` counts handlings that took less than `2^i` microseconds; the last
+/// one counts everything slower (over about a second).
+pub const LATENCY_BUCKETS: usize = 21;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    Running,
+    /// Stopped on purpose (idle, or fenced after a failed commit): not a crash.
+    Stopped,
+}
+
+#[derive(Debug)]
+pub struct ActorStats {
+    pub key: ActorKey,
+    pub incarnation: Incarnation,
+    pub capacity: usize,
+    depth: AtomicI64,
+    handled: AtomicU64,
+    latency: [AtomicU64; LATENCY_BUCKETS],
+    last_activity: AtomicI64,
+    lifecycle: AtomicU8,
+}
+
+/// A copy of an actor's stats at one moment, for the ops API.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActorReport {
+    pub kind: &'static str,
+    pub id: String,
+    pub incarnation: Incarnation,
+    pub mailbox_depth: i64,
+    pub mailbox_capacity: usize,
+    pub messages_handled: u64,
+    pub handling_p99_micros: u64,
+    pub last_activity_ms: UnixMs,
+}
+
+impl ActorStats {
+    pub fn new(key: ActorKey, incarnation: Incarnation, capacity: usize, now: UnixMs) -> ActorStats {
+        ActorStats {
+            key,
+            incarnation,
+            capacity,
+            depth: AtomicI64::new(0),
+            handled: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            last_activity: AtomicI64::new(now),
+            lifecycle: AtomicU8::new(0),
+        }
+    }
+
+    pub fn depth(&self) -> i64 {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    /// Counts a message in, unless the mailbox is at capacity (then the caller is told "busy").
+    pub fn try_enqueue(&self) -> bool {
+        let before = self.depth.fetch_add(1, Ordering::Relaxed);
+        if before >= self.capacity as i64 {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// A message left the mailbox without being handled (the actor stopped).
+    pub fn dequeue_unhandled(&self) {
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn handled(&self, took: Duration, now: UnixMs) {
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+        self.handled.fetch_add(1, Ordering::Relaxed);
+        let micros = took.as_micros().max(1) as u64;
+        let bucket = (64 - micros.leading_zeros() as usize).min(LATENCY_BUCKETS - 1);
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.last_activity.store(now, Ordering::Relaxed);
+    }
+
+    pub fn messages_handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    pub fn last_activity(&self) -> UnixMs {
+        self.last_activity.load(Ordering::Relaxed)
+    }
+
+    pub fn latency_buckets(&self) -> [u64; LATENCY_BUCKETS] {
+        std::array::from_fn(|i| self.latency[i].load(Ordering::Relaxed))
+    }
+
+    /// The upper bound of the bucket holding the 99th percentile, in microseconds.
+    pub fn p99_micros(&self) -> u64 {
+        let buckets = self.latency_buckets();
+        let total: u64 = buckets.iter().sum();
+        if total == 0 {
+            return 0;
+        }
+        let target = total - total / 100;
+        let mut seen = 0;
+        for (i, count) in buckets.iter().enumerate() {
+            seen += count;
+            if seen >= target {
+                return 1u64 << i;
+            }
+        }
+        1u64 << (LATENCY_BUCKETS - 1)
+    }
+
+    pub fn mark_stopped(&self) {
+        self.lifecycle.store(1, Ordering::Relaxed);
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        match self.lifecycle.load(Ordering::Relaxed) {
+            0 => Lifecycle::Running,
+            _ => Lifecycle::Stopped,
+        }
+    }
+
+    pub fn report(&self) -> ActorReport {
+        let (kind, id) = match &self.key {
+            ActorKey::Product(code) => ("product", code.to_string()),
+            ActorKey::Wallet(customer) => ("wallet", customer.masked()),
+        };
+        ActorReport {
+            kind,
+            id,
+            incarnation: self.incarnation,
+            mailbox_depth: self.depth(),
+            mailbox_capacity: self.capacity,
+            messages_handled: self.messages_handled(),
+            handling_p99_micros: self.p99_micros(),
+            last_activity_ms: self.last_activity(),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The wallet actor: owns one customer's balance and holds, applies one message at a time, and
+//! holds each reply until the journal says the change is durable.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
+
+use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
+use super::state::WalletState;
+use crate::domain::Clock;
+use crate::journal::{ActorKey, Incarnation, Journal, Ticket};
+use crate::product::hold_until_durable;
+use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, Stop};
+
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Reply<WalletOutcome, WalletRejection>")]
+pub struct WalletMsg(pub WalletCommand);
+
+/// The balance, answered once every change before it is durable (a balance shown to a customer
+/// is a promise).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<WalletBalance, CallError>")]
+pub struct WalletBalanceQuery;
+
+pub struct WalletActor {
+    state: WalletState,
+    incarnation: Incarnation,
+    journal: Journal,
+    stats: Arc<ActorStats>,
+    clock: Clock,
+    last_ticket: Option<Ticket>,
+}
+
+impl WalletActor {
+    pub fn new(state: WalletState, incarnation: Incarnation, journal: Journal, stats: Arc<ActorStats>, clock: Clock) -> WalletActor {
+        WalletActor { state, incarnation, journal, stats, clock, last_ticket: None }
+    }
+}
+
+impl Actor for WalletActor {
+    type Context = Context<Self>;
+}
+
+impl Handler<WalletMsg> for WalletActor {
+    type Result = ResponseFuture<Reply<WalletOutcome, WalletRejection>>;
+
+    fn handle(&mut self, msg: WalletMsg, _: &mut Context<Self>) -> Self::Result {
+        let started = Instant::now();
+        let (result, ticket) = match self.journal.try_slot() {
+            Err(error) => (Err(error.into()), None),
+            Ok(slot) => match self.state.apply(msg.0, self.clock.now()) {
+                Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
+                Ok(transition) => {
+                    let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
+                    let ticket = slot.submit(Some(origin), transition.events);
+                    self.last_ticket = Some(ticket.clone());
+                    (Ok(Ok(transition.outcome)), Some(ticket))
+                }
+                Err(rejection) => (Ok(Err(rejection)), None),
+            },
+        };
+        self.stats.handled(started.elapsed(), self.clock.now());
+        hold_until_durable(result, ticket)
+    }
+}
+
+impl Handler<WalletBalanceQuery> for WalletActor {
+    type Result = ResponseFuture<Result<WalletBalance, CallError>>;
+
+    fn handle(&mut self, _: WalletBalanceQuery, _: &mut Context<Self>) -> Self::Result {
+        self.stats.handled(std::time::Duration::ZERO, self.clock.now());
+        hold_until_durable(Ok(self.state.balance()), self.last_ticket.clone())
+    }
+}
+
+impl Handler<Passivate> for WalletActor {
+    type Result = bool;
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Context<Self>) -> bool {
+        let settled = self.last_ticket.as_ref().is_none_or(|t| t.peek().is_some());
+        if self.stats.depth() == 0 && settled {
+            self.stats.mark_stopped();
+            ctx.stop();
+            return true;
+        }
+        false
+    }
+}
+
+impl Handler<Stop> for WalletActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        self.stats.mark_stopped();
+        ctx.stop();
+    }
+}
+
+impl Handler<CrashForTest> for WalletActor {
+    type Result = ();
+
+    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
+        panic!("wallet {} crashed on request", self.state.customer.masked());
+    }
+}

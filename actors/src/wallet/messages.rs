@@ -1,0 +1,83 @@
+//! What a wallet actor is asked, what it answers, and the rules by which it refuses.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::domain::{Money, Reference};
+use crate::journal::LedgerKind;
+
+#[derive(Clone, Debug)]
+pub enum WalletCommand {
+    /// Set money aside for a payment in progress: it counts against the balance at once.
+    Hold { reference: Reference, amount: Money },
+    /// Take held money: a ledger entry for the held amount.
+    Capture { reference: Reference, reason: String },
+    /// Give held money back to the available balance.
+    Void { reference: Reference },
+    /// Add money: a top up or another credit (not a refund: see `Refund`).
+    Credit { reference: Reference, amount: Money, kind: LedgerKind, reason: String, actor: String },
+    /// Take money now, for a purchase.
+    Debit { reference: Reference, amount: Money, reason: String, actor: String },
+    /// Give back an earlier debit, whole; the amount comes from the debit itself.
+    Refund { reference: Reference, original: Reference, reason: String, actor: String },
+    /// An admin's correction, up or down, with a reason; never below zero.
+    Adjust { reference: Reference, delta: Decimal, reason: String, actor: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WalletBalance {
+    pub balance: Money,
+    pub held: Money,
+    /// `balance - held`: what a purchase may take.
+    pub available: Money,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WalletOutcome {
+    Held { amount: Money, balance: WalletBalance },
+    Captured { amount: Money, balance: WalletBalance },
+    Voided { amount: Money, balance: WalletBalance },
+    Credited { amount: Money, balance: WalletBalance },
+    Debited { amount: Money, balance: WalletBalance },
+    Refunded { amount: Money, balance: WalletBalance },
+    Adjusted { delta: Decimal, balance: WalletBalance },
+}
+
+impl WalletOutcome {
+    /// The balance right after this command was first applied.
+    pub fn balance(&self) -> WalletBalance {
+        match self {
+            WalletOutcome::Held { balance, .. }
+            | WalletOutcome::Captured { balance, .. }
+            | WalletOutcome::Voided { balance, .. }
+            | WalletOutcome::Credited { balance, .. }
+            | WalletOutcome::Debited { balance, .. }
+            | WalletOutcome::Refunded { balance, .. }
+            | WalletOutcome::Adjusted { balance, .. } => *balance,
+        }
+    }
+}
+
+/// Why a wallet actor refused a command, checked in the order listed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum WalletRejection {
+    #[error("the amount must not be zero")]
+    AmountMustNotBeZero,
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("this reference was used for a different command")]
+    ExistsWithDifferentContent,
+    #[error("insufficient balance: {available} available, {requested} requested")]
+    InsufficientBalance { available: Money, requested: Money },
+    #[error("the balance would exceed the largest amount accepted")]
+    BalanceLimitExceeded,
+    #[error("no hold with this reference")]
+    HoldNotFound,
+    #[error("the hold was already {status}")]
+    HoldAlreadySettled { status: &'static str },
+    #[error("no debit with this reference to refund")]
+    OriginalNotFound,
+    #[error("the debit was already refunded")]
+    AlreadyRefunded,
+}

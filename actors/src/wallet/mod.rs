@@ -1,0 +1,11 @@
+//! The wallet: its state machine (`state`), its messages (`messages`) and its actor (`actor`).
+
+mod actor;
+mod messages;
+mod state;
+#[cfg(test)]
+mod tests;
+
+pub use actor::{WalletActor, WalletBalanceQuery, WalletMsg};
+pub use messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
+pub use state::{WalletRecord, WalletState, WALLET_OPEN_HOLDS_MAX, WALLET_REFERENCES_REMEMBERED_MAX};
