@@ -1,0 +1,18 @@
+//! warung: an actor-based concurrent commerce engine for shops that sell through WhatsApp.
+//!
+//! - `store`: Postgres and SQLite behind one trait; the journal's sink and the actors' loader.
+//! - `checkout`: the coordinator that drives purchases across product and wallet actors.
+//! - `engine`: builds the whole engine (store, supervisor, coordinator) from settings.
+//! - `audit`: checks every invariant of stock and money against a store.
+//! - `catalog`: imports products and stock from a JSON or TOML file.
+//! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables.
+//! - `http`: the HTTP surface (health, the engine's admin API).
+//! - `telemetry`: tracing setup.
+//! - `cli`: the `warung` command line.
+
+pub mod audit;
+pub mod catalog;
+pub mod checkout;
+pub mod engine;
+pub mod settings;
+pub mod store;

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::messages::{ProductCommand, ProductOutcome, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
-use crate::journal::{ActorKey, Incarnation, Journal, JournalError, Ticket};
+use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalError, Ticket};
 use crate::supervisor::{ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
@@ -41,9 +41,15 @@ impl ProductGauges {
     }
 }
 
+/// A command, and rows the caller wants stored in the same transaction as its changes (an order's
+/// new state with the stock that justifies it). The rows are dropped if the command changes
+/// nothing (a rejection, or a repeat whose first run stored them).
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "Reply<ProductOutcome, ProductRejection>")]
-pub struct ProductMsg(pub ProductCommand);
+pub struct ProductMsg {
+    pub command: ProductCommand,
+    pub attach: Vec<Event>,
+}
 
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "ProductSnapshot")]
@@ -79,7 +85,7 @@ impl ProductActor {
     }
 
     /// Applies a command; returns the answer and the ticket that must resolve before it is given.
-    fn decide(&mut self, command: ProductCommand) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
+    fn decide(&mut self, command: ProductCommand, attach: Vec<Event>) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
             Ok(slot) => slot,
             Err(error) => return (Err(error.into()), None),
@@ -87,7 +93,8 @@ impl ProductActor {
         let now = self.clock.now();
         match self.state.apply(command, now) {
             Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
-            Ok(transition) => {
+            Ok(mut transition) => {
+                transition.events.extend(attach);
                 let ticket = slot.submit(Some((ActorKey::Product(self.state.code.clone()), self.incarnation)), transition.events);
                 self.last_ticket = Some(ticket.clone());
                 self.gauges.publish(&self.state);
@@ -113,7 +120,7 @@ impl ProductActor {
     }
 
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
-        let (result, ticket) = self.decide(ProductCommand::ExpireDue);
+        let (result, ticket) = self.decide(ProductCommand::ExpireDue, Vec::new());
         match result {
             Ok(Ok(ProductOutcome::Expired { orders })) if !orders.is_empty() => {
                 let product = self.state.code.clone();
@@ -161,7 +168,7 @@ impl Handler<ProductMsg> for ProductActor {
 
     fn handle(&mut self, msg: ProductMsg, ctx: &mut Context<Self>) -> Self::Result {
         let started = Instant::now();
-        let (result, ticket) = self.decide(msg.0);
+        let (result, ticket) = self.decide(msg.command, msg.attach);
         self.arm_expiry(ctx);
         self.stats.handled(started.elapsed(), self.clock.now());
         hold_until_durable(result, ticket)

@@ -49,6 +49,8 @@ pub struct Settled {
 #[derive(Clone, Debug, PartialEq)]
 enum Fingerprint {
     Restock(u64),
+    /// A restock known from the store, whose content was not kept: any content matches.
+    RestockRestored,
     Price(Money),
 }
 
@@ -70,6 +72,8 @@ pub struct ProductRecord {
     pub settled: Vec<(OrderId, Settled)>,
     /// Every item the product ever received.
     pub secrets: Vec<ItemSecret>,
+    /// The latest restocks (reference, units), oldest first.
+    pub restocks: Vec<(Reference, Quantity)>,
 }
 
 #[derive(Clone, Debug)]
@@ -152,6 +156,10 @@ impl ProductState {
             state.settled.insert(order, settled);
         }
         state.secrets = record.secrets.into_iter().collect();
+        for (reference, added) in record.restocks {
+            let outcome = ProductOutcome::Restocked { added, available: state.available() };
+            state.references.insert(reference, (Fingerprint::RestockRestored, outcome));
+        }
         state.check_invariants()?;
         Ok(state)
     }
@@ -507,6 +515,7 @@ impl ProductState {
     ) -> Result<Option<ProductOutcome>, ProductRejection> {
         match self.references.get(reference) {
             Some((seen, outcome)) if seen == fingerprint => Ok(Some(outcome.clone())),
+            Some((Fingerprint::RestockRestored, outcome)) if matches!(fingerprint, Fingerprint::Restock(_)) => Ok(Some(outcome.clone())),
             Some(_) => Err(ProductRejection::ExistsWithDifferentContent),
             None => Ok(None),
         }

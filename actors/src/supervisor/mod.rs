@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::domain::{Clock, CustomerId, OrderId, ProductCode};
-use crate::journal::{ActorKey, Journal, JournalSettings, Sink};
+use crate::journal::{ActorKey, Event, Journal, JournalSettings, Sink};
 use crate::product::{
     ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord,
     ProductRejection, ProductSnapshot, ProductSnapshotQuery, ProductState,
@@ -171,12 +171,22 @@ impl Supervisor {
     }
 
     pub async fn product(&self, code: &ProductCode, command: ProductCommand) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg(command);
+        self.product_with(code, command, Vec::new()).await
+    }
+
+    /// A product command whose changes are stored together with `attach`.
+    pub async fn product_with(&self, code: &ProductCode, command: ProductCommand, attach: Vec<Event>) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+        let msg = ProductMsg { command, attach };
         call(&self.inner.products, code, || self.activate_product(code), &msg, self.inner.clock).await?
     }
 
     pub async fn wallet(&self, customer: &CustomerId, command: WalletCommand) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        let msg = WalletMsg(command);
+        self.wallet_with(customer, command, Vec::new()).await
+    }
+
+    /// A wallet command whose changes are stored together with `attach`.
+    pub async fn wallet_with(&self, customer: &CustomerId, command: WalletCommand, attach: Vec<Event>) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
+        let msg = WalletMsg { command, attach };
         call(&self.inner.wallets, customer, || self.activate_wallet(customer), &msg, self.inner.clock).await?
     }
 

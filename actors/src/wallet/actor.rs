@@ -9,13 +9,17 @@ use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
 use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 use super::state::WalletState;
 use crate::domain::Clock;
-use crate::journal::{ActorKey, Incarnation, Journal, Ticket};
+use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
 use crate::product::hold_until_durable;
 use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, Stop};
 
+/// A command, and rows to store in the same transaction as its changes (see `ProductMsg`).
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "Reply<WalletOutcome, WalletRejection>")]
-pub struct WalletMsg(pub WalletCommand);
+pub struct WalletMsg {
+    pub command: WalletCommand,
+    pub attach: Vec<Event>,
+}
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
 /// is a promise).
@@ -49,9 +53,10 @@ impl Handler<WalletMsg> for WalletActor {
         let started = Instant::now();
         let (result, ticket) = match self.journal.try_slot() {
             Err(error) => (Err(error.into()), None),
-            Ok(slot) => match self.state.apply(msg.0, self.clock.now()) {
+            Ok(slot) => match self.state.apply(msg.command, self.clock.now()) {
                 Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
-                Ok(transition) => {
+                Ok(mut transition) => {
+                    transition.events.extend(msg.attach);
                     let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
                     let ticket = slot.submit(Some(origin), transition.events);
                     self.last_ticket = Some(ticket.clone());

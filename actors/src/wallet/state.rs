@@ -80,12 +80,13 @@ impl WalletState {
             let balance = WalletBalance { balance: entry.balance_after, held: Money::ZERO, available: entry.balance_after };
             let (fingerprint, outcome) = match entry.kind {
                 LedgerKind::Purchase => (Fingerprint::Debit(amount), WalletOutcome::Debited { amount, balance }),
-                LedgerKind::Refund => {
-                    let original = Reference::parse(entry.reason.split_once(' ').map(|(r, _)| r).unwrap_or(&entry.reason))
-                        .map_err(|e| e.to_string())?;
-                    refunded.push(original.clone());
-                    (Fingerprint::Refund(original), WalletOutcome::Refunded { amount, balance })
-                }
+                LedgerKind::Refund => match refunded_original(&entry.reason) {
+                    Some(original) => {
+                        refunded.push(original.clone());
+                        (Fingerprint::Refund(original), WalletOutcome::Refunded { amount, balance })
+                    }
+                    None => (Fingerprint::Credit(amount, LedgerKind::Refund), WalletOutcome::Credited { amount, balance }),
+                },
                 LedgerKind::Capture => (Fingerprint::Capture, WalletOutcome::Captured { amount, balance }),
                 LedgerKind::Adjustment => (Fingerprint::Adjust(entry.amount), WalletOutcome::Adjusted { delta: entry.amount, balance }),
                 kind @ LedgerKind::TopUp => (Fingerprint::Credit(amount, kind), WalletOutcome::Credited { amount, balance }),
@@ -199,8 +200,8 @@ impl WalletState {
                     return Err(WalletRejection::AlreadyRefunded);
                 }
                 self.balance = self.balance.checked_add(amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
-                // The reason starts with the original reference, so a restart can pair them.
-                let reason = format!("{original} {reason}");
+                // The reason names the original reference, so a restart can pair them.
+                let reason = format!("{REFUND_REASON_PREFIX}{original}: {reason}");
                 events.push(self.ledger(&reference, LedgerKind::Refund, amount.amount(), &reason, &actor, now));
                 self.remembered.get_mut(&original).expect("found above").refunded = true;
                 let outcome = WalletOutcome::Refunded { amount, balance: self.balance() };
@@ -284,6 +285,14 @@ impl WalletState {
         }
         Ok(())
     }
+}
+
+/// How a refund's ledger reason starts: `refund of <original reference>: <reason>`.
+const REFUND_REASON_PREFIX: &str = "refund of ";
+
+fn refunded_original(reason: &str) -> Option<Reference> {
+    let rest = reason.strip_prefix(REFUND_REASON_PREFIX)?;
+    Reference::parse(rest.split_once(": ").map(|(r, _)| r).unwrap_or(rest)).ok()
 }
 
 fn non_zero(amount: Money) -> Result<(), WalletRejection> {

@@ -1,0 +1,194 @@
+//! `warung audit`: every invariant of stock and money, checked against what the store holds (not
+//! against any counter in memory). A clean report is what "never oversell, never lose a rupiah"
+//! means in rows.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use warung_actors::journal::{LedgerKind, OrderState, PaymentMethod, StockKind};
+
+use crate::store::{rows, AuditData, Store, StoreError};
+
+/// Violations listed per check; more are counted but not printed.
+const VIOLATIONS_LISTED_MAX: usize = 20;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub violations: usize,
+    pub examples: Vec<String>,
+}
+
+impl Check {
+    fn new(name: &'static str) -> Check {
+        Check { name, ..Check::default() }
+    }
+
+    fn fail(&mut self, what: String) {
+        self.violations += 1;
+        if self.examples.len() < VIOLATIONS_LISTED_MAX {
+            self.examples.push(what);
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct AuditReport {
+    pub products: usize,
+    pub items_sold: i64,
+    pub customers: usize,
+    pub orders_paid: usize,
+    pub money_in_wallets: Decimal,
+    pub money_credited: Decimal,
+    pub money_debited: Decimal,
+    pub checks: Vec<Check>,
+}
+
+impl AuditReport {
+    pub fn is_clean(&self) -> bool {
+        self.checks.iter().all(|c| c.violations == 0)
+    }
+}
+
+impl fmt::Display for AuditReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "warung audit")?;
+        writeln!(f, "  products: {}, items sold: {}, customers: {}, paid orders: {}", self.products, self.items_sold, self.customers, self.orders_paid)?;
+        writeln!(f, "  money: in wallets {}, credited {}, debited {}", self.money_in_wallets, self.money_credited, self.money_debited)?;
+        for check in &self.checks {
+            let mark = if check.violations == 0 { "ok  " } else { "FAIL" };
+            writeln!(f, "  [{mark}] {} ({} violations)", check.name, check.violations)?;
+            for example in &check.examples {
+                writeln!(f, "         - {example}")?;
+            }
+        }
+        write!(f, "{}", if self.is_clean() { "clean: every invariant holds" } else { "VIOLATIONS FOUND" })
+    }
+}
+
+pub async fn audit(store: &dyn Store) -> Result<AuditReport, StoreError> {
+    let data = store.audit_data().await?;
+    check(&data)
+}
+
+fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
+    let mut report = AuditReport { products: data.products.len(), customers: data.customers.len(), ..AuditReport::default() };
+    let orders: HashMap<&str, _> = data.orders.iter().map(|o| (o.id.as_str(), o)).collect();
+    report.orders_paid = data.orders.iter().filter(|o| o.state == OrderState::Paid).count();
+
+    let mut stock = Check::new("per product, received = available + reserved + sold + removed, and the items agree");
+    let counts: HashMap<(&str, &str), i64> = data.item_counts.iter().map(|(p, s, n)| ((p.as_str(), s.as_str()), *n)).collect();
+    let reserved: HashMap<&str, i64> = data.reserved_by_product.iter().map(|(p, n)| (p.as_str(), *n)).collect();
+    for p in &data.products {
+        let code = p.code.as_str();
+        report.items_sold += p.sold;
+        if p.received != p.available + p.reserved + p.sold + p.removed {
+            stock.fail(format!("{code}: received {} != {} + {} + {} + {}", p.received, p.available, p.reserved, p.sold, p.removed));
+        }
+        if reserved.get(code).copied().unwrap_or(0) != p.reserved {
+            stock.fail(format!("{code}: open reservations hold {}, product says {}", reserved.get(code).copied().unwrap_or(0), p.reserved));
+        }
+        if p.kind == StockKind::Items {
+            for (status, expected) in [("available", p.available), ("reserved", p.reserved), ("sold", p.sold), ("removed", p.removed)] {
+                let found = counts.get(&(code, status)).copied().unwrap_or(0);
+                if found != expected {
+                    stock.fail(format!("{code}: {found} items {status}, product says {expected}"));
+                }
+            }
+        }
+    }
+
+    let mut sold_once = Check::new("no item sold twice, every sold item belongs to one paid order");
+    for (product, _, count) in &data.items_sold_twice {
+        sold_once.fail(format!("{product}: an item sold {count} times"));
+    }
+    for (product, order, count) in &data.sold_items_by_order {
+        match orders.get(order.as_str()) {
+            None => sold_once.fail(format!("{product}: {count} items sold to unknown order {order}")),
+            Some(o) if !matches!(o.state, OrderState::Paid | OrderState::Refunded) => {
+                sold_once.fail(format!("{product}: {count} items sold to order {order}, which is {}", o.state.as_str()))
+            }
+            Some(o) if i64::from(o.quantity) != *count => sold_once.fail(format!("order {order}: {count} items for quantity {}", o.quantity)),
+            Some(_) => {}
+        }
+    }
+
+    let mut wallets = Check::new("per wallet, balance = sum of its ledger entries, balance >= 0, held <= balance");
+    let mut ledger_sum: HashMap<&str, Decimal> = HashMap::new();
+    let mut debits: HashMap<&str, Decimal> = HashMap::new();
+    let mut refunds: HashMap<&str, Decimal> = HashMap::new();
+    for entry in &data.ledger {
+        *ledger_sum.entry(entry.customer.as_str()).or_default() += entry.amount;
+        if entry.amount.is_sign_negative() {
+            report.money_debited -= entry.amount;
+        } else {
+            report.money_credited += entry.amount;
+        }
+        if let Some(order) = entry.reference.as_str().strip_prefix("order:") {
+            *debits.entry(order).or_default() -= entry.amount;
+        }
+        if let (LedgerKind::Refund, Some(order)) = (entry.kind, entry.reference.as_str().strip_prefix("refund:")) {
+            *refunds.entry(order).or_default() += entry.amount;
+        }
+    }
+    for (customer, balance, held) in &data.customers {
+        let balance = rows::decimal(balance)?;
+        let held = rows::decimal(held)?;
+        report.money_in_wallets += balance;
+        let sum = ledger_sum.get(customer.as_str()).copied().unwrap_or_default();
+        if sum != balance {
+            wallets.fail(format!("wallet ***{}: balance {balance}, ledger sums to {sum}", tail(customer)));
+        }
+        if balance.is_sign_negative() && !balance.is_zero() {
+            wallets.fail(format!("wallet ***{}: negative balance {balance}", tail(customer)));
+        }
+        if held > balance {
+            wallets.fail(format!("wallet ***{}: held {held} exceeds balance {balance}", tail(customer)));
+        }
+    }
+
+    let mut paid = Check::new("every paid order has its items and its payment; every failed one took nothing");
+    for o in &data.orders {
+        let id = o.id.as_str();
+        let sold = data.sold_items_by_order.iter().filter(|(_, order, _)| order == id).map(|(_, _, n)| *n).sum::<i64>();
+        let debited = debits.get(id).copied().unwrap_or_default();
+        let refunded = refunds.get(id).copied().unwrap_or_default();
+        match o.state {
+            OrderState::Paid | OrderState::Refunded => {
+                if o.method == PaymentMethod::Saldo && debited != o.total.amount() {
+                    paid.fail(format!("order {id}: paid with saldo but debited {debited} of {}", o.total));
+                }
+                if o.state == OrderState::Refunded && refunded != o.total.amount() {
+                    paid.fail(format!("order {id}: refunded {refunded} of {}", o.total));
+                }
+                let is_items = data.products.iter().any(|p| p.code == o.product && p.kind == StockKind::Items);
+                if is_items && sold != i64::from(o.quantity) {
+                    paid.fail(format!("order {id}: paid for {} but {sold} items delivered", o.quantity));
+                }
+            }
+            OrderState::Failed | OrderState::Cancelled | OrderState::Expired => {
+                if sold != 0 {
+                    paid.fail(format!("order {id}: {} yet {sold} items sold to it", o.state.as_str()));
+                }
+                if debited != refunded {
+                    paid.fail(format!("order {id}: {} yet debited {debited} and refunded {refunded}", o.state.as_str()));
+                }
+            }
+            OrderState::Pending | OrderState::AwaitingPayment | OrderState::Review => {}
+        }
+    }
+
+    let mut conserved = Check::new("money conserved: wallets hold what was credited minus what was debited");
+    if report.money_in_wallets != report.money_credited - report.money_debited {
+        conserved.fail(format!("wallets {} != credited {} - debited {}", report.money_in_wallets, report.money_credited, report.money_debited));
+    }
+
+    report.checks = vec![stock, sold_once, wallets, paid, conserved];
+    Ok(report)
+}
+
+fn tail(customer: &str) -> String {
+    customer.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
+}

@@ -1,0 +1,135 @@
+//! `warung catalog import FILE`: products (code, name, price, stock) from a JSON or TOML file,
+//! for shops moving from another system. Products are created if new; prices updated; items
+//! added through the product actors (duplicates refused). Importing the same file twice changes
+//! nothing: each product's restock reference is derived from its items.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
+use warung_actors::journal::{Event, ProductRow, StockKind};
+use warung_actors::product::{ProductCommand, ProductOutcome, Restock, RESTOCK_UNITS_MAX};
+use warung_actors::supervisor::CallError;
+
+use crate::engine::Engine;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    pub products: Vec<CatalogProduct>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogProduct {
+    pub code: String,
+    pub name: String,
+    /// Rupiah, as a number or a string ("15000").
+    pub price: Money,
+    /// Deliverable items (logins, voucher codes), one per unit.
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// For plain counted stock instead of items.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub created: usize,
+    pub repriced: usize,
+    pub units_added: u64,
+    pub unchanged: usize,
+}
+
+pub fn parse(path: &Path) -> anyhow::Result<CatalogFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: CatalogFile = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => toml::from_str(&text).with_context(|| format!("parsing {} as TOML", path.display()))?,
+        _ => serde_json::from_str(&text).with_context(|| format!("parsing {} as JSON", path.display()))?,
+    };
+    Ok(file)
+}
+
+pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<ImportReport> {
+    let mut report = ImportReport::default();
+    for product in file.products {
+        let code = ProductCode::parse(&product.code)?;
+        let (kind, stock) = match (product.items.is_empty(), product.count) {
+            (false, None) => {
+                let items = product.items.iter().map(|i| ItemSecret::parse(i)).collect::<Result<Vec<_>, _>>().with_context(|| format!("items of {code}"))?;
+                (StockKind::Items, Some(Restock::Items(items)))
+            }
+            (true, Some(count)) => (StockKind::Counted, (count > 0).then_some(Restock::Count(count))),
+            (true, None) => (StockKind::Items, None),
+            (false, Some(_)) => bail!("{code}: give either items or count, not both"),
+        };
+        if product.price.is_zero() {
+            bail!("{code}: the price must not be zero");
+        }
+        if let Some(Restock::Items(items)) = &stock {
+            if items.len() > RESTOCK_UNITS_MAX {
+                bail!("{code}: at most {RESTOCK_UNITS_MAX} items per import");
+            }
+        }
+        let sup = &engine.supervisor;
+        match sup.product_snapshot(&code).await {
+            Ok(snapshot) => {
+                if snapshot.kind != kind && stock.is_some() {
+                    bail!("{code}: already exists with {:?} stock", snapshot.kind);
+                }
+                if snapshot.price != product.price {
+                    let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
+                    let command = ProductCommand::SetPrice { reference, price: product.price, actor: "catalog import".into() };
+                    sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
+                    report.repriced += 1;
+                }
+            }
+            Err(CallError::NotFound) => {
+                create(engine, &code, &product.name, product.price, kind).await?;
+                report.created += 1;
+            }
+            Err(error) => return Err(error).with_context(|| format!("reading product {code}")),
+        }
+        let Some(stock) = stock else { continue };
+        let reference = Reference::parse(&format!("import:{code}:{:016x}", fingerprint(&stock)))?;
+        let command = ProductCommand::Restock { reference, stock, actor: "catalog import".into() };
+        match sup.product(&code, command).await? {
+            Ok(ProductOutcome::Restocked { added, .. }) => report.units_added += u64::from(added),
+            Ok(_) => report.unchanged += 1,
+            Err(rejection) => bail!("{code}: {rejection}"),
+        }
+    }
+    Ok(report)
+}
+
+/// Creates an empty product; its stock comes through its actor.
+pub async fn create(engine: &Engine, code: &ProductCode, name: &str, price: Money, kind: StockKind) -> anyhow::Result<()> {
+    let now = engine.supervisor.clock().now();
+    let row = ProductRow {
+        code: code.clone(),
+        name: name.to_string(),
+        price,
+        kind,
+        active: true,
+        received: 0,
+        available: 0,
+        reserved: 0,
+        sold: 0,
+        removed: 0,
+        next_item_no: 1,
+        updated_at: now,
+    };
+    let ticket = engine.supervisor.journal().submit(vec![Event::Product(row)]).await;
+    ticket.await.with_context(|| format!("creating product {code}"))?;
+    Ok(())
+}
+
+fn fingerprint(stock: &Restock) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    stock.hash(&mut hasher);
+    hasher.finish()
+}

@@ -1,0 +1,45 @@
+//! What a checkout flow can fail with. Each variant is one thing a customer or admin is told.
+
+use serde::Serialize;
+use warung_actors::domain::{Money, OrderId};
+use warung_actors::journal::OrderState;
+use warung_actors::product::ProductRejection;
+use warung_actors::supervisor::CallError;
+use warung_actors::wallet::WalletRejection;
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum CheckoutError {
+    #[error("no such product")]
+    ProductNotFound,
+    #[error("{0}")]
+    Product(ProductRejection),
+    #[error("insufficient balance: {available} available, {required} required")]
+    InsufficientBalance { available: Money, required: Money },
+    #[error("{0}")]
+    Wallet(WalletRejection),
+    #[error("the customer already has an open order {order}")]
+    OpenOrderExists { order: OrderId },
+    #[error("no such order")]
+    OrderNotFound,
+    #[error("the order is {state:?}, not open")]
+    OrderNotOpen { state: OrderState },
+    #[error("the order is {state:?}, not paid")]
+    OrderNotPaid { state: OrderState },
+    #[error("the order is paid with saldo; it takes no external payment")]
+    NotAnExternalOrder,
+    #[error("nothing was done, try again: {0}")]
+    Unavailable(CallError),
+}
+
+impl From<CallError> for CheckoutError {
+    fn from(error: CallError) -> Self {
+        CheckoutError::Unavailable(error)
+    }
+}
+
+impl From<crate::store::StoreError> for CheckoutError {
+    fn from(error: crate::store::StoreError) -> Self {
+        CheckoutError::Unavailable(CallError::StoreUnavailable { reason: error.to_string() })
+    }
+}

@@ -1,0 +1,209 @@
+//! The checkout coordinator: drives flows that touch several actors, in a fixed order, with
+//! compensation. Actors never wait on one another; this does, between their durable answers.
+//!
+//! - `saldo`: buy with the wallet: reserve -> debit (+ pending order) -> commit (+ paid order).
+//! - `external`: buy for an external payment: reserve with a time to live, then confirm, cancel
+//!   or expire.
+//! - `wallet`: top up, refund, admin adjustment.
+//! - `recovery`: finish or compensate orders caught between steps (after a crash or a failure).
+
+mod errors;
+mod external;
+mod recovery;
+mod saldo;
+mod wallet;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::broadcast;
+use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference};
+use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
+use warung_actors::product::{ProductCommand, ProductOutcome, ReleaseReason};
+use warung_actors::supervisor::{CallError, Supervisor};
+use warung_actors::wallet::WalletBalance;
+
+pub use errors::CheckoutError;
+pub use external::{PaymentOutcome, PendingOrder};
+
+use crate::store::Store;
+
+/// How long an order may wait for an external payment before its stock goes back on sale.
+pub const PAYMENT_TTL_SECS_DEFAULT: u64 = 15 * 60;
+
+/// How long a saldo purchase holds its stock between steps; after this, a purchase cut short
+/// by a crash gives its stock back by itself even before recovery runs.
+pub const SALDO_RESERVATION_TTL_SECS: u64 = 120;
+
+/// Events the outside world (the chat gateway) is told about.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OrderNotice {
+    Expired { order: OrderId, customer: CustomerId },
+}
+
+/// How many order notices wait for a slow listener before the oldest are dropped (the store has
+/// every order's state; notices are a convenience for the gateway).
+const ORDER_NOTICES_BUFFERED_MAX: usize = 4_096;
+
+#[derive(Clone, Copy, Debug)]
+pub struct CheckoutSettings {
+    pub payment_ttl: Duration,
+    pub saldo_ttl: Duration,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            payment_ttl: Duration::from_secs(PAYMENT_TTL_SECS_DEFAULT),
+            saldo_ttl: Duration::from_secs(SALDO_RESERVATION_TTL_SECS),
+        }
+    }
+}
+
+/// A completed saldo purchase: durable when returned.
+#[derive(Clone, Debug)]
+pub struct Purchase {
+    pub order: OrderId,
+    pub product: ProductCode,
+    pub quantity: Quantity,
+    pub total: Money,
+    pub items: Vec<ItemSecret>,
+    pub balance: WalletBalance,
+}
+
+#[derive(Clone)]
+pub struct Checkout {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    supervisor: Supervisor,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    settings: CheckoutSettings,
+    /// Per customer, the order in progress or awaiting payment: one at a time.
+    open: DashMap<CustomerId, OrderId>,
+    notices: broadcast::Sender<OrderNotice>,
+}
+
+/// A customer's claim on their one open order; released on drop unless kept.
+struct Claim<'a> {
+    open: &'a DashMap<CustomerId, OrderId>,
+    customer: CustomerId,
+    order: OrderId,
+    keep: bool,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.open.remove_if(&self.customer, |_, order| *order == self.order);
+        }
+    }
+}
+
+impl Checkout {
+    pub fn new(supervisor: Supervisor, store: Arc<dyn Store>, settings: CheckoutSettings) -> Checkout {
+        let clock = supervisor.clock();
+        let (notices, _) = broadcast::channel(ORDER_NOTICES_BUFFERED_MAX);
+        Checkout { inner: Arc::new(Inner { supervisor, store, clock, settings, open: DashMap::new(), notices }) }
+    }
+
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.inner.supervisor
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<OrderNotice> {
+        self.inner.notices.subscribe()
+    }
+
+    /// The customer's open order, if any.
+    pub fn open_order(&self, customer: &CustomerId) -> Option<OrderId> {
+        self.inner.open.get(customer).map(|order| order.clone())
+    }
+
+    fn claim(&self, customer: &CustomerId, order: &OrderId) -> Result<Claim<'_>, CheckoutError> {
+        match self.inner.open.entry(customer.clone()) {
+            dashmap::Entry::Occupied(open) => Err(CheckoutError::OpenOrderExists { order: open.get().clone() }),
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(order.clone());
+                Ok(Claim { open: &self.inner.open, customer: customer.clone(), order: order.clone(), keep: false })
+            }
+        }
+    }
+
+    fn order_row(&self, order: &OrderId, customer: &CustomerId, product: &ProductCode, reserved: &ProductOutcome, method: PaymentMethod, state: OrderState) -> OrderRow {
+        let now = self.inner.clock.now();
+        let ProductOutcome::Reserved { quantity, unit_price, total, expires_at, .. } = reserved else {
+            unreachable!("an order row is made from a reservation")
+        };
+        OrderRow {
+            id: order.clone(),
+            customer: customer.clone(),
+            product: product.clone(),
+            quantity: *quantity,
+            unit_price: *unit_price,
+            total: *total,
+            method,
+            state,
+            expires_at: *expires_at,
+            note: String::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn with_state(&self, row: &OrderRow, state: OrderState, note: &str) -> Event {
+        let mut row = row.clone();
+        row.state = state;
+        row.note = note.to_string();
+        row.updated_at = self.inner.clock.now();
+        Event::Order(row)
+    }
+
+    async fn reserve(&self, order: &OrderId, customer: &CustomerId, product: &ProductCode, quantity: Quantity, ttl: Duration) -> Result<ProductOutcome, CheckoutError> {
+        let command = ProductCommand::Reserve { order: order.clone(), quantity, ttl_ms: ttl.as_millis() as i64, actor: actor_of(customer) };
+        match self.inner.supervisor.product(product, command).await {
+            Ok(Ok(reserved)) => Ok(reserved),
+            Ok(Err(rejection)) => Err(CheckoutError::Product(rejection)),
+            Err(CallError::NotFound) => Err(CheckoutError::ProductNotFound),
+            Err(error) => Err(CheckoutError::Unavailable(error)),
+        }
+    }
+
+    async fn release(&self, order: &OrderId, product: &ProductCode, reason: ReleaseReason) -> Result<(), CallError> {
+        let command = ProductCommand::Release { order: order.clone(), reason, actor: "checkout".into() };
+        match self.inner.supervisor.product(product, command).await? {
+            Ok(_) => Ok(()),
+            Err(rejection) => {
+                tracing::debug!(%order, ?rejection, "release found nothing to release");
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores rows that belong to no actor and waits until they are durable.
+    async fn store_rows(&self, rows: Vec<Event>) -> Result<(), CheckoutError> {
+        let ticket = self.inner.supervisor.journal().submit(rows).await;
+        ticket.await.map_err(|e| CheckoutError::Unavailable(e.into()))
+    }
+
+    fn notify(&self, notice: OrderNotice) {
+        let _ = self.inner.notices.send(notice);
+    }
+}
+
+/// Who did it, for the inventory movements and the ledger.
+fn actor_of(customer: &CustomerId) -> String {
+    format!("customer:{customer}")
+}
+
+/// The reference under which a confirmed payment is credited when it cannot buy its order.
+fn payment_credit_reference(payment: &Reference) -> Reference {
+    Reference::parse(&format!("payment:{payment}")).unwrap_or_else(|_| payment.clone())
+}

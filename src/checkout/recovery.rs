@@ -1,0 +1,138 @@
+//! Orders caught between steps (a crash, a failed commit, a lost reply) are finished or
+//! compensated here, by asking the actors what they know: every step is idempotent by order id.
+
+use warung_actors::journal::{OrderRow, OrderState, ReservationStatus};
+use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason};
+use warung_actors::supervisor::CallError;
+use warung_actors::wallet::{WalletCommand, WalletRejection};
+
+use super::{Checkout, OrderNotice};
+
+/// What recovery did, for the startup log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    pub completed: usize,
+    pub compensated: usize,
+    pub expired: usize,
+    pub orphans_released: usize,
+    pub left_for_later: usize,
+}
+
+/// How settling one pending order ended.
+pub(crate) enum Settled {
+    Completed,
+    Compensated,
+    Later,
+}
+
+impl Checkout {
+    /// Runs at startup, before customers are served: every pending saldo order is finished or
+    /// compensated, orders awaiting payment get their claims back, products with open
+    /// reservations are activated so their timers run, and reservations without a live order are
+    /// released.
+    pub async fn recover(&self) -> Result<Recovered, crate::store::StoreError> {
+        let store = self.inner.store.clone();
+        let mut report = Recovered::default();
+        for row in store.open_orders().await? {
+            match row.state {
+                OrderState::Pending => match self.settle_pending(&row).await {
+                    Settled::Completed => report.completed += 1,
+                    Settled::Compensated => report.compensated += 1,
+                    Settled::Later => report.left_for_later += 1,
+                },
+                OrderState::AwaitingPayment => {
+                    self.inner.open.insert(row.customer.clone(), row.id.clone());
+                }
+                _ => {}
+            }
+        }
+        for code in store.products_with_open_reservations().await? {
+            if let Err(error) = self.inner.supervisor.ensure_product(&code).await {
+                tracing::error!(product = %code, %error, "could not activate a product with open reservations");
+            }
+        }
+        for (order, product) in store.orphan_reservations().await? {
+            if self.release(&order, &product, ReleaseReason::Failed).await.is_ok() {
+                report.orphans_released += 1;
+            }
+        }
+        report.expired += self.expire_orders_without_reservation().await?;
+        Ok(report)
+    }
+
+    /// Orders awaiting payment whose reservation is gone (released before a crash let the order
+    /// be marked) are marked expired now.
+    async fn expire_orders_without_reservation(&self) -> Result<usize, crate::store::StoreError> {
+        let mut expired = 0;
+        for row in self.inner.store.open_orders().await? {
+            if row.state != OrderState::AwaitingPayment {
+                continue;
+            }
+            let status = self.inner.store.reservation_status(&row.id).await?;
+            if status != Some(ReservationStatus::Reserved) && self.mark_expired(&row).await {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    pub(super) async fn mark_expired(&self, row: &OrderRow) -> bool {
+        if self.store_rows(vec![self.with_state(row, OrderState::Expired, "reservation expired")]).await.is_err() {
+            return false;
+        }
+        self.inner.open.remove_if(&row.customer, |_, order| *order == row.id);
+        self.notify(OrderNotice::Expired { order: row.id.clone(), customer: row.customer.clone() });
+        true
+    }
+
+    /// Brings a pending saldo order to an end: if its stock was committed the sale stands (it
+    /// was paid before the commit); otherwise the stock is released and any debit refunded.
+    pub(super) async fn settle_pending(&self, row: &OrderRow) -> Settled {
+        let release = ProductCommand::Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
+        match self.inner.supervisor.product(&row.product, release).await {
+            Ok(Ok(_)) | Ok(Err(ProductRejection::ReservationNotFound)) | Ok(Err(ProductRejection::ReservationReleased { .. })) => {}
+            Ok(Err(ProductRejection::AlreadyCommitted)) => {
+                let done = self.store_rows(vec![self.with_state(row, OrderState::Paid, "completed by recovery")]).await;
+                return if done.is_ok() { Settled::Completed } else { Settled::Later };
+            }
+            Ok(Err(rejection)) => {
+                tracing::error!(order = %row.id, ?rejection, "unexpected answer while releasing a pending order");
+                return Settled::Later;
+            }
+            Err(CallError::NotFound) => {}
+            Err(error) => {
+                tracing::warn!(order = %row.id, %error, "pending order left for the next recovery");
+                return Settled::Later;
+            }
+        }
+        let failed = self.with_state(row, OrderState::Failed, "not completed; stock released, money returned");
+        let refund = WalletCommand::Refund {
+            reference: row.id.refund_reference(),
+            original: row.id.debit_reference(),
+            reason: "purchase not completed".into(),
+            actor: "recovery".into(),
+        };
+        let stored = match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.clone()]).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => self.store_rows(vec![failed]).await,
+            Ok(Err(rejection)) => {
+                tracing::error!(order = %row.id, ?rejection, "unexpected answer while refunding a pending order");
+                return Settled::Later;
+            }
+            Err(error) => Err(error.into()),
+        };
+        if stored.is_ok() { Settled::Compensated } else { Settled::Later }
+    }
+
+    /// Settles pending orders older than `older_than_ms` (their flow died without settling).
+    pub async fn sweep_stale_pending(&self, older_than_ms: i64) -> Result<usize, crate::store::StoreError> {
+        let cutoff = self.inner.clock.now() - older_than_ms;
+        let mut settled = 0;
+        for row in self.inner.store.open_orders().await? {
+            if row.state == OrderState::Pending && row.updated_at < cutoff && !matches!(self.settle_pending(&row).await, Settled::Later) {
+                settled += 1;
+            }
+        }
+        Ok(settled)
+    }
+}

@@ -1,0 +1,95 @@
+//! Buy with saldo: reserve stock -> debit the wallet (storing the pending order with the debit)
+//! -> commit the stock (storing the paid order with it). On a refusal or failure after the
+//! reservation, the stock is released and any debit refunded (`recovery::settle_pending`).
+
+use std::sync::atomic::Ordering;
+
+use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
+use warung_actors::journal::{OrderState, PaymentMethod};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
+use warung_actors::supervisor::CallError;
+use warung_actors::wallet::{WalletCommand, WalletRejection};
+
+use super::{actor_of, Checkout, CheckoutError, Purchase};
+
+impl Checkout {
+    /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
+    /// is durable; any error means nothing was taken (or it was given back).
+    #[tracing::instrument(name = "checkout.saldo", skip_all, fields(customer = %customer.masked(), %product, quantity))]
+    pub async fn buy_with_saldo(&self, customer: &CustomerId, product: &ProductCode, quantity: Quantity) -> Result<Purchase, CheckoutError> {
+        let order = OrderId::generate();
+        let _claim = self.claim(customer, &order)?;
+        self.refuse_early(customer, product, quantity).await?;
+
+        let reserved = self.reserve(&order, customer, product, quantity, self.inner.settings.saldo_ttl).await?;
+        let ProductOutcome::Reserved { total, .. } = reserved else { unreachable!("reserve answers Reserved") };
+        let row = self.order_row(&order, customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
+
+        let debit = WalletCommand::Debit {
+            reference: order.debit_reference(),
+            amount: total,
+            reason: format!("purchase {order}"),
+            actor: actor_of(customer),
+        };
+        let balance = match self.inner.supervisor.wallet_with(customer, debit, vec![warung_actors::journal::Event::Order(row.clone())]).await {
+            Ok(Ok(outcome)) => outcome.balance(),
+            Ok(Err(rejection)) => {
+                self.release(&order, product, warung_actors::product::ReleaseReason::Failed).await.ok();
+                return Err(match rejection {
+                    WalletRejection::InsufficientBalance { available, requested } => CheckoutError::InsufficientBalance { available, required: requested },
+                    other => CheckoutError::Wallet(other),
+                });
+            }
+            Err(error) => {
+                // The debit may or may not be stored: settle by what the reloaded actors know.
+                self.settle_pending(&row).await;
+                return Err(CheckoutError::Unavailable(error));
+            }
+        };
+
+        let commit = ProductCommand::Commit { order: order.clone(), actor: actor_of(customer) };
+        let paid = self.with_state(&row, OrderState::Paid, "");
+        match self.inner.supervisor.product_with(product, commit, vec![paid]).await {
+            Ok(Ok(ProductOutcome::Committed { items, quantity, total, .. })) => {
+                Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
+            }
+            Ok(Ok(other)) => unreachable!("commit answered {other:?}"),
+            Ok(Err(rejection)) => {
+                self.settle_pending(&row).await;
+                Err(CheckoutError::Product(rejection))
+            }
+            Err(error) => {
+                self.settle_pending(&row).await;
+                Err(CheckoutError::Unavailable(error))
+            }
+        }
+    }
+
+    /// Refuses at once, before any stock is held, a buyer of a product the actor has published
+    /// as sold out, or a buyer whose balance cannot pay: in a flash sale this keeps stock for
+    /// buyers who can pay and keeps the hot mailbox short. Advisory only: the actors decide.
+    async fn refuse_early(&self, customer: &CustomerId, product: &ProductCode, quantity: Quantity) -> Result<(), CheckoutError> {
+        let price = match self.inner.supervisor.product_gauges(product) {
+            Some(gauges) => {
+                let available = gauges.available.load(Ordering::Relaxed);
+                if available < i64::from(quantity) {
+                    return Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { available, requested: quantity }));
+                }
+                *gauges.price.read().expect("gauge lock")
+            }
+            None => match self.inner.supervisor.product_snapshot(product).await {
+                Ok(snapshot) => snapshot.price,
+                Err(CallError::NotFound) => return Err(CheckoutError::ProductNotFound),
+                Err(error) => return Err(CheckoutError::Unavailable(error)),
+            },
+        };
+        let Some(required) = price.checked_mul(quantity) else {
+            return Err(CheckoutError::Product(ProductRejection::TotalExceedsMoneyLimit));
+        };
+        let balance = self.inner.supervisor.wallet_balance(customer).await?;
+        if balance.available < required {
+            return Err(CheckoutError::InsufficientBalance { available: balance.available, required });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! The engine, built from settings the same way by the binary and by the tests: store (migrated),
+//! supervisor (journal, actors), checkout coordinator, recovery, and the background tasks that
+//! tie them together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use warung_actors::domain::Clock;
+use warung_actors::supervisor::{Notice, Supervisor};
+
+use crate::checkout::Checkout;
+use crate::settings::Settings;
+use crate::store::{self, Store};
+
+/// How often pending saldo orders whose flow died are looked for.
+const STALE_PENDING_SWEEP_SECS: u64 = 30;
+
+#[derive(Clone)]
+pub struct Engine {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub supervisor: Supervisor,
+    pub checkout: Checkout,
+}
+
+impl Engine {
+    /// Connects, migrates, starts the actors and recovers unfinished orders. Runs inside an actix
+    /// System.
+    pub async fn start(settings: Settings) -> anyhow::Result<Engine> {
+        let store = store::connect(&settings.database.url, settings.database.max_connections)
+            .await
+            .with_context(|| format!("connecting to the store at {}", redact(&settings.database.url)))?;
+        store.migrate().await.context("applying migrations")?;
+        Engine::start_on(settings, store, Clock::system()).await
+    }
+
+    /// Starts on an already connected and migrated store, with a given clock (tests pause time).
+    pub async fn start_on(settings: Settings, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<Engine> {
+        let (supervisor, notices) = Supervisor::start(store.clone(), clock, settings.supervisor());
+        let checkout = Checkout::new(supervisor.clone(), store.clone(), settings.checkout());
+        let recovered = checkout.recover().await.context("recovering unfinished orders")?;
+        tracing::info!(?recovered, backend = store.backend(), "engine started");
+        spawn_notice_handler(checkout.clone(), notices);
+        spawn_stale_sweep(checkout.clone(), settings.checkout().saldo_ttl * 2);
+        Ok(Engine { settings, store, supervisor, checkout })
+    }
+
+    /// Waits until every acknowledged change is stored, then closes the store.
+    pub async fn shutdown(&self) {
+        if let Err(error) = self.supervisor.flush().await {
+            tracing::error!(%error, "journal flush at shutdown failed");
+        }
+        self.store.close().await;
+    }
+}
+
+fn spawn_notice_handler(checkout: Checkout, mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>) {
+    actix::spawn(async move {
+        while let Some(notice) = notices.recv().await {
+            match notice {
+                Notice::ReservationExpired { order, .. } => checkout.on_reservation_expired(&order).await,
+            }
+        }
+    });
+}
+
+fn spawn_stale_sweep(checkout: Checkout, older_than: Duration) {
+    actix::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(STALE_PENDING_SWEEP_SECS));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match checkout.sweep_stale_pending(older_than.as_millis() as i64).await {
+                Ok(0) => {}
+                Ok(settled) => tracing::warn!(settled, "settled pending orders whose flow had stopped"),
+                Err(error) => tracing::error!(%error, "stale order sweep failed"),
+            }
+        }
+    });
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

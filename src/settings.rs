@@ -1,0 +1,177 @@
+//! Typed settings: defaults here, then an optional `warung.toml`, then `WARUNG_` environment
+//! variables with `__` between levels (`WARUNG_DATABASE__URL`). Validated once, at startup, with
+//! one clear message per bad value.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use warung_actors::journal::JournalSettings;
+use warung_actors::supervisor::{RestartBudget, SupervisorSettings};
+
+use crate::checkout::CheckoutSettings;
+use crate::store::DATABASE_URL_DEFAULT;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub redis: RedisSettings,
+    pub engine: EngineSettings,
+    pub admin: AdminSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://...` selects Postgres; `sqlite://file` (or a bare path) selects SQLite.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct HttpSettings {
+    pub bind: String,
+    /// Largest request body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RedisSettings {
+    /// Unset: everything in-process.
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AdminSettings {
+    /// Bearer token for `/admin/api`; unset turns the admin API off.
+    pub token: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct EngineSettings {
+    pub mailbox_capacity: usize,
+    /// 0: one per core.
+    pub actor_threads: usize,
+    pub journal_batch_events_max: usize,
+    pub journal_batch_window_micros: u64,
+    pub passivate_after_secs: u64,
+    pub payment_ttl_secs: u64,
+    pub saldo_reservation_ttl_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("could not read settings: {0}")]
+    Read(#[from] config::ConfigError),
+    #[error("invalid settings:\n{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl Settings {
+    /// Reads `warung.toml` from the working directory if present, then the environment.
+    pub fn load() -> Result<Settings, SettingsError> {
+        Settings::load_from(Path::new("warung.toml"))
+    }
+
+    pub fn load_from(file: &Path) -> Result<Settings, SettingsError> {
+        let settings: Settings = config::Config::builder()
+            .set_default("database.url", DATABASE_URL_DEFAULT)?
+            .set_default("database.max_connections", 16)?
+            .set_default("http.bind", "127.0.0.1:8080")?
+            .set_default("http.body_limit_bytes", 256 * 1024)?
+            .set_default("engine.mailbox_capacity", warung_actors::supervisor::MAILBOX_CAPACITY_DEFAULT as u64)?
+            .set_default("engine.actor_threads", 0)?
+            .set_default("engine.journal_batch_events_max", JournalSettings::default().batch_events_max as u64)?
+            .set_default("engine.journal_batch_window_micros", JournalSettings::default().batch_window.as_micros() as u64)?
+            .set_default("engine.passivate_after_secs", 300)?
+            .set_default("engine.payment_ttl_secs", crate::checkout::PAYMENT_TTL_SECS_DEFAULT)?
+            .set_default("engine.saldo_reservation_ttl_secs", crate::checkout::SALDO_RESERVATION_TTL_SECS)?
+            .add_source(config::File::from(file).required(false))
+            .add_source(config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let mut problems = Vec::new();
+        if self.database.url.trim().is_empty() {
+            problems.push("database.url (WARUNG_DATABASE__URL) must not be empty".to_string());
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections must be at least 1".to_string());
+        }
+        if self.http.bind.parse::<SocketAddr>().is_err() {
+            problems.push(format!("http.bind (WARUNG_HTTP__BIND) must be host:port, got {:?}", self.http.bind));
+        }
+        if self.http.body_limit_bytes == 0 {
+            problems.push("http.body_limit_bytes must be positive".to_string());
+        }
+        if self.engine.mailbox_capacity == 0 {
+            problems.push("engine.mailbox_capacity must be positive".to_string());
+        }
+        if self.engine.journal_batch_events_max == 0 {
+            problems.push("engine.journal_batch_events_max must be positive".to_string());
+        }
+        if self.engine.payment_ttl_secs == 0 || self.engine.saldo_reservation_ttl_secs == 0 {
+            problems.push("engine.payment_ttl_secs and engine.saldo_reservation_ttl_secs must be positive".to_string());
+        }
+        if let Some(token) = &self.admin.token {
+            if token.len() < 16 {
+                problems.push("admin.token (WARUNG_ADMIN__TOKEN) must be at least 16 characters".to_string());
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid(problems))
+        }
+    }
+
+    pub fn supervisor(&self) -> SupervisorSettings {
+        let defaults = SupervisorSettings::default();
+        SupervisorSettings {
+            mailbox_capacity: self.engine.mailbox_capacity,
+            actor_threads: if self.engine.actor_threads == 0 { defaults.actor_threads } else { self.engine.actor_threads },
+            passivate_after: Duration::from_secs(self.engine.passivate_after_secs),
+            passivation_sweep_every: defaults.passivation_sweep_every,
+            restart_budget: RestartBudget { ..defaults.restart_budget },
+            journal: JournalSettings {
+                batch_events_max: self.engine.journal_batch_events_max,
+                batch_window: Duration::from_micros(self.engine.journal_batch_window_micros),
+            },
+        }
+    }
+
+    pub fn checkout(&self) -> CheckoutSettings {
+        CheckoutSettings {
+            payment_ttl: Duration::from_secs(self.engine.payment_ttl_secs),
+            saldo_ttl: Duration::from_secs(self.engine.saldo_reservation_ttl_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file_and_no_environment() {
+        let settings = Settings::load_from(Path::new("does-not-exist.toml")).unwrap();
+        assert_eq!(settings.http.bind, "127.0.0.1:8080");
+        assert!(settings.database.url.starts_with("sqlite://"));
+        assert!(settings.redis.url.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("warung.toml");
+        std::fs::write(&file, "[http]\nbind = \"not an address\"\n[engine]\nmailbox_capacity = 0\n").unwrap();
+        let error = Settings::load_from(&file).unwrap_err().to_string();
+        assert!(error.contains("http.bind"), "{error}");
+        assert!(error.contains("engine.mailbox_capacity"), "{error}");
+    }
+}

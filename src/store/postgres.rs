@@ -1,0 +1,265 @@
+//! Postgres: a batch is one transaction with one `UNNEST` statement per table, so a flash sale
+//! costs a handful of round trips and one fsync per batch, not per buyer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use warung_actors::journal::{Event, Sink, SinkError};
+
+use super::batch::{item_list, Batch};
+use super::reads::impl_store;
+use super::{sink_error, StoreError};
+
+/// How long a caller waits for a pooled connection before the store counts as unavailable.
+const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
+
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("warung");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn write(&self, batch: Batch) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        write_products(&mut tx, &batch).await?;
+        write_items(&mut tx, &batch).await?;
+        write_reservations(&mut tx, &batch).await?;
+        write_movements(&mut tx, &batch).await?;
+        write_wallets(&mut tx, &batch).await?;
+        write_orders(&mut tx, &batch).await?;
+        tx.commit().await
+    }
+}
+
+impl_store!(PgStore, "./migrations/postgres", "postgres");
+
+impl Sink for PgStore {
+    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move { self.write(Batch::of(events)).await.map_err(sink_error) })
+    }
+}
+
+fn money(m: warung_actors::domain::Money) -> Decimal {
+    m.amount()
+}
+
+async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+    let rows = &batch.products.rows;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], \
+                              $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $12::bigint[]) \
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, active = EXCLUDED.active, \
+           received = EXCLUDED.received, available = EXCLUDED.available, reserved = EXCLUDED.reserved, sold = EXCLUDED.sold, \
+           removed = EXCLUDED.removed, next_item_no = EXCLUDED.next_item_no, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(rows.iter().map(|r| r.code.to_string()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| money(r.price)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| i64::from(r.active)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.received).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.available).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reserved).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sold).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.removed).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.next_item_no).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+    let new = &batch.new_items;
+    if !new.is_empty() {
+        sqlx::query(
+            "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) \
+             SELECT p, n, s, 'available', NULL, a, a FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(p, n, s, a)",
+        )
+        .bind(new.iter().map(|i| i.product.clone()).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.no).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.secret.expose().to_string()).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let moved = &batch.item_statuses.rows;
+    if !moved.is_empty() {
+        sqlx::query(
+            "UPDATE items AS i SET status = u.status, order_id = u.order_id, updated_at = u.at \
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(product, item_no, status, order_id, at) \
+             WHERE i.product = u.product AND i.item_no = u.item_no",
+        )
+        .bind(moved.iter().map(|i| i.product.clone()).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.no).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.status.as_str()).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.order.as_ref().map(|o| o.to_string())).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+    let rows = &batch.reservations.rows;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) \
+         ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
+           items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(rows.iter().map(|r| r.order.to_string()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.product.to_string()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| money(r.unit_price)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| item_list(&r.items)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.release_reason.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_movements(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+    let rows = &batch.movements;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])",
+    )
+    .bind(rows.iter().map(|r| r.product.to_string()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.from.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.to.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reference.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.actor.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+    let wallets = &batch.wallets.rows;
+    if !wallets.is_empty() {
+        sqlx::query(
+            "INSERT INTO customers (id, balance, held, created_at, updated_at) \
+             SELECT id, b, h, a, a FROM UNNEST($1::text[], $2::numeric[], $3::numeric[], $4::bigint[]) AS u(id, b, h, a) \
+             ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, held = EXCLUDED.held, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(wallets.iter().map(|w| w.customer.to_string()).collect::<Vec<_>>())
+        .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
+        .bind(wallets.iter().map(|w| money(w.held)).collect::<Vec<_>>())
+        .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let ledger = &batch.ledger;
+    if !ledger.is_empty() {
+        sqlx::query(
+            "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[])",
+        )
+        .bind(ledger.iter().map(|l| l.customer.to_string()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.reference.to_string()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.amount).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| money(l.balance_after)).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.reason.clone()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.actor.clone()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let holds = &batch.holds.rows;
+    if !holds.is_empty() {
+        sqlx::query(
+            "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[]) \
+             ON CONFLICT (customer, reference) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(holds.iter().map(|h| h.customer.to_string()).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.reference.to_string()).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| money(h.amount)).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.status.as_str()).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.updated_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+    let orders = &batch.orders.rows;
+    if !orders.is_empty() {
+        sqlx::query(
+            "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                                  $9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
+             ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
+               updated_at = EXCLUDED.updated_at",
+        )
+        .bind(orders.iter().map(|o| o.id.to_string()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.customer.to_string()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.product.to_string()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| i64::from(o.quantity)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| money(o.unit_price)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| money(o.total)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.method.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.state.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.note.clone()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let payments = &batch.payments.rows;
+    if !payments.is_empty() {
+        sqlx::query(
+            "INSERT INTO payments (id, customer, order_id, purpose, amount, status, at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::bigint[]) \
+             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at",
+        )
+        .bind(payments.iter().map(|p| p.id.to_string()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.customer.to_string()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.to_string())).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.status.clone()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

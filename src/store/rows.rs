@@ -1,0 +1,111 @@
+//! Decoding stored text into domain types. Stored data that does not parse is corruption.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
+use warung_actors::journal::{LedgerKind, LedgerRow, OrderRow, OrderState, PaymentMethod, ProductRow, StockKind};
+
+use super::StoreError;
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+pub fn money(text: &str) -> Result<Money, StoreError> {
+    Money::from_str(text).map_err(|_| corrupt("money", text))
+}
+
+pub fn decimal(text: &str) -> Result<Decimal, StoreError> {
+    Decimal::from_str(text.trim()).map_err(|_| corrupt("decimal", text))
+}
+
+pub fn product_code(text: &str) -> Result<ProductCode, StoreError> {
+    ProductCode::parse(text).map_err(|_| corrupt("product code", text))
+}
+
+pub fn customer(text: &str) -> Result<CustomerId, StoreError> {
+    CustomerId::parse(text).map_err(|_| corrupt("customer id", text))
+}
+
+pub fn order_id(text: &str) -> Result<OrderId, StoreError> {
+    OrderId::parse(text).map_err(|_| corrupt("order id", text))
+}
+
+pub fn reference(text: &str) -> Result<Reference, StoreError> {
+    Reference::parse(text).map_err(|_| corrupt("reference", text))
+}
+
+/// code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, updated_at
+pub type ProductTuple = (String, String, String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+macro_rules! product_columns {
+    () => {
+        "code, name, CAST(price AS TEXT), kind, active, received, available, reserved, sold, removed, next_item_no, updated_at"
+    };
+}
+pub(crate) use product_columns;
+
+pub fn product(t: ProductTuple) -> Result<ProductRow, StoreError> {
+    Ok(ProductRow {
+        code: product_code(&t.0)?,
+        name: t.1,
+        price: money(&t.2)?,
+        kind: StockKind::parse(&t.3).ok_or_else(|| corrupt("stock kind", &t.3))?,
+        active: t.4 != 0,
+        received: t.5,
+        available: t.6,
+        reserved: t.7,
+        sold: t.8,
+        removed: t.9,
+        next_item_no: t.10,
+        updated_at: t.11,
+    })
+}
+
+/// id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at
+pub type OrderTuple = (String, String, String, i64, String, String, String, String, i64, String, i64, i64);
+macro_rules! order_columns {
+    () => {
+        "id, customer, product, quantity, CAST(unit_price AS TEXT), CAST(total AS TEXT), method, state, expires_at, note, created_at, updated_at"
+    };
+}
+pub(crate) use order_columns;
+
+pub fn order(t: OrderTuple) -> Result<OrderRow, StoreError> {
+    Ok(OrderRow {
+        id: order_id(&t.0)?,
+        customer: customer(&t.1)?,
+        product: product_code(&t.2)?,
+        quantity: u32::try_from(t.3).map_err(|_| corrupt("quantity", &t.3.to_string()))?,
+        unit_price: money(&t.4)?,
+        total: money(&t.5)?,
+        method: PaymentMethod::parse(&t.6).ok_or_else(|| corrupt("payment method", &t.6))?,
+        state: OrderState::parse(&t.7).ok_or_else(|| corrupt("order state", &t.7))?,
+        expires_at: t.8,
+        note: t.9,
+        created_at: t.10,
+        updated_at: t.11,
+    })
+}
+
+/// customer, reference, kind, amount, balance_after, reason, actor, at
+pub type LedgerTuple = (String, String, String, String, String, String, String, i64);
+macro_rules! ledger_columns {
+    () => {
+        "customer, reference, kind, CAST(amount AS TEXT), CAST(balance_after AS TEXT), reason, actor, at"
+    };
+}
+pub(crate) use ledger_columns;
+
+pub fn ledger(t: LedgerTuple) -> Result<LedgerRow, StoreError> {
+    Ok(LedgerRow {
+        customer: customer(&t.0)?,
+        reference: reference(&t.1)?,
+        kind: LedgerKind::parse(&t.2).ok_or_else(|| corrupt("ledger kind", &t.2))?,
+        amount: decimal(&t.3)?,
+        balance_after: money(&t.4)?,
+        reason: t.5,
+        actor: t.6,
+        at: t.7,
+    })
+}

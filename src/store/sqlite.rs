@@ -1,0 +1,146 @@
+//! SQLite, the embedded default: WAL with `synchronous = FULL`, so a committed batch survives a
+//! crash or power loss as on Postgres. The journal is the only writer; a batch is one transaction
+//! of prepared statements (cached per connection).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use warung_actors::journal::{Event, Sink, SinkError};
+
+use super::batch::{item_list, Batch};
+use super::reads::impl_store;
+use super::{sink_error, StoreError};
+
+/// Connections: one writer (the journal) and readers for activations and queries.
+const SQLITE_CONNECTIONS_MAX: u32 = 4;
+
+/// How long a statement waits for SQLite's write lock before failing.
+const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
+
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
+        let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn write(&self, batch: Batch) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for r in &batch.products.rows {
+            sqlx::query(
+                "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, price = excluded.price, active = excluded.active, \
+                   received = excluded.received, available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, \
+                   removed = excluded.removed, next_item_no = excluded.next_item_no, updated_at = excluded.updated_at",
+            )
+            .bind(r.code.as_str()).bind(&r.name).bind(r.price.amount().to_string()).bind(r.kind.as_str()).bind(i64::from(r.active))
+            .bind(r.received).bind(r.available).bind(r.reserved).bind(r.sold).bind(r.removed).bind(r.next_item_no).bind(r.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for i in &batch.new_items {
+            sqlx::query(
+                "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) VALUES ($1, $2, $3, 'available', NULL, $4, $4)",
+            )
+            .bind(&i.product).bind(i.no).bind(i.secret.expose()).bind(i.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for i in &batch.item_statuses.rows {
+            sqlx::query("UPDATE items SET status = $1, order_id = $2, updated_at = $3 WHERE product = $4 AND item_no = $5")
+                .bind(i.status.as_str()).bind(i.order.as_ref().map(|o| o.to_string())).bind(i.at).bind(&i.product).bind(i.no)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for r in &batch.reservations.rows {
+            sqlx::query(
+                "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, release_reason = excluded.release_reason, \
+                   items = excluded.items, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+            )
+            .bind(r.order.as_str()).bind(r.product.as_str()).bind(i64::from(r.quantity)).bind(r.unit_price.amount().to_string())
+            .bind(item_list(&r.items)).bind(r.expires_at).bind(r.status.as_str()).bind(&r.release_reason).bind(r.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for m in &batch.movements {
+            sqlx::query(
+                "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(m.product.as_str()).bind(m.quantity).bind(m.from.as_str()).bind(m.to.as_str()).bind(&m.reason).bind(&m.reference).bind(&m.actor).bind(m.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for w in &batch.wallets.rows {
+            sqlx::query(
+                "INSERT INTO customers (id, balance, held, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+                 ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, held = excluded.held, updated_at = excluded.updated_at",
+            )
+            .bind(w.customer.as_str()).bind(w.balance.amount().to_string()).bind(w.held.amount().to_string()).bind(w.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for l in &batch.ledger {
+            sqlx::query(
+                "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(l.customer.as_str()).bind(l.reference.as_str()).bind(l.kind.as_str()).bind(l.amount.normalize().to_string())
+            .bind(l.balance_after.amount().to_string()).bind(&l.reason).bind(&l.actor).bind(l.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for h in &batch.holds.rows {
+            sqlx::query(
+                "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (customer, reference) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+            )
+            .bind(h.customer.as_str()).bind(h.reference.as_str()).bind(h.amount.amount().to_string()).bind(h.status.as_str()).bind(h.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for o in &batch.orders.rows {
+            sqlx::query(
+                "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, note = excluded.note, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+            )
+            .bind(o.id.as_str()).bind(o.customer.as_str()).bind(o.product.as_str()).bind(i64::from(o.quantity))
+            .bind(o.unit_price.amount().to_string()).bind(o.total.amount().to_string()).bind(o.method.as_str()).bind(o.state.as_str())
+            .bind(o.expires_at).bind(&o.note).bind(o.created_at).bind(o.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for p in &batch.payments.rows {
+            sqlx::query(
+                "INSERT INTO payments (id, customer, order_id, purpose, amount, status, at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, at = excluded.at",
+            )
+            .bind(p.id.as_str()).bind(p.customer.as_str()).bind(p.order.as_ref().map(|o| o.to_string())).bind(p.purpose.as_str())
+            .bind(p.amount.amount().to_string()).bind(&p.status).bind(p.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+}
+
+impl_store!(SqliteStore, "./migrations/sqlite", "sqlite");
+
+impl Sink for SqliteStore {
+    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move { self.write(Batch::of(events)).await.map_err(sink_error) })
+    }
+}
