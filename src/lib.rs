@@ -13,6 +13,9 @@
 pub mod audit;
 pub mod catalog;
 pub mod checkout;
+pub mod cli;
 pub mod engine;
+pub mod http;
 pub mod settings;
 pub mod store;
+pub mod telemetry;

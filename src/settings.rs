@@ -17,8 +17,10 @@ use crate::store::DATABASE_URL_DEFAULT;
 pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
-    pub redis: RedisSettings,
     pub engine: EngineSettings,
+    #[serde(default)]
+    pub redis: RedisSettings,
+    #[serde(default)]
     pub admin: AdminSettings,
 }
 
@@ -36,13 +38,13 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct RedisSettings {
     /// Unset: everything in-process.
     pub url: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct AdminSettings {
     /// Bearer token for `/admin/api`; unset turns the admin API off.
     pub token: Option<String>,

@@ -89,7 +89,6 @@ impl Default for SupervisorSettings {
 pub struct SupervisorCounters {
     pub activated: AtomicU64,
     pub passivated: AtomicU64,
-    pub restarted: AtomicU64,
     pub reloaded_after_failed_commit: AtomicU64,
 }
 
@@ -322,6 +321,11 @@ impl Supervisor {
     /// Waits until everything submitted so far is stored (for a clean shutdown).
     pub async fn flush(&self) -> Result<(), CallError> {
         self.inner.journal.flush().await.map_err(CallError::from)
+    }
+
+    /// Actors restarted after a crash, since start.
+    pub fn restarts(&self) -> u64 {
+        self.inner.products.crashes_total() + self.inner.wallets.crashes_total()
     }
 
     pub fn active_products(&self) -> usize {

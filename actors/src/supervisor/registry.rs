@@ -2,6 +2,7 @@
 //! callers arrive together), eviction when an actor stops, and a restart budget for crashes.
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,12 +41,13 @@ pub struct Registry<K, A: Actor, G> {
     slots: DashMap<K, Slot<A, G>>,
     /// Per key: the window's start and the crashes counted in it.
     crashes: DashMap<K, (UnixMs, u32)>,
+    crashes_total: AtomicU64,
     budget: RestartBudget,
 }
 
 impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     pub fn new(budget: RestartBudget) -> Registry<K, A, G> {
-        Registry { slots: DashMap::new(), crashes: DashMap::new(), budget }
+        Registry { slots: DashMap::new(), crashes: DashMap::new(), crashes_total: AtomicU64::new(0), budget }
     }
 
     /// The active actor for `key`, activating it with `activate` if there is none.
@@ -80,6 +82,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
             .is_some();
         let crashed = removed && handle.stats.lifecycle() == Lifecycle::Running;
         if crashed {
+            self.crashes_total.fetch_add(1, Ordering::Relaxed);
             let window_ms = self.budget.window.as_millis() as UnixMs;
             let mut entry = self.crashes.entry(key.clone()).or_insert((now, 0));
             if now - entry.0 > window_ms {
@@ -108,6 +111,11 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
 
     pub fn handles(&self) -> Vec<Handle<A, G>> {
         self.slots.iter().filter_map(|slot| slot.value().get().cloned()).collect()
+    }
+
+    /// Crashes seen since start (each one restarts the actor on its next call).
+    pub fn crashes_total(&self) -> u64 {
+        self.crashes_total.load(Ordering::Relaxed)
     }
 
     pub fn len(&self) -> usize {

@@ -1,0 +1,141 @@
+//! The `warung` command line: serve, migrate, audit, catalog import.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::engine::{redact, Engine};
+use crate::settings::Settings;
+
+#[derive(Parser)]
+#[command(name = "warung", version, about = "Actor-based commerce engine for shops that sell through WhatsApp")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine and its HTTP endpoints (applies migrations first).
+    Serve {
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Import the demo catalogue (demo/catalog.toml) if the shop has no products yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply the store's migrations and exit.
+    Migrate {
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Check every invariant of stock and money in a store; exits 1 on any violation.
+    Audit {
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Products and stock from files.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import products (code, name, price, items or count) from a JSON or TOML file.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+/// The demo catalogue, compiled in so `serve --demo` works from any directory.
+const DEMO_CATALOG: &str = include_str!("../demo/catalog.toml");
+
+fn settings(database_url: Option<String>) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load()?;
+    if let Some(url) = database_url {
+        settings.database.url = url;
+    }
+    Ok(settings)
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match execute(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { database_url, demo } => serve(settings(database_url)?, demo).await,
+        Command::Migrate { database_url } => {
+            let settings = settings(database_url)?;
+            let store = crate::store::connect(&settings.database.url, 2).await.context("connecting to the store")?;
+            store.migrate().await.context("applying migrations")?;
+            println!("migrations applied to {}", redact(&settings.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { database_url, json } => {
+            let settings = settings(database_url)?;
+            let store = crate::store::connect(&settings.database.url, 2).await.context("connecting to the store")?;
+            let report = crate::audit::audit(store.as_ref()).await.context("reading the store")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Catalog { command: CatalogCommand::Import { file, database_url } } => {
+            let catalog = crate::catalog::parse(&file)?;
+            let engine = Engine::start(settings(database_url)?).await?;
+            let report = crate::catalog::import(&engine, catalog).await;
+            engine.shutdown().await;
+            let report = report?;
+            println!(
+                "imported {}: {} products created, {} repriced, {} units added, {} restocks already done",
+                file.display(),
+                report.created,
+                report.repriced,
+                report.units_added,
+                report.unchanged
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    crate::telemetry::init();
+    let listener = TcpListener::bind(&settings.http.bind).with_context(|| format!("binding {}", settings.http.bind))?;
+    let address = listener.local_addr()?;
+    let engine = Engine::start(settings).await?;
+    if demo && engine.store.product_codes().await?.is_empty() {
+        let catalog: crate::catalog::CatalogFile = toml::from_str(DEMO_CATALOG).context("the demo catalogue")?;
+        let report = crate::catalog::import(&engine, catalog).await?;
+        tracing::info!(products = report.created, units = report.units_added, "demo catalogue imported");
+    }
+    if engine.settings.admin.token.is_none() {
+        tracing::info!("admin API off: set WARUNG_ADMIN__TOKEN to turn it on");
+    }
+    tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
+    println!("warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)");
+    let server = crate::http::server(engine.clone(), listener)?;
+    server.await.context("HTTP server")?;
+    tracing::info!("HTTP stopped; flushing the journal");
+    engine.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
