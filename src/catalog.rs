@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{Event, ProductRow, StockKind};
-use warung_actors::product::{ProductCommand, ProductOutcome, Restock, RESTOCK_UNITS_MAX};
+use warung_actors::product::{ProductCommand, Restock, RESTOCK_UNITS_MAX};
 use warung_actors::supervisor::CallError;
 
 use crate::engine::Engine;
@@ -96,11 +96,15 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
         }
         let Some(stock) = stock else { continue };
         let reference = Reference::parse(&format!("import:{code}:{:016x}", fingerprint(&stock)))?;
+        // A repeated restock answers with its first outcome, so count what `received` gained.
+        let before = sup.product_snapshot(&code).await?.received;
         let command = ProductCommand::Restock { reference, stock, actor: "catalog import".into() };
-        match sup.product(&code, command).await? {
-            Ok(ProductOutcome::Restocked { added, .. }) => report.units_added += u64::from(added),
-            Ok(_) => report.unchanged += 1,
-            Err(rejection) => bail!("{code}: {rejection}"),
+        if let Err(rejection) = sup.product(&code, command).await? {
+            bail!("{code}: {rejection}");
+        }
+        match sup.product_snapshot(&code).await?.received - before {
+            0 => report.unchanged += 1,
+            added => report.units_added += added as u64,
         }
     }
     Ok(report)

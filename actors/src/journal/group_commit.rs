@@ -218,16 +218,11 @@ impl Runner {
         batch
     }
 
-    fn is_fenced(&mut self, origin: &Option<(ActorKey, Incarnation)>) -> bool {
+    /// A fence is never lifted: an old incarnation may still be draining its mailbox after a new
+    /// one has started, and must not write. (One entry per actor that ever failed a commit.)
+    fn is_fenced(&self, origin: &Option<(ActorKey, Incarnation)>) -> bool {
         let Some((key, incarnation)) = origin else { return false };
-        match self.fence.get(key) {
-            Some(fenced) if incarnation <= fenced => true,
-            Some(_) => {
-                self.fence.remove(key);
-                false
-            }
-            None => false,
-        }
+        self.fence.get(key).is_some_and(|fenced| incarnation <= fenced)
     }
 
     async fn commit(&mut self, batch: Vec<Submission>) {

@@ -100,7 +100,8 @@ impl ProductActor {
                 self.gauges.publish(&self.state);
                 (Ok(Ok(transition.outcome)), Some(ticket))
             }
-            Err(rejection) => (Ok(Err(rejection)), None),
+            // A rejection can rest on changes not yet stored ("already committed"): it waits too.
+            Err(rejection) => (Ok(Err(rejection)), self.last_ticket.clone()),
         }
     }
 

@@ -205,7 +205,7 @@ impl Supervisor {
     /// Makes sure a product is active (so its reservation timers run), loading it if needed.
     pub async fn ensure_product(&self, code: &ProductCode) -> Result<(), CallError> {
         let now = self.inner.clock.now();
-        self.inner.products.get(code, now, || self.activate_product(code)).await.map(|_| ())
+        self.inner.products.get(code, now, &|| self.activate_product(code)).await.map(|_| ())
     }
 
     /// Every active actor's stats, deepest mailbox first.

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::OnceLock;
+
 use actix::{Actor, Addr};
 use dashmap::DashMap;
-use tokio::sync::OnceCell;
 
 use super::calls::CallError;
 use super::stats::{ActorStats, Lifecycle};
@@ -27,7 +28,26 @@ impl<A: Actor, G> Clone for Handle<A, G> {
     }
 }
 
-type Slot<A, G> = Arc<OnceCell<Handle<A, G>>>;
+/// One key's place in the registry. `handle` is set once, under `activation`; a slot removed from
+/// the map is never set afterwards, so there is never an actor the registry does not know.
+struct SlotInner<A: Actor, G> {
+    handle: OnceLock<Handle<A, G>>,
+    activation: tokio::sync::Mutex<()>,
+}
+
+impl<A: Actor, G> Default for SlotInner<A, G> {
+    fn default() -> Self {
+        SlotInner { handle: OnceLock::new(), activation: tokio::sync::Mutex::new(()) }
+    }
+}
+
+impl<A: Actor, G> SlotInner<A, G> {
+    fn get(&self) -> Option<&Handle<A, G>> {
+        self.handle.get()
+    }
+}
+
+type Slot<A, G> = Arc<SlotInner<A, G>>;
 
 /// Crashes allowed per actor within `RestartBudget::window` before it is quarantined for the rest
 /// of the window: a bug that crashes an actor on every message must not spin the machine.
@@ -51,22 +71,35 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     }
 
     /// The active actor for `key`, activating it with `activate` if there is none.
-    pub async fn get<F, Fut>(&self, key: &K, now: UnixMs, activate: F) -> Result<Handle<A, G>, CallError>
+    pub async fn get<F, Fut>(&self, key: &K, now: UnixMs, activate: &F) -> Result<Handle<A, G>, CallError>
     where
-        F: FnOnce() -> Fut,
+        F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
     {
-        let slot = self.slots.entry(key.clone()).or_default().clone();
-        if let Some(handle) = slot.get() {
-            return Ok(handle.clone());
-        }
-        self.check_quarantine(key, now)?;
-        match slot.get_or_try_init(activate).await {
-            Ok(handle) => Ok(handle.clone()),
-            Err(error) => {
-                self.slots.remove_if(key, |_, current| Arc::ptr_eq(current, &slot));
-                Err(error)
+        loop {
+            let slot = self.slots.entry(key.clone()).or_default().clone();
+            if let Some(handle) = slot.get() {
+                return Ok(handle.clone());
             }
+            let _activating = slot.activation.lock().await;
+            let registered = self.slots.get(key).is_some_and(|current| Arc::ptr_eq(&current, &slot));
+            if !registered {
+                continue; // removed while we waited (a failed activation): start over with a new slot
+            }
+            if let Some(handle) = slot.get() {
+                return Ok(handle.clone());
+            }
+            self.check_quarantine(key, now)?;
+            return match activate().await {
+                Ok(handle) => {
+                    let _ = slot.handle.set(handle.clone());
+                    Ok(handle)
+                }
+                Err(error) => {
+                    self.slots.remove_if(key, |_, current| Arc::ptr_eq(current, &slot));
+                    Err(error)
+                }
+            };
         }
     }
 

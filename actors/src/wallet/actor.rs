@@ -62,7 +62,8 @@ impl Handler<WalletMsg> for WalletActor {
                     self.last_ticket = Some(ticket.clone());
                     (Ok(Ok(transition.outcome)), Some(ticket))
                 }
-                Err(rejection) => (Ok(Err(rejection)), None),
+                // A rejection can rest on changes not yet stored: it waits too.
+                Err(rejection) => (Ok(Err(rejection)), self.last_ticket.clone()),
             },
         };
         self.stats.handled(started.elapsed(), self.clock.now());

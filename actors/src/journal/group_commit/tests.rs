@@ -85,6 +85,8 @@ async fn a_failed_batch_fails_its_tickets_and_fences_its_actors() {
     assert_eq!(stale.await, Err(JournalError::Fenced));
     let reloaded = journal.try_slot().unwrap().submit(Some((key(), 8)), vec![movement("fresh")]);
     reloaded.await.unwrap();
+    let straggler = journal.try_slot().unwrap().submit(Some((key(), 7)), vec![movement("straggler")]);
+    assert_eq!(straggler.await, Err(JournalError::Fenced), "the old incarnation stays fenced after a new one wrote");
     assert_eq!(sink.batches.lock().unwrap().concat(), vec!["fresh".to_string()]);
 }
 

@@ -1,0 +1,79 @@
+//! The database goes away mid-batch (its connections are terminated, again and again, under
+//! load): no caller is told success for a change that is not stored, and the engine recovers.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::future::join_all;
+use warung::checkout::CheckoutError;
+use warung_actors::journal::OrderState;
+
+use crate::helpers::*;
+
+const BUYERS: usize = 3_000;
+const ITEMS: usize = 2_000;
+
+#[actix_rt::test]
+async fn terminated_connections_never_turn_into_false_successes() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let engine = engine(&db).await;
+    let product = product_with_items(&engine, "hot", 1_000, ITEMS).await;
+    join_all((0..BUYERS).map(|b| {
+        let engine = engine.clone();
+        async move { fund(&engine, &format!("buyer{b}"), 1_000).await }
+    }))
+    .await;
+
+    let purchases = join_all((0..BUYERS).map(|b| {
+        let (engine, product) = (engine.clone(), product.clone());
+        async move {
+            // Buyers arrive over about a second and a half, so the terminations land mid-sale.
+            tokio::time::sleep(Duration::from_micros(500 * b as u64)).await;
+            let buyer = customer(&format!("buyer{b}"));
+            retry_busy(|| engine.checkout.buy_with_saldo(&buyer, &product, 1)).await
+        }
+    }));
+    let terminator = async {
+        let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+                .bind(&db.name)
+                .execute(&admin)
+                .await
+                .unwrap();
+        }
+        admin.close().await;
+    };
+    let (results, ()) = futures::join!(purchases, terminator);
+
+    let acknowledged: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let refused_unavailable = results.iter().filter(|r| matches!(r, Err(CheckoutError::Unavailable(_)))).count();
+    let failed_batches = engine.supervisor.journal().stats().batches_failed.load(Ordering::Relaxed);
+    eprintln!("acknowledged {}, refused as unavailable {refused_unavailable}, failed batches {failed_batches}", acknowledged.len());
+    assert!(failed_batches > 0 || refused_unavailable > 0, "the database really went away under load");
+    assert!(!acknowledged.is_empty(), "some purchases succeeded between the failures");
+    for r in &results {
+        if let Err(error) = r {
+            assert!(matches!(error, CheckoutError::Unavailable(_) | CheckoutError::Product(_)), "unexpected {error:?}");
+        }
+    }
+
+    // Flows cut short are settled by the periodic sweep; run it now rather than wait for it.
+    engine.checkout.sweep_stale_pending(0).await.unwrap();
+    engine.supervisor.flush().await.unwrap();
+    for purchase in &acknowledged {
+        let order = engine.store.order(&purchase.order).await.unwrap().expect("an acknowledged order is stored");
+        assert_eq!(order.state, OrderState::Paid);
+        assert_eq!(engine.store.delivered_items(&purchase.order).await.unwrap(), purchase.items);
+    }
+    assert_audit_clean(engine.store.as_ref()).await;
+
+    // The database is back: the engine serves again.
+    fund(&engine, "after", 1_000).await;
+    let after = customer("after");
+    retry_busy(|| engine.checkout.buy_with_saldo(&after, &product, 1)).await.expect("purchases work again");
+    assert_audit_clean(engine.store.as_ref()).await;
+    engine.shutdown().await;
+    db.remove().await;
+}

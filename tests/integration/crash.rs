@@ -1,0 +1,158 @@
+//! The real binary runs a flash sale, is killed with SIGKILL in the middle, and restarts:
+//! every acknowledged purchase is stored, nothing is sold twice, reservations keep their expiry.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const BUYERS: usize = 1_000;
+const HOT_ITEMS: usize = 300;
+const PAYMENT_TTL_SECS: u64 = 8;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+/// A failed assertion must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db_url: &str) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_warung"))
+        .args(["serve", "--database-url", db_url])
+        .env("WARUNG_HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
+        .env("WARUNG_ENGINE__PAYMENT_TTL_SECS", PAYMENT_TTL_SECS.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    Server { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+async fn wait_ready(client: &reqwest::Client, server: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{}/ready", server.base)).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("warung did not become ready");
+}
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> Result<(u16, Value), reqwest::Error> {
+    let response = client.post(url).bearer_auth(ADMIN_TOKEN).json(&body).send().await?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+async fn get(client: &reqwest::Client, url: String) -> Value {
+    client.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap()
+}
+
+async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let mut server = start(&db.url);
+    wait_ready(&client, &server).await;
+    let base = server.base.clone();
+
+    post(&client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"})).await.unwrap();
+    let items: Vec<String> = (0..HOT_ITEMS).map(|i| format!("hot-{i}")).collect();
+    post(&client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items})).await.unwrap();
+    post(&client, format!("{base}/admin/api/products"), json!({"code": "slow", "name": "Slow", "price": "5000", "counted": true})).await.unwrap();
+    let (status, body) = post(&client, format!("{base}/admin/api/products/slow/stock"), json!({"reference": "s1", "count": 10})).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let top_ups = (0..BUYERS).map(|b| post(&client, format!("{base}/admin/api/wallets/buyer{b}/top-ups"), json!({"payment_id": format!("p{b}"), "amount": "10000"})));
+    assert!(join_all(top_ups).await.iter().all(|r| matches!(r, Ok((200, _)))));
+    let mut awaiting = Vec::new();
+    for e in 0..5 {
+        let (status, body) = post(&client, format!("{base}/admin/api/orders"), json!({"customer": format!("ext{e}"), "product": "slow"})).await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        awaiting.push((body["order"].as_str().unwrap().to_string(), body["expires_at_ms"].as_i64().unwrap()));
+    }
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let purchases = (0..BUYERS).map(|b| {
+        let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+        async move {
+            if let Ok((200, body)) = post(&client, format!("{base}/admin/api/purchases"), json!({"customer": format!("buyer{b}"), "product": "hot"})).await {
+                let item = body["items"][0].as_str().unwrap().to_string();
+                acknowledged.lock().unwrap().push((body["order"].as_str().unwrap().to_string(), item));
+            }
+        }
+    });
+    let killer = {
+        let acknowledged = acknowledged.clone();
+        let pid = Pid::from_raw(server.child.id() as i32);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while acknowledged.lock().unwrap().len() < 40 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            kill(pid, Signal::SIGKILL).unwrap();
+        }
+    };
+    futures::join!(join_all(purchases), killer);
+    server.child.wait().unwrap();
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 40 && acknowledged.len() < HOT_ITEMS, "killed mid-sale after {} purchases", acknowledged.len());
+
+    let mut server = start(&db.url);
+    wait_ready(&client, &server).await;
+    let base = server.base.clone();
+    for (order, item) in &acknowledged {
+        let stored = get(&client, format!("{base}/admin/api/orders/{order}")).await;
+        assert_eq!(stored["state"], json!("paid"), "acknowledged order {order} is stored as paid");
+        let delivered = db.store().await.delivered_items(&warung_actors::domain::OrderId::parse(order).unwrap()).await.unwrap();
+        assert_eq!(delivered.iter().map(|i| i.expose()).collect::<Vec<_>>(), vec![item.as_str()]);
+    }
+
+    // Reservations resume their expiry: still awaiting until their time, then expired, stock back.
+    let deadline = Instant::now() + Duration::from_secs(PAYMENT_TTL_SECS + 30);
+    for (order, expires_at) in &awaiting {
+        loop {
+            let stored = get(&client, format!("{base}/admin/api/orders/{order}")).await;
+            assert_eq!(stored["expires_at_ms"].as_i64(), Some(*expires_at), "the expiry survived the restart");
+            if stored["state"] == json!("expired") {
+                let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+                assert!(now_ms >= *expires_at, "expired on time, not early");
+                break;
+            }
+            assert_eq!(stored["state"], json!("awaiting_payment"));
+            assert!(Instant::now() < deadline, "order {order} never expired");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let slow = get(&client, format!("{base}/admin/api/products/slow")).await;
+    assert_eq!((slow["available"].as_i64(), slow["reserved"].as_i64()), (Some(10), Some(0)));
+
+    // The sale goes on after the restart.
+    let (status, body) = post(&client, format!("{base}/admin/api/purchases"), json!({"customer": "buyer999", "product": "hot"})).await.unwrap();
+    assert!(status == 200 || body["code"] == json!("insufficient_balance"), "{status} {body}");
+
+    kill(Pid::from_raw(server.child.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(server.child.wait().unwrap().success(), "a SIGTERM is a clean exit");
+    let audit = Command::new(env!("CARGO_BIN_EXE_warung")).args(["audit", "--database-url", &db.url]).output().unwrap();
+    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
+    db.remove().await;
+}
+
+on_both_backends!(a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase);

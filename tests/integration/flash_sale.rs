@@ -1,0 +1,75 @@
+//! A flash sale: 20,000 buyers at once for one product with 100 items, one in five unable to pay.
+
+use std::collections::HashSet;
+
+use futures::future::join_all;
+use rust_decimal::Decimal;
+use warung::checkout::CheckoutError;
+use warung_actors::domain::Money;
+use warung_actors::journal::OrderState;
+use warung_actors::product::ProductRejection;
+
+use crate::helpers::*;
+
+const BUYERS: usize = 20_000;
+const ITEMS: usize = 100;
+const PRICE: u64 = 10_000;
+
+fn funds_of(buyer: usize) -> u64 {
+    // Every fifth buyer has half the price: they must be refused without touching stock.
+    if buyer % 5 == 0 { PRICE / 2 } else { PRICE }
+}
+
+async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let engine = engine(&db).await;
+    let product = product_with_items(&engine, "flash", PRICE, ITEMS).await;
+
+    let funding = (0..BUYERS).map(|b| {
+        let engine = engine.clone();
+        async move { fund(&engine, &format!("buyer{b}"), funds_of(b)).await }
+    });
+    join_all(funding).await;
+    let funds_in: u64 = (0..BUYERS).map(funds_of).sum();
+
+    let purchases = (0..BUYERS).map(|b| {
+        let engine = engine.clone();
+        let product = product.clone();
+        async move {
+            let who = customer(&format!("buyer{b}"));
+            (b, retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await)
+        }
+    });
+    let results = join_all(purchases).await;
+
+    let mut delivered = HashSet::new();
+    let mut sold = 0;
+    for (buyer, result) in &results {
+        match result {
+            Ok(purchase) => {
+                sold += 1;
+                assert_eq!(funds_of(*buyer), PRICE, "a buyer who could not pay was sold to");
+                assert_eq!(purchase.items.len(), 1);
+                assert!(delivered.insert(purchase.items[0].expose().to_string()), "an item was delivered twice");
+                assert_eq!(purchase.balance.balance, Money::ZERO);
+            }
+            Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) => {}
+            Err(CheckoutError::InsufficientBalance { .. }) => assert_eq!(funds_of(*buyer), PRICE / 2),
+            Err(other) => panic!("buyer {buyer}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(sold, ITEMS, "exactly the stock is sold");
+
+    engine.supervisor.flush().await.unwrap();
+    let data = engine.store.audit_data().await.unwrap();
+    let balances: Decimal = data.customers.iter().map(|(_, b, _)| b.parse::<Decimal>().unwrap()).sum();
+    assert!(data.customers.iter().all(|(_, b, _)| !b.starts_with('-')), "no negative wallet");
+    let revenue: Decimal = data.orders.iter().filter(|o| o.state == OrderState::Paid).map(|o| o.total.amount()).sum();
+    assert_eq!(balances + revenue, Decimal::from(funds_in), "money is conserved");
+    assert_eq!(data.orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS);
+    assert_audit_clean(engine.store.as_ref()).await;
+    engine.shutdown().await;
+    db.remove().await;
+}
+
+on_both_backends!(twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred);

@@ -1,0 +1,153 @@
+//! Fresh stores and engines for tests: every test gets its own Postgres database or SQLite file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::Rng;
+use warung::checkout::CheckoutError;
+use warung::engine::Engine;
+use warung::settings::Settings;
+use warung::store::{self, Store};
+use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
+use warung_actors::journal::StockKind;
+use warung_actors::product::{ProductCommand, Restock};
+use warung_actors::supervisor::CallError;
+
+/// The machine's Postgres, with trust auth; each test creates its own database on it.
+pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A fresh, empty database; dropped (Postgres) or deleted (SQLite) by `remove`.
+pub struct TestDb {
+    pub url: String,
+    pub name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let name = format!("warung_t_{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff);
+        match backend {
+            Backend::Postgres => {
+                let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432 (see README)");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+                admin.close().await;
+                TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name, _dir: None }
+            }
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("warung.db").display());
+                TestDb { url, name, _dir: Some(dir) }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self._dir.is_none()
+    }
+
+    pub async fn remove(self) {
+        if self.is_postgres() {
+            if let Ok(admin) = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&admin).await;
+                admin.close().await;
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let store = store::connect(&self.url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+}
+
+pub fn settings(url: &str) -> Settings {
+    let mut settings = Settings::load_from(Path::new("no-such-file.toml")).unwrap();
+    settings.database.url = url.to_string();
+    settings.admin.token = Some(ADMIN_TOKEN.to_string());
+    settings.engine.actor_threads = 2;
+    settings
+}
+
+pub async fn engine(db: &TestDb) -> Engine {
+    engine_with(db, |_| {}).await
+}
+
+pub async fn engine_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Engine {
+    let mut settings = settings(&db.url);
+    tweak(&mut settings);
+    Engine::start(settings).await.unwrap()
+}
+
+pub fn code(s: &str) -> ProductCode {
+    ProductCode::parse(s).unwrap()
+}
+
+pub fn customer(s: &str) -> warung_actors::domain::CustomerId {
+    warung_actors::domain::CustomerId::parse(s).unwrap()
+}
+
+pub fn reference(s: &str) -> Reference {
+    Reference::parse(s).unwrap()
+}
+
+/// Creates a product with `items` deliverable items named `<code>-item-<n>`.
+pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: usize) -> ProductCode {
+    let product = code(name);
+    warung::catalog::create(engine, &product, name, Money::rupiah(price), StockKind::Items).await.unwrap();
+    if items > 0 {
+        let secrets = (0..items).map(|i| ItemSecret::parse(&format!("{name}-item-{i}")).unwrap()).collect();
+        let command = ProductCommand::Restock { reference: reference(&format!("stock-{name}")), stock: Restock::Items(secrets), actor: "test".into() };
+        engine.supervisor.product(&product, command).await.unwrap().unwrap();
+    }
+    product
+}
+
+pub async fn fund(engine: &Engine, who: &str, amount: u64) {
+    engine.checkout.top_up(&customer(who), &reference(&format!("fund-{who}-{amount}")), Money::rupiah(amount)).await.unwrap();
+}
+
+/// Retries a call the engine refused as busy: what a real client does under a flash sale.
+pub async fn retry_busy<T, F, Fut>(mut call: F) -> Result<T, CheckoutError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CheckoutError>>,
+{
+    loop {
+        match call().await {
+            Err(CheckoutError::Unavailable(CallError::Busy)) => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+            other => return other,
+        }
+    }
+}
+
+pub async fn assert_audit_clean(store: &dyn Store) {
+    let report = warung::audit::audit(store).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+}
+
+/// Declares one test per backend from one async body taking a `Backend`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_rt::test]
+            async fn on_postgres() {
+                super::$name(crate::helpers::Backend::Postgres).await
+            }
+
+            #[actix_rt::test]
+            async fn on_sqlite() {
+                super::$name(crate::helpers::Backend::Sqlite).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;

@@ -1,0 +1,9 @@
+//! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
+
+mod audit_and_catalog;
+mod checkout_flows;
+mod commit_failure;
+mod crash;
+mod flash_sale;
+mod helpers;
+mod http_api;
