@@ -55,8 +55,16 @@ impl AuditReport {
 impl fmt::Display for AuditReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "warung audit")?;
-        writeln!(f, "  products: {}, items sold: {}, customers: {}, paid orders: {}", self.products, self.items_sold, self.customers, self.orders_paid)?;
-        writeln!(f, "  money: in wallets {}, credited {}, debited {}", self.money_in_wallets, self.money_credited, self.money_debited)?;
+        writeln!(
+            f,
+            "  products: {}, items sold: {}, customers: {}, paid orders: {}",
+            self.products, self.items_sold, self.customers, self.orders_paid
+        )?;
+        writeln!(
+            f,
+            "  money: in wallets {}, credited {}, debited {}",
+            self.money_in_wallets, self.money_credited, self.money_debited
+        )?;
         for check in &self.checks {
             let mark = if check.violations == 0 { "ok  " } else { "FAIL" };
             writeln!(f, "  [{mark}] {} ({} violations)", check.name, check.violations)?;
@@ -74,24 +82,35 @@ pub async fn audit(store: &dyn Store) -> Result<AuditReport, StoreError> {
 }
 
 fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
-    let mut report = AuditReport { products: data.products.len(), customers: data.customers.len(), ..AuditReport::default() };
+    let mut report =
+        AuditReport { products: data.products.len(), customers: data.customers.len(), ..AuditReport::default() };
     let orders: HashMap<&str, _> = data.orders.iter().map(|o| (o.id.as_str(), o)).collect();
     report.orders_paid = data.orders.iter().filter(|o| o.state == OrderState::Paid).count();
 
     let mut stock = Check::new("per product, received = available + reserved + sold + removed, and the items agree");
-    let counts: HashMap<(&str, &str), i64> = data.item_counts.iter().map(|(p, s, n)| ((p.as_str(), s.as_str()), *n)).collect();
+    let counts: HashMap<(&str, &str), i64> =
+        data.item_counts.iter().map(|(p, s, n)| ((p.as_str(), s.as_str()), *n)).collect();
     let reserved: HashMap<&str, i64> = data.reserved_by_product.iter().map(|(p, n)| (p.as_str(), *n)).collect();
     for p in &data.products {
         let code = p.code.as_str();
         report.items_sold += p.sold;
         if p.received != p.available + p.reserved + p.sold + p.removed {
-            stock.fail(format!("{code}: received {} != {} + {} + {} + {}", p.received, p.available, p.reserved, p.sold, p.removed));
+            stock.fail(format!(
+                "{code}: received {} != {} + {} + {} + {}",
+                p.received, p.available, p.reserved, p.sold, p.removed
+            ));
         }
         if reserved.get(code).copied().unwrap_or(0) != p.reserved {
-            stock.fail(format!("{code}: open reservations hold {}, product says {}", reserved.get(code).copied().unwrap_or(0), p.reserved));
+            stock.fail(format!(
+                "{code}: open reservations hold {}, product says {}",
+                reserved.get(code).copied().unwrap_or(0),
+                p.reserved
+            ));
         }
         if p.kind == StockKind::Items {
-            for (status, expected) in [("available", p.available), ("reserved", p.reserved), ("sold", p.sold), ("removed", p.removed)] {
+            for (status, expected) in
+                [("available", p.available), ("reserved", p.reserved), ("sold", p.sold), ("removed", p.removed)]
+            {
                 let found = counts.get(&(code, status)).copied().unwrap_or(0);
                 if found != expected {
                     stock.fail(format!("{code}: {found} items {status}, product says {expected}"));
@@ -110,7 +129,9 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
             Some(o) if !matches!(o.state, OrderState::Paid | OrderState::Refunded) => {
                 sold_once.fail(format!("{product}: {count} items sold to order {order}, which is {}", o.state.as_str()))
             }
-            Some(o) if i64::from(o.quantity) != *count => sold_once.fail(format!("order {order}: {count} items for quantity {}", o.quantity)),
+            Some(o) if i64::from(o.quantity) != *count => {
+                sold_once.fail(format!("order {order}: {count} items for quantity {}", o.quantity))
+            }
             Some(_) => {}
         }
     }
@@ -173,7 +194,10 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
                     paid.fail(format!("order {id}: {} yet {sold} items sold to it", o.state.as_str()));
                 }
                 if debited != refunded {
-                    paid.fail(format!("order {id}: {} yet debited {debited} and refunded {refunded}", o.state.as_str()));
+                    paid.fail(format!(
+                        "order {id}: {} yet debited {debited} and refunded {refunded}",
+                        o.state.as_str()
+                    ));
                 }
             }
             OrderState::Pending | OrderState::AwaitingPayment | OrderState::Review => {}
@@ -182,7 +206,10 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
 
     let mut conserved = Check::new("money conserved: wallets hold what was credited minus what was debited");
     if report.money_in_wallets != report.money_credited - report.money_debited {
-        conserved.fail(format!("wallets {} != credited {} - debited {}", report.money_in_wallets, report.money_credited, report.money_debited));
+        conserved.fail(format!(
+            "wallets {} != credited {} - debited {}",
+            report.money_in_wallets, report.money_credited, report.money_debited
+        ));
     }
 
     report.checks = vec![stock, sold_once, wallets, paid, conserved];

@@ -60,7 +60,12 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
         let code = ProductCode::parse(&product.code)?;
         let (kind, stock) = match (product.items.is_empty(), product.count) {
             (false, None) => {
-                let items = product.items.iter().map(|i| ItemSecret::parse(i)).collect::<Result<Vec<_>, _>>().with_context(|| format!("items of {code}"))?;
+                let items = product
+                    .items
+                    .iter()
+                    .map(|i| ItemSecret::parse(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .with_context(|| format!("items of {code}"))?;
                 (StockKind::Items, Some(Restock::Items(items)))
             }
             (true, Some(count)) => (StockKind::Counted, (count > 0).then_some(Restock::Count(count))),
@@ -83,7 +88,8 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
                 }
                 if snapshot.price != product.price {
                     let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
-                    let command = ProductCommand::SetPrice { reference, price: product.price, actor: "catalog import".into() };
+                    let command =
+                        ProductCommand::SetPrice { reference, price: product.price, actor: "catalog import".into() };
                     sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
                     report.repriced += 1;
                 }
@@ -111,7 +117,13 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
 }
 
 /// Creates an empty product; its stock comes through its actor.
-pub async fn create(engine: &Engine, code: &ProductCode, name: &str, price: Money, kind: StockKind) -> anyhow::Result<()> {
+pub async fn create(
+    engine: &Engine,
+    code: &ProductCode,
+    name: &str,
+    price: Money,
+    kind: StockKind,
+) -> anyhow::Result<()> {
     let now = engine.supervisor.clock().now();
     let row = ProductRow {
         code: code.clone(),

@@ -132,7 +132,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
         tracing::info!("admin API off: set WARUNG_ADMIN__TOKEN to turn it on");
     }
     tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
-    println!("warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)");
+    println!(
+        "warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)"
+    );
     let server = crate::http::server(engine.clone(), listener)?;
     server.await.context("HTTP server")?;
     tracing::info!("HTTP stopped; flushing the journal");

@@ -85,12 +85,17 @@ impl Settings {
             .set_default("engine.mailbox_capacity", warung_actors::supervisor::MAILBOX_CAPACITY_DEFAULT as u64)?
             .set_default("engine.actor_threads", 0)?
             .set_default("engine.journal_batch_events_max", JournalSettings::default().batch_events_max as u64)?
-            .set_default("engine.journal_batch_window_micros", JournalSettings::default().batch_window.as_micros() as u64)?
+            .set_default(
+                "engine.journal_batch_window_micros",
+                JournalSettings::default().batch_window.as_micros() as u64,
+            )?
             .set_default("engine.passivate_after_secs", 300)?
             .set_default("engine.payment_ttl_secs", crate::checkout::PAYMENT_TTL_SECS_DEFAULT)?
             .set_default("engine.saldo_reservation_ttl_secs", crate::checkout::SALDO_RESERVATION_TTL_SECS)?
             .add_source(config::File::from(file).required(false))
-            .add_source(config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true))
+            .add_source(
+                config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
+            )
             .build()?
             .try_deserialize()?;
         settings.validate()?;
@@ -136,7 +141,11 @@ impl Settings {
         let defaults = SupervisorSettings::default();
         SupervisorSettings {
             mailbox_capacity: self.engine.mailbox_capacity,
-            actor_threads: if self.engine.actor_threads == 0 { defaults.actor_threads } else { self.engine.actor_threads },
+            actor_threads: if self.engine.actor_threads == 0 {
+                defaults.actor_threads
+            } else {
+                self.engine.actor_threads
+            },
             passivate_after: Duration::from_secs(self.engine.passivate_after_secs),
             passivation_sweep_every: defaults.passivation_sweep_every,
             restart_budget: RestartBudget { ..defaults.restart_budget },

@@ -5,7 +5,7 @@
 
 use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use warung_actors::journal::{Event, LedgerKind, OrderRow, OrderState, PaymentMethod, PaymentPurpose, PaymentRow};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, ReplyWhen};
 use warung_actors::wallet::{WalletBalance, WalletCommand};
 
 use super::{payment_credit_reference, Checkout, CheckoutError};
@@ -30,11 +30,19 @@ pub enum PaymentOutcome {
 
 impl Checkout {
     #[tracing::instrument(name = "checkout.external", skip_all, fields(customer = %customer.masked(), %product, quantity))]
-    pub async fn buy_with_external(&self, customer: &CustomerId, product: &ProductCode, quantity: Quantity) -> Result<PendingOrder, CheckoutError> {
+    pub async fn buy_with_external(
+        &self,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<PendingOrder, CheckoutError> {
         let order = OrderId::generate();
         let mut claim = self.claim(customer, &order)?;
-        let reserved = self.reserve(&order, customer, product, quantity, self.inner.settings.payment_ttl).await?;
-        let row = self.order_row(&order, customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);
+        let reserved = self
+            .reserve(&order, customer, product, quantity, self.inner.settings.payment_ttl, ReplyWhen::Durable)
+            .await?;
+        let row =
+            self.order_row(&order, customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);
         if let Err(error) = self.store_rows(vec![Event::Order(row.clone())]).await {
             self.release(&order, product, ReleaseReason::Failed).await.ok();
             return Err(error);
@@ -46,7 +54,12 @@ impl Checkout {
     /// Records a confirmed payment of `amount` for `order`. Safe to call again with the same
     /// payment id (providers repeat their notifications).
     #[tracing::instrument(name = "checkout.confirm_payment", skip_all, fields(%order, %payment))]
-    pub async fn confirm_payment(&self, order: &OrderId, payment: &Reference, amount: Money) -> Result<PaymentOutcome, CheckoutError> {
+    pub async fn confirm_payment(
+        &self,
+        order: &OrderId,
+        payment: &Reference,
+        amount: Money,
+    ) -> Result<PaymentOutcome, CheckoutError> {
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         if row.method != PaymentMethod::External {
             return Err(CheckoutError::NotAnExternalOrder);
@@ -70,13 +83,22 @@ impl Checkout {
         if can_buy {
             let commit = ProductCommand::Commit { order: order.clone(), actor: format!("payment:{payment}") };
             let paid = self.with_state(&row, OrderState::Paid, "");
-            match self.inner.supervisor.product_with(&row.product, commit, vec![paid, Event::Payment(payment_row.clone())]).await? {
+            match self
+                .inner
+                .supervisor
+                .product_with(&row.product, commit, vec![paid, Event::Payment(payment_row.clone())])
+                .await?
+            {
                 Ok(ProductOutcome::Committed { items, .. }) => {
                     self.inner.open.remove_if(&row.customer, |_, open| open == order);
                     return Ok(PaymentOutcome::Delivered { order: order.clone(), items });
                 }
                 Ok(other) => unreachable!("commit answered {other:?}"),
-                Err(ProductRejection::ReservationExpired | ProductRejection::ReservationReleased { .. } | ProductRejection::ReservationNotFound) => {}
+                Err(
+                    ProductRejection::ReservationExpired
+                    | ProductRejection::ReservationReleased { .. }
+                    | ProductRejection::ReservationNotFound,
+                ) => {}
                 Err(rejection) => return Err(CheckoutError::Product(rejection)),
             }
         }
@@ -98,9 +120,14 @@ impl Checkout {
             reason: format!("payment for order {} that could not be delivered", row.id),
             actor: format!("payment:{}", payment.id),
         };
-        let outcome = self.inner.supervisor.wallet_with(&row.customer, credit, attach).await?.map_err(CheckoutError::Wallet)?;
+        let outcome =
+            self.inner.supervisor.wallet_with(&row.customer, credit, attach).await?.map_err(CheckoutError::Wallet)?;
         self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
-        Ok(PaymentOutcome::CreditedToWallet { order: row.id.clone(), amount: payment.amount, balance: outcome.balance() })
+        Ok(PaymentOutcome::CreditedToWallet {
+            order: row.id.clone(),
+            amount: payment.amount,
+            balance: outcome.balance(),
+        })
     }
 
     /// Cancels an order still awaiting payment: its stock goes back on sale.
@@ -110,12 +137,20 @@ impl Checkout {
         if row.state != OrderState::AwaitingPayment {
             return Err(CheckoutError::OrderNotOpen { state: row.state });
         }
-        let release = ProductCommand::Release { order: order.clone(), reason: ReleaseReason::Cancelled, actor: format!("customer:{}", row.customer) };
+        let release = ProductCommand::Release {
+            order: order.clone(),
+            reason: ReleaseReason::Cancelled,
+            actor: format!("customer:{}", row.customer),
+        };
         let cancelled = self.with_state(&row, OrderState::Cancelled, "cancelled");
         match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.clone()]).await? {
             Ok(_) => {}
-            Err(ProductRejection::AlreadyCommitted) => return Err(CheckoutError::OrderNotOpen { state: OrderState::Paid }),
-            Err(ProductRejection::ReservationReleased { .. } | ProductRejection::ReservationNotFound) => self.store_rows(vec![cancelled]).await?,
+            Err(ProductRejection::AlreadyCommitted) => {
+                return Err(CheckoutError::OrderNotOpen { state: OrderState::Paid })
+            }
+            Err(ProductRejection::ReservationReleased { .. } | ProductRejection::ReservationNotFound) => {
+                self.store_rows(vec![cancelled]).await?
+            }
             Err(rejection) => return Err(CheckoutError::Product(rejection)),
         }
         self.inner.open.remove_if(&row.customer, |_, open| open == order);

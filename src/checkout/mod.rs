@@ -20,7 +20,7 @@ use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference};
 use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductOutcome, ReleaseReason};
+use warung_actors::product::{ProductCommand, ProductOutcome, ReleaseReason, ReplyWhen};
 use warung_actors::supervisor::{CallError, Supervisor};
 use warung_actors::wallet::WalletBalance;
 
@@ -137,7 +137,15 @@ impl Checkout {
         }
     }
 
-    fn order_row(&self, order: &OrderId, customer: &CustomerId, product: &ProductCode, reserved: &ProductOutcome, method: PaymentMethod, state: OrderState) -> OrderRow {
+    fn order_row(
+        &self,
+        order: &OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        reserved: &ProductOutcome,
+        method: PaymentMethod,
+        state: OrderState,
+    ) -> OrderRow {
         let now = self.inner.clock.now();
         let ProductOutcome::Reserved { quantity, unit_price, total, expires_at, .. } = reserved else {
             unreachable!("an order row is made from a reservation")
@@ -166,9 +174,26 @@ impl Checkout {
         Event::Order(row)
     }
 
-    async fn reserve(&self, order: &OrderId, customer: &CustomerId, product: &ProductCode, quantity: Quantity, ttl: Duration) -> Result<ProductOutcome, CheckoutError> {
-        let command = ProductCommand::Reserve { order: order.clone(), quantity, ttl_ms: ttl.as_millis() as i64, actor: actor_of(customer) };
-        match self.inner.supervisor.product(product, command).await {
+    async fn reserve(
+        &self,
+        order: &OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+        ttl: Duration,
+        reply: ReplyWhen,
+    ) -> Result<ProductOutcome, CheckoutError> {
+        let command = ProductCommand::Reserve {
+            order: order.clone(),
+            quantity,
+            ttl_ms: ttl.as_millis() as i64,
+            actor: actor_of(customer),
+        };
+        let answer = match reply {
+            ReplyWhen::Durable => self.inner.supervisor.product(product, command).await,
+            ReplyWhen::Applied => self.inner.supervisor.product_applied(product, command).await,
+        };
+        match answer {
             Ok(Ok(reserved)) => Ok(reserved),
             Ok(Err(rejection)) => Err(CheckoutError::Product(rejection)),
             Err(CallError::NotFound) => Err(CheckoutError::ProductNotFound),

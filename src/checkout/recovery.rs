@@ -88,9 +88,12 @@ impl Checkout {
     /// Brings a pending saldo order to an end: if its stock was committed the sale stands (it
     /// was paid before the commit); otherwise the stock is released and any debit refunded.
     pub(super) async fn settle_pending(&self, row: &OrderRow) -> Settled {
-        let release = ProductCommand::Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
+        let release =
+            ProductCommand::Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
         match self.inner.supervisor.product(&row.product, release).await {
-            Ok(Ok(_)) | Ok(Err(ProductRejection::ReservationNotFound)) | Ok(Err(ProductRejection::ReservationReleased { .. })) => {}
+            Ok(Ok(_))
+            | Ok(Err(ProductRejection::ReservationNotFound))
+            | Ok(Err(ProductRejection::ReservationReleased { .. })) => {}
             Ok(Err(ProductRejection::AlreadyCommitted)) => {
                 let done = self.store_rows(vec![self.with_state(row, OrderState::Paid, "completed by recovery")]).await;
                 return if done.is_ok() { Settled::Completed } else { Settled::Later };
@@ -114,14 +117,20 @@ impl Checkout {
         };
         let stored = match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.clone()]).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => self.store_rows(vec![failed]).await,
+            Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
+                self.store_rows(vec![failed]).await
+            }
             Ok(Err(rejection)) => {
                 tracing::error!(order = %row.id, ?rejection, "unexpected answer while refunding a pending order");
                 return Settled::Later;
             }
             Err(error) => Err(error.into()),
         };
-        if stored.is_ok() { Settled::Compensated } else { Settled::Later }
+        if stored.is_ok() {
+            Settled::Compensated
+        } else {
+            Settled::Later
+        }
     }
 
     /// Settles pending orders older than `older_than_ms` (their flow died without settling).
@@ -129,7 +138,10 @@ impl Checkout {
         let cutoff = self.inner.clock.now() - older_than_ms;
         let mut settled = 0;
         for row in self.inner.store.open_orders().await? {
-            if row.state == OrderState::Pending && row.updated_at < cutoff && !matches!(self.settle_pending(&row).await, Settled::Later) {
+            if row.state == OrderState::Pending
+                && row.updated_at < cutoff
+                && !matches!(self.settle_pending(&row).await, Settled::Later)
+            {
                 settled += 1;
             }
         }

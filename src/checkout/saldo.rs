@@ -1,12 +1,17 @@
 //! Buy with saldo: reserve stock -> debit the wallet (storing the pending order with the debit)
 //! -> commit the stock (storing the paid order with it). On a refusal or failure after the
 //! reservation, the stock is released and any debit refunded (`recovery::settle_pending`).
+//!
+//! Only the last step waits for its commit. The journal stores changes in the order they were
+//! made, fences an actor whose change failed, and refuses a change whose `depends_on` is fenced;
+//! so when the commit is stored, the reservation and the debit before it are stored too, and a
+//! purchase costs one commit wait instead of three.
 
 use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::journal::{OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, ReplyWhen};
 use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
@@ -16,12 +21,23 @@ impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
     /// is durable; any error means nothing was taken (or it was given back).
     #[tracing::instrument(name = "checkout.saldo", skip_all, fields(customer = %customer.masked(), %product, quantity))]
-    pub async fn buy_with_saldo(&self, customer: &CustomerId, product: &ProductCode, quantity: Quantity) -> Result<Purchase, CheckoutError> {
+    pub async fn buy_with_saldo(
+        &self,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<Purchase, CheckoutError> {
         let order = OrderId::generate();
         let _claim = self.claim(customer, &order)?;
         self.refuse_early(customer, product, quantity).await?;
 
-        let reserved = self.reserve(&order, customer, product, quantity, self.inner.settings.saldo_ttl).await?;
+        // The reservation is not waited for: the commit below is `Durable` on the same product,
+        // and the journal stores a product's changes in order and fences it if any fail, so a
+        // paid answer proves the reservation stored. A debit whose reservation was lost is
+        // refunded by `settle_pending`, as any failure after the debit.
+        let reserved = self
+            .reserve(&order, customer, product, quantity, self.inner.settings.saldo_ttl, ReplyWhen::Applied)
+            .await?;
         let ProductOutcome::Reserved { total, .. } = reserved else { unreachable!("reserve answers Reserved") };
         let row = self.order_row(&order, customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
 
@@ -31,12 +47,17 @@ impl Checkout {
             reason: format!("purchase {order}"),
             actor: actor_of(customer),
         };
-        let balance = match self.inner.supervisor.wallet_with(customer, debit, vec![warung_actors::journal::Event::Order(row.clone())]).await {
-            Ok(Ok(outcome)) => outcome.balance(),
-            Ok(Err(rejection)) => {
+        // The debit is not waited for either: the commit names it in `depends_on`, so the journal
+        // stores the commit only if the debit (and the pending order with it) was stored.
+        let pending = vec![warung_actors::journal::Event::Order(row.clone())];
+        let (balance, debited_by) = match self.inner.supervisor.wallet_applied(customer, debit, pending).await {
+            Ok((Ok(outcome), debited_by)) => (outcome.balance(), debited_by),
+            Ok((Err(rejection), _)) => {
                 self.release(&order, product, warung_actors::product::ReleaseReason::Failed).await.ok();
                 return Err(match rejection {
-                    WalletRejection::InsufficientBalance { available, requested } => CheckoutError::InsufficientBalance { available, required: requested },
+                    WalletRejection::InsufficientBalance { available, requested } => {
+                        CheckoutError::InsufficientBalance { available, required: requested }
+                    }
                     other => CheckoutError::Wallet(other),
                 });
             }
@@ -49,7 +70,7 @@ impl Checkout {
 
         let commit = ProductCommand::Commit { order: order.clone(), actor: actor_of(customer) };
         let paid = self.with_state(&row, OrderState::Paid, "");
-        match self.inner.supervisor.product_with(product, commit, vec![paid]).await {
+        match self.inner.supervisor.product_after(product, commit, vec![paid], vec![debited_by]).await {
             Ok(Ok(ProductOutcome::Committed { items, quantity, total, .. })) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
             }
@@ -68,12 +89,20 @@ impl Checkout {
     /// Refuses at once, before any stock is held, a buyer of a product the actor has published
     /// as sold out, or a buyer whose balance cannot pay: in a flash sale this keeps stock for
     /// buyers who can pay and keeps the hot mailbox short. Advisory only: the actors decide.
-    async fn refuse_early(&self, customer: &CustomerId, product: &ProductCode, quantity: Quantity) -> Result<(), CheckoutError> {
+    async fn refuse_early(
+        &self,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<(), CheckoutError> {
         let price = match self.inner.supervisor.product_gauges(product) {
             Some(gauges) => {
                 let available = gauges.available.load(Ordering::Relaxed);
                 if available < i64::from(quantity) {
-                    return Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { available, requested: quantity }));
+                    return Err(CheckoutError::Product(ProductRejection::ExceedsAvailable {
+                        available,
+                        requested: quantity,
+                    }));
                 }
                 *gauges.price.read().expect("gauge lock")
             }

@@ -10,7 +10,12 @@ use super::{Checkout, CheckoutError};
 impl Checkout {
     /// Credits a confirmed top-up payment, once per payment id.
     #[tracing::instrument(name = "checkout.top_up", skip_all, fields(customer = %customer.masked(), %payment))]
-    pub async fn top_up(&self, customer: &CustomerId, payment: &Reference, amount: Money) -> Result<WalletBalance, CheckoutError> {
+    pub async fn top_up(
+        &self,
+        customer: &CustomerId,
+        payment: &Reference,
+        amount: Money,
+    ) -> Result<WalletBalance, CheckoutError> {
         let row = PaymentRow {
             id: payment.clone(),
             customer: customer.clone(),
@@ -39,7 +44,12 @@ impl Checkout {
         }
         let refunded = self.with_state(&row, OrderState::Refunded, reason);
         let command = match row.method {
-            PaymentMethod::Saldo => WalletCommand::Refund { reference: order.refund_reference(), original: order.debit_reference(), reason: reason.to_string(), actor: actor.to_string() },
+            PaymentMethod::Saldo => WalletCommand::Refund {
+                reference: order.refund_reference(),
+                original: order.debit_reference(),
+                reason: reason.to_string(),
+                actor: actor.to_string(),
+            },
             PaymentMethod::External => WalletCommand::Credit {
                 reference: order.refund_reference(),
                 amount: row.total,
@@ -52,8 +62,20 @@ impl Checkout {
     }
 
     /// An admin's correction of a balance, up or down, with a reason; never below zero.
-    pub async fn adjust(&self, customer: &CustomerId, reference: &Reference, delta: Decimal, reason: &str, actor: &str) -> Result<WalletBalance, CheckoutError> {
-        let command = WalletCommand::Adjust { reference: reference.clone(), delta, reason: reason.to_string(), actor: actor.to_string() };
+    pub async fn adjust(
+        &self,
+        customer: &CustomerId,
+        reference: &Reference,
+        delta: Decimal,
+        reason: &str,
+        actor: &str,
+    ) -> Result<WalletBalance, CheckoutError> {
+        let command = WalletCommand::Adjust {
+            reference: reference.clone(),
+            delta,
+            reason: reason.to_string(),
+            actor: actor.to_string(),
+        };
         self.wallet(customer, command, Vec::new()).await
     }
 
@@ -61,8 +83,14 @@ impl Checkout {
         Ok(self.inner.supervisor.wallet_balance(customer).await?)
     }
 
-    async fn wallet(&self, customer: &CustomerId, command: WalletCommand, attach: Vec<Event>) -> Result<WalletBalance, CheckoutError> {
-        let outcome: WalletOutcome = self.inner.supervisor.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)?;
+    async fn wallet(
+        &self,
+        customer: &CustomerId,
+        command: WalletCommand,
+        attach: Vec<Event>,
+    ) -> Result<WalletBalance, CheckoutError> {
+        let outcome: WalletOutcome =
+            self.inner.supervisor.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)?;
         Ok(outcome.balance())
     }
 }

@@ -19,7 +19,15 @@ use crate::engine::Engine;
 /// Who the admin API records as the actor of a change.
 const ADMIN_ACTOR: &str = "admin";
 
-pub fn scope() -> Scope<impl actix_web::dev::ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>> {
+pub fn scope() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     web::scope("/admin/api")
         .wrap(from_fn(require_token))
         .service(create_product)
@@ -36,10 +44,18 @@ pub fn scope() -> Scope<impl actix_web::dev::ServiceFactory<ServiceRequest, Conf
         .service(get_wallet)
 }
 
-async fn require_token(req: ServiceRequest, next: Next<impl actix_web::body::MessageBody + 'static>) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let engine = req.app_data::<web::Data<Engine>>().expect("engine data").clone();
     let Some(expected) = engine.settings.admin.token.as_deref() else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled", "the admin API is off: set WARUNG_ADMIN__TOKEN").into());
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is off: set WARUNG_ADMIN__TOKEN",
+        )
+        .into());
     };
     let given = req
         .headers()
@@ -98,14 +114,22 @@ struct NewStock {
 }
 
 #[post("/products/{code}/stock")]
-async fn restock(engine: web::Data<Engine>, code: web::Path<String>, body: web::Json<NewStock>) -> Result<HttpResponse, ApiError> {
+async fn restock(
+    engine: web::Data<Engine>,
+    code: web::Path<String>,
+    body: web::Json<NewStock>,
+) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&code))?;
     let reference = parse("reference", Reference::parse(&body.reference))?;
     let stock = match (&body.items[..], body.count) {
         ([], Some(count)) => Restock::Count(count),
-        (items, None) if !items.is_empty() => {
-            Restock::Items(items.iter().map(|i| warung_actors::domain::ItemSecret::parse(i)).collect::<Result<_, _>>().map_err(|e| ApiError::bad_request("bad_item", e.to_string()))?)
-        }
+        (items, None) if !items.is_empty() => Restock::Items(
+            items
+                .iter()
+                .map(|i| warung_actors::domain::ItemSecret::parse(i))
+                .collect::<Result<_, _>>()
+                .map_err(|e| ApiError::bad_request("bad_item", e.to_string()))?,
+        ),
         _ => return Err(ApiError::bad_request("bad_stock", "give items (one per unit) or a count")),
     };
     let command = ProductCommand::Restock { reference, stock, actor: ADMIN_ACTOR.into() };
@@ -150,7 +174,8 @@ async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<H
     let customer = parse("customer", CustomerId::parse(&body.customer))?;
     let product = parse("product", ProductCode::parse(&body.product))?;
     let pending = engine.checkout.buy_with_external(&customer, &product, body.quantity).await?;
-    Ok(HttpResponse::Created().json(json!({"order": pending.order, "total": pending.total, "expires_at_ms": pending.expires_at})))
+    Ok(HttpResponse::Created()
+        .json(json!({"order": pending.order, "total": pending.total, "expires_at_ms": pending.expires_at})))
 }
 
 #[get("/orders/{id}")]
@@ -171,7 +196,11 @@ struct Payment {
 }
 
 #[post("/orders/{id}/payments")]
-async fn pay_order(engine: web::Data<Engine>, id: web::Path<String>, body: web::Json<Payment>) -> Result<HttpResponse, ApiError> {
+async fn pay_order(
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+    body: web::Json<Payment>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse("order", OrderId::parse(&id))?;
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
     let amount: Money = parse("amount", body.amount.parse())?;
@@ -179,7 +208,9 @@ async fn pay_order(engine: web::Data<Engine>, id: web::Path<String>, body: web::
         PaymentOutcome::Delivered { order, items } => {
             json!({"outcome": "delivered", "order": order, "items": items.iter().map(|i| i.expose()).collect::<Vec<_>>()})
         }
-        PaymentOutcome::CreditedToWallet { order, amount, balance } => json!({"outcome": "credited_to_wallet", "order": order, "amount": amount, "balance": balance}),
+        PaymentOutcome::CreditedToWallet { order, amount, balance } => {
+            json!({"outcome": "credited_to_wallet", "order": order, "amount": amount, "balance": balance})
+        }
     };
     Ok(HttpResponse::Ok().json(body))
 }
@@ -197,7 +228,11 @@ struct Refund {
 }
 
 #[post("/orders/{id}/refund")]
-async fn refund_order(engine: web::Data<Engine>, id: web::Path<String>, body: web::Json<Refund>) -> Result<HttpResponse, ApiError> {
+async fn refund_order(
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+    body: web::Json<Refund>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse("order", OrderId::parse(&id))?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::bad_request("reason_required", "a refund needs a reason"));
@@ -207,7 +242,11 @@ async fn refund_order(engine: web::Data<Engine>, id: web::Path<String>, body: we
 }
 
 #[post("/wallets/{customer}/top-ups")]
-async fn top_up(engine: web::Data<Engine>, customer: web::Path<String>, body: web::Json<Payment>) -> Result<HttpResponse, ApiError> {
+async fn top_up(
+    engine: web::Data<Engine>,
+    customer: web::Path<String>,
+    body: web::Json<Payment>,
+) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&customer))?;
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
     let amount: Money = parse("amount", body.amount.parse())?;
@@ -223,7 +262,11 @@ struct Adjustment {
 }
 
 #[post("/wallets/{customer}/adjustments")]
-async fn adjust(engine: web::Data<Engine>, customer: web::Path<String>, body: web::Json<Adjustment>) -> Result<HttpResponse, ApiError> {
+async fn adjust(
+    engine: web::Data<Engine>,
+    customer: web::Path<String>,
+    body: web::Json<Adjustment>,
+) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&customer))?;
     let reference = parse("reference", Reference::parse(&body.reference))?;
     let delta: Decimal = parse("delta", body.delta.trim().parse::<Decimal>())?;

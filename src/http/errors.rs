@@ -57,7 +57,9 @@ impl From<CheckoutError> for ApiError {
         let (status, code) = match &error {
             CheckoutError::ProductNotFound => (StatusCode::NOT_FOUND, "product_not_found".to_string()),
             CheckoutError::Product(rule) => (product_status(rule), rule_code(rule)),
-            CheckoutError::InsufficientBalance { .. } => (StatusCode::PAYMENT_REQUIRED, "insufficient_balance".to_string()),
+            CheckoutError::InsufficientBalance { .. } => {
+                (StatusCode::PAYMENT_REQUIRED, "insufficient_balance".to_string())
+            }
             CheckoutError::Wallet(rule) => (wallet_status(rule), rule_code(rule)),
             CheckoutError::OpenOrderExists { .. } => (StatusCode::CONFLICT, "open_order_exists".to_string()),
             CheckoutError::OrderNotFound => (StatusCode::NOT_FOUND, "order_not_found".to_string()),
@@ -110,8 +112,12 @@ fn wallet_status(rule: &WalletRejection) -> StatusCode {
     match rule {
         WalletRejection::InsufficientBalance { .. } => StatusCode::PAYMENT_REQUIRED,
         WalletRejection::HoldNotFound | WalletRejection::OriginalNotFound => StatusCode::NOT_FOUND,
-        WalletRejection::ExistsWithDifferentContent | WalletRejection::HoldAlreadySettled { .. } | WalletRejection::AlreadyRefunded => StatusCode::CONFLICT,
-        WalletRejection::AmountMustNotBeZero | WalletRejection::ReasonRequired | WalletRejection::BalanceLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
+        WalletRejection::ExistsWithDifferentContent
+        | WalletRejection::HoldAlreadySettled { .. }
+        | WalletRejection::AlreadyRefunded => StatusCode::CONFLICT,
+        WalletRejection::AmountMustNotBeZero
+        | WalletRejection::ReasonRequired
+        | WalletRejection::BalanceLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -121,7 +127,9 @@ pub fn json_error(error: actix_web::error::JsonPayloadError, _: &HttpRequest) ->
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", error.to_string())
         }
-        JsonPayloadError::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "send application/json"),
+        JsonPayloadError::ContentType => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "send application/json")
+        }
         _ => ApiError::bad_request("bad_json", error.to_string()),
     };
     api.into()

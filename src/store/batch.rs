@@ -6,8 +6,7 @@ use std::hash::Hash;
 
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
 use warung_actors::journal::{
-    Event, HoldRow, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow,
-    WalletRow,
+    Event, HoldRow, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow, WalletRow,
 };
 
 /// Rows keyed by identity, the last write of each key winning, in first-seen order.
@@ -71,12 +70,23 @@ impl Batch {
                 Event::Product(row) => batch.products.put(row.code.to_string(), row.clone()),
                 Event::ItemsAdded { product, items, at } => {
                     for (no, secret) in items {
-                        batch.new_items.push(NewItem { product: product.to_string(), no: *no, secret: secret.clone(), at: *at });
+                        batch.new_items.push(NewItem {
+                            product: product.to_string(),
+                            no: *no,
+                            secret: secret.clone(),
+                            at: *at,
+                        });
                     }
                 }
                 Event::ItemsMoved { product, items, to, order, at } => {
                     for no in items {
-                        let status = ItemStatus { product: product.to_string(), no: *no, status: *to, order: order.clone(), at: *at };
+                        let status = ItemStatus {
+                            product: product.to_string(),
+                            no: *no,
+                            status: *to,
+                            order: order.clone(),
+                            at: *at,
+                        };
                         batch.item_statuses.put((product.to_string(), *no), status);
                     }
                 }

@@ -5,7 +5,7 @@
 //! - `reads`: every query, written once for both backends.
 //! - `rows`: decoding stored text into domain types.
 
-mod batch;
+pub(crate) mod batch;
 mod postgres;
 mod reads;
 pub(crate) mod rows;
@@ -93,7 +93,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, 
 /// have committed (connection lost, timeout, shutdown).
 pub(crate) fn sink_error(error: sqlx::Error) -> SinkError {
     match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation() => {
+        sqlx::Error::Database(db)
+            if db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation() =>
+        {
             SinkError::Refused(db.to_string())
         }
         _ => SinkError::Unavailable(error.to_string()),

@@ -195,15 +195,29 @@ macro_rules! impl_store {
             }
 
             async fn delivered_items(&self, order: &warung_actors::domain::OrderId) -> Result<Vec<warung_actors::domain::ItemSecret>, crate::store::StoreError> {
-                let items: Vec<(String,)> =
-                    sqlx::query_as("SELECT secret FROM items WHERE order_id = $1 AND status = 'sold' ORDER BY item_no")
+                // Through the reservation's item numbers: items are indexed by (product, item_no)
+                // only, so their status updates never write an index.
+                let reservation: Option<(String, String)> =
+                    sqlx::query_as("SELECT product, items FROM reservations WHERE order_id = $1 AND status = 'committed'")
                         .bind(order.as_str())
-                        .fetch_all(&self.pool)
+                        .fetch_optional(&self.pool)
                         .await?;
-                items
-                    .iter()
-                    .map(|(s,)| warung_actors::domain::ItemSecret::parse(s).map_err(|_| crate::store::StoreError::Corrupt("item".into())))
-                    .collect()
+                let Some((product, numbers)) = reservation else { return Ok(Vec::new()) };
+                let mut items = Vec::new();
+                for no in crate::store::batch::parse_item_list(&numbers) {
+                    let item: Option<(String,)> =
+                        sqlx::query_as("SELECT secret FROM items WHERE product = $1 AND item_no = $2 AND status = 'sold' AND order_id = $3")
+                            .bind(&product)
+                            .bind(no)
+                            .bind(order.as_str())
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    let Some((secret,)) = item else {
+                        return Err(crate::store::StoreError::Corrupt(format!("order {order}: item {no} is not sold to it")));
+                    };
+                    items.push(warung_actors::domain::ItemSecret::parse(&secret).map_err(|_| crate::store::StoreError::Corrupt("item".into()))?);
+                }
+                Ok(items)
             }
 
             async fn products_with_open_reservations(&self) -> Result<Vec<warung_actors::domain::ProductCode>, crate::store::StoreError> {

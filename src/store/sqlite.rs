@@ -59,10 +59,16 @@ impl SqliteStore {
             .await?;
         }
         for i in &batch.item_statuses.rows {
-            sqlx::query("UPDATE items SET status = $1, order_id = $2, updated_at = $3 WHERE product = $4 AND item_no = $5")
-                .bind(i.status.as_str()).bind(i.order.as_ref().map(|o| o.to_string())).bind(i.at).bind(&i.product).bind(i.no)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE items SET status = $1, order_id = $2, updated_at = $3 WHERE product = $4 AND item_no = $5",
+            )
+            .bind(i.status.as_str())
+            .bind(i.order.as_ref().map(|o| o.to_string()))
+            .bind(i.at)
+            .bind(&i.product)
+            .bind(i.no)
+            .execute(&mut *tx)
+            .await?;
         }
         for r in &batch.reservations.rows {
             sqlx::query(

@@ -11,15 +11,23 @@ async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
     let engine = engine(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("catalog.json");
-    std::fs::write(&json, r#"{"products": [{"code": "VIU1B", "name": "Viu", "price": "15000", "items": ["a1", "a2"]},
-                                           {"code": "pulsa5", "name": "Pulsa 5k", "price": 6000, "count": 10}]}"#).unwrap();
+    std::fs::write(
+        &json,
+        r#"{"products": [{"code": "VIU1B", "name": "Viu", "price": "15000", "items": ["a1", "a2"]},
+                                           {"code": "pulsa5", "name": "Pulsa 5k", "price": 6000, "count": 10}]}"#,
+    )
+    .unwrap();
     let report = warung::catalog::import(&engine, warung::catalog::parse(&json).unwrap()).await.unwrap();
     assert_eq!((report.created, report.units_added), (2, 12));
     let again = warung::catalog::import(&engine, warung::catalog::parse(&json).unwrap()).await.unwrap();
     assert_eq!((again.created, again.units_added, again.unchanged), (0, 0, 2), "importing twice changes nothing");
 
     let toml = dir.path().join("more.toml");
-    std::fs::write(&toml, "[[products]]\ncode = \"viu1b\"\nname = \"Viu\"\nprice = \"16000\"\nitems = [\"a3\", \"a1\"]\n").unwrap();
+    std::fs::write(
+        &toml,
+        "[[products]]\ncode = \"viu1b\"\nname = \"Viu\"\nprice = \"16000\"\nitems = [\"a3\", \"a1\"]\n",
+    )
+    .unwrap();
     let refused = warung::catalog::import(&engine, warung::catalog::parse(&toml).unwrap()).await.unwrap_err();
     assert!(refused.to_string().contains("already in stock"), "{refused}");
     let viu = engine.supervisor.product_snapshot(&code("viu1b")).await.unwrap();
@@ -39,12 +47,17 @@ async fn the_audit_command_finds_a_tampered_balance(backend: Backend) {
     fund(&engine, "mallory", 10_000).await;
     engine.shutdown().await;
 
-    let audit = || Command::new(env!("CARGO_BIN_EXE_warung")).args(["audit", "--database-url", &db.url]).output().unwrap();
+    let audit =
+        || Command::new(env!("CARGO_BIN_EXE_warung")).args(["audit", "--database-url", &db.url]).output().unwrap();
     let clean = audit();
     assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stdout));
 
     let store = db.store().await;
-    let sql = if db.is_postgres() { "UPDATE customers SET balance = balance + 1" } else { "UPDATE customers SET balance = '10001'" };
+    let sql = if db.is_postgres() {
+        "UPDATE customers SET balance = balance + 1"
+    } else {
+        "UPDATE customers SET balance = '10001'"
+    };
     if db.is_postgres() {
         sqlx::query(sql).execute(&sqlx::PgPool::connect(&db.url).await.unwrap()).await.unwrap();
     } else {

@@ -22,7 +22,10 @@ async fn a_saldo_purchase_delivers_items_and_a_refused_one_takes_nothing(backend
     assert_eq!(bought.balance.balance, Money::rupiah(5_000));
 
     let refused = engine.checkout.buy_with_saldo(&budi, &product, 1).await.unwrap_err();
-    assert_eq!(refused, CheckoutError::InsufficientBalance { available: Money::rupiah(5_000), required: Money::rupiah(15_000) });
+    assert_eq!(
+        refused,
+        CheckoutError::InsufficientBalance { available: Money::rupiah(5_000), required: Money::rupiah(15_000) }
+    );
     let snapshot = engine.supervisor.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.reserved, snapshot.sold), (2, 0, 1));
 
@@ -45,14 +48,17 @@ async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend
     let second = engine.checkout.buy_with_external(&siti, &product, 1).await.unwrap_err();
     assert_eq!(second, CheckoutError::OpenOrderExists { order: pending.order.clone() });
 
-    let paid = engine.checkout.confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500)).await.unwrap();
-    let again = engine.checkout.confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500)).await.unwrap();
+    let paid =
+        engine.checkout.confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500)).await.unwrap();
+    let again =
+        engine.checkout.confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500)).await.unwrap();
     assert_eq!(paid, again);
     let PaymentOutcome::Delivered { items, .. } = paid else { panic!("{paid:?}") };
     assert_eq!(items.len(), 1);
 
     // A different payment for an order already paid is extra money: it goes to the wallet.
-    let extra = engine.checkout.confirm_payment(&pending.order, &reference("qris-2"), Money::rupiah(21_500)).await.unwrap();
+    let extra =
+        engine.checkout.confirm_payment(&pending.order, &reference("qris-2"), Money::rupiah(21_500)).await.unwrap();
     assert!(matches!(extra, PaymentOutcome::CreditedToWallet { amount, .. } if amount == Money::rupiah(21_500)));
     assert_eq!(engine.checkout.balance(&siti).await.unwrap().balance, Money::rupiah(21_500));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
@@ -71,20 +77,26 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
     let cancelled = engine.checkout.buy_with_external(&ani, &product, 1).await.unwrap();
     engine.checkout.cancel(&cancelled.order).await.unwrap();
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
-    let late = engine.checkout.confirm_payment(&cancelled.order, &reference("late-1"), Money::rupiah(35_000)).await.unwrap();
+    let late =
+        engine.checkout.confirm_payment(&cancelled.order, &reference("late-1"), Money::rupiah(35_000)).await.unwrap();
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
     assert_eq!(engine.store.order(&cancelled.order).await.unwrap().unwrap().state, OrderState::Review);
     assert_eq!(engine.checkout.balance(&ani).await.unwrap().balance, Money::rupiah(35_000));
 
     let expiring = engine.checkout.buy_with_external(&eko, &product, 1).await.unwrap();
     let mut notices = engine.checkout.subscribe();
-    let expired = tokio::time::timeout(Duration::from_secs(10), notices.recv()).await.expect("the expiry is announced").unwrap();
-    assert_eq!(expired, warung::checkout::OrderNotice::Expired { order: expiring.order.clone(), customer: eko.clone() });
+    let expired =
+        tokio::time::timeout(Duration::from_secs(10), notices.recv()).await.expect("the expiry is announced").unwrap();
+    assert_eq!(
+        expired,
+        warung::checkout::OrderNotice::Expired { order: expiring.order.clone(), customer: eko.clone() }
+    );
     assert_eq!(engine.store.order(&expiring.order).await.unwrap().unwrap().state, OrderState::Expired);
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
     assert!(engine.checkout.open_order(&eko).is_none());
 
-    let late = engine.checkout.confirm_payment(&expiring.order, &reference("late-2"), Money::rupiah(35_000)).await.unwrap();
+    let late =
+        engine.checkout.confirm_payment(&expiring.order, &reference("late-2"), Money::rupiah(35_000)).await.unwrap();
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "a late payment buys nothing");
     assert_audit_clean(engine.store.as_ref()).await;
@@ -122,7 +134,11 @@ async fn state_and_idempotency_survive_a_restart(backend: Backend) {
     let balance = second.checkout.balance(&customer("rina")).await.unwrap();
     assert_eq!(balance.balance, Money::rupiah(35_000));
     fund(&second, "rina", 50_000).await;
-    assert_eq!(second.checkout.balance(&customer("rina")).await.unwrap().balance, Money::rupiah(35_000), "a repeated top up is credited once");
+    assert_eq!(
+        second.checkout.balance(&customer("rina")).await.unwrap().balance,
+        Money::rupiah(35_000),
+        "a repeated top up is credited once"
+    );
     let snapshot = second.supervisor.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.sold), (1, 1));
     let next = second.checkout.buy_with_saldo(&customer("rina"), &product, 1).await.unwrap();
@@ -156,12 +172,25 @@ async fn bad_commands_are_refused_by_name(backend: Backend) {
     let product = product_with_items(&engine, "viu1b", 15_000, 1).await;
     fund(&engine, "wati", 100_000).await;
     let wati = customer("wati");
-    assert_eq!(engine.checkout.buy_with_saldo(&wati, &code("nosuch"), 1).await.unwrap_err(), CheckoutError::ProductNotFound);
-    assert_eq!(engine.checkout.buy_with_saldo(&wati, &product, 0).await.unwrap_err(), CheckoutError::Product(ProductRejection::QuantityMustNotBeZero));
-    assert!(matches!(engine.checkout.buy_with_saldo(&wati, &product, 2).await.unwrap_err(), CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })));
-    let overdraw = engine.checkout.adjust(&wati, &reference("adj-1"), (-200_000).into(), "correction", "admin").await.unwrap_err();
+    assert_eq!(
+        engine.checkout.buy_with_saldo(&wati, &code("nosuch"), 1).await.unwrap_err(),
+        CheckoutError::ProductNotFound
+    );
+    assert_eq!(
+        engine.checkout.buy_with_saldo(&wati, &product, 0).await.unwrap_err(),
+        CheckoutError::Product(ProductRejection::QuantityMustNotBeZero)
+    );
+    assert!(matches!(
+        engine.checkout.buy_with_saldo(&wati, &product, 2).await.unwrap_err(),
+        CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })
+    ));
+    let overdraw =
+        engine.checkout.adjust(&wati, &reference("adj-1"), (-200_000).into(), "correction", "admin").await.unwrap_err();
     assert!(matches!(overdraw, CheckoutError::Wallet(WalletRejection::InsufficientBalance { .. })));
-    assert_eq!(engine.checkout.cancel(&warung_actors::domain::OrderId::generate()).await.unwrap_err(), CheckoutError::OrderNotFound);
+    assert_eq!(
+        engine.checkout.cancel(&warung_actors::domain::OrderId::generate()).await.unwrap_err(),
+        CheckoutError::OrderNotFound
+    );
     assert_audit_clean(engine.store.as_ref()).await;
     engine.shutdown().await;
     db.remove().await;

@@ -37,11 +37,13 @@ async fn terminated_connections_never_turn_into_false_successes() {
         let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
         for _ in 0..6 {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
-                .bind(&db.name)
-                .execute(&admin)
-                .await
-                .unwrap();
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&db.name)
+            .execute(&admin)
+            .await
+            .unwrap();
         }
         admin.close().await;
     };
@@ -50,7 +52,10 @@ async fn terminated_connections_never_turn_into_false_successes() {
     let acknowledged: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let refused_unavailable = results.iter().filter(|r| matches!(r, Err(CheckoutError::Unavailable(_)))).count();
     let failed_batches = engine.supervisor.journal().stats().batches_failed.load(Ordering::Relaxed);
-    eprintln!("acknowledged {}, refused as unavailable {refused_unavailable}, failed batches {failed_batches}", acknowledged.len());
+    eprintln!(
+        "acknowledged {}, refused as unavailable {refused_unavailable}, failed batches {failed_batches}",
+        acknowledged.len()
+    );
     assert!(failed_batches > 0 || refused_unavailable > 0, "the database really went away under load");
     assert!(!acknowledged.is_empty(), "some purchases succeeded between the failures");
     for r in &results {
@@ -69,7 +74,13 @@ async fn terminated_connections_never_turn_into_false_successes() {
     }
     assert_audit_clean(engine.store.as_ref()).await;
 
-    // The database is back: the engine serves again.
+    // The database is back: the engine serves again (with fresh stock: the sale may have sold out).
+    let restock = warung_actors::product::ProductCommand::Restock {
+        reference: reference("after-the-storm"),
+        stock: warung_actors::product::Restock::Items(vec![warung_actors::domain::ItemSecret::parse("fresh").unwrap()]),
+        actor: "test".into(),
+    };
+    engine.supervisor.product(&product, restock).await.unwrap().unwrap();
     fund(&engine, "after", 1_000).await;
     let after = customer("after");
     retry_busy(|| engine.checkout.buy_with_saldo(&after, &product, 1)).await.expect("purchases work again");

@@ -74,17 +74,42 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     wait_ready(&client, &server).await;
     let base = server.base.clone();
 
-    post(&client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"})).await.unwrap();
+    post(&client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
+        .await
+        .unwrap();
     let items: Vec<String> = (0..HOT_ITEMS).map(|i| format!("hot-{i}")).collect();
-    post(&client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items})).await.unwrap();
-    post(&client, format!("{base}/admin/api/products"), json!({"code": "slow", "name": "Slow", "price": "5000", "counted": true})).await.unwrap();
-    let (status, body) = post(&client, format!("{base}/admin/api/products/slow/stock"), json!({"reference": "s1", "count": 10})).await.unwrap();
+    post(&client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
+        .await
+        .unwrap();
+    post(
+        &client,
+        format!("{base}/admin/api/products"),
+        json!({"code": "slow", "name": "Slow", "price": "5000", "counted": true}),
+    )
+    .await
+    .unwrap();
+    let (status, body) =
+        post(&client, format!("{base}/admin/api/products/slow/stock"), json!({"reference": "s1", "count": 10}))
+            .await
+            .unwrap();
     assert_eq!(status, 200, "{body}");
-    let top_ups = (0..BUYERS).map(|b| post(&client, format!("{base}/admin/api/wallets/buyer{b}/top-ups"), json!({"payment_id": format!("p{b}"), "amount": "10000"})));
+    let top_ups = (0..BUYERS).map(|b| {
+        post(
+            &client,
+            format!("{base}/admin/api/wallets/buyer{b}/top-ups"),
+            json!({"payment_id": format!("p{b}"), "amount": "10000"}),
+        )
+    });
     assert!(join_all(top_ups).await.iter().all(|r| matches!(r, Ok((200, _)))));
     let mut awaiting = Vec::new();
     for e in 0..5 {
-        let (status, body) = post(&client, format!("{base}/admin/api/orders"), json!({"customer": format!("ext{e}"), "product": "slow"})).await.unwrap();
+        let (status, body) = post(
+            &client,
+            format!("{base}/admin/api/orders"),
+            json!({"customer": format!("ext{e}"), "product": "slow"}),
+        )
+        .await
+        .unwrap();
         assert_eq!(status, 201, "{body}");
         awaiting.push((body["order"].as_str().unwrap().to_string(), body["expires_at_ms"].as_i64().unwrap()));
     }
@@ -93,7 +118,13 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     let purchases = (0..BUYERS).map(|b| {
         let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
         async move {
-            if let Ok((200, body)) = post(&client, format!("{base}/admin/api/purchases"), json!({"customer": format!("buyer{b}"), "product": "hot"})).await {
+            if let Ok((200, body)) = post(
+                &client,
+                format!("{base}/admin/api/purchases"),
+                json!({"customer": format!("buyer{b}"), "product": "hot"}),
+            )
+            .await
+            {
                 let item = body["items"][0].as_str().unwrap().to_string();
                 acknowledged.lock().unwrap().push((body["order"].as_str().unwrap().to_string(), item));
             }
@@ -113,7 +144,11 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     futures::join!(join_all(purchases), killer);
     server.child.wait().unwrap();
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 40 && acknowledged.len() < HOT_ITEMS, "killed mid-sale after {} purchases", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 40 && acknowledged.len() < HOT_ITEMS,
+        "killed mid-sale after {} purchases",
+        acknowledged.len()
+    );
 
     let mut server = start(&db.url);
     wait_ready(&client, &server).await;
@@ -121,7 +156,8 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     for (order, item) in &acknowledged {
         let stored = get(&client, format!("{base}/admin/api/orders/{order}")).await;
         assert_eq!(stored["state"], json!("paid"), "acknowledged order {order} is stored as paid");
-        let delivered = db.store().await.delivered_items(&warung_actors::domain::OrderId::parse(order).unwrap()).await.unwrap();
+        let delivered =
+            db.store().await.delivered_items(&warung_actors::domain::OrderId::parse(order).unwrap()).await.unwrap();
         assert_eq!(delivered.iter().map(|i| i.expose()).collect::<Vec<_>>(), vec![item.as_str()]);
     }
 
@@ -132,7 +168,8 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
             let stored = get(&client, format!("{base}/admin/api/orders/{order}")).await;
             assert_eq!(stored["expires_at_ms"].as_i64(), Some(*expires_at), "the expiry survived the restart");
             if stored["state"] == json!("expired") {
-                let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+                let now_ms =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
                 assert!(now_ms >= *expires_at, "expired on time, not early");
                 break;
             }
@@ -145,7 +182,10 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     assert_eq!((slow["available"].as_i64(), slow["reserved"].as_i64()), (Some(10), Some(0)));
 
     // The sale goes on after the restart.
-    let (status, body) = post(&client, format!("{base}/admin/api/purchases"), json!({"customer": "buyer999", "product": "hot"})).await.unwrap();
+    let (status, body) =
+        post(&client, format!("{base}/admin/api/purchases"), json!({"customer": "buyer999", "product": "hot"}))
+            .await
+            .unwrap();
     assert!(status == 200 || body["code"] == json!("insufficient_balance"), "{status} {body}");
 
     kill(Pid::from_raw(server.child.id() as i32), Signal::SIGTERM).unwrap();

@@ -17,7 +17,11 @@ const PRICE: u64 = 10_000;
 
 fn funds_of(buyer: usize) -> u64 {
     // Every fifth buyer has half the price: they must be refused without touching stock.
-    if buyer % 5 == 0 { PRICE / 2 } else { PRICE }
+    if buyer.is_multiple_of(5) {
+        PRICE / 2
+    } else {
+        PRICE
+    }
 }
 
 async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(backend: Backend) {

@@ -36,7 +36,8 @@ impl TestDb {
         let name = format!("warung_t_{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff);
         match backend {
             Backend::Postgres => {
-                let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432 (see README)");
+                let admin =
+                    sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432 (see README)");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
                 admin.close().await;
                 TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name, _dir: None }
@@ -56,7 +57,9 @@ impl TestDb {
     pub async fn remove(self) {
         if self.is_postgres() {
             if let Ok(admin) = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&admin).await;
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
+                    .execute(&admin)
+                    .await;
                 admin.close().await;
             }
         }
@@ -105,14 +108,22 @@ pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: 
     warung::catalog::create(engine, &product, name, Money::rupiah(price), StockKind::Items).await.unwrap();
     if items > 0 {
         let secrets = (0..items).map(|i| ItemSecret::parse(&format!("{name}-item-{i}")).unwrap()).collect();
-        let command = ProductCommand::Restock { reference: reference(&format!("stock-{name}")), stock: Restock::Items(secrets), actor: "test".into() };
+        let command = ProductCommand::Restock {
+            reference: reference(&format!("stock-{name}")),
+            stock: Restock::Items(secrets),
+            actor: "test".into(),
+        };
         engine.supervisor.product(&product, command).await.unwrap().unwrap();
     }
     product
 }
 
 pub async fn fund(engine: &Engine, who: &str, amount: u64) {
-    engine.checkout.top_up(&customer(who), &reference(&format!("fund-{who}-{amount}")), Money::rupiah(amount)).await.unwrap();
+    engine
+        .checkout
+        .top_up(&customer(who), &reference(&format!("fund-{who}-{amount}")), Money::rupiah(amount))
+        .await
+        .unwrap();
 }
 
 /// Retries a call the engine refused as busy: what a real client does under a flash sale.
@@ -123,7 +134,9 @@ where
 {
     loop {
         match call().await {
-            Err(CheckoutError::Unavailable(CallError::Busy)) => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+            Err(CheckoutError::Unavailable(CallError::Busy)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await
+            }
             other => return other,
         }
     }

@@ -27,7 +27,8 @@ async fn spawn_app(db: &TestDb, token: Option<&str>) -> TestApp {
 
 impl TestApp {
     async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let response = self.client.post(format!("{}{path}", self.address)).bearer_auth(token).json(&body).send().await.unwrap();
+        let response =
+            self.client.post(format!("{}{path}", self.address)).bearer_auth(token).json(&body).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
     }
 
@@ -63,18 +64,30 @@ async fn the_admin_api_refuses_a_missing_or_wrong_token_and_is_off_without_one()
 async fn bad_input_gets_a_coded_error_and_changes_nothing() {
     let db = TestDb::new(Backend::Sqlite).await;
     let app = spawn_app(&db, Some(ADMIN_TOKEN)).await;
-    let (status, body) = app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "has space", "product": "viu1b"})).await;
+    let (status, body) =
+        app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "has space", "product": "viu1b"})).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_customer")));
-    let (status, body) = app.post("/admin/api/wallets/budi/top-ups", ADMIN_TOKEN, json!({"payment_id": "p1", "amount": "-5"})).await;
+    let (status, body) =
+        app.post("/admin/api/wallets/budi/top-ups", ADMIN_TOKEN, json!({"payment_id": "p1", "amount": "-5"})).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_amount")));
-    let (status, body) = app.post("/admin/api/wallets/budi/top-ups", ADMIN_TOKEN, json!({"payment_id": "p1", "amount": "1.2345"})).await;
+    let (status, body) =
+        app.post("/admin/api/wallets/budi/top-ups", ADMIN_TOKEN, json!({"payment_id": "p1", "amount": "1.2345"})).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_amount")));
     let huge = json!({"customer": "x".repeat(10_000), "product": "viu1b"});
     let (status, body) = app.post("/admin/api/purchases", ADMIN_TOKEN, huge).await;
     assert_eq!((status, body["code"].as_str()), (413, Some("body_too_large")));
-    let raw = app.client.post(format!("{}/admin/api/purchases", app.address)).bearer_auth(ADMIN_TOKEN).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let raw = app
+        .client
+        .post(format!("{}/admin/api/purchases", app.address))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status().as_u16(), 400);
-    let (status, body) = app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "nosuch"})).await;
+    let (status, body) =
+        app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "nosuch"})).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("product_not_found")));
     let (_, wallet) = app.get("/admin/api/wallets/budi", ADMIN_TOKEN).await;
     assert_eq!(wallet["balance"]["balance"], json!("0"));
@@ -84,17 +97,28 @@ async fn bad_input_gets_a_coded_error_and_changes_nothing() {
 async fn a_purchase_through_the_api_returns_its_items() {
     let db = TestDb::new(Backend::Sqlite).await;
     let app = spawn_app(&db, Some(ADMIN_TOKEN)).await;
-    assert_eq!(app.post("/admin/api/products", ADMIN_TOKEN, json!({"code": "viu1b", "name": "Viu", "price": "15000"})).await.0, 201);
-    assert_eq!(app.post("/admin/api/products", ADMIN_TOKEN, json!({"code": "viu1b", "name": "Viu", "price": "15000"})).await.0, 409);
-    let (status, _) = app.post("/admin/api/products/viu1b/stock", ADMIN_TOKEN, json!({"reference": "s1", "items": ["acc-1", "acc-2"]})).await;
+    assert_eq!(
+        app.post("/admin/api/products", ADMIN_TOKEN, json!({"code": "viu1b", "name": "Viu", "price": "15000"})).await.0,
+        201
+    );
+    assert_eq!(
+        app.post("/admin/api/products", ADMIN_TOKEN, json!({"code": "viu1b", "name": "Viu", "price": "15000"})).await.0,
+        409
+    );
+    let (status, _) = app
+        .post("/admin/api/products/viu1b/stock", ADMIN_TOKEN, json!({"reference": "s1", "items": ["acc-1", "acc-2"]}))
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = app.post("/admin/api/products/viu1b/stock", ADMIN_TOKEN, json!({"reference": "s2", "items": ["acc-2"]})).await;
+    let (status, body) =
+        app.post("/admin/api/products/viu1b/stock", ADMIN_TOKEN, json!({"reference": "s2", "items": ["acc-2"]})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("duplicate_item")));
     app.post("/admin/api/wallets/budi/top-ups", ADMIN_TOKEN, json!({"payment_id": "p1", "amount": "20000"})).await;
-    let (status, body) = app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "viu1b"})).await;
+    let (status, body) =
+        app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "viu1b"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["items"], json!(["acc-1"]));
     assert_eq!(body["balance"]["balance"], json!("5000"));
-    let (status, body) = app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "viu1b"})).await;
+    let (status, body) =
+        app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "viu1b"})).await;
     assert_eq!((status, body["code"].as_str()), (402, Some("insufficient_balance")));
 }

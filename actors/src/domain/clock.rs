@@ -18,10 +18,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn system() -> Clock {
-        let base_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as UnixMs)
-            .unwrap_or(0);
+        let base_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as UnixMs).unwrap_or(0);
         Clock { base_unix_ms, base_instant: Instant::now() }
     }
 

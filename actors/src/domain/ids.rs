@@ -71,9 +71,7 @@ string_id!(OrderId);
 string_id!(Reference);
 
 fn visible(value: &str, len_max: usize) -> bool {
-    !value.is_empty()
-        && value.len() <= len_max
-        && value.chars().all(|c| !c.is_control() && !c.is_whitespace())
+    !value.is_empty() && value.len() <= len_max && value.chars().all(|c| !c.is_control() && !c.is_whitespace())
 }
 
 impl ProductCode {
@@ -82,9 +80,7 @@ impl ProductCode {
         let code = value.trim().to_ascii_lowercase();
         let valid = !code.is_empty()
             && code.len() <= PRODUCT_CODE_LEN_MAX
-            && code
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if valid {
             Ok(ProductCode(code))
         } else {
@@ -130,10 +126,7 @@ impl OrderId {
     /// A new random, unguessable order id: `TRX-<40 random bits as hex>-<unix ms>`.
     pub fn generate() -> OrderId {
         let random: u64 = rand::rng().random::<u64>() & 0xff_ffff_ffff;
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         OrderId(format!("TRX-{random:010x}-{now_ms}"))
     }
 

@@ -8,8 +8,7 @@ mod money;
 pub use bounded::BoundedMap;
 pub use clock::{Clock, UnixMs};
 pub use ids::{
-    CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX,
-    PRODUCT_CODE_LEN_MAX, REFERENCE_LEN_MAX,
+    CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, PRODUCT_CODE_LEN_MAX, REFERENCE_LEN_MAX,
 };
 pub use money::{Money, MoneyError, MONEY_MAX_RUPIAH, MONEY_SCALE_MAX};
 

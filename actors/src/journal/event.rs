@@ -8,8 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CustomerId, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState,
-    UnixMs,
+    CustomerId, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState, UnixMs,
 };
 
 #[derive(Clone, Debug)]

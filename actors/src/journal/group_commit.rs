@@ -99,11 +99,20 @@ pub struct JournalStats {
 
 type Outcome = Result<(), JournalError>;
 
+/// Who made a submission, and where its outcome goes.
+type Waiter = (Option<Origin>, oneshot::Sender<Outcome>);
+
 /// Resolves when a submission is durable, or with the reason it never will be.
 pub type Ticket = Shared<BoxFuture<'static, Outcome>>;
 
+/// An actor incarnation: who made a change, or whose change another one depends on.
+pub type Origin = (ActorKey, Incarnation);
+
 struct Submission {
-    origin: Option<(ActorKey, Incarnation)>,
+    origin: Option<Origin>,
+    /// Incarnations whose earlier changes this one needs: if any of them is fenced (its changes
+    /// failed to commit), this submission fails too.
+    depends_on: Vec<Origin>,
     events: Vec<Event>,
     done: oneshot::Sender<Outcome>,
 }
@@ -120,9 +129,14 @@ pub struct Journal {
 pub struct SubmitSlot<'a>(mpsc::Permit<'a, Submission>);
 
 impl SubmitSlot<'_> {
-    pub fn submit(self, origin: Option<(ActorKey, Incarnation)>, events: Vec<Event>) -> Ticket {
+    pub fn submit(self, origin: Option<Origin>, events: Vec<Event>) -> Ticket {
+        self.submit_after(origin, Vec::new(), events)
+    }
+
+    /// Submits rows that must not be stored unless the changes of `depends_on` were.
+    pub fn submit_after(self, origin: Option<Origin>, depends_on: Vec<Origin>, events: Vec<Event>) -> Ticket {
         let (done, rx) = oneshot::channel();
-        self.0.send(Submission { origin, events, done });
+        self.0.send(Submission { origin, depends_on, events, done });
         ticket(rx)
     }
 }
@@ -220,15 +234,19 @@ impl Runner {
 
     /// A fence is never lifted: an old incarnation may still be draining its mailbox after a new
     /// one has started, and must not write. (One entry per actor that ever failed a commit.)
-    fn is_fenced(&self, origin: &Option<(ActorKey, Incarnation)>) -> bool {
+    fn is_fenced(&self, origin: &Option<Origin>) -> bool {
         let Some((key, incarnation)) = origin else { return false };
         self.fence.get(key).is_some_and(|fenced| incarnation <= fenced)
+    }
+
+    fn is_blocked(&self, origin: &Option<Origin>, depends_on: &[Origin]) -> bool {
+        self.is_fenced(origin) || depends_on.iter().any(|dependency| self.is_fenced(&Some(dependency.clone())))
     }
 
     async fn commit(&mut self, batch: Vec<Submission>) {
         let mut live = Vec::with_capacity(batch.len());
         for submission in batch {
-            if self.is_fenced(&submission.origin) {
+            if self.is_blocked(&submission.origin, &submission.depends_on) {
                 self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
                 let _ = submission.done.send(Err(JournalError::Fenced));
             } else {
@@ -240,30 +258,28 @@ impl Runner {
         for submission in live {
             let start = events.len();
             events.extend(submission.events);
-            parts.push((start..events.len(), submission.origin, submission.done));
+            parts.push((start..events.len(), submission.origin, submission.depends_on, submission.done));
         }
         if events.is_empty() {
-            for (_, _, done) in parts {
+            for (_, _, _, done) in parts {
                 let _ = done.send(Ok(()));
             }
             return;
         }
         match self.commit_events(&events).await {
             Ok(()) => {
-                for (_, _, done) in parts {
+                for (_, _, _, done) in parts {
                     let _ = done.send(Ok(()));
                 }
             }
             Err(SinkError::Refused(reason)) if parts.len() > 1 => {
                 // One bad submission must not fail its neighbours: commit them one by one.
                 tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
-                for (range, origin, done) in parts {
-                    let origin = if self.is_fenced(&origin) {
+                for (range, origin, depends_on, done) in parts {
+                    if self.is_blocked(&origin, &depends_on) {
                         let _ = done.send(Err(JournalError::Fenced));
                         continue;
-                    } else {
-                        origin
-                    };
+                    }
                     match self.commit_events(&events[range]).await {
                         Ok(()) => {
                             let _ = done.send(Ok(()));
@@ -273,7 +289,7 @@ impl Runner {
                 }
             }
             Err(error) => {
-                let failed = parts.into_iter().map(|(_, origin, done)| (origin, done)).collect();
+                let failed = parts.into_iter().map(|(_, origin, _, done)| (origin, done)).collect();
                 self.fail(failed, error);
             }
         }
@@ -299,7 +315,7 @@ impl Runner {
         result
     }
 
-    fn fail(&mut self, failed: Vec<(Option<(ActorKey, Incarnation)>, oneshot::Sender<Outcome>)>, error: SinkError) {
+    fn fail(&mut self, failed: Vec<Waiter>, error: SinkError) {
         let mut keys = Vec::new();
         for (origin, done) in failed {
             if let Some((key, incarnation)) = origin {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::messages::{ProductCommand, ProductOutcome, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalError, Ticket};
+use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalError, Origin, Ticket};
 use crate::supervisor::{ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
@@ -35,7 +35,11 @@ impl ProductGauges {
     }
 
     pub fn new(state: &ProductState) -> ProductGauges {
-        let gauges = ProductGauges { available: AtomicI64::new(0), reserved: AtomicI64::new(0), price: RwLock::new(state.price) };
+        let gauges = ProductGauges {
+            available: AtomicI64::new(0),
+            reserved: AtomicI64::new(0),
+            price: RwLock::new(state.price),
+        };
         gauges.publish(state);
         gauges
     }
@@ -49,6 +53,21 @@ impl ProductGauges {
 pub struct ProductMsg {
     pub command: ProductCommand,
     pub attach: Vec<Event>,
+    pub reply: ReplyWhen,
+    /// Changes of other actors this one must not be stored without (see `Origin`).
+    pub depends_on: Vec<Origin>,
+}
+
+/// When a product answers a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyWhen {
+    /// Once its changes (and everything the actor changed before) are stored. The default, and
+    /// the only choice for an answer that reaches a person.
+    Durable,
+    /// As soon as it is applied. Only for an intermediate step of a flow whose last step is
+    /// `Durable` on the same actor: the journal stores an actor's changes in order and fences it
+    /// if any fail, so the last step's success proves this one stored too.
+    Applied,
 }
 
 #[derive(Message, Clone, Debug)]
@@ -85,7 +104,12 @@ impl ProductActor {
     }
 
     /// Applies a command; returns the answer and the ticket that must resolve before it is given.
-    fn decide(&mut self, command: ProductCommand, attach: Vec<Event>) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
+    fn decide(
+        &mut self,
+        command: ProductCommand,
+        attach: Vec<Event>,
+        depends_on: Vec<Origin>,
+    ) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
             Ok(slot) => slot,
             Err(error) => return (Err(error.into()), None),
@@ -95,7 +119,8 @@ impl ProductActor {
             Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
             Ok(mut transition) => {
                 transition.events.extend(attach);
-                let ticket = slot.submit(Some((ActorKey::Product(self.state.code.clone()), self.incarnation)), transition.events);
+                let origin = (ActorKey::Product(self.state.code.clone()), self.incarnation);
+                let ticket = slot.submit_after(Some(origin), depends_on, transition.events);
                 self.last_ticket = Some(ticket.clone());
                 self.gauges.publish(&self.state);
                 (Ok(Ok(transition.outcome)), Some(ticket))
@@ -121,7 +146,7 @@ impl ProductActor {
     }
 
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
-        let (result, ticket) = self.decide(ProductCommand::ExpireDue, Vec::new());
+        let (result, ticket) = self.decide(ProductCommand::ExpireDue, Vec::new(), Vec::new());
         match result {
             Ok(Ok(ProductOutcome::Expired { orders })) if !orders.is_empty() => {
                 let product = self.state.code.clone();
@@ -169,7 +194,8 @@ impl Handler<ProductMsg> for ProductActor {
 
     fn handle(&mut self, msg: ProductMsg, ctx: &mut Context<Self>) -> Self::Result {
         let started = Instant::now();
-        let (result, ticket) = self.decide(msg.command, msg.attach);
+        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on);
+        let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
         self.arm_expiry(ctx);
         self.stats.handled(started.elapsed(), self.clock.now());
         hold_until_durable(result, ticket)
@@ -177,7 +203,10 @@ impl Handler<ProductMsg> for ProductActor {
 }
 
 /// The durability rule: an answer is given only once the changes it reports are stored.
-pub(crate) fn hold_until_durable<T: Send + 'static>(result: Result<T, CallError>, ticket: Option<Ticket>) -> ResponseFuture<Result<T, CallError>> {
+pub(crate) fn hold_until_durable<T: Send + 'static>(
+    result: Result<T, CallError>,
+    ticket: Option<Ticket>,
+) -> ResponseFuture<Result<T, CallError>> {
     match ticket {
         None => Box::pin(futures::future::ready(result)),
         Some(ticket) => Box::pin(ticket.map(move |durable: Result<(), JournalError>| {

@@ -8,16 +8,39 @@ use crate::journal::StockKind;
 #[derive(Clone, Debug)]
 pub enum ProductCommand {
     /// Take `quantity` units out of the available queue for `order`, until `expires_at`.
-    Reserve { order: OrderId, quantity: Quantity, ttl_ms: i64, actor: String },
+    Reserve {
+        order: OrderId,
+        quantity: Quantity,
+        ttl_ms: i64,
+        actor: String,
+    },
     /// The order is paid: its reserved units are sold and its items delivered.
-    Commit { order: OrderId, actor: String },
+    Commit {
+        order: OrderId,
+        actor: String,
+    },
     /// The order will not be paid: its reserved units go back to the queue.
-    Release { order: OrderId, reason: ReleaseReason, actor: String },
+    Release {
+        order: OrderId,
+        reason: ReleaseReason,
+        actor: String,
+    },
     /// Release every reservation whose time has come.
     ExpireDue,
-    Restock { reference: Reference, stock: Restock, actor: String },
-    SetPrice { reference: Reference, price: Money, actor: String },
-    SetActive { active: bool, actor: String },
+    Restock {
+        reference: Reference,
+        stock: Restock,
+        actor: String,
+    },
+    SetPrice {
+        reference: Reference,
+        price: Money,
+        actor: String,
+    },
+    SetActive {
+        active: bool,
+        actor: String,
+    },
 }
 
 /// What a restock brings in.
@@ -57,14 +80,37 @@ impl ReleaseReason {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProductOutcome {
-    Reserved { order: OrderId, quantity: Quantity, unit_price: Money, total: Money, expires_at: UnixMs },
+    Reserved {
+        order: OrderId,
+        quantity: Quantity,
+        unit_price: Money,
+        total: Money,
+        expires_at: UnixMs,
+    },
     /// `items` is empty for counted stock.
-    Committed { order: OrderId, quantity: Quantity, total: Money, items: Vec<ItemSecret> },
-    Released { order: OrderId, quantity: Quantity },
-    Expired { orders: Vec<OrderId> },
-    Restocked { added: Quantity, available: i64 },
-    PriceSet { price: Money },
-    ActiveSet { active: bool },
+    Committed {
+        order: OrderId,
+        quantity: Quantity,
+        total: Money,
+        items: Vec<ItemSecret>,
+    },
+    Released {
+        order: OrderId,
+        quantity: Quantity,
+    },
+    Expired {
+        orders: Vec<OrderId>,
+    },
+    Restocked {
+        added: Quantity,
+        available: i64,
+    },
+    PriceSet {
+        price: Money,
+    },
+    ActiveSet {
+        active: bool,
+    },
 }
 
 /// Why a product actor refused a command, checked in the order listed.

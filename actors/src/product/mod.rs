@@ -7,7 +7,7 @@ mod state;
 mod tests;
 
 pub(crate) use actor::hold_until_durable;
-pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery};
+pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery, ReplyWhen};
 pub use messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock};
 pub use state::{
     ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, Transition,

@@ -2,17 +2,15 @@
 //! `apply` is pure: no I/O, no clock reads (time comes in as `now`), no awaiting.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use super::messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock};
 use crate::domain::{
-    BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference,
-    StockState, UnixMs, ORDER_QUANTITY_MAX,
+    BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState, UnixMs,
+    ORDER_QUANTITY_MAX,
 };
-use crate::journal::{
-    Event, MovementRow, ProductRow, ReservationRow, ReservationStatus, StockKind,
-};
+use crate::journal::{Event, MovementRow, ProductRow, ReservationRow, ReservationStatus, StockKind};
 
 /// Settled orders (committed or released) a product remembers, so a re-sent commit or release
 /// returns its first outcome. Older ones are the caller's to remember (the orders table does).
@@ -86,6 +84,8 @@ pub struct ProductState {
     queue: VecDeque<Item>,
     available_count: i64,
     reservations: HashMap<OrderId, Reservation>,
+    /// The open reservations by expiry, so the next one is found without a scan.
+    expiries: BTreeSet<(UnixMs, OrderId)>,
     reserved_units: i64,
     settled: BoundedMap<OrderId, Settled>,
     secrets: HashSet<ItemSecret>,
@@ -124,6 +124,7 @@ impl ProductState {
             queue: VecDeque::new(),
             available_count: 0,
             reservations: HashMap::new(),
+            expiries: BTreeSet::new(),
             reserved_units: 0,
             settled: BoundedMap::new(PRODUCT_SETTLED_REMEMBERED_MAX),
             secrets: HashSet::new(),
@@ -150,6 +151,7 @@ impl ProductState {
         }
         for (order, reservation) in record.reservations {
             state.reserved_units += i64::from(reservation.quantity);
+            state.expiries.insert((reservation.expires_at, order.clone()));
             state.reservations.insert(order, reservation);
         }
         for (order, settled) in record.settled {
@@ -160,7 +162,8 @@ impl ProductState {
             let outcome = ProductOutcome::Restocked { added, available: state.available() };
             state.references.insert(reference, (Fingerprint::RestockRestored, outcome));
         }
-        state.check_invariants()?;
+        state.check_counters()?;
+        state.check_contents()?;
         Ok(state)
     }
 
@@ -181,7 +184,7 @@ impl ProductState {
 
     /// When the next reservation expires, for arming the actor's timer.
     pub fn next_expiry(&self) -> Option<UnixMs> {
-        self.reservations.values().map(|r| r.expires_at).min()
+        self.expiries.first().map(|(at, _)| *at)
     }
 
     pub fn snapshot(&self) -> ProductSnapshot {
@@ -302,8 +305,20 @@ impl ProductState {
         let expires_at = now.saturating_add(ttl_ms);
         let reservation = Reservation { quantity, unit_price: self.price, items, expires_at };
         self.reserved_units += i64::from(quantity);
-        self.push_stock_events(&order, &reservation, StockState::Available, StockState::Reserved, "reserve", ReservationStatus::Reserved, "", actor, now, events);
+        self.push_stock_events(
+            &order,
+            &reservation,
+            StockState::Available,
+            StockState::Reserved,
+            "reserve",
+            ReservationStatus::Reserved,
+            "",
+            actor,
+            now,
+            events,
+        );
         let outcome = reserved_outcome(order.clone(), quantity, self.price, expires_at);
+        self.expiries.insert((expires_at, order.clone()));
         self.reservations.insert(order, reservation);
         events.push(Event::Product(self.row(now)));
         Ok(outcome)
@@ -324,9 +339,7 @@ impl ProductState {
                     total: total(settled.unit_price, settled.quantity),
                     items: items.clone(),
                 }),
-                Settlement::Released { reason } => {
-                    Err(ProductRejection::ReservationReleased { reason: *reason })
-                }
+                Settlement::Released { reason } => Err(ProductRejection::ReservationReleased { reason: *reason }),
             };
         }
         let reservation = self.reservations.get(&order).ok_or(ProductRejection::ReservationNotFound)?;
@@ -334,9 +347,21 @@ impl ProductState {
             return Err(ProductRejection::ReservationExpired);
         }
         let reservation = self.reservations.remove(&order).expect("checked above");
+        self.expiries.remove(&(reservation.expires_at, order.clone()));
         self.reserved_units -= i64::from(reservation.quantity);
         self.sold += i64::from(reservation.quantity);
-        self.push_stock_events(&order, &reservation, StockState::Reserved, StockState::Sold, "commit", ReservationStatus::Committed, "", actor, now, events);
+        self.push_stock_events(
+            &order,
+            &reservation,
+            StockState::Reserved,
+            StockState::Sold,
+            "commit",
+            ReservationStatus::Committed,
+            "",
+            actor,
+            now,
+            events,
+        );
         events.push(Event::Product(self.row(now)));
         let items: Vec<ItemSecret> = reservation.items.into_iter().map(|item| item.secret).collect();
         let outcome = ProductOutcome::Committed {
@@ -379,13 +404,8 @@ impl ProductState {
     }
 
     fn expire_due(&mut self, now: UnixMs, events: &mut Vec<Event>) -> ProductOutcome {
-        let mut due: Vec<OrderId> = self
-            .reservations
-            .iter()
-            .filter(|(_, r)| r.expires_at <= now)
-            .map(|(order, _)| order.clone())
-            .collect();
-        due.sort();
+        let due: Vec<OrderId> =
+            self.expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, order)| order.clone()).collect();
         for order in &due {
             let reservation = self.reservations.remove(order).expect("listed above");
             self.put_back(order, reservation, ReleaseReason::Expired, "system", now, events);
@@ -407,7 +427,19 @@ impl ProductState {
         events: &mut Vec<Event>,
     ) {
         self.reserved_units -= i64::from(reservation.quantity);
-        self.push_stock_events(order, &reservation, StockState::Reserved, StockState::Available, reason.as_str(), ReservationStatus::Released, reason.as_str(), actor, now, events);
+        self.expiries.remove(&(reservation.expires_at, order.clone()));
+        self.push_stock_events(
+            order,
+            &reservation,
+            StockState::Reserved,
+            StockState::Available,
+            reason.as_str(),
+            ReservationStatus::Released,
+            reason.as_str(),
+            actor,
+            now,
+            events,
+        );
         match self.kind {
             StockKind::Items => {
                 for item in reservation.items.into_iter().rev() {
@@ -515,7 +547,9 @@ impl ProductState {
     ) -> Result<Option<ProductOutcome>, ProductRejection> {
         match self.references.get(reference) {
             Some((seen, outcome)) if seen == fingerprint => Ok(Some(outcome.clone())),
-            Some((Fingerprint::RestockRestored, outcome)) if matches!(fingerprint, Fingerprint::Restock(_)) => Ok(Some(outcome.clone())),
+            Some((Fingerprint::RestockRestored, outcome)) if matches!(fingerprint, Fingerprint::Restock(_)) => {
+                Ok(Some(outcome.clone()))
+            }
             Some(_) => Err(ProductRejection::ExistsWithDifferentContent),
             None => Ok(None),
         }
@@ -538,7 +572,13 @@ impl ProductState {
         let item_nos: Vec<ItemNo> = reservation.items.iter().map(|item| item.no).collect();
         if !item_nos.is_empty() {
             let owner = if to == StockState::Available { None } else { Some(order.clone()) };
-            events.push(Event::ItemsMoved { product: self.code.clone(), items: item_nos.clone(), to, order: owner, at: now });
+            events.push(Event::ItemsMoved {
+                product: self.code.clone(),
+                items: item_nos.clone(),
+                to,
+                order: owner,
+                at: now,
+            });
         }
         events.push(Event::Reservation(ReservationRow {
             order: order.clone(),
@@ -563,8 +603,18 @@ impl ProductState {
         }));
     }
 
-    /// One property per check; a broken one is a bug in this file.
+    /// One property per check; a broken one is a bug in this file. The counter identities are
+    /// checked after every transition; the checks that walk every reservation and item run on
+    /// restore and in debug builds (tests), so the hot path stays O(1).
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.check_counters()?;
+        if cfg!(debug_assertions) {
+            self.check_contents()?;
+        }
+        Ok(())
+    }
+
+    fn check_counters(&self) -> Result<(), String> {
         let available = self.available();
         if available < 0 || self.reserved_units < 0 || self.sold < 0 || self.removed < 0 {
             return Err("a stock count is negative".into());
@@ -574,6 +624,13 @@ impl ProductState {
                 "received {} != available {available} + reserved {} + sold {} + removed {}",
                 self.received, self.reserved_units, self.sold, self.removed
             ));
+        }
+        Ok(())
+    }
+
+    fn check_contents(&self) -> Result<(), String> {
+        if self.expiries.len() != self.reservations.len() {
+            return Err(format!("{} expiries for {} reservations", self.expiries.len(), self.reservations.len()));
         }
         let reserved: i64 = self.reservations.values().map(|r| i64::from(r.quantity)).sum();
         if reserved != self.reserved_units {

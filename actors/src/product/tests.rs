@@ -16,7 +16,12 @@ fn items(prefix: &str, n: usize) -> Vec<ItemSecret> {
 }
 
 fn product_with(n: usize) -> ProductState {
-    let mut p = ProductState::new(ProductCode::parse("viu1b").unwrap(), "Viu 1 bulan".into(), Money::rupiah(15_000), StockKind::Items);
+    let mut p = ProductState::new(
+        ProductCode::parse("viu1b").unwrap(),
+        "Viu 1 bulan".into(),
+        Money::rupiah(15_000),
+        StockKind::Items,
+    );
     if n > 0 {
         p.apply(restock("r1", Restock::Items(items("acc", n))), NOW).unwrap();
     }
@@ -66,7 +71,10 @@ fn a_zero_quantity_is_refused_first() {
 fn reserving_more_than_available_is_refused_and_changes_nothing() {
     let mut p = product_with(2);
     let before = p.snapshot();
-    assert_eq!(p.apply(reserve(1, 3), NOW).unwrap_err(), ProductRejection::ExceedsAvailable { available: 2, requested: 3 });
+    assert_eq!(
+        p.apply(reserve(1, 3), NOW).unwrap_err(),
+        ProductRejection::ExceedsAvailable { available: 2, requested: 3 }
+    );
     assert_eq!(p.snapshot(), before);
 }
 
@@ -84,7 +92,10 @@ fn a_duplicate_reserve_returns_the_first_outcome_without_events() {
 fn the_same_order_with_a_different_quantity_is_refused() {
     let mut p = product_with(3);
     p.apply(reserve(1, 1), NOW).unwrap();
-    assert_eq!(p.apply(reserve(1, 2), NOW).unwrap_err(), ProductRejection::ExistsWithDifferentQuantity { reserved: 1, requested: 2 });
+    assert_eq!(
+        p.apply(reserve(1, 2), NOW).unwrap_err(),
+        ProductRejection::ExistsWithDifferentQuantity { reserved: 1, requested: 2 }
+    );
 }
 
 #[test]
@@ -117,7 +128,10 @@ fn a_committed_order_cannot_be_released_and_a_released_one_cannot_be_committed()
     assert_eq!(p.apply(release(1), NOW).unwrap_err(), ProductRejection::AlreadyCommitted);
     p.apply(reserve(2, 1), NOW).unwrap();
     p.apply(release(2), NOW).unwrap();
-    assert_eq!(p.apply(commit(2), NOW).unwrap_err(), ProductRejection::ReservationReleased { reason: ReleaseReason::Cancelled });
+    assert_eq!(
+        p.apply(commit(2), NOW).unwrap_err(),
+        ProductRejection::ReservationReleased { reason: ReleaseReason::Cancelled }
+    );
 }
 
 #[test]
@@ -128,7 +142,10 @@ fn an_expired_reservation_cannot_be_committed_and_is_released_when_due() {
     let t = p.apply(ProductCommand::ExpireDue, NOW + TTL).unwrap();
     assert_eq!(t.outcome, ProductOutcome::Expired { orders: vec![order(1)] });
     assert_eq!(p.available(), 1);
-    assert_eq!(p.apply(commit(1), NOW + TTL).unwrap_err(), ProductRejection::ReservationReleased { reason: ReleaseReason::Expired });
+    assert_eq!(
+        p.apply(commit(1), NOW + TTL).unwrap_err(),
+        ProductRejection::ReservationReleased { reason: ReleaseReason::Expired }
+    );
 }
 
 #[test]
@@ -145,7 +162,10 @@ fn expire_due_leaves_reservations_that_are_not_due() {
 fn a_restock_with_an_item_already_in_stock_is_refused_whole() {
     let mut p = product_with(2);
     let upload = vec![ItemSecret::parse("new").unwrap(), ItemSecret::parse("acc-1").unwrap()];
-    assert_eq!(p.apply(restock("r2", Restock::Items(upload)), NOW).unwrap_err(), ProductRejection::DuplicateItem { index: 1 });
+    assert_eq!(
+        p.apply(restock("r2", Restock::Items(upload)), NOW).unwrap_err(),
+        ProductRejection::DuplicateItem { index: 1 }
+    );
     assert_eq!(p.available(), 2);
 }
 
@@ -153,7 +173,10 @@ fn a_restock_with_an_item_already_in_stock_is_refused_whole() {
 fn a_restock_repeating_an_item_is_refused() {
     let mut p = product_with(0);
     let upload = vec![ItemSecret::parse("x").unwrap(), ItemSecret::parse("x").unwrap()];
-    assert_eq!(p.apply(restock("r2", Restock::Items(upload)), NOW).unwrap_err(), ProductRejection::DuplicateItem { index: 1 });
+    assert_eq!(
+        p.apply(restock("r2", Restock::Items(upload)), NOW).unwrap_err(),
+        ProductRejection::DuplicateItem { index: 1 }
+    );
 }
 
 #[test]
@@ -163,14 +186,25 @@ fn a_re_sent_restock_is_applied_once() {
     let again = p.apply(restock("r1", Restock::Items(items("a", 3))), NOW).unwrap();
     assert_eq!(first.outcome, again.outcome);
     assert_eq!(p.available(), 3);
-    assert_eq!(p.apply(restock("r1", Restock::Items(items("b", 1))), NOW).unwrap_err(), ProductRejection::ExistsWithDifferentContent);
+    assert_eq!(
+        p.apply(restock("r1", Restock::Items(items("b", 1))), NOW).unwrap_err(),
+        ProductRejection::ExistsWithDifferentContent
+    );
 }
 
 #[test]
 fn counted_stock_reserves_and_sells_counts() {
-    let mut p = ProductState::new(ProductCode::parse("pulsa10").unwrap(), "Pulsa".into(), Money::rupiah(10_500), StockKind::Counted);
+    let mut p = ProductState::new(
+        ProductCode::parse("pulsa10").unwrap(),
+        "Pulsa".into(),
+        Money::rupiah(10_500),
+        StockKind::Counted,
+    );
     p.apply(restock("r1", Restock::Count(5)), NOW).unwrap();
-    assert_eq!(p.apply(restock("r2", Restock::Items(items("a", 1))), NOW).unwrap_err(), ProductRejection::RestockKindMismatch { kind: StockKind::Counted });
+    assert_eq!(
+        p.apply(restock("r2", Restock::Items(items("a", 1))), NOW).unwrap_err(),
+        ProductRejection::RestockKindMismatch { kind: StockKind::Counted }
+    );
     p.apply(reserve(1, 2), NOW).unwrap();
     match p.apply(commit(1), NOW).unwrap().outcome {
         ProductOutcome::Committed { items, quantity, .. } => {
@@ -193,13 +227,21 @@ fn an_inactive_product_refuses_new_reservations() {
 fn a_price_change_applies_to_new_reservations_only() {
     let mut p = product_with(2);
     p.apply(reserve(1, 1), NOW).unwrap();
-    let set = ProductCommand::SetPrice { reference: Reference::parse("p1").unwrap(), price: Money::rupiah(20_000), actor: "admin".into() };
+    let set = ProductCommand::SetPrice {
+        reference: Reference::parse("p1").unwrap(),
+        price: Money::rupiah(20_000),
+        actor: "admin".into(),
+    };
     p.apply(set, NOW).unwrap();
     match p.apply(commit(1), NOW).unwrap().outcome {
         ProductOutcome::Committed { total, .. } => assert_eq!(total, Money::rupiah(15_000)),
         other => panic!("{other:?}"),
     }
-    let zero = ProductCommand::SetPrice { reference: Reference::parse("p2").unwrap(), price: Money::ZERO, actor: "admin".into() };
+    let zero = ProductCommand::SetPrice {
+        reference: Reference::parse("p2").unwrap(),
+        price: Money::ZERO,
+        actor: "admin".into(),
+    };
     assert_eq!(p.apply(zero, NOW).unwrap_err(), ProductRejection::PriceMustNotBeZero);
 }
 

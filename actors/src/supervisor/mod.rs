@@ -7,6 +7,8 @@
 mod calls;
 mod registry;
 mod stats;
+#[cfg(test)]
+mod tests;
 
 pub use calls::{CallError, CrashForTest, Passivate, Reply, Stop};
 pub use registry::{Handle, Registry, RestartBudget};
@@ -21,14 +23,14 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::domain::{Clock, CustomerId, OrderId, ProductCode};
-use crate::journal::{ActorKey, Event, Journal, JournalSettings, Sink};
+use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalSettings, Origin, Sink};
 use crate::product::{
-    ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord,
-    ProductRejection, ProductSnapshot, ProductSnapshotQuery, ProductState,
+    ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
+    ProductSnapshot, ProductSnapshotQuery, ProductState, ReplyWhen,
 };
 use crate::wallet::{
-    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletMsg, WalletOutcome,
-    WalletRecord, WalletRejection, WalletState,
+    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletMsg, WalletOutcome, WalletRecord,
+    WalletRejection, WalletState,
 };
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
@@ -116,7 +118,11 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Starts the journal, the arbiters and the background sweeps. Must run inside an actix System.
-    pub fn start(store: Arc<dyn Persistence>, clock: Clock, settings: SupervisorSettings) -> (Supervisor, mpsc::UnboundedReceiver<Notice>) {
+    pub fn start(
+        store: Arc<dyn Persistence>,
+        clock: Clock,
+        settings: SupervisorSettings,
+    ) -> (Supervisor, mpsc::UnboundedReceiver<Notice>) {
         let sink: Arc<dyn Sink> = store.clone();
         let loader: Arc<dyn Loader> = store_as_loader(store);
         let (journal, mut fenced) = Journal::start(sink, settings.journal);
@@ -169,32 +175,108 @@ impl Supervisor {
         &self.inner.counters
     }
 
-    pub async fn product(&self, code: &ProductCode, command: ProductCommand) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+    pub async fn product(
+        &self,
+        code: &ProductCode,
+        command: ProductCommand,
+    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
         self.product_with(code, command, Vec::new()).await
     }
 
     /// A product command whose changes are stored together with `attach`.
-    pub async fn product_with(&self, code: &ProductCode, command: ProductCommand, attach: Vec<Event>) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg { command, attach };
-        call(&self.inner.products, code, || self.activate_product(code), &msg, self.inner.clock).await?
+    pub async fn product_with(
+        &self,
+        code: &ProductCode,
+        command: ProductCommand,
+        attach: Vec<Event>,
+    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+        self.product_after(code, command, attach, Vec::new()).await
     }
 
-    pub async fn wallet(&self, customer: &CustomerId, command: WalletCommand) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
+    /// A product command whose changes are stored together with `attach`, and only if the
+    /// changes of `depends_on` were stored (see `Origin`). Answered once durable.
+    pub async fn product_after(
+        &self,
+        code: &ProductCode,
+        command: ProductCommand,
+        attach: Vec<Event>,
+        depends_on: Vec<Origin>,
+    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+        let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on };
+        Ok(self.call_product(code, &msg).await?.0)
+    }
+
+    /// A product command answered as soon as it is applied, before it is stored: see
+    /// `ReplyWhen::Applied` for the one way this is safe.
+    pub async fn product_applied(
+        &self,
+        code: &ProductCode,
+        command: ProductCommand,
+    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+        let msg = ProductMsg { command, attach: Vec::new(), reply: ReplyWhen::Applied, depends_on: Vec::new() };
+        Ok(self.call_product(code, &msg).await?.0)
+    }
+
+    pub async fn wallet(
+        &self,
+        customer: &CustomerId,
+        command: WalletCommand,
+    ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
         self.wallet_with(customer, command, Vec::new()).await
     }
 
-    /// A wallet command whose changes are stored together with `attach`.
-    pub async fn wallet_with(&self, customer: &CustomerId, command: WalletCommand, attach: Vec<Event>) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        let msg = WalletMsg { command, attach };
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &msg, self.inner.clock).await?
+    /// A wallet command whose changes are stored together with `attach`. Answered once durable.
+    pub async fn wallet_with(
+        &self,
+        customer: &CustomerId,
+        command: WalletCommand,
+        attach: Vec<Event>,
+    ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
+        let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable };
+        self.call_wallet(customer, &msg).await?.0
+    }
+
+    /// A wallet command answered as soon as it is applied, with the incarnation that applied it:
+    /// a later change that needs this one must name it in `product_after`'s `depends_on`.
+    pub async fn wallet_applied(
+        &self,
+        customer: &CustomerId,
+        command: WalletCommand,
+        attach: Vec<Event>,
+    ) -> Result<(Result<WalletOutcome, WalletRejection>, Origin), CallError> {
+        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied };
+        let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
+        Ok((reply?, (ActorKey::Wallet(customer.clone()), incarnation)))
+    }
+
+    async fn call_product(
+        &self,
+        code: &ProductCode,
+        msg: &ProductMsg,
+    ) -> Result<(Result<ProductOutcome, ProductRejection>, Incarnation), CallError> {
+        let (reply, incarnation) =
+            call(&self.inner.products, code, || self.activate_product(code), msg, self.inner.clock).await?;
+        Ok((reply?, incarnation))
+    }
+
+    async fn call_wallet(
+        &self,
+        customer: &CustomerId,
+        msg: &WalletMsg,
+    ) -> Result<(crate::supervisor::Reply<WalletOutcome, WalletRejection>, Incarnation), CallError> {
+        call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock).await
+        Ok(call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock)
+            .await?
+            .0)
     }
 
     pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock).await?
+        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock)
+            .await?
+            .0
     }
 
     /// What an active product publishes, without a message; `None` when it is not active.
@@ -236,11 +318,25 @@ impl Supervisor {
         // Changes of an earlier incarnation still in the journal must be in the store first.
         inner.journal.flush().await.map_err(CallError::from)?;
         let record = inner.loader.load_product(code).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
-        let state = ProductState::restore(record.ok_or(CallError::NotFound)?).map_err(|reason| CallError::Corrupt { reason })?;
+        let state = ProductState::restore(record.ok_or(CallError::NotFound)?)
+            .map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
-        let stats = Arc::new(ActorStats::new(ActorKey::Product(code.clone()), incarnation, inner.settings.mailbox_capacity, inner.clock.now()));
+        let stats = Arc::new(ActorStats::new(
+            ActorKey::Product(code.clone()),
+            incarnation,
+            inner.settings.mailbox_capacity,
+            inner.clock.now(),
+        ));
         let gauges = Arc::new(ProductGauges::new(&state));
-        let actor = ProductActor::new(state, incarnation, inner.journal.clone(), stats.clone(), gauges.clone(), inner.clock, inner.notices.clone());
+        let actor = ProductActor::new(
+            state,
+            incarnation,
+            inner.journal.clone(),
+            stats.clone(),
+            gauges.clone(),
+            inner.clock,
+            inner.notices.clone(),
+        );
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
         Ok(Handle { addr, stats, gauges })
@@ -249,10 +345,16 @@ impl Supervisor {
     async fn activate_wallet(&self, customer: &CustomerId) -> Result<Handle<WalletActor, ()>, CallError> {
         let inner = &self.inner;
         inner.journal.flush().await.map_err(CallError::from)?;
-        let record = inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        let record =
+            inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
         let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
-        let stats = Arc::new(ActorStats::new(ActorKey::Wallet(customer.clone()), incarnation, inner.settings.mailbox_capacity, inner.clock.now()));
+        let stats = Arc::new(ActorStats::new(
+            ActorKey::Wallet(customer.clone()),
+            incarnation,
+            inner.settings.mailbox_capacity,
+            inner.clock.now(),
+        ));
         let actor = WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), inner.clock);
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
@@ -301,7 +403,10 @@ impl Supervisor {
         let inner = &self.inner;
         let idle_before = inner.clock.now() - inner.settings.passivate_after.as_millis() as i64;
         for handle in inner.products.handles() {
-            if handle.stats.last_activity() < idle_before && handle.stats.depth() == 0 && handle.addr.send(Passivate).await == Ok(true) {
+            if handle.stats.last_activity() < idle_before
+                && handle.stats.depth() == 0
+                && handle.addr.send(Passivate).await == Ok(true)
+            {
                 if let ActorKey::Product(code) = &handle.stats.key {
                     inner.products.evict(code, &handle, inner.clock.now());
                 }
@@ -309,7 +414,10 @@ impl Supervisor {
             }
         }
         for handle in inner.wallets.handles() {
-            if handle.stats.last_activity() < idle_before && handle.stats.depth() == 0 && handle.addr.send(Passivate).await == Ok(true) {
+            if handle.stats.last_activity() < idle_before
+                && handle.stats.depth() == 0
+                && handle.addr.send(Passivate).await == Ok(true)
+            {
                 if let ActorKey::Wallet(customer) = &handle.stats.key {
                     inner.wallets.evict(customer, &handle, inner.clock.now());
                 }
@@ -340,7 +448,10 @@ impl Supervisor {
 fn store_as_loader(store: Arc<dyn Persistence>) -> Arc<dyn Loader> {
     struct AsLoader(Arc<dyn Persistence>);
     impl Loader for AsLoader {
-        fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+        fn load_product<'a>(
+            &'a self,
+            code: &'a ProductCode,
+        ) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
             self.0.load_product(code)
         }
         fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
@@ -352,7 +463,13 @@ fn store_as_loader(store: Arc<dyn Persistence>) -> Arc<dyn Loader> {
 
 /// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
 /// the call. A full mailbox is refused at once.
-async fn call<K, A, G, M, F, Fut>(registry: &Registry<K, A, G>, key: &K, activate: F, msg: &M, clock: Clock) -> Result<M::Result, CallError>
+async fn call<K, A, G, M, F, Fut>(
+    registry: &Registry<K, A, G>,
+    key: &K,
+    activate: F,
+    msg: &M,
+    clock: Clock,
+) -> Result<(M::Result, Incarnation), CallError>
 where
     K: Clone + Eq + std::hash::Hash,
     A: Actor<Context = actix::Context<A>> + Handler<M>,
@@ -367,7 +484,7 @@ where
             return Err(CallError::Busy);
         }
         match handle.addr.send(msg.clone()).await {
-            Ok(reply) => return Ok(reply),
+            Ok(reply) => return Ok((reply, handle.stats.incarnation)),
             Err(MailboxError::Closed) | Err(MailboxError::Timeout) => {
                 handle.stats.dequeue_unhandled();
                 if registry.evict(key, &handle, clock.now()) {

@@ -76,6 +76,9 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
     {
+        if let Some(handle) = self.active(key) {
+            return Ok(handle); // the hot path: a shard read lock, no allocation
+        }
         loop {
             let slot = self.slots.entry(key.clone()).or_default().clone();
             if let Some(handle) = slot.get() {

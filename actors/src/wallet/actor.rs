@@ -10,7 +10,7 @@ use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejecti
 use super::state::WalletState;
 use crate::domain::Clock;
 use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
-use crate::product::hold_until_durable;
+use crate::product::{hold_until_durable, ReplyWhen};
 use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, Stop};
 
 /// A command, and rows to store in the same transaction as its changes (see `ProductMsg`).
@@ -19,6 +19,7 @@ use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, S
 pub struct WalletMsg {
     pub command: WalletCommand,
     pub attach: Vec<Event>,
+    pub reply: ReplyWhen,
 }
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
@@ -37,7 +38,13 @@ pub struct WalletActor {
 }
 
 impl WalletActor {
-    pub fn new(state: WalletState, incarnation: Incarnation, journal: Journal, stats: Arc<ActorStats>, clock: Clock) -> WalletActor {
+    pub fn new(
+        state: WalletState,
+        incarnation: Incarnation,
+        journal: Journal,
+        stats: Arc<ActorStats>,
+        clock: Clock,
+    ) -> WalletActor {
         WalletActor { state, incarnation, journal, stats, clock, last_ticket: None }
     }
 }
@@ -54,7 +61,9 @@ impl Handler<WalletMsg> for WalletActor {
         let (result, ticket) = match self.journal.try_slot() {
             Err(error) => (Err(error.into()), None),
             Ok(slot) => match self.state.apply(msg.command, self.clock.now()) {
-                Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
+                Ok(transition) if transition.events.is_empty() => {
+                    (Ok(Ok(transition.outcome)), self.last_ticket.clone())
+                }
                 Ok(mut transition) => {
                     transition.events.extend(msg.attach);
                     let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
@@ -67,6 +76,7 @@ impl Handler<WalletMsg> for WalletActor {
             },
         };
         self.stats.handled(started.elapsed(), self.clock.now());
+        let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
         hold_until_durable(result, ticket)
     }
 }

@@ -77,7 +77,8 @@ impl WalletState {
         let mut refunded = Vec::new();
         for entry in &record.ledger {
             let amount = Money::new(entry.amount.abs()).map_err(|e| e.to_string())?;
-            let balance = WalletBalance { balance: entry.balance_after, held: Money::ZERO, available: entry.balance_after };
+            let balance =
+                WalletBalance { balance: entry.balance_after, held: Money::ZERO, available: entry.balance_after };
             let (fingerprint, outcome) = match entry.kind {
                 LedgerKind::Purchase => (Fingerprint::Debit(amount), WalletOutcome::Debited { amount, balance }),
                 LedgerKind::Refund => match refunded_original(&entry.reason) {
@@ -85,11 +86,17 @@ impl WalletState {
                         refunded.push(original.clone());
                         (Fingerprint::Refund(original), WalletOutcome::Refunded { amount, balance })
                     }
-                    None => (Fingerprint::Credit(amount, LedgerKind::Refund), WalletOutcome::Credited { amount, balance }),
+                    None => {
+                        (Fingerprint::Credit(amount, LedgerKind::Refund), WalletOutcome::Credited { amount, balance })
+                    }
                 },
                 LedgerKind::Capture => (Fingerprint::Capture, WalletOutcome::Captured { amount, balance }),
-                LedgerKind::Adjustment => (Fingerprint::Adjust(entry.amount), WalletOutcome::Adjusted { delta: entry.amount, balance }),
-                kind @ LedgerKind::TopUp => (Fingerprint::Credit(amount, kind), WalletOutcome::Credited { amount, balance }),
+                LedgerKind::Adjustment => {
+                    (Fingerprint::Adjust(entry.amount), WalletOutcome::Adjusted { delta: entry.amount, balance })
+                }
+                kind @ LedgerKind::TopUp => {
+                    (Fingerprint::Credit(amount, kind), WalletOutcome::Credited { amount, balance })
+                }
             };
             state.remember(entry.reference.clone(), fingerprint, outcome);
         }
@@ -102,7 +109,9 @@ impl WalletState {
             let balance = state.balance();
             let (fingerprint, outcome) = match hold.status {
                 HoldStatus::Voided => (Fingerprint::Void, WalletOutcome::Voided { amount: hold.amount, balance }),
-                HoldStatus::Captured => (Fingerprint::Capture, WalletOutcome::Captured { amount: hold.amount, balance }),
+                HoldStatus::Captured => {
+                    (Fingerprint::Capture, WalletOutcome::Captured { amount: hold.amount, balance })
+                }
                 HoldStatus::Held => continue,
             };
             if state.remembered.get(&hold.reference).is_none() {
@@ -148,7 +157,10 @@ impl WalletState {
                 non_zero(amount)?;
                 self.take_check(amount)?;
                 if self.holds.len() >= WALLET_OPEN_HOLDS_MAX {
-                    return Err(WalletRejection::InsufficientBalance { available: self.balance().available, requested: amount });
+                    return Err(WalletRejection::InsufficientBalance {
+                        available: self.balance().available,
+                        requested: amount,
+                    });
                 }
                 self.held = self.held.checked_add(amount).expect("held below balance");
                 self.holds.insert(reference.clone(), amount);
@@ -258,10 +270,24 @@ impl WalletState {
     }
 
     fn hold_row(&self, reference: &Reference, amount: Money, status: HoldStatus, now: UnixMs) -> Event {
-        Event::Hold(HoldRow { reference: reference.clone(), customer: self.customer.clone(), amount, status, updated_at: now })
+        Event::Hold(HoldRow {
+            reference: reference.clone(),
+            customer: self.customer.clone(),
+            amount,
+            status,
+            updated_at: now,
+        })
     }
 
-    fn ledger(&self, reference: &Reference, kind: LedgerKind, amount: Decimal, reason: &str, actor: &str, now: UnixMs) -> Event {
+    fn ledger(
+        &self,
+        reference: &Reference,
+        kind: LedgerKind,
+        amount: Decimal,
+        reason: &str,
+        actor: &str,
+        now: UnixMs,
+    ) -> Event {
         Event::Ledger(LedgerRow {
             customer: self.customer.clone(),
             reference: reference.clone(),
@@ -308,7 +334,9 @@ fn fingerprint_of(command: &WalletCommand) -> (Reference, Fingerprint) {
         WalletCommand::Hold { reference, amount } => (reference.clone(), Fingerprint::Hold(*amount)),
         WalletCommand::Capture { reference, .. } => (reference.clone(), Fingerprint::Capture),
         WalletCommand::Void { reference } => (reference.clone(), Fingerprint::Void),
-        WalletCommand::Credit { reference, amount, kind, .. } => (reference.clone(), Fingerprint::Credit(*amount, *kind)),
+        WalletCommand::Credit { reference, amount, kind, .. } => {
+            (reference.clone(), Fingerprint::Credit(*amount, *kind))
+        }
         WalletCommand::Debit { reference, amount, .. } => (reference.clone(), Fingerprint::Debit(*amount)),
         WalletCommand::Refund { reference, original, .. } => (reference.clone(), Fingerprint::Refund(original.clone())),
         WalletCommand::Adjust { reference, delta, .. } => (reference.clone(), Fingerprint::Adjust(*delta)),

@@ -20,11 +20,22 @@ fn wallet_with(amount: u64) -> WalletState {
 }
 
 fn credit(reference: &str, amount: u64) -> WalletCommand {
-    WalletCommand::Credit { reference: r(reference), amount: Money::rupiah(amount), kind: LedgerKind::TopUp, reason: "top up".into(), actor: "test".into() }
+    WalletCommand::Credit {
+        reference: r(reference),
+        amount: Money::rupiah(amount),
+        kind: LedgerKind::TopUp,
+        reason: "top up".into(),
+        actor: "test".into(),
+    }
 }
 
 fn debit(reference: &str, amount: u64) -> WalletCommand {
-    WalletCommand::Debit { reference: r(reference), amount: Money::rupiah(amount), reason: "purchase".into(), actor: "test".into() }
+    WalletCommand::Debit {
+        reference: r(reference),
+        amount: Money::rupiah(amount),
+        reason: "purchase".into(),
+        actor: "test".into(),
+    }
 }
 
 #[test]
@@ -65,7 +76,10 @@ fn a_captured_hold_leaves_the_balance() {
     let mut w = wallet_with(100);
     w.apply(WalletCommand::Hold { reference: r("h"), amount: Money::rupiah(70) }, NOW).unwrap();
     w.apply(WalletCommand::Capture { reference: r("h"), reason: "order".into() }, NOW).unwrap();
-    assert_eq!(w.balance(), WalletBalance { balance: Money::rupiah(30), held: Money::ZERO, available: Money::rupiah(30) });
+    assert_eq!(
+        w.balance(),
+        WalletBalance { balance: Money::rupiah(30), held: Money::ZERO, available: Money::rupiah(30) }
+    );
     assert_eq!(w.apply(WalletCommand::Void { reference: r("x") }, NOW).unwrap_err(), WalletRejection::HoldNotFound);
 }
 
@@ -73,24 +87,54 @@ fn a_captured_hold_leaves_the_balance() {
 fn a_refund_gives_back_the_debit_once() {
     let mut w = wallet_with(100);
     w.apply(debit("order:1", 60), NOW).unwrap();
-    let refund = WalletCommand::Refund { reference: r("refund:1"), original: r("order:1"), reason: "cancelled".into(), actor: "admin".into() };
+    let refund = WalletCommand::Refund {
+        reference: r("refund:1"),
+        original: r("order:1"),
+        reason: "cancelled".into(),
+        actor: "admin".into(),
+    };
     w.apply(refund.clone(), NOW).unwrap();
     w.apply(refund, NOW).unwrap();
     assert_eq!(w.balance().balance, Money::rupiah(100));
-    let second = WalletCommand::Refund { reference: r("refund:2"), original: r("order:1"), reason: "again".into(), actor: "admin".into() };
+    let second = WalletCommand::Refund {
+        reference: r("refund:2"),
+        original: r("order:1"),
+        reason: "again".into(),
+        actor: "admin".into(),
+    };
     assert_eq!(w.apply(second, NOW).unwrap_err(), WalletRejection::AlreadyRefunded);
-    let unknown = WalletCommand::Refund { reference: r("refund:3"), original: r("order:9"), reason: "x".into(), actor: "admin".into() };
+    let unknown = WalletCommand::Refund {
+        reference: r("refund:3"),
+        original: r("order:9"),
+        reason: "x".into(),
+        actor: "admin".into(),
+    };
     assert_eq!(w.apply(unknown, NOW).unwrap_err(), WalletRejection::OriginalNotFound);
 }
 
 #[test]
 fn an_adjustment_needs_a_reason_and_cannot_go_below_zero() {
     let mut w = wallet_with(100);
-    let no_reason = WalletCommand::Adjust { reference: r("a1"), delta: Decimal::from(-10), reason: " ".into(), actor: "admin".into() };
+    let no_reason = WalletCommand::Adjust {
+        reference: r("a1"),
+        delta: Decimal::from(-10),
+        reason: " ".into(),
+        actor: "admin".into(),
+    };
     assert_eq!(w.apply(no_reason, NOW).unwrap_err(), WalletRejection::ReasonRequired);
-    let too_much = WalletCommand::Adjust { reference: r("a2"), delta: Decimal::from(-101), reason: "fix".into(), actor: "admin".into() };
+    let too_much = WalletCommand::Adjust {
+        reference: r("a2"),
+        delta: Decimal::from(-101),
+        reason: "fix".into(),
+        actor: "admin".into(),
+    };
     assert!(matches!(w.apply(too_much, NOW), Err(WalletRejection::InsufficientBalance { .. })));
-    let fine = WalletCommand::Adjust { reference: r("a3"), delta: Decimal::from(-100), reason: "fix".into(), actor: "admin".into() };
+    let fine = WalletCommand::Adjust {
+        reference: r("a3"),
+        delta: Decimal::from(-100),
+        reason: "fix".into(),
+        actor: "admin".into(),
+    };
     w.apply(fine, NOW).unwrap();
     assert_eq!(w.balance().balance, Money::ZERO);
 }
@@ -99,7 +143,14 @@ fn an_adjustment_needs_a_reason_and_cannot_go_below_zero() {
 fn every_change_is_a_ledger_entry_with_its_reference() {
     let mut w = wallet_with(0);
     let t = w.apply(credit("topup:1", 5_000), NOW).unwrap();
-    let ledger: Vec<_> = t.events.iter().filter_map(|e| match e { crate::journal::Event::Ledger(l) => Some(l), _ => None }).collect();
+    let ledger: Vec<_> = t
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            crate::journal::Event::Ledger(l) => Some(l),
+            _ => None,
+        })
+        .collect();
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].reference.as_str(), "topup:1");
     assert_eq!(ledger[0].amount, Decimal::from(5_000));
@@ -110,17 +161,36 @@ fn every_change_is_a_ledger_entry_with_its_reference() {
 fn a_restored_wallet_remembers_its_debits_and_refunds() {
     let mut w = wallet_with(100);
     let mut ledger = Vec::new();
-    for command in [debit("order:1", 60), WalletCommand::Refund { reference: r("refund:1"), original: r("order:1"), reason: "x".into(), actor: "a".into() }] {
+    for command in [
+        debit("order:1", 60),
+        WalletCommand::Refund {
+            reference: r("refund:1"),
+            original: r("order:1"),
+            reason: "x".into(),
+            actor: "a".into(),
+        },
+    ] {
         for event in w.apply(command, NOW).unwrap().events {
             if let crate::journal::Event::Ledger(row) = event {
                 ledger.push(row);
             }
         }
     }
-    let record = WalletRecord { balance: w.balance().balance, held: Money::ZERO, open_holds: vec![], ledger, settled_holds: vec![] };
+    let record = WalletRecord {
+        balance: w.balance().balance,
+        held: Money::ZERO,
+        open_holds: vec![],
+        ledger,
+        settled_holds: vec![],
+    };
     let mut restored = WalletState::restore(w.customer.clone(), record).unwrap();
     assert!(restored.apply(debit("order:1", 60), NOW).unwrap().events.is_empty());
-    let again = WalletCommand::Refund { reference: r("refund:9"), original: r("order:1"), reason: "x".into(), actor: "a".into() };
+    let again = WalletCommand::Refund {
+        reference: r("refund:9"),
+        original: r("order:1"),
+        reason: "x".into(),
+        actor: "a".into(),
+    };
     assert_eq!(restored.apply(again, NOW).unwrap_err(), WalletRejection::AlreadyRefunded);
 }
 

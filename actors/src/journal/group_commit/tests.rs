@@ -113,3 +113,20 @@ async fn flush_waits_for_everything_before_it() {
     journal.flush().await.unwrap();
     assert_eq!(sink.batches.lock().unwrap().concat(), vec!["a".to_string()]);
 }
+
+#[tokio::test]
+async fn a_submission_fails_when_a_change_it_depends_on_failed() {
+    let sink = Arc::new(MemorySink::default());
+    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let wallet = ActorKey::Wallet(crate::domain::CustomerId::parse("budi").unwrap());
+    *sink.fail_next.lock().unwrap() = Some(SinkError::Unavailable("connection reset".into()));
+    let debit = journal.try_slot().unwrap().submit(Some((wallet.clone(), 3)), vec![movement("debit")]);
+    assert!(debit.await.is_err());
+    let commit =
+        journal.try_slot().unwrap().submit_after(Some((key(), 1)), vec![(wallet.clone(), 3)], vec![movement("commit")]);
+    assert_eq!(commit.await, Err(JournalError::Fenced), "a commit whose debit was lost is not stored");
+    let unrelated =
+        journal.try_slot().unwrap().submit_after(Some((key(), 1)), vec![(wallet, 4)], vec![movement("later")]);
+    unrelated.await.unwrap();
+    assert_eq!(sink.batches.lock().unwrap().concat(), vec!["later".to_string()]);
+}

@@ -1,0 +1,145 @@
+//! Supervisor and actor behaviour over time, with tokio's clock paused: reservation expiry runs
+//! on the actor's own timer, and a reservation restored from the store keeps its expiry.
+//! The store here is an in-memory double of the `Persistence` traits whose futures complete at
+//! once, so the paused clock moves only when the test advances it (real database I/O would let
+//! tokio auto-advance it); the same paths run against Postgres and SQLite in `tests/`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::future::{BoxFuture, FutureExt};
+
+use super::*;
+use crate::domain::{Item, ItemSecret, Money, OrderId};
+use crate::journal::{ProductRow, SinkError, StockKind};
+use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation};
+
+#[derive(Default)]
+struct MemoryStore {
+    product: Mutex<Option<ProductRecord>>,
+    committed: Mutex<usize>,
+}
+
+impl Sink for MemoryStore {
+    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
+        *self.committed.lock().unwrap() += events.len();
+        futures::future::ready(Ok(())).boxed()
+    }
+}
+
+impl Loader for MemoryStore {
+    fn load_product<'a>(&'a self, _: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+        futures::future::ready(Ok(self.product.lock().unwrap().clone())).boxed()
+    }
+    fn load_wallet<'a>(&'a self, _: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
+        futures::future::ready(Ok(WalletRecord::default())).boxed()
+    }
+}
+
+fn record(now: i64, items: usize, reservations: Vec<(OrderId, Reservation)>) -> ProductRecord {
+    let reserved: i64 = reservations.iter().map(|(_, r)| i64::from(r.quantity)).sum();
+    let available: Vec<Item> = (0..items)
+        .map(|i| Item { no: i as i64 + 1, secret: ItemSecret::parse(&format!("item-{i}")).unwrap() })
+        .collect();
+    let secrets = available
+        .iter()
+        .map(|i| i.secret.clone())
+        .chain(reservations.iter().flat_map(|(_, r)| r.items.iter().map(|i| i.secret.clone())))
+        .collect();
+    ProductRecord {
+        row: ProductRow {
+            code: ProductCode::parse("viu1b").unwrap(),
+            name: "Viu".into(),
+            price: Money::rupiah(15_000),
+            kind: StockKind::Items,
+            active: true,
+            received: available.len() as i64 + reserved,
+            available: available.len() as i64,
+            reserved,
+            sold: 0,
+            removed: 0,
+            next_item_no: 100,
+            updated_at: now,
+        },
+        available,
+        reservations,
+        settled: vec![],
+        secrets,
+        restocks: vec![],
+    }
+}
+
+fn settings() -> SupervisorSettings {
+    SupervisorSettings { actor_threads: 0, ..SupervisorSettings::default() }
+}
+
+async fn snapshot(supervisor: &Supervisor) -> ProductSnapshot {
+    supervisor.product_snapshot(&ProductCode::parse("viu1b").unwrap()).await.unwrap()
+}
+
+#[actix_rt::test]
+async fn a_reservation_expires_at_its_time_and_not_before() {
+    tokio::time::pause();
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 2, vec![]));
+    let (supervisor, mut notices) = Supervisor::start(store.clone(), clock, settings());
+    let code = ProductCode::parse("viu1b").unwrap();
+    let order = OrderId::generate();
+
+    let reserve =
+        ProductCommand::Reserve { order: order.clone(), quantity: 1, ttl_ms: 15 * 60 * 1000, actor: "test".into() };
+    let reserved = supervisor.product(&code, reserve).await.unwrap().unwrap();
+    assert!(matches!(reserved, ProductOutcome::Reserved { .. }));
+
+    tokio::time::advance(Duration::from_secs(15 * 60 - 1)).await;
+    assert_eq!(snapshot(&supervisor).await.reserved, 1, "still held a second before its time");
+    assert!(notices.try_recv().is_err());
+
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let notice = tokio::time::timeout(Duration::from_secs(1), notices.recv()).await.unwrap().unwrap();
+    assert_eq!(notice, Notice::ReservationExpired { product: code.clone(), order: order.clone() });
+    let after = snapshot(&supervisor).await;
+    assert_eq!((after.available, after.reserved), (2, 0));
+
+    let commit = ProductCommand::Commit { order, actor: "late payment".into() };
+    assert!(supervisor.product(&code, commit).await.unwrap().is_err(), "an expired reservation cannot be paid");
+}
+
+#[actix_rt::test]
+async fn a_reservation_restored_from_the_store_keeps_its_expiry() {
+    tokio::time::pause();
+    let clock = Clock::system();
+    let order = OrderId::generate();
+    let held = Reservation {
+        quantity: 1,
+        unit_price: Money::rupiah(15_000),
+        items: vec![Item { no: 50, secret: ItemSecret::parse("held-item").unwrap() }],
+        expires_at: clock.now() + 5 * 60 * 1000,
+    };
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 1, vec![(order.clone(), held)]));
+    let (supervisor, mut notices) = Supervisor::start(store, clock, settings());
+    supervisor.ensure_product(&ProductCode::parse("viu1b").unwrap()).await.unwrap();
+
+    tokio::time::advance(Duration::from_secs(4 * 60)).await;
+    assert_eq!(snapshot(&supervisor).await.reserved, 1);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let notice = tokio::time::timeout(Duration::from_secs(1), notices.recv()).await.unwrap().unwrap();
+    assert!(matches!(notice, Notice::ReservationExpired { order: expired, .. } if expired == order));
+    assert_eq!(snapshot(&supervisor).await.available, 2);
+}
+
+#[actix_rt::test]
+async fn a_full_mailbox_answers_busy_at_once() {
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 1, vec![]));
+    let settings = SupervisorSettings { mailbox_capacity: 1, ..settings() };
+    let (supervisor, _notices) = Supervisor::start(store, clock, settings);
+    let code = ProductCode::parse("viu1b").unwrap();
+    let calls = (0..50).map(|_| supervisor.product_snapshot(&code));
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().any(|r| r.is_ok()));
+    assert!(results.iter().any(|r| matches!(r, Err(CallError::Busy))), "some callers are told busy, none hang");
+}
