@@ -1,7 +1,8 @@
 -- warung's store, Postgres. Times are Unix milliseconds (BIGINT); money is NUMERIC(20,2).
+-- Identifiers compare by bytes (COLLATE "C"): the right order for ids, and a memcmp in every index.
 
 CREATE TABLE products (
-    code TEXT PRIMARY KEY,
+    code TEXT COLLATE "C" PRIMARY KEY,
     name TEXT NOT NULL,
     price NUMERIC(20, 2) NOT NULL CHECK (price >= 0),
     kind TEXT NOT NULL CHECK (kind IN ('items', 'counted')),
@@ -18,11 +19,11 @@ CREATE TABLE products (
 ) WITH (fillfactor = 50);
 
 CREATE TABLE items (
-    product TEXT NOT NULL,
+    product TEXT COLLATE "C" NOT NULL,
     item_no BIGINT NOT NULL,
     secret TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('available', 'reserved', 'sold', 'removed')),
-    order_id TEXT,
+    order_id TEXT COLLATE "C",
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (product, item_no),
@@ -31,8 +32,8 @@ CREATE TABLE items (
 -- Only columns that never change are indexed, so status updates stay HOT (no index writes).
 
 CREATE TABLE reservations (
-    order_id TEXT PRIMARY KEY,
-    product TEXT NOT NULL,
+    order_id TEXT COLLATE "C" PRIMARY KEY,
+    product TEXT COLLATE "C" NOT NULL,
     quantity BIGINT NOT NULL CHECK (quantity > 0),
     unit_price NUMERIC(20, 2) NOT NULL,
     items TEXT NOT NULL,
@@ -45,7 +46,7 @@ CREATE INDEX reservations_by_product ON reservations (product);
 
 CREATE TABLE inventory_movements (
     id BIGSERIAL, -- append-only, never looked up by id: no index to maintain
-    product TEXT NOT NULL,
+    product TEXT COLLATE "C" NOT NULL,
     quantity BIGINT NOT NULL,
     from_state TEXT NOT NULL,
     to_state TEXT NOT NULL,
@@ -58,7 +59,7 @@ CREATE TABLE inventory_movements (
 CREATE INDEX inventory_movements_restocks ON inventory_movements (product, id) WHERE reason = 'restock';
 
 CREATE TABLE customers (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     balance NUMERIC(20, 2) NOT NULL CHECK (balance >= 0),
     held NUMERIC(20, 2) NOT NULL CHECK (held >= 0 AND held <= balance),
     created_at BIGINT NOT NULL,
@@ -67,8 +68,8 @@ CREATE TABLE customers (
 
 CREATE TABLE ledger_entries (
     id BIGSERIAL, -- append-only, never looked up by id: no index to maintain
-    customer TEXT NOT NULL,
-    reference TEXT NOT NULL,
+    customer TEXT COLLATE "C" NOT NULL,
+    reference TEXT COLLATE "C" NOT NULL,
     kind TEXT NOT NULL,
     amount NUMERIC(20, 2) NOT NULL,
     balance_after NUMERIC(20, 2) NOT NULL CHECK (balance_after >= 0),
@@ -79,8 +80,8 @@ CREATE TABLE ledger_entries (
 );
 
 CREATE TABLE wallet_holds (
-    customer TEXT NOT NULL,
-    reference TEXT NOT NULL,
+    customer TEXT COLLATE "C" NOT NULL,
+    reference TEXT COLLATE "C" NOT NULL,
     amount NUMERIC(20, 2) NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('held', 'captured', 'voided')),
     updated_at BIGINT NOT NULL,
@@ -88,9 +89,9 @@ CREATE TABLE wallet_holds (
 );
 
 CREATE TABLE orders (
-    id TEXT PRIMARY KEY,
-    customer TEXT NOT NULL,
-    product TEXT NOT NULL,
+    id TEXT COLLATE "C" PRIMARY KEY,
+    customer TEXT COLLATE "C" NOT NULL,
+    product TEXT COLLATE "C" NOT NULL,
     quantity BIGINT NOT NULL,
     unit_price NUMERIC(20, 2) NOT NULL,
     total NUMERIC(20, 2) NOT NULL,
@@ -104,9 +105,9 @@ CREATE TABLE orders (
 CREATE INDEX orders_by_customer ON orders (customer, created_at);
 
 CREATE TABLE payments (
-    id TEXT PRIMARY KEY,
-    customer TEXT NOT NULL,
-    order_id TEXT,
+    id TEXT COLLATE "C" PRIMARY KEY,
+    customer TEXT COLLATE "C" NOT NULL,
+    order_id TEXT COLLATE "C",
     purpose TEXT NOT NULL,
     amount NUMERIC(20, 2) NOT NULL,
     status TEXT NOT NULL,
@@ -114,8 +115,8 @@ CREATE TABLE payments (
 );
 
 CREATE TABLE webhook_inbox (
-    provider TEXT NOT NULL,
-    event_id TEXT NOT NULL,
+    provider TEXT COLLATE "C" NOT NULL,
+    event_id TEXT COLLATE "C" NOT NULL,
     received_at BIGINT NOT NULL,
     payload TEXT NOT NULL,
     PRIMARY KEY (provider, event_id)

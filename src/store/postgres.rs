@@ -17,8 +17,15 @@ use super::{sink_error, StoreError};
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
 
+/// Connections of the journal's own pool: one commits, a spare takes over when it is cut.
+const WRITE_CONNECTIONS_MAX: u32 = 2;
+
 pub struct PgStore {
+    /// Reads (actor activation, queries).
     pub(crate) pool: PgPool,
+    /// The journal's writes. Connected lazily, so from the journal's thread: its round trips are
+    /// driven there, not by whichever thread happened to open a shared connection.
+    write_pool: PgPool,
 }
 
 impl PgStore {
@@ -27,17 +34,26 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(PgStore { pool })
+        let write_pool = PgPoolOptions::new()
+            .max_connections(WRITE_CONNECTIONS_MAX)
+            .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+            .connect_lazy_with(options);
+        Ok(PgStore { pool, write_pool })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
+    async fn close_pools(&self) {
+        self.write_pool.close().await;
+        self.pool.close().await;
+    }
+
     async fn write(&self, batch: Batch) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_pool.begin().await?;
         write_products(&mut tx, &batch).await?;
         write_items(&mut tx, &batch).await?;
         write_reservations(&mut tx, &batch).await?;

@@ -297,7 +297,7 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
-                self.pool.close().await;
+                self.close_pools().await;
             }
         }
     };

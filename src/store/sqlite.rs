@@ -35,6 +35,10 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    async fn close_pools(&self) {
+        self.pool.close().await;
+    }
+
     async fn write(&self, batch: Batch) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         for r in &batch.products.rows {

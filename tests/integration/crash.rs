@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const BUYERS: usize = 1_000;
-const HOT_ITEMS: usize = 300;
+const BUYERS: usize = 3_000;
+const HOT_ITEMS: usize = 3_000;
 const PAYMENT_TTL_SECS: u64 = 8;
 
 struct Server {
@@ -110,7 +110,7 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
         )
         .await
         .unwrap();
-        assert_eq!(status, 201, "{body}");
+        assert_eq!(status, 201, "opening an order awaiting payment: {status} {body}");
         awaiting.push((body["order"].as_str().unwrap().to_string(), body["expires_at_ms"].as_i64().unwrap()));
     }
 

@@ -77,6 +77,8 @@ pub fn settings(url: &str) -> Settings {
     settings.database.url = url.to_string();
     settings.admin.token = Some(ADMIN_TOKEN.to_string());
     settings.engine.actor_threads = 2;
+    // Many engines run at once in this test binary; Postgres allows 100 connections in all.
+    settings.database.max_connections = 4;
     settings
 }
 
@@ -119,23 +121,28 @@ pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: 
 }
 
 pub async fn fund(engine: &Engine, who: &str, amount: u64) {
-    engine
-        .checkout
-        .top_up(&customer(who), &reference(&format!("fund-{who}-{amount}")), Money::rupiah(amount))
+    let (buyer, payment) = (customer(who), reference(&format!("fund-{who}-{amount}")));
+    retry_busy(|| engine.checkout.top_up(&buyer, &payment, Money::rupiah(amount)))
         .await
-        .unwrap();
+        .unwrap_or_else(|error| panic!("funding {who}: {error}"));
 }
 
-/// Retries a call the engine refused as busy: what a real client does under a flash sale.
+/// Retries a call the engine answered with "busy" or "store unavailable": both promise nothing
+/// and ask the client to try again, which is what a real client does under a flash sale.
 pub async fn retry_busy<T, F, Fut>(mut call: F) -> Result<T, CheckoutError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, CheckoutError>>,
 {
+    const ATTEMPTS_MAX: usize = 200;
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         match call().await {
-            Err(CheckoutError::Unavailable(CallError::Busy)) => {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await
+            Err(CheckoutError::Unavailable(CallError::Busy | CallError::StoreUnavailable { .. }))
+                if attempts < ATTEMPTS_MAX =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await
             }
             other => return other,
         }

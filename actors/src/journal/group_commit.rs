@@ -148,12 +148,24 @@ fn ticket(rx: oneshot::Receiver<Outcome>) -> Ticket {
 impl Journal {
     /// Starts the commit loop on the current tokio runtime. The receiver reports fenced actors.
     pub fn start(sink: Arc<dyn Sink>, settings: JournalSettings) -> (Journal, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
+        Journal::start_with(sink, settings, |run| {
+            tokio::spawn(run);
+        })
+    }
+
+    /// Starts the commit loop with `spawn` (the supervisor gives it a thread of its own, so its
+    /// round trips to the store are never queued behind other work).
+    pub fn start_with(
+        sink: Arc<dyn Sink>,
+        settings: JournalSettings,
+        spawn: impl FnOnce(BoxFuture<'static, ()>),
+    ) -> (Journal, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
         assert!(settings.batch_events_max > 0);
         let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_SUBMISSIONS_MAX);
         let (fenced_tx, fenced_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(JournalStats::default());
         let runner = Runner { rx, sink, settings, stats: stats.clone(), fence: HashMap::new(), fenced_tx };
-        tokio::spawn(runner.run());
+        spawn(runner.run().boxed());
         (Journal { tx, stats, next_incarnation: Arc::new(AtomicU64::new(1)) }, fenced_rx)
     }
 

@@ -64,8 +64,8 @@ impl<T: Sink + Loader> Persistence for T {}
 #[derive(Clone, Debug)]
 pub struct SupervisorSettings {
     pub mailbox_capacity: usize,
-    /// Threads (actix arbiters) actors are spread over; 0 runs them on the caller's arbiter
-    /// (tests use that with paused time).
+    /// Threads (actix arbiters) actors are spread over; 0 runs them and the journal on the
+    /// caller's arbiter (tests use that with paused time).
     pub actor_threads: usize,
     /// An actor idle this long is stopped; its state is already in the store.
     pub passivate_after: Duration,
@@ -106,6 +106,8 @@ struct Inner {
     settings: SupervisorSettings,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
+    /// The journal's own thread, if it has one.
+    _journal_thread: Option<ArbiterHandle>,
     notices: mpsc::UnboundedSender<Notice>,
     counters: SupervisorCounters,
 }
@@ -125,7 +127,15 @@ impl Supervisor {
     ) -> (Supervisor, mpsc::UnboundedReceiver<Notice>) {
         let sink: Arc<dyn Sink> = store.clone();
         let loader: Arc<dyn Loader> = store_as_loader(store);
-        let (journal, mut fenced) = Journal::start(sink, settings.journal);
+        // The journal gets a thread of its own, so its round trips to the store never queue
+        // behind other work; with `actor_threads == 0` everything stays on the caller's arbiter.
+        let journal_thread = (settings.actor_threads > 0).then(|| Arbiter::new().handle());
+        let (journal, mut fenced) = match journal_thread.clone() {
+            Some(thread) => Journal::start_with(sink, settings.journal, move |run| {
+                thread.spawn(run);
+            }),
+            None => Journal::start(sink, settings.journal),
+        };
         let (notices, notices_rx) = mpsc::unbounded_channel();
         let arbiters = (0..settings.actor_threads).map(|_| Arbiter::new().handle()).collect();
         let supervisor = Supervisor {
@@ -138,6 +148,7 @@ impl Supervisor {
                 settings,
                 arbiters,
                 next_arbiter: AtomicUsize::new(0),
+                _journal_thread: journal_thread,
                 notices,
                 counters: SupervisorCounters::default(),
             }),
