@@ -36,9 +36,7 @@ async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"products": [{"code": "x y", "name": "n", "price": "1"}]}"#).unwrap();
     assert!(warung::catalog::import(&engine, warung::catalog::parse(&bad).unwrap()).await.is_err());
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 async fn the_audit_command_finds_a_tampered_balance(backend: Backend) {

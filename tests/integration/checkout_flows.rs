@@ -32,9 +32,7 @@ async fn a_saldo_purchase_delivers_items_and_a_refused_one_takes_nothing(backend
     let order = engine.store.order(&bought.order).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::Paid);
     assert_eq!(engine.store.delivered_items(&bought.order).await.unwrap(), bought.items);
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend: Backend) {
@@ -63,9 +61,7 @@ async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend
     assert_eq!(engine.checkout.balance(&siti).await.unwrap().balance, Money::rupiah(21_500));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
     assert!(engine.checkout.open_order(&siti).is_none(), "a paid order frees the customer's slot");
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrects_the_order(backend: Backend) {
@@ -99,9 +95,7 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
         engine.checkout.confirm_payment(&expiring.order, &reference("late-2"), Money::rupiah(35_000)).await.unwrap();
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "a late payment buys nothing");
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 async fn a_refund_returns_the_money_once(backend: Backend) {
@@ -117,9 +111,7 @@ async fn a_refund_returns_the_money_once(backend: Backend) {
     let again = engine.checkout.refund(&bought.order, "account did not work", "admin:tono").await.unwrap();
     assert_eq!(again.balance, Money::rupiah(15_000), "a repeated refund changes nothing");
     assert_eq!(engine.store.order(&bought.order).await.unwrap().unwrap().state, OrderState::Refunded);
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 async fn state_and_idempotency_survive_a_restart(backend: Backend) {
@@ -143,9 +135,7 @@ async fn state_and_idempotency_survive_a_restart(backend: Backend) {
     assert_eq!((snapshot.available, snapshot.sold), (1, 1));
     let next = second.checkout.buy_with_saldo(&customer("rina"), &product, 1).await.unwrap();
     assert_ne!(next.items, bought.items);
-    assert_audit_clean(second.store.as_ref()).await;
-    second.shutdown().await;
-    db.remove().await;
+    finish(second, db).await;
 }
 
 async fn a_crashed_actor_is_restarted_from_the_store(backend: Backend) {
@@ -161,9 +151,7 @@ async fn a_crashed_actor_is_restarted_from_the_store(backend: Backend) {
     assert_eq!(bought.items[0].expose(), "viu1b-item-1");
     assert_eq!(engine.supervisor.restarts(), 1);
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 2);
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 async fn bad_commands_are_refused_by_name(backend: Backend) {
@@ -191,9 +179,7 @@ async fn bad_commands_are_refused_by_name(backend: Backend) {
         engine.checkout.cancel(&warung_actors::domain::OrderId::generate()).await.unwrap_err(),
         CheckoutError::OrderNotFound
     );
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 on_both_backends!(

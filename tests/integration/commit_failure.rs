@@ -84,7 +84,5 @@ async fn terminated_connections_never_turn_into_false_successes() {
     fund(&engine, "after", 1_000).await;
     let after = customer("after");
     retry_busy(|| engine.checkout.buy_with_saldo(&after, &product, 1)).await.expect("purchases work again");
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }

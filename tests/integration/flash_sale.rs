@@ -71,9 +71,7 @@ async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(b
     let revenue: Decimal = data.orders.iter().filter(|o| o.state == OrderState::Paid).map(|o| o.total.amount()).sum();
     assert_eq!(balances + revenue, Decimal::from(funds_in), "money is conserved");
     assert_eq!(data.orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS);
-    assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
-    db.remove().await;
+    finish(engine, db).await;
 }
 
 on_both_backends!(twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred);

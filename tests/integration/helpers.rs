@@ -149,6 +149,13 @@ where
     }
 }
 
+/// The end of a test: the store passes the audit, the engine stops, the database goes.
+pub async fn finish(engine: Engine, db: TestDb) {
+    assert_audit_clean(engine.store.as_ref()).await;
+    engine.shutdown().await;
+    db.remove().await;
+}
+
 pub async fn assert_audit_clean(store: &dyn Store) {
     let report = warung::audit::audit(store).await.unwrap();
     assert!(report.is_clean(), "{report}");
