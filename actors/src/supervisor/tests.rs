@@ -143,3 +143,57 @@ async fn a_full_mailbox_answers_busy_at_once() {
     assert!(results.iter().any(|r| r.is_ok()));
     assert!(results.iter().any(|r| matches!(r, Err(CallError::Busy))), "some callers are told busy, none hang");
 }
+
+#[actix_rt::test]
+async fn an_idle_actor_is_passivated_and_comes_back_on_its_next_message() {
+    tokio::time::pause();
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 2, vec![]));
+    let settings = SupervisorSettings {
+        passivate_after: Duration::from_secs(60),
+        passivation_sweep_every: Duration::from_secs(10),
+        ..settings()
+    };
+    let (supervisor, _notices) = Supervisor::start(store, clock, settings);
+    snapshot(&supervisor).await;
+    assert_eq!(supervisor.active_products(), 1);
+
+    tokio::time::advance(Duration::from_secs(30)).await;
+    tokio::task::yield_now().await;
+    assert_eq!(supervisor.active_products(), 1, "not idle long enough");
+
+    for _ in 0..5 {
+        tokio::time::advance(Duration::from_secs(11)).await;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(supervisor.active_products(), 0, "idle for more than a minute");
+    assert_eq!(supervisor.counters().passivated.load(std::sync::atomic::Ordering::Relaxed), 1);
+
+    assert_eq!(snapshot(&supervisor).await.available, 2, "reactivated from the store");
+    assert_eq!(supervisor.counters().activated.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(supervisor.restarts(), 0, "a passivation is not a crash");
+}
+
+#[actix_rt::test]
+async fn an_actor_that_keeps_crashing_is_quarantined_within_its_budget() {
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 1, vec![]));
+    let budget = RestartBudget { restarts_max: 2, window: Duration::from_secs(60) };
+    let (supervisor, _notices) =
+        Supervisor::start(store, clock, SupervisorSettings { restart_budget: budget, ..settings() });
+    let code = ProductCode::parse("viu1b").unwrap();
+    let mut quarantined = None;
+    for _ in 0..6 {
+        match supervisor.product_snapshot(&code).await {
+            Ok(_) => supervisor.crash_product_for_test(&code),
+            Err(error) => {
+                quarantined = Some(error);
+                break;
+            }
+        }
+    }
+    assert!(matches!(quarantined, Some(CallError::Quarantined { .. })), "{quarantined:?}");
+    assert_eq!(supervisor.restarts(), 3, "restarted twice within the budget, then stopped");
+}
