@@ -230,7 +230,7 @@ fn durable_purchases(c: &mut Criterion) {
         micros as f64 / batches as f64 / 1000.0
     );
     system.block_on(async {
-        engine.shutdown().await;
+        engine.shutdown().await.unwrap();
         let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
             .execute(&admin)

@@ -103,7 +103,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let catalog = crate::catalog::parse(&file)?;
             let engine = Engine::start(settings(database_url)?).await?;
             let report = crate::catalog::import(&engine, catalog).await;
-            engine.shutdown().await;
+            engine.shutdown().await.context("storing the import")?;
             let report = report?;
             println!(
                 "imported {}: {} products created, {} repriced, {} units added, {} restocks already done",
@@ -136,8 +136,33 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
         "warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)"
     );
     let server = crate::http::server(engine.clone(), listener)?;
-    server.await.context("HTTP server")?;
+    let http = server.handle();
+    let running = actix_rt::spawn(server);
+    stop_signal().await?;
+    tracing::info!("stopping: no new requests; finishing those in progress (a second signal exits at once)");
+    actix_rt::spawn(async {
+        if stop_signal().await.is_ok() {
+            eprintln!("second signal: exiting now");
+            std::process::exit(130);
+        }
+    });
+    http.stop(true).await;
+    let _ = running.await;
     tracing::info!("HTTP stopped; flushing the journal");
-    engine.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(match engine.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
 }

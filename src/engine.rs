@@ -46,12 +46,15 @@ impl Engine {
         Ok(Engine { settings, store, supervisor, checkout })
     }
 
-    /// Waits until every acknowledged change is stored, then closes the store.
-    pub async fn shutdown(&self) {
-        if let Err(error) = self.supervisor.flush().await {
+    /// Waits until every change made so far is stored (or has failed), then closes the store.
+    /// An error means the last changes could not be stored: their callers were told so.
+    pub async fn shutdown(&self) -> Result<(), warung_actors::supervisor::CallError> {
+        let flushed = self.supervisor.flush().await;
+        if let Err(error) = &flushed {
             tracing::error!(%error, "journal flush at shutdown failed");
         }
         self.store.close().await;
+        flushed
     }
 }
 

@@ -13,6 +13,9 @@ pub use errors::ApiError;
 
 use crate::engine::Engine;
 
+/// How long requests in progress may take to finish after a stop, before they are cut.
+const HTTP_SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
 /// Builds the server the binary runs and the tests start on a random port.
 pub fn server(engine: Engine, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let body_limit = engine.settings.http.body_limit_bytes;
@@ -28,7 +31,10 @@ pub fn server(engine: Engine, listener: std::net::TcpListener) -> std::io::Resul
             .default_service(web::to(errors::not_found))
     })
     .listen(listener)?
-    .shutdown_timeout(10)
+    .shutdown_timeout(HTTP_SHUTDOWN_TIMEOUT_SECS)
+    // The binary handles signals itself: actix-server would stop the whole actix System on a
+    // signal, and with it the journal's thread before the final flush.
+    .disable_signals()
     .run();
     Ok(server)
 }

@@ -43,7 +43,7 @@ async fn the_audit_command_finds_a_tampered_balance(backend: Backend) {
     let db = TestDb::new(backend).await;
     let engine = engine(&db).await;
     fund(&engine, "mallory", 10_000).await;
-    engine.shutdown().await;
+    engine.shutdown().await.unwrap();
 
     let audit =
         || Command::new(env!("CARGO_BIN_EXE_warung")).args(["audit", "--database-url", &db.url]).output().unwrap();

@@ -120,7 +120,7 @@ async fn state_and_idempotency_survive_a_restart(backend: Backend) {
     let product = product_with_items(&first, "viu1b", 15_000, 2).await;
     fund(&first, "rina", 50_000).await;
     let bought = first.checkout.buy_with_saldo(&customer("rina"), &product, 1).await.unwrap();
-    first.shutdown().await;
+    first.shutdown().await.unwrap();
 
     let second = engine(&db).await;
     let balance = second.checkout.balance(&customer("rina")).await.unwrap();

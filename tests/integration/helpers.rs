@@ -152,7 +152,7 @@ where
 /// The end of a test: the store passes the audit, the engine stops, the database goes.
 pub async fn finish(engine: Engine, db: TestDb) {
     assert_audit_clean(engine.store.as_ref()).await;
-    engine.shutdown().await;
+    engine.shutdown().await.unwrap();
     db.remove().await;
 }
 
