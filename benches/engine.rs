@@ -27,8 +27,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// Purchases in flight at once in the durable benchmark: a flash sale's crowd.
-const IN_FLIGHT: usize = 1_000;
+/// Purchases in flight at once in the durable benchmark: a flash sale's crowd. Override with
+/// `WARUNG_BENCH_IN_FLIGHT` (at most `BUYERS`: one open order per customer).
+const IN_FLIGHT_DEFAULT: usize = 1_000;
+
+fn in_flight() -> usize {
+    std::env::var("WARUNG_BENCH_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(IN_FLIGHT_DEFAULT)
+        .clamp(1, BUYERS)
+}
 /// Purchases per measured iteration.
 const PURCHASES_PER_ITERATION: usize = 5_000;
 /// Distinct buyers (one open order per customer at a time).
@@ -212,7 +221,7 @@ fn durable_purchases(c: &mut Criterion) {
                                 .expect("a funded buyer with stock buys");
                         }
                     });
-                    futures::stream::iter(purchases).buffer_unordered(IN_FLIGHT).collect::<Vec<_>>().await;
+                    futures::stream::iter(purchases).buffer_unordered(in_flight()).collect::<Vec<_>>().await;
                     total += started.elapsed();
                 }
                 total
