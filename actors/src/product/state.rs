@@ -1,16 +1,16 @@
 //! The product state machine: price, the queue of available units, reservations, sold.
 //! `apply` is pure: no I/O, no clock reads (time comes in as `now`), no awaiting.
+//! This file holds the state, its dispatch and its invariants; the flows are in `reservations`
+//! (reserve, commit, release, expire) and `restock` (restock, price).
 
-use std::collections::hash_map::DefaultHasher;
+mod reservations;
+mod restock;
+
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
 
-use super::messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock};
-use crate::domain::{
-    BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState, UnixMs,
-    ORDER_QUANTITY_MAX,
-};
-use crate::journal::{Event, MovementRow, ProductRow, ReservationRow, ReservationStatus, StockKind};
+use super::messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
+use crate::domain::{BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
+use crate::journal::{Event, ProductRow, StockKind};
 
 /// Settled orders (committed or released) a product remembers, so a re-sent commit or release
 /// returns its first outcome. Older ones are the caller's to remember (the orders table does).
@@ -45,7 +45,7 @@ pub struct Settled {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Fingerprint {
+pub(super) enum Fingerprint {
     Restock(u64),
     /// A restock known from the store, whose content was not kept: any content matches.
     RestockRestored,
@@ -256,353 +256,6 @@ impl ProductState {
         Ok(Transition { outcome, events })
     }
 
-    fn reserve(
-        &mut self,
-        order: OrderId,
-        quantity: Quantity,
-        ttl_ms: i64,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
-        if quantity == 0 {
-            return Err(ProductRejection::QuantityMustNotBeZero);
-        }
-        if quantity > ORDER_QUANTITY_MAX {
-            return Err(ProductRejection::QuantityExceedsOrderLimit { limit: ORDER_QUANTITY_MAX });
-        }
-        if ttl_ms <= 0 {
-            return Err(ProductRejection::TimeToLiveMustBePositive);
-        }
-        let earlier = self
-            .reservations
-            .get(&order)
-            .map(|r| (r.quantity, r.unit_price, r.expires_at))
-            .or_else(|| self.settled.get(&order).map(|s| (s.quantity, s.unit_price, s.expires_at)));
-        if let Some((reserved, unit_price, expires_at)) = earlier {
-            if reserved != quantity {
-                return Err(ProductRejection::ExistsWithDifferentQuantity { reserved, requested: quantity });
-            }
-            return Ok(reserved_outcome(order, quantity, unit_price, expires_at));
-        }
-        if !self.active {
-            return Err(ProductRejection::ProductInactive);
-        }
-        if self.price.checked_mul(quantity).is_none() {
-            return Err(ProductRejection::TotalExceedsMoneyLimit);
-        }
-        let available = self.available();
-        if i64::from(quantity) > available {
-            return Err(ProductRejection::ExceedsAvailable { available, requested: quantity });
-        }
-        let items: Vec<Item> = match self.kind {
-            StockKind::Items => self.queue.drain(..quantity as usize).collect(),
-            StockKind::Counted => {
-                self.available_count -= i64::from(quantity);
-                Vec::new()
-            }
-        };
-        let expires_at = now.saturating_add(ttl_ms);
-        let reservation = Reservation { quantity, unit_price: self.price, items, expires_at };
-        self.reserved_units += i64::from(quantity);
-        self.push_stock_events(
-            &order,
-            &reservation,
-            StockState::Available,
-            StockState::Reserved,
-            "reserve",
-            ReservationStatus::Reserved,
-            "",
-            actor,
-            now,
-            events,
-        );
-        let outcome = reserved_outcome(order.clone(), quantity, self.price, expires_at);
-        self.expiries.insert((expires_at, order.clone()));
-        self.reservations.insert(order, reservation);
-        events.push(Event::Product(self.row(now)));
-        Ok(outcome)
-    }
-
-    fn commit(
-        &mut self,
-        order: OrderId,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
-        if let Some(settled) = self.settled.get(&order) {
-            return match &settled.settlement {
-                Settlement::Committed { items } => Ok(ProductOutcome::Committed {
-                    order,
-                    quantity: settled.quantity,
-                    total: total(settled.unit_price, settled.quantity),
-                    items: items.clone(),
-                }),
-                Settlement::Released { reason } => Err(ProductRejection::ReservationReleased { reason: *reason }),
-            };
-        }
-        let reservation = self.reservations.get(&order).ok_or(ProductRejection::ReservationNotFound)?;
-        if reservation.expires_at <= now {
-            return Err(ProductRejection::ReservationExpired);
-        }
-        let reservation = self.reservations.remove(&order).expect("checked above");
-        self.expiries.remove(&(reservation.expires_at, order.clone()));
-        self.reserved_units -= i64::from(reservation.quantity);
-        self.sold += i64::from(reservation.quantity);
-        self.push_stock_events(
-            &order,
-            &reservation,
-            StockState::Reserved,
-            StockState::Sold,
-            "commit",
-            ReservationStatus::Committed,
-            "",
-            actor,
-            now,
-            events,
-        );
-        events.push(Event::Product(self.row(now)));
-        let items: Vec<ItemSecret> = reservation.items.into_iter().map(|item| item.secret).collect();
-        let outcome = ProductOutcome::Committed {
-            order: order.clone(),
-            quantity: reservation.quantity,
-            total: total(reservation.unit_price, reservation.quantity),
-            items: items.clone(),
-        };
-        self.settled.insert(
-            order,
-            Settled {
-                quantity: reservation.quantity,
-                unit_price: reservation.unit_price,
-                expires_at: reservation.expires_at,
-                settlement: Settlement::Committed { items },
-            },
-        );
-        Ok(outcome)
-    }
-
-    fn release(
-        &mut self,
-        order: OrderId,
-        reason: ReleaseReason,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
-        if let Some(settled) = self.settled.get(&order) {
-            return match settled.settlement {
-                Settlement::Released { .. } => Ok(ProductOutcome::Released { order, quantity: settled.quantity }),
-                Settlement::Committed { .. } => Err(ProductRejection::AlreadyCommitted),
-            };
-        }
-        let reservation = self.reservations.remove(&order).ok_or(ProductRejection::ReservationNotFound)?;
-        self.put_back(&order, reservation, reason, actor, now, events);
-        events.push(Event::Product(self.row(now)));
-        let quantity = self.settled.get(&order).map(|s| s.quantity).unwrap_or_default();
-        Ok(ProductOutcome::Released { order, quantity })
-    }
-
-    fn expire_due(&mut self, now: UnixMs, events: &mut Vec<Event>) -> ProductOutcome {
-        let due: Vec<OrderId> =
-            self.expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, order)| order.clone()).collect();
-        for order in &due {
-            let reservation = self.reservations.remove(order).expect("listed above");
-            self.put_back(order, reservation, ReleaseReason::Expired, "system", now, events);
-        }
-        if !due.is_empty() {
-            events.push(Event::Product(self.row(now)));
-        }
-        ProductOutcome::Expired { orders: due }
-    }
-
-    /// Returns a removed reservation's units to the front of the queue, so they sell next.
-    fn put_back(
-        &mut self,
-        order: &OrderId,
-        reservation: Reservation,
-        reason: ReleaseReason,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) {
-        self.reserved_units -= i64::from(reservation.quantity);
-        self.expiries.remove(&(reservation.expires_at, order.clone()));
-        self.push_stock_events(
-            order,
-            &reservation,
-            StockState::Reserved,
-            StockState::Available,
-            reason.as_str(),
-            ReservationStatus::Released,
-            reason.as_str(),
-            actor,
-            now,
-            events,
-        );
-        match self.kind {
-            StockKind::Items => {
-                for item in reservation.items.into_iter().rev() {
-                    self.queue.push_front(item);
-                }
-            }
-            StockKind::Counted => self.available_count += i64::from(reservation.quantity),
-        }
-        self.settled.insert(
-            order.clone(),
-            Settled {
-                quantity: reservation.quantity,
-                unit_price: reservation.unit_price,
-                expires_at: reservation.expires_at,
-                settlement: Settlement::Released { reason },
-            },
-        );
-    }
-
-    fn restock(
-        &mut self,
-        reference: Reference,
-        stock: Restock,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
-        let fingerprint = Fingerprint::Restock(content_hash(&stock));
-        if let Some(outcome) = self.remembered(&reference, &fingerprint)? {
-            return Ok(outcome);
-        }
-        let added = match (&stock, self.kind) {
-            (Restock::Items(items), StockKind::Items) => {
-                if items.is_empty() {
-                    return Err(ProductRejection::RestockMustNotBeEmpty);
-                }
-                let mut seen = HashSet::with_capacity(items.len());
-                for (index, secret) in items.iter().enumerate() {
-                    if self.secrets.contains(secret) || !seen.insert(secret) {
-                        return Err(ProductRejection::DuplicateItem { index });
-                    }
-                }
-                let mut rows = Vec::with_capacity(items.len());
-                for secret in items {
-                    let item = Item { no: self.next_item_no, secret: secret.clone() };
-                    self.next_item_no += 1;
-                    self.secrets.insert(secret.clone());
-                    rows.push((item.no, item.secret.clone()));
-                    self.queue.push_back(item);
-                }
-                events.push(Event::ItemsAdded { product: self.code.clone(), items: rows, at: now });
-                items.len() as Quantity
-            }
-            (Restock::Count(count), StockKind::Counted) => {
-                if *count == 0 {
-                    return Err(ProductRejection::RestockMustNotBeEmpty);
-                }
-                self.available_count += i64::from(*count);
-                *count
-            }
-            _ => return Err(ProductRejection::RestockKindMismatch { kind: self.kind }),
-        };
-        self.received += i64::from(added);
-        events.push(Event::Movement(MovementRow {
-            product: self.code.clone(),
-            quantity: i64::from(added),
-            from: StockState::Supplier,
-            to: StockState::Available,
-            reason: "restock".to_string(),
-            reference: reference.to_string(),
-            actor: actor.to_string(),
-            at: now,
-        }));
-        events.push(Event::Product(self.row(now)));
-        let outcome = ProductOutcome::Restocked { added, available: self.available() };
-        self.references.insert(reference, (fingerprint, outcome.clone()));
-        Ok(outcome)
-    }
-
-    fn set_price(
-        &mut self,
-        reference: Reference,
-        price: Money,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
-        let fingerprint = Fingerprint::Price(price);
-        if let Some(outcome) = self.remembered(&reference, &fingerprint)? {
-            return Ok(outcome);
-        }
-        if price.is_zero() {
-            return Err(ProductRejection::PriceMustNotBeZero);
-        }
-        self.price = price;
-        events.push(Event::Product(self.row(now)));
-        let outcome = ProductOutcome::PriceSet { price };
-        self.references.insert(reference, (fingerprint, outcome.clone()));
-        Ok(outcome)
-    }
-
-    fn remembered(
-        &self,
-        reference: &Reference,
-        fingerprint: &Fingerprint,
-    ) -> Result<Option<ProductOutcome>, ProductRejection> {
-        match self.references.get(reference) {
-            Some((seen, outcome)) if seen == fingerprint => Ok(Some(outcome.clone())),
-            Some((Fingerprint::RestockRestored, outcome)) if matches!(fingerprint, Fingerprint::Restock(_)) => {
-                Ok(Some(outcome.clone()))
-            }
-            Some(_) => Err(ProductRejection::ExistsWithDifferentContent),
-            None => Ok(None),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push_stock_events(
-        &self,
-        order: &OrderId,
-        reservation: &Reservation,
-        from: StockState,
-        to: StockState,
-        why: &str,
-        status: ReservationStatus,
-        release_reason: &str,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) {
-        let item_nos: Vec<ItemNo> = reservation.items.iter().map(|item| item.no).collect();
-        if !item_nos.is_empty() {
-            let owner = if to == StockState::Available { None } else { Some(order.clone()) };
-            events.push(Event::ItemsMoved {
-                product: self.code.clone(),
-                items: item_nos.clone(),
-                to,
-                order: owner,
-                at: now,
-            });
-        }
-        events.push(Event::Reservation(ReservationRow {
-            order: order.clone(),
-            product: self.code.clone(),
-            quantity: reservation.quantity,
-            unit_price: reservation.unit_price,
-            items: item_nos,
-            expires_at: reservation.expires_at,
-            status,
-            release_reason: release_reason.to_string(),
-            updated_at: now,
-        }));
-        events.push(Event::Movement(MovementRow {
-            product: self.code.clone(),
-            quantity: i64::from(reservation.quantity),
-            from,
-            to,
-            reason: why.to_string(),
-            reference: order.to_string(),
-            actor: actor.to_string(),
-            at: now,
-        }));
-    }
-
     /// One property per check; a broken one is a bug in this file. The counter identities are
     /// checked after every transition; the checks that walk every reservation and item run on
     /// restore and in debug builds (tests), so the hot path stays O(1).
@@ -648,16 +301,15 @@ impl ProductState {
     }
 }
 
-fn total(unit_price: Money, quantity: Quantity) -> Money {
+pub(super) fn total(unit_price: Money, quantity: Quantity) -> Money {
     unit_price.checked_mul(quantity).expect("price times an order-limited quantity fits")
 }
 
-fn reserved_outcome(order: OrderId, quantity: Quantity, unit_price: Money, expires_at: UnixMs) -> ProductOutcome {
+pub(super) fn reserved_outcome(
+    order: OrderId,
+    quantity: Quantity,
+    unit_price: Money,
+    expires_at: UnixMs,
+) -> ProductOutcome {
     ProductOutcome::Reserved { order, quantity, unit_price, total: total(unit_price, quantity), expires_at }
-}
-
-fn content_hash(stock: &Restock) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    stock.hash(&mut hasher);
-    hasher.finish()
 }

@@ -1,10 +1,14 @@
 //! The supervisor: owns every actor's lifecycle. It activates an actor on first use by loading
-//! its state from the store, spreads actors over one arbiter (thread) per core, passivates idle
-//! ones, restarts crashed ones from the store within a budget, and reloads the ones whose changes
-//! failed to commit. `calls` has the errors and lifecycle messages, `registry` the per-kind map,
+//! its state from the store (`activation`), spreads actors over one arbiter (thread) per core,
+//! passivates idle ones and reloads the ones whose changes failed to commit (`lifecycle`),
+//! restarts crashed ones from the store within a budget (`registry`), and sends each message
+//! with a bounded mailbox and retries (`call`). `calls` has the errors and lifecycle messages,
 //! `stats` what ops can see of each actor.
 
+mod activation;
+mod call;
 mod calls;
+mod lifecycle;
 mod registry;
 mod stats;
 #[cfg(test)]
@@ -12,13 +16,16 @@ mod tests;
 
 pub use calls::{CallError, CrashForTest, Passivate, Reply, Stop};
 pub use registry::{Handle, Registry, RestartBudget};
+
+use activation::store_as_loader;
+use call::call;
 pub use stats::{ActorReport, ActorStats, Lifecycle, LATENCY_BUCKETS};
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Addr, Arbiter, ArbiterHandle, Handler, MailboxError, Message};
+use actix::{Arbiter, ArbiterHandle};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
@@ -26,11 +33,11 @@ use crate::domain::{Clock, CustomerId, OrderId, ProductCode};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalSettings, Origin, Sink};
 use crate::product::{
     ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
-    ProductSnapshot, ProductSnapshotQuery, ProductState, ReplyWhen,
+    ProductSnapshot, ProductSnapshotQuery, ReplyWhen,
 };
 use crate::wallet::{
     WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletMsg, WalletOutcome, WalletRecord,
-    WalletRejection, WalletState,
+    WalletRejection,
 };
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
@@ -316,127 +323,6 @@ impl Supervisor {
         }
     }
 
-    fn arbiter(&self) -> Option<&ArbiterHandle> {
-        let arbiters = &self.inner.arbiters;
-        if arbiters.is_empty() {
-            return None;
-        }
-        Some(&arbiters[self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()])
-    }
-
-    async fn activate_product(&self, code: &ProductCode) -> Result<Handle<ProductActor, ProductGauges>, CallError> {
-        let inner = &self.inner;
-        // Changes of an earlier incarnation still in the journal must be in the store first.
-        inner.journal.flush().await.map_err(CallError::from)?;
-        let record = inner.loader.load_product(code).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
-        let state = ProductState::restore(record.ok_or(CallError::NotFound)?)
-            .map_err(|reason| CallError::Corrupt { reason })?;
-        let incarnation = inner.journal.next_incarnation();
-        let stats = Arc::new(ActorStats::new(
-            ActorKey::Product(code.clone()),
-            incarnation,
-            inner.settings.mailbox_capacity,
-            inner.clock.now(),
-        ));
-        let gauges = Arc::new(ProductGauges::new(&state));
-        let actor = ProductActor::new(
-            state,
-            incarnation,
-            inner.journal.clone(),
-            stats.clone(),
-            gauges.clone(),
-            inner.clock,
-            inner.notices.clone(),
-        );
-        let addr = self.spawn(actor);
-        inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle { addr, stats, gauges })
-    }
-
-    async fn activate_wallet(&self, customer: &CustomerId) -> Result<Handle<WalletActor, ()>, CallError> {
-        let inner = &self.inner;
-        inner.journal.flush().await.map_err(CallError::from)?;
-        let record =
-            inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
-        let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
-        let incarnation = inner.journal.next_incarnation();
-        let stats = Arc::new(ActorStats::new(
-            ActorKey::Wallet(customer.clone()),
-            incarnation,
-            inner.settings.mailbox_capacity,
-            inner.clock.now(),
-        ));
-        let actor = WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), inner.clock);
-        let addr = self.spawn(actor);
-        inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle { addr, stats, gauges: Arc::new(()) })
-    }
-
-    fn spawn<A: Actor<Context = actix::Context<A>> + Send>(&self, actor: A) -> Addr<A> {
-        // The actix mailbox is larger than ours: our own count refuses first, with a clear "busy".
-        let capacity = self.inner.settings.mailbox_capacity + 64;
-        match self.arbiter() {
-            Some(arbiter) => A::start_in_arbiter(arbiter, move |ctx| {
-                ctx.set_mailbox_capacity(capacity);
-                actor
-            }),
-            None => A::create(move |ctx| {
-                ctx.set_mailbox_capacity(capacity);
-                actor
-            }),
-        }
-    }
-
-    /// After a failed commit: stop the actors whose memory held the lost changes; the next call
-    /// loads them from the store.
-    fn reload(&self, keys: Vec<ActorKey>) {
-        for key in keys {
-            self.inner.counters.reloaded_after_failed_commit.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(actor = %key, "reloading from the store after a failed commit");
-            match key {
-                ActorKey::Product(code) => {
-                    if let Some(handle) = self.inner.products.remove(&code) {
-                        handle.stats.mark_stopped();
-                        handle.addr.do_send(Stop);
-                    }
-                }
-                ActorKey::Wallet(customer) => {
-                    if let Some(handle) = self.inner.wallets.remove(&customer) {
-                        handle.stats.mark_stopped();
-                        handle.addr.do_send(Stop);
-                    }
-                }
-            }
-        }
-    }
-
-    async fn passivate_idle(&self) {
-        let inner = &self.inner;
-        let idle_before = inner.clock.now() - inner.settings.passivate_after.as_millis() as i64;
-        for handle in inner.products.handles() {
-            if handle.stats.last_activity() < idle_before
-                && handle.stats.depth() == 0
-                && handle.addr.send(Passivate).await == Ok(true)
-            {
-                if let ActorKey::Product(code) = &handle.stats.key {
-                    inner.products.evict(code, &handle, inner.clock.now());
-                }
-                inner.counters.passivated.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        for handle in inner.wallets.handles() {
-            if handle.stats.last_activity() < idle_before
-                && handle.stats.depth() == 0
-                && handle.addr.send(Passivate).await == Ok(true)
-            {
-                if let ActorKey::Wallet(customer) = &handle.stats.key {
-                    inner.wallets.evict(customer, &handle, inner.clock.now());
-                }
-                inner.counters.passivated.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
     /// Waits until everything submitted so far is stored (for a clean shutdown).
     pub async fn flush(&self) -> Result<(), CallError> {
         self.inner.journal.flush().await.map_err(CallError::from)
@@ -454,55 +340,4 @@ impl Supervisor {
     pub fn active_wallets(&self) -> usize {
         self.inner.wallets.len()
     }
-}
-
-fn store_as_loader(store: Arc<dyn Persistence>) -> Arc<dyn Loader> {
-    struct AsLoader(Arc<dyn Persistence>);
-    impl Loader for AsLoader {
-        fn load_product<'a>(
-            &'a self,
-            code: &'a ProductCode,
-        ) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
-            self.0.load_product(code)
-        }
-        fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
-            self.0.load_wallet(customer)
-        }
-    }
-    Arc::new(AsLoader(store))
-}
-
-/// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
-/// the call. A full mailbox is refused at once.
-async fn call<K, A, G, M, F, Fut>(
-    registry: &Registry<K, A, G>,
-    key: &K,
-    activate: F,
-    msg: &M,
-    clock: Clock,
-) -> Result<(M::Result, Incarnation), CallError>
-where
-    K: Clone + Eq + std::hash::Hash,
-    A: Actor<Context = actix::Context<A>> + Handler<M>,
-    M: Message + Clone + Send + 'static,
-    M::Result: Send,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
-{
-    for _ in 0..CALL_ATTEMPTS_MAX {
-        let handle = registry.get(key, clock.now(), &activate).await?;
-        if !handle.stats.try_enqueue() {
-            return Err(CallError::Busy);
-        }
-        match handle.addr.send(msg.clone()).await {
-            Ok(reply) => return Ok((reply, handle.stats.incarnation)),
-            Err(MailboxError::Closed) | Err(MailboxError::Timeout) => {
-                handle.stats.dequeue_unhandled();
-                if registry.evict(key, &handle, clock.now()) {
-                    tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
-                }
-            }
-        }
-    }
-    Err(CallError::Stopped)
 }

@@ -1,0 +1,106 @@
+//! Activation: an actor's state is loaded from the store once everything an earlier incarnation
+//! submitted is stored, and the actor starts on one of the actor threads.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use actix::{Actor, Addr, ArbiterHandle};
+use futures::future::BoxFuture;
+
+use super::{ActorStats, CallError, Handle, LoadError, Loader, Persistence, Supervisor};
+use crate::domain::{CustomerId, ProductCode};
+use crate::journal::ActorKey;
+use crate::product::{ProductActor, ProductGauges, ProductRecord, ProductState};
+use crate::wallet::{WalletActor, WalletRecord, WalletState};
+
+impl Supervisor {
+    pub(super) fn arbiter(&self) -> Option<&ArbiterHandle> {
+        let arbiters = &self.inner.arbiters;
+        if arbiters.is_empty() {
+            return None;
+        }
+        Some(&arbiters[self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()])
+    }
+
+    pub(super) async fn activate_product(
+        &self,
+        code: &ProductCode,
+    ) -> Result<Handle<ProductActor, ProductGauges>, CallError> {
+        let inner = &self.inner;
+        // Changes of an earlier incarnation still in the journal must be in the store first.
+        inner.journal.flush().await.map_err(CallError::from)?;
+        let record = inner.loader.load_product(code).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        let state = ProductState::restore(record.ok_or(CallError::NotFound)?)
+            .map_err(|reason| CallError::Corrupt { reason })?;
+        let incarnation = inner.journal.next_incarnation();
+        let stats = Arc::new(ActorStats::new(
+            ActorKey::Product(code.clone()),
+            incarnation,
+            inner.settings.mailbox_capacity,
+            inner.clock.now(),
+        ));
+        let gauges = Arc::new(ProductGauges::new(&state));
+        let actor = ProductActor::new(
+            state,
+            incarnation,
+            inner.journal.clone(),
+            stats.clone(),
+            gauges.clone(),
+            inner.clock,
+            inner.notices.clone(),
+        );
+        let addr = self.spawn(actor);
+        inner.counters.activated.fetch_add(1, Ordering::Relaxed);
+        Ok(Handle { addr, stats, gauges })
+    }
+
+    pub(super) async fn activate_wallet(&self, customer: &CustomerId) -> Result<Handle<WalletActor, ()>, CallError> {
+        let inner = &self.inner;
+        inner.journal.flush().await.map_err(CallError::from)?;
+        let record =
+            inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
+        let incarnation = inner.journal.next_incarnation();
+        let stats = Arc::new(ActorStats::new(
+            ActorKey::Wallet(customer.clone()),
+            incarnation,
+            inner.settings.mailbox_capacity,
+            inner.clock.now(),
+        ));
+        let actor = WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), inner.clock);
+        let addr = self.spawn(actor);
+        inner.counters.activated.fetch_add(1, Ordering::Relaxed);
+        Ok(Handle { addr, stats, gauges: Arc::new(()) })
+    }
+
+    pub(super) fn spawn<A: Actor<Context = actix::Context<A>> + Send>(&self, actor: A) -> Addr<A> {
+        // The actix mailbox is larger than ours: our own count refuses first, with a clear "busy".
+        let capacity = self.inner.settings.mailbox_capacity + 64;
+        match self.arbiter() {
+            Some(arbiter) => A::start_in_arbiter(arbiter, move |ctx| {
+                ctx.set_mailbox_capacity(capacity);
+                actor
+            }),
+            None => A::create(move |ctx| {
+                ctx.set_mailbox_capacity(capacity);
+                actor
+            }),
+        }
+    }
+}
+
+pub(super) fn store_as_loader(store: Arc<dyn Persistence>) -> Arc<dyn Loader> {
+    struct AsLoader(Arc<dyn Persistence>);
+    impl Loader for AsLoader {
+        fn load_product<'a>(
+            &'a self,
+            code: &'a ProductCode,
+        ) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+            self.0.load_product(code)
+        }
+        fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
+            self.0.load_wallet(customer)
+        }
+    }
+    Arc::new(AsLoader(store))
+}
