@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Passivate, Stop, Supervisor};
+use super::Supervisor;
 use crate::journal::ActorKey;
 
 impl Supervisor {
@@ -13,46 +13,18 @@ impl Supervisor {
             self.inner.counters.reloaded_after_failed_commit.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(actor = %key, "reloading from the store after a failed commit");
             match key {
-                ActorKey::Product(code) => {
-                    if let Some(handle) = self.inner.products.remove(&code) {
-                        handle.stats.mark_stopped();
-                        handle.addr.do_send(Stop);
-                    }
-                }
-                ActorKey::Wallet(customer) => {
-                    if let Some(handle) = self.inner.wallets.remove(&customer) {
-                        handle.stats.mark_stopped();
-                        handle.addr.do_send(Stop);
-                    }
-                }
+                ActorKey::Product(code) => self.inner.products.stop(&code),
+                ActorKey::Wallet(customer) => self.inner.wallets.stop(&customer),
             }
         }
     }
 
     pub(super) async fn passivate_idle(&self) {
         let inner = &self.inner;
-        let idle_before = inner.clock.now() - inner.settings.passivate_after.as_millis() as i64;
-        for handle in inner.products.handles() {
-            if handle.stats.last_activity() < idle_before
-                && handle.stats.depth() == 0
-                && handle.addr.send(Passivate).await == Ok(true)
-            {
-                if let ActorKey::Product(code) = &handle.stats.key {
-                    inner.products.evict(code, &handle, inner.clock.now());
-                }
-                inner.counters.passivated.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        for handle in inner.wallets.handles() {
-            if handle.stats.last_activity() < idle_before
-                && handle.stats.depth() == 0
-                && handle.addr.send(Passivate).await == Ok(true)
-            {
-                if let ActorKey::Wallet(customer) = &handle.stats.key {
-                    inner.wallets.evict(customer, &handle, inner.clock.now());
-                }
-                inner.counters.passivated.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        let now = inner.clock.now();
+        let idle_before = now - inner.settings.passivate_after.as_millis() as i64;
+        let passivated = inner.products.passivate_idle(idle_before, now).await
+            + inner.wallets.passivate_idle(idle_before, now).await;
+        inner.counters.passivated.fetch_add(passivated as u64, Ordering::Relaxed);
     }
 }

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 
-use super::calls::CallError;
+use super::calls::{CallError, Passivate, Stop};
 use super::stats::{ActorStats, Lifecycle};
 use crate::domain::UnixMs;
 
@@ -160,5 +160,40 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
 
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+}
+
+impl<K, A, G> Registry<K, A, G>
+where
+    K: Clone + Eq + Hash,
+    A: Actor<Context = actix::Context<A>> + actix::Handler<Passivate> + actix::Handler<Stop>,
+{
+    /// Removes the actor for `key` and stops it now (its memory is no longer trusted).
+    pub fn stop(&self, key: &K) {
+        if let Some(handle) = self.remove(key) {
+            handle.stats.mark_stopped();
+            handle.addr.do_send(Stop);
+        }
+    }
+
+    /// Asks every actor idle since before `idle_before` to stop; returns how many did.
+    pub async fn passivate_idle(&self, idle_before: UnixMs, now: UnixMs) -> usize {
+        let idle: Vec<(K, Handle<A, G>)> = self
+            .slots
+            .iter()
+            .filter_map(|slot| {
+                let handle = slot.value().get()?;
+                let idle = handle.stats.last_activity() < idle_before && handle.stats.depth() == 0;
+                idle.then(|| (slot.key().clone(), handle.clone()))
+            })
+            .collect();
+        let mut passivated = 0;
+        for (key, handle) in idle {
+            if handle.addr.send(Passivate).await == Ok(true) {
+                self.evict(&key, &handle, now);
+                passivated += 1;
+            }
+        }
+        passivated
     }
 }
