@@ -33,70 +33,66 @@ impl<K: Eq + Hash, V> LastWins<K, V> {
     }
 }
 
-pub struct NewItem {
-    pub product: String,
+pub struct NewItem<'a> {
+    pub product: &'a str,
     pub no: ItemNo,
-    pub secret: ItemSecret,
+    pub secret: &'a ItemSecret,
     pub at: UnixMs,
 }
 
-pub struct ItemStatus {
-    pub product: String,
+pub struct ItemStatus<'a> {
+    pub product: &'a str,
     pub no: ItemNo,
     pub status: StockState,
-    pub order: Option<OrderId>,
+    pub order: Option<&'a OrderId>,
     pub at: UnixMs,
 }
 
+/// Borrows the journal's events: a batch is read once, by one writer, while the events live.
 #[derive(Default)]
-pub struct Batch {
-    pub products: LastWins<String, ProductRow>,
-    pub new_items: Vec<NewItem>,
-    pub item_statuses: LastWins<(String, ItemNo), ItemStatus>,
-    pub reservations: LastWins<String, ReservationRow>,
-    pub movements: Vec<MovementRow>,
-    pub wallets: LastWins<String, WalletRow>,
-    pub ledger: Vec<LedgerRow>,
-    pub holds: LastWins<(String, String), HoldRow>,
-    pub orders: LastWins<String, OrderRow>,
-    pub payments: LastWins<String, PaymentRow>,
+pub struct Batch<'a> {
+    pub products: LastWins<&'a str, &'a ProductRow>,
+    pub new_items: Vec<NewItem<'a>>,
+    pub item_statuses: LastWins<(&'a str, ItemNo), ItemStatus<'a>>,
+    pub reservations: LastWins<&'a str, &'a ReservationRow>,
+    pub movements: Vec<&'a MovementRow>,
+    pub wallets: LastWins<&'a str, &'a WalletRow>,
+    pub ledger: Vec<&'a LedgerRow>,
+    pub holds: LastWins<(&'a str, &'a str), &'a HoldRow>,
+    pub orders: LastWins<&'a str, &'a OrderRow>,
+    pub payments: LastWins<&'a str, &'a PaymentRow>,
 }
 
-impl Batch {
-    pub fn of(events: &[Event]) -> Batch {
+impl<'a> Batch<'a> {
+    pub fn of(events: &'a [Event]) -> Batch<'a> {
         let mut batch = Batch::default();
         for event in events {
             match event {
-                Event::Product(row) => batch.products.put(row.code.to_string(), row.clone()),
+                Event::Product(row) => batch.products.put(row.code.as_str(), row),
                 Event::ItemsAdded { product, items, at } => {
                     for (no, secret) in items {
-                        batch.new_items.push(NewItem {
-                            product: product.to_string(),
-                            no: *no,
-                            secret: secret.clone(),
-                            at: *at,
-                        });
+                        batch.new_items.push(NewItem { product: product.as_str(), no: *no, secret, at: *at });
                     }
                 }
                 Event::ItemsMoved { product, items, to, order, at } => {
                     for no in items {
                         let status = ItemStatus {
-                            product: product.to_string(),
+                            product: product.as_str(),
                             no: *no,
                             status: *to,
-                            order: order.clone(),
+                            order: order.as_ref(),
                             at: *at,
                         };
-                        batch.item_statuses.put((product.to_string(), *no), status);
+                        batch.item_statuses.put((product.as_str(), *no), status);
                     }
                 }
-                Event::Reservation(row) => batch.reservations.put(row.order.to_string(), row.clone()),
-                Event::Movement(row) => batch.movements.push(row.clone()),
-                Event::Wallet(row) => batch.wallets.put(row.customer.to_string(), row.clone()),
-                Event::Ledger(row) => batch.ledger.push(row.clone()),
-                Event::Hold(row) => batch.holds.put((row.customer.to_string(), row.reference.to_string()), row.clone()),
-                Event::Order(row) => batch.orders.put(row.id.to_string(), row.clone()),
-                Event::Payment(row) => batch.payments.put(row.id.to_string(), row.clone()),
+                Event::Reservation(row) => batch.reservations.put(row.order.as_str(), row),
+                Event::Movement(row) => batch.movements.push(row),
+                Event::Wallet(row) => batch.wallets.put(row.customer.as_str(), row),
+                Event::Ledger(row) => batch.ledger.push(row),
+                Event::Hold(row) => batch.holds.put((row.customer.as_str(), row.reference.as_str()), row),
+                Event::Order(row) => batch.orders.put(row.id.as_str(), row),
+                Event::Payment(row) => batch.payments.put(row.id.as_str(), row),
             }
         }
         batch

@@ -52,7 +52,7 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), sqlx::Error> {
+    async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.write_pool.begin().await?;
         write_products(&mut tx, &batch).await?;
         write_items(&mut tx, &batch).await?;
@@ -76,7 +76,7 @@ fn money(m: warung_actors::domain::Money) -> Decimal {
     m.amount()
 }
 
-async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     let rows = &batch.products.rows;
     if rows.is_empty() {
         return Ok(());
@@ -89,8 +89,8 @@ async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Re
            received = EXCLUDED.received, available = EXCLUDED.available, reserved = EXCLUDED.reserved, sold = EXCLUDED.sold, \
            removed = EXCLUDED.removed, next_item_no = EXCLUDED.next_item_no, updated_at = EXCLUDED.updated_at",
     )
-    .bind(rows.iter().map(|r| r.code.to_string()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.code.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| money(r.price)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| i64::from(r.active)).collect::<Vec<_>>())
@@ -106,16 +106,16 @@ async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Re
     Ok(())
 }
 
-async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     let new = &batch.new_items;
     if !new.is_empty() {
         sqlx::query(
             "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) \
              SELECT p, n, s, 'available', NULL, a, a FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(p, n, s, a)",
         )
-        .bind(new.iter().map(|i| i.product.clone()).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.product).collect::<Vec<_>>())
         .bind(new.iter().map(|i| i.no).collect::<Vec<_>>())
-        .bind(new.iter().map(|i| i.secret.expose().to_string()).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.secret.expose()).collect::<Vec<_>>())
         .bind(new.iter().map(|i| i.at).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
@@ -127,10 +127,10 @@ async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Resul
              FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(product, item_no, status, order_id, at) \
              WHERE i.product = u.product AND i.item_no = u.item_no",
         )
-        .bind(moved.iter().map(|i| i.product.clone()).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.product).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.no).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.status.as_str()).collect::<Vec<_>>())
-        .bind(moved.iter().map(|i| i.order.as_ref().map(|o| o.to_string())).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.at).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
@@ -138,7 +138,7 @@ async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Resul
     Ok(())
 }
 
-async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     let rows = &batch.reservations.rows;
     if rows.is_empty() {
         return Ok(());
@@ -149,21 +149,21 @@ async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -
          ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
            items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at",
     )
-    .bind(rows.iter().map(|r| r.order.to_string()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.product.to_string()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.order.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| money(r.unit_price)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| item_list(&r.items)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.release_reason.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.release_reason.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-async fn write_movements(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+async fn write_movements(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     let rows = &batch.movements;
     if rows.is_empty() {
         return Ok(());
@@ -172,20 +172,20 @@ async fn write_movements(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> R
         "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at) \
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])",
     )
-    .bind(rows.iter().map(|r| r.product.to_string()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.from.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.to.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.reference.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.actor.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     let wallets = &batch.wallets.rows;
     if !wallets.is_empty() {
         sqlx::query(
@@ -193,7 +193,7 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Res
              SELECT id, b, h, a, a FROM UNNEST($1::text[], $2::numeric[], $3::numeric[], $4::bigint[]) AS u(id, b, h, a) \
              ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, held = EXCLUDED.held, updated_at = EXCLUDED.updated_at",
         )
-        .bind(wallets.iter().map(|w| w.customer.to_string()).collect::<Vec<_>>())
+        .bind(wallets.iter().map(|w| w.customer.as_str()).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.held)).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>())
@@ -206,13 +206,13 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Res
             "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[])",
         )
-        .bind(ledger.iter().map(|l| l.customer.to_string()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.reference.to_string()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.customer.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.reference.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.amount).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| money(l.balance_after)).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.reason.clone()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.actor.clone()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
@@ -224,8 +224,8 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Res
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[]) \
              ON CONFLICT (customer, reference) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
         )
-        .bind(holds.iter().map(|h| h.customer.to_string()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.reference.to_string()).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.customer.as_str()).collect::<Vec<_>>())
+        .bind(holds.iter().map(|h| h.reference.as_str()).collect::<Vec<_>>())
         .bind(holds.iter().map(|h| money(h.amount)).collect::<Vec<_>>())
         .bind(holds.iter().map(|h| h.status.as_str()).collect::<Vec<_>>())
         .bind(holds.iter().map(|h| h.updated_at).collect::<Vec<_>>())
@@ -235,7 +235,7 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Res
     Ok(())
 }
 
-async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Result<(), sqlx::Error> {
+async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     let orders = &batch.orders.rows;
     if !orders.is_empty() {
         sqlx::query(
@@ -245,16 +245,16 @@ async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Resu
              ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
                updated_at = EXCLUDED.updated_at",
         )
-        .bind(orders.iter().map(|o| o.id.to_string()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.customer.to_string()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.product.to_string()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.customer.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.product.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| i64::from(o.quantity)).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| money(o.unit_price)).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| money(o.total)).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.method.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.state.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.note.clone()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.note.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
         .execute(&mut **tx)
@@ -267,12 +267,12 @@ async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch) -> Resu
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::bigint[]) \
              ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at",
         )
-        .bind(payments.iter().map(|p| p.id.to_string()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.customer.to_string()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.to_string())).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.customer.as_str()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.status.clone()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.status.as_str()).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;

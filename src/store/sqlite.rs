@@ -39,7 +39,7 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    async fn write(&self, batch: Batch) -> Result<(), sqlx::Error> {
+    async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         for r in &batch.products.rows {
             sqlx::query(
@@ -58,7 +58,7 @@ impl SqliteStore {
             sqlx::query(
                 "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) VALUES ($1, $2, $3, 'available', NULL, $4, $4)",
             )
-            .bind(&i.product).bind(i.no).bind(i.secret.expose()).bind(i.at)
+            .bind(i.product).bind(i.no).bind(i.secret.expose()).bind(i.at)
             .execute(&mut *tx)
             .await?;
         }
@@ -69,7 +69,7 @@ impl SqliteStore {
             .bind(i.status.as_str())
             .bind(i.order.as_ref().map(|o| o.to_string()))
             .bind(i.at)
-            .bind(&i.product)
+            .bind(i.product)
             .bind(i.no)
             .execute(&mut *tx)
             .await?;
