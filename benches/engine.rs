@@ -18,7 +18,7 @@ use warung::engine::Engine;
 use warung::settings::Settings;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Reference};
 use warung_actors::journal::{Event, Sink, SinkError, StockKind};
-use warung_actors::product::{ProductCommand, ProductRecord, ProductState, Restock};
+use warung_actors::product::{ProductCommand, ProductRecord, ProductState, Restock, StoreWhen};
 use warung_actors::supervisor::{LoadError, Loader, Supervisor, SupervisorSettings};
 use warung_actors::wallet::WalletRecord;
 
@@ -73,8 +73,13 @@ fn state_machine(c: &mut Criterion) {
             |(product, n)| {
                 for _ in 0..PAIRS {
                     *n += 1;
-                    let reserve =
-                        ProductCommand::Reserve { order: order(*n), quantity: 1, ttl_ms: 60_000, actor: "b".into() };
+                    let reserve = ProductCommand::Reserve {
+                        order: order(*n),
+                        quantity: 1,
+                        ttl_ms: 60_000,
+                        store: StoreWhen::Reserved,
+                        actor: "b".into(),
+                    };
                     product.apply(reserve, 1).unwrap();
                     product.apply(ProductCommand::Commit { order: order(*n), actor: "b".into() }, 2).unwrap();
                 }
@@ -137,6 +142,7 @@ fn actor_round_trip(c: &mut Criterion) {
                                 order: order(n),
                                 quantity: 1,
                                 ttl_ms: 60_000,
+                                store: StoreWhen::Reserved,
                                 actor: "b".into(),
                             };
                             supervisor.product(&code(), reserve).await.unwrap().unwrap();

@@ -5,7 +5,7 @@
 
 use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use warung_actors::journal::{Event, LedgerKind, OrderRow, OrderState, PaymentMethod, PaymentPurpose, PaymentRow};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, ReplyWhen};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, StoreWhen};
 use warung_actors::wallet::{WalletBalance, WalletCommand};
 
 use super::{payment_credit_reference, Checkout, CheckoutError};
@@ -39,7 +39,7 @@ impl Checkout {
         let order = OrderId::generate();
         let mut claim = self.claim(customer, &order)?;
         let reserved = self
-            .reserve(&order, customer, product, quantity, self.inner.settings.payment_ttl, ReplyWhen::Durable)
+            .reserve(&order, customer, product, quantity, self.inner.settings.payment_ttl, StoreWhen::Reserved)
             .await?;
         let row =
             self.order_row(&order, customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);

@@ -20,7 +20,7 @@ use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference};
 use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductOutcome, ReleaseReason, ReplyWhen};
+use warung_actors::product::{ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
 use warung_actors::supervisor::{CallError, Supervisor};
 use warung_actors::wallet::WalletBalance;
 
@@ -181,17 +181,20 @@ impl Checkout {
         product: &ProductCode,
         quantity: Quantity,
         ttl: Duration,
-        reply: ReplyWhen,
+        store: StoreWhen,
     ) -> Result<ProductOutcome, CheckoutError> {
         let command = ProductCommand::Reserve {
             order: order.clone(),
             quantity,
             ttl_ms: ttl.as_millis() as i64,
+            store,
             actor: actor_of(customer),
         };
-        let answer = match reply {
-            ReplyWhen::Durable => self.inner.supervisor.product(product, command).await,
-            ReplyWhen::Applied => self.inner.supervisor.product_applied(product, command).await,
+        // A reservation stored at once is answered once stored; one stored with its commit has
+        // nothing to wait for.
+        let answer = match store {
+            StoreWhen::Reserved => self.inner.supervisor.product(product, command).await,
+            StoreWhen::Committed => self.inner.supervisor.product_applied(product, command).await,
         };
         match answer {
             Ok(Ok(reserved)) => Ok(reserved),

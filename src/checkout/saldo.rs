@@ -2,16 +2,17 @@
 //! -> commit the stock (storing the paid order with it). On a refusal or failure after the
 //! reservation, the stock is released and any debit refunded (`recovery::settle_pending`).
 //!
-//! Only the last step waits for its commit. The journal stores changes in the order they were
-//! made, fences an actor whose change failed, and refuses a change whose `depends_on` is fenced;
-//! so when the commit is stored, the reservation and the debit before it are stored too, and a
-//! purchase costs one commit wait instead of three.
+//! Only the last step waits for its commit. The reservation is held in memory and reaches the
+//! store with its commit, as one sale (`StoreWhen::Committed`): the store writes each sale once.
+//! The journal stores changes in the order they were made, fences an actor whose change failed,
+//! and refuses a change whose `depends_on` is fenced; so when the commit is stored, the debit
+//! before it is stored too, and a purchase costs one commit wait instead of three.
 
 use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::journal::{OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, ReplyWhen};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
 use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
@@ -31,12 +32,11 @@ impl Checkout {
         let _claim = self.claim(customer, &order)?;
         self.refuse_early(customer, product, quantity).await?;
 
-        // The reservation is not waited for: the commit below is `Durable` on the same product,
-        // and the journal stores a product's changes in order and fences it if any fail, so a
-        // paid answer proves the reservation stored. A debit whose reservation was lost is
-        // refunded by `settle_pending`, as any failure after the debit.
+        // The reservation lives in memory until its commit stores it. A restart forgets it: the
+        // commit then finds no reservation, and the debit is refunded by `settle_pending`, as any
+        // failure after the debit.
         let reserved = self
-            .reserve(&order, customer, product, quantity, self.inner.settings.saldo_ttl, ReplyWhen::Applied)
+            .reserve(&order, customer, product, quantity, self.inner.settings.saldo_ttl, StoreWhen::Committed)
             .await?;
         let ProductOutcome::Reserved { total, .. } = reserved else { unreachable!("reserve answers Reserved") };
         let row = self.order_row(&order, customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);

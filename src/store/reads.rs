@@ -69,7 +69,7 @@ macro_rules! impl_store {
                 let mut reservations = Vec::with_capacity(open.len());
                 for (order, quantity, unit_price, expires_at) in open {
                     let items = held.remove(&order).unwrap_or_default();
-                    let reservation = Reservation { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, items, expires_at };
+                    let reservation = Reservation { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, items, expires_at, stored: true };
                     reservations.push((rows::order_id(&order)?, reservation));
                 }
                 let recent: Vec<(String, i64, String, i64, String, String, String)> = sqlx::query_as(

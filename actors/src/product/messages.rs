@@ -12,6 +12,7 @@ pub enum ProductCommand {
         order: OrderId,
         quantity: Quantity,
         ttl_ms: i64,
+        store: StoreWhen,
         actor: String,
     },
     /// The order is paid: its reserved units are sold and its items delivered.
@@ -41,6 +42,18 @@ pub enum ProductCommand {
         active: bool,
         actor: String,
     },
+}
+
+/// When a reservation reaches the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreWhen {
+    /// At once: the reservation outlives a restart (an order awaiting an outside payment).
+    Reserved,
+    /// Only when it is committed, as a sale straight from available to sold. For a reservation
+    /// held for the moment of a saldo purchase: a restart forgets it (the purchase then fails and
+    /// its debit is refunded), and the store writes each sale once instead of twice. A release
+    /// stores nothing: in the store the units never left the queue.
+    Committed,
 }
 
 /// What a restock brings in.

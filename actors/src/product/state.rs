@@ -28,6 +28,8 @@ pub struct Reservation {
     pub unit_price: Money,
     pub items: Vec<Item>,
     pub expires_at: UnixMs,
+    /// Whether the store holds it yet (see `StoreWhen`); a restored reservation always is.
+    pub stored: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +89,8 @@ pub struct ProductState {
     /// The open reservations by expiry, so the next one is found without a scan.
     expiries: BTreeSet<(UnixMs, OrderId)>,
     reserved_units: i64,
+    /// Reserved units the store does not know of yet: in the store they are still available.
+    unstored_units: i64,
     settled: BoundedMap<OrderId, Settled>,
     secrets: HashSet<ItemSecret>,
     references: BoundedMap<Reference, (Fingerprint, ProductOutcome)>,
@@ -126,6 +130,7 @@ impl ProductState {
             reservations: HashMap::new(),
             expiries: BTreeSet::new(),
             reserved_units: 0,
+            unstored_units: 0,
             settled: BoundedMap::new(PRODUCT_SETTLED_REMEMBERED_MAX),
             secrets: HashSet::new(),
             references: BoundedMap::new(PRODUCT_REFERENCES_REMEMBERED_MAX),
@@ -150,6 +155,9 @@ impl ProductState {
             StockKind::Counted => state.available_count = row.available,
         }
         for (order, reservation) in record.reservations {
+            if !reservation.stored {
+                return Err(format!("reservation {order} comes from the store but is marked unstored"));
+            }
             state.reserved_units += i64::from(reservation.quantity);
             state.expiries.insert((reservation.expires_at, order.clone()));
             state.reservations.insert(order, reservation);
@@ -204,6 +212,8 @@ impl ProductState {
         }
     }
 
+    /// The row as the store must see it: units under an unstored reservation count as available,
+    /// so the row agrees with the stored items and reservations.
     pub fn row(&self, now: UnixMs) -> ProductRow {
         ProductRow {
             code: self.code.clone(),
@@ -212,8 +222,8 @@ impl ProductState {
             kind: self.kind,
             active: self.active,
             received: self.received,
-            available: self.available(),
-            reserved: self.reserved_units,
+            available: self.available() + self.unstored_units,
+            reserved: self.reserved_units - self.unstored_units,
             sold: self.sold,
             removed: self.removed,
             next_item_no: self.next_item_no,
@@ -228,8 +238,8 @@ impl ProductState {
     ) -> Result<Transition<ProductOutcome>, ProductRejection> {
         let mut events = Vec::new();
         let outcome = match command {
-            ProductCommand::Reserve { order, quantity, ttl_ms, actor } => {
-                self.reserve(order, quantity, ttl_ms, &actor, now, &mut events)?
+            ProductCommand::Reserve { order, quantity, ttl_ms, store, actor } => {
+                self.reserve(order, quantity, ttl_ms, store, &actor, now, &mut events)?
             }
             ProductCommand::Commit { order, actor } => self.commit(order, &actor, now, &mut events)?,
             ProductCommand::Release { order, reason, actor } => {
@@ -272,6 +282,9 @@ impl ProductState {
         if available < 0 || self.reserved_units < 0 || self.sold < 0 || self.removed < 0 {
             return Err("a stock count is negative".into());
         }
+        if self.unstored_units < 0 || self.unstored_units > self.reserved_units {
+            return Err(format!("{} unstored of {} reserved units", self.unstored_units, self.reserved_units));
+        }
         if self.received != available + self.reserved_units + self.sold + self.removed {
             return Err(format!(
                 "received {} != available {available} + reserved {} + sold {} + removed {}",
@@ -288,6 +301,10 @@ impl ProductState {
         let reserved: i64 = self.reservations.values().map(|r| i64::from(r.quantity)).sum();
         if reserved != self.reserved_units {
             return Err(format!("reservations hold {reserved}, counter says {}", self.reserved_units));
+        }
+        let unstored: i64 = self.reservations.values().filter(|r| !r.stored).map(|r| i64::from(r.quantity)).sum();
+        if unstored != self.unstored_units {
+            return Err(format!("unstored reservations hold {unstored}, counter says {}", self.unstored_units));
         }
         if self.kind == StockKind::Items {
             if let Some((order, _)) = self.reservations.iter().find(|(_, r)| r.items.len() != r.quantity as usize) {

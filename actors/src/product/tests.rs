@@ -1,8 +1,10 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::{ItemNo, StockState};
 use crate::domain::{ItemSecret, Money, OrderId, ProductCode, Reference};
-use crate::journal::StockKind;
+use crate::journal::{Event, StockKind};
+use crate::product::StoreWhen;
 
 const NOW: i64 = 1_700_000_000_000;
 const TTL: i64 = 60_000;
@@ -33,7 +35,7 @@ fn restock(reference: &str, stock: Restock) -> ProductCommand {
 }
 
 fn reserve(o: u64, quantity: u32) -> ProductCommand {
-    ProductCommand::Reserve { order: order(o), quantity, ttl_ms: TTL, actor: "test".into() }
+    ProductCommand::Reserve { order: order(o), quantity, ttl_ms: TTL, store: StoreWhen::Reserved, actor: "test".into() }
 }
 
 fn commit(o: u64) -> ProductCommand {
@@ -245,9 +247,112 @@ fn a_price_change_applies_to_new_reservations_only() {
     assert_eq!(p.apply(zero, NOW).unwrap_err(), ProductRejection::PriceMustNotBeZero);
 }
 
+#[test]
+fn a_reservation_stored_with_its_commit_writes_nothing_until_then() {
+    let mut p = product_with(3);
+    let reserve = ProductCommand::Reserve {
+        order: order(1),
+        quantity: 2,
+        ttl_ms: TTL,
+        store: StoreWhen::Committed,
+        actor: "test".into(),
+    };
+    let reserved = p.apply(reserve, NOW).unwrap();
+    assert!(reserved.events.is_empty(), "nothing is stored at reserve");
+    assert_eq!((p.snapshot().available, p.snapshot().reserved), (1, 2), "held in memory");
+    let row = p.row(NOW);
+    assert_eq!((row.available, row.reserved), (3, 0), "the store still sees the units available");
+
+    let committed = p.apply(commit(1), NOW + 1).unwrap();
+    let movements: Vec<_> = committed
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Movement(m) => Some((m.from, m.to, m.quantity)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(movements, vec![(StockState::Available, StockState::Sold, 2)], "one sale, straight from available");
+    let product = committed.events.iter().find_map(|e| match e {
+        Event::Product(row) => Some((row.available, row.reserved, row.sold)),
+        _ => None,
+    });
+    assert_eq!(product, Some((1, 0, 2)));
+}
+
+#[test]
+fn releasing_a_reservation_the_store_never_saw_writes_nothing() {
+    let mut p = product_with(2);
+    for (o, store) in [(1, StoreWhen::Committed), (2, StoreWhen::Committed)] {
+        let reserve = ProductCommand::Reserve { order: order(o), quantity: 1, ttl_ms: TTL, store, actor: "t".into() };
+        p.apply(reserve, NOW).unwrap();
+    }
+    assert!(p.apply(release(1), NOW).unwrap().events.is_empty());
+    let expired = p.apply(ProductCommand::ExpireDue, NOW + TTL).unwrap();
+    assert_eq!(expired.outcome, ProductOutcome::Expired { orders: vec![order(2)] });
+    assert!(expired.events.is_empty());
+    assert_eq!(p.snapshot().available, 2);
+    assert_eq!(
+        p.apply(commit(2), NOW + TTL).unwrap_err(),
+        ProductRejection::ReservationReleased { reason: ReleaseReason::Expired }
+    );
+}
+
+/// What the store holds of a product, built only from the events a product emits.
+#[derive(Default)]
+struct StoreView {
+    items: std::collections::HashMap<ItemNo, StockState>,
+    reservations: std::collections::HashMap<String, (crate::journal::ReservationStatus, u32)>,
+    row: Option<crate::journal::ProductRow>,
+}
+
+impl StoreView {
+    fn take(&mut self, events: &[Event]) {
+        for event in events {
+            match event {
+                Event::ItemsAdded { items, .. } => {
+                    for (no, _) in items {
+                        self.items.insert(*no, StockState::Available);
+                    }
+                }
+                Event::ItemsMoved { items, to, .. } => {
+                    for no in items {
+                        self.items.insert(*no, *to);
+                    }
+                }
+                Event::Reservation(r) => {
+                    self.reservations.insert(r.order.to_string(), (r.status, r.quantity));
+                }
+                Event::Product(row) => self.row = Some(row.clone()),
+                _ => {}
+            }
+        }
+    }
+
+    /// The stored counts agree with the stored items and reservations, as `warung audit` and a
+    /// restore expect, whatever was held in memory only.
+    fn check(&self) -> Result<(), String> {
+        let Some(row) = &self.row else { return Ok(()) };
+        let count = |state| self.items.values().filter(|s| **s == state).count() as i64;
+        let open: i64 = self
+            .reservations
+            .values()
+            .filter(|(status, _)| *status == crate::journal::ReservationStatus::Reserved)
+            .map(|(_, q)| i64::from(*q))
+            .sum();
+        let seen = (count(StockState::Available), count(StockState::Reserved), count(StockState::Sold), open);
+        let want = (row.available, row.reserved, row.sold, row.reserved);
+        if seen == want {
+            Ok(())
+        } else {
+            Err(format!("stored items and reservations {seen:?}, stored row {want:?}"))
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Step {
-    Reserve(u64, u32),
+    Reserve(u64, u32, bool),
     Commit(u64),
     Release(u64),
     Expire(i64),
@@ -256,7 +361,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (0..20u64, 0..4u32).prop_map(|(o, q)| Step::Reserve(o, q)),
+        (0..20u64, 0..4u32, any::<bool>()).prop_map(|(o, q, stored)| Step::Reserve(o, q, stored)),
         (0..20u64).prop_map(Step::Commit),
         (0..20u64).prop_map(Step::Release),
         (0..(2 * TTL)).prop_map(Step::Expire),
@@ -265,17 +370,22 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    /// Random command sequences keep every invariant, never sell an item twice, and a repeated
-    /// command changes nothing.
+    /// Random command sequences keep every invariant, never sell an item twice, a repeated
+    /// command changes nothing, and what reaches the store always agrees with itself.
     #[test]
     fn random_commands_keep_every_invariant(steps in prop::collection::vec(step(), 1..120)) {
-        let mut p = product_with(5);
+        let mut p = ProductState::new(ProductCode::parse("viu1b").unwrap(), "Viu".into(), Money::rupiah(15_000), StockKind::Items);
+        let mut store = StoreView::default();
+        store.take(&p.apply(restock("r1", Restock::Items(items("acc", 5))), NOW).unwrap().events);
         let mut now = NOW;
         let mut delivered = std::collections::HashSet::new();
         for (i, s) in steps.into_iter().enumerate() {
             now += 100;
             let command = match s {
-                Step::Reserve(o, q) => reserve(o, q),
+                Step::Reserve(o, q, stored) => {
+                    let store = if stored { StoreWhen::Reserved } else { StoreWhen::Committed };
+                    ProductCommand::Reserve { order: order(o), quantity: q, ttl_ms: TTL, store, actor: "test".into() }
+                }
                 Step::Commit(o) => commit(o),
                 Step::Release(o) => release(o),
                 Step::Expire(dt) => { now += dt; ProductCommand::ExpireDue }
@@ -285,6 +395,8 @@ proptest! {
             let before = p.snapshot();
             let again = p.apply(command, now);
             if let Ok(t) = &first {
+                store.take(&t.events);
+                prop_assert_eq!(store.check(), Ok(()));
                 if let ProductOutcome::Committed { items, .. } = &t.outcome {
                     if !t.events.is_empty() {
                         for item in items {

@@ -12,7 +12,7 @@ use futures::future::{BoxFuture, FutureExt};
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
 use crate::journal::{ProductRow, SinkError, StockKind};
-use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation};
+use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation, StoreWhen};
 
 #[derive(Default)]
 struct MemoryStore {
@@ -87,8 +87,13 @@ async fn a_reservation_expires_at_its_time_and_not_before() {
     let code = ProductCode::parse("viu1b").unwrap();
     let order = OrderId::generate();
 
-    let reserve =
-        ProductCommand::Reserve { order: order.clone(), quantity: 1, ttl_ms: 15 * 60 * 1000, actor: "test".into() };
+    let reserve = ProductCommand::Reserve {
+        order: order.clone(),
+        quantity: 1,
+        ttl_ms: 15 * 60 * 1000,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    };
     let reserved = supervisor.product(&code, reserve).await.unwrap().unwrap();
     assert!(matches!(reserved, ProductOutcome::Reserved { .. }));
 
@@ -116,6 +121,7 @@ async fn a_reservation_restored_from_the_store_keeps_its_expiry() {
         unit_price: Money::rupiah(15_000),
         items: vec![Item { no: 50, secret: ItemSecret::parse("held-item").unwrap() }],
         expires_at: clock.now() + 5 * 60 * 1000,
+        stored: true,
     };
     let store = std::sync::Arc::new(MemoryStore::default());
     *store.product.lock().unwrap() = Some(record(clock.now(), 1, vec![(order.clone(), held)]));

@@ -3,14 +3,16 @@
 use super::{reserved_outcome, total, ProductState, Reservation, Settled, Settlement};
 use crate::domain::{Item, ItemNo, ItemSecret, OrderId, Quantity, StockState, UnixMs, ORDER_QUANTITY_MAX};
 use crate::journal::{Event, MovementRow, ReservationRow, ReservationStatus, StockKind};
-use crate::product::messages::{ProductOutcome, ProductRejection, ReleaseReason};
+use crate::product::messages::{ProductOutcome, ProductRejection, ReleaseReason, StoreWhen};
 
 impl ProductState {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn reserve(
         &mut self,
         order: OrderId,
         quantity: Quantity,
         ttl_ms: i64,
+        store: StoreWhen,
         actor: &str,
         now: UnixMs,
         events: &mut Vec<Event>,
@@ -53,24 +55,31 @@ impl ProductState {
             }
         };
         let expires_at = now.saturating_add(ttl_ms);
-        let reservation = Reservation { quantity, unit_price: self.price, items, expires_at };
+        let stored = store == StoreWhen::Reserved;
+        let reservation = Reservation { quantity, unit_price: self.price, items, expires_at, stored };
         self.reserved_units += i64::from(quantity);
-        self.push_stock_events(
-            &order,
-            &reservation,
-            StockState::Available,
-            StockState::Reserved,
-            "reserve",
-            ReservationStatus::Reserved,
-            "",
-            actor,
-            now,
-            events,
-        );
+        if stored {
+            self.push_stock_events(
+                &order,
+                &reservation,
+                StockState::Available,
+                StockState::Reserved,
+                "reserve",
+                ReservationStatus::Reserved,
+                "",
+                actor,
+                now,
+                events,
+            );
+        } else {
+            self.unstored_units += i64::from(quantity);
+        }
         let outcome = reserved_outcome(order.clone(), quantity, self.price, expires_at);
         self.expiries.insert((expires_at, order.clone()));
         self.reservations.insert(order, reservation);
-        events.push(Event::Product(self.row(now)));
+        if stored {
+            events.push(Event::Product(self.row(now)));
+        }
         Ok(outcome)
     }
 
@@ -100,10 +109,16 @@ impl ProductState {
         self.expiries.remove(&(reservation.expires_at, order.clone()));
         self.reserved_units -= i64::from(reservation.quantity);
         self.sold += i64::from(reservation.quantity);
+        let from = if reservation.stored {
+            StockState::Reserved
+        } else {
+            self.unstored_units -= i64::from(reservation.quantity);
+            StockState::Available
+        };
         self.push_stock_events(
             &order,
             &reservation,
-            StockState::Reserved,
+            from,
             StockState::Sold,
             "commit",
             ReservationStatus::Committed,
@@ -147,8 +162,9 @@ impl ProductState {
             };
         }
         let reservation = self.reservations.remove(&order).ok_or(ProductRejection::ReservationNotFound)?;
-        self.put_back(&order, reservation, reason, actor, now, events);
-        events.push(Event::Product(self.row(now)));
+        if self.put_back(&order, reservation, reason, actor, now, events) {
+            events.push(Event::Product(self.row(now)));
+        }
         let quantity = self.settled.get(&order).map(|s| s.quantity).unwrap_or_default();
         Ok(ProductOutcome::Released { order, quantity })
     }
@@ -156,17 +172,19 @@ impl ProductState {
     pub(super) fn expire_due(&mut self, now: UnixMs, events: &mut Vec<Event>) -> ProductOutcome {
         let due: Vec<OrderId> =
             self.expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, order)| order.clone()).collect();
+        let mut stored = false;
         for order in &due {
             let reservation = self.reservations.remove(order).expect("listed above");
-            self.put_back(order, reservation, ReleaseReason::Expired, "system", now, events);
+            stored |= self.put_back(order, reservation, ReleaseReason::Expired, "system", now, events);
         }
-        if !due.is_empty() {
+        if stored {
             events.push(Event::Product(self.row(now)));
         }
         ProductOutcome::Expired { orders: due }
     }
 
     /// Returns a removed reservation's units to the front of the queue, so they sell next.
+    /// Says whether the store knew of the reservation (and so has a change to store).
     fn put_back(
         &mut self,
         order: &OrderId,
@@ -175,21 +193,26 @@ impl ProductState {
         actor: &str,
         now: UnixMs,
         events: &mut Vec<Event>,
-    ) {
+    ) -> bool {
         self.reserved_units -= i64::from(reservation.quantity);
         self.expiries.remove(&(reservation.expires_at, order.clone()));
-        self.push_stock_events(
-            order,
-            &reservation,
-            StockState::Reserved,
-            StockState::Available,
-            reason.as_str(),
-            ReservationStatus::Released,
-            reason.as_str(),
-            actor,
-            now,
-            events,
-        );
+        let stored = reservation.stored;
+        if stored {
+            self.push_stock_events(
+                order,
+                &reservation,
+                StockState::Reserved,
+                StockState::Available,
+                reason.as_str(),
+                ReservationStatus::Released,
+                reason.as_str(),
+                actor,
+                now,
+                events,
+            );
+        } else {
+            self.unstored_units -= i64::from(reservation.quantity);
+        }
         match self.kind {
             StockKind::Items => {
                 for item in reservation.items.into_iter().rev() {
@@ -207,6 +230,7 @@ impl ProductState {
                 settlement: Settlement::Released { reason },
             },
         );
+        stored
     }
 
     #[allow(clippy::too_many_arguments)]
