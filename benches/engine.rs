@@ -17,7 +17,7 @@ use rand::Rng;
 use warung::engine::Engine;
 use warung::settings::Settings;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{Event, Sink, SinkError, StockKind};
+use warung_actors::journal::{Earlier, Event, Sink, SinkError, StockKind};
 use warung_actors::product::{ProductCommand, ProductRecord, ProductState, Restock, StoreWhen};
 use warung_actors::supervisor::{LoadError, Loader, Supervisor, SupervisorSettings};
 use warung_actors::wallet::WalletRecord;
@@ -94,8 +94,8 @@ fn state_machine(c: &mut Criterion) {
 struct InstantStore(std::sync::Mutex<Option<ProductRecord>>);
 
 impl Sink for InstantStore {
-    fn commit<'a>(&'a self, _: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
-        futures::future::ready(Ok(())).boxed()
+    fn commit<'a>(&'a self, _: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        warung_actors::journal::after(earlier).boxed()
     }
 }
 

@@ -1,8 +1,8 @@
 //! A journal batch sorted by table: upserts keep the last row per key (the journal is ordered, so
 //! the last is the newest), appends keep every row in order. Both backends write from this.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
 use warung_actors::journal::{
@@ -12,25 +12,61 @@ use warung_actors::journal::{
 /// Rows keyed by identity, the last write of each key winning, in first-seen order.
 pub struct LastWins<K, V> {
     index: HashMap<K, usize>,
+    keys: Vec<K>,
     pub rows: Vec<V>,
 }
 
 impl<K: Eq + Hash, V> Default for LastWins<K, V> {
     fn default() -> Self {
-        LastWins { index: HashMap::new(), rows: Vec::new() }
+        LastWins { index: HashMap::new(), keys: Vec::new(), rows: Vec::new() }
     }
 }
 
-impl<K: Eq + Hash, V> LastWins<K, V> {
+impl<K: Eq + Hash + Copy, V> LastWins<K, V> {
     fn put(&mut self, key: K, row: V) {
         match self.index.get(&key) {
             Some(&at) => self.rows[at] = row,
             None => {
                 self.index.insert(key, self.rows.len());
+                self.keys.push(key);
                 self.rows.push(row);
             }
         }
     }
+
+    /// Splits off the rows whose key `shared` says another batch also writes.
+    fn split(self, shared: impl Fn(&K) -> bool) -> (Self, Self) {
+        let (mut own, mut rest) = (LastWins::default(), LastWins::default());
+        for (key, row) in self.keys.into_iter().zip(self.rows) {
+            if shared(&key) {
+                rest.put(key, row);
+            } else {
+                own.put(key, row);
+            }
+        }
+        (own, rest)
+    }
+}
+
+/// The rows a batch writes, by table and key, hashed: a collision only makes a row look shared,
+/// which costs overlap, never correctness.
+#[derive(Default)]
+pub struct RowKeys(HashSet<u64>);
+
+impl RowKeys {
+    fn add(&mut self, table: &str, key: impl Hash) {
+        self.0.insert(row_key(table, key));
+    }
+
+    fn has(&self, table: &str, key: impl Hash) -> bool {
+        !self.0.is_empty() && self.0.contains(&row_key(table, key))
+    }
+}
+
+fn row_key(table: &str, key: impl Hash) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (table, key).hash(&mut hasher);
+    hasher.finish()
 }
 
 pub struct NewItem<'a> {
@@ -96,6 +132,72 @@ impl<'a> Batch<'a> {
             }
         }
         batch
+    }
+
+    /// Every row this batch writes, by its unique key, so that a batch written beside this one
+    /// never waits on its rows. Movements and ledger entries are keyed by their product and
+    /// customer instead: appended in order, their ids keep each one's history in order.
+    pub fn keys(&self) -> RowKeys {
+        let mut keys = RowKeys::default();
+        self.products.keys.iter().for_each(|k| keys.add("products", k));
+        for item in &self.new_items {
+            keys.add("items", (item.product, item.no));
+            keys.add("item_secrets", (item.product, item.secret.expose()));
+        }
+        self.item_statuses.keys.iter().for_each(|k| keys.add("items", k));
+        self.reservations.keys.iter().for_each(|k| keys.add("reservations", k));
+        self.wallets.keys.iter().for_each(|k| keys.add("customers", k));
+        self.movements.iter().for_each(|m| keys.add("movements", m.product.as_str()));
+        self.ledger.iter().for_each(|l| keys.add("ledger", l.customer.as_str()));
+        self.holds.keys.iter().for_each(|k| keys.add("holds", k));
+        self.orders.keys.iter().for_each(|k| keys.add("orders", k));
+        self.payments.keys.iter().for_each(|k| keys.add("payments", k));
+        keys
+    }
+
+    /// Splits this batch into the rows `earlier` does not write, which may be written while it is
+    /// still open, and the rows it does, which must wait until it has committed.
+    pub fn split(self, earlier: &RowKeys) -> (Batch<'a>, Batch<'a>) {
+        let (products, products_shared) = self.products.split(|k| earlier.has("products", k));
+        let (new_items, new_items_shared) = self.new_items.into_iter().partition(|item| {
+            !earlier.has("items", (item.product, item.no))
+                && !earlier.has("item_secrets", (item.product, item.secret.expose()))
+        });
+        let (item_statuses, item_statuses_shared) = self.item_statuses.split(|k| earlier.has("items", k));
+        let (reservations, reservations_shared) = self.reservations.split(|k| earlier.has("reservations", k));
+        let (wallets, wallets_shared) = self.wallets.split(|k| earlier.has("customers", k));
+        let (movements, movements_shared) =
+            self.movements.into_iter().partition(|m| !earlier.has("movements", m.product.as_str()));
+        let (ledger, ledger_shared) =
+            self.ledger.into_iter().partition(|l| !earlier.has("ledger", l.customer.as_str()));
+        let (holds, holds_shared) = self.holds.split(|k| earlier.has("holds", k));
+        let (orders, orders_shared) = self.orders.split(|k| earlier.has("orders", k));
+        let (payments, payments_shared) = self.payments.split(|k| earlier.has("payments", k));
+        let own = Batch {
+            products,
+            new_items,
+            item_statuses,
+            reservations,
+            movements,
+            wallets,
+            ledger,
+            holds,
+            orders,
+            payments,
+        };
+        let shared = Batch {
+            products: products_shared,
+            new_items: new_items_shared,
+            item_statuses: item_statuses_shared,
+            reservations: reservations_shared,
+            movements: movements_shared,
+            wallets: wallets_shared,
+            ledger: ledger_shared,
+            holds: holds_shared,
+            orders: orders_shared,
+            payments: payments_shared,
+        };
+        (own, shared)
     }
 }
 

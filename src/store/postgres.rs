@@ -2,23 +2,29 @@
 //! costs a handful of round trips and one fsync per batch, not per buyer.
 
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
-use warung_actors::journal::{Event, Sink, SinkError};
+use warung_actors::journal::{after, Earlier, Event, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
-use super::batch::{item_list, Batch};
+use super::batch::{item_list, Batch, RowKeys};
 use super::reads::impl_store;
 use super::{sink_error, StoreError};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
 
-/// Connections of the journal's own pool: one commits, a spare takes over when it is cut.
-const WRITE_CONNECTIONS_MAX: u32 = 2;
+/// Connections of the journal's own pool: one per batch in the store at once, and a spare that
+/// takes over when one is cut.
+const WRITE_CONNECTIONS_MAX: u32 = PIPELINE_BATCHES_MAX as u32 + 1;
+
+/// A journal batch never waits on a row lock of its own making (see `PgStore::write`); one that
+/// waits this long is held by something outside the journal, and fails rather than hangs.
+const WRITE_LOCK_TIMEOUT: &str = "5s";
 
 pub struct PgStore {
     /// Reads (actor activation, queries).
@@ -26,6 +32,9 @@ pub struct PgStore {
     /// The journal's writes. Connected lazily, so from the journal's thread: its round trips are
     /// driven there, not by whichever thread happened to open a shared connection.
     write_pool: PgPool,
+    /// The rows of the batch handed to the journal's writer last: the next batch writes the rest
+    /// of its rows beside it, and these only once it has committed.
+    last_batch: Mutex<RowKeys>,
 }
 
 impl PgStore {
@@ -39,8 +48,8 @@ impl PgStore {
         let write_pool = PgPoolOptions::new()
             .max_connections(WRITE_CONNECTIONS_MAX)
             .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-            .connect_lazy_with(options);
-        Ok(PgStore { pool, write_pool })
+            .connect_lazy_with(options.options([("lock_timeout", WRITE_LOCK_TIMEOUT)]));
+        Ok(PgStore { pool, write_pool, last_batch: Mutex::new(RowKeys::default()) })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -52,23 +61,35 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
-        let mut tx = self.write_pool.begin().await?;
-        write_products(&mut tx, &batch).await?;
-        write_items(&mut tx, &batch).await?;
-        write_reservations(&mut tx, &batch).await?;
-        write_movements(&mut tx, &batch).await?;
-        write_wallets(&mut tx, &batch).await?;
-        write_orders(&mut tx, &batch).await?;
-        tx.commit().await
+    /// Writes the rows the earlier batch does not write while it may still be open, then, once
+    /// it has committed, the rows it does write, then commits. Neither transaction ever waits on
+    /// the other's rows, so the two cannot deadlock, and each keeps its place in the order.
+    async fn write(&self, own: Batch<'_>, shared: Batch<'_>, earlier: Earlier) -> Result<(), SinkError> {
+        let mut tx = self.write_pool.begin().await.map_err(sink_error)?;
+        write_all(&mut tx, &own).await.map_err(sink_error)?;
+        after(earlier).await?;
+        write_all(&mut tx, &shared).await.map_err(sink_error)?;
+        tx.commit().await.map_err(sink_error)
     }
+}
+
+async fn write_all(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+    write_products(tx, batch).await?;
+    write_items(tx, batch).await?;
+    write_reservations(tx, batch).await?;
+    write_movements(tx, batch).await?;
+    write_wallets(tx, batch).await?;
+    write_orders(tx, batch).await
 }
 
 impl_store!(PgStore, "./migrations/postgres", "postgres");
 
 impl Sink for PgStore {
-    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(async move { self.write(Batch::of(events)).await.map_err(sink_error) })
+    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        let batch = Batch::of(events);
+        let before = std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys());
+        let (own, shared) = batch.split(&before);
+        Box::pin(self.write(own, shared, earlier))
     }
 }
 

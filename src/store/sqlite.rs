@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use warung_actors::journal::{Event, Sink, SinkError};
+use warung_actors::journal::{after, Earlier, Event, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
 use super::reads::impl_store;
@@ -150,7 +150,11 @@ impl SqliteStore {
 impl_store!(SqliteStore, "./migrations/sqlite", "sqlite");
 
 impl Sink for SqliteStore {
-    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(async move { self.write(Batch::of(events)).await.map_err(sink_error) })
+    /// One writer: a batch waits for the one before it, then writes.
+    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            after(earlier).await?;
+            self.write(Batch::of(events)).await.map_err(sink_error)
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! Group commit. Submissions are committed strictly in the order they were made, many per
 //! transaction: a batch closes when it holds `batch_events_max` events or `batch_window` has
-//! passed since its first submission. While one batch commits, the next one fills.
+//! passed since its first submission. While one batch commits, the next one fills, and may start
+//! writing (see `runner`).
 //!
 //! Guarantees:
 //! - A ticket resolves `Ok` only after the transaction holding its events has committed.
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::{mpsc, oneshot};
@@ -65,11 +66,33 @@ pub enum SinkError {
     /// The store refused the content (a constraint): some submission in the batch is bad.
     #[error("store refused the batch: {0}")]
     Refused(String),
+    /// The batch before this one failed, so this one was rolled back unwritten.
+    #[error("an earlier batch failed")]
+    EarlierFailed,
 }
 
+/// Resolves once the batch before is settled: `true` if it committed.
+pub type Earlier = BoxFuture<'static, bool>;
+
 /// The store, as the journal sees it: one transaction per call, all or nothing.
+///
+/// Calls are made in batch order (the code of `commit` before its future runs in that order), and
+/// a call may come before the previous one's future has finished. A sink
+/// must not commit before `earlier` resolves, and must roll back with `EarlierFailed` if it
+/// resolves `false`. Until then it may write the rows the earlier batch does not write (so two
+/// transactions never wait on each other's rows: the later one touches shared rows only once the
+/// earlier has committed), or simply wait (`after`).
 pub trait Sink: Send + Sync + 'static {
-    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>>;
+    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>>;
+}
+
+/// For a sink that writes nothing until the batch before it has committed.
+pub async fn after(earlier: Earlier) -> Result<(), SinkError> {
+    if earlier.await {
+        Ok(())
+    } else {
+        Err(SinkError::EarlierFailed)
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -204,146 +227,9 @@ impl Journal {
     }
 }
 
-struct Runner {
-    rx: mpsc::Receiver<Submission>,
-    sink: Arc<dyn Sink>,
-    settings: JournalSettings,
-    stats: Arc<JournalStats>,
-    /// Per actor, the newest incarnation whose submissions are refused.
-    fence: HashMap<ActorKey, Incarnation>,
-    fenced_tx: mpsc::UnboundedSender<Vec<ActorKey>>,
-}
-
-impl Runner {
-    async fn run(mut self) {
-        while let Some(first) = self.rx.recv().await {
-            let batch = self.fill(first).await;
-            self.commit(batch).await;
-        }
-        tracing::debug!("journal stopped: every handle dropped");
-    }
-
-    async fn fill(&mut self, first: Submission) -> Vec<Submission> {
-        let deadline = tokio::time::Instant::now() + self.settings.batch_window;
-        let mut events = first.events.len();
-        let mut batch = vec![first];
-        while events < self.settings.batch_events_max {
-            let next = match self.rx.try_recv() {
-                Ok(submission) => submission,
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                        Ok(Some(submission)) => submission,
-                        _ => break,
-                    }
-                }
-            };
-            events += next.events.len();
-            batch.push(next);
-        }
-        batch
-    }
-
-    /// A fence is never lifted: an old incarnation may still be draining its mailbox after a new
-    /// one has started, and must not write. (One entry per actor that ever failed a commit.)
-    fn is_fenced(&self, origin: &Option<Origin>) -> bool {
-        let Some((key, incarnation)) = origin else { return false };
-        self.fence.get(key).is_some_and(|fenced| incarnation <= fenced)
-    }
-
-    fn is_blocked(&self, origin: &Option<Origin>, depends_on: &[Origin]) -> bool {
-        self.is_fenced(origin) || depends_on.iter().any(|dependency| self.is_fenced(&Some(dependency.clone())))
-    }
-
-    async fn commit(&mut self, batch: Vec<Submission>) {
-        let mut live = Vec::with_capacity(batch.len());
-        for submission in batch {
-            if self.is_blocked(&submission.origin, &submission.depends_on) {
-                self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
-                let _ = submission.done.send(Err(JournalError::Fenced));
-            } else {
-                live.push(submission);
-            }
-        }
-        let mut events = Vec::with_capacity(live.iter().map(|s| s.events.len()).sum());
-        let mut parts = Vec::with_capacity(live.len());
-        for submission in live {
-            let start = events.len();
-            events.extend(submission.events);
-            parts.push((start..events.len(), submission.origin, submission.depends_on, submission.done));
-        }
-        if events.is_empty() {
-            for (_, _, _, done) in parts {
-                let _ = done.send(Ok(()));
-            }
-            return;
-        }
-        match self.commit_events(&events).await {
-            Ok(()) => {
-                for (_, _, _, done) in parts {
-                    let _ = done.send(Ok(()));
-                }
-            }
-            Err(SinkError::Refused(reason)) if parts.len() > 1 => {
-                // One bad submission must not fail its neighbours: commit them one by one.
-                tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
-                for (range, origin, depends_on, done) in parts {
-                    if self.is_blocked(&origin, &depends_on) {
-                        let _ = done.send(Err(JournalError::Fenced));
-                        continue;
-                    }
-                    match self.commit_events(&events[range]).await {
-                        Ok(()) => {
-                            let _ = done.send(Ok(()));
-                        }
-                        Err(error) => self.fail(vec![(origin, done)], error),
-                    }
-                }
-            }
-            Err(error) => {
-                let failed = parts.into_iter().map(|(_, origin, _, done)| (origin, done)).collect();
-                self.fail(failed, error);
-            }
-        }
-    }
-
-    async fn commit_events(&self, events: &[Event]) -> Result<(), SinkError> {
-        let started = Instant::now();
-        let result = self.sink.commit(events).await;
-        let micros = started.elapsed().as_micros() as u64;
-        self.stats.last_commit_micros.store(micros, Ordering::Relaxed);
-        match &result {
-            Ok(()) => {
-                self.stats.batches_committed.fetch_add(1, Ordering::Relaxed);
-                self.stats.events_committed.fetch_add(events.len() as u64, Ordering::Relaxed);
-                self.stats.last_batch_events.store(events.len() as u64, Ordering::Relaxed);
-                self.stats.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
-            }
-            Err(error) => {
-                self.stats.batches_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(%error, events = events.len(), "journal batch failed to commit");
-            }
-        }
-        result
-    }
-
-    fn fail(&mut self, failed: Vec<Waiter>, error: SinkError) {
-        let mut keys = Vec::new();
-        for (origin, done) in failed {
-            if let Some((key, incarnation)) = origin {
-                let fenced = self.fence.entry(key.clone()).or_insert(incarnation);
-                *fenced = (*fenced).max(incarnation);
-                keys.push(key);
-            }
-            let _ = done.send(Err(JournalError::CommitFailed(error.to_string())));
-        }
-        keys.sort();
-        keys.dedup();
-        if !keys.is_empty() {
-            let _ = self.fenced_tx.send(keys);
-        }
-    }
-}
-
+mod runner;
 #[cfg(test)]
 mod tests;
+
+use runner::Runner;
+pub use runner::PIPELINE_BATCHES_MAX;

@@ -7,6 +7,6 @@ mod group_commit;
 
 pub use event::*;
 pub use group_commit::{
-    ActorKey, Incarnation, Journal, JournalError, JournalSettings, JournalStats, Origin, Sink, SinkError, SubmitSlot,
-    Ticket, JOURNAL_QUEUE_SUBMISSIONS_MAX,
+    after, ActorKey, Earlier, Incarnation, Journal, JournalError, JournalSettings, JournalStats, Origin, Sink,
+    SinkError, SubmitSlot, Ticket, JOURNAL_QUEUE_SUBMISSIONS_MAX, PIPELINE_BATCHES_MAX,
 };

@@ -11,7 +11,7 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
-use crate::journal::{ProductRow, SinkError, StockKind};
+use crate::journal::{Earlier, ProductRow, SinkError, StockKind};
 use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation, StoreWhen};
 
 #[derive(Default)]
@@ -21,9 +21,13 @@ struct MemoryStore {
 }
 
 impl Sink for MemoryStore {
-    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
-        *self.committed.lock().unwrap() += events.len();
-        futures::future::ready(Ok(())).boxed()
+    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        async move {
+            crate::journal::after(earlier).await?;
+            *self.committed.lock().unwrap() += events.len();
+            Ok(())
+        }
+        .boxed()
     }
 }
 

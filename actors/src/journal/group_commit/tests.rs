@@ -10,16 +10,27 @@ struct MemorySink {
     batches: Mutex<Vec<Vec<String>>>,
     fail_next: Mutex<Option<SinkError>>,
     refuse_reference: Mutex<Option<String>>,
+    /// The next call waits for this before it writes anything.
+    gate: Mutex<Option<oneshot::Receiver<()>>>,
+    /// Every call as it starts: the references it was given.
+    calls: Mutex<Vec<Vec<String>>>,
 }
 
 impl Sink for MemorySink {
-    fn commit<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        let references: Vec<String> = events.iter().map(reference_of).collect();
+        self.calls.lock().unwrap().push(references.clone());
+        let gate = self.gate.lock().unwrap().take();
+        let fail = self.fail_next.lock().unwrap().take();
         async move {
+            if let Some(gate) = gate {
+                let _ = gate.await;
+            }
             tokio::task::yield_now().await;
-            if let Some(error) = self.fail_next.lock().unwrap().take() {
+            if let Some(error) = fail {
                 return Err(error);
             }
-            let references: Vec<String> = events.iter().map(reference_of).collect();
+            after(earlier).await?;
             if let Some(bad) = self.refuse_reference.lock().unwrap().as_ref() {
                 if references.contains(bad) {
                     return Err(SinkError::Refused(format!("duplicate {bad}")));
@@ -129,4 +140,57 @@ async fn a_submission_fails_when_a_change_it_depends_on_failed() {
         journal.try_slot().unwrap().submit_after(Some((key(), 1)), vec![(wallet, 4)], vec![movement("later")]);
     unrelated.await.unwrap();
     assert_eq!(sink.batches.lock().unwrap().concat(), vec!["later".to_string()]);
+}
+
+/// Holds the sink's next call, fills a second batch behind it, and returns the tickets of both.
+async fn two_batches_in_flight(sink: &Arc<MemorySink>) -> (Journal, Vec<Ticket>, Vec<Ticket>, oneshot::Sender<()>) {
+    let (open, gate) = oneshot::channel();
+    *sink.gate.lock().unwrap() = Some(gate);
+    let settings = JournalSettings { batch_events_max: 4, batch_window: Duration::from_millis(1) };
+    let (journal, _fenced) = Journal::start(sink.clone(), settings);
+    let first: Vec<Ticket> = (0..2)
+        .map(|i| journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement(&format!("a{i}"))]))
+        .collect();
+    while sink.calls.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let wallet = ActorKey::Wallet(crate::domain::CustomerId::parse("budi").unwrap());
+    let second: Vec<Ticket> = (0..2)
+        .map(|i| journal.try_slot().unwrap().submit(Some((wallet.clone(), 2)), vec![movement(&format!("b{i}"))]))
+        .collect();
+    while sink.calls.lock().unwrap().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    (journal, first, second, open)
+}
+
+#[tokio::test]
+async fn a_second_batch_starts_while_the_first_is_in_the_store_and_commits_after_it() {
+    let sink = Arc::new(MemorySink::default());
+    let (_journal, first, second, open) = two_batches_in_flight(&sink).await;
+    assert_eq!(sink.calls.lock().unwrap().len(), 2, "the second batch reached the store before the first finished");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(sink.batches.lock().unwrap().is_empty(), "nothing commits before the first batch");
+    open.send(()).unwrap();
+    for ticket in first.into_iter().chain(second) {
+        ticket.await.unwrap();
+    }
+    let committed = sink.batches.lock().unwrap().clone();
+    assert_eq!(committed, vec![vec!["a0".to_string(), "a1".into()], vec!["b0".to_string(), "b1".into()]]);
+}
+
+#[tokio::test]
+async fn a_batch_behind_a_failed_one_is_rolled_back_and_runs_again() {
+    let sink = Arc::new(MemorySink::default());
+    *sink.fail_next.lock().unwrap() = Some(SinkError::Unavailable("connection reset".into()));
+    let (_journal, first, second, open) = two_batches_in_flight(&sink).await;
+    open.send(()).unwrap();
+    for ticket in first {
+        assert!(matches!(ticket.await, Err(JournalError::CommitFailed(_))));
+    }
+    for ticket in second {
+        ticket.await.expect("an unrelated actor's change behind the failed batch is stored on its second run");
+    }
+    assert_eq!(sink.batches.lock().unwrap().concat(), vec!["b0".to_string(), "b1".into()]);
+    assert_eq!(sink.calls.lock().unwrap().len(), 3, "the second batch was sent again");
 }

@@ -1,0 +1,306 @@
+//! The commit loop. Up to `PIPELINE_BATCHES_MAX` batches are in the store at once: while one
+//! writes, the next starts writing the rows the first does not touch (the store decides which,
+//! see `Sink`). Batches still settle strictly in order: a batch commits only after the one before
+//! it did, and a batch whose predecessor failed is rolled back and its submissions run again.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::future::FutureExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::{ActorKey, Earlier, Incarnation, JournalError, JournalSettings, JournalStats, Origin, Sink, SinkError};
+use super::{Submission, Waiter};
+use crate::journal::Event;
+
+/// Batches in the store at once: one committing, one writing behind it. More would only queue
+/// behind the same rows (every batch of a flash sale touches the hot product's row).
+pub const PIPELINE_BATCHES_MAX: usize = 2;
+
+/// One submission's place in a batch.
+struct Part {
+    range: std::ops::Range<usize>,
+    submission: Submission,
+}
+
+/// A batch in the store: its writing task hands its events back with the outcome.
+struct Flight {
+    task: JoinHandle<(Vec<Event>, Result<(), SinkError>)>,
+    parts: Vec<Part>,
+}
+
+pub(super) struct Runner {
+    pub(super) rx: mpsc::Receiver<Submission>,
+    pub(super) sink: Arc<dyn Sink>,
+    pub(super) settings: JournalSettings,
+    pub(super) stats: Arc<JournalStats>,
+    /// Per actor, the newest incarnation whose submissions are refused.
+    pub(super) fence: HashMap<ActorKey, Incarnation>,
+    pub(super) fenced_tx: mpsc::UnboundedSender<Vec<ActorKey>>,
+}
+
+/// How a new batch follows the one launched before it.
+struct Chain {
+    /// Resolves when the previous batch is settled (`true`: committed).
+    earlier: Earlier,
+    /// Resolves once the previous batch's `Sink::commit` has been called, so calls are made in
+    /// batch order even if their tasks start out of order.
+    called: Option<oneshot::Receiver<()>>,
+}
+
+impl Chain {
+    fn fresh() -> Chain {
+        Chain { earlier: futures::future::ready(true).boxed(), called: None }
+    }
+}
+
+/// The batch being filled.
+#[derive(Default)]
+struct Filling {
+    submissions: Vec<Submission>,
+    events: usize,
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Filling {
+    fn push(&mut self, submission: Submission, window: std::time::Duration) {
+        if self.deadline.is_none() {
+            self.deadline = Some(tokio::time::Instant::now() + window);
+        }
+        self.events += submission.events.len();
+        self.submissions.push(submission);
+    }
+}
+
+impl Runner {
+    pub(super) async fn run(mut self) {
+        let mut filling = Filling::default();
+        let mut flights: VecDeque<Flight> = VecDeque::new();
+        let mut chain = Chain::fresh();
+        let mut open = true;
+        loop {
+            if self.should_launch(&filling, flights.len(), open) {
+                let batch = std::mem::take(&mut filling);
+                if let Some(flight) = self.launch(batch.submissions, &mut chain) {
+                    flights.push_back(flight);
+                }
+                continue;
+            }
+            if !open && filling.submissions.is_empty() && flights.is_empty() {
+                break;
+            }
+            let room = open && filling.events < self.settings.batch_events_max;
+            let deadline = filling.deadline.filter(|at| *at > tokio::time::Instant::now());
+            tokio::select! {
+                biased;
+                settled = async { (&mut flights.front_mut().expect("guarded").task).await }, if !flights.is_empty() => {
+                    let flight = flights.pop_front().expect("guarded");
+                    let (events, result) = settled.unwrap_or_else(|panic| {
+                        (Vec::new(), Err(SinkError::Unavailable(format!("journal writer panicked: {panic}"))))
+                    });
+                    if let Some(retry) = self.settle(flight.parts, events, result, &mut flights).await {
+                        // Everything after a failed batch was rolled back: it runs again, first.
+                        let mut again = Filling::default();
+                        for submission in retry.into_iter().chain(std::mem::take(&mut filling).submissions) {
+                            again.push(submission, self.settings.batch_window);
+                        }
+                        filling = again;
+                        chain = Chain::fresh();
+                    }
+                }
+                next = self.rx.recv(), if room => match next {
+                    Some(submission) => filling.push(submission, self.settings.batch_window),
+                    None => open = false,
+                },
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {}
+            }
+        }
+        tracing::debug!("journal stopped: every handle dropped");
+    }
+
+    /// A batch goes to the store when it is full, or when its window has passed and the store is
+    /// idle; behind a batch already in the store, it waits until it is worth a second writer (half
+    /// full), so the two overlap instead of the second being a sliver.
+    fn should_launch(&self, filling: &Filling, in_flight: usize, open: bool) -> bool {
+        if filling.submissions.is_empty() || in_flight >= PIPELINE_BATCHES_MAX {
+            return false;
+        }
+        let max = self.settings.batch_events_max;
+        if filling.events >= max || !open {
+            return true;
+        }
+        let window_passed = filling.deadline.is_some_and(|at| at <= tokio::time::Instant::now());
+        window_passed && (in_flight == 0 || filling.events >= max / 2)
+    }
+
+    /// A fence is never lifted: an old incarnation may still be draining its mailbox after a new
+    /// one has started, and must not write. (One entry per actor that ever failed a commit.)
+    fn is_fenced(&self, origin: &Option<Origin>) -> bool {
+        let Some((key, incarnation)) = origin else { return false };
+        self.fence.get(key).is_some_and(|fenced| incarnation <= fenced)
+    }
+
+    fn is_blocked(&self, submission: &Submission) -> bool {
+        self.is_fenced(&submission.origin)
+            || submission.depends_on.iter().any(|dependency| self.is_fenced(&Some(dependency.clone())))
+    }
+
+    /// Sends a batch to the store behind the previous one; the next batch will follow this one.
+    fn launch(&mut self, batch: Vec<Submission>, chain: &mut Chain) -> Option<Flight> {
+        let mut events = Vec::with_capacity(batch.iter().map(|s| s.events.len()).sum());
+        let mut parts = Vec::with_capacity(batch.len());
+        for mut submission in batch {
+            if self.is_blocked(&submission) {
+                self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
+                let _ = submission.done.send(Err(JournalError::Fenced));
+                continue;
+            }
+            let start = events.len();
+            events.append(&mut submission.events);
+            parts.push(Part { range: start..events.len(), submission });
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let (settled_tx, settled_rx) = oneshot::channel();
+        let (called_tx, called_rx) = oneshot::channel();
+        let before =
+            std::mem::replace(&mut chain.earlier, settled_rx.map(|committed| committed.unwrap_or(false)).boxed());
+        let previous_called = chain.called.replace(called_rx);
+        let sink = self.sink.clone();
+        let stats = self.stats.clone();
+        let task = tokio::spawn(async move {
+            if let Some(previous) = previous_called {
+                let _ = previous.await;
+            }
+            let result = if events.is_empty() {
+                // Nothing to write (a flush): settled when everything before it is.
+                let _ = called_tx.send(());
+                if before.await {
+                    Ok(())
+                } else {
+                    Err(SinkError::EarlierFailed)
+                }
+            } else {
+                let started = Instant::now();
+                let writing = sink.commit(&events, before);
+                let _ = called_tx.send(());
+                let result = writing.await;
+                record(&stats, events.len(), started, &result);
+                result
+            };
+            let _ = settled_tx.send(result.is_ok());
+            (events, result)
+        });
+        Some(Flight { task, parts })
+    }
+
+    /// Resolves a settled batch's tickets. After a failure, waits out the batches behind it (they
+    /// roll back) and returns their submissions, to run again.
+    async fn settle(
+        &mut self,
+        parts: Vec<Part>,
+        events: Vec<Event>,
+        result: Result<(), SinkError>,
+        flights: &mut VecDeque<Flight>,
+    ) -> Option<Vec<Submission>> {
+        if result.is_ok() {
+            for part in parts {
+                let _ = part.submission.done.send(Ok(()));
+            }
+            return None;
+        }
+        let mut retry = Vec::new();
+        while let Some(behind) = flights.pop_front() {
+            match behind.task.await {
+                Ok((events, _)) => retry.extend(restore(behind.parts, events)),
+                Err(panic) => {
+                    let lost = behind.parts.into_iter().map(|part| (part.submission.origin, part.submission.done));
+                    self.fail(lost.collect(), SinkError::Unavailable(format!("journal writer panicked: {panic}")));
+                }
+            }
+        }
+        match result {
+            Ok(()) => unreachable!("handled above"),
+            Err(SinkError::EarlierFailed) => {
+                retry.splice(0..0, restore(parts, events));
+            }
+            Err(SinkError::Refused(reason)) if parts.len() > 1 => {
+                // One bad submission must not fail its neighbours: commit them one by one.
+                tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
+                for part in parts {
+                    if self.is_blocked(&part.submission) {
+                        let _ = part.submission.done.send(Err(JournalError::Fenced));
+                        continue;
+                    }
+                    let alone = &events[part.range.clone()];
+                    let started = Instant::now();
+                    let result = self.sink.commit(alone, futures::future::ready(true).boxed()).await;
+                    record(&self.stats, alone.len(), started, &result);
+                    match result {
+                        Ok(()) => {
+                            let _ = part.submission.done.send(Ok(()));
+                        }
+                        Err(error) => self.fail(vec![(part.submission.origin, part.submission.done)], error),
+                    }
+                }
+            }
+            Err(error) => {
+                let failed = parts.into_iter().map(|part| (part.submission.origin, part.submission.done)).collect();
+                self.fail(failed, error);
+            }
+        }
+        Some(retry)
+    }
+
+    fn fail(&mut self, failed: Vec<Waiter>, error: SinkError) {
+        let mut keys = Vec::new();
+        for (origin, done) in failed {
+            if let Some((key, incarnation)) = origin {
+                let fenced = self.fence.entry(key.clone()).or_insert(incarnation);
+                *fenced = (*fenced).max(incarnation);
+                keys.push(key);
+            }
+            let _ = done.send(Err(JournalError::CommitFailed(error.to_string())));
+        }
+        keys.sort();
+        keys.dedup();
+        if !keys.is_empty() {
+            let _ = self.fenced_tx.send(keys);
+        }
+    }
+}
+
+/// Gives each submission of a batch its events back, to be sent again.
+fn restore(parts: Vec<Part>, mut events: Vec<Event>) -> Vec<Submission> {
+    assert_eq!(events.len(), parts.last().map_or(0, |part| part.range.end), "a batch's events come back whole");
+    let mut rest = events.drain(..);
+    parts
+        .into_iter()
+        .map(|mut part| {
+            part.submission.events = rest.by_ref().take(part.range.len()).collect();
+            part.submission
+        })
+        .collect()
+}
+
+fn record(stats: &JournalStats, events: usize, started: Instant, result: &Result<(), SinkError>) {
+    let micros = started.elapsed().as_micros() as u64;
+    stats.last_commit_micros.store(micros, Ordering::Relaxed);
+    match result {
+        Ok(()) => {
+            stats.batches_committed.fetch_add(1, Ordering::Relaxed);
+            stats.events_committed.fetch_add(events as u64, Ordering::Relaxed);
+            stats.last_batch_events.store(events as u64, Ordering::Relaxed);
+            stats.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
+        }
+        Err(SinkError::EarlierFailed) => {}
+        Err(error) => {
+            stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(%error, events, "journal batch failed to commit");
+        }
+    }
+}
