@@ -115,9 +115,12 @@ impl Checkout {
         let Some(required) = price.checked_mul(quantity) else {
             return Err(CheckoutError::Product(ProductRejection::TotalExceedsMoneyLimit));
         };
-        let balance = self.inner.supervisor.wallet_balance(customer).await?;
-        if balance.available < required {
-            return Err(CheckoutError::InsufficientBalance { available: balance.available, required });
+        let available = match self.inner.supervisor.wallet_gauges(customer) {
+            Some(gauges) => *gauges.available.read().expect("gauge lock"),
+            None => self.inner.supervisor.wallet_balance(customer).await?.available,
+        };
+        if available < required {
+            return Err(CheckoutError::InsufficientBalance { available, required });
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use super::{ActorStats, CallError, Handle, LoadError, Loader, Persistence, Super
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::ActorKey;
 use crate::product::{ProductActor, ProductGauges, ProductRecord, ProductState};
-use crate::wallet::{WalletActor, WalletRecord, WalletState};
+use crate::wallet::{WalletActor, WalletGauges, WalletRecord, WalletState};
 
 impl Supervisor {
     pub(super) fn arbiter(&self) -> Option<&ArbiterHandle> {
@@ -54,7 +54,10 @@ impl Supervisor {
         Ok(Handle { addr, stats, gauges })
     }
 
-    pub(super) async fn activate_wallet(&self, customer: &CustomerId) -> Result<Handle<WalletActor, ()>, CallError> {
+    pub(super) async fn activate_wallet(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Handle<WalletActor, WalletGauges>, CallError> {
         let inner = &self.inner;
         inner.journal.flush().await.map_err(CallError::from)?;
         let record =
@@ -67,10 +70,12 @@ impl Supervisor {
             inner.settings.mailbox_capacity,
             inner.clock.now(),
         ));
-        let actor = WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), inner.clock);
+        let gauges = Arc::new(WalletGauges::new(&state));
+        let actor =
+            WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), gauges.clone(), inner.clock);
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle { addr, stats, gauges: Arc::new(()) })
+        Ok(Handle { addr, stats, gauges })
     }
 
     pub(super) fn spawn<A: Actor<Context = actix::Context<A>> + Send>(&self, actor: A) -> Addr<A> {

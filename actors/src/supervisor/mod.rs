@@ -36,8 +36,8 @@ use crate::product::{
     ProductSnapshot, ProductSnapshotQuery, ReplyWhen,
 };
 use crate::wallet::{
-    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletMsg, WalletOutcome, WalletRecord,
-    WalletRejection,
+    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletGauges, WalletMsg, WalletOutcome,
+    WalletRecord, WalletRejection,
 };
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
@@ -102,7 +102,7 @@ pub struct SupervisorCounters {
 }
 
 type Products = Registry<ProductCode, ProductActor, ProductGauges>;
-type Wallets = Registry<CustomerId, WalletActor, ()>;
+type Wallets = Registry<CustomerId, WalletActor, WalletGauges>;
 
 struct Inner {
     products: Products,
@@ -300,6 +300,11 @@ impl Supervisor {
     /// What an active product publishes, without a message; `None` when it is not active.
     pub fn product_gauges(&self, code: &ProductCode) -> Option<Arc<ProductGauges>> {
         self.inner.products.active(code).map(|handle| handle.gauges)
+    }
+
+    /// What an active wallet publishes, without a message; `None` when it is not active.
+    pub fn wallet_gauges(&self, customer: &CustomerId) -> Option<Arc<WalletGauges>> {
+        self.inner.wallets.active(customer).map(|handle| handle.gauges)
     }
 
     /// Makes sure a product is active (so its reservation timers run), loading it if needed.

@@ -13,6 +13,7 @@ use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
 use crate::journal::{Earlier, ProductRow, SinkError, StockKind};
 use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation, StoreWhen};
+use crate::wallet::WalletCommand;
 
 #[derive(Default)]
 struct MemoryStore {
@@ -206,4 +207,29 @@ async fn an_actor_that_keeps_crashing_is_quarantined_within_its_budget() {
     }
     assert!(matches!(quarantined, Some(CallError::Quarantined { .. })), "{quarantined:?}");
     assert_eq!(supervisor.restarts(), 3, "restarted twice within the budget, then stopped");
+}
+
+#[actix_rt::test]
+async fn an_active_wallet_publishes_its_available_balance() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let (supervisor, _notices) = Supervisor::start(store, Clock::system(), settings());
+    let customer = CustomerId::parse("budi").unwrap();
+    assert!(supervisor.wallet_gauges(&customer).is_none(), "nothing published before activation");
+    let credit = WalletCommand::Credit {
+        reference: crate::domain::Reference::parse("topup-1").unwrap(),
+        amount: Money::rupiah(50_000),
+        kind: crate::journal::LedgerKind::TopUp,
+        reason: "top up".into(),
+        actor: "test".into(),
+    };
+    supervisor.wallet(&customer, credit).await.unwrap().unwrap();
+    let debit = WalletCommand::Debit {
+        reference: crate::domain::Reference::parse("buy-1").unwrap(),
+        amount: Money::rupiah(15_000),
+        reason: "purchase".into(),
+        actor: "test".into(),
+    };
+    supervisor.wallet(&customer, debit).await.unwrap().unwrap();
+    let gauges = supervisor.wallet_gauges(&customer).expect("active after use");
+    assert_eq!(*gauges.available.read().unwrap(), Money::rupiah(35_000));
 }

@@ -1,14 +1,14 @@
 //! The wallet actor: owns one customer's balance and holds, applies one message at a time, and
 //! holds each reply until the journal says the change is durable.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
 
 use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 use super::state::WalletState;
-use crate::domain::Clock;
+use crate::domain::{Clock, Money};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
 use crate::product::{hold_until_durable, ReplyWhen};
 use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, Stop};
@@ -28,11 +28,30 @@ pub struct WalletMsg {
 #[rtype(result = "Result<WalletBalance, CallError>")]
 pub struct WalletBalanceQuery;
 
+/// What the actor publishes after every change, readable without a message (for refusing a
+/// buyer who cannot pay before any stock is held). Advisory: it may include a change not yet
+/// stored, and the actor decides.
+#[derive(Debug)]
+pub struct WalletGauges {
+    pub available: RwLock<Money>,
+}
+
+impl WalletGauges {
+    pub fn new(state: &WalletState) -> WalletGauges {
+        WalletGauges { available: RwLock::new(state.balance().available) }
+    }
+
+    fn publish(&self, state: &WalletState) {
+        *self.available.write().expect("gauge lock") = state.balance().available;
+    }
+}
+
 pub struct WalletActor {
     state: WalletState,
     incarnation: Incarnation,
     journal: Journal,
     stats: Arc<ActorStats>,
+    gauges: Arc<WalletGauges>,
     clock: Clock,
     last_ticket: Option<Ticket>,
 }
@@ -43,9 +62,10 @@ impl WalletActor {
         incarnation: Incarnation,
         journal: Journal,
         stats: Arc<ActorStats>,
+        gauges: Arc<WalletGauges>,
         clock: Clock,
     ) -> WalletActor {
-        WalletActor { state, incarnation, journal, stats, clock, last_ticket: None }
+        WalletActor { state, incarnation, journal, stats, gauges, clock, last_ticket: None }
     }
 }
 
@@ -65,6 +85,7 @@ impl Handler<WalletMsg> for WalletActor {
                     (Ok(Ok(transition.outcome)), self.last_ticket.clone())
                 }
                 Ok(mut transition) => {
+                    self.gauges.publish(&self.state);
                     transition.events.extend(msg.attach);
                     let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
                     let ticket = slot.submit(Some(origin), transition.events);

@@ -6,6 +6,6 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{WalletActor, WalletBalanceQuery, WalletMsg};
+pub use actor::{WalletActor, WalletBalanceQuery, WalletGauges, WalletMsg};
 pub use messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 pub use state::{WalletRecord, WalletState, WALLET_OPEN_HOLDS_MAX, WALLET_REFERENCES_REMEMBERED_MAX};
