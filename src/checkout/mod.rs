@@ -163,6 +163,7 @@ impl Checkout {
             note: String::new(),
             created_at: now,
             updated_at: now,
+            creates: true,
         }
     }
 
@@ -171,6 +172,7 @@ impl Checkout {
         row.state = state;
         row.note = note.to_string();
         row.updated_at = self.inner.clock.now();
+        row.creates = false;
         Event::Order(row)
     }
 

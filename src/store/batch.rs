@@ -13,35 +13,60 @@ use warung_actors::journal::{
 pub struct LastWins<K, V> {
     index: HashMap<K, usize>,
     keys: Vec<K>,
+    /// Per row: whether a write of it in this batch created it (so it is new to the store).
+    creates: Vec<bool>,
     pub rows: Vec<V>,
 }
 
 impl<K: Eq + Hash, V> Default for LastWins<K, V> {
     fn default() -> Self {
-        LastWins { index: HashMap::new(), keys: Vec::new(), rows: Vec::new() }
+        LastWins { index: HashMap::new(), keys: Vec::new(), creates: Vec::new(), rows: Vec::new() }
     }
 }
 
 impl<K: Eq + Hash + Copy, V> LastWins<K, V> {
     fn put(&mut self, key: K, row: V) {
+        self.put_new(key, row, false);
+    }
+
+    /// Puts a row, remembering whether this write creates it: a row created and then changed in
+    /// one batch is still new to the store.
+    fn put_new(&mut self, key: K, row: V, creates: bool) {
         match self.index.get(&key) {
-            Some(&at) => self.rows[at] = row,
+            Some(&at) => {
+                self.rows[at] = row;
+                self.creates[at] |= creates;
+            }
             None => {
                 self.index.insert(key, self.rows.len());
                 self.keys.push(key);
+                self.creates.push(creates);
                 self.rows.push(row);
             }
         }
     }
 
+    /// The rows new to the store, then the rows it already has.
+    pub fn by_creation(&self) -> (Vec<&V>, Vec<&V>) {
+        let (mut new, mut known) = (Vec::new(), Vec::new());
+        for (row, creates) in self.rows.iter().zip(&self.creates) {
+            if *creates {
+                new.push(row);
+            } else {
+                known.push(row);
+            }
+        }
+        (new, known)
+    }
+
     /// Splits off the rows whose key `shared` says another batch also writes.
     fn split(self, shared: impl Fn(&K) -> bool) -> (Self, Self) {
         let (mut own, mut rest) = (LastWins::default(), LastWins::default());
-        for (key, row) in self.keys.into_iter().zip(self.rows) {
+        for ((key, row), creates) in self.keys.into_iter().zip(self.rows).zip(self.creates) {
             if shared(&key) {
-                rest.put(key, row);
+                rest.put_new(key, row, creates);
             } else {
-                own.put(key, row);
+                own.put_new(key, row, creates);
             }
         }
         (own, rest)
@@ -122,12 +147,12 @@ impl<'a> Batch<'a> {
                         batch.item_statuses.put((product.as_str(), *no), status);
                     }
                 }
-                Event::Reservation(row) => batch.reservations.put(row.order.as_str(), row),
+                Event::Reservation(row) => batch.reservations.put_new(row.order.as_str(), row, row.creates),
                 Event::Movement(row) => batch.movements.push(row),
                 Event::Wallet(row) => batch.wallets.put(row.customer.as_str(), row),
                 Event::Ledger(row) => batch.ledger.push(row),
                 Event::Hold(row) => batch.holds.put((row.customer.as_str(), row.reference.as_str()), row),
-                Event::Order(row) => batch.orders.put(row.id.as_str(), row),
+                Event::Order(row) => batch.orders.put_new(row.id.as_str(), row, row.creates),
                 Event::Payment(row) => batch.payments.put(row.id.as_str(), row),
             }
         }

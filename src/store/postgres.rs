@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
-use warung_actors::journal::{after, Earlier, Event, Sink, SinkError, PIPELINE_BATCHES_MAX};
+use warung_actors::journal::{after, Earlier, Event, OrderRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::reads::impl_store;
@@ -159,28 +159,41 @@ async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> R
     Ok(())
 }
 
+const RESERVATIONS_INSERT: &str = "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])";
+
+const RESERVATIONS_UPSERT: &str = "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) \
+     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
+       items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
+
+/// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
 async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
-    let rows = &batch.reservations.rows;
+    let (new, known) = batch.reservations.by_creation();
+    put_reservations(tx, RESERVATIONS_INSERT, &new).await?;
+    put_reservations(tx, RESERVATIONS_UPSERT, &known).await
+}
+
+async fn put_reservations(
+    tx: &mut Transaction<'_, Postgres>,
+    statement: &'static str,
+    rows: &[&&ReservationRow],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) \
-         ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
-           items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at",
-    )
-    .bind(rows.iter().map(|r| r.order.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| money(r.unit_price)).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| item_list(&r.items)).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.release_reason.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(statement)
+        .bind(rows.iter().map(|r| r.order.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| money(r.unit_price)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| item_list(&r.items)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.release_reason.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -256,31 +269,21 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) ->
     Ok(())
 }
 
+const ORDERS_INSERT: &str = "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])";
+
+const ORDERS_UPSERT: &str = "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
+     ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
+       updated_at = EXCLUDED.updated_at";
+
+/// New orders are plainly inserted (no conflict to look for first); the rest upserted.
 async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
-    let orders = &batch.orders.rows;
-    if !orders.is_empty() {
-        sqlx::query(
-            "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
-                                  $9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
-             ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
-               updated_at = EXCLUDED.updated_at",
-        )
-        .bind(orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.customer.as_str()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.product.as_str()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| i64::from(o.quantity)).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| money(o.unit_price)).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| money(o.total)).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.method.as_str()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.state.as_str()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.note.as_str()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    }
+    let (new, known) = batch.orders.by_creation();
+    put_orders(tx, ORDERS_INSERT, &new).await?;
+    put_orders(tx, ORDERS_UPSERT, &known).await?;
     let payments = &batch.payments.rows;
     if !payments.is_empty() {
         sqlx::query(
@@ -298,5 +301,31 @@ async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> 
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+async fn put_orders(
+    tx: &mut Transaction<'_, Postgres>,
+    statement: &'static str,
+    orders: &[&&OrderRow],
+) -> Result<(), sqlx::Error> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(statement)
+        .bind(orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.customer.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.product.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| i64::from(o.quantity)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| money(o.unit_price)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| money(o.total)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.method.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.state.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.note.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

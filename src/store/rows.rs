@@ -85,6 +85,7 @@ pub fn order(t: OrderTuple) -> Result<OrderRow, StoreError> {
         note: t.9,
         created_at: t.10,
         updated_at: t.11,
+        creates: false,
     })
 }
 

@@ -107,6 +107,9 @@ pub struct ReservationRow {
     /// Why it was released (cancelled, expired, failed), empty otherwise.
     pub release_reason: String,
     pub updated_at: UnixMs,
+    /// This write creates the row (the reservation reaches the store for the first time); later
+    /// writes update it. Lets the store insert without first looking for a conflict.
+    pub creates: bool,
 }
 
 /// One change of stock: who, when, from, to, why.
@@ -301,6 +304,9 @@ pub struct OrderRow {
     pub note: String,
     pub created_at: UnixMs,
     pub updated_at: UnixMs,
+    /// This write creates the row (the order's first); later writes update it. Lets the store
+    /// insert without first looking for a conflict.
+    pub creates: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -268,6 +268,7 @@ impl ProductState {
             status,
             release_reason: release_reason.to_string(),
             updated_at: now,
+            creates: status == ReservationStatus::Reserved || from == StockState::Available,
         }));
         events.push(Event::Movement(MovementRow {
             product: self.code.clone(),
