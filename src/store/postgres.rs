@@ -159,13 +159,18 @@ async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> R
     Ok(())
 }
 
-const RESERVATIONS_INSERT: &str = "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])";
-
-const RESERVATIONS_UPSERT: &str = "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[]) \
-     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
-       items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
+macro_rules! reservations_insert {
+    () => {
+        "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])"
+    };
+}
+const RESERVATIONS_INSERT: &str = reservations_insert!();
+const RESERVATIONS_UPSERT: &str = concat!(
+    reservations_insert!(),
+    " ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
+       items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at"
+);
 
 /// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
 async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
@@ -269,15 +274,19 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) ->
     Ok(())
 }
 
-const ORDERS_INSERT: &str = "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
-                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])";
-
-const ORDERS_UPSERT: &str = "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
-                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[]) \
-     ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
-       updated_at = EXCLUDED.updated_at";
+macro_rules! orders_insert {
+    () => {
+        "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                              $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])"
+    };
+}
+const ORDERS_INSERT: &str = orders_insert!();
+const ORDERS_UPSERT: &str = concat!(
+    orders_insert!(),
+    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
+       updated_at = EXCLUDED.updated_at"
+);
 
 /// New orders are plainly inserted (no conflict to look for first); the rest upserted.
 async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
