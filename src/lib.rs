@@ -6,6 +6,7 @@
 //! - `audit`: checks every invariant of stock and money against a store.
 //! - `catalog`: imports products and stock from a JSON or TOML file.
 //! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables.
+//! - `gateway`: the providers' side: WhatsApp webhook signatures and payloads.
 //! - `http`: the HTTP surface (health, the engine's admin API).
 //! - `telemetry`: tracing setup.
 //! - `cli`: the `warung` command line.
@@ -15,6 +16,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod cli;
 pub mod engine;
+pub mod gateway;
 pub mod http;
 pub mod settings;
 pub mod store;
