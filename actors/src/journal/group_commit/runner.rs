@@ -148,14 +148,28 @@ impl Runner {
             || submission.depends_on.iter().any(|dependency| self.is_fenced(&Some(dependency.clone())))
     }
 
+    /// Refuses a blocked submission. Its actor already applied the change in memory, so the actor
+    /// is fenced too (if it was not yet: a change refused for a failed dependency fences its own
+    /// maker), and reported, to be reloaded from the store.
+    fn refuse(&mut self, submission: Submission) {
+        self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
+        if let Some((key, incarnation)) = &submission.origin {
+            if !self.is_fenced(&submission.origin) {
+                let fenced = self.fence.entry(key.clone()).or_insert(*incarnation);
+                *fenced = (*fenced).max(*incarnation);
+                let _ = self.fenced_tx.send(vec![key.clone()]);
+            }
+        }
+        let _ = submission.done.send(Err(JournalError::Fenced));
+    }
+
     /// Sends a batch to the store behind the previous one; the next batch will follow this one.
     fn launch(&mut self, batch: Vec<Submission>, chain: &mut Chain) -> Option<Flight> {
         let mut events = Vec::with_capacity(batch.iter().map(|s| s.events.len()).sum());
         let mut parts = Vec::with_capacity(batch.len());
         for mut submission in batch {
             if self.is_blocked(&submission) {
-                self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
-                let _ = submission.done.send(Err(JournalError::Fenced));
+                self.refuse(submission);
                 continue;
             }
             let start = events.len();
@@ -233,7 +247,7 @@ impl Runner {
                 tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
                 for part in parts {
                     if self.is_blocked(&part.submission) {
-                        let _ = part.submission.done.send(Err(JournalError::Fenced));
+                        self.refuse(part.submission);
                         continue;
                     }
                     let alone = &events[part.range.clone()];

@@ -126,9 +126,9 @@ async fn flush_waits_for_everything_before_it() {
 }
 
 #[tokio::test]
-async fn a_submission_fails_when_a_change_it_depends_on_failed() {
+async fn a_submission_fails_when_a_change_it_depends_on_failed_and_fences_its_maker() {
     let sink = Arc::new(MemorySink::default());
-    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let (journal, mut fenced) = Journal::start(sink.clone(), JournalSettings::default());
     let wallet = ActorKey::Wallet(crate::domain::CustomerId::parse("budi").unwrap());
     *sink.fail_next.lock().unwrap() = Some(SinkError::Unavailable("connection reset".into()));
     let debit = journal.try_slot().unwrap().submit(Some((wallet.clone(), 3)), vec![movement("debit")]);
@@ -136,8 +136,12 @@ async fn a_submission_fails_when_a_change_it_depends_on_failed() {
     let commit =
         journal.try_slot().unwrap().submit_after(Some((key(), 1)), vec![(wallet.clone(), 3)], vec![movement("commit")]);
     assert_eq!(commit.await, Err(JournalError::Fenced), "a commit whose debit was lost is not stored");
+    assert_eq!(fenced.recv().await.unwrap(), vec![wallet.clone()]);
+    assert_eq!(fenced.recv().await.unwrap(), vec![key()], "the product applied the refused commit: it reloads");
+    let stale = journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement("stale")]);
+    assert_eq!(stale.await, Err(JournalError::Fenced), "its memory held the refused commit");
     let unrelated =
-        journal.try_slot().unwrap().submit_after(Some((key(), 1)), vec![(wallet, 4)], vec![movement("later")]);
+        journal.try_slot().unwrap().submit_after(Some((key(), 2)), vec![(wallet, 4)], vec![movement("later")]);
     unrelated.await.unwrap();
     assert_eq!(sink.batches.lock().unwrap().concat(), vec!["later".to_string()]);
 }
