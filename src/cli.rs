@@ -131,6 +131,15 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     if engine.settings.admin.token.is_none() {
         tracing::info!("admin API off: set WARUNG_ADMIN__TOKEN to turn it on");
     }
+    match engine.whatsapp.mode {
+        crate::gateway::whatsapp::WhatsAppMode::Live => tracing::info!(
+            phone_number_id = engine.settings.whatsapp.phone_number_id.as_deref().unwrap_or_default(),
+            "WhatsApp: live, webhooks at /webhooks/whatsapp"
+        ),
+        crate::gateway::whatsapp::WhatsAppMode::Simulator => {
+            tracing::info!("WhatsApp: simulator mode (no WARUNG_WHATSAPP__* credentials)")
+        }
+    }
     tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
     println!(
         "warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)"

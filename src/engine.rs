@@ -10,6 +10,7 @@ use warung_actors::domain::Clock;
 use warung_actors::supervisor::{Notice, Supervisor};
 
 use crate::checkout::Checkout;
+use crate::gateway::whatsapp::WhatsAppConfig;
 use crate::settings::Settings;
 use crate::store::{self, Store};
 
@@ -22,6 +23,7 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub supervisor: Supervisor,
     pub checkout: Checkout,
+    pub whatsapp: Arc<WhatsAppConfig>,
 }
 
 impl Engine {
@@ -43,7 +45,8 @@ impl Engine {
         tracing::info!(?recovered, backend = store.backend(), "engine started");
         spawn_notice_handler(checkout.clone(), notices);
         spawn_stale_sweep(checkout.clone(), settings.checkout().saldo_ttl * 2);
-        Ok(Engine { settings, store, supervisor, checkout })
+        let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
+        Ok(Engine { settings, store, supervisor, checkout, whatsapp })
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.

@@ -11,6 +11,7 @@ use warung_actors::journal::JournalSettings;
 use warung_actors::supervisor::{RestartBudget, SupervisorSettings};
 
 use crate::checkout::CheckoutSettings;
+use crate::gateway::Secret;
 use crate::store::DATABASE_URL_DEFAULT;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -22,6 +23,25 @@ pub struct Settings {
     pub redis: RedisSettings,
     #[serde(default)]
     pub admin: AdminSettings,
+    pub whatsapp: WhatsAppSettings,
+}
+
+/// The WhatsApp Cloud API. With the app secret, access token and phone number id all set the shop
+/// talks to Meta; with none, it runs the simulator. Secrets never print (`Secret`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct WhatsAppSettings {
+    pub app_secret: Option<Secret>,
+    pub verify_token: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub phone_number_id: Option<String>,
+    pub api_base_url: String,
+    pub api_version: String,
+}
+
+impl WhatsAppSettings {
+    pub fn is_live(&self) -> bool {
+        self.app_secret.is_some() && self.access_token.is_some() && self.phone_number_id.is_some()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -92,6 +112,8 @@ impl Settings {
             .set_default("engine.passivate_after_secs", 300)?
             .set_default("engine.payment_ttl_secs", crate::checkout::PAYMENT_TTL_SECS_DEFAULT)?
             .set_default("engine.saldo_reservation_ttl_secs", crate::checkout::SALDO_RESERVATION_TTL_SECS)?
+            .set_default("whatsapp.api_base_url", "https://graph.facebook.com")?
+            .set_default("whatsapp.api_version", "v24.0")?
             .add_source(config::File::from(file).required(false))
             .add_source(
                 config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
@@ -129,6 +151,28 @@ impl Settings {
             if token.len() < 16 {
                 problems.push("admin.token (WARUNG_ADMIN__TOKEN) must be at least 16 characters".to_string());
             }
+        }
+        let whatsapp = &self.whatsapp;
+        let credentials =
+            [whatsapp.app_secret.is_some(), whatsapp.access_token.is_some(), whatsapp.phone_number_id.is_some()];
+        if credentials.contains(&true) && credentials.contains(&false) {
+            problems.push(
+                "whatsapp: set all of WARUNG_WHATSAPP__APP_SECRET, WARUNG_WHATSAPP__ACCESS_TOKEN and \
+                 WARUNG_WHATSAPP__PHONE_NUMBER_ID to talk to Meta, or none of them for the simulator"
+                    .to_string(),
+            );
+        }
+        if [&whatsapp.app_secret, &whatsapp.verify_token, &whatsapp.access_token]
+            .iter()
+            .any(|s| s.as_ref().is_some_and(|s| s.expose().is_empty()))
+        {
+            problems.push("whatsapp: a secret that is set must not be empty".to_string());
+        }
+        if !whatsapp.api_base_url.starts_with("http://") && !whatsapp.api_base_url.starts_with("https://") {
+            problems.push(format!(
+                "whatsapp.api_base_url (WARUNG_WHATSAPP__API_BASE_URL) must be an http(s) URL, got {:?}",
+                whatsapp.api_base_url
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -184,5 +228,29 @@ mod tests {
         let error = Settings::load_from(&file).unwrap_err().to_string();
         assert!(error.contains("http.bind"), "{error}");
         assert!(error.contains("engine.mailbox_capacity"), "{error}");
+    }
+
+    #[test]
+    fn whatsapp_credentials_are_all_or_none_and_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("warung.toml");
+        std::fs::write(&file, "[whatsapp]\napp_secret = \"s3cret-value\"\n").unwrap();
+        let error = Settings::load_from(&file).unwrap_err().to_string();
+        assert!(error.contains("WARUNG_WHATSAPP__ACCESS_TOKEN"), "{error}");
+
+        std::fs::write(
+            &file,
+            "[whatsapp]\napp_secret = \"s3cret-value\"\naccess_token = \"t0ken-value\"\nphone_number_id = \"1065\"\n",
+        )
+        .unwrap();
+        let settings = Settings::load_from(&file).unwrap();
+        assert!(settings.whatsapp.is_live());
+        assert_eq!(settings.whatsapp.api_base_url, "https://graph.facebook.com");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("s3cret-value") && !printed.contains("t0ken-value"), "{printed}");
+        assert!(
+            !Settings::load_from(Path::new("does-not-exist.toml")).unwrap().whatsapp.is_live(),
+            "simulator by default"
+        );
     }
 }

@@ -1,11 +1,12 @@
 //! The HTTP surface. `health`: liveness and readiness; `admin`: the engine's admin API behind a
-//! bearer token; `ops`: what the actors are doing; `errors`: the one mapping from domain errors
-//! to HTTP responses.
+//! bearer token; `ops`: what the actors are doing; `webhooks`: what providers send us; `errors`:
+//! the one mapping from domain errors to HTTP responses.
 
 mod admin;
 mod errors;
 mod health;
 mod ops;
+mod webhooks;
 
 use actix_web::{web, App, HttpServer};
 
@@ -28,6 +29,7 @@ pub fn server(engine: Engine, listener: std::net::TcpListener) -> std::io::Resul
             .configure(health::routes)
             .service(ops::scope())
             .service(admin::scope())
+            .service(webhooks::scope())
             .default_service(web::to(errors::not_found))
     })
     .listen(listener)?

@@ -75,6 +75,15 @@ pub trait Store: Persistence {
     async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError>;
     async fn payment_exists(&self, payment: &Reference) -> Result<bool, StoreError>;
     async fn audit_data(&self) -> Result<AuditData, StoreError>;
+    /// Records a provider's event once, durably; `false` when it was already recorded (a
+    /// duplicate delivery).
+    async fn record_webhook(
+        &self,
+        provider: &str,
+        event_id: &str,
+        received_at: i64,
+        payload: &str,
+    ) -> Result<bool, StoreError>;
     async fn close(&self);
 }
 

@@ -7,3 +7,4 @@ mod crash;
 mod flash_sale;
 mod helpers;
 mod http_api;
+mod webhooks;
