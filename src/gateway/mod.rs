@@ -1,7 +1,8 @@
 //! The gateway between the engine and its providers: WhatsApp Cloud API (`whatsapp`) and, later,
-//! Midtrans. Provider payloads are checked and parsed here into domain values before anything
-//! else sees them.
+//! Midtrans; and the shop's conversation (`chat`). Provider payloads and chat commands are
+//! checked and parsed here into domain values before anything else sees them.
 
+pub mod chat;
 pub mod secret;
 pub mod whatsapp;
 
