@@ -1,0 +1,178 @@
+//! What the shop says back, in Bahasa Indonesia. Every way a command can fail has its own plain
+//! sentence (exhaustive matches: a new rule must be given words here), never a stack trace.
+//! Amounts are Rupiah as customers write them (`Rp15.000`).
+
+use warung_actors::domain::{Money, ProductCode, ORDER_QUANTITY_MAX};
+use warung_actors::product::ProductRejection;
+use warung_actors::supervisor::CallError;
+use warung_actors::wallet::{WalletBalance, WalletRejection};
+
+use super::command::CommandError;
+use crate::checkout::{CheckoutError, Purchase};
+
+/// A product as the list shows it: from the actors' gauges, not a database query per message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductLine {
+    pub code: ProductCode,
+    pub name: String,
+    pub price: Money,
+    pub available: i64,
+}
+
+/// The menu: what the shop sells and how to buy.
+pub fn menu(shop: &str, products: &[ProductLine]) -> String {
+    let mut text = format!("Selamat datang di {shop}! 👋\n\n");
+    text.push_str(&product_list(products));
+    text.push_str(
+        "\n\nCara belanja:\n\
+         • *beli <kode> [jumlah]* — bayar dengan saldo\n\
+         • *beli <kode> [jumlah] qris* — bayar dengan QRIS\n\
+         • *saldo* — cek saldo, *topup <nominal>* — isi saldo\n\
+         • *riwayat* — pesanan terakhir, *status <id pesanan>* — cek pesanan\n\
+         • *batal* — batalkan pesanan yang belum dibayar",
+    );
+    text
+}
+
+pub fn product_list(products: &[ProductLine]) -> String {
+    if products.is_empty() {
+        return "Belum ada produk yang dijual saat ini.".to_string();
+    }
+    let mut text = String::from("Produk:");
+    for line in products {
+        let stock = if line.available > 0 { format!("stok {}", line.available) } else { "habis".to_string() };
+        text.push_str(&format!("\n• *{}* {} — {} ({stock})", line.code, line.name, line.price));
+    }
+    text
+}
+
+pub fn purchased(purchase: &Purchase) -> String {
+    let mut text = format!(
+        "Pembayaran berhasil ✅\nPesanan {}\n{} × {}, total {}\n",
+        purchase.order, purchase.product, purchase.quantity, purchase.total
+    );
+    if purchase.items.is_empty() {
+        text.push_str("Pesanan kamu sedang diproses.");
+    } else {
+        text.push_str("Item kamu:");
+        for item in &purchase.items {
+            text.push_str(&format!("\n{}", item.expose()));
+        }
+    }
+    text.push_str(&format!("\n\nSisa saldo: {}", purchase.balance.available));
+    text
+}
+
+pub fn balance(balance: &WalletBalance) -> String {
+    if balance.held.is_zero() {
+        format!("Saldo kamu: {}", balance.balance)
+    } else {
+        format!("Saldo kamu: {} (tertahan {}, bisa dipakai {})", balance.balance, balance.held, balance.available)
+    }
+}
+
+pub fn not_a_command(error: &CommandError) -> String {
+    match error {
+        CommandError::Empty | CommandError::UnknownCommand { .. } => {
+            "Maaf, perintah tidak dikenali. Ketik *menu* untuk melihat produk dan cara belanja.".to_string()
+        }
+        CommandError::ProductCodeMissing { .. } => {
+            "Tulis kode produknya, misalnya *beli viu1b*. Ketik *produk* untuk melihat kode.".to_string()
+        }
+        CommandError::ProductCodeInvalid { given } => {
+            format!("Kode produk \"{given}\" tidak valid. Ketik *produk* untuk melihat kode.")
+        }
+        CommandError::QuantityInvalid { max, .. } => format!("Jumlah harus angka 1 sampai {max}."),
+        CommandError::AmountMissing => "Tulis nominalnya, misalnya *topup 50000*.".to_string(),
+        CommandError::AmountInvalid { given } => {
+            format!("Nominal \"{given}\" tidak valid. Tulis angka rupiah, misalnya *topup 50000*.")
+        }
+        CommandError::OrderIdMissing => "Tulis id pesanannya, misalnya *status TRX-…*.".to_string(),
+        CommandError::OrderIdInvalid { given } => format!("Id pesanan \"{given}\" tidak valid."),
+        CommandError::TrailingWords { .. } => {
+            "Maaf, perintahnya kurang tepat. Ketik *menu* untuk melihat cara belanja.".to_string()
+        }
+    }
+}
+
+pub fn checkout_failed(error: &CheckoutError) -> String {
+    match error {
+        CheckoutError::ProductNotFound => {
+            "Produk tidak ditemukan. Ketik *produk* untuk melihat kode yang tersedia.".to_string()
+        }
+        CheckoutError::Product(rule) => product_refused(rule),
+        CheckoutError::InsufficientBalance { available, required } => format!(
+            "Saldo tidak cukup: saldo {available}, dibutuhkan {required}. \
+             Isi saldo dengan *topup <nominal>*, atau bayar dengan QRIS: *beli <kode> qris*."
+        ),
+        CheckoutError::Wallet(rule) => wallet_refused(rule),
+        CheckoutError::OpenOrderExists { order } => format!(
+            "Kamu masih punya pesanan yang belum dibayar: {order}. Bayar dulu, atau ketik *batal* untuk membatalkannya."
+        ),
+        CheckoutError::OrderNotFound => "Pesanan tidak ditemukan.".to_string(),
+        CheckoutError::OrderNotOpen { .. } => "Pesanan itu sudah tidak bisa diubah.".to_string(),
+        CheckoutError::OrderNotPaid { .. } => "Pesanan itu belum dibayar.".to_string(),
+        CheckoutError::NotAnExternalOrder => "Pesanan itu dibayar dengan saldo.".to_string(),
+        CheckoutError::Unavailable(error) => unavailable(error),
+    }
+}
+
+fn product_refused(rule: &ProductRejection) -> String {
+    match rule {
+        ProductRejection::ExceedsAvailable { available, .. } if *available <= 0 => "Maaf, stok habis 🙏".to_string(),
+        ProductRejection::ExceedsAvailable { available, .. } => format!("Maaf, stok tinggal {available}."),
+        ProductRejection::QuantityMustNotBeZero | ProductRejection::QuantityExceedsOrderLimit { .. } => {
+            format!("Jumlah harus angka 1 sampai {ORDER_QUANTITY_MAX}.")
+        }
+        ProductRejection::ProductInactive => "Maaf, produk ini sedang tidak dijual.".to_string(),
+        ProductRejection::TotalExceedsMoneyLimit => "Jumlahnya terlalu besar untuk satu pesanan.".to_string(),
+        ProductRejection::ReservationExpired | ProductRejection::ReservationReleased { .. } => {
+            "Waktu pesanan habis dan stoknya sudah dilepas. Silakan pesan lagi.".to_string()
+        }
+        ProductRejection::TimeToLiveMustBePositive
+        | ProductRejection::ExistsWithDifferentQuantity { .. }
+        | ProductRejection::ReservationNotFound
+        | ProductRejection::AlreadyCommitted
+        | ProductRejection::RestockMustNotBeEmpty
+        | ProductRejection::RestockKindMismatch { .. }
+        | ProductRejection::DuplicateItem { .. }
+        | ProductRejection::ExistsWithDifferentContent
+        | ProductRejection::PriceMustNotBeZero => try_again(),
+    }
+}
+
+fn wallet_refused(rule: &WalletRejection) -> String {
+    match rule {
+        WalletRejection::InsufficientBalance { available, requested } => {
+            format!("Saldo tidak cukup: saldo {available}, dibutuhkan {requested}. Isi saldo dengan *topup <nominal>*.")
+        }
+        WalletRejection::BalanceLimitExceeded => "Saldo sudah mencapai batas maksimum.".to_string(),
+        WalletRejection::AmountMustNotBeZero
+        | WalletRejection::ReasonRequired
+        | WalletRejection::ExistsWithDifferentContent
+        | WalletRejection::HoldNotFound
+        | WalletRejection::HoldAlreadySettled { .. }
+        | WalletRejection::OriginalNotFound
+        | WalletRejection::AlreadyRefunded => try_again(),
+    }
+}
+
+fn unavailable(error: &CallError) -> String {
+    match error {
+        CallError::Busy => "Toko sedang ramai sekali 🙏 Coba lagi sebentar lagi.".to_string(),
+        CallError::NotFound => "Produk tidak ditemukan. Ketik *produk* untuk melihat kode yang tersedia.".to_string(),
+        CallError::NotStored { .. }
+        | CallError::StoreUnavailable { .. }
+        | CallError::Quarantined { .. }
+        | CallError::Stopped
+        | CallError::Corrupt { .. } => try_again(),
+    }
+}
+
+/// Nothing was taken: the engine never answers "try again" for a change it kept.
+fn try_again() -> String {
+    "Maaf, terjadi kendala dan tidak ada yang diproses. Silakan coba lagi.".to_string()
+}
+
+#[cfg(test)]
+mod tests;
