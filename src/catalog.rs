@@ -141,6 +141,7 @@ pub async fn create(
     };
     let ticket = engine.supervisor.journal().submit(vec![Event::Product(row)]).await;
     ticket.await.with_context(|| format!("creating product {code}"))?;
+    engine.catalog.write().expect("catalog lock").insert(code.clone());
     Ok(())
 }
 

@@ -2,11 +2,12 @@
 //! supervisor (journal, actors), checkout coordinator, recovery, and the background tasks that
 //! tie them together.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use warung_actors::domain::Clock;
+use warung_actors::domain::{Clock, ProductCode};
 use warung_actors::supervisor::{Notice, Supervisor};
 
 use crate::checkout::Checkout;
@@ -24,6 +25,8 @@ pub struct Engine {
     pub supervisor: Supervisor,
     pub checkout: Checkout,
     pub whatsapp: Arc<WhatsAppConfig>,
+    /// Every product code, kept in memory so a chat listing asks the actors, not the database.
+    pub catalog: Arc<RwLock<BTreeSet<ProductCode>>>,
 }
 
 impl Engine {
@@ -46,7 +49,9 @@ impl Engine {
         spawn_notice_handler(checkout.clone(), notices);
         spawn_stale_sweep(checkout.clone(), settings.checkout().saldo_ttl * 2);
         let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
-        Ok(Engine { settings, store, supervisor, checkout, whatsapp })
+        let codes = store.product_codes().await.context("listing the catalogue")?;
+        let catalog = Arc::new(RwLock::new(codes.into_iter().collect()));
+        Ok(Engine { settings, store, supervisor, checkout, whatsapp, catalog })
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.

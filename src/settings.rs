@@ -24,6 +24,13 @@ pub struct Settings {
     #[serde(default)]
     pub admin: AdminSettings,
     pub whatsapp: WhatsAppSettings,
+    pub shop: ShopSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ShopSettings {
+    /// The name the chat greets customers with.
+    pub name: String,
 }
 
 /// The WhatsApp Cloud API. With the app secret, access token and phone number id all set the shop
@@ -114,6 +121,7 @@ impl Settings {
             .set_default("engine.saldo_reservation_ttl_secs", crate::checkout::SALDO_RESERVATION_TTL_SECS)?
             .set_default("whatsapp.api_base_url", "https://graph.facebook.com")?
             .set_default("whatsapp.api_version", "v24.0")?
+            .set_default("shop.name", "Warung")?
             .add_source(config::File::from(file).required(false))
             .add_source(
                 config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
@@ -173,6 +181,9 @@ impl Settings {
                 "whatsapp.api_base_url (WARUNG_WHATSAPP__API_BASE_URL) must be an http(s) URL, got {:?}",
                 whatsapp.api_base_url
             ));
+        }
+        if self.shop.name.trim().is_empty() {
+            problems.push("shop.name (WARUNG_SHOP__NAME) must not be empty".to_string());
         }
         if problems.is_empty() {
             Ok(())

@@ -3,6 +3,7 @@
 mod audit_and_catalog;
 mod checkout_flows;
 mod commit_failure;
+mod conversation;
 mod crash;
 mod flash_sale;
 mod helpers;

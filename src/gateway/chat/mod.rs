@@ -1,8 +1,11 @@
 //! The shop's conversation: what a customer types (`command`), parsed before anything acts on it,
-//! and what the shop says back (`reply`), in Bahasa Indonesia.
+//! what the shop says back (`reply`), in Bahasa Indonesia, and the two put together with the
+//! engine (`conversation`).
 
 pub mod command;
+pub mod conversation;
 pub mod reply;
 
 pub use command::{Command, CommandError, Payment};
+pub use conversation::{answer, Answer, PaymentRequest};
 pub use reply::ProductLine;

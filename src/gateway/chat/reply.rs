@@ -2,7 +2,8 @@
 //! sentence (exhaustive matches: a new rule must be given words here), never a stack trace.
 //! Amounts are Rupiah as customers write them (`Rp15.000`).
 
-use warung_actors::domain::{Money, ProductCode, ORDER_QUANTITY_MAX};
+use warung_actors::domain::{Money, OrderId, ProductCode, ORDER_QUANTITY_MAX};
+use warung_actors::journal::{OrderRow, OrderState};
 use warung_actors::product::ProductRejection;
 use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletBalance, WalletRejection};
@@ -69,6 +70,69 @@ pub fn balance(balance: &WalletBalance) -> String {
     } else {
         format!("Saldo kamu: {} (tertahan {}, bisa dipakai {})", balance.balance, balance.held, balance.available)
     }
+}
+
+/// An order's state, as the customer reads it.
+pub fn order_state(state: OrderState) -> &'static str {
+    match state {
+        OrderState::Pending => "sedang diproses",
+        OrderState::AwaitingPayment => "menunggu pembayaran",
+        OrderState::Paid => "lunas",
+        OrderState::Failed => "gagal, tidak ada yang dipotong",
+        OrderState::Cancelled => "dibatalkan",
+        OrderState::Expired => "kedaluwarsa",
+        OrderState::Review => "sedang dicek admin",
+        OrderState::Refunded => "dikembalikan ke saldo",
+    }
+}
+
+pub fn order(order: &OrderRow) -> String {
+    format!(
+        "Pesanan {}
+{} × {}, total {}
+Status: {}",
+        order.id,
+        order.product,
+        order.quantity,
+        order.total,
+        order_state(order.state)
+    )
+}
+
+pub fn history(orders: &[OrderRow]) -> String {
+    if orders.is_empty() {
+        return "Belum ada pesanan. Ketik *produk* untuk mulai belanja.".to_string();
+    }
+    let mut text = String::from("Pesanan terakhir:");
+    for o in orders {
+        text.push_str(&format!(
+            "
+• {} — {} × {}, {} ({})",
+            o.id,
+            o.product,
+            o.quantity,
+            o.total,
+            order_state(o.state)
+        ));
+    }
+    text
+}
+
+pub fn order_not_found() -> String {
+    "Pesanan tidak ditemukan.".to_string()
+}
+
+pub fn cancelled(order: &OrderId) -> String {
+    format!("Pesanan {order} dibatalkan. Stoknya sudah dilepas.")
+}
+
+pub fn nothing_to_cancel() -> String {
+    "Tidak ada pesanan yang menunggu pembayaran.".to_string()
+}
+
+/// A message we cannot read as text (an image, a sticker, a location, ...).
+pub fn text_only() -> String {
+    "Maaf, kami hanya bisa membaca pesan teks. Ketik *menu* untuk melihat cara belanja.".to_string()
 }
 
 pub fn not_a_command(error: &CommandError) -> String {

@@ -1,0 +1,100 @@
+//! One inbound message in, one answer out: the command is parsed, the engine acts, the reply is
+//! worded. Payment by QRIS (a purchase or a top up) is handed back as a `PaymentRequest` for the
+//! Midtrans side to charge.
+
+use warung_actors::domain::{CustomerId, Money, ProductCode, Quantity};
+
+use super::command::{Command, Payment};
+use super::reply::{self, ProductLine};
+use crate::checkout::CheckoutError;
+use crate::engine::Engine;
+use crate::gateway::whatsapp::Content;
+
+/// Orders `riwayat` shows, newest first.
+pub const HISTORY_ORDERS_SHOWN: i64 = 5;
+
+/// Products one listing shows; a WhatsApp text holds at most 4,096 characters.
+pub const PRODUCTS_LISTED_MAX: usize = 40;
+
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    Text(String),
+    Payment(PaymentRequest),
+}
+
+#[derive(Debug, PartialEq)]
+pub enum PaymentRequest {
+    Purchase { product: ProductCode, quantity: Quantity },
+    TopUp { amount: Money },
+}
+
+pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content) -> Answer {
+    let text = match content {
+        Content::Text(text) => text.as_str(),
+        Content::Choice { id, .. } => id.as_str(),
+        Content::TemplateButton { payload, .. } => payload.as_str(),
+        Content::Media { .. } | Content::Unsupported { .. } => return Answer::Text(reply::text_only()),
+    };
+    let command = match Command::parse(text) {
+        Ok(command) => command,
+        Err(error) => return Answer::Text(reply::not_a_command(&error)),
+    };
+    let text = match command {
+        Command::Menu => reply::menu(&engine.settings.shop.name, &product_lines(engine).await),
+        Command::Products => reply::product_list(&product_lines(engine).await),
+        Command::Buy { product, quantity, payment: Payment::Saldo } => {
+            match engine.checkout.buy_with_saldo(customer, &product, quantity).await {
+                Ok(purchase) => reply::purchased(&purchase),
+                Err(error) => reply::checkout_failed(&error),
+            }
+        }
+        Command::Buy { product, quantity, payment: Payment::Qris } => {
+            return Answer::Payment(PaymentRequest::Purchase { product, quantity })
+        }
+        Command::TopUp { amount } => return Answer::Payment(PaymentRequest::TopUp { amount }),
+        Command::Balance => match engine.checkout.balance(customer).await {
+            Ok(balance) => reply::balance(&balance),
+            Err(error) => reply::checkout_failed(&error),
+        },
+        Command::History => match engine.store.orders_of(customer, HISTORY_ORDERS_SHOWN).await {
+            Ok(orders) => reply::history(&orders),
+            Err(error) => reply::checkout_failed(&CheckoutError::from(error)),
+        },
+        Command::Status { order } => match engine.store.order(&order).await {
+            // Another customer's order is not found, not forbidden: ids are not to be probed.
+            Ok(Some(row)) if row.customer == *customer => reply::order(&row),
+            Ok(_) => reply::order_not_found(),
+            Err(error) => reply::checkout_failed(&CheckoutError::from(error)),
+        },
+        Command::Cancel => match engine.checkout.open_order(customer) {
+            None => reply::nothing_to_cancel(),
+            Some(order) => match engine.checkout.cancel(&order).await {
+                Ok(()) => reply::cancelled(&order),
+                Err(error) => reply::checkout_failed(&error),
+            },
+        },
+    };
+    Answer::Text(text)
+}
+
+/// Active products from their actors (price and stock as they are now), by code.
+async fn product_lines(engine: &Engine) -> Vec<ProductLine> {
+    let codes: Vec<ProductCode> = engine.catalog.read().expect("catalog lock").iter().cloned().collect();
+    let mut lines = Vec::new();
+    for code in codes {
+        if lines.len() == PRODUCTS_LISTED_MAX {
+            break;
+        }
+        match engine.supervisor.product_snapshot(&code).await {
+            Ok(snapshot) if snapshot.active => lines.push(ProductLine {
+                code,
+                name: snapshot.name,
+                price: snapshot.price,
+                available: snapshot.available,
+            }),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(product = %code, %error, "product left out of a listing"),
+        }
+    }
+    lines
+}

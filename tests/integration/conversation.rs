@@ -1,0 +1,86 @@
+//! The chat against the real engine: each command answered in Bahasa Indonesia, with what the
+//! engine really did.
+
+use warung::gateway::chat::{answer, Answer, PaymentRequest};
+use warung::gateway::whatsapp::Content;
+use warung_actors::domain::Money;
+
+use crate::helpers::*;
+
+fn text(answer: Answer) -> String {
+    match answer {
+        Answer::Text(text) => text,
+        other => panic!("expected a text answer, got {other:?}"),
+    }
+}
+
+async fn say(engine: &warung::engine::Engine, who: &str, message: &str) -> String {
+    text(answer(engine, &customer(who), &Content::Text(message.into())).await)
+}
+
+async fn a_customer_browses_buys_with_saldo_and_checks_the_order(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let engine = engine(&db).await;
+    let product = product_with_items(&engine, "viu1b", 15_000, 2).await;
+    fund(&engine, "budi", 20_000).await;
+
+    let menu = say(&engine, "budi", "menu").await;
+    assert!(menu.contains("Selamat datang di Warung") && menu.contains("*viu1b* viu1b — Rp15.000 (stok 2)"), "{menu}");
+
+    let bought = say(&engine, "budi", "BELI viu1b").await;
+    assert!(bought.contains("Pembayaran berhasil") && bought.contains("viu1b-item-0"), "{bought}");
+    assert!(bought.contains("Sisa saldo: Rp5.000"), "{bought}");
+    assert_eq!(say(&engine, "budi", "saldo").await, "Saldo kamu: Rp5.000");
+    assert!(say(&engine, "budi", "/produk").await.contains("(stok 1)"));
+
+    let order = engine.store.orders_of(&customer("budi"), 1).await.unwrap().remove(0);
+    let status = say(&engine, "budi", &format!("status {}", order.id)).await;
+    assert!(status.contains("Status: lunas"), "{status}");
+    assert_eq!(say(&engine, "ani", &format!("cek {}", order.id)).await, "Pesanan tidak ditemukan.", "not another's");
+    let history = say(&engine, "budi", "riwayat").await;
+    assert!(history.contains(order.id.as_str()) && history.contains("lunas"), "{history}");
+
+    let poor = say(&engine, "budi", "beli viu1b").await;
+    assert!(poor.contains("Saldo tidak cukup: saldo Rp5.000, dibutuhkan Rp15.000"), "{poor}");
+    fund(&engine, "ani", 100_000).await;
+    assert!(say(&engine, "ani", "beli viu1b").await.contains("viu1b-item-1"));
+    assert_eq!(say(&engine, "ani", "beli viu1b").await, "Maaf, stok habis 🙏");
+    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 2);
+    finish(engine, db).await;
+}
+
+on_both_backends!(a_customer_browses_buys_with_saldo_and_checks_the_order);
+
+#[actix_rt::test]
+async fn qris_payments_are_handed_on_and_everything_else_gets_a_helpful_reply() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let engine = engine(&db).await;
+    let product = product_with_items(&engine, "netflix", 54_500, 1).await;
+    let budi = customer("budi");
+
+    let qris = answer(&engine, &budi, &Content::Text("beli netflix 1 qris".into())).await;
+    assert_eq!(qris, Answer::Payment(PaymentRequest::Purchase { product: product.clone(), quantity: 1 }));
+    let top_up = answer(&engine, &budi, &Content::Text("topup 50.000".into())).await;
+    assert_eq!(top_up, Answer::Payment(PaymentRequest::TopUp { amount: Money::rupiah(50_000) }));
+    let choice = answer(&engine, &budi, &Content::Choice { id: "produk".into(), title: "Lihat produk".into() }).await;
+    assert!(text(choice).contains("*netflix*"));
+
+    let image = answer(&engine, &budi, &Content::Media { kind: "image".into(), caption: None }).await;
+    assert!(text(image).contains("hanya bisa membaca pesan teks"));
+    assert!(say(&engine, "budi", "halo kak").await.contains("Ketik *menu*"));
+    assert!(say(&engine, "budi", "beli").await.contains("kode produknya"));
+    assert_eq!(say(&engine, "budi", "batal").await, "Tidak ada pesanan yang menunggu pembayaran.");
+    assert!(say(&engine, "budi", "beli nothing").await.contains("Produk tidak ditemukan"));
+    assert_eq!(say(&engine, "budi", "riwayat").await, "Belum ada pesanan. Ketik *produk* untuk mulai belanja.");
+
+    let pending = engine.checkout.buy_with_external(&budi, &product, 1).await.unwrap();
+    assert!(say(&engine, "budi", "/produk").await.contains("(habis)"), "held for the unpaid order");
+    let blocked = say(&engine, "budi", "beli netflix").await;
+    assert!(blocked.contains("belum dibayar") && blocked.contains("*batal*"), "{blocked}");
+    assert_eq!(
+        say(&engine, "budi", "BATAL").await,
+        format!("Pesanan {} dibatalkan. Stoknya sudah dilepas.", pending.order)
+    );
+    assert!(say(&engine, "budi", "produk").await.contains("(stok 1)"), "released");
+    finish(engine, db).await;
+}
