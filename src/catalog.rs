@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
-use warung_actors::journal::{Event, ProductRow, StockKind};
+use warung_actors::journal::{ProductRow, StockKind};
 use warung_actors::product::{ProductCommand, Restock, RESTOCK_UNITS_MAX};
 use warung_actors::supervisor::CallError;
 
@@ -95,8 +95,9 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
                 }
             }
             Err(CallError::NotFound) => {
-                create(engine, &code, &product.name, product.price, kind).await?;
-                report.created += 1;
+                if create(engine, &code, &product.name, product.price, kind).await? {
+                    report.created += 1;
+                }
             }
             Err(error) => return Err(error).with_context(|| format!("reading product {code}")),
         }
@@ -116,14 +117,15 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
     Ok(report)
 }
 
-/// Creates an empty product; its stock comes through its actor.
+/// Creates an empty product; its stock comes through its actor. `false` when the code exists
+/// (checked and written in one statement, so two creates of one code cannot both succeed).
 pub async fn create(
     engine: &Engine,
     code: &ProductCode,
     name: &str,
     price: Money,
     kind: StockKind,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let now = engine.supervisor.clock().now();
     let row = ProductRow {
         code: code.clone(),
@@ -139,10 +141,11 @@ pub async fn create(
         next_item_no: 1,
         updated_at: now,
     };
-    let ticket = engine.supervisor.journal().submit(vec![Event::Product(row)]).await;
-    ticket.await.with_context(|| format!("creating product {code}"))?;
+    // Changes of an actor of this code still in the journal (there are none for a new code) go first.
+    engine.supervisor.journal().flush().await.with_context(|| format!("creating product {code}"))?;
+    let created = engine.store.create_product(&row).await.with_context(|| format!("creating product {code}"))?;
     engine.catalog.write().expect("catalog lock").insert(code.clone());
-    Ok(())
+    Ok(created)
 }
 
 fn fingerprint(stock: &Restock) -> u64 {

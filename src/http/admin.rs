@@ -99,9 +99,12 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
         Err(error) => return Err(error.into()),
     }
     let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
-    crate::catalog::create(&engine, &code, body.name.trim(), price, kind)
+    let created = crate::catalog::create(&engine, &code, body.name.trim(), price, kind)
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string()))?;
+    if !created {
+        return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists")));
+    }
     Ok(HttpResponse::Created().json(json!({"code": code})))
 }
 

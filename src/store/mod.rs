@@ -77,6 +77,8 @@ pub trait Store: Persistence {
     async fn audit_data(&self) -> Result<AuditData, StoreError>;
     /// Records a provider's event once, durably; `false` when it was already recorded (a
     /// duplicate delivery).
+    /// Stores a new product's row; `false` (and nothing written) when the code exists.
+    async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;
     async fn record_webhook(
         &self,
         provider: &str,

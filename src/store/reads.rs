@@ -310,6 +310,10 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn create_product(&self, row: &warung_actors::journal::ProductRow) -> Result<bool, crate::store::StoreError> {
+                Ok(self.insert_product(row).await?)
+            }
+
             async fn close(&self) {
                 self.close_pools().await;
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use warung_actors::journal::{after, Earlier, Event, Sink, SinkError};
+use warung_actors::journal::{after, Earlier, Event, ProductRow, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
 use super::reads::impl_store;
@@ -33,6 +33,29 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
         let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
         Ok(SqliteStore { pool })
+    }
+
+    /// A product's first row, written once: a second create of the same code changes nothing.
+    async fn insert_product(&self, r: &ProductRow) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(r.code.as_str())
+        .bind(&r.name)
+        .bind(r.price.amount().to_string())
+        .bind(r.kind.as_str())
+        .bind(i64::from(r.active))
+        .bind(r.received)
+        .bind(r.available)
+        .bind(r.reserved)
+        .bind(r.sold)
+        .bind(r.removed)
+        .bind(r.next_item_no)
+        .bind(r.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn close_pools(&self) {

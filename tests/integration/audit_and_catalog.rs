@@ -69,4 +69,27 @@ async fn the_audit_command_finds_a_tampered_balance(backend: Backend) {
     db.remove().await;
 }
 
-on_both_backends!(a_catalog_imports_once_and_refuses_duplicate_items, the_audit_command_finds_a_tampered_balance);
+async fn a_product_code_is_created_once_even_by_two_callers_at_the_same_moment(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let engine = engine(&db).await;
+    let product = product_with_items(&engine, "viu1b", 15_000, 3).await;
+    let kind = warung_actors::journal::StockKind::Items;
+    let again = warung::catalog::create(&engine, &product, "Viu again", Money::rupiah(1_000), kind).await.unwrap();
+    assert!(!again, "an existing code is not created again");
+    let snapshot = engine.supervisor.product_snapshot(&product).await.unwrap();
+    assert_eq!((snapshot.available, snapshot.price), (3, Money::rupiah(15_000)), "and nothing of it changed");
+
+    let fresh = code("netflix");
+    let (a, b) = futures::join!(
+        warung::catalog::create(&engine, &fresh, "Netflix", Money::rupiah(54_500), kind),
+        warung::catalog::create(&engine, &fresh, "Netflix", Money::rupiah(54_500), kind),
+    );
+    assert_eq!(u8::from(a.unwrap()) + u8::from(b.unwrap()), 1, "exactly one of two racing creates wins");
+    finish(engine, db).await;
+}
+
+on_both_backends!(
+    a_catalog_imports_once_and_refuses_duplicate_items,
+    the_audit_command_finds_a_tampered_balance,
+    a_product_code_is_created_once_even_by_two_callers_at_the_same_moment
+);

@@ -107,7 +107,7 @@ pub fn reference(s: &str) -> Reference {
 /// Creates a product with `items` deliverable items named `<code>-item-<n>`.
 pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: usize) -> ProductCode {
     let product = code(name);
-    warung::catalog::create(engine, &product, name, Money::rupiah(price), StockKind::Items).await.unwrap();
+    assert!(warung::catalog::create(engine, &product, name, Money::rupiah(price), StockKind::Items).await.unwrap());
     if items > 0 {
         let secrets = (0..items).map(|i| ItemSecret::parse(&format!("{name}-item-{i}")).unwrap()).collect();
         let command = ProductCommand::Restock {
