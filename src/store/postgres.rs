@@ -9,9 +9,7 @@ use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
-use warung_actors::journal::{
-    after, Earlier, Event, OrderRow, ProductRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX,
-};
+use warung_actors::journal::{after, Earlier, Event, OrderRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::reads::impl_store;
@@ -58,29 +56,6 @@ impl PgStore {
         &self.pool
     }
 
-    /// A product's first row, written once: a second create of the same code changes nothing.
-    async fn insert_product(&self, r: &ProductRow) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (code) DO NOTHING",
-        )
-        .bind(r.code.as_str())
-        .bind(&r.name)
-        .bind(money(r.price))
-        .bind(r.kind.as_str())
-        .bind(i64::from(r.active))
-        .bind(r.received)
-        .bind(r.available)
-        .bind(r.reserved)
-        .bind(r.sold)
-        .bind(r.removed)
-        .bind(r.next_item_no)
-        .bind(r.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn close_pools(&self) {
         self.write_pool.close().await;
         self.pool.close().await;
@@ -107,7 +82,7 @@ async fn write_all(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Res
     write_orders(tx, batch).await
 }
 
-impl_store!(PgStore, "./migrations/postgres", "postgres");
+impl_store!(PgStore, "./migrations/postgres", "postgres", money);
 
 impl Sink for PgStore {
     fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {

@@ -3,7 +3,8 @@
 
 /// Implements `Loader` and `Store` for a backend type with a `pool` field.
 macro_rules! impl_store {
-    ($store:ty, $migrations:literal, $backend:literal) => {
+    // `$money` turns Money into the backend's bind value (NUMERIC on Postgres, TEXT on SQLite).
+    ($store:ty, $migrations:literal, $backend:literal, $money:path) => {
         impl warung_actors::supervisor::Loader for $store {
             fn load_product<'a>(
                 &'a self,
@@ -310,8 +311,27 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn create_product(&self, row: &warung_actors::journal::ProductRow) -> Result<bool, crate::store::StoreError> {
-                Ok(self.insert_product(row).await?)
+            /// A product's first row, written once: a second create of the same code changes nothing.
+            async fn create_product(&self, r: &warung_actors::journal::ProductRow) -> Result<bool, crate::store::StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (code) DO NOTHING",
+                )
+                .bind(r.code.as_str())
+                .bind(&r.name)
+                .bind($money(r.price))
+                .bind(r.kind.as_str())
+                .bind(i64::from(r.active))
+                .bind(r.received)
+                .bind(r.available)
+                .bind(r.reserved)
+                .bind(r.sold)
+                .bind(r.removed)
+                .bind(r.next_item_no)
+                .bind(r.updated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn close(&self) {

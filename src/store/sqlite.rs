@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use warung_actors::journal::{after, Earlier, Event, ProductRow, Sink, SinkError};
+use warung_actors::journal::{after, Earlier, Event, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
 use super::reads::impl_store;
@@ -35,29 +35,6 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
-    /// A product's first row, written once: a second create of the same code changes nothing.
-    async fn insert_product(&self, r: &ProductRow) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (code) DO NOTHING",
-        )
-        .bind(r.code.as_str())
-        .bind(&r.name)
-        .bind(r.price.amount().to_string())
-        .bind(r.kind.as_str())
-        .bind(i64::from(r.active))
-        .bind(r.received)
-        .bind(r.available)
-        .bind(r.reserved)
-        .bind(r.sold)
-        .bind(r.removed)
-        .bind(r.next_item_no)
-        .bind(r.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn close_pools(&self) {
         self.pool.close().await;
     }
@@ -72,7 +49,7 @@ impl SqliteStore {
                    received = excluded.received, available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, \
                    removed = excluded.removed, next_item_no = excluded.next_item_no, updated_at = excluded.updated_at",
             )
-            .bind(r.code.as_str()).bind(&r.name).bind(r.price.amount().to_string()).bind(r.kind.as_str()).bind(i64::from(r.active))
+            .bind(r.code.as_str()).bind(&r.name).bind(money(r.price)).bind(r.kind.as_str()).bind(i64::from(r.active))
             .bind(r.received).bind(r.available).bind(r.reserved).bind(r.sold).bind(r.removed).bind(r.next_item_no).bind(r.updated_at)
             .execute(&mut *tx)
             .await?;
@@ -104,7 +81,7 @@ impl SqliteStore {
                  ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, release_reason = excluded.release_reason, \
                    items = excluded.items, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
             )
-            .bind(r.order.as_str()).bind(r.product.as_str()).bind(i64::from(r.quantity)).bind(r.unit_price.amount().to_string())
+            .bind(r.order.as_str()).bind(r.product.as_str()).bind(i64::from(r.quantity)).bind(money(r.unit_price))
             .bind(item_list(&r.items)).bind(r.expires_at).bind(r.status.as_str()).bind(&r.release_reason).bind(r.updated_at)
             .execute(&mut *tx)
             .await?;
@@ -122,7 +99,7 @@ impl SqliteStore {
                 "INSERT INTO customers (id, balance, held, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
                  ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, held = excluded.held, updated_at = excluded.updated_at",
             )
-            .bind(w.customer.as_str()).bind(w.balance.amount().to_string()).bind(w.held.amount().to_string()).bind(w.updated_at)
+            .bind(w.customer.as_str()).bind(money(w.balance)).bind(money(w.held)).bind(w.updated_at)
             .execute(&mut *tx)
             .await?;
         }
@@ -131,7 +108,7 @@ impl SqliteStore {
                 "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(l.customer.as_str()).bind(l.reference.as_str()).bind(l.kind.as_str()).bind(l.amount.normalize().to_string())
-            .bind(l.balance_after.amount().to_string()).bind(&l.reason).bind(&l.actor).bind(l.at)
+            .bind(money(l.balance_after)).bind(&l.reason).bind(&l.actor).bind(l.at)
             .execute(&mut *tx)
             .await?;
         }
@@ -140,7 +117,7 @@ impl SqliteStore {
                 "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (customer, reference) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
             )
-            .bind(h.customer.as_str()).bind(h.reference.as_str()).bind(h.amount.amount().to_string()).bind(h.status.as_str()).bind(h.updated_at)
+            .bind(h.customer.as_str()).bind(h.reference.as_str()).bind(money(h.amount)).bind(h.status.as_str()).bind(h.updated_at)
             .execute(&mut *tx)
             .await?;
         }
@@ -151,7 +128,7 @@ impl SqliteStore {
                  ON CONFLICT (id) DO UPDATE SET state = excluded.state, note = excluded.note, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
             )
             .bind(o.id.as_str()).bind(o.customer.as_str()).bind(o.product.as_str()).bind(i64::from(o.quantity))
-            .bind(o.unit_price.amount().to_string()).bind(o.total.amount().to_string()).bind(o.method.as_str()).bind(o.state.as_str())
+            .bind(money(o.unit_price)).bind(money(o.total)).bind(o.method.as_str()).bind(o.state.as_str())
             .bind(o.expires_at).bind(&o.note).bind(o.created_at).bind(o.updated_at)
             .execute(&mut *tx)
             .await?;
@@ -162,7 +139,7 @@ impl SqliteStore {
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, at = excluded.at",
             )
             .bind(p.id.as_str()).bind(p.customer.as_str()).bind(p.order.as_ref().map(|o| o.to_string())).bind(p.purpose.as_str())
-            .bind(p.amount.amount().to_string()).bind(&p.status).bind(p.at)
+            .bind(money(p.amount)).bind(&p.status).bind(p.at)
             .execute(&mut *tx)
             .await?;
         }
@@ -170,7 +147,12 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, "./migrations/sqlite", "sqlite");
+impl_store!(SqliteStore, "./migrations/sqlite", "sqlite", money);
+
+/// Money as SQLite keeps it: exact decimal text.
+fn money(m: warung_actors::domain::Money) -> String {
+    m.amount().to_string()
+}
 
 impl Sink for SqliteStore {
     /// One writer: a batch waits for the one before it, then writes.
