@@ -161,9 +161,7 @@ pub fn not_a_command(error: &CommandError) -> String {
 
 pub fn checkout_failed(error: &CheckoutError) -> String {
     match error {
-        CheckoutError::ProductNotFound => {
-            "Produk tidak ditemukan. Ketik *produk* untuk melihat kode yang tersedia.".to_string()
-        }
+        CheckoutError::ProductNotFound => product_not_found(),
         CheckoutError::Product(rule) => product_refused(rule),
         CheckoutError::InsufficientBalance { available, required } => format!(
             "Saldo tidak cukup: saldo {available}, dibutuhkan {required}. \
@@ -224,13 +222,17 @@ fn wallet_refused(rule: &WalletRejection) -> String {
 fn unavailable(error: &CallError) -> String {
     match error {
         CallError::Busy => "Toko sedang ramai sekali 🙏 Coba lagi sebentar lagi.".to_string(),
-        CallError::NotFound => "Produk tidak ditemukan. Ketik *produk* untuk melihat kode yang tersedia.".to_string(),
+        CallError::NotFound => product_not_found(),
         CallError::NotStored { .. }
         | CallError::StoreUnavailable { .. }
         | CallError::Quarantined { .. }
         | CallError::Stopped
         | CallError::Corrupt { .. } => try_again(),
     }
+}
+
+fn product_not_found() -> String {
+    "Produk tidak ditemukan. Ketik *produk* untuk melihat kode yang tersedia.".to_string()
 }
 
 /// Nothing was taken: the engine never answers "try again" for a change it kept.
