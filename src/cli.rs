@@ -140,10 +140,22 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             tracing::info!("WhatsApp: simulator mode (no WARUNG_WHATSAPP__* credentials)")
         }
     }
+    match engine.midtrans.mode {
+        crate::gateway::midtrans::MidtransMode::Live => tracing::info!(
+            api = %engine.settings.midtrans.api_base_url,
+            "Midtrans: live, notifications at /webhooks/midtrans"
+        ),
+        crate::gateway::midtrans::MidtransMode::Simulator => {
+            tracing::info!("Midtrans: simulator mode (no WARUNG_MIDTRANS__SERVER_KEY)")
+        }
+    }
     tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
     println!(
         "warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)"
     );
+    if engine.whatsapp.mode == crate::gateway::whatsapp::WhatsAppMode::Simulator {
+        println!("chat with the shop: open http://{address}/simulator (a tab per customer)");
+    }
     let server = crate::http::server(engine.clone(), listener)?;
     let http = server.handle();
     let running = actix_rt::spawn(server);

@@ -11,6 +11,7 @@ use warung_actors::domain::{Clock, ProductCode};
 use warung_actors::supervisor::{Notice, Supervisor};
 
 use crate::checkout::Checkout;
+use crate::gateway::midtrans::MidtransConfig;
 use crate::gateway::whatsapp::WhatsAppConfig;
 use crate::settings::Settings;
 use crate::store::{self, Store};
@@ -25,6 +26,7 @@ pub struct Engine {
     pub supervisor: Supervisor,
     pub checkout: Checkout,
     pub whatsapp: Arc<WhatsAppConfig>,
+    pub midtrans: Arc<MidtransConfig>,
     /// Every product code, kept in memory so a chat listing asks the actors, not the database.
     pub catalog: Arc<RwLock<BTreeSet<ProductCode>>>,
 }
@@ -49,9 +51,10 @@ impl Engine {
         spawn_notice_handler(checkout.clone(), notices);
         spawn_stale_sweep(checkout.clone(), settings.checkout().saldo_ttl * 2);
         let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
+        let midtrans = Arc::new(MidtransConfig::from_settings(&settings.midtrans));
         let codes = store.product_codes().await.context("listing the catalogue")?;
         let catalog = Arc::new(RwLock::new(codes.into_iter().collect()));
-        Ok(Engine { settings, store, supervisor, checkout, whatsapp, catalog })
+        Ok(Engine { settings, store, supervisor, checkout, whatsapp, midtrans, catalog })
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.

@@ -6,8 +6,9 @@
 //! - `audit`: checks every invariant of stock and money against a store.
 //! - `catalog`: imports products and stock from a JSON or TOML file.
 //! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables.
-//! - `gateway`: the providers' side: WhatsApp webhook signatures and payloads.
-//! - `http`: the HTTP surface (health, the engine's admin API).
+//! - `gateway`: the providers' side: WhatsApp and Midtrans, the chat, inbox and outbox.
+//! - `simulator`: stand-ins for WhatsApp and Midtrans when their credentials are not set.
+//! - `http`: the HTTP surface (health, admin API, ops, webhooks, simulator).
 //! - `telemetry`: tracing setup.
 //! - `cli`: the `warung` command line.
 
@@ -19,5 +20,6 @@ pub mod engine;
 pub mod gateway;
 pub mod http;
 pub mod settings;
+pub mod simulator;
 pub mod store;
 pub mod telemetry;

@@ -24,13 +24,28 @@ pub struct Settings {
     #[serde(default)]
     pub admin: AdminSettings,
     pub whatsapp: WhatsAppSettings,
+    pub midtrans: MidtransSettings,
     pub shop: ShopSettings,
+}
+
+/// Midtrans Core API (QRIS). With a server key set the shop charges through Midtrans at
+/// `api_base_url`; without one it runs the built-in stand-in.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MidtransSettings {
+    pub server_key: Option<Secret>,
+    /// `https://api.sandbox.midtrans.com` (the default) or `https://api.midtrans.com`.
+    pub api_base_url: String,
+    /// Where Midtrans sends notifications for our charges (`X-Override-Notification`); unset,
+    /// the dashboard's setting applies.
+    pub notification_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct ShopSettings {
     /// The name the chat greets customers with.
     pub name: String,
+    /// Purchases (and top ups) one customer may start per minute; more are refused politely.
+    pub purchases_per_minute: u32,
 }
 
 /// The WhatsApp Cloud API. With the app secret, access token and phone number id all set the shop
@@ -43,6 +58,8 @@ pub struct WhatsAppSettings {
     pub phone_number_id: Option<String>,
     pub api_base_url: String,
     pub api_version: String,
+    /// Sends per second through the business number (Meta's default throughput is 80).
+    pub messages_per_second: u32,
 }
 
 impl WhatsAppSettings {
@@ -121,7 +138,10 @@ impl Settings {
             .set_default("engine.saldo_reservation_ttl_secs", crate::checkout::SALDO_RESERVATION_TTL_SECS)?
             .set_default("whatsapp.api_base_url", "https://graph.facebook.com")?
             .set_default("whatsapp.api_version", "v24.0")?
+            .set_default("whatsapp.messages_per_second", 80)?
+            .set_default("midtrans.api_base_url", "https://api.sandbox.midtrans.com")?
             .set_default("shop.name", "Warung")?
+            .set_default("shop.purchases_per_minute", 3)?
             .add_source(config::File::from(file).required(false))
             .add_source(
                 config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
@@ -181,6 +201,25 @@ impl Settings {
                 "whatsapp.api_base_url (WARUNG_WHATSAPP__API_BASE_URL) must be an http(s) URL, got {:?}",
                 whatsapp.api_base_url
             ));
+        }
+        if whatsapp.messages_per_second == 0 {
+            problems.push("whatsapp.messages_per_second must be positive".to_string());
+        }
+        let midtrans = &self.midtrans;
+        if midtrans.server_key.as_ref().is_some_and(|s| s.expose().is_empty()) {
+            problems.push("midtrans.server_key (WARUNG_MIDTRANS__SERVER_KEY) must not be empty when set".to_string());
+        }
+        for (name, url) in
+            [("api_base_url", Some(&midtrans.api_base_url)), ("notification_url", midtrans.notification_url.as_ref())]
+        {
+            if let Some(url) = url {
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    problems.push(format!("midtrans.{name} must be an http(s) URL, got {url:?}"));
+                }
+            }
+        }
+        if self.shop.purchases_per_minute == 0 {
+            problems.push("shop.purchases_per_minute (WARUNG_SHOP__PURCHASES_PER_MINUTE) must be positive".to_string());
         }
         if self.shop.name.trim().is_empty() {
             problems.push("shop.name (WARUNG_SHOP__NAME) must not be empty".to_string());

@@ -29,14 +29,24 @@ pub enum PaymentOutcome {
 }
 
 impl Checkout {
-    #[tracing::instrument(name = "checkout.external", skip_all, fields(customer = %customer.masked(), %product, quantity))]
     pub async fn buy_with_external(
         &self,
         customer: &CustomerId,
         product: &ProductCode,
         quantity: Quantity,
     ) -> Result<PendingOrder, CheckoutError> {
-        let order = OrderId::generate();
+        self.buy_with_external_as(OrderId::generate(), customer, product, quantity).await
+    }
+
+    /// As `buy_with_external`, with the order id chosen by the caller.
+    #[tracing::instrument(name = "checkout.external", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
+    pub async fn buy_with_external_as(
+        &self,
+        order: OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<PendingOrder, CheckoutError> {
         let mut claim = self.claim(customer, &order)?;
         let reserved = self
             .reserve(&order, customer, product, quantity, self.inner.settings.payment_ttl, StoreWhen::Reserved)

@@ -21,14 +21,25 @@ use super::{actor_of, Checkout, CheckoutError, Purchase};
 impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
     /// is durable; any error means nothing was taken (or it was given back).
-    #[tracing::instrument(name = "checkout.saldo", skip_all, fields(customer = %customer.masked(), %product, quantity))]
     pub async fn buy_with_saldo(
         &self,
         customer: &CustomerId,
         product: &ProductCode,
         quantity: Quantity,
     ) -> Result<Purchase, CheckoutError> {
-        let order = OrderId::generate();
+        self.buy_with_saldo_as(OrderId::generate(), customer, product, quantity).await
+    }
+
+    /// As `buy_with_saldo`, with the order id chosen by the caller (the chat derives it from the
+    /// message, so a message handled twice cannot buy twice: its order exists already).
+    #[tracing::instrument(name = "checkout.saldo", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
+    pub async fn buy_with_saldo_as(
+        &self,
+        order: OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<Purchase, CheckoutError> {
         let _claim = self.claim(customer, &order)?;
         self.refuse_early(customer, product, quantity).await?;
 

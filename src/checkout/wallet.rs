@@ -35,6 +35,25 @@ impl Checkout {
         self.wallet(customer, credit, vec![Event::Payment(row)]).await
     }
 
+    /// Credits the part of a payment beyond what it paid for (the unique code added to a QRIS
+    /// amount), once per payment: the shop keeps no rupiah it did not sell something for.
+    #[tracing::instrument(name = "checkout.credit_surplus", skip_all, fields(customer = %customer.masked(), %payment))]
+    pub async fn credit_surplus(
+        &self,
+        customer: &CustomerId,
+        payment: &Reference,
+        amount: Money,
+    ) -> Result<WalletBalance, CheckoutError> {
+        let credit = WalletCommand::Credit {
+            reference: Reference::parse(&format!("surplus:{payment}")).unwrap_or_else(|_| payment.clone()),
+            amount,
+            kind: LedgerKind::TopUp,
+            reason: format!("unique code of payment {payment}"),
+            actor: format!("payment:{payment}"),
+        };
+        self.wallet(customer, credit, Vec::new()).await
+    }
+
     /// Refunds a paid order to the customer's wallet, with a reason. Once per order.
     #[tracing::instrument(name = "checkout.refund", skip_all, fields(%order))]
     pub async fn refund(&self, order: &OrderId, reason: &str, actor: &str) -> Result<WalletBalance, CheckoutError> {

@@ -1,9 +1,34 @@
-//! The gateway between the engine and its providers: WhatsApp Cloud API (`whatsapp`) and, later,
-//! Midtrans; and the shop's conversation (`chat`). Provider payloads and chat commands are
-//! checked and parsed here into domain values before anything else sees them.
+//! The gateway between the engine and its providers, and the shop's conversation.
+//!
+//! - `whatsapp`: the Cloud API: webhook signatures and payloads, outbound messages, the Graph
+//!   API client.
+//! - `chat`: commands, replies in Bahasa Indonesia, and the conversation that ties them to the
+//!   engine.
+//! - `inbox`: inbound messages answered once each, in order per customer, many customers at once.
+//! - `outbox`: the sender that delivers queued replies, paced and retried.
+//! - `midtrans`: the Core API (QRIS): client, answers, notification signatures.
+//! - `payments`: QRIS charges from request to paid or closed, with unique amounts.
+//! - `service`: the running gateway, started with the HTTP server.
+//! - `secret`: credentials that never print.
 
 pub mod chat;
+pub mod inbox;
+pub mod midtrans;
+pub mod outbox;
+pub mod payments;
 pub mod secret;
+pub mod service;
 pub mod whatsapp;
 
+use std::time::Duration;
+
 pub use secret::Secret;
+pub use service::Gateway;
+
+/// An HTTP client for calling providers. TLS uses rustls with the ring provider (no C build, no
+/// system OpenSSL); the provider is installed for the process on first use.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    // Fails only when a provider is installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(timeout).build().expect("an HTTP client with the ring TLS provider")
+}

@@ -1,36 +1,59 @@
 //! The HTTP surface. `health`: liveness and readiness; `admin`: the engine's admin API behind a
-//! bearer token; `ops`: what the actors are doing; `webhooks`: what providers send us; `errors`:
-//! the one mapping from domain errors to HTTP responses.
+//! bearer token; `ops`: what the actors are doing; `webhooks`: what providers send us;
+//! `simulator`: the stand-in providers and chat page when credentials are not set; `errors`: the
+//! one mapping from domain errors to HTTP responses.
 
 mod admin;
 mod errors;
 mod health;
 mod ops;
+mod simulator;
 mod webhooks;
+
+use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
 
 pub use errors::ApiError;
 
 use crate::engine::Engine;
+use crate::gateway::Gateway;
+use crate::simulator::Simulator;
 
 /// How long requests in progress may take to finish after a stop, before they are cut.
 const HTTP_SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
-/// Builds the server the binary runs and the tests start on a random port.
+/// Builds the server the binary runs and the tests start on a random port, with the gateway
+/// (started here: the simulator needs the address).
 pub fn server(engine: Engine, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let gateway = Gateway::start(&engine, listener.local_addr()?);
+    server_with(engine, gateway, listener)
+}
+
+/// As `server`, with a gateway the caller started (tests reach into it).
+pub fn server_with(
+    engine: Engine,
+    gateway: Gateway,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
     let body_limit = engine.settings.http.body_limit_bytes;
+    let simulator = Simulator::for_engine(&engine, &gateway).map(Arc::new);
     let data = web::Data::new(engine);
+    let gateway = web::Data::new(gateway);
     let server = HttpServer::new(move || {
-        App::new()
+        let mut app = App::new()
             .app_data(data.clone())
+            .app_data(gateway.clone())
             .app_data(web::JsonConfig::default().limit(body_limit).error_handler(errors::json_error))
             .app_data(web::PathConfig::default().error_handler(errors::path_error))
             .configure(health::routes)
             .service(ops::scope())
             .service(admin::scope())
-            .service(webhooks::scope())
-            .default_service(web::to(errors::not_found))
+            .service(webhooks::scope());
+        if let Some(simulator) = &simulator {
+            app = app.service(simulator::scope(simulator.clone()));
+        }
+        app.default_service(web::to(errors::not_found))
     })
     .listen(listener)?
     .shutdown_timeout(HTTP_SHUTDOWN_TIMEOUT_SECS)

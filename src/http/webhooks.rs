@@ -1,8 +1,14 @@
-//! Provider webhooks. WhatsApp: `GET /webhooks/whatsapp` answers Meta's subscription check;
-//! `POST /webhooks/whatsapp` checks the body's signature over its raw bytes before reading it,
-//! records every event once in the durable inbox (deduplicated by message id: Meta retries for
-//! days), and acknowledges. A forged or missing signature gets 401 and records nothing; a store
-//! that cannot record gets 503, so Meta sends the batch again and nothing is lost.
+//! Provider webhooks.
+//!
+//! WhatsApp: `GET /webhooks/whatsapp` answers Meta's subscription check; `POST
+//! /webhooks/whatsapp` checks the body's signature over its raw bytes before reading it, records
+//! every event once in the durable inbox (deduplicated by message id: Meta retries for days),
+//! hands new messages to the inbox to be answered behind the acknowledgement, and acknowledges.
+//! A forged or missing signature gets 401 and records nothing; a store that cannot record gets
+//! 503, so Meta sends the batch again and nothing is lost.
+//!
+//! Midtrans: `POST /webhooks/midtrans` checks `signature_key`, records the notification, and acts
+//! on it (`gateway::payments`); 503 when it could not, so Midtrans sends it again.
 
 use std::collections::HashMap;
 
@@ -12,16 +18,25 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::engine::Engine;
+use crate::gateway::inbox::{self, Queued, WHATSAPP};
+use crate::gateway::midtrans::{signature_matches, Transaction};
+use crate::gateway::payments::{Handled, PaymentError};
 use crate::gateway::whatsapp::{self, WhatsAppEvent, WEBHOOK_BODY_MAX_BYTES};
+use crate::gateway::Gateway;
+use crate::store::InboxEntry;
 
-/// The provider name under which WhatsApp events are recorded in the inbox.
-pub const WHATSAPP: &str = "whatsapp";
+/// The provider name under which Midtrans notifications are recorded in the inbox.
+pub const MIDTRANS: &str = "midtrans";
+
+/// Largest Midtrans notification read; they are about 1 KB.
+const MIDTRANS_BODY_MAX_BYTES: usize = 64 * 1024;
 
 pub fn scope() -> Scope {
     web::scope("/webhooks")
         .app_data(web::PayloadConfig::new(WEBHOOK_BODY_MAX_BYTES))
         .service(whatsapp_subscribe)
         .service(whatsapp_deliver)
+        .service(midtrans_notify)
 }
 
 #[get("/whatsapp")]
@@ -45,6 +60,7 @@ async fn whatsapp_subscribe(
 #[post("/whatsapp")]
 async fn whatsapp_deliver(
     engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -59,37 +75,112 @@ async fn whatsapp_deliver(
     let (mut new, mut duplicates) = (0, 0);
     for event in &webhook.events {
         let (id, payload) = inbox_entry(event);
-        let recorded =
-            engine.store.record_webhook(WHATSAPP, &id, now, &payload.to_string()).await.map_err(|error| {
-                tracing::error!(%error, "could not record a whatsapp event; the provider will send it again");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "try again later")
-            })?;
-        if recorded {
-            new += 1;
-        } else {
+        let customer = match event {
+            WhatsAppEvent::Message(message) => Some(message.customer.as_str()),
+            _ => None,
+        };
+        let entry = InboxEntry {
+            provider: WHATSAPP,
+            event_id: &id,
+            received_at: now,
+            customer,
+            payload: &payload,
+            handled: customer.is_none(),
+        };
+        let recorded = engine.store.record_webhook(&entry).await.map_err(|error| {
+            tracing::error!(%error, "could not record a whatsapp event; the provider will send it again");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "try again later")
+        })?;
+        if !recorded {
             duplicates += 1;
+            continue;
+        }
+        new += 1;
+        if let WhatsAppEvent::Message(message) = event {
+            gateway.inbox.push(Queued {
+                event_id: id,
+                received_at: now,
+                customer: message.customer.clone(),
+                content: message.content.clone(),
+            });
         }
     }
     Ok(HttpResponse::Ok().json(json!({"received": webhook.events.len(), "new": new, "duplicates": duplicates})))
 }
 
+#[post("/midtrans")]
+async fn midtrans_notify(
+    engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if body.len() > MIDTRANS_BODY_MAX_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "a notification is a few KB"));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("bad_payload", e.to_string()))?;
+    let transaction = Transaction::from_value(value).map_err(|e| ApiError::bad_request("bad_payload", e))?;
+    let signed = transaction.signature_key.as_deref().is_some_and(|given| {
+        signature_matches(
+            &transaction.order_id,
+            &transaction.status_code,
+            &transaction.gross_amount,
+            given,
+            &engine.midtrans.server_key,
+        )
+    });
+    if !signed || transaction.order_id.is_empty() {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature_key does not match"));
+    }
+    let event_id = format!(
+        "{}:{}:{}",
+        transaction.order_id,
+        transaction.transaction_status.to_ascii_lowercase(),
+        transaction.transaction_id.as_deref().unwrap_or("")
+    );
+    let now = engine.supervisor.clock().now();
+    let payload = String::from_utf8_lossy(&body);
+    let entry = InboxEntry {
+        provider: MIDTRANS,
+        event_id: &event_id,
+        received_at: now,
+        customer: None,
+        payload: &payload,
+        handled: true,
+    };
+    let unavailable = |what: String| {
+        tracing::error!(error = %what, "a Midtrans notification could not be handled; Midtrans will send it again");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again later")
+    };
+    let first = engine.store.record_webhook(&entry).await.map_err(|e| unavailable(e.to_string()))?;
+    // A repeat is handled again all the same: handling is idempotent, and the first delivery may
+    // have been cut short after it was recorded.
+    match gateway.qris.settle(&transaction).await {
+        Ok(Handled::Done) => Ok(HttpResponse::Ok().json(json!({"handled": true, "repeat": !first}))),
+        Ok(Handled::Ignored(why)) => {
+            tracing::info!(%why, order_id = %transaction.order_id, "Midtrans notification ignored");
+            Ok(HttpResponse::Ok().json(json!({"handled": false, "why": why})))
+        }
+        Err(PaymentError::Store(error)) => Err(unavailable(error.to_string())),
+        Err(PaymentError::Checkout(error)) => Err(unavailable(error.to_string())),
+    }
+}
+
 /// The inbox key and what is kept of an event. Messages are keyed by their id, statuses by
 /// message and status (each step is delivered once), errors by their content.
-fn inbox_entry(event: &WhatsAppEvent) -> (String, serde_json::Value) {
+fn inbox_entry(event: &WhatsAppEvent) -> (String, String) {
     match event {
-        WhatsAppEvent::Message(m) => (
-            format!("message:{}", m.id.as_str()),
-            json!({"kind": "message", "customer": m.customer.to_string(), "name": m.name, "sent_at": m.sent_at,
-                   "content": format!("{:?}", m.content)}),
-        ),
+        WhatsAppEvent::Message(m) => (format!("message:{}", m.id.as_str()), inbox::payload(m)),
         WhatsAppEvent::Status(s) => (
             format!("status:{}:{}", s.message.as_str(), s.status.as_str()),
             json!({"kind": "status", "message": s.message.as_str(), "status": s.status.as_str(), "at": s.at,
-                   "errors": s.errors.iter().map(|e| json!({"code": e.code, "title": e.title})).collect::<Vec<_>>()}),
+                   "errors": s.errors.iter().map(|e| json!({"code": e.code, "title": e.title})).collect::<Vec<_>>()})
+            .to_string(),
         ),
         WhatsAppEvent::Error(e) => {
             let payload = json!({"kind": "error", "code": e.code, "title": e.title, "details": e.details});
-            (format!("error:{}:{}", e.code, short_hash(&payload.to_string())), payload)
+            let payload = payload.to_string();
+            (format!("error:{}:{}", e.code, short_hash(&payload)), payload)
         }
     }
 }

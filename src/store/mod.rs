@@ -4,8 +4,12 @@
 //! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend.
 //! - `reads`: every query, written once for both backends.
 //! - `rows`: decoding stored text into domain types.
+//! - `mailbox`: the gateway's webhook inbox and outbox.
+//! - `payments`: QRIS charges awaiting payment, each with an amount no other open charge has.
 
 pub(crate) mod batch;
+pub mod mailbox;
+pub mod payments;
 mod postgres;
 mod reads;
 pub(crate) mod rows;
@@ -18,6 +22,8 @@ use warung_actors::domain::{CustomerId, ItemSecret, OrderId, ProductCode, Refere
 use warung_actors::journal::{LedgerRow, OrderRow, ProductRow, ReservationStatus, SinkError};
 use warung_actors::supervisor::Persistence;
 
+pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
+pub use payments::{ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Payments};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -59,7 +65,7 @@ pub struct AuditData {
 }
 
 #[async_trait]
-pub trait Store: Persistence {
+pub trait Store: Persistence + Mailbox + Payments {
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
@@ -75,17 +81,8 @@ pub trait Store: Persistence {
     async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError>;
     async fn payment_exists(&self, payment: &Reference) -> Result<bool, StoreError>;
     async fn audit_data(&self) -> Result<AuditData, StoreError>;
-    /// Records a provider's event once, durably; `false` when it was already recorded (a
-    /// duplicate delivery).
     /// Stores a new product's row; `false` (and nothing written) when the code exists.
     async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;
-    async fn record_webhook(
-        &self,
-        provider: &str,
-        event_id: &str,
-        received_at: i64,
-        payload: &str,
-    ) -> Result<bool, StoreError>;
     async fn close(&self);
 }
 

@@ -12,6 +12,8 @@ use sqlx::{Postgres, Transaction};
 use warung_actors::journal::{after, Earlier, Event, OrderRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{item_list, Batch, RowKeys};
+use super::mailbox::impl_mailbox;
+use super::payments::impl_payments;
 use super::reads::impl_store;
 use super::{sink_error, StoreError};
 
@@ -83,6 +85,8 @@ async fn write_all(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Res
 }
 
 impl_store!(PgStore, "./migrations/postgres", "postgres", money);
+impl_mailbox!(PgStore, sqlx::Postgres);
+impl_payments!(PgStore, money);
 
 impl Sink for PgStore {
     fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {

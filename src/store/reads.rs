@@ -256,20 +256,6 @@ macro_rules! impl_store {
                 Ok(found.is_some())
             }
 
-            async fn record_webhook(&self, provider: &str, event_id: &str, received_at: i64, payload: &str) -> Result<bool, crate::store::StoreError> {
-                let done = sqlx::query(
-                    "INSERT INTO webhook_inbox (provider, event_id, received_at, payload) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (provider, event_id) DO NOTHING",
-                )
-                .bind(provider)
-                .bind(event_id)
-                .bind(received_at)
-                .bind(payload)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
             async fn audit_data(&self) -> Result<crate::store::AuditData, crate::store::StoreError> {
                 use crate::store::rows;
                 let sql = concat!("SELECT ", crate::store::rows::product_columns!(), " FROM products ORDER BY code");

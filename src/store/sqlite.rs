@@ -10,6 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use warung_actors::journal::{after, Earlier, Event, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
+use super::mailbox::impl_mailbox;
+use super::payments::impl_payments;
 use super::reads::impl_store;
 use super::{sink_error, StoreError};
 
@@ -148,6 +150,8 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, "./migrations/sqlite", "sqlite", money);
+impl_mailbox!(SqliteStore, sqlx::Sqlite);
+impl_payments!(SqliteStore, money);
 
 /// Money as SQLite keeps it: exact decimal text.
 fn money(m: warung_actors::domain::Money) -> String {

@@ -3,19 +3,19 @@
 
 use warung::gateway::chat::{answer, Answer, PaymentRequest};
 use warung::gateway::whatsapp::Content;
-use warung_actors::domain::Money;
+use warung_actors::domain::{Money, OrderId};
 
 use crate::helpers::*;
 
 fn text(answer: Answer) -> String {
     match answer {
-        Answer::Text(text) => text,
+        Answer::Text(text) | Answer::Choices { text, .. } => text,
         other => panic!("expected a text answer, got {other:?}"),
     }
 }
 
 async fn say(engine: &warung::engine::Engine, who: &str, message: &str) -> String {
-    text(answer(engine, &customer(who), &Content::Text(message.into())).await)
+    text(answer(engine, &customer(who), &Content::Text(message.into()), OrderId::generate()).await)
 }
 
 async fn a_customer_browses_buys_with_saldo_and_checks_the_order(backend: Backend) {
@@ -58,14 +58,23 @@ async fn qris_payments_are_handed_on_and_everything_else_gets_a_helpful_reply() 
     let product = product_with_items(&engine, "netflix", 54_500, 1).await;
     let budi = customer("budi");
 
-    let qris = answer(&engine, &budi, &Content::Text("beli netflix 1 qris".into())).await;
-    assert_eq!(qris, Answer::Payment(PaymentRequest::Purchase { product: product.clone(), quantity: 1 }));
-    let top_up = answer(&engine, &budi, &Content::Text("topup 50.000".into())).await;
-    assert_eq!(top_up, Answer::Payment(PaymentRequest::TopUp { amount: Money::rupiah(50_000) }));
-    let choice = answer(&engine, &budi, &Content::Choice { id: "produk".into(), title: "Lihat produk".into() }).await;
-    assert!(text(choice).contains("*netflix*"));
+    let order = OrderId::generate();
+    let qris = answer(&engine, &budi, &Content::Text("beli netflix 1 qris".into()), order.clone()).await;
+    assert_eq!(qris, Answer::Payment(PaymentRequest::Purchase { order, product: product.clone(), quantity: 1 }));
+    let payment = OrderId::generate();
+    let top_up = answer(&engine, &budi, &Content::Text("topup 50.000".into()), payment.clone()).await;
+    assert_eq!(top_up, Answer::Payment(PaymentRequest::TopUp { payment, amount: Money::rupiah(50_000) }));
+    let choice = Content::Choice { id: "produk".into(), title: "Lihat produk".into() };
+    match answer(&engine, &budi, &choice, OrderId::generate()).await {
+        Answer::Choices { text, choices } => {
+            assert!(text.contains("*netflix*"));
+            assert_eq!(choices[0].id, "beli netflix", "tapping a product buys it");
+        }
+        other => panic!("expected a list to choose from, got {other:?}"),
+    }
 
-    let image = answer(&engine, &budi, &Content::Media { kind: "image".into(), caption: None }).await;
+    let image =
+        answer(&engine, &budi, &Content::Media { kind: "image".into(), caption: None }, OrderId::generate()).await;
     assert!(text(image).contains("hanya bisa membaca pesan teks"));
     assert!(say(&engine, "budi", "halo kak").await.contains("Ketik *menu*"));
     assert!(say(&engine, "budi", "beli").await.contains("kode produknya"));

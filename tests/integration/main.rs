@@ -1,6 +1,7 @@
 //! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
 
 mod audit_and_catalog;
+mod chat_flows;
 mod checkout_flows;
 mod commit_failure;
 mod conversation;
@@ -8,4 +9,6 @@ mod crash;
 mod flash_sale;
 mod helpers;
 mod http_api;
+mod qris_flows;
+mod shop;
 mod webhooks;

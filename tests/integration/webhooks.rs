@@ -25,6 +25,8 @@ async fn spawn_app(db: &TestDb) -> Hook {
         s.whatsapp.verify_token = Some(Secret::new(VERIFY_TOKEN));
         s.whatsapp.access_token = Some(Secret::new("test-access-token"));
         s.whatsapp.phone_number_id = Some("106540352242922".into());
+        // Nothing listens there: replies stay in the outbox, which these tests do not look at.
+        s.whatsapp.api_base_url = "http://127.0.0.1:9".into();
     })
     .await;
     actix_rt::spawn(warung::http::server(engine, listener).unwrap());

@@ -1,14 +1,17 @@
 //! One inbound message in, one answer out: the command is parsed, the engine acts, the reply is
 //! worded. Payment by QRIS (a purchase or a top up) is handed back as a `PaymentRequest` for the
 //! Midtrans side to charge.
+//!
+//! Every purchase a message starts takes the order id its caller chose for the message, so the
+//! same message answered twice (after a restart) finds its order instead of buying again.
 
-use warung_actors::domain::{CustomerId, Money, ProductCode, Quantity};
+use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity};
 
 use super::command::{Command, Payment};
 use super::reply::{self, ProductLine};
 use crate::checkout::CheckoutError;
 use crate::engine::Engine;
-use crate::gateway::whatsapp::Content;
+use crate::gateway::whatsapp::{Choice, Content, LIST_ROWS_MAX};
 
 /// Orders `riwayat` shows, newest first.
 pub const HISTORY_ORDERS_SHOWN: i64 = 5;
@@ -19,16 +22,23 @@ pub const PRODUCTS_LISTED_MAX: usize = 40;
 #[derive(Debug, PartialEq)]
 pub enum Answer {
     Text(String),
+    /// A text with choices to tap (products to buy), shown as a WhatsApp list; the text alone
+    /// says everything, for clients that show no lists.
+    Choices {
+        text: String,
+        choices: Vec<Choice>,
+    },
     Payment(PaymentRequest),
 }
 
 #[derive(Debug, PartialEq)]
 pub enum PaymentRequest {
-    Purchase { product: ProductCode, quantity: Quantity },
-    TopUp { amount: Money },
+    Purchase { order: OrderId, product: ProductCode, quantity: Quantity },
+    TopUp { payment: OrderId, amount: Money },
 }
 
-pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content) -> Answer {
+/// Answers `content` from `customer`; a purchase it starts takes the id `order`.
+pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, order: OrderId) -> Answer {
     let text = match content {
         Content::Text(text) => text.as_str(),
         Content::Choice { id, .. } => id.as_str(),
@@ -40,18 +50,29 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content) -
         Err(error) => return Answer::Text(reply::not_a_command(&error)),
     };
     let text = match command {
-        Command::Menu => reply::menu(&engine.settings.shop.name, &product_lines(engine).await),
-        Command::Products => reply::product_list(&product_lines(engine).await),
-        Command::Buy { product, quantity, payment: Payment::Saldo } => {
-            match engine.checkout.buy_with_saldo(customer, &product, quantity).await {
+        Command::Menu => {
+            let lines = product_lines(engine).await;
+            return with_choices(reply::menu(&engine.settings.shop.name, &lines), &lines);
+        }
+        Command::Products => {
+            let lines = product_lines(engine).await;
+            return with_choices(reply::product_list(&lines), &lines);
+        }
+        Command::Buy { product, quantity, payment } => {
+            match engine.store.order(&order).await {
+                Ok(Some(row)) => return Answer::Text(answered_before(engine, &row).await),
+                Ok(None) => {}
+                Err(error) => return Answer::Text(reply::checkout_failed(&CheckoutError::from(error))),
+            }
+            if payment == Payment::Qris {
+                return Answer::Payment(PaymentRequest::Purchase { order, product, quantity });
+            }
+            match engine.checkout.buy_with_saldo_as(order, customer, &product, quantity).await {
                 Ok(purchase) => reply::purchased(&purchase),
                 Err(error) => reply::checkout_failed(&error),
             }
         }
-        Command::Buy { product, quantity, payment: Payment::Qris } => {
-            return Answer::Payment(PaymentRequest::Purchase { product, quantity })
-        }
-        Command::TopUp { amount } => return Answer::Payment(PaymentRequest::TopUp { amount }),
+        Command::TopUp { amount } => return Answer::Payment(PaymentRequest::TopUp { payment: order, amount }),
         Command::Balance => match engine.checkout.balance(customer).await {
             Ok(balance) => reply::balance(&balance),
             Err(error) => reply::checkout_failed(&error),
@@ -75,6 +96,24 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content) -
         },
     };
     Answer::Text(text)
+}
+
+/// The answer to a purchase message whose order exists: the order as it stands, with its items.
+async fn answered_before(engine: &Engine, row: &warung_actors::journal::OrderRow) -> String {
+    match engine.store.delivered_items(&row.id).await {
+        Ok(items) => reply::order_with_items(row, &items),
+        Err(error) => reply::checkout_failed(&CheckoutError::from(error)),
+    }
+}
+
+fn with_choices(text: String, lines: &[ProductLine]) -> Answer {
+    let choices: Vec<Choice> =
+        lines.iter().filter(|l| l.available > 0).take(LIST_ROWS_MAX).map(reply::product_choice).collect();
+    if choices.is_empty() {
+        Answer::Text(text)
+    } else {
+        Answer::Choices { text, choices }
+    }
 }
 
 /// Active products from their actors (price and stock as they are now), by code.

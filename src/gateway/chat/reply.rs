@@ -2,7 +2,7 @@
 //! sentence (exhaustive matches: a new rule must be given words here), never a stack trace.
 //! Amounts are Rupiah as customers write them (`Rp15.000`).
 
-use warung_actors::domain::{Money, OrderId, ProductCode, ORDER_QUANTITY_MAX};
+use warung_actors::domain::{ItemSecret, Money, OrderId, ProductCode, ORDER_QUANTITY_MAX};
 use warung_actors::journal::{OrderRow, OrderState};
 use warung_actors::product::ProductRejection;
 use warung_actors::supervisor::CallError;
@@ -10,6 +10,7 @@ use warung_actors::wallet::{WalletBalance, WalletRejection};
 
 use super::command::CommandError;
 use crate::checkout::{CheckoutError, Purchase};
+use crate::gateway::whatsapp::Choice;
 
 /// A product as the list shows it: from the actors' gauges, not a database query per message.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,6 +98,27 @@ Status: {}",
         order.total,
         order_state(order.state)
     )
+}
+
+/// An order and, once paid, its items: the answer to a purchase message handled again.
+pub fn order_with_items(row: &OrderRow, items: &[ItemSecret]) -> String {
+    let mut text = order(row);
+    if !items.is_empty() {
+        text.push_str("\nItem kamu:");
+        for item in items {
+            text.push_str(&format!("\n{}", item.expose()));
+        }
+    }
+    text
+}
+
+/// A product as a row to tap in a list: tapping it sends `beli <kode>`.
+pub fn product_choice(line: &ProductLine) -> Choice {
+    Choice {
+        id: format!("beli {}", line.code),
+        title: line.name.clone(),
+        description: Some(format!("{} · stok {}", line.price, line.available)),
+    }
 }
 
 pub fn history(orders: &[OrderRow]) -> String {

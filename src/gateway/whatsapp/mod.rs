@@ -1,11 +1,16 @@
-//! WhatsApp Cloud API: the webhook's signature (`signature`) and its payloads (`webhook`).
-//! shared/PROTOCOLS.md section 2 is the reference.
+//! WhatsApp Cloud API: the webhook's signature (`signature`) and its payloads (`webhook`); what we
+//! send (`outbound`) and the Graph API client that sends it (`client`). shared/PROTOCOLS.md
+//! section 2 is the reference.
 
+pub mod client;
 pub mod config;
+pub mod outbound;
 pub mod signature;
 pub mod webhook;
 
+pub use client::{GraphClient, SendError};
 pub use config::{WhatsAppConfig, WhatsAppMode};
+pub use outbound::{Choice, Outbound, LIST_ROWS_MAX};
 
 pub use signature::{sign, verify, SignatureError, SIGNATURE_HEADER};
 pub use webhook::{

@@ -65,7 +65,9 @@ pub struct InboundMessage {
     pub content: Content,
 }
 
-#[derive(Debug, PartialEq)]
+/// Stored in the inbox as JSON until the message is answered.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Content {
     Text(String),
     /// A choice from an interactive list or reply button we sent: `id` is ours.

@@ -1,0 +1,245 @@
+//! Inbound messages, answered once each: one customer's messages in the order they arrived,
+//! different customers' at the same time.
+//!
+//! The webhook records a message in the inbox table and hands it here; the answer's replies and
+//! the mark "handled" are stored in one transaction, then the outbox sender is woken. A message
+//! recorded but not handled (a crash, a dead database) is handled at the next start. Handling a
+//! message twice is harmless: a purchase takes an order id derived from the message id, so the
+//! second time finds the order instead of buying again, and the replies' outbox keys are the
+//! message id and position, so they are queued once.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use tokio::sync::Semaphore;
+use warung_actors::domain::{CustomerId, OrderId};
+
+use super::chat::{answer, Answer};
+use super::outbox::{OutboxSignal, WHATSAPP_KIND};
+use super::payments::Qris;
+use super::whatsapp::{Content, InboundMessage, Outbound};
+use crate::engine::Engine;
+use crate::store::{InboxRow, NewOutbox, StoreError};
+
+/// The provider name under which WhatsApp events are recorded in the inbox.
+pub const WHATSAPP: &str = "whatsapp";
+
+/// Customers whose messages are being answered at the same moment; the rest wait their turn.
+const CONVERSATIONS_IN_FLIGHT_MAX: usize = 512;
+
+/// Unhandled messages picked up at a start; any beyond wait for the next start.
+const INBOX_RESUMED_MAX: i64 = 100_000;
+
+/// Waits between attempts to store an answer while the database is down (doubling up to the
+/// max). The customer's later messages wait behind it, in order.
+const STORE_RETRY_FIRST_MS: u64 = 100;
+const STORE_RETRY_MAX_MS: u64 = 10_000;
+
+/// A message as the inbox table keeps it until it is answered.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Stored {
+    customer: String,
+    name: Option<String>,
+    sent_at: Option<i64>,
+    content: Content,
+}
+
+/// The inbox payload of an inbound message.
+pub fn payload(message: &InboundMessage) -> String {
+    let stored = Stored {
+        customer: message.customer.as_str().to_string(),
+        name: message.name.clone(),
+        sent_at: message.sent_at,
+        content: message.content.clone(),
+    };
+    serde_json::to_string(&stored).expect("a message serializes")
+}
+
+/// A message waiting for its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued {
+    pub event_id: String,
+    pub received_at: i64,
+    pub customer: CustomerId,
+    pub content: Content,
+}
+
+impl Queued {
+    pub fn from_row(row: &InboxRow) -> Result<Queued, String> {
+        let stored: Stored = serde_json::from_str(&row.payload).map_err(|e| format!("unreadable payload: {e}"))?;
+        let customer = CustomerId::parse(&stored.customer).map_err(|e| e.to_string())?;
+        Ok(Queued { event_id: row.event_id.clone(), received_at: row.received_at, customer, content: stored.content })
+    }
+
+    /// The order id a purchase this message starts takes: the same every time it is handled.
+    pub fn order_id(&self) -> OrderId {
+        let digest = sha2::Sha256::digest(self.event_id.as_bytes());
+        let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        OrderId::parse(&format!("TRX-{hex}-{}", self.received_at.max(0))).expect("a derived order id parses")
+    }
+}
+
+#[derive(Clone)]
+pub struct Inbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    qris: Qris,
+    outbox: OutboxSignal,
+    /// Per customer, the messages not yet answered; a customer is here while a worker runs.
+    queues: Mutex<HashMap<CustomerId, VecDeque<Queued>>>,
+    in_flight: Semaphore,
+}
+
+impl Inbox {
+    pub fn new(engine: Engine, qris: Qris, outbox: OutboxSignal) -> Inbox {
+        let inner = Inner {
+            engine,
+            qris,
+            outbox,
+            queues: Mutex::new(HashMap::new()),
+            in_flight: Semaphore::new(CONVERSATIONS_IN_FLIGHT_MAX),
+        };
+        Inbox { inner: Arc::new(inner) }
+    }
+
+    /// Queues a recorded message behind its customer's earlier ones.
+    pub fn push(&self, message: Queued) {
+        let customer = message.customer.clone();
+        let mut queues = self.inner.queues.lock().expect("inbox lock");
+        match queues.get_mut(&customer) {
+            Some(queue) => queue.push_back(message),
+            None => {
+                queues.insert(customer.clone(), VecDeque::from([message]));
+                let inbox = self.clone();
+                actix::spawn(async move { inbox.work(customer).await });
+            }
+        }
+    }
+
+    /// Queues every message recorded but not answered (the process stopped before it could).
+    pub async fn resume(&self) -> Result<usize, StoreError> {
+        let rows = self.inner.engine.store.unhandled_webhooks(WHATSAPP, INBOX_RESUMED_MAX).await?;
+        let mut resumed = 0;
+        for row in rows {
+            match Queued::from_row(&row) {
+                Ok(message) => {
+                    self.push(message);
+                    resumed += 1;
+                }
+                Err(why) => {
+                    tracing::error!(event = %row.event_id, %why, "inbox entry cannot be answered; marked handled");
+                    self.store_answer(&row.event_id, Vec::new()).await;
+                }
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Answers one customer's messages in order until their queue is empty.
+    async fn work(self, customer: CustomerId) {
+        loop {
+            let next = {
+                let mut queues = self.inner.queues.lock().expect("inbox lock");
+                let queue = queues.get_mut(&customer).expect("a working customer has a queue");
+                match queue.front() {
+                    Some(message) => message.clone(),
+                    None => {
+                        queues.remove(&customer);
+                        return;
+                    }
+                }
+            };
+            self.handle(next).await;
+            let mut queues = self.inner.queues.lock().expect("inbox lock");
+            queues.get_mut(&customer).expect("a working customer has a queue").pop_front();
+        }
+    }
+
+    #[tracing::instrument(name = "inbox.handle", skip_all, fields(customer = %message.customer.masked()))]
+    async fn handle(&self, message: Queued) {
+        let _turn = self.inner.in_flight.acquire().await.expect("the semaphore is never closed");
+        let engine = &self.inner.engine;
+        let replies = match answer(engine, &message.customer, &message.content, message.order_id()).await {
+            Answer::Text(text) => vec![Outbound::text(text)],
+            Answer::Choices { text, choices } => {
+                vec![Outbound::List { body: text, button: "Pilih produk".into(), rows: choices }]
+            }
+            Answer::Payment(request) => self.inner.qris.start(&message.customer, request).await,
+        };
+        let destination = message.customer.as_str();
+        let entries = replies
+            .iter()
+            .enumerate()
+            .map(|(i, reply)| NewOutbox {
+                dedup_key: format!("reply:{}:{i}", message.event_id),
+                kind: WHATSAPP_KIND.to_string(),
+                destination: destination.to_string(),
+                payload: serde_json::to_string(reply).expect("a reply serializes"),
+            })
+            .collect();
+        self.store_answer(&message.event_id, entries).await;
+    }
+
+    /// Stores the replies and marks the message handled, retrying while the store is down: the
+    /// customer's later messages wait, so they are still answered in order.
+    async fn store_answer(&self, event_id: &str, entries: Vec<NewOutbox>) {
+        let store = &self.inner.engine.store;
+        let mut wait = STORE_RETRY_FIRST_MS;
+        loop {
+            let now = self.inner.engine.supervisor.clock().now();
+            match store.finish_webhook(WHATSAPP, event_id, now, &entries).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::error!(%error, event = %event_id, "could not store an answer; retrying");
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    wait = (wait * 2).min(STORE_RETRY_MAX_MS);
+                }
+            }
+        }
+        self.inner.outbox.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_always_derives_the_same_order_id() {
+        let message = Queued {
+            event_id: "message:wamid.ABC".into(),
+            received_at: 1_700_000_000_123,
+            customer: CustomerId::parse("6281").unwrap(),
+            content: Content::Text("beli a".into()),
+        };
+        let again = message.clone();
+        assert_eq!(message.order_id(), again.order_id());
+        let other = Queued { event_id: "message:wamid.ABD".into(), ..message.clone() };
+        assert_ne!(message.order_id(), other.order_id());
+    }
+
+    #[test]
+    fn the_stored_payload_round_trips() {
+        let row = InboxRow {
+            event_id: "message:wamid.X".into(),
+            received_at: 5,
+            customer: Some("6281".into()),
+            payload: serde_json::to_string(&Stored {
+                customer: "6281".into(),
+                name: Some("Budi".into()),
+                sent_at: Some(4),
+                content: Content::Choice { id: "beli a".into(), title: "A".into() },
+            })
+            .unwrap(),
+        };
+        let queued = Queued::from_row(&row).unwrap();
+        assert_eq!(queued.content, Content::Choice { id: "beli a".into(), title: "A".into() });
+        assert!(Queued::from_row(&InboxRow { payload: "{".into(), ..row }).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! A Midtrans transaction as its answers and notifications describe it, read leniently: unknown
+//! fields ignored, statuses compared case-insensitively, `expire_time` or `expiry_time`
+//! (shared/PROTOCOLS.md 1.3, 1.4, 1.9).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `transaction_status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    Pending,
+    Settlement,
+    Capture,
+    Deny,
+    Cancel,
+    Expire,
+    Failure,
+    /// refund, chargeback, authorize, ...: kept by name, left to a person.
+    Other(String),
+}
+
+impl TxStatus {
+    pub fn parse(text: &str) -> TxStatus {
+        match text.to_ascii_lowercase().as_str() {
+            "pending" => TxStatus::Pending,
+            "settlement" => TxStatus::Settlement,
+            "capture" => TxStatus::Capture,
+            "deny" => TxStatus::Deny,
+            "cancel" => TxStatus::Cancel,
+            "expire" => TxStatus::Expire,
+            "failure" => TxStatus::Failure,
+            other => TxStatus::Other(other.to_string()),
+        }
+    }
+}
+
+/// What a transaction's status means for the shop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Money received: settlement, or capture with the fraud check passed.
+    Paid,
+    /// The QR is live; nothing to do.
+    Waiting,
+    /// Closed without money: expire, cancel, deny, failure.
+    Closed(TxStatus),
+    /// Anything else (refunds, chargebacks, a challenged capture): logged for a person.
+    Unexpected(TxStatus),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Transaction {
+    #[serde(default)]
+    pub order_id: String,
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    #[serde(default)]
+    pub status_code: String,
+    #[serde(default)]
+    pub status_message: String,
+    #[serde(default)]
+    pub transaction_status: String,
+    /// As sent (`"275000.00"`): the signature is over this exact text.
+    #[serde(default)]
+    pub gross_amount: String,
+    #[serde(default)]
+    pub fraud_status: Option<String>,
+    #[serde(default)]
+    pub signature_key: Option<String>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub qr_string: Option<String>,
+    #[serde(default, alias = "expire_time")]
+    pub expiry_time: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Action {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub url: String,
+}
+
+impl Transaction {
+    pub fn from_value(value: Value) -> Result<Transaction, String> {
+        serde_json::from_value(value).map_err(|e| e.to_string())
+    }
+
+    pub fn status(&self) -> TxStatus {
+        TxStatus::parse(&self.transaction_status)
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        let fraud_accepted = self.fraud_status.as_deref().is_none_or(|f| f.eq_ignore_ascii_case("accept"));
+        match self.status() {
+            TxStatus::Settlement | TxStatus::Capture if fraud_accepted => Verdict::Paid,
+            TxStatus::Pending => Verdict::Waiting,
+            status @ (TxStatus::Expire | TxStatus::Cancel | TxStatus::Deny | TxStatus::Failure) => {
+                Verdict::Closed(status)
+            }
+            other => Verdict::Unexpected(other),
+        }
+    }
+
+    /// The QR image to show: `generate-qr-code` (no frame), else the framed one.
+    pub fn qr_url(&self) -> Option<&str> {
+        ["generate-qr-code", "generate-qr-code-v2"]
+            .iter()
+            .find_map(|name| self.actions.iter().find(|a| a.name == *name && !a.url.is_empty()))
+            .map(|a| a.url.as_str())
+    }
+
+    /// The amount in whole rupiah, if `gross_amount` reads as one (`"275000.00"`).
+    pub fn gross_rupiah(&self) -> Option<i64> {
+        let (whole, cents) = self.gross_amount.split_once('.').unwrap_or((&self.gross_amount, "0"));
+        if cents.chars().all(|c| c == '0') {
+            whole.parse().ok()
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Transaction {
+        let path = format!("{}/tests/fixtures/midtrans/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_charge_answer_gives_the_qr_and_either_expiry_field() {
+        let charge = fixture("midtrans_charge_qris_response.json");
+        assert_eq!(
+            charge.qr_url(),
+            Some("https://api.midtrans.com/v2/qris/0d8178e1-c6c7-4ab4-81a6-893be9d924ab/qr-code")
+        );
+        assert_eq!(charge.verdict(), Verdict::Waiting);
+        assert_eq!(charge.gross_rupiah(), Some(275_000));
+        let sandbox = fixture("midtrans_charge_qris_response_sandbox_expire_time.json");
+        assert_eq!(sandbox.expiry_time.as_deref(), Some("2023-01-05 11:01:39"));
+        assert!(sandbox.qr_string.as_deref().unwrap().starts_with("000201"));
+    }
+
+    #[test]
+    fn settlement_and_accepted_capture_are_paid_the_rest_is_not() {
+        assert_eq!(fixture("midtrans_notification_qris_settlement.json").verdict(), Verdict::Paid);
+        assert_eq!(fixture("midtrans_notification_capture_card.json").verdict(), Verdict::Paid);
+        assert_eq!(fixture("midtrans_notification_qris_expire.json").verdict(), Verdict::Closed(TxStatus::Expire));
+        assert_eq!(fixture("midtrans_notification_deny.json").verdict(), Verdict::Closed(TxStatus::Deny));
+        assert_eq!(fixture("midtrans_notification_cancel.json").verdict(), Verdict::Closed(TxStatus::Cancel));
+        assert_eq!(fixture("midtrans_notification_qris_pending.json").verdict(), Verdict::Waiting);
+        let mut challenged = fixture("midtrans_notification_capture_card.json");
+        challenged.fraud_status = Some("challenge".into());
+        assert_eq!(challenged.verdict(), Verdict::Unexpected(TxStatus::Capture));
+    }
+
+    #[test]
+    fn statuses_are_read_in_any_case() {
+        assert_eq!(TxStatus::parse("PENDING"), TxStatus::Pending);
+        assert_eq!(TxStatus::parse("partial_refund"), TxStatus::Other("partial_refund".into()));
+    }
+
+    #[test]
+    fn only_whole_rupiah_amounts_read_as_rupiah() {
+        let mut t = fixture("midtrans_notification_qris_settlement.json");
+        t.gross_amount = "15001.50".into();
+        assert_eq!(t.gross_rupiah(), None);
+        t.gross_amount = "15001".into();
+        assert_eq!(t.gross_rupiah(), Some(15_001));
+    }
+}

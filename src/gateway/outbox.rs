@@ -1,0 +1,188 @@
+//! The outbox sender: delivers queued messages through the Graph API, oldest first, one at a
+//! time per customer (so a customer reads replies in the order they were written) and many
+//! customers at once, paced to the number's throughput.
+//!
+//! Guarantees: an entry marked sent is never sent again; an entry is retried with backoff on
+//! timeouts and 5xx, waits out Meta's rate limits (130429 pauses every send, 131056 only that
+//! customer's queue), and is given up only when Meta refuses it for good or it runs out of
+//! attempts. A restart resumes from the table. The one case where a customer may get a message
+//! twice: the process dies after Meta accepted it and before the table says so.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use warung_actors::domain::Clock;
+
+use super::whatsapp::{GraphClient, Outbound, SendError};
+use crate::store::{OutboxRow, Store};
+
+/// The outbox kind of a WhatsApp message.
+pub const WHATSAPP_KIND: &str = "whatsapp";
+
+/// Unsent entries read per round; a customer's later entries wait for their first anyway.
+const OUTBOX_ROUND_ENTRIES_MAX: i64 = 1_000;
+
+/// Sends in flight at once.
+const OUTBOX_SENDS_IN_FLIGHT_MAX: usize = 32;
+
+/// How long a sender holds an entry it is sending; if it dies, the entry is due again after this.
+const OUTBOX_CLAIM_MS: i64 = 60_000;
+
+/// Attempts at a temporary failure before the entry is given up (backoff doubles from
+/// OUTBOX_BACKOFF_FIRST_MS to OUTBOX_BACKOFF_MAX_MS: about two hours in all).
+const OUTBOX_ATTEMPTS_MAX: i64 = 30;
+const OUTBOX_BACKOFF_FIRST_MS: i64 = 1_000;
+const OUTBOX_BACKOFF_MAX_MS: i64 = 300_000;
+
+/// Meta's pair limit (131056) asks for 4^n seconds between retries; n stops growing here.
+const PAIR_LIMIT_EXPONENT_MAX: u32 = 5;
+
+/// Longest sleep when nothing is due: also the delay before an entry written by another
+/// instance is noticed.
+const OUTBOX_IDLE_POLL_MS: u64 = 1_000;
+
+/// Wakes the sender when entries are written.
+#[derive(Clone, Default)]
+pub struct OutboxSignal(Arc<Notify>);
+
+impl OutboxSignal {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Starts the sender on the current actix System; it runs until the process stops.
+pub fn spawn(store: Arc<dyn Store>, client: GraphClient, clock: Clock, messages_per_second: u32) -> OutboxSignal {
+    let signal = OutboxSignal::default();
+    let sender = Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)) };
+    let wake = signal.clone();
+    actix::spawn(async move {
+        loop {
+            let wait = match sender.round().await {
+                Ok(Round::SentSome) => continue,
+                Ok(Round::NextDueIn(wait)) => wait,
+                Err(error) => {
+                    tracing::error!(%error, "outbox round failed; trying again");
+                    Duration::from_millis(OUTBOX_IDLE_POLL_MS)
+                }
+            };
+            let _ = tokio::time::timeout(wait, wake.0.notified()).await;
+        }
+    });
+    signal
+}
+
+enum Round {
+    SentSome,
+    NextDueIn(Duration),
+}
+
+struct Sender {
+    store: Arc<dyn Store>,
+    client: GraphClient,
+    clock: Clock,
+    pace: Arc<Pace>,
+}
+
+impl Sender {
+    async fn round(&self) -> Result<Round, crate::store::StoreError> {
+        let unsent = self.store.unsent(OUTBOX_ROUND_ENTRIES_MAX).await?;
+        let now = self.clock.now();
+        let mut customers = HashSet::new();
+        let mut due = Vec::new();
+        let mut next_due = now + OUTBOX_IDLE_POLL_MS as i64;
+        for row in unsent {
+            // Only a customer's oldest unsent entry may go; the rest wait behind it.
+            if !customers.insert(row.destination.clone()) {
+                continue;
+            }
+            if row.next_attempt_at <= now {
+                due.push(row);
+            } else {
+                next_due = next_due.min(row.next_attempt_at);
+            }
+        }
+        if due.is_empty() {
+            return Ok(Round::NextDueIn(Duration::from_millis((next_due - now).max(1) as u64)));
+        }
+        futures::stream::iter(due)
+            .map(|row| self.deliver(row))
+            .buffer_unordered(OUTBOX_SENDS_IN_FLIGHT_MAX)
+            .for_each(|_| async {})
+            .await;
+        Ok(Round::SentSome)
+    }
+
+    #[tracing::instrument(name = "outbox.deliver", skip_all, fields(entry = row.id))]
+    async fn deliver(&self, row: OutboxRow) {
+        if let Err(error) = self.try_deliver(&row).await {
+            // The claim lapses and the entry is due again.
+            tracing::error!(%error, "outbox entry could not be updated");
+        }
+    }
+
+    async fn try_deliver(&self, row: &OutboxRow) -> Result<(), crate::store::StoreError> {
+        let message: Outbound = match serde_json::from_str(&row.payload) {
+            Ok(message) => message,
+            Err(error) => return self.store.outbox_failed(row.id, &format!("unreadable entry: {error}")).await,
+        };
+        if !self.store.claim_outbox(row, self.clock.now() + OUTBOX_CLAIM_MS).await? {
+            return Ok(());
+        }
+        self.pace.wait_turn().await;
+        let now = self.clock.now();
+        match self.client.send(&row.destination, &message).await {
+            Ok(message_id) => self.store.outbox_sent(row.id, now, &message_id).await,
+            Err(SendError::Throttled { pause, .. }) => {
+                self.pace.pause(pause);
+                tracing::warn!(?pause, "WhatsApp throughput limit hit; every send waits");
+                self.store.outbox_retry(row.id, now + pause.as_millis() as i64, "throughput limit").await
+            }
+            Err(SendError::PairLimited) => {
+                let exponent = (row.attempts as u32).min(PAIR_LIMIT_EXPONENT_MAX);
+                let wait_ms = 4_i64.pow(exponent) * 1_000;
+                self.store.outbox_retry(row.id, now + wait_ms, "pair rate limit").await
+            }
+            Err(SendError::Transient(why)) if row.attempts + 1 < OUTBOX_ATTEMPTS_MAX => {
+                let backoff = (OUTBOX_BACKOFF_FIRST_MS << row.attempts.min(20)).min(OUTBOX_BACKOFF_MAX_MS);
+                tracing::warn!(attempts = row.attempts + 1, backoff_ms = backoff, %why, "send failed; will retry");
+                self.store.outbox_retry(row.id, now + backoff, &why).await
+            }
+            Err(error) => {
+                tracing::error!(%error, attempts = row.attempts + 1, "message given up");
+                self.store.outbox_failed(row.id, &error.to_string()).await
+            }
+        }
+    }
+}
+
+/// Spaces sends to the number's throughput; a 130429 pushes every later send back.
+struct Pace {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pace {
+    fn new(per_second: u32) -> Pace {
+        Pace { interval: Duration::from_secs(1) / per_second.max(1), next: Mutex::new(Instant::now()) }
+    }
+
+    async fn wait_turn(&self) {
+        let slot = {
+            let mut next = self.next.lock().expect("pace lock");
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    fn pause(&self, pause: Duration) {
+        let mut next = self.next.lock().expect("pace lock");
+        *next = (*next).max(Instant::now() + pause);
+    }
+}

@@ -1,0 +1,199 @@
+//! The chat through the webhook and the Graph API: answered once, in order, durably.
+
+use serde_json::json;
+use warung::store::{InboxEntry, OutboxStatus};
+use warung_actors::journal::OrderState;
+
+use crate::helpers::*;
+use crate::shop::*;
+
+async fn a_saldo_purchase_by_chat_is_answered_with_its_items(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let shop = spawn_shop(&db).await;
+    product_with_items(&shop.engine, "viu1b", 15_000, 2).await;
+    fund(&shop.engine, "6281111", 20_000).await;
+
+    let menu = shop.ask("6281111", "menu", 1).await;
+    assert!(menu.contains("*viu1b*"), "{menu}");
+    let list = &shop.sent_to("6281111").await[0];
+    assert_eq!(list["interactive"]["action"]["sections"][0]["rows"][0]["id"], "beli viu1b", "tap to buy");
+
+    let bought = shop.ask("6281111", "beli viu1b", 2).await;
+    assert!(bought.contains("Pembayaran berhasil") && bought.contains("viu1b-item-0"), "{bought}");
+    assert_eq!(shop.ask("6281111", "saldo", 3).await, "Saldo kamu: Rp5.000");
+    let history = shop.ask("6281111", "riwayat", 4).await;
+    assert!(history.contains("lunas"), "{history}");
+    let order = shop.engine.store.orders_of(&customer("6281111"), 1).await.unwrap().remove(0);
+    let status = shop.ask("6281111", &format!("status {}", order.id), 5).await;
+    assert!(status.contains("Status: lunas"), "{status}");
+    let poor = shop.ask("6281111", "beli viu1b", 6).await;
+    assert!(poor.contains("Saldo tidak cukup"), "{poor}");
+    let nonsense = shop.ask("6281111", "halo kak", 7).await;
+    assert!(nonsense.contains("Ketik *menu*"), "never silence: {nonsense}");
+    finish(shop.engine, db).await;
+}
+
+on_both_backends!(a_saldo_purchase_by_chat_is_answered_with_its_items);
+
+#[actix_rt::test]
+async fn a_message_delivered_three_times_buys_once_and_is_answered_once() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    product_with_items(&shop.engine, "viu1b", 15_000, 5).await;
+    fund(&shop.engine, "6282222", 100_000).await;
+    let (_, body) = text_webhook("6282222", "beli viu1b");
+    for _ in 0..3 {
+        assert_eq!(shop.deliver(&body).await.0, 200);
+    }
+    shop.replies("6282222", 1).await;
+    shop.say("6282222", "saldo").await;
+    let replies = shop.replies("6282222", 2).await;
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[1], "Saldo kamu: Rp85.000", "bought once");
+    finish(shop.engine, db).await;
+}
+
+#[actix_rt::test]
+async fn one_customers_messages_are_answered_in_order_and_a_batch_reaches_everyone() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    fund(&shop.engine, "6283333", 7_000).await;
+    let message = |id: &str, from: &str, text: &str| json!({"from": from, "id": id, "timestamp": "1700000000", "type": "text", "text": {"body": text}});
+    let batch = json!({"object": "whatsapp_business_account", "entry": [
+        {"id": "1", "changes": [{"field": "messages", "value": {"messages": [
+            message("wamid.B1", "6283333", "saldo"), message("wamid.B2", "6283333", "riwayat"),
+            message("wamid.B3", "6283333", "batal")]}}]},
+        {"id": "1", "changes": [{"field": "messages", "value": {
+            "messages": [message("wamid.B4", "6284444", "saldo")],
+            "statuses": [{"id": "wamid.SENT", "status": "delivered", "timestamp": "1700000001", "recipient_id": "6283333"}]}}]}]});
+    let (status, counts) = shop.deliver(&serde_json::to_vec(&batch).unwrap()).await;
+    assert_eq!((status, counts["new"].as_u64()), (200, Some(5)), "{counts}");
+    let first = shop.replies("6283333", 3).await;
+    assert_eq!(first[0], "Saldo kamu: Rp7.000");
+    assert!(first[1].contains("Belum ada pesanan"), "{first:?}");
+    assert_eq!(first[2], "Tidak ada pesanan yang menunggu pembayaran.");
+    assert_eq!(shop.replies("6284444", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(shop.sent_to("6283333").await.len(), 3, "the status callback is recorded, not answered");
+    finish(shop.engine, db).await;
+}
+
+#[actix_rt::test]
+async fn an_image_and_an_unsupported_message_get_a_polite_reply() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    for name in ["wa_image_message.json", "wa_unsupported_message.json"] {
+        let body = std::fs::read(format!("{}/tests/fixtures/whatsapp/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        assert_eq!(shop.deliver(&body).await.0, 200);
+    }
+    let image_from = fixture_json("whatsapp/wa_image_message.json")["entry"][0]["changes"][0]["value"]["messages"][0]
+        ["from"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let replies = shop.replies(&image_from, 1).await;
+    assert!(replies[0].contains("hanya bisa membaca pesan teks"), "{replies:?}");
+    finish(shop.engine, db).await;
+}
+
+async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // First run: Meta is down, so the answer stays in the outbox.
+    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .mount(&shop.graph)
+        .await;
+    shop.say("6285555", "saldo").await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let entries = shop.engine.store.outbox_of("6285555").await.unwrap();
+        if entries.first().is_some_and(|e| e.attempts >= 1) {
+            assert_eq!(entries[0].status, OutboxStatus::Pending, "kept for a retry");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no attempt: {entries:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A message recorded but never answered (the process died right after the acknowledgement).
+    let payload = r#"{"customer":"6286666","name":null,"sent_at":null,"content":{"type":"text","value":"saldo"}}"#;
+    let entry = InboxEntry {
+        provider: "whatsapp",
+        event_id: "message:wamid.UNANSWERED",
+        received_at: 1,
+        customer: Some("6286666"),
+        payload,
+        handled: false,
+    };
+    assert!(shop.engine.store.record_webhook(&entry).await.unwrap());
+    shop.engine.shutdown().await.unwrap();
+
+    // Second run: Meta is back.
+    let graph = wiremock::MockServer::start().await;
+    graph_accepts(&graph).await;
+    let again = start_shop(&db, graph, shop.midtrans, |_| {}).await;
+    assert_eq!(again.replies("6285555", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
+    assert_eq!(again.replies("6286666", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
+    let entries = again.engine.store.outbox_of("6285555").await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].status, OutboxStatus::Sent);
+    assert_eq!(entries[0].provider_id.as_deref(), Some("wamid.SENT"));
+    finish(again.engine, db).await;
+}
+
+on_both_backends!(a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds);
+
+#[actix_rt::test]
+async fn the_graph_api_answering_5xx_then_130429_is_retried_until_the_reply_is_sent_once() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
+    use wiremock::{matchers::method, Mock, ResponseTemplate};
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&shop.graph)
+        .await;
+    let limited = fixture_json("whatsapp/wa_api_error_rate_limit_130429.json");
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(limited))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&shop.graph)
+        .await;
+    graph_accepts(&shop.graph).await;
+    shop.say("6287777", "saldo").await;
+    let replies = shop.replies("6287777", 3).await;
+    assert!(replies.iter().all(|r| r == "Saldo kamu: Rp0"), "{replies:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(shop.sent_to("6287777").await.len(), 3, "two refused attempts and one success, nothing more");
+    let entries = shop.engine.store.outbox_of("6287777").await.unwrap();
+    assert_eq!((entries.len(), entries[0].status, entries[0].attempts), (1, OutboxStatus::Sent, 3));
+    finish(shop.engine, db).await;
+}
+
+#[actix_rt::test]
+async fn a_message_meta_refuses_for_good_is_given_up_and_later_replies_still_go() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
+    use wiremock::{matchers::method, Mock, ResponseTemplate};
+    let outside_window = json!({"error": {"message": "Re-engagement message", "code": 131047}});
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(outside_window))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&shop.graph)
+        .await;
+    graph_accepts(&shop.graph).await;
+    shop.say("6288888", "saldo").await;
+    shop.say("6288888", "riwayat").await;
+    let replies = shop.replies("6288888", 2).await;
+    assert!(replies[1].contains("Belum ada pesanan"), "{replies:?}");
+    let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
+    assert_eq!(entries[0].status, OutboxStatus::Failed);
+    assert!(entries[0].last_error.as_deref().unwrap_or("").contains("131047"));
+    assert_eq!(entries[1].status, OutboxStatus::Sent);
+    let orders = shop.engine.store.orders_of(&customer("6288888"), 5).await.unwrap();
+    assert!(orders.iter().all(|o| o.state != OrderState::Pending));
+    finish(shop.engine, db).await;
+}

@@ -1,0 +1,226 @@
+//! The shop as customers reach it: the real app on a random port, talking to local stand-ins for
+//! the Graph API and Midtrans (wiremock), driven by signed webhooks and notifications.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use warung::engine::Engine;
+use warung::gateway::midtrans::signature_key;
+use warung::gateway::whatsapp::sign;
+use warung::gateway::{Gateway, Secret};
+use warung::settings::Settings;
+use warung::store::ChargeRow;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+
+pub const APP_SECRET: &str = "test-app-secret";
+pub const MIDTRANS_KEY: &str = "SB-Mid-server-test-key";
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+
+/// How long a test waits for replies to reach the Graph stand-in.
+const REPLY_WAIT_SECS: u64 = 20;
+
+static MESSAGE_SEQ: AtomicU64 = AtomicU64::new(1);
+
+pub struct Shop {
+    pub address: String,
+    pub engine: Engine,
+    pub gateway: Gateway,
+    pub graph: MockServer,
+    pub midtrans: MockServer,
+    pub client: reqwest::Client,
+}
+
+/// What the stand-ins answer: everything accepted, or left to the test to mount.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum StandIns {
+    Accepting,
+    /// The Graph API accepts; Midtrans' charge answers are the test's.
+    MidtransUnmounted,
+    /// Midtrans accepts charges; the Graph API's answers are the test's.
+    GraphUnmounted,
+}
+
+pub async fn spawn_shop(db: &TestDb) -> Shop {
+    spawn_shop_with(db, StandIns::Accepting, |_| {}).await
+}
+
+pub async fn spawn_shop_with(db: &TestDb, stand_ins: StandIns, tweak: impl FnOnce(&mut Settings)) -> Shop {
+    let graph = MockServer::start().await;
+    let midtrans = MockServer::start().await;
+    if stand_ins != StandIns::MidtransUnmounted {
+        accept_charges(&midtrans).await;
+    }
+    if stand_ins != StandIns::GraphUnmounted {
+        graph_accepts(&graph).await;
+    }
+    start_shop(db, graph, midtrans, tweak).await
+}
+
+/// Starts the app on stand-ins the caller already set up (a restart keeps its stand-ins).
+pub async fn start_shop(
+    db: &TestDb,
+    graph: MockServer,
+    midtrans: MockServer,
+    tweak: impl FnOnce(&mut Settings),
+) -> Shop {
+    let (graph_uri, midtrans_uri) = (graph.uri(), midtrans.uri());
+    let engine = engine_with(db, |s| {
+        s.whatsapp.app_secret = Some(Secret::new(APP_SECRET));
+        s.whatsapp.access_token = Some(Secret::new("test-access-token"));
+        s.whatsapp.phone_number_id = Some(PHONE_NUMBER_ID.into());
+        s.whatsapp.api_base_url = graph_uri;
+        s.whatsapp.messages_per_second = 2_000;
+        s.midtrans.server_key = Some(Secret::new(MIDTRANS_KEY));
+        s.midtrans.api_base_url = midtrans_uri;
+        tweak(s);
+    })
+    .await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let gateway = Gateway::start(&engine, listener.local_addr().unwrap());
+    actix_rt::spawn(warung::http::server_with(engine.clone(), gateway.clone(), listener).unwrap());
+    Shop { address, engine, gateway, graph, midtrans, client: reqwest::Client::new() }
+}
+
+/// The Graph stand-in accepts every message.
+pub async fn graph_accepts(graph: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v24\.0/\d+/messages$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp", "messages": [{"id": "wamid.SENT"}]
+        })))
+        .mount(graph)
+        .await;
+}
+
+pub async fn accept_charges(midtrans: &MockServer) {
+    let mut answer: Value = fixture_json("midtrans/midtrans_charge_qris_response.json");
+    answer["actions"][0]["url"] = json!("https://qr.test/qris/code.png");
+    Mock::given(method("POST"))
+        .and(path("/v2/charge"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .mount(midtrans)
+        .await;
+}
+
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap())
+        .unwrap()
+}
+
+/// A WhatsApp webhook body with one text message from `who`.
+pub fn text_webhook(who: &str, text: &str) -> (String, Vec<u8>) {
+    let id = format!("wamid.TEST{:010}", MESSAGE_SEQ.fetch_add(1, Ordering::Relaxed));
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_NUMBER_ID},
+                  "contacts": [{"profile": {"name": "Budi"}, "wa_id": who}],
+                  "messages": [{"from": who, "id": id, "timestamp": "1700000000", "type": "text", "text": {"body": text}}]}}]}]});
+    (id, serde_json::to_vec(&body).unwrap())
+}
+
+impl Shop {
+    pub async fn deliver(&self, body: &[u8]) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/webhooks/whatsapp", self.address))
+            .header("content-type", "application/json")
+            .header("X-Hub-Signature-256", sign(&Secret::new(APP_SECRET), body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `who` sends `text`; the webhook must take it.
+    pub async fn say(&self, who: &str, text: &str) {
+        let (_, body) = text_webhook(who, text);
+        let (status, answer) = self.deliver(&body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    /// Everything sent to `who` through the Graph API, oldest first, as the body text a reader
+    /// sees (the caption of an image, the body of a list).
+    pub async fn sent_to(&self, who: &str) -> Vec<Value> {
+        let to = format!("+{who}");
+        let requests = self.graph.received_requests().await.unwrap_or_default();
+        let mut seen = Vec::new();
+        for request in requests {
+            if let Ok(body) = serde_json::from_slice::<Value>(&request.body) {
+                if body["to"] == to.as_str() {
+                    seen.push(body);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Waits until `who` has `count` messages, and returns their texts.
+    pub async fn replies(&self, who: &str, count: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(REPLY_WAIT_SECS);
+        loop {
+            let sent = self.sent_to(who).await;
+            if sent.len() >= count {
+                return sent.iter().map(text_of).collect();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{who} got {} of {count} replies: {sent:?}", sent.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `who` says `text` and gets the next reply (of `total` so far).
+    pub async fn ask(&self, who: &str, text: &str, total: usize) -> String {
+        self.say(who, text).await;
+        self.replies(who, total).await.pop().unwrap()
+    }
+
+    /// The QRIS charge of `who`'s latest order.
+    pub async fn charge_of_latest_order(&self, who: &str) -> ChargeRow {
+        let order = self.engine.store.orders_of(&customer(who), 1).await.unwrap().remove(0);
+        self.engine.store.charge(order.id.as_str()).await.unwrap().expect("a charge for the order")
+    }
+
+    /// A Midtrans notification for `order_id`, signed with the server key (or `key`).
+    pub async fn notify_signed(&self, order_id: &str, status: &str, gross_amount: &str, key: &str) -> (u16, Value) {
+        let status_code = match status {
+            "settlement" | "capture" => "200",
+            "pending" => "201",
+            _ => "202",
+        };
+        let body = json!({
+            "transaction_time": "2026-11-21 10:00:00", "transaction_status": status,
+            "transaction_id": format!("tx-{order_id}"), "status_message": "midtrans payment notification",
+            "status_code": status_code,
+            "signature_key": signature_key(order_id, status_code, gross_amount, &Secret::new(key)),
+            "payment_type": "qris", "order_id": order_id, "merchant_id": "M1", "gross_amount": gross_amount,
+            "fraud_status": "accept", "currency": "IDR", "acquirer": "gopay"
+        });
+        let response =
+            self.client.post(format!("{}/webhooks/midtrans", self.address)).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn notify(&self, charge: &ChargeRow, status: &str) -> (u16, Value) {
+        let gross = format!("{}.00", charge.gross.amount());
+        self.notify_signed(charge.id.as_str(), status, &gross, MIDTRANS_KEY).await
+    }
+}
+
+/// What a reader sees of a sent message.
+pub fn text_of(body: &Value) -> String {
+    match body["type"].as_str() {
+        Some("text") => body["text"]["body"].as_str().unwrap_or("").to_string(),
+        Some("image") => format!(
+            "[image {}] {}",
+            body["image"]["link"].as_str().unwrap_or(""),
+            body["image"]["caption"].as_str().unwrap_or("")
+        ),
+        Some("interactive") => body["interactive"]["body"]["text"].as_str().unwrap_or("").to_string(),
+        _ => body.to_string(),
+    }
+}
