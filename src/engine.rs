@@ -12,6 +12,7 @@ use warung_actors::supervisor::{Notice, Supervisor};
 
 use crate::checkout::Checkout;
 use crate::gateway::midtrans::MidtransConfig;
+use crate::gateway::rate_limit::PurchaseLimiter;
 use crate::gateway::whatsapp::WhatsAppConfig;
 use crate::settings::Settings;
 use crate::store::{self, Store};
@@ -27,6 +28,8 @@ pub struct Engine {
     pub checkout: Checkout,
     pub whatsapp: Arc<WhatsAppConfig>,
     pub midtrans: Arc<MidtransConfig>,
+    /// Purchases per customer per minute, in Redis when one is configured.
+    pub limiter: Arc<PurchaseLimiter>,
     /// Every product code, kept in memory so a chat listing asks the actors, not the database.
     pub catalog: Arc<RwLock<BTreeSet<ProductCode>>>,
 }
@@ -52,9 +55,12 @@ impl Engine {
         spawn_stale_sweep(checkout.clone(), settings.checkout().saldo_ttl * 2);
         let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
         let midtrans = Arc::new(MidtransConfig::from_settings(&settings.midtrans));
+        let limiter = PurchaseLimiter::new(settings.shop.purchases_per_minute, settings.redis.url.as_deref())
+            .context("redis.url (WARUNG_REDIS__URL) is not a Redis URL")?;
+        let limiter = Arc::new(limiter);
         let codes = store.product_codes().await.context("listing the catalogue")?;
         let catalog = Arc::new(RwLock::new(codes.into_iter().collect()));
-        Ok(Engine { settings, store, supervisor, checkout, whatsapp, midtrans, catalog })
+        Ok(Engine { settings, store, supervisor, checkout, whatsapp, midtrans, limiter, catalog })
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.

@@ -8,6 +8,7 @@
 //! - `outbox`: the sender that delivers queued replies, paced and retried.
 //! - `midtrans`: the Core API (QRIS): client, answers, notification signatures.
 //! - `payments`: QRIS charges from request to paid or closed, with unique amounts.
+//! - `rate_limit`: purchases per customer per minute (Redis, or in process).
 //! - `service`: the running gateway, started with the HTTP server.
 //! - `secret`: credentials that never print.
 
@@ -16,6 +17,7 @@ pub mod inbox;
 pub mod midtrans;
 pub mod outbox;
 pub mod payments;
+pub mod rate_limit;
 pub mod secret;
 pub mod service;
 pub mod whatsapp;

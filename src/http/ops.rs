@@ -1,5 +1,6 @@
 //! `/ops/actors`: every active actor's mailbox depth, capacity, messages handled and p99 handling
-//! time, deepest first; and the journal's figures.
+//! time, deepest first; and the journal's figures. `/ops/gateway`: the providers' modes and the
+//! purchase rate limit's counts (including purchases let through because Redis was down).
 
 use std::sync::atomic::Ordering;
 
@@ -12,7 +13,7 @@ use crate::engine::Engine;
 const OPS_ACTORS_LISTED_MAX: usize = 1_000;
 
 pub fn scope() -> Scope {
-    web::scope("/ops").service(actors)
+    web::scope("/ops").service(actors).service(gateway)
 }
 
 #[get("/actors")]
@@ -38,6 +39,22 @@ async fn actors(engine: web::Data<Engine>) -> HttpResponse {
             "events_committed": journal.events_committed.load(Ordering::Relaxed),
             "last_batch_events": journal.last_batch_events.load(Ordering::Relaxed),
             "last_commit_micros": journal.last_commit_micros.load(Ordering::Relaxed),
+        },
+    }))
+}
+
+#[get("/gateway")]
+async fn gateway(engine: web::Data<Engine>) -> HttpResponse {
+    let limiter = &engine.limiter;
+    HttpResponse::Ok().json(json!({
+        "whatsapp": format!("{:?}", engine.whatsapp.mode).to_lowercase(),
+        "midtrans": format!("{:?}", engine.midtrans.mode).to_lowercase(),
+        "purchase_rate_limit": {
+            "per_minute": engine.settings.shop.purchases_per_minute,
+            "store": if limiter.shared() { "redis" } else { "in_process" },
+            "allowed": limiter.counters.allowed.load(Ordering::Relaxed),
+            "limited": limiter.counters.limited.load(Ordering::Relaxed),
+            "failed_open": limiter.counters.failed_open.load(Ordering::Relaxed),
         },
     }))
 }

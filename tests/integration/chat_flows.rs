@@ -197,3 +197,53 @@ async fn a_message_meta_refuses_for_good_is_given_up_and_later_replies_still_go(
     assert!(orders.iter().all(|o| o.state != OrderState::Pending));
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn a_customer_over_the_purchase_limit_is_told_to_wait_counted_in_redis() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| {
+        s.redis.url = Some("redis://127.0.0.1:6379".into());
+        s.shop.purchases_per_minute = 2;
+    })
+    .await;
+    assert!(shop.engine.limiter.shared());
+    product_with_items(&shop.engine, "pulsa", 1_000, 10).await;
+    // Redis is shared by every test run: a customer of this run alone.
+    let who = format!("6290{:08}", rand::random::<u32>() % 100_000_000);
+    fund(&shop.engine, &who, 10_000).await;
+    assert!(shop.ask(&who, "beli pulsa", 1).await.contains("Pembayaran berhasil"));
+    assert!(shop.ask(&who, "beli pulsa", 2).await.contains("Pembayaran berhasil"));
+    let limited = shop.ask(&who, "beli pulsa", 3).await;
+    assert!(limited.contains("Terlalu banyak pembelian") && limited.contains("detik"), "{limited}");
+    assert_eq!(shop.ask(&who, "saldo", 4).await, "Saldo kamu: Rp8.000", "the third was not bought");
+    finish(shop.engine, db).await;
+}
+
+#[actix_rt::test]
+async fn purchases_go_on_when_redis_is_down_and_the_limit_says_it_failed_open() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| {
+        s.redis.url = Some("redis://127.0.0.1:1".into());
+        s.shop.purchases_per_minute = 1;
+    })
+    .await;
+    product_with_items(&shop.engine, "pulsa", 1_000, 10).await;
+    fund(&shop.engine, "6291000", 10_000).await;
+    assert!(shop.ask("6291000", "beli pulsa", 1).await.contains("Pembayaran berhasil"));
+    assert!(shop.ask("6291000", "beli pulsa", 2).await.contains("Pembayaran berhasil"), "fails open");
+    let ops: serde_json::Value =
+        shop.client.get(format!("{}/ops/gateway", shop.address)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ops["purchase_rate_limit"]["failed_open"], 2, "{ops}");
+    finish(shop.engine, db).await;
+}
+
+#[actix_rt::test]
+async fn the_in_process_limit_applies_without_redis() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| s.shop.purchases_per_minute = 1).await;
+    product_with_items(&shop.engine, "pulsa", 1_000, 10).await;
+    fund(&shop.engine, "6292000", 10_000).await;
+    assert!(shop.ask("6292000", "beli pulsa", 1).await.contains("Pembayaran berhasil"));
+    assert!(shop.ask("6292000", "topup 10000", 2).await.contains("Terlalu banyak pembelian"), "top ups count too");
+    finish(shop.engine, db).await;
+}

@@ -11,6 +11,7 @@ use super::command::{Command, Payment};
 use super::reply::{self, ProductLine};
 use crate::checkout::CheckoutError;
 use crate::engine::Engine;
+use crate::gateway::rate_limit::Verdict;
 use crate::gateway::whatsapp::{Choice, Content, LIST_ROWS_MAX};
 
 /// Orders `riwayat` shows, newest first.
@@ -64,6 +65,9 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
                 Ok(None) => {}
                 Err(error) => return Answer::Text(reply::checkout_failed(&CheckoutError::from(error))),
             }
+            if let Verdict::Limited { retry_after_secs } = engine.limiter.check(customer).await {
+                return Answer::Text(reply::slow_down(retry_after_secs));
+            }
             if payment == Payment::Qris {
                 return Answer::Payment(PaymentRequest::Purchase { order, product, quantity });
             }
@@ -72,7 +76,12 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
                 Err(error) => reply::checkout_failed(&error),
             }
         }
-        Command::TopUp { amount } => return Answer::Payment(PaymentRequest::TopUp { payment: order, amount }),
+        Command::TopUp { amount } => {
+            if let Verdict::Limited { retry_after_secs } = engine.limiter.check(customer).await {
+                return Answer::Text(reply::slow_down(retry_after_secs));
+            }
+            return Answer::Payment(PaymentRequest::TopUp { payment: order, amount });
+        }
         Command::Balance => match engine.checkout.balance(customer).await {
             Ok(balance) => reply::balance(&balance),
             Err(error) => reply::checkout_failed(&error),

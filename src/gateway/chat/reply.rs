@@ -140,6 +140,11 @@ pub fn history(orders: &[OrderRow]) -> String {
     text
 }
 
+/// Over the per-minute purchase limit.
+pub fn slow_down(retry_after_secs: u64) -> String {
+    format!("Terlalu banyak pembelian dalam semenit 🙏 Coba lagi dalam {retry_after_secs} detik.")
+}
+
 pub fn order_not_found() -> String {
     "Pesanan tidak ditemukan.".to_string()
 }
