@@ -373,6 +373,16 @@ impl Qris {
         due
     }
 
+    /// Asks Midtrans about one open charge now and acts on the answer (what the sweep does when
+    /// a notification is late; also for support).
+    pub async fn check(&self, id: &str) -> Result<Handled, PaymentError> {
+        match self.inner.engine.store.charge(id).await? {
+            Some(charge) if charge.status.is_open() => self.poll(&charge).await,
+            Some(charge) => Ok(Handled::Ignored(format!("charge already {:?}", charge.status))),
+            None => Ok(Handled::Ignored(format!("no charge {id:?}"))),
+        }
+    }
+
     async fn poll(&self, charge: &ChargeRow) -> Result<Handled, PaymentError> {
         match self.inner.midtrans.status(charge.id.as_str()).await {
             Ok(transaction) => self.settle(&transaction).await,

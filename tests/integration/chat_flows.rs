@@ -247,3 +247,29 @@ async fn the_in_process_limit_applies_without_redis() {
     assert!(shop.ask("6292000", "topup 10000", 2).await.contains("Terlalu banyak pembelian"), "top ups count too");
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn a_customer_without_a_visible_phone_number_is_answered_by_user_id() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp",
+                  "contacts": [{"profile": {"name": "Ani", "username": "ani.shop"}, "user_id": "US.13491208655302741918"}],
+                  "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.BSUID1", "timestamp": "1700000000",
+                                "type": "text", "text": {"body": "saldo"}}]}}]}]});
+    assert_eq!(shop.deliver(&serde_json::to_vec(&body).unwrap()).await.0, 200);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let requests = shop.graph.received_requests().await.unwrap();
+        if let Some(request) = requests.first() {
+            let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            assert_eq!(sent["recipient"], "US.13491208655302741918");
+            assert!(sent.get("to").is_none());
+            assert_eq!(sent["text"]["body"], "Saldo kamu: Rp0");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reply");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    finish(shop.engine, db).await;
+}

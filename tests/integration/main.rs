@@ -1,6 +1,8 @@
 //! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
 
 mod audit_and_catalog;
+mod browser;
+mod chat_flash;
 mod chat_flows;
 mod checkout_flows;
 mod commit_failure;

@@ -225,3 +225,26 @@ async fn midtrans_down_tells_the_customer_and_leaves_no_reservation() {
     assert!(saldo.contains("Pembayaran berhasil"), "saldo still works: {saldo}");
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn a_late_notification_is_found_by_asking_midtrans() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    product_with_items(&shop.engine, "viu", 15_000, 1).await;
+    shop.say("6281006", "beli viu qris").await;
+    shop.replies("6281006", 2).await;
+    let charge = shop.charge_of_latest_order("6281006").await;
+    let mut settled = fixture_json("midtrans/midtrans_notification_qris_settlement.json");
+    settled["order_id"] = serde_json::json!(charge.id.as_str());
+    settled["gross_amount"] = serde_json::json!(format!("{}.00", charge.gross.amount()));
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/{}/status", charge.id.as_str())))
+        .respond_with(ResponseTemplate::new(200).set_body_json(settled))
+        .mount(&shop.midtrans)
+        .await;
+    // No notification comes; the poll asks Midtrans, which says it is paid.
+    assert_eq!(shop.gateway.qris.check(charge.id.as_str()).await.unwrap(), warung::gateway::payments::Handled::Done);
+    let replies = shop.replies("6281006", 3).await;
+    assert!(replies[2].contains("Pembayaran QRIS diterima") && replies[2].contains("viu-item-0"), "{replies:?}");
+    finish(shop.engine, db).await;
+}

@@ -65,6 +65,10 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
                 Ok(None) => {}
                 Err(error) => return Answer::Text(reply::checkout_failed(&CheckoutError::from(error))),
             }
+            // An unknown code is a typo, not a purchase: it does not count against the limit.
+            if !engine.catalog.read().expect("catalog lock").contains(&product) {
+                return Answer::Text(reply::checkout_failed(&CheckoutError::ProductNotFound));
+            }
             if let Verdict::Limited { retry_after_secs } = engine.limiter.check(customer).await {
                 return Answer::Text(reply::slow_down(retry_after_secs));
             }

@@ -1,0 +1,137 @@
+//! The simulator's chat page in headless Chromium (Debian's `chromium` and `chromium-driver`),
+//! driven over the W3C WebDriver protocol: list the products, buy with QRIS, pay, see the items.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long the page may take to show what a step waits for.
+const PAGE_WAIT_SECS: u64 = 20;
+/// The WebDriver name of an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    process: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+            "the browser test needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver"
+        );
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(PAGE_WAIT_SECS);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}}}});
+        let created: Value =
+            http.post(format!("{base}/session")).json(&capabilities).send().await.unwrap().json().await.unwrap();
+        let session =
+            created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
+        Driver { process, base, session, http }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method.clone(), url);
+        if method == reqwest::Method::POST {
+            request = request.json(&body);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(answer["value"]["error"].is_null(), "WebDriver {path}: {answer}");
+        answer["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({"url": url})).await;
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self.call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
+        found[ELEMENT_KEY].as_str().unwrap().to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), json!({"text": text})).await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), json!({})).await;
+    }
+
+    async fn chat_text(&self) -> String {
+        let script = json!({"script": "return document.getElementById('chat').innerText", "args": []});
+        self.call(reqwest::Method::POST, "/execute/sync", script).await.as_str().unwrap_or("").to_string()
+    }
+
+    /// Waits until the chat shows `wanted`; returns the chat.
+    async fn wait_for(&self, wanted: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(PAGE_WAIT_SECS);
+        loop {
+            let chat = self.chat_text().await;
+            if chat.contains(wanted) {
+                return chat;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the page never showed {wanted:?}; it shows:\n{chat}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn quit(mut self) {
+        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[actix_rt::test]
+async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromium() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let engine = engine(&db).await;
+    product_with_items(&engine, "viu", 15_000, 2).await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+
+    let driver = Driver::start().await;
+    driver.open(&format!("{address}/simulator")).await;
+    driver.type_into("#text", "produk").await;
+    driver.click("#send").await;
+    driver.wait_for("viu — Rp15.000 (stok 2)").await;
+
+    driver.type_into("#text", "beli viu qris").await;
+    driver.click("#send").await;
+    driver.wait_for("Scan QRIS ini").await;
+    driver.click("button.pay").await;
+    let chat = driver.wait_for("Pembayaran QRIS diterima").await;
+    assert!(chat.contains("viu-item-0"), "the item is delivered on the page:\n{chat}");
+    driver.quit().await;
+
+    let sold = engine.supervisor.product_snapshot(&code("viu")).await.unwrap().sold;
+    assert_eq!(sold, 1);
+    finish(engine, db).await;
+}
