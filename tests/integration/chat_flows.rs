@@ -144,7 +144,7 @@ async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(bac
 on_both_backends!(a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds);
 
 #[actix_rt::test]
-async fn the_graph_api_answering_5xx_then_130429_is_retried_until_the_reply_is_sent_once() {
+async fn the_graph_api_answering_5xx_429_then_130429_is_retried_until_the_reply_is_sent_once() {
     let db = TestDb::new(Backend::Sqlite).await;
     let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
     use wiremock::{matchers::method, Mock, ResponseTemplate};
@@ -154,21 +154,27 @@ async fn the_graph_api_answering_5xx_then_130429_is_retried_until_the_reply_is_s
         .with_priority(1)
         .mount(&shop.graph)
         .await;
-    let limited = fixture_json("whatsapp/wa_api_error_rate_limit_130429.json");
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(limited))
+        .respond_with(ResponseTemplate::new(429))
         .up_to_n_times(1)
         .with_priority(2)
         .mount(&shop.graph)
         .await;
+    let limited = fixture_json("whatsapp/wa_api_error_rate_limit_130429.json");
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(limited))
+        .up_to_n_times(1)
+        .with_priority(3)
+        .mount(&shop.graph)
+        .await;
     graph_accepts(&shop.graph).await;
     shop.say("6287777", "saldo").await;
-    let replies = shop.replies("6287777", 3).await;
+    let replies = shop.replies("6287777", 4).await;
     assert!(replies.iter().all(|r| r == "Saldo kamu: Rp0"), "{replies:?}");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(shop.sent_to("6287777").await.len(), 3, "two refused attempts and one success, nothing more");
+    assert_eq!(shop.sent_to("6287777").await.len(), 4, "three refused attempts and one success, nothing more");
     let entries = shop.engine.store.outbox_of("6287777").await.unwrap();
-    assert_eq!((entries.len(), entries[0].status, entries[0].attempts), (1, OutboxStatus::Sent, 3));
+    assert_eq!((entries.len(), entries[0].status, entries[0].attempts), (1, OutboxStatus::Sent, 4));
     finish(shop.engine, db).await;
 }
 

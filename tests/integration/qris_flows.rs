@@ -130,6 +130,16 @@ async fn cancel_releases_the_order_and_an_expire_notification_tells_the_customer
     let cancelled = shop.ask("6281003", "batal", 3).await;
     assert!(cancelled.contains("dibatalkan"), "{cancelled}");
     assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/v2/.+/cancel$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json("midtrans/midtrans_cancel_response.json")))
+        .mount(&shop.midtrans)
+        .await;
+    shop.gateway.qris.sweep().await.unwrap();
+    let cancel_path = format!("/v2/{}/cancel", first.id.as_str());
+    let requests = shop.midtrans.received_requests().await.unwrap();
+    assert!(requests.iter().any(|r| r.url.path() == cancel_path), "the withdrawn charge is cancelled at Midtrans");
+    assert_eq!(shop.engine.store.charge(first.id.as_str()).await.unwrap().unwrap().status, ChargeStatus::Cancelled);
 
     shop.say("6281003", "beli viu qris").await;
     shop.replies("6281003", 5).await;
