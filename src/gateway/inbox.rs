@@ -113,6 +113,8 @@ impl Inbox {
         let customer = message.customer.clone();
         let mut queues = self.inner.queues.lock().expect("inbox lock");
         match queues.get_mut(&customer) {
+            // Already waiting (resumed at start while the webhook also handed it over).
+            Some(queue) if queue.iter().any(|queued| queued.event_id == message.event_id) => {}
             Some(queue) => queue.push_back(message),
             None => {
                 queues.insert(customer.clone(), VecDeque::from([message]));

@@ -258,3 +258,32 @@ async fn a_late_notification_is_found_by_asking_midtrans() {
     assert!(replies[2].contains("Pembayaran QRIS diterima") && replies[2].contains("viu-item-0"), "{replies:?}");
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn a_qris_message_handled_again_after_a_crash_sends_the_same_code_and_charges_once() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    product_with_items(&shop.engine, "viu", 15_000, 2).await;
+    shop.say("6281007", "beli viu qris").await;
+    let first = shop.replies("6281007", 2).await;
+    let charge = shop.charge_of_latest_order("6281007").await;
+    shop.engine.shutdown().await.unwrap();
+
+    // As if the process had died after charging and before storing the replies.
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE webhook_inbox SET handled_at = NULL").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM outbox").execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let graph = wiremock::MockServer::start().await;
+    graph_accepts(&graph).await;
+    let again = start_shop(&db, graph, shop.midtrans, |_| {}).await;
+    let replies = again.replies("6281007", 2).await;
+    assert_eq!(replies[0], first[0], "the same code, the same amount");
+    let charges =
+        again.midtrans.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/v2/charge").count();
+    assert_eq!(charges, 1, "charged once");
+    assert_eq!(again.charge_of_latest_order("6281007").await.id, charge.id);
+    assert_eq!(again.engine.store.orders_of(&customer("6281007"), 5).await.unwrap().len(), 1, "one order");
+    finish(again.engine, db).await;
+}

@@ -6,6 +6,7 @@
 //! same message answered twice (after a restart) finds its order instead of buying again.
 
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity};
+use warung_actors::journal::OrderState;
 
 use super::command::{Command, Payment};
 use super::reply::{self, ProductLine};
@@ -61,6 +62,10 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
         }
         Command::Buy { product, quantity, payment } => {
             match engine.store.order(&order).await {
+                Ok(Some(row)) if row.state == OrderState::AwaitingPayment && payment == Payment::Qris => {
+                    // Its QR may never have gone out: the payment side finds or makes it again.
+                    return Answer::Payment(PaymentRequest::Purchase { order, product, quantity });
+                }
                 Ok(Some(row)) => return Answer::Text(answered_before(engine, &row).await),
                 Ok(None) => {}
                 Err(error) => return Answer::Text(reply::checkout_failed(&CheckoutError::from(error))),

@@ -35,10 +35,11 @@ use super::chat::PaymentRequest;
 use super::midtrans::{MidtransClient, MidtransError};
 use super::outbox::OutboxSignal;
 use super::whatsapp::{Choice, Outbound};
-use crate::checkout::CheckoutError;
+use crate::checkout::{CheckoutError, PendingOrder};
 use crate::engine::Engine;
 use crate::store::payments::UNIQUE_CODE_MAX;
 use crate::store::{ChargePurpose, ChargeRow, ChargeStatus, NewCharge, StoreError};
+use warung_actors::journal::OrderState;
 
 /// How often open charges are looked at (expiry, late notifications). Midtrans asks not to be
 /// polled more often than about every 10 s per transaction.
@@ -100,9 +101,17 @@ impl Qris {
         let now = self.now();
         let new = match request {
             PaymentRequest::Purchase { order, product, quantity } => {
-                let pending = match engine.checkout.buy_with_external_as(order, customer, &product, quantity).await {
-                    Ok(pending) => pending,
-                    Err(error) => return vec![Outbound::text(reply::checkout_failed(&error))],
+                let pending = match engine.store.order(&order).await {
+                    // The same message again (the last run stopped before its replies were
+                    // stored): the order waits already; its charge is found or made below.
+                    Ok(Some(row)) if row.state == OrderState::AwaitingPayment => {
+                        PendingOrder { order, total: row.total, expires_at: row.expires_at }
+                    }
+                    Ok(_) => match engine.checkout.buy_with_external_as(order, customer, &product, quantity).await {
+                        Ok(pending) => pending,
+                        Err(error) => return vec![Outbound::text(reply::checkout_failed(&error))],
+                    },
+                    Err(error) => return vec![Outbound::text(reply::checkout_failed(&CheckoutError::from(error)))],
                 };
                 let Some(base_rupiah) = whole_rupiah(pending.total) else {
                     self.abandon_order(&pending.order).await;
