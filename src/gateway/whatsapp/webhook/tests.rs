@@ -113,3 +113,23 @@ fn a_body_that_is_not_a_whatsapp_webhook_is_an_error() {
     assert!(matches!(parse(br#"{"object":"page","entry":[]}"#), Err(WebhookError::NotWhatsApp(_))));
     assert!(parse(b"[]").is_err(), "an array is no webhook");
 }
+
+#[test]
+fn an_interactive_message_without_its_object_is_unsupported_and_its_errors_are_kept() {
+    let body = br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+        "contacts":[{"wa_id":"628111","profile":{"name":"Budi"}}],
+        "messages":[{"id":"wamid.I","from":"628111","timestamp":"1","type":"interactive"}],
+        "errors":[{"code":131000,"title":"Something went wrong","error_data":{"details":"Unsupported webhook payload"}}]}}]}]}"#;
+    let webhook = parse(body).unwrap();
+    assert!(webhook.skipped.is_empty(), "{:?}", webhook.skipped);
+    let message = webhook.events.iter().find_map(|e| match e {
+        WhatsAppEvent::Message(m) => Some(m),
+        _ => None,
+    });
+    assert_eq!(message.unwrap().content, Content::Unsupported { kind: "interactive".into() }, "answered politely");
+    let error = webhook.events.iter().find_map(|e| match e {
+        WhatsAppEvent::Error(e) => Some(e),
+        _ => None,
+    });
+    assert_eq!(error.unwrap().code, 131_000);
+}
