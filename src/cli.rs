@@ -1,4 +1,4 @@
-//! The `warung` command line: serve, migrate, audit, catalog import.
+//! The `warung` command line: serve, migrate, audit, catalog import, bench flash-sale.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -45,7 +45,62 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// The contention lab.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
 }
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Run one flash sale against several purchase strategies, one after another, on the same
+    /// Postgres and Redis; print throughput, latency and whether each stayed correct.
+    FlashSale(FlashSaleArgs),
+}
+
+#[derive(clap::Args)]
+struct FlashSaleArgs {
+    /// Comma-separated: actor, pg-row-lock, pg-atomic, redis-lua; or all.
+    #[arg(long, default_value = "all")]
+    strategy: String,
+    /// Stop each strategy after this many purchase attempts, each by a different buyer.
+    #[arg(long, conflicts_with = "duration")]
+    buyers: Option<u64>,
+    /// Run each strategy this many seconds instead (buyers cycle through 100,000 wallets).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Units of stock per product.
+    #[arg(long, default_value_t = 10_000)]
+    stock: u64,
+    /// Products; attempts spread evenly over them (1: one hot product).
+    #[arg(long, default_value_t = 1)]
+    products: u32,
+    /// Purchase attempts in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Price in whole rupiah.
+    #[arg(long, default_value_t = 10_000)]
+    price: u64,
+    /// Share of buyers who can pay; the others hold half the price.
+    #[arg(long, default_value_t = 0.8)]
+    funded_fraction: f64,
+    /// The Postgres server (and database) the SQL strategies use; the engine gets its own
+    /// database on the same server.
+    #[arg(long, env = "WARUNG_BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    database_url: String,
+    #[arg(long, env = "WARUNG_BENCH_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Also write a self-contained HTML page with charts here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+/// Attempts per strategy when neither --buyers nor --duration is given.
+const BENCH_BUYERS_DEFAULT: u64 = 20_000;
 
 #[derive(Subcommand)]
 enum CatalogCommand {
@@ -99,6 +154,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Bench { command: BenchCommand::FlashSale(args) } => flash_sale(args).await,
         Command::Catalog { command: CatalogCommand::Import { file, database_url } } => {
             let catalog = crate::catalog::parse(&file)?;
             let engine = Engine::start(settings(database_url)?).await?;
@@ -116,6 +172,44 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> {
+    use crate::bench::{report, run_all, FlashSale, Stop, Strategy};
+    let stop = match (args.buyers, args.duration) {
+        (_, Some(secs)) => Stop::Seconds(secs),
+        (Some(n), None) => Stop::Buyers(n),
+        (None, None) => Stop::Buyers(BENCH_BUYERS_DEFAULT),
+    };
+    let sale = FlashSale {
+        strategies: Strategy::parse_list(&args.strategy).map_err(anyhow::Error::msg)?,
+        stop,
+        stock: args.stock,
+        products: args.products,
+        concurrency: args.concurrency,
+        price: args.price,
+        funded_fraction: args.funded_fraction,
+        database_url: args.database_url,
+        redis_url: args.redis_url,
+    };
+    sale.check().map_err(anyhow::Error::msg)?;
+    let machine = report::machine(&sale).await;
+    let reports = run_all(&sale).await;
+    print!("{}", report::table(&reports));
+    let document = report::document(&sale, machine.clone(), &reports);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&document)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.report {
+        let page = report::html_page(&machine, &document["params"], &reports);
+        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let all_correct = reports.iter().all(|r| r.correct && r.error.is_none());
+    if !all_correct {
+        eprintln!("NOT ALL STRATEGIES RAN CORRECTLY: see the table above");
+    }
+    Ok(if all_correct { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {

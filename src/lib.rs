@@ -10,9 +10,11 @@
 //! - `simulator`: stand-ins for WhatsApp and Midtrans when their credentials are not set.
 //! - `http`: the HTTP surface (health, admin API, ops, webhooks, simulator).
 //! - `telemetry`: tracing setup.
+//! - `bench`: the contention lab (`warung bench flash-sale`).
 //! - `cli`: the `warung` command line.
 
 pub mod audit;
+pub mod bench;
 pub mod catalog;
 pub mod checkout;
 pub mod cli;

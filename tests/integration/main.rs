@@ -1,6 +1,7 @@
 //! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
 
 mod audit_and_catalog;
+mod bench_lab;
 mod browser;
 mod chat_flash;
 mod chat_flows;

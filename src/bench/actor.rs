@@ -1,0 +1,189 @@
+//! warung's engine as a contender: in process, on its own fresh Postgres database, every
+//! purchase answered only after its journal batch committed (durable). The database is kept
+//! after the run, so `warung audit` can check it again.
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::ConnectOptions;
+use warung_actors::domain::{CustomerId, ItemSecret, Money, ProductCode, Reference};
+use warung_actors::journal::{OrderState, StockKind};
+use warung_actors::product::{ProductCommand, ProductRejection, Restock};
+use warung_actors::supervisor::CallError;
+
+use super::workload::FlashSale;
+use super::{Attempt, Contender, Verification};
+use crate::checkout::CheckoutError;
+use crate::engine::Engine;
+use crate::settings::Settings;
+
+/// The engine's database, created afresh for each run on the server `--database-url` names:
+/// this name when the URL names the `postgres` database (or none), else `<database>_bench_actor`.
+pub const ACTOR_DATABASE_DEFAULT: &str = "warung_bench_actor";
+
+/// Up to this many units in all, stock is deliverable items (so a unit sold twice would show);
+/// beyond it, counted stock (the check is then the counts alone).
+const ITEMS_CHECKED_MAX: u64 = 200_000;
+
+/// Items per restock command while preparing.
+const RESTOCK_CHUNK: usize = 10_000;
+
+/// Wallets funded at once while preparing.
+const FUNDING_IN_FLIGHT: usize = 512;
+
+/// Tries of an attempt the engine answered "busy" (mailbox full: nothing was done).
+const BUSY_RETRIES_MAX: usize = 100;
+
+pub struct ActorContender {
+    engine: Engine,
+    products: Vec<ProductCode>,
+    items: bool,
+    database: String,
+}
+
+/// The engine's own database on the same server: its name, its URL, and the server's options.
+fn actor_database(url: &str) -> anyhow::Result<(String, String, PgConnectOptions)> {
+    let options = PgConnectOptions::from_str(url).context("--database-url must be a postgres:// URL")?;
+    let name = match options.get_database() {
+        Some(db) if db != "postgres" => format!("{db}_bench_actor"),
+        _ => ACTOR_DATABASE_DEFAULT.to_string(),
+    };
+    let engine_url = options.clone().database(&name).to_url_lossy().to_string();
+    Ok((name, engine_url, options))
+}
+
+pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
+    let (name, url, admin_options) = actor_database(&sale.database_url)?;
+    let admin = sqlx::PgPool::connect_with(admin_options).await.context("connecting to Postgres")?;
+    for statement in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&admin).await?;
+    }
+    admin.close().await;
+
+    let mut settings = Settings::load().context("settings")?;
+    settings.database.url = url;
+    let engine = Engine::start(settings).await?;
+    let items = sale.stock * u64::from(sale.products) <= ITEMS_CHECKED_MAX;
+    let mut products = Vec::new();
+    for p in 0..sale.products {
+        let code = ProductCode::parse(&format!("p{p}")).expect("a valid code");
+        let kind = if items { StockKind::Items } else { StockKind::Counted };
+        crate::catalog::create(&engine, &code, &format!("Product {p}"), Money::rupiah(sale.price), kind).await?;
+        restock(&engine, &code, sale.stock, items).await?;
+        products.push(code);
+    }
+    let funding = (0..sale.buyers()).map(|b| {
+        let engine = engine.clone();
+        async move {
+            let payment = Reference::parse(&format!("fund-{b}")).expect("a valid reference");
+            let (who, amount) = (customer(b), Money::rupiah(sale.wallet(b)));
+            retry_busy(|| engine.checkout.top_up(&who, &payment, amount)).await
+        }
+    });
+    let funded: Vec<_> = futures::stream::iter(funding).buffer_unordered(FUNDING_IN_FLIGHT).collect().await;
+    if let Some(Err(error)) = funded.into_iter().find(Result::is_err) {
+        anyhow::bail!("funding the wallets: {error}");
+    }
+    Ok(ActorContender { engine, products, items, database: name })
+}
+
+async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -> anyhow::Result<()> {
+    let mut commands = Vec::new();
+    if items {
+        let secrets: Vec<ItemSecret> =
+            (0..units).map(|u| ItemSecret::parse(&format!("{code}-unit-{u}")).expect("a valid item")).collect();
+        for (i, chunk) in secrets.chunks(RESTOCK_CHUNK).enumerate() {
+            commands.push((i, Restock::Items(chunk.to_vec())));
+        }
+    } else {
+        commands.push((0, Restock::Count(u32::try_from(units).context("--stock is too large")?)));
+    }
+    for (i, stock) in commands {
+        let command = ProductCommand::Restock {
+            reference: Reference::parse(&format!("bench-stock-{i}")).expect("a valid reference"),
+            stock,
+            actor: "bench".into(),
+        };
+        engine.supervisor.product(code, command).await?.map_err(|r| anyhow::anyhow!("restock refused: {r:?}"))?;
+    }
+    Ok(())
+}
+
+fn customer(buyer: u64) -> CustomerId {
+    CustomerId::parse(&format!("b{buyer}")).expect("a valid customer id")
+}
+
+async fn retry_busy<T, F, Fut>(mut call: F) -> Result<T, CheckoutError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CheckoutError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match call().await {
+            Err(CheckoutError::Unavailable(CallError::Busy)) if tries < BUSY_RETRIES_MAX => {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await
+            }
+            other => return other,
+        }
+    }
+}
+
+#[async_trait]
+impl Contender for ActorContender {
+    fn durable(&self) -> bool {
+        true
+    }
+
+    async fn attempt(&self, buyer: u64, product: u32) -> Attempt {
+        let (who, code) = (customer(buyer), &self.products[product as usize]);
+        match retry_busy(|| self.engine.checkout.buy_with_saldo(&who, code, 1)).await {
+            Ok(_) => Attempt::Sold,
+            Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) => Attempt::SoldOut,
+            Err(CheckoutError::InsufficientBalance { .. }) => Attempt::Insufficient,
+            Err(_) => Attempt::Failed,
+        }
+    }
+
+    async fn verify(&self) -> anyhow::Result<Verification> {
+        self.engine.supervisor.flush().await.context("flushing the journal")?;
+        let store = self.engine.store.as_ref();
+        let audit = crate::audit::audit(store).await?;
+        anyhow::ensure!(audit.is_clean(), "the audit found violations:\n{audit}");
+        let data = store.audit_data().await?;
+        let paid: Vec<_> = data.orders.iter().filter(|o| o.state == OrderState::Paid).collect();
+        let mut balances = Decimal::ZERO;
+        let mut negative = 0;
+        for (_, balance, _) in &data.customers {
+            let balance = Decimal::from_str(balance).context("a stored balance")?;
+            negative += u64::from(balance.is_sign_negative() && !balance.is_zero());
+            balances += balance;
+        }
+        let revenue: Decimal = paid.iter().map(|o| o.total.amount()).sum();
+        let oversold = data.products.iter().map(|p| (p.sold - p.received).max(0) as u64).sum();
+        Ok(Verification {
+            sold: paid.len() as u64,
+            oversold,
+            negative_wallets: negative,
+            money_now: balances + revenue,
+            duplicate_deliveries: self
+                .items
+                .then(|| data.items_sold_twice.iter().map(|(_, _, n)| (*n - 1) as u64).sum()),
+        })
+    }
+
+    async fn finish(&self) {
+        if let Err(error) = self.engine.shutdown().await {
+            eprintln!("actor: the journal's last flush failed: {error}");
+        }
+        eprintln!(
+            "actor: the engine's database {} is kept; `warung audit --database-url ...` checks it again",
+            self.database
+        );
+    }
+}

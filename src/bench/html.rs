@@ -1,0 +1,113 @@
+//! The `--report` page: one self-contained HTML file (inline SVG, no scripts, no network) with
+//! throughput per strategy, the latency distribution of each, and the full table.
+
+use serde_json::Value;
+
+use super::report::RunReport;
+
+const BAR_WIDTH_PX: f64 = 440.0;
+const COLORS: [&str; 4] = ["#1b7f5b", "#c0392b", "#d68910", "#2e86c1"];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub fn page(machine: &Value, params: &Value, reports: &[RunReport]) -> String {
+    let ran: Vec<&RunReport> = reports.iter().filter(|r| r.attempted > 0).collect();
+    let best = ran.iter().map(|r| r.throughput_per_s).fold(1.0, f64::max);
+    let mut throughput = String::new();
+    for (i, r) in ran.iter().enumerate() {
+        let width = (r.throughput_per_s / best * BAR_WIDTH_PX).max(1.0);
+        let y = i as f64 * 34.0;
+        throughput.push_str(&format!(
+            "<text x='0' y='{}' font-size='13'>{}</text><rect x='120' y='{}' width='{width:.1}' height='22' fill='{}'/>\
+             <text x='{:.1}' y='{}' font-size='12'>{:.0}/s{}</text>",
+            y + 16.0,
+            escape(r.strategy),
+            y + 2.0,
+            COLORS[i % COLORS.len()],
+            126.0 + width,
+            y + 17.0,
+            r.throughput_per_s,
+            if r.durable { "" } else { " (not durable)" }
+        ));
+    }
+    let throughput_height = ran.len() as f64 * 34.0 + 4.0;
+
+    let mut latency = String::new();
+    let max_bucket = ran.iter().flat_map(|r| r.latency_histogram_ms.iter().map(|b| b.1)).max().unwrap_or(1).max(1);
+    let bucket_count = ran.iter().map(|r| r.latency_histogram_ms.len()).max().unwrap_or(0);
+    let column = 640.0 / (bucket_count.max(1) as f64);
+    for (i, r) in ran.iter().enumerate() {
+        let width = (column / ran.len() as f64 - 1.0).max(1.0);
+        for (j, (_, count)) in r.latency_histogram_ms.iter().enumerate() {
+            let height = *count as f64 / max_bucket as f64 * 200.0;
+            let x = 40.0 + j as f64 * column + i as f64 * (width + 1.0);
+            latency.push_str(&format!(
+                "<rect x='{x:.1}' y='{:.1}' width='{width:.1}' height='{height:.1}' fill='{}'><title>{}: {count}</title></rect>",
+                210.0 - height,
+                COLORS[i % COLORS.len()],
+                escape(r.strategy)
+            ));
+        }
+    }
+    let longest = ran.iter().max_by_key(|r| r.latency_histogram_ms.len());
+    for (j, (upper, _)) in longest.map(|r| r.latency_histogram_ms.clone()).unwrap_or_default().iter().enumerate() {
+        if j % 2 == 0 {
+            latency.push_str(&format!(
+                "<text x='{:.1}' y='228' font-size='10'>≤{}</text>",
+                40.0 + j as f64 * column,
+                if *upper < 1.0 { format!("{upper:.2}") } else { format!("{upper:.0}") }
+            ));
+        }
+    }
+    let legend: String = ran
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("<span style='color:{}'>■ {}</span> ", COLORS[i % COLORS.len()], escape(r.strategy)))
+        .collect();
+
+    let mut rows = String::new();
+    for r in reports {
+        let verdict = if r.correct {
+            "yes".to_string()
+        } else {
+            format!("<b style='color:#c0392b'>NO</b> {}", escape(r.error.as_deref().unwrap_or("")))
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{:.0}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{verdict}</td></tr>",
+            escape(r.strategy),
+            if r.durable { "yes" } else { "no" },
+            r.attempted,
+            r.sold,
+            r.refused_sold_out,
+            r.refused_insufficient,
+            r.oversold,
+            r.negative_wallets,
+            if r.money_conserved { "yes".to_string() } else { format!("off by {}", escape(&r.money_difference)) },
+            r.throughput_per_s,
+            r.vs_pg_row_lock.map_or("-".to_string(), |x| format!("{x:.1}x")),
+            r.latency_ms.p50,
+            r.latency_ms.p99,
+            r.latency_ms.p999,
+            r.latency_ms.max,
+        ));
+    }
+    format!(
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>warung flash-sale lab</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:24px;max-width:1280px}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}\
+         pre{{background:#f6f6f6;padding:8px}}</style></head><body>\
+         <h1>Flash sale: strategies side by side</h1>\
+         <h2>Throughput (purchase attempts per second)</h2><svg width='800' height='{throughput_height}'>{throughput}</svg>\
+         <h2>Latency distribution (attempts per bucket, upper bound in ms)</h2><p>{legend}</p>\
+         <svg width='760' height='240'>{latency}</svg>\
+         <h2>Results</h2><table><tr><th>strategy</th><th>durable</th><th>attempted</th><th>sold</th><th>sold out</th>\
+         <th>no money</th><th>oversold</th><th>negative wallets</th><th>money conserved</th><th>per s</th>\
+         <th>vs row lock</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>correct</th></tr>{rows}</table>\
+         <h2>Parameters and machine</h2><pre>{}\n{}</pre></body></html>",
+        escape(&serde_json::to_string_pretty(params).unwrap_or_default()),
+        escape(&serde_json::to_string_pretty(machine).unwrap_or_default()),
+    )
+}

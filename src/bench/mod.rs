@@ -1,0 +1,57 @@
+//! The contention lab: `warung bench flash-sale` runs the same flash sale against several
+//! purchase strategies on the same Postgres and Redis, one after another, and reports throughput,
+//! latency and, read back from each store afterwards, whether the result is correct.
+//!
+//! - `workload`: the parameters, the buyers and wallets every strategy gets, the run loop.
+//! - `actor`: warung's engine, in process, durable.
+//! - `postgres`: the database-lock designs: `SELECT ... FOR UPDATE`, and conditional updates.
+//! - `redis_lua`: a Lua script in Redis (not durable).
+//! - `report`: the table, the JSON, and the HTML page.
+
+mod actor;
+mod html;
+mod postgres;
+mod redis_lua;
+pub mod report;
+pub mod workload;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+
+pub use workload::{run_all, FlashSale, Stop, Strategy};
+
+/// What one purchase attempt came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    Sold,
+    SoldOut,
+    Insufficient,
+    /// The strategy failed to decide (a timeout, a busy engine, a lost connection).
+    Failed,
+}
+
+/// What the store says after a run: the counters are not trusted, the rows are.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verification {
+    pub sold: u64,
+    /// Units sold beyond a product's stock, over all products.
+    pub oversold: u64,
+    pub negative_wallets: u64,
+    /// Money in wallets plus money in orders, which must equal the money the wallets began with.
+    pub money_now: Decimal,
+    /// Units delivered to more than one order; `None` where units carry no identity to check.
+    pub duplicate_deliveries: Option<u64>,
+}
+
+/// One strategy: prepared with the workload's products and wallets, then attempted at, then
+/// read back.
+#[async_trait]
+pub trait Contender: Send + Sync {
+    fn durable(&self) -> bool;
+    /// One purchase of one unit of `product` by `buyer`.
+    async fn attempt(&self, buyer: u64, product: u32) -> Attempt;
+    /// Reads the store after the run.
+    async fn verify(&self) -> anyhow::Result<Verification>;
+    /// Drops what the run created (keys, schemas); the engine's database is kept for `warung audit`.
+    async fn finish(&self);
+}

@@ -1,0 +1,222 @@
+//! What the lab reports per strategy, as a table (stdout), JSON (`--json`) and an HTML page
+//! (`--report`). A strategy that oversells, leaves a negative wallet, loses money or delivers a
+//! unit twice is marked incorrect, loudly.
+
+use hdrhistogram::Histogram;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::workload::{FlashSale, Strategy};
+use super::Verification;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Latencies {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Latencies {
+    pub fn of(histogram: &Histogram<u64>) -> Latencies {
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        Latencies {
+            p50: ms(histogram.value_at_quantile(0.50)),
+            p90: ms(histogram.value_at_quantile(0.90)),
+            p99: ms(histogram.value_at_quantile(0.99)),
+            p999: ms(histogram.value_at_quantile(0.999)),
+            max: ms(histogram.max()),
+        }
+    }
+}
+
+/// The latency distribution in buckets doubling from 0.05 ms: (upper bound in ms, attempts).
+pub fn buckets(histogram: &Histogram<u64>) -> Vec<(f64, u64)> {
+    let mut bounds = Vec::new();
+    let mut upper = 50u64;
+    while upper < histogram.max().max(50) * 2 && bounds.len() < 24 {
+        bounds.push(upper);
+        upper *= 2;
+    }
+    let mut below = 0;
+    bounds
+        .into_iter()
+        .map(|upper| {
+            let through = histogram.count_between(0, upper);
+            let in_bucket = through - below;
+            below = through;
+            (upper as f64 / 1000.0, in_bucket)
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunReport {
+    pub strategy: &'static str,
+    pub durable: bool,
+    pub attempted: u64,
+    pub sold: u64,
+    pub refused_sold_out: u64,
+    pub refused_insufficient: u64,
+    /// Attempts the strategy could not decide (timeouts, busy, lost connections).
+    pub failed: u64,
+    /// From the store, not the counters.
+    pub sold_in_store: u64,
+    pub oversold: u64,
+    pub negative_wallets: u64,
+    pub money_conserved: bool,
+    /// Money now (wallets + orders) minus money at the start; zero when conserved.
+    pub money_difference: String,
+    /// `None`: the units carry no identity to check (counted stock).
+    pub duplicate_deliveries: Option<u64>,
+    pub correct: bool,
+    pub wall_time_s: f64,
+    pub throughput_per_s: f64,
+    /// Throughput over pg-row-lock's in the same run.
+    pub vs_pg_row_lock: Option<f64>,
+    pub latency_ms: Latencies,
+    pub latency_histogram_ms: Vec<(f64, u64)>,
+    /// Why the strategy could not run or be checked.
+    pub error: Option<String>,
+}
+
+impl RunReport {
+    pub fn could_not_run(strategy: Strategy, error: String) -> RunReport {
+        RunReport { strategy: strategy.name(), error: Some(error), ..RunReport::default() }
+    }
+
+    pub fn apply(&mut self, verification: anyhow::Result<Verification>, money_in: Decimal) {
+        match verification {
+            Ok(v) => {
+                let difference = v.money_now - money_in;
+                self.sold_in_store = v.sold;
+                self.oversold = v.oversold;
+                self.negative_wallets = v.negative_wallets;
+                self.money_conserved = difference.is_zero();
+                self.money_difference = difference.to_string();
+                self.duplicate_deliveries = v.duplicate_deliveries;
+                self.correct = v.oversold == 0
+                    && v.negative_wallets == 0
+                    && self.money_conserved
+                    && v.duplicate_deliveries.unwrap_or(0) == 0
+                    && v.sold == self.sold;
+            }
+            Err(error) => {
+                self.error = Some(format!("could not read the store back: {error:#}"));
+                self.correct = false;
+            }
+        }
+    }
+}
+
+pub fn set_ratios(reports: &mut [RunReport]) {
+    let base = reports.iter().find(|r| r.strategy == "pg-row-lock" && r.error.is_none()).map(|r| r.throughput_per_s);
+    for report in reports.iter_mut() {
+        report.vs_pg_row_lock =
+            base.filter(|b| *b > 0.0 && report.error.is_none()).map(|b| report.throughput_per_s / b);
+    }
+}
+
+/// The table printed at the end.
+pub fn table(reports: &[RunReport]) -> String {
+    let mut out = format!(
+        "{:<12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>6} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8}  {}\n",
+        "strategy",
+        "durable",
+        "attempted",
+        "sold",
+        "sold-out",
+        "no-money",
+        "failed",
+        "per-s",
+        "x-rowlock",
+        "p50-ms",
+        "p99-ms",
+        "p999-ms",
+        "max-ms",
+        "correct"
+    );
+    for r in reports {
+        if let (Some(error), 0) = (&r.error, r.attempted) {
+            out.push_str(&format!("{:<12} did not run: {error}\n", r.strategy));
+            continue;
+        }
+        let ratio = r.vs_pg_row_lock.map_or("-".to_string(), |x| format!("{x:.1}x"));
+        let verdict = if r.correct {
+            "yes".to_string()
+        } else {
+            format!(
+                "NO: oversold {}, negative wallets {}, money {}, duplicates {}, sold in store {}{}",
+                r.oversold,
+                r.negative_wallets,
+                if r.money_conserved { "conserved".to_string() } else { format!("off by {}", r.money_difference) },
+                r.duplicate_deliveries.map_or("unchecked".to_string(), |d| d.to_string()),
+                r.sold_in_store,
+                r.error.as_ref().map_or(String::new(), |e| format!(" ({e})"))
+            )
+        };
+        out.push_str(&format!(
+            "{:<12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>6} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {}\n",
+            r.strategy,
+            if r.durable { "yes" } else { "NO" },
+            r.attempted,
+            r.sold,
+            r.refused_sold_out,
+            r.refused_insufficient,
+            r.failed,
+            r.throughput_per_s,
+            ratio,
+            r.latency_ms.p50,
+            r.latency_ms.p99,
+            r.latency_ms.p999,
+            r.latency_ms.max,
+            verdict
+        ));
+    }
+    if reports.iter().any(|r| !r.durable && r.error.is_none()) {
+        out.push_str("durable NO: redis-lua keeps its result in Redis memory only; a crash loses purchases.\n");
+    }
+    out
+}
+
+/// The JSON document: machine, parameters, runs.
+pub fn document(sale: &FlashSale, machine: Value, reports: &[RunReport]) -> Value {
+    json!({"machine": machine, "params": sale, "runs": reports})
+}
+
+/// What the run ran on: cores, memory, and the servers' versions.
+pub async fn machine(sale: &FlashSale) -> Value {
+    let memory_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+    });
+    let postgres = match sqlx::PgPool::connect(&sale.database_url).await {
+        Ok(pool) => {
+            let version: Option<(String,)> =
+                sqlx::query_as("SHOW server_version").fetch_optional(&pool).await.ok().flatten();
+            pool.close().await;
+            version.map(|v| v.0)
+        }
+        Err(_) => None,
+    };
+    let redis = match redis::Client::open(sale.redis_url.as_str()) {
+        Ok(client) => match client.get_multiplexed_async_connection().await {
+            Ok(mut connection) => {
+                let info: Option<String> = redis::cmd("INFO").arg("server").query_async(&mut connection).await.ok();
+                info.and_then(|i| i.lines().find_map(|l| l.strip_prefix("redis_version:").map(str::to_string)))
+            }
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "memory_gib": memory_kib.map(|k| (k as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0),
+        "os": std::env::consts::OS,
+        "postgres": postgres,
+        "redis": redis,
+    })
+}
+
+pub use super::html::page as html_page;
