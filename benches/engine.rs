@@ -4,6 +4,9 @@
 //!   with a store that commits at once, so the figure is the actor's own cost.
 //! - `purchase/durable_postgres`: the full saldo purchase (reserve, debit, commit, each held
 //!   until its batch is committed) on one hot product, on this machine's Postgres.
+//! - `journal/top_up_postgres`: wallet credits through the group commit on Postgres: the journal
+//!   and the store's batch writer without the product actor (three rows each: wallet, ledger,
+//!   payment).
 //!
 //! Run: `cargo bench --bench engine` (Postgres on 127.0.0.1:5432, see the README).
 
@@ -195,6 +198,8 @@ fn durable_purchases(c: &mut Criterion) {
         engine
     });
 
+    journal_commits(c, &system, &engine);
+
     let mut group = c.benchmark_group("purchase");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
@@ -251,6 +256,41 @@ fn durable_purchases(c: &mut Criterion) {
             .execute(&admin)
             .await;
     });
+}
+
+/// Top ups in flight at once, and per measured iteration, in the journal benchmark.
+const TOP_UPS_IN_FLIGHT: usize = 1_000;
+const TOP_UPS_PER_ITERATION: usize = 5_000;
+
+fn journal_commits(c: &mut Criterion, system: &actix_rt::SystemRunner, engine: &Engine) {
+    let mut group = c.benchmark_group("journal");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(15));
+    group.throughput(Throughput::Elements(TOP_UPS_PER_ITERATION as u64));
+    let mut round = 0u64;
+    group.bench_function("top_up_postgres", |b| {
+        b.iter_custom(|iterations| {
+            system.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    round += 1;
+                    let started = Instant::now();
+                    let top_ups = (0..TOP_UPS_PER_ITERATION).map(|i| {
+                        let engine = engine.clone();
+                        async move {
+                            let who = CustomerId::parse(&format!("buyer{}", i % BUYERS)).unwrap();
+                            let payment = Reference::parse(&format!("t{round}-{i}")).unwrap();
+                            engine.checkout.top_up(&who, &payment, Money::rupiah(1)).await.expect("a top up is stored");
+                        }
+                    });
+                    futures::stream::iter(top_ups).buffer_unordered(TOP_UPS_IN_FLIGHT).collect::<Vec<_>>().await;
+                    total += started.elapsed();
+                }
+                total
+            })
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, state_machine, actor_round_trip, durable_purchases);

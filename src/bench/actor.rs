@@ -3,6 +3,7 @@
 //! after the run, so `warung audit` can check it again.
 
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -40,6 +41,8 @@ const BUSY_RETRIES_MAX: usize = 100;
 
 pub struct ActorContender {
     engine: Engine,
+    /// The journal's counters when the sale began: (batches, events, commit micros).
+    journal_before: (u64, u64, u64),
     products: Vec<ProductCode>,
     items: bool,
     database: String,
@@ -88,7 +91,9 @@ pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
     if let Some(Err(error)) = funded.into_iter().find(Result::is_err) {
         anyhow::bail!("funding the wallets: {error}");
     }
-    Ok(ActorContender { engine, products, items, database: name })
+    engine.supervisor.flush().await.context("storing the wallets")?;
+    let journal_before = journal_figures(&engine);
+    Ok(ActorContender { engine, journal_before, products, items, database: name })
 }
 
 async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -> anyhow::Result<()> {
@@ -111,6 +116,15 @@ async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -
         engine.supervisor.product(code, command).await?.map_err(|r| anyhow::anyhow!("restock refused: {r:?}"))?;
     }
     Ok(())
+}
+
+fn journal_figures(engine: &Engine) -> (u64, u64, u64) {
+    let stats = engine.supervisor.journal().stats();
+    (
+        stats.batches_committed.load(Ordering::Relaxed),
+        stats.events_committed.load(Ordering::Relaxed),
+        stats.commit_micros_total.load(Ordering::Relaxed),
+    )
 }
 
 fn customer(buyer: u64) -> CustomerId {
@@ -175,6 +189,20 @@ impl Contender for ActorContender {
                 .items
                 .then(|| data.items_sold_twice.iter().map(|(_, _, n)| (*n - 1) as u64).sum()),
         })
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let (batches, events, micros) = journal_figures(&self.engine);
+        let (batches, events, micros) =
+            (batches - self.journal_before.0, events - self.journal_before.1, micros - self.journal_before.2);
+        if batches == 0 {
+            return Vec::new();
+        }
+        vec![format!(
+            "journal: {batches} batches, {:.1} rows per batch, {:.2} ms per commit on average",
+            events as f64 / batches as f64,
+            micros as f64 / batches as f64 / 1000.0
+        )]
     }
 
     async fn finish(&self) {

@@ -54,4 +54,8 @@ pub trait Contender: Send + Sync {
     async fn verify(&self) -> anyhow::Result<Verification>;
     /// Drops what the run created (keys, schemas); the engine's database is kept for `warung audit`.
     async fn finish(&self);
+    /// What the strategy can say about where its time went (the engine: its journal's batches).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

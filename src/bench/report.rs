@@ -80,6 +80,8 @@ pub struct RunReport {
     pub latency_histogram_ms: Vec<(f64, u64)>,
     /// Why the strategy could not run or be checked.
     pub error: Option<String>,
+    /// Where the time went, where the strategy can tell.
+    pub notes: Vec<String>,
 }
 
 impl RunReport {
@@ -174,6 +176,11 @@ pub fn table(reports: &[RunReport]) -> String {
             r.latency_ms.max,
             verdict
         ));
+    }
+    for r in reports {
+        for note in &r.notes {
+            out.push_str(&format!("{}: {note}\n", r.strategy));
+        }
     }
     if reports.iter().any(|r| !r.durable && r.error.is_none()) {
         out.push_str("durable NO: redis-lua keeps its result in Redis memory only; a crash loses purchases.\n");

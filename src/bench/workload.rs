@@ -258,6 +258,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         ..RunReport::could_not_run(strategy, String::new())
     };
     report.error = None;
+    report.notes = contender.notes();
     report.apply(verification, sale.money_in());
     report
 }
