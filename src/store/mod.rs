@@ -1,13 +1,15 @@
 //! The store: Postgres in production, SQLite as the embedded default, behind one trait.
 //!
 //! - `batch`: a journal batch sorted by table, shared by both backends' writers.
-//! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend.
+//! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend;
+//!   `combined`: Postgres statements sent as one.
 //! - `reads`: every query, written once for both backends.
 //! - `rows`: decoding stored text into domain types.
 //! - `mailbox`: the gateway's webhook inbox and outbox.
 //! - `payments`: QRIS charges awaiting payment, each with an amount no other open charge has.
 
 pub(crate) mod batch;
+mod combined;
 pub mod mailbox;
 pub mod payments;
 mod postgres;

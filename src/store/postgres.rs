@@ -12,6 +12,7 @@ use sqlx::{Postgres, Transaction};
 use warung_actors::journal::{after, Earlier, Event, OrderRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{item_list, Batch, RowKeys};
+use super::combined::Combined;
 use super::mailbox::impl_mailbox;
 use super::payments::impl_payments;
 use super::reads::impl_store;
@@ -75,13 +76,27 @@ impl PgStore {
     }
 }
 
+/// Writes a batch's rows in one round trip where it can: every table's statement is a part of
+/// one `WITH` statement. Item status changes go in a second statement when the batch also adds
+/// items (all parts of one statement see the same snapshot, so an update could miss a row
+/// inserted beside it); no other two parts touch the same row (rows are merged by key).
 async fn write_all(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
-    write_products(tx, batch).await?;
-    write_items(tx, batch).await?;
-    write_reservations(tx, batch).await?;
-    write_movements(tx, batch).await?;
-    write_wallets(tx, batch).await?;
-    write_orders(tx, batch).await
+    let mut first = Combined::default();
+    write_products(&mut first, batch);
+    write_new_items(&mut first, batch);
+    write_reservations(&mut first, batch);
+    write_movements(&mut first, batch);
+    write_wallets(&mut first, batch);
+    write_orders(&mut first, batch);
+    if batch.new_items.is_empty() {
+        write_moved_items(&mut first, batch);
+        first.execute(tx).await
+    } else {
+        first.execute(tx).await?;
+        let mut second = Combined::default();
+        write_moved_items(&mut second, batch);
+        second.execute(tx).await
+    }
 }
 
 impl_store!(PgStore, "./migrations/postgres", "postgres", money);
@@ -101,12 +116,12 @@ fn money(m: warung_actors::domain::Money) -> Decimal {
     m.amount()
 }
 
-async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+fn write_products(c: &mut Combined, batch: &Batch<'_>) {
     let rows = &batch.products.rows;
     if rows.is_empty() {
-        return Ok(());
+        return;
     }
-    sqlx::query(
+    c.part(
         "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], \
                               $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $12::bigint[]) \
@@ -125,29 +140,27 @@ async fn write_products(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -
     .bind(rows.iter().map(|r| r.sold).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.removed).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.next_item_no).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>());
 }
 
-async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+fn write_new_items(c: &mut Combined, batch: &Batch<'_>) {
     let new = &batch.new_items;
     if !new.is_empty() {
-        sqlx::query(
+        c.part(
             "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) \
              SELECT p, n, s, 'available', NULL, a, a FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(p, n, s, a)",
         )
         .bind(new.iter().map(|i| i.product).collect::<Vec<_>>())
         .bind(new.iter().map(|i| i.no).collect::<Vec<_>>())
         .bind(new.iter().map(|i| i.secret.expose()).collect::<Vec<_>>())
-        .bind(new.iter().map(|i| i.at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        .bind(new.iter().map(|i| i.at).collect::<Vec<_>>());
     }
+}
+
+fn write_moved_items(c: &mut Combined, batch: &Batch<'_>) {
     let moved = &batch.item_statuses.rows;
     if !moved.is_empty() {
-        sqlx::query(
+        c.part(
             "UPDATE items AS i SET status = u.status, order_id = u.order_id, updated_at = u.at \
              FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(product, item_no, status, order_id, at) \
              WHERE i.product = u.product AND i.item_no = u.item_no",
@@ -156,11 +169,8 @@ async fn write_items(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> R
         .bind(moved.iter().map(|i| i.no).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.status.as_str()).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
-        .bind(moved.iter().map(|i| i.at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        .bind(moved.iter().map(|i| i.at).collect::<Vec<_>>());
     }
-    Ok(())
 }
 
 macro_rules! reservations_insert {
@@ -177,21 +187,17 @@ const RESERVATIONS_UPSERT: &str = concat!(
 );
 
 /// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
-async fn write_reservations(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+fn write_reservations(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.reservations.by_creation();
-    put_reservations(tx, RESERVATIONS_INSERT, &new).await?;
-    put_reservations(tx, RESERVATIONS_UPSERT, &known).await
+    put_reservations(c, RESERVATIONS_INSERT, &new);
+    put_reservations(c, RESERVATIONS_UPSERT, &known);
 }
 
-async fn put_reservations(
-    tx: &mut Transaction<'_, Postgres>,
-    statement: &'static str,
-    rows: &[&&ReservationRow],
-) -> Result<(), sqlx::Error> {
+fn put_reservations(c: &mut Combined, statement: &'static str, rows: &[&&ReservationRow]) {
     if rows.is_empty() {
-        return Ok(());
+        return;
     }
-    sqlx::query(statement)
+    c.part(statement)
         .bind(rows.iter().map(|r| r.order.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>())
@@ -200,18 +206,15 @@ async fn put_reservations(
         .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.release_reason.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>());
 }
 
-async fn write_movements(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
     let rows = &batch.movements;
     if rows.is_empty() {
-        return Ok(());
+        return;
     }
-    sqlx::query(
+    c.part(
         "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at) \
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])",
     )
@@ -222,16 +225,13 @@ async fn write_movements(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) 
     .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>());
 }
 
-async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     let wallets = &batch.wallets.rows;
     if !wallets.is_empty() {
-        sqlx::query(
+        c.part(
             "INSERT INTO customers (id, balance, held, created_at, updated_at) \
              SELECT id, b, h, a, a FROM UNNEST($1::text[], $2::numeric[], $3::numeric[], $4::bigint[]) AS u(id, b, h, a) \
              ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, held = EXCLUDED.held, updated_at = EXCLUDED.updated_at",
@@ -239,13 +239,11 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) ->
         .bind(wallets.iter().map(|w| w.customer.as_str()).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.held)).collect::<Vec<_>>())
-        .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>());
     }
     let ledger = &batch.ledger;
     if !ledger.is_empty() {
-        sqlx::query(
+        c.part(
             "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[])",
         )
@@ -256,13 +254,11 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) ->
         .bind(ledger.iter().map(|l| money(l.balance_after)).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>());
     }
     let holds = &batch.holds.rows;
     if !holds.is_empty() {
-        sqlx::query(
+        c.part(
             "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[]) \
              ON CONFLICT (customer, reference) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
@@ -271,11 +267,8 @@ async fn write_wallets(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) ->
         .bind(holds.iter().map(|h| h.reference.as_str()).collect::<Vec<_>>())
         .bind(holds.iter().map(|h| money(h.amount)).collect::<Vec<_>>())
         .bind(holds.iter().map(|h| h.status.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.updated_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        .bind(holds.iter().map(|h| h.updated_at).collect::<Vec<_>>());
     }
-    Ok(())
 }
 
 macro_rules! orders_insert {
@@ -293,13 +286,13 @@ const ORDERS_UPSERT: &str = concat!(
 );
 
 /// New orders are plainly inserted (no conflict to look for first); the rest upserted.
-async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.orders.by_creation();
-    put_orders(tx, ORDERS_INSERT, &new).await?;
-    put_orders(tx, ORDERS_UPSERT, &known).await?;
+    put_orders(c, ORDERS_INSERT, &new);
+    put_orders(c, ORDERS_UPSERT, &known);
     let payments = &batch.payments.rows;
     if !payments.is_empty() {
-        sqlx::query(
+        c.part(
             "INSERT INTO payments (id, customer, order_id, purpose, amount, status, at) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::bigint[]) \
              ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at",
@@ -310,22 +303,15 @@ async fn write_orders(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> 
         .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.status.as_str()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>());
     }
-    Ok(())
 }
 
-async fn put_orders(
-    tx: &mut Transaction<'_, Postgres>,
-    statement: &'static str,
-    orders: &[&&OrderRow],
-) -> Result<(), sqlx::Error> {
+fn put_orders(c: &mut Combined, statement: &'static str, orders: &[&&OrderRow]) {
     if orders.is_empty() {
-        return Ok(());
+        return;
     }
-    sqlx::query(statement)
+    c.part(statement)
         .bind(orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.customer.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.product.as_str()).collect::<Vec<_>>())
@@ -337,8 +323,5 @@ async fn put_orders(
         .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.note.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>());
 }
