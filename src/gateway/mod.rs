@@ -10,9 +10,11 @@
 //! - `payments`: QRIS charges from request to paid or closed, with unique amounts.
 //! - `rate_limit`: purchases per customer per minute (Redis, or in process).
 //! - `service`: the running gateway, started with the HTTP server.
+//! - `counters`: webhooks and provider calls counted, for `/metrics`.
 //! - `secret`: credentials that never print.
 
 pub mod chat;
+pub mod counters;
 pub mod inbox;
 pub mod midtrans;
 pub mod outbox;

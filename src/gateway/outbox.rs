@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use warung_actors::domain::Clock;
 
+use super::counters::{bump, GatewayCounters};
 use super::whatsapp::{GraphClient, Outbound, SendError};
 use crate::store::{OutboxRow, Store};
 
@@ -56,9 +57,15 @@ impl OutboxSignal {
 }
 
 /// Starts the sender on the current actix System; it runs until the process stops.
-pub fn spawn(store: Arc<dyn Store>, client: GraphClient, clock: Clock, messages_per_second: u32) -> OutboxSignal {
+pub fn spawn(
+    store: Arc<dyn Store>,
+    client: GraphClient,
+    clock: Clock,
+    messages_per_second: u32,
+    counters: Arc<GatewayCounters>,
+) -> OutboxSignal {
     let signal = OutboxSignal::default();
-    let sender = Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)) };
+    let sender = Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)), counters };
     let wake = signal.clone();
     actix::spawn(async move {
         loop {
@@ -86,6 +93,7 @@ struct Sender {
     client: GraphClient,
     clock: Clock,
     pace: Arc<Pace>,
+    counters: Arc<GatewayCounters>,
 }
 
 impl Sender {
@@ -135,7 +143,15 @@ impl Sender {
         }
         self.pace.wait_turn().await;
         let now = self.clock.now();
-        match self.client.send(&row.destination, &message).await {
+        let sent = self.client.send(&row.destination, &message).await;
+        let calls = &self.counters.whatsapp_sends;
+        bump(match &sent {
+            Ok(_) => &calls.ok,
+            Err(SendError::Throttled { .. } | SendError::PairLimited) => &calls.throttled,
+            Err(SendError::Transient(_)) => &calls.unavailable,
+            Err(SendError::Refused { .. }) => &calls.refused,
+        });
+        match sent {
             Ok(message_id) => self.store.outbox_sent(row.id, now, &message_id).await,
             Err(SendError::Throttled { pause, .. }) => {
                 self.pace.pause(pause);

@@ -78,6 +78,13 @@ impl PurchaseLimiter {
         self.redis.is_some()
     }
 
+    /// `None` without Redis; else whether its last check worked (it rests after a failure).
+    pub fn redis_up(&self) -> Option<bool> {
+        let redis = self.redis.as_ref()?;
+        let resting = *redis.resting_until.lock().expect("rest lock");
+        Some(resting.is_none_or(|until| Instant::now() >= until))
+    }
+
     /// Counts one purchase by `customer` and says whether it may go ahead.
     pub async fn check(&self, customer: &CustomerId) -> Verdict {
         let verdict = match &self.redis {

@@ -3,7 +3,9 @@
 //! and the inbox, which picks up messages left unanswered by the last run.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use super::counters::GatewayCounters;
 use super::inbox::Inbox;
 use super::midtrans::{MidtransClient, MidtransMode};
 use super::outbox;
@@ -19,6 +21,7 @@ pub const SIMULATOR_MIDTRANS_PATH: &str = "/simulator/midtrans";
 pub struct Gateway {
     pub inbox: Inbox,
     pub qris: Qris,
+    pub counters: Arc<GatewayCounters>,
     /// The engine's own base URL (`http://127.0.0.1:8080`), for the simulator.
     pub self_url: String,
 }
@@ -27,6 +30,7 @@ impl Gateway {
     /// Starts the gateway for an engine served at `local`; runs on the current actix System.
     pub fn start(engine: &Engine, local: SocketAddr) -> Gateway {
         let self_url = self_url(local);
+        let counters = Arc::new(GatewayCounters::default());
         let whatsapp = &engine.whatsapp;
         let graph_base = match whatsapp.mode {
             WhatsAppMode::Live => whatsapp.api_base_url.clone().expect("a live WhatsApp has a base URL"),
@@ -38,8 +42,13 @@ impl Gateway {
             &whatsapp.phone_number_id,
             whatsapp.access_token.clone(),
         );
-        let signal =
-            outbox::spawn(engine.store.clone(), graph, engine.supervisor.clock(), whatsapp.messages_per_second);
+        let signal = outbox::spawn(
+            engine.store.clone(),
+            graph,
+            engine.supervisor.clock(),
+            whatsapp.messages_per_second,
+            counters.clone(),
+        );
 
         let midtrans = &engine.midtrans;
         let (midtrans_base, notification_url) = match midtrans.mode {
@@ -51,7 +60,8 @@ impl Gateway {
                 (format!("{self_url}{SIMULATOR_MIDTRANS_PATH}"), Some(format!("{self_url}/webhooks/midtrans")))
             }
         };
-        let client = MidtransClient::new(&midtrans_base, midtrans.server_key.clone(), notification_url);
+        let client =
+            MidtransClient::new(&midtrans_base, midtrans.server_key.clone(), notification_url, counters.clone());
         let qris = Qris::new(engine.clone(), client, signal.clone());
         qris.spawn_sweep();
 
@@ -66,7 +76,7 @@ impl Gateway {
         });
         // Replies queued by the last run go out now.
         signal.wake();
-        Gateway { inbox, qris, self_url }
+        Gateway { inbox, qris, counters, self_url }
     }
 }
 

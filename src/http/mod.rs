@@ -1,11 +1,12 @@
 //! The HTTP surface. `health`: liveness and readiness; `admin`: the engine's admin API behind a
-//! bearer token; `ops`: what the actors are doing; `webhooks`: what providers send us;
+//! bearer token; `ops`: what the actors are doing; `metrics`: Prometheus; `webhooks`: what providers send us;
 //! `simulator`: the stand-in providers and chat page when credentials are not set; `errors`: the
 //! one mapping from domain errors to HTTP responses.
 
 mod admin;
 mod errors;
 mod health;
+mod metrics;
 mod ops;
 mod simulator;
 mod webhooks;
@@ -47,6 +48,7 @@ pub fn server_with(
             .app_data(web::JsonConfig::default().limit(body_limit).error_handler(errors::json_error))
             .app_data(web::PathConfig::default().error_handler(errors::path_error))
             .configure(health::routes)
+            .service(metrics::metrics)
             .service(ops::scope())
             .service(admin::scope())
             .service(webhooks::scope());

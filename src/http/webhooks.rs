@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::engine::Engine;
+use crate::gateway::counters::bump;
 use crate::gateway::inbox::{self, Queued, WHATSAPP};
 use crate::gateway::midtrans::{signature_matches, Transaction};
 use crate::gateway::payments::{Handled, PaymentError};
@@ -64,10 +65,17 @@ async fn whatsapp_deliver(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let counts = &gateway.counters.whatsapp_webhooks;
+    bump(&counts.received);
     let header = request.headers().get(whatsapp::SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
-    whatsapp::verify(&engine.whatsapp.app_secret, header, &body)
-        .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string()))?;
-    let webhook = whatsapp::parse(&body).map_err(|error| ApiError::bad_request("bad_payload", error.to_string()))?;
+    whatsapp::verify(&engine.whatsapp.app_secret, header, &body).map_err(|error| {
+        bump(&counts.bad_signature);
+        ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string())
+    })?;
+    let webhook = whatsapp::parse(&body).map_err(|error| {
+        bump(&counts.bad_payload);
+        ApiError::bad_request("bad_payload", error.to_string())
+    })?;
     for why in &webhook.skipped {
         tracing::warn!(why, "whatsapp webhook element skipped");
     }
@@ -93,6 +101,7 @@ async fn whatsapp_deliver(
         })?;
         if !recorded {
             duplicates += 1;
+            bump(&counts.duplicates);
             continue;
         }
         new += 1;
@@ -114,12 +123,18 @@ async fn midtrans_notify(
     gateway: web::Data<Gateway>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let counts = &gateway.counters.midtrans_webhooks;
+    bump(&counts.received);
     if body.len() > MIDTRANS_BODY_MAX_BYTES {
+        bump(&counts.bad_payload);
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "a notification is a few KB"));
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("bad_payload", e.to_string()))?;
-    let transaction = Transaction::from_value(value).map_err(|e| ApiError::bad_request("bad_payload", e))?;
+    let bad_payload = |why: String| {
+        bump(&counts.bad_payload);
+        ApiError::bad_request("bad_payload", why)
+    };
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| bad_payload(e.to_string()))?;
+    let transaction = Transaction::from_value(value).map_err(bad_payload)?;
     let signed = transaction.signature_key.as_deref().is_some_and(|given| {
         signature_matches(
             &transaction.order_id,
@@ -130,6 +145,7 @@ async fn midtrans_notify(
         )
     });
     if !signed || transaction.order_id.is_empty() {
+        bump(&counts.bad_signature);
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature_key does not match"));
     }
     let event_id = format!(
@@ -153,6 +169,9 @@ async fn midtrans_notify(
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again later")
     };
     let first = engine.store.record_webhook(&entry).await.map_err(|e| unavailable(e.to_string()))?;
+    if !first {
+        bump(&counts.duplicates);
+    }
     // A repeat is handled again all the same: handling is idempotent, and the first delivery may
     // have been cut short after it was recorded.
     match gateway.qris.settle(&transaction).await {

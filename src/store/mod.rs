@@ -66,8 +66,26 @@ pub struct AuditData {
     pub orders: Vec<OrderRow>,
 }
 
+/// One connection pool's use, for `/metrics`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolUse {
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: usize,
+}
+
+/// Counts the metrics report, read from the tables at each scrape.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreCounts {
+    pub orders_by_state: Vec<(String, i64)>,
+    pub charges_by_status: Vec<(String, i64)>,
+    pub outbox_by_status: Vec<(String, i64)>,
+}
+
 #[async_trait]
 pub trait Store: Persistence + Mailbox + Payments {
+    fn pools(&self) -> Vec<PoolUse>;
+    async fn counts(&self) -> Result<StoreCounts, StoreError>;
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;

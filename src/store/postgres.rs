@@ -64,6 +64,13 @@ impl PgStore {
         self.pool.close().await;
     }
 
+    fn pool_use(&self) -> Vec<super::PoolUse> {
+        vec![
+            super::PoolUse { pool: "read", open: self.pool.size(), idle: self.pool.num_idle() },
+            super::PoolUse { pool: "journal", open: self.write_pool.size(), idle: self.write_pool.num_idle() },
+        ]
+    }
+
     /// Writes the rows the earlier batch does not write while it may still be open, then, once
     /// it has committed, the rows it does write, then commits. Neither transaction ever waits on
     /// the other's rows, so the two cannot deadlock, and each keeps its place in the order.

@@ -323,6 +323,24 @@ macro_rules! impl_store {
             async fn close(&self) {
                 self.close_pools().await;
             }
+
+            fn pools(&self) -> Vec<crate::store::PoolUse> {
+                self.pool_use()
+            }
+
+            async fn counts(&self) -> Result<crate::store::StoreCounts, crate::store::StoreError> {
+                let orders_by_state = sqlx::query_as("SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let charges_by_status =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM qris_charges GROUP BY status ORDER BY status")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let outbox_by_status = sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(crate::store::StoreCounts { orders_by_state, charges_by_status, outbox_by_status })
+            }
         }
     };
 }

@@ -41,6 +41,10 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
+    fn pool_use(&self) -> Vec<super::PoolUse> {
+        vec![super::PoolUse { pool: "sqlite", open: self.pool.size(), idle: self.pool.num_idle() }]
+    }
+
     async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         for r in &batch.products.rows {

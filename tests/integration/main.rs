@@ -12,6 +12,7 @@ mod crash;
 mod flash_sale;
 mod helpers;
 mod http_api;
+mod metrics;
 mod qris_flows;
 mod shop;
 mod webhooks;

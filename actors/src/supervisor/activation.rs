@@ -38,6 +38,7 @@ impl Supervisor {
             incarnation,
             inner.settings.mailbox_capacity,
             inner.clock.now(),
+            inner.counters.products.clone(),
         ));
         let gauges = Arc::new(ProductGauges::new(&state));
         let actor = ProductActor::new(
@@ -69,6 +70,7 @@ impl Supervisor {
             incarnation,
             inner.settings.mailbox_capacity,
             inner.clock.now(),
+            inner.counters.wallets.clone(),
         ));
         let gauges = Arc::new(WalletGauges::new(&state));
         let actor =

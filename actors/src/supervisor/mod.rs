@@ -19,7 +19,7 @@ pub use registry::{Handle, Registry, RestartBudget};
 
 use activation::store_as_loader;
 use call::call;
-pub use stats::{ActorReport, ActorStats, Lifecycle, LATENCY_BUCKETS};
+pub use stats::{ActorReport, ActorStats, KindTotals, Lifecycle, LATENCY_BUCKETS};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -99,6 +99,9 @@ pub struct SupervisorCounters {
     pub activated: AtomicU64,
     pub passivated: AtomicU64,
     pub reloaded_after_failed_commit: AtomicU64,
+    /// Messages handled by every product actor that ever ran, and how long each took.
+    pub products: Arc<KindTotals>,
+    pub wallets: Arc<KindTotals>,
 }
 
 type Products = Registry<ProductCode, ProductActor, ProductGauges>;

@@ -21,11 +21,42 @@ pub enum Lifecycle {
     Stopped,
 }
 
+/// Messages handled and their handling time, summed over every actor of one kind that ever ran:
+/// kept by the supervisor, so a passivated actor's counts stay (Prometheus counters never drop).
+#[derive(Debug, Default)]
+pub struct KindTotals {
+    handled: AtomicU64,
+    latency: [AtomicU64; LATENCY_BUCKETS],
+    micros_sum: AtomicU64,
+}
+
+impl KindTotals {
+    fn record(&self, bucket: usize, micros: u64) {
+        self.handled.fetch_add(1, Ordering::Relaxed);
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.micros_sum.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    pub fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    /// Bucket `i` counts handlings under `2^i` microseconds (the last: everything slower).
+    pub fn latency_buckets(&self) -> [u64; LATENCY_BUCKETS] {
+        std::array::from_fn(|i| self.latency[i].load(Ordering::Relaxed))
+    }
+
+    pub fn micros_sum(&self) -> u64 {
+        self.micros_sum.load(Ordering::Relaxed)
+    }
+}
+
 #[derive(Debug)]
 pub struct ActorStats {
     pub key: ActorKey,
     pub incarnation: Incarnation,
     pub capacity: usize,
+    totals: std::sync::Arc<KindTotals>,
     depth: AtomicI64,
     handled: AtomicU64,
     latency: [AtomicU64; LATENCY_BUCKETS],
@@ -47,11 +78,18 @@ pub struct ActorReport {
 }
 
 impl ActorStats {
-    pub fn new(key: ActorKey, incarnation: Incarnation, capacity: usize, now: UnixMs) -> ActorStats {
+    pub fn new(
+        key: ActorKey,
+        incarnation: Incarnation,
+        capacity: usize,
+        now: UnixMs,
+        totals: std::sync::Arc<KindTotals>,
+    ) -> ActorStats {
         ActorStats {
             key,
             incarnation,
             capacity,
+            totals,
             depth: AtomicI64::new(0),
             handled: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -85,6 +123,7 @@ impl ActorStats {
         let micros = took.as_micros().max(1) as u64;
         let bucket = (64 - micros.leading_zeros() as usize).min(LATENCY_BUCKETS - 1);
         self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.totals.record(bucket, micros);
         self.last_activity.store(now, Ordering::Relaxed);
     }
 

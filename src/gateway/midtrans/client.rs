@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use std::sync::Arc;
+
 use super::transaction::Transaction;
+use crate::gateway::counters::{bump, GatewayCounters};
 use crate::gateway::{http_client, Secret};
 
 /// How long one call to Midtrans may take before it counts as Midtrans being down.
@@ -32,12 +35,19 @@ pub struct MidtransClient {
     base: String,
     server_key: Secret,
     notification_url: Option<String>,
+    counters: Arc<GatewayCounters>,
 }
 
 impl MidtransClient {
-    pub fn new(base_url: &str, server_key: Secret, notification_url: Option<String>) -> MidtransClient {
+    pub fn new(
+        base_url: &str,
+        server_key: Secret,
+        notification_url: Option<String>,
+        counters: Arc<GatewayCounters>,
+    ) -> MidtransClient {
         let http = http_client(Duration::from_secs(MIDTRANS_REQUEST_TIMEOUT_SECS));
-        MidtransClient { http, base: base_url.trim_end_matches('/').to_string(), server_key, notification_url }
+        let base = base_url.trim_end_matches('/').to_string();
+        MidtransClient { http, base, server_key, notification_url, counters }
     }
 
     /// `POST /v2/charge` with `payment_type: qris`, expiring `expiry_secs` from now.
@@ -82,10 +92,20 @@ impl MidtransClient {
             .header("Accept", "application/json")
             .send()
             .await
-            .map_err(|e| MidtransError::Unavailable(format!("request failed: {e}")))?;
+            .map_err(|e| {
+                bump(&self.counters.midtrans_calls.unavailable);
+                MidtransError::Unavailable(format!("request failed: {e}"))
+            })?;
         let http_status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        read_answer(http_status, body)
+        let answer = read_answer(http_status, body);
+        let calls = &self.counters.midtrans_calls;
+        bump(match &answer {
+            Ok(_) => &calls.ok,
+            Err(MidtransError::Unavailable(_)) => &calls.unavailable,
+            Err(MidtransError::NotFound | MidtransError::Refused { .. }) => &calls.refused,
+        });
+        answer
     }
 }
 

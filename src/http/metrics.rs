@@ -1,0 +1,211 @@
+//! `GET /metrics` in the Prometheus text format: the actors (messages, handling time, mailbox
+//! depth of the deepest, lifecycle), the journal, the database pools, Redis, the gateway
+//! (webhooks, provider calls, rate limit) and the store's orders, charges and outbox by state.
+//! Counters only go up; label sets stay bounded (the deepest mailboxes only, by id).
+
+use std::fmt::Display;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use actix_web::{get, web, HttpResponse};
+use warung_actors::supervisor::{KindTotals, LATENCY_BUCKETS};
+
+use crate::engine::Engine;
+use crate::gateway::counters::{read, CallCounts, WebhookCounts};
+use crate::gateway::Gateway;
+
+/// Mailboxes listed by actor id: the deepest this many.
+pub const METRICS_DEEPEST_MAILBOXES: usize = 20;
+
+/// Upper bounds of the mailbox depth distribution.
+const DEPTH_BOUNDS: [i64; 5] = [0, 1, 10, 100, 1_000];
+
+#[derive(Default)]
+struct Exposition(String);
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[get("/metrics")]
+pub async fn metrics(engine: web::Data<Engine>, gateway: web::Data<Gateway>) -> HttpResponse {
+    let mut out = Exposition::default();
+    actors(&mut out, &engine);
+    journal(&mut out, &engine);
+    pools(&mut out, &engine);
+    gateway_counts(&mut out, &engine, &gateway);
+    store_counts(&mut out, &engine).await;
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.0)
+}
+
+fn actors(out: &mut Exposition, engine: &Engine) {
+    let sup = &engine.supervisor;
+    let counters = sup.counters();
+    let kinds: [(&str, &KindTotals); 2] = [("product", &counters.products), ("wallet", &counters.wallets)];
+    out.family("warung_actor_messages_handled_total", "counter", "Messages actors handled, by actor kind.");
+    for (kind, totals) in kinds {
+        out.sample("warung_actor_messages_handled_total", &[("kind", kind)], totals.handled());
+    }
+    out.family("warung_actor_handling_seconds", "histogram", "Time an actor took to handle one message.");
+    for (kind, totals) in kinds {
+        let buckets = totals.latency_buckets();
+        let mut cumulative = 0;
+        for (i, count) in buckets.iter().enumerate().take(LATENCY_BUCKETS - 1) {
+            cumulative += count;
+            let le = format!("{}", (1u64 << i) as f64 / 1e6);
+            out.sample("warung_actor_handling_seconds_bucket", &[("kind", kind), ("le", &le)], cumulative);
+        }
+        out.sample("warung_actor_handling_seconds_bucket", &[("kind", kind), ("le", "+Inf")], totals.handled());
+        out.sample("warung_actor_handling_seconds_sum", &[("kind", kind)], totals.micros_sum() as f64 / 1e6);
+        out.sample("warung_actor_handling_seconds_count", &[("kind", kind)], totals.handled());
+    }
+    out.family("warung_actors_active", "gauge", "Actors resident now, by kind.");
+    out.sample("warung_actors_active", &[("kind", "product")], sup.active_products());
+    out.sample("warung_actors_active", &[("kind", "wallet")], sup.active_wallets());
+    for (name, help, value) in [
+        (
+            "warung_actors_activated_total",
+            "Actors activated (loaded from the store).",
+            counters.activated.load(Ordering::Relaxed),
+        ),
+        (
+            "warung_actors_passivated_total",
+            "Actors stopped after being idle.",
+            counters.passivated.load(Ordering::Relaxed),
+        ),
+        ("warung_actors_restarted_total", "Actors restarted after a crash.", sup.restarts()),
+        (
+            "warung_actors_reloaded_after_failed_commit_total",
+            "Actors reloaded from the store because a commit of their changes failed.",
+            counters.reloaded_after_failed_commit.load(Ordering::Relaxed),
+        ),
+    ] {
+        out.family(name, "counter", help);
+        out.sample(name, &[], value);
+    }
+
+    let mut reports = sup.actors();
+    reports.sort_by(|a, b| b.mailbox_depth.cmp(&a.mailbox_depth));
+    out.family("warung_mailbox_depth", "gauge", "Messages waiting in the deepest mailboxes, by actor.");
+    for report in reports.iter().take(METRICS_DEEPEST_MAILBOXES) {
+        out.sample("warung_mailbox_depth", &[("kind", report.kind), ("id", &report.id)], report.mailbox_depth);
+    }
+    out.family("warung_mailbox_depth_actors", "gauge", "Active actors whose mailbox holds at most `le` messages.");
+    for bound in DEPTH_BOUNDS {
+        let count = reports.iter().filter(|r| r.mailbox_depth <= bound).count();
+        out.sample("warung_mailbox_depth_actors", &[("le", &bound.to_string())], count);
+    }
+    out.sample("warung_mailbox_depth_actors", &[("le", "+Inf")], reports.len());
+}
+
+fn journal(out: &mut Exposition, engine: &Engine) {
+    let journal = engine.supervisor.journal();
+    let stats = journal.stats();
+    out.family("warung_journal_batches_total", "counter", "Journal batches, by outcome.");
+    out.sample(
+        "warung_journal_batches_total",
+        &[("outcome", "committed")],
+        stats.batches_committed.load(Ordering::Relaxed),
+    );
+    out.sample("warung_journal_batches_total", &[("outcome", "failed")], stats.batches_failed.load(Ordering::Relaxed));
+    out.family("warung_journal_events_committed_total", "counter", "Changes committed by the journal.");
+    out.sample("warung_journal_events_committed_total", &[], stats.events_committed.load(Ordering::Relaxed));
+    out.family("warung_journal_commit_seconds_total", "counter", "Time spent committing batches.");
+    out.sample(
+        "warung_journal_commit_seconds_total",
+        &[],
+        stats.commit_micros_total.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    out.family("warung_journal_last_batch_events", "gauge", "Changes in the last committed batch.");
+    out.sample("warung_journal_last_batch_events", &[], stats.last_batch_events.load(Ordering::Relaxed));
+    out.family("warung_journal_last_commit_seconds", "gauge", "How long the last commit took.");
+    out.sample(
+        "warung_journal_last_commit_seconds",
+        &[],
+        stats.last_commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    out.family("warung_journal_waiting_submissions", "gauge", "Changes waiting for their batch (the persistence lag).");
+    out.sample("warung_journal_waiting_submissions", &[], journal.queued());
+}
+
+fn pools(out: &mut Exposition, engine: &Engine) {
+    out.family("warung_db_pool_connections", "gauge", "Database connections, by pool and state.");
+    for pool in engine.store.pools() {
+        let in_use = (pool.open as usize).saturating_sub(pool.idle);
+        out.sample("warung_db_pool_connections", &[("pool", pool.pool), ("state", "in_use")], in_use);
+        out.sample("warung_db_pool_connections", &[("pool", pool.pool), ("state", "idle")], pool.idle);
+    }
+    if let Some(up) = engine.limiter.redis_up() {
+        out.family("warung_redis_up", "gauge", "1 when the last Redis call worked.");
+        out.sample("warung_redis_up", &[], u8::from(up));
+    }
+}
+
+fn gateway_counts(out: &mut Exposition, engine: &Engine, gateway: &Gateway) {
+    let counters = &gateway.counters;
+    out.family("warung_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
+    let webhooks: [(&str, &WebhookCounts); 2] =
+        [("whatsapp", &counters.whatsapp_webhooks), ("midtrans", &counters.midtrans_webhooks)];
+    for (provider, counts) in webhooks {
+        for (outcome, counter) in [
+            ("received", &counts.received),
+            ("bad_signature", &counts.bad_signature),
+            ("bad_payload", &counts.bad_payload),
+            ("duplicate", &counts.duplicates),
+        ] {
+            out.sample("warung_webhooks_total", &[("provider", provider), ("outcome", outcome)], read(counter));
+        }
+    }
+    out.family("warung_provider_calls_total", "counter", "Calls to the providers' APIs, by provider and outcome.");
+    let calls: [(&str, &CallCounts); 2] =
+        [("whatsapp", &counters.whatsapp_sends), ("midtrans", &counters.midtrans_calls)];
+    for (provider, counts) in calls {
+        for (outcome, counter) in [
+            ("ok", &counts.ok),
+            ("unavailable", &counts.unavailable),
+            ("throttled", &counts.throttled),
+            ("refused", &counts.refused),
+        ] {
+            out.sample("warung_provider_calls_total", &[("provider", provider), ("outcome", outcome)], read(counter));
+        }
+    }
+    let limiter = &engine.limiter.counters;
+    out.family("warung_purchase_rate_limit_total", "counter", "Purchase rate limit checks, by outcome.");
+    for (outcome, counter) in
+        [("allowed", &limiter.allowed), ("limited", &limiter.limited), ("failed_open", &limiter.failed_open)]
+    {
+        out.sample("warung_purchase_rate_limit_total", &[("outcome", outcome)], read(counter));
+    }
+}
+
+async fn store_counts(out: &mut Exposition, engine: &Engine) {
+    let counts = engine.store.counts().await;
+    out.family("warung_store_up", "gauge", "1 when the store answered this scrape's queries.");
+    out.sample("warung_store_up", &[], u8::from(counts.is_ok()));
+    let Ok(counts) = counts else { return };
+    for (name, help, label, rows) in [
+        ("warung_orders", "Orders, by state.", "state", &counts.orders_by_state),
+        ("warung_qris_charges", "QRIS charges, by status.", "status", &counts.charges_by_status),
+        ("warung_outbox_entries", "Outbox entries, by status.", "status", &counts.outbox_by_status),
+    ] {
+        out.family(name, "gauge", help);
+        for (value, count) in rows {
+            out.sample(name, &[(label, value)], count);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `/metrics`: well-formed Prometheus text whose figures match what happened, and a hot product's
+//! mailbox seen filling while a load runs.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+
+use crate::helpers::*;
+use crate::shop::*;
+
+/// Every sample of a scrape, by its name and labels as written (`name{a="b"}`).
+async fn scrape(shop: &Shop) -> HashMap<String, f64> {
+    let response = shop.client.get(format!("{}/metrics", shop.address)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let text = response.text().await.unwrap();
+    let mut samples = HashMap::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP ") || line.starts_with("# TYPE ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line:?}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("not a number: {line:?}"));
+        let name = series.split('{').next().unwrap();
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad name: {line:?}");
+        samples.insert(series.to_string(), value);
+    }
+    samples
+}
+
+#[actix_rt::test]
+async fn metrics_count_what_happened() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    product_with_items(&shop.engine, "viu", 15_000, 5).await;
+    fund(&shop.engine, "6281200", 100_000).await;
+    shop.ask("6281200", "beli viu", 1).await;
+    shop.ask("6281200", "beli viu", 2).await;
+    let (_, body) = text_webhook("6281200", "saldo");
+    let forged = shop
+        .client
+        .post(format!("{}/webhooks/whatsapp", shop.address))
+        .header("X-Hub-Signature-256", "sha256=00")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+
+    let m = scrape(&shop).await;
+    let get = |series: &str| *m.get(series).unwrap_or_else(|| panic!("{series} missing"));
+    assert_eq!(get(r#"warung_orders{state="paid"}"#), 2.0);
+    assert_eq!(get(r#"warung_webhooks_total{provider="whatsapp",outcome="received"}"#), 3.0);
+    assert_eq!(get(r#"warung_webhooks_total{provider="whatsapp",outcome="bad_signature"}"#), 1.0);
+    assert_eq!(get(r#"warung_provider_calls_total{provider="whatsapp",outcome="ok"}"#), 2.0);
+    assert_eq!(get(r#"warung_purchase_rate_limit_total{outcome="allowed"}"#), 2.0);
+    assert!(get(r#"warung_actor_messages_handled_total{kind="product"}"#) >= 3.0, "restock and two sales");
+    assert_eq!(
+        get(r#"warung_actor_handling_seconds_bucket{kind="product",le="+Inf"}"#),
+        get(r#"warung_actor_handling_seconds_count{kind="product"}"#)
+    );
+    assert!(get(r#"warung_journal_batches_total{outcome="committed"}"#) >= 1.0);
+    assert_eq!(get(r#"warung_mailbox_depth{kind="product",id="viu"}"#), 0.0);
+    assert_eq!(get("warung_store_up"), 1.0);
+    assert!(m.contains_key(r#"warung_db_pool_connections{pool="sqlite",state="idle"}"#));
+    assert!(!m.contains_key("warung_redis_up"), "no Redis configured, none reported");
+    finish(shop.engine, db).await;
+}
+
+#[actix_rt::test]
+async fn a_hot_products_mailbox_is_seen_filling_during_a_load() {
+    const BUYERS: usize = 3_000;
+    let db = TestDb::new(Backend::Postgres).await;
+    let shop = spawn_shop(&db).await;
+    let product = product_with_items(&shop.engine, "hot", 1_000, BUYERS).await;
+    let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
+    futures::stream::iter(names.iter().map(|name| fund(&shop.engine, name, 1_000)))
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await;
+    let engine = shop.engine.clone();
+    let load = actix_rt::spawn(async move {
+        let buys = (0..BUYERS).map(|b| {
+            let (engine, product) = (engine.clone(), product.clone());
+            async move {
+                let who = customer(&format!("hot{b}"));
+                retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();
+            }
+        });
+        futures::stream::iter(buys).buffer_unordered(BUYERS).collect::<Vec<_>>().await;
+    });
+    let (mut deepest_metric, mut deepest_ops) = (0.0_f64, 0_i64);
+    while !load.is_finished() {
+        let m = scrape(&shop).await;
+        deepest_metric = deepest_metric.max(*m.get(r#"warung_mailbox_depth{kind="product",id="hot"}"#).unwrap_or(&0.0));
+        let ops: serde_json::Value =
+            shop.client.get(format!("{}/ops/actors", shop.address)).send().await.unwrap().json().await.unwrap();
+        let hot = ops["actors"].as_array().unwrap().iter().find(|a| a["id"] == "hot").cloned();
+        if let Some(hot) = hot {
+            deepest_ops = deepest_ops.max(hot["mailbox_depth"].as_i64().unwrap());
+        }
+    }
+    load.await.unwrap();
+    assert!(deepest_metric > 0.0, "the hot mailbox was never seen holding messages in /metrics");
+    assert!(deepest_ops > 0, "nor in /ops/actors");
+    let m = scrape(&shop).await;
+    assert!(
+        m[r#"warung_actor_messages_handled_total{kind="product"}"#] >= BUYERS as f64 * 2.0,
+        "reserve and commit each"
+    );
+    assert_eq!(m[r#"warung_orders{state="paid"}"#], BUYERS as f64);
+    finish(shop.engine, db).await;
+}
