@@ -100,7 +100,7 @@ fn actors(out: &mut Exposition, engine: &Engine) {
     }
 
     let mut reports = sup.actors();
-    reports.sort_by(|a, b| b.mailbox_depth.cmp(&a.mailbox_depth));
+    reports.sort_by_key(|r| std::cmp::Reverse(r.mailbox_depth));
     out.family("warung_mailbox_depth", "gauge", "Messages waiting in the deepest mailboxes, by actor.");
     for report in reports.iter().take(METRICS_DEEPEST_MAILBOXES) {
         out.sample("warung_mailbox_depth", &[("kind", report.kind), ("id", &report.id)], report.mailbox_depth);
