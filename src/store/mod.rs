@@ -89,6 +89,8 @@ pub trait Store: Persistence + Mailbox + Payments {
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Migrations this build has that the store has not applied.
+    async fn migrations_pending(&self) -> Result<usize, StoreError>;
     async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError>;
     async fn order(&self, id: &OrderId) -> Result<Option<OrderRow>, StoreError>;
     /// Orders still pending or awaiting payment.

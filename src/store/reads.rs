@@ -178,6 +178,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn migrations_pending(&self) -> Result<usize, crate::store::StoreError> {
+                let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let migrator = sqlx::migrate!($migrations);
+                Ok(migrator.iter().filter(|m| !applied.iter().any(|(v,)| *v == m.version)).count())
+            }
+
             async fn product_codes(&self) -> Result<Vec<warung_actors::domain::ProductCode>, crate::store::StoreError> {
                 let codes: Vec<(String,)> = sqlx::query_as("SELECT code FROM products ORDER BY code").fetch_all(&self.pool).await?;
                 codes.iter().map(|(c,)| crate::store::rows::product_code(c)).collect()

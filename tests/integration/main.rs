@@ -14,5 +14,6 @@ mod helpers;
 mod http_api;
 mod metrics;
 mod qris_flows;
+mod readiness;
 mod shop;
 mod webhooks;
