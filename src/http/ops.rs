@@ -1,29 +1,59 @@
-//! `/ops/actors`: every active actor's mailbox depth, capacity, messages handled and p99 handling
-//! time, deepest first; and the journal's figures. `/ops/gateway`: the providers' modes and the
-//! purchase rate limit's counts (including purchases let through because Redis was down).
+//! `/ops/actors`: every active actor's mailbox depth, capacity, messages handled, rate and p99
+//! handling time, deepest (or busiest, `?sort=rate`) first; and the journal's figures.
+//! `/ops/actors/{kind}/{id}`: one actor's state (never an item's contents). `/ops/gateway`: the
+//! providers' modes and the purchase rate limit's counts. `/ops`: a page showing all this live.
 
 use std::sync::atomic::Ordering;
 
+use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse, Scope};
+use serde::Deserialize;
 use serde_json::json;
+use warung_actors::domain::{CustomerId, ProductCode};
+use warung_actors::supervisor::CallError;
 
+use super::ApiError;
 use crate::engine::Engine;
+
+/// The live ops page.
+const OPS_PAGE_HTML: &str = include_str!("ops_page.html");
 
 /// Actors listed at most in one answer; the deepest mailboxes come first.
 const OPS_ACTORS_LISTED_MAX: usize = 1_000;
 
 pub fn scope() -> Scope {
-    web::scope("/ops").service(actors).service(gateway)
+    web::scope("/ops").service(page).service(actors).service(one_actor).service(gateway)
+}
+
+#[get("")]
+async fn page() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(OPS_PAGE_HTML)
+}
+
+#[derive(Deserialize)]
+struct Listing {
+    /// `depth` (the default) or `rate`.
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
 }
 
 #[get("/actors")]
-async fn actors(engine: web::Data<Engine>) -> HttpResponse {
+async fn actors(engine: web::Data<Engine>, listing: web::Query<Listing>) -> Result<HttpResponse, ApiError> {
     let sup = &engine.supervisor;
     let mut actors = sup.actors();
-    actors.truncate(OPS_ACTORS_LISTED_MAX);
+    match listing.sort.as_deref() {
+        None | Some("depth") => {}
+        Some("rate") => actors.sort_by(|a, b| b.messages_per_s.total_cmp(&a.messages_per_s)),
+        Some(other) => {
+            return Err(ApiError::bad_request("bad_sort", format!("sort by depth or rate, not {other:?}")));
+        }
+    }
+    actors.truncate(listing.limit.unwrap_or(OPS_ACTORS_LISTED_MAX).min(OPS_ACTORS_LISTED_MAX));
     let journal = sup.journal().stats();
     let counters = sup.counters();
-    HttpResponse::Ok().json(json!({
+    Ok(HttpResponse::Ok().json(json!({
         "actors": actors,
         "active": {"products": sup.active_products(), "wallets": sup.active_wallets()},
         "lifecycle": {
@@ -40,7 +70,7 @@ async fn actors(engine: web::Data<Engine>) -> HttpResponse {
             "last_batch_events": journal.last_batch_events.load(Ordering::Relaxed),
             "last_commit_micros": journal.last_commit_micros.load(Ordering::Relaxed),
         },
-    }))
+    })))
 }
 
 #[get("/gateway")]
@@ -57,4 +87,40 @@ async fn gateway(engine: web::Data<Engine>) -> HttpResponse {
             "failed_open": limiter.counters.failed_open.load(Ordering::Relaxed),
         },
     }))
+}
+
+/// One actor's state. A product shows its counts and price, never its items; a wallet its
+/// balance. Like any message, asking activates a passivated actor.
+#[get("/actors/{kind}/{id}")]
+async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (kind, id) = path.into_inner();
+    let sup = &engine.supervisor;
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "actor_not_found", "no such actor");
+    let unavailable = |e: CallError| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string());
+    let report = |kind: &str, shown: &str| sup.actors().into_iter().find(|r| r.kind == kind && r.id == shown);
+    match kind.as_str() {
+        "product" => {
+            let code = ProductCode::parse(&id).map_err(|_| not_found())?;
+            let s = sup.product_snapshot(&code).await.map_err(|e| match e {
+                CallError::NotFound => not_found(),
+                other => unavailable(other),
+            })?;
+            Ok(HttpResponse::Ok().json(json!({
+                "kind": "product", "id": code.as_str(), "actor": report("product", code.as_str()),
+                "state": {"name": s.name, "price": s.price.amount().to_string(), "active": s.active,
+                          "available": s.available, "reserved": s.reserved, "sold": s.sold, "removed": s.removed,
+                          "received": s.received, "open_reservations": s.open_reservations, "next_expiry_ms": s.next_expiry},
+            })))
+        }
+        "wallet" => {
+            let customer = CustomerId::parse(&id).map_err(|_| not_found())?;
+            let balance = sup.wallet_balance(&customer).await.map_err(unavailable)?;
+            Ok(HttpResponse::Ok().json(json!({
+                "kind": "wallet", "id": customer.masked(), "actor": report("wallet", &customer.masked()),
+                "state": {"balance": balance.balance.amount().to_string(), "held": balance.held.amount().to_string(),
+                          "available": balance.available.amount().to_string()},
+            })))
+        }
+        _ => Err(not_found()),
+    }
 }

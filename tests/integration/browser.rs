@@ -1,10 +1,12 @@
-//! The simulator's chat page in headless Chromium (Debian's `chromium` and `chromium-driver`),
-//! driven over the W3C WebDriver protocol: list the products, buy with QRIS, pay, see the items.
+//! Pages in headless Chromium (Debian's `chromium` and `chromium-driver`), driven over the W3C
+//! WebDriver protocol: the simulator's chat (list the products, buy with QRIS, pay, see the
+//! items) and the live ops page (a hot product's mailbox shown during a load, screenshot kept).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -45,7 +47,7 @@ impl Driver {
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}}}});
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]}}}});
         let created: Value =
             http.post(format!("{base}/session")).json(&capabilities).send().await.unwrap().json().await.unwrap();
         let session =
@@ -83,22 +85,39 @@ impl Driver {
         self.call(reqwest::Method::POST, &format!("/element/{element}/click"), json!({})).await;
     }
 
-    async fn chat_text(&self) -> String {
-        let script = json!({"script": "return document.getElementById('chat').innerText", "args": []});
+    async fn text_of(&self, element_id: &str) -> String {
+        let script = json!({"script": "const e = document.getElementById(arguments[0]); return e ? e.innerText : ''",
+                            "args": [element_id]});
         self.call(reqwest::Method::POST, "/execute/sync", script).await.as_str().unwrap_or("").to_string()
+    }
+
+    async fn chat_text(&self) -> String {
+        self.text_of("chat").await
     }
 
     /// Waits until the chat shows `wanted`; returns the chat.
     async fn wait_for(&self, wanted: &str) -> String {
+        self.wait_for_in("chat", wanted).await
+    }
+
+    /// Waits until the element `element_id` shows `wanted`; returns its text.
+    async fn wait_for_in(&self, element_id: &str, wanted: &str) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(PAGE_WAIT_SECS);
         loop {
-            let chat = self.chat_text().await;
+            let chat = self.text_of(element_id).await;
             if chat.contains(wanted) {
                 return chat;
             }
             assert!(tokio::time::Instant::now() < deadline, "the page never showed {wanted:?}; it shows:\n{chat}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// The page as PNG bytes.
+    async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        let encoded = self.call(reqwest::Method::GET, "/screenshot", json!({})).await;
+        base64::engine::general_purpose::STANDARD.decode(encoded.as_str().unwrap()).unwrap()
     }
 
     async fn quit(mut self) {
@@ -133,5 +152,50 @@ async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromiu
 
     let sold = engine.supervisor.product_snapshot(&code("viu")).await.unwrap().sold;
     assert_eq!(sold, 1);
+    finish(engine, db).await;
+}
+
+#[actix_rt::test]
+async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
+    const BUYERS: usize = 3_000;
+    let db = TestDb::new(Backend::Postgres).await;
+    let engine = engine(&db).await;
+    let product = product_with_items(&engine, "hot", 1_000, BUYERS).await;
+    let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
+    futures::stream::iter(names.iter().map(|name| fund(&engine, name, 1_000)))
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+
+    let driver = Driver::start().await;
+    driver.open(&format!("{address}/ops")).await;
+    driver.wait_for_in("status", "live").await;
+    let load = {
+        let engine = engine.clone();
+        actix_rt::spawn(async move {
+            let buys = (0..BUYERS).map(|b| {
+                let (engine, product) = (engine.clone(), product.clone());
+                async move {
+                    let who = customer(&format!("hot{b}"));
+                    retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();
+                }
+            });
+            futures::stream::iter(buys).buffer_unordered(BUYERS).collect::<Vec<_>>().await;
+        })
+    };
+    let deepest = driver.wait_for_in("deepest", "hot").await;
+    assert!(deepest.contains("product"), "{deepest}");
+    let png = driver.screenshot().await;
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ops-page.png");
+    std::fs::write(&shot, &png).unwrap();
+    eprintln!("ops page screenshot: {}", shot.display());
+    load.await.unwrap();
+    let rows = driver.wait_for_in("products", "1").await;
+    assert_eq!(rows.trim(), "1", "one product actor active");
+    driver.quit().await;
     finish(engine, db).await;
 }

@@ -112,3 +112,40 @@ async fn a_hot_products_mailbox_is_seen_filling_during_a_load() {
     assert_eq!(m[r#"warung_orders{state="paid"}"#], BUYERS as f64);
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn ops_lists_actors_by_depth_or_rate_and_shows_one_without_its_items() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    product_with_items(&shop.engine, "viu", 15_000, 3).await;
+    fund(&shop.engine, "6281300", 100_000).await;
+    shop.ask("6281300", "beli viu", 1).await;
+    let get = |path: &str| {
+        let url = format!("{}{path}", shop.address);
+        let client = shop.client.clone();
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let (status, by_rate) = get("/ops/actors?sort=rate&limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(by_rate["actors"].as_array().unwrap().len(), 1);
+    assert!(by_rate["actors"][0]["messages_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(get("/ops/actors?sort=colour").await.0, 400);
+
+    let (status, product) = get("/ops/actors/product/viu").await;
+    assert_eq!(status, 200, "{product}");
+    assert_eq!((product["state"]["sold"].as_i64(), product["state"]["available"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(product["actor"]["kind"], "product");
+    assert!(!product.to_string().contains("viu-item-"), "item contents are never shown: {product}");
+    let (status, wallet) = get("/ops/actors/wallet/6281300").await;
+    assert_eq!(status, 200, "{wallet}");
+    assert_eq!(wallet["state"]["balance"], "85000");
+    assert!(!wallet.to_string().contains("6281300"), "the phone number is masked: {wallet}");
+    assert_eq!(get("/ops/actors/product/nothing").await.0, 404);
+    assert_eq!(get("/ops/actors/robot/x").await.0, 404);
+    let page = shop.client.get(format!("{}/ops", shop.address)).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("deepest mailboxes"));
+    finish(shop.engine, db).await;
+}

@@ -60,6 +60,7 @@ pub struct ActorStats {
     depth: AtomicI64,
     handled: AtomicU64,
     latency: [AtomicU64; LATENCY_BUCKETS],
+    activated_at: UnixMs,
     last_activity: AtomicI64,
     lifecycle: AtomicU8,
 }
@@ -74,6 +75,9 @@ pub struct ActorReport {
     pub mailbox_capacity: usize,
     pub messages_handled: u64,
     pub handling_p99_micros: u64,
+    /// Messages per second between activation and the last message handled.
+    pub messages_per_s: f64,
+    pub activated_at_ms: UnixMs,
     pub last_activity_ms: UnixMs,
 }
 
@@ -93,6 +97,7 @@ impl ActorStats {
             depth: AtomicI64::new(0),
             handled: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            activated_at: now,
             last_activity: AtomicI64::new(now),
             lifecycle: AtomicU8::new(0),
         }
@@ -157,6 +162,13 @@ impl ActorStats {
         1u64 << (LATENCY_BUCKETS - 1)
     }
 
+    /// Messages per second while active (at least one second counted, so a burst at activation
+    /// is not read as a huge rate).
+    pub fn rate(&self) -> f64 {
+        let span_ms = (self.last_activity() - self.activated_at).max(1_000);
+        self.messages_handled() as f64 * 1_000.0 / span_ms as f64
+    }
+
     pub fn mark_stopped(&self) {
         self.lifecycle.store(1, Ordering::Relaxed);
     }
@@ -181,6 +193,8 @@ impl ActorStats {
             mailbox_capacity: self.capacity,
             messages_handled: self.messages_handled(),
             handling_p99_micros: self.p99_micros(),
+            messages_per_s: self.rate(),
+            activated_at_ms: self.activated_at,
             last_activity_ms: self.last_activity(),
         }
     }
