@@ -91,10 +91,6 @@ impl Driver {
         self.call(reqwest::Method::POST, "/execute/sync", script).await.as_str().unwrap_or("").to_string()
     }
 
-    async fn chat_text(&self) -> String {
-        self.text_of("chat").await
-    }
-
     /// Waits until the chat shows `wanted`; returns the chat.
     async fn wait_for(&self, wanted: &str) -> String {
         self.wait_for_in("chat", wanted).await
