@@ -13,6 +13,8 @@ use warung_actors::supervisor::{KindTotals, LATENCY_BUCKETS};
 use crate::engine::Engine;
 use crate::gateway::counters::{read, CallCounts, WebhookCounts};
 use crate::gateway::Gateway;
+use crate::store::{ChargeStatus, OutboxStatus};
+use warung_actors::journal::OrderState;
 
 /// Mailboxes listed by actor id: the deepest this many.
 pub const METRICS_DEEPEST_MAILBOXES: usize = 20;
@@ -198,13 +200,47 @@ async fn store_counts(out: &mut Exposition, engine: &Engine) {
     out.family("warung_store_up", "gauge", "1 when the store answered this scrape's queries.");
     out.sample("warung_store_up", &[], u8::from(counts.is_ok()));
     let Ok(counts) = counts else { return };
-    for (name, help, label, rows) in [
-        ("warung_orders", "Orders, by state.", "state", &counts.orders_by_state),
-        ("warung_qris_charges", "QRIS charges, by status.", "status", &counts.charges_by_status),
-        ("warung_outbox_entries", "Outbox entries, by status.", "status", &counts.outbox_by_status),
+    let order_states: Vec<&str> = [
+        OrderState::Pending,
+        OrderState::AwaitingPayment,
+        OrderState::Paid,
+        OrderState::Failed,
+        OrderState::Cancelled,
+        OrderState::Expired,
+        OrderState::Review,
+        OrderState::Refunded,
+    ]
+    .iter()
+    .map(|s| s.as_str())
+    .collect();
+    let charge_states: Vec<&str> = [
+        ChargeStatus::Charging,
+        ChargeStatus::Pending,
+        ChargeStatus::Paid,
+        ChargeStatus::Expired,
+        ChargeStatus::Cancelled,
+        ChargeStatus::Failed,
+    ]
+    .iter()
+    .map(|s| s.as_str())
+    .collect();
+    let outbox_states: Vec<&str> =
+        [OutboxStatus::Pending, OutboxStatus::Sending, OutboxStatus::Sent, OutboxStatus::Failed]
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+    for (name, help, label, known, rows) in [
+        ("warung_orders", "Orders, by state.", "state", &order_states, &counts.orders_by_state),
+        ("warung_qris_charges", "QRIS charges, by status.", "status", &charge_states, &counts.charges_by_status),
+        ("warung_outbox_entries", "Outbox entries, by status.", "status", &outbox_states, &counts.outbox_by_status),
     ] {
         out.family(name, "gauge", help);
-        for (value, count) in rows {
+        // Every known state is reported, at zero when there is none: absent is not zero.
+        for state in known {
+            let count = rows.iter().find(|(value, _)| value == state).map_or(0, |(_, n)| *n);
+            out.sample(name, &[(label, state)], count);
+        }
+        for (value, count) in rows.iter().filter(|(value, _)| !known.contains(&value.as_str())) {
             out.sample(name, &[(label, value)], count);
         }
     }

@@ -149,3 +149,30 @@ async fn ops_lists_actors_by_depth_or_rate_and_shows_one_without_its_items() {
     assert!(page.text().await.unwrap().contains("deepest mailboxes"));
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn every_metric_the_grafana_dashboard_plots_is_exported() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| s.redis.url = Some("redis://127.0.0.1:6379".into())).await;
+    product_with_items(&shop.engine, "viu", 15_000, 1).await;
+    shop.say("6281400", "produk").await;
+    shop.replies("6281400", 1).await;
+    let names: std::collections::HashSet<String> =
+        scrape(&shop).await.keys().map(|series| series.split('{').next().unwrap().to_string()).collect();
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../ops/grafana-dashboard.json")).expect("the dashboard is JSON");
+    let mut plotted = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("warung_") {
+                    plotted += 1;
+                    assert!(names.contains(word), "the dashboard plots {word}, which /metrics does not export");
+                }
+            }
+        }
+    }
+    assert!(plotted >= 20, "only {plotted} metrics plotted");
+    finish(shop.engine, db).await;
+}
