@@ -213,7 +213,7 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
-    crate::telemetry::init();
+    crate::telemetry::init(settings.log.format);
     let listener = TcpListener::bind(&settings.http.bind).with_context(|| format!("binding {}", settings.http.bind))?;
     let address = listener.local_addr()?;
     let engine = Engine::start(settings).await?;

@@ -26,6 +26,20 @@ pub struct Settings {
     pub whatsapp: WhatsAppSettings,
     pub midtrans: MidtransSettings,
     pub shop: ShopSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    /// `text` (the default) or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Midtrans Core API (QRIS). With a server key set the shop charges through Midtrans at
@@ -142,6 +156,7 @@ impl Settings {
             .set_default("midtrans.api_base_url", "https://api.sandbox.midtrans.com")?
             .set_default("shop.name", "Warung")?
             .set_default("shop.purchases_per_minute", 3)?
+            .set_default("log.format", "text")?
             .add_source(config::File::from(file).required(false))
             .add_source(
                 config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
@@ -278,6 +293,17 @@ mod tests {
         let error = Settings::load_from(&file).unwrap_err().to_string();
         assert!(error.contains("http.bind"), "{error}");
         assert!(error.contains("engine.mailbox_capacity"), "{error}");
+    }
+
+    #[test]
+    fn logs_are_text_unless_json_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("warung.toml");
+        assert_eq!(Settings::load_from(&file).unwrap().log.format, LogFormat::Text);
+        std::fs::write(&file, "[log]\nformat = \"json\"\n").unwrap();
+        assert_eq!(Settings::load_from(&file).unwrap().log.format, LogFormat::Json);
+        std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
+        assert!(Settings::load_from(&file).is_err(), "an unknown format is refused at startup");
     }
 
     #[test]

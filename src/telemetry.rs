@@ -1,8 +1,16 @@
-//! Tracing, set up once: human-readable lines, filtered by `RUST_LOG` (default `info`).
+//! Tracing, set up once: lines filtered by `RUST_LOG` (default `info`), human-readable or JSON
+//! (`WARUNG_LOG__FORMAT=json`, one object per line for a log collector). Every HTTP request runs
+//! in a span carrying its request id (`http::request_id`), so its log lines can be found together.
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+use crate::settings::LogFormat;
+
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+    };
 }

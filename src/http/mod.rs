@@ -1,13 +1,14 @@
 //! The HTTP surface. `health`: liveness and readiness; `admin`: the engine's admin API behind a
 //! bearer token; `ops`: what the actors are doing; `metrics`: Prometheus; `webhooks`: what providers send us;
 //! `simulator`: the stand-in providers and chat page when credentials are not set; `errors`: the
-//! one mapping from domain errors to HTTP responses.
+//! one mapping from domain errors to HTTP responses; `request_id`: every request's id and span.
 
 mod admin;
 mod errors;
 mod health;
 mod metrics;
 mod ops;
+pub mod request_id;
 mod simulator;
 mod webhooks;
 
@@ -43,6 +44,20 @@ pub fn server_with(
     let gateway = web::Data::new(gateway);
     let server = HttpServer::new(move || {
         let mut app = App::new()
+            .wrap_fn(|request, service| {
+                use actix_web::dev::Service as _;
+                use tracing::Instrument as _;
+                let id = request_id::of(&request);
+                let span =
+                    tracing::info_span!("http", request_id = %id, method = %request.method(), path = %request.path());
+                let response = span.in_scope(|| service.call(request));
+                async move {
+                    let mut response = response.instrument(span).await?;
+                    let (name, value) = request_id::header(&id);
+                    response.headers_mut().insert(name, value);
+                    Ok(response)
+                }
+            })
             .app_data(data.clone())
             .app_data(gateway.clone())
             .app_data(web::JsonConfig::default().limit(body_limit).error_handler(errors::json_error))

@@ -122,3 +122,25 @@ async fn a_purchase_through_the_api_returns_its_items() {
         app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "budi", "product": "viu1b"})).await;
     assert_eq!((status, body["code"].as_str()), (402, Some("insufficient_balance")));
 }
+
+#[actix_rt::test]
+async fn every_response_carries_a_request_id_and_a_callers_id_is_kept() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let app = spawn_app(&db, Some(ADMIN_TOKEN)).await;
+    let response = app.client.get(format!("{}/health", app.address)).send().await.unwrap();
+    let made = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(made.len(), 16, "{made}");
+    let given =
+        app.client.get(format!("{}/health", app.address)).header("X-Request-Id", "lb-42.a").send().await.unwrap();
+    assert_eq!(given.headers()["x-request-id"], "lb-42.a");
+    let odd = app
+        .client
+        .get(format!("{}/nowhere", app.address))
+        .header("X-Request-Id", "no spaces please")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status().as_u16(), 404);
+    assert_ne!(odd.headers()["x-request-id"], "no spaces please", "replaced, even on an error");
+    db.remove().await;
+}
