@@ -196,3 +196,76 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
 }
 
 on_both_backends!(a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase);
+
+/// SIGTERM in the middle of a sale: the server stops taking requests, finishes those in progress,
+/// flushes the journal and exits 0; every purchase it acknowledged is stored; the audit is clean.
+#[actix_rt::test]
+async fn a_sigterm_during_a_flash_sale_exits_cleanly_and_keeps_every_acknowledged_purchase() {
+    const SHOPPERS: usize = 2_000;
+    let db = TestDb::new(Backend::Postgres).await;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let mut server = start(&db.url);
+    wait_ready(&client, &server).await;
+    let base = server.base.clone();
+    post(&client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
+        .await
+        .unwrap();
+    let items: Vec<String> = (0..SHOPPERS).map(|i| format!("hot-{i}")).collect();
+    post(&client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
+        .await
+        .unwrap();
+    let top_ups = (0..SHOPPERS).map(|b| {
+        post(
+            &client,
+            format!("{base}/admin/api/wallets/shopper{b}/top-ups"),
+            json!({"payment_id": format!("p{b}"), "amount": "10000"}),
+        )
+    });
+    assert!(join_all(top_ups).await.iter().all(|r| matches!(r, Ok((200, _)))));
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let purchases = (0..SHOPPERS).map(|b| {
+        let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+        async move {
+            if let Ok((200, body)) = post(
+                &client,
+                format!("{base}/admin/api/purchases"),
+                json!({"customer": format!("shopper{b}"), "product": "hot"}),
+            )
+            .await
+            {
+                let item = body["items"][0].as_str().unwrap().to_string();
+                acknowledged.lock().unwrap().push((body["order"].as_str().unwrap().to_string(), item));
+            }
+        }
+    });
+    let terminator = {
+        let acknowledged = acknowledged.clone();
+        let pid = Pid::from_raw(server.child.id() as i32);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while acknowledged.lock().unwrap().len() < 40 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            kill(pid, Signal::SIGTERM).unwrap();
+        }
+    };
+    futures::join!(join_all(purchases), terminator);
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "a SIGTERM under load is a clean exit: {status}");
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 40, "only {} purchases before the stop", acknowledged.len());
+
+    let store = db.store().await;
+    for (order, item) in &acknowledged {
+        let id = warung_actors::domain::OrderId::parse(order).unwrap();
+        let stored = store.order(&id).await.unwrap().unwrap_or_else(|| panic!("acknowledged order {order} is missing"));
+        assert_eq!(stored.state, warung_actors::journal::OrderState::Paid, "{order}");
+        let delivered = store.delivered_items(&id).await.unwrap();
+        assert_eq!(delivered.iter().map(|i| i.expose()).collect::<Vec<_>>(), vec![item.as_str()]);
+    }
+    store.close().await;
+    let audit = Command::new(env!("CARGO_BIN_EXE_warung")).args(["audit", "--database-url", &db.url]).output().unwrap();
+    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
+    db.remove().await;
+}
