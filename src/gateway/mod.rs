@@ -29,10 +29,16 @@ use std::time::Duration;
 pub use secret::Secret;
 pub use service::Gateway;
 
-/// An HTTP client for calling providers. TLS uses rustls with the ring provider (no C build, no
-/// system OpenSSL); the provider is installed for the process on first use.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+/// Installs rustls's ring provider for the process (no C build, no system OpenSSL). reqwest is
+/// built without a provider of its own, so every client needs this first; calling it again is
+/// harmless.
+pub fn install_tls_provider() {
     // Fails only when a provider is installed already, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client for calling providers, over rustls with the ring provider.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder().timeout(timeout).build().expect("an HTTP client with the ring TLS provider")
 }

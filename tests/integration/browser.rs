@@ -6,7 +6,6 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -158,10 +157,7 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     let engine = engine(&db).await;
     let product = product_with_items(&engine, "hot", 1_000, BUYERS).await;
     let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
-    futures::stream::iter(names.iter().map(|name| fund(&engine, name, 1_000)))
-        .buffer_unordered(256)
-        .collect::<Vec<_>>()
-        .await;
+    fund_all(&engine, &names, 1_000).await;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
@@ -169,19 +165,7 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     let driver = Driver::start().await;
     driver.open(&format!("{address}/ops")).await;
     driver.wait_for_in("status", "live").await;
-    let load = {
-        let engine = engine.clone();
-        actix_rt::spawn(async move {
-            let buys = (0..BUYERS).map(|b| {
-                let (engine, product) = (engine.clone(), product.clone());
-                async move {
-                    let who = customer(&format!("hot{b}"));
-                    retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();
-                }
-            });
-            futures::stream::iter(buys).buffer_unordered(BUYERS).collect::<Vec<_>>().await;
-        })
-    };
+    let load = spawn_hot_load(&engine, &product, names);
     let deepest = driver.wait_for_in("deepest", "hot").await;
     assert!(deepest.contains("product"), "{deepest}");
     let png = driver.screenshot().await;

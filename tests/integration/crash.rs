@@ -67,6 +67,66 @@ async fn get(client: &reqwest::Client, url: String) -> Value {
     client.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap()
 }
 
+/// A product `hot` with `units` items, and `buyers` wallets `{prefix}{n}` holding its price.
+async fn stock_and_fund(client: &reqwest::Client, base: &str, units: usize, prefix: &str, buyers: usize) {
+    post(client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
+        .await
+        .unwrap();
+    let items: Vec<String> = (0..units).map(|i| format!("hot-{i}")).collect();
+    post(client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
+        .await
+        .unwrap();
+    let top_ups = (0..buyers).map(|b| {
+        post(
+            client,
+            format!("{base}/admin/api/wallets/{prefix}{b}/top-ups"),
+            json!({"payment_id": format!("p{b}"), "amount": "10000"}),
+        )
+    });
+    assert!(join_all(top_ups).await.iter().all(|r| matches!(r, Ok((200, _)))));
+}
+
+/// Every buyer buys one `hot` at once; after 40 purchases are acknowledged the server gets
+/// `signal`. Returns the acknowledged purchases: (order, item).
+async fn buy_until_signalled(
+    client: &reqwest::Client,
+    server: &Server,
+    prefix: &str,
+    buyers: usize,
+    signal: Signal,
+) -> Vec<(String, String)> {
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let purchases = (0..buyers).map(|b| {
+        let (client, base, acknowledged) = (client.clone(), server.base.clone(), acknowledged.clone());
+        async move {
+            if let Ok((200, body)) = post(
+                &client,
+                format!("{base}/admin/api/purchases"),
+                json!({"customer": format!("{prefix}{b}"), "product": "hot"}),
+            )
+            .await
+            {
+                let item = body["items"][0].as_str().unwrap().to_string();
+                acknowledged.lock().unwrap().push((body["order"].as_str().unwrap().to_string(), item));
+            }
+        }
+    });
+    let signaller = {
+        let acknowledged = acknowledged.clone();
+        let pid = Pid::from_raw(server.child.id() as i32);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while acknowledged.lock().unwrap().len() < 40 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            kill(pid, signal).unwrap();
+        }
+    };
+    futures::join!(join_all(purchases), signaller);
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    acknowledged
+}
+
 async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend: Backend) {
     let db = TestDb::new(backend).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
@@ -74,13 +134,7 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     wait_ready(&client, &server).await;
     let base = server.base.clone();
 
-    post(&client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
-        .await
-        .unwrap();
-    let items: Vec<String> = (0..HOT_ITEMS).map(|i| format!("hot-{i}")).collect();
-    post(&client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
-        .await
-        .unwrap();
+    stock_and_fund(&client, &base, HOT_ITEMS, "buyer", BUYERS).await;
     post(
         &client,
         format!("{base}/admin/api/products"),
@@ -93,14 +147,6 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
             .await
             .unwrap();
     assert_eq!(status, 200, "{body}");
-    let top_ups = (0..BUYERS).map(|b| {
-        post(
-            &client,
-            format!("{base}/admin/api/wallets/buyer{b}/top-ups"),
-            json!({"payment_id": format!("p{b}"), "amount": "10000"}),
-        )
-    });
-    assert!(join_all(top_ups).await.iter().all(|r| matches!(r, Ok((200, _)))));
     let mut awaiting = Vec::new();
     for e in 0..5 {
         let (status, body) = post(
@@ -114,36 +160,8 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
         awaiting.push((body["order"].as_str().unwrap().to_string(), body["expires_at_ms"].as_i64().unwrap()));
     }
 
-    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let purchases = (0..BUYERS).map(|b| {
-        let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
-        async move {
-            if let Ok((200, body)) = post(
-                &client,
-                format!("{base}/admin/api/purchases"),
-                json!({"customer": format!("buyer{b}"), "product": "hot"}),
-            )
-            .await
-            {
-                let item = body["items"][0].as_str().unwrap().to_string();
-                acknowledged.lock().unwrap().push((body["order"].as_str().unwrap().to_string(), item));
-            }
-        }
-    });
-    let killer = {
-        let acknowledged = acknowledged.clone();
-        let pid = Pid::from_raw(server.child.id() as i32);
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while acknowledged.lock().unwrap().len() < 40 && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            kill(pid, Signal::SIGKILL).unwrap();
-        }
-    };
-    futures::join!(join_all(purchases), killer);
+    let acknowledged = buy_until_signalled(&client, &server, "buyer", BUYERS, Signal::SIGKILL).await;
     server.child.wait().unwrap();
-    let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(
         acknowledged.len() >= 40 && acknowledged.len() < HOT_ITEMS,
         "killed mid-sale after {} purchases",
@@ -207,53 +225,10 @@ async fn a_sigterm_during_a_flash_sale_exits_cleanly_and_keeps_every_acknowledge
     let mut server = start(&db.url);
     wait_ready(&client, &server).await;
     let base = server.base.clone();
-    post(&client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
-        .await
-        .unwrap();
-    let items: Vec<String> = (0..SHOPPERS).map(|i| format!("hot-{i}")).collect();
-    post(&client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
-        .await
-        .unwrap();
-    let top_ups = (0..SHOPPERS).map(|b| {
-        post(
-            &client,
-            format!("{base}/admin/api/wallets/shopper{b}/top-ups"),
-            json!({"payment_id": format!("p{b}"), "amount": "10000"}),
-        )
-    });
-    assert!(join_all(top_ups).await.iter().all(|r| matches!(r, Ok((200, _)))));
-
-    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let purchases = (0..SHOPPERS).map(|b| {
-        let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
-        async move {
-            if let Ok((200, body)) = post(
-                &client,
-                format!("{base}/admin/api/purchases"),
-                json!({"customer": format!("shopper{b}"), "product": "hot"}),
-            )
-            .await
-            {
-                let item = body["items"][0].as_str().unwrap().to_string();
-                acknowledged.lock().unwrap().push((body["order"].as_str().unwrap().to_string(), item));
-            }
-        }
-    });
-    let terminator = {
-        let acknowledged = acknowledged.clone();
-        let pid = Pid::from_raw(server.child.id() as i32);
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while acknowledged.lock().unwrap().len() < 40 && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            kill(pid, Signal::SIGTERM).unwrap();
-        }
-    };
-    futures::join!(join_all(purchases), terminator);
+    stock_and_fund(&client, &base, SHOPPERS, "shopper", SHOPPERS).await;
+    let acknowledged = buy_until_signalled(&client, &server, "shopper", SHOPPERS, Signal::SIGTERM).await;
     let status = server.child.wait().unwrap();
     assert!(status.success(), "a SIGTERM under load is a clean exit: {status}");
-    let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 40, "only {} purchases before the stop", acknowledged.len());
 
     let store = db.store().await;

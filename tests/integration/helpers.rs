@@ -33,6 +33,8 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
+        // Every test builds HTTP clients, and reqwest has no TLS provider of its own here.
+        warung::gateway::install_tls_provider();
         let name = format!("warung_t_{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff);
         match backend {
             Backend::Postgres => {
@@ -125,6 +127,32 @@ pub async fn fund(engine: &Engine, who: &str, amount: u64) {
     retry_busy(|| engine.checkout.top_up(&buyer, &payment, Money::rupiah(amount)))
         .await
         .unwrap_or_else(|error| panic!("funding {who}: {error}"));
+}
+
+/// Funds every named wallet with `amount`, 256 at a time.
+pub async fn fund_all(engine: &Engine, names: &[String], amount: u64) {
+    use futures::StreamExt;
+    futures::stream::iter(names.iter().map(|name| fund(engine, name, amount)))
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+/// Every named customer buys one unit of `product` with saldo, all at once, in the background.
+pub fn spawn_hot_load(engine: &Engine, product: &ProductCode, names: Vec<String>) -> actix_rt::task::JoinHandle<()> {
+    use futures::StreamExt;
+    let (engine, product) = (engine.clone(), product.clone());
+    actix_rt::spawn(async move {
+        let in_flight = names.len().max(1);
+        let buys = names.into_iter().map(|name| {
+            let (engine, product) = (engine.clone(), product.clone());
+            async move {
+                let who = customer(&name);
+                retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();
+            }
+        });
+        futures::stream::iter(buys).buffer_unordered(in_flight).collect::<Vec<_>>().await;
+    })
 }
 
 /// Retries a call the engine answered with "busy" or "store unavailable": both promise nothing

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use futures::StreamExt;
-
 use crate::helpers::*;
 use crate::shop::*;
 
@@ -75,21 +73,8 @@ async fn a_hot_products_mailbox_is_seen_filling_during_a_load() {
     let shop = spawn_shop(&db).await;
     let product = product_with_items(&shop.engine, "hot", 1_000, BUYERS).await;
     let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
-    futures::stream::iter(names.iter().map(|name| fund(&shop.engine, name, 1_000)))
-        .buffer_unordered(256)
-        .collect::<Vec<_>>()
-        .await;
-    let engine = shop.engine.clone();
-    let load = actix_rt::spawn(async move {
-        let buys = (0..BUYERS).map(|b| {
-            let (engine, product) = (engine.clone(), product.clone());
-            async move {
-                let who = customer(&format!("hot{b}"));
-                retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();
-            }
-        });
-        futures::stream::iter(buys).buffer_unordered(BUYERS).collect::<Vec<_>>().await;
-    });
+    fund_all(&shop.engine, &names, 1_000).await;
+    let load = spawn_hot_load(&shop.engine, &product, names);
     let (mut deepest_metric, mut deepest_ops) = (0.0_f64, 0_i64);
     while !load.is_finished() {
         let m = scrape(&shop).await;
