@@ -134,7 +134,15 @@ async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(bac
     let again = start_shop(&db, graph, shop.midtrans, |_| {}).await;
     assert_eq!(again.replies("6285555", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
     assert_eq!(again.replies("6286666", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
-    let entries = again.engine.store.outbox_of("6285555").await.unwrap();
+    // Meta has the reply; the sender marks it sent just after, so wait for the mark.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let entries = loop {
+        let entries = again.engine.store.outbox_of("6285555").await.unwrap();
+        if entries.first().is_none_or(|e| e.status == OutboxStatus::Sent) || tokio::time::Instant::now() > deadline {
+            break entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, OutboxStatus::Sent);
     assert_eq!(entries[0].provider_id.as_deref(), Some("wamid.SENT"));
@@ -195,7 +203,15 @@ async fn a_message_meta_refuses_for_good_is_given_up_and_later_replies_still_go(
     shop.say("6288888", "riwayat").await;
     let replies = shop.replies("6288888", 2).await;
     assert!(replies[1].contains("Belum ada pesanan"), "{replies:?}");
-    let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
+    // Meta has the second reply; the sender marks it sent just after, so wait for the mark.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let entries = loop {
+        let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
+        if entries.get(1).is_none_or(|e| e.status == OutboxStatus::Sent) || tokio::time::Instant::now() > deadline {
+            break entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(entries[0].status, OutboxStatus::Failed);
     assert!(entries[0].last_error.as_deref().unwrap_or("").contains("131047"));
     assert_eq!(entries[1].status, OutboxStatus::Sent);
