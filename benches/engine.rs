@@ -21,7 +21,7 @@ use warung::engine::Engine;
 use warung::settings::Settings;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Reference};
 use warung_actors::journal::{Earlier, Event, Sink, SinkError, StockKind};
-use warung_actors::product::{ProductCommand, ProductRecord, ProductState, Restock, StoreWhen};
+use warung_actors::product::{PriceTier, ProductCommand, ProductRecord, ProductState, Restock, StoreWhen};
 use warung_actors::supervisor::{LoadError, Loader, Supervisor, SupervisorSettings};
 use warung_actors::wallet::WalletRecord;
 
@@ -77,6 +77,7 @@ fn state_machine(c: &mut Criterion) {
                 for _ in 0..PAIRS {
                     *n += 1;
                     let reserve = ProductCommand::Reserve {
+                        tier: PriceTier::Member,
                         order: order(*n),
                         quantity: 1,
                         ttl_ms: 60_000,
@@ -142,6 +143,7 @@ fn actor_round_trip(c: &mut Criterion) {
                         let supervisor = supervisor.clone();
                         async move {
                             let reserve = ProductCommand::Reserve {
+                                tier: PriceTier::Member,
                                 order: order(n),
                                 quantity: 1,
                                 ttl_ms: 60_000,

@@ -88,8 +88,12 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
                 }
                 if snapshot.price != product.price {
                     let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
-                    let command =
-                        ProductCommand::SetPrice { reference, price: product.price, actor: "catalog import".into() };
+                    let command = ProductCommand::SetPrice {
+                        tier: warung_actors::product::PriceTier::Member,
+                        reference,
+                        price: product.price,
+                        actor: "catalog import".into(),
+                    };
                     sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
                     report.repriced += 1;
                 }
@@ -128,6 +132,7 @@ pub async fn create(
 ) -> anyhow::Result<bool> {
     let now = engine.supervisor.clock().now();
     let row = ProductRow {
+        reseller_price: None,
         code: code.clone(),
         name: name.to_string(),
         price,

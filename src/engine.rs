@@ -15,6 +15,7 @@ use crate::gateway::midtrans::MidtransConfig;
 use crate::gateway::rate_limit::PurchaseLimiter;
 use crate::gateway::whatsapp::WhatsAppConfig;
 use crate::settings::Settings;
+use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
 
 /// How often pending saldo orders whose flow died are looked for.
@@ -32,6 +33,8 @@ pub struct Engine {
     pub limiter: Arc<PurchaseLimiter>,
     /// Every product code, kept in memory so a chat listing asks the actors, not the database.
     pub catalog: Arc<RwLock<BTreeSet<ProductCode>>>,
+    /// The settings an admin changes while the shop runs.
+    pub shop: Arc<Shop>,
 }
 
 impl Engine {
@@ -49,6 +52,7 @@ impl Engine {
     pub async fn start_on(settings: Settings, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<Engine> {
         let (supervisor, notices) = Supervisor::start(store.clone(), clock, settings.supervisor());
         let checkout = Checkout::new(supervisor.clone(), store.clone(), settings.checkout());
+        checkout.load_roles().await.context("loading customer roles")?;
         let recovered = checkout.recover().await.context("recovering unfinished orders")?;
         tracing::info!(?recovered, backend = store.backend(), "engine started");
         spawn_notice_handler(checkout.clone(), notices);
@@ -57,10 +61,12 @@ impl Engine {
         let midtrans = Arc::new(MidtransConfig::from_settings(&settings.midtrans));
         let limiter = PurchaseLimiter::new(settings.shop.purchases_per_minute, settings.redis.url.as_deref())
             .context("redis.url (WARUNG_REDIS__URL) is not a Redis URL")?;
+        let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
+        limiter.set_per_minute(shop.values().purchases_per_minute);
         let limiter = Arc::new(limiter);
         let codes = store.product_codes().await.context("listing the catalogue")?;
         let catalog = Arc::new(RwLock::new(codes.into_iter().collect()));
-        Ok(Engine { settings, store, supervisor, checkout, whatsapp, midtrans, limiter, catalog })
+        Ok(Engine { settings, store, supervisor, checkout, whatsapp, midtrans, limiter, catalog, shop })
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.
@@ -73,6 +79,18 @@ impl Engine {
         self.store.close().await;
         flushed
     }
+}
+
+/// The configured defaults, overridden by what an admin stored. A stored value this build no
+/// longer accepts is logged and skipped, never a reason not to start.
+async fn shop_values(settings: &Settings, store: &dyn Store) -> anyhow::Result<ShopValues> {
+    let mut values = ShopValues::defaults(&settings.shop.name, settings.shop.purchases_per_minute);
+    for (key, value) in store.stored_settings().await.context("reading the shop's stored settings")? {
+        if let Err(error) = values.set(&key, &value) {
+            tracing::warn!(%error, "stored setting ignored");
+        }
+    }
+    Ok(values)
 }
 
 fn spawn_notice_handler(checkout: Checkout, mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>) {

@@ -5,6 +5,7 @@
 //! - `engine`: builds the whole engine (store, supervisor, coordinator) from settings.
 //! - `audit`: checks every invariant of stock and money against a store.
 //! - `catalog`: imports products and stock from a JSON or TOML file.
+//! - `shop`: the settings an admin changes while the shop runs (name, messages, limits).
 //! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables.
 //! - `gateway`: the providers' side: WhatsApp and Midtrans, the chat, inbox and outbox.
 //! - `simulator`: stand-ins for WhatsApp and Midtrans when their credentials are not set.
@@ -22,6 +23,7 @@ pub mod engine;
 pub mod gateway;
 pub mod http;
 pub mod settings;
+pub mod shop;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;

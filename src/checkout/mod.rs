@@ -5,11 +5,13 @@
 //! - `external`: buy for an external payment: reserve with a time to live, then confirm, cancel
 //!   or expire.
 //! - `wallet`: top up, refund, admin adjustment.
+//! - `roles`: customer roles; a reseller pays reseller prices.
 //! - `recovery`: finish or compensate orders caught between steps (after a crash or a failure).
 
 mod errors;
 mod external;
 mod recovery;
+mod roles;
 mod saldo;
 mod wallet;
 
@@ -26,6 +28,7 @@ use warung_actors::wallet::WalletBalance;
 
 pub use errors::CheckoutError;
 pub use external::{PaymentOutcome, PendingOrder};
+pub use roles::Role;
 
 use crate::store::Store;
 
@@ -84,6 +87,8 @@ struct Inner {
     settings: CheckoutSettings,
     /// Per customer, the order in progress or awaiting payment: one at a time.
     open: DashMap<CustomerId, OrderId>,
+    /// Customers with a role other than member.
+    roles: DashMap<CustomerId, Role>,
     notices: broadcast::Sender<OrderNotice>,
 }
 
@@ -107,7 +112,17 @@ impl Checkout {
     pub fn new(supervisor: Supervisor, store: Arc<dyn Store>, settings: CheckoutSettings) -> Checkout {
         let clock = supervisor.clock();
         let (notices, _) = broadcast::channel(ORDER_NOTICES_BUFFERED_MAX);
-        Checkout { inner: Arc::new(Inner { supervisor, store, clock, settings, open: DashMap::new(), notices }) }
+        Checkout {
+            inner: Arc::new(Inner {
+                supervisor,
+                store,
+                clock,
+                settings,
+                open: DashMap::new(),
+                roles: DashMap::new(),
+                notices,
+            }),
+        }
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -186,6 +201,7 @@ impl Checkout {
         store: StoreWhen,
     ) -> Result<ProductOutcome, CheckoutError> {
         let command = ProductCommand::Reserve {
+            tier: self.role_of(customer).tier(),
             order: order.clone(),
             quantity,
             ttl_ms: ttl.as_millis() as i64,

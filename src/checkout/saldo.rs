@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::journal::{OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
+use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
 use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
@@ -115,10 +115,17 @@ impl Checkout {
                         requested: quantity,
                     }));
                 }
-                *gauges.price.read().expect("gauge lock")
+                let member = *gauges.price.read().expect("gauge lock");
+                match self.role_of(customer).tier() {
+                    PriceTier::Member => member,
+                    PriceTier::Reseller => gauges.reseller_price.read().expect("gauge lock").unwrap_or(member),
+                }
             }
             None => match self.inner.supervisor.product_snapshot(product).await {
-                Ok(snapshot) => snapshot.price,
+                Ok(snapshot) => match self.role_of(customer).tier() {
+                    PriceTier::Member => snapshot.price,
+                    PriceTier::Reseller => snapshot.reseller_price.unwrap_or(snapshot.price),
+                },
                 Err(CallError::NotFound) => return Err(CheckoutError::ProductNotFound),
                 Err(error) => return Err(CheckoutError::Unavailable(error)),
             },

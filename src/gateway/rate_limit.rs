@@ -42,7 +42,8 @@ pub struct LimiterCounters {
 }
 
 pub struct PurchaseLimiter {
-    per_minute: u32,
+    /// An admin may change it while the shop runs (`set_per_minute`).
+    per_minute: std::sync::atomic::AtomicU32,
     redis: Option<RedisWindow>,
     local: Mutex<HashMap<CustomerId, VecDeque<Instant>>>,
     pub counters: LimiterCounters,
@@ -67,11 +68,19 @@ impl PurchaseLimiter {
             None => None,
         };
         Ok(PurchaseLimiter {
-            per_minute,
+            per_minute: std::sync::atomic::AtomicU32::new(per_minute),
             redis,
             local: Mutex::new(HashMap::new()),
             counters: LimiterCounters::default(),
         })
+    }
+
+    pub fn set_per_minute(&self, per_minute: u32) {
+        self.per_minute.store(per_minute, Ordering::Relaxed);
+    }
+
+    fn per_minute(&self) -> u32 {
+        self.per_minute.load(Ordering::Relaxed)
     }
 
     pub fn shared(&self) -> bool {
@@ -89,7 +98,7 @@ impl PurchaseLimiter {
     pub async fn check(&self, customer: &CustomerId) -> Verdict {
         let verdict = match &self.redis {
             Some(redis) => match redis.count(customer).await {
-                Ok((count, ttl)) if count > i64::from(self.per_minute) => {
+                Ok((count, ttl)) if count > i64::from(self.per_minute()) => {
                     Verdict::Limited { retry_after_secs: ttl.max(1) as u64 }
                 }
                 Ok(_) => Verdict::Allowed,
@@ -120,7 +129,7 @@ impl PurchaseLimiter {
         while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
             times.pop_front();
         }
-        if times.len() >= self.per_minute as usize {
+        if times.len() >= self.per_minute() as usize {
             let oldest = *times.front().expect("a full window has entries");
             let retry_after = window.saturating_sub(now.duration_since(oldest)).as_secs().max(1);
             return Verdict::Limited { retry_after_secs: retry_after };

@@ -104,7 +104,8 @@ fn product_status(rule: &ProductRejection) -> StatusCode {
         | ProductRejection::TotalExceedsMoneyLimit
         | ProductRejection::RestockMustNotBeEmpty
         | ProductRejection::RestockKindMismatch { .. }
-        | ProductRejection::PriceMustNotBeZero => StatusCode::UNPROCESSABLE_ENTITY,
+        | ProductRejection::PriceMustNotBeZero
+        | ProductRejection::NameMustBeShort { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

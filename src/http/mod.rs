@@ -65,6 +65,8 @@ pub fn server_with(
             .configure(health::routes)
             .service(metrics::metrics)
             .service(ops::scope())
+            .service(admin::openapi_document)
+            .service(admin::page)
             .service(admin::scope())
             .service(webhooks::scope());
         if let Some(simulator) = &simulator {

@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
 use warung_actors::journal::{
-    Event, HoldRow, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow, WalletRow,
+    AuditRow, Event, HoldRow, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow, WalletRow,
 };
 
 /// Rows keyed by identity, the last write of each key winning, in first-seen order.
@@ -122,6 +122,7 @@ pub struct Batch<'a> {
     pub holds: LastWins<(&'a str, &'a str), &'a HoldRow>,
     pub orders: LastWins<&'a str, &'a OrderRow>,
     pub payments: LastWins<&'a str, &'a PaymentRow>,
+    pub audit: Vec<&'a AuditRow>,
 }
 
 impl<'a> Batch<'a> {
@@ -154,6 +155,7 @@ impl<'a> Batch<'a> {
                 Event::Hold(row) => batch.holds.put((row.customer.as_str(), row.reference.as_str()), row),
                 Event::Order(row) => batch.orders.put_new(row.id.as_str(), row, row.creates),
                 Event::Payment(row) => batch.payments.put(row.id.as_str(), row),
+                Event::Audit(row) => batch.audit.push(row),
             }
         }
         batch
@@ -177,6 +179,7 @@ impl<'a> Batch<'a> {
         self.holds.keys.iter().for_each(|k| keys.add("holds", k));
         self.orders.keys.iter().for_each(|k| keys.add("orders", k));
         self.payments.keys.iter().for_each(|k| keys.add("payments", k));
+        self.audit.iter().for_each(|a| keys.add("audit", a.subject.as_str()));
         keys
     }
 
@@ -198,6 +201,7 @@ impl<'a> Batch<'a> {
         let (holds, holds_shared) = self.holds.split(|k| earlier.has("holds", k));
         let (orders, orders_shared) = self.orders.split(|k| earlier.has("orders", k));
         let (payments, payments_shared) = self.payments.split(|k| earlier.has("payments", k));
+        let (audit, audit_shared) = self.audit.into_iter().partition(|a| !earlier.has("audit", a.subject.as_str()));
         let own = Batch {
             products,
             new_items,
@@ -209,6 +213,7 @@ impl<'a> Batch<'a> {
             holds,
             orders,
             payments,
+            audit,
         };
         let shared = Batch {
             products: products_shared,
@@ -221,6 +226,7 @@ impl<'a> Batch<'a> {
             holds: holds_shared,
             orders: orders_shared,
             payments: payments_shared,
+            audit: audit_shared,
         };
         (own, shared)
     }

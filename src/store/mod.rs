@@ -6,8 +6,10 @@
 //! - `reads`: every query, written once for both backends.
 //! - `rows`: decoding stored text into domain types.
 //! - `mailbox`: the gateway's webhook inbox and outbox.
+//! - `admin`: the admin API's reads, roles, price requests, settings and their audit trail.
 //! - `payments`: QRIS charges awaiting payment, each with an amount no other open charge has.
 
+pub mod admin;
 pub(crate) mod batch;
 mod combined;
 pub mod mailbox;
@@ -24,6 +26,7 @@ use warung_actors::domain::{CustomerId, ItemSecret, OrderId, ProductCode, Refere
 use warung_actors::journal::{LedgerRow, OrderRow, ProductRow, ReservationStatus, SinkError};
 use warung_actors::supervisor::Persistence;
 
+pub use admin::AdminStore;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use payments::{ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Payments};
 pub use postgres::PgStore;
@@ -83,7 +86,7 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait Store: Persistence + Mailbox + Payments {
+pub trait Store: Persistence + Mailbox + Payments + AdminStore {
     fn pools(&self) -> Vec<PoolUse>;
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
     fn backend(&self) -> &'static str;

@@ -95,6 +95,7 @@ async fn write_all(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Res
     write_movements(&mut first, batch);
     write_wallets(&mut first, batch);
     write_orders(&mut first, batch);
+    write_audit(&mut first, batch);
     if batch.new_items.is_empty() {
         write_moved_items(&mut first, batch);
         first.execute(tx).await
@@ -108,6 +109,7 @@ async fn write_all(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> Res
 
 impl_store!(PgStore, "./migrations/postgres", "postgres", money);
 impl_mailbox!(PgStore, sqlx::Postgres);
+crate::store::admin::impl_admin!(PgStore, money);
 impl_payments!(PgStore, money);
 
 impl Sink for PgStore {
@@ -129,10 +131,10 @@ fn write_products(c: &mut Combined, batch: &Batch<'_>) {
         return;
     }
     c.part(
-        "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
+        "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at, reseller_price) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], \
-                              $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $12::bigint[]) \
-         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, active = EXCLUDED.active, \
+                              $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $12::bigint[], $13::numeric[]) \
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, reseller_price = EXCLUDED.reseller_price, active = EXCLUDED.active, \
            received = EXCLUDED.received, available = EXCLUDED.available, reserved = EXCLUDED.reserved, sold = EXCLUDED.sold, \
            removed = EXCLUDED.removed, next_item_no = EXCLUDED.next_item_no, updated_at = EXCLUDED.updated_at",
     )
@@ -147,7 +149,26 @@ fn write_products(c: &mut Combined, batch: &Batch<'_>) {
     .bind(rows.iter().map(|r| r.sold).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.removed).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.next_item_no).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>());
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reseller_price.map(money)).collect::<Vec<_>>());
+}
+
+fn write_audit(c: &mut Combined, batch: &Batch<'_>) {
+    let rows = &batch.audit;
+    if rows.is_empty() {
+        return;
+    }
+    c.part(
+        "INSERT INTO admin_audit (admin, action, subject, before, after, reason, at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+    )
+    .bind(rows.iter().map(|r| r.admin.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.subject.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.before.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.after.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>());
 }
 
 fn write_new_items(c: &mut Combined, batch: &Batch<'_>) {

@@ -16,8 +16,9 @@ pub fn money(text: &str) -> Result<Money, StoreError> {
     Money::from_str(text).map_err(|_| corrupt("money", text))
 }
 
+/// Normalised (`-15000.00` reads as `-15000`), as `Money` is: both backends read alike.
 pub fn decimal(text: &str) -> Result<Decimal, StoreError> {
-    Decimal::from_str(text.trim()).map_err(|_| corrupt("decimal", text))
+    Decimal::from_str(text.trim()).map(|d| d.normalize()).map_err(|_| corrupt("decimal", text))
 }
 
 pub fn product_code(text: &str) -> Result<ProductCode, StoreError> {
@@ -32,15 +33,21 @@ pub fn order_id(text: &str) -> Result<OrderId, StoreError> {
     OrderId::parse(text).map_err(|_| corrupt("order id", text))
 }
 
+pub fn stock_state(text: &str) -> Result<warung_actors::domain::StockState, StoreError> {
+    warung_actors::domain::StockState::parse(text).ok_or_else(|| corrupt("stock state", text))
+}
+
 pub fn reference(text: &str) -> Result<Reference, StoreError> {
     Reference::parse(text).map_err(|_| corrupt("reference", text))
 }
 
-/// code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, updated_at
-pub type ProductTuple = (String, String, String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+/// code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, updated_at,
+/// reseller_price
+pub type ProductTuple = (String, String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>);
 macro_rules! product_columns {
     () => {
-        "code, name, CAST(price AS TEXT), kind, active, received, available, reserved, sold, removed, next_item_no, updated_at"
+        "code, name, CAST(price AS TEXT), kind, active, received, available, reserved, sold, removed, next_item_no, updated_at, \
+         CAST(reseller_price AS TEXT)"
     };
 }
 pub(crate) use product_columns;
@@ -50,6 +57,7 @@ pub fn product(t: ProductTuple) -> Result<ProductRow, StoreError> {
         code: product_code(&t.0)?,
         name: t.1,
         price: money(&t.2)?,
+        reseller_price: t.12.as_deref().map(money).transpose()?,
         kind: StockKind::parse(&t.3).ok_or_else(|| corrupt("stock kind", &t.3))?,
         active: t.4 != 0,
         received: t.5,

@@ -49,14 +49,15 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         for r in &batch.products.rows {
             sqlx::query(
-                "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, price = excluded.price, active = excluded.active, \
+                "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at, reseller_price) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, price = excluded.price, reseller_price = excluded.reseller_price, active = excluded.active, \
                    received = excluded.received, available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, \
                    removed = excluded.removed, next_item_no = excluded.next_item_no, updated_at = excluded.updated_at",
             )
             .bind(r.code.as_str()).bind(&r.name).bind(money(r.price)).bind(r.kind.as_str()).bind(i64::from(r.active))
             .bind(r.received).bind(r.available).bind(r.reserved).bind(r.sold).bind(r.removed).bind(r.next_item_no).bind(r.updated_at)
+            .bind(r.reseller_price.map(money))
             .execute(&mut *tx)
             .await?;
         }
@@ -149,12 +150,19 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        for a in &batch.audit {
+            sqlx::query("INSERT INTO admin_audit (admin, action, subject, before, after, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&a.admin).bind(&a.action).bind(&a.subject).bind(&a.before).bind(&a.after).bind(&a.reason).bind(a.at)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await
     }
 }
 
 impl_store!(SqliteStore, "./migrations/sqlite", "sqlite", money);
 impl_mailbox!(SqliteStore, sqlx::Sqlite);
+crate::store::admin::impl_admin!(SqliteStore, money);
 impl_payments!(SqliteStore, money);
 
 /// Money as SQLite keeps it: exact decimal text.

@@ -179,3 +179,41 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     driver.quit().await;
     finish(engine, db).await;
 }
+
+#[actix_rt::test]
+async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_chromium() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let engine = engine(&db).await;
+    product_with_items(&engine, "viu", 15_000, 2).await;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+
+    let driver = Driver::start().await;
+    driver.open(&format!("{address}/admin")).await;
+    driver.type_into("#token", ADMIN_TOKEN).await;
+    driver.type_into("#admin-name", "-siti").await;
+    driver.click("#save-token").await;
+    let table = driver.wait_for_in("product-table", "viu").await;
+    assert!(table.contains("15000"), "{table}");
+
+    driver.type_into("#edit-code", "viu").await;
+    driver.type_into("#upload", "acc-new-1\nacc-new-2\n").await;
+    driver.click("#upload-stock").await;
+    driver.wait_for_in("message", "2 items added").await;
+    driver.click("#deactivate").await;
+    driver.wait_for_in("message", "taken off sale").await;
+    let table = driver.wait_for_in("product-table", "no").await;
+    assert!(table.contains('4'), "four available after the upload: {table}");
+    let png = driver.screenshot().await;
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-page.png");
+    std::fs::write(&shot, &png).unwrap();
+    eprintln!("admin page screenshot: {}", shot.display());
+    driver.quit().await;
+
+    let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
+    assert_eq!((snapshot.available, snapshot.active), (4, false));
+    let audit = engine.store.audit_trail(Some("viu"), 10).await.unwrap();
+    assert_eq!((audit[0].admin.as_str(), audit[0].action.as_str()), ("admin-siti", "set_active"));
+    finish(engine, db).await;
+}

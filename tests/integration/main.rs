@@ -1,5 +1,6 @@
 //! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
 
+mod admin_api;
 mod audit_and_catalog;
 mod bench_lab;
 mod browser;
@@ -12,6 +13,7 @@ mod crash;
 mod flash_sale;
 mod helpers;
 mod http_api;
+mod logs;
 mod metrics;
 mod qris_flows;
 mod readiness;

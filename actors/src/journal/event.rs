@@ -14,8 +14,18 @@ use crate::domain::{
 #[derive(Clone, Debug)]
 pub enum Event {
     Product(ProductRow),
-    ItemsAdded { product: ProductCode, items: Vec<(ItemNo, ItemSecret)>, at: UnixMs },
-    ItemsMoved { product: ProductCode, items: Vec<ItemNo>, to: StockState, order: Option<OrderId>, at: UnixMs },
+    ItemsAdded {
+        product: ProductCode,
+        items: Vec<(ItemNo, ItemSecret)>,
+        at: UnixMs,
+    },
+    ItemsMoved {
+        product: ProductCode,
+        items: Vec<ItemNo>,
+        to: StockState,
+        order: Option<OrderId>,
+        at: UnixMs,
+    },
     Reservation(ReservationRow),
     Movement(MovementRow),
     Wallet(WalletRow),
@@ -23,6 +33,21 @@ pub enum Event {
     Hold(HoldRow),
     Order(OrderRow),
     Payment(PaymentRow),
+    /// An admin's change that is neither stock nor money (a price, a name, on sale or not),
+    /// stored with the change itself.
+    Audit(AuditRow),
+}
+
+/// One admin change, append-only: who, what, on what, from and to, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    pub admin: String,
+    pub action: String,
+    pub subject: String,
+    pub before: String,
+    pub after: String,
+    pub reason: String,
+    pub at: UnixMs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +81,7 @@ pub struct ProductRow {
     pub code: ProductCode,
     pub name: String,
     pub price: Money,
+    pub reseller_price: Option<Money>,
     pub kind: StockKind,
     pub active: bool,
     /// Units ever received; `received = available + reserved + sold + removed`.

@@ -25,6 +25,7 @@ pub struct ProductGauges {
     pub available: AtomicI64,
     pub reserved: AtomicI64,
     pub price: RwLock<Money>,
+    pub reseller_price: RwLock<Option<Money>>,
 }
 
 impl ProductGauges {
@@ -32,6 +33,7 @@ impl ProductGauges {
         self.available.store(state.available(), Ordering::Relaxed);
         self.reserved.store(state.reserved(), Ordering::Relaxed);
         *self.price.write().expect("gauge lock") = state.price;
+        *self.reseller_price.write().expect("gauge lock") = state.reseller_price;
     }
 
     pub fn new(state: &ProductState) -> ProductGauges {
@@ -39,6 +41,7 @@ impl ProductGauges {
             available: AtomicI64::new(0),
             reserved: AtomicI64::new(0),
             price: RwLock::new(state.price),
+            reseller_price: RwLock::new(state.reseller_price),
         };
         gauges.publish(state);
         gauges
@@ -56,6 +59,9 @@ pub struct ProductMsg {
     pub reply: ReplyWhen,
     /// Changes of other actors this one must not be stored without (see `Origin`).
     pub depends_on: Vec<Origin>,
+    /// The caller's span (an HTTP request's, with its request id): what the actor logs while
+    /// handling this message is logged inside it.
+    pub span: tracing::Span,
 }
 
 /// When a product answers a command.
@@ -193,6 +199,8 @@ impl Handler<ProductMsg> for ProductActor {
     type Result = ResponseFuture<Reply<ProductOutcome, ProductRejection>>;
 
     fn handle(&mut self, msg: ProductMsg, ctx: &mut Context<Self>) -> Self::Result {
+        let _caller = msg.span.enter();
+        tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
         let started = Instant::now();
         let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on);
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };

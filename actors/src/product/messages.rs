@@ -13,6 +13,8 @@ pub enum ProductCommand {
         quantity: Quantity,
         ttl_ms: i64,
         store: StoreWhen,
+        /// Which price the buyer pays: a reseller pays the reseller price where one is set.
+        tier: PriceTier,
         actor: String,
     },
     /// The order is paid: its reserved units are sold and its items delivered.
@@ -35,13 +37,60 @@ pub enum ProductCommand {
     },
     SetPrice {
         reference: Reference,
+        tier: PriceTier,
         price: Money,
+        actor: String,
+    },
+    Rename {
+        name: String,
         actor: String,
     },
     SetActive {
         active: bool,
         actor: String,
     },
+}
+
+impl ProductCommand {
+    /// The command's name, for logs (never its content: a restock carries item secrets).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProductCommand::Reserve { .. } => "reserve",
+            ProductCommand::Commit { .. } => "commit",
+            ProductCommand::Release { .. } => "release",
+            ProductCommand::ExpireDue => "expire_due",
+            ProductCommand::Restock { .. } => "restock",
+            ProductCommand::SetPrice { .. } => "set_price",
+            ProductCommand::Rename { .. } => "rename",
+            ProductCommand::SetActive { .. } => "set_active",
+        }
+    }
+}
+
+/// Which of a product's prices applies: every buyer pays `Member` unless the shop made them a
+/// reseller and the product has a reseller price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceTier {
+    Member,
+    Reseller,
+}
+
+impl PriceTier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceTier::Member => "member",
+            PriceTier::Reseller => "reseller",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PriceTier> {
+        match value {
+            "member" => Some(PriceTier::Member),
+            "reseller" => Some(PriceTier::Reseller),
+            _ => None,
+        }
+    }
 }
 
 /// When a reservation reaches the store.
@@ -119,7 +168,11 @@ pub enum ProductOutcome {
         available: i64,
     },
     PriceSet {
+        tier: PriceTier,
         price: Money,
+    },
+    Renamed {
+        name: String,
     },
     ActiveSet {
         active: bool,
@@ -162,4 +215,6 @@ pub enum ProductRejection {
     ExistsWithDifferentContent,
     #[error("the price must not be zero")]
     PriceMustNotBeZero,
+    #[error("a product name must be 1 to {limit} characters")]
+    NameMustBeShort { limit: usize },
 }

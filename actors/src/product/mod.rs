@@ -8,8 +8,8 @@ mod tests;
 
 pub(crate) use actor::hold_until_durable;
 pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery, ReplyWhen};
-pub use messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock, StoreWhen};
+pub use messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock, StoreWhen};
 pub use state::{
-    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, Transition,
+    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, Transition, PRODUCT_NAME_CHARS_MAX,
     PRODUCT_REFERENCES_REMEMBERED_MAX, PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
 };

@@ -8,7 +8,7 @@ mod restock;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::messages::{ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
+use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
 use crate::domain::{BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use crate::journal::{Event, ProductRow, StockKind};
 
@@ -18,6 +18,9 @@ pub const PRODUCT_SETTLED_REMEMBERED_MAX: usize = 10_000;
 
 /// Restock and price references a product remembers for idempotency.
 pub const PRODUCT_REFERENCES_REMEMBERED_MAX: usize = 1_000;
+
+/// Longest product name, in characters: it is shown in a chat list line.
+pub const PRODUCT_NAME_CHARS_MAX: usize = 80;
 
 /// Most units one restock may bring: an upload bigger than this is split by the caller.
 pub const RESTOCK_UNITS_MAX: usize = 100_000;
@@ -51,7 +54,7 @@ pub(super) enum Fingerprint {
     Restock(u64),
     /// A restock known from the store, whose content was not kept: any content matches.
     RestockRestored,
-    Price(Money),
+    Price(PriceTier, Money),
 }
 
 /// A transition's result: what to answer and what to persist before answering.
@@ -81,6 +84,8 @@ pub struct ProductState {
     pub code: ProductCode,
     pub name: String,
     pub price: Money,
+    /// What a reseller pays; `None`: the member price.
+    pub reseller_price: Option<Money>,
     pub kind: StockKind,
     pub active: bool,
     queue: VecDeque<Item>,
@@ -106,6 +111,8 @@ pub struct ProductSnapshot {
     pub code: ProductCode,
     pub name: String,
     pub price: Money,
+    /// What a reseller pays; `None`: the member price.
+    pub reseller_price: Option<Money>,
     pub kind: StockKind,
     pub active: bool,
     pub available: i64,
@@ -123,6 +130,7 @@ impl ProductState {
             code,
             name,
             price,
+            reseller_price: None,
             kind,
             active: true,
             queue: VecDeque::new(),
@@ -146,6 +154,7 @@ impl ProductState {
         let row = record.row;
         let mut state = ProductState::new(row.code, row.name, row.price, row.kind);
         state.active = row.active;
+        state.reseller_price = row.reseller_price;
         state.received = row.received;
         state.sold = row.sold;
         state.removed = row.removed;
@@ -175,6 +184,14 @@ impl ProductState {
         Ok(state)
     }
 
+    /// What a buyer of `tier` pays per unit.
+    pub fn price_for(&self, tier: PriceTier) -> Money {
+        match tier {
+            PriceTier::Member => self.price,
+            PriceTier::Reseller => self.reseller_price.unwrap_or(self.price),
+        }
+    }
+
     pub fn available(&self) -> i64 {
         match self.kind {
             StockKind::Items => self.queue.len() as i64,
@@ -200,6 +217,7 @@ impl ProductState {
             code: self.code.clone(),
             name: self.name.clone(),
             price: self.price,
+            reseller_price: self.reseller_price,
             kind: self.kind,
             active: self.active,
             available: self.available(),
@@ -219,6 +237,7 @@ impl ProductState {
             code: self.code.clone(),
             name: self.name.clone(),
             price: self.price,
+            reseller_price: self.reseller_price,
             kind: self.kind,
             active: self.active,
             received: self.received,
@@ -238,8 +257,8 @@ impl ProductState {
     ) -> Result<Transition<ProductOutcome>, ProductRejection> {
         let mut events = Vec::new();
         let outcome = match command {
-            ProductCommand::Reserve { order, quantity, ttl_ms, store, actor } => {
-                self.reserve(order, quantity, ttl_ms, store, &actor, now, &mut events)?
+            ProductCommand::Reserve { order, quantity, ttl_ms, store, tier, actor } => {
+                self.reserve(order, quantity, ttl_ms, store, tier, &actor, now, &mut events)?
             }
             ProductCommand::Commit { order, actor } => self.commit(order, &actor, now, &mut events)?,
             ProductCommand::Release { order, reason, actor } => {
@@ -249,8 +268,19 @@ impl ProductState {
             ProductCommand::Restock { reference, stock, actor } => {
                 self.restock(reference, stock, &actor, now, &mut events)?
             }
-            ProductCommand::SetPrice { reference, price, actor: _ } => {
-                self.set_price(reference, price, now, &mut events)?
+            ProductCommand::SetPrice { reference, tier, price, actor: _ } => {
+                self.set_price(reference, tier, price, now, &mut events)?
+            }
+            ProductCommand::Rename { name, actor: _ } => {
+                let name = name.trim();
+                if name.is_empty() || name.chars().count() > PRODUCT_NAME_CHARS_MAX {
+                    return Err(ProductRejection::NameMustBeShort { limit: PRODUCT_NAME_CHARS_MAX });
+                }
+                if self.name != name {
+                    self.name = name.to_string();
+                    events.push(Event::Product(self.row(now)));
+                }
+                ProductOutcome::Renamed { name: self.name.clone() }
             }
             ProductCommand::SetActive { active, actor: _ } => {
                 if self.active != active {

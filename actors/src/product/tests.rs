@@ -35,7 +35,14 @@ fn restock(reference: &str, stock: Restock) -> ProductCommand {
 }
 
 fn reserve(o: u64, quantity: u32) -> ProductCommand {
-    ProductCommand::Reserve { order: order(o), quantity, ttl_ms: TTL, store: StoreWhen::Reserved, actor: "test".into() }
+    ProductCommand::Reserve {
+        tier: PriceTier::Member,
+        order: order(o),
+        quantity,
+        ttl_ms: TTL,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    }
 }
 
 fn commit(o: u64) -> ProductCommand {
@@ -230,6 +237,7 @@ fn a_price_change_applies_to_new_reservations_only() {
     let mut p = product_with(2);
     p.apply(reserve(1, 1), NOW).unwrap();
     let set = ProductCommand::SetPrice {
+        tier: PriceTier::Member,
         reference: Reference::parse("p1").unwrap(),
         price: Money::rupiah(20_000),
         actor: "admin".into(),
@@ -240,6 +248,7 @@ fn a_price_change_applies_to_new_reservations_only() {
         other => panic!("{other:?}"),
     }
     let zero = ProductCommand::SetPrice {
+        tier: PriceTier::Member,
         reference: Reference::parse("p2").unwrap(),
         price: Money::ZERO,
         actor: "admin".into(),
@@ -248,9 +257,57 @@ fn a_price_change_applies_to_new_reservations_only() {
 }
 
 #[test]
+fn a_reseller_pays_the_reseller_price_and_a_member_the_member_price() {
+    let mut p = product_with(3);
+    let reseller = |o: u64| ProductCommand::Reserve {
+        tier: PriceTier::Reseller,
+        order: order(o),
+        quantity: 2,
+        ttl_ms: TTL,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    };
+    let total_of = |t: Transition<ProductOutcome>| match t.outcome {
+        ProductOutcome::Reserved { total, .. } => total,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(total_of(p.apply(reseller(1), NOW).unwrap()), Money::rupiah(30_000), "no reseller price: member price");
+    let set = ProductCommand::SetPrice {
+        tier: PriceTier::Reseller,
+        reference: Reference::parse("rp1").unwrap(),
+        price: Money::rupiah(12_000),
+        actor: "admin".into(),
+    };
+    let t = p.apply(set.clone(), NOW).unwrap();
+    assert!(matches!(t.events[..], [Event::Product(ref row)] if row.reseller_price == Some(Money::rupiah(12_000))));
+    assert_eq!(p.price, Money::rupiah(15_000), "the member price is untouched");
+    p.apply(release(1), NOW).unwrap();
+    assert_eq!(total_of(p.apply(reseller(2), NOW).unwrap()), Money::rupiah(24_000));
+    assert_eq!(total_of(p.apply(reserve(3, 1), NOW).unwrap()), Money::rupiah(15_000));
+    assert!(p.apply(set, NOW).unwrap().events.is_empty(), "the same reference again changes nothing");
+}
+
+#[test]
+fn a_rename_needs_a_short_name_and_stores_the_row_once() {
+    let mut p = product_with(0);
+    let rename = |name: &str| ProductCommand::Rename { name: name.into(), actor: "admin".into() };
+    assert_eq!(
+        p.apply(rename("  "), NOW).unwrap_err(),
+        ProductRejection::NameMustBeShort { limit: PRODUCT_NAME_CHARS_MAX }
+    );
+    let long = "x".repeat(PRODUCT_NAME_CHARS_MAX + 1);
+    assert!(p.apply(rename(&long), NOW).is_err());
+    let t = p.apply(rename(" Viu 3 bulan "), NOW).unwrap();
+    assert_eq!(t.outcome, ProductOutcome::Renamed { name: "Viu 3 bulan".into() });
+    assert_eq!(t.events.len(), 1);
+    assert!(p.apply(rename("Viu 3 bulan"), NOW).unwrap().events.is_empty(), "no change, nothing stored");
+}
+
+#[test]
 fn a_reservation_stored_with_its_commit_writes_nothing_until_then() {
     let mut p = product_with(3);
     let reserve = ProductCommand::Reserve {
+        tier: PriceTier::Member,
         order: order(1),
         quantity: 2,
         ttl_ms: TTL,
@@ -284,7 +341,14 @@ fn a_reservation_stored_with_its_commit_writes_nothing_until_then() {
 fn releasing_a_reservation_the_store_never_saw_writes_nothing() {
     let mut p = product_with(2);
     for (o, store) in [(1, StoreWhen::Committed), (2, StoreWhen::Committed)] {
-        let reserve = ProductCommand::Reserve { order: order(o), quantity: 1, ttl_ms: TTL, store, actor: "t".into() };
+        let reserve = ProductCommand::Reserve {
+            tier: PriceTier::Member,
+            order: order(o),
+            quantity: 1,
+            ttl_ms: TTL,
+            store,
+            actor: "t".into(),
+        };
         p.apply(reserve, NOW).unwrap();
     }
     assert!(p.apply(release(1), NOW).unwrap().events.is_empty());
@@ -384,7 +448,7 @@ proptest! {
             let command = match s {
                 Step::Reserve(o, q, stored) => {
                     let store = if stored { StoreWhen::Reserved } else { StoreWhen::Committed };
-                    ProductCommand::Reserve { order: order(o), quantity: q, ttl_ms: TTL, store, actor: "test".into() }
+                    ProductCommand::Reserve { tier: PriceTier::Member, order: order(o), quantity: q, ttl_ms: TTL, store, actor: "test".into() }
                 }
                 Step::Commit(o) => commit(o),
                 Step::Release(o) => release(o),

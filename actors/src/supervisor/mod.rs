@@ -223,7 +223,7 @@ impl Supervisor {
         attach: Vec<Event>,
         depends_on: Vec<Origin>,
     ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on };
+        let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
         Ok(self.call_product(code, &msg).await?.0)
     }
 
@@ -234,7 +234,13 @@ impl Supervisor {
         code: &ProductCode,
         command: ProductCommand,
     ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg { command, attach: Vec::new(), reply: ReplyWhen::Applied, depends_on: Vec::new() };
+        let msg = ProductMsg {
+            command,
+            attach: Vec::new(),
+            reply: ReplyWhen::Applied,
+            depends_on: Vec::new(),
+            span: tracing::Span::current(),
+        };
         Ok(self.call_product(code, &msg).await?.0)
     }
 
@@ -253,7 +259,7 @@ impl Supervisor {
         command: WalletCommand,
         attach: Vec<Event>,
     ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable };
+        let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable, span: tracing::Span::current() };
         self.call_wallet(customer, &msg).await?.0
     }
 
@@ -265,7 +271,7 @@ impl Supervisor {
         command: WalletCommand,
         attach: Vec<Event>,
     ) -> Result<(Result<WalletOutcome, WalletRejection>, Origin), CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied };
+        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied, span: tracing::Span::current() };
         let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
         Ok((reply?, (ActorKey::Wallet(customer.clone()), incarnation)))
     }

@@ -4,6 +4,7 @@
 //! once, so the paused clock moves only when the test advances it (real database I/O would let
 //! tokio auto-advance it); the same paths run against Postgres and SQLite in `tests/`.
 
+use crate::product::PriceTier;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -53,6 +54,7 @@ fn record(now: i64, items: usize, reservations: Vec<(OrderId, Reservation)>) -> 
         .collect();
     ProductRecord {
         row: ProductRow {
+            reseller_price: None,
             code: ProductCode::parse("viu1b").unwrap(),
             name: "Viu".into(),
             price: Money::rupiah(15_000),
@@ -93,6 +95,7 @@ async fn a_reservation_expires_at_its_time_and_not_before() {
     let order = OrderId::generate();
 
     let reserve = ProductCommand::Reserve {
+        tier: PriceTier::Member,
         order: order.clone(),
         quantity: 1,
         ttl_ms: 15 * 60 * 1000,

@@ -20,6 +20,8 @@ pub struct WalletMsg {
     pub command: WalletCommand,
     pub attach: Vec<Event>,
     pub reply: ReplyWhen,
+    /// The caller's span, entered while the message is handled (see `ProductMsg::span`).
+    pub span: tracing::Span,
 }
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
@@ -77,6 +79,8 @@ impl Handler<WalletMsg> for WalletActor {
     type Result = ResponseFuture<Reply<WalletOutcome, WalletRejection>>;
 
     fn handle(&mut self, msg: WalletMsg, _: &mut Context<Self>) -> Self::Result {
+        let _caller = msg.span.enter();
+        tracing::debug!(command = msg.command.kind(), "wallet command");
         let started = Instant::now();
         let (result, ticket) = match self.journal.try_slot() {
             Err(error) => (Err(error.into()), None),

@@ -24,6 +24,21 @@ pub enum WalletCommand {
     Adjust { reference: Reference, delta: Decimal, reason: String, actor: String },
 }
 
+impl WalletCommand {
+    /// The command's name, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WalletCommand::Hold { .. } => "hold",
+            WalletCommand::Capture { .. } => "capture",
+            WalletCommand::Void { .. } => "void",
+            WalletCommand::Credit { .. } => "credit",
+            WalletCommand::Debit { .. } => "debit",
+            WalletCommand::Refund { .. } => "refund",
+            WalletCommand::Adjust { .. } => "adjust",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct WalletBalance {
     pub balance: Money,

@@ -54,7 +54,8 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
     let text = match command {
         Command::Menu => {
             let lines = product_lines(engine).await;
-            return with_choices(reply::menu(&engine.settings.shop.name, &lines), &lines);
+            let shop = engine.shop.values();
+            return with_choices(reply::menu(&shop.shop_name, &shop.welcome_message, &lines), &lines);
         }
         Command::Products => {
             let lines = product_lines(engine).await;

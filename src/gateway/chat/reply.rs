@@ -22,8 +22,12 @@ pub struct ProductLine {
 }
 
 /// The menu: what the shop sells and how to buy.
-pub fn menu(shop: &str, products: &[ProductLine]) -> String {
+pub fn menu(shop: &str, welcome: &str, products: &[ProductLine]) -> String {
     let mut text = format!("Selamat datang di {shop}! 👋\n\n");
+    if !welcome.is_empty() {
+        text.push_str(welcome);
+        text.push_str("\n\n");
+    }
     text.push_str(&product_list(products));
     text.push_str(
         "\n\nCara belanja:\n\
@@ -226,7 +230,8 @@ fn product_refused(rule: &ProductRejection) -> String {
         | ProductRejection::RestockKindMismatch { .. }
         | ProductRejection::DuplicateItem { .. }
         | ProductRejection::ExistsWithDifferentContent
-        | ProductRejection::PriceMustNotBeZero => try_again(),
+        | ProductRejection::PriceMustNotBeZero
+        | ProductRejection::NameMustBeShort { .. } => try_again(),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{reserved_outcome, total, ProductState, Reservation, Settled, Settlement};
 use crate::domain::{Item, ItemNo, ItemSecret, OrderId, Quantity, StockState, UnixMs, ORDER_QUANTITY_MAX};
 use crate::journal::{Event, MovementRow, ReservationRow, ReservationStatus, StockKind};
-use crate::product::messages::{ProductOutcome, ProductRejection, ReleaseReason, StoreWhen};
+use crate::product::messages::{PriceTier, ProductOutcome, ProductRejection, ReleaseReason, StoreWhen};
 
 impl ProductState {
     #[allow(clippy::too_many_arguments)]
@@ -13,6 +13,7 @@ impl ProductState {
         quantity: Quantity,
         ttl_ms: i64,
         store: StoreWhen,
+        tier: PriceTier,
         actor: &str,
         now: UnixMs,
         events: &mut Vec<Event>,
@@ -40,7 +41,8 @@ impl ProductState {
         if !self.active {
             return Err(ProductRejection::ProductInactive);
         }
-        if self.price.checked_mul(quantity).is_none() {
+        let unit_price = self.price_for(tier);
+        if unit_price.checked_mul(quantity).is_none() {
             return Err(ProductRejection::TotalExceedsMoneyLimit);
         }
         let available = self.available();
@@ -56,7 +58,7 @@ impl ProductState {
         };
         let expires_at = now.saturating_add(ttl_ms);
         let stored = store == StoreWhen::Reserved;
-        let reservation = Reservation { quantity, unit_price: self.price, items, expires_at, stored };
+        let reservation = Reservation { quantity, unit_price, items, expires_at, stored };
         self.reserved_units += i64::from(quantity);
         if stored {
             self.push_stock_events(
@@ -74,7 +76,7 @@ impl ProductState {
         } else {
             self.unstored_units += i64::from(quantity);
         }
-        let outcome = reserved_outcome(order.clone(), quantity, self.price, expires_at);
+        let outcome = reserved_outcome(order.clone(), quantity, unit_price, expires_at);
         self.expiries.insert((expires_at, order.clone()));
         self.reservations.insert(order, reservation);
         if stored {

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use super::{Fingerprint, ProductState};
 use crate::domain::{Item, Money, Quantity, Reference, StockState, UnixMs};
 use crate::journal::{Event, MovementRow, StockKind};
-use crate::product::messages::{ProductOutcome, ProductRejection, Restock};
+use crate::product::messages::{PriceTier, ProductOutcome, ProductRejection, Restock};
 
 impl ProductState {
     pub(super) fn restock(
@@ -73,20 +73,24 @@ impl ProductState {
     pub(super) fn set_price(
         &mut self,
         reference: Reference,
+        tier: PriceTier,
         price: Money,
         now: UnixMs,
         events: &mut Vec<Event>,
     ) -> Result<ProductOutcome, ProductRejection> {
-        let fingerprint = Fingerprint::Price(price);
+        let fingerprint = Fingerprint::Price(tier, price);
         if let Some(outcome) = self.remembered(&reference, &fingerprint)? {
             return Ok(outcome);
         }
         if price.is_zero() {
             return Err(ProductRejection::PriceMustNotBeZero);
         }
-        self.price = price;
+        match tier {
+            PriceTier::Member => self.price = price,
+            PriceTier::Reseller => self.reseller_price = Some(price),
+        }
         events.push(Event::Product(self.row(now)));
-        let outcome = ProductOutcome::PriceSet { price };
+        let outcome = ProductOutcome::PriceSet { tier, price };
         self.references.insert(reference, (fingerprint, outcome.clone()));
         Ok(outcome)
     }

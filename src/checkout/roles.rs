@@ -1,0 +1,79 @@
+//! Customer roles, set by an admin: a reseller pays a product's reseller price where it has
+//! one. Held in memory (a shop has few resellers) so a purchase never reads the store for it.
+
+use warung_actors::domain::CustomerId;
+use warung_actors::journal::AuditRow;
+use warung_actors::product::PriceTier;
+
+use super::{Checkout, CheckoutError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Reseller,
+    /// Runs the shop; buys at member prices.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Reseller => "reseller",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "member" => Some(Role::Member),
+            "reseller" => Some(Role::Reseller),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn tier(self) -> PriceTier {
+        match self {
+            Role::Reseller => PriceTier::Reseller,
+            Role::Member | Role::Admin => PriceTier::Member,
+        }
+    }
+}
+
+impl Checkout {
+    /// Reads every stored role; called once at start.
+    pub async fn load_roles(&self) -> Result<(), CheckoutError> {
+        for (customer, role) in self.inner.store.roles().await? {
+            match Role::parse(&role) {
+                Some(role) => {
+                    self.inner.roles.insert(customer, role);
+                }
+                None => tracing::warn!(customer = %customer.masked(), role, "unknown stored role ignored"),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn role_of(&self, customer: &CustomerId) -> Role {
+        self.inner.roles.get(customer).map(|r| *r).unwrap_or(Role::Member)
+    }
+
+    /// Stores the role with its audit row, then applies it to later purchases.
+    pub async fn set_role(&self, customer: &CustomerId, role: Role, admin: &str) -> Result<(), CheckoutError> {
+        let before = self.role_of(customer);
+        let audit = AuditRow {
+            admin: admin.to_string(),
+            action: "set_role".into(),
+            subject: customer.to_string(),
+            before: before.as_str().into(),
+            after: role.as_str().into(),
+            reason: String::new(),
+            at: self.inner.clock.now(),
+        };
+        self.inner.store.set_role(customer, role.as_str(), &audit).await?;
+        self.inner.roles.insert(customer.clone(), role);
+        Ok(())
+    }
+}

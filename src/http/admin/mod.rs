@@ -1,0 +1,149 @@
+//! The engine's admin API under `/admin/api`, behind `Authorization: Bearer <WARUNG_ADMIN__TOKEN>`.
+//! With no token configured the admin API is off. Every change of stock, price or money goes
+//! through the actors and is recorded with the admin's name (the `X-Admin-Name` header).
+//!
+//! - `products`: create, list, edit, deactivate, stock (JSON or a bulk text upload).
+//! - `prices`: price changes with guard rails: a minimum, and a second confirming call for a
+//!   large change.
+//! - `orders`: list and filter, one order with its history, buy, pay, cancel, refund.
+//! - `customers`: list, balance and ledger, adjustments, roles, the refund watch.
+//! - `settings`: the shop's settings and the audit trail of admin changes.
+//! - `openapi`: the API's description, served at `/admin/api/openapi.json`.
+//! - `page.html`: the admin page at `/admin`, a plain page on top of this API (the token is
+//!   typed into it and kept in the tab's session storage).
+
+mod customers;
+mod openapi;
+mod orders;
+mod prices;
+mod products;
+mod settings;
+
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse, Scope};
+
+use super::errors::ApiError;
+use crate::engine::Engine;
+
+pub use openapi::serve as openapi_document;
+
+const ADMIN_PAGE_HTML: &str = include_str!("page.html");
+
+/// The admin page; it holds no data until the token is typed in.
+#[get("/admin")]
+pub async fn page() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(ADMIN_PAGE_HTML)
+}
+
+/// The admin's name when a call does not say it.
+const ADMIN_NAME_DEFAULT: &str = "admin";
+
+/// Longest admin name, in characters.
+const ADMIN_NAME_CHARS_MAX: usize = 64;
+
+pub fn scope() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let scope = web::scope("/admin/api").wrap(from_fn(require_token)).app_data(
+        web::QueryConfig::default()
+            .error_handler(|error, _| ApiError::bad_request("bad_query", error.to_string()).into()),
+    );
+    let scope = products::routes(scope);
+    let scope = prices::routes(scope);
+    let scope = orders::routes(scope);
+    let scope = customers::routes(scope);
+    settings::routes(scope)
+}
+
+async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let engine = req.app_data::<web::Data<Engine>>().expect("engine data").clone();
+    let Some(expected) = engine.settings.admin.token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is off: set WARUNG_ADMIN__TOKEN",
+        )
+        .into());
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token").into());
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Who makes a change: the `X-Admin-Name` header (letters, digits, `.`, `_`, `-`, `@`), else
+/// "admin". The token proves the caller may administer; the name is what the audit records.
+pub struct AdminName(pub String);
+
+impl AdminName {
+    /// As inventory movements and ledger entries record it.
+    pub fn actor(&self) -> String {
+        format!("admin:{}", self.0)
+    }
+}
+
+impl FromRequest for AdminName {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<AdminName, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let name = match req.headers().get("x-admin-name") {
+            None => Ok(ADMIN_NAME_DEFAULT.to_string()),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|v| {
+                    !v.is_empty()
+                        && v.chars().count() <= ADMIN_NAME_CHARS_MAX
+                        && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+                })
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "bad_admin_name",
+                        format!("X-Admin-Name: 1 to {ADMIN_NAME_CHARS_MAX} letters, digits or . _ - @"),
+                    )
+                }),
+        };
+        std::future::ready(name.map(AdminName))
+    }
+}
+
+/// A field that did not parse: 400 with `bad_<field>`.
+fn parse<T, E: std::fmt::Display>(field: &str, value: Result<T, E>) -> Result<T, ApiError> {
+    value.map_err(|e| ApiError::bad_request(&format!("bad_{field}"), e.to_string()))
+}
+
+/// The store could not answer: 503, nothing changed.
+fn store_down(error: crate::store::StoreError) -> ApiError {
+    tracing::error!(%error, "admin store call failed");
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store could not be reached; try again")
+}
+
+/// A new reference for an admin command that did not bring one.
+fn generated_reference(prefix: &str) -> warung_actors::domain::Reference {
+    let random: u64 = rand::random();
+    warung_actors::domain::Reference::parse(&format!("{prefix}-{random:016x}")).expect("a generated reference parses")
+}

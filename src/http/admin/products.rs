@@ -1,0 +1,280 @@
+//! Products: create, list, see one, rename, take off sale and back, add stock (JSON, or a text
+//! upload of one item per line). Stock and state change only through the product actor.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpResponse, Scope};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
+use warung_actors::journal::{AuditRow, Event, StockKind};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
+
+use super::{generated_reference, parse, store_down, AdminName};
+use crate::checkout::CheckoutError;
+use crate::engine::Engine;
+use crate::http::errors::ApiError;
+
+/// Largest stock upload, in bytes: `RESTOCK_UNITS_MAX` items of a typical login line. A larger
+/// upload is refused whole with 413; split it.
+pub const STOCK_UPLOAD_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Latest stock movements shown with a product.
+const MOVEMENTS_SHOWN: i64 = 50;
+
+/// Most products the list returns.
+const PRODUCTS_LISTED_MAX: usize = 500;
+
+pub fn routes<T>(scope: Scope<T>) -> Scope<T>
+where
+    T: actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+{
+    scope
+        .service(create_product)
+        .service(list_products)
+        .service(get_product)
+        .service(edit_product)
+        .service(restock)
+        .service(upload_stock)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewProduct {
+    code: String,
+    name: String,
+    price: String,
+    #[serde(default)]
+    counted: bool,
+}
+
+#[post("/products")]
+async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) -> Result<HttpResponse, ApiError> {
+    let code = parse("code", ProductCode::parse(&body.code))?;
+    let price: Money = parse("price", body.price.parse())?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > warung_actors::product::PRODUCT_NAME_CHARS_MAX {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_name",
+            "a product needs a name of 1 to 80 characters",
+        ));
+    }
+    super::prices::check_minimum(&engine, price)?;
+    match engine.supervisor.product_snapshot(&code).await {
+        Ok(_) => return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists"))),
+        Err(warung_actors::supervisor::CallError::NotFound) => {}
+        Err(error) => return Err(error.into()),
+    }
+    let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
+    let created = crate::catalog::create(&engine, &code, name, price, kind)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string()))?;
+    if !created {
+        return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists")));
+    }
+    Ok(HttpResponse::Created().json(json!({"code": code})))
+}
+
+#[get("/products")]
+async fn list_products(engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
+    let codes: Vec<ProductCode> =
+        engine.catalog.read().expect("catalog lock").iter().take(PRODUCTS_LISTED_MAX).cloned().collect();
+    let mut products = Vec::with_capacity(codes.len());
+    for code in codes {
+        products.push(engine.supervisor.product_snapshot(&code).await?);
+    }
+    Ok(HttpResponse::Ok().json(json!({ "products": products })))
+}
+
+#[get("/products/{code}")]
+async fn get_product(engine: web::Data<Engine>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let code = parse("code", ProductCode::parse(&code))?;
+    let snapshot = engine.supervisor.product_snapshot(&code).await?;
+    let requests = engine.store.price_requests(&code).await.map_err(store_down)?;
+    let movements = engine.store.movements_of(&code, MOVEMENTS_SHOWN).await.map_err(store_down)?;
+    let mut body = serde_json::to_value(&snapshot).expect("a snapshot serialises");
+    body["price_requests"] = serde_json::to_value(requests).expect("requests serialise");
+    body["stock_movements"] = movements
+        .iter()
+        .map(|m| {
+            json!({"quantity": m.quantity, "from": m.from.as_str(), "to": m.to.as_str(), "reason": m.reason,
+                   "reference": m.reference, "actor": m.actor, "at_ms": m.at})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    name: Option<String>,
+    active: Option<bool>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Renames and/or takes the product off sale (or back on), each through the actor with its
+/// audit row stored in the same commit.
+#[patch("/products/{code}")]
+async fn edit_product(
+    engine: web::Data<Engine>,
+    admin: AdminName,
+    code: web::Path<String>,
+    body: web::Json<Edit>,
+) -> Result<HttpResponse, ApiError> {
+    let code = parse("code", ProductCode::parse(&code))?;
+    if body.name.is_none() && body.active.is_none() {
+        return Err(ApiError::bad_request("nothing_to_change", "give a name, active, or both"));
+    }
+    let before = engine.supervisor.product_snapshot(&code).await?;
+    let now = engine.supervisor.clock().now();
+    let audit = |action: &str, before: String, after: String| {
+        Event::Audit(AuditRow {
+            admin: admin.0.clone(),
+            action: action.into(),
+            subject: code.to_string(),
+            before,
+            after,
+            reason: body.reason.trim().to_string(),
+            at: now,
+        })
+    };
+    if let Some(name) = &body.name {
+        let command = ProductCommand::Rename { name: name.clone(), actor: admin.actor() };
+        let attach = vec![audit("rename", before.name.clone(), name.trim().to_string())];
+        engine.supervisor.product_with(&code, command, attach).await?.map_err(CheckoutError::Product)?;
+    }
+    if let Some(active) = body.active {
+        let command = ProductCommand::SetActive { active, actor: admin.actor() };
+        let attach = vec![audit("set_active", before.active.to_string(), active.to_string())];
+        engine.supervisor.product_with(&code, command, attach).await?.map_err(CheckoutError::Product)?;
+    }
+    Ok(HttpResponse::Ok().json(engine.supervisor.product_snapshot(&code).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewStock {
+    reference: String,
+    #[serde(default)]
+    items: Vec<String>,
+    count: Option<Quantity>,
+}
+
+#[post("/products/{code}/stock")]
+async fn restock(
+    engine: web::Data<Engine>,
+    admin: AdminName,
+    code: web::Path<String>,
+    body: web::Json<NewStock>,
+) -> Result<HttpResponse, ApiError> {
+    let code = parse("code", ProductCode::parse(&code))?;
+    let reference = parse("reference", Reference::parse(&body.reference))?;
+    let stock = match (&body.items[..], body.count) {
+        ([], Some(count)) => Restock::Count(count),
+        (items, None) if !items.is_empty() => Restock::Items(
+            items
+                .iter()
+                .map(|i| ItemSecret::parse(i))
+                .collect::<Result<_, _>>()
+                .map_err(|e| ApiError::bad_request("bad_item", e.to_string()))?,
+        ),
+        _ => return Err(ApiError::bad_request("bad_stock", "give items (one per unit) or a count")),
+    };
+    restocked(&engine, &code, reference, stock, &admin, None).await
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    reference: Option<String>,
+}
+
+/// A text body, one item per line (blank lines and surrounding spaces ignored). Refused whole,
+/// naming the line, when an item repeats within the upload or is already in stock.
+#[post("/products/{code}/stock/upload")]
+async fn upload_stock(
+    engine: web::Data<Engine>,
+    admin: AdminName,
+    code: web::Path<String>,
+    query: web::Query<UploadQuery>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let code = parse("code", ProductCode::parse(&code))?;
+    let reference = match &query.reference {
+        Some(text) => parse("reference", Reference::parse(text))?,
+        None => generated_reference("upload"),
+    };
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
+        if body.len() + chunk.len() > STOCK_UPLOAD_BYTES_MAX {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("a stock upload holds at most {STOCK_UPLOAD_BYTES_MAX} bytes; split it"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("bad_body", "the upload is not UTF-8 text"))?;
+    let mut items = Vec::new();
+    let mut lines = Vec::new();
+    for (at, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let item =
+            ItemSecret::parse(line).map_err(|e| ApiError::bad_request("bad_item", format!("line {}: {e}", at + 1)))?;
+        items.push(item);
+        lines.push(at + 1);
+    }
+    if items.is_empty() {
+        return Err(ApiError::bad_request("bad_stock", "the upload holds no items: one item per line"));
+    }
+    if items.len() > RESTOCK_UNITS_MAX {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_items",
+            format!("one upload brings at most {RESTOCK_UNITS_MAX} items; split it"),
+        ));
+    }
+    restocked(&engine, &code, reference, Restock::Items(items), &admin, Some(&lines)).await
+}
+
+/// Restocks through the actor. `lines` maps an upload's items to their line numbers, so a
+/// duplicate is reported by line.
+async fn restocked(
+    engine: &Engine,
+    code: &ProductCode,
+    reference: Reference,
+    stock: Restock,
+    admin: &AdminName,
+    lines: Option<&[usize]>,
+) -> Result<HttpResponse, ApiError> {
+    let command = ProductCommand::Restock { reference: reference.clone(), stock, actor: admin.actor() };
+    match engine.supervisor.product(code, command).await? {
+        Ok(ProductOutcome::Restocked { added, available }) => {
+            Ok(HttpResponse::Ok().json(json!({"reference": reference, "added": added, "available": available})))
+        }
+        Ok(other) => unreachable!("restock answered {other:?}"),
+        Err(rejection) => {
+            let line = match (&rejection, lines) {
+                (ProductRejection::DuplicateItem { index }, Some(lines)) => lines.get(*index).copied(),
+                _ => None,
+            };
+            let mut error = ApiError::from(CheckoutError::Product(rejection));
+            if let Some(line) = line {
+                error.message = format!("line {line} is already in stock or repeated in the upload; nothing was added");
+            }
+            Err(error)
+        }
+    }
+}

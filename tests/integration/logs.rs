@@ -1,0 +1,60 @@
+//! Logs as an ops engineer reads them: JSON lines, and an HTTP request's id on what the actors
+//! log while handling it.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[actix_rt::test]
+async fn an_http_requests_id_is_on_the_log_lines_the_actors_write_for_it() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warung"))
+        .args(["serve", "--database-url", &db.url])
+        .env("WARUNG_HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
+        .env("WARUNG_LOG__FORMAT", "json")
+        .env("RUST_LOG", "info,sqlx=warn,warung_actors=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client.get(format!("{base}/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "warung did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let create = json!({"code": "viu", "name": "Viu", "price": "15000"});
+    client.post(format!("{base}/admin/api/products")).bearer_auth(ADMIN_TOKEN).json(&create).send().await.unwrap();
+    let stock = json!({"reference": "s1", "items": ["secret-login-1"]});
+    let answer = client
+        .post(format!("{base}/admin/api/products/viu/stock"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("X-Request-Id", "req-trace-42")
+        .json(&stock)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let lines: Vec<Value> = format!("{out}{err}").lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let restock = lines
+        .iter()
+        .find(|l| l["fields"]["command"] == "restock")
+        .unwrap_or_else(|| panic!("no restock line in:\n{out}{err}"));
+    assert_eq!(restock["span"]["request_id"], "req-trace-42", "{restock}");
+    assert_eq!(restock["fields"]["product"], "viu");
+    assert!(!format!("{out}{err}").contains("secret-login-1"), "item secrets are never logged");
+    db.remove().await;
+}
