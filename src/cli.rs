@@ -263,6 +263,13 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     });
     http.stop(true).await;
     let _ = running.await;
+    // In simulator mode the stand-in Graph API was served by the HTTP server just stopped.
+    if engine.whatsapp.mode == crate::gateway::whatsapp::WhatsAppMode::Live {
+        let within = std::time::Duration::from_secs(crate::gateway::outbox::OUTBOX_SHUTDOWN_DRAIN_SECS);
+        let left =
+            crate::gateway::outbox::wait_until_sent(engine.store.as_ref(), engine.supervisor.clock(), within).await;
+        tracing::info!(left, "outbox drained (what is left is sent at the next start)");
+    }
     tracing::info!("HTTP stopped; flushing the journal");
     Ok(match engine.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,6 +46,30 @@ const PAIR_LIMIT_EXPONENT_MAX: u32 = 5;
 /// instance is noticed.
 const OUTBOX_IDLE_POLL_MS: u64 = 1_000;
 
+/// How long a stopping engine waits for the outbox's due entries to be sent before it exits
+/// (what is left is sent at the next start).
+pub const OUTBOX_SHUTDOWN_DRAIN_SECS: u64 = 10;
+
+/// Waits until no unsent entry is due (entries waiting out a backoff or a rate limit are not
+/// waited for), or `within` has passed; returns how many were still due then. For a stopping
+/// engine: the sender keeps running meanwhile.
+pub async fn wait_until_sent(store: &dyn Store, clock: Clock, within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let due = match store.unsent(OUTBOX_ROUND_ENTRIES_MAX).await {
+            Ok(rows) => rows.iter().filter(|r| r.next_attempt_at <= clock.now()).count(),
+            Err(error) => {
+                tracing::warn!(%error, "outbox drain: the store could not be read; the rest is sent at the next start");
+                return 0;
+            }
+        };
+        if due == 0 || Instant::now() >= deadline {
+            return due;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Wakes the sender when entries are written.
 #[derive(Clone, Default)]
 pub struct OutboxSignal(Arc<Notify>);

@@ -295,3 +295,54 @@ async fn a_customer_without_a_visible_phone_number_is_answered_by_user_id() {
     }
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_those_backing_off() {
+    use std::time::Duration;
+    use warung::gateway::outbox::wait_until_sent;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    let customers: Vec<String> = (0..5).map(|i| format!("62812000{i}")).collect();
+    for who in &customers {
+        shop.say(who, "saldo").await;
+    }
+    // Once every reply is written, the drain returns only when each is sent.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for who in &customers {
+        while shop.engine.store.outbox_of(who).await.unwrap().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "no reply written for {who}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let left =
+        wait_until_sent(shop.engine.store.as_ref(), shop.engine.supervisor.clock(), Duration::from_secs(10)).await;
+    assert_eq!(left, 0);
+    for who in &customers {
+        let entries = shop.engine.store.outbox_of(who).await.unwrap();
+        assert_eq!(entries[0].status, OutboxStatus::Sent, "{who}: {entries:?}");
+    }
+    finish(shop.engine, db).await;
+
+    // Meta down: the reply waits out a backoff, and the drain does not wait for it.
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .mount(&shop.graph)
+        .await;
+    shop.say("6285555", "saldo").await;
+    while shop.engine.store.outbox_of("6285555").await.unwrap().first().is_none_or(|e| e.attempts == 0) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = tokio::time::Instant::now();
+    let left =
+        wait_until_sent(shop.engine.store.as_ref(), shop.engine.supervisor.clock(), Duration::from_secs(10)).await;
+    assert_eq!(left, 0, "nothing due: the entry waits for its next attempt");
+    assert!(started.elapsed() < Duration::from_secs(5), "returned at once");
+    assert_eq!(
+        shop.engine.store.outbox_of("6285555").await.unwrap()[0].status,
+        OutboxStatus::Pending,
+        "kept for the next start"
+    );
+    finish(shop.engine, db).await;
+}
