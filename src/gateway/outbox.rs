@@ -175,6 +175,12 @@ impl Sender {
             Err(SendError::Transient(_)) => &calls.unavailable,
             Err(SendError::Refused { .. }) => &calls.refused,
         });
+        match &sent {
+            Ok(_) => {}
+            Err(SendError::Throttled { code, .. } | SendError::Refused { code, .. }) => calls.error(&code.to_string()),
+            Err(SendError::PairLimited) => calls.error("131056"),
+            Err(SendError::Transient(_)) => calls.error("transient"),
+        }
         match sent {
             Ok(message_id) => self.store.outbox_sent(row.id, now, &message_id).await,
             Err(SendError::Throttled { pause, .. }) => {

@@ -186,6 +186,21 @@ fn gateway_counts(out: &mut Exposition, engine: &Engine, gateway: &Gateway) {
             out.sample("warung_provider_calls_total", &[("provider", provider), ("outcome", outcome)], read(counter));
         }
     }
+    out.family(
+        "warung_provider_errors_total",
+        "counter",
+        "Failed calls to the providers' APIs, by provider and the provider's error code (transient: none given).",
+    );
+    for (provider, counts) in calls {
+        let mut errors = counts.errors();
+        // Known from the start, so the series exists before the first failure.
+        if !errors.iter().any(|(code, _)| code == "transient") {
+            errors.push(("transient".to_string(), 0));
+        }
+        for (code, count) in errors {
+            out.sample("warung_provider_errors_total", &[("provider", provider), ("code", &code)], count);
+        }
+    }
     let limiter = &engine.limiter.counters;
     out.family("warung_purchase_rate_limit_total", "counter", "Purchase rate limit checks, by outcome.");
     for (outcome, counter) in

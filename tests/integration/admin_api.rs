@@ -1,8 +1,6 @@
 //! The shop owner's admin API: every endpoint behind the token, each change made through the
 //! actors and found in the audit tables (movements, ledger, admin audit) with the admin's name.
 
-use std::net::TcpListener;
-
 use serde_json::{json, Value};
 use warung::engine::Engine;
 use warung::store::admin::{PriceRequest, PriceRequestStatus};
@@ -17,10 +15,7 @@ struct Admin {
 }
 
 async fn spawn_admin(engine: Engine) -> Admin {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    actix_rt::spawn(warung::http::server(engine, listener).unwrap());
-    Admin { address, client: reqwest::Client::new() }
+    Admin { address: serve(&engine), client: reqwest::Client::new() }
 }
 
 impl Admin {

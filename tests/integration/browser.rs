@@ -127,9 +127,7 @@ async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromiu
     let db = TestDb::new(Backend::Sqlite).await;
     let engine = engine(&db).await;
     product_with_items(&engine, "viu", 15_000, 2).await;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+    let address = serve(&engine);
 
     let driver = Driver::start().await;
     driver.open(&format!("{address}/simulator")).await;
@@ -158,9 +156,7 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     let product = product_with_items(&engine, "hot", 1_000, BUYERS).await;
     let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
     fund_all(&engine, &names, 1_000).await;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+    let address = serve(&engine);
 
     let driver = Driver::start().await;
     driver.open(&format!("{address}/ops")).await;
@@ -185,9 +181,7 @@ async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_c
     let db = TestDb::new(Backend::Sqlite).await;
     let engine = engine(&db).await;
     product_with_items(&engine, "viu", 15_000, 2).await;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+    let address = serve(&engine);
 
     let driver = Driver::start().await;
     driver.open(&format!("{address}/admin")).await;

@@ -183,6 +183,9 @@ async fn the_graph_api_answering_5xx_429_then_130429_is_retried_until_the_reply_
     assert_eq!(shop.sent_to("6287777").await.len(), 4, "three refused attempts and one success, nothing more");
     let entries = shop.engine.store.outbox_of("6287777").await.unwrap();
     assert_eq!((entries.len(), entries[0].status, entries[0].attempts), (1, OutboxStatus::Sent, 4));
+    let errors = shop.gateway.counters.whatsapp_sends.errors();
+    let count = |code: &str| errors.iter().find(|(c, _)| c == code).map(|(_, n)| *n);
+    assert_eq!((count("130429"), count("transient")), (Some(1), Some(2)), "by Meta's error code: {errors:?}");
     finish(shop.engine, db).await;
 }
 

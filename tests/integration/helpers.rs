@@ -94,6 +94,14 @@ pub async fn engine_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Engi
     Engine::start(settings).await.unwrap()
 }
 
+/// Serves `engine` over HTTP on a free local port; returns its base address.
+pub fn serve(engine: &Engine) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
+    address
+}
+
 pub fn code(s: &str) -> ProductCode {
     ProductCode::parse(s).unwrap()
 }

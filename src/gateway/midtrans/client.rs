@@ -94,6 +94,7 @@ impl MidtransClient {
             .await
             .map_err(|e| {
                 bump(&self.counters.midtrans_calls.unavailable);
+                self.counters.midtrans_calls.error("transient");
                 MidtransError::Unavailable(format!("request failed: {e}"))
             })?;
         let http_status = response.status().as_u16();
@@ -105,6 +106,19 @@ impl MidtransClient {
             Err(MidtransError::Unavailable(_)) => &calls.unavailable,
             Err(MidtransError::NotFound | MidtransError::Refused { .. }) => &calls.refused,
         });
+        match &answer {
+            Ok(_) => {}
+            Err(MidtransError::NotFound) => calls.error("404"),
+            Err(MidtransError::Refused { code, .. }) => calls.error(&code.to_string()),
+            // "503 ..." or "HTTP 502" or "unreadable answer: ...": the leading code if there is one.
+            Err(MidtransError::Unavailable(why)) => calls.error(
+                why.trim_start_matches("HTTP ")
+                    .split(' ')
+                    .next()
+                    .filter(|c| c.len() == 3 && c.chars().all(|d| d.is_ascii_digit()))
+                    .unwrap_or("transient"),
+            ),
+        }
         answer
     }
 }

@@ -2,7 +2,7 @@
 //! the admin's name and reason, never an overwrite), top-ups, roles, and the refund watch.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, put, web, HttpResponse, Scope};
+use actix_web::{get, post, put, web, HttpResponse};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -17,23 +17,15 @@ use crate::http::errors::ApiError;
 /// Customers and ledger entries listed when the call does not say how many.
 const LISTED_DEFAULT: i64 = 100;
 
-pub fn routes<T>(scope: Scope<T>) -> Scope<T>
-where
-    T: actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-{
-    scope
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
         .service(list_customers)
         .service(refund_watch)
         .service(get_customer)
         .service(set_role)
         .service(top_up)
         .service(adjust)
-        .service(get_wallet)
+        .service(get_wallet);
 }
 
 #[derive(Deserialize)]

@@ -52,15 +52,17 @@ pub fn scope() -> Scope<
         InitError = (),
     >,
 > {
-    let scope = web::scope("/admin/api").wrap(from_fn(require_token)).app_data(
-        web::QueryConfig::default()
-            .error_handler(|error, _| ApiError::bad_request("bad_query", error.to_string()).into()),
-    );
-    let scope = products::routes(scope);
-    let scope = prices::routes(scope);
-    let scope = orders::routes(scope);
-    let scope = customers::routes(scope);
-    settings::routes(scope)
+    web::scope("/admin/api")
+        .wrap(from_fn(require_token))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError::bad_request("bad_query", error.to_string()).into()),
+        )
+        .configure(products::configure)
+        .configure(prices::configure)
+        .configure(orders::configure)
+        .configure(customers::configure)
+        .configure(settings::configure)
 }
 
 async fn require_token(

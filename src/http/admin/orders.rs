@@ -1,7 +1,7 @@
 //! Orders: list and filter, one order with its payment and history, buy with saldo, open an
 //! order for an outside payment, confirm a payment, cancel an unpaid order, refund a paid one.
 
-use actix_web::{get, post, web, HttpResponse, Scope};
+use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, Reference};
@@ -16,23 +16,15 @@ use crate::store::admin::OrderFilter;
 /// Orders listed when the call does not say how many.
 const ORDERS_LISTED_DEFAULT: i64 = 100;
 
-pub fn routes<T>(scope: Scope<T>) -> Scope<T>
-where
-    T: actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-{
-    scope
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
         .service(list_orders)
         .service(purchase)
         .service(open_order)
         .service(get_order)
         .service(pay_order)
         .service(cancel_order)
-        .service(refund_order)
+        .service(refund_order);
 }
 
 #[derive(Deserialize)]

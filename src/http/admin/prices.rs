@@ -5,7 +5,7 @@
 //! its audit row in the same commit.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, put, web, HttpResponse, Scope};
+use actix_web::{get, post, put, web, HttpResponse};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -19,16 +19,8 @@ use crate::engine::Engine;
 use crate::http::errors::ApiError;
 use crate::store::admin::{PriceRequest, PriceRequestStatus};
 
-pub fn routes<T>(scope: Scope<T>) -> Scope<T>
-where
-    T: actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-{
-    scope.service(set_price).service(get_request).service(confirm_request)
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(set_price).service(get_request).service(confirm_request);
 }
 
 /// 422 `price_below_minimum` for a price under the shop's minimum.

@@ -2,7 +2,7 @@
 //! upload of one item per line). Stock and state change only through the product actor.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpResponse, Scope};
+use actix_web::{get, patch, post, web, HttpResponse};
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,22 +25,14 @@ const MOVEMENTS_SHOWN: i64 = 50;
 /// Most products the list returns.
 const PRODUCTS_LISTED_MAX: usize = 500;
 
-pub fn routes<T>(scope: Scope<T>) -> Scope<T>
-where
-    T: actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-{
-    scope
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
         .service(create_product)
         .service(list_products)
         .service(get_product)
         .service(edit_product)
         .service(restock)
-        .service(upload_stock)
+        .service(upload_stock);
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{get, put, web, HttpResponse, Scope};
+use actix_web::{get, put, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::journal::AuditRow;
@@ -14,16 +14,8 @@ use crate::engine::Engine;
 use crate::http::errors::ApiError;
 use crate::shop::SettingError;
 
-pub fn routes<T>(scope: Scope<T>) -> Scope<T>
-where
-    T: actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-{
-    scope.service(get_settings).service(put_settings).service(audit_trail)
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(get_settings).service(put_settings).service(audit_trail);
 }
 
 #[get("/settings")]
