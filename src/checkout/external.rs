@@ -140,9 +140,15 @@ impl Checkout {
         })
     }
 
-    /// Cancels an order still awaiting payment: its stock goes back on sale.
-    #[tracing::instrument(name = "checkout.cancel", skip_all, fields(%order))]
+    /// Cancels an order still awaiting payment, at its customer's word: its stock goes back on
+    /// sale.
     pub async fn cancel(&self, order: &OrderId) -> Result<(), CheckoutError> {
+        self.cancel_as(order, None).await
+    }
+
+    /// As `cancel`, recorded in the stock movements as done by `actor` (an admin) when given.
+    #[tracing::instrument(name = "checkout.cancel", skip_all, fields(%order))]
+    pub async fn cancel_as(&self, order: &OrderId, actor: Option<&str>) -> Result<(), CheckoutError> {
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         if row.state != OrderState::AwaitingPayment {
             return Err(CheckoutError::OrderNotOpen { state: row.state });
@@ -150,7 +156,7 @@ impl Checkout {
         let release = ProductCommand::Release {
             order: order.clone(),
             reason: ReleaseReason::Cancelled,
-            actor: format!("customer:{}", row.customer),
+            actor: actor.map(str::to_string).unwrap_or_else(|| format!("customer:{}", row.customer)),
         };
         let cancelled = self.with_state(&row, OrderState::Cancelled, "cancelled");
         match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.clone()]).await? {

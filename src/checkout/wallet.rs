@@ -16,6 +16,17 @@ impl Checkout {
         payment: &Reference,
         amount: Money,
     ) -> Result<WalletBalance, CheckoutError> {
+        self.top_up_as(customer, payment, amount, &format!("payment:{payment}")).await
+    }
+
+    /// As `top_up`, with the ledger naming `actor` (an admin recording a payment by hand).
+    pub async fn top_up_as(
+        &self,
+        customer: &CustomerId,
+        payment: &Reference,
+        amount: Money,
+        actor: &str,
+    ) -> Result<WalletBalance, CheckoutError> {
         let row = PaymentRow {
             id: payment.clone(),
             customer: customer.clone(),
@@ -30,7 +41,7 @@ impl Checkout {
             amount,
             kind: LedgerKind::TopUp,
             reason: format!("top up {payment}"),
-            actor: format!("payment:{payment}"),
+            actor: actor.to_string(),
         };
         self.wallet(customer, credit, vec![Event::Payment(row)]).await
     }

@@ -378,7 +378,14 @@ async fn orders_are_listed_shown_cancelled_and_refunded(backend: Backend) {
     );
     let (status, _) = admin.send("post", &format!("/orders/{}/cancel", unpaid.order), json!({})).await;
     assert_eq!(status, 200);
-    assert_eq!(admin.get(&format!("/orders/{}", unpaid.order)).await.1["state"], "cancelled");
+    let (_, cancelled) = admin.get(&format!("/orders/{}", unpaid.order)).await;
+    assert_eq!(cancelled["state"], "cancelled");
+    let released = cancelled["stock_movements"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (released["to"].as_str(), released["actor"].as_str()),
+        (Some("available"), Some("admin:siti")),
+        "{cancelled}"
+    );
     assert_eq!(code_of(&admin.get("/orders/TRX-0000000000-1").await), (404, Some("order_not_found")));
     assert_eq!(code_of(&admin.get("/orders/not-an-order").await), (400, Some("bad_order")));
     finish(engine, db).await;
@@ -424,14 +431,22 @@ async fn customers_balances_and_the_refund_watch(backend: Backend) {
     assert_eq!((status, body["balance"]["balance"].as_str()), (200, Some("105000")));
     let (status, _) = admin.send("post", "/wallets/cici/adjustments", adjust("-500000", "adj-2")).await;
     assert_eq!(status, 402, "never below zero");
+    let (status, _) =
+        admin.send("post", "/wallets/cici/top-ups", json!({"payment_id": "bca-0042", "amount": "1000"})).await;
+    assert_eq!(status, 200);
     let (_, cici) = admin.get("/customers/cici").await;
-    let entry = &cici["ledger"][0];
+    assert_eq!(
+        (cici["ledger"][0]["actor"].as_str(), cici["ledger"][0]["kind"].as_str()),
+        (Some("admin:siti"), Some("top_up")),
+        "{cici}"
+    );
+    let entry = &cici["ledger"][1];
     assert_eq!(
         (entry["actor"].as_str(), entry["reason"].as_str(), entry["amount"].as_str()),
         (Some("admin:siti"), Some("kompensasi"), Some("5000")),
         "{cici}"
     );
-    assert_eq!(cici["balance"]["balance"], "105000");
+    assert_eq!(cici["balance"]["balance"], "106000");
     assert_eq!(code_of(&admin.get("/customers/nobody").await), (404, Some("customer_not_found")));
     let odd_name = admin.call("put", "/customers/cici/role", "bad name!", Some(json!({"role": "reseller"}))).await;
     assert_eq!(code_of(&odd_name), (400, Some("bad_admin_name")));

@@ -142,13 +142,14 @@ struct Payment {
 #[post("/wallets/{customer}/top-ups")]
 async fn top_up(
     engine: web::Data<Engine>,
+    admin: AdminName,
     customer: web::Path<String>,
     body: web::Json<Payment>,
 ) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&customer))?;
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
     let amount: Money = parse("amount", body.amount.parse())?;
-    let balance = engine.checkout.top_up(&customer, &payment, amount).await?;
+    let balance = engine.checkout.top_up_as(&customer, &payment, amount, &admin.actor()).await?;
     Ok(HttpResponse::Ok().json(json!({"balance": balance})))
 }
 

@@ -201,9 +201,13 @@ async fn pay_order(
 }
 
 #[post("/orders/{id}/cancel")]
-async fn cancel_order(engine: web::Data<Engine>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn cancel_order(
+    engine: web::Data<Engine>,
+    admin: AdminName,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse("order", OrderId::parse(&id))?;
-    engine.checkout.cancel(&id).await?;
+    engine.checkout.cancel_as(&id, Some(&admin.actor())).await?;
     Ok(HttpResponse::Ok().json(json!({"order": id, "state": "cancelled"})))
 }
 
