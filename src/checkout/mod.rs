@@ -87,8 +87,10 @@ struct Inner {
     settings: CheckoutSettings,
     /// Per customer, the order in progress or awaiting payment: one at a time.
     open: DashMap<CustomerId, OrderId>,
-    /// Customers with a role other than member.
+    /// Customers with a role set by an admin.
     roles: DashMap<CustomerId, Role>,
+    /// Roles ever set in this process (never decreases): zero means every buyer is a member.
+    roles_set: std::sync::atomic::AtomicUsize,
     notices: broadcast::Sender<OrderNotice>,
 }
 
@@ -120,6 +122,7 @@ impl Checkout {
                 settings,
                 open: DashMap::new(),
                 roles: DashMap::new(),
+                roles_set: std::sync::atomic::AtomicUsize::new(0),
                 notices,
             }),
         }
