@@ -49,7 +49,15 @@ impl Checkout {
     ) -> Result<PendingOrder, CheckoutError> {
         let mut claim = self.claim(customer, &order)?;
         let reserved = self
-            .reserve(&order, customer, product, quantity, self.inner.settings.payment_ttl, StoreWhen::Reserved)
+            .reserve(
+                &order,
+                customer,
+                self.role_of(customer).tier(),
+                product,
+                quantity,
+                self.inner.settings.payment_ttl,
+                StoreWhen::Reserved,
+            )
             .await?;
         let row =
             self.order_row(&order, customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);

@@ -22,7 +22,7 @@ use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference};
 use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
+use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
 use warung_actors::supervisor::{CallError, Supervisor};
 use warung_actors::wallet::WalletBalance;
 
@@ -194,17 +194,20 @@ impl Checkout {
         Event::Order(row)
     }
 
+    /// `tier` is the customer's (`role_of`), looked up once per purchase by the caller.
+    #[allow(clippy::too_many_arguments)]
     async fn reserve(
         &self,
         order: &OrderId,
         customer: &CustomerId,
+        tier: PriceTier,
         product: &ProductCode,
         quantity: Quantity,
         ttl: Duration,
         store: StoreWhen,
     ) -> Result<ProductOutcome, CheckoutError> {
         let command = ProductCommand::Reserve {
-            tier: self.role_of(customer).tier(),
+            tier,
             order: order.clone(),
             quantity,
             ttl_ms: ttl.as_millis() as i64,

@@ -41,13 +41,14 @@ impl Checkout {
         quantity: Quantity,
     ) -> Result<Purchase, CheckoutError> {
         let _claim = self.claim(customer, &order)?;
-        self.refuse_early(customer, product, quantity).await?;
+        let tier = self.role_of(customer).tier();
+        self.refuse_early(customer, tier, product, quantity).await?;
 
         // The reservation lives in memory until its commit stores it. A restart forgets it: the
         // commit then finds no reservation, and the debit is refunded by `settle_pending`, as any
         // failure after the debit.
         let reserved = self
-            .reserve(&order, customer, product, quantity, self.inner.settings.saldo_ttl, StoreWhen::Committed)
+            .reserve(&order, customer, tier, product, quantity, self.inner.settings.saldo_ttl, StoreWhen::Committed)
             .await?;
         let ProductOutcome::Reserved { total, .. } = reserved else { unreachable!("reserve answers Reserved") };
         let row = self.order_row(&order, customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
@@ -103,6 +104,7 @@ impl Checkout {
     async fn refuse_early(
         &self,
         customer: &CustomerId,
+        tier: PriceTier,
         product: &ProductCode,
         quantity: Quantity,
     ) -> Result<(), CheckoutError> {
@@ -115,17 +117,10 @@ impl Checkout {
                         requested: quantity,
                     }));
                 }
-                let member = *gauges.price.read().expect("gauge lock");
-                match self.role_of(customer).tier() {
-                    PriceTier::Member => member,
-                    PriceTier::Reseller => gauges.reseller_price.read().expect("gauge lock").unwrap_or(member),
-                }
+                gauges.price_for(tier)
             }
             None => match self.inner.supervisor.product_snapshot(product).await {
-                Ok(snapshot) => match self.role_of(customer).tier() {
-                    PriceTier::Member => snapshot.price,
-                    PriceTier::Reseller => snapshot.reseller_price.unwrap_or(snapshot.price),
-                },
+                Ok(snapshot) => tier.price(snapshot.price, snapshot.reseller_price),
                 Err(CallError::NotFound) => return Err(CheckoutError::ProductNotFound),
                 Err(error) => return Err(CheckoutError::Unavailable(error)),
             },

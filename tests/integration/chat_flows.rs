@@ -99,11 +99,7 @@ async fn an_image_and_an_unsupported_message_get_a_polite_reply() {
 async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(backend: Backend) {
     let db = TestDb::new(backend).await;
     // First run: Meta is down, so the answer stays in the outbox.
-    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
-    wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(wiremock::ResponseTemplate::new(503))
-        .mount(&shop.graph)
-        .await;
+    let shop = spawn_shop_meta_down(&db).await;
     shop.say("6285555", "saldo").await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -328,11 +324,7 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
 
     // Meta down: the reply waits out a backoff, and the drain does not wait for it.
     let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
-    wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(wiremock::ResponseTemplate::new(503))
-        .mount(&shop.graph)
-        .await;
+    let shop = spawn_shop_meta_down(&db).await;
     shop.say("6285555", "saldo").await;
     while shop.engine.store.outbox_of("6285555").await.unwrap().first().is_none_or(|e| e.attempts == 0) {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -88,6 +88,16 @@ pub async fn start_shop(
 }
 
 /// The Graph stand-in accepts every message.
+/// A shop whose Graph API stand-in answers every send with 503 (Meta is down).
+pub async fn spawn_shop_meta_down(db: &TestDb) -> Shop {
+    let shop = spawn_shop_with(db, StandIns::GraphUnmounted, |_| {}).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .mount(&shop.graph)
+        .await;
+    shop
+}
+
 pub async fn graph_accepts(graph: &MockServer) {
     Mock::given(method("POST"))
         .and(path_regex(r"^/v24\.0/\d+/messages$"))

@@ -9,7 +9,7 @@ use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, Respon
 use futures::FutureExt;
 use tokio::sync::mpsc;
 
-use super::messages::{ProductCommand, ProductOutcome, ProductRejection};
+use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalError, Origin, Ticket};
@@ -24,24 +24,28 @@ const EXPIRY_RETRY_MS: u64 = 100;
 pub struct ProductGauges {
     pub available: AtomicI64,
     pub reserved: AtomicI64,
-    pub price: RwLock<Money>,
-    pub reseller_price: RwLock<Option<Money>>,
+    /// The member and the reseller price, under one lock: every message publishes them.
+    prices: RwLock<(Money, Option<Money>)>,
 }
 
 impl ProductGauges {
     fn publish(&self, state: &ProductState) {
         self.available.store(state.available(), Ordering::Relaxed);
         self.reserved.store(state.reserved(), Ordering::Relaxed);
-        *self.price.write().expect("gauge lock") = state.price;
-        *self.reseller_price.write().expect("gauge lock") = state.reseller_price;
+        *self.prices.write().expect("gauge lock") = (state.price, state.reseller_price);
+    }
+
+    /// What a buyer of `tier` pays now.
+    pub fn price_for(&self, tier: PriceTier) -> Money {
+        let (member, reseller) = *self.prices.read().expect("gauge lock");
+        tier.price(member, reseller)
     }
 
     pub fn new(state: &ProductState) -> ProductGauges {
         let gauges = ProductGauges {
             available: AtomicI64::new(0),
             reserved: AtomicI64::new(0),
-            price: RwLock::new(state.price),
-            reseller_price: RwLock::new(state.reseller_price),
+            prices: RwLock::new((state.price, state.reseller_price)),
         };
         gauges.publish(state);
         gauges

@@ -84,6 +84,14 @@ impl PriceTier {
         }
     }
 
+    /// What a buyer of this tier pays, given a product's member and reseller prices.
+    pub fn price(self, member: Money, reseller: Option<Money>) -> Money {
+        match self {
+            PriceTier::Member => member,
+            PriceTier::Reseller => reseller.unwrap_or(member),
+        }
+    }
+
     pub fn parse(value: &str) -> Option<PriceTier> {
         match value {
             "member" => Some(PriceTier::Member),

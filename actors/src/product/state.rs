@@ -186,10 +186,7 @@ impl ProductState {
 
     /// What a buyer of `tier` pays per unit.
     pub fn price_for(&self, tier: PriceTier) -> Money {
-        match tier {
-            PriceTier::Member => self.price,
-            PriceTier::Reseller => self.reseller_price.unwrap_or(self.price),
-        }
+        tier.price(self.price, self.reseller_price)
     }
 
     pub fn available(&self) -> i64 {

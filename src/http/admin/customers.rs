@@ -7,9 +7,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{CustomerId, Money, Reference};
-use warung_actors::journal::LedgerRow;
 
-use super::{parse, store_down, AdminName};
+use super::{ledger_json, next_cursor, parse, store_down, AdminName, Payment};
 use crate::checkout::Role;
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
@@ -40,9 +39,7 @@ struct Page {
 async fn list_customers(engine: web::Data<Engine>, page: web::Query<Page>) -> Result<HttpResponse, ApiError> {
     let limit = page.limit.unwrap_or(LISTED_DEFAULT);
     let customers = engine.store.list_customers(page.after.as_deref(), limit).await.map_err(store_down)?;
-    let next = (customers.len() as i64 == limit.clamp(1, crate::store::admin::ADMIN_LIST_ROWS_MAX))
-        .then(|| customers.last().map(|c| c.id.clone()))
-        .flatten();
+    let next = next_cursor(&customers, limit, |c| c.id.clone());
     Ok(HttpResponse::Ok().json(json!({"customers": customers, "next_after": next})))
 }
 
@@ -75,11 +72,6 @@ async fn get_customer(
         "orders_refunded": line.orders_refunded,
         "ledger": ledger.iter().map(ledger_json).collect::<Vec<_>>(),
     })))
-}
-
-pub fn ledger_json(l: &LedgerRow) -> serde_json::Value {
-    json!({"reference": l.reference, "kind": l.kind.as_str(), "amount": l.amount, "balance_after": l.balance_after,
-           "reason": l.reason, "actor": l.actor, "at_ms": l.at})
 }
 
 #[derive(Deserialize)]
@@ -130,13 +122,6 @@ async fn refund_watch(engine: web::Data<Engine>, query: web::Query<WatchQuery>) 
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"threshold_percent": threshold, "min_orders": min_orders, "flagged": flagged})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Payment {
-    payment_id: String,
-    amount: String,
 }
 
 #[post("/wallets/{customer}/top-ups")]

@@ -144,6 +144,33 @@ fn store_down(error: crate::store::StoreError) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store could not be reached; try again")
 }
 
+/// One ledger entry as the admin API shows it.
+fn ledger_json(l: &warung_actors::journal::LedgerRow) -> serde_json::Value {
+    serde_json::json!({"reference": l.reference, "kind": l.kind.as_str(), "amount": l.amount,
+        "balance_after": l.balance_after, "reason": l.reason, "actor": l.actor, "at_ms": l.at})
+}
+
+/// One stock movement as the admin API shows it.
+fn movement_json(m: &warung_actors::journal::MovementRow) -> serde_json::Value {
+    serde_json::json!({"quantity": m.quantity, "from": m.from.as_str(), "to": m.to.as_str(), "reason": m.reason,
+        "reference": m.reference, "actor": m.actor, "at_ms": m.at})
+}
+
+/// The next page's cursor: taken from the last row, when the page came back full (a shorter page
+/// is the last one).
+fn next_cursor<T, C>(rows: &[T], limit: i64, cursor: impl Fn(&T) -> C) -> Option<C> {
+    let full = rows.len() as i64 == limit.clamp(1, crate::store::admin::ADMIN_LIST_ROWS_MAX);
+    rows.last().filter(|_| full).map(cursor)
+}
+
+/// A confirmed payment: an order's or a top-up's.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payment {
+    payment_id: String,
+    amount: String,
+}
+
 /// A new reference for an admin command that did not bring one.
 fn generated_reference(prefix: &str) -> warung_actors::domain::Reference {
     let random: u64 = rand::random();

@@ -7,7 +7,7 @@ use serde_json::json;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, Reference};
 use warung_actors::journal::{OrderRow, OrderState};
 
-use super::{parse, store_down, AdminName};
+use super::{ledger_json, movement_json, next_cursor, parse, store_down, AdminName, Payment};
 use crate::checkout::{CheckoutError, PaymentOutcome};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
@@ -60,12 +60,9 @@ async fn list_orders(engine: web::Data<Engine>, query: web::Query<ListQuery>) ->
         limit: query.limit.unwrap_or(ORDERS_LISTED_DEFAULT),
     };
     let orders = engine.store.list_orders(&filter).await.map_err(store_down)?;
-    let next = (orders.len() as i64 == filter.limit.clamp(1, crate::store::admin::ADMIN_LIST_ROWS_MAX))
-        .then(|| orders.last().map(|o| o.created_at))
-        .flatten();
     Ok(HttpResponse::Ok().json(json!({
         "orders": orders.iter().map(order_json).collect::<Vec<_>>(),
-        "next_to": next,
+        "next_to": next_cursor(&orders, filter.limit, |o| o.created_at),
     })))
 }
 
@@ -118,22 +115,8 @@ async fn get_order(engine: web::Data<Engine>, id: web::Path<String>) -> Result<H
         Some(c) => json!({"status": c.status.as_str(), "gross_amount": c.gross, "expires_at_ms": c.expires_at}),
         None => serde_json::Value::Null,
     };
-    body["stock_movements"] = history
-        .movements
-        .iter()
-        .map(|m| {
-            json!({"quantity": m.quantity, "from": m.from.as_str(), "to": m.to.as_str(), "reason": m.reason,
-                   "actor": m.actor, "at_ms": m.at})
-        })
-        .collect();
-    body["ledger"] = history
-        .ledger
-        .iter()
-        .map(|l| {
-            json!({"reference": l.reference, "kind": l.kind.as_str(), "amount": l.amount,
-                   "balance_after": l.balance_after, "reason": l.reason, "actor": l.actor, "at_ms": l.at})
-        })
-        .collect();
+    body["stock_movements"] = history.movements.iter().map(movement_json).collect();
+    body["ledger"] = history.ledger.iter().map(ledger_json).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -171,13 +154,6 @@ async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<H
     let pending = engine.checkout.buy_with_external(&customer, &product, body.quantity).await?;
     Ok(HttpResponse::Created()
         .json(json!({"order": pending.order, "total": pending.total, "expires_at_ms": pending.expires_at})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Payment {
-    payment_id: String,
-    amount: String,
 }
 
 #[post("/orders/{id}/payments")]

@@ -13,7 +13,7 @@ use warung_actors::domain::{Money, ProductCode, Reference};
 use warung_actors::journal::{AuditRow, Event};
 use warung_actors::product::{PriceTier, ProductCommand};
 
-use super::{parse, store_down, AdminName};
+use super::{generated_reference, parse, store_down, AdminName};
 use crate::checkout::CheckoutError;
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
@@ -92,7 +92,7 @@ async fn set_price(
             "request": request,
         })));
     }
-    let reference = Reference::parse(&format!("price-{:016x}", rand::random::<u64>())).expect("reference");
+    let reference = generated_reference("price");
     let audit = audit_row(&code, tier, current, price, &admin.0, None, body.reason.trim(), now);
     apply(&engine, &code, tier, price, reference, audit, &admin).await?;
     Ok(HttpResponse::Ok().json(json!({"status": "applied", "tier": tier, "price": price})))

@@ -8,9 +8,11 @@ use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
 use warung_actors::journal::{AuditRow, Event, StockKind};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
+use warung_actors::product::{
+    ProductCommand, ProductOutcome, ProductRejection, Restock, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
+};
 
-use super::{generated_reference, parse, store_down, AdminName};
+use super::{generated_reference, movement_json, parse, store_down, AdminName};
 use crate::checkout::CheckoutError;
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
@@ -50,11 +52,11 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
     let code = parse("code", ProductCode::parse(&body.code))?;
     let price: Money = parse("price", body.price.parse())?;
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > warung_actors::product::PRODUCT_NAME_CHARS_MAX {
+    if name.is_empty() || name.chars().count() > PRODUCT_NAME_CHARS_MAX {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_name",
-            "a product needs a name of 1 to 80 characters",
+            format!("a product needs a name of 1 to {PRODUCT_NAME_CHARS_MAX} characters"),
         ));
     }
     super::prices::check_minimum(&engine, price)?;
@@ -92,13 +94,7 @@ async fn get_product(engine: web::Data<Engine>, code: web::Path<String>) -> Resu
     let movements = engine.store.movements_of(&code, MOVEMENTS_SHOWN).await.map_err(store_down)?;
     let mut body = serde_json::to_value(&snapshot).expect("a snapshot serialises");
     body["price_requests"] = serde_json::to_value(requests).expect("requests serialise");
-    body["stock_movements"] = movements
-        .iter()
-        .map(|m| {
-            json!({"quantity": m.quantity, "from": m.from.as_str(), "to": m.to.as_str(), "reason": m.reason,
-                   "reference": m.reference, "actor": m.actor, "at_ms": m.at})
-        })
-        .collect();
+    body["stock_movements"] = movements.iter().map(movement_json).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
