@@ -2,8 +2,8 @@
 //! costs one round trip to Postgres instead of one per table. With small batches (tens of sales
 //! at a time) the round trips, not the rows, set the pace.
 
-use sqlx::postgres::{PgArguments, Postgres};
-use sqlx::{Arguments, Encode, Transaction, Type};
+use sqlx::postgres::{PgArguments, PgConnection, Postgres};
+use sqlx::{Arguments, Encode, Type};
 
 #[derive(Default)]
 pub(crate) struct Combined {
@@ -28,7 +28,7 @@ impl Combined {
     }
 
     /// Runs the parts: nothing, one plain statement, or one `WITH` statement.
-    pub(crate) async fn execute(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    pub(crate) async fn execute(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         if let Some(error) = self.error {
             return Err(sqlx::Error::Encode(error));
         }
@@ -41,7 +41,7 @@ impl Combined {
                 format!("WITH {} SELECT 1", parts.join(", "))
             }
         };
-        sqlx::query_with(sqlx::AssertSqlSafe(sql), self.arguments).execute(&mut **tx).await?;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), self.arguments).execute(conn).await?;
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ use warung_actors::supervisor::Persistence;
 pub use admin::AdminStore;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use payments::{ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Payments};
-pub use postgres::PgStore;
+pub use postgres::{PgStore, JOURNAL_APPLICATION_NAME};
 pub use sqlite::SqliteStore;
 
 /// The embedded default: an SQLite file in the working directory.

@@ -12,6 +12,8 @@ use crate::helpers::*;
 
 const BUYERS: usize = 3_000;
 const ITEMS: usize = 2_000;
+/// Journal connections cut while they write a batch.
+const TERMINATIONS_MID_BATCH: usize = 4;
 
 #[actix_rt::test]
 async fn terminated_connections_never_turn_into_false_successes() {
@@ -35,8 +37,29 @@ async fn terminated_connections_never_turn_into_false_successes() {
     }));
     let terminator = async {
         let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
-        for _ in 0..6 {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        // A batch is one short statement: cut the journal's connections while they write (found
+        // by polling), then every connection, reads included.
+        let mut cut_mid_batch = 0;
+        let started = std::time::Instant::now();
+        while cut_mid_batch < TERMINATIONS_MID_BATCH && started.elapsed() < Duration::from_secs(1) {
+            let cut: Vec<(bool,)> = sqlx::query_as(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND application_name = $2 AND state = 'active'",
+            )
+            .bind(&db.name)
+            .bind(warung::store::JOURNAL_APPLICATION_NAME)
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+            if cut.is_empty() {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            } else {
+                cut_mid_batch += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
             sqlx::query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             )
