@@ -29,7 +29,9 @@ impl Supervisor {
         let inner = &self.inner;
         // Changes of an earlier incarnation still in the journal must be in the store first.
         inner.journal.flush().await.map_err(CallError::from)?;
+        let loading = inner.loads.acquire().await.expect("the load permits are never closed");
         let record = inner.loader.load_product(code).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        drop(loading);
         let state = ProductState::restore(record.ok_or(CallError::NotFound)?)
             .map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
@@ -61,8 +63,10 @@ impl Supervisor {
     ) -> Result<Handle<WalletActor, WalletGauges>, CallError> {
         let inner = &self.inner;
         inner.journal.flush().await.map_err(CallError::from)?;
+        let loading = inner.loads.acquire().await.expect("the load permits are never closed");
         let record =
             inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
+        drop(loading);
         let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
         let stats = Arc::new(ActorStats::new(

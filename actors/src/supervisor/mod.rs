@@ -47,6 +47,13 @@ pub const MAILBOX_CAPACITY_DEFAULT: usize = 4_096;
 /// Safe because every command carries its caller's id.
 pub const CALL_ATTEMPTS_MAX: usize = 3;
 
+/// Actor states loaded from the store at once. Past this, an activation waits its turn here, in
+/// arrival order, instead of in the store's connection pool: thousands of waiters there (a flash
+/// sale's new customers all at once) time out together and keep retrying, and the pool's acquire
+/// timeout then turns a burst into a stream of "store unavailable". Half the default pool, so
+/// queries outside activation still find connections.
+pub const ACTIVATION_LOADS_AT_ONCE_MAX: usize = 8;
+
 /// Something an actor reports to the outside world after it is durable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice {
@@ -112,6 +119,8 @@ struct Inner {
     wallets: Wallets,
     journal: Journal,
     loader: Arc<dyn Loader>,
+    /// Permits to load an actor's state: see `ACTIVATION_LOADS_AT_ONCE_MAX`.
+    loads: tokio::sync::Semaphore,
     clock: Clock,
     settings: SupervisorSettings,
     arbiters: Vec<ArbiterHandle>,
@@ -154,6 +163,7 @@ impl Supervisor {
                 wallets: Registry::new(settings.restart_budget),
                 journal,
                 loader,
+                loads: tokio::sync::Semaphore::new(ACTIVATION_LOADS_AT_ONCE_MAX),
                 clock,
                 settings,
                 arbiters,

@@ -236,3 +236,45 @@ async fn an_active_wallet_publishes_its_available_balance() {
     let gauges = supervisor.wallet_gauges(&customer).expect("active after use");
     assert_eq!(*gauges.available.read().unwrap(), Money::rupiah(35_000));
 }
+
+/// A store whose wallet loads take a while, counting how many run at once.
+#[derive(Default)]
+struct SlowLoads {
+    loading: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+}
+
+impl Sink for SlowLoads {
+    fn commit<'a>(&'a self, _: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        crate::journal::after(earlier).boxed()
+    }
+}
+
+impl Loader for SlowLoads {
+    fn load_product<'a>(&'a self, _: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+        futures::future::ready(Ok(None)).boxed()
+    }
+    fn load_wallet<'a>(&'a self, _: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        async move {
+            let now = self.loading.fetch_add(1, SeqCst) + 1;
+            self.most_at_once.fetch_max(now, SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.loading.fetch_sub(1, SeqCst);
+            Ok(WalletRecord::default())
+        }
+        .boxed()
+    }
+}
+
+#[actix_rt::test]
+async fn a_burst_of_new_customers_loads_a_few_at_a_time_and_every_one_is_served() {
+    tokio::time::pause();
+    let store = std::sync::Arc::new(SlowLoads::default());
+    let (supervisor, _notices) = Supervisor::start(store.clone(), Clock::system(), settings());
+    let customers: Vec<CustomerId> = (0..500).map(|c| CustomerId::parse(&format!("new{c}")).unwrap()).collect();
+    let balances = futures::future::join_all(customers.iter().map(|c| supervisor.wallet_balance(c))).await;
+    assert!(balances.iter().all(Result::is_ok), "every customer is served");
+    let most = store.most_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, ACTIVATION_LOADS_AT_ONCE_MAX, "loads ran {most} at once");
+}
