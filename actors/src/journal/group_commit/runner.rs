@@ -82,7 +82,11 @@ impl Runner {
         let mut chain = Chain::fresh();
         let mut open = true;
         loop {
-            if self.should_launch(&filling, flights.len(), open) {
+            // One reading of the clock decides both whether to launch and how long to wait: read
+            // twice, a window closing between the readings left the loop waiting on nothing
+            // while callers waited on it (until an unrelated submission woke it, if ever).
+            let now = tokio::time::Instant::now();
+            if should_launch(&filling, flights.len(), open, self.settings.batch_events_max, now) {
                 let batch = std::mem::take(&mut filling);
                 if let Some(flight) = self.launch(batch.submissions, &mut chain) {
                     flights.push_back(flight);
@@ -93,7 +97,7 @@ impl Runner {
                 break;
             }
             let room = open && filling.events < self.settings.batch_events_max;
-            let deadline = filling.deadline.filter(|at| *at > tokio::time::Instant::now());
+            let deadline = wait_until(&filling, now);
             tokio::select! {
                 biased;
                 settled = async { (&mut flights.front_mut().expect("guarded").task).await }, if !flights.is_empty() => {
@@ -119,21 +123,6 @@ impl Runner {
             }
         }
         tracing::debug!("journal stopped: every handle dropped");
-    }
-
-    /// A batch goes to the store when it is full, or when its window has passed and the store is
-    /// idle; behind a batch already in the store, it waits until it is worth a second writer (half
-    /// full), so the two overlap instead of the second being a sliver.
-    fn should_launch(&self, filling: &Filling, in_flight: usize, open: bool) -> bool {
-        if filling.submissions.is_empty() || in_flight >= PIPELINE_BATCHES_MAX {
-            return false;
-        }
-        let max = self.settings.batch_events_max;
-        if filling.events >= max || !open {
-            return true;
-        }
-        let window_passed = filling.deadline.is_some_and(|at| at <= tokio::time::Instant::now());
-        window_passed && (in_flight == 0 || filling.events >= max / 2)
     }
 
     /// A fence is never lifted: an old incarnation may still be draining its mailbox after a new
@@ -288,6 +277,27 @@ impl Runner {
     }
 }
 
+/// A batch goes to the store when it is full, or when its window has passed and the store is idle;
+/// behind a batch already in the store, it waits until it is worth a second writer (half full), so
+/// the two overlap instead of the second being a sliver.
+fn should_launch(filling: &Filling, in_flight: usize, open: bool, max: usize, now: tokio::time::Instant) -> bool {
+    if filling.submissions.is_empty() || in_flight >= PIPELINE_BATCHES_MAX {
+        return false;
+    }
+    if filling.events >= max || !open {
+        return true;
+    }
+    let window_passed = filling.deadline.is_some_and(|at| at <= now);
+    window_passed && (in_flight == 0 || filling.events >= max / 2)
+}
+
+/// When the loop must look again if nothing else happens: the batch's window, while it is open.
+/// A window already passed needs no timer: the batch launches now, or when the batch ahead
+/// settles (which wakes the loop).
+fn wait_until(filling: &Filling, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
+    filling.deadline.filter(|at| *at > now)
+}
+
 /// Gives each submission of a batch its events back, to be sent again.
 fn restore(parts: Vec<Part>, mut events: Vec<Event>) -> Vec<Submission> {
     assert_eq!(events.len(), parts.last().map_or(0, |part| part.range.end), "a batch's events come back whole");
@@ -315,6 +325,52 @@ fn record(stats: &JournalStats, events: usize, started: Instant, result: &Result
         Err(error) => {
             stats.batches_failed.fetch_add(1, Ordering::Relaxed);
             tracing::error!(%error, events, "journal batch failed to commit");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use tokio::time::Instant;
+
+    use super::*;
+
+    fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling {
+        let submissions = (0..submissions)
+            .map(|_| Submission {
+                origin: None,
+                depends_on: Vec::new(),
+                events: Vec::new(),
+                done: oneshot::channel().0,
+            })
+            .collect();
+        Filling { submissions, events, deadline: Some(deadline) }
+    }
+
+    proptest! {
+        /// The loop never waits for nothing: with a batch filling, it launches it, or a batch in
+        /// the store will settle and wake it, or a timer is set for the window's end. (Deciding
+        /// with two readings of the clock broke this once a window closed between them.)
+        #[test]
+        fn a_filling_batch_always_has_a_wakeup(
+            submissions in 1usize..300,
+            events in 0usize..5_000,
+            in_flight in 0usize..=PIPELINE_BATCHES_MAX,
+            open in any::<bool>(),
+            deadline_after_now_ns in -2_000i64..2_000,
+        ) {
+            let now = Instant::now();
+            let deadline = if deadline_after_now_ns >= 0 {
+                now + Duration::from_nanos(deadline_after_now_ns as u64)
+            } else {
+                now - Duration::from_nanos(deadline_after_now_ns.unsigned_abs())
+            };
+            let filling = filling(submissions, events, deadline);
+            let launches = should_launch(&filling, in_flight, open, 4_096, now);
+            prop_assert!(launches || in_flight > 0 || wait_until(&filling, now).is_some());
         }
     }
 }
