@@ -89,8 +89,8 @@ struct Inner {
     open: DashMap<CustomerId, OrderId>,
     /// Customers with a role set by an admin.
     roles: DashMap<CustomerId, Role>,
-    /// Roles ever set in this process (never decreases): zero means every buyer is a member.
-    roles_set: std::sync::atomic::AtomicUsize,
+    /// Whether a role was ever set in this process: until then every buyer is a member.
+    any_role: std::sync::atomic::AtomicBool,
     notices: broadcast::Sender<OrderNotice>,
 }
 
@@ -122,7 +122,7 @@ impl Checkout {
                 settings,
                 open: DashMap::new(),
                 roles: DashMap::new(),
-                roles_set: std::sync::atomic::AtomicUsize::new(0),
+                any_role: std::sync::atomic::AtomicBool::new(false),
                 notices,
             }),
         }

@@ -29,9 +29,7 @@ impl Supervisor {
         let inner = &self.inner;
         // Changes of an earlier incarnation still in the journal must be in the store first.
         inner.journal.flush().await.map_err(CallError::from)?;
-        let loading = inner.loads.acquire().await.expect("the load permits are never closed");
-        let record = inner.loader.load_product(code).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
-        drop(loading);
+        let record = self.load(inner.loader.load_product(code)).await?;
         let state = ProductState::restore(record.ok_or(CallError::NotFound)?)
             .map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
@@ -63,10 +61,7 @@ impl Supervisor {
     ) -> Result<Handle<WalletActor, WalletGauges>, CallError> {
         let inner = &self.inner;
         inner.journal.flush().await.map_err(CallError::from)?;
-        let loading = inner.loads.acquire().await.expect("the load permits are never closed");
-        let record =
-            inner.loader.load_wallet(customer).await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })?;
-        drop(loading);
+        let record = self.load(inner.loader.load_wallet(customer)).await?;
         let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
         let stats = Arc::new(ActorStats::new(
@@ -82,6 +77,12 @@ impl Supervisor {
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
         Ok(Handle { addr, stats, gauges })
+    }
+
+    /// Reads an actor's state from the store, among at most `ACTIVATION_LOADS_AT_ONCE_MAX`.
+    async fn load<T>(&self, load: BoxFuture<'_, Result<T, LoadError>>) -> Result<T, CallError> {
+        let _permit = self.inner.loads.acquire().await.expect("the load permits are never closed");
+        load.await.map_err(|e| CallError::StoreUnavailable { reason: e.0 })
     }
 
     pub(super) fn spawn<A: Actor<Context = actix::Context<A>> + Send>(&self, actor: A) -> Addr<A> {
