@@ -26,9 +26,9 @@ const WRITE_CONNECTIONS_MAX: u32 = PIPELINE_BATCHES_MAX as u32 + 1;
 
 /// A journal connection idle this long is pinged before it takes a batch, so one cut while the
 /// shop was quiet (a database restart) is replaced instead of failing a customer's purchase.
-/// Busier ones are not: sqlx's ping before every use was a round trip per batch, a tenth of a
-/// flash sale's throughput at 64 buyers in flight; a connection cut that recently fails its
-/// batch, and the callers are told to try again (never a false success).
+/// Busier ones are not: sqlx's ping before every use was a round trip per batch, about a tenth
+/// of a flash sale's throughput at 64 buyers in flight. A connection cut less than this before
+/// its next batch fails that batch, and its callers are told to try again (never a false success).
 const WRITE_PING_AFTER_IDLE_MS: u64 = 1_000;
 
 /// How the journal's connections name themselves in `pg_stat_activity`, apart from the reads.

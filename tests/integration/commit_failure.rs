@@ -110,7 +110,8 @@ async fn terminated_connections_never_turn_into_false_successes() {
     finish(engine, db).await;
 }
 
-/// Longer than the store's idle limit before it pings a connection (`WRITE_PING_AFTER_IDLE_MS`).
+/// Longer than the journal's idle limit before it pings a connection (`WRITE_PING_AFTER_IDLE_MS`);
+/// the read pool pings before every use.
 const QUIET_MS: u64 = 1_500;
 
 #[actix_rt::test]
