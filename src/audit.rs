@@ -2,7 +2,7 @@
 //! against any counter in memory). A clean report is what "never oversell, never lose a rupiah"
 //! means in rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -176,7 +176,7 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
     for (_, order, count) in &data.sold_items_by_order {
         *sold_by_order.entry(order.as_str()).or_default() += count;
     }
-    let item_products: std::collections::HashSet<&str> =
+    let item_products: HashSet<&str> =
         data.products.iter().filter(|p| p.kind == StockKind::Items).map(|p| p.code.as_str()).collect();
     for o in &data.orders {
         let id = o.id.as_str();

@@ -214,3 +214,17 @@ macro_rules! on_both_backends {
     )*};
 }
 pub(crate) use on_both_backends;
+
+/// Terminates every connection to `database`, as a restart of the server would; returns how many.
+pub async fn cut_every_connection(database: &str) -> usize {
+    let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(database)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+    cut.len()
+}

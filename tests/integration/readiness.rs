@@ -42,7 +42,7 @@ async fn ready_goes_unready_while_the_database_refuses_connections_and_comes_bac
     assert_eq!((body["whatsapp"].as_str(), body["midtrans"].as_str()), (Some("live"), Some("live")));
 
     admin(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", db.name)).await;
-    admin(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'", db.name)).await;
+    cut_every_connection(&db.name).await;
     let down = wait_for(&shop, 503).await;
     assert_ne!(down["store"], "ok", "{down}");
     let health = shop.client.get(format!("{}/health", shop.address)).send().await.unwrap();
