@@ -18,6 +18,8 @@ pub enum CheckoutError {
     InsufficientBalance { available: Money, required: Money },
     #[error("{0}")]
     Wallet(WalletRejection),
+    #[error("the customer's earlier purchase {order} still holds their money; it is being settled")]
+    EarlierPurchaseUnsettled { order: OrderId },
     #[error("the customer already has an open order {order}")]
     OpenOrderExists { order: OrderId },
     #[error("no such order")]

@@ -87,6 +87,10 @@ struct Inner {
     settings: CheckoutSettings,
     /// Per customer, the order in progress or awaiting payment: one at a time.
     open: DashMap<CustomerId, OrderId>,
+    /// Per customer, saldo orders left pending because settling them failed (the store was
+    /// down). Each one's debit holds the customer's money until it is settled: the customer's
+    /// next purchase settles them first, rather than leaving them to the sweep.
+    unsettled: DashMap<CustomerId, Vec<OrderRow>>,
     /// Customers with a role set by an admin.
     roles: DashMap<CustomerId, Role>,
     /// Whether a role was ever set in this process: until then every buyer is a member.
@@ -121,6 +125,7 @@ impl Checkout {
                 clock,
                 settings,
                 open: DashMap::new(),
+                unsettled: DashMap::new(),
                 roles: DashMap::new(),
                 any_role: std::sync::atomic::AtomicBool::new(false),
                 notices,

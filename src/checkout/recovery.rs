@@ -1,6 +1,7 @@
 //! Orders caught between steps (a crash, a failed commit, a lost reply) are finished or
 //! compensated here, by asking the actors what they know: every step is idempotent by order id.
 
+use warung_actors::domain::{CustomerId, OrderId};
 use warung_actors::journal::{OrderRow, OrderState, ReservationStatus};
 use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason};
 use warung_actors::supervisor::CallError;
@@ -85,9 +86,41 @@ impl Checkout {
         true
     }
 
-    /// Brings a pending saldo order to an end: if its stock was committed the sale stands (it
-    /// was paid before the commit); otherwise the stock is released and any debit refunded.
+    /// Brings a pending saldo order to an end (see `try_settle`). One that cannot be settled yet
+    /// is remembered, so the customer's next purchase settles it first (`settle_earlier`).
     pub(super) async fn settle_pending(&self, row: &OrderRow) -> Settled {
+        let settled = self.try_settle(row).await;
+        let unsettled = &self.inner.unsettled;
+        if matches!(settled, Settled::Later) {
+            let mut rows = unsettled.entry(row.customer.clone()).or_default();
+            if !rows.iter().any(|r| r.id == row.id) {
+                rows.push(row.clone());
+            }
+        } else if let dashmap::Entry::Occupied(mut rows) = unsettled.entry(row.customer.clone()) {
+            rows.get_mut().retain(|r| r.id != row.id);
+            if rows.get().is_empty() {
+                rows.remove();
+            }
+        }
+        settled
+    }
+
+    /// Settles the customer's pending orders that could not be settled before; answers the first
+    /// one that still cannot be.
+    pub(super) async fn settle_earlier(&self, customer: &CustomerId) -> Option<OrderId> {
+        let rows = self.inner.unsettled.get(customer).map(|rows| rows.clone())?;
+        let mut still_unsettled = None;
+        for row in rows {
+            if matches!(self.settle_pending(&row).await, Settled::Later) && still_unsettled.is_none() {
+                still_unsettled = Some(row.id);
+            }
+        }
+        still_unsettled
+    }
+
+    /// If the order's stock was committed the sale stands (it was paid before the commit);
+    /// otherwise the stock is released and any debit refunded.
+    async fn try_settle(&self, row: &OrderRow) -> Settled {
         let release =
             ProductCommand::Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
         match self.inner.supervisor.product(&row.product, release).await {

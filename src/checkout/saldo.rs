@@ -41,6 +41,24 @@ impl Checkout {
         quantity: Quantity,
     ) -> Result<Purchase, CheckoutError> {
         let _claim = self.claim(customer, &order)?;
+        // A purchase cut short while the store was down may still hold this customer's money.
+        let unsettled = self.settle_earlier(customer).await;
+        match (self.sell_with_saldo(order, customer, product, quantity).await, unsettled) {
+            (Err(CheckoutError::InsufficientBalance { .. }), Some(order)) => {
+                Err(CheckoutError::EarlierPurchaseUnsettled { order })
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// The sale itself, under the customer's claim.
+    async fn sell_with_saldo(
+        &self,
+        order: OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<Purchase, CheckoutError> {
         let tier = self.role_of(customer).tier();
         self.refuse_early(customer, tier, product, quantity).await?;
 

@@ -61,6 +61,9 @@ impl From<CheckoutError> for ApiError {
                 (StatusCode::PAYMENT_REQUIRED, "insufficient_balance".to_string())
             }
             CheckoutError::Wallet(rule) => (wallet_status(rule), rule_code(rule)),
+            CheckoutError::EarlierPurchaseUnsettled { .. } => {
+                (StatusCode::CONFLICT, "earlier_purchase_unsettled".to_string())
+            }
             CheckoutError::OpenOrderExists { .. } => (StatusCode::CONFLICT, "open_order_exists".to_string()),
             CheckoutError::OrderNotFound => (StatusCode::NOT_FOUND, "order_not_found".to_string()),
             CheckoutError::OrderNotOpen { .. } => (StatusCode::CONFLICT, "order_not_open".to_string()),

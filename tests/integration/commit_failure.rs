@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use warung::checkout::CheckoutError;
+use warung_actors::domain::Money;
 use warung_actors::journal::OrderState;
 
 use crate::helpers::*;
@@ -123,10 +124,70 @@ async fn a_database_restart_while_the_shop_is_quiet_fails_no_purchase() {
 
     // A new customer: loading the wallet reads, the top-up and the sale write.
     let late = customer("late");
-    let top_up =
-        engine.checkout.top_up(&late, &reference("late-fund"), warung_actors::domain::Money::rupiah(1_000)).await;
+    let top_up = engine.checkout.top_up(&late, &reference("late-fund"), Money::rupiah(1_000)).await;
     assert!(top_up.is_ok(), "the first top-up after the restart succeeds: {top_up:?}");
     let purchase = engine.checkout.buy_with_saldo(&late, &product, 1).await;
     assert!(purchase.is_ok(), "the first purchase after the restart succeeds: {purchase:?}");
+    finish(engine, db).await;
+}
+
+/// Refuses, while it exists, every order row that leaves `pending`: a sale's stock commit and
+/// the refund of its debit fail, while the debit itself (stored with a pending order) succeeds.
+const REFUSE_SETTLING: &str = "
+    CREATE FUNCTION refuse_settling() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'settling refused by the test'; END $$;
+    CREATE TRIGGER refuse_settling BEFORE INSERT OR UPDATE ON orders
+        FOR EACH ROW WHEN (NEW.state <> 'pending') EXECUTE FUNCTION refuse_settling();";
+
+/// Buys as a customer would: an answer of "try again" (the actors reloading after a failed
+/// commit) is tried again, for up to 5 s.
+async fn buy_as_a_customer(
+    engine: &warung::engine::Engine,
+    who: &warung_actors::domain::CustomerId,
+    product: &warung_actors::domain::ProductCode,
+) -> Result<warung::checkout::Purchase, CheckoutError> {
+    for _ in 0..500 {
+        match engine.checkout.buy_with_saldo(who, product, 1).await {
+            Err(CheckoutError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(10)).await,
+            answer => return answer,
+        }
+    }
+    panic!("still told to try again after 5 s");
+}
+
+#[actix_rt::test]
+async fn a_retry_after_a_half_done_purchase_gets_its_money_back_first() {
+    let db = TestDb::new(Backend::Postgres).await;
+    // Every change is a batch of its own, so the debit is stored before the stock commit fails.
+    let engine = engine_with(&db, |s| s.engine.journal_batch_window_micros = 0).await;
+    let product = product_with_items(&engine, "kopi", 1_000, 3).await;
+    fund(&engine, "ani", 1_000).await;
+    let ani = customer("ani");
+    let database = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(REFUSE_SETTLING).execute(&database).await.unwrap();
+
+    let first = engine.checkout.buy_with_saldo(&ani, &product, 1).await;
+    assert!(matches!(first, Err(CheckoutError::Unavailable(_))), "the sale could not be stored: {first:?}");
+    let pending: Vec<_> = engine.store.open_orders().await.unwrap();
+    assert_eq!(pending.len(), 1, "the debit and its pending order are stored, the refund is not");
+    let (stored,): (rust_decimal::Decimal,) =
+        sqlx::query_as("SELECT balance FROM customers WHERE id = 'ani'").fetch_one(&database).await.unwrap();
+    assert!(stored.is_zero(), "the debit is stored and not refunded: {stored}");
+
+    // Still refused: the customer is told their earlier purchase is being settled, not that
+    // they are short of money.
+    let second = buy_as_a_customer(&engine, &ani, &product).await;
+    assert_eq!(second.unwrap_err(), CheckoutError::EarlierPurchaseUnsettled { order: pending[0].id.clone() });
+
+    // The database takes changes again: the next attempt refunds the earlier debit first, at
+    // once rather than at the next sweep, and buys with it.
+    sqlx::raw_sql("DROP TRIGGER refuse_settling ON orders").execute(&database).await.unwrap();
+    database.close().await;
+    let third = buy_as_a_customer(&engine, &ani, &product).await;
+    let bought = third.expect("the earlier debit was refunded before this purchase");
+    assert_eq!(bought.balance.available, Money::ZERO);
+    let earlier = engine.store.order(&pending[0].id).await.unwrap().unwrap();
+    assert_eq!(earlier.state, OrderState::Failed);
+    assert!(engine.store.open_orders().await.unwrap().is_empty());
     finish(engine, db).await;
 }

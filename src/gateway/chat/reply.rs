@@ -199,6 +199,10 @@ pub fn checkout_failed(error: &CheckoutError) -> String {
              Isi saldo dengan *topup <nominal>*, atau bayar dengan QRIS: *beli <kode> qris*."
         ),
         CheckoutError::Wallet(rule) => wallet_refused(rule),
+        CheckoutError::EarlierPurchaseUnsettled { order } => format!(
+            "Pembelian sebelumnya ({order}) belum selesai diproses, jadi saldomu masih tertahan. \
+             Saldo itu aman dan kembali otomatis bila pembelian itu gagal. Coba lagi sebentar lagi ya."
+        ),
         CheckoutError::OpenOrderExists { order } => format!(
             "Kamu masih punya pesanan yang belum dibayar: {order}. Bayar dulu, atau ketik *batal* untuk membatalkannya."
         ),

@@ -49,6 +49,8 @@ fn every_failure_gets_a_plain_sentence() {
     assert!(checkout_failed(&busy).contains("Coba lagi"));
     let open = CheckoutError::OpenOrderExists { order: OrderId::parse("TRX-0a1b2c3d4e-1").unwrap() };
     assert!(checkout_failed(&open).contains("*batal*"));
+    let settling = CheckoutError::EarlierPurchaseUnsettled { order: OrderId::parse("TRX-0a1b2c3d4e-1").unwrap() };
+    assert!(checkout_failed(&settling).contains("(TRX-0a1b2c3d4e-1) belum selesai diproses"));
     assert!(not_a_command(&CommandError::UnknownCommand { word: "halo".into() }).contains("*menu*"));
     assert_eq!(
         not_a_command(&CommandError::QuantityInvalid { given: "0".into(), max: 100 }),
