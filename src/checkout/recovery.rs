@@ -23,7 +23,11 @@ pub struct Recovered {
 pub(crate) enum Settled {
     Completed,
     Compensated,
+    /// Not settled: its debit may still hold the customer's money.
     Later,
+    /// The money is where it belongs (the sale stands, or nothing is debited any more); only the
+    /// order's final state could not be stored.
+    StateLater,
 }
 
 impl Checkout {
@@ -39,7 +43,7 @@ impl Checkout {
                 OrderState::Pending => match self.settle_pending(&row).await {
                     Settled::Completed => report.completed += 1,
                     Settled::Compensated => report.compensated += 1,
-                    Settled::Later => report.left_for_later += 1,
+                    Settled::Later | Settled::StateLater => report.left_for_later += 1,
                 },
                 OrderState::AwaitingPayment => {
                     self.inner.open.insert(row.customer.clone(), row.id.clone());
@@ -86,8 +90,9 @@ impl Checkout {
         true
     }
 
-    /// Brings a pending saldo order to an end (see `try_settle`). One that cannot be settled yet
-    /// is remembered, so the customer's next purchase settles it first (`settle_earlier`).
+    /// Brings a pending saldo order to an end (see `try_settle`). One whose debit may still hold
+    /// the customer's money is remembered, so their next purchase settles it first
+    /// (`settle_earlier`); the sweep finishes the others.
     pub(super) async fn settle_pending(&self, row: &OrderRow) -> Settled {
         let settled = self.try_settle(row).await;
         let unsettled = &self.inner.unsettled;
@@ -129,7 +134,7 @@ impl Checkout {
             | Ok(Err(ProductRejection::ReservationReleased { .. })) => {}
             Ok(Err(ProductRejection::AlreadyCommitted)) => {
                 let done = self.store_rows(vec![self.with_state(row, OrderState::Paid, "completed by recovery")]).await;
-                return if done.is_ok() { Settled::Completed } else { Settled::Later };
+                return if done.is_ok() { Settled::Completed } else { Settled::StateLater };
             }
             Ok(Err(rejection)) => {
                 tracing::error!(order = %row.id, ?rejection, "unexpected answer while releasing a pending order");
@@ -148,21 +153,19 @@ impl Checkout {
             reason: "purchase not completed".into(),
             actor: "recovery".into(),
         };
-        let stored = match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.clone()]).await {
-            Ok(Ok(_)) => Ok(()),
+        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.clone()]).await {
+            Ok(Ok(_)) => Settled::Compensated,
             Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
-                self.store_rows(vec![failed]).await
+                match self.store_rows(vec![failed]).await {
+                    Ok(()) => Settled::Compensated,
+                    Err(_) => Settled::StateLater,
+                }
             }
             Ok(Err(rejection)) => {
                 tracing::error!(order = %row.id, ?rejection, "unexpected answer while refunding a pending order");
-                return Settled::Later;
+                Settled::Later
             }
-            Err(error) => Err(error.into()),
-        };
-        if stored.is_ok() {
-            Settled::Compensated
-        } else {
-            Settled::Later
+            Err(_) => Settled::Later,
         }
     }
 
@@ -173,7 +176,7 @@ impl Checkout {
         for row in self.inner.store.open_orders().await? {
             if row.state == OrderState::Pending
                 && row.updated_at < cutoff
-                && !matches!(self.settle_pending(&row).await, Settled::Later)
+                && !matches!(self.settle_pending(&row).await, Settled::Later | Settled::StateLater)
             {
                 settled += 1;
             }

@@ -191,3 +191,50 @@ async fn a_retry_after_a_half_done_purchase_gets_its_money_back_first() {
     assert!(engine.store.open_orders().await.unwrap().is_empty());
     finish(engine, db).await;
 }
+
+/// Refuses every order row while it exists: a sale's debit (stored with its pending order) fails,
+/// so the purchase takes no money, and its failed state cannot be stored either.
+const REFUSE_ORDERS: &str = "
+    CREATE FUNCTION refuse_orders() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'orders refused by the test'; END $$;
+    CREATE TRIGGER refuse_orders BEFORE INSERT OR UPDATE ON orders
+        FOR EACH ROW EXECUTE FUNCTION refuse_orders();";
+
+#[actix_rt::test]
+async fn a_failed_purchase_that_took_no_money_is_not_blamed_for_a_short_balance() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let engine = engine(&db).await;
+    let small = product_with_items(&engine, "teh", 1_000, 1).await;
+    let large = product_with_items(&engine, "kopi", 2_000, 1).await;
+    fund(&engine, "budi", 1_000).await;
+    let budi = customer("budi");
+    let database = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(REFUSE_ORDERS).execute(&database).await.unwrap();
+
+    let first = engine.checkout.buy_with_saldo(&budi, &small, 1).await;
+    assert!(matches!(first, Err(CheckoutError::Unavailable(_))), "the sale could not be stored: {first:?}");
+    let (stored,): (rust_decimal::Decimal,) =
+        sqlx::query_as("SELECT balance FROM customers WHERE id = 'budi'").fetch_one(&database).await.unwrap();
+    assert_eq!(stored, 1_000.into(), "no debit was stored");
+
+    // Until the actors have reloaded, the earlier purchase may still look as if it held money;
+    // once they have, a purchase the balance cannot pay is refused for what it is.
+    let mut answer = None;
+    for _ in 0..500 {
+        match buy_as_a_customer(&engine, &budi, &large).await {
+            Err(CheckoutError::EarlierPurchaseUnsettled { .. }) => tokio::time::sleep(Duration::from_millis(10)).await,
+            other => {
+                answer = Some(other);
+                break;
+            }
+        }
+    }
+    let refusal = answer.expect("still told the earlier purchase holds money after 5 s").unwrap_err();
+    assert_eq!(
+        refusal,
+        CheckoutError::InsufficientBalance { available: Money::rupiah(1_000), required: Money::rupiah(2_000) }
+    );
+    sqlx::raw_sql("DROP TRIGGER refuse_orders ON orders").execute(&database).await.unwrap();
+    database.close().await;
+    finish(engine, db).await;
+}
