@@ -141,6 +141,13 @@ const REFUSE_SETTLING: &str = "
     CREATE TRIGGER refuse_settling BEFORE INSERT OR UPDATE ON orders
         FOR EACH ROW WHEN (NEW.state <> 'pending') EXECUTE FUNCTION refuse_settling();";
 
+/// The balance the database holds for a customer, whatever the wallet actor has in memory.
+async fn stored_balance(database: &sqlx::PgPool, who: &str) -> rust_decimal::Decimal {
+    let (balance,) =
+        sqlx::query_as("SELECT balance FROM customers WHERE id = $1").bind(who).fetch_one(database).await.unwrap();
+    balance
+}
+
 /// Buys as a customer would: an answer of "try again" (the actors reloading after a failed
 /// commit) is tried again, for up to 5 s.
 async fn buy_as_a_customer(
@@ -172,8 +179,7 @@ async fn a_retry_after_a_half_done_purchase_gets_its_money_back_first() {
     assert!(matches!(first, Err(CheckoutError::Unavailable(_))), "the sale could not be stored: {first:?}");
     let pending: Vec<_> = engine.store.open_orders().await.unwrap();
     assert_eq!(pending.len(), 1, "the debit and its pending order are stored, the refund is not");
-    let (stored,): (rust_decimal::Decimal,) =
-        sqlx::query_as("SELECT balance FROM customers WHERE id = 'ani'").fetch_one(&database).await.unwrap();
+    let stored = stored_balance(&database, "ani").await;
     assert!(stored.is_zero(), "the debit is stored and not refunded: {stored}");
 
     // Still refused: the customer is told their earlier purchase is being settled, not that
@@ -215,8 +221,7 @@ async fn a_failed_purchase_that_took_no_money_is_not_blamed_for_a_short_balance(
 
     let first = engine.checkout.buy_with_saldo(&budi, &small, 1).await;
     assert!(matches!(first, Err(CheckoutError::Unavailable(_))), "the sale could not be stored: {first:?}");
-    let (stored,): (rust_decimal::Decimal,) =
-        sqlx::query_as("SELECT balance FROM customers WHERE id = 'budi'").fetch_one(&database).await.unwrap();
+    let stored = stored_balance(&database, "budi").await;
     assert_eq!(stored, 1_000.into(), "no debit was stored");
 
     // Until the actors have reloaded, the earlier purchase may still look as if it held money;
