@@ -7,7 +7,9 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use warung_actors::journal::{LedgerKind, OrderState, PaymentMethod, StockKind};
+use warung_actors::journal::{
+    LedgerKind, LedgerRow, OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow, StockKind,
+};
 
 use crate::store::{rows, AuditData, Store, StoreError};
 
@@ -211,6 +213,8 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
         }
     }
 
+    let payments = check_payments(data, &orders);
+
     let mut conserved = Check::new("money conserved: wallets hold what was credited minus what was debited");
     if report.money_in_wallets != report.money_credited - report.money_debited {
         conserved.fail(format!(
@@ -219,8 +223,108 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
         ));
     }
 
-    report.checks = vec![stock, sold_once, wallets, paid, conserved];
+    report.checks = vec![stock, sold_once, wallets, paid, payments, conserved];
     Ok(report)
+}
+
+/// The payment invariants: every credit of a payment is backed by exactly one payment record of
+/// the same customer and the right kind; a payment did one thing (delivered its order or was
+/// credited, never both), once; it is bound to one customer and one purpose; every order paid
+/// from outside was delivered by exactly one payment.
+fn check_payments(data: &AuditData, orders: &HashMap<&str, &OrderRow>) -> Check {
+    let mut check = Check::new(
+        "payments: each credited or delivered once, every payment credit backed by one payment record of its customer",
+    );
+    let records: HashMap<&str, &PaymentRow> = data.payments.iter().map(|p| (p.id.as_str(), p)).collect();
+    // Per payment id and credit kind, the ledger entries crediting it.
+    let mut credits: HashMap<(&str, &str), Vec<&LedgerRow>> = HashMap::new();
+    for entry in &data.ledger {
+        let Some((kind, id)) = entry.reference.as_str().split_once(':') else { continue };
+        if !matches!(kind, "topup" | "payment" | "surplus") {
+            continue;
+        }
+        credits.entry((id, kind)).or_default().push(entry);
+        match records.get(id) {
+            None => check.fail(format!("{}: a credit with no payment record", entry.reference)),
+            Some(record) if record.customer != entry.customer => {
+                check.fail(format!("{}: credited to another customer than the payment's", entry.reference))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut delivering: HashMap<&str, usize> = HashMap::new();
+    for record in &data.payments {
+        let id = record.id.as_str();
+        let entries = |kind: &'static str| credits.get(&(id, kind)).map(Vec::as_slice).unwrap_or_default();
+        let credited = |kind: &'static str| entries(kind).iter().map(|e| e.amount).sum::<Decimal>();
+        let order = record.order.as_ref().and_then(|o| orders.get(o.as_str()).copied());
+        match (record.purpose, &record.order, order) {
+            (PaymentPurpose::TopUp, None, _) => {}
+            (PaymentPurpose::Order, Some(_), Some(order)) if order.customer == record.customer => {}
+            (purpose, _, _) => check.fail(format!("payment {id}: {} with no order of its customer", purpose.as_str())),
+        }
+        let wanted_kind = match record.purpose {
+            PaymentPurpose::TopUp => "topup",
+            PaymentPurpose::Order => "payment",
+        };
+        match record.applied {
+            PaymentApplied::Credited => {
+                if entries(wanted_kind).len() != 1 || credited(wanted_kind) != record.amount.amount() {
+                    check.fail(format!(
+                        "payment {id} of {}: credited {} in {} entries",
+                        record.amount,
+                        credited(wanted_kind),
+                        entries(wanted_kind).len()
+                    ));
+                }
+            }
+            PaymentApplied::Delivered => {
+                *delivering.entry(record.order.as_ref().map_or("", |o| o.as_str())).or_default() += 1;
+
+                if let Some(order) = order {
+                    if !matches!(order.state, OrderState::Paid | OrderState::Refunded) {
+                        check.fail(format!(
+                            "payment {id}: delivered order {}, which is {}",
+                            order.id,
+                            order.state.as_str()
+                        ));
+                    }
+                    if record.amount.amount() - order.total.amount() != record.surplus.amount() {
+                        check.fail(format!(
+                            "payment {id}: surplus {} of {} for a total of {}",
+                            record.surplus, record.amount, order.total
+                        ));
+                    }
+                }
+                let surplus = credited("surplus");
+                if entries("surplus").len() > 1 || surplus != record.surplus.amount() {
+                    check.fail(format!("payment {id}: surplus {} owed, {surplus} credited", record.surplus));
+                }
+            }
+        }
+    }
+    for record in &data.payments {
+        let id = record.id.as_str();
+        let expected = match (record.applied, record.purpose) {
+            (PaymentApplied::Delivered, _) => "surplus",
+            (PaymentApplied::Credited, PaymentPurpose::TopUp) => "topup",
+            (PaymentApplied::Credited, PaymentPurpose::Order) => "payment",
+        };
+        for kind in ["topup", "payment", "surplus"] {
+            if kind != expected && credits.contains_key(&(id, kind)) {
+                check.fail(format!("payment {id}: {}, yet also credited as {kind}:{id}", record.applied.as_str()));
+            }
+        }
+    }
+    for order in orders.values() {
+        if order.method == PaymentMethod::External && matches!(order.state, OrderState::Paid | OrderState::Refunded) {
+            let count = delivering.get(order.id.as_str()).copied().unwrap_or(0);
+            if count != 1 {
+                check.fail(format!("order {}: paid from outside, delivered by {count} payments", order.id));
+            }
+        }
+    }
+    check
 }
 
 fn tail(customer: &str) -> String {

@@ -3,15 +3,14 @@
 //! added through the product actors (duplicates refused). Importing the same file twice changes
 //! nothing: each product's restock reference is derived from its items.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
+use warung_actors::domain::Quantity;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{ProductRow, StockKind};
-use warung_actors::product::{ProductCommand, Restock, RESTOCK_UNITS_MAX};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
 use warung_actors::supervisor::CallError;
 
 use crate::engine::Engine;
@@ -106,11 +105,10 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
             Err(error) => return Err(error).with_context(|| format!("reading product {code}")),
         }
         let Some(stock) = stock else { continue };
-        let reference = Reference::parse(&format!("import:{code}:{:016x}", fingerprint(&stock)))?;
+        let reference = Reference::parse(&format!("import:{code}:{:016x}", stock.fingerprint()))?;
         // A repeated restock answers with its first outcome, so count what `received` gained.
         let before = sup.product_snapshot(&code).await?.received;
-        let command = ProductCommand::Restock { reference, stock, actor: "catalog import".into() };
-        if let Err(rejection) = sup.product(&code, command).await? {
+        if let Err(rejection) = restock(engine, &code, reference, stock, "catalog import").await? {
             bail!("{code}: {rejection}");
         }
         match sup.product_snapshot(&code).await?.received - before {
@@ -153,8 +151,28 @@ pub async fn create(
     Ok(created)
 }
 
-fn fingerprint(stock: &Restock) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    stock.hash(&mut hasher);
-    hasher.finish()
+/// Restocks through the product's actor, once per reference. A reference the actor no longer
+/// remembers (it keeps the latest ones) is found in the store: the same content again answers
+/// its first outcome, other content is refused (`ExistsWithDifferentContent`).
+pub async fn restock(
+    engine: &Engine,
+    code: &ProductCode,
+    reference: Reference,
+    stock: Restock,
+    actor: &str,
+) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+    let stored = engine
+        .store
+        .restocked(code, &reference)
+        .await
+        .map_err(|e| CallError::StoreUnavailable { reason: e.to_string() })?;
+    if let Some((added, fingerprint)) = stored {
+        if fingerprint.is_some_and(|stored| stored != stock.fingerprint()) {
+            return Ok(Err(ProductRejection::ExistsWithDifferentContent));
+        }
+        let available = engine.supervisor.product_snapshot(code).await?.available;
+        return Ok(Ok(ProductOutcome::Restocked { added: added as Quantity, available }));
+    }
+    let command = ProductCommand::Restock { reference, stock, actor: actor.to_string() };
+    engine.supervisor.product(code, command).await
 }

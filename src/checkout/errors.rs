@@ -1,7 +1,7 @@
 //! What a checkout flow can fail with. Each variant is one thing a customer or admin is told.
 
 use serde::Serialize;
-use warung_actors::domain::{Money, OrderId};
+use warung_actors::domain::{Money, OrderId, Reference};
 use warung_actors::journal::OrderState;
 use warung_actors::product::ProductRejection;
 use warung_actors::supervisor::CallError;
@@ -30,6 +30,10 @@ pub enum CheckoutError {
     OrderNotPaid { state: OrderState },
     #[error("the order is paid with saldo; it takes no external payment")]
     NotAnExternalOrder,
+    #[error("the order cannot take this step: {reason}")]
+    OrderConflict { reason: String },
+    #[error("payment {payment} is recorded as {recorded}; the same id cannot pay for anything else")]
+    PaymentMismatch { payment: Reference, recorded: String },
     #[error("nothing was done, try again: {0}")]
     Unavailable(CallError),
 }
@@ -43,5 +47,19 @@ impl From<CallError> for CheckoutError {
 impl From<crate::store::StoreError> for CheckoutError {
     fn from(error: crate::store::StoreError) -> Self {
         CheckoutError::Unavailable(CallError::StoreUnavailable { reason: error.to_string() })
+    }
+}
+
+impl From<super::order::OrderRejection> for CheckoutError {
+    fn from(rejection: super::order::OrderRejection) -> Self {
+        use super::order::OrderRejection as R;
+        match rejection {
+            R::PaidWithSaldoTakesNoPayment => CheckoutError::NotAnExternalOrder,
+            R::OnlyAnOpenOrderCanBeCancelled { state } => CheckoutError::OrderNotOpen { state },
+            R::OnlyAPaidOrderCanBeRefunded { state } => CheckoutError::OrderNotPaid { state },
+            R::AwaitsPaymentHasNoSaldoSteps
+            | R::SettledSaleCannotChange { .. }
+            | R::StockAnswerWithoutPayment { .. } => CheckoutError::OrderConflict { reason: rejection.to_string() },
+        }
     }
 }

@@ -4,12 +4,19 @@
 //! - `saldo`: buy with the wallet: reserve -> debit (+ pending order) -> commit (+ paid order).
 //! - `external`: buy for an external payment: reserve with a time to live, then confirm, cancel
 //!   or expire.
-//! - `wallet`: top up, refund, admin adjustment.
+//! - `payment`: payments as exactly-once records, bound to one customer, purpose and amount.
+//! - `order`: the order's state machine, the one place every order transition is decided.
+//! - `wallet`: refund, admin adjustment, balance.
 //! - `roles`: customer roles; a reseller pays reseller prices.
 //! - `recovery`: finish or compensate orders caught between steps (after a crash or a failure).
+//!
+//! One customer's payments and order transitions take turns (`customer_turn`): a decision is made
+//! on the order as stored and stored before the next one is made.
 
 mod errors;
 mod external;
+pub mod order;
+pub mod payment;
 mod recovery;
 mod roles;
 mod saldo;
@@ -20,14 +27,17 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::broadcast;
-use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference};
+use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
 use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
+
+use order::{Order, OrderCommand, OrderOutcome};
 use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
 use warung_actors::supervisor::{CallError, Supervisor};
 use warung_actors::wallet::WalletBalance;
 
 pub use errors::CheckoutError;
-pub use external::{PaymentOutcome, PendingOrder};
+pub use external::PendingOrder;
+pub use payment::{Applied, IncomingPayment, PaymentOutcome, Purpose};
 pub use roles::Role;
 
 use crate::store::Store;
@@ -44,6 +54,10 @@ pub const SALDO_RESERVATION_TTL_SECS: u64 = 120;
 pub enum OrderNotice {
     Expired { order: OrderId, customer: CustomerId },
 }
+
+/// Customers' turns are striped: two customers may share a stripe and wait for each other (a
+/// payment or an order transition is a few milliseconds), never one customer's two flows run at once.
+const CUSTOMER_TURN_STRIPES: usize = 256;
 
 /// How many order notices wait for a slow listener before the oldest are dropped (the store has
 /// every order's state; notices are a convenience for the gateway).
@@ -96,6 +110,8 @@ struct Inner {
     /// Whether a role was ever set in this process: until then every buyer is a member.
     any_role: std::sync::atomic::AtomicBool,
     notices: broadcast::Sender<OrderNotice>,
+    /// One customer's payments and order transitions, one at a time (see `customer_turn`).
+    turns: Vec<tokio::sync::Mutex<()>>,
 }
 
 /// A customer's claim on their one open order; released on drop unless kept.
@@ -129,8 +145,30 @@ impl Checkout {
                 roles: DashMap::new(),
                 any_role: std::sync::atomic::AtomicBool::new(false),
                 notices,
+                turns: (0..CUSTOMER_TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             }),
         }
+    }
+
+    /// Waits for the customer's turn: their payments and order transitions are decided one at a
+    /// time, each on the order as stored by the one before. Held across the actors' durable
+    /// answers; never taken twice by one flow.
+    async fn customer_turn(&self, customer: &CustomerId) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        customer.hash(&mut hasher);
+        self.inner.turns[hasher.finish() as usize % CUSTOMER_TURN_STRIPES].lock().await
+    }
+
+    /// Applies `command` to the order as stored, under the customer's turn, storing its new row.
+    /// For transitions that move no actor (expiry, a settled saldo order's final state).
+    async fn transition_stored(&self, row: &OrderRow, command: OrderCommand) -> Result<OrderOutcome, CheckoutError> {
+        let mut order = Order::new(row.clone());
+        let outcome = order.apply(command, self.inner.clock.now())?;
+        if matches!(outcome, OrderOutcome::Moved { .. }) {
+            self.store_rows(vec![order.event()]).await?;
+        }
+        Ok(outcome)
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -188,15 +226,6 @@ impl Checkout {
             updated_at: now,
             creates: true,
         }
-    }
-
-    fn with_state(&self, row: &OrderRow, state: OrderState, note: &str) -> Event {
-        let mut row = row.clone();
-        row.state = state;
-        row.note = note.to_string();
-        row.updated_at = self.inner.clock.now();
-        row.creates = false;
-        Event::Order(row)
     }
 
     /// `tier` is the customer's (`role_of`), looked up once per purchase by the caller.
@@ -258,9 +287,4 @@ impl Checkout {
 /// Who did it, for the inventory movements and the ledger.
 fn actor_of(customer: &CustomerId) -> String {
     format!("customer:{customer}")
-}
-
-/// The reference under which a confirmed payment is credited when it cannot buy its order.
-fn payment_credit_reference(payment: &Reference) -> Reference {
-    Reference::parse(&format!("payment:{payment}")).unwrap_or_else(|_| payment.clone())
 }

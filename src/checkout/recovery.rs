@@ -1,13 +1,21 @@
 //! Orders caught between steps (a crash, a failed commit, a lost reply) are finished or
 //! compensated here, by asking the actors what they know: every step is idempotent by order id.
 
+use std::time::Duration;
+
 use warung_actors::domain::{CustomerId, OrderId};
 use warung_actors::journal::{OrderRow, OrderState, ReservationStatus};
 use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason};
 use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
+use super::order::{Order, OrderCommand, OrderOutcome};
 use super::{Checkout, OrderNotice};
+
+/// Attempts at settling an order whose last step's result is unknown, waiting from
+/// SETTLE_RETRY_FIRST_MS and doubling (about 0.3 s in all); after them it is left to the sweep.
+const SETTLE_ATTEMPTS_MAX: usize = 5;
+const SETTLE_RETRY_FIRST_MS: u64 = 20;
 
 /// What recovery did, for the startup log.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -17,6 +25,8 @@ pub struct Recovered {
     pub expired: usize,
     pub orphans_released: usize,
     pub left_for_later: usize,
+    /// Delivered payments whose surplus had not reached the wallet.
+    pub surpluses_credited: usize,
 }
 
 /// How settling one pending order ended.
@@ -25,9 +35,11 @@ pub(crate) enum Settled {
     Compensated,
     /// Not settled: its debit may still hold the customer's money.
     Later,
-    /// The money is where it belongs (the sale stands, or nothing is debited any more); only the
-    /// order's final state could not be stored.
+    /// Nothing is debited any more; only the order's final state (failed) could not be stored.
     StateLater,
+    /// The sale stands (its stock was committed); only the order's final state (paid) could not
+    /// be stored.
+    SaleStandsStateLater,
 }
 
 impl Checkout {
@@ -43,7 +55,7 @@ impl Checkout {
                 OrderState::Pending => match self.settle_pending(&row).await {
                     Settled::Completed => report.completed += 1,
                     Settled::Compensated => report.compensated += 1,
-                    Settled::Later | Settled::StateLater => report.left_for_later += 1,
+                    Settled::Later | Settled::StateLater | Settled::SaleStandsStateLater => report.left_for_later += 1,
                 },
                 OrderState::AwaitingPayment => {
                     self.inner.open.insert(row.customer.clone(), row.id.clone());
@@ -62,6 +74,7 @@ impl Checkout {
             }
         }
         report.expired += self.expire_orders_without_reservation().await?;
+        report.surpluses_credited = self.credit_owed_surpluses().await?;
         Ok(report)
     }
 
@@ -81,9 +94,25 @@ impl Checkout {
         Ok(expired)
     }
 
+    /// Expires an order still awaiting payment (its reservation is gone), under its customer's
+    /// turn and as it is stored now: a payment decided meanwhile wins.
     pub(super) async fn mark_expired(&self, row: &OrderRow) -> bool {
-        if self.store_rows(vec![self.with_state(row, OrderState::Expired, "reservation expired")]).await.is_err() {
-            return false;
+        let _turn = self.customer_turn(&row.customer).await;
+        let stored = match self.inner.store.order(&row.id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(order = %row.id, %error, "could not read an expiring order; recovery will");
+                return false;
+            }
+        };
+        match self.transition_stored(&stored, OrderCommand::Expire).await {
+            Ok(OrderOutcome::Moved { .. }) => {}
+            Ok(_) => return false,
+            Err(error) => {
+                tracing::warn!(order = %row.id, %error, "could not mark an expired order; recovery will");
+                return false;
+            }
         }
         self.inner.open.remove_if(&row.customer, |_, order| *order == row.id);
         self.notify(OrderNotice::Expired { order: row.id.clone(), customer: row.customer.clone() });
@@ -110,6 +139,22 @@ impl Checkout {
         settled
     }
 
+    /// Settles a pending order whose last step's result is unknown, trying again while the
+    /// actors are still reloading after the failure (their first answers repeat it), so the caller
+    /// learns what is stored rather than "try again".
+    pub(super) async fn settle_after_unknown_result(&self, row: &OrderRow) -> Settled {
+        let mut wait = Duration::from_millis(SETTLE_RETRY_FIRST_MS);
+        for _ in 1..SETTLE_ATTEMPTS_MAX {
+            let settled = self.settle_pending(row).await;
+            if !matches!(settled, Settled::Later) {
+                return settled;
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+        self.settle_pending(row).await
+    }
+
     /// Settles the customer's pending orders that could not be settled before; answers the first
     /// one that still cannot be.
     pub(super) async fn settle_earlier(&self, customer: &CustomerId) -> Option<OrderId> {
@@ -124,7 +169,8 @@ impl Checkout {
     }
 
     /// If the order's stock was committed the sale stands (it was paid before the commit);
-    /// otherwise the stock is released and any debit refunded.
+    /// otherwise the stock is released and any debit refunded. The order's machine decides its
+    /// final state either way.
     async fn try_settle(&self, row: &OrderRow) -> Settled {
         let release =
             ProductCommand::Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
@@ -133,8 +179,11 @@ impl Checkout {
             | Ok(Err(ProductRejection::ReservationNotFound))
             | Ok(Err(ProductRejection::ReservationReleased { .. })) => {}
             Ok(Err(ProductRejection::AlreadyCommitted)) => {
-                let done = self.store_rows(vec![self.with_state(row, OrderState::Paid, "completed by recovery")]).await;
-                return if done.is_ok() { Settled::Completed } else { Settled::StateLater };
+                let completed = OrderCommand::Complete { note: "completed by recovery" };
+                return match self.transition_stored(row, completed).await {
+                    Ok(_) => Settled::Completed,
+                    Err(_) => Settled::SaleStandsStateLater,
+                };
             }
             Ok(Err(rejection)) => {
                 tracing::error!(order = %row.id, ?rejection, "unexpected answer while releasing a pending order");
@@ -146,17 +195,21 @@ impl Checkout {
                 return Settled::Later;
             }
         }
-        let failed = self.with_state(row, OrderState::Failed, "not completed; stock released, money returned");
+        let mut failed = Order::new(row.clone());
+        if let Err(rejection) = failed.apply(OrderCommand::Fail, self.inner.clock.now()) {
+            tracing::error!(order = %row.id, %rejection, "a pending order that cannot fail");
+            return Settled::Later;
+        }
         let refund = WalletCommand::Refund {
             reference: row.id.refund_reference(),
             original: row.id.debit_reference(),
             reason: "purchase not completed".into(),
             actor: "recovery".into(),
         };
-        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.clone()]).await {
+        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.event()]).await {
             Ok(Ok(_)) => Settled::Compensated,
             Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
-                match self.store_rows(vec![failed]).await {
+                match self.store_rows(vec![failed.event()]).await {
                     Ok(()) => Settled::Compensated,
                     Err(_) => Settled::StateLater,
                 }
@@ -176,7 +229,7 @@ impl Checkout {
         for row in self.inner.store.open_orders().await? {
             if row.state == OrderState::Pending
                 && row.updated_at < cutoff
-                && !matches!(self.settle_pending(&row).await, Settled::Later | Settled::StateLater)
+                && matches!(self.settle_pending(&row).await, Settled::Completed | Settled::Compensated)
             {
                 settled += 1;
             }

@@ -11,11 +11,13 @@
 use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
-use warung_actors::journal::{OrderState, PaymentMethod};
+use warung_actors::journal::{OrderRow, OrderState, PaymentMethod};
 use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
 use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
+use super::order::{Order, OrderCommand};
+use super::recovery::Settled;
 use super::{actor_of, Checkout, CheckoutError, Purchase};
 
 impl Checkout {
@@ -99,8 +101,9 @@ impl Checkout {
         };
 
         let commit = ProductCommand::Commit { order: order.clone(), actor: actor_of(customer) };
-        let paid = self.with_state(&row, OrderState::Paid, "");
-        match self.inner.supervisor.product_after(product, commit, vec![paid], vec![debited_by]).await {
+        let mut paid = Order::new(row.clone());
+        paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
+        match self.inner.supervisor.product_after(product, commit, vec![paid.event()], vec![debited_by]).await {
             Ok(Ok(ProductOutcome::Committed { items, quantity, total, .. })) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
             }
@@ -109,11 +112,27 @@ impl Checkout {
                 self.settle_pending(&row).await;
                 Err(CheckoutError::Product(rejection))
             }
-            Err(error) => {
-                self.settle_pending(&row).await;
-                Err(CheckoutError::Unavailable(error))
-            }
+            // The commit's result is unknown (its answer was lost, its batch reported failed): what
+            // the reloaded actors find decides the answer, not the error.
+            Err(error) => match self.settle_after_unknown_result(&row).await {
+                Settled::Completed | Settled::SaleStandsStateLater => self.stored_purchase(&row).await,
+                _ => Err(CheckoutError::Unavailable(error)),
+            },
         }
+    }
+
+    /// A sale recovery found stored: answered as the purchase it is, its items read back.
+    async fn stored_purchase(&self, row: &OrderRow) -> Result<Purchase, CheckoutError> {
+        let items = self.inner.store.delivered_items(&row.id).await?;
+        let balance = self.inner.supervisor.wallet_balance(&row.customer).await?;
+        Ok(Purchase {
+            order: row.id.clone(),
+            product: row.product.clone(),
+            quantity: row.quantity,
+            total: row.total,
+            items,
+            balance,
+        })
     }
 
     /// Refuses at once, before any stock is held, a buyer of a product the actor has published

@@ -1,15 +1,17 @@
-//! Money in and out of wallets outside a purchase: top ups, refunds, admin adjustments.
+//! Money in and out of wallets outside a purchase: top ups (payments, see `payment`), refunds,
+//! admin adjustments.
 
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
-use warung_actors::journal::{Event, LedgerKind, OrderState, PaymentMethod, PaymentPurpose, PaymentRow};
+use warung_actors::journal::{Event, LedgerKind, PaymentMethod};
 use warung_actors::wallet::{WalletBalance, WalletCommand, WalletOutcome};
 
+use super::order::{Order, OrderCommand, OrderOutcome};
+use super::payment::{IncomingPayment, PaymentOutcome, Purpose};
 use super::{Checkout, CheckoutError};
 
 impl Checkout {
-    /// Credits a confirmed top-up payment, once per payment id.
-    #[tracing::instrument(name = "checkout.top_up", skip_all, fields(customer = %customer.masked(), %payment))]
+    /// Credits a confirmed top-up payment, once per payment id (see `apply_payment`).
     pub async fn top_up(
         &self,
         customer: &CustomerId,
@@ -27,52 +29,33 @@ impl Checkout {
         amount: Money,
         actor: &str,
     ) -> Result<WalletBalance, CheckoutError> {
-        let row = PaymentRow {
+        let incoming = IncomingPayment {
             id: payment.clone(),
             customer: customer.clone(),
-            order: None,
-            purpose: PaymentPurpose::TopUp,
+            purpose: Purpose::TopUp,
             amount,
-            status: "settled".into(),
-            at: self.inner.clock.now(),
-        };
-        let credit = WalletCommand::Credit {
-            reference: Reference::parse(&format!("topup:{payment}")).unwrap_or_else(|_| payment.clone()),
-            amount,
-            kind: LedgerKind::TopUp,
-            reason: format!("top up {payment}"),
             actor: actor.to_string(),
         };
-        self.wallet(customer, credit, vec![Event::Payment(row)]).await
-    }
-
-    /// Credits the part of a payment beyond what it paid for (the unique code added to a QRIS
-    /// amount), once per payment: the shop keeps no rupiah it did not sell something for.
-    #[tracing::instrument(name = "checkout.credit_surplus", skip_all, fields(customer = %customer.masked(), %payment))]
-    pub async fn credit_surplus(
-        &self,
-        customer: &CustomerId,
-        payment: &Reference,
-        amount: Money,
-    ) -> Result<WalletBalance, CheckoutError> {
-        let credit = WalletCommand::Credit {
-            reference: Reference::parse(&format!("surplus:{payment}")).unwrap_or_else(|_| payment.clone()),
-            amount,
-            kind: LedgerKind::TopUp,
-            reason: format!("unique code of payment {payment}"),
-            actor: format!("payment:{payment}"),
-        };
-        self.wallet(customer, credit, Vec::new()).await
+        match self.apply_payment(incoming).await?.outcome {
+            PaymentOutcome::CreditedToWallet { balance, .. } => Ok(balance),
+            PaymentOutcome::Delivered { .. } => unreachable!("a top-up delivers no order"),
+        }
     }
 
     /// Refunds a paid order to the customer's wallet, with a reason. Once per order.
     #[tracing::instrument(name = "checkout.refund", skip_all, fields(%order))]
     pub async fn refund(&self, order: &OrderId, reason: &str, actor: &str) -> Result<WalletBalance, CheckoutError> {
+        let found = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
+        let _turn = self.customer_turn(&found.customer).await;
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
-        if !matches!(row.state, OrderState::Paid | OrderState::Refunded) {
-            return Err(CheckoutError::OrderNotPaid { state: row.state });
-        }
-        let refunded = self.with_state(&row, OrderState::Refunded, reason);
+        let mut refunded = Order::new(row.clone());
+        let moved = refunded.apply(OrderCommand::Refund { reason: reason.to_string() }, self.inner.clock.now())?;
+        // Refunded before: the wallet answers the first refund again (same reference), and the
+        // order's row is already stored.
+        let attach = match moved {
+            OrderOutcome::Moved { .. } => vec![refunded.event()],
+            _ => Vec::new(),
+        };
         let command = match row.method {
             PaymentMethod::Saldo => WalletCommand::Refund {
                 reference: order.refund_reference(),
@@ -88,7 +71,7 @@ impl Checkout {
                 actor: actor.to_string(),
             },
         };
-        self.wallet(&row.customer, command, vec![refunded]).await
+        self.wallet(&row.customer, command, attach).await
     }
 
     /// An admin's correction of a balance, up or down, with a reason; never below zero.

@@ -9,7 +9,10 @@
 //! message id and position, so they are queued once.
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +20,7 @@ use sha2::Digest;
 use tokio::sync::Semaphore;
 use warung_actors::domain::{CustomerId, OrderId};
 
-use super::chat::{answer, Answer};
+use super::chat::{answer, reply, Answer};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
 use super::payments::Qris;
 use super::whatsapp::{Content, InboundMessage, Outbound};
@@ -157,7 +160,20 @@ impl Inbox {
                     }
                 }
             };
-            self.handle(next).await;
+            // A message that panics its handler is a bug; the customer still gets an answer, the
+            // message is marked handled (so no start replays the panic), and their queue goes on.
+            let event_id = next.event_id.clone();
+            if AssertUnwindSafe(self.handle(next)).catch_unwind().await.is_err() {
+                tracing::error!(event = %event_id, "answering a message panicked; apologised and marked handled");
+                let apology = NewOutbox {
+                    dedup_key: format!("reply:{event_id}:0"),
+                    kind: WHATSAPP_KIND.to_string(),
+                    destination: customer.as_str().to_string(),
+                    payload: serde_json::to_string(&Outbound::text(reply::something_went_wrong()))
+                        .expect("a reply serializes"),
+                };
+                self.store_answer(&event_id, vec![apology]).await;
+            }
             let mut queues = self.inner.queues.lock().expect("inbox lock");
             queues.get_mut(&customer).expect("a working customer has a queue").pop_front();
         }

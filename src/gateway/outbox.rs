@@ -8,7 +8,6 @@
 //! attempts. A restart resumes from the table. The one case where a customer may get a message
 //! twice: the process dies after Meta accepted it and before the table says so.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +23,8 @@ use crate::store::{OutboxRow, Store};
 /// The outbox kind of a WhatsApp message.
 pub const WHATSAPP_KIND: &str = "whatsapp";
 
-/// Unsent entries read per round; a customer's later entries wait for their first anyway.
+/// Customers' due entries sent per round (each customer's first unsent one); the rest are picked
+/// up by the next round, at once.
 const OUTBOX_ROUND_ENTRIES_MAX: i64 = 1_000;
 
 /// Sends in flight at once.
@@ -42,6 +42,10 @@ const OUTBOX_BACKOFF_MAX_MS: i64 = 300_000;
 /// Meta's pair limit (131056) asks for 4^n seconds between retries; n stops growing here.
 const PAIR_LIMIT_EXPONENT_MAX: u32 = 5;
 
+/// Attempts at an entry Meta keeps refusing for the pair limit (about an hour in all, 4^n s up
+/// to 4^PAIR_LIMIT_EXPONENT_MAX each) before it is given up: the customer's later replies go on.
+const PAIR_LIMIT_ATTEMPTS_MAX: i64 = 8;
+
 /// Longest sleep when nothing is due: also the delay before an entry written by another
 /// instance is noticed.
 const OUTBOX_IDLE_POLL_MS: u64 = 1_000;
@@ -56,8 +60,8 @@ pub const OUTBOX_SHUTDOWN_DRAIN_SECS: u64 = 10;
 pub async fn wait_until_sent(store: &dyn Store, clock: Clock, within: Duration) -> usize {
     let deadline = Instant::now() + within;
     loop {
-        let due = match store.unsent(OUTBOX_ROUND_ENTRIES_MAX).await {
-            Ok(rows) => rows.iter().filter(|r| r.next_attempt_at <= clock.now()).count(),
+        let due = match store.due_outbox(clock.now(), OUTBOX_ROUND_ENTRIES_MAX).await {
+            Ok(rows) => rows.len(),
             Err(error) => {
                 tracing::warn!(%error, "outbox drain: the store could not be read; the rest is sent at the next start");
                 return 0;
@@ -122,23 +126,12 @@ struct Sender {
 
 impl Sender {
     async fn round(&self) -> Result<Round, crate::store::StoreError> {
-        let unsent = self.store.unsent(OUTBOX_ROUND_ENTRIES_MAX).await?;
         let now = self.clock.now();
-        let mut customers = HashSet::new();
-        let mut due = Vec::new();
-        let mut next_due = now + OUTBOX_IDLE_POLL_MS as i64;
-        for row in unsent {
-            // Only a customer's oldest unsent entry may go; the rest wait behind it.
-            if !customers.insert(row.destination.clone()) {
-                continue;
-            }
-            if row.next_attempt_at <= now {
-                due.push(row);
-            } else {
-                next_due = next_due.min(row.next_attempt_at);
-            }
-        }
+        // Only a customer's oldest unsent entry may go; the rest wait behind it.
+        let due = self.store.due_outbox(now, OUTBOX_ROUND_ENTRIES_MAX).await?;
         if due.is_empty() {
+            let idle = now + OUTBOX_IDLE_POLL_MS as i64;
+            let next_due = self.store.next_outbox_due().await?.unwrap_or(idle).min(idle);
             return Ok(Round::NextDueIn(Duration::from_millis((next_due - now).max(1) as u64)));
         }
         futures::stream::iter(due)
@@ -188,11 +181,13 @@ impl Sender {
                 tracing::warn!(?pause, "WhatsApp throughput limit hit; every send waits");
                 self.store.outbox_retry(row.id, now + pause.as_millis() as i64, "throughput limit").await
             }
-            Err(SendError::PairLimited) => {
-                let exponent = (row.attempts as u32).min(PAIR_LIMIT_EXPONENT_MAX);
-                let wait_ms = 4_i64.pow(exponent) * 1_000;
-                self.store.outbox_retry(row.id, now + wait_ms, "pair rate limit").await
-            }
+            Err(SendError::PairLimited) => match pair_limit_retry_ms(row.attempts) {
+                Some(wait_ms) => self.store.outbox_retry(row.id, now + wait_ms, "pair rate limit").await,
+                None => {
+                    tracing::error!(attempts = row.attempts + 1, "message given up: the pair limit never lifted");
+                    self.store.outbox_failed(row.id, "pair rate limit (131056): given up").await
+                }
+            },
             Err(SendError::Transient(why)) if row.attempts + 1 < OUTBOX_ATTEMPTS_MAX => {
                 let backoff = (OUTBOX_BACKOFF_FIRST_MS << row.attempts.min(20)).min(OUTBOX_BACKOFF_MAX_MS);
                 tracing::warn!(attempts = row.attempts + 1, backoff_ms = backoff, %why, "send failed; will retry");
@@ -204,6 +199,16 @@ impl Sender {
             }
         }
     }
+}
+
+/// How long an entry refused for the pair limit waits before its next attempt (Meta asks for 4^n
+/// seconds), or `None` once it has had its PAIR_LIMIT_ATTEMPTS_MAX attempts.
+fn pair_limit_retry_ms(attempts: i64) -> Option<i64> {
+    if attempts + 1 >= PAIR_LIMIT_ATTEMPTS_MAX {
+        return None;
+    }
+    let exponent = (attempts.max(0) as u32).min(PAIR_LIMIT_EXPONENT_MAX);
+    Some(4_i64.pow(exponent) * 1_000)
 }
 
 /// Spaces sends to the number's throughput; a 130429 pushes every later send back.
@@ -230,5 +235,18 @@ impl Pace {
     fn pause(&self, pause: Duration) {
         let mut next = self.next.lock().expect("pace lock");
         *next = (*next).max(Instant::now() + pause);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pair_limit_is_waited_out_four_fold_then_given_up() {
+        let waits: Vec<Option<i64>> = (0..PAIR_LIMIT_ATTEMPTS_MAX).map(pair_limit_retry_ms).collect();
+        assert_eq!(&waits[..4], &[Some(1_000), Some(4_000), Some(16_000), Some(64_000)]);
+        assert_eq!(waits[6], Some(4_i64.pow(PAIR_LIMIT_EXPONENT_MAX) * 1_000), "the wait stops growing");
+        assert_eq!(waits[PAIR_LIMIT_ATTEMPTS_MAX as usize - 1], None, "then it is given up");
     }
 }

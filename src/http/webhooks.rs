@@ -134,6 +134,7 @@ async fn midtrans_notify(
         ApiError::bad_request("bad_payload", why)
     };
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| bad_payload(e.to_string()))?;
+    let value_for_inbox = value.clone();
     let transaction = Transaction::from_value(value).map_err(bad_payload)?;
     let signed = transaction.signature_key.as_deref().is_some_and(|given| {
         signature_matches(
@@ -155,7 +156,7 @@ async fn midtrans_notify(
         transaction.transaction_id.as_deref().unwrap_or("")
     );
     let now = engine.supervisor.clock().now();
-    let payload = String::from_utf8_lossy(&body);
+    let payload = unsigned(value_for_inbox);
     let entry = InboxEntry {
         provider: MIDTRANS,
         event_id: &event_id,
@@ -174,7 +175,7 @@ async fn midtrans_notify(
     }
     // A repeat is handled again all the same: handling is idempotent, and the first delivery may
     // have been cut short after it was recorded.
-    match gateway.qris.settle(&transaction).await {
+    match gateway.qris.notified(&transaction).await {
         Ok(Handled::Done) => Ok(HttpResponse::Ok().json(json!({"handled": true, "repeat": !first}))),
         Ok(Handled::Ignored(why)) => {
             tracing::info!(%why, order_id = %transaction.order_id, "Midtrans notification ignored");
@@ -182,7 +183,17 @@ async fn midtrans_notify(
         }
         Err(PaymentError::Store(error)) => Err(unavailable(error.to_string())),
         Err(PaymentError::Checkout(error)) => Err(unavailable(error.to_string())),
+        Err(PaymentError::Provider(error)) => Err(unavailable(error)),
     }
+}
+
+/// A notification as the inbox keeps it: without its signature, so a database reader cannot
+/// replay it (a replay then fails the signature check).
+fn unsigned(mut notification: serde_json::Value) -> String {
+    if let Some(fields) = notification.as_object_mut() {
+        fields.remove("signature_key");
+    }
+    notification.to_string()
 }
 
 /// The inbox key and what is kept of an event. Messages are keyed by their id, statuses by

@@ -206,6 +206,7 @@ pub(crate) fn movement(m: MovementTuple) -> Result<MovementRow, StoreError> {
         reference: m.5,
         actor: m.6,
         at: m.7,
+        content_hash: None,
     })
 }
 

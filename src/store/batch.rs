@@ -121,7 +121,9 @@ pub struct Batch<'a> {
     pub ledger: Vec<&'a LedgerRow>,
     pub holds: LastWins<(&'a str, &'a str), &'a HoldRow>,
     pub orders: LastWins<&'a str, &'a OrderRow>,
-    pub payments: LastWins<&'a str, &'a PaymentRow>,
+    /// Appended, not last-wins: two rows with one payment id make the insert fail, never one
+    /// silently replace the other.
+    pub payments: Vec<&'a PaymentRow>,
     pub audit: Vec<&'a AuditRow>,
 }
 
@@ -154,7 +156,7 @@ impl<'a> Batch<'a> {
                 Event::Ledger(row) => batch.ledger.push(row),
                 Event::Hold(row) => batch.holds.put((row.customer.as_str(), row.reference.as_str()), row),
                 Event::Order(row) => batch.orders.put_new(row.id.as_str(), row, row.creates),
-                Event::Payment(row) => batch.payments.put(row.id.as_str(), row),
+                Event::Payment(row) => batch.payments.push(row),
                 Event::Audit(row) => batch.audit.push(row),
             }
         }
@@ -178,7 +180,7 @@ impl<'a> Batch<'a> {
         self.ledger.iter().for_each(|l| keys.add("ledger", l.customer.as_str()));
         self.holds.keys.iter().for_each(|k| keys.add("holds", k));
         self.orders.keys.iter().for_each(|k| keys.add("orders", k));
-        self.payments.keys.iter().for_each(|k| keys.add("payments", k));
+        self.payments.iter().for_each(|p| keys.add("payments", p.id.as_str()));
         self.audit.iter().for_each(|a| keys.add("audit", a.subject.as_str()));
         keys
     }
@@ -200,7 +202,8 @@ impl<'a> Batch<'a> {
             self.ledger.into_iter().partition(|l| !earlier.has("ledger", l.customer.as_str()));
         let (holds, holds_shared) = self.holds.split(|k| earlier.has("holds", k));
         let (orders, orders_shared) = self.orders.split(|k| earlier.has("orders", k));
-        let (payments, payments_shared) = self.payments.split(|k| earlier.has("payments", k));
+        let (payments, payments_shared) =
+            self.payments.into_iter().partition(|p| !earlier.has("payments", p.id.as_str()));
         let (audit, audit_shared) = self.audit.into_iter().partition(|a| !earlier.has("audit", a.subject.as_str()));
         let own = Batch {
             products,

@@ -6,6 +6,11 @@ use async_trait::async_trait;
 
 use super::StoreError;
 
+/// Unsent entries one destination may hold: a customer whose replies cannot be delivered (a
+/// number that left WhatsApp, one backing off for hours) stops collecting more past this, and a
+/// reply beyond it is dropped and logged. No other customer waits on them either way.
+pub const OUTBOX_DESTINATION_UNSENT_MAX: i64 = 100;
+
 /// What an outbox entry is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutboxStatus {
@@ -104,12 +109,16 @@ pub trait Mailbox {
     ) -> Result<(), StoreError>;
     /// Queues messages not tied to an inbound event (a payment confirmed, an order expired).
     async fn enqueue(&self, at: i64, messages: &[NewOutbox]) -> Result<(), StoreError>;
-    /// Entries pending or whose claim has lapsed, oldest first, due or not (the sender keeps each
-    /// destination's order, so an entry waits behind an earlier one that is not yet due).
-    async fn unsent(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Each destination's oldest unsent entry, if it is due at `now` (pending, or a lapsed claim),
+    /// soonest first: one destination's entries wait behind its first, nobody else's do.
+    async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
+    /// When the next unsent entry is due, if any.
+    async fn next_outbox_due(&self) -> Result<Option<i64>, StoreError>;
     /// Claims an entry until `until`; `false` when another sender has it.
     async fn claim_outbox(&self, row: &OutboxRow, until: i64) -> Result<bool, StoreError>;
     async fn outbox_sent(&self, id: i64, at: i64, provider_id: &str) -> Result<(), StoreError>;
+    /// Puts an entry back until `next_attempt_at`, and its destination's later entries with it
+    /// (they go after it, so none of them is due before it).
     async fn outbox_retry(&self, id: i64, next_attempt_at: i64, error: &str) -> Result<(), StoreError>;
     async fn outbox_failed(&self, id: i64, error: &str) -> Result<(), StoreError>;
     /// Every entry for one destination, oldest first (tests, support).
@@ -136,6 +145,12 @@ pub(crate) fn outbox_row(t: OutboxTuple) -> Result<OutboxRow, StoreError> {
         provider_id: t.8,
         last_error: t.9,
     })
+}
+
+/// A destination (a phone number, a WhatsApp id) as logs show it: the last four characters.
+pub(crate) fn masked(destination: &str) -> String {
+    let tail: String = destination.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("***{tail}")
 }
 
 /// Implements `Mailbox` for a backend type with a `pool` field.
@@ -220,14 +235,31 @@ macro_rules! impl_mailbox {
                 Ok(())
             }
 
-            async fn unsent(&self, limit: i64) -> Result<Vec<crate::store::mailbox::OutboxRow>, crate::store::StoreError> {
+            async fn due_outbox(
+                &self,
+                now: i64,
+                limit: i64,
+            ) -> Result<Vec<crate::store::mailbox::OutboxRow>, crate::store::StoreError> {
+                // Due entries by due time (index `outbox_due`), each kept only if no older unsent
+                // entry of its destination exists (index `outbox_unsent_by_destination`).
                 let sql = format!(
-                    "SELECT {} FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id LIMIT $1",
+                    "SELECT {} FROM outbox o WHERE o.status IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                     AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.destination = o.destination \
+                       AND e.status IN ('pending', 'sending') AND e.id < o.id) \
+                     ORDER BY o.next_attempt_at, o.id LIMIT $2",
                     crate::store::mailbox::OUTBOX_COLUMNS
                 );
                 let rows: Vec<crate::store::mailbox::OutboxTuple> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?;
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&self.pool).await?;
                 rows.into_iter().map(crate::store::mailbox::outbox_row).collect()
+            }
+
+            async fn next_outbox_due(&self) -> Result<Option<i64>, crate::store::StoreError> {
+                let next: (Option<i64>,) =
+                    sqlx::query_as("SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending')")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(next.0)
             }
 
             async fn claim_outbox(
@@ -266,6 +298,7 @@ macro_rules! impl_mailbox {
                 next_attempt_at: i64,
                 error: &str,
             ) -> Result<(), crate::store::StoreError> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $2, attempts = attempts + 1 \
                      WHERE id = $3",
@@ -273,8 +306,17 @@ macro_rules! impl_mailbox {
                 .bind(next_attempt_at)
                 .bind(error)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $1 WHERE status = 'pending' AND id > $2 AND next_attempt_at < $1 \
+                     AND destination = (SELECT destination FROM outbox WHERE id = $2)",
+                )
+                .bind(next_attempt_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -306,17 +348,37 @@ macro_rules! impl_mailbox {
             at: i64,
             m: &crate::store::mailbox::NewOutbox,
         ) -> Result<(), sqlx::Error> {
-            sqlx::query(
+            // Queued behind the destination's entries backing off (due no earlier than they are; a
+            // claim's time is not a backoff), and only while the destination holds fewer than
+            // OUTBOX_DESTINATION_UNSENT_MAX.
+            let done = sqlx::query(
                 "INSERT INTO outbox (dedup_key, kind, destination, payload, status, attempts, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) ON CONFLICT (dedup_key) DO NOTHING",
+                 SELECT $1, $2, $3, $4, 'pending', 0, \
+                   CASE WHEN later.due > $5 THEN later.due ELSE $5 END, $5 \
+                 FROM (SELECT MAX(CASE WHEN status = 'pending' THEN next_attempt_at END) AS due, COUNT(*) AS unsent \
+                       FROM outbox WHERE destination = $3 AND status IN ('pending', 'sending')) AS later \
+                 WHERE later.unsent < $6 ON CONFLICT (dedup_key) DO NOTHING",
             )
             .bind(&m.dedup_key)
             .bind(&m.kind)
             .bind(&m.destination)
             .bind(&m.payload)
             .bind(at)
+            .bind(crate::store::mailbox::OUTBOX_DESTINATION_UNSENT_MAX)
             .execute(&mut **tx)
             .await?;
+            if done.rows_affected() == 0 {
+                let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM outbox WHERE dedup_key = $1")
+                    .bind(&m.dedup_key)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if known.is_none() {
+                    tracing::warn!(
+                        destination = %crate::store::mailbox::masked(&m.destination),
+                        "a destination's outbox backlog is full; a reply was dropped"
+                    );
+                }
+            }
             Ok(())
         }
     };

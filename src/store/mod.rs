@@ -23,12 +23,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use warung_actors::domain::{CustomerId, ItemSecret, OrderId, ProductCode, Reference};
-use warung_actors::journal::{LedgerRow, OrderRow, ProductRow, ReservationStatus, SinkError};
+use warung_actors::journal::{LedgerRow, OrderRow, PaymentRow, ProductRow, ReservationStatus, SinkError};
 use warung_actors::supervisor::Persistence;
 
 pub use admin::AdminStore;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
-pub use payments::{ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Payments};
+pub use payments::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
 pub use postgres::{PgStore, JOURNAL_APPLICATION_NAME};
 pub use sqlite::SqliteStore;
 
@@ -67,6 +67,7 @@ pub struct AuditData {
     pub customers: Vec<(String, String, String)>,
     pub ledger: Vec<LedgerRow>,
     pub orders: Vec<OrderRow>,
+    pub payments: Vec<PaymentRow>,
 }
 
 /// One connection pool's use, for `/metrics`.
@@ -104,7 +105,19 @@ pub trait Store: Persistence + Mailbox + Payments + AdminStore {
     /// Open reservations whose order is missing or no longer open: a crash between steps.
     async fn orphan_reservations(&self) -> Result<Vec<(OrderId, ProductCode)>, StoreError>;
     async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError>;
-    async fn payment_exists(&self, payment: &Reference) -> Result<bool, StoreError>;
+    /// A product's restock under `reference`: the units it added and its content fingerprint
+    /// (`None` when stored before fingerprints were kept).
+    async fn restocked(
+        &self,
+        product: &ProductCode,
+        reference: &Reference,
+    ) -> Result<Option<(i64, Option<u64>)>, StoreError>;
+    /// The payment recorded under `id`, if any.
+    async fn payment(&self, id: &Reference) -> Result<Option<PaymentRow>, StoreError>;
+    /// Whether the customer's ledger has an entry under `reference`.
+    async fn ledger_has(&self, customer: &CustomerId, reference: &Reference) -> Result<bool, StoreError>;
+    /// Delivered payments whose surplus is not yet in the wallet (a stop between the two steps).
+    async fn payments_owing_surplus(&self) -> Result<Vec<PaymentRow>, StoreError>;
     async fn audit_data(&self) -> Result<AuditData, StoreError>;
     /// Stores a new product's row; `false` (and nothing written) when the code exists.
     async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;

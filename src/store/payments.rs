@@ -38,6 +38,8 @@ pub enum ChargeStatus {
     Cancelled,
     /// Midtrans refused the charge or could not be reached.
     Failed,
+    /// Paid an amount it did not ask for: nothing was credited; a person decides.
+    Review,
 }
 
 impl ChargeStatus {
@@ -49,6 +51,7 @@ impl ChargeStatus {
             ChargeStatus::Expired => "expired",
             ChargeStatus::Cancelled => "cancelled",
             ChargeStatus::Failed => "failed",
+            ChargeStatus::Review => "review",
         }
     }
 
@@ -60,6 +63,7 @@ impl ChargeStatus {
             "expired" => ChargeStatus::Expired,
             "cancelled" => ChargeStatus::Cancelled,
             "failed" => ChargeStatus::Failed,
+            "review" => ChargeStatus::Review,
             other => return Err(StoreError::Corrupt(format!("charge status {other:?}"))),
         })
     }
@@ -97,23 +101,45 @@ pub struct ChargeRow {
     pub expires_at: i64,
 }
 
+/// What opening a charge came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Opened {
+    /// A new charge, or the one already stored under this id (asked again).
+    Charge(ChargeRow),
+    /// The customer already has this top-up open: one at a time.
+    TopUpAlreadyOpen(ChargeRow),
+    /// Every unique code of this amount is taken by an open charge.
+    AmountsTaken,
+}
+
+/// Attempts at picking a free code when a concurrent open takes the one picked.
+pub(crate) const OPEN_CHARGE_ATTEMPTS_MAX: usize = 3;
+
 #[async_trait]
 pub trait Payments {
-    /// Opens a charge with the first of `codes` whose amount no open charge has. Idempotent: an
-    /// id already stored returns the stored charge. `None` when every code is taken.
-    async fn open_charge(&self, new: &NewCharge, codes: &[i64]) -> Result<Option<ChargeRow>, StoreError>;
+    /// Opens a charge with the first of `codes` whose amount no open charge has, picked and
+    /// inserted in one statement. Idempotent: an id already stored returns the stored charge.
+    async fn open_charge(&self, new: &NewCharge, codes: &[i64]) -> Result<Opened, StoreError>;
     async fn charge(&self, id: &str) -> Result<Option<ChargeRow>, StoreError>;
-    /// Moves a charge to `to` if it is in one of `from`; `false` when it was not.
-    async fn set_charge_status(
-        &self,
-        id: &str,
-        from: &[ChargeStatus],
-        to: ChargeStatus,
-        qr_url: Option<&str>,
-        at: i64,
-    ) -> Result<bool, StoreError>;
+    /// Moves a charge from `from` to `to` (with the QR's URL, or a note for a person); `false`
+    /// when it was no longer in `from` (another decider moved it first).
+    async fn move_charge(&self, id: &str, from: ChargeStatus, to: ChargeMove<'_>, at: i64) -> Result<bool, StoreError>;
     /// Charges still charging or pending, soonest expiry first.
     async fn open_charges(&self, limit: i64) -> Result<Vec<ChargeRow>, StoreError>;
+}
+
+/// Where a charge moves, and what is written with it.
+#[derive(Clone, Copy, Debug)]
+pub struct ChargeMove<'a> {
+    pub status: ChargeStatus,
+    pub qr_url: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+impl ChargeMove<'_> {
+    pub fn to(status: ChargeStatus) -> ChargeMove<'static> {
+        ChargeMove { status, qr_url: None, note: None }
+    }
 }
 
 /// id, customer, purpose, order_id, base_amount, unique_code, gross_amount, status, qr_url, expires_at
@@ -143,46 +169,58 @@ pub(crate) fn charge_row(t: ChargeTuple) -> Result<ChargeRow, StoreError> {
     })
 }
 
-/// Implements `Payments` for a backend type with a `pool` field; `$money` binds Money.
+/// Implements `Payments` for a backend type with a `pool` field. `$codes` is the backend's table
+/// of candidate codes in order (columns `code`, `n`) from bind `$8`, and `$bind_codes` turns the
+/// codes into that bind.
 macro_rules! impl_payments {
-    ($store:ty, $money:path) => {
+    ($store:ty, $codes:literal, $bind_codes:path) => {
         #[async_trait::async_trait]
         impl crate::store::payments::Payments for $store {
             async fn open_charge(
                 &self,
                 new: &crate::store::payments::NewCharge,
                 codes: &[i64],
-            ) -> Result<Option<crate::store::payments::ChargeRow>, crate::store::StoreError> {
-                use warung_actors::domain::Money;
-                if let Some(row) = self.charge(new.id.as_str()).await? {
-                    return Ok(Some(row));
-                }
-                let base = u64::try_from(new.base_rupiah).map_err(|_| {
-                    crate::store::StoreError::Corrupt(format!("charge amount {}", new.base_rupiah))
-                })?;
-                for &code in codes {
-                    let done = sqlx::query(
-                        "INSERT INTO qris_charges (id, customer, purpose, order_id, base_amount, unique_code, gross_amount, \
-                         status, qr_url, expires_at, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'charging', NULL, $8, $9, $9) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(new.id.as_str())
-                    .bind(new.customer.as_str())
-                    .bind(new.purpose.as_str())
-                    .bind(new.order.as_ref().map(|o| o.as_str()))
-                    .bind($money(Money::rupiah(base)))
-                    .bind(code)
-                    .bind($money(Money::rupiah(base + code as u64)))
-                    .bind(new.expires_at)
-                    .bind(new.created_at)
-                    .execute(&self.pool)
-                    .await?;
-                    // Nothing inserted: the amount is taken, or a concurrent open with this id won.
-                    if done.rows_affected() == 1 || self.charge(new.id.as_str()).await?.is_some() {
-                        return self.charge(new.id.as_str()).await;
+            ) -> Result<crate::store::payments::Opened, crate::store::StoreError> {
+                use crate::store::payments::{ChargePurpose, Opened};
+                let sql = concat!(
+                    "INSERT INTO qris_charges (id, customer, purpose, order_id, base_amount, unique_code, gross_amount, \
+                     status, qr_url, expires_at, created_at, updated_at) \
+                     SELECT $1, $2, $3, $4, $5, c.code, $5 + c.code, 'charging', NULL, $6, $7, $7 FROM ",
+                    $codes,
+                    " WHERE NOT EXISTS (SELECT 1 FROM qris_charges q \
+                       WHERE q.gross_amount = $5 + c.code AND q.status IN ('charging', 'pending')) \
+                     ORDER BY c.n LIMIT 1 ON CONFLICT DO NOTHING"
+                );
+                for _ in 0..crate::store::payments::OPEN_CHARGE_ATTEMPTS_MAX {
+                    if let Some(row) = self.charge(new.id.as_str()).await? {
+                        return Ok(Opened::Charge(row));
                     }
+                    if new.purpose == ChargePurpose::TopUp {
+                        if let Some(open) = self.open_top_up(&new.customer).await? {
+                            return Ok(Opened::TopUpAlreadyOpen(open));
+                        }
+                    }
+                    let done = sqlx::query(sql)
+                        .bind(new.id.as_str())
+                        .bind(new.customer.as_str())
+                        .bind(new.purpose.as_str())
+                        .bind(new.order.as_ref().map(|o| o.as_str()))
+                        .bind(new.base_rupiah)
+                        .bind(new.expires_at)
+                        .bind(new.created_at)
+                        .bind($bind_codes(codes))
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 1 {
+                        let row = self.charge(new.id.as_str()).await?;
+                        return row.map(Opened::Charge).ok_or_else(|| {
+                            crate::store::StoreError::Corrupt(format!("charge {} vanished", new.id))
+                        });
+                    }
+                    // Nothing inserted: every code is taken, or a concurrent open took the code
+                    // picked, or opened this id or this customer's top-up. Look again.
                 }
-                Ok(None)
+                Ok(Opened::AmountsTaken)
             }
 
             async fn charge(&self, id: &str) -> Result<Option<crate::store::payments::ChargeRow>, crate::store::StoreError> {
@@ -192,27 +230,23 @@ macro_rules! impl_payments {
                 row.map(crate::store::payments::charge_row).transpose()
             }
 
-            async fn set_charge_status(
+            async fn move_charge(
                 &self,
                 id: &str,
-                from: &[crate::store::payments::ChargeStatus],
-                to: crate::store::payments::ChargeStatus,
-                qr_url: Option<&str>,
+                from: crate::store::payments::ChargeStatus,
+                to: crate::store::payments::ChargeMove<'_>,
                 at: i64,
             ) -> Result<bool, crate::store::StoreError> {
-                let Some(current) = self.charge(id).await? else { return Ok(false) };
-                if !from.contains(&current.status) {
-                    return Ok(false);
-                }
                 let done = sqlx::query(
-                    "UPDATE qris_charges SET status = $1, qr_url = COALESCE($2, qr_url), updated_at = $3 \
-                     WHERE id = $4 AND status = $5",
+                    "UPDATE qris_charges SET status = $1, qr_url = COALESCE($2, qr_url), note = COALESCE($3, note), \
+                     updated_at = $4 WHERE id = $5 AND status = $6",
                 )
-                .bind(to.as_str())
-                .bind(qr_url)
+                .bind(to.status.as_str())
+                .bind(to.qr_url)
+                .bind(to.note)
                 .bind(at)
                 .bind(id)
-                .bind(current.status.as_str())
+                .bind(from.as_str())
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -229,6 +263,21 @@ macro_rules! impl_payments {
                 let rows: Vec<crate::store::payments::ChargeTuple> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?;
                 rows.into_iter().map(crate::store::payments::charge_row).collect()
+            }
+        }
+
+        impl $store {
+            async fn open_top_up(
+                &self,
+                customer: &warung_actors::domain::CustomerId,
+            ) -> Result<Option<crate::store::payments::ChargeRow>, crate::store::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM qris_charges WHERE customer = $1 AND purpose = 'top_up' AND status IN ('charging', 'pending')",
+                    crate::store::payments::CHARGE_COLUMNS
+                );
+                let row: Option<crate::store::payments::ChargeTuple> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(customer.as_str()).fetch_optional(&self.pool).await?;
+                row.map(crate::store::payments::charge_row).transpose()
             }
         }
     };

@@ -145,7 +145,11 @@ async fn write_all(conn: &mut PgConnection, batch: &Batch<'_>) -> Result<(), sql
 impl_store!(PgStore, "./migrations/postgres", "postgres", money);
 impl_mailbox!(PgStore, sqlx::Postgres);
 crate::store::admin::impl_admin!(PgStore, money);
-impl_payments!(PgStore, money);
+impl_payments!(PgStore, "unnest($8::bigint[]) WITH ORDINALITY AS c(code, n)", codes_bind);
+
+fn codes_bind(codes: &[i64]) -> Vec<i64> {
+    codes.to_vec()
+}
 
 impl Sink for PgStore {
     fn commit<'a>(&'a self, events: &'a [Event], mut earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
@@ -285,8 +289,8 @@ fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
         return;
     }
     c.part(
-        "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at) \
-         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])",
+        "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at, content_hash) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])",
     )
     .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
@@ -295,7 +299,8 @@ fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
     .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>());
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.content_hash.map(crate::store::rows::fingerprint_text)).collect::<Vec<_>>());
 }
 
 fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
@@ -360,19 +365,21 @@ fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.orders.by_creation();
     put_orders(c, ORDERS_INSERT, &new);
     put_orders(c, ORDERS_UPSERT, &known);
-    let payments = &batch.payments.rows;
+    let payments = &batch.payments;
     if !payments.is_empty() {
+        // A plain insert: a payment id is stored once. A second row for an id refuses its batch
+        // (its neighbours are committed one by one), never overwrites the first.
         c.part(
-            "INSERT INTO payments (id, customer, order_id, purpose, amount, status, at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::bigint[]) \
-             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, at = EXCLUDED.at",
+            "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::bigint[])",
         )
         .bind(payments.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.customer.as_str()).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.status.as_str()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| p.applied.as_str()).collect::<Vec<_>>())
+        .bind(payments.iter().map(|p| money(p.surplus)).collect::<Vec<_>>())
         .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>());
     }
 }

@@ -95,8 +95,8 @@ macro_rules! impl_store {
                     let settled_row = Settled { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, expires_at, settlement };
                     settled.push((rows::order_id(&order)?, settled_row));
                 }
-                let restocks: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT reference, quantity FROM inventory_movements WHERE product = $1 AND reason = 'restock' ORDER BY id DESC LIMIT $2",
+                let restocks: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT reference, quantity, content_hash FROM inventory_movements WHERE product = $1 AND reason = 'restock' ORDER BY id DESC LIMIT $2",
                 )
                 .bind(code.as_str())
                 .bind(warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX as i64)
@@ -105,7 +105,9 @@ macro_rules! impl_store {
                 let restocks = restocks
                     .into_iter()
                     .rev()
-                    .map(|(reference, quantity)| Ok((rows::reference(&reference)?, quantity as u32)))
+                    .map(|(reference, quantity, hash)| {
+                        Ok((rows::reference(&reference)?, quantity as u32, hash.as_deref().map(rows::fingerprint).transpose()?))
+                    })
                     .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
                 Ok(Some(warung_actors::product::ProductRecord { row, available, reservations, settled, secrets, restocks }))
             }
@@ -256,12 +258,51 @@ macro_rules! impl_store {
                 Ok(status.and_then(|(s,)| warung_actors::journal::ReservationStatus::parse(&s)))
             }
 
-            async fn payment_exists(&self, payment: &warung_actors::domain::Reference) -> Result<bool, crate::store::StoreError> {
-                let found: Option<(String,)> = sqlx::query_as("SELECT id FROM payments WHERE id = $1")
-                    .bind(payment.as_str())
+            async fn restocked(
+                &self,
+                product: &warung_actors::domain::ProductCode,
+                reference: &warung_actors::domain::Reference,
+            ) -> Result<Option<(i64, Option<u64>)>, crate::store::StoreError> {
+                let row: Option<(i64, Option<String>)> = sqlx::query_as(
+                    "SELECT quantity, content_hash FROM inventory_movements WHERE product = $1 AND reason = 'restock' AND reference = $2 LIMIT 1",
+                )
+                .bind(product.as_str())
+                .bind(reference.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(quantity, hash)| Ok((quantity, hash.as_deref().map(crate::store::rows::fingerprint).transpose()?)))
+                    .transpose()
+            }
+
+            async fn payment(&self, id: &warung_actors::domain::Reference) -> Result<Option<warung_actors::journal::PaymentRow>, crate::store::StoreError> {
+                let sql = concat!("SELECT ", crate::store::rows::payment_columns!(), " FROM payments WHERE id = $1");
+                let row = sqlx::query_as::<_, crate::store::rows::PaymentTuple>(sql)
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(crate::store::rows::payment).transpose()
+            }
+
+            async fn ledger_has(&self, customer: &warung_actors::domain::CustomerId, reference: &warung_actors::domain::Reference) -> Result<bool, crate::store::StoreError> {
+                let found: Option<(String,)> = sqlx::query_as("SELECT reference FROM ledger_entries WHERE customer = $1 AND reference = $2")
+                    .bind(customer.as_str())
+                    .bind(reference.as_str())
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(found.is_some())
+            }
+
+            async fn payments_owing_surplus(&self) -> Result<Vec<warung_actors::journal::PaymentRow>, crate::store::StoreError> {
+                let sql = concat!(
+                    "SELECT ", crate::store::rows::payment_columns!(), " FROM payments p \
+                     WHERE status = 'delivered' AND surplus <> $1 \
+                     AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.customer = p.customer AND l.reference = 'surplus:' || p.id)"
+                );
+                let rows = sqlx::query_as::<_, crate::store::rows::PaymentTuple>(sql)
+                    .bind($money(warung_actors::domain::Money::ZERO))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(crate::store::rows::payment).collect()
             }
 
             async fn audit_data(&self) -> Result<crate::store::AuditData, crate::store::StoreError> {
@@ -293,6 +334,8 @@ macro_rules! impl_store {
                 let ledger = sqlx::query_as::<_, rows::LedgerTuple>(sql).fetch_all(&self.pool).await?;
                 let sql = concat!("SELECT ", crate::store::rows::order_columns!(), " FROM orders ORDER BY created_at");
                 let orders = sqlx::query_as::<_, rows::OrderTuple>(sql).fetch_all(&self.pool).await?;
+                let sql = concat!("SELECT ", crate::store::rows::payment_columns!(), " FROM payments ORDER BY at, id");
+                let payments = sqlx::query_as::<_, rows::PaymentTuple>(sql).fetch_all(&self.pool).await?;
                 Ok(crate::store::AuditData {
                     products: products.into_iter().map(rows::product).collect::<Result<_, _>>()?,
                     item_counts,
@@ -302,6 +345,7 @@ macro_rules! impl_store {
                     customers,
                     ledger: ledger.into_iter().map(rows::ledger).collect::<Result<_, _>>()?,
                     orders: orders.into_iter().map(rows::order).collect::<Result<_, _>>()?,
+                    payments: payments.into_iter().map(rows::payment).collect::<Result<_, _>>()?,
                 })
             }
 

@@ -4,7 +4,10 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{LedgerKind, LedgerRow, OrderRow, OrderState, PaymentMethod, ProductRow, StockKind};
+use warung_actors::journal::{
+    LedgerKind, LedgerRow, OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow, ProductRow,
+    StockKind,
+};
 
 use super::StoreError;
 
@@ -35,6 +38,15 @@ pub fn order_id(text: &str) -> Result<OrderId, StoreError> {
 
 pub fn stock_state(text: &str) -> Result<warung_actors::domain::StockState, StoreError> {
     warung_actors::domain::StockState::parse(text).ok_or_else(|| corrupt("stock state", text))
+}
+
+/// A content fingerprint as stored: 16 hex digits (a u64 does not fit a signed BIGINT).
+pub fn fingerprint_text(hash: u64) -> String {
+    format!("{hash:016x}")
+}
+
+pub fn fingerprint(text: &str) -> Result<u64, StoreError> {
+    u64::from_str_radix(text, 16).map_err(|_| corrupt("content fingerprint", text))
 }
 
 pub fn reference(text: &str) -> Result<Reference, StoreError> {
@@ -115,6 +127,28 @@ pub fn ledger(t: LedgerTuple) -> Result<LedgerRow, StoreError> {
         balance_after: money(&t.4)?,
         reason: t.5,
         actor: t.6,
+        at: t.7,
+    })
+}
+
+/// id, customer, order_id, purpose, amount, status, surplus, at
+pub type PaymentTuple = (String, String, Option<String>, String, String, String, String, i64);
+macro_rules! payment_columns {
+    () => {
+        "id, customer, order_id, purpose, CAST(amount AS TEXT), status, CAST(surplus AS TEXT), at"
+    };
+}
+pub(crate) use payment_columns;
+
+pub fn payment(t: PaymentTuple) -> Result<PaymentRow, StoreError> {
+    Ok(PaymentRow {
+        id: reference(&t.0)?,
+        customer: customer(&t.1)?,
+        order: t.2.as_deref().map(order_id).transpose()?,
+        purpose: PaymentPurpose::parse(&t.3).ok_or_else(|| corrupt("payment purpose", &t.3))?,
+        amount: money(&t.4)?,
+        applied: PaymentApplied::parse(&t.5).ok_or_else(|| corrupt("payment status", &t.5))?,
+        surplus: money(&t.6)?,
         at: t.7,
     })
 }

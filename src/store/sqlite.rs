@@ -95,9 +95,10 @@ impl SqliteStore {
         }
         for m in &batch.movements {
             sqlx::query(
-                "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at, content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(m.product.as_str()).bind(m.quantity).bind(m.from.as_str()).bind(m.to.as_str()).bind(&m.reason).bind(&m.reference).bind(&m.actor).bind(m.at)
+            .bind(m.content_hash.map(crate::store::rows::fingerprint_text))
             .execute(&mut *tx)
             .await?;
         }
@@ -140,13 +141,13 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        for p in &batch.payments.rows {
+        // A plain insert: a payment id is stored once (see the Postgres writer).
+        for p in &batch.payments {
             sqlx::query(
-                "INSERT INTO payments (id, customer, order_id, purpose, amount, status, at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, at = excluded.at",
+                "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(p.id.as_str()).bind(p.customer.as_str()).bind(p.order.as_ref().map(|o| o.to_string())).bind(p.purpose.as_str())
-            .bind(money(p.amount)).bind(&p.status).bind(p.at)
+            .bind(money(p.amount)).bind(p.applied.as_str()).bind(money(p.surplus)).bind(p.at)
             .execute(&mut *tx)
             .await?;
         }
@@ -163,7 +164,12 @@ impl SqliteStore {
 impl_store!(SqliteStore, "./migrations/sqlite", "sqlite", money);
 impl_mailbox!(SqliteStore, sqlx::Sqlite);
 crate::store::admin::impl_admin!(SqliteStore, money);
-impl_payments!(SqliteStore, money);
+impl_payments!(SqliteStore, "(SELECT CAST(value AS INTEGER) AS code, key AS n FROM json_each($8)) AS c", codes_bind);
+
+/// Candidate codes as a JSON array, read with `json_each`.
+fn codes_bind(codes: &[i64]) -> String {
+    serde_json::to_string(codes).expect("integers serialise")
+}
 
 /// Money as SQLite keeps it: exact decimal text.
 fn money(m: warung_actors::domain::Money) -> String {

@@ -510,3 +510,70 @@ on_both_backends!(
     customers_balances_and_the_refund_watch,
     settings_are_validated_audited_applied_and_kept,
 );
+
+#[actix_rt::test]
+async fn a_restock_reference_is_bound_to_its_content_after_a_restart_and_beyond_the_actors_memory() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let engine = engine(&db).await;
+    let admin = spawn_admin(engine.clone()).await;
+    let create = |code: &str, counted: bool| json!({"code": code, "name": code, "price": "15000", "counted": counted});
+    assert_eq!(admin.send("post", "/products", create("viu", false)).await.0, 201);
+    assert_eq!(admin.send("post", "/products", create("pulsa", true)).await.0, 201);
+    let (status, _) = admin.send("post", "/products/viu/stock", json!({"reference": "r1", "items": ["a", "b"]})).await;
+    assert_eq!(status, 200);
+    let (status, _) = admin.send("post", "/products/pulsa/stock", json!({"reference": "c0", "count": 5})).await;
+    assert_eq!(status, 200);
+    // More restocks than a product keeps in memory push `c0` out of it.
+    let pulsa = code("pulsa");
+    for n in 1..=warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX {
+        let command = warung_actors::product::ProductCommand::Restock {
+            reference: reference(&format!("c{n}")),
+            stock: warung_actors::product::Restock::Count(1),
+            actor: "test".into(),
+        };
+        engine.supervisor.product(&pulsa, command).await.unwrap().unwrap();
+    }
+    engine.shutdown().await.unwrap();
+    let engine = crate::helpers::engine(&db).await;
+    let admin = spawn_admin(engine.clone()).await;
+
+    let (status, body) = admin.send("post", "/products/viu/stock", json!({"reference": "r1", "items": ["c"]})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("exists_with_different_content")), "{body}");
+    let (status, body) =
+        admin.send("post", "/products/viu/stock", json!({"reference": "r1", "items": ["a", "b"]})).await;
+    assert_eq!(status, 200, "the same content again is its first outcome: {body}");
+    let (status, body) = admin.send("post", "/products/pulsa/stock", json!({"reference": "c0", "count": 5})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = admin.send("post", "/products/pulsa/stock", json!({"reference": "c0", "count": 7})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("exists_with_different_content")), "{body}");
+    let viu = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
+    assert_eq!(viu.available, 2, "nothing added");
+    let pulsa = engine.supervisor.product_snapshot(&code("pulsa")).await.unwrap();
+    assert_eq!(
+        pulsa.available,
+        5 + warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX as i64,
+        "c0 applied once"
+    );
+    finish(engine, db).await;
+}
+
+#[actix_rt::test]
+async fn admin_amounts_are_plain_decimals() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let engine = engine(&db).await;
+    let admin = spawn_admin(engine.clone()).await;
+    for amount in ["1e3", "1E3", "0x10", "1_000", " 1000", "+1000", "1000.001", "NaN", "inf", ""] {
+        let (status, body) =
+            admin.send("post", "/wallets/cici/top-ups", json!({"payment_id": "p-1", "amount": amount})).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("bad_amount")), "{amount:?}: {body}");
+        let body = json!({"reference": "adj-1", "delta": amount, "reason": "kompensasi"});
+        let (status, answer) = admin.send("post", "/wallets/cici/adjustments", body).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some("bad_delta")), "{amount:?}: {answer}");
+    }
+    let (status, body) =
+        admin.send("post", "/wallets/cici/top-ups", json!({"payment_id": "p-1", "amount": "1000.50"})).await;
+    assert_eq!(status, 200, "{body}");
+    let body = json!({"reference": "adj-1", "delta": "-500", "reason": "kompensasi"});
+    assert_eq!(admin.send("post", "/wallets/cici/adjustments", body).await.0, 200);
+    finish(engine, db).await;
+}

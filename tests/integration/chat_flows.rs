@@ -25,7 +25,7 @@ async fn a_saldo_purchase_by_chat_is_answered_with_its_items(backend: Backend) {
     assert!(history.contains("lunas"), "{history}");
     let order = shop.engine.store.orders_of(&customer("6281111"), 1).await.unwrap().remove(0);
     let status = shop.ask("6281111", &format!("status {}", order.id), 5).await;
-    assert!(status.contains("Status: lunas"), "{status}");
+    assert!(status.contains("Status: lunas") && status.contains("viu1b-item-0"), "its items, to its owner: {status}");
     let poor = shop.ask("6281111", "beli viu1b", 6).await;
     assert!(poor.contains("Saldo tidak cukup"), "{poor}");
     let nonsense = shop.ask("6281111", "halo kak", 7).await;

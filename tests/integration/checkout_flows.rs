@@ -46,17 +46,29 @@ async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend
     let second = engine.checkout.buy_with_external(&siti, &product, 1).await.unwrap_err();
     assert_eq!(second, CheckoutError::OpenOrderExists { order: pending.order.clone() });
 
-    let paid =
-        engine.checkout.confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500)).await.unwrap();
-    let again =
-        engine.checkout.confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500)).await.unwrap();
-    assert_eq!(paid, again);
+    let paid = engine
+        .checkout
+        .confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500), "test")
+        .await
+        .unwrap()
+        .outcome;
+    let again = engine
+        .checkout
+        .confirm_payment(&pending.order, &reference("qris-1"), Money::rupiah(21_500), "test")
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(paid, again, "a repeat is the first outcome");
     let PaymentOutcome::Delivered { items, .. } = paid else { panic!("{paid:?}") };
     assert_eq!(items.len(), 1);
 
     // A different payment for an order already paid is extra money: it goes to the wallet.
-    let extra =
-        engine.checkout.confirm_payment(&pending.order, &reference("qris-2"), Money::rupiah(21_500)).await.unwrap();
+    let extra = engine
+        .checkout
+        .confirm_payment(&pending.order, &reference("qris-2"), Money::rupiah(21_500), "test")
+        .await
+        .unwrap()
+        .outcome;
     assert!(matches!(extra, PaymentOutcome::CreditedToWallet { amount, .. } if amount == Money::rupiah(21_500)));
     assert_eq!(engine.checkout.balance(&siti).await.unwrap().balance, Money::rupiah(21_500));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
@@ -73,8 +85,12 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
     let cancelled = engine.checkout.buy_with_external(&ani, &product, 1).await.unwrap();
     engine.checkout.cancel(&cancelled.order).await.unwrap();
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
-    let late =
-        engine.checkout.confirm_payment(&cancelled.order, &reference("late-1"), Money::rupiah(35_000)).await.unwrap();
+    let late = engine
+        .checkout
+        .confirm_payment(&cancelled.order, &reference("late-1"), Money::rupiah(35_000), "test")
+        .await
+        .unwrap()
+        .outcome;
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
     assert_eq!(engine.store.order(&cancelled.order).await.unwrap().unwrap().state, OrderState::Review);
     assert_eq!(engine.checkout.balance(&ani).await.unwrap().balance, Money::rupiah(35_000));
@@ -91,8 +107,12 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
     assert!(engine.checkout.open_order(&eko).is_none());
 
-    let late =
-        engine.checkout.confirm_payment(&expiring.order, &reference("late-2"), Money::rupiah(35_000)).await.unwrap();
+    let late = engine
+        .checkout
+        .confirm_payment(&expiring.order, &reference("late-2"), Money::rupiah(35_000), "test")
+        .await
+        .unwrap()
+        .outcome;
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "a late payment buys nothing");
     finish(engine, db).await;

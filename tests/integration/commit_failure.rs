@@ -245,3 +245,25 @@ async fn a_failed_purchase_that_took_no_money_is_not_blamed_for_a_short_balance(
     database.close().await;
     finish(engine, db).await;
 }
+
+#[actix_rt::test]
+async fn a_purchase_whose_commit_answer_was_lost_is_answered_from_what_was_stored() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (proxy, url) = crate::cut_proxy::CutProxy::start(&db.name).await;
+    let engine = engine_with(&db, |s| s.database.url = url).await;
+    let product = product_with_items(&engine, "viu", 1_000, 1).await;
+    fund(&engine, "6287000", 1_000).await;
+    engine.supervisor.flush().await.unwrap();
+
+    // The sale's batch (its reservation is stored as committed) reaches Postgres and commits;
+    // its answer never comes back.
+    proxy.arm(b"committed");
+    let bought = engine.checkout.buy_with_saldo(&customer("6287000"), &product, 1).await;
+    assert!(proxy.has_cut(), "the commit's answer was lost");
+    let purchase = bought.expect("the sale is stored, so the customer is told so, with the items");
+    assert_eq!(purchase.items, [warung_actors::domain::ItemSecret::parse("viu-item-0").unwrap()]);
+    let order = engine.store.order(&purchase.order).await.unwrap().unwrap();
+    assert_eq!(order.state, OrderState::Paid);
+    assert_eq!(engine.checkout.balance(&customer("6287000")).await.unwrap().balance, Money::ZERO);
+    finish(engine, db).await;
+}

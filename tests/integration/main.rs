@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod audit_and_catalog;
+mod availability;
 mod bench_lab;
 mod browser;
 mod chat_flash;
@@ -10,11 +11,13 @@ mod checkout_flows;
 mod commit_failure;
 mod conversation;
 mod crash;
+mod cut_proxy;
 mod flash_sale;
 mod helpers;
 mod http_api;
 mod logs;
 mod metrics;
+mod payments;
 mod qris_flows;
 mod readiness;
 mod shop;

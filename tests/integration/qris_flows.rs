@@ -163,13 +163,6 @@ async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
         )
         .mount(&shop.midtrans)
         .await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/v2/.+/status$"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(fixture_json("midtrans/midtrans_expire_response_407.json")),
-        )
-        .mount(&shop.midtrans)
-        .await;
     let product = product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6281004", "beli viu qris").await;
     shop.replies("6281004", 2).await;

@@ -1,8 +1,10 @@
 //! The shop as customers reach it: the real app on a random port, talking to local stand-ins for
 //! the Graph API and Midtrans (wiremock), driven by signed webhooks and notifications.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -13,7 +15,7 @@ use warung::gateway::{Gateway, Secret};
 use warung::settings::Settings;
 use warung::store::ChargeRow;
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::helpers::*;
 
@@ -32,7 +34,40 @@ pub struct Shop {
     pub gateway: Gateway,
     pub graph: MockServer,
     pub midtrans: MockServer,
+    /// What the Midtrans stand-in's status API says of each transaction: the last notification
+    /// sent for it (Midtrans' status answer has the notification's fields).
+    pub statuses: MidtransStatuses,
     pub client: reqwest::Client,
+}
+
+/// The Midtrans stand-in's `GET /v2/{id}/status`: the transaction as last notified, or Midtrans'
+/// 404 body for one it never heard of. Mounted below every test's own mocks (priority 10), so a
+/// test that mounts its own status answer wins.
+#[derive(Clone, Default)]
+pub struct MidtransStatuses(Arc<Mutex<HashMap<String, Value>>>);
+
+impl MidtransStatuses {
+    pub fn set(&self, order_id: &str, body: Value) {
+        self.0.lock().unwrap().insert(order_id.to_string(), body);
+    }
+}
+
+impl Respond for MidtransStatuses {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let id = request.url.path().trim_start_matches("/v2/").trim_end_matches("/status");
+        match self.0.lock().unwrap().get(id) {
+            Some(body) => {
+                let mut body = body.clone();
+                body["status_message"] = json!("Success, transaction is found");
+                if body["transaction_status"] == "expire" {
+                    body["status_code"] = json!("407");
+                }
+                ResponseTemplate::new(200).set_body_json(body)
+            }
+            None => ResponseTemplate::new(200)
+                .set_body_json(json!({"status_code": "404", "status_message": "Transaction doesn't exist."})),
+        }
+    }
 }
 
 /// What the stand-ins answer: everything accepted, or left to the test to mount.
@@ -82,9 +117,16 @@ pub async fn start_shop(
     .await;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
+    let statuses = MidtransStatuses::default();
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/v2/[^/]+/status$"))
+        .respond_with(statuses.clone())
+        .with_priority(10)
+        .mount(&midtrans)
+        .await;
     let gateway = Gateway::start(&engine, listener.local_addr().unwrap());
     actix_rt::spawn(warung::http::server_with(engine.clone(), gateway.clone(), listener).unwrap());
-    Shop { address, engine, gateway, graph, midtrans, client: reqwest::Client::new() }
+    Shop { address, engine, gateway, graph, midtrans, statuses, client: reqwest::Client::new() }
 }
 
 /// The Graph stand-in accepts every message.
@@ -195,21 +237,22 @@ impl Shop {
         self.engine.store.charge(order.id.as_str()).await.unwrap().expect("a charge for the order")
     }
 
-    /// A Midtrans notification for `order_id`, signed with the server key (or `key`).
+    /// A Midtrans notification for `order_id`, signed with the server key (or `key`); the
+    /// stand-in's status API says the same from now on.
     pub async fn notify_signed(&self, order_id: &str, status: &str, gross_amount: &str, key: &str) -> (u16, Value) {
         let status_code = match status {
             "settlement" | "capture" => "200",
             "pending" => "201",
             _ => "202",
         };
-        let body = json!({
-            "transaction_time": "2026-11-21 10:00:00", "transaction_status": status,
-            "transaction_id": format!("tx-{order_id}"), "status_message": "midtrans payment notification",
-            "status_code": status_code,
-            "signature_key": signature_key(order_id, status_code, gross_amount, &Secret::new(key)),
-            "payment_type": "qris", "order_id": order_id, "merchant_id": "M1", "gross_amount": gross_amount,
-            "fraud_status": "accept", "currency": "IDR", "acquirer": "gopay"
-        });
+        self.notify_body(notification(order_id, status, status_code, gross_amount, key)).await
+    }
+
+    /// Posts a notification body as Midtrans does; the status API says the same from now on.
+    pub async fn notify_body(&self, body: Value) -> (u16, Value) {
+        if let Some(order_id) = body["order_id"].as_str() {
+            self.statuses.set(order_id, body.clone());
+        }
         let response =
             self.client.post(format!("{}/webhooks/midtrans", self.address)).json(&body).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
@@ -219,6 +262,30 @@ impl Shop {
         let gross = format!("{}.00", charge.gross.amount());
         self.notify_signed(charge.id.as_str(), status, &gross, MIDTRANS_KEY).await
     }
+
+    /// An admin API call with the test token; the answer's status and JSON body.
+    pub async fn admin(&self, method: &str, path: impl AsRef<str>, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let url = format!("{}/admin/api{}", self.address, path.as_ref());
+        let mut request = self.client.request(method, url).bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// A Midtrans notification body, signed with `key` over the values as written.
+pub fn notification(order_id: &str, status: &str, status_code: &str, gross_amount: &str, key: &str) -> Value {
+    json!({
+            "transaction_time": "2026-11-21 10:00:00", "transaction_status": status,
+            "transaction_id": format!("tx-{order_id}"), "status_message": "midtrans payment notification",
+            "status_code": status_code,
+            "signature_key": signature_key(order_id, status_code, gross_amount, &Secret::new(key)),
+            "payment_type": "qris", "order_id": order_id, "merchant_id": "M1", "gross_amount": gross_amount,
+            "fraud_status": "accept", "currency": "IDR", "acquirer": "gopay"
+    })
 }
 
 /// What a reader sees of a sent message.

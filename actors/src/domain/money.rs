@@ -28,6 +28,8 @@ pub enum MoneyError {
     TooLarge,
     #[error("not a number: {0}")]
     NotANumber(String),
+    #[error("{0:?} is not a plain amount: digits, and at most {MONEY_SCALE_MAX} decimals after a point")]
+    NotAPlainAmount(String),
 }
 
 impl Money {
@@ -46,9 +48,22 @@ impl Money {
         Ok(Money(value.normalize()))
     }
 
-    /// Whole Rupiah, the usual case in a shop.
+    /// Whole Rupiah, the usual case in a shop. For a constant or an amount already within the
+    /// limit; an amount from outside goes through `try_rupiah` or `parse_plain`.
     pub fn rupiah(amount: u64) -> Money {
-        Money::new(Decimal::from(amount)).expect("whole rupiah within the limit")
+        Money::try_rupiah(amount).expect("whole rupiah within the limit")
+    }
+
+    /// Whole Rupiah, refused above the limit.
+    pub fn try_rupiah(amount: u64) -> Result<Money, MoneyError> {
+        Money::new(Decimal::from(amount))
+    }
+
+    /// An amount as people and providers write it plainly: digits, optionally a point and one or
+    /// two decimals (`15000`, `275000.00`). No sign, exponent, spaces or separators: what a
+    /// lenient parser would read some other way (`1e3`) is refused.
+    pub fn parse_plain(text: &str) -> Result<Money, MoneyError> {
+        Money::new(plain_decimal(text)?)
     }
 
     pub fn amount(self) -> Decimal {
@@ -71,6 +86,34 @@ impl Money {
     pub fn checked_mul(self, quantity: u32) -> Option<Money> {
         Money::new(self.0.checked_mul(Decimal::from(quantity))?).ok()
     }
+}
+
+/// A signed plain amount (`-5000`, `250.50`): a change of a balance, as an admin writes it.
+pub fn parse_plain_delta(text: &str) -> Result<Decimal, MoneyError> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let magnitude = plain_decimal(digits).map_err(|_| MoneyError::NotAPlainAmount(text.to_string()))?;
+    Money::new(magnitude)?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+fn plain_decimal(text: &str) -> Result<Decimal, MoneyError> {
+    let refused = || MoneyError::NotAPlainAmount(text.to_string());
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() && fraction.len() <= MONEY_SCALE_MAX as usize => {
+            (whole, fraction)
+        }
+        Some(_) => return Err(refused()),
+        None => (text, ""),
+    };
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    // Longer than the limit's digits means above the limit; stop before Decimal could overflow.
+    if whole.is_empty() || whole.len() > 15 || !digits(whole) || !digits(fraction) {
+        return Err(refused());
+    }
+    Decimal::from_str(text).map_err(|_| refused())
 }
 
 impl TryFrom<Decimal> for Money {
@@ -147,5 +190,22 @@ mod tests {
     #[test]
     fn amounts_above_the_limit_are_refused() {
         assert_eq!(Money::from_str("1000000000001"), Err(MoneyError::TooLarge));
+        assert_eq!(Money::try_rupiah(1_000_000_000_001), Err(MoneyError::TooLarge));
+        assert!(Money::parse_plain("99999999999999999999999999999.00").is_err());
+    }
+
+    #[test]
+    fn only_plain_amounts_parse_plainly() {
+        assert_eq!(Money::parse_plain("275000.00"), Ok(Money::rupiah(275_000)));
+        assert_eq!(Money::parse_plain("1000.5").unwrap().to_string(), "Rp1.000,50");
+        for refused in ["1e3", "1E3", "-5", "+5", " 5", "5 ", "1_000", "1,000", "0x10", ".5", "5.", "5.001", "NaN", ""]
+        {
+            assert!(Money::parse_plain(refused).is_err(), "{refused:?}");
+        }
+        assert_eq!(parse_plain_delta("-500"), Ok(Decimal::from(-500)));
+        assert_eq!(parse_plain_delta("250.50"), Ok(Decimal::new(25050, 2)));
+        for refused in ["--5", "-", "- 5", "-1e3", "+5", "-1000000000001"] {
+            assert!(parse_plain_delta(refused).is_err(), "{refused:?}");
+        }
     }
 }

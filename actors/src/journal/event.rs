@@ -149,6 +149,9 @@ pub struct MovementRow {
     pub reference: String,
     pub actor: String,
     pub at: UnixMs,
+    /// A restock's content fingerprint (`Restock::fingerprint`), so a reference reused with other
+    /// content is refused however long ago it was used; `None` for every other movement.
+    pub content_hash: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -349,16 +352,59 @@ impl PaymentPurpose {
             PaymentPurpose::TopUp => "top_up",
         }
     }
+
+    pub fn parse(value: &str) -> Option<PaymentPurpose> {
+        match value {
+            "order" => Some(PaymentPurpose::Order),
+            "top_up" => Some(PaymentPurpose::TopUp),
+            _ => None,
+        }
+    }
 }
 
-/// A confirmed external payment (a QRIS settlement), recorded once per provider payment id.
+/// What a payment did, once and for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentApplied {
+    /// It bought its order: the order's stock was committed to it. What it paid beyond the
+    /// order's total (a QRIS unique code) is credited to the wallet under `surplus:<id>`.
+    Delivered,
+    /// It went to the customer's wallet whole: a top-up (`topup:<id>`), or a payment its order
+    /// could not take (`payment:<id>`: late, short, or the order already paid).
+    Credited,
+}
+
+impl PaymentApplied {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentApplied::Delivered => "delivered",
+            PaymentApplied::Credited => "credited",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PaymentApplied> {
+        match value {
+            "delivered" => Some(PaymentApplied::Delivered),
+            "credited" => Some(PaymentApplied::Credited),
+            _ => None,
+        }
+    }
+}
+
+/// A confirmed payment (a QRIS settlement, a transfer an admin records, a top-up), stored once
+/// under its id, in the same transaction as what it did. The id is bound to one customer, one
+/// purpose and one amount: the store refuses a second row with the same id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaymentRow {
     pub id: Reference,
     pub customer: CustomerId,
+    /// The order it pays for; `None` for a top-up.
     pub order: Option<OrderId>,
     pub purpose: PaymentPurpose,
     pub amount: Money,
-    pub status: String,
+    pub applied: PaymentApplied,
+    /// A delivered payment's amount beyond its order's total (a QRIS unique code), owed to the
+    /// wallet under `surplus:<id>`; zero for a credited one, whose whole amount is credited.
+    pub surplus: Money,
     pub at: UnixMs,
 }

@@ -120,6 +120,35 @@ pub enum Restock {
     Count(Quantity),
 }
 
+impl Restock {
+    /// A stable fingerprint of the content (FNV-1a, 64 bits): the same on every build and every
+    /// machine, so it is stored beside the restock and compared when its reference comes again.
+    pub fn fingerprint(&self) -> u64 {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = OFFSET;
+        let mut feed = |bytes: &[u8]| {
+            for byte in bytes {
+                hash = (hash ^ u64::from(*byte)).wrapping_mul(PRIME);
+            }
+        };
+        match self {
+            Restock::Items(items) => {
+                feed(b"items");
+                for item in items {
+                    feed(&(item.expose().len() as u64).to_le_bytes());
+                    feed(item.expose().as_bytes());
+                }
+            }
+            Restock::Count(count) => {
+                feed(b"count");
+                feed(&count.to_le_bytes());
+            }
+        }
+        hash
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {

@@ -52,8 +52,9 @@ pub struct Settled {
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Fingerprint {
     Restock(u64),
-    /// A restock known from the store, whose content was not kept: any content matches.
-    RestockRestored,
+    /// A restock known from the store, with its content's fingerprint (`None`: stored before
+    /// fingerprints were kept, and any content matches).
+    RestockRestored(Option<u64>),
     Price(PriceTier, Money),
 }
 
@@ -75,8 +76,8 @@ pub struct ProductRecord {
     pub settled: Vec<(OrderId, Settled)>,
     /// Every item the product ever received.
     pub secrets: Vec<ItemSecret>,
-    /// The latest restocks (reference, units), oldest first.
-    pub restocks: Vec<(Reference, Quantity)>,
+    /// The latest restocks (reference, units, content fingerprint), oldest first.
+    pub restocks: Vec<(Reference, Quantity, Option<u64>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,9 +176,9 @@ impl ProductState {
             state.settled.insert(order, settled);
         }
         state.secrets = record.secrets.into_iter().collect();
-        for (reference, added) in record.restocks {
+        for (reference, added, fingerprint) in record.restocks {
             let outcome = ProductOutcome::Restocked { added, available: state.available() };
-            state.references.insert(reference, (Fingerprint::RestockRestored, outcome));
+            state.references.insert(reference, (Fingerprint::RestockRestored(fingerprint), outcome));
         }
         state.check_counters()?;
         state.check_contents()?;

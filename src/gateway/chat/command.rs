@@ -47,6 +47,8 @@ pub enum CommandError {
     AmountMissing,
     #[error("{given:?} is not an amount in rupiah")]
     AmountInvalid { given: String },
+    #[error("a top-up is at most {max}")]
+    AmountTooLarge { given: String, max: Money },
     #[error("status needs an order id")]
     OrderIdMissing,
     #[error("{given:?} is not an order id")]
@@ -57,6 +59,10 @@ pub enum CommandError {
 
 /// Longest message read as a command; a longer one is not a command.
 const COMMAND_TEXT_LEN_MAX: usize = 200;
+
+/// The largest top-up one message asks for: a top-up is one QRIS payment, and Bank Indonesia
+/// caps a QRIS payment at Rp10.000.000 (`gateway::payments::QRIS_CHARGE_RUPIAH_MAX`).
+pub const TOP_UP_RUPIAH_MAX: u64 = 10_000_000;
 
 impl Command {
     pub fn parse(text: &str) -> Result<Command, CommandError> {
@@ -143,7 +149,11 @@ fn rupiah(given: &str) -> Result<Money, CommandError> {
     if value == 0 || value > MONEY_MAX_RUPIAH as u64 {
         return Err(invalid());
     }
-    Ok(Money::rupiah(value))
+    if value > TOP_UP_RUPIAH_MAX {
+        let max = Money::try_rupiah(TOP_UP_RUPIAH_MAX).map_err(|_| invalid())?;
+        return Err(CommandError::AmountTooLarge { given: given.to_string(), max });
+    }
+    Money::try_rupiah(value).map_err(|_| invalid())
 }
 
 fn status(rest: &[&str]) -> Result<Command, CommandError> {

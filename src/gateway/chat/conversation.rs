@@ -101,8 +101,9 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
             Err(error) => reply::checkout_failed(&CheckoutError::from(error)),
         },
         Command::Status { order } => match engine.store.order(&order).await {
-            // Another customer's order is not found, not forbidden: ids are not to be probed.
-            Ok(Some(row)) if row.customer == *customer => reply::order(&row),
+            // Another customer's order is not found, not forbidden: ids are not to be probed. Its
+            // owner sees a paid order's items again (a lost reply, a new phone).
+            Ok(Some(row)) if row.customer == *customer => answered_before(engine, &row).await,
             Ok(_) => reply::order_not_found(),
             Err(error) => reply::checkout_failed(&CheckoutError::from(error)),
         },

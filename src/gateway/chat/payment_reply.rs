@@ -55,6 +55,19 @@ pub fn qris_busy() -> String {
         .to_string()
 }
 
+pub fn above_qris_limit(max: Money) -> String {
+    format!("Maaf, satu pembayaran QRIS paling banyak {max}. Kecilkan jumlahnya, atau bayar pakai saldo.")
+}
+
+/// A customer asks for a top-up while their last one is still open: one at a time.
+pub fn top_up_still_open(gross: Money, expires_at: UnixMs) -> String {
+    format!(
+        "Kamu masih punya top up {gross} yang belum dibayar (berlaku sampai {}). Bayar yang itu dulu, \
+         atau tunggu sampai waktunya habis.",
+        wib_time(expires_at)
+    )
+}
+
 pub fn whole_rupiah_only() -> String {
     "Maaf, QRIS hanya bisa untuk nominal rupiah bulat.".to_string()
 }

@@ -182,6 +182,7 @@ pub fn not_a_command(error: &CommandError) -> String {
         CommandError::AmountInvalid { given } => {
             format!("Nominal \"{given}\" tidak valid. Tulis angka rupiah, misalnya *topup 50000*.")
         }
+        CommandError::AmountTooLarge { max, .. } => format!("Top up paling banyak {max} sekali bayar."),
         CommandError::OrderIdMissing => "Tulis id pesanannya, misalnya *status TRX-…*.".to_string(),
         CommandError::OrderIdInvalid { given } => format!("Id pesanan \"{given}\" tidak valid."),
         CommandError::TrailingWords { .. } => {
@@ -210,6 +211,11 @@ pub fn checkout_failed(error: &CheckoutError) -> String {
         CheckoutError::OrderNotOpen { .. } => "Pesanan itu sudah tidak bisa diubah.".to_string(),
         CheckoutError::OrderNotPaid { .. } => "Pesanan itu belum dibayar.".to_string(),
         CheckoutError::NotAnExternalOrder => "Pesanan itu dibayar dengan saldo.".to_string(),
+        CheckoutError::OrderConflict { .. } => "Pesanan itu sudah tidak bisa diubah.".to_string(),
+        CheckoutError::PaymentMismatch { .. } => {
+            "Pembayaran itu sudah tercatat untuk hal lain, jadi tidak dipakai lagi. Hubungi admin bila ini keliru."
+                .to_string()
+        }
         CheckoutError::Unavailable(error) => unavailable(error),
     }
 }
@@ -272,6 +278,11 @@ fn product_not_found() -> String {
 }
 
 /// Nothing was taken: the engine never answers "try again" for a change it kept.
+/// The answer to a message whose handling failed unexpectedly (a bug, logged): nothing was done.
+pub fn something_went_wrong() -> String {
+    "Maaf, pesan ini tidak bisa kami proses 🙏 Tidak ada yang ditagih. Coba lagi, atau ketik *menu*.".to_string()
+}
+
 fn try_again() -> String {
     "Maaf, terjadi kendala dan tidak ada yang diproses. Silakan coba lagi.".to_string()
 }

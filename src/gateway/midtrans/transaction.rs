@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use warung_actors::domain::Money;
 
 /// `transaction_status`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub enum Verdict {
     Closed(TxStatus),
     /// Anything else (refunds, chargebacks, a challenged capture): logged for a person.
     Unexpected(TxStatus),
+    /// `status_code` says something else than `transaction_status` (a paid status with a
+    /// pending's code): acted on by nobody.
+    Inconsistent { status_code: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -92,6 +96,9 @@ impl Transaction {
     }
 
     pub fn verdict(&self) -> Verdict {
+        if !self.status_code_agrees() {
+            return Verdict::Inconsistent { status_code: self.status_code.clone() };
+        }
         let fraud_accepted = self.fraud_status.as_deref().is_none_or(|f| f.eq_ignore_ascii_case("accept"));
         match self.status() {
             TxStatus::Settlement | TxStatus::Capture if fraud_accepted => Verdict::Paid,
@@ -111,14 +118,23 @@ impl Transaction {
             .map(|a| a.url.as_str())
     }
 
-    /// The amount in whole rupiah, if `gross_amount` reads as one (`"275000.00"`).
-    pub fn gross_rupiah(&self) -> Option<i64> {
-        let (whole, cents) = self.gross_amount.split_once('.').unwrap_or((&self.gross_amount, "0"));
-        if cents.chars().all(|c| c == '0') {
-            whole.parse().ok()
-        } else {
-            None
+    /// Whether `status_code` is the one Midtrans gives `transaction_status`: 200 paid, 201
+    /// pending, 202 closed (407 for an expired one, as the status API answers).
+    pub fn status_code_agrees(&self) -> bool {
+        let code = self.status_code.as_str();
+        match self.status() {
+            TxStatus::Settlement | TxStatus::Capture => code == "200",
+            TxStatus::Pending => code == "201",
+            TxStatus::Deny | TxStatus::Cancel | TxStatus::Failure => code == "202",
+            TxStatus::Expire => code == "202" || code == "407",
+            TxStatus::Other(_) => true,
         }
+    }
+
+    /// The amount, read exactly from `gross_amount` (`"275000.00"`); `None` when it is not a plain
+    /// amount within the money limit. Never panics, whatever a signed body holds.
+    pub fn gross(&self) -> Option<Money> {
+        Money::parse_plain(&self.gross_amount).ok()
     }
 }
 
@@ -138,8 +154,7 @@ mod tests {
             charge.qr_url(),
             Some("https://api.midtrans.com/v2/qris/0d8178e1-c6c7-4ab4-81a6-893be9d924ab/qr-code")
         );
-        assert_eq!(charge.verdict(), Verdict::Waiting);
-        assert_eq!(charge.gross_rupiah(), Some(275_000));
+        assert_eq!(charge.gross(), Some(Money::rupiah(275_000)));
         let sandbox = fixture("midtrans_charge_qris_response_sandbox_expire_time.json");
         assert_eq!(sandbox.expiry_time.as_deref(), Some("2023-01-05 11:01:39"));
         assert!(sandbox.qr_string.as_deref().unwrap().starts_with("000201"));
@@ -165,11 +180,25 @@ mod tests {
     }
 
     #[test]
-    fn only_whole_rupiah_amounts_read_as_rupiah() {
+    fn amounts_are_read_exactly_or_not_at_all() {
         let mut t = fixture("midtrans_notification_qris_settlement.json");
         t.gross_amount = "15001.50".into();
-        assert_eq!(t.gross_rupiah(), None);
-        t.gross_amount = "15001".into();
-        assert_eq!(t.gross_rupiah(), Some(15_001));
+        assert_eq!(t.gross(), Some("15001.5".parse().unwrap()));
+        for unreadable in ["2000000000000.00", "1e9", "-5.00", "12.345", "", "99999999999999999999999999999.00"] {
+            t.gross_amount = unreadable.into();
+            assert_eq!(t.gross(), None, "{unreadable:?}");
+        }
+    }
+
+    #[test]
+    fn a_status_code_that_disagrees_with_the_status_is_acted_on_by_nobody() {
+        let mut t = fixture("midtrans_notification_qris_settlement.json");
+        t.status_code = "201".into();
+        assert_eq!(t.verdict(), Verdict::Inconsistent { status_code: "201".into() });
+        let mut expired = fixture("midtrans_notification_qris_expire.json");
+        expired.status_code = "407".into();
+        assert_eq!(expired.verdict(), Verdict::Closed(TxStatus::Expire));
+        expired.status_code = "200".into();
+        assert!(matches!(expired.verdict(), Verdict::Inconsistent { .. }));
     }
 }

@@ -16,9 +16,11 @@
 //! Each customer message these produce goes to the outbox under a key naming the charge and
 //! the outcome, so a repeated notification tells the customer once.
 //!
-//! Here: starting a charge. `settle`: acting on what Midtrans says. `sweep`: expiry, late
-//! notifications and withdrawn orders.
+//! Here: starting a charge. `charge`: the charge's state machine. `settle`: acting on what
+//! Midtrans says (a notification counts only once Midtrans' status API says the same). `sweep`:
+//! expiry, late notifications and withdrawn orders.
 
+pub mod charge;
 mod settle;
 mod sweep;
 
@@ -38,7 +40,8 @@ use super::whatsapp::{Choice, Outbound};
 use crate::checkout::{CheckoutError, PendingOrder};
 use crate::engine::Engine;
 use crate::store::payments::UNIQUE_CODE_MAX;
-use crate::store::{ChargePurpose, ChargeRow, ChargeStatus, NewCharge, StoreError};
+use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
+use charge::{Charge, ChargeCommand, ChargeOutcome};
 use warung_actors::journal::OrderState;
 
 /// How often open charges are looked at (expiry, late notifications). Midtrans asks not to be
@@ -56,6 +59,10 @@ const QRIS_SWEEP_CHARGES_MAX: i64 = 1_000;
 /// The shortest life a QR is given, even for an order about to expire.
 const QRIS_EXPIRY_MIN_SECS: i64 = 60;
 
+/// The largest amount one QRIS payment may carry (Bank Indonesia's limit per QRIS transaction);
+/// a larger order or top-up is refused before anything is charged.
+pub const QRIS_CHARGE_RUPIAH_MAX: i64 = 10_000_000;
+
 /// What handling a notification (or a poll) came to.
 #[derive(Debug, PartialEq)]
 pub enum Handled {
@@ -71,6 +78,8 @@ pub enum PaymentError {
     Store(#[from] StoreError),
     #[error("checkout failed: {0}")]
     Checkout(#[from] CheckoutError),
+    #[error("Midtrans could not confirm: {0}")]
+    Provider(String),
 }
 
 #[derive(Clone)]
@@ -113,9 +122,12 @@ impl Qris {
                     },
                     Err(error) => return vec![Outbound::text(reply::checkout_failed(&CheckoutError::from(error)))],
                 };
-                let Some(base_rupiah) = whole_rupiah(pending.total) else {
-                    self.abandon_order(&pending.order).await;
-                    return vec![Outbound::text(words::whole_rupiah_only())];
+                let base_rupiah = match chargeable(pending.total) {
+                    Ok(base) => base,
+                    Err(why) => {
+                        self.abandon_order(&pending.order).await;
+                        return vec![Outbound::text(why)];
+                    }
                 };
                 NewCharge {
                     id: reference(&pending.order),
@@ -128,8 +140,9 @@ impl Qris {
                 }
             }
             PaymentRequest::TopUp { payment, amount } => {
-                let Some(base_rupiah) = whole_rupiah(amount) else {
-                    return vec![Outbound::text(words::whole_rupiah_only())];
+                let base_rupiah = match chargeable(amount) {
+                    Ok(base) => base,
+                    Err(why) => return vec![Outbound::text(why)],
                 };
                 let ttl = engine.settings.checkout().payment_ttl.as_millis() as i64;
                 NewCharge {
@@ -151,8 +164,15 @@ impl Qris {
         let mut codes: Vec<i64> = (1..=UNIQUE_CODE_MAX).collect();
         codes.shuffle(&mut rand::rng());
         let charge = match store.open_charge(&new, &codes).await {
-            Ok(Some(charge)) => charge,
-            Ok(None) => {
+            Ok(Opened::Charge(charge)) => charge,
+            Ok(Opened::TopUpAlreadyOpen(open)) => {
+                let mut replies = vec![Outbound::text(words::top_up_still_open(open.gross, open.expires_at))];
+                if let Some(url) = &open.qr_url {
+                    replies.extend(self.scan_replies(&open, url));
+                }
+                return replies;
+            }
+            Ok(Opened::AmountsTaken) => {
                 tracing::warn!(base = new.base_rupiah, "every unique code of this amount is taken");
                 self.abandon(&new).await;
                 return vec![Outbound::text(words::qris_busy())];
@@ -170,15 +190,20 @@ impl Qris {
             }
         }
         let expiry_secs = ((charge.expires_at - self.now()) / 1000).max(QRIS_EXPIRY_MIN_SECS) as u64;
-        let gross = charge.gross.amount().to_i64().expect("a charge amount is whole rupiah");
+        let Some(gross) = whole_rupiah(charge.gross) else {
+            tracing::error!(charge = %charge.id, gross = %charge.gross, "a stored charge is not whole rupiah");
+            self.decide(&charge, ChargeCommand::IssueFailed, None).await;
+            self.abandon(&new).await;
+            return vec![Outbound::text(words::qris_unavailable())];
+        };
         match self.inner.midtrans.charge_qris(charge.id.as_str(), gross, expiry_secs).await {
             Ok(transaction) => {
                 let Some(url) = transaction.qr_url().map(str::to_string) else {
-                    self.set_status(&charge, ChargeStatus::Pending, None).await;
+                    self.decide(&charge, ChargeCommand::Issued, None).await;
                     let qr = transaction.qr_string.as_deref().unwrap_or("-");
                     return vec![Outbound::text(self.caption(&charge)), Outbound::text(words::qr_text(qr))];
                 };
-                self.set_status(&charge, ChargeStatus::Pending, Some(&url)).await;
+                self.decide(&charge, ChargeCommand::Issued, Some(&url)).await;
                 self.scan_replies(&charge, &url)
             }
             Err(error) => {
@@ -187,7 +212,7 @@ impl Qris {
                     // A timeout may hide a charge Midtrans made: make sure it can never be paid.
                     let _ = self.inner.midtrans.expire(charge.id.as_str()).await;
                 }
-                self.set_status(&charge, ChargeStatus::Failed, None).await;
+                self.decide(&charge, ChargeCommand::IssueFailed, None).await;
                 self.abandon(&new).await;
                 vec![Outbound::text(words::qris_unavailable())]
             }
@@ -215,12 +240,20 @@ impl Qris {
         vec![image, then]
     }
 
-    async fn set_status(&self, charge: &ChargeRow, to: ChargeStatus, qr_url: Option<&str>) {
-        let from = [ChargeStatus::Charging, ChargeStatus::Pending];
-        if let Err(error) =
-            self.inner.engine.store.set_charge_status(charge.id.as_str(), &from, to, qr_url, self.now()).await
-        {
-            tracing::error!(%error, charge = %charge.id, "could not record a charge's status; the sweep will");
+    /// Applies `command` to the charge as it was read, and stores the move (with the QR's URL)
+    /// if it moves. A store that cannot record it is logged: the sweep finds the charge again.
+    async fn decide(&self, charge: &ChargeRow, command: ChargeCommand, qr_url: Option<&str>) {
+        let mut machine = Charge::new(charge.clone());
+        match machine.apply(command) {
+            Ok(ChargeOutcome::Moved { from, to }) => {
+                let to = ChargeMove { status: to, qr_url, note: None };
+                if let Err(error) = self.inner.engine.store.move_charge(charge.id.as_str(), from, to, self.now()).await
+                {
+                    tracing::error!(%error, charge = %charge.id, "could not record a charge's move; the sweep will");
+                }
+            }
+            Ok(_) => {}
+            Err(rejection) => tracing::warn!(%rejection, charge = %charge.id, "charge left as it is"),
         }
     }
 
@@ -249,14 +282,27 @@ fn whole_rupiah(amount: Money) -> Option<i64> {
     (value.fract().is_zero()).then(|| value.to_i64()).flatten()
 }
 
+/// The base of a charge for `amount`, or what to tell the customer when QRIS cannot take it.
+fn chargeable(amount: Money) -> Result<i64, String> {
+    match whole_rupiah(amount) {
+        None => Err(words::whole_rupiah_only()),
+        Some(base) if base > QRIS_CHARGE_RUPIAH_MAX => {
+            Err(words::above_qris_limit(Money::rupiah(QRIS_CHARGE_RUPIAH_MAX as u64)))
+        }
+        Some(base) => Ok(base),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn only_whole_rupiah_amounts_can_be_charged() {
-        assert_eq!(whole_rupiah(Money::rupiah(15_000)), Some(15_000));
+    fn only_whole_rupiah_amounts_within_the_qris_limit_can_be_charged() {
+        assert_eq!(chargeable(Money::rupiah(15_000)), Ok(15_000));
         let cents: Money = "15000.50".parse().unwrap();
-        assert_eq!(whole_rupiah(cents), None);
+        assert!(chargeable(cents).is_err());
+        assert!(chargeable(Money::rupiah(999_999_999_999)).is_err());
+        assert_eq!(chargeable(Money::rupiah(QRIS_CHARGE_RUPIAH_MAX as u64)), Ok(QRIS_CHARGE_RUPIAH_MAX));
     }
 }

@@ -1,17 +1,45 @@
-//! Acting on what Midtrans says about a charge: paid, closed, or nothing to do.
+//! Acting on what Midtrans says about a charge: paid, closed, or nothing to do. A notification
+//! is only a hint: a payment is acted on once Midtrans' status API confirms it, as Midtrans
+//! recommends, and only for the exact amount the charge asked for.
 
-use warung_actors::domain::{Money, Reference};
+use warung_actors::domain::Reference;
 
+use super::charge::{Charge, ChargeCommand, ChargeOutcome, ChargeRejection, ClosedBy};
 use super::{Handled, PaymentError, Qris};
-use crate::checkout::PaymentOutcome;
+use crate::checkout::{CheckoutError, IncomingPayment, PaymentOutcome, Purpose};
 use crate::gateway::chat::payment_reply as words;
-use crate::gateway::midtrans::{Transaction, TxStatus, Verdict};
+use crate::gateway::midtrans::{MidtransError, Transaction, TxStatus, Verdict};
 use crate::gateway::outbox::WHATSAPP_KIND;
 use crate::gateway::whatsapp::Outbound;
-use crate::store::{ChargePurpose, ChargeRow, ChargeStatus, NewOutbox, StoreError};
+use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewOutbox, StoreError};
 
 impl Qris {
-    /// Acts on what Midtrans says about a charge (a verified notification, or a status poll).
+    /// A verified notification. A paid one counts only when Midtrans' status API says the same
+    /// (paid, the same amount); anything else is acted on as it says.
+    #[tracing::instrument(name = "qris.notified", skip_all, fields(order_id = %transaction.order_id))]
+    pub async fn notified(&self, transaction: &Transaction) -> Result<Handled, PaymentError> {
+        if transaction.verdict() != Verdict::Paid {
+            return self.settle(transaction).await;
+        }
+        let confirmed = match self.inner.midtrans.status(&transaction.order_id).await {
+            Ok(confirmed) => confirmed,
+            Err(MidtransError::Unavailable(why)) => return Err(PaymentError::Provider(why)),
+            Err(error) => return Ok(Handled::Ignored(format!("the status API does not confirm: {error}"))),
+        };
+        if confirmed.verdict() != Verdict::Paid
+            || confirmed.gross().is_none()
+            || confirmed.gross() != transaction.gross()
+        {
+            tracing::warn!(
+                notified = %transaction.transaction_status, confirmed = %confirmed.transaction_status,
+                "a paid notification the status API does not confirm; nothing done"
+            );
+            return Ok(Handled::Ignored("the status API does not confirm the payment".into()));
+        }
+        self.settle(&confirmed).await
+    }
+
+    /// Acts on what Midtrans says about a charge (a confirmed notification, or a status poll).
     #[tracing::instrument(name = "qris.settle", skip_all, fields(order_id = %transaction.order_id))]
     pub async fn settle(&self, transaction: &Transaction) -> Result<Handled, PaymentError> {
         let Some(charge) = self.inner.engine.store.charge(&transaction.order_id).await? else {
@@ -25,81 +53,97 @@ impl Qris {
                 tracing::error!(?status, charge = %charge.id, "a transaction status for a person to look at");
                 Ok(Handled::Ignored(format!("status {status:?} is left to a person")))
             }
+            Verdict::Inconsistent { status_code } => Ok(Handled::Ignored(format!(
+                "status_code {status_code} does not go with transaction_status {:?}",
+                transaction.transaction_status
+            ))),
         }
     }
 
-    pub(super) async fn paid(&self, charge: &ChargeRow, transaction: &Transaction) -> Result<Handled, PaymentError> {
-        let engine = &self.inner.engine;
-        let Some(amount) = transaction.gross_rupiah().and_then(|r| u64::try_from(r).ok()).map(Money::rupiah) else {
-            tracing::error!(amount = %transaction.gross_amount, charge = %charge.id, "a payment of an amount we cannot read");
-            return Ok(Handled::Ignored("unreadable amount".into()));
-        };
-        if amount != charge.gross {
-            tracing::warn!(paid = %amount, expected = %charge.gross, charge = %charge.id, "paid a different amount");
-        }
-        // One payment per charge: a repeated notification is the same payment.
-        let payment = Reference::parse(&format!("midtrans-{}", charge.id)).expect("a charge id makes a reference");
-        let text = match (&charge.purpose, &charge.order) {
-            (ChargePurpose::Order, Some(order)) => {
-                match engine.checkout.confirm_payment(order, &payment, amount).await? {
-                    PaymentOutcome::Delivered { order, items } => {
-                        let total = engine.store.order(&order).await?.map(|row| row.total).unwrap_or(amount);
-                        let surplus = amount.checked_sub(total).filter(|s| !s.is_zero());
-                        let credited = match surplus {
-                            Some(surplus) => {
-                                let balance =
-                                    engine.checkout.credit_surplus(&charge.customer, &payment, surplus).await?;
-                                Some((surplus, balance))
-                            }
-                            None => None,
-                        };
-                        words::order_paid(&order, &items, credited.as_ref().map(|(s, b)| (*s, b)))
-                    }
-                    PaymentOutcome::CreditedToWallet { order, amount, balance } => {
-                        words::paid_too_late(&order, amount, &balance)
-                    }
-                }
-            }
-            _ => {
-                let balance = engine.checkout.top_up(&charge.customer, &payment, amount).await?;
-                words::top_up_paid(amount, &balance)
+    pub(super) async fn paid(&self, row: &ChargeRow, transaction: &Transaction) -> Result<Handled, PaymentError> {
+        let mut charge = Charge::new(row.clone());
+        let (from, amount) = match transaction.gross() {
+            Some(amount) => match charge.apply(ChargeCommand::Paid { amount }) {
+                Ok(ChargeOutcome::ApplyPayment { from }) => (from, amount),
+                Ok(ChargeOutcome::ToReview { from, note }) => return self.to_review(row, from, &note).await,
+                Ok(_) => return Ok(Handled::Done),
+                Err(rejection) => return Ok(Handled::Ignored(rejection.to_string())),
+            },
+            None => {
+                let note = format!("paid an amount that cannot be read: {:?}", transaction.gross_amount);
+                return self.to_review(row, row.status, &note).await;
             }
         };
-        let from = [
-            ChargeStatus::Charging,
-            ChargeStatus::Pending,
-            ChargeStatus::Expired,
-            ChargeStatus::Cancelled,
-            ChargeStatus::Failed,
-        ];
-        engine.store.set_charge_status(charge.id.as_str(), &from, ChargeStatus::Paid, None, self.now()).await?;
-        self.tell(charge, "paid", text).await?;
+        let incoming = IncomingPayment {
+            id: payment_id(row),
+            customer: row.customer.clone(),
+            purpose: match (&row.purpose, &row.order) {
+                (ChargePurpose::Order, Some(order)) => Purpose::Order(order.clone()),
+                _ => Purpose::TopUp,
+            },
+            amount,
+            actor: format!("payment:{}", payment_id(row)),
+        };
+        let applied = match self.inner.engine.checkout.apply_payment(incoming).await {
+            Ok(applied) => applied,
+            Err(CheckoutError::PaymentMismatch { payment, recorded }) => {
+                tracing::error!(%payment, recorded, "a charge's payment is recorded otherwise: for a person");
+                return Ok(Handled::Ignored(format!("payment {payment} is recorded as {recorded}")));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let text = match applied.outcome {
+            PaymentOutcome::Delivered { order, items, surplus, balance } => {
+                let credited = balance.as_ref().filter(|_| !surplus.is_zero()).map(|b| (surplus, b));
+                words::order_paid(&order, &items, credited)
+            }
+            PaymentOutcome::CreditedToWallet { order: Some(order), amount, balance } => {
+                words::paid_too_late(&order, amount, &balance)
+            }
+            PaymentOutcome::CreditedToWallet { order: None, amount, balance } => words::top_up_paid(amount, &balance),
+        };
+        let store = &self.inner.engine.store;
+        store.move_charge(row.id.as_str(), from, ChargeMove::to(ChargeStatus::Paid), self.now()).await?;
+        self.tell(row, "paid", text).await?;
         Ok(Handled::Done)
     }
 
-    pub(super) async fn closed(&self, charge: &ChargeRow, status: &TxStatus) -> Result<Handled, PaymentError> {
-        if !charge.status.is_open() {
-            if charge.status == ChargeStatus::Paid {
-                tracing::error!(?status, charge = %charge.id, "a paid charge reported closed (a reversal?): for a person");
-            }
-            return Ok(Handled::Ignored(format!("charge already {:?}", charge.status)));
-        }
-        let expired = *status == TxStatus::Expire;
-        let to = match status {
-            TxStatus::Expire => ChargeStatus::Expired,
-            TxStatus::Cancel => ChargeStatus::Cancelled,
-            _ => ChargeStatus::Failed,
+    /// A payment of another amount than the charge asked for: nothing is credited, and the
+    /// charge waits for a person.
+    async fn to_review(&self, row: &ChargeRow, from: ChargeStatus, note: &str) -> Result<Handled, PaymentError> {
+        tracing::error!(charge = %row.id, note, "a QRIS payment for a person to look at; nothing credited");
+        let review = ChargeMove { status: ChargeStatus::Review, qr_url: None, note: Some(note) };
+        self.inner.engine.store.move_charge(row.id.as_str(), from, review, self.now()).await?;
+        self.inner.polled.lock().expect("poll lock").remove(row.id.as_str());
+        Ok(Handled::Ignored(format!("to review: {note}")))
+    }
+
+    pub(super) async fn closed(&self, row: &ChargeRow, status: &TxStatus) -> Result<Handled, PaymentError> {
+        let by = match status {
+            TxStatus::Expire => ClosedBy::Expire,
+            TxStatus::Cancel => ClosedBy::Cancel,
+            TxStatus::Deny => ClosedBy::Deny,
+            _ => ClosedBy::Failure,
         };
-        if let Some(order) = &charge.order {
+        let (from, to) = match Charge::new(row.clone()).apply(ChargeCommand::Closed(by)) {
+            Ok(ChargeOutcome::Moved { from, to }) => (from, to),
+            Ok(_) => return Ok(Handled::Ignored(format!("charge already {:?}", row.status))),
+            Err(rejection @ ChargeRejection::PaidChargeCannotClose { .. }) => {
+                tracing::error!(%rejection, charge = %row.id, "a paid charge reported closed");
+                return Ok(Handled::Ignored(rejection.to_string()));
+            }
+            Err(rejection) => return Ok(Handled::Ignored(rejection.to_string())),
+        };
+        if let Some(order) = &row.order {
             self.abandon_order(order).await;
         }
-        let from = [ChargeStatus::Charging, ChargeStatus::Pending];
-        self.inner.engine.store.set_charge_status(charge.id.as_str(), &from, to, None, self.now()).await?;
-        let text = match &charge.order {
+        self.inner.engine.store.move_charge(row.id.as_str(), from, ChargeMove::to(to), self.now()).await?;
+        let expired = by == ClosedBy::Expire;
+        let text = match &row.order {
             Some(order) => words::order_payment_closed(order, expired),
-            None => words::top_up_closed(charge.base, expired),
+            None => words::top_up_closed(row.base, expired),
         };
-        self.tell(charge, "closed", text).await?;
+        self.tell(row, "closed", text).await?;
         Ok(Handled::Done)
     }
 
@@ -116,4 +160,9 @@ impl Qris {
         self.inner.outbox.wake();
         Ok(())
     }
+}
+
+/// One payment per charge: every notification and poll of a charge is the same payment.
+fn payment_id(charge: &ChargeRow) -> Reference {
+    Reference::parse(&format!("midtrans-{}", charge.id)).unwrap_or_else(|_| charge.id.clone())
 }

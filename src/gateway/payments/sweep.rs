@@ -10,6 +10,7 @@ use super::{
 use crate::gateway::midtrans::{MidtransError, TxStatus, Verdict};
 use warung_actors::journal::OrderState;
 
+use super::charge::ChargeCommand;
 use crate::store::{ChargeRow, ChargeStatus};
 
 impl Qris {
@@ -124,8 +125,7 @@ impl Qris {
                 return self.paid(charge, &transaction).await;
             }
         }
-        let from = [ChargeStatus::Charging, ChargeStatus::Pending];
-        self.inner.engine.store.set_charge_status(id, &from, ChargeStatus::Cancelled, None, self.now()).await?;
+        self.decide(charge, ChargeCommand::Withdrawn, None).await;
         self.inner.polled.lock().expect("poll lock").remove(id);
         Ok(Handled::Done)
     }

@@ -133,7 +133,7 @@ async fn top_up(
 ) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&customer))?;
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
-    let amount: Money = parse("amount", body.amount.parse())?;
+    let amount = parse("amount", Money::parse_plain(&body.amount))?;
     let balance = engine.checkout.top_up_as(&customer, &payment, amount, &admin.actor()).await?;
     Ok(HttpResponse::Ok().json(json!({"balance": balance})))
 }
@@ -155,7 +155,7 @@ async fn adjust(
 ) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&customer))?;
     let reference = parse("reference", Reference::parse(&body.reference))?;
-    let delta: Decimal = parse("delta", body.delta.trim().parse::<Decimal>())?;
+    let delta = parse("delta", warung_actors::domain::parse_plain_delta(&body.delta))?;
     let balance = engine.checkout.adjust(&customer, &reference, delta, &body.reason, &admin.actor()).await?;
     Ok(HttpResponse::Ok().json(json!({"balance": balance})))
 }

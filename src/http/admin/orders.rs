@@ -159,20 +159,24 @@ async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<H
 #[post("/orders/{id}/payments")]
 async fn pay_order(
     engine: web::Data<Engine>,
+    admin: AdminName,
     id: web::Path<String>,
     body: web::Json<Payment>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse("order", OrderId::parse(&id))?;
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
-    let amount: Money = parse("amount", body.amount.parse())?;
-    let body = match engine.checkout.confirm_payment(&id, &payment, amount).await? {
-        PaymentOutcome::Delivered { order, items } => {
-            json!({"outcome": "delivered", "order": order, "items": items.iter().map(|i| i.expose()).collect::<Vec<_>>()})
-        }
+    let amount = parse("amount", Money::parse_plain(&body.amount))?;
+    let applied = engine.checkout.confirm_payment(&id, &payment, amount, &admin.actor()).await?;
+    let mut body = match applied.outcome {
+        PaymentOutcome::Delivered { order, items, surplus, balance } => json!({
+            "outcome": "delivered", "order": order, "items": items.iter().map(|i| i.expose()).collect::<Vec<_>>(),
+            "surplus": surplus, "balance": balance,
+        }),
         PaymentOutcome::CreditedToWallet { order, amount, balance } => {
             json!({"outcome": "credited_to_wallet", "order": order, "amount": amount, "balance": balance})
         }
     };
+    body["repeat"] = json!(applied.repeat);
     Ok(HttpResponse::Ok().json(body))
 }
 

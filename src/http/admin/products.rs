@@ -247,8 +247,7 @@ async fn restocked(
     admin: &AdminName,
     lines: Option<&[usize]>,
 ) -> Result<HttpResponse, ApiError> {
-    let command = ProductCommand::Restock { reference: reference.clone(), stock, actor: admin.actor() };
-    match engine.supervisor.product(code, command).await? {
+    match crate::catalog::restock(engine, code, reference.clone(), stock, &admin.actor()).await? {
         Ok(ProductOutcome::Restocked { added, available }) => {
             Ok(HttpResponse::Ok().json(json!({"reference": reference, "added": added, "available": available})))
         }

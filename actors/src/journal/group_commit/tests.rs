@@ -60,6 +60,7 @@ fn movement(reference: &str) -> Event {
         reference: reference.into(),
         actor: "test".into(),
         at: 0,
+        content_hash: None,
     })
 }
 

@@ -281,6 +281,7 @@ impl ProductState {
             reference: order.to_string(),
             actor: actor.to_string(),
             at: now,
+            content_hash: None,
         }));
     }
 }

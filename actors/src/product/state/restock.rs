@@ -1,8 +1,6 @@
 //! Restock and price flows of the product state machine, idempotent by reference.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 use super::{Fingerprint, ProductState};
 use crate::domain::{Item, Money, Quantity, Reference, StockState, UnixMs};
@@ -18,7 +16,7 @@ impl ProductState {
         now: UnixMs,
         events: &mut Vec<Event>,
     ) -> Result<ProductOutcome, ProductRejection> {
-        let fingerprint = Fingerprint::Restock(content_hash(&stock));
+        let fingerprint = Fingerprint::Restock(stock.fingerprint());
         if let Some(outcome) = self.remembered(&reference, &fingerprint)? {
             return Ok(outcome);
         }
@@ -63,6 +61,7 @@ impl ProductState {
             reference: reference.to_string(),
             actor: actor.to_string(),
             at: now,
+            content_hash: Some(stock.fingerprint()),
         }));
         events.push(Event::Product(self.row(now)));
         let outcome = ProductOutcome::Restocked { added, available: self.available() };
@@ -102,17 +101,17 @@ impl ProductState {
     ) -> Result<Option<ProductOutcome>, ProductRejection> {
         match self.references.get(reference) {
             Some((seen, outcome)) if seen == fingerprint => Ok(Some(outcome.clone())),
-            Some((Fingerprint::RestockRestored, outcome)) if matches!(fingerprint, Fingerprint::Restock(_)) => {
+            // Stored before fingerprints were kept: any content matches.
+            Some((Fingerprint::RestockRestored(None), outcome)) if matches!(fingerprint, Fingerprint::Restock(_)) => {
+                Ok(Some(outcome.clone()))
+            }
+            Some((Fingerprint::RestockRestored(Some(stored)), outcome))
+                if *fingerprint == Fingerprint::Restock(*stored) =>
+            {
                 Ok(Some(outcome.clone()))
             }
             Some(_) => Err(ProductRejection::ExistsWithDifferentContent),
             None => Ok(None),
         }
     }
-}
-
-fn content_hash(stock: &Restock) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    stock.hash(&mut hasher);
-    hasher.finish()
 }

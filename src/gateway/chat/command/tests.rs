@@ -59,6 +59,13 @@ fn top_up_amounts_are_whole_rupiah_as_people_write_them() {
         assert_eq!(Command::parse(text), Ok(Command::TopUp { amount: Money::rupiah(amount) }), "{text}");
     }
     assert_eq!(Command::parse("topup"), Err(CommandError::AmountMissing));
+    for big in ["1.000.000.000.000", "10.000.001"] {
+        assert!(
+            matches!(Command::parse(&format!("topup {big}")), Err(CommandError::AmountTooLarge { .. })),
+            "a top-up is bounded where it is read: {big}"
+        );
+    }
+    assert!(Command::parse("topup 10.000.000").is_ok());
     for bad in ["0", "50.00", "5.0000", ".500", "lima", "15.000,50", "-5000", "99999999999999"] {
         assert_eq!(
             Command::parse(&format!("topup {bad}")),

@@ -1,0 +1,325 @@
+//! Payments as exactly-once records. A payment (a QRIS settlement, a transfer an admin records, a
+//! top-up) is stored once under its id, bound to one customer, one purpose (this order, or a
+//! top-up) and one amount, in the same transaction as what it did:
+//!
+//! - `delivered`: it bought its order (the order's stock was committed to it); what it paid beyond
+//!   the order's total is credited to the wallet under `surplus:<id>`.
+//! - `credited`: it went to the wallet whole: a top-up under `topup:<id>`, or a payment its order
+//!   could not take (late, short, or the order already paid by another) under `payment:<id>`.
+//!
+//! The same id again with the same content returns the first outcome, read from the store, and
+//! moves nothing: whatever happened to the order since (a refund, a product that forgot it, a
+//! replay). With another customer, purpose or amount it is refused (`PaymentMismatch`). One
+//! customer's payments and order transitions take turns (`Checkout::customer_turn`), so two
+//! payments racing on one order are decided one after the other: one delivers, the other is
+//! credited.
+
+use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference};
+use warung_actors::journal::{Event, LedgerKind, PaymentApplied, PaymentPurpose, PaymentRow};
+use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
+use warung_actors::wallet::{WalletBalance, WalletCommand};
+
+use super::order::{Order, OrderCommand, OrderOutcome};
+use super::{Checkout, CheckoutError};
+
+/// A payment as it reaches the shop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncomingPayment {
+    pub id: Reference,
+    pub customer: CustomerId,
+    pub purpose: Purpose,
+    pub amount: Money,
+    /// Who records it, for the ledger: `payment:<id>` for a provider's, `admin:<name>` for one an
+    /// admin confirms.
+    pub actor: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Order(OrderId),
+    TopUp,
+}
+
+/// What a payment did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PaymentOutcome {
+    /// The order is paid and these items are the customer's; `surplus` (beyond the order's total)
+    /// is in the wallet, whose balance is `balance` when it could be read.
+    Delivered { order: OrderId, items: Vec<ItemSecret>, surplus: Money, balance: Option<WalletBalance> },
+    /// The payment went to the wallet whole: a top-up (`order: None`), or a payment its order could
+    /// not take.
+    CreditedToWallet { order: Option<OrderId>, amount: Money, balance: WalletBalance },
+}
+
+/// A payment's outcome, and whether it was recorded before (a repeat moved nothing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub outcome: PaymentOutcome,
+    pub repeat: bool,
+}
+
+/// Whether a recorded payment is the incoming one: the same customer, purpose and amount.
+pub fn same_payment(recorded: &PaymentRow, incoming: &IncomingPayment) -> bool {
+    let purpose_matches = match &incoming.purpose {
+        Purpose::Order(order) => recorded.purpose == PaymentPurpose::Order && recorded.order.as_ref() == Some(order),
+        Purpose::TopUp => recorded.purpose == PaymentPurpose::TopUp && recorded.order.is_none(),
+    };
+    recorded.customer == incoming.customer && purpose_matches && recorded.amount == incoming.amount
+}
+
+/// How a recorded payment is described when a mismatch is refused.
+fn describe(recorded: &PaymentRow) -> String {
+    let purpose = match &recorded.order {
+        Some(order) => format!("order {order}"),
+        None => "a top-up".to_string(),
+    };
+    format!("{} for {purpose}, {}", recorded.amount, recorded.applied.as_str())
+}
+
+/// The ledger references a payment's money is credited under.
+pub fn top_up_reference(payment: &Reference) -> Reference {
+    prefixed("topup", payment)
+}
+
+pub fn credit_reference(payment: &Reference) -> Reference {
+    prefixed("payment", payment)
+}
+
+pub fn surplus_reference(payment: &Reference) -> Reference {
+    prefixed("surplus", payment)
+}
+
+fn prefixed(prefix: &str, payment: &Reference) -> Reference {
+    // A payment id is at most REFERENCE_LEN_MAX; its prefixed form may be longer, and then the id
+    // itself stands in (it is still unique per customer).
+    Reference::parse(&format!("{prefix}:{payment}")).unwrap_or_else(|_| payment.clone())
+}
+
+impl Checkout {
+    /// Applies a confirmed payment once. A repeat returns the first outcome and moves nothing; a
+    /// payment id recorded with another customer, purpose or amount is refused.
+    #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
+    pub async fn apply_payment(&self, incoming: IncomingPayment) -> Result<Applied, CheckoutError> {
+        let _turn = self.customer_turn(&incoming.customer).await;
+        if let Some(recorded) = self.inner.store.payment(&incoming.id).await? {
+            if !same_payment(&recorded, &incoming) {
+                return Err(CheckoutError::PaymentMismatch { payment: incoming.id, recorded: describe(&recorded) });
+            }
+            let outcome = self.recorded_outcome(&recorded).await?;
+            return Ok(Applied { outcome, repeat: true });
+        }
+        let outcome = match &incoming.purpose {
+            Purpose::TopUp => self.credit_top_up(&incoming).await?,
+            Purpose::Order(order) => self.pay_order(order, &incoming).await?,
+        };
+        Ok(Applied { outcome, repeat: false })
+    }
+
+    /// A payment for `order` confirmed by someone who names only the order (an admin recording a
+    /// transfer): bound to the order's customer.
+    pub async fn confirm_payment(
+        &self,
+        order: &OrderId,
+        payment: &Reference,
+        amount: Money,
+        actor: &str,
+    ) -> Result<Applied, CheckoutError> {
+        let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
+        let incoming = IncomingPayment {
+            id: payment.clone(),
+            customer: row.customer,
+            purpose: Purpose::Order(order.clone()),
+            amount,
+            actor: actor.to_string(),
+        };
+        self.apply_payment(incoming).await
+    }
+
+    async fn pay_order(&self, id: &OrderId, incoming: &IncomingPayment) -> Result<PaymentOutcome, CheckoutError> {
+        let row = self.inner.store.order(id).await?.ok_or(CheckoutError::OrderNotFound)?;
+        if row.customer != incoming.customer {
+            return Err(CheckoutError::PaymentMismatch {
+                payment: incoming.id.clone(),
+                recorded: format!("order {id} is another customer's"),
+            });
+        }
+        let now = self.inner.clock.now();
+        let pay = OrderCommand::Pay { payment: incoming.id.clone(), amount: incoming.amount };
+        let mut order = Order::new(row);
+        let to_review = match order.apply(pay, now)? {
+            OrderOutcome::CommitStock => match self.deliver(&order, incoming).await? {
+                Some(delivered) => return Ok(delivered),
+                None => {
+                    let gone = OrderCommand::StockGone { payment: incoming.id.clone(), amount: incoming.amount };
+                    matches!(order.apply(gone, now)?, OrderOutcome::CreditPayment { to_review: true })
+                }
+            },
+            OrderOutcome::CreditPayment { to_review } => to_review,
+            other => unreachable!("a payment answered {other:?}"),
+        };
+        self.credit_payment(&order, incoming, to_review).await
+    }
+
+    /// Commits the order's stock to the payment, storing the paid order and the payment with it;
+    /// `None` when the stock had gone.
+    async fn deliver(
+        &self,
+        order: &Order,
+        incoming: &IncomingPayment,
+    ) -> Result<Option<PaymentOutcome>, CheckoutError> {
+        let row = order.row();
+        let mut paid = order.clone();
+        paid.apply(OrderCommand::StockCommitted, self.inner.clock.now())?;
+        let surplus =
+            incoming.amount.checked_sub(row.total).expect("a payment commits stock only when it covers the total");
+        let record = self.payment_row(incoming, PaymentApplied::Delivered, surplus);
+        let commit = ProductCommand::Commit { order: row.id.clone(), actor: incoming.actor.clone() };
+        let attach = vec![paid.event(), Event::Payment(record.clone())];
+        match self.inner.supervisor.product_with(&row.product, commit, attach).await? {
+            Ok(ProductOutcome::Committed { items, .. }) => {
+                self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
+                let balance = self.credit_surplus(&record).await;
+                Ok(Some(PaymentOutcome::Delivered { order: row.id.clone(), items, surplus, balance }))
+            }
+            Ok(other) => unreachable!("commit answered {other:?}"),
+            Err(
+                ProductRejection::ReservationExpired
+                | ProductRejection::ReservationReleased { .. }
+                | ProductRejection::ReservationNotFound,
+            ) => Ok(None),
+            Err(rejection) => Err(CheckoutError::Product(rejection)),
+        }
+    }
+
+    /// The payment goes whole to the wallet; the order, if it moved to review, is stored with it.
+    async fn credit_payment(
+        &self,
+        order: &Order,
+        incoming: &IncomingPayment,
+        to_review: bool,
+    ) -> Result<PaymentOutcome, CheckoutError> {
+        let row = order.row();
+        let mut attach = vec![Event::Payment(self.payment_row(incoming, PaymentApplied::Credited, Money::ZERO))];
+        if to_review {
+            attach.push(order.event());
+        }
+        let credit = WalletCommand::Credit {
+            reference: credit_reference(&incoming.id),
+            amount: incoming.amount,
+            kind: LedgerKind::TopUp,
+            reason: format!("payment for order {} that could not be delivered", row.id),
+            actor: incoming.actor.clone(),
+        };
+        let outcome =
+            self.inner.supervisor.wallet_with(&row.customer, credit, attach).await?.map_err(CheckoutError::Wallet)?;
+        self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
+        Ok(PaymentOutcome::CreditedToWallet {
+            order: Some(row.id.clone()),
+            amount: incoming.amount,
+            balance: outcome.balance(),
+        })
+    }
+
+    async fn credit_top_up(&self, incoming: &IncomingPayment) -> Result<PaymentOutcome, CheckoutError> {
+        let record = self.payment_row(incoming, PaymentApplied::Credited, Money::ZERO);
+        let credit = WalletCommand::Credit {
+            reference: top_up_reference(&incoming.id),
+            amount: incoming.amount,
+            kind: LedgerKind::TopUp,
+            reason: format!("top up {}", incoming.id),
+            actor: incoming.actor.clone(),
+        };
+        let outcome = self
+            .inner
+            .supervisor
+            .wallet_with(&incoming.customer, credit, vec![Event::Payment(record)])
+            .await?
+            .map_err(CheckoutError::Wallet)?;
+        Ok(PaymentOutcome::CreditedToWallet { order: None, amount: incoming.amount, balance: outcome.balance() })
+    }
+
+    /// What a recorded payment did, as it stands in the store. A delivered payment whose surplus
+    /// did not reach the wallet yet (a stop between the two steps) gets it now.
+    async fn recorded_outcome(&self, recorded: &PaymentRow) -> Result<PaymentOutcome, CheckoutError> {
+        match (recorded.applied, &recorded.order) {
+            (PaymentApplied::Delivered, Some(order)) => {
+                let items = self.inner.store.delivered_items(order).await?;
+                let balance = self.credit_surplus(recorded).await;
+                Ok(PaymentOutcome::Delivered { order: order.clone(), items, surplus: recorded.surplus, balance })
+            }
+            _ => Ok(PaymentOutcome::CreditedToWallet {
+                order: recorded.order.clone(),
+                amount: recorded.amount,
+                balance: self.inner.supervisor.wallet_balance(&recorded.customer).await?,
+            }),
+        }
+    }
+
+    /// Credits a delivered payment's surplus unless the ledger has it: checked against the store,
+    /// not the wallet's bounded memory of references. Answers the balance after, or `None` when
+    /// the credit could not be made now (it stays owed: the next start, or a repeat, makes it).
+    async fn credit_surplus(&self, record: &PaymentRow) -> Option<WalletBalance> {
+        let reference = surplus_reference(&record.id);
+        let owed = !record.surplus.is_zero();
+        let result = async {
+            if owed && !self.inner.store.ledger_has(&record.customer, &reference).await? {
+                let credit = WalletCommand::Credit {
+                    reference,
+                    amount: record.surplus,
+                    kind: LedgerKind::TopUp,
+                    reason: format!("unique code of payment {}", record.id),
+                    actor: format!("payment:{}", record.id),
+                };
+                let outcome = self
+                    .inner
+                    .supervisor
+                    .wallet_with(&record.customer, credit, Vec::new())
+                    .await?
+                    .map_err(CheckoutError::Wallet)?;
+                return Ok(outcome.balance());
+            }
+            Ok::<_, CheckoutError>(self.inner.supervisor.wallet_balance(&record.customer).await?)
+        }
+        .await;
+        match result {
+            Ok(balance) => Some(balance),
+            Err(error) => {
+                tracing::error!(%error, payment = %record.id, "a payment's surplus is owed; the next start credits it");
+                None
+            }
+        }
+    }
+
+    /// Credits the surplus of every delivered payment that stopped before it (at startup).
+    pub(super) async fn credit_owed_surpluses(&self) -> Result<usize, crate::store::StoreError> {
+        let owed = self.inner.store.payments_owing_surplus().await?;
+        let mut credited = 0;
+        for record in owed {
+            let _turn = self.customer_turn(&record.customer).await;
+            if self.credit_surplus(&record).await.is_some() {
+                credited += 1;
+            }
+        }
+        Ok(credited)
+    }
+
+    fn payment_row(&self, incoming: &IncomingPayment, applied: PaymentApplied, surplus: Money) -> PaymentRow {
+        let (purpose, order) = match &incoming.purpose {
+            Purpose::Order(order) => (PaymentPurpose::Order, Some(order.clone())),
+            Purpose::TopUp => (PaymentPurpose::TopUp, None),
+        };
+        PaymentRow {
+            id: incoming.id.clone(),
+            customer: incoming.customer.clone(),
+            order,
+            purpose,
+            amount: incoming.amount,
+            applied,
+            surplus,
+            at: self.inner.clock.now(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
