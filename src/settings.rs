@@ -25,6 +25,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub whatsapp: WhatsAppSettings,
     pub midtrans: MidtransSettings,
+    #[serde(default)]
+    pub simulator: SimulatorSettings,
     pub shop: ShopSettings,
     pub log: LogSettings,
 }
@@ -52,6 +54,17 @@ pub struct MidtransSettings {
     /// Where Midtrans sends notifications for our charges (`X-Override-Notification`); unset,
     /// the dashboard's setting applies.
     pub notification_url: Option<String>,
+}
+
+/// The simulator stands in for a provider with no credentials. It never runs beside a live one
+/// unless this says so: a live WhatsApp beside a simulated Midtrans would let any customer "pay"
+/// with the simulator's button.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SimulatorSettings {
+    /// For development only: one provider live, the other simulated. Even then a simulated
+    /// payment is refused for a customer who came through the live WhatsApp.
+    #[serde(default)]
+    pub allow_mixed: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -92,8 +105,20 @@ pub struct DatabaseSettings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct HttpSettings {
     pub bind: String,
+    /// Where `/ops`, `/metrics` and the detail of `/ready` are served: an address only operators
+    /// reach. The same as `bind` serves them on the public listener, behind `ops_token`.
+    pub ops_bind: String,
+    /// Bearer token for the ops routes when they share the public listener (16+ characters).
+    pub ops_token: Option<Secret>,
     /// Largest request body accepted; larger ones get 413.
     pub body_limit_bytes: usize,
+}
+
+impl HttpSettings {
+    /// Whether the ops routes share the public listener (and so need the ops token).
+    pub fn ops_shared(&self) -> bool {
+        self.ops_bind == self.bind
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -139,6 +164,7 @@ impl Settings {
             .set_default("database.url", DATABASE_URL_DEFAULT)?
             .set_default("database.max_connections", 16)?
             .set_default("http.bind", "127.0.0.1:8080")?
+            .set_default("http.ops_bind", "127.0.0.1:9090")?
             .set_default("http.body_limit_bytes", 256 * 1024)?
             .set_default("engine.mailbox_capacity", warung_actors::supervisor::MAILBOX_CAPACITY_DEFAULT as u64)?
             .set_default("engine.actor_threads", 0)?
@@ -177,6 +203,17 @@ impl Settings {
         }
         if self.http.bind.parse::<SocketAddr>().is_err() {
             problems.push(format!("http.bind (WARUNG_HTTP__BIND) must be host:port, got {:?}", self.http.bind));
+        }
+        if self.http.ops_bind.parse::<SocketAddr>().is_err() {
+            problems
+                .push(format!("http.ops_bind (WARUNG_HTTP__OPS_BIND) must be host:port, got {:?}", self.http.ops_bind));
+        }
+        if self.http.ops_shared() && self.http.ops_token.as_ref().is_none_or(|t| t.expose().len() < 16) {
+            problems.push(
+                "http.ops_bind is the public address: the ops routes then need WARUNG_HTTP__OPS_TOKEN (16+ characters), \
+                 or serve them on an address of their own (WARUNG_HTTP__OPS_BIND, default 127.0.0.1:9090)"
+                    .to_string(),
+            );
         }
         if self.http.body_limit_bytes == 0 {
             problems.push("http.body_limit_bytes must be positive".to_string());
@@ -232,6 +269,15 @@ impl Settings {
                     problems.push(format!("midtrans.{name} must be an http(s) URL, got {url:?}"));
                 }
             }
+        }
+        if whatsapp.is_live() != midtrans.server_key.is_some() && !self.simulator.allow_mixed {
+            let (live, simulated) =
+                if whatsapp.is_live() { ("WhatsApp", "Midtrans") } else { ("Midtrans", "WhatsApp") };
+            problems.push(format!(
+                "{live} is live but {simulated} would run simulated: set {simulated}'s credentials too, or none of \
+                 either. The simulator never runs beside a live provider (its pay button would hand out goods for \
+                 free); for development only, WARUNG_SIMULATOR__ALLOW_MIXED=true allows it"
+            ));
         }
         if self.shop.purchases_per_minute == 0 {
             problems.push("shop.purchases_per_minute (WARUNG_SHOP__PURCHASES_PER_MINUTE) must be positive".to_string());

@@ -16,7 +16,7 @@ use super::ApiError;
 use crate::engine::Engine;
 
 /// The live ops page.
-const OPS_PAGE_HTML: &str = include_str!("ops_page.html");
+static OPS_PAGE: super::pages::Page = super::pages::Page::new(include_str!("ops_page.html"));
 
 /// Actors listed at most in one answer; the deepest mailboxes come first.
 const OPS_ACTORS_LISTED_MAX: usize = 1_000;
@@ -27,7 +27,7 @@ pub fn scope() -> Scope {
 
 #[get("")]
 async fn page() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(OPS_PAGE_HTML)
+    OPS_PAGE.respond()
 }
 
 #[derive(Deserialize)]
@@ -90,7 +90,8 @@ async fn gateway(engine: web::Data<Engine>) -> HttpResponse {
 }
 
 /// One actor's state. A product shows its counts and price, never its items; a wallet its
-/// balance. Like any message, asking activates a passivated actor.
+/// balance. Asking activates a passivated actor of a known product or customer, never one for an
+/// id the store does not know.
 #[get("/actors/{kind}/{id}")]
 async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (kind, id) = path.into_inner();
@@ -114,7 +115,7 @@ async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>)
         }
         "wallet" => {
             let customer = CustomerId::parse(&id).map_err(|_| not_found())?;
-            let balance = sup.wallet_balance(&customer).await.map_err(unavailable)?;
+            let balance = engine.checkout.known_balance(&customer).await.map_err(unavailable)?.ok_or_else(not_found)?;
             Ok(HttpResponse::Ok().json(json!({
                 "kind": "wallet", "id": customer.masked(), "actor": report("wallet", &customer.masked()),
                 "state": {"balance": balance.balance.amount().to_string(), "held": balance.held.amount().to_string(),

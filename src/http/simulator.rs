@@ -13,9 +13,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::pages::Page;
 use super::ApiError;
 use crate::gateway::service::SIMULATOR_MIDTRANS_PATH;
 use crate::simulator::{Said, Simulator, SimulatorError, PAGE_HTML};
+
+static SIMULATOR_PAGE: Page = Page::new(PAGE_HTML);
 
 pub fn scope(simulator: Arc<Simulator>) -> Scope {
     web::scope("/simulator")
@@ -36,6 +39,7 @@ impl From<SimulatorError> for ApiError {
     fn from(error: SimulatorError) -> ApiError {
         let status = match error {
             SimulatorError::NotSimulated => StatusCode::NOT_FOUND,
+            SimulatorError::LiveCustomer => StatusCode::FORBIDDEN,
             SimulatorError::Refused(_) => StatusCode::CONFLICT,
             SimulatorError::Webhook(_) => StatusCode::BAD_GATEWAY,
         };
@@ -45,7 +49,7 @@ impl From<SimulatorError> for ApiError {
 
 #[get("")]
 async fn page() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(PAGE_HTML)
+    SIMULATOR_PAGE.respond()
 }
 
 #[derive(Deserialize)]

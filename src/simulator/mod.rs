@@ -32,6 +32,8 @@ pub struct Simulator {
 pub enum SimulatorError {
     #[error("this provider is live, not simulated")]
     NotSimulated,
+    #[error("this customer came through the live WhatsApp: the simulator pays for nobody real")]
+    LiveCustomer,
     #[error("{0}")]
     Refused(String),
     #[error("the engine's webhook could not be reached: {0}")]
@@ -59,9 +61,13 @@ impl Simulator {
         self.post("/webhooks/whatsapp", body, Some(("X-Hub-Signature-256", signature))).await
     }
 
-    /// A customer pays a QRIS code: the settlement notification goes to the engine.
+    /// A customer pays a QRIS code: the settlement notification goes to the engine. Only for a
+    /// simulated customer: beside a live WhatsApp every customer is real, and is refused.
     pub async fn pay(&self, order_id: &str) -> Result<(), SimulatorError> {
         let midtrans = self.midtrans.as_ref().ok_or(SimulatorError::NotSimulated)?;
+        if self.whatsapp.is_none() {
+            return Err(SimulatorError::LiveCustomer);
+        }
         let notification = midtrans.pay(order_id).map_err(SimulatorError::Refused)?;
         self.notify(&notification).await
     }

@@ -21,4 +21,5 @@ mod payments;
 mod qris_flows;
 mod readiness;
 mod shop;
+mod simulator_mode;
 mod webhooks;

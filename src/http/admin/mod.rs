@@ -29,12 +29,12 @@ use crate::engine::Engine;
 
 pub use openapi::serve as openapi_document;
 
-const ADMIN_PAGE_HTML: &str = include_str!("page.html");
+static ADMIN_PAGE: crate::http::pages::Page = crate::http::pages::Page::new(include_str!("page.html"));
 
 /// The admin page; it holds no data until the token is typed in.
 #[get("/admin")]
 pub async fn page() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(ADMIN_PAGE_HTML)
+    ADMIN_PAGE.respond()
 }
 
 /// The admin's name when a call does not say it.
