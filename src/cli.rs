@@ -1,6 +1,5 @@
 //! The `warung` command line: serve, migrate, audit, catalog import, bench flash-sale.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -214,8 +213,13 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(settings.log.format);
-    let listener = TcpListener::bind(&settings.http.bind).with_context(|| format!("binding {}", settings.http.bind))?;
-    let address = listener.local_addr()?;
+    let listeners = crate::http::Listeners::bind(&settings.http)
+        .with_context(|| format!("binding {} and {}", settings.http.bind, settings.http.ops_bind))?;
+    let address = listeners.public.local_addr()?;
+    let ops = match &listeners.ops {
+        Some(ops) => format!("http://{}", ops.local_addr()?),
+        None => format!("http://{address} (with WARUNG_HTTP__OPS_TOKEN)"),
+    };
     let engine = Engine::start(settings).await?;
     if demo && engine.store.product_codes().await?.is_empty() {
         let catalog: crate::catalog::CatalogFile = toml::from_str(DEMO_CATALOG).context("the demo catalogue")?;
@@ -244,13 +248,11 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
         }
     }
     tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
-    println!(
-        "warung is serving on http://{address} (health: http://{address}/health, actors: http://{address}/ops/actors)"
-    );
+    println!("warung is serving on http://{address} (health: http://{address}/health); ops and metrics: {ops}/ops");
     if engine.whatsapp.mode == crate::gateway::whatsapp::WhatsAppMode::Simulator {
         println!("chat with the shop: open http://{address}/simulator (a tab per customer)");
     }
-    let server = crate::http::server(engine.clone(), listener)?;
+    let server = crate::http::server(engine.clone(), listeners)?;
     let http = server.handle();
     let running = actix_rt::spawn(server);
     stop_signal().await?;

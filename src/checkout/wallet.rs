@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
 use warung_actors::journal::{Event, LedgerKind, PaymentMethod};
+use warung_actors::supervisor::CallError;
 use warung_actors::wallet::{WalletBalance, WalletCommand, WalletOutcome};
 
 use super::order::{Order, OrderCommand, OrderOutcome};
@@ -94,6 +95,20 @@ impl Checkout {
 
     pub async fn balance(&self, customer: &CustomerId) -> Result<WalletBalance, CheckoutError> {
         Ok(self.inner.supervisor.wallet_balance(customer).await?)
+    }
+
+    /// A known customer's balance; `None` for an id the store has no wallet for, without
+    /// activating an actor for it (so reading random ids costs no memory).
+    pub async fn known_balance(&self, customer: &CustomerId) -> Result<Option<WalletBalance>, CallError> {
+        if self.inner.supervisor.wallet_gauges(customer).is_none() {
+            let known = self.inner.store.customer(customer).await;
+            match known {
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(None),
+                Err(error) => return Err(CallError::StoreUnavailable { reason: error.to_string() }),
+            }
+        }
+        self.inner.supervisor.wallet_balance(customer).await.map(Some)
     }
 
     async fn wallet(

@@ -1,10 +1,12 @@
 //! `/health`: the process is up. `/ready`: the store answers, its migrations are applied and the
-//! journal commits (503 otherwise, so a load balancer stops sending traffic); Redis and the
-//! providers' modes are reported but never make it unready (the shop works without them).
+//! journal commits (503 otherwise, so a load balancer stops sending traffic). The detail (the
+//! store, Redis and the providers' modes, never a reason to be unready) is shown on the ops
+//! listener only; the store is asked at most once a second however often `/ready` is called.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::{OpsView, StoreReads};
 use crate::engine::Engine;
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -17,7 +19,20 @@ async fn health() -> HttpResponse {
 }
 
 #[get("/ready")]
-async fn ready(engine: web::Data<Engine>) -> HttpResponse {
+async fn ready(engine: web::Data<Engine>, reads: web::Data<StoreReads>, request: HttpRequest) -> HttpResponse {
+    let (is_ready, detail) = reads.ready.get(|| readiness(&engine)).await;
+    let mut response = if is_ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    if request.extensions().get::<OpsView>().is_some() {
+        response.json(detail)
+    } else {
+        // The public answer says ready or not: what the store and the providers are is for
+        // operators, on the ops listener.
+        response.json(json!({"status": if is_ready { "ready" } else { "unready" }}))
+    }
+}
+
+/// Whether the engine can take traffic, and why not: read at most once a second (`StoreReads`).
+async fn readiness(engine: &Engine) -> (bool, serde_json::Value) {
     let store = engine.store.ping().await;
     let pending = match &store {
         Ok(()) => engine.store.migrations_pending().await.map_err(|e| e.to_string()),
@@ -34,7 +49,7 @@ async fn ready(engine: web::Data<Engine>) -> HttpResponse {
         Some(true) => "up",
         Some(false) => "down (the purchase rate limit fails open)",
     };
-    let body = json!({
+    let detail = json!({
         "store": store.as_ref().map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
         "migrations": migrations,
         "journal": journal.as_ref().map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
@@ -43,9 +58,5 @@ async fn ready(engine: web::Data<Engine>) -> HttpResponse {
         "whatsapp": format!("{:?}", engine.whatsapp.mode).to_lowercase(),
         "midtrans": format!("{:?}", engine.midtrans.mode).to_lowercase(),
     });
-    if store.is_ok() && matches!(pending, Ok(0)) && journal.is_ok() {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    (store.is_ok() && matches!(pending, Ok(0)) && journal.is_ok(), detail)
 }

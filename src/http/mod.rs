@@ -4,52 +4,104 @@
 //! one mapping from domain errors to HTTP responses; `request_id`: every request's id and span.
 
 mod admin;
+mod cached;
 mod errors;
 mod health;
 mod metrics;
 mod ops;
+mod pages;
 pub mod request_id;
 mod simulator;
 mod webhooks;
 
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::{web, App, HttpServer};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpMessage, HttpServer};
 
 pub use errors::ApiError;
 
 use crate::engine::Engine;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, Secret};
 use crate::simulator::Simulator;
 
 /// How long requests in progress may take to finish after a stop, before they are cut.
 const HTTP_SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
+/// Where the HTTP surface is served. The public listener takes the webhooks, the admin API and
+/// page, the simulator and `/health` and a cheap `/ready`. The ops listener, on an address only
+/// operators reach, takes `/ops`, `/metrics` and the detail of `/ready`; without one, those are
+/// served on the public listener behind the ops token (or not at all).
+pub struct Listeners {
+    pub public: TcpListener,
+    pub ops: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(public: TcpListener) -> Listeners {
+        Listeners { public, ops: None }
+    }
+}
+
+impl Listeners {
+    /// Binds what the settings name: the ops listener on an address of its own, unless it shares
+    /// the public one.
+    pub fn bind(settings: &crate::settings::HttpSettings) -> std::io::Result<Listeners> {
+        let public = TcpListener::bind(&settings.bind)?;
+        let ops = if settings.ops_shared() { None } else { Some(TcpListener::bind(&settings.ops_bind)?) };
+        Ok(Listeners { public, ops })
+    }
+}
+
+/// Who may see the ops routes: requests on the ops listener, or carrying the ops token.
+#[derive(Clone)]
+struct OpsAccess {
+    listener: Option<SocketAddr>,
+    token: Option<Secret>,
+}
+
+/// Set on a request that may see the ops routes (and the detail of `/ready`).
+#[derive(Clone, Copy)]
+pub(crate) struct OpsView;
+
 /// Builds the server the binary runs and the tests start on a random port, with the gateway
 /// (started here: the simulator needs the address).
-pub fn server(engine: Engine, listener: std::net::TcpListener) -> std::io::Result<actix_web::dev::Server> {
-    let gateway = Gateway::start(&engine, listener.local_addr()?);
-    server_with(engine, gateway, listener)
+pub fn server(engine: Engine, listeners: impl Into<Listeners>) -> std::io::Result<actix_web::dev::Server> {
+    let listeners = listeners.into();
+    let gateway = Gateway::start(&engine, listeners.public.local_addr()?);
+    server_with(engine, gateway, listeners)
 }
 
 /// As `server`, with a gateway the caller started (tests reach into it).
 pub fn server_with(
     engine: Engine,
     gateway: Gateway,
-    listener: std::net::TcpListener,
+    listeners: impl Into<Listeners>,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let listeners = listeners.into();
     let body_limit = engine.settings.http.body_limit_bytes;
+    let access = OpsAccess {
+        listener: listeners.ops.as_ref().map(TcpListener::local_addr).transpose()?,
+        token: engine.settings.http.ops_token.clone(),
+    };
     let simulator = Simulator::for_engine(&engine, &gateway).map(Arc::new);
+    let reads = web::Data::new(StoreReads::new());
     let data = web::Data::new(engine);
     let gateway = web::Data::new(gateway);
+    let access = web::Data::new(access);
     let server = HttpServer::new(move || {
         let mut app = App::new()
+            .wrap(from_fn(listener_guard))
             .wrap_fn(|request, service| {
                 use actix_web::dev::Service as _;
                 use tracing::Instrument as _;
                 let id = request_id::of(&request);
-                let span =
-                    tracing::info_span!("http", request_id = %id, method = %request.method(), path = %request.path());
+                // The route's pattern, never the path itself: paths carry phone numbers.
+                let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+                let span = tracing::info_span!("http", request_id = %id, method = %request.method(), route = %route);
                 let response = span.in_scope(|| service.call(request));
                 async move {
                     let mut response = response.instrument(span).await?;
@@ -60,6 +112,8 @@ pub fn server_with(
             })
             .app_data(data.clone())
             .app_data(gateway.clone())
+            .app_data(access.clone())
+            .app_data(reads.clone())
             .app_data(web::JsonConfig::default().limit(body_limit).error_handler(errors::json_error))
             .app_data(web::PathConfig::default().error_handler(errors::path_error))
             .configure(health::routes)
@@ -73,12 +127,59 @@ pub fn server_with(
             app = app.service(simulator::scope(simulator.clone()));
         }
         app.default_service(web::to(errors::not_found))
-    })
-    .listen(listener)?
-    .shutdown_timeout(HTTP_SHUTDOWN_TIMEOUT_SECS)
-    // The binary handles signals itself: actix-server would stop the whole actix System on a
-    // signal, and with it the journal's thread before the final flush.
-    .disable_signals()
-    .run();
-    Ok(server)
+    });
+    let server = match listeners.ops {
+        Some(ops) => server.listen(listeners.public)?.listen(ops)?,
+        None => server.listen(listeners.public)?,
+    };
+    Ok(server
+        .shutdown_timeout(HTTP_SHUTDOWN_TIMEOUT_SECS)
+        // The binary handles signals itself: actix-server would stop the whole actix System on a
+        // signal, and with it the journal's thread before the final flush.
+        .disable_signals()
+        .run())
+}
+
+/// What `/ready` and `/metrics` read from the store, cached (see `cached`).
+pub(crate) struct StoreReads {
+    pub ready: cached::Cached<(bool, serde_json::Value)>,
+    pub counts: cached::Cached<Result<crate::store::StoreCounts, String>>,
+}
+
+impl StoreReads {
+    fn new() -> StoreReads {
+        let ttl = Duration::from_millis(cached::STORE_READS_CACHED_MS);
+        StoreReads { ready: cached::Cached::new(ttl), counts: cached::Cached::new(ttl) }
+    }
+}
+
+/// Keeps the ops routes to those who may see them, and the ops listener to the ops routes: a
+/// request anywhere else is answered as if the route did not exist.
+async fn listener_guard(
+    request: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let access = request.app_data::<web::Data<OpsAccess>>().expect("ops access data").clone();
+    let on_ops_listener = access.listener.is_some_and(|ops| ops == request.app_config().local_addr());
+    let with_token = access.token.as_ref().is_some_and(|token| {
+        request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| token.matches(given))
+    });
+    let path = request.path();
+    let ops_route = path == "/ops" || path.starts_with("/ops/") || path == "/metrics";
+    let shared_route = path == "/health" || path == "/ready";
+    let allowed = if on_ops_listener { ops_route || shared_route } else { !ops_route || with_token };
+    if !allowed {
+        let (request, _) = request.into_parts();
+        let response = errors::not_found().await;
+        return Ok(ServiceResponse::new(request, response));
+    }
+    if on_ops_listener || with_token {
+        request.extensions_mut().insert(OpsView);
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
 }

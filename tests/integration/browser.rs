@@ -156,10 +156,10 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     let product = product_with_items(&engine, "hot", 1_000, BUYERS).await;
     let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
     fund_all(&engine, &names, 1_000).await;
-    let address = serve(&engine);
+    let ops = serve_ops(&engine);
 
     let driver = Driver::start().await;
-    driver.open(&format!("{address}/ops")).await;
+    driver.open(&format!("{ops}/ops")).await;
     driver.wait_for_in("status", "live").await;
     let load = spawn_hot_load(&engine, &product, names);
     let deepest = driver.wait_for_in("deepest", "hot").await;

@@ -253,7 +253,7 @@ async fn purchases_go_on_when_redis_is_down_and_the_limit_says_it_failed_open() 
     assert!(shop.ask("6291000", "beli pulsa", 1).await.contains("Pembayaran berhasil"));
     assert!(shop.ask("6291000", "beli pulsa", 2).await.contains("Pembayaran berhasil"), "fails open");
     let ops: serde_json::Value =
-        shop.client.get(format!("{}/ops/gateway", shop.address)).send().await.unwrap().json().await.unwrap();
+        shop.client.get(format!("{}/ops/gateway", shop.ops_address)).send().await.unwrap().json().await.unwrap();
     assert_eq!(ops["purchase_rate_limit"]["failed_open"], 2, "{ops}");
     finish(shop.engine, db).await;
 }

@@ -35,6 +35,7 @@ fn start(db_url: &str) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_warung"))
         .args(["serve", "--database-url", db_url])
         .env("WARUNG_HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("WARUNG_HTTP__OPS_BIND", "127.0.0.1:0")
         .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
         .env("WARUNG_ENGINE__PAYMENT_TTL_SECS", PAYMENT_TTL_SECS.to_string())
         .env("RUST_LOG", "warn")

@@ -228,3 +228,19 @@ pub async fn cut_every_connection(database: &str) -> usize {
     admin.close().await;
     cut.len()
 }
+
+/// Serves `engine` on a public and an ops listener, on free local ports; returns both addresses.
+pub fn serve_both(engine: &Engine) -> (String, String) {
+    let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ops = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addresses =
+        (format!("http://{}", public.local_addr().unwrap()), format!("http://{}", ops.local_addr().unwrap()));
+    let listeners = warung::http::Listeners { public, ops: Some(ops) };
+    actix_rt::spawn(warung::http::server(engine.clone(), listeners).unwrap());
+    addresses
+}
+
+/// The ops listener's address of an engine served as `serve_both` does.
+pub fn serve_ops(engine: &Engine) -> String {
+    serve_both(engine).1
+}

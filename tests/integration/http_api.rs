@@ -44,7 +44,7 @@ async fn health_and_readiness_answer() {
     let app = spawn_app(&db, Some(ADMIN_TOKEN)).await;
     assert_eq!(app.get("/health", "").await, (200, json!({"status": "up"})));
     let (status, body) = app.get("/ready", "").await;
-    assert_eq!((status, body["store"].as_str()), (200, Some("ok")));
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
 }
 
 #[actix_rt::test]

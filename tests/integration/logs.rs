@@ -17,6 +17,7 @@ async fn an_http_requests_id_is_on_the_log_lines_the_actors_write_for_it() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_warung"))
         .args(["serve", "--database-url", &db.url])
         .env("WARUNG_HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("WARUNG_HTTP__OPS_BIND", "127.0.0.1:0")
         .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
         .env("WARUNG_LOG__FORMAT", "json")
         .env("RUST_LOG", "info,sqlx=warn,warung_actors=debug")
@@ -56,5 +57,51 @@ async fn an_http_requests_id_is_on_the_log_lines_the_actors_write_for_it() {
     assert_eq!(restock["span"]["request_id"], "req-trace-42", "{restock}");
     assert_eq!(restock["fields"]["product"], "viu");
     assert!(!format!("{out}{err}").contains("secret-login-1"), "item secrets are never logged");
+    db.remove().await;
+}
+
+#[actix_rt::test]
+async fn a_phone_number_in_a_request_path_never_reaches_the_logs() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warung"))
+        .args(["serve", "--database-url", &db.url])
+        .env("WARUNG_HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("WARUNG_HTTP__OPS_BIND", "127.0.0.1:0")
+        .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
+        .env("WARUNG_LOG__FORMAT", "json")
+        .env("RUST_LOG", "info,sqlx=warn,warung_actors=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client.get(format!("{base}/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "warung did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let phone = "6281234567890";
+    let top_up = json!({"payment_id": "bca-77", "amount": "1000"});
+    let answer = client
+        .post(format!("{base}/admin/api/wallets/{phone}/top-ups"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&top_up)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let answer =
+        client.get(format!("{base}/admin/api/customers/{phone}")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let logs = format!("{out}{err}");
+    assert!(logs.contains("/admin/api/wallets/{customer}/top-ups"), "the route is logged by its pattern:\n{logs}");
+    assert!(!logs.contains(phone), "a full phone number was logged:\n{logs}");
     db.remove().await;
 }

@@ -17,6 +17,7 @@ mod helpers;
 mod http_api;
 mod logs;
 mod metrics;
+mod ops_listener;
 mod payments;
 mod qris_flows;
 mod readiness;

@@ -9,7 +9,7 @@ use crate::helpers::*;
 use crate::shop::*;
 
 async fn ready(shop: &Shop) -> (u16, Value) {
-    let response = shop.client.get(format!("{}/ready", shop.address)).send().await.unwrap();
+    let response = shop.client.get(format!("{}/ready", shop.ops_address)).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
 }
 

@@ -30,6 +30,8 @@ static MESSAGE_SEQ: AtomicU64 = AtomicU64::new(1);
 
 pub struct Shop {
     pub address: String,
+    /// The ops listener: `/ops`, `/metrics`, the detail of `/ready`.
+    pub ops_address: String,
     pub engine: Engine,
     pub gateway: Gateway,
     pub graph: MockServer,
@@ -117,6 +119,8 @@ pub async fn start_shop(
     .await;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
+    let ops = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ops_address = format!("http://{}", ops.local_addr().unwrap());
     let statuses = MidtransStatuses::default();
     Mock::given(method("GET"))
         .and(path_regex(r"^/v2/[^/]+/status$"))
@@ -125,8 +129,9 @@ pub async fn start_shop(
         .mount(&midtrans)
         .await;
     let gateway = Gateway::start(&engine, listener.local_addr().unwrap());
-    actix_rt::spawn(warung::http::server_with(engine.clone(), gateway.clone(), listener).unwrap());
-    Shop { address, engine, gateway, graph, midtrans, statuses, client: reqwest::Client::new() }
+    let listeners = warung::http::Listeners { public: listener, ops: Some(ops) };
+    actix_rt::spawn(warung::http::server_with(engine.clone(), gateway.clone(), listeners).unwrap());
+    Shop { address, ops_address, engine, gateway, graph, midtrans, statuses, client: reqwest::Client::new() }
 }
 
 /// The Graph stand-in accepts every message.

@@ -39,7 +39,7 @@ impl WalletCommand {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WalletBalance {
     pub balance: Money,
     pub held: Money,
