@@ -90,10 +90,22 @@ pub fn order_paid(order: &OrderId, items: &[ItemSecret], surplus: Option<(Money,
 
 pub fn paid_too_late(order: &OrderId, amount: Money, balance: &WalletBalance) -> String {
     format!(
-        "Pembayaran {amount} diterima, tapi pesanan {order} sudah tidak berlaku (waktu habis atau dibatalkan). \
-         Uangnya masuk ke saldo kamu 🙏 Saldo sekarang: {}",
+        "Pembayaran {amount} diterima, tapi pesanan {order} sudah lunas atau tidak berlaku lagi (waktu habis atau \
+         dibatalkan). Uangnya masuk ke saldo kamu 🙏 Saldo sekarang: {}",
         balance.available
     )
+}
+
+/// A payment the shop owner confirmed (a bank transfer) delivered the order.
+pub fn transfer_received(order: &OrderId, items: &[ItemSecret]) -> String {
+    let mut text = format!("Pembayaran untuk pesanan {order} sudah dikonfirmasi ✅");
+    if !items.is_empty() {
+        text.push_str("\nItem kamu:");
+        for item in items {
+            text.push_str(&format!("\n{}", item.expose()));
+        }
+    }
+    text
 }
 
 pub fn top_up_paid(amount: Money, balance: &WalletBalance) -> String {

@@ -2,7 +2,7 @@
 //! is only a hint: a payment is acted on once Midtrans' status API confirms it, as Midtrans
 //! recommends, and only for the exact amount the charge asked for.
 
-use warung_actors::domain::Reference;
+use warung_actors::domain::{CustomerId, Reference};
 
 use super::charge::{Charge, ChargeCommand, ChargeOutcome, ChargeRejection, ClosedBy};
 use super::{Handled, PaymentError, Qris};
@@ -145,6 +145,28 @@ impl Qris {
         };
         self.tell(row, "closed", text).await?;
         Ok(Handled::Done)
+    }
+
+    /// Tells the customer what a payment confirmed by the shop owner did (an admin recording a
+    /// transfer), once per payment.
+    pub async fn tell_confirmed(&self, customer: &CustomerId, payment: &Reference, outcome: &PaymentOutcome) {
+        let text = match outcome {
+            PaymentOutcome::Delivered { order, items, .. } => words::transfer_received(order, items),
+            PaymentOutcome::CreditedToWallet { order: Some(order), amount, balance } => {
+                words::paid_too_late(order, *amount, balance)
+            }
+            PaymentOutcome::CreditedToWallet { order: None, amount, balance } => words::top_up_paid(*amount, balance),
+        };
+        let entry = NewOutbox {
+            dedup_key: format!("payment:{payment}"),
+            kind: WHATSAPP_KIND.to_string(),
+            destination: customer.as_str().to_string(),
+            payload: serde_json::to_string(&Outbound::text(text)).expect("a reply serializes"),
+        };
+        match self.inner.engine.store.enqueue(self.now(), &[entry]).await {
+            Ok(()) => self.inner.outbox.wake(),
+            Err(error) => tracing::error!(%error, %payment, "the customer could not be told of a confirmed payment"),
+        }
     }
 
     /// Queues a message about a charge, once per charge and outcome.

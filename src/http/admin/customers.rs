@@ -127,6 +127,7 @@ async fn refund_watch(engine: web::Data<Engine>, query: web::Query<WatchQuery>) 
 #[post("/wallets/{customer}/top-ups")]
 async fn top_up(
     engine: web::Data<Engine>,
+    gateway: web::Data<crate::gateway::Gateway>,
     admin: AdminName,
     customer: web::Path<String>,
     body: web::Json<Payment>,
@@ -135,6 +136,8 @@ async fn top_up(
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
     let amount = parse("amount", Money::parse_plain(&body.amount))?;
     let balance = engine.checkout.top_up_as(&customer, &payment, amount, &admin.actor()).await?;
+    let credited = crate::checkout::PaymentOutcome::CreditedToWallet { order: None, amount, balance };
+    gateway.qris.tell_confirmed(&customer, &payment, &credited).await;
     Ok(HttpResponse::Ok().json(json!({"balance": balance})))
 }
 

@@ -159,6 +159,7 @@ async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<H
 #[post("/orders/{id}/payments")]
 async fn pay_order(
     engine: web::Data<Engine>,
+    gateway: web::Data<crate::gateway::Gateway>,
     admin: AdminName,
     id: web::Path<String>,
     body: web::Json<Payment>,
@@ -167,6 +168,9 @@ async fn pay_order(
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
     let amount = parse("amount", Money::parse_plain(&body.amount))?;
     let applied = engine.checkout.confirm_payment(&id, &payment, amount, &admin.actor()).await?;
+    if let Some(row) = engine.store.order(&id).await.map_err(store_down)? {
+        gateway.qris.tell_confirmed(&row.customer, &payment, &applied.outcome).await;
+    }
     let mut body = match applied.outcome {
         PaymentOutcome::Delivered { order, items, surplus, balance } => json!({
             "outcome": "delivered", "order": order, "items": items.iter().map(|i| i.expose()).collect::<Vec<_>>(),
