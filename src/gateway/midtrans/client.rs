@@ -1,7 +1,7 @@
 //! The Midtrans Core API client: QRIS charge, status, expire, cancel. Basic auth with the server
 //! key. An answer is an error when its HTTP status or its body's `status_code` is 400 or more,
 //! except 407, which status and expire use to say "expired" (the official clients' rule,
-//! shared/PROTOCOLS.md 1.3).
+//! docs/providers.md §M3).
 
 use std::time::Duration;
 

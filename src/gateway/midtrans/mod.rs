@@ -1,6 +1,6 @@
 //! Midtrans Core API, QRIS only: the client (`client`), what its answers and notifications say
-//! (`transaction`), the notification signature (`signature`), and live or simulated (`config`). shared/PROTOCOLS.md section 1
-//! is the reference.
+//! (`transaction`), the notification signature (`signature`), and live or simulated (`config`). docs/providers.md
+//! (Midtrans) says what the code relies on.
 
 pub mod client;
 pub mod config;

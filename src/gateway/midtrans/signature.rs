@@ -1,5 +1,5 @@
 //! The notification's `signature_key`: lowercase hex SHA-512 of order_id + status_code +
-//! gross_amount + server key, each exactly as sent (shared/PROTOCOLS.md 1.8). Compared in
+//! gross_amount + server key, each exactly as sent (docs/providers.md §M5). Compared in
 //! constant time.
 
 use sha2::{Digest, Sha512};

@@ -1,6 +1,6 @@
 //! A Midtrans transaction as its answers and notifications describe it, read leniently: unknown
 //! fields ignored, statuses compared case-insensitively, `expire_time` or `expiry_time`
-//! (shared/PROTOCOLS.md 1.3, 1.4, 1.9).
+//! (docs/providers.md §M2, §M3, §M6).
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The Graph API client that sends messages (`POST /{version}/{phone-number-id}/messages`), with
 //! Meta's answers sorted into what the outbox does next: done, wait and retry, or give up.
-//! Logic follows the error `code`, never the HTTP status alone (shared/PROTOCOLS.md 2.8).
+//! Logic follows the error `code`, never the HTTP status alone (docs/providers.md §W6).
 
 use std::time::Duration;
 

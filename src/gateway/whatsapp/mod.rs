@@ -1,6 +1,6 @@
 //! WhatsApp Cloud API: the webhook's signature (`signature`) and its payloads (`webhook`); what we
-//! send (`outbound`) and the Graph API client that sends it (`client`). shared/PROTOCOLS.md
-//! section 2 is the reference.
+//! send (`outbound`) and the Graph API client that sends it (`client`). docs/providers.md
+//! (WhatsApp) says what the code relies on.
 
 pub mod client;
 pub mod config;

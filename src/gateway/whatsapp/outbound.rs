@@ -1,5 +1,5 @@
 //! What we send a customer, as kept in the outbox, and the Graph API body it becomes
-//! (shared/PROTOCOLS.md 2.5 and 2.6). Texts and titles are cut to Meta's limits here, so a long
+//! (docs/providers.md §W5). Texts and titles are cut to Meta's limits here, so a long
 //! product name never makes a reply fail.
 
 use serde::{Deserialize, Serialize};
