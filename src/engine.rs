@@ -18,7 +18,8 @@ use crate::settings::Settings;
 use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
 
-/// How often pending saldo orders whose flow died are looked for.
+/// How often pending saldo orders whose flow died are looked for (and payment surpluses that
+/// could not be credited are tried again).
 const STALE_PENDING_SWEEP_SECS: u64 = 30;
 
 #[derive(Clone)]
@@ -113,6 +114,10 @@ fn spawn_stale_sweep(checkout: Checkout, older_than: Duration) {
                 Ok(0) => {}
                 Ok(settled) => tracing::warn!(settled, "settled pending orders whose flow had stopped"),
                 Err(error) => tracing::error!(%error, "stale order sweep failed"),
+            }
+            let owed = checkout.retry_owed_surpluses().await;
+            if owed > 0 {
+                tracing::warn!(owed, "payment surpluses still owed; trying again at the next sweep");
             }
         }
     });

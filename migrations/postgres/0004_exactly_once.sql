@@ -10,9 +10,13 @@ UPDATE payments SET status = 'credited'
    AND (purpose <> 'order'
         OR EXISTS (SELECT 1 FROM ledger_entries l
                     WHERE l.customer = payments.customer AND l.reference = 'payment:' || payments.id));
+-- A delivered payment's surplus is what it paid beyond its order's total (credited before, or
+-- owed: the next start credits it).
 UPDATE payments SET status = 'delivered',
        surplus = COALESCE((SELECT l.amount FROM ledger_entries l
-                            WHERE l.customer = payments.customer AND l.reference = 'surplus:' || payments.id), surplus)
+                            WHERE l.customer = payments.customer AND l.reference = 'surplus:' || payments.id),
+                          (SELECT GREATEST(payments.amount - o.total, 0) FROM orders o WHERE o.id = payments.order_id),
+                          surplus)
  WHERE status = 'settled';
 
 -- Why a charge went to review (a paid amount it did not ask for), for the person who looks.

@@ -10,9 +10,19 @@ UPDATE payments SET status = 'credited'
    AND (purpose <> 'order'
         OR EXISTS (SELECT 1 FROM ledger_entries l
                     WHERE l.customer = payments.customer AND l.reference = 'payment:' || payments.id));
+-- A delivered payment's surplus is what it paid beyond its order's total (credited before, or
+-- owed: the next start credits it). Money is decimal text here: the difference is taken in whole
+-- sen (ROUND of at most 10^14, exact in a double) and written back as decimal text.
 UPDATE payments SET status = 'delivered',
        surplus = COALESCE((SELECT l.amount FROM ledger_entries l
-                            WHERE l.customer = payments.customer AND l.reference = 'surplus:' || payments.id), surplus)
+                            WHERE l.customer = payments.customer AND l.reference = 'surplus:' || payments.id),
+                          (SELECT CASE WHEN d <= 0 THEN '0'
+                                       WHEN d % 100 = 0 THEN CAST(d / 100 AS TEXT)
+                                       ELSE printf('%d.%02d', d / 100, d % 100) END
+                             FROM (SELECT CAST(ROUND(CAST(payments.amount AS REAL) * 100) AS INTEGER)
+                                          - CAST(ROUND(CAST(o.total AS REAL) * 100) AS INTEGER) AS d
+                                     FROM orders o WHERE o.id = payments.order_id)),
+                          surplus)
  WHERE status = 'settled';
 
 -- Why a charge went to review (a paid amount it did not ask for), for the person who looks.

@@ -34,6 +34,10 @@ pub enum CheckoutError {
     OrderConflict { reason: String },
     #[error("payment {payment} is recorded as {recorded}; the same id cannot pay for anything else")]
     PaymentMismatch { payment: Reference, recorded: String },
+    #[error("a payment id is at most {max} characters")]
+    PaymentIdTooLong { max: usize },
+    #[error("references starting with {reference:?} are the engine's own (purchases, refunds, payments)")]
+    ReferenceReserved { reference: String },
     #[error("nothing was done, try again: {0}")]
     Unavailable(CallError),
 }

@@ -112,6 +112,9 @@ struct Inner {
     notices: broadcast::Sender<OrderNotice>,
     /// One customer's payments and order transitions, one at a time (see `customer_turn`).
     turns: Vec<tokio::sync::Mutex<()>>,
+    /// Delivered payments whose surplus could not be credited yet (the store was down): tried
+    /// again by the periodic sweep, and at every start from the store.
+    owed_surpluses: DashMap<warung_actors::domain::Reference, warung_actors::journal::PaymentRow>,
 }
 
 /// A customer's claim on their one open order; released on drop unless kept.
@@ -146,6 +149,7 @@ impl Checkout {
                 any_role: std::sync::atomic::AtomicBool::new(false),
                 notices,
                 turns: (0..CUSTOMER_TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+                owed_surpluses: DashMap::new(),
             }),
         }
     }

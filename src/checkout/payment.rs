@@ -14,7 +14,7 @@
 //! payments racing on one order are decided one after the other: one delivers, the other is
 //! credited.
 
-use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference};
+use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, REFERENCE_LEN_MAX};
 use warung_actors::journal::{Event, LedgerKind, PaymentApplied, PaymentPurpose, PaymentRow};
 use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
 use warung_actors::wallet::{WalletBalance, WalletCommand};
@@ -76,6 +76,18 @@ fn describe(recorded: &PaymentRow) -> String {
     format!("{} for {purpose}, {}", recorded.amount, recorded.applied.as_str())
 }
 
+/// The longest payment id: its credit references (`surplus:<id>`) must still fit a reference.
+pub const PAYMENT_ID_LEN_MAX: usize = REFERENCE_LEN_MAX - "surplus:".len();
+
+/// Ledger reference prefixes the engine writes itself (purchases, refunds, payments): an admin's
+/// adjustment may not take one, or it could stand in for a payment's credit.
+pub const ENGINE_REFERENCE_PREFIXES: [&str; 5] = ["order:", "refund:", "topup:", "payment:", "surplus:"];
+
+/// Whether `reference` has a prefix only the engine writes.
+pub fn is_engine_reference(reference: &Reference) -> bool {
+    ENGINE_REFERENCE_PREFIXES.iter().any(|prefix| reference.as_str().starts_with(prefix))
+}
+
 /// The ledger references a payment's money is credited under.
 pub fn top_up_reference(payment: &Reference) -> Reference {
     prefixed("topup", payment)
@@ -90,9 +102,7 @@ pub fn surplus_reference(payment: &Reference) -> Reference {
 }
 
 fn prefixed(prefix: &str, payment: &Reference) -> Reference {
-    // A payment id is at most REFERENCE_LEN_MAX; its prefixed form may be longer, and then the id
-    // itself stands in (it is still unique per customer).
-    Reference::parse(&format!("{prefix}:{payment}")).unwrap_or_else(|_| payment.clone())
+    Reference::parse(&format!("{prefix}:{payment}")).expect("a payment id is at most PAYMENT_ID_LEN_MAX")
 }
 
 impl Checkout {
@@ -100,6 +110,9 @@ impl Checkout {
     /// payment id recorded with another customer, purpose or amount is refused.
     #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
     pub async fn apply_payment(&self, incoming: IncomingPayment) -> Result<Applied, CheckoutError> {
+        if incoming.id.as_str().len() > PAYMENT_ID_LEN_MAX {
+            return Err(CheckoutError::PaymentIdTooLong { max: PAYMENT_ID_LEN_MAX });
+        }
         let _turn = self.customer_turn(&incoming.customer).await;
         if let Some(recorded) = self.inner.store.payment(&incoming.id).await? {
             if !same_payment(&recorded, &incoming) {
@@ -282,12 +295,27 @@ impl Checkout {
         }
         .await;
         match result {
-            Ok(balance) => Some(balance),
+            Ok(balance) => {
+                self.inner.owed_surpluses.remove(&record.id);
+                Some(balance)
+            }
             Err(error) => {
-                tracing::error!(%error, payment = %record.id, "a payment's surplus is owed; the next start credits it");
+                tracing::error!(%error, payment = %record.id, "a payment's surplus is owed; the sweep credits it");
+                self.inner.owed_surpluses.insert(record.id.clone(), record.clone());
                 None
             }
         }
+    }
+
+    /// Credits the surpluses that could not be credited when their payment delivered (the
+    /// periodic sweep). Answers how many are still owed.
+    pub async fn retry_owed_surpluses(&self) -> usize {
+        let owed: Vec<PaymentRow> = self.inner.owed_surpluses.iter().map(|entry| entry.value().clone()).collect();
+        for record in owed {
+            let _turn = self.customer_turn(&record.customer).await;
+            self.credit_surplus(&record).await;
+        }
+        self.inner.owed_surpluses.len()
     }
 
     /// Credits the surplus of every delivered payment that stopped before it (at startup).

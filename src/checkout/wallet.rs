@@ -84,6 +84,9 @@ impl Checkout {
         reason: &str,
         actor: &str,
     ) -> Result<WalletBalance, CheckoutError> {
+        if super::payment::is_engine_reference(reference) {
+            return Err(CheckoutError::ReferenceReserved { reference: reference.to_string() });
+        }
         let command = WalletCommand::Adjust {
             reference: reference.clone(),
             delta,

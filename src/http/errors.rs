@@ -71,6 +71,12 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::NotAnExternalOrder => (StatusCode::CONFLICT, "not_an_external_order".to_string()),
             CheckoutError::OrderConflict { .. } => (StatusCode::CONFLICT, "order_conflict".to_string()),
             CheckoutError::PaymentMismatch { .. } => (StatusCode::CONFLICT, "payment_mismatch".to_string()),
+            CheckoutError::PaymentIdTooLong { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "payment_id_too_long".to_string())
+            }
+            CheckoutError::ReferenceReserved { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "reference_reserved".to_string())
+            }
             CheckoutError::Unavailable(call) => return ApiError::from(call.clone()),
         };
         ApiError { status, code, message }

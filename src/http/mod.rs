@@ -169,7 +169,8 @@ async fn listener_guard(
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|given| token.matches(given))
     });
-    let path = request.path();
+    // The path as the router matches it (percent-escapes decoded): `/%6Detrics` is `/metrics`.
+    let path = request.match_info().as_str();
     let ops_route = path == "/ops" || path.starts_with("/ops/") || path == "/metrics";
     let shared_route = path == "/health" || path == "/ready";
     let allowed = if on_ops_listener { ops_route || shared_route } else { !ops_route || with_token };

@@ -112,7 +112,7 @@ pub trait Mailbox {
     /// Each destination's oldest unsent entry, if it is due at `now` (pending, or a lapsed claim),
     /// soonest first: one destination's entries wait behind its first, nobody else's do.
     async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
-    /// When the next unsent entry is due, if any.
+    /// When the next unsent entry is due, if any: the soonest of each destination's first one.
     async fn next_outbox_due(&self) -> Result<Option<i64>, StoreError>;
     /// Claims an entry until `until`; `false` when another sender has it.
     async fn claim_outbox(&self, row: &OutboxRow, until: i64) -> Result<bool, StoreError>;
@@ -255,10 +255,15 @@ macro_rules! impl_mailbox {
             }
 
             async fn next_outbox_due(&self) -> Result<Option<i64>, crate::store::StoreError> {
-                let next: (Option<i64>,) =
-                    sqlx::query_as("SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending')")
-                        .fetch_one(&self.pool)
-                        .await?;
+                // Over each destination's first entry only: an entry behind another is not due
+                // before it, whatever its own time says.
+                let next: (Option<i64>,) = sqlx::query_as(
+                    "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.status IN ('pending', 'sending') \
+                     AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.destination = o.destination \
+                       AND e.status IN ('pending', 'sending') AND e.id < o.id)",
+                )
+                .fetch_one(&self.pool)
+                .await?;
                 Ok(next.0)
             }
 

@@ -17,7 +17,16 @@ async fn ops_and_metrics_are_not_on_the_public_listener() {
     fund(&engine, "6285000", 5_000).await;
     let public = serve(&engine);
     let client = reqwest::Client::new();
-    for path in ["/ops", "/ops/actors", "/ops/actors/wallet/6285000", "/ops/gateway", "/metrics"] {
+    for path in [
+        "/ops",
+        "/ops/actors",
+        "/ops/actors/wallet/6285000",
+        "/ops/gateway",
+        "/metrics",
+        "/%6Detrics",
+        "/%6Fps/actors",
+        "/ops%2Factors",
+    ] {
         let (status, _) = get(&client, format!("{public}{path}")).await;
         assert_eq!(status, 404, "{path} is not public");
     }
@@ -45,5 +54,12 @@ async fn reading_an_unknown_wallet_activates_no_actor() {
     assert_eq!((status, known["state"]["balance"].as_str()), (200, Some("5000")), "{known}");
     let (status, _) = get(&client, format!("{ops}/metrics")).await;
     assert_eq!(status, 200);
+    for public_only in ["/admin/api/products", "/%61dmin/api/products", "/webhooks/whatsapp", "/simulator"] {
+        assert_eq!(
+            get(&client, format!("{ops}{public_only}")).await.0,
+            404,
+            "{public_only} is not on the ops listener"
+        );
+    }
     finish(engine, db).await;
 }

@@ -214,7 +214,7 @@ async fn a_settlement_the_status_api_does_not_confirm_delivers_nothing() {
     shop.statuses.set(charge.id.as_str(), notification(charge.id.as_str(), "pending", "201", &gross, MIDTRANS_KEY));
     let settled = notification(charge.id.as_str(), "settlement", "200", &gross, MIDTRANS_KEY);
     let response = shop.client.post(format!("{}/webhooks/midtrans", shop.address)).json(&settled).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.status().as_u16(), 503, "Midtrans is asked to send it again later");
     let order = shop.engine.store.order(charge.order.as_ref().unwrap()).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::AwaitingPayment, "Midtrans' own answer says pending");
 
@@ -367,4 +367,21 @@ async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_o
     let sold = engine.supervisor.product_snapshot(&product).await.unwrap().sold;
     assert!(sold > 0, "some interleavings delivered");
     finish(engine, db).await;
+}
+
+#[actix_rt::test]
+async fn a_payment_id_too_long_for_its_credits_and_an_adjustment_posing_as_a_payment_are_refused() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    let long = "p".repeat(125);
+    let (status, body) =
+        shop.admin("post", "/wallets/6282012/top-ups", Some(json!({"payment_id": long, "amount": "1000"}))).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("payment_id_too_long")), "{body}");
+    for reference in ["surplus:midtrans-x", "payment:bca-1", "topup:bca-1", "order:TRX-1", "refund:TRX-1"] {
+        let adjust = json!({"reference": reference, "delta": "5000", "reason": "koreksi"});
+        let (status, body) = shop.admin("post", "/wallets/6282012/adjustments", Some(adjust)).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("reference_reserved")), "{reference}: {body}");
+    }
+    assert_eq!(balance_of(&shop, "6282012").await, Money::ZERO);
+    finish(shop.engine, db).await;
 }

@@ -216,6 +216,7 @@ pub fn checkout_failed(error: &CheckoutError) -> String {
             "Pembayaran itu sudah tercatat untuk hal lain, jadi tidak dipakai lagi. Hubungi admin bila ini keliru."
                 .to_string()
         }
+        CheckoutError::PaymentIdTooLong { .. } | CheckoutError::ReferenceReserved { .. } => try_again(),
         CheckoutError::Unavailable(error) => unavailable(error),
     }
 }

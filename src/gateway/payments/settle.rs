@@ -8,7 +8,7 @@ use super::charge::{Charge, ChargeCommand, ChargeOutcome, ChargeRejection, Close
 use super::{Handled, PaymentError, Qris};
 use crate::checkout::{CheckoutError, IncomingPayment, PaymentOutcome, Purpose};
 use crate::gateway::chat::payment_reply as words;
-use crate::gateway::midtrans::{MidtransError, Transaction, TxStatus, Verdict};
+use crate::gateway::midtrans::{Transaction, TxStatus, Verdict};
 use crate::gateway::outbox::WHATSAPP_KIND;
 use crate::gateway::whatsapp::Outbound;
 use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewOutbox, StoreError};
@@ -21,20 +21,22 @@ impl Qris {
         if transaction.verdict() != Verdict::Paid {
             return self.settle(transaction).await;
         }
+        // Not confirmed (yet): answered with an error, so Midtrans sends the notification again
+        // later; the payment is neither lost nor acted on before Midtrans' own answer says so.
         let confirmed = match self.inner.midtrans.status(&transaction.order_id).await {
             Ok(confirmed) => confirmed,
-            Err(MidtransError::Unavailable(why)) => return Err(PaymentError::Provider(why)),
-            Err(error) => return Ok(Handled::Ignored(format!("the status API does not confirm: {error}"))),
+            Err(error) => return Err(PaymentError::Provider(format!("the status API does not answer: {error}"))),
         };
-        if confirmed.verdict() != Verdict::Paid
-            || confirmed.gross().is_none()
-            || confirmed.gross() != transaction.gross()
-        {
+        let same_amount = match (confirmed.gross(), transaction.gross()) {
+            (Some(confirmed), Some(notified)) => confirmed == notified,
+            _ => confirmed.gross_amount == transaction.gross_amount,
+        };
+        if confirmed.verdict() != Verdict::Paid || !same_amount {
             tracing::warn!(
                 notified = %transaction.transaction_status, confirmed = %confirmed.transaction_status,
-                "a paid notification the status API does not confirm; nothing done"
+                "a paid notification the status API does not confirm (yet); nothing done, Midtrans sends it again"
             );
-            return Ok(Handled::Ignored("the status API does not confirm the payment".into()));
+            return Err(PaymentError::Provider("the status API does not confirm the payment".into()));
         }
         self.settle(&confirmed).await
     }
