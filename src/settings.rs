@@ -362,7 +362,8 @@ mod tests {
 
         std::fs::write(
             &file,
-            "[whatsapp]\napp_secret = \"s3cret-value\"\naccess_token = \"t0ken-value\"\nphone_number_id = \"1065\"\n",
+            "[whatsapp]\napp_secret = \"s3cret-value\"\naccess_token = \"t0ken-value\"\nphone_number_id = \"1065\"\n\
+             [midtrans]\nserver_key = \"SB-Mid-server-k3y\"\n",
         )
         .unwrap();
         let settings = Settings::load_from(&file).unwrap();

@@ -14,7 +14,7 @@
 //! payments racing on one order are decided one after the other: one delivers, the other is
 //! credited.
 
-use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, REFERENCE_LEN_MAX};
+use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, UnixMs, REFERENCE_LEN_MAX};
 use warung_actors::journal::{Event, LedgerKind, PaymentApplied, PaymentPurpose, PaymentRow};
 use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
 use warung_actors::wallet::{WalletBalance, WalletCommand};
@@ -185,7 +185,7 @@ impl Checkout {
         paid.apply(OrderCommand::StockCommitted, self.inner.clock.now())?;
         let surplus =
             incoming.amount.checked_sub(row.total).expect("a payment commits stock only when it covers the total");
-        let record = self.payment_row(incoming, PaymentApplied::Delivered, surplus);
+        let record = record_of(incoming, PaymentApplied::Delivered, surplus, self.inner.clock.now());
         let commit = ProductCommand::Commit { order: row.id.clone(), actor: incoming.actor.clone() };
         let attach = vec![paid.event(), Event::Payment(record.clone())];
         match self.inner.supervisor.product_with(&row.product, commit, attach).await? {
@@ -212,43 +212,47 @@ impl Checkout {
         to_review: bool,
     ) -> Result<PaymentOutcome, CheckoutError> {
         let row = order.row();
-        let mut attach = vec![Event::Payment(self.payment_row(incoming, PaymentApplied::Credited, Money::ZERO))];
+        let mut attach = Vec::new();
         if to_review {
             attach.push(order.event());
         }
-        let credit = WalletCommand::Credit {
-            reference: credit_reference(&incoming.id),
-            amount: incoming.amount,
-            kind: LedgerKind::TopUp,
-            reason: format!("payment for order {} that could not be delivered", row.id),
-            actor: incoming.actor.clone(),
-        };
-        let outcome =
-            self.inner.supervisor.wallet_with(&row.customer, credit, attach).await?.map_err(CheckoutError::Wallet)?;
+        let reason = format!("payment for order {} that could not be delivered", row.id);
+        let balance = self.credit_whole(incoming, credit_reference(&incoming.id), reason, attach).await?;
         self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
-        Ok(PaymentOutcome::CreditedToWallet {
-            order: Some(row.id.clone()),
-            amount: incoming.amount,
-            balance: outcome.balance(),
-        })
+        Ok(PaymentOutcome::CreditedToWallet { order: Some(row.id.clone()), amount: incoming.amount, balance })
     }
 
     async fn credit_top_up(&self, incoming: &IncomingPayment) -> Result<PaymentOutcome, CheckoutError> {
-        let record = self.payment_row(incoming, PaymentApplied::Credited, Money::ZERO);
+        let reason = format!("top up {}", incoming.id);
+        let balance = self.credit_whole(incoming, top_up_reference(&incoming.id), reason, Vec::new()).await?;
+        Ok(PaymentOutcome::CreditedToWallet { order: None, amount: incoming.amount, balance })
+    }
+
+    /// Credits the whole payment to its customer's wallet under `reference`, storing the payment's
+    /// record (and `attach`) in the same transaction.
+    async fn credit_whole(
+        &self,
+        incoming: &IncomingPayment,
+        reference: Reference,
+        reason: String,
+        mut attach: Vec<Event>,
+    ) -> Result<WalletBalance, CheckoutError> {
+        let record = record_of(incoming, PaymentApplied::Credited, Money::ZERO, self.inner.clock.now());
+        attach.insert(0, Event::Payment(record));
         let credit = WalletCommand::Credit {
-            reference: top_up_reference(&incoming.id),
+            reference,
             amount: incoming.amount,
             kind: LedgerKind::TopUp,
-            reason: format!("top up {}", incoming.id),
+            reason,
             actor: incoming.actor.clone(),
         };
         let outcome = self
             .inner
             .supervisor
-            .wallet_with(&incoming.customer, credit, vec![Event::Payment(record)])
+            .wallet_with(&incoming.customer, credit, attach)
             .await?
             .map_err(CheckoutError::Wallet)?;
-        Ok(PaymentOutcome::CreditedToWallet { order: None, amount: incoming.amount, balance: outcome.balance() })
+        Ok(outcome.balance())
     }
 
     /// What a recorded payment did, as it stands in the store. A delivered payment whose surplus
@@ -330,22 +334,23 @@ impl Checkout {
         }
         Ok(credited)
     }
+}
 
-    fn payment_row(&self, incoming: &IncomingPayment, applied: PaymentApplied, surplus: Money) -> PaymentRow {
-        let (purpose, order) = match &incoming.purpose {
-            Purpose::Order(order) => (PaymentPurpose::Order, Some(order.clone())),
-            Purpose::TopUp => (PaymentPurpose::TopUp, None),
-        };
-        PaymentRow {
-            id: incoming.id.clone(),
-            customer: incoming.customer.clone(),
-            order,
-            purpose,
-            amount: incoming.amount,
-            applied,
-            surplus,
-            at: self.inner.clock.now(),
-        }
+/// The record a payment leaves: what it is bound to, and what it did.
+pub fn record_of(incoming: &IncomingPayment, applied: PaymentApplied, surplus: Money, at: UnixMs) -> PaymentRow {
+    let (purpose, order) = match &incoming.purpose {
+        Purpose::Order(order) => (PaymentPurpose::Order, Some(order.clone())),
+        Purpose::TopUp => (PaymentPurpose::TopUp, None),
+    };
+    PaymentRow {
+        id: incoming.id.clone(),
+        customer: incoming.customer.clone(),
+        order,
+        purpose,
+        amount: incoming.amount,
+        applied,
+        surplus,
+        at,
     }
 }
 

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow};
+use warung_actors::journal::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
 
-use super::{same_payment, IncomingPayment, Purpose};
+use super::{record_of, same_payment, IncomingPayment, Purpose};
 use crate::checkout::order::{Order, OrderCommand, OrderOutcome};
 
 const TOTAL: u64 = 15_000;
@@ -88,20 +88,7 @@ impl Shop {
     }
 
     fn record(&mut self, incoming: &IncomingPayment, applied: PaymentApplied, surplus: Money) {
-        let (purpose, order) = match &incoming.purpose {
-            Purpose::Order(order) => (PaymentPurpose::Order, Some(order.clone())),
-            Purpose::TopUp => (PaymentPurpose::TopUp, None),
-        };
-        let row = PaymentRow {
-            id: incoming.id.clone(),
-            customer: incoming.customer.clone(),
-            order,
-            purpose,
-            amount: incoming.amount,
-            applied,
-            surplus,
-            at: 0,
-        };
+        let row = record_of(incoming, applied, surplus, 0);
         assert!(self.payments.insert(incoming.id.clone(), row).is_none(), "a payment recorded twice");
         self.paid_in = self.paid_in.checked_add(incoming.amount).unwrap();
     }
