@@ -10,6 +10,7 @@
 //! - `gateway`: the providers' side: WhatsApp and Midtrans, the chat, inbox and outbox.
 //! - `simulator`: stand-ins for WhatsApp and Midtrans when their credentials are not set.
 //! - `http`: the HTTP surface (health, admin API, ops, webhooks, simulator).
+//! - `inputs`: every parser of outside input in one call each, for the fuzz targets and proptests.
 //! - `telemetry`: tracing setup.
 //! - `bench`: the contention lab (`warung bench flash-sale`).
 //! - `cli`: the `warung` command line.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod engine;
 pub mod gateway;
 pub mod http;
+pub mod inputs;
 pub mod settings;
 pub mod shop;
 pub mod simulator;
