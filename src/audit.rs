@@ -7,6 +7,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
+use warung_actors::domain::masked;
 use warung_actors::journal::{
     LedgerKind, LedgerRow, OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow, StockKind,
 };
@@ -162,13 +163,13 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
         report.money_in_wallets += balance;
         let sum = ledger_sum.get(customer.as_str()).copied().unwrap_or_default();
         if sum != balance {
-            wallets.fail(format!("wallet ***{}: balance {balance}, ledger sums to {sum}", tail(customer)));
+            wallets.fail(format!("wallet {}: balance {balance}, ledger sums to {sum}", masked(customer)));
         }
         if balance.is_sign_negative() && !balance.is_zero() {
-            wallets.fail(format!("wallet ***{}: negative balance {balance}", tail(customer)));
+            wallets.fail(format!("wallet {}: negative balance {balance}", masked(customer)));
         }
         if held > balance {
-            wallets.fail(format!("wallet ***{}: held {held} exceeds balance {balance}", tail(customer)));
+            wallets.fail(format!("wallet {}: held {held} exceeds balance {balance}", masked(customer)));
         }
     }
 
@@ -325,8 +326,4 @@ fn check_payments(data: &AuditData, orders: &HashMap<&str, &OrderRow>) -> Check 
         }
     }
     check
-}
-
-fn tail(customer: &str) -> String {
-    customer.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
 }

@@ -191,7 +191,8 @@ impl Checkout {
         match self.inner.supervisor.product_with(&row.product, commit, attach).await? {
             Ok(ProductOutcome::Committed { items, .. }) => {
                 self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
-                let balance = self.credit_surplus(&record).await;
+                // Just delivered under the customer's turn: no surplus credit can exist yet.
+                let balance = self.credit_surplus_from(&record, Ledger::HasNoSurplusYet).await;
                 Ok(Some(PaymentOutcome::Delivered { order: row.id.clone(), items, surplus, balance }))
             }
             Ok(other) => unreachable!("commit answered {other:?}"),
@@ -274,12 +275,21 @@ impl Checkout {
 
     /// Credits a delivered payment's surplus unless the ledger has it: checked against the store,
     /// not the wallet's bounded memory of references. Answers the balance after, or `None` when
-    /// the credit could not be made now (it stays owed: the next start, or a repeat, makes it).
+    /// the credit could not be made now (it stays owed: the sweep, the next start, or a repeat
+    /// makes it).
     async fn credit_surplus(&self, record: &PaymentRow) -> Option<WalletBalance> {
+        self.credit_surplus_from(record, Ledger::AskTheStore).await
+    }
+
+    async fn credit_surplus_from(&self, record: &PaymentRow, ledger: Ledger) -> Option<WalletBalance> {
         let reference = surplus_reference(&record.id);
         let owed = !record.surplus.is_zero();
         let result = async {
-            if owed && !self.inner.store.ledger_has(&record.customer, &reference).await? {
+            let credited = match ledger {
+                Ledger::HasNoSurplusYet => false,
+                Ledger::AskTheStore => owed && self.inner.store.ledger_has(&record.customer, &reference).await?,
+            };
+            if owed && !credited {
                 let credit = WalletCommand::Credit {
                     reference,
                     amount: record.surplus,
@@ -334,6 +344,14 @@ impl Checkout {
         }
         Ok(credited)
     }
+}
+
+/// What is known of a delivered payment's surplus credit before it is made.
+enum Ledger {
+    /// The payment was delivered just now, under its customer's turn: nothing is credited yet.
+    HasNoSurplusYet,
+    /// A repeat, a retry or a start: the store says whether it was credited.
+    AskTheStore,
 }
 
 /// The record a payment leaves: what it is bound to, and what it did.

@@ -161,18 +161,22 @@ async fn listener_guard(
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let access = request.app_data::<web::Data<OpsAccess>>().expect("ops access data").clone();
     let on_ops_listener = access.listener.is_some_and(|ops| ops == request.app_config().local_addr());
-    let with_token = access.token.as_ref().is_some_and(|token| {
-        request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| token.matches(given))
-    });
     // The path as the router matches it (percent-escapes decoded): `/%6Detrics` is `/metrics`.
     let path = request.match_info().as_str();
     let ops_route = path == "/ops" || path.starts_with("/ops/") || path == "/metrics";
     let shared_route = path == "/health" || path == "/ready";
+    // The token matters only for what the ops view shows on the public listener: a webhook or an
+    // admin call does not pay for its check.
+    let with_token = !on_ops_listener
+        && (ops_route || shared_route)
+        && access.token.as_ref().is_some_and(|token| {
+            request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|given| token.matches(given))
+        });
     let allowed = if on_ops_listener { ops_route || shared_route } else { !ops_route || with_token };
     if !allowed {
         let (request, _) = request.into_parts();

@@ -147,12 +147,6 @@ pub(crate) fn outbox_row(t: OutboxTuple) -> Result<OutboxRow, StoreError> {
     })
 }
 
-/// A destination (a phone number, a WhatsApp id) as logs show it: the last four characters.
-pub(crate) fn masked(destination: &str) -> String {
-    let tail: String = destination.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("***{tail}")
-}
-
 /// Implements `Mailbox` for a backend type with a `pool` field.
 macro_rules! impl_mailbox {
     ($store:ty, $db:ty) => {
@@ -379,7 +373,7 @@ macro_rules! impl_mailbox {
                     .await?;
                 if known.is_none() {
                     tracing::warn!(
-                        destination = %crate::store::mailbox::masked(&m.destination),
+                        destination = %warung_actors::domain::masked(&m.destination),
                         "a destination's outbox backlog is full; a reply was dropped"
                     );
                 }

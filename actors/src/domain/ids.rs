@@ -101,9 +101,15 @@ impl CustomerId {
 
     /// For logs: the last four characters only, so phone numbers never appear whole.
     pub fn masked(&self) -> String {
-        let tail: String = self.0.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-        format!("***{tail}")
+        masked(&self.0)
     }
+}
+
+/// A customer's id (or any destination holding one) as logs and reports show it: the last four
+/// characters.
+pub fn masked(id: &str) -> String {
+    let tail: String = id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("***{tail}")
 }
 
 impl fmt::Debug for CustomerId {

@@ -8,7 +8,8 @@ mod money;
 pub use bounded::BoundedMap;
 pub use clock::{Clock, UnixMs};
 pub use ids::{
-    CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, PRODUCT_CODE_LEN_MAX, REFERENCE_LEN_MAX,
+    masked, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, PRODUCT_CODE_LEN_MAX,
+    REFERENCE_LEN_MAX,
 };
 pub use money::{parse_plain_delta, Money, MoneyError, MONEY_MAX_RUPIAH, MONEY_SCALE_MAX};
 
