@@ -54,14 +54,19 @@ const OUTBOX_IDLE_POLL_MS: u64 = 1_000;
 /// (what is left is sent at the next start).
 pub const OUTBOX_SHUTDOWN_DRAIN_SECS: u64 = 10;
 
-/// Waits until no unsent entry is due (entries waiting out a backoff or a rate limit are not
-/// waited for), or `within` has passed; returns how many were still due then. For a stopping
-/// engine: the sender keeps running meanwhile.
+/// Waits until no unsent entry is due and none is being sent (entries waiting out a backoff or a
+/// rate limit are not waited for), or `within` has passed; returns how many were still due or in
+/// flight then. For a stopping engine: the sender keeps running meanwhile.
 pub async fn wait_until_sent(store: &dyn Store, clock: Clock, within: Duration) -> usize {
     let deadline = Instant::now() + within;
     loop {
-        let due = match store.due_outbox(clock.now(), OUTBOX_ROUND_ENTRIES_MAX).await {
-            Ok(rows) => rows.len(),
+        let now = clock.now();
+        let due = async {
+            let due = store.due_outbox(now, OUTBOX_ROUND_ENTRIES_MAX).await?.len();
+            Ok::<_, crate::store::StoreError>(due + store.outbox_in_flight(now).await? as usize)
+        };
+        let due = match due.await {
+            Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "outbox drain: the store could not be read; the rest is sent at the next start");
                 return 0;

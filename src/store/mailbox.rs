@@ -112,6 +112,8 @@ pub trait Mailbox {
     /// Each destination's oldest unsent entry, if it is due at `now` (pending, or a lapsed claim),
     /// soonest first: one destination's entries wait behind its first, nobody else's do.
     async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Entries a sender holds now (claimed, its send under way).
+    async fn outbox_in_flight(&self, now: i64) -> Result<i64, StoreError>;
     /// When the next unsent entry is due, if any: the soonest of each destination's first one.
     async fn next_outbox_due(&self) -> Result<Option<i64>, StoreError>;
     /// Claims an entry until `until`; `false` when another sender has it.
@@ -246,6 +248,15 @@ macro_rules! impl_mailbox {
                 let rows: Vec<crate::store::mailbox::OutboxTuple> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&self.pool).await?;
                 rows.into_iter().map(crate::store::mailbox::outbox_row).collect()
+            }
+
+            async fn outbox_in_flight(&self, now: i64) -> Result<i64, crate::store::StoreError> {
+                let held: (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE status = 'sending' AND next_attempt_at > $1")
+                        .bind(now)
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok(held.0)
             }
 
             async fn next_outbox_due(&self) -> Result<Option<i64>, crate::store::StoreError> {
