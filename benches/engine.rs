@@ -183,8 +183,8 @@ fn durable_purchases(c: &mut Criterion) {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
         let mut settings = Settings::load_from(std::path::Path::new("no-such-file.toml")).unwrap();
         settings.database.url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let engine = Engine::start(settings).await.unwrap();
-        warung::catalog::create(&engine, &code(), "Hot", Money::rupiah(10_000), StockKind::Items).await.unwrap();
+        let engine = warung::startup::start_engine(settings).await.unwrap();
+        engine.catalog.create(&code(), "Hot", Money::rupiah(10_000), StockKind::Items).await.unwrap();
         let funding = (0..BUYERS).map(|b| {
             let engine = engine.clone();
             async move {

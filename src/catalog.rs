@@ -13,7 +13,22 @@ use warung_actors::journal::{ProductRow, StockKind};
 use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
 use warung_actors::supervisor::CallError;
 
-use crate::engine::Engine;
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+
+use warung_actors::supervisor::Supervisor;
+
+use crate::store::{Store, StoreError};
+
+/// What products exist, and the only way to add one or its stock: created in the store, stocked
+/// through its actor. The codes are kept in memory so a chat listing asks the actors, not the
+/// database.
+#[derive(Clone)]
+pub struct Catalog {
+    store: Arc<dyn Store>,
+    supervisor: Supervisor,
+    codes: Arc<RwLock<BTreeSet<ProductCode>>>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,126 +68,137 @@ pub fn parse(path: &Path) -> anyhow::Result<CatalogFile> {
     Ok(file)
 }
 
-pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<ImportReport> {
-    let mut report = ImportReport::default();
-    for product in file.products {
-        let code = ProductCode::parse(&product.code)?;
-        let (kind, stock) = match (product.items.is_empty(), product.count) {
-            (false, None) => {
-                let items = product
-                    .items
-                    .iter()
-                    .map(|i| ItemSecret::parse(i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .with_context(|| format!("items of {code}"))?;
-                (StockKind::Items, Some(Restock::Items(items)))
+impl Catalog {
+    /// The catalogue as the store has it.
+    pub async fn load(store: Arc<dyn Store>, supervisor: Supervisor) -> Result<Catalog, StoreError> {
+        let codes = store.product_codes().await?.into_iter().collect();
+        Ok(Catalog { store, supervisor, codes: Arc::new(RwLock::new(codes)) })
+    }
+
+    pub fn contains(&self, code: &ProductCode) -> bool {
+        self.codes.read().expect("catalog lock").contains(code)
+    }
+
+    /// Every product code, in order.
+    pub fn codes(&self) -> Vec<ProductCode> {
+        self.codes.read().expect("catalog lock").iter().cloned().collect()
+    }
+
+    pub async fn import(&self, file: CatalogFile) -> anyhow::Result<ImportReport> {
+        let mut report = ImportReport::default();
+        for product in file.products {
+            let code = ProductCode::parse(&product.code)?;
+            let (kind, stock) = match (product.items.is_empty(), product.count) {
+                (false, None) => {
+                    let items = product
+                        .items
+                        .iter()
+                        .map(|i| ItemSecret::parse(i))
+                        .collect::<Result<Vec<_>, _>>()
+                        .with_context(|| format!("items of {code}"))?;
+                    (StockKind::Items, Some(Restock::Items(items)))
+                }
+                (true, Some(count)) => (StockKind::Counted, (count > 0).then_some(Restock::Count(count))),
+                (true, None) => (StockKind::Items, None),
+                (false, Some(_)) => bail!("{code}: give either items or count, not both"),
+            };
+            if product.price.is_zero() {
+                bail!("{code}: the price must not be zero");
             }
-            (true, Some(count)) => (StockKind::Counted, (count > 0).then_some(Restock::Count(count))),
-            (true, None) => (StockKind::Items, None),
-            (false, Some(_)) => bail!("{code}: give either items or count, not both"),
+            if let Some(Restock::Items(items)) = &stock {
+                if items.len() > RESTOCK_UNITS_MAX {
+                    bail!("{code}: at most {RESTOCK_UNITS_MAX} items per import");
+                }
+            }
+            let sup = &self.supervisor;
+            match sup.product_snapshot(&code).await {
+                Ok(snapshot) => {
+                    if snapshot.kind != kind && stock.is_some() {
+                        bail!("{code}: already exists with {:?} stock", snapshot.kind);
+                    }
+                    if snapshot.price != product.price {
+                        let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
+                        let command = ProductCommand::SetPrice {
+                            tier: warung_actors::product::PriceTier::Member,
+                            reference,
+                            price: product.price,
+                            actor: "catalog import".into(),
+                        };
+                        sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
+                        report.repriced += 1;
+                    }
+                }
+                Err(CallError::NotFound) => {
+                    if self.create(&code, &product.name, product.price, kind).await? {
+                        report.created += 1;
+                    }
+                }
+                Err(error) => return Err(error).with_context(|| format!("reading product {code}")),
+            }
+            let Some(stock) = stock else { continue };
+            let reference = Reference::parse(&format!("import:{code}:{:016x}", stock.fingerprint()))?;
+            // A repeated restock answers with its first outcome, so count what `received` gained.
+            let before = sup.product_snapshot(&code).await?.received;
+            if let Err(rejection) = self.restock(&code, reference, stock, "catalog import").await? {
+                bail!("{code}: {rejection}");
+            }
+            match sup.product_snapshot(&code).await?.received - before {
+                0 => report.unchanged += 1,
+                added => report.units_added += added as u64,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Creates an empty product; its stock comes through its actor. `false` when the code exists
+    /// (checked and written in one statement, so two creates of one code cannot both succeed).
+    pub async fn create(&self, code: &ProductCode, name: &str, price: Money, kind: StockKind) -> anyhow::Result<bool> {
+        let now = self.supervisor.clock().now();
+        let row = ProductRow {
+            reseller_price: None,
+            code: code.clone(),
+            name: name.to_string(),
+            price,
+            kind,
+            active: true,
+            received: 0,
+            available: 0,
+            reserved: 0,
+            sold: 0,
+            removed: 0,
+            next_item_no: 1,
+            updated_at: now,
         };
-        if product.price.is_zero() {
-            bail!("{code}: the price must not be zero");
-        }
-        if let Some(Restock::Items(items)) = &stock {
-            if items.len() > RESTOCK_UNITS_MAX {
-                bail!("{code}: at most {RESTOCK_UNITS_MAX} items per import");
-            }
-        }
-        let sup = &engine.supervisor;
-        match sup.product_snapshot(&code).await {
-            Ok(snapshot) => {
-                if snapshot.kind != kind && stock.is_some() {
-                    bail!("{code}: already exists with {:?} stock", snapshot.kind);
-                }
-                if snapshot.price != product.price {
-                    let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
-                    let command = ProductCommand::SetPrice {
-                        tier: warung_actors::product::PriceTier::Member,
-                        reference,
-                        price: product.price,
-                        actor: "catalog import".into(),
-                    };
-                    sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
-                    report.repriced += 1;
-                }
-            }
-            Err(CallError::NotFound) => {
-                if create(engine, &code, &product.name, product.price, kind).await? {
-                    report.created += 1;
-                }
-            }
-            Err(error) => return Err(error).with_context(|| format!("reading product {code}")),
-        }
-        let Some(stock) = stock else { continue };
-        let reference = Reference::parse(&format!("import:{code}:{:016x}", stock.fingerprint()))?;
-        // A repeated restock answers with its first outcome, so count what `received` gained.
-        let before = sup.product_snapshot(&code).await?.received;
-        if let Err(rejection) = restock(engine, &code, reference, stock, "catalog import").await? {
-            bail!("{code}: {rejection}");
-        }
-        match sup.product_snapshot(&code).await?.received - before {
-            0 => report.unchanged += 1,
-            added => report.units_added += added as u64,
-        }
+        // Changes of an actor of this code still in the journal (there are none for a new code) go first.
+        self.supervisor.journal().flush().await.with_context(|| format!("creating product {code}"))?;
+        let created = self.store.create_product(&row).await.with_context(|| format!("creating product {code}"))?;
+        self.codes.write().expect("catalog lock").insert(code.clone());
+        Ok(created)
     }
-    Ok(report)
-}
 
-/// Creates an empty product; its stock comes through its actor. `false` when the code exists
-/// (checked and written in one statement, so two creates of one code cannot both succeed).
-pub async fn create(
-    engine: &Engine,
-    code: &ProductCode,
-    name: &str,
-    price: Money,
-    kind: StockKind,
-) -> anyhow::Result<bool> {
-    let now = engine.supervisor.clock().now();
-    let row = ProductRow {
-        reseller_price: None,
-        code: code.clone(),
-        name: name.to_string(),
-        price,
-        kind,
-        active: true,
-        received: 0,
-        available: 0,
-        reserved: 0,
-        sold: 0,
-        removed: 0,
-        next_item_no: 1,
-        updated_at: now,
-    };
-    // Changes of an actor of this code still in the journal (there are none for a new code) go first.
-    engine.supervisor.journal().flush().await.with_context(|| format!("creating product {code}"))?;
-    let created = engine.store.create_product(&row).await.with_context(|| format!("creating product {code}"))?;
-    engine.catalog.write().expect("catalog lock").insert(code.clone());
-    Ok(created)
-}
-
-/// Restocks through the product's actor, once per reference. A reference the actor no longer
-/// remembers (it keeps the latest ones) is found in the store: the same content again answers
-/// its first outcome, other content is refused (`ExistsWithDifferentContent`).
-pub async fn restock(
-    engine: &Engine,
-    code: &ProductCode,
-    reference: Reference,
-    stock: Restock,
-    actor: &str,
-) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-    let stored = engine
-        .store
-        .restocked(code, &reference)
-        .await
-        .map_err(|e| CallError::StoreUnavailable { reason: e.to_string() })?;
-    if let Some((added, fingerprint)) = stored {
-        if fingerprint.is_some_and(|stored| stored != stock.fingerprint()) {
-            return Ok(Err(ProductRejection::ExistsWithDifferentContent));
+    /// Restocks through the product's actor, once per reference. A reference the actor no longer
+    /// remembers (it keeps the latest ones) is found in the store: the same content again answers
+    /// its first outcome, other content is refused (`ExistsWithDifferentContent`).
+    pub async fn restock(
+        &self,
+        code: &ProductCode,
+        reference: Reference,
+        stock: Restock,
+        actor: &str,
+    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+        let stored = self
+            .store
+            .restocked(code, &reference)
+            .await
+            .map_err(|e| CallError::StoreUnavailable { reason: e.to_string() })?;
+        if let Some((added, fingerprint)) = stored {
+            if fingerprint.is_some_and(|stored| stored != stock.fingerprint()) {
+                return Ok(Err(ProductRejection::ExistsWithDifferentContent));
+            }
+            let available = self.supervisor.product_snapshot(code).await?.available;
+            return Ok(Ok(ProductOutcome::Restocked { added: added as Quantity, available }));
         }
-        let available = engine.supervisor.product_snapshot(code).await?.available;
-        return Ok(Ok(ProductOutcome::Restocked { added: added as Quantity, available }));
+        let command = ProductCommand::Restock { reference, stock, actor: actor.to_string() };
+        self.supervisor.product(code, command).await
     }
-    let command = ProductCommand::Restock { reference, stock, actor: actor.to_string() };
-    engine.supervisor.product(code, command).await
 }

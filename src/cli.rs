@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::engine::{redact, Engine};
+use crate::providers::midtrans::MidtransMode;
+use crate::providers::whatsapp::WhatsAppMode;
 use crate::settings::Settings;
+use crate::startup::{redact, Application};
 
 #[derive(Parser)]
 #[command(name = "warung", version, about = "Actor-based commerce engine for shops that sell through WhatsApp")]
@@ -156,8 +158,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { command: BenchCommand::FlashSale(args) } => flash_sale(args).await,
         Command::Catalog { command: CatalogCommand::Import { file, database_url } } => {
             let catalog = crate::catalog::parse(&file)?;
-            let engine = Engine::start(settings(database_url)?).await?;
-            let report = crate::catalog::import(&engine, catalog).await;
+            let engine = crate::startup::start_engine(settings(database_url)?).await?;
+            let report = engine.catalog.import(catalog).await;
             engine.shutdown().await.context("storing the import")?;
             let report = report?;
             println!(
@@ -213,70 +215,63 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(settings.log.format);
-    let listeners = crate::http::Listeners::bind(&settings.http)
-        .with_context(|| format!("binding {} and {}", settings.http.bind, settings.http.ops_bind))?;
-    let address = listeners.public.local_addr()?;
-    let ops = match &listeners.ops {
-        Some(ops) => format!("http://{}", ops.local_addr()?),
-        None => format!("http://{address} (with WARUNG_HTTP__OPS_TOKEN)"),
-    };
-    let engine = Engine::start(settings).await?;
-    if demo && engine.store.product_codes().await?.is_empty() {
+    let app = Application::build(settings).await?;
+    let engine = &app.engine;
+    if demo && engine.catalog.codes().is_empty() {
         let catalog: crate::catalog::CatalogFile = toml::from_str(DEMO_CATALOG).context("the demo catalogue")?;
-        let report = crate::catalog::import(&engine, catalog).await?;
+        let report = engine.catalog.import(catalog).await?;
         tracing::info!(products = report.created, units = report.units_added, "demo catalogue imported");
     }
     if engine.settings.admin.token.is_none() {
         tracing::info!("admin API off: set WARUNG_ADMIN__TOKEN to turn it on");
     }
-    match engine.whatsapp.mode {
-        crate::gateway::whatsapp::WhatsAppMode::Live => tracing::info!(
-            phone_number_id = engine.settings.whatsapp.phone_number_id.as_deref().unwrap_or_default(),
+    log_providers(&app);
+    tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
+    let address = &app.address;
+    let ops = match &app.ops_address {
+        Some(ops) => ops.clone(),
+        None => format!("{address} (with WARUNG_HTTP__OPS_TOKEN)"),
+    };
+    println!("warung is serving on {address} (health: {address}/health); ops and metrics: {ops}/ops");
+    if app.gateway.whatsapp.mode == WhatsAppMode::Simulator {
+        println!("chat with the shop: open {address}/simulator (a tab per customer)");
+    }
+    let stopped = app.run_until_stopped(async {
+        if let Err(error) = stop_signal().await {
+            tracing::error!(%error, "cannot listen for signals; stopping");
+        }
+        tracing::info!("a second signal exits at once");
+        actix_rt::spawn(async {
+            if stop_signal().await.is_ok() {
+                eprintln!("second signal: exiting now");
+                std::process::exit(130);
+            }
+        });
+    });
+    Ok(match stopped.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "stopped with changes not stored");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+fn log_providers(app: &Application) {
+    let settings = &app.engine.settings;
+    match app.gateway.whatsapp.mode {
+        WhatsAppMode::Live => tracing::info!(
+            phone_number_id = settings.whatsapp.phone_number_id.as_deref().unwrap_or_default(),
             "WhatsApp: live, webhooks at /webhooks/whatsapp"
         ),
-        crate::gateway::whatsapp::WhatsAppMode::Simulator => {
-            tracing::info!("WhatsApp: simulator mode (no WARUNG_WHATSAPP__* credentials)")
+        WhatsAppMode::Simulator => tracing::info!("WhatsApp: simulator mode (no WARUNG_WHATSAPP__* credentials)"),
+    }
+    match app.gateway.midtrans.mode {
+        MidtransMode::Live => {
+            tracing::info!(api = %settings.midtrans.api_base_url, "Midtrans: live, notifications at /webhooks/midtrans")
         }
+        MidtransMode::Simulator => tracing::info!("Midtrans: simulator mode (no WARUNG_MIDTRANS__SERVER_KEY)"),
     }
-    match engine.midtrans.mode {
-        crate::gateway::midtrans::MidtransMode::Live => tracing::info!(
-            api = %engine.settings.midtrans.api_base_url,
-            "Midtrans: live, notifications at /webhooks/midtrans"
-        ),
-        crate::gateway::midtrans::MidtransMode::Simulator => {
-            tracing::info!("Midtrans: simulator mode (no WARUNG_MIDTRANS__SERVER_KEY)")
-        }
-    }
-    tracing::info!(backend = engine.store.backend(), database = %redact(&engine.settings.database.url), "store ready");
-    println!("warung is serving on http://{address} (health: http://{address}/health); ops and metrics: {ops}/ops");
-    if engine.whatsapp.mode == crate::gateway::whatsapp::WhatsAppMode::Simulator {
-        println!("chat with the shop: open http://{address}/simulator (a tab per customer)");
-    }
-    let server = crate::http::server(engine.clone(), listeners)?;
-    let http = server.handle();
-    let running = actix_rt::spawn(server);
-    stop_signal().await?;
-    tracing::info!("stopping: no new requests; finishing those in progress (a second signal exits at once)");
-    actix_rt::spawn(async {
-        if stop_signal().await.is_ok() {
-            eprintln!("second signal: exiting now");
-            std::process::exit(130);
-        }
-    });
-    http.stop(true).await;
-    let _ = running.await;
-    // In simulator mode the stand-in Graph API was served by the HTTP server just stopped.
-    if engine.whatsapp.mode == crate::gateway::whatsapp::WhatsAppMode::Live {
-        let within = std::time::Duration::from_secs(crate::gateway::outbox::OUTBOX_SHUTDOWN_DRAIN_SECS);
-        let left =
-            crate::gateway::outbox::wait_until_sent(engine.store.as_ref(), engine.supervisor.clock(), within).await;
-        tracing::info!(left, "outbox drained (what is left is sent at the next start)");
-    }
-    tracing::info!("HTTP stopped; flushing the journal");
-    Ok(match engine.shutdown().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::FAILURE,
-    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

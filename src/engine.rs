@@ -1,26 +1,19 @@
-//! The engine, built from settings the same way by the binary and by the tests: store (migrated),
-//! supervisor (journal, actors), checkout coordinator, recovery, and the background tasks that
-//! tie them together.
+//! The engine core: store (migrated), supervisor (journal, actors), checkout coordinator,
+//! recovery, the shop's settings and catalogue. It knows no provider and starts no worker:
+//! `startup` starts it, with its workers, and adds the gateway on top.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
-use warung_actors::domain::{Clock, ProductCode};
+use tokio::sync::mpsc::UnboundedReceiver;
+use warung_actors::domain::Clock;
 use warung_actors::supervisor::{Notice, Supervisor};
 
-use crate::checkout::Checkout;
-use crate::gateway::midtrans::MidtransConfig;
-use crate::gateway::rate_limit::PurchaseLimiter;
-use crate::gateway::whatsapp::WhatsAppConfig;
+use crate::catalog::Catalog;
+use crate::checkout::{Checkout, CheckoutSettings};
 use crate::settings::Settings;
 use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
-
-/// How often pending saldo orders whose flow died are looked for (and payment surpluses that
-/// could not be credited are tried again).
-const STALE_PENDING_SWEEP_SECS: u64 = 30;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -28,46 +21,39 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub supervisor: Supervisor,
     pub checkout: Checkout,
-    pub whatsapp: Arc<WhatsAppConfig>,
-    pub midtrans: Arc<MidtransConfig>,
-    /// Purchases per customer per minute, in Redis when one is configured.
-    pub limiter: Arc<PurchaseLimiter>,
-    /// Every product code, kept in memory so a chat listing asks the actors, not the database.
-    pub catalog: Arc<RwLock<BTreeSet<ProductCode>>>,
+    /// What products exist.
+    pub catalog: Catalog,
     /// The settings an admin changes while the shop runs.
     pub shop: Arc<Shop>,
 }
 
 impl Engine {
-    /// Connects, migrates, starts the actors and recovers unfinished orders. Runs inside an actix
-    /// System.
-    pub async fn start(settings: Settings) -> anyhow::Result<Engine> {
+    /// Connects and migrates the store named by the settings.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
         let store = store::connect(&settings.database.url, settings.database.max_connections)
             .await
             .with_context(|| format!("connecting to the store at {}", redact(&settings.database.url)))?;
         store.migrate().await.context("applying migrations")?;
-        Engine::start_on(settings, store, Clock::system()).await
+        Ok(store)
     }
 
-    /// Starts on an already connected and migrated store, with a given clock (tests pause time).
-    pub async fn start_on(settings: Settings, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<Engine> {
+    /// Starts the actors on a connected and migrated store, with a given clock (tests pause
+    /// time), and recovers unfinished orders; returns the actors' notices for a worker to handle.
+    /// Runs inside an actix System.
+    pub async fn start(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> anyhow::Result<(Engine, UnboundedReceiver<Notice>)> {
         let (supervisor, notices) = Supervisor::start(store.clone(), clock, settings.supervisor());
-        let checkout = Checkout::new(supervisor.clone(), store.clone(), settings.checkout());
+        let checkout_settings = CheckoutSettings::from_settings(&settings.engine);
+        let checkout = Checkout::new(supervisor.clone(), store.clone(), checkout_settings);
         checkout.load_roles().await.context("loading customer roles")?;
         let recovered = checkout.recover().await.context("recovering unfinished orders")?;
         tracing::info!(?recovered, backend = store.backend(), "engine started");
-        spawn_notice_handler(checkout.clone(), notices);
-        spawn_stale_sweep(checkout.clone(), settings.checkout().saldo_ttl * 2);
-        let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
-        let midtrans = Arc::new(MidtransConfig::from_settings(&settings.midtrans));
-        let limiter = PurchaseLimiter::new(settings.shop.purchases_per_minute, settings.redis.url.as_deref())
-            .context("redis.url (WARUNG_REDIS__URL) is not a Redis URL")?;
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
-        limiter.set_per_minute(shop.values().purchases_per_minute);
-        let limiter = Arc::new(limiter);
-        let codes = store.product_codes().await.context("listing the catalogue")?;
-        let catalog = Arc::new(RwLock::new(codes.into_iter().collect()));
-        Ok(Engine { settings, store, supervisor, checkout, whatsapp, midtrans, limiter, catalog, shop })
+        let catalog = Catalog::load(store.clone(), supervisor.clone()).await.context("listing the catalogue")?;
+        Ok((Engine { settings, store, supervisor, checkout, catalog, shop }, notices))
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.
@@ -92,35 +78,6 @@ async fn shop_values(settings: &Settings, store: &dyn Store) -> anyhow::Result<S
         }
     }
     Ok(values)
-}
-
-fn spawn_notice_handler(checkout: Checkout, mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>) {
-    actix::spawn(async move {
-        while let Some(notice) = notices.recv().await {
-            match notice {
-                Notice::ReservationExpired { order, .. } => checkout.on_reservation_expired(&order).await,
-            }
-        }
-    });
-}
-
-fn spawn_stale_sweep(checkout: Checkout, older_than: Duration) {
-    actix::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(STALE_PENDING_SWEEP_SECS));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            match checkout.sweep_stale_pending(older_than.as_millis() as i64).await {
-                Ok(0) => {}
-                Ok(settled) => tracing::warn!(settled, "settled pending orders whose flow had stopped"),
-                Err(error) => tracing::error!(%error, "stale order sweep failed"),
-            }
-            let owed = checkout.retry_owed_surpluses().await;
-            if owed > 0 {
-                tracing::warn!(owed, "payment surpluses still owed; trying again at the next sweep");
-            }
-        }
-    });
 }
 
 /// A database URL without its password, for logs.

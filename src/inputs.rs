@@ -5,11 +5,11 @@
 
 use warung_actors::domain::{parse_plain_delta, CustomerId, ItemSecret, Money, OrderId, ProductCode, Reference};
 
-use crate::gateway::chat::Command;
-use crate::gateway::inbox::{self, Queued};
-use crate::gateway::midtrans::{signature_matches, Transaction};
-use crate::gateway::whatsapp::{self, Content, WhatsAppEvent};
-use crate::gateway::Secret;
+use crate::flows::chat::Command;
+use crate::flows::inbox::{self, Queued};
+use crate::providers::midtrans::{signature_matches, Transaction};
+use crate::providers::whatsapp::{self, Content, WhatsAppEvent};
+use crate::settings::Secret;
 use crate::store::InboxRow;
 
 /// A webhook body as `POST /webhooks/whatsapp` reads it after its signature: parsed, each

@@ -1,15 +1,19 @@
 //! warung: an actor-based concurrent commerce engine for shops that sell through WhatsApp.
 //!
+//! From the bottom floor up (each imports only floors below it):
+//! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables; secrets.
 //! - `store`: Postgres and SQLite behind one trait; the journal's sink and the actors' loader.
-//! - `checkout`: the coordinator that drives purchases across product and wallet actors.
-//! - `engine`: builds the whole engine (store, supervisor, coordinator) from settings.
-//! - `audit`: checks every invariant of stock and money against a store.
-//! - `catalog`: imports products and stock from a JSON or TOML file.
+//! - `engine`: the core: store, supervisor, checkout, catalogue and shop settings, started together.
+//! - `checkout`: the coordinator that drives purchases and payments across product and wallet actors.
+//! - `catalog`: what products exist: created, restocked, imported from a JSON or TOML file.
 //! - `shop`: the settings an admin changes while the shop runs (name, messages, limits).
-//! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables.
-//! - `gateway`: the providers' side: WhatsApp and Midtrans, the chat, inbox and outbox.
+//! - `audit`: checks every invariant of stock and money against a store.
+//! - `infra`: what the flows share and that knows nothing of the shop: rate limit, counters, HTTP client.
+//! - `providers`: the WhatsApp and Midtrans protocols: parse, verify, shape, call.
+//! - `flows`: the shop's flows: the chat, the inbox worker, the outbox sender, QRIS payments.
 //! - `simulator`: stand-ins for WhatsApp and Midtrans when their credentials are not set.
-//! - `http`: the HTTP surface (health, admin API, ops, webhooks, simulator).
+//! - `http`: the HTTP edge (health, admin API, ops, webhooks, simulator).
+//! - `startup`: `Application::build`, the one place the application is wired and its workers started.
 //! - `inputs`: every parser of outside input in one call each, for the fuzz targets and proptests.
 //! - `telemetry`: tracing setup.
 //! - `bench`: the contention lab (`warung bench flash-sale`).
@@ -21,11 +25,14 @@ pub mod catalog;
 pub mod checkout;
 pub mod cli;
 pub mod engine;
-pub mod gateway;
+pub mod flows;
 pub mod http;
+pub mod infra;
 pub mod inputs;
+pub mod providers;
 pub mod settings;
 pub mod shop;
 pub mod simulator;
+pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -69,13 +69,13 @@ pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
 
     let mut settings = Settings::load().context("settings")?;
     settings.database.url = url;
-    let engine = Engine::start(settings).await?;
+    let engine = crate::startup::start_engine(settings).await?;
     let items = sale.stock * u64::from(sale.products) <= ITEMS_CHECKED_MAX;
     let mut products = Vec::new();
     for p in 0..sale.products {
         let code = ProductCode::parse(&format!("p{p}")).expect("a valid code");
         let kind = if items { StockKind::Items } else { StockKind::Counted };
-        crate::catalog::create(&engine, &code, &format!("Product {p}"), Money::rupiah(sale.price), kind).await?;
+        engine.catalog.create(&code, &format!("Product {p}"), Money::rupiah(sale.price), kind).await?;
         restock(&engine, &code, sale.stock, items).await?;
         products.push(code);
     }

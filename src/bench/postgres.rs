@@ -1,4 +1,4 @@
-//! The database-lock designs (the row-lock and atomic-update shops, docs/lab.md), made correct: each purchase is one Postgres
+//! The database-lock designs (the row-lock and atomic-update shops, docs/benchmarks.md), made correct: each purchase is one Postgres
 //! transaction that refuses when the stock is gone or the wallet cannot pay, and rolls back.
 //!
 //! - `pg-row-lock`: `SELECT ... FOR UPDATE` on the product row, then decrement, debit, insert.

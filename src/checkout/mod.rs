@@ -42,12 +42,7 @@ pub use roles::Role;
 
 use crate::store::Store;
 
-/// How long an order may wait for an external payment before its stock goes back on sale.
-pub const PAYMENT_TTL_SECS_DEFAULT: u64 = 15 * 60;
-
-/// How long a saldo purchase holds its stock between steps; after this, a purchase cut short
-/// by a crash gives its stock back by itself even before recovery runs.
-pub const SALDO_RESERVATION_TTL_SECS: u64 = 120;
+use crate::settings::{EngineSettings, PAYMENT_TTL_SECS_DEFAULT, SALDO_RESERVATION_TTL_SECS_DEFAULT};
 
 /// Events the outside world (the chat gateway) is told about.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,7 +68,16 @@ impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
             payment_ttl: Duration::from_secs(PAYMENT_TTL_SECS_DEFAULT),
-            saldo_ttl: Duration::from_secs(SALDO_RESERVATION_TTL_SECS),
+            saldo_ttl: Duration::from_secs(SALDO_RESERVATION_TTL_SECS_DEFAULT),
+        }
+    }
+}
+
+impl CheckoutSettings {
+    pub fn from_settings(engine: &EngineSettings) -> CheckoutSettings {
+        CheckoutSettings {
+            payment_ttl: Duration::from_secs(engine.payment_ttl_secs),
+            saldo_ttl: Duration::from_secs(engine.saldo_reservation_ttl_secs),
         }
     }
 }

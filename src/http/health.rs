@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{OpsView, StoreReads};
 use crate::engine::Engine;
+use crate::flows::service::Gateway;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     config.service(health).service(ready);
@@ -19,8 +20,13 @@ async fn health() -> HttpResponse {
 }
 
 #[get("/ready")]
-async fn ready(engine: web::Data<Engine>, reads: web::Data<StoreReads>, request: HttpRequest) -> HttpResponse {
-    let (is_ready, detail) = reads.ready.get(|| readiness(&engine)).await;
+async fn ready(
+    engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
+    reads: web::Data<StoreReads>,
+    request: HttpRequest,
+) -> HttpResponse {
+    let (is_ready, detail) = reads.ready.get(|| readiness(&engine, &gateway)).await;
     let mut response = if is_ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
     if request.extensions().get::<OpsView>().is_some() {
         response.json(detail)
@@ -32,7 +38,7 @@ async fn ready(engine: web::Data<Engine>, reads: web::Data<StoreReads>, request:
 }
 
 /// Whether the engine can take traffic, and why not: read at most once a second (`StoreReads`).
-async fn readiness(engine: &Engine) -> (bool, serde_json::Value) {
+async fn readiness(engine: &Engine, gateway: &Gateway) -> (bool, serde_json::Value) {
     let store = engine.store.ping().await;
     let pending = match &store {
         Ok(()) => engine.store.migrations_pending().await.map_err(|e| e.to_string()),
@@ -44,7 +50,7 @@ async fn readiness(engine: &Engine) -> (bool, serde_json::Value) {
         Ok(n) => format!("{n} pending: run `warung migrate`"),
         Err(e) => e.clone(),
     };
-    let redis = match engine.limiter.redis_up() {
+    let redis = match gateway.limiter.redis_up() {
         None => "not configured",
         Some(true) => "up",
         Some(false) => "down (the purchase rate limit fails open)",
@@ -55,8 +61,8 @@ async fn readiness(engine: &Engine) -> (bool, serde_json::Value) {
         "journal": journal.as_ref().map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
         "backend": engine.store.backend(),
         "redis": redis,
-        "whatsapp": format!("{:?}", engine.whatsapp.mode).to_lowercase(),
-        "midtrans": format!("{:?}", engine.midtrans.mode).to_lowercase(),
+        "whatsapp": format!("{:?}", gateway.whatsapp.mode).to_lowercase(),
+        "midtrans": format!("{:?}", gateway.midtrans.mode).to_lowercase(),
     });
     (store.is_ok() && matches!(pending, Ok(0)) && journal.is_ok(), detail)
 }

@@ -11,8 +11,8 @@ use actix_web::{get, web, HttpResponse};
 use warung_actors::supervisor::{KindTotals, LATENCY_BUCKETS};
 
 use crate::engine::Engine;
-use crate::gateway::counters::{read, CallCounts, WebhookCounts};
-use crate::gateway::Gateway;
+use crate::flows::service::Gateway;
+use crate::infra::counters::{read, CallCounts, WebhookCounts};
 use crate::store::{ChargeStatus, OutboxStatus};
 use warung_actors::journal::OrderState;
 
@@ -53,8 +53,8 @@ pub async fn metrics(
     let mut out = Exposition::default();
     actors(&mut out, &engine);
     journal(&mut out, &engine);
-    pools(&mut out, &engine);
-    gateway_counts(&mut out, &engine, &gateway);
+    pools(&mut out, &engine, &gateway);
+    gateway_counts(&mut out, &gateway);
     let counts = reads.counts.get(|| async { engine.store.counts().await.map_err(|e| e.to_string()) }).await;
     store_counts(&mut out, counts);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.0)
@@ -150,20 +150,20 @@ fn journal(out: &mut Exposition, engine: &Engine) {
     out.sample("warung_journal_waiting_submissions", &[], journal.queued());
 }
 
-fn pools(out: &mut Exposition, engine: &Engine) {
+fn pools(out: &mut Exposition, engine: &Engine, gateway: &Gateway) {
     out.family("warung_db_pool_connections", "gauge", "Database connections, by pool and state.");
     for pool in engine.store.pools() {
         let in_use = (pool.open as usize).saturating_sub(pool.idle);
         out.sample("warung_db_pool_connections", &[("pool", pool.pool), ("state", "in_use")], in_use);
         out.sample("warung_db_pool_connections", &[("pool", pool.pool), ("state", "idle")], pool.idle);
     }
-    if let Some(up) = engine.limiter.redis_up() {
+    if let Some(up) = gateway.limiter.redis_up() {
         out.family("warung_redis_up", "gauge", "1 when the last Redis call worked.");
         out.sample("warung_redis_up", &[], u8::from(up));
     }
 }
 
-fn gateway_counts(out: &mut Exposition, engine: &Engine, gateway: &Gateway) {
+fn gateway_counts(out: &mut Exposition, gateway: &Gateway) {
     let counters = &gateway.counters;
     out.family("warung_webhooks_total", "counter", "Webhook deliveries, by provider and outcome.");
     let webhooks: [(&str, &WebhookCounts); 2] =
@@ -206,7 +206,7 @@ fn gateway_counts(out: &mut Exposition, engine: &Engine, gateway: &Gateway) {
             out.sample("warung_provider_errors_total", &[("provider", provider), ("code", &code)], count);
         }
     }
-    let limiter = &engine.limiter.counters;
+    let limiter = &gateway.limiter.counters;
     out.family("warung_purchase_rate_limit_total", "counter", "Purchase rate limit checks, by outcome.");
     for (outcome, counter) in
         [("allowed", &limiter.allowed), ("limited", &limiter.limited), ("failed_open", &limiter.failed_open)]

@@ -25,7 +25,8 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 pub use errors::ApiError;
 
 use crate::engine::Engine;
-use crate::gateway::{Gateway, Secret};
+use crate::flows::service::Gateway;
+use crate::settings::Secret;
 use crate::simulator::Simulator;
 
 /// How long requests in progress may take to finish after a stop, before they are cut.
@@ -67,16 +68,8 @@ struct OpsAccess {
 #[derive(Clone, Copy)]
 pub(crate) struct OpsView;
 
-/// Builds the server the binary runs and the tests start on a random port, with the gateway
-/// (started here: the simulator needs the address).
-pub fn server(engine: Engine, listeners: impl Into<Listeners>) -> std::io::Result<actix_web::dev::Server> {
-    let listeners = listeners.into();
-    let gateway = Gateway::start(&engine, listeners.public.local_addr()?);
-    server_with(engine, gateway, listeners)
-}
-
-/// As `server`, with a gateway the caller started (tests reach into it).
-pub fn server_with(
+/// Builds the HTTP server over the engine and its gateway (`startup` builds both).
+pub fn server(
     engine: Engine,
     gateway: Gateway,
     listeners: impl Into<Listeners>,
@@ -87,7 +80,7 @@ pub fn server_with(
         listener: listeners.ops.as_ref().map(TcpListener::local_addr).transpose()?,
         token: engine.settings.http.ops_token.clone(),
     };
-    let simulator = Simulator::for_engine(&engine, &gateway).map(Arc::new);
+    let simulator = Simulator::for_gateway(&gateway).map(Arc::new);
     let reads = web::Data::new(StoreReads::new());
     let data = web::Data::new(engine);
     let gateway = web::Data::new(gateway);

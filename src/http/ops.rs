@@ -14,6 +14,7 @@ use warung_actors::supervisor::CallError;
 
 use super::ApiError;
 use crate::engine::Engine;
+use crate::flows::service::Gateway;
 
 /// The live ops page.
 static OPS_PAGE: super::pages::Page = super::pages::Page::new(include_str!("ops_page.html"));
@@ -74,11 +75,11 @@ async fn actors(engine: web::Data<Engine>, listing: web::Query<Listing>) -> Resu
 }
 
 #[get("/gateway")]
-async fn gateway(engine: web::Data<Engine>) -> HttpResponse {
-    let limiter = &engine.limiter;
+async fn gateway(engine: web::Data<Engine>, gateway: web::Data<Gateway>) -> HttpResponse {
+    let limiter = &gateway.limiter;
     HttpResponse::Ok().json(json!({
-        "whatsapp": format!("{:?}", engine.whatsapp.mode).to_lowercase(),
-        "midtrans": format!("{:?}", engine.midtrans.mode).to_lowercase(),
+        "whatsapp": format!("{:?}", gateway.whatsapp.mode).to_lowercase(),
+        "midtrans": format!("{:?}", gateway.midtrans.mode).to_lowercase(),
         "purchase_rate_limit": {
             "per_minute": engine.settings.shop.purchases_per_minute,
             "store": if limiter.shared() { "redis" } else { "in_process" },

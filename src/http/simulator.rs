@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::pages::Page;
 use super::ApiError;
-use crate::gateway::service::SIMULATOR_MIDTRANS_PATH;
+use crate::flows::service::SIMULATOR_MIDTRANS_PATH;
 use crate::simulator::{Said, Simulator, SimulatorError, PAGE_HTML};
 
 static SIMULATOR_PAGE: Page = Page::new(PAGE_HTML);
@@ -139,7 +139,7 @@ fn midtrans_authorized(sim: &Simulator, request: &HttpRequest) -> bool {
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|given| crate::gateway::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()))
+        .is_some_and(|given| crate::settings::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()))
 }
 
 fn unauthorized() -> HttpResponse {

@@ -8,7 +8,7 @@
 //! 503, so Meta sends the batch again and nothing is lost.
 //!
 //! Midtrans: `POST /webhooks/midtrans` checks `signature_key`, records the notification, and acts
-//! on it (`gateway::payments`); 503 when it could not, so Midtrans sends it again.
+//! on it (`flows::qris`); 503 when it could not, so Midtrans sends it again.
 
 use std::collections::HashMap;
 
@@ -18,12 +18,12 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::engine::Engine;
-use crate::gateway::counters::bump;
-use crate::gateway::inbox::{self, Queued, WHATSAPP};
-use crate::gateway::midtrans::{signature_matches, Transaction};
-use crate::gateway::payments::{Handled, PaymentError};
-use crate::gateway::whatsapp::{self, WhatsAppEvent, WEBHOOK_BODY_MAX_BYTES};
-use crate::gateway::Gateway;
+use crate::flows::inbox::{self, Queued, WHATSAPP};
+use crate::flows::qris::{Handled, PaymentError};
+use crate::flows::service::Gateway;
+use crate::infra::counters::bump;
+use crate::providers::midtrans::{signature_matches, Transaction};
+use crate::providers::whatsapp::{self, WhatsAppEvent, WEBHOOK_BODY_MAX_BYTES};
 use crate::store::InboxEntry;
 
 /// The provider name under which Midtrans notifications are recorded in the inbox.
@@ -42,11 +42,11 @@ pub fn scope() -> Scope {
 
 #[get("/whatsapp")]
 async fn whatsapp_subscribe(
-    engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let param = |name: &str| query.get(name).map(String::as_str);
-    let token_matches = match (&engine.whatsapp.verify_token, param("hub.verify_token")) {
+    let token_matches = match (&gateway.whatsapp.verify_token, param("hub.verify_token")) {
         (Some(token), Some(given)) => token.matches(given),
         _ => false,
     };
@@ -68,7 +68,7 @@ async fn whatsapp_deliver(
     let counts = &gateway.counters.whatsapp_webhooks;
     bump(&counts.received);
     let header = request.headers().get(whatsapp::SIGNATURE_HEADER).map(|v| v.to_str().unwrap_or(""));
-    whatsapp::verify(&engine.whatsapp.app_secret, header, &body).map_err(|error| {
+    whatsapp::verify(&gateway.whatsapp.app_secret, header, &body).map_err(|error| {
         bump(&counts.bad_signature);
         ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string())
     })?;
@@ -142,7 +142,7 @@ async fn midtrans_notify(
             &transaction.status_code,
             &transaction.gross_amount,
             given,
-            &engine.midtrans.server_key,
+            &gateway.midtrans.server_key,
         )
     });
     if !signed || transaction.order_id.is_empty() {

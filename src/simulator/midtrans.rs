@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::gateway::midtrans::signature_key;
-use crate::gateway::Secret;
+use crate::providers::midtrans::signature_key;
+use crate::settings::Secret;
 
 /// Charges the stand-in remembers; past this the oldest settled ones are forgotten.
 const TRANSACTIONS_MAX: usize = 100_000;

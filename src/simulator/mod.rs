@@ -8,10 +8,10 @@ pub mod whatsapp;
 
 use std::time::Duration;
 
-use crate::engine::Engine;
-use crate::gateway::midtrans::MidtransMode;
-use crate::gateway::whatsapp::WhatsAppMode;
-use crate::gateway::{http_client, Gateway};
+use crate::flows::service::Gateway;
+use crate::infra::http_client;
+use crate::providers::midtrans::MidtransMode;
+use crate::providers::whatsapp::WhatsAppMode;
 pub use midtrans::MidtransSim;
 pub use whatsapp::{ChatLine, Said, WhatsAppSim};
 
@@ -41,12 +41,12 @@ pub enum SimulatorError {
 }
 
 impl Simulator {
-    /// The simulator for an engine, or `None` when both providers are live.
-    pub fn for_engine(engine: &Engine, gateway: &Gateway) -> Option<Simulator> {
-        let whatsapp = (engine.whatsapp.mode == WhatsAppMode::Simulator)
-            .then(|| WhatsAppSim::new(engine.whatsapp.app_secret.clone(), engine.whatsapp.access_token.clone()));
-        let midtrans = (engine.midtrans.mode == MidtransMode::Simulator)
-            .then(|| MidtransSim::new(engine.midtrans.server_key.clone()));
+    /// The simulator for a gateway, or `None` when both providers are live.
+    pub fn for_gateway(gateway: &Gateway) -> Option<Simulator> {
+        let whatsapp = (gateway.whatsapp.mode == WhatsAppMode::Simulator)
+            .then(|| WhatsAppSim::new(gateway.whatsapp.app_secret.clone(), gateway.whatsapp.access_token.clone()));
+        let midtrans = (gateway.midtrans.mode == MidtransMode::Simulator)
+            .then(|| MidtransSim::new(gateway.midtrans.server_key.clone()));
         if whatsapp.is_none() && midtrans.is_none() {
             return None;
         }

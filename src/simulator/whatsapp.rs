@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::gateway::whatsapp::sign;
-use crate::gateway::Secret;
+use crate::providers::whatsapp::sign;
+use crate::settings::Secret;
 
 /// Lines one simulated chat keeps; older ones are dropped from the page (not from the engine).
 const CHAT_LINES_MAX: usize = 200;

@@ -32,9 +32,6 @@ pub use payments::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge
 pub use postgres::{PgStore, JOURNAL_APPLICATION_NAME};
 pub use sqlite::SqliteStore;
 
-/// The embedded default: an SQLite file in the working directory.
-pub const DATABASE_URL_DEFAULT: &str = "sqlite://warung.db";
-
 /// Latest settled reservations and ledger entries loaded with an actor, for its idempotency
 /// window (see PRODUCT_SETTLED_REMEMBERED_MAX and WALLET_REFERENCES_REMEMBERED_MAX).
 pub const ACTOR_HISTORY_LOADED_MAX: i64 = 10_000;

@@ -17,9 +17,9 @@ async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
                                            {"code": "pulsa5", "name": "Pulsa 5k", "price": 6000, "count": 10}]}"#,
     )
     .unwrap();
-    let report = warung::catalog::import(&engine, warung::catalog::parse(&json).unwrap()).await.unwrap();
+    let report = engine.catalog.import(warung::catalog::parse(&json).unwrap()).await.unwrap();
     assert_eq!((report.created, report.units_added), (2, 12));
-    let again = warung::catalog::import(&engine, warung::catalog::parse(&json).unwrap()).await.unwrap();
+    let again = engine.catalog.import(warung::catalog::parse(&json).unwrap()).await.unwrap();
     assert_eq!((again.created, again.units_added, again.unchanged), (0, 0, 2), "importing twice changes nothing");
 
     let toml = dir.path().join("more.toml");
@@ -28,14 +28,14 @@ async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
         "[[products]]\ncode = \"viu1b\"\nname = \"Viu\"\nprice = \"16000\"\nitems = [\"a3\", \"a1\"]\n",
     )
     .unwrap();
-    let refused = warung::catalog::import(&engine, warung::catalog::parse(&toml).unwrap()).await.unwrap_err();
+    let refused = engine.catalog.import(warung::catalog::parse(&toml).unwrap()).await.unwrap_err();
     assert!(refused.to_string().contains("already in stock"), "{refused}");
     let viu = engine.supervisor.product_snapshot(&code("viu1b")).await.unwrap();
     assert_eq!((viu.available, viu.price), (2, Money::rupiah(16_000)));
 
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"products": [{"code": "x y", "name": "n", "price": "1"}]}"#).unwrap();
-    assert!(warung::catalog::import(&engine, warung::catalog::parse(&bad).unwrap()).await.is_err());
+    assert!(engine.catalog.import(warung::catalog::parse(&bad).unwrap()).await.is_err());
     finish(engine, db).await;
 }
 
@@ -74,15 +74,15 @@ async fn a_product_code_is_created_once_even_by_two_callers_at_the_same_moment(b
     let engine = engine(&db).await;
     let product = product_with_items(&engine, "viu1b", 15_000, 3).await;
     let kind = warung_actors::journal::StockKind::Items;
-    let again = warung::catalog::create(&engine, &product, "Viu again", Money::rupiah(1_000), kind).await.unwrap();
+    let again = engine.catalog.create(&product, "Viu again", Money::rupiah(1_000), kind).await.unwrap();
     assert!(!again, "an existing code is not created again");
     let snapshot = engine.supervisor.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.price), (3, Money::rupiah(15_000)), "and nothing of it changed");
 
     let fresh = code("netflix");
     let (a, b) = futures::join!(
-        warung::catalog::create(&engine, &fresh, "Netflix", Money::rupiah(54_500), kind),
-        warung::catalog::create(&engine, &fresh, "Netflix", Money::rupiah(54_500), kind),
+        engine.catalog.create(&fresh, "Netflix", Money::rupiah(54_500), kind),
+        engine.catalog.create(&fresh, "Netflix", Money::rupiah(54_500), kind),
     );
     assert_eq!(u8::from(a.unwrap()) + u8::from(b.unwrap()), 1, "exactly one of two racing creates wins");
     finish(engine, db).await;

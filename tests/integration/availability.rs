@@ -21,7 +21,7 @@ async fn customers_whose_replies_back_off_do_not_hold_up_everyone_elses() {
                 dedup_key: format!("backlog:{who}:{i}"),
                 kind: "whatsapp".into(),
                 destination: format!("628400000{who:02}"),
-                payload: serde_json::to_string(&warung::gateway::whatsapp::Outbound::text("nanti")).unwrap(),
+                payload: serde_json::to_string(&warung::providers::whatsapp::Outbound::text("nanti")).unwrap(),
             })
             .collect();
         shop.engine.store.enqueue(later, &entries).await.unwrap();
@@ -36,15 +36,12 @@ async fn a_poison_message_is_answered_and_its_sender_is_answered_again() {
     let db = TestDb::new(Backend::Sqlite).await;
     let shop = spawn_shop(&db).await;
     let giant = code("emas");
-    assert!(warung::catalog::create(
-        &shop.engine,
-        &giant,
-        "Emas batangan",
-        Money::rupiah(999_999_999_999),
-        warung_actors::journal::StockKind::Counted
-    )
-    .await
-    .unwrap());
+    assert!(shop
+        .engine
+        .catalog
+        .create(&giant, "Emas batangan", Money::rupiah(999_999_999_999), warung_actors::journal::StockKind::Counted)
+        .await
+        .unwrap());
     let restock = warung_actors::product::ProductCommand::Restock {
         reference: reference("emas-1"),
         stock: warung_actors::product::Restock::Count(1),

@@ -44,7 +44,7 @@ async fn two_thousand_customers_buy_fifty_items_by_chat_and_each_gets_exactly_on
         assert!(tokio::time::Instant::now() < deadline, "{} of {} replies", requests.len(), customers.len());
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    shop.until_idle().await;
     let replies_now = shop.graph.received_requests().await.unwrap();
     assert_eq!(replies_now.len(), replies.len(), "nothing more arrives");
 

@@ -73,7 +73,7 @@ async fn one_customers_messages_are_answered_in_order_and_a_batch_reaches_everyo
     assert!(first[1].contains("Belum ada pesanan"), "{first:?}");
     assert_eq!(first[2], "Tidak ada pesanan yang menunggu pembayaran.");
     assert_eq!(shop.replies("6284444", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    shop.until_idle().await;
     assert_eq!(shop.sent_to("6283333").await.len(), 3, "the status callback is recorded, not answered");
     finish(shop.engine, db).await;
 }
@@ -175,7 +175,7 @@ async fn the_graph_api_answering_5xx_429_then_130429_is_retried_until_the_reply_
     shop.say("6287777", "saldo").await;
     let replies = shop.replies("6287777", 4).await;
     assert!(replies.iter().all(|r| r == "Saldo kamu: Rp0"), "{replies:?}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    shop.until_idle().await;
     assert_eq!(shop.sent_to("6287777").await.len(), 4, "three refused attempts and one success, nothing more");
     let entries = shop.engine.store.outbox_of("6287777").await.unwrap();
     assert_eq!((entries.len(), entries[0].status, entries[0].attempts), (1, OutboxStatus::Sent, 4));
@@ -227,7 +227,7 @@ async fn a_customer_over_the_purchase_limit_is_told_to_wait_counted_in_redis() {
         s.shop.purchases_per_minute = 2;
     })
     .await;
-    assert!(shop.engine.limiter.shared());
+    assert!(shop.gateway.limiter.shared());
     product_with_items(&shop.engine, "pulsa", 1_000, 10).await;
     // Redis is shared by every test run: a customer of this run alone.
     let who = format!("6290{:08}", rand::random::<u32>() % 100_000_000);
@@ -298,7 +298,7 @@ async fn a_customer_without_a_visible_phone_number_is_answered_by_user_id() {
 #[actix_rt::test]
 async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_those_backing_off() {
     use std::time::Duration;
-    use warung::gateway::outbox::wait_until_sent;
+    use warung::flows::outbox::wait_until_sent;
     let db = TestDb::new(Backend::Sqlite).await;
     let shop = spawn_shop(&db).await;
     let customers: Vec<String> = (0..5).map(|i| format!("62812000{i}")).collect();

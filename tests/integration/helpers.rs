@@ -6,7 +6,9 @@ use std::sync::Arc;
 use rand::Rng;
 use warung::checkout::CheckoutError;
 use warung::engine::Engine;
+use warung::flows::service::Gateway;
 use warung::settings::Settings;
+use warung::startup::Application;
 use warung::store::{self, Store};
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::StockKind;
@@ -24,17 +26,19 @@ pub enum Backend {
     Sqlite,
 }
 
-/// A fresh, empty database; dropped (Postgres) or deleted (SQLite) by `remove`.
+/// A fresh, empty database, dropped (Postgres) or deleted (SQLite) when the value goes, also when
+/// its test fails; `remove` drops it at a chosen point.
 pub struct TestDb {
     pub url: String,
     pub name: String,
     _dir: Option<tempfile::TempDir>,
+    removed: bool,
 }
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
         // Every test builds HTTP clients, and reqwest has no TLS provider of its own here.
-        warung::gateway::install_tls_provider();
+        warung::infra::install_tls_provider();
         let name = format!("warung_t_{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff);
         match backend {
             Backend::Postgres => {
@@ -42,12 +46,12 @@ impl TestDb {
                     sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432 (see README)");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
                 admin.close().await;
-                TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name, _dir: None }
+                TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name, _dir: None, removed: false }
             }
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("warung.db").display());
-                TestDb { url, name, _dir: Some(dir) }
+                TestDb { url, name, _dir: Some(dir), removed: false }
             }
         }
     }
@@ -56,21 +60,42 @@ impl TestDb {
         self._dir.is_none()
     }
 
-    pub async fn remove(self) {
+    pub async fn remove(mut self) {
         if self.is_postgres() {
-            if let Ok(admin) = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                    .execute(&admin)
-                    .await;
-                admin.close().await;
-            }
+            drop_database(&self.name).await;
         }
+        self.removed = true;
     }
 
     pub async fn store(&self) -> Arc<dyn Store> {
         let store = store::connect(&self.url, 4).await.unwrap();
         store.migrate().await.unwrap();
         store
+    }
+}
+
+impl Drop for TestDb {
+    /// A test that failed (or forgot `remove`) still leaves no database behind. Drop cannot
+    /// await, and the test's runtime may be the one unwinding: a thread of its own does it.
+    fn drop(&mut self) {
+        if self.removed || !self.is_postgres() {
+            return;
+        }
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(drop_database(&name));
+        })
+        .join();
+    }
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(admin) = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&admin)
+            .await;
+        admin.close().await;
     }
 }
 
@@ -91,15 +116,37 @@ pub async fn engine(db: &TestDb) -> Engine {
 pub async fn engine_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Engine {
     let mut settings = settings(&db.url);
     tweak(&mut settings);
-    Engine::start(settings).await.unwrap()
+    warung::startup::start_engine(settings).await.unwrap()
+}
+
+/// The application as the binary builds it (`Application::build_on`, the last step of
+/// `Application::build`), on `engine`, served on free local ports: public and ops.
+pub struct Served {
+    pub address: String,
+    pub ops_address: String,
+    pub engine: Engine,
+    pub gateway: Gateway,
+}
+
+pub fn spawn_app(engine: &Engine) -> Served {
+    let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ops = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listeners = warung::http::Listeners { public, ops: Some(ops) };
+    let app = Application::build_on(engine.clone(), listeners).unwrap();
+    let served = Served {
+        address: app.address.clone(),
+        ops_address: app.ops_address.clone().expect("an ops listener"),
+        engine: app.engine.clone(),
+        gateway: app.gateway.clone(),
+    };
+    // Stopped with the test; the test's `finish` flushes the journal.
+    app.spawn();
+    served
 }
 
 /// Serves `engine` over HTTP on a free local port; returns its base address.
 pub fn serve(engine: &Engine) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    actix_rt::spawn(warung::http::server(engine.clone(), listener).unwrap());
-    address
+    spawn_app(engine).address
 }
 
 pub fn code(s: &str) -> ProductCode {
@@ -117,7 +164,7 @@ pub fn reference(s: &str) -> Reference {
 /// Creates a product with `items` deliverable items named `<code>-item-<n>`.
 pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: usize) -> ProductCode {
     let product = code(name);
-    assert!(warung::catalog::create(engine, &product, name, Money::rupiah(price), StockKind::Items).await.unwrap());
+    assert!(engine.catalog.create(&product, name, Money::rupiah(price), StockKind::Items).await.unwrap());
     if items > 0 {
         let secrets = (0..items).map(|i| ItemSecret::parse(&format!("{name}-item-{i}")).unwrap()).collect();
         let command = ProductCommand::Restock {
@@ -231,13 +278,8 @@ pub async fn cut_every_connection(database: &str) -> usize {
 
 /// Serves `engine` on a public and an ops listener, on free local ports; returns both addresses.
 pub fn serve_both(engine: &Engine) -> (String, String) {
-    let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let ops = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addresses =
-        (format!("http://{}", public.local_addr().unwrap()), format!("http://{}", ops.local_addr().unwrap()));
-    let listeners = warung::http::Listeners { public, ops: Some(ops) };
-    actix_rt::spawn(warung::http::server(engine.clone(), listeners).unwrap());
-    addresses
+    let served = spawn_app(engine);
+    (served.address, served.ops_address)
 }
 
 /// The ops listener's address of an engine served as `serve_both` does.

@@ -41,7 +41,7 @@ async fn a_qris_purchase_is_delivered_once_however_the_notifications_come(backen
     let replies = shop.replies("6281000", 3).await;
     assert!(replies[2].contains("Pembayaran QRIS diterima") && replies[2].contains("netflix-item-0"), "{replies:?}");
     assert!(replies[2].contains(&format!("Kode unik Rp{}", charge.unique_code)), "{replies:?}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop.until_idle().await;
     assert_eq!(shop.sent_to("6281000").await.len(), 3, "told once");
     // An expire after the settlement changes nothing.
     assert_eq!(shop.notify(&charge, "expire").await.0, 200);
@@ -246,7 +246,7 @@ async fn a_late_notification_is_found_by_asking_midtrans() {
         .mount(&shop.midtrans)
         .await;
     // No notification comes; the poll asks Midtrans, which says it is paid.
-    assert_eq!(shop.gateway.qris.check(charge.id.as_str()).await.unwrap(), warung::gateway::payments::Handled::Done);
+    assert_eq!(shop.gateway.qris.check(charge.id.as_str()).await.unwrap(), warung::flows::qris::Handled::Done);
     let replies = shop.replies("6281006", 3).await;
     assert!(replies[2].contains("Pembayaran QRIS diterima") && replies[2].contains("viu-item-0"), "{replies:?}");
     finish(shop.engine, db).await;

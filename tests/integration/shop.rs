@@ -2,16 +2,16 @@
 //! the Graph API and Midtrans (wiremock), driven by signed webhooks and notifications.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use warung::engine::Engine;
-use warung::gateway::midtrans::signature_key;
-use warung::gateway::whatsapp::sign;
-use warung::gateway::{Gateway, Secret};
+use warung::flows::service::Gateway;
+use warung::providers::midtrans::signature_key;
+use warung::providers::whatsapp::sign;
+use warung::settings::Secret;
 use warung::settings::Settings;
 use warung::store::ChargeRow;
 use wiremock::matchers::{method, path, path_regex};
@@ -117,10 +117,6 @@ pub async fn start_shop(
         tweak(s);
     })
     .await;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    let ops = TcpListener::bind("127.0.0.1:0").unwrap();
-    let ops_address = format!("http://{}", ops.local_addr().unwrap());
     let statuses = MidtransStatuses::default();
     Mock::given(method("GET"))
         .and(path_regex(r"^/v2/[^/]+/status$"))
@@ -128,9 +124,7 @@ pub async fn start_shop(
         .with_priority(10)
         .mount(&midtrans)
         .await;
-    let gateway = Gateway::start(&engine, listener.local_addr().unwrap());
-    let listeners = warung::http::Listeners { public: listener, ops: Some(ops) };
-    actix_rt::spawn(warung::http::server_with(engine.clone(), gateway.clone(), listeners).unwrap());
+    let Served { address, ops_address, engine, gateway } = spawn_app(&engine);
     Shop { address, ops_address, engine, gateway, graph, midtrans, statuses, client: reqwest::Client::new() }
 }
 
@@ -195,6 +189,14 @@ impl Shop {
     }
 
     /// `who` sends `text`; the webhook must take it.
+    /// Waits until the shop answers nothing and holds nothing unsent: after it, nothing more is
+    /// sent until something new arrives.
+    pub async fn until_idle(&self) {
+        let (store, clock) = (self.engine.store.as_ref(), self.engine.supervisor.clock());
+        let idle = self.gateway.wait_until_idle(store, clock, Duration::from_secs(REPLY_WAIT_SECS)).await;
+        assert!(idle, "the shop was still answering or sending after {REPLY_WAIT_SECS} s");
+    }
+
     pub async fn say(&self, who: &str, text: &str) {
         let (_, body) = text_webhook(who, text);
         let (status, answer) = self.deliver(&body).await;

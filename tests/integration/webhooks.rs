@@ -1,11 +1,9 @@
 //! The WhatsApp webhook: Meta's subscription check, signatures over the raw body, and every
 //! event recorded exactly once however often it is delivered.
 
-use std::net::TcpListener;
-
 use serde_json::Value;
-use warung::gateway::whatsapp::sign;
-use warung::gateway::Secret;
+use warung::providers::whatsapp::sign;
+use warung::settings::Secret;
 
 use crate::helpers::*;
 
@@ -17,9 +15,7 @@ struct Hook {
     client: reqwest::Client,
 }
 
-async fn spawn_app(db: &TestDb) -> Hook {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}/webhooks/whatsapp", listener.local_addr().unwrap());
+async fn spawn_hook(db: &TestDb) -> Hook {
     let engine = engine_with(db, |s| {
         s.whatsapp.app_secret = Some(Secret::new(APP_SECRET));
         s.whatsapp.verify_token = Some(Secret::new(VERIFY_TOKEN));
@@ -29,7 +25,7 @@ async fn spawn_app(db: &TestDb) -> Hook {
         s.whatsapp.api_base_url = "http://127.0.0.1:9".into();
     })
     .await;
-    actix_rt::spawn(warung::http::server(engine, listener).unwrap());
+    let address = format!("{}/webhooks/whatsapp", spawn_app(&engine).address);
     Hook { address, client: reqwest::Client::new() }
 }
 
@@ -56,7 +52,7 @@ fn fixture(name: &str) -> Vec<u8> {
 #[actix_rt::test]
 async fn the_subscription_check_echoes_the_challenge_only_for_the_right_token() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_app(&db).await;
+    let hook = spawn_hook(&db).await;
     let check = |token: &str| {
         let url = format!("{}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={token}", hook.address);
         let client = hook.client.clone();
@@ -74,7 +70,7 @@ async fn the_subscription_check_echoes_the_challenge_only_for_the_right_token() 
 
 async fn a_delivery_is_recorded_once_however_often_it_comes(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let hook = spawn_app(&db).await;
+    let hook = spawn_hook(&db).await;
     let body = fixture("wa_text_message_meta_docs.json");
     let (status, first) = hook.deliver_signed(&body).await;
     assert_eq!(status, 200, "{first}");
@@ -94,7 +90,7 @@ on_both_backends!(a_delivery_is_recorded_once_however_often_it_comes);
 #[actix_rt::test]
 async fn a_forged_or_missing_signature_gets_401_and_records_nothing() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_app(&db).await;
+    let hook = spawn_hook(&db).await;
     let body = fixture("wa_interactive_list_reply.json");
     let forged = sign(&Secret::new("not-the-app-secret"), &body);
     let (status, error) = hook.deliver(&body, Some(forged)).await;
@@ -115,7 +111,7 @@ async fn a_forged_or_missing_signature_gets_401_and_records_nothing() {
 #[actix_rt::test]
 async fn a_signed_body_that_is_not_a_webhook_gets_400_and_a_batch_is_read_whole() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_app(&db).await;
+    let hook = spawn_hook(&db).await;
     let (status, error) = hook.deliver_signed(b"{not json").await;
     assert_eq!((status, error["code"].as_str()), (400, Some("bad_payload")));
 
@@ -135,8 +131,8 @@ async fn a_signed_body_that_is_not_a_webhook_gets_400_and_a_batch_is_read_whole(
 #[actix_rt::test]
 async fn a_body_over_the_limit_is_refused_before_anything_else() {
     let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_app(&db).await;
-    let huge = vec![b' '; warung::gateway::whatsapp::WEBHOOK_BODY_MAX_BYTES + 1];
+    let hook = spawn_hook(&db).await;
+    let huge = vec![b' '; warung::providers::whatsapp::WEBHOOK_BODY_MAX_BYTES + 1];
     let (status, _) = hook.deliver_signed(&huge).await;
     assert_eq!(status, 413);
     db.remove().await;

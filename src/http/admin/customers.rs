@@ -127,7 +127,7 @@ async fn refund_watch(engine: web::Data<Engine>, query: web::Query<WatchQuery>) 
 #[post("/wallets/{customer}/top-ups")]
 async fn top_up(
     engine: web::Data<Engine>,
-    gateway: web::Data<crate::gateway::Gateway>,
+    gateway: web::Data<crate::flows::service::Gateway>,
     admin: AdminName,
     customer: web::Path<String>,
     body: web::Json<Payment>,

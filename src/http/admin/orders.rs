@@ -159,7 +159,7 @@ async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<H
 #[post("/orders/{id}/payments")]
 async fn pay_order(
     engine: web::Data<Engine>,
-    gateway: web::Data<crate::gateway::Gateway>,
+    gateway: web::Data<crate::flows::service::Gateway>,
     admin: AdminName,
     id: web::Path<String>,
     body: web::Json<Payment>,

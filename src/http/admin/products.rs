@@ -66,7 +66,9 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
         Err(error) => return Err(error.into()),
     }
     let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
-    let created = crate::catalog::create(&engine, &code, name, price, kind)
+    let created = engine
+        .catalog
+        .create(&code, name, price, kind)
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string()))?;
     if !created {
@@ -77,8 +79,7 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
 
 #[get("/products")]
 async fn list_products(engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
-    let codes: Vec<ProductCode> =
-        engine.catalog.read().expect("catalog lock").iter().take(PRODUCTS_LISTED_MAX).cloned().collect();
+    let codes: Vec<ProductCode> = engine.catalog.codes().into_iter().take(PRODUCTS_LISTED_MAX).collect();
     let mut products = Vec::with_capacity(codes.len());
     for code in codes {
         products.push(engine.supervisor.product_snapshot(&code).await?);
@@ -247,7 +248,7 @@ async fn restocked(
     admin: &AdminName,
     lines: Option<&[usize]>,
 ) -> Result<HttpResponse, ApiError> {
-    match crate::catalog::restock(engine, code, reference.clone(), stock, &admin.actor()).await? {
+    match engine.catalog.restock(code, reference.clone(), stock, &admin.actor()).await? {
         Ok(ProductOutcome::Restocked { added, available }) => {
             Ok(HttpResponse::Ok().json(json!({"reference": reference, "added": added, "available": available})))
         }

@@ -11,6 +11,7 @@ use warung_actors::journal::AuditRow;
 
 use super::{store_down, AdminName};
 use crate::engine::Engine;
+use crate::flows::service::Gateway;
 use crate::http::errors::ApiError;
 use crate::shop::SettingError;
 
@@ -27,6 +28,7 @@ async fn get_settings(engine: web::Data<Engine>) -> HttpResponse {
 #[put("/settings")]
 async fn put_settings(
     engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
     admin: AdminName,
     body: web::Json<BTreeMap<String, serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -63,7 +65,7 @@ async fn put_settings(
     }
     if !values.is_empty() {
         engine.store.put_settings(&values, &audit).await.map_err(store_down)?;
-        engine.limiter.set_per_minute(after.purchases_per_minute);
+        gateway.limiter.set_per_minute(after.purchases_per_minute);
         engine.shop.replace(after.clone());
     }
     Ok(HttpResponse::Ok()

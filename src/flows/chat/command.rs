@@ -61,7 +61,7 @@ pub enum CommandError {
 const COMMAND_TEXT_LEN_MAX: usize = 200;
 
 /// The largest top-up one message asks for: a top-up is one QRIS payment, and Bank Indonesia
-/// caps a QRIS payment at Rp10.000.000 (`gateway::payments::QRIS_CHARGE_RUPIAH_MAX`).
+/// caps a QRIS payment at Rp10.000.000 (`flows::qris::QRIS_CHARGE_RUPIAH_MAX`).
 pub const TOP_UP_RUPIAH_MAX: u64 = 10_000_000;
 
 impl Command {

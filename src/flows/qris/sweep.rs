@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{
     Handled, PaymentError, Qris, QRIS_POLL_AFTER_SECS, QRIS_POLL_SECS, QRIS_SWEEP_CHARGES_MAX, QRIS_SWEEP_SECS,
 };
-use crate::gateway::midtrans::{MidtransError, TxStatus, Verdict};
+use crate::providers::midtrans::{MidtransError, TxStatus, Verdict};
 use warung_actors::journal::OrderState;
 
 use super::charge::ChargeCommand;
@@ -34,7 +34,7 @@ impl Qris {
     pub async fn sweep(&self) -> Result<usize, PaymentError> {
         let now = self.now();
         let mut settled = 0;
-        for charge in self.inner.engine.store.open_charges(QRIS_SWEEP_CHARGES_MAX).await? {
+        for charge in self.inner.parts.store.open_charges(QRIS_SWEEP_CHARGES_MAX).await? {
             let outcome = if charge.expires_at <= now {
                 self.expire(&charge).await
             } else if self.order_withdrawn(&charge).await? {
@@ -69,7 +69,7 @@ impl Qris {
     /// Asks Midtrans about one open charge now and acts on the answer (what the sweep does when
     /// a notification is late; also for support).
     pub async fn check(&self, id: &str) -> Result<Handled, PaymentError> {
-        match self.inner.engine.store.charge(id).await? {
+        match self.inner.parts.store.charge(id).await? {
             Some(charge) if charge.status.is_open() => self.poll(&charge).await,
             Some(charge) => Ok(Handled::Ignored(format!("charge already {:?}", charge.status))),
             None => Ok(Handled::Ignored(format!("no charge {id:?}"))),
@@ -107,7 +107,7 @@ impl Qris {
     /// Whether the charge's order no longer waits for it (cancelled, expired, paid otherwise).
     async fn order_withdrawn(&self, charge: &ChargeRow) -> Result<bool, PaymentError> {
         let Some(order) = &charge.order else { return Ok(false) };
-        let row = self.inner.engine.store.order(order).await?;
+        let row = self.inner.parts.store.order(order).await?;
         Ok(row.is_some_and(|row| row.state != OrderState::AwaitingPayment))
     }
 

@@ -4,8 +4,8 @@
 
 use sha2::{Digest, Sha512};
 
-use crate::gateway::secret::constant_time_eq;
-use crate::gateway::Secret;
+use crate::settings::secret::constant_time_eq;
+use crate::settings::Secret;
 
 pub fn signature_key(order_id: &str, status_code: &str, gross_amount: &str, server_key: &Secret) -> String {
     let mut hasher = Sha512::new();

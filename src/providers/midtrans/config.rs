@@ -1,9 +1,9 @@
 //! What the Midtrans side runs with, from settings: live against Midtrans (sandbox or
 //! production, by base URL), or the built-in stand-in.
 
-use crate::gateway::whatsapp::config::random_hex;
-use crate::gateway::Secret;
+use crate::providers::whatsapp::config::random_hex;
 use crate::settings::MidtransSettings;
+use crate::settings::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MidtransMode {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::outbound::{request_body, Outbound};
-use crate::gateway::{http_client, Secret};
+use crate::infra::http_client;
+use crate::settings::Secret;
 
 /// How long one send may take before it counts as a timeout (and is retried).
 const GRAPH_REQUEST_TIMEOUT_SECS: u64 = 10;

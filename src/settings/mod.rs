@@ -10,9 +10,19 @@ use serde::Deserialize;
 use warung_actors::journal::JournalSettings;
 use warung_actors::supervisor::{RestartBudget, SupervisorSettings};
 
-use crate::checkout::CheckoutSettings;
-use crate::gateway::Secret;
-use crate::store::DATABASE_URL_DEFAULT;
+pub mod secret;
+
+pub use secret::Secret;
+
+/// The embedded default store: a SQLite file in the working directory, no server needed.
+pub const DATABASE_URL_DEFAULT: &str = "sqlite://warung.db";
+
+/// How long an order may wait for an external payment before its stock goes back on sale.
+pub const PAYMENT_TTL_SECS_DEFAULT: u64 = 15 * 60;
+
+/// How long a saldo purchase holds its stock between steps; after this, a purchase cut short
+/// by a crash gives its stock back by itself even before recovery runs.
+pub const SALDO_RESERVATION_TTL_SECS_DEFAULT: u64 = 120;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -174,8 +184,8 @@ impl Settings {
                 JournalSettings::default().batch_window.as_micros() as u64,
             )?
             .set_default("engine.passivate_after_secs", 300)?
-            .set_default("engine.payment_ttl_secs", crate::checkout::PAYMENT_TTL_SECS_DEFAULT)?
-            .set_default("engine.saldo_reservation_ttl_secs", crate::checkout::SALDO_RESERVATION_TTL_SECS)?
+            .set_default("engine.payment_ttl_secs", PAYMENT_TTL_SECS_DEFAULT)?
+            .set_default("engine.saldo_reservation_ttl_secs", SALDO_RESERVATION_TTL_SECS_DEFAULT)?
             .set_default("whatsapp.api_base_url", "https://graph.facebook.com")?
             .set_default("whatsapp.api_version", "v24.0")?
             .set_default("whatsapp.messages_per_second", 80)?
@@ -308,13 +318,6 @@ impl Settings {
                 batch_events_max: self.engine.journal_batch_events_max,
                 batch_window: Duration::from_micros(self.engine.journal_batch_window_micros),
             },
-        }
-    }
-
-    pub fn checkout(&self) -> CheckoutSettings {
-        CheckoutSettings {
-            payment_ttl: Duration::from_secs(self.engine.payment_ttl_secs),
-            saldo_ttl: Duration::from_secs(self.engine.saldo_reservation_ttl_secs),
         }
     }
 }

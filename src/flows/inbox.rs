@@ -18,14 +18,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tokio::sync::Semaphore;
-use warung_actors::domain::{CustomerId, OrderId};
+use warung_actors::domain::{Clock, CustomerId, OrderId};
 
-use super::chat::{answer, reply, Answer};
+use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
-use super::payments::Qris;
-use super::whatsapp::{Content, InboundMessage, Outbound};
-use crate::engine::Engine;
-use crate::store::{InboxRow, NewOutbox, StoreError};
+use super::qris::Qris;
+use crate::providers::whatsapp::{Content, InboundMessage, Outbound};
+use crate::store::{InboxRow, NewOutbox, Store, StoreError};
 
 /// The provider name under which WhatsApp events are recorded in the inbox.
 pub const WHATSAPP: &str = "whatsapp";
@@ -91,20 +90,31 @@ pub struct Inbox {
 }
 
 struct Inner {
-    engine: Engine,
+    conversation: Conversation,
     qris: Qris,
     outbox: OutboxSignal,
+    /// Where a message's answer is stored, with the mark "handled".
+    store: Arc<dyn Store>,
+    clock: Clock,
     /// Per customer, the messages not yet answered; a customer is here while a worker runs.
     queues: Mutex<HashMap<CustomerId, VecDeque<Queued>>>,
     in_flight: Semaphore,
 }
 
 impl Inbox {
-    pub fn new(engine: Engine, qris: Qris, outbox: OutboxSignal) -> Inbox {
+    pub fn new(
+        conversation: Conversation,
+        qris: Qris,
+        outbox: OutboxSignal,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> Inbox {
         let inner = Inner {
-            engine,
+            conversation,
             qris,
             outbox,
+            store,
+            clock,
             queues: Mutex::new(HashMap::new()),
             in_flight: Semaphore::new(CONVERSATIONS_IN_FLIGHT_MAX),
         };
@@ -127,9 +137,14 @@ impl Inbox {
         }
     }
 
+    /// No message is waiting for its answer or being answered.
+    pub fn is_idle(&self) -> bool {
+        self.inner.queues.lock().expect("inbox lock").is_empty()
+    }
+
     /// Queues every message recorded but not answered (the process stopped before it could).
     pub async fn resume(&self) -> Result<usize, StoreError> {
-        let rows = self.inner.engine.store.unhandled_webhooks(WHATSAPP, INBOX_RESUMED_MAX).await?;
+        let rows = self.inner.store.unhandled_webhooks(WHATSAPP, INBOX_RESUMED_MAX).await?;
         let mut resumed = 0;
         for row in rows {
             match Queued::from_row(&row) {
@@ -182,8 +197,8 @@ impl Inbox {
     #[tracing::instrument(name = "inbox.handle", skip_all, fields(customer = %message.customer.masked()))]
     async fn handle(&self, message: Queued) {
         let _turn = self.inner.in_flight.acquire().await.expect("the semaphore is never closed");
-        let engine = &self.inner.engine;
-        let replies = match answer(engine, &message.customer, &message.content, message.order_id()).await {
+        let conversation = &self.inner.conversation;
+        let replies = match conversation.answer(&message.customer, &message.content, message.order_id()).await {
             Answer::Text(text) => vec![Outbound::text(text)],
             Answer::Choices { text, choices } => {
                 vec![Outbound::List { body: text, button: "Pilih produk".into(), rows: choices }]
@@ -207,10 +222,10 @@ impl Inbox {
     /// Stores the replies and marks the message handled, retrying while the store is down: the
     /// customer's later messages wait, so they are still answered in order.
     async fn store_answer(&self, event_id: &str, entries: Vec<NewOutbox>) {
-        let store = &self.inner.engine.store;
+        let store = &self.inner.store;
         let mut wait = STORE_RETRY_FIRST_MS;
         loop {
-            let now = self.inner.engine.supervisor.clock().now();
+            let now = self.inner.clock.now();
             match store.finish_webhook(WHATSAPP, event_id, now, &entries).await {
                 Ok(()) => break,
                 Err(error) => {

@@ -8,5 +8,5 @@ pub mod payment_reply;
 pub mod reply;
 
 pub use command::{Command, CommandError, Payment};
-pub use conversation::{answer, Answer, PaymentRequest};
+pub use conversation::{Answer, Conversation, PaymentRequest};
 pub use reply::ProductLine;

@@ -4,7 +4,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::gateway::Secret;
+use crate::settings::Secret;
 
 pub const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 

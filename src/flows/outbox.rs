@@ -16,8 +16,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use warung_actors::domain::Clock;
 
-use super::counters::{bump, GatewayCounters};
-use super::whatsapp::{GraphClient, Outbound, SendError};
+use crate::infra::counters::{bump, GatewayCounters};
+use crate::providers::whatsapp::{GraphClient, Outbound, SendError};
 use crate::store::{OutboxRow, Store};
 
 /// The outbox kind of a WhatsApp message.

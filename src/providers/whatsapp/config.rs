@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use crate::gateway::Secret;
+use crate::settings::Secret;
 use crate::settings::WhatsAppSettings;
 
 /// The phone number id the simulator's stand-in Graph API answers to.

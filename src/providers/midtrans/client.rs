@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use super::transaction::Transaction;
-use crate::gateway::counters::{bump, GatewayCounters};
-use crate::gateway::{http_client, Secret};
+use crate::infra::counters::{bump, GatewayCounters};
+use crate::infra::http_client;
+use crate::settings::Secret;
 
 /// How long one call to Midtrans may take before it counts as Midtrans being down.
 const MIDTRANS_REQUEST_TIMEOUT_SECS: u64 = 10;
@@ -145,7 +146,7 @@ pub(crate) fn read_answer(http_status: u16, body: Value) -> Result<Transaction, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::midtrans::TxStatus;
+    use crate::providers::midtrans::TxStatus;
 
     fn fixture(name: &str) -> Value {
         let path = format!("{}/tests/fixtures/midtrans/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -7,10 +7,10 @@ use warung_actors::domain::{CustomerId, Reference};
 use super::charge::{Charge, ChargeCommand, ChargeOutcome, ChargeRejection, ClosedBy};
 use super::{Handled, PaymentError, Qris};
 use crate::checkout::{CheckoutError, IncomingPayment, PaymentOutcome, Purpose};
-use crate::gateway::chat::payment_reply as words;
-use crate::gateway::midtrans::{Transaction, TxStatus, Verdict};
-use crate::gateway::outbox::WHATSAPP_KIND;
-use crate::gateway::whatsapp::Outbound;
+use crate::flows::chat::payment_reply as words;
+use crate::flows::outbox::WHATSAPP_KIND;
+use crate::providers::midtrans::{Transaction, TxStatus, Verdict};
+use crate::providers::whatsapp::Outbound;
 use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewOutbox, StoreError};
 
 impl Qris {
@@ -44,7 +44,7 @@ impl Qris {
     /// Acts on what Midtrans says about a charge (a confirmed notification, or a status poll).
     #[tracing::instrument(name = "qris.settle", skip_all, fields(order_id = %transaction.order_id))]
     pub async fn settle(&self, transaction: &Transaction) -> Result<Handled, PaymentError> {
-        let Some(charge) = self.inner.engine.store.charge(&transaction.order_id).await? else {
+        let Some(charge) = self.inner.parts.store.charge(&transaction.order_id).await? else {
             return Ok(Handled::Ignored(format!("no charge {:?}", transaction.order_id)));
         };
         match transaction.verdict() {
@@ -86,7 +86,7 @@ impl Qris {
             amount,
             actor: format!("payment:{}", payment_id(row)),
         };
-        let applied = match self.inner.engine.checkout.apply_payment(incoming).await {
+        let applied = match self.inner.parts.checkout.apply_payment(incoming).await {
             Ok(applied) => applied,
             Err(CheckoutError::PaymentMismatch { payment, recorded }) => {
                 tracing::error!(%payment, recorded, "a charge's payment is recorded otherwise: for a person");
@@ -104,7 +104,7 @@ impl Qris {
             }
             PaymentOutcome::CreditedToWallet { order: None, amount, balance } => words::top_up_paid(amount, &balance),
         };
-        let store = &self.inner.engine.store;
+        let store = &self.inner.parts.store;
         store.move_charge(row.id.as_str(), from, ChargeMove::to(ChargeStatus::Paid), self.now()).await?;
         self.tell(row, "paid", text).await?;
         Ok(Handled::Done)
@@ -115,7 +115,7 @@ impl Qris {
     async fn to_review(&self, row: &ChargeRow, from: ChargeStatus, note: &str) -> Result<Handled, PaymentError> {
         tracing::error!(charge = %row.id, note, "a QRIS payment for a person to look at; nothing credited");
         let review = ChargeMove { status: ChargeStatus::Review, qr_url: None, note: Some(note) };
-        self.inner.engine.store.move_charge(row.id.as_str(), from, review, self.now()).await?;
+        self.inner.parts.store.move_charge(row.id.as_str(), from, review, self.now()).await?;
         self.inner.polled.lock().expect("poll lock").remove(row.id.as_str());
         Ok(Handled::Ignored(format!("to review: {note}")))
     }
@@ -139,7 +139,7 @@ impl Qris {
         if let Some(order) = &row.order {
             self.abandon_order(order).await;
         }
-        self.inner.engine.store.move_charge(row.id.as_str(), from, ChargeMove::to(to), self.now()).await?;
+        self.inner.parts.store.move_charge(row.id.as_str(), from, ChargeMove::to(to), self.now()).await?;
         let expired = by == ClosedBy::Expire;
         let text = match &row.order {
             Some(order) => words::order_payment_closed(order, expired),
@@ -165,7 +165,7 @@ impl Qris {
             destination: customer.as_str().to_string(),
             payload: serde_json::to_string(&Outbound::text(text)).expect("a reply serializes"),
         };
-        match self.inner.engine.store.enqueue(self.now(), &[entry]).await {
+        match self.inner.parts.store.enqueue(self.now(), &[entry]).await {
             Ok(()) => self.inner.outbox.wake(),
             Err(error) => tracing::error!(%error, %payment, "the customer could not be told of a confirmed payment"),
         }
@@ -179,7 +179,7 @@ impl Qris {
             destination: charge.customer.as_str().to_string(),
             payload: serde_json::to_string(&Outbound::text(text)).expect("a reply serializes"),
         };
-        self.inner.engine.store.enqueue(self.now(), &[entry]).await?;
+        self.inner.parts.store.enqueue(self.now(), &[entry]).await?;
         self.inner.polled.lock().expect("poll lock").remove(charge.id.as_str());
         self.inner.outbox.wake();
         Ok(())

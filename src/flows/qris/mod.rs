@@ -26,20 +26,21 @@ mod sweep;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rand::seq::SliceRandom;
 use rust_decimal::prelude::ToPrimitive;
-use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
+use warung_actors::domain::{Clock, CustomerId, Money, OrderId, Reference};
 
-use super::chat::payment_reply as words;
-use super::chat::reply;
-use super::chat::PaymentRequest;
-use super::midtrans::{MidtransClient, MidtransError};
-use super::outbox::OutboxSignal;
-use super::whatsapp::{Choice, Outbound};
-use crate::checkout::{CheckoutError, PendingOrder};
-use crate::engine::Engine;
+use crate::checkout::{Checkout, CheckoutError, PendingOrder};
+use crate::flows::chat::payment_reply as words;
+use crate::flows::chat::reply;
+use crate::flows::chat::PaymentRequest;
+use crate::flows::outbox::OutboxSignal;
+use crate::providers::midtrans::{MidtransClient, MidtransError};
+use crate::providers::whatsapp::{Choice, Outbound};
 use crate::store::payments::UNIQUE_CODE_MAX;
+use crate::store::Store;
 use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
 use charge::{Charge, ChargeCommand, ChargeOutcome};
 use warung_actors::journal::OrderState;
@@ -87,8 +88,19 @@ pub struct Qris {
     inner: Arc<Inner>,
 }
 
+/// What the QRIS flow reads and acts through, besides Midtrans and the outbox.
+pub struct QrisParts {
+    /// Charges, orders and the replies the flow queues.
+    pub store: Arc<dyn Store>,
+    /// Orders made, cancelled and paid.
+    pub checkout: Checkout,
+    pub clock: Clock,
+    /// How long a top-up's QR may be paid.
+    pub payment_ttl: Duration,
+}
+
 struct Inner {
-    engine: Engine,
+    parts: QrisParts,
     midtrans: MidtransClient,
     outbox: OutboxSignal,
     /// Per open charge: when the sweep first saw it, and when it last asked Midtrans about it.
@@ -96,27 +108,27 @@ struct Inner {
 }
 
 impl Qris {
-    pub fn new(engine: Engine, midtrans: MidtransClient, outbox: OutboxSignal) -> Qris {
-        Qris { inner: Arc::new(Inner { engine, midtrans, outbox, polled: Mutex::new(HashMap::new()) }) }
+    pub fn new(parts: QrisParts, midtrans: MidtransClient, outbox: OutboxSignal) -> Qris {
+        Qris { inner: Arc::new(Inner { parts, midtrans, outbox, polled: Mutex::new(HashMap::new()) }) }
     }
 
     fn now(&self) -> i64 {
-        self.inner.engine.supervisor.clock().now()
+        self.inner.parts.clock.now()
     }
 
     /// Starts a QRIS payment for a chat request; the replies carry the code to scan, or why not.
     pub async fn start(&self, customer: &CustomerId, request: PaymentRequest) -> Vec<Outbound> {
-        let engine = &self.inner.engine;
+        let parts = &self.inner.parts;
         let now = self.now();
         let new = match request {
             PaymentRequest::Purchase { order, product, quantity } => {
-                let pending = match engine.store.order(&order).await {
+                let pending = match parts.store.order(&order).await {
                     // The same message again (the last run stopped before its replies were
                     // stored): the order waits already; its charge is found or made below.
                     Ok(Some(row)) if row.state == OrderState::AwaitingPayment => {
                         PendingOrder { order, total: row.total, expires_at: row.expires_at }
                     }
-                    Ok(_) => match engine.checkout.buy_with_external_as(order, customer, &product, quantity).await {
+                    Ok(_) => match parts.checkout.buy_with_external_as(order, customer, &product, quantity).await {
                         Ok(pending) => pending,
                         Err(error) => return vec![Outbound::text(reply::checkout_failed(&error))],
                     },
@@ -144,7 +156,7 @@ impl Qris {
                     Ok(base) => base,
                     Err(why) => return vec![Outbound::text(why)],
                 };
-                let ttl = engine.settings.checkout().payment_ttl.as_millis() as i64;
+                let ttl = parts.payment_ttl.as_millis() as i64;
                 NewCharge {
                     id: reference(&payment),
                     customer: customer.clone(),
@@ -160,7 +172,7 @@ impl Qris {
     }
 
     async fn charge(&self, new: NewCharge) -> Vec<Outbound> {
-        let store = &self.inner.engine.store;
+        let store = &self.inner.parts.store;
         let mut codes: Vec<i64> = (1..=UNIQUE_CODE_MAX).collect();
         codes.shuffle(&mut rand::rng());
         let charge = match store.open_charge(&new, &codes).await {
@@ -247,8 +259,7 @@ impl Qris {
         match machine.apply(command) {
             Ok(ChargeOutcome::Moved { from, to }) => {
                 let to = ChargeMove { status: to, qr_url, note: None };
-                if let Err(error) = self.inner.engine.store.move_charge(charge.id.as_str(), from, to, self.now()).await
-                {
+                if let Err(error) = self.inner.parts.store.move_charge(charge.id.as_str(), from, to, self.now()).await {
                     tracing::error!(%error, charge = %charge.id, "could not record a charge's move; the sweep will");
                 }
             }
@@ -265,7 +276,7 @@ impl Qris {
     }
 
     async fn abandon_order(&self, order: &OrderId) {
-        match self.inner.engine.checkout.cancel(order).await {
+        match self.inner.parts.checkout.cancel(order).await {
             Ok(()) | Err(CheckoutError::OrderNotOpen { .. }) => {}
             Err(error) => tracing::error!(%error, %order, "could not release an unpaid order; its expiry will"),
         }

@@ -10,7 +10,7 @@ use warung_actors::wallet::{WalletBalance, WalletRejection};
 
 use super::command::CommandError;
 use crate::checkout::{CheckoutError, Purchase};
-use crate::gateway::whatsapp::Choice;
+use crate::providers::whatsapp::Choice;
 
 /// A product as the list shows it: from the actors' gauges, not a database query per message.
 #[derive(Clone, Debug, PartialEq)]

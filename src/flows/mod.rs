@@ -1,0 +1,14 @@
+//! The shop's flows: what happens between a provider's message and the engine's answer.
+//!
+//! - `chat`: a customer's conversation: a command parsed (`command`), acted on through the
+//!   checkout (`conversation`), answered in Bahasa Indonesia (`reply`, `payment_reply`).
+//! - `inbox`: inbound messages answered once each, in order per customer, many customers at once.
+//! - `outbox`: the sender that delivers queued replies, paced and retried.
+//! - `qris`: QRIS payments and top-ups through Midtrans, from charge to paid or closed.
+//! - `service`: the gateway's running parts, started with the application.
+
+pub mod chat;
+pub mod inbox;
+pub mod outbox;
+pub mod qris;
+pub mod service;

@@ -1,0 +1,11 @@
+//! Infrastructure the flows share, knowing nothing of the shop.
+//!
+//! - `rate_limit`: purchases per customer per minute (Redis, or in process).
+//! - `counters`: webhooks and provider calls counted, for `/metrics`.
+//! - `http_client`: the outbound HTTP client (rustls with the ring provider).
+
+pub mod counters;
+pub mod http_client;
+pub mod rate_limit;
+
+pub use http_client::{http_client, install_tls_provider};

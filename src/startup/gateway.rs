@@ -1,0 +1,107 @@
+//! The gateway wired: each flow given exactly what it uses, the provider clients pointed at the
+//! real providers or at the simulator's stand-ins under the engine's own address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::workers;
+use crate::checkout::CheckoutSettings;
+use crate::engine::Engine;
+use crate::flows::chat::Conversation;
+use crate::flows::inbox::Inbox;
+use crate::flows::outbox;
+use crate::flows::qris::{Qris, QrisParts};
+use crate::flows::service::{Gateway, SIMULATOR_MIDTRANS_PATH, SIMULATOR_WHATSAPP_PATH};
+use crate::infra::counters::GatewayCounters;
+use crate::infra::rate_limit::PurchaseLimiter;
+use crate::providers::midtrans::{MidtransClient, MidtransConfig, MidtransMode};
+use crate::providers::whatsapp::{GraphClient, WhatsAppConfig, WhatsAppMode};
+
+/// Builds the gateway for an engine served at `local` and starts its workers; runs on the
+/// current actix System.
+pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
+    let settings = &engine.settings;
+    let self_url = self_url(local);
+    let counters = Arc::new(GatewayCounters::default());
+    let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
+    let midtrans = Arc::new(MidtransConfig::from_settings(&settings.midtrans));
+    let limiter = PurchaseLimiter::new(settings.shop.purchases_per_minute, settings.redis.url.as_deref())
+        .context("redis.url (WARUNG_REDIS__URL) is not a Redis URL")?;
+    limiter.set_per_minute(engine.shop.values().purchases_per_minute);
+    let limiter = Arc::new(limiter);
+
+    let graph = GraphClient::new(
+        &graph_base(&whatsapp, &self_url),
+        &whatsapp.api_version,
+        &whatsapp.phone_number_id,
+        whatsapp.access_token.clone(),
+    );
+    let clock = engine.supervisor.clock();
+    let signal = outbox::spawn(engine.store.clone(), graph, clock, whatsapp.messages_per_second, counters.clone());
+
+    let (midtrans_base, notification_url) = match midtrans.mode {
+        MidtransMode::Live => {
+            (midtrans.api_base_url.clone().expect("a live Midtrans has a base URL"), midtrans.notification_url.clone())
+        }
+        MidtransMode::Simulator => {
+            (format!("{self_url}{SIMULATOR_MIDTRANS_PATH}"), Some(format!("{self_url}/webhooks/midtrans")))
+        }
+    };
+    let client = MidtransClient::new(&midtrans_base, midtrans.server_key.clone(), notification_url, counters.clone());
+    let parts = QrisParts {
+        store: engine.store.clone(),
+        checkout: engine.checkout.clone(),
+        clock,
+        payment_ttl: CheckoutSettings::from_settings(&settings.engine).payment_ttl,
+    };
+    let qris = Qris::new(parts, client, signal.clone());
+
+    let conversation = Conversation {
+        store: engine.store.clone(),
+        checkout: engine.checkout.clone(),
+        supervisor: engine.supervisor.clone(),
+        catalog: engine.catalog.clone(),
+        limiter: limiter.clone(),
+        shop: engine.shop.clone(),
+    };
+    let inbox = Inbox::new(conversation.clone(), qris.clone(), signal.clone(), engine.store.clone(), clock);
+    workers::spawn_gateway(&qris, &inbox, &signal);
+    Ok(Gateway { conversation, inbox, qris, counters, whatsapp, midtrans, limiter, self_url })
+}
+
+fn graph_base(whatsapp: &WhatsAppConfig, self_url: &str) -> String {
+    match whatsapp.mode {
+        WhatsAppMode::Live => whatsapp.api_base_url.clone().expect("a live WhatsApp has a base URL"),
+        WhatsAppMode::Simulator => format!("{self_url}{SIMULATOR_WHATSAPP_PATH}"),
+    }
+}
+
+/// The URL the engine reaches itself at: a wildcard bind is reached on loopback.
+fn self_url(local: SocketAddr) -> String {
+    let host = if local.ip().is_unspecified() {
+        if local.is_ipv4() {
+            "127.0.0.1".to_string()
+        } else {
+            "[::1]".to_string()
+        }
+    } else if local.is_ipv6() {
+        format!("[{}]", local.ip())
+    } else {
+        local.ip().to_string()
+    };
+    format!("http://{host}:{}", local.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wildcard_bind_is_reached_on_loopback() {
+        assert_eq!(self_url("0.0.0.0:8080".parse().unwrap()), "http://127.0.0.1:8080");
+        assert_eq!(self_url("127.0.0.1:9".parse().unwrap()), "http://127.0.0.1:9");
+        assert_eq!(self_url("[::]:80".parse().unwrap()), "http://[::1]:80");
+    }
+}

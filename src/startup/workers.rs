@@ -1,0 +1,67 @@
+//! Every background worker the application runs, started from here and nowhere else: the
+//! engine core's (order notices, the sweep of stale orders) and the gateway's (the outbox
+//! sender, the QRIS sweep, the inbox's resumption of messages left unanswered).
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use warung_actors::supervisor::Notice;
+
+use crate::checkout::Checkout;
+use crate::flows::inbox::Inbox;
+use crate::flows::outbox::OutboxSignal;
+use crate::flows::qris::Qris;
+
+/// How often pending saldo orders whose flow died are looked for (and payment surpluses that
+/// could not be credited are tried again).
+const STALE_PENDING_SWEEP_SECS: u64 = 30;
+
+/// The core's workers: actors' notices reach the checkout; stale pending orders are settled.
+pub fn spawn_core(checkout: &Checkout, notices: UnboundedReceiver<Notice>, stale_after: Duration) {
+    spawn_notice_handler(checkout.clone(), notices);
+    spawn_stale_sweep(checkout.clone(), stale_after);
+}
+
+/// The gateway's workers, once its parts are built: the sweep of open QRIS charges, the
+/// messages the last run left unanswered, and the replies it left unsent.
+pub fn spawn_gateway(qris: &Qris, inbox: &Inbox, outbox: &OutboxSignal) {
+    qris.spawn_sweep();
+    let resuming = inbox.clone();
+    actix::spawn(async move {
+        match resuming.resume().await {
+            Ok(0) => {}
+            Ok(resumed) => tracing::info!(resumed, "answering messages left unanswered by the last run"),
+            Err(error) => tracing::error!(%error, "could not read unanswered messages; the next start will"),
+        }
+    });
+    outbox.wake();
+}
+
+fn spawn_notice_handler(checkout: Checkout, mut notices: UnboundedReceiver<Notice>) {
+    actix::spawn(async move {
+        while let Some(notice) = notices.recv().await {
+            match notice {
+                Notice::ReservationExpired { order, .. } => checkout.on_reservation_expired(&order).await,
+            }
+        }
+    });
+}
+
+fn spawn_stale_sweep(checkout: Checkout, older_than: Duration) {
+    actix::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(STALE_PENDING_SWEEP_SECS));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match checkout.sweep_stale_pending(older_than.as_millis() as i64).await {
+                Ok(0) => {}
+                Ok(settled) => tracing::warn!(settled, "settled pending orders whose flow had stopped"),
+                Err(error) => tracing::error!(%error, "stale order sweep failed"),
+            }
+            let owed = checkout.retry_owed_surpluses().await;
+            if owed > 0 {
+                tracing::warn!(owed, "payment surpluses still owed; trying again at the next sweep");
+            }
+        }
+    });
+}
