@@ -22,15 +22,11 @@ pub fn whatsapp_webhook(body: &[u8]) -> usize {
             seen += 1;
             continue;
         };
-        let row = InboxRow {
-            event_id: format!("message:{}", message.id.as_str()),
-            received_at: 0,
-            customer: Some(message.customer.as_str().to_string()),
-            payload: inbox::payload(message),
-        };
+        let (event_id, payload) = inbox::record_of(event);
+        let row = InboxRow { event_id, received_at: 0, customer: Some(message.customer.as_str().to_string()), payload };
         let queued = Queued::from_row(&row).expect("what the inbox stores reads back");
         let _ = queued.order_id();
-        let text = match &queued.content {
+        let text = match &queued.message.content {
             Content::Text(text) => Some(text.as_str()),
             Content::Choice { id, .. } => Some(id.as_str()),
             Content::TemplateButton { payload, .. } => Some(payload.as_str()),

@@ -11,7 +11,7 @@ use super::order::{Order, OrderCommand};
 use super::{Checkout, CheckoutError};
 
 /// An order waiting for its payment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PendingOrder {
     pub order: OrderId,
     pub total: Money,

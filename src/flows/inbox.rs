@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use futures::FutureExt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::Digest;
 use tokio::sync::Semaphore;
 use warung_actors::domain::{Clock, CustomerId, OrderId};
@@ -23,7 +23,7 @@ use warung_actors::domain::{Clock, CustomerId, OrderId};
 use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
 use super::qris::Qris;
-use crate::providers::whatsapp::{Content, InboundMessage, Outbound};
+use crate::providers::whatsapp::{InboundMessage, Outbound, WaMessageId, WhatsAppEvent};
 use crate::store::{InboxRow, NewOutbox, Store, StoreError};
 
 /// The provider name under which WhatsApp events are recorded in the inbox.
@@ -40,40 +40,59 @@ const INBOX_RESUMED_MAX: i64 = 100_000;
 const STORE_RETRY_FIRST_MS: u64 = 100;
 const STORE_RETRY_MAX_MS: u64 = 10_000;
 
-/// A message as the inbox table keeps it until it is answered.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Stored {
-    customer: String,
-    name: Option<String>,
-    sent_at: Option<i64>,
-    content: Content,
+/// The inbox's key and payload for a WhatsApp event. Messages are keyed by their id, statuses by
+/// message and status (each step is delivered once), errors by their content. A message is
+/// stored as the parsed `InboundMessage` itself, which its worker reads back; statuses and errors
+/// are kept for the record.
+pub fn record_of(event: &WhatsAppEvent) -> (String, String) {
+    match event {
+        WhatsAppEvent::Message(m) => (message_key(&m.id), serde_json::to_string(m).expect("a message serializes")),
+        WhatsAppEvent::Status(s) => (
+            format!("status:{}:{}", s.message.as_str(), s.status.as_str()),
+            json!({"kind": "status", "message": s.message.as_str(), "status": s.status.as_str(), "at": s.at,
+                   "errors": s.errors.iter().map(|e| json!({"code": e.code, "title": e.title})).collect::<Vec<_>>()})
+            .to_string(),
+        ),
+        WhatsAppEvent::Error(e) => {
+            let payload = json!({"kind": "error", "code": e.code, "title": e.title, "details": e.details});
+            let payload = payload.to_string();
+            (format!("error:{}:{}", e.code, short_hash(&payload)), payload)
+        }
+    }
 }
 
-/// The inbox payload of an inbound message.
-pub fn payload(message: &InboundMessage) -> String {
-    let stored = Stored {
-        customer: message.customer.as_str().to_string(),
-        name: message.name.clone(),
-        sent_at: message.sent_at,
-        content: message.content.clone(),
-    };
-    serde_json::to_string(&stored).expect("a message serializes")
+const MESSAGE_KEY_PREFIX: &str = "message:";
+
+fn message_key(id: &WaMessageId) -> String {
+    format!("{MESSAGE_KEY_PREFIX}{}", id.as_str())
 }
 
-/// A message waiting for its answer.
+fn short_hash(text: &str) -> String {
+    sha2::Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A message waiting for its answer: the message as parsed at the webhook, under its inbox key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Queued {
     pub event_id: String,
     pub received_at: i64,
-    pub customer: CustomerId,
-    pub content: Content,
+    pub message: InboundMessage,
 }
 
 impl Queued {
     pub fn from_row(row: &InboxRow) -> Result<Queued, String> {
-        let stored: Stored = serde_json::from_str(&row.payload).map_err(|e| format!("unreadable payload: {e}"))?;
-        let customer = CustomerId::parse(&stored.customer).map_err(|e| e.to_string())?;
-        Ok(Queued { event_id: row.event_id.clone(), received_at: row.received_at, customer, content: stored.content })
+        let mut stored: serde_json::Value =
+            serde_json::from_str(&row.payload).map_err(|e| format!("unreadable payload: {e}"))?;
+        // Rows written before the inbox kept the message whole lack its id; their key has it.
+        if let (Some(fields), Some(id)) = (stored.as_object_mut(), row.event_id.strip_prefix(MESSAGE_KEY_PREFIX)) {
+            fields.entry("id").or_insert_with(|| json!(id));
+        }
+        let message = serde_json::from_value(stored).map_err(|e| format!("unreadable message: {e}"))?;
+        Ok(Queued { event_id: row.event_id.clone(), received_at: row.received_at, message })
+    }
+
+    pub fn customer(&self) -> &CustomerId {
+        &self.message.customer
     }
 
     /// The order id a purchase this message starts takes: the same every time it is handled.
@@ -123,7 +142,7 @@ impl Inbox {
 
     /// Queues a recorded message behind its customer's earlier ones.
     pub fn push(&self, message: Queued) {
-        let customer = message.customer.clone();
+        let customer = message.customer().clone();
         let mut queues = self.inner.queues.lock().expect("inbox lock");
         match queues.get_mut(&customer) {
             // Already waiting (resumed at start while the webhook also handed it over).
@@ -194,18 +213,19 @@ impl Inbox {
         }
     }
 
-    #[tracing::instrument(name = "inbox.handle", skip_all, fields(customer = %message.customer.masked()))]
+    #[tracing::instrument(name = "inbox.handle", skip_all, fields(customer = %message.customer().masked()))]
     async fn handle(&self, message: Queued) {
         let _turn = self.inner.in_flight.acquire().await.expect("the semaphore is never closed");
         let conversation = &self.inner.conversation;
-        let replies = match conversation.answer(&message.customer, &message.content, message.order_id()).await {
+        let replies = match conversation.answer(message.customer(), &message.message.content, message.order_id()).await
+        {
             Answer::Text(text) => vec![Outbound::text(text)],
             Answer::Choices { text, choices } => {
                 vec![Outbound::List { body: text, button: "Pilih produk".into(), rows: choices }]
             }
-            Answer::Payment(request) => self.inner.qris.start(&message.customer, request).await,
+            Answer::Payment(request) => self.inner.qris.start(message.customer(), request).await,
         };
-        let destination = message.customer.as_str();
+        let destination = message.customer().as_str();
         let entries = replies
             .iter()
             .enumerate()
@@ -242,14 +262,24 @@ impl Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::whatsapp::Content;
+
+    fn message(id: &str, content: Content) -> InboundMessage {
+        InboundMessage {
+            id: WaMessageId::parse(id).unwrap(),
+            customer: CustomerId::parse("6281").unwrap(),
+            name: Some("Budi".into()),
+            sent_at: Some(4),
+            content,
+        }
+    }
 
     #[test]
     fn a_message_always_derives_the_same_order_id() {
         let message = Queued {
             event_id: "message:wamid.ABC".into(),
             received_at: 1_700_000_000_123,
-            customer: CustomerId::parse("6281").unwrap(),
-            content: Content::Text("beli a".into()),
+            message: message("wamid.ABC", Content::Text("beli a".into())),
         };
         let again = message.clone();
         assert_eq!(message.order_id(), again.order_id());
@@ -259,20 +289,24 @@ mod tests {
 
     #[test]
     fn the_stored_payload_round_trips() {
+        let inbound = message("wamid.X", Content::Choice { id: "beli a".into(), title: "A".into() });
+        let (event_id, payload) = record_of(&WhatsAppEvent::Message(inbound.clone()));
+        let row = InboxRow { event_id, received_at: 5, customer: Some("6281".into()), payload };
+        let queued = Queued::from_row(&row).unwrap();
+        assert_eq!(queued.message, inbound, "the same message, whole");
+        assert!(Queued::from_row(&InboxRow { payload: "{".into(), ..row }).is_err());
+    }
+
+    #[test]
+    fn a_message_stored_by_an_earlier_build_is_still_answered() {
         let row = InboxRow {
-            event_id: "message:wamid.X".into(),
+            event_id: "message:wamid.OLD".into(),
             received_at: 5,
             customer: Some("6281".into()),
-            payload: serde_json::to_string(&Stored {
-                customer: "6281".into(),
-                name: Some("Budi".into()),
-                sent_at: Some(4),
-                content: Content::Choice { id: "beli a".into(), title: "A".into() },
-            })
-            .unwrap(),
+            payload: r#"{"customer":"6281","name":null,"sent_at":4,"content":{"type":"text","value":"saldo"}}"#.into(),
         };
         let queued = Queued::from_row(&row).unwrap();
-        assert_eq!(queued.content, Content::Choice { id: "beli a".into(), title: "A".into() });
-        assert!(Queued::from_row(&InboxRow { payload: "{".into(), ..row }).is_err());
+        assert_eq!(queued.message.id.as_str(), "wamid.OLD");
+        assert_eq!(queued.message.content, Content::Text("saldo".into()));
     }
 }

@@ -82,7 +82,7 @@ async fn whatsapp_deliver(
     let now = engine.supervisor.clock().now();
     let (mut new, mut duplicates) = (0, 0);
     for event in &webhook.events {
-        let (id, payload) = inbox_entry(event);
+        let (id, payload) = inbox::record_of(event);
         let customer = match event {
             WhatsAppEvent::Message(message) => Some(message.customer.as_str()),
             _ => None,
@@ -106,12 +106,7 @@ async fn whatsapp_deliver(
         }
         new += 1;
         if let WhatsAppEvent::Message(message) = event {
-            gateway.inbox.push(Queued {
-                event_id: id,
-                received_at: now,
-                customer: message.customer.clone(),
-                content: message.content.clone(),
-            });
+            gateway.inbox.push(Queued { event_id: id, received_at: now, message: message.clone() });
         }
     }
     Ok(HttpResponse::Ok().json(json!({"received": webhook.events.len(), "new": new, "duplicates": duplicates})))
@@ -194,28 +189,4 @@ fn unsigned(mut notification: serde_json::Value) -> String {
         fields.remove("signature_key");
     }
     notification.to_string()
-}
-
-/// The inbox key and what is kept of an event. Messages are keyed by their id, statuses by
-/// message and status (each step is delivered once), errors by their content.
-fn inbox_entry(event: &WhatsAppEvent) -> (String, String) {
-    match event {
-        WhatsAppEvent::Message(m) => (format!("message:{}", m.id.as_str()), inbox::payload(m)),
-        WhatsAppEvent::Status(s) => (
-            format!("status:{}:{}", s.message.as_str(), s.status.as_str()),
-            json!({"kind": "status", "message": s.message.as_str(), "status": s.status.as_str(), "at": s.at,
-                   "errors": s.errors.iter().map(|e| json!({"code": e.code, "title": e.title})).collect::<Vec<_>>()})
-            .to_string(),
-        ),
-        WhatsAppEvent::Error(e) => {
-            let payload = json!({"kind": "error", "code": e.code, "title": e.title, "details": e.details});
-            let payload = payload.to_string();
-            (format!("error:{}:{}", e.code, short_hash(&payload)), payload)
-        }
-    }
-}
-
-fn short_hash(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use warung_actors::supervisor::Supervisor;
 
 use crate::catalog::Catalog;
-use crate::checkout::{Checkout, CheckoutError};
+use crate::checkout::{Checkout, CheckoutError, PendingOrder};
 use crate::infra::rate_limit::{PurchaseLimiter, Verdict};
 use crate::providers::whatsapp::{Choice, Content, LIST_ROWS_MAX};
 use crate::shop::Shop;
@@ -41,8 +41,18 @@ pub enum Answer {
 
 #[derive(Debug, PartialEq)]
 pub enum PaymentRequest {
-    Purchase { order: OrderId, product: ProductCode, quantity: Quantity },
-    TopUp { payment: OrderId, amount: Money },
+    Purchase {
+        order: OrderId,
+        product: ProductCode,
+        quantity: Quantity,
+    },
+    /// The same purchase message again (the last run stopped before its replies were stored):
+    /// its order waits for payment already, and its QR may never have gone out.
+    Resume(PendingOrder),
+    TopUp {
+        payment: OrderId,
+        amount: Money,
+    },
 }
 
 /// What a conversation reads and acts through.
@@ -84,8 +94,8 @@ impl Conversation {
             Command::Buy { product, quantity, payment } => {
                 match self.store.order(&order).await {
                     Ok(Some(row)) if row.state == OrderState::AwaitingPayment && payment == Payment::Qris => {
-                        // Its QR may never have gone out: the payment side finds or makes it again.
-                        return Answer::Payment(PaymentRequest::Purchase { order, product, quantity });
+                        let pending = PendingOrder { order, total: row.total, expires_at: row.expires_at };
+                        return Answer::Payment(PaymentRequest::Resume(pending));
                     }
                     Ok(Some(row)) => return Answer::Text(self.answered_before(&row).await),
                     Ok(None) => {}

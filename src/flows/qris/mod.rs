@@ -43,7 +43,6 @@ use crate::store::payments::UNIQUE_CODE_MAX;
 use crate::store::Store;
 use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
 use charge::{Charge, ChargeCommand, ChargeOutcome};
-use warung_actors::journal::OrderState;
 
 /// How often open charges are looked at (expiry, late notifications). Midtrans asks not to be
 /// polled more often than about every 10 s per transaction.
@@ -118,57 +117,62 @@ impl Qris {
 
     /// Starts a QRIS payment for a chat request; the replies carry the code to scan, or why not.
     pub async fn start(&self, customer: &CustomerId, request: PaymentRequest) -> Vec<Outbound> {
-        let parts = &self.inner.parts;
-        let now = self.now();
         let new = match request {
             PaymentRequest::Purchase { order, product, quantity } => {
-                let pending = match parts.store.order(&order).await {
-                    // The same message again (the last run stopped before its replies were
-                    // stored): the order waits already; its charge is found or made below.
-                    Ok(Some(row)) if row.state == OrderState::AwaitingPayment => {
-                        PendingOrder { order, total: row.total, expires_at: row.expires_at }
-                    }
-                    Ok(_) => match parts.checkout.buy_with_external_as(order, customer, &product, quantity).await {
-                        Ok(pending) => pending,
-                        Err(error) => return vec![Outbound::text(reply::checkout_failed(&error))],
-                    },
-                    Err(error) => return vec![Outbound::text(reply::checkout_failed(&CheckoutError::from(error)))],
-                };
-                let base_rupiah = match chargeable(pending.total) {
-                    Ok(base) => base,
-                    Err(why) => {
-                        self.abandon_order(&pending.order).await;
-                        return vec![Outbound::text(why)];
-                    }
-                };
-                NewCharge {
-                    id: reference(&pending.order),
-                    customer: customer.clone(),
-                    purpose: ChargePurpose::Order,
-                    order: Some(pending.order),
-                    base_rupiah,
-                    expires_at: pending.expires_at,
-                    created_at: now,
+                let checkout = &self.inner.parts.checkout;
+                match checkout.buy_with_external_as(order, customer, &product, quantity).await {
+                    Ok(pending) => self.order_charge(customer, pending).await,
+                    Err(error) => Err(vec![Outbound::text(reply::checkout_failed(&error))]),
                 }
             }
-            PaymentRequest::TopUp { payment, amount } => {
-                let base_rupiah = match chargeable(amount) {
-                    Ok(base) => base,
-                    Err(why) => return vec![Outbound::text(why)],
-                };
-                let ttl = parts.payment_ttl.as_millis() as i64;
-                NewCharge {
-                    id: reference(&payment),
-                    customer: customer.clone(),
-                    purpose: ChargePurpose::TopUp,
-                    order: None,
-                    base_rupiah,
-                    expires_at: now + ttl,
-                    created_at: now,
-                }
+            // The same message again: its charge is found (or made) below.
+            PaymentRequest::Resume(pending) => self.order_charge(customer, pending).await,
+            PaymentRequest::TopUp { payment, amount } => self.top_up_charge(customer, payment, amount),
+        };
+        match new {
+            Ok(new) => self.charge(new).await,
+            Err(replies) => replies,
+        }
+    }
+
+    /// The charge for an order waiting for payment, or what to tell the customer (the order
+    /// given up) when QRIS cannot take its total.
+    async fn order_charge(&self, customer: &CustomerId, pending: PendingOrder) -> Result<NewCharge, Vec<Outbound>> {
+        let base_rupiah = match chargeable(pending.total) {
+            Ok(base) => base,
+            Err(why) => {
+                self.abandon_order(&pending.order).await;
+                return Err(vec![Outbound::text(why)]);
             }
         };
-        self.charge(new).await
+        Ok(NewCharge {
+            id: reference(&pending.order),
+            customer: customer.clone(),
+            purpose: ChargePurpose::Order,
+            order: Some(pending.order),
+            base_rupiah,
+            expires_at: pending.expires_at,
+            created_at: self.now(),
+        })
+    }
+
+    fn top_up_charge(
+        &self,
+        customer: &CustomerId,
+        payment: OrderId,
+        amount: Money,
+    ) -> Result<NewCharge, Vec<Outbound>> {
+        let base_rupiah = chargeable(amount).map_err(|why| vec![Outbound::text(why)])?;
+        let now = self.now();
+        Ok(NewCharge {
+            id: reference(&payment),
+            customer: customer.clone(),
+            purpose: ChargePurpose::TopUp,
+            order: None,
+            base_rupiah,
+            expires_at: now + self.inner.parts.payment_ttl.as_millis() as i64,
+            created_at: now,
+        })
     }
 
     async fn charge(&self, new: NewCharge) -> Vec<Outbound> {

@@ -24,8 +24,23 @@ pub enum WebhookError {
 }
 
 /// A WhatsApp message id (`wamid.…`): the key for deduplicating deliveries.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct WaMessageId(String);
+
+impl TryFrom<String> for WaMessageId {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<WaMessageId, String> {
+        WaMessageId::parse(&value).ok_or_else(|| "not a WhatsApp message id".to_string())
+    }
+}
+
+impl From<WaMessageId> for String {
+    fn from(id: WaMessageId) -> String {
+        id.0
+    }
+}
 
 impl WaMessageId {
     pub fn parse(value: &str) -> Option<WaMessageId> {
@@ -53,7 +68,9 @@ pub enum WhatsAppEvent {
     Error(ProviderError),
 }
 
-#[derive(Debug, PartialEq)]
+/// An inbound message, parsed once here and handed on as it is: the inbox stores this type (as
+/// JSON) and its worker reads the same type back.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InboundMessage {
     pub id: WaMessageId,
     /// The WhatsApp id (`wa_id`, digits) when the sender shows a phone number, else the
@@ -65,7 +82,6 @@ pub struct InboundMessage {
     pub content: Content,
 }
 
-/// Stored in the inbox as JSON until the message is answered.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Content {
