@@ -16,7 +16,7 @@ use warung_actors::journal::{OrderState, StockKind};
 use warung_actors::product::{ProductCommand, ProductRejection, Restock};
 use warung_actors::supervisor::CallError;
 
-use super::workload::FlashSale;
+use super::sale::FlashSale;
 use super::{Attempt, Contender, Verification};
 use crate::checkout::CheckoutError;
 use crate::engine::Engine;

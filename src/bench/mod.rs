@@ -2,7 +2,8 @@
 //! purchase strategies on the same Postgres and Redis, one after another, and reports throughput,
 //! latency and, read back from each store afterwards, whether the result is correct.
 //!
-//! - `workload`: the parameters, the buyers and wallets every strategy gets, the run loop.
+//! - `sale`: the parameters every strategy gets, checked.
+//! - `workload`: the buyers and wallets every strategy gets, the run loop.
 //! - `actor`: warung's engine, in process, durable.
 //! - `postgres`: the database-lock designs: `SELECT ... FOR UPDATE`, and conditional updates.
 //! - `redis_lua`: a Lua script in Redis (not durable).
@@ -13,12 +14,14 @@ mod html;
 mod postgres;
 mod redis_lua;
 pub mod report;
+pub mod sale;
 pub mod workload;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
-pub use workload::{run_all, FlashSale, Stop, Strategy};
+pub use sale::{FlashSale, Stop, Strategy};
+pub use workload::run_all;
 
 /// What one purchase attempt came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

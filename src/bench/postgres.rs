@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::workload::{FlashSale, Strategy};
+use super::sale::{FlashSale, Strategy};
 use super::{Attempt, Contender, Verification};
 
 /// Connections beyond the concurrency: the checks after the run.

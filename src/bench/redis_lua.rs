@@ -8,7 +8,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
-use super::workload::FlashSale;
+use super::sale::FlashSale;
 use super::{Attempt, Contender, Verification};
 
 /// Keys written or read per round trip while preparing and checking.

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::workload::{FlashSale, Strategy};
+use super::sale::{FlashSale, Strategy};
 use super::Verification;
 
 #[derive(Clone, Debug, Default, Serialize)]
