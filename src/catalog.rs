@@ -11,7 +11,7 @@ use warung_actors::domain::Quantity;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{ProductRow, StockKind};
 use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 
 use crate::engine::Engine;
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use warung_actors::domain::{Clock, ProductCode};
-use warung_actors::supervisor::{Notice, Supervisor};
+use warung_actors::runtime::Notice;
+use warung_actors::supervisor::Supervisor;
 
 use crate::checkout::Checkout;
 use crate::gateway::midtrans::MidtransConfig;
@@ -72,7 +73,7 @@ impl Engine {
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.
     /// An error means the last changes could not be stored: their callers were told so.
-    pub async fn shutdown(&self) -> Result<(), warung_actors::supervisor::CallError> {
+    pub async fn shutdown(&self) -> Result<(), warung_actors::runtime::CallError> {
         let flushed = self.supervisor.flush().await;
         if let Err(error) = &flushed {
             tracing::error!(%error, "journal flush at shutdown failed");

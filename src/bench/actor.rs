@@ -14,7 +14,7 @@ use sqlx::ConnectOptions;
 use warung_actors::domain::{CustomerId, ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{OrderState, StockKind};
 use warung_actors::product::{ProductCommand, ProductRejection, Restock};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 
 use super::workload::FlashSale;
 use super::{Attempt, Contender, Verification};

@@ -32,7 +32,8 @@ use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
 
 use order::{Order, OrderCommand, OrderOutcome};
 use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
-use warung_actors::supervisor::{CallError, Supervisor};
+use warung_actors::runtime::CallError;
+use warung_actors::supervisor::Supervisor;
 use warung_actors::wallet::WalletBalance;
 
 pub use errors::CheckoutError;

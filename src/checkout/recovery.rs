@@ -6,7 +6,7 @@ use std::time::Duration;
 use warung_actors::domain::{CustomerId, OrderId};
 use warung_actors::journal::{OrderRow, OrderState, ReservationStatus};
 use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderOutcome};

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::journal::{OrderRow, OrderState, PaymentMethod};
 use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
 use super::order::{Order, OrderCommand};

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
 use warung_actors::journal::{Event, LedgerKind, PaymentMethod};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletBalance, WalletCommand, WalletOutcome};
 
 use super::order::{Order, OrderCommand, OrderOutcome};

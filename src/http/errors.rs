@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use warung_actors::product::ProductRejection;
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletRejection;
 
 use crate::checkout::CheckoutError;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use actix_web::{get, web, HttpResponse};
-use warung_actors::supervisor::{KindTotals, LATENCY_BUCKETS};
+use warung_actors::runtime::{KindTotals, LATENCY_BUCKETS};
 
 use crate::engine::Engine;
 use crate::gateway::counters::{read, CallCounts, WebhookCounts};

@@ -10,7 +10,7 @@ use actix_web::{get, web, HttpResponse, Scope};
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{CustomerId, ProductCode};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 
 use super::ApiError;
 use crate::engine::Engine;

@@ -6,14 +6,15 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, SpawnHandle};
-use futures::FutureExt;
 use tokio::sync::mpsc;
 
 use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalError, Origin, Ticket};
-use crate::supervisor::{ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, Stop};
+use crate::journal::{ActorKey, Event, Incarnation, Journal, Origin, Ticket};
+use crate::runtime::{
+    hold_until_durable, ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, ReplyWhen, Stop,
+};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
 const EXPIRY_RETRY_MS: u64 = 100;
@@ -66,18 +67,6 @@ pub struct ProductMsg {
     /// The caller's span (an HTTP request's, with its request id): what the actor logs while
     /// handling this message is logged inside it.
     pub span: tracing::Span,
-}
-
-/// When a product answers a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyWhen {
-    /// Once its changes (and everything the actor changed before) are stored. The default, and
-    /// the only choice for an answer that reaches a person.
-    Durable,
-    /// As soon as it is applied. Only for an intermediate step of a flow whose last step is
-    /// `Durable` on the same actor: the journal stores an actor's changes in order and fences it
-    /// if any fail, so the last step's success proves this one stored too.
-    Applied,
 }
 
 #[derive(Message, Clone, Debug)]
@@ -211,20 +200,6 @@ impl Handler<ProductMsg> for ProductActor {
         self.arm_expiry(ctx);
         self.stats.handled(started.elapsed(), self.clock.now());
         hold_until_durable(result, ticket)
-    }
-}
-
-/// The durability rule: an answer is given only once the changes it reports are stored.
-pub(crate) fn hold_until_durable<T: Send + 'static>(
-    result: Result<T, CallError>,
-    ticket: Option<Ticket>,
-) -> ResponseFuture<Result<T, CallError>> {
-    match ticket {
-        None => Box::pin(futures::future::ready(result)),
-        Some(ticket) => Box::pin(ticket.map(move |durable: Result<(), JournalError>| {
-            durable.map_err(CallError::from)?;
-            result
-        })),
     }
 }
 

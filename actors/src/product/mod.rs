@@ -6,10 +6,9 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use actor::hold_until_durable;
-pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery, ReplyWhen};
+pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery};
 pub use messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, ReleaseReason, Restock, StoreWhen};
 pub use state::{
-    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, Transition, PRODUCT_NAME_CHARS_MAX,
+    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, PRODUCT_NAME_CHARS_MAX,
     PRODUCT_REFERENCES_REMEMBERED_MAX, PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
 };

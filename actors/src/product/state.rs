@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
 use crate::domain::{BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use crate::journal::{Event, ProductRow, StockKind};
+use crate::runtime::Transition;
 
 /// Settled orders (committed or released) a product remembers, so a re-sent commit or release
 /// returns its first outcome. Older ones are the caller's to remember (the orders table does).
@@ -56,13 +57,6 @@ pub(super) enum Fingerprint {
     /// fingerprints were kept, and any content matches).
     RestockRestored(Option<u64>),
     Price(PriceTier, Money),
-}
-
-/// A transition's result: what to answer and what to persist before answering.
-#[derive(Debug)]
-pub struct Transition<O> {
-    pub outcome: O,
-    pub events: Vec<Event>,
 }
 
 /// Everything the store keeps of a product, to rebuild its state.

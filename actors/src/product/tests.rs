@@ -5,6 +5,7 @@ use crate::domain::{ItemNo, StockState};
 use crate::domain::{ItemSecret, Money, OrderId, ProductCode, Reference};
 use crate::journal::{Event, StockKind};
 use crate::product::StoreWhen;
+use crate::runtime::Transition;
 
 const NOW: i64 = 1_700_000_000_000;
 const TTL: i64 = 60_000;

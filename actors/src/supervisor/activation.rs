@@ -7,10 +7,11 @@ use std::sync::Arc;
 use actix::{Actor, Addr, ArbiterHandle};
 use futures::future::BoxFuture;
 
-use super::{ActorStats, CallError, Handle, LoadError, Loader, Persistence, Supervisor};
+use super::{Handle, LoadError, Loader, Persistence, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::ActorKey;
 use crate::product::{ProductActor, ProductGauges, ProductRecord, ProductState};
+use crate::runtime::{ActorStats, CallError};
 use crate::wallet::{WalletActor, WalletGauges, WalletRecord, WalletState};
 
 impl Supervisor {

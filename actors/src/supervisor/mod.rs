@@ -2,24 +2,20 @@
 //! its state from the store (`activation`), spreads actors over one arbiter (thread) per core,
 //! passivates idle ones and reloads the ones whose changes failed to commit (`lifecycle`),
 //! restarts crashed ones from the store within a budget (`registry`), and sends each message
-//! with a bounded mailbox and retries (`call`). `calls` has the errors and lifecycle messages,
-//! `stats` what ops can see of each actor.
+//! with a bounded mailbox and retries (`call`). What every actor speaks (the call error, the
+//! lifecycle messages, per-actor stats) is the floor below, `crate::runtime`.
 
 mod activation;
 mod call;
-mod calls;
 mod lifecycle;
 mod registry;
-mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use calls::{CallError, CrashForTest, Passivate, Reply, Stop};
 pub use registry::{Handle, Registry, RestartBudget};
 
 use activation::store_as_loader;
 use call::call;
-pub use stats::{ActorReport, ActorStats, KindTotals, Lifecycle, LATENCY_BUCKETS};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -29,12 +25,13 @@ use actix::{Arbiter, ArbiterHandle};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use crate::domain::{Clock, CustomerId, OrderId, ProductCode};
+use crate::domain::{Clock, CustomerId, ProductCode};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalSettings, Origin, Sink};
 use crate::product::{
     ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
-    ProductSnapshot, ProductSnapshotQuery, ReplyWhen,
+    ProductSnapshot, ProductSnapshotQuery,
 };
+use crate::runtime::{ActorReport, CallError, CrashForTest, KindTotals, Notice, Reply, ReplyWhen};
 use crate::wallet::{
     WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletGauges, WalletMsg, WalletOutcome,
     WalletRecord, WalletRejection,
@@ -53,12 +50,6 @@ pub const CALL_ATTEMPTS_MAX: usize = 3;
 /// timeout then turns a burst into a stream of "store unavailable". Half the default pool, so
 /// queries outside activation still find connections.
 pub const ACTIVATION_LOADS_AT_ONCE_MAX: usize = 8;
-
-/// Something an actor reports to the outside world after it is durable.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Notice {
-    ReservationExpired { product: ProductCode, order: OrderId },
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -300,7 +291,7 @@ impl Supervisor {
         &self,
         customer: &CustomerId,
         msg: &WalletMsg,
-    ) -> Result<(crate::supervisor::Reply<WalletOutcome, WalletRejection>, Incarnation), CallError> {
+    ) -> Result<(Reply<WalletOutcome, WalletRejection>, Incarnation), CallError> {
         call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
     }
 

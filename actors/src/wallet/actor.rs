@@ -10,8 +10,7 @@ use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejecti
 use super::state::WalletState;
 use crate::domain::{Clock, Money};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
-use crate::product::{hold_until_durable, ReplyWhen};
-use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, Stop};
+use crate::runtime::{hold_until_durable, ActorStats, CallError, CrashForTest, Passivate, Reply, ReplyWhen, Stop};
 
 /// A command, and rows to store in the same transaction as its changes (see `ProductMsg`).
 #[derive(Message, Clone, Debug)]

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 use crate::domain::{BoundedMap, CustomerId, Money, Reference, UnixMs};
 use crate::journal::{Event, HoldRow, HoldStatus, LedgerKind, LedgerRow, WalletRow};
-use crate::product::Transition;
+use crate::runtime::Transition;
 
 /// Ledger references a wallet remembers, so a re-sent credit or debit returns its first outcome
 /// and a refund finds its debit. Older ones are the caller's to remember (the orders table does).

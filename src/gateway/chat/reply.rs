@@ -5,7 +5,7 @@
 use warung_actors::domain::{ItemSecret, Money, OrderId, ProductCode, ORDER_QUANTITY_MAX};
 use warung_actors::journal::{OrderRow, OrderState};
 use warung_actors::product::ProductRejection;
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletBalance, WalletRejection};
 
 use super::command::CommandError;

@@ -62,7 +62,7 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
     super::prices::check_minimum(&engine, price)?;
     match engine.supervisor.product_snapshot(&code).await {
         Ok(_) => return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists"))),
-        Err(warung_actors::supervisor::CallError::NotFound) => {}
+        Err(warung_actors::runtime::CallError::NotFound) => {}
         Err(error) => return Err(error.into()),
     }
     let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
