@@ -12,9 +12,7 @@ use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejectio
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, Origin, Ticket};
-use crate::runtime::{
-    hold_until_durable, ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, ReplyWhen, Stop,
-};
+use crate::runtime::{hold_until_durable, ActorStats, CallError, Notice, Passivate, Reply, ReplyWhen, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
 const EXPIRY_RETRY_MS: u64 = 100;
@@ -236,10 +234,11 @@ impl Handler<Stop> for ProductActor {
     }
 }
 
-impl Handler<CrashForTest> for ProductActor {
+#[cfg(any(test, feature = "test-hooks"))]
+impl Handler<crate::runtime::CrashForTest> for ProductActor {
     type Result = ();
 
-    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
+    fn handle(&mut self, _: crate::runtime::CrashForTest, _: &mut Context<Self>) {
         panic!("product {} crashed on request", self.state.code);
     }
 }

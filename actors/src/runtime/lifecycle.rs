@@ -13,6 +13,7 @@ pub struct Passivate;
 pub struct Stop;
 
 /// Panics inside the actor, so tests can exercise the supervisor's restart path.
+#[cfg(any(test, feature = "test-hooks"))]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CrashForTest;

@@ -15,7 +15,9 @@ mod reply;
 mod stats;
 mod transition;
 
-pub use lifecycle::{CrashForTest, Passivate, Stop};
+#[cfg(any(test, feature = "test-hooks"))]
+pub use lifecycle::CrashForTest;
+pub use lifecycle::{Passivate, Stop};
 pub use notice::Notice;
 pub(crate) use reply::hold_until_durable;
 pub use reply::{CallError, Reply, ReplyWhen};

@@ -31,7 +31,7 @@ use crate::product::{
     ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
     ProductSnapshot, ProductSnapshotQuery,
 };
-use crate::runtime::{ActorReport, CallError, CrashForTest, KindTotals, Notice, Reply, ReplyWhen};
+use crate::runtime::{ActorReport, CallError, KindTotals, Notice, Reply, ReplyWhen};
 use crate::wallet::{
     WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletGauges, WalletMsg, WalletOutcome,
     WalletRecord, WalletRejection,
@@ -331,10 +331,11 @@ impl Supervisor {
         reports
     }
 
-    /// Stops an actor by crashing it, for tests of the restart path.
+    /// Stops an actor by crashing it, for tests of the restart path (feature `test-hooks`).
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn crash_product_for_test(&self, code: &ProductCode) {
         if let Some(handle) = self.inner.products.active(code) {
-            handle.addr.do_send(CrashForTest);
+            handle.addr.do_send(crate::runtime::CrashForTest);
         }
     }
 

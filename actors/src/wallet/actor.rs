@@ -10,7 +10,7 @@ use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejecti
 use super::state::WalletState;
 use crate::domain::{Clock, Money};
 use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
-use crate::runtime::{hold_until_durable, ActorStats, CallError, CrashForTest, Passivate, Reply, ReplyWhen, Stop};
+use crate::runtime::{hold_until_durable, ActorStats, CallError, Passivate, Reply, ReplyWhen, Stop};
 
 /// A command, and rows to store in the same transaction as its changes (see `ProductMsg`).
 #[derive(Message, Clone, Debug)]
@@ -134,13 +134,5 @@ impl Handler<Stop> for WalletActor {
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.stats.mark_stopped();
         ctx.stop();
-    }
-}
-
-impl Handler<CrashForTest> for WalletActor {
-    type Result = ();
-
-    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
-        panic!("wallet {} crashed on request", self.state.customer.masked());
     }
 }
