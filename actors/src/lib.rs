@@ -6,7 +6,7 @@
 //! - `runtime`: what every actor speaks: replies and call errors, when an answer is given, the
 //!   lifecycle messages, per-actor stats, notices.
 //! - `product`: the product state machine (price, available units, reservations, sold) and its actor.
-//! - `wallet`: the wallet state machine (balance, holds, ledger) and its actor.
+//! - `wallet`: the wallet state machine (balance, ledger) and its actor.
 //! - `supervisor`: activation, passivation, restart and reload of actors.
 //!
 //! Each module uses only those listed before it.

@@ -173,7 +173,7 @@ impl Contender for ActorContender {
         let paid: Vec<_> = data.orders.iter().filter(|o| o.state == OrderState::Paid).collect();
         let mut balances = Decimal::ZERO;
         let mut negative = 0;
-        for (_, balance, _) in &data.customers {
+        for (_, balance) in &data.customers {
             let balance = Decimal::from_str(balance).context("a stored balance")?;
             negative += u64::from(balance.is_sign_negative() && !balance.is_zero());
             balances += balance;

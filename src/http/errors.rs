@@ -123,10 +123,8 @@ fn product_status(rule: &ProductRejection) -> StatusCode {
 fn wallet_status(rule: &WalletRejection) -> StatusCode {
     match rule {
         WalletRejection::InsufficientBalance { .. } => StatusCode::PAYMENT_REQUIRED,
-        WalletRejection::HoldNotFound | WalletRejection::OriginalNotFound => StatusCode::NOT_FOUND,
-        WalletRejection::ExistsWithDifferentContent
-        | WalletRejection::HoldAlreadySettled { .. }
-        | WalletRejection::AlreadyRefunded => StatusCode::CONFLICT,
+        WalletRejection::OriginalNotFound => StatusCode::NOT_FOUND,
+        WalletRejection::ExistsWithDifferentContent | WalletRejection::AlreadyRefunded => StatusCode::CONFLICT,
         WalletRejection::AmountMustNotBeZero
         | WalletRejection::ReasonRequired
         | WalletRejection::BalanceLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,

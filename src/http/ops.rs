@@ -118,7 +118,7 @@ async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>)
             let balance = engine.checkout.known_balance(&customer).await.map_err(unavailable)?.ok_or_else(not_found)?;
             Ok(HttpResponse::Ok().json(json!({
                 "kind": "wallet", "id": customer.masked(), "actor": report("wallet", &customer.masked()),
-                "state": {"balance": balance.balance.amount().to_string(), "held": balance.held.amount().to_string(),
+                "state": {"balance": balance.balance.amount().to_string(),
                           "available": balance.available.amount().to_string()},
             })))
         }

@@ -30,7 +30,6 @@ pub struct OrderFilter {
 pub struct CustomerLine {
     pub id: CustomerId,
     pub balance: Money,
-    pub held: Money,
     pub role: String,
     pub orders_paid: i64,
     pub orders_refunded: i64,
@@ -163,12 +162,12 @@ pub(crate) fn price_request(t: PriceRequestTuple) -> Result<PriceRequest, StoreE
     })
 }
 
-/// id, balance, held, role, paid, refunded
-pub(crate) type CustomerTuple = (String, String, String, Option<String>, i64, i64);
+/// id, balance, role, paid, refunded
+pub(crate) type CustomerTuple = (String, String, Option<String>, i64, i64);
 
 /// Customers with their role and order counts; `{where}` and `{having}` are filled by the caller
 /// with this module's literals only.
-pub(crate) const CUSTOMER_SELECT: &str = "SELECT c.id, CAST(c.balance AS TEXT), CAST(c.held AS TEXT), r.role, \
+pub(crate) const CUSTOMER_SELECT: &str = "SELECT c.id, CAST(c.balance AS TEXT), r.role, \
        (SELECT COUNT(*) FROM orders o WHERE o.customer = c.id AND o.state IN ('paid', 'refunded')), \
        (SELECT COUNT(*) FROM orders o WHERE o.customer = c.id AND o.state = 'refunded') \
      FROM customers c LEFT JOIN customer_roles r ON r.customer = c.id";
@@ -177,10 +176,9 @@ pub(crate) fn customer_line(t: CustomerTuple) -> Result<CustomerLine, StoreError
     Ok(CustomerLine {
         id: super::rows::customer(&t.0)?,
         balance: super::rows::money(&t.1)?,
-        held: super::rows::money(&t.2)?,
-        role: t.3.unwrap_or_else(|| "member".to_string()),
-        orders_paid: t.4,
-        orders_refunded: t.5,
+        role: t.2.unwrap_or_else(|| "member".to_string()),
+        orders_paid: t.3,
+        orders_refunded: t.4,
     })
 }
 

@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
 use warung_actors::journal::{
-    AuditRow, Event, HoldRow, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow, WalletRow,
+    AuditRow, Event, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow, WalletRow,
 };
 
 /// Rows keyed by identity, the last write of each key winning, in first-seen order.
@@ -119,7 +119,6 @@ pub struct Batch<'a> {
     pub movements: Vec<&'a MovementRow>,
     pub wallets: LastWins<&'a str, &'a WalletRow>,
     pub ledger: Vec<&'a LedgerRow>,
-    pub holds: LastWins<(&'a str, &'a str), &'a HoldRow>,
     pub orders: LastWins<&'a str, &'a OrderRow>,
     /// Appended, not last-wins: two rows with one payment id make the insert fail, never one
     /// silently replace the other.
@@ -154,7 +153,6 @@ impl<'a> Batch<'a> {
                 Event::Movement(row) => batch.movements.push(row),
                 Event::Wallet(row) => batch.wallets.put(row.customer.as_str(), row),
                 Event::Ledger(row) => batch.ledger.push(row),
-                Event::Hold(row) => batch.holds.put((row.customer.as_str(), row.reference.as_str()), row),
                 Event::Order(row) => batch.orders.put_new(row.id.as_str(), row, row.creates),
                 Event::Payment(row) => batch.payments.push(row),
                 Event::Audit(row) => batch.audit.push(row),
@@ -178,7 +176,6 @@ impl<'a> Batch<'a> {
         self.wallets.keys.iter().for_each(|k| keys.add("customers", k));
         self.movements.iter().for_each(|m| keys.add("movements", m.product.as_str()));
         self.ledger.iter().for_each(|l| keys.add("ledger", l.customer.as_str()));
-        self.holds.keys.iter().for_each(|k| keys.add("holds", k));
         self.orders.keys.iter().for_each(|k| keys.add("orders", k));
         self.payments.iter().for_each(|p| keys.add("payments", p.id.as_str()));
         self.audit.iter().for_each(|a| keys.add("audit", a.subject.as_str()));
@@ -200,7 +197,6 @@ impl<'a> Batch<'a> {
             self.movements.into_iter().partition(|m| !earlier.has("movements", m.product.as_str()));
         let (ledger, ledger_shared) =
             self.ledger.into_iter().partition(|l| !earlier.has("ledger", l.customer.as_str()));
-        let (holds, holds_shared) = self.holds.split(|k| earlier.has("holds", k));
         let (orders, orders_shared) = self.orders.split(|k| earlier.has("orders", k));
         let (payments, payments_shared) =
             self.payments.into_iter().partition(|p| !earlier.has("payments", p.id.as_str()));
@@ -213,7 +209,6 @@ impl<'a> Batch<'a> {
             movements,
             wallets,
             ledger,
-            holds,
             orders,
             payments,
             audit,
@@ -226,7 +221,6 @@ impl<'a> Batch<'a> {
             movements: movements_shared,
             wallets: wallets_shared,
             ledger: ledger_shared,
-            holds: holds_shared,
             orders: orders_shared,
             payments: payments_shared,
             audit: audit_shared,

@@ -63,8 +63,8 @@ pub struct AuditData {
     pub sold_items_by_order: Vec<(String, String, i64)>,
     /// (product, sum of quantity) over open reservations
     pub reserved_by_product: Vec<(String, i64)>,
-    /// (customer, balance, held)
-    pub customers: Vec<(String, String, String)>,
+    /// (customer, balance)
+    pub customers: Vec<(String, String)>,
     pub ledger: Vec<LedgerRow>,
     pub orders: Vec<OrderRow>,
     pub payments: Vec<PaymentRow>,

@@ -307,13 +307,12 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     let wallets = &batch.wallets.rows;
     if !wallets.is_empty() {
         c.part(
-            "INSERT INTO customers (id, balance, held, created_at, updated_at) \
-             SELECT id, b, h, a, a FROM UNNEST($1::text[], $2::numeric[], $3::numeric[], $4::bigint[]) AS u(id, b, h, a) \
-             ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, held = EXCLUDED.held, updated_at = EXCLUDED.updated_at",
+            "INSERT INTO customers (id, balance, created_at, updated_at) \
+             SELECT id, b, a, a FROM UNNEST($1::text[], $2::numeric[], $3::bigint[]) AS u(id, b, a) \
+             ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at",
         )
         .bind(wallets.iter().map(|w| w.customer.as_str()).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
-        .bind(wallets.iter().map(|w| money(w.held)).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>());
     }
     let ledger = &batch.ledger;
@@ -330,19 +329,6 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
         .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>());
-    }
-    let holds = &batch.holds.rows;
-    if !holds.is_empty() {
-        c.part(
-            "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[]) \
-             ON CONFLICT (customer, reference) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(holds.iter().map(|h| h.customer.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.reference.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| money(h.amount)).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.status.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.updated_at).collect::<Vec<_>>());
     }
 }
 

@@ -116,33 +116,15 @@ macro_rules! impl_store {
                 &self,
                 customer: &warung_actors::domain::CustomerId,
             ) -> Result<warung_actors::wallet::WalletRecord, crate::store::StoreError> {
-                use warung_actors::domain::Money;
-                use warung_actors::journal::{HoldRow, HoldStatus};
                 use crate::store::rows;
 
                 let mut record = warung_actors::wallet::WalletRecord::default();
-                let balance: Option<(String, String)> =
-                    sqlx::query_as("SELECT CAST(balance AS TEXT), CAST(held AS TEXT) FROM customers WHERE id = $1")
-                        .bind(customer.as_str())
-                        .fetch_optional(&self.pool)
-                        .await?;
-                let Some((balance, held)) = balance else { return Ok(record) };
+                let balance: Option<(String,)> = sqlx::query_as("SELECT CAST(balance AS TEXT) FROM customers WHERE id = $1")
+                    .bind(customer.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some((balance,)) = balance else { return Ok(record) };
                 record.balance = rows::money(&balance)?;
-                record.held = rows::money(&held)?;
-                let holds: Vec<(String, String, String, i64)> = sqlx::query_as(
-                    "SELECT reference, CAST(amount AS TEXT), status, updated_at FROM wallet_holds WHERE customer = $1 ORDER BY updated_at",
-                )
-                .bind(customer.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                for (reference, amount, status, updated_at) in holds {
-                    let (reference, amount): (_, Money) = (rows::reference(&reference)?, rows::money(&amount)?);
-                    match HoldStatus::parse(&status) {
-                        Some(HoldStatus::Held) => record.open_holds.push((reference, amount)),
-                        Some(status) => record.settled_holds.push(HoldRow { reference, customer: customer.clone(), amount, status, updated_at }),
-                        None => return Err(crate::store::StoreError::Corrupt(format!("hold status {status:?}"))),
-                    }
-                }
                 let sql = concat!("SELECT ", crate::store::rows::ledger_columns!(), " FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2");
                 let ledger = sqlx::query_as::<_, rows::LedgerTuple>(sql)
                     .bind(customer.as_str())
@@ -327,7 +309,7 @@ macro_rules! impl_store {
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                let customers = sqlx::query_as("SELECT id, CAST(balance AS TEXT), CAST(held AS TEXT) FROM customers ORDER BY id")
+                let customers = sqlx::query_as("SELECT id, CAST(balance AS TEXT) FROM customers ORDER BY id")
                     .fetch_all(&self.pool)
                     .await?;
                 let sql = concat!("SELECT ", crate::store::rows::ledger_columns!(), " FROM ledger_entries ORDER BY id");

@@ -104,10 +104,12 @@ impl SqliteStore {
         }
         for w in &batch.wallets.rows {
             sqlx::query(
-                "INSERT INTO customers (id, balance, held, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
-                 ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, held = excluded.held, updated_at = excluded.updated_at",
+                "INSERT INTO customers (id, balance, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+                 ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at",
             )
-            .bind(w.customer.as_str()).bind(money(w.balance)).bind(money(w.held)).bind(w.updated_at)
+            .bind(w.customer.as_str())
+            .bind(money(w.balance))
+            .bind(w.updated_at)
             .execute(&mut *tx)
             .await?;
         }
@@ -117,15 +119,6 @@ impl SqliteStore {
             )
             .bind(l.customer.as_str()).bind(l.reference.as_str()).bind(l.kind.as_str()).bind(l.amount.normalize().to_string())
             .bind(money(l.balance_after)).bind(&l.reason).bind(&l.actor).bind(l.at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for h in &batch.holds.rows {
-            sqlx::query(
-                "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (customer, reference) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
-            )
-            .bind(h.customer.as_str()).bind(h.reference.as_str()).bind(money(h.amount)).bind(h.status.as_str()).bind(h.updated_at)
             .execute(&mut *tx)
             .await?;
         }

@@ -30,7 +30,6 @@ pub enum Event {
     Movement(MovementRow),
     Wallet(WalletRow),
     Ledger(LedgerRow),
-    Hold(HoldRow),
     Order(OrderRow),
     Payment(PaymentRow),
     /// An admin's change that is neither stock nor money (a price, a name, on sale or not),
@@ -158,7 +157,6 @@ pub struct MovementRow {
 pub struct WalletRow {
     pub customer: CustomerId,
     pub balance: Money,
-    pub held: Money,
     pub updated_at: UnixMs,
 }
 
@@ -168,7 +166,6 @@ pub enum LedgerKind {
     TopUp,
     Purchase,
     Refund,
-    Capture,
     Adjustment,
 }
 
@@ -178,7 +175,6 @@ impl LedgerKind {
             LedgerKind::TopUp => "top_up",
             LedgerKind::Purchase => "purchase",
             LedgerKind::Refund => "refund",
-            LedgerKind::Capture => "capture",
             LedgerKind::Adjustment => "adjustment",
         }
     }
@@ -188,7 +184,6 @@ impl LedgerKind {
             "top_up" => LedgerKind::TopUp,
             "purchase" => LedgerKind::Purchase,
             "refund" => LedgerKind::Refund,
-            "capture" => LedgerKind::Capture,
             "adjustment" => LedgerKind::Adjustment,
             _ => return None,
         })
@@ -206,42 +201,6 @@ pub struct LedgerRow {
     pub reason: String,
     pub actor: String,
     pub at: UnixMs,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HoldStatus {
-    Held,
-    Captured,
-    Voided,
-}
-
-impl HoldStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldStatus::Held => "held",
-            HoldStatus::Captured => "captured",
-            HoldStatus::Voided => "voided",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<HoldStatus> {
-        match value {
-            "held" => Some(HoldStatus::Held),
-            "captured" => Some(HoldStatus::Captured),
-            "voided" => Some(HoldStatus::Voided),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct HoldRow {
-    pub reference: Reference,
-    pub customer: CustomerId,
-    pub amount: Money,
-    pub status: HoldStatus,
-    pub updated_at: UnixMs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! The wallet actor: owns one customer's balance and holds, applies one message at a time, and
+//! The wallet actor: owns one customer's balance, applies one message at a time, and
 //! holds each reply until the journal says the change is durable.
 
 use std::sync::{Arc, RwLock};

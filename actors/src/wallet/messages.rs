@@ -8,12 +8,6 @@ use crate::journal::LedgerKind;
 
 #[derive(Clone, Debug)]
 pub enum WalletCommand {
-    /// Set money aside for a payment in progress: it counts against the balance at once.
-    Hold { reference: Reference, amount: Money },
-    /// Take held money: a ledger entry for the held amount.
-    Capture { reference: Reference, reason: String },
-    /// Give held money back to the available balance.
-    Void { reference: Reference },
     /// Add money: a top up or another credit (not a refund: see `Refund`).
     Credit { reference: Reference, amount: Money, kind: LedgerKind, reason: String, actor: String },
     /// Take money now, for a purchase.
@@ -28,9 +22,6 @@ impl WalletCommand {
     /// The command's name, for logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            WalletCommand::Hold { .. } => "hold",
-            WalletCommand::Capture { .. } => "capture",
-            WalletCommand::Void { .. } => "void",
             WalletCommand::Credit { .. } => "credit",
             WalletCommand::Debit { .. } => "debit",
             WalletCommand::Refund { .. } => "refund",
@@ -42,16 +33,12 @@ impl WalletCommand {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WalletBalance {
     pub balance: Money,
-    pub held: Money,
-    /// `balance - held`: what a purchase may take.
+    /// What a purchase may take: the whole balance (no money is ever set aside).
     pub available: Money,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalletOutcome {
-    Held { amount: Money, balance: WalletBalance },
-    Captured { amount: Money, balance: WalletBalance },
-    Voided { amount: Money, balance: WalletBalance },
     Credited { amount: Money, balance: WalletBalance },
     Debited { amount: Money, balance: WalletBalance },
     Refunded { amount: Money, balance: WalletBalance },
@@ -62,10 +49,7 @@ impl WalletOutcome {
     /// The balance right after this command was first applied.
     pub fn balance(&self) -> WalletBalance {
         match self {
-            WalletOutcome::Held { balance, .. }
-            | WalletOutcome::Captured { balance, .. }
-            | WalletOutcome::Voided { balance, .. }
-            | WalletOutcome::Credited { balance, .. }
+            WalletOutcome::Credited { balance, .. }
             | WalletOutcome::Debited { balance, .. }
             | WalletOutcome::Refunded { balance, .. }
             | WalletOutcome::Adjusted { balance, .. } => *balance,
@@ -87,10 +71,6 @@ pub enum WalletRejection {
     InsufficientBalance { available: Money, requested: Money },
     #[error("the balance would exceed the largest amount accepted")]
     BalanceLimitExceeded,
-    #[error("no hold with this reference")]
-    HoldNotFound,
-    #[error("the hold was already {status}")]
-    HoldAlreadySettled { status: &'static str },
     #[error("no debit with this reference to refund")]
     OriginalNotFound,
     #[error("the debit was already refunded")]

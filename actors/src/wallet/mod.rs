@@ -8,4 +8,4 @@ mod tests;
 
 pub use actor::{WalletActor, WalletBalanceQuery, WalletGauges, WalletMsg};
 pub use messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
-pub use state::{WalletRecord, WalletState, WALLET_OPEN_HOLDS_MAX, WALLET_REFERENCES_REMEMBERED_MAX};
+pub use state::{WalletRecord, WalletState, WALLET_REFERENCES_REMEMBERED_MAX};

@@ -1,27 +1,19 @@
-//! The wallet state machine: balance and holds. The balance never goes below zero, a hold counts
-//! against it at once (as TigerBeetle's pending transfers), and every change is a ledger entry.
-
-use std::collections::HashMap;
+//! The wallet state machine: a balance that never goes below zero (a `Money` cannot) and never
+//! above the largest amount accepted, where every change is a ledger entry.
 
 use rust_decimal::Decimal;
 
 use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 use crate::domain::{BoundedMap, CustomerId, Money, Reference, UnixMs};
-use crate::journal::{Event, HoldRow, HoldStatus, LedgerKind, LedgerRow, WalletRow};
+use crate::journal::{Event, LedgerKind, LedgerRow, WalletRow};
 use crate::runtime::Transition;
 
 /// Ledger references a wallet remembers, so a re-sent credit or debit returns its first outcome
 /// and a refund finds its debit. Older ones are the caller's to remember (the orders table does).
 pub const WALLET_REFERENCES_REMEMBERED_MAX: usize = 10_000;
 
-/// Holds a wallet may have open at once; more is refused as insufficient.
-pub const WALLET_OPEN_HOLDS_MAX: usize = 100;
-
 #[derive(Clone, Debug, PartialEq)]
 enum Fingerprint {
-    Hold(Money),
-    Capture,
-    Void,
     Credit(Money, LedgerKind),
     Debit(Money),
     Refund(Reference),
@@ -41,44 +33,29 @@ pub struct Remembered {
 #[derive(Clone, Debug, Default)]
 pub struct WalletRecord {
     pub balance: Money,
-    pub held: Money,
-    pub open_holds: Vec<(Reference, Money)>,
     /// The latest ledger entries, oldest first.
     pub ledger: Vec<LedgerRow>,
-    /// Settled holds (captured or voided) among the latest, oldest first.
-    pub settled_holds: Vec<HoldRow>,
 }
 
 #[derive(Clone, Debug)]
 pub struct WalletState {
     pub customer: CustomerId,
     balance: Money,
-    held: Money,
-    holds: HashMap<Reference, Money>,
     remembered: BoundedMap<Reference, Remembered>,
 }
 
 impl WalletState {
     pub fn new(customer: CustomerId) -> WalletState {
-        WalletState {
-            customer,
-            balance: Money::ZERO,
-            held: Money::ZERO,
-            holds: HashMap::new(),
-            remembered: BoundedMap::new(WALLET_REFERENCES_REMEMBERED_MAX),
-        }
+        WalletState { customer, balance: Money::ZERO, remembered: BoundedMap::new(WALLET_REFERENCES_REMEMBERED_MAX) }
     }
 
     pub fn restore(customer: CustomerId, record: WalletRecord) -> Result<WalletState, String> {
         let mut state = WalletState::new(customer);
         state.balance = record.balance;
-        state.held = record.held;
-        state.holds = record.open_holds.into_iter().collect();
         let mut refunded = Vec::new();
         for entry in &record.ledger {
             let amount = Money::new(entry.amount.abs()).map_err(|e| e.to_string())?;
-            let balance =
-                WalletBalance { balance: entry.balance_after, held: Money::ZERO, available: entry.balance_after };
+            let balance = WalletBalance { balance: entry.balance_after, available: entry.balance_after };
             let (fingerprint, outcome) = match entry.kind {
                 LedgerKind::Purchase => (Fingerprint::Debit(amount), WalletOutcome::Debited { amount, balance }),
                 LedgerKind::Refund => match refunded_original(&entry.reason) {
@@ -90,7 +67,6 @@ impl WalletState {
                         (Fingerprint::Credit(amount, LedgerKind::Refund), WalletOutcome::Credited { amount, balance })
                     }
                 },
-                LedgerKind::Capture => (Fingerprint::Capture, WalletOutcome::Captured { amount, balance }),
                 LedgerKind::Adjustment => {
                     (Fingerprint::Adjust(entry.amount), WalletOutcome::Adjusted { delta: entry.amount, balance })
                 }
@@ -105,33 +81,11 @@ impl WalletState {
                 debit.refunded = true;
             }
         }
-        for hold in record.settled_holds {
-            let balance = state.balance();
-            let (fingerprint, outcome) = match hold.status {
-                HoldStatus::Voided => (Fingerprint::Void, WalletOutcome::Voided { amount: hold.amount, balance }),
-                HoldStatus::Captured => {
-                    (Fingerprint::Capture, WalletOutcome::Captured { amount: hold.amount, balance })
-                }
-                HoldStatus::Held => continue,
-            };
-            if state.remembered.get(&hold.reference).is_none() {
-                state.remember(hold.reference, fingerprint, outcome);
-            }
-        }
-        state.check_invariants()?;
         Ok(state)
     }
 
     pub fn balance(&self) -> WalletBalance {
-        WalletBalance {
-            balance: self.balance,
-            held: self.held,
-            available: self.balance.checked_sub(self.held).expect("held never exceeds balance"),
-        }
-    }
-
-    pub fn open_holds(&self) -> usize {
-        self.holds.len()
+        WalletBalance { balance: self.balance, available: self.balance }
     }
 
     pub fn apply(&mut self, command: WalletCommand, now: UnixMs) -> Result<Transition<WalletOutcome>, WalletRejection> {
@@ -142,49 +96,8 @@ impl WalletState {
             }
             return Ok(Transition { outcome: seen.outcome.clone(), events: Vec::new() });
         }
-        if let Some(amount) = self.holds.get(&reference) {
-            if let WalletCommand::Hold { amount: requested, .. } = &command {
-                if requested != amount {
-                    return Err(WalletRejection::ExistsWithDifferentContent);
-                }
-                let outcome = WalletOutcome::Held { amount: *amount, balance: self.balance() };
-                return Ok(Transition { outcome, events: Vec::new() });
-            }
-        }
         let mut events = Vec::new();
         let outcome = match command {
-            WalletCommand::Hold { reference, amount } => {
-                non_zero(amount)?;
-                self.take_check(amount)?;
-                if self.holds.len() >= WALLET_OPEN_HOLDS_MAX {
-                    return Err(WalletRejection::InsufficientBalance {
-                        available: self.balance().available,
-                        requested: amount,
-                    });
-                }
-                self.held = self.held.checked_add(amount).expect("held below balance");
-                self.holds.insert(reference.clone(), amount);
-                events.push(self.hold_row(&reference, amount, HoldStatus::Held, now));
-                WalletOutcome::Held { amount, balance: self.balance() }
-            }
-            WalletCommand::Capture { reference, reason } => {
-                let amount = self.settle_hold(&reference)?;
-                self.held = self.held.checked_sub(amount).expect("hold was counted");
-                self.balance = self.balance.checked_sub(amount).expect("held money is in the balance");
-                events.push(self.hold_row(&reference, amount, HoldStatus::Captured, now));
-                events.push(self.ledger(&reference, LedgerKind::Capture, -amount.amount(), &reason, "system", now));
-                let outcome = WalletOutcome::Captured { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Capture, outcome.clone());
-                outcome
-            }
-            WalletCommand::Void { reference } => {
-                let amount = self.settle_hold(&reference)?;
-                self.held = self.held.checked_sub(amount).expect("hold was counted");
-                events.push(self.hold_row(&reference, amount, HoldStatus::Voided, now));
-                let outcome = WalletOutcome::Voided { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Void, outcome.clone());
-                outcome
-            }
             WalletCommand::Credit { reference, amount, kind, reason, actor } => {
                 non_zero(amount)?;
                 self.balance = self.balance.checked_add(amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
@@ -205,7 +118,7 @@ impl WalletState {
             WalletCommand::Refund { reference, original, reason, actor } => {
                 let debit = self.remembered.get(&original).ok_or(WalletRejection::OriginalNotFound)?;
                 let amount = match debit.outcome {
-                    WalletOutcome::Debited { amount, .. } | WalletOutcome::Captured { amount, .. } => amount,
+                    WalletOutcome::Debited { amount, .. } => amount,
                     _ => return Err(WalletRejection::OriginalNotFound),
                 };
                 if debit.refunded {
@@ -243,12 +156,8 @@ impl WalletState {
         events.push(Event::Wallet(WalletRow {
             customer: self.customer.clone(),
             balance: self.balance,
-            held: self.held,
             updated_at: now,
         }));
-        if let Err(broken) = self.check_invariants() {
-            panic!("wallet {} broke an invariant: {broken}", self.customer.masked());
-        }
         Ok(Transition { outcome, events })
     }
 
@@ -260,23 +169,9 @@ impl WalletState {
         Ok(())
     }
 
-    fn settle_hold(&mut self, reference: &Reference) -> Result<Money, WalletRejection> {
-        self.holds.remove(reference).ok_or(WalletRejection::HoldNotFound)
-    }
-
     fn remember(&mut self, reference: Reference, fingerprint: Fingerprint, outcome: WalletOutcome) {
         let fingerprint = fingerprint_key(&fingerprint);
         self.remembered.insert(reference, Remembered { fingerprint, outcome, refunded: false });
-    }
-
-    fn hold_row(&self, reference: &Reference, amount: Money, status: HoldStatus, now: UnixMs) -> Event {
-        Event::Hold(HoldRow {
-            reference: reference.clone(),
-            customer: self.customer.clone(),
-            amount,
-            status,
-            updated_at: now,
-        })
     }
 
     fn ledger(
@@ -299,18 +194,6 @@ impl WalletState {
             at: now,
         })
     }
-
-    /// One property per check; a broken one is a bug in this file.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        if self.held > self.balance {
-            return Err(format!("held {} exceeds balance {}", self.held, self.balance));
-        }
-        let held: Decimal = self.holds.values().map(|m| m.amount()).sum();
-        if held != self.held.amount() {
-            return Err(format!("open holds sum to {held}, counter says {}", self.held));
-        }
-        Ok(())
-    }
 }
 
 /// How a refund's ledger reason starts: `refund of <original reference>: <reason>`.
@@ -331,9 +214,6 @@ fn non_zero(amount: Money) -> Result<(), WalletRejection> {
 
 fn fingerprint_of(command: &WalletCommand) -> (Reference, Fingerprint) {
     match command {
-        WalletCommand::Hold { reference, amount } => (reference.clone(), Fingerprint::Hold(*amount)),
-        WalletCommand::Capture { reference, .. } => (reference.clone(), Fingerprint::Capture),
-        WalletCommand::Void { reference } => (reference.clone(), Fingerprint::Void),
         WalletCommand::Credit { reference, amount, kind, .. } => {
             (reference.clone(), Fingerprint::Credit(*amount, *kind))
         }
@@ -346,9 +226,6 @@ fn fingerprint_of(command: &WalletCommand) -> (Reference, Fingerprint) {
 /// Fingerprints compare by value; amounts normalised so `1000` and `1000.00` are the same.
 fn fingerprint_key(fingerprint: &Fingerprint) -> String {
     match fingerprint {
-        Fingerprint::Hold(m) => format!("hold:{}", m.amount().normalize()),
-        Fingerprint::Capture => "capture".into(),
-        Fingerprint::Void => "void".into(),
         Fingerprint::Credit(m, k) => format!("credit:{}:{}", k.as_str(), m.amount().normalize()),
         Fingerprint::Debit(m) => format!("debit:{}", m.amount().normalize()),
         Fingerprint::Refund(r) => format!("refund:{r}"),

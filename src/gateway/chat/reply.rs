@@ -70,11 +70,7 @@ pub fn purchased(purchase: &Purchase) -> String {
 }
 
 pub fn balance(balance: &WalletBalance) -> String {
-    if balance.held.is_zero() {
-        format!("Saldo kamu: {}", balance.balance)
-    } else {
-        format!("Saldo kamu: {} (tertahan {}, bisa dipakai {})", balance.balance, balance.held, balance.available)
-    }
+    format!("Saldo kamu: {}", balance.balance)
 }
 
 /// An order's state, as the customer reads it.
@@ -255,8 +251,6 @@ fn wallet_refused(rule: &WalletRejection) -> String {
         WalletRejection::AmountMustNotBeZero
         | WalletRejection::ReasonRequired
         | WalletRejection::ExistsWithDifferentContent
-        | WalletRejection::HoldNotFound
-        | WalletRejection::HoldAlreadySettled { .. }
         | WalletRejection::OriginalNotFound
         | WalletRejection::AlreadyRefunded => try_again(),
     }
