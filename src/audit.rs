@@ -8,11 +8,10 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use warung_actors::domain::masked;
-use warung_actors::journal::{
-    LedgerKind, LedgerRow, OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow, StockKind,
-};
+use warung_actors::journal::{LedgerKind, LedgerRow, StockKind};
 
-use crate::store::{rows, AuditData, Store, StoreError};
+use crate::checkout::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
+use crate::store::{rows, AuditData, ChargePurpose, Store, StoreError};
 
 /// Violations listed per check; more are counted but not printed.
 const VIOLATIONS_LISTED_MAX: usize = 20;
@@ -256,13 +255,13 @@ fn check_payments(data: &AuditData, orders: &HashMap<&str, &OrderRow>) -> Check 
         let credited = |kind: &'static str| entries(kind).iter().map(|e| e.amount).sum::<Decimal>();
         let order = record.order.as_ref().and_then(|o| orders.get(o.as_str()).copied());
         match (record.purpose, &record.order, order) {
-            (PaymentPurpose::TopUp, None, _) => {}
-            (PaymentPurpose::Order, Some(_), Some(order)) if order.customer == record.customer => {}
+            (ChargePurpose::TopUp, None, _) => {}
+            (ChargePurpose::Order, Some(_), Some(order)) if order.customer == record.customer => {}
             (purpose, _, _) => check.fail(format!("payment {id}: {} with no order of its customer", purpose.as_str())),
         }
         let wanted_kind = match record.purpose {
-            PaymentPurpose::TopUp => "topup",
-            PaymentPurpose::Order => "payment",
+            ChargePurpose::TopUp => "topup",
+            ChargePurpose::Order => "payment",
         };
         match record.applied {
             PaymentApplied::Credited => {
@@ -304,8 +303,8 @@ fn check_payments(data: &AuditData, orders: &HashMap<&str, &OrderRow>) -> Check 
         let id = record.id.as_str();
         let expected = match (record.applied, record.purpose) {
             (PaymentApplied::Delivered, _) => "surplus",
-            (PaymentApplied::Credited, PaymentPurpose::TopUp) => "topup",
-            (PaymentApplied::Credited, PaymentPurpose::Order) => "payment",
+            (PaymentApplied::Credited, ChargePurpose::TopUp) => "topup",
+            (PaymentApplied::Credited, ChargePurpose::Order) => "payment",
         };
         for kind in ["topup", "payment", "surplus"] {
             if kind != expected && credits.contains_key(&(id, kind)) {

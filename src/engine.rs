@@ -9,9 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use warung_actors::domain::{Clock, ProductCode};
 use warung_actors::runtime::Notice;
-use warung_actors::supervisor::Supervisor;
 
-use crate::checkout::Checkout;
+use crate::checkout::{Checkout, Supervisor};
 use crate::gateway::midtrans::MidtransConfig;
 use crate::gateway::rate_limit::PurchaseLimiter;
 use crate::gateway::whatsapp::WhatsAppConfig;

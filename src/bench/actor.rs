@@ -12,13 +12,13 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
 use warung_actors::domain::{CustomerId, ItemSecret, Money, ProductCode, Reference};
-use warung_actors::journal::{OrderState, StockKind};
+use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductCommand, ProductRejection, Restock};
 use warung_actors::runtime::CallError;
 
 use super::workload::FlashSale;
 use super::{Attempt, Contender, Verification};
-use crate::checkout::CheckoutError;
+use crate::checkout::{CheckoutError, OrderState};
 use crate::engine::Engine;
 use crate::settings::Settings;
 

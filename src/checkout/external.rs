@@ -4,11 +4,10 @@
 //! the order: the money goes to the customer's wallet and the order is marked for review.
 
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, UnixMs};
-use warung_actors::journal::{Event, OrderState, PaymentMethod};
 use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason, StoreWhen};
 
-use super::order::{Order, OrderCommand};
-use super::{Checkout, CheckoutError};
+use super::order::{Order, OrderCommand, OrderState, PaymentMethod};
+use super::{Checkout, CheckoutError, ShopRecord};
 
 /// An order waiting for its payment.
 #[derive(Clone, Debug)]
@@ -51,7 +50,7 @@ impl Checkout {
             .await?;
         let row =
             self.order_row(&order, customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);
-        if let Err(error) = self.store_rows(vec![Event::Order(row.clone())]).await {
+        if let Err(error) = self.store_records(vec![ShopRecord::Order(row.clone())]).await {
             self.release(&order, product, ReleaseReason::Failed).await.ok();
             return Err(error);
         }
@@ -78,13 +77,13 @@ impl Checkout {
             reason: ReleaseReason::Cancelled,
             actor: actor.map(str::to_string).unwrap_or_else(|| format!("customer:{}", row.customer)),
         };
-        match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.event()]).await? {
+        match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.record()]).await? {
             Ok(_) => {}
             Err(ProductRejection::AlreadyCommitted) => {
                 return Err(CheckoutError::OrderNotOpen { state: OrderState::Paid })
             }
             Err(ProductRejection::ReservationReleased { .. } | ProductRejection::ReservationNotFound) => {
-                self.store_rows(vec![cancelled.event()]).await?
+                self.store_records(vec![cancelled.record()]).await?
             }
             Err(rejection) => return Err(CheckoutError::Product(rejection)),
         }

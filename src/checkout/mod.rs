@@ -5,7 +5,10 @@
 //! - `external`: buy for an external payment: reserve with a time to live, then confirm, cancel
 //!   or expire.
 //! - `payment`: payments as exactly-once records, bound to one customer, purpose and amount.
-//! - `order`: the order's state machine, the one place every order transition is decided.
+//! - `order`: the order's row and its state machine, the one place every order transition is
+//!   decided.
+//! - `records`: what the shop stores beside the actors' changes (orders, payments, audit rows),
+//!   and the supervisor whose journal carries them.
 //! - `wallet`: refund, admin adjustment, balance.
 //! - `roles`: customer roles; a reseller pays reseller prices.
 //! - `recovery`: finish or compensate orders caught between steps (after a crash or a failure).
@@ -17,6 +20,7 @@ mod errors;
 mod external;
 pub mod order;
 pub mod payment;
+mod records;
 mod recovery;
 mod roles;
 mod saldo;
@@ -28,17 +32,17 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
-use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
-
-use order::{Order, OrderCommand, OrderOutcome};
 use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
 use warung_actors::runtime::CallError;
-use warung_actors::supervisor::Supervisor;
 use warung_actors::wallet::WalletBalance;
+
+use order::{Order, OrderCommand, OrderOutcome};
 
 pub use errors::CheckoutError;
 pub use external::PendingOrder;
-pub use payment::{Applied, IncomingPayment, PaymentOutcome, Purpose};
+pub use order::{OrderRow, OrderState, PaymentMethod};
+pub use payment::{Applied, IncomingPayment, PaymentApplied, PaymentOutcome, PaymentRow, Purpose};
+pub use records::{AuditRow, ShopRecord, Supervisor};
 pub use roles::Role;
 
 use crate::store::Store;
@@ -115,7 +119,7 @@ struct Inner {
     turns: Vec<tokio::sync::Mutex<()>>,
     /// Delivered payments whose surplus could not be credited yet (the store was down): tried
     /// again by the periodic sweep, and at every start from the store.
-    owed_surpluses: DashMap<warung_actors::domain::Reference, warung_actors::journal::PaymentRow>,
+    owed_surpluses: DashMap<warung_actors::domain::Reference, PaymentRow>,
 }
 
 /// A customer's claim on their one open order; released on drop unless kept.
@@ -171,7 +175,7 @@ impl Checkout {
         let mut order = Order::new(row.clone());
         let outcome = order.apply(command, self.inner.clock.now())?;
         if matches!(outcome, OrderOutcome::Moved { .. }) {
-            self.store_rows(vec![order.event()]).await?;
+            self.store_records(vec![order.record()]).await?;
         }
         Ok(outcome)
     }
@@ -278,9 +282,9 @@ impl Checkout {
         }
     }
 
-    /// Stores rows that belong to no actor and waits until they are durable.
-    async fn store_rows(&self, rows: Vec<Event>) -> Result<(), CheckoutError> {
-        let ticket = self.inner.supervisor.journal().submit(rows).await;
+    /// Stores records that go with no actor's change and waits until they are durable.
+    async fn store_records(&self, records: Vec<ShopRecord>) -> Result<(), CheckoutError> {
+        let ticket = self.inner.supervisor.journal().submit_records(records).await;
         ticket.await.map_err(|e| CheckoutError::Unavailable(e.into()))
     }
 

@@ -14,13 +14,18 @@
 //! payments racing on one order are decided one after the other: one delivers, the other is
 //! credited.
 
-use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, UnixMs, REFERENCE_LEN_MAX};
-use warung_actors::journal::{Event, LedgerKind, PaymentApplied, PaymentPurpose, PaymentRow};
+use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, REFERENCE_LEN_MAX};
+use warung_actors::journal::LedgerKind;
 use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
 use warung_actors::wallet::{WalletBalance, WalletCommand};
 
 use super::order::{Order, OrderCommand, OrderOutcome};
-use super::{Checkout, CheckoutError};
+use super::{Checkout, CheckoutError, ShopRecord};
+
+mod record;
+
+use record::describe;
+pub use record::{record_of, same_payment, PaymentApplied, PaymentRow};
 
 /// A payment as it reaches the shop.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,24 +61,6 @@ pub enum PaymentOutcome {
 pub struct Applied {
     pub outcome: PaymentOutcome,
     pub repeat: bool,
-}
-
-/// Whether a recorded payment is the incoming one: the same customer, purpose and amount.
-pub fn same_payment(recorded: &PaymentRow, incoming: &IncomingPayment) -> bool {
-    let purpose_matches = match &incoming.purpose {
-        Purpose::Order(order) => recorded.purpose == PaymentPurpose::Order && recorded.order.as_ref() == Some(order),
-        Purpose::TopUp => recorded.purpose == PaymentPurpose::TopUp && recorded.order.is_none(),
-    };
-    recorded.customer == incoming.customer && purpose_matches && recorded.amount == incoming.amount
-}
-
-/// How a recorded payment is described when a mismatch is refused.
-fn describe(recorded: &PaymentRow) -> String {
-    let purpose = match &recorded.order {
-        Some(order) => format!("order {order}"),
-        None => "a top-up".to_string(),
-    };
-    format!("{} for {purpose}, {}", recorded.amount, recorded.applied.as_str())
 }
 
 /// The longest payment id: its credit references (`surplus:<id>`) must still fit a reference.
@@ -187,7 +174,7 @@ impl Checkout {
             incoming.amount.checked_sub(row.total).expect("a payment commits stock only when it covers the total");
         let record = record_of(incoming, PaymentApplied::Delivered, surplus, self.inner.clock.now());
         let commit = ProductCommand::Commit { order: row.id.clone(), actor: incoming.actor.clone() };
-        let attach = vec![paid.event(), Event::Payment(record.clone())];
+        let attach = vec![paid.record(), ShopRecord::Payment(record.clone())];
         match self.inner.supervisor.product_with(&row.product, commit, attach).await? {
             Ok(ProductOutcome::Committed { items, .. }) => {
                 self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
@@ -215,7 +202,7 @@ impl Checkout {
         let row = order.row();
         let mut attach = Vec::new();
         if to_review {
-            attach.push(order.event());
+            attach.push(order.record());
         }
         let reason = format!("payment for order {} that could not be delivered", row.id);
         let balance = self.credit_whole(incoming, credit_reference(&incoming.id), reason, attach).await?;
@@ -236,10 +223,10 @@ impl Checkout {
         incoming: &IncomingPayment,
         reference: Reference,
         reason: String,
-        mut attach: Vec<Event>,
+        mut attach: Vec<ShopRecord>,
     ) -> Result<WalletBalance, CheckoutError> {
         let record = record_of(incoming, PaymentApplied::Credited, Money::ZERO, self.inner.clock.now());
-        attach.insert(0, Event::Payment(record));
+        attach.insert(0, ShopRecord::Payment(record));
         let credit = WalletCommand::Credit {
             reference,
             amount: incoming.amount,
@@ -352,24 +339,6 @@ enum Ledger {
     HasNoSurplusYet,
     /// A repeat, a retry or a start: the store says whether it was credited.
     AskTheStore,
-}
-
-/// The record a payment leaves: what it is bound to, and what it did.
-pub fn record_of(incoming: &IncomingPayment, applied: PaymentApplied, surplus: Money, at: UnixMs) -> PaymentRow {
-    let (purpose, order) = match &incoming.purpose {
-        Purpose::Order(order) => (PaymentPurpose::Order, Some(order.clone())),
-        Purpose::TopUp => (PaymentPurpose::TopUp, None),
-    };
-    PaymentRow {
-        id: incoming.id.clone(),
-        customer: incoming.customer.clone(),
-        order,
-        purpose,
-        amount: incoming.amount,
-        applied,
-        surplus,
-        at,
-    }
 }
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use warung_actors::domain::{CustomerId, OrderId};
-use warung_actors::journal::{OrderRow, OrderState, ReservationStatus};
+use warung_actors::journal::ReservationStatus;
 use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason};
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
-use super::order::{Order, OrderCommand, OrderOutcome};
+use super::order::{Order, OrderCommand, OrderOutcome, OrderRow, OrderState};
 use super::{Checkout, OrderNotice};
 
 /// Attempts at settling an order whose last step's result is unknown, waiting from
@@ -206,10 +206,10 @@ impl Checkout {
             reason: "purchase not completed".into(),
             actor: "recovery".into(),
         };
-        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.event()]).await {
+        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.record()]).await {
             Ok(Ok(_)) => Settled::Compensated,
             Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
-                match self.store_rows(vec![failed.event()]).await {
+                match self.store_records(vec![failed.record()]).await {
                     Ok(()) => Settled::Compensated,
                     Err(_) => Settled::StateLater,
                 }

@@ -11,14 +11,13 @@
 use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
-use warung_actors::journal::{OrderRow, OrderState, PaymentMethod};
 use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletCommand, WalletRejection};
 
-use super::order::{Order, OrderCommand};
+use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
 use super::recovery::Settled;
-use super::{actor_of, Checkout, CheckoutError, Purchase};
+use super::{actor_of, Checkout, CheckoutError, Purchase, ShopRecord};
 
 impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
@@ -81,7 +80,7 @@ impl Checkout {
         };
         // The debit is not waited for either: the commit names it in `depends_on`, so the journal
         // stores the commit only if the debit (and the pending order with it) was stored.
-        let pending = vec![warung_actors::journal::Event::Order(row.clone())];
+        let pending = vec![ShopRecord::Order(row.clone())];
         let (balance, debited_by) = match self.inner.supervisor.wallet_applied(customer, debit, pending).await {
             Ok((Ok(outcome), debited_by)) => (outcome.balance(), debited_by),
             Ok((Err(rejection), _)) => {
@@ -103,7 +102,7 @@ impl Checkout {
         let commit = ProductCommand::Commit { order: order.clone(), actor: actor_of(customer) };
         let mut paid = Order::new(row.clone());
         paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
-        match self.inner.supervisor.product_after(product, commit, vec![paid.event()], vec![debited_by]).await {
+        match self.inner.supervisor.product_after(product, commit, vec![paid.record()], vec![debited_by]).await {
             Ok(Ok(ProductOutcome::Committed { items, quantity, total, .. })) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
             }

@@ -3,13 +3,13 @@
 
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
-use warung_actors::journal::{Event, LedgerKind, PaymentMethod};
+use warung_actors::journal::LedgerKind;
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletBalance, WalletCommand, WalletOutcome};
 
-use super::order::{Order, OrderCommand, OrderOutcome};
+use super::order::{Order, OrderCommand, OrderOutcome, PaymentMethod};
 use super::payment::{IncomingPayment, PaymentOutcome, Purpose};
-use super::{Checkout, CheckoutError};
+use super::{Checkout, CheckoutError, ShopRecord};
 
 impl Checkout {
     /// Credits a confirmed top-up payment, once per payment id (see `apply_payment`).
@@ -54,7 +54,7 @@ impl Checkout {
         // Refunded before: the wallet answers the first refund again (same reference), and the
         // order's row is already stored.
         let attach = match moved {
-            OrderOutcome::Moved { .. } => vec![refunded.event()],
+            OrderOutcome::Moved { .. } => vec![refunded.record()],
             _ => Vec::new(),
         };
         let command = match row.method {
@@ -118,7 +118,7 @@ impl Checkout {
         &self,
         customer: &CustomerId,
         command: WalletCommand,
-        attach: Vec<Event>,
+        attach: Vec<ShopRecord>,
     ) -> Result<WalletBalance, CheckoutError> {
         let outcome: WalletOutcome =
             self.inner.supervisor.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)?;

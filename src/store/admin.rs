@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode};
-use warung_actors::journal::{AuditRow, LedgerRow, MovementRow, OrderRow};
+use warung_actors::journal::{LedgerRow, MovementRow};
 use warung_actors::product::PriceTier;
 
 use super::StoreError;
+use crate::checkout::{AuditRow, OrderRow};
 
 /// Most rows one admin list returns; a longer list is paged with `before`.
 pub const ADMIN_LIST_ROWS_MAX: i64 = 500;
@@ -220,7 +221,7 @@ macro_rules! impl_admin {
             async fn list_orders(
                 &self,
                 f: &crate::store::admin::OrderFilter,
-            ) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            ) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 let sql = concat!(
                     "SELECT ",
                     crate::store::rows::order_columns!(),
@@ -242,7 +243,7 @@ macro_rules! impl_admin {
 
             async fn order_history(
                 &self,
-                order: &warung_actors::journal::OrderRow,
+                order: &crate::checkout::OrderRow,
             ) -> Result<crate::store::admin::OrderHistory, crate::store::StoreError> {
                 use crate::store::rows;
                 let id = order.id.as_str();
@@ -381,7 +382,7 @@ macro_rules! impl_admin {
                 &self,
                 customer: &warung_actors::domain::CustomerId,
                 role: &str,
-                audit: &warung_actors::journal::AuditRow,
+                audit: &crate::checkout::AuditRow,
             ) -> Result<(), crate::store::StoreError> {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query(
@@ -485,7 +486,7 @@ macro_rules! impl_admin {
             async fn put_settings(
                 &self,
                 values: &[(String, String)],
-                audit: &[warung_actors::journal::AuditRow],
+                audit: &[crate::checkout::AuditRow],
             ) -> Result<(), crate::store::StoreError> {
                 let mut tx = self.pool.begin().await?;
                 for ((key, value), row) in values.iter().zip(audit) {
@@ -510,7 +511,7 @@ macro_rules! impl_admin {
                 &self,
                 subject: Option<&str>,
                 limit: i64,
-            ) -> Result<Vec<warung_actors::journal::AuditRow>, crate::store::StoreError> {
+            ) -> Result<Vec<crate::checkout::AuditRow>, crate::store::StoreError> {
                 let rows: Vec<crate::store::admin::AuditTuple> = sqlx::query_as(
                     "SELECT admin, action, subject, before, after, reason, at FROM admin_audit \
                      WHERE ($1 IS NULL OR subject = $1) ORDER BY id DESC LIMIT $2",

@@ -1,4 +1,6 @@
-//! The store: Postgres in production, SQLite as the embedded default, behind one trait.
+//! The store: Postgres in production, SQLite as the embedded default, behind one trait. It is the
+//! journal's sink: it writes the actors' events and the shop's records attached to them
+//! (`checkout::ShopRecord`).
 //!
 //! - `batch`: a journal batch sorted by table, shared by both backends' writers.
 //! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend;
@@ -23,8 +25,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use warung_actors::domain::{CustomerId, ItemSecret, OrderId, ProductCode, Reference};
-use warung_actors::journal::{LedgerRow, OrderRow, PaymentRow, ProductRow, ReservationStatus, SinkError};
+use warung_actors::journal::{LedgerRow, ProductRow, ReservationStatus, SinkError};
 use warung_actors::supervisor::Persistence;
+
+use crate::checkout::{OrderRow, PaymentRow, ShopRecord};
 
 pub use admin::AdminStore;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
@@ -87,7 +91,7 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait Store: Persistence + Mailbox + Payments + AdminStore {
+pub trait Store: Persistence<ShopRecord> + Mailbox + Payments + AdminStore {
     fn pools(&self) -> Vec<PoolUse>;
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
     fn backend(&self) -> &'static str;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use warung_actors::journal::{after, Earlier, Event, OrderRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
+use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
@@ -16,6 +16,7 @@ use super::mailbox::impl_mailbox;
 use super::payments::impl_payments;
 use super::reads::impl_store;
 use super::{sink_error, StoreError};
+use crate::checkout::{OrderRow, ShopRecord};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
@@ -151,9 +152,13 @@ fn codes_bind(codes: &[i64]) -> Vec<i64> {
     codes.to_vec()
 }
 
-impl Sink for PgStore {
-    fn commit<'a>(&'a self, events: &'a [Event], mut earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
-        let batch = Batch::of(events);
+impl Sink<ShopRecord> for PgStore {
+    fn commit<'a>(
+        &'a self,
+        entries: &'a [Entry<ShopRecord>],
+        mut earlier: Earlier,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        let batch = Batch::of(entries);
         let before = std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys());
         match (&mut earlier).now_or_never() {
             Some(false) => return Box::pin(async { Err(SinkError::EarlierFailed) }),

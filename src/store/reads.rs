@@ -135,7 +135,7 @@ macro_rules! impl_store {
                 Ok(record)
             }
 
-            async fn read_orders(&self, filter: &str, bind: Option<&str>, limit: i64) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn read_orders(&self, filter: &str, bind: Option<&str>, limit: i64) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 // `filter` is one of this file's literals, never user input; values are bound.
                 let sql = format!("SELECT {} FROM orders WHERE {filter} ORDER BY created_at DESC LIMIT {limit}", crate::store::rows::order_columns!());
                 let mut query = sqlx::query_as::<_, crate::store::rows::OrderTuple>(sqlx::AssertSqlSafe(sql));
@@ -175,15 +175,15 @@ macro_rules! impl_store {
                 codes.iter().map(|(c,)| crate::store::rows::product_code(c)).collect()
             }
 
-            async fn order(&self, id: &warung_actors::domain::OrderId) -> Result<Option<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn order(&self, id: &warung_actors::domain::OrderId) -> Result<Option<crate::checkout::OrderRow>, crate::store::StoreError> {
                 Ok(self.read_orders("id = $1", Some(id.as_str()), 1).await?.pop())
             }
 
-            async fn open_orders(&self) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn open_orders(&self) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 self.read_orders("state IN ('pending', 'awaiting_payment')", None, i64::MAX).await
             }
 
-            async fn orders_of(&self, customer: &warung_actors::domain::CustomerId, limit: i64) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn orders_of(&self, customer: &warung_actors::domain::CustomerId, limit: i64) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 self.read_orders("customer = $1", Some(customer.as_str()), limit).await
             }
 
@@ -256,7 +256,7 @@ macro_rules! impl_store {
                     .transpose()
             }
 
-            async fn payment(&self, id: &warung_actors::domain::Reference) -> Result<Option<warung_actors::journal::PaymentRow>, crate::store::StoreError> {
+            async fn payment(&self, id: &warung_actors::domain::Reference) -> Result<Option<crate::checkout::PaymentRow>, crate::store::StoreError> {
                 let sql = concat!("SELECT ", crate::store::rows::payment_columns!(), " FROM payments WHERE id = $1");
                 let row = sqlx::query_as::<_, crate::store::rows::PaymentTuple>(sql)
                     .bind(id.as_str())
@@ -274,7 +274,7 @@ macro_rules! impl_store {
                 Ok(found.is_some())
             }
 
-            async fn payments_owing_surplus(&self) -> Result<Vec<warung_actors::journal::PaymentRow>, crate::store::StoreError> {
+            async fn payments_owing_surplus(&self) -> Result<Vec<crate::checkout::PaymentRow>, crate::store::StoreError> {
                 let sql = concat!(
                     "SELECT ", crate::store::rows::payment_columns!(), " FROM payments p \
                      WHERE status = 'delivered' AND surplus <> $1 \

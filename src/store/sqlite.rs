@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use warung_actors::journal::{after, Earlier, Event, Sink, SinkError};
+use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
 use super::mailbox::impl_mailbox;
 use super::payments::impl_payments;
 use super::reads::impl_store;
 use super::{sink_error, StoreError};
+use crate::checkout::ShopRecord;
 
 /// Connections: one writer (the journal) and readers for activations and queries.
 const SQLITE_CONNECTIONS_MAX: u32 = 4;
@@ -169,12 +170,16 @@ fn money(m: warung_actors::domain::Money) -> String {
     m.amount().to_string()
 }
 
-impl Sink for SqliteStore {
+impl Sink<ShopRecord> for SqliteStore {
     /// One writer: a batch waits for the one before it, then writes.
-    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(
+        &'a self,
+        entries: &'a [Entry<ShopRecord>],
+        earlier: Earlier,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
             after(earlier).await?;
-            self.write(Batch::of(events)).await.map_err(sink_error)
+            self.write(Batch::of(entries)).await.map_err(sink_error)
         })
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use futures::future::join_all;
 use rust_decimal::Decimal;
 use warung::checkout::CheckoutError;
+use warung::checkout::OrderState;
 use warung_actors::domain::Money;
-use warung_actors::journal::OrderState;
 use warung_actors::product::ProductRejection;
 
 use crate::helpers::*;

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, Origin, Ticket};
+use crate::journal::{ActorKey, Entry, Incarnation, Journal, Origin, Record, Ticket};
 use crate::runtime::{hold_until_durable, ActorStats, CallError, Notice, Passivate, Reply, ReplyWhen, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
@@ -51,14 +51,13 @@ impl ProductGauges {
     }
 }
 
-/// A command, and rows the caller wants stored in the same transaction as its changes (an order's
-/// new state with the stock that justifies it). The rows are dropped if the command changes
-/// nothing (a rejection, or a repeat whose first run stored them).
-#[derive(Message, Clone, Debug)]
-#[rtype(result = "Reply<ProductOutcome, ProductRejection>")]
-pub struct ProductMsg {
+/// A command, and records the caller wants stored in the same transaction as its changes (an
+/// order's new state with the stock that justifies it). The records are dropped if the command
+/// changes nothing (a rejection, or a repeat whose first run stored them).
+#[derive(Clone, Debug)]
+pub struct ProductMsg<R> {
     pub command: ProductCommand,
-    pub attach: Vec<Event>,
+    pub attach: Vec<R>,
     pub reply: ReplyWhen,
     /// Changes of other actors this one must not be stored without (see `Origin`).
     pub depends_on: Vec<Origin>,
@@ -67,14 +66,18 @@ pub struct ProductMsg {
     pub span: tracing::Span,
 }
 
+impl<R: Record> Message for ProductMsg<R> {
+    type Result = Reply<ProductOutcome, ProductRejection>;
+}
+
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "ProductSnapshot")]
 pub struct ProductSnapshotQuery;
 
-pub struct ProductActor {
+pub struct ProductActor<R> {
     state: ProductState,
     incarnation: Incarnation,
-    journal: Journal,
+    journal: Journal<R>,
     stats: Arc<ActorStats>,
     gauges: Arc<ProductGauges>,
     clock: Clock,
@@ -83,16 +86,16 @@ pub struct ProductActor {
     timer: Option<(UnixMs, SpawnHandle)>,
 }
 
-impl ProductActor {
+impl<R: Record> ProductActor<R> {
     pub fn new(
         state: ProductState,
         incarnation: Incarnation,
-        journal: Journal,
+        journal: Journal<R>,
         stats: Arc<ActorStats>,
         gauges: Arc<ProductGauges>,
         clock: Clock,
         notices: mpsc::UnboundedSender<Notice>,
-    ) -> ProductActor {
+    ) -> ProductActor<R> {
         ProductActor { state, incarnation, journal, stats, gauges, clock, notices, last_ticket: None, timer: None }
     }
 
@@ -104,7 +107,7 @@ impl ProductActor {
     fn decide(
         &mut self,
         command: ProductCommand,
-        attach: Vec<Event>,
+        attach: Vec<R>,
         depends_on: Vec<Origin>,
     ) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
@@ -114,10 +117,9 @@ impl ProductActor {
         let now = self.clock.now();
         match self.state.apply(command, now) {
             Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
-            Ok(mut transition) => {
-                transition.events.extend(attach);
+            Ok(transition) => {
                 let origin = (ActorKey::Product(self.state.code.clone()), self.incarnation);
-                let ticket = slot.submit_after(Some(origin), depends_on, transition.events);
+                let ticket = slot.submit_after(Some(origin), depends_on, Entry::all(transition.events, attach));
                 self.last_ticket = Some(ticket.clone());
                 self.gauges.publish(&self.state);
                 (Ok(Ok(transition.outcome)), Some(ticket))
@@ -172,7 +174,7 @@ impl ProductActor {
     }
 }
 
-impl Actor for ProductActor {
+impl<R: Record> Actor for ProductActor<R> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
@@ -186,10 +188,10 @@ impl Actor for ProductActor {
     }
 }
 
-impl Handler<ProductMsg> for ProductActor {
+impl<R: Record> Handler<ProductMsg<R>> for ProductActor<R> {
     type Result = ResponseFuture<Reply<ProductOutcome, ProductRejection>>;
 
-    fn handle(&mut self, msg: ProductMsg, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ProductMsg<R>, ctx: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
         tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
         let started = Instant::now();
@@ -201,7 +203,7 @@ impl Handler<ProductMsg> for ProductActor {
     }
 }
 
-impl Handler<ProductSnapshotQuery> for ProductActor {
+impl<R: Record> Handler<ProductSnapshotQuery> for ProductActor<R> {
     type Result = actix::MessageResult<ProductSnapshotQuery>;
 
     fn handle(&mut self, _: ProductSnapshotQuery, _: &mut Context<Self>) -> Self::Result {
@@ -210,7 +212,7 @@ impl Handler<ProductSnapshotQuery> for ProductActor {
     }
 }
 
-impl Handler<Passivate> for ProductActor {
+impl<R: Record> Handler<Passivate> for ProductActor<R> {
     type Result = bool;
 
     fn handle(&mut self, _: Passivate, ctx: &mut Context<Self>) -> bool {
@@ -225,7 +227,7 @@ impl Handler<Passivate> for ProductActor {
     }
 }
 
-impl Handler<Stop> for ProductActor {
+impl<R: Record> Handler<Stop> for ProductActor<R> {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
@@ -235,7 +237,7 @@ impl Handler<Stop> for ProductActor {
 }
 
 #[cfg(any(test, feature = "test-hooks"))]
-impl Handler<crate::runtime::CrashForTest> for ProductActor {
+impl<R: Record> Handler<crate::runtime::CrashForTest> for ProductActor<R> {
     type Result = ();
 
     fn handle(&mut self, _: crate::runtime::CrashForTest, _: &mut Context<Self>) {

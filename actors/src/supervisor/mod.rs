@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::domain::{Clock, CustomerId, ProductCode};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalSettings, Origin, Sink};
+use crate::journal::{ActorKey, Incarnation, Journal, JournalSettings, Origin, Record, Sink};
 use crate::product::{
     ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
     ProductSnapshot, ProductSnapshotQuery,
@@ -62,9 +62,9 @@ pub trait Loader: Send + Sync + 'static {
     fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>>;
 }
 
-/// What the engine needs of a store: commit batches, load actors.
-pub trait Persistence: Sink + Loader {}
-impl<T: Sink + Loader> Persistence for T {}
+/// What the engine needs of a store: commit batches (whose records are `R`s), load actors.
+pub trait Persistence<R>: Sink<R> + Loader {}
+impl<R, T: Sink<R> + Loader> Persistence<R> for T {}
 
 #[derive(Clone, Debug)]
 pub struct SupervisorSettings {
@@ -102,13 +102,13 @@ pub struct SupervisorCounters {
     pub wallets: Arc<KindTotals>,
 }
 
-type Products = Registry<ProductCode, ProductActor, ProductGauges>;
-type Wallets = Registry<CustomerId, WalletActor, WalletGauges>;
+type Products<R> = Registry<ProductCode, ProductActor<R>, ProductGauges>;
+type Wallets<R> = Registry<CustomerId, WalletActor<R>, WalletGauges>;
 
-struct Inner {
-    products: Products,
-    wallets: Wallets,
-    journal: Journal,
+struct Inner<R: Record> {
+    products: Products<R>,
+    wallets: Wallets<R>,
+    journal: Journal<R>,
     loader: Arc<dyn Loader>,
     /// Permits to load an actor's state: see `ACTIVATION_LOADS_AT_ONCE_MAX`.
     loads: tokio::sync::Semaphore,
@@ -122,20 +122,26 @@ struct Inner {
     counters: SupervisorCounters,
 }
 
-/// Cheap to clone; every clone drives the same actors.
-#[derive(Clone)]
-pub struct Supervisor {
-    inner: Arc<Inner>,
+/// Cheap to clone; every clone drives the same actors. `R` is the type of the records callers
+/// attach to the actors' changes (see `journal::Record`).
+pub struct Supervisor<R: Record> {
+    inner: Arc<Inner<R>>,
 }
 
-impl Supervisor {
+impl<R: Record> Clone for Supervisor<R> {
+    fn clone(&self) -> Self {
+        Supervisor { inner: self.inner.clone() }
+    }
+}
+
+impl<R: Record> Supervisor<R> {
     /// Starts the journal, the arbiters and the background sweeps. Must run inside an actix System.
     pub fn start(
-        store: Arc<dyn Persistence>,
+        store: Arc<dyn Persistence<R>>,
         clock: Clock,
         settings: SupervisorSettings,
-    ) -> (Supervisor, mpsc::UnboundedReceiver<Notice>) {
-        let sink: Arc<dyn Sink> = store.clone();
+    ) -> (Supervisor<R>, mpsc::UnboundedReceiver<Notice>) {
+        let sink: Arc<dyn Sink<R>> = store.clone();
         let loader: Arc<dyn Loader> = store_as_loader(store);
         // The journal gets a thread of its own, so its round trips to the store never queue
         // behind other work; with `actor_threads == 0` everything stays on the caller's arbiter.
@@ -185,7 +191,7 @@ impl Supervisor {
         (supervisor, notices_rx)
     }
 
-    pub fn journal(&self) -> &Journal {
+    pub fn journal(&self) -> &Journal<R> {
         &self.inner.journal
     }
 
@@ -210,7 +216,7 @@ impl Supervisor {
         &self,
         code: &ProductCode,
         command: ProductCommand,
-        attach: Vec<Event>,
+        attach: Vec<R>,
     ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
         self.product_after(code, command, attach, Vec::new()).await
     }
@@ -221,7 +227,7 @@ impl Supervisor {
         &self,
         code: &ProductCode,
         command: ProductCommand,
-        attach: Vec<Event>,
+        attach: Vec<R>,
         depends_on: Vec<Origin>,
     ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
         let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
@@ -258,7 +264,7 @@ impl Supervisor {
         &self,
         customer: &CustomerId,
         command: WalletCommand,
-        attach: Vec<Event>,
+        attach: Vec<R>,
     ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
         let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable, span: tracing::Span::current() };
         self.call_wallet(customer, &msg).await?.0
@@ -270,7 +276,7 @@ impl Supervisor {
         &self,
         customer: &CustomerId,
         command: WalletCommand,
-        attach: Vec<Event>,
+        attach: Vec<R>,
     ) -> Result<(Result<WalletOutcome, WalletRejection>, Origin), CallError> {
         let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied, span: tracing::Span::current() };
         let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
@@ -280,7 +286,7 @@ impl Supervisor {
     async fn call_product(
         &self,
         code: &ProductCode,
-        msg: &ProductMsg,
+        msg: &ProductMsg<R>,
     ) -> Result<(Result<ProductOutcome, ProductRejection>, Incarnation), CallError> {
         let (reply, incarnation) =
             call(&self.inner.products, code, || self.activate_product(code), msg, self.inner.clock).await?;
@@ -290,7 +296,7 @@ impl Supervisor {
     async fn call_wallet(
         &self,
         customer: &CustomerId,
-        msg: &WalletMsg,
+        msg: &WalletMsg<R>,
     ) -> Result<(Reply<WalletOutcome, WalletRejection>, Incarnation), CallError> {
         call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
     }

@@ -12,7 +12,7 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
-use crate::journal::{Earlier, ProductRow, SinkError, StockKind};
+use crate::journal::{Earlier, Entry, ProductRow, SinkError, StockKind};
 use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation, StoreWhen};
 use crate::wallet::WalletCommand;
 
@@ -22,8 +22,8 @@ struct MemoryStore {
     committed: Mutex<usize>,
 }
 
-impl Sink for MemoryStore {
-    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+impl Sink<()> for MemoryStore {
+    fn commit<'a>(&'a self, events: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         async move {
             crate::journal::after(earlier).await?;
             *self.committed.lock().unwrap() += events.len();
@@ -80,7 +80,7 @@ fn settings() -> SupervisorSettings {
     SupervisorSettings { actor_threads: 0, ..SupervisorSettings::default() }
 }
 
-async fn snapshot(supervisor: &Supervisor) -> ProductSnapshot {
+async fn snapshot(supervisor: &Supervisor<()>) -> ProductSnapshot {
     supervisor.product_snapshot(&ProductCode::parse("viu1b").unwrap()).await.unwrap()
 }
 
@@ -244,8 +244,8 @@ struct SlowLoads {
     most_at_once: std::sync::atomic::AtomicUsize,
 }
 
-impl Sink for SlowLoads {
-    fn commit<'a>(&'a self, _: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+impl Sink<()> for SlowLoads {
+    fn commit<'a>(&'a self, _: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         crate::journal::after(earlier).boxed()
     }
 }

@@ -9,18 +9,21 @@ use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
 use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 use super::state::WalletState;
 use crate::domain::{Clock, Money};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
+use crate::journal::{ActorKey, Entry, Incarnation, Journal, Record, Ticket};
 use crate::runtime::{hold_until_durable, ActorStats, CallError, Passivate, Reply, ReplyWhen, Stop};
 
-/// A command, and rows to store in the same transaction as its changes (see `ProductMsg`).
-#[derive(Message, Clone, Debug)]
-#[rtype(result = "Reply<WalletOutcome, WalletRejection>")]
-pub struct WalletMsg {
+/// A command, and records to store in the same transaction as its changes (see `ProductMsg`).
+#[derive(Clone, Debug)]
+pub struct WalletMsg<R> {
     pub command: WalletCommand,
-    pub attach: Vec<Event>,
+    pub attach: Vec<R>,
     pub reply: ReplyWhen,
     /// The caller's span, entered while the message is handled (see `ProductMsg::span`).
     pub span: tracing::Span,
+}
+
+impl<R: Record> Message for WalletMsg<R> {
+    type Result = Reply<WalletOutcome, WalletRejection>;
 }
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
@@ -47,37 +50,37 @@ impl WalletGauges {
     }
 }
 
-pub struct WalletActor {
+pub struct WalletActor<R> {
     state: WalletState,
     incarnation: Incarnation,
-    journal: Journal,
+    journal: Journal<R>,
     stats: Arc<ActorStats>,
     gauges: Arc<WalletGauges>,
     clock: Clock,
     last_ticket: Option<Ticket>,
 }
 
-impl WalletActor {
+impl<R: Record> WalletActor<R> {
     pub fn new(
         state: WalletState,
         incarnation: Incarnation,
-        journal: Journal,
+        journal: Journal<R>,
         stats: Arc<ActorStats>,
         gauges: Arc<WalletGauges>,
         clock: Clock,
-    ) -> WalletActor {
+    ) -> WalletActor<R> {
         WalletActor { state, incarnation, journal, stats, gauges, clock, last_ticket: None }
     }
 }
 
-impl Actor for WalletActor {
+impl<R: Record> Actor for WalletActor<R> {
     type Context = Context<Self>;
 }
 
-impl Handler<WalletMsg> for WalletActor {
+impl<R: Record> Handler<WalletMsg<R>> for WalletActor<R> {
     type Result = ResponseFuture<Reply<WalletOutcome, WalletRejection>>;
 
-    fn handle(&mut self, msg: WalletMsg, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: WalletMsg<R>, _: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
         tracing::debug!(command = msg.command.kind(), "wallet command");
         let started = Instant::now();
@@ -87,11 +90,10 @@ impl Handler<WalletMsg> for WalletActor {
                 Ok(transition) if transition.events.is_empty() => {
                     (Ok(Ok(transition.outcome)), self.last_ticket.clone())
                 }
-                Ok(mut transition) => {
+                Ok(transition) => {
                     self.gauges.publish(&self.state);
-                    transition.events.extend(msg.attach);
                     let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
-                    let ticket = slot.submit(Some(origin), transition.events);
+                    let ticket = slot.submit(Some(origin), Entry::all(transition.events, msg.attach));
                     self.last_ticket = Some(ticket.clone());
                     (Ok(Ok(transition.outcome)), Some(ticket))
                 }
@@ -105,7 +107,7 @@ impl Handler<WalletMsg> for WalletActor {
     }
 }
 
-impl Handler<WalletBalanceQuery> for WalletActor {
+impl<R: Record> Handler<WalletBalanceQuery> for WalletActor<R> {
     type Result = ResponseFuture<Result<WalletBalance, CallError>>;
 
     fn handle(&mut self, _: WalletBalanceQuery, _: &mut Context<Self>) -> Self::Result {
@@ -114,7 +116,7 @@ impl Handler<WalletBalanceQuery> for WalletActor {
     }
 }
 
-impl Handler<Passivate> for WalletActor {
+impl<R: Record> Handler<Passivate> for WalletActor<R> {
     type Result = bool;
 
     fn handle(&mut self, _: Passivate, ctx: &mut Context<Self>) -> bool {
@@ -128,7 +130,7 @@ impl Handler<Passivate> for WalletActor {
     }
 }
 
-impl Handler<Stop> for WalletActor {
+impl<R: Record> Handler<Stop> for WalletActor<R> {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {

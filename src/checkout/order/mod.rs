@@ -1,4 +1,4 @@
-//! The order's state machine: the one place that decides every transition of an order (paid,
+//! An order: its row as the store keeps it (`row`), and its state machine, the one place that decides every transition of an order (paid,
 //! failed, cancelled, expired, refunded, review). The flows in `checkout` ask it, then do what it
 //! says; none of them sets a state by hand.
 //!
@@ -11,10 +11,14 @@
 //! from its record (`checkout::payment`) before the order is asked anything.
 
 use warung_actors::domain::{Money, Reference, UnixMs};
-use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
 
+use super::ShopRecord;
+
+mod row;
 #[cfg(test)]
 mod tests;
+
+pub use row::{OrderRow, OrderState, PaymentMethod};
 
 /// What happens to an order. Checked against the order's method and state, in this order.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,10 +101,10 @@ impl Order {
     }
 
     /// The row to store after a transition: an update of the existing row.
-    pub fn event(&self) -> Event {
+    pub fn record(&self) -> ShopRecord {
         let mut row = self.row.clone();
         row.creates = false;
-        Event::Order(row)
+        ShopRecord::Order(row)
     }
 
     /// Applies `command` at `now`. Pure: no I/O; the caller does what the outcome says.

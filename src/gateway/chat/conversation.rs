@@ -6,11 +6,10 @@
 //! same message answered twice (after a restart) finds its order instead of buying again.
 
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity};
-use warung_actors::journal::OrderState;
 
 use super::command::{Command, Payment};
 use super::reply::{self, ProductLine};
-use crate::checkout::CheckoutError;
+use crate::checkout::{CheckoutError, OrderState};
 use crate::engine::Engine;
 use crate::gateway::rate_limit::Verdict;
 use crate::gateway::whatsapp::{Choice, Content, LIST_ROWS_MAX};
@@ -119,7 +118,7 @@ pub async fn answer(engine: &Engine, customer: &CustomerId, content: &Content, o
 }
 
 /// The answer to a purchase message whose order exists: the order as it stands, with its items.
-async fn answered_before(engine: &Engine, row: &warung_actors::journal::OrderRow) -> String {
+async fn answered_before(engine: &Engine, row: &crate::checkout::OrderRow) -> String {
     match engine.store.delivered_items(&row.id).await {
         Ok(items) => reply::order_with_items(row, &items),
         Err(error) => reply::checkout_failed(&CheckoutError::from(error)),

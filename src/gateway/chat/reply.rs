@@ -3,13 +3,12 @@
 //! Amounts are Rupiah as customers write them (`Rp15.000`).
 
 use warung_actors::domain::{ItemSecret, Money, OrderId, ProductCode, ORDER_QUANTITY_MAX};
-use warung_actors::journal::{OrderRow, OrderState};
 use warung_actors::product::ProductRejection;
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletBalance, WalletRejection};
 
 use super::command::CommandError;
-use crate::checkout::{CheckoutError, Purchase};
+use crate::checkout::{CheckoutError, OrderRow, OrderState, Purchase};
 use crate::gateway::whatsapp::Choice;
 
 /// A product as the list shows it: from the actors' gauges, not a database query per message.

@@ -37,12 +37,11 @@ use super::chat::PaymentRequest;
 use super::midtrans::{MidtransClient, MidtransError};
 use super::outbox::OutboxSignal;
 use super::whatsapp::{Choice, Outbound};
-use crate::checkout::{CheckoutError, PendingOrder};
+use crate::checkout::{CheckoutError, OrderState, PendingOrder};
 use crate::engine::Engine;
 use crate::store::payments::UNIQUE_CODE_MAX;
 use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
 use charge::{Charge, ChargeCommand, ChargeOutcome};
-use warung_actors::journal::OrderState;
 
 /// How often open charges are looked at (expiry, late notifications). Midtrans asks not to be
 /// polled more often than about every 10 s per transaction.

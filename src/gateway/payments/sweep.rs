@@ -8,9 +8,9 @@ use super::{
     Handled, PaymentError, Qris, QRIS_POLL_AFTER_SECS, QRIS_POLL_SECS, QRIS_SWEEP_CHARGES_MAX, QRIS_SWEEP_SECS,
 };
 use crate::gateway::midtrans::{MidtransError, TxStatus, Verdict};
-use warung_actors::journal::OrderState;
 
 use super::charge::ChargeCommand;
+use crate::checkout::OrderState;
 use crate::store::{ChargeRow, ChargeStatus};
 
 impl Qris {

@@ -7,13 +7,13 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
-use warung_actors::journal::{AuditRow, Event, StockKind};
+use warung_actors::journal::StockKind;
 use warung_actors::product::{
     ProductCommand, ProductOutcome, ProductRejection, Restock, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
 };
 
 use super::{generated_reference, movement_json, parse, store_down, AdminName};
-use crate::checkout::CheckoutError;
+use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
 
@@ -123,7 +123,7 @@ async fn edit_product(
     let before = engine.supervisor.product_snapshot(&code).await?;
     let now = engine.supervisor.clock().now();
     let audit = |action: &str, before: String, after: String| {
-        Event::Audit(AuditRow {
+        ShopRecord::Audit(AuditRow {
             admin: admin.0.clone(),
             action: action.into(),
             subject: code.to_string(),
