@@ -10,7 +10,7 @@ use serde::Deserialize;
 use warung_actors::domain::Quantity;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{ProductRow, StockKind};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
+use warung_actors::product::{AddStock, PriceTier, ProductRejection, Restock, Restocked, SetPrice, RESTOCK_UNITS_MAX};
 use warung_actors::runtime::CallError;
 
 use crate::engine::Engine;
@@ -87,8 +87,8 @@ pub async fn import(engine: &Engine, file: CatalogFile) -> anyhow::Result<Import
                 }
                 if snapshot.price != product.price {
                     let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
-                    let command = ProductCommand::SetPrice {
-                        tier: warung_actors::product::PriceTier::Member,
+                    let command = SetPrice {
+                        tier: PriceTier::Member,
                         reference,
                         price: product.price,
                         actor: "catalog import".into(),
@@ -160,7 +160,7 @@ pub async fn restock(
     reference: Reference,
     stock: Restock,
     actor: &str,
-) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+) -> Result<Result<Restocked, ProductRejection>, CallError> {
     let stored = engine
         .store
         .restocked(code, &reference)
@@ -171,8 +171,8 @@ pub async fn restock(
             return Ok(Err(ProductRejection::ExistsWithDifferentContent));
         }
         let available = engine.supervisor.product_snapshot(code).await?.available;
-        return Ok(Ok(ProductOutcome::Restocked { added: added as Quantity, available }));
+        return Ok(Ok(Restocked { added: added as Quantity, available }));
     }
-    let command = ProductCommand::Restock { reference, stock, actor: actor.to_string() };
+    let command = AddStock { reference, stock, actor: actor.to_string() };
     engine.supervisor.product(code, command).await
 }

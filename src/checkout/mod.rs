@@ -32,7 +32,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
-use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
+use warung_actors::product::{Release, ReleaseReason, Reserve, Reserved, StoreWhen};
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletBalance;
 
@@ -207,29 +207,26 @@ impl Checkout {
         }
     }
 
+    /// A new order's row, made from its reservation.
     fn order_row(
         &self,
-        order: &OrderId,
         customer: &CustomerId,
         product: &ProductCode,
-        reserved: &ProductOutcome,
+        reserved: &Reserved,
         method: PaymentMethod,
         state: OrderState,
     ) -> OrderRow {
         let now = self.inner.clock.now();
-        let ProductOutcome::Reserved { quantity, unit_price, total, expires_at, .. } = reserved else {
-            unreachable!("an order row is made from a reservation")
-        };
         OrderRow {
-            id: order.clone(),
+            id: reserved.order.clone(),
             customer: customer.clone(),
             product: product.clone(),
-            quantity: *quantity,
-            unit_price: *unit_price,
-            total: *total,
+            quantity: reserved.quantity,
+            unit_price: reserved.unit_price,
+            total: reserved.total,
             method,
             state,
-            expires_at: *expires_at,
+            expires_at: reserved.expires_at,
             note: String::new(),
             created_at: now,
             updated_at: now,
@@ -237,29 +234,12 @@ impl Checkout {
         }
     }
 
-    /// `tier` is the customer's (`role_of`), looked up once per purchase by the caller.
-    #[allow(clippy::too_many_arguments)]
-    async fn reserve(
-        &self,
-        order: &OrderId,
-        customer: &CustomerId,
-        tier: PriceTier,
-        product: &ProductCode,
-        quantity: Quantity,
-        ttl: Duration,
-        store: StoreWhen,
-    ) -> Result<ProductOutcome, CheckoutError> {
-        let command = ProductCommand::Reserve {
-            tier,
-            order: order.clone(),
-            quantity,
-            ttl_ms: ttl.as_millis() as i64,
-            store,
-            actor: actor_of(customer),
-        };
+    /// Reserves stock for an order. The command's `tier` is the customer's (`role_of`), looked up
+    /// once per purchase by the caller.
+    async fn reserve(&self, product: &ProductCode, command: Reserve) -> Result<Reserved, CheckoutError> {
         // A reservation stored at once is answered once stored; one stored with its commit has
         // nothing to wait for.
-        let answer = match store {
+        let answer = match command.store {
             StoreWhen::Reserved => self.inner.supervisor.product(product, command).await,
             StoreWhen::Committed => self.inner.supervisor.product_applied(product, command).await,
         };
@@ -272,7 +252,7 @@ impl Checkout {
     }
 
     async fn release(&self, order: &OrderId, product: &ProductCode, reason: ReleaseReason) -> Result<(), CallError> {
-        let command = ProductCommand::Release { order: order.clone(), reason, actor: "checkout".into() };
+        let command = Release { order: order.clone(), reason, actor: "checkout".into() };
         match self.inner.supervisor.product(product, command).await? {
             Ok(_) => Ok(()),
             Err(rejection) => {

@@ -8,11 +8,12 @@ use std::time::Instant;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, SpawnHandle};
 use tokio::sync::mpsc;
 
-use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection};
+use super::commands::{ExpireDue, Expired, ProductRequest};
+use super::messages::{PriceTier, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
 use crate::journal::{ActorKey, Entry, Incarnation, Journal, Origin, Record, Ticket};
-use crate::runtime::{hold_until_durable, ActorStats, CallError, Notice, Passivate, Reply, ReplyWhen, Stop};
+use crate::runtime::{hold_until_durable, ActorStats, Notice, Passivate, Reply, ReplyWhen, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
 const EXPIRY_RETRY_MS: u64 = 100;
@@ -53,10 +54,11 @@ impl ProductGauges {
 
 /// A command, and records the caller wants stored in the same transaction as its changes (an
 /// order's new state with the stock that justifies it). The records are dropped if the command
-/// changes nothing (a rejection, or a repeat whose first run stored them).
+/// changes nothing (a rejection, or a repeat whose first run stored them). Answered with the
+/// command's own reply.
 #[derive(Clone, Debug)]
-pub struct ProductMsg<R> {
-    pub command: ProductCommand,
+pub struct ProductMsg<C, R> {
+    pub command: C,
     pub attach: Vec<R>,
     pub reply: ReplyWhen,
     /// Changes of other actors this one must not be stored without (see `Origin`).
@@ -66,8 +68,8 @@ pub struct ProductMsg<R> {
     pub span: tracing::Span,
 }
 
-impl<R: Record> Message for ProductMsg<R> {
-    type Result = Reply<ProductOutcome, ProductRejection>;
+impl<C: ProductRequest, R: Record> Message for ProductMsg<C, R> {
+    type Result = Reply<C::Reply, ProductRejection>;
 }
 
 #[derive(Message, Clone, Debug)]
@@ -104,18 +106,18 @@ impl<R: Record> ProductActor<R> {
     }
 
     /// Applies a command; returns the answer and the ticket that must resolve before it is given.
-    fn decide(
+    fn decide<C: ProductRequest>(
         &mut self,
-        command: ProductCommand,
+        command: C,
         attach: Vec<R>,
         depends_on: Vec<Origin>,
-    ) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
+    ) -> (Reply<C::Reply, ProductRejection>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
             Ok(slot) => slot,
             Err(error) => return (Err(error.into()), None),
         };
         let now = self.clock.now();
-        match self.state.apply(command, now) {
+        match command.apply_to(&mut self.state, now) {
             Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
             Ok(transition) => {
                 let origin = (ActorKey::Product(self.state.code.clone()), self.incarnation);
@@ -145,9 +147,9 @@ impl<R: Record> ProductActor<R> {
     }
 
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
-        let (result, ticket) = self.decide(ProductCommand::ExpireDue, Vec::new(), Vec::new());
+        let (result, ticket) = self.decide(ExpireDue, Vec::new(), Vec::new());
         match result {
-            Ok(Ok(ProductOutcome::Expired { orders })) if !orders.is_empty() => {
+            Ok(Ok(Expired { orders })) if !orders.is_empty() => {
                 let product = self.state.code.clone();
                 let notices = self.notices.clone();
                 let ticket = ticket.expect("an expiry writes events");
@@ -188,10 +190,10 @@ impl<R: Record> Actor for ProductActor<R> {
     }
 }
 
-impl<R: Record> Handler<ProductMsg<R>> for ProductActor<R> {
-    type Result = ResponseFuture<Reply<ProductOutcome, ProductRejection>>;
+impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R> {
+    type Result = ResponseFuture<Reply<C::Reply, ProductRejection>>;
 
-    fn handle(&mut self, msg: ProductMsg<R>, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ProductMsg<C, R>, ctx: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
         tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
         let started = Instant::now();

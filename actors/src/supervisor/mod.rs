@@ -2,11 +2,13 @@
 //! its state from the store (`activation`), spreads actors over one arbiter (thread) per core,
 //! passivates idle ones and reloads the ones whose changes failed to commit (`lifecycle`),
 //! restarts crashed ones from the store within a budget (`registry`), and sends each message
-//! with a bounded mailbox and retries (`call`). What every actor speaks (the call error, the
+//! with a bounded mailbox and retries (`call`); `calls` are the typed calls it offers. What every
+//! actor speaks (the call error, the
 //! lifecycle messages, per-actor stats) is the floor below, `crate::runtime`.
 
 mod activation;
 mod call;
+mod calls;
 mod lifecycle;
 mod registry;
 #[cfg(test)]
@@ -26,16 +28,10 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::domain::{Clock, CustomerId, ProductCode};
-use crate::journal::{ActorKey, Incarnation, Journal, JournalSettings, Origin, Record, Sink};
-use crate::product::{
-    ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
-    ProductSnapshot, ProductSnapshotQuery,
-};
-use crate::runtime::{ActorReport, CallError, KindTotals, Notice, Reply, ReplyWhen};
-use crate::wallet::{
-    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletGauges, WalletMsg, WalletOutcome,
-    WalletRecord, WalletRejection,
-};
+use crate::journal::{Journal, JournalSettings, Record, Sink};
+use crate::product::{ProductActor, ProductGauges, ProductRecord};
+use crate::runtime::{ActorReport, CallError, KindTotals, Notice};
+use crate::wallet::{WalletActor, WalletGauges, WalletRecord};
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
 pub const MAILBOX_CAPACITY_DEFAULT: usize = 4_096;
@@ -201,116 +197,6 @@ impl<R: Record> Supervisor<R> {
 
     pub fn counters(&self) -> &SupervisorCounters {
         &self.inner.counters
-    }
-
-    pub async fn product(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        self.product_with(code, command, Vec::new()).await
-    }
-
-    /// A product command whose changes are stored together with `attach`.
-    pub async fn product_with(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-        attach: Vec<R>,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        self.product_after(code, command, attach, Vec::new()).await
-    }
-
-    /// A product command whose changes are stored together with `attach`, and only if the
-    /// changes of `depends_on` were stored (see `Origin`). Answered once durable.
-    pub async fn product_after(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-        attach: Vec<R>,
-        depends_on: Vec<Origin>,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
-        Ok(self.call_product(code, &msg).await?.0)
-    }
-
-    /// A product command answered as soon as it is applied, before it is stored: see
-    /// `ReplyWhen::Applied` for the one way this is safe.
-    pub async fn product_applied(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg {
-            command,
-            attach: Vec::new(),
-            reply: ReplyWhen::Applied,
-            depends_on: Vec::new(),
-            span: tracing::Span::current(),
-        };
-        Ok(self.call_product(code, &msg).await?.0)
-    }
-
-    pub async fn wallet(
-        &self,
-        customer: &CustomerId,
-        command: WalletCommand,
-    ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        self.wallet_with(customer, command, Vec::new()).await
-    }
-
-    /// A wallet command whose changes are stored together with `attach`. Answered once durable.
-    pub async fn wallet_with(
-        &self,
-        customer: &CustomerId,
-        command: WalletCommand,
-        attach: Vec<R>,
-    ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable, span: tracing::Span::current() };
-        self.call_wallet(customer, &msg).await?.0
-    }
-
-    /// A wallet command answered as soon as it is applied, with the incarnation that applied it:
-    /// a later change that needs this one must name it in `product_after`'s `depends_on`.
-    pub async fn wallet_applied(
-        &self,
-        customer: &CustomerId,
-        command: WalletCommand,
-        attach: Vec<R>,
-    ) -> Result<(Result<WalletOutcome, WalletRejection>, Origin), CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied, span: tracing::Span::current() };
-        let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
-        Ok((reply?, (ActorKey::Wallet(customer.clone()), incarnation)))
-    }
-
-    async fn call_product(
-        &self,
-        code: &ProductCode,
-        msg: &ProductMsg<R>,
-    ) -> Result<(Result<ProductOutcome, ProductRejection>, Incarnation), CallError> {
-        let (reply, incarnation) =
-            call(&self.inner.products, code, || self.activate_product(code), msg, self.inner.clock).await?;
-        Ok((reply?, incarnation))
-    }
-
-    async fn call_wallet(
-        &self,
-        customer: &CustomerId,
-        msg: &WalletMsg<R>,
-    ) -> Result<(Reply<WalletOutcome, WalletRejection>, Incarnation), CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
-    }
-
-    pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        Ok(call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock)
-            .await?
-            .0)
-    }
-
-    pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock)
-            .await?
-            .0
     }
 
     /// What an active product publishes, without a message; `None` when it is not active.

@@ -13,7 +13,7 @@ use futures::future::{BoxFuture, FutureExt};
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
 use crate::journal::{Earlier, Entry, ProductRow, SinkError, StockKind};
-use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation, StoreWhen};
+use crate::product::{ProductCommand, ProductOutcome, ProductRecord, ProductSnapshot, Reservation, StoreWhen};
 use crate::wallet::WalletCommand;
 
 #[derive(Default)]

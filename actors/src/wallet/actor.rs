@@ -6,24 +6,26 @@ use std::time::Instant;
 
 use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
 
-use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
+use super::commands::WalletRequest;
+use super::messages::{WalletBalance, WalletRejection};
 use super::state::WalletState;
 use crate::domain::{Clock, Money};
 use crate::journal::{ActorKey, Entry, Incarnation, Journal, Record, Ticket};
 use crate::runtime::{hold_until_durable, ActorStats, CallError, Passivate, Reply, ReplyWhen, Stop};
 
 /// A command, and records to store in the same transaction as its changes (see `ProductMsg`).
+/// Answered with the command's own reply.
 #[derive(Clone, Debug)]
-pub struct WalletMsg<R> {
-    pub command: WalletCommand,
+pub struct WalletMsg<C, R> {
+    pub command: C,
     pub attach: Vec<R>,
     pub reply: ReplyWhen,
     /// The caller's span, entered while the message is handled (see `ProductMsg::span`).
     pub span: tracing::Span,
 }
 
-impl<R: Record> Message for WalletMsg<R> {
-    type Result = Reply<WalletOutcome, WalletRejection>;
+impl<C: WalletRequest, R: Record> Message for WalletMsg<C, R> {
+    type Result = Reply<C::Reply, WalletRejection>;
 }
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
@@ -77,16 +79,16 @@ impl<R: Record> Actor for WalletActor<R> {
     type Context = Context<Self>;
 }
 
-impl<R: Record> Handler<WalletMsg<R>> for WalletActor<R> {
-    type Result = ResponseFuture<Reply<WalletOutcome, WalletRejection>>;
+impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
+    type Result = ResponseFuture<Reply<C::Reply, WalletRejection>>;
 
-    fn handle(&mut self, msg: WalletMsg<R>, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: WalletMsg<C, R>, _: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
         tracing::debug!(command = msg.command.kind(), "wallet command");
         let started = Instant::now();
         let (result, ticket) = match self.journal.try_slot() {
             Err(error) => (Err(error.into()), None),
-            Ok(slot) => match self.state.apply(msg.command, self.clock.now()) {
+            Ok(slot) => match msg.command.apply_to(&mut self.state, self.clock.now()) {
                 Ok(transition) if transition.events.is_empty() => {
                     (Ok(Ok(transition.outcome)), self.last_ticket.clone())
                 }

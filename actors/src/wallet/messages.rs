@@ -1,11 +1,17 @@
-//! What a wallet actor is asked, what it answers, and the rules by which it refuses.
+//! Every wallet command and every outcome as one enum each, the balance a wallet answers with,
+//! and the rules by which it refuses.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::domain::{Money, Reference};
+use super::commands::{Adjusted, Credited, Debited, Refunded, WalletRequest};
+use super::state::WalletState;
+use crate::domain::{Money, Reference, UnixMs};
 use crate::journal::LedgerKind;
+use crate::runtime::Transition;
 
+/// Every wallet command as one enum (each is a type of its own in `commands`), for property
+/// tests, logs and callers that need no particular reply.
 #[derive(Clone, Debug)]
 pub enum WalletCommand {
     /// Add money: a top up or another credit (not a refund: see `Refund`).
@@ -30,6 +36,18 @@ impl WalletCommand {
     }
 }
 
+impl WalletRequest for WalletCommand {
+    type Reply = WalletOutcome;
+
+    fn kind(&self) -> &'static str {
+        WalletCommand::kind(self)
+    }
+
+    fn apply_to(self, state: &mut WalletState, now: UnixMs) -> Result<Transition<WalletOutcome>, WalletRejection> {
+        state.apply(self, now)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WalletBalance {
     pub balance: Money,
@@ -37,6 +55,7 @@ pub struct WalletBalance {
     pub available: Money,
 }
 
+/// Every command's reply as one enum: what `WalletCommand` is answered with.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalletOutcome {
     Credited { amount: Money, balance: WalletBalance },
@@ -56,6 +75,22 @@ impl WalletOutcome {
         }
     }
 }
+
+/// Each reply is the outcome of the same name, field for field.
+macro_rules! outcome_from {
+    ($reply:ident { $($field:ident),* }) => {
+        impl From<$reply> for WalletOutcome {
+            fn from($reply { $($field),* }: $reply) -> WalletOutcome {
+                WalletOutcome::$reply { $($field),* }
+            }
+        }
+    };
+}
+
+outcome_from!(Credited { amount, balance });
+outcome_from!(Debited { amount, balance });
+outcome_from!(Refunded { amount, balance });
+outcome_from!(Adjusted { delta, balance });
 
 /// Why a wallet actor refused a command, checked in the order listed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]

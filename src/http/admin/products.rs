@@ -9,7 +9,7 @@ use serde_json::json;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
 use warung_actors::journal::StockKind;
 use warung_actors::product::{
-    ProductCommand, ProductOutcome, ProductRejection, Restock, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
+    ProductCommand, ProductRejection, Restock, Restocked, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
 };
 
 use super::{generated_reference, movement_json, parse, store_down, AdminName};
@@ -248,10 +248,9 @@ async fn restocked(
     lines: Option<&[usize]>,
 ) -> Result<HttpResponse, ApiError> {
     match crate::catalog::restock(engine, code, reference.clone(), stock, &admin.actor()).await? {
-        Ok(ProductOutcome::Restocked { added, available }) => {
+        Ok(Restocked { added, available }) => {
             Ok(HttpResponse::Ok().json(json!({"reference": reference, "added": added, "available": available})))
         }
-        Ok(other) => unreachable!("restock answered {other:?}"),
         Err(rejection) => {
             let line = match (&rejection, lines) {
                 (ProductRejection::DuplicateItem { index }, Some(lines)) => lines.get(*index).copied(),
