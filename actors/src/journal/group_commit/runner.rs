@@ -218,12 +218,15 @@ impl<R: Record> Runner<R> {
         result: Result<(), SinkError>,
         flights: &mut VecDeque<Flight<R>>,
     ) -> Option<Vec<Submission<R>>> {
-        if result.is_ok() {
-            for part in parts {
-                let _ = part.submission.done.send(Ok(()));
+        let error = match result {
+            Ok(()) => {
+                for part in parts {
+                    let _ = part.submission.done.send(Ok(()));
+                }
+                return None;
             }
-            return None;
-        }
+            Err(error) => error,
+        };
         let mut retry = Vec::new();
         while let Some(behind) = flights.pop_front() {
             match behind.task.await {
@@ -234,12 +237,11 @@ impl<R: Record> Runner<R> {
                 }
             }
         }
-        match result {
-            Ok(()) => unreachable!("handled above"),
-            Err(SinkError::EarlierFailed) => {
+        match error {
+            SinkError::EarlierFailed => {
                 retry.splice(0..0, restore(parts, events));
             }
-            Err(SinkError::Refused(reason)) if parts.len() > 1 => {
+            SinkError::Refused(reason) if parts.len() > 1 => {
                 // One bad submission must not fail its neighbours: commit them one by one.
                 tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
                 for part in parts {
@@ -259,7 +261,7 @@ impl<R: Record> Runner<R> {
                     }
                 }
             }
-            Err(error) => {
+            error => {
                 let failed = parts.into_iter().map(|part| (part.submission.origin, part.submission.done)).collect();
                 self.fail(failed, error);
             }
