@@ -120,6 +120,29 @@ async fn a_reservation_expires_at_its_time_and_not_before() {
 }
 
 #[actix_rt::test]
+async fn a_call_is_answered_with_its_commands_own_reply() {
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 2, vec![]));
+    let (supervisor, _notices) = Supervisor::start(store, clock, settings());
+    let code = ProductCode::parse("viu1b").unwrap();
+    let order = OrderId::generate();
+    let reserve = crate::product::Reserve {
+        tier: PriceTier::Member,
+        order: order.clone(),
+        quantity: 2,
+        ttl_ms: 60_000,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    };
+    let reserved = supervisor.product(&code, reserve).await.unwrap().unwrap();
+    assert_eq!((reserved.order, reserved.total), (order.clone(), Money::rupiah(30_000)));
+    let commit = crate::product::Commit { order, actor: "test".into() };
+    let committed = supervisor.product(&code, commit).await.unwrap().unwrap();
+    assert_eq!(committed.items.len(), 2);
+}
+
+#[actix_rt::test]
 async fn a_reservation_restored_from_the_store_keeps_its_expiry() {
     tokio::time::pause();
     let clock = Clock::system();

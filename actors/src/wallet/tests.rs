@@ -166,6 +166,26 @@ fn a_restored_wallet_remembers_its_debits_and_refunds() {
     assert_eq!(restored.apply(again, NOW).unwrap_err(), WalletRejection::AlreadyRefunded);
 }
 
+#[test]
+fn each_command_answers_with_its_own_reply_and_a_reference_serves_one_command() {
+    let mut w = wallet_with(100);
+    let debit =
+        Debit { reference: r("order:1"), amount: Money::rupiah(60), reason: "purchase".into(), actor: "t".into() };
+    let debited = w.debit(debit.clone(), NOW).unwrap().outcome;
+    assert_eq!(debited.balance.balance, Money::rupiah(40));
+    assert_eq!(w.debit(debit, NOW).unwrap().outcome, debited, "a repeat answers its first reply");
+    let credit = Credit {
+        reference: r("order:1"),
+        amount: Money::rupiah(60),
+        kind: LedgerKind::TopUp,
+        reason: "top up".into(),
+        actor: "t".into(),
+    };
+    assert_eq!(w.credit(credit, NOW).unwrap_err(), WalletRejection::ExistsWithDifferentContent);
+    let refund = Refund { reference: r("refund:1"), original: r("order:1"), reason: "x".into(), actor: "t".into() };
+    assert_eq!(w.refund(refund, NOW).unwrap().outcome.amount, Money::rupiah(60));
+}
+
 #[derive(Clone, Debug)]
 enum Step {
     Credit(u8, u32),
