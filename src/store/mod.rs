@@ -5,7 +5,7 @@
 //! - `batch`: a journal batch sorted by table, shared by both backends' writers.
 //! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend;
 //!   `combined`: Postgres statements sent as one.
-//! - `reads`: every query, written once for both backends.
+//! - `reads`: every query, written once for both backends; `loads`: the actors' state, the same way.
 //! - `rows`: decoding stored text into domain types.
 //! - `mailbox`: the gateway's webhook inbox and outbox.
 //! - `admin`: the admin API's reads, roles, price requests, settings and their audit trail.
@@ -14,6 +14,7 @@
 pub mod admin;
 pub(crate) mod batch;
 mod combined;
+mod loads;
 pub mod mailbox;
 pub mod payments;
 mod postgres;
