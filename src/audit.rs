@@ -2,16 +2,17 @@
 //! against any counter in memory). A clean report is what "never oversell, never lose a rupiah"
 //! means in rows.
 
+mod payments;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 use warung_actors::domain::masked;
-use warung_actors::journal::{
-    LedgerKind, LedgerRow, OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow, StockKind,
-};
+use warung_actors::journal::{LedgerKind, LedgerRow, StockKind};
 
+use crate::checkout::{OrderRow, OrderState, PaymentMethod};
 use crate::store::{rows, AuditData, Store, StoreError};
 
 /// Violations listed per check; more are counted but not printed.
@@ -87,16 +88,31 @@ pub async fn audit(store: &dyn Store) -> Result<AuditReport, StoreError> {
 fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
     let mut report =
         AuditReport { products: data.products.len(), customers: data.customers.len(), ..AuditReport::default() };
-    let orders: HashMap<&str, _> = data.orders.iter().map(|o| (o.id.as_str(), o)).collect();
+    let orders: HashMap<&str, &OrderRow> = data.orders.iter().map(|o| (o.id.as_str(), o)).collect();
     report.orders_paid = data.orders.iter().filter(|o| o.state == OrderState::Paid).count();
+    report.items_sold = data.products.iter().map(|p| p.sold).sum();
+    let ledger = LedgerSums::of(&data.ledger);
+    report.money_credited = ledger.credited;
+    report.money_debited = ledger.debited;
+    let wallets = check_wallets(data, &ledger, &mut report)?;
+    report.checks = vec![
+        check_stock(data),
+        check_sold_once(data, &orders),
+        wallets,
+        check_paid(data, &ledger),
+        payments::check_payments(data, &orders),
+        check_conserved(&report),
+    ];
+    Ok(report)
+}
 
+fn check_stock(data: &AuditData) -> Check {
     let mut stock = Check::new("per product, received = available + reserved + sold + removed, and the items agree");
     let counts: HashMap<(&str, &str), i64> =
         data.item_counts.iter().map(|(p, s, n)| ((p.as_str(), s.as_str()), *n)).collect();
     let reserved: HashMap<&str, i64> = data.reserved_by_product.iter().map(|(p, n)| (p.as_str(), *n)).collect();
     for p in &data.products {
         let code = p.code.as_str();
-        report.items_sold += p.sold;
         if p.received != p.available + p.reserved + p.sold + p.removed {
             stock.fail(format!(
                 "{code}: received {} != {} + {} + {} + {}",
@@ -121,7 +137,10 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
             }
         }
     }
+    stock
+}
 
+fn check_sold_once(data: &AuditData, orders: &HashMap<&str, &OrderRow>) -> Check {
     let mut sold_once = Check::new("no item sold twice, every sold item belongs to one paid order");
     for (product, _, count) in &data.items_sold_twice {
         sold_once.fail(format!("{product}: an item sold {count} times"));
@@ -138,41 +157,60 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
             Some(_) => {}
         }
     }
+    sold_once
+}
 
-    let mut wallets = Check::new("per wallet, balance = sum of its ledger entries, balance >= 0, held <= balance");
-    let mut ledger_sum: HashMap<&str, Decimal> = HashMap::new();
-    let mut debits: HashMap<&str, Decimal> = HashMap::new();
-    let mut refunds: HashMap<&str, Decimal> = HashMap::new();
-    for entry in &data.ledger {
-        *ledger_sum.entry(entry.customer.as_str()).or_default() += entry.amount;
-        if entry.amount.is_sign_negative() {
-            report.money_debited -= entry.amount;
-        } else {
-            report.money_credited += entry.amount;
+/// The ledger, summed the ways the checks read it.
+#[derive(Default)]
+struct LedgerSums<'a> {
+    /// Per customer, the sum of their entries.
+    by_customer: HashMap<&'a str, Decimal>,
+    /// Per order, what its purchase debited (`order:<id>`) and what was refunded (`refund:<id>`).
+    debits: HashMap<&'a str, Decimal>,
+    refunds: HashMap<&'a str, Decimal>,
+    credited: Decimal,
+    debited: Decimal,
+}
+
+impl<'a> LedgerSums<'a> {
+    fn of(ledger: &'a [LedgerRow]) -> LedgerSums<'a> {
+        let mut sums = LedgerSums::default();
+        for entry in ledger {
+            *sums.by_customer.entry(entry.customer.as_str()).or_default() += entry.amount;
+            if entry.amount.is_sign_negative() {
+                sums.debited -= entry.amount;
+            } else {
+                sums.credited += entry.amount;
+            }
+            if let Some(order) = entry.reference.as_str().strip_prefix("order:") {
+                *sums.debits.entry(order).or_default() -= entry.amount;
+            }
+            if let (LedgerKind::Refund, Some(order)) = (entry.kind, entry.reference.as_str().strip_prefix("refund:")) {
+                *sums.refunds.entry(order).or_default() += entry.amount;
+            }
         }
-        if let Some(order) = entry.reference.as_str().strip_prefix("order:") {
-            *debits.entry(order).or_default() -= entry.amount;
-        }
-        if let (LedgerKind::Refund, Some(order)) = (entry.kind, entry.reference.as_str().strip_prefix("refund:")) {
-            *refunds.entry(order).or_default() += entry.amount;
-        }
+        sums
     }
-    for (customer, balance, held) in &data.customers {
+}
+
+/// Also counts the money in wallets into `report`.
+fn check_wallets(data: &AuditData, ledger: &LedgerSums, report: &mut AuditReport) -> Result<Check, StoreError> {
+    let mut wallets = Check::new("per wallet, balance = sum of its ledger entries, balance >= 0");
+    for (customer, balance) in &data.customers {
         let balance = rows::decimal(balance)?;
-        let held = rows::decimal(held)?;
         report.money_in_wallets += balance;
-        let sum = ledger_sum.get(customer.as_str()).copied().unwrap_or_default();
+        let sum = ledger.by_customer.get(customer.as_str()).copied().unwrap_or_default();
         if sum != balance {
             wallets.fail(format!("wallet {}: balance {balance}, ledger sums to {sum}", masked(customer)));
         }
         if balance.is_sign_negative() && !balance.is_zero() {
             wallets.fail(format!("wallet {}: negative balance {balance}", masked(customer)));
         }
-        if held > balance {
-            wallets.fail(format!("wallet {}: held {held} exceeds balance {balance}", masked(customer)));
-        }
     }
+    Ok(wallets)
+}
 
+fn check_paid(data: &AuditData, ledger: &LedgerSums) -> Check {
     let mut paid = Check::new("every paid order has its items and its payment; every failed one took nothing");
     // Looked up per order: a scan per order would make the audit quadratic in the shop's history.
     let mut sold_by_order: HashMap<&str, i64> = HashMap::new();
@@ -184,8 +222,8 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
     for o in &data.orders {
         let id = o.id.as_str();
         let sold = sold_by_order.get(id).copied().unwrap_or_default();
-        let debited = debits.get(id).copied().unwrap_or_default();
-        let refunded = refunds.get(id).copied().unwrap_or_default();
+        let debited = ledger.debits.get(id).copied().unwrap_or_default();
+        let refunded = ledger.refunds.get(id).copied().unwrap_or_default();
         match o.state {
             OrderState::Paid | OrderState::Refunded => {
                 if o.method == PaymentMethod::Saldo && debited != o.total.amount() {
@@ -213,9 +251,10 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
             OrderState::Pending | OrderState::AwaitingPayment | OrderState::Review => {}
         }
     }
+    paid
+}
 
-    let payments = check_payments(data, &orders);
-
+fn check_conserved(report: &AuditReport) -> Check {
     let mut conserved = Check::new("money conserved: wallets hold what was credited minus what was debited");
     if report.money_in_wallets != report.money_credited - report.money_debited {
         conserved.fail(format!(
@@ -223,107 +262,5 @@ fn check(data: &AuditData) -> Result<AuditReport, StoreError> {
             report.money_in_wallets, report.money_credited, report.money_debited
         ));
     }
-
-    report.checks = vec![stock, sold_once, wallets, paid, payments, conserved];
-    Ok(report)
-}
-
-/// The payment invariants: every credit of a payment is backed by exactly one payment record of
-/// the same customer and the right kind; a payment did one thing (delivered its order or was
-/// credited, never both), once; it is bound to one customer and one purpose; every order paid
-/// from outside was delivered by exactly one payment.
-fn check_payments(data: &AuditData, orders: &HashMap<&str, &OrderRow>) -> Check {
-    let mut check = Check::new(
-        "payments: each credited or delivered once, every payment credit backed by one payment record of its customer",
-    );
-    let records: HashMap<&str, &PaymentRow> = data.payments.iter().map(|p| (p.id.as_str(), p)).collect();
-    // Per payment id and credit kind, the ledger entries crediting it.
-    let mut credits: HashMap<(&str, &str), Vec<&LedgerRow>> = HashMap::new();
-    for entry in &data.ledger {
-        let Some((kind, id)) = entry.reference.as_str().split_once(':') else { continue };
-        if !matches!(kind, "topup" | "payment" | "surplus") {
-            continue;
-        }
-        credits.entry((id, kind)).or_default().push(entry);
-        match records.get(id) {
-            None => check.fail(format!("{}: a credit with no payment record", entry.reference)),
-            Some(record) if record.customer != entry.customer => {
-                check.fail(format!("{}: credited to another customer than the payment's", entry.reference))
-            }
-            Some(_) => {}
-        }
-    }
-    let mut delivering: HashMap<&str, usize> = HashMap::new();
-    for record in &data.payments {
-        let id = record.id.as_str();
-        let entries = |kind: &'static str| credits.get(&(id, kind)).map(Vec::as_slice).unwrap_or_default();
-        let credited = |kind: &'static str| entries(kind).iter().map(|e| e.amount).sum::<Decimal>();
-        let order = record.order.as_ref().and_then(|o| orders.get(o.as_str()).copied());
-        match (record.purpose, &record.order, order) {
-            (PaymentPurpose::TopUp, None, _) => {}
-            (PaymentPurpose::Order, Some(_), Some(order)) if order.customer == record.customer => {}
-            (purpose, _, _) => check.fail(format!("payment {id}: {} with no order of its customer", purpose.as_str())),
-        }
-        let wanted_kind = match record.purpose {
-            PaymentPurpose::TopUp => "topup",
-            PaymentPurpose::Order => "payment",
-        };
-        match record.applied {
-            PaymentApplied::Credited => {
-                if entries(wanted_kind).len() != 1 || credited(wanted_kind) != record.amount.amount() {
-                    check.fail(format!(
-                        "payment {id} of {}: credited {} in {} entries",
-                        record.amount,
-                        credited(wanted_kind),
-                        entries(wanted_kind).len()
-                    ));
-                }
-            }
-            PaymentApplied::Delivered => {
-                *delivering.entry(record.order.as_ref().map_or("", |o| o.as_str())).or_default() += 1;
-
-                if let Some(order) = order {
-                    if !matches!(order.state, OrderState::Paid | OrderState::Refunded) {
-                        check.fail(format!(
-                            "payment {id}: delivered order {}, which is {}",
-                            order.id,
-                            order.state.as_str()
-                        ));
-                    }
-                    if record.amount.amount() - order.total.amount() != record.surplus.amount() {
-                        check.fail(format!(
-                            "payment {id}: surplus {} of {} for a total of {}",
-                            record.surplus, record.amount, order.total
-                        ));
-                    }
-                }
-                let surplus = credited("surplus");
-                if entries("surplus").len() > 1 || surplus != record.surplus.amount() {
-                    check.fail(format!("payment {id}: surplus {} owed, {surplus} credited", record.surplus));
-                }
-            }
-        }
-    }
-    for record in &data.payments {
-        let id = record.id.as_str();
-        let expected = match (record.applied, record.purpose) {
-            (PaymentApplied::Delivered, _) => "surplus",
-            (PaymentApplied::Credited, PaymentPurpose::TopUp) => "topup",
-            (PaymentApplied::Credited, PaymentPurpose::Order) => "payment",
-        };
-        for kind in ["topup", "payment", "surplus"] {
-            if kind != expected && credits.contains_key(&(id, kind)) {
-                check.fail(format!("payment {id}: {}, yet also credited as {kind}:{id}", record.applied.as_str()));
-            }
-        }
-    }
-    for order in orders.values() {
-        if order.method == PaymentMethod::External && matches!(order.state, OrderState::Paid | OrderState::Refunded) {
-            let count = delivering.get(order.id.as_str()).copied().unwrap_or(0);
-            if count != 1 {
-                check.fail(format!("order {}: paid from outside, delivered by {count} payments", order.id));
-            }
-        }
-    }
-    check
+    conserved
 }

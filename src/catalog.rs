@@ -10,14 +10,13 @@ use serde::Deserialize;
 use warung_actors::domain::Quantity;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{ProductRow, StockKind};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection, Restock, RESTOCK_UNITS_MAX};
-use warung_actors::supervisor::CallError;
+use warung_actors::product::{AddStock, PriceTier, ProductRejection, Restock, Restocked, SetPrice, RESTOCK_UNITS_MAX};
+use warung_actors::runtime::CallError;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
-use warung_actors::supervisor::Supervisor;
-
+use crate::checkout::Supervisor;
 use crate::store::{Store, StoreError};
 
 /// What products exist, and the only way to add one or its stock: created in the store, stocked
@@ -118,8 +117,8 @@ impl Catalog {
                     }
                     if snapshot.price != product.price {
                         let reference = Reference::parse(&format!("import-price:{code}:{}", product.price.amount()))?;
-                        let command = ProductCommand::SetPrice {
-                            tier: warung_actors::product::PriceTier::Member,
+                        let command = SetPrice {
+                            tier: PriceTier::Member,
                             reference,
                             price: product.price,
                             actor: "catalog import".into(),
@@ -185,7 +184,7 @@ impl Catalog {
         reference: Reference,
         stock: Restock,
         actor: &str,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
+    ) -> Result<Result<Restocked, ProductRejection>, CallError> {
         let stored = self
             .store
             .restocked(code, &reference)
@@ -196,9 +195,9 @@ impl Catalog {
                 return Ok(Err(ProductRejection::ExistsWithDifferentContent));
             }
             let available = self.supervisor.product_snapshot(code).await?.available;
-            return Ok(Ok(ProductOutcome::Restocked { added: added as Quantity, available }));
+            return Ok(Ok(Restocked { added: added as Quantity, available }));
         }
-        let command = ProductCommand::Restock { reference, stock, actor: actor.to_string() };
+        let command = AddStock { reference, stock, actor: actor.to_string() };
         self.supervisor.product(code, command).await
     }
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::mpsc::UnboundedReceiver;
 use warung_actors::domain::Clock;
-use warung_actors::supervisor::{Notice, Supervisor};
+use warung_actors::runtime::Notice;
 
 use crate::catalog::Catalog;
-use crate::checkout::{Checkout, CheckoutSettings};
+use crate::checkout::{Checkout, CheckoutSettings, Supervisor};
 use crate::settings::Settings;
 use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
@@ -58,7 +58,7 @@ impl Engine {
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.
     /// An error means the last changes could not be stored: their callers were told so.
-    pub async fn shutdown(&self) -> Result<(), warung_actors::supervisor::CallError> {
+    pub async fn shutdown(&self) -> Result<(), warung_actors::runtime::CallError> {
         let flushed = self.supervisor.flush().await;
         if let Err(error) = &flushed {
             tracing::error!(%error, "journal flush at shutdown failed");

@@ -12,13 +12,13 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
 use warung_actors::domain::{CustomerId, ItemSecret, Money, ProductCode, Reference};
-use warung_actors::journal::{OrderState, StockKind};
+use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductCommand, ProductRejection, Restock};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 
 use super::sale::FlashSale;
 use super::{Attempt, Contender, Verification};
-use crate::checkout::CheckoutError;
+use crate::checkout::{CheckoutError, OrderState};
 use crate::engine::Engine;
 use crate::settings::Settings;
 
@@ -173,7 +173,7 @@ impl Contender for ActorContender {
         let paid: Vec<_> = data.orders.iter().filter(|o| o.state == OrderState::Paid).collect();
         let mut balances = Decimal::ZERO;
         let mut negative = 0;
-        for (_, balance, _) in &data.customers {
+        for (_, balance) in &data.customers {
             let balance = Decimal::from_str(balance).context("a stored balance")?;
             negative += u64::from(balance.is_sign_negative() && !balance.is_zero());
             balances += balance;

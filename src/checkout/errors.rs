@@ -2,10 +2,11 @@
 
 use serde::Serialize;
 use warung_actors::domain::{Money, OrderId, Reference};
-use warung_actors::journal::OrderState;
 use warung_actors::product::ProductRejection;
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletRejection;
+
+use super::OrderState;
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]

@@ -4,11 +4,10 @@
 //! the order: the money goes to the customer's wallet and the order is marked for review.
 
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, UnixMs};
-use warung_actors::journal::{Event, OrderState, PaymentMethod};
-use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason, StoreWhen};
+use warung_actors::product::{ProductRejection, Release, ReleaseReason, Reserve, StoreWhen};
 
-use super::order::{Order, OrderCommand};
-use super::{Checkout, CheckoutError};
+use super::order::{Order, OrderCommand, OrderState, PaymentMethod};
+use super::{actor_of, Checkout, CheckoutError, ShopRecord};
 
 /// An order waiting for its payment.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,20 +37,17 @@ impl Checkout {
         quantity: Quantity,
     ) -> Result<PendingOrder, CheckoutError> {
         let mut claim = self.claim(customer, &order)?;
-        let reserved = self
-            .reserve(
-                &order,
-                customer,
-                self.role_of(customer).tier(),
-                product,
-                quantity,
-                self.inner.settings.payment_ttl,
-                StoreWhen::Reserved,
-            )
-            .await?;
-        let row =
-            self.order_row(&order, customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);
-        if let Err(error) = self.store_rows(vec![Event::Order(row.clone())]).await {
+        let reserve = Reserve {
+            order: order.clone(),
+            quantity,
+            ttl_ms: self.inner.settings.payment_ttl.as_millis() as i64,
+            store: StoreWhen::Reserved,
+            tier: self.role_of(customer).tier(),
+            actor: actor_of(customer),
+        };
+        let reserved = self.reserve(product, reserve).await?;
+        let row = self.order_row(customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);
+        if let Err(error) = self.store_records(vec![ShopRecord::Order(row.clone())]).await {
             self.release(&order, product, ReleaseReason::Failed).await.ok();
             return Err(error);
         }
@@ -73,18 +69,18 @@ impl Checkout {
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let mut cancelled = Order::new(row.clone());
         cancelled.apply(OrderCommand::Cancel, self.inner.clock.now())?;
-        let release = ProductCommand::Release {
+        let release = Release {
             order: order.clone(),
             reason: ReleaseReason::Cancelled,
             actor: actor.map(str::to_string).unwrap_or_else(|| format!("customer:{}", row.customer)),
         };
-        match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.event()]).await? {
+        match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.record()]).await? {
             Ok(_) => {}
             Err(ProductRejection::AlreadyCommitted) => {
                 return Err(CheckoutError::OrderNotOpen { state: OrderState::Paid })
             }
             Err(ProductRejection::ReservationReleased { .. } | ProductRejection::ReservationNotFound) => {
-                self.store_rows(vec![cancelled.event()]).await?
+                self.store_records(vec![cancelled.record()]).await?
             }
             Err(rejection) => return Err(CheckoutError::Product(rejection)),
         }

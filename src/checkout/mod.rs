@@ -5,7 +5,10 @@
 //! - `external`: buy for an external payment: reserve with a time to live, then confirm, cancel
 //!   or expire.
 //! - `payment`: payments as exactly-once records, bound to one customer, purpose and amount.
-//! - `order`: the order's state machine, the one place every order transition is decided.
+//! - `order`: the order's row and its state machine, the one place every order transition is
+//!   decided.
+//! - `records`: what the shop stores beside the actors' changes (orders, payments, audit rows),
+//!   and the supervisor whose journal carries them.
 //! - `wallet`: refund, admin adjustment, balance.
 //! - `roles`: customer roles; a reseller pays reseller prices.
 //! - `recovery`: finish or compensate orders caught between steps (after a crash or a failure).
@@ -17,6 +20,7 @@ mod errors;
 mod external;
 pub mod order;
 pub mod payment;
+mod records;
 mod recovery;
 mod roles;
 mod saldo;
@@ -28,16 +32,17 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
-use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
+use warung_actors::product::{Release, ReleaseReason, Reserve, Reserved, StoreWhen};
+use warung_actors::runtime::CallError;
+use warung_actors::wallet::WalletBalance;
 
 use order::{Order, OrderCommand, OrderOutcome};
-use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ReleaseReason, StoreWhen};
-use warung_actors::supervisor::{CallError, Supervisor};
-use warung_actors::wallet::WalletBalance;
 
 pub use errors::CheckoutError;
 pub use external::PendingOrder;
-pub use payment::{Applied, IncomingPayment, PaymentOutcome, Purpose};
+pub use order::{OrderRow, OrderState, PaymentMethod};
+pub use payment::{Applied, IncomingPayment, PaymentApplied, PaymentOutcome, PaymentRow, Purpose};
+pub use records::{AuditRow, ShopRecord, Supervisor};
 pub use roles::Role;
 
 use crate::store::Store;
@@ -118,7 +123,7 @@ struct Inner {
     turns: Vec<tokio::sync::Mutex<()>>,
     /// Delivered payments whose surplus could not be credited yet (the store was down): tried
     /// again by the periodic sweep, and at every start from the store.
-    owed_surpluses: DashMap<warung_actors::domain::Reference, warung_actors::journal::PaymentRow>,
+    owed_surpluses: DashMap<warung_actors::domain::Reference, PaymentRow>,
 }
 
 /// A customer's claim on their one open order; released on drop unless kept.
@@ -174,7 +179,7 @@ impl Checkout {
         let mut order = Order::new(row.clone());
         let outcome = order.apply(command, self.inner.clock.now())?;
         if matches!(outcome, OrderOutcome::Moved { .. }) {
-            self.store_rows(vec![order.event()]).await?;
+            self.store_records(vec![order.record()]).await?;
         }
         Ok(outcome)
     }
@@ -206,29 +211,26 @@ impl Checkout {
         }
     }
 
+    /// A new order's row, made from its reservation.
     fn order_row(
         &self,
-        order: &OrderId,
         customer: &CustomerId,
         product: &ProductCode,
-        reserved: &ProductOutcome,
+        reserved: &Reserved,
         method: PaymentMethod,
         state: OrderState,
     ) -> OrderRow {
         let now = self.inner.clock.now();
-        let ProductOutcome::Reserved { quantity, unit_price, total, expires_at, .. } = reserved else {
-            unreachable!("an order row is made from a reservation")
-        };
         OrderRow {
-            id: order.clone(),
+            id: reserved.order.clone(),
             customer: customer.clone(),
             product: product.clone(),
-            quantity: *quantity,
-            unit_price: *unit_price,
-            total: *total,
+            quantity: reserved.quantity,
+            unit_price: reserved.unit_price,
+            total: reserved.total,
             method,
             state,
-            expires_at: *expires_at,
+            expires_at: reserved.expires_at,
             note: String::new(),
             created_at: now,
             updated_at: now,
@@ -236,29 +238,12 @@ impl Checkout {
         }
     }
 
-    /// `tier` is the customer's (`role_of`), looked up once per purchase by the caller.
-    #[allow(clippy::too_many_arguments)]
-    async fn reserve(
-        &self,
-        order: &OrderId,
-        customer: &CustomerId,
-        tier: PriceTier,
-        product: &ProductCode,
-        quantity: Quantity,
-        ttl: Duration,
-        store: StoreWhen,
-    ) -> Result<ProductOutcome, CheckoutError> {
-        let command = ProductCommand::Reserve {
-            tier,
-            order: order.clone(),
-            quantity,
-            ttl_ms: ttl.as_millis() as i64,
-            store,
-            actor: actor_of(customer),
-        };
+    /// Reserves stock for an order. The command's `tier` is the customer's (`role_of`), looked up
+    /// once per purchase by the caller.
+    async fn reserve(&self, product: &ProductCode, command: Reserve) -> Result<Reserved, CheckoutError> {
         // A reservation stored at once is answered once stored; one stored with its commit has
         // nothing to wait for.
-        let answer = match store {
+        let answer = match command.store {
             StoreWhen::Reserved => self.inner.supervisor.product(product, command).await,
             StoreWhen::Committed => self.inner.supervisor.product_applied(product, command).await,
         };
@@ -271,7 +256,7 @@ impl Checkout {
     }
 
     async fn release(&self, order: &OrderId, product: &ProductCode, reason: ReleaseReason) -> Result<(), CallError> {
-        let command = ProductCommand::Release { order: order.clone(), reason, actor: "checkout".into() };
+        let command = Release { order: order.clone(), reason, actor: "checkout".into() };
         match self.inner.supervisor.product(product, command).await? {
             Ok(_) => Ok(()),
             Err(rejection) => {
@@ -281,9 +266,9 @@ impl Checkout {
         }
     }
 
-    /// Stores rows that belong to no actor and waits until they are durable.
-    async fn store_rows(&self, rows: Vec<Event>) -> Result<(), CheckoutError> {
-        let ticket = self.inner.supervisor.journal().submit(rows).await;
+    /// Stores records that go with no actor's change and waits until they are durable.
+    async fn store_records(&self, records: Vec<ShopRecord>) -> Result<(), CheckoutError> {
+        let ticket = self.inner.supervisor.journal().submit_records(records).await;
         ticket.await.map_err(|e| CheckoutError::Unavailable(e.into()))
     }
 

@@ -14,13 +14,18 @@
 //! payments racing on one order are decided one after the other: one delivers, the other is
 //! credited.
 
-use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, UnixMs, REFERENCE_LEN_MAX};
-use warung_actors::journal::{Event, LedgerKind, PaymentApplied, PaymentPurpose, PaymentRow};
-use warung_actors::product::{ProductCommand, ProductOutcome, ProductRejection};
-use warung_actors::wallet::{WalletBalance, WalletCommand};
+use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, REFERENCE_LEN_MAX};
+use warung_actors::journal::LedgerKind;
+use warung_actors::product::{Commit, Committed, ProductRejection};
+use warung_actors::wallet::{Credit, WalletBalance};
 
-use super::order::{Order, OrderCommand, OrderOutcome};
-use super::{Checkout, CheckoutError};
+use super::order::{Order, OrderCommand, OrderOutcome, PaymentDecision};
+use super::{Checkout, CheckoutError, ShopRecord};
+
+mod record;
+
+use record::describe;
+pub use record::{record_of, same_payment, PaymentApplied, PaymentRow};
 
 /// A payment as it reaches the shop.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,22 +63,11 @@ pub struct Applied {
     pub repeat: bool,
 }
 
-/// Whether a recorded payment is the incoming one: the same customer, purpose and amount.
-pub fn same_payment(recorded: &PaymentRow, incoming: &IncomingPayment) -> bool {
-    let purpose_matches = match &incoming.purpose {
-        Purpose::Order(order) => recorded.purpose == PaymentPurpose::Order && recorded.order.as_ref() == Some(order),
-        Purpose::TopUp => recorded.purpose == PaymentPurpose::TopUp && recorded.order.is_none(),
-    };
-    recorded.customer == incoming.customer && purpose_matches && recorded.amount == incoming.amount
-}
-
-/// How a recorded payment is described when a mismatch is refused.
-fn describe(recorded: &PaymentRow) -> String {
-    let purpose = match &recorded.order {
-        Some(order) => format!("order {order}"),
-        None => "a top-up".to_string(),
-    };
-    format!("{} for {purpose}, {}", recorded.amount, recorded.applied.as_str())
+/// What a top-up did: the one thing it can do, its whole amount is in the wallet.
+pub(super) struct ToppedUp {
+    pub balance: WalletBalance,
+    /// Recorded before: this repeat moved nothing.
+    pub repeat: bool,
 }
 
 /// The longest payment id: its credit references (`surplus:<id>`) must still fit a reference.
@@ -110,22 +104,50 @@ impl Checkout {
     /// payment id recorded with another customer, purpose or amount is refused.
     #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
     pub async fn apply_payment(&self, incoming: IncomingPayment) -> Result<Applied, CheckoutError> {
-        if incoming.id.as_str().len() > PAYMENT_ID_LEN_MAX {
-            return Err(CheckoutError::PaymentIdTooLong { max: PAYMENT_ID_LEN_MAX });
-        }
-        let _turn = self.customer_turn(&incoming.customer).await;
-        if let Some(recorded) = self.inner.store.payment(&incoming.id).await? {
-            if !same_payment(&recorded, &incoming) {
-                return Err(CheckoutError::PaymentMismatch { payment: incoming.id, recorded: describe(&recorded) });
+        let order = match &incoming.purpose {
+            Purpose::Order(order) => order.clone(),
+            Purpose::TopUp => {
+                let amount = incoming.amount;
+                let ToppedUp { balance, repeat } = self.top_up_once(&incoming).await?;
+                return Ok(Applied {
+                    outcome: PaymentOutcome::CreditedToWallet { order: None, amount, balance },
+                    repeat,
+                });
             }
+        };
+        check_id(&incoming)?;
+        let _turn = self.customer_turn(&incoming.customer).await;
+        if let Some(recorded) = self.recorded(&incoming).await? {
             let outcome = self.recorded_outcome(&recorded).await?;
             return Ok(Applied { outcome, repeat: true });
         }
-        let outcome = match &incoming.purpose {
-            Purpose::TopUp => self.credit_top_up(&incoming).await?,
-            Purpose::Order(order) => self.pay_order(order, &incoming).await?,
-        };
+        let outcome = self.pay_order(&order, &incoming).await?;
         Ok(Applied { outcome, repeat: false })
+    }
+
+    /// `apply_payment` for a top-up (`Purpose::TopUp`), answered with what a top-up does.
+    #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
+    pub(super) async fn apply_top_up(&self, incoming: IncomingPayment) -> Result<ToppedUp, CheckoutError> {
+        self.top_up_once(&incoming).await
+    }
+
+    async fn top_up_once(&self, incoming: &IncomingPayment) -> Result<ToppedUp, CheckoutError> {
+        check_id(incoming)?;
+        let _turn = self.customer_turn(&incoming.customer).await;
+        if self.recorded(incoming).await?.is_some() {
+            let balance = self.inner.supervisor.wallet_balance(&incoming.customer).await?;
+            return Ok(ToppedUp { balance, repeat: true });
+        }
+        Ok(ToppedUp { balance: self.credit_top_up(incoming).await?, repeat: false })
+    }
+
+    /// The payment recorded under the incoming one's id, if any; refused if it is another one.
+    async fn recorded(&self, incoming: &IncomingPayment) -> Result<Option<PaymentRow>, CheckoutError> {
+        let Some(recorded) = self.inner.store.payment(&incoming.id).await? else { return Ok(None) };
+        if !same_payment(&recorded, incoming) {
+            return Err(CheckoutError::PaymentMismatch { payment: incoming.id.clone(), recorded: describe(&recorded) });
+        }
+        Ok(Some(recorded))
     }
 
     /// A payment for `order` confirmed by someone who names only the order (an admin recording a
@@ -157,18 +179,16 @@ impl Checkout {
             });
         }
         let now = self.inner.clock.now();
-        let pay = OrderCommand::Pay { payment: incoming.id.clone(), amount: incoming.amount };
         let mut order = Order::new(row);
-        let to_review = match order.apply(pay, now)? {
-            OrderOutcome::CommitStock => match self.deliver(&order, incoming).await? {
+        let to_review = match order.pay(&incoming.id, incoming.amount, now)? {
+            PaymentDecision::CommitStock => match self.deliver(&order, incoming).await? {
                 Some(delivered) => return Ok(delivered),
                 None => {
                     let gone = OrderCommand::StockGone { payment: incoming.id.clone(), amount: incoming.amount };
                     matches!(order.apply(gone, now)?, OrderOutcome::CreditPayment { to_review: true })
                 }
             },
-            OrderOutcome::CreditPayment { to_review } => to_review,
-            other => unreachable!("a payment answered {other:?}"),
+            PaymentDecision::CreditPayment { to_review } => to_review,
         };
         self.credit_payment(&order, incoming, to_review).await
     }
@@ -186,16 +206,15 @@ impl Checkout {
         let surplus =
             incoming.amount.checked_sub(row.total).expect("a payment commits stock only when it covers the total");
         let record = record_of(incoming, PaymentApplied::Delivered, surplus, self.inner.clock.now());
-        let commit = ProductCommand::Commit { order: row.id.clone(), actor: incoming.actor.clone() };
-        let attach = vec![paid.event(), Event::Payment(record.clone())];
+        let commit = Commit { order: row.id.clone(), actor: incoming.actor.clone() };
+        let attach = vec![paid.record(), ShopRecord::Payment(record.clone())];
         match self.inner.supervisor.product_with(&row.product, commit, attach).await? {
-            Ok(ProductOutcome::Committed { items, .. }) => {
+            Ok(Committed { items, .. }) => {
                 self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
                 // Just delivered under the customer's turn: no surplus credit can exist yet.
                 let balance = self.credit_surplus_from(&record, Ledger::HasNoSurplusYet).await;
                 Ok(Some(PaymentOutcome::Delivered { order: row.id.clone(), items, surplus, balance }))
             }
-            Ok(other) => unreachable!("commit answered {other:?}"),
             Err(
                 ProductRejection::ReservationExpired
                 | ProductRejection::ReservationReleased { .. }
@@ -215,7 +234,7 @@ impl Checkout {
         let row = order.row();
         let mut attach = Vec::new();
         if to_review {
-            attach.push(order.event());
+            attach.push(order.record());
         }
         let reason = format!("payment for order {} that could not be delivered", row.id);
         let balance = self.credit_whole(incoming, credit_reference(&incoming.id), reason, attach).await?;
@@ -223,10 +242,9 @@ impl Checkout {
         Ok(PaymentOutcome::CreditedToWallet { order: Some(row.id.clone()), amount: incoming.amount, balance })
     }
 
-    async fn credit_top_up(&self, incoming: &IncomingPayment) -> Result<PaymentOutcome, CheckoutError> {
+    async fn credit_top_up(&self, incoming: &IncomingPayment) -> Result<WalletBalance, CheckoutError> {
         let reason = format!("top up {}", incoming.id);
-        let balance = self.credit_whole(incoming, top_up_reference(&incoming.id), reason, Vec::new()).await?;
-        Ok(PaymentOutcome::CreditedToWallet { order: None, amount: incoming.amount, balance })
+        self.credit_whole(incoming, top_up_reference(&incoming.id), reason, Vec::new()).await
     }
 
     /// Credits the whole payment to its customer's wallet under `reference`, storing the payment's
@@ -236,24 +254,24 @@ impl Checkout {
         incoming: &IncomingPayment,
         reference: Reference,
         reason: String,
-        mut attach: Vec<Event>,
+        mut attach: Vec<ShopRecord>,
     ) -> Result<WalletBalance, CheckoutError> {
         let record = record_of(incoming, PaymentApplied::Credited, Money::ZERO, self.inner.clock.now());
-        attach.insert(0, Event::Payment(record));
-        let credit = WalletCommand::Credit {
+        attach.insert(0, ShopRecord::Payment(record));
+        let credit = Credit {
             reference,
             amount: incoming.amount,
             kind: LedgerKind::TopUp,
             reason,
             actor: incoming.actor.clone(),
         };
-        let outcome = self
+        let credited = self
             .inner
             .supervisor
             .wallet_with(&incoming.customer, credit, attach)
             .await?
             .map_err(CheckoutError::Wallet)?;
-        Ok(outcome.balance())
+        Ok(credited.balance)
     }
 
     /// What a recorded payment did, as it stands in the store. A delivered payment whose surplus
@@ -290,20 +308,20 @@ impl Checkout {
                 Ledger::AskTheStore => owed && self.inner.store.ledger_has(&record.customer, &reference).await?,
             };
             if owed && !credited {
-                let credit = WalletCommand::Credit {
+                let credit = Credit {
                     reference,
                     amount: record.surplus,
                     kind: LedgerKind::TopUp,
                     reason: format!("unique code of payment {}", record.id),
                     actor: format!("payment:{}", record.id),
                 };
-                let outcome = self
+                let credited = self
                     .inner
                     .supervisor
                     .wallet_with(&record.customer, credit, Vec::new())
                     .await?
                     .map_err(CheckoutError::Wallet)?;
-                return Ok(outcome.balance());
+                return Ok(credited.balance);
             }
             Ok::<_, CheckoutError>(self.inner.supervisor.wallet_balance(&record.customer).await?)
         }
@@ -346,30 +364,20 @@ impl Checkout {
     }
 }
 
+/// Refuses a payment id too long for its credit references.
+fn check_id(incoming: &IncomingPayment) -> Result<(), CheckoutError> {
+    if incoming.id.as_str().len() > PAYMENT_ID_LEN_MAX {
+        return Err(CheckoutError::PaymentIdTooLong { max: PAYMENT_ID_LEN_MAX });
+    }
+    Ok(())
+}
+
 /// What is known of a delivered payment's surplus credit before it is made.
 enum Ledger {
     /// The payment was delivered just now, under its customer's turn: nothing is credited yet.
     HasNoSurplusYet,
     /// A repeat, a retry or a start: the store says whether it was credited.
     AskTheStore,
-}
-
-/// The record a payment leaves: what it is bound to, and what it did.
-pub fn record_of(incoming: &IncomingPayment, applied: PaymentApplied, surplus: Money, at: UnixMs) -> PaymentRow {
-    let (purpose, order) = match &incoming.purpose {
-        Purpose::Order(order) => (PaymentPurpose::Order, Some(order.clone())),
-        Purpose::TopUp => (PaymentPurpose::TopUp, None),
-    };
-    PaymentRow {
-        id: incoming.id.clone(),
-        customer: incoming.customer.clone(),
-        order,
-        purpose,
-        amount: incoming.amount,
-        applied,
-        surplus,
-        at,
-    }
 }
 
 #[cfg(test)]

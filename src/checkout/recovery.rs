@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use warung_actors::domain::{CustomerId, OrderId};
-use warung_actors::journal::{OrderRow, OrderState, ReservationStatus};
-use warung_actors::product::{ProductCommand, ProductRejection, ReleaseReason};
-use warung_actors::supervisor::CallError;
-use warung_actors::wallet::{WalletCommand, WalletRejection};
+use warung_actors::journal::ReservationStatus;
+use warung_actors::product::{ProductRejection, Release, ReleaseReason};
+use warung_actors::runtime::CallError;
+use warung_actors::wallet::{Refund, WalletRejection};
 
-use super::order::{Order, OrderCommand, OrderOutcome};
+use super::order::{Order, OrderCommand, OrderOutcome, OrderRow, OrderState};
 use super::{Checkout, OrderNotice};
 
 /// Attempts at settling an order whose last step's result is unknown, waiting from
@@ -172,8 +172,7 @@ impl Checkout {
     /// otherwise the stock is released and any debit refunded. The order's machine decides its
     /// final state either way.
     async fn try_settle(&self, row: &OrderRow) -> Settled {
-        let release =
-            ProductCommand::Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
+        let release = Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
         match self.inner.supervisor.product(&row.product, release).await {
             Ok(Ok(_))
             | Ok(Err(ProductRejection::ReservationNotFound))
@@ -200,16 +199,16 @@ impl Checkout {
             tracing::error!(order = %row.id, %rejection, "a pending order that cannot fail");
             return Settled::Later;
         }
-        let refund = WalletCommand::Refund {
+        let refund = Refund {
             reference: row.id.refund_reference(),
             original: row.id.debit_reference(),
             reason: "purchase not completed".into(),
             actor: "recovery".into(),
         };
-        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.event()]).await {
+        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.record()]).await {
             Ok(Ok(_)) => Settled::Compensated,
             Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
-                match self.store_rows(vec![failed.event()]).await {
+                match self.store_records(vec![failed.record()]).await {
                     Ok(()) => Settled::Compensated,
                     Err(_) => Settled::StateLater,
                 }

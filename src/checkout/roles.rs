@@ -2,10 +2,9 @@
 //! one. Held in memory (a shop has few resellers) so a purchase never reads the store for it.
 
 use warung_actors::domain::CustomerId;
-use warung_actors::journal::AuditRow;
 use warung_actors::product::PriceTier;
 
-use super::{Checkout, CheckoutError};
+use super::{AuditRow, Checkout, CheckoutError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,14 +11,13 @@
 use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
-use warung_actors::journal::{OrderRow, OrderState, PaymentMethod};
-use warung_actors::product::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, StoreWhen};
-use warung_actors::supervisor::CallError;
-use warung_actors::wallet::{WalletCommand, WalletRejection};
+use warung_actors::product::{Commit, Committed, PriceTier, ProductRejection, ReleaseReason, Reserve, StoreWhen};
+use warung_actors::runtime::CallError;
+use warung_actors::wallet::{Debit, WalletRejection};
 
-use super::order::{Order, OrderCommand};
+use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
 use super::recovery::Settled;
-use super::{actor_of, Checkout, CheckoutError, Purchase};
+use super::{actor_of, Checkout, CheckoutError, Purchase, ShopRecord};
 
 impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
@@ -67,25 +66,30 @@ impl Checkout {
         // The reservation lives in memory until its commit stores it. A restart forgets it: the
         // commit then finds no reservation, and the debit is refunded by `settle_pending`, as any
         // failure after the debit.
-        let reserved = self
-            .reserve(&order, customer, tier, product, quantity, self.inner.settings.saldo_ttl, StoreWhen::Committed)
-            .await?;
-        let ProductOutcome::Reserved { total, .. } = reserved else { unreachable!("reserve answers Reserved") };
-        let row = self.order_row(&order, customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
+        let reserve = Reserve {
+            order: order.clone(),
+            quantity,
+            ttl_ms: self.inner.settings.saldo_ttl.as_millis() as i64,
+            store: StoreWhen::Committed,
+            tier,
+            actor: actor_of(customer),
+        };
+        let reserved = self.reserve(product, reserve).await?;
+        let row = self.order_row(customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
 
-        let debit = WalletCommand::Debit {
+        let debit = Debit {
             reference: order.debit_reference(),
-            amount: total,
+            amount: reserved.total,
             reason: format!("purchase {order}"),
             actor: actor_of(customer),
         };
         // The debit is not waited for either: the commit names it in `depends_on`, so the journal
         // stores the commit only if the debit (and the pending order with it) was stored.
-        let pending = vec![warung_actors::journal::Event::Order(row.clone())];
+        let pending = vec![ShopRecord::Order(row.clone())];
         let (balance, debited_by) = match self.inner.supervisor.wallet_applied(customer, debit, pending).await {
-            Ok((Ok(outcome), debited_by)) => (outcome.balance(), debited_by),
+            Ok((Ok(debited), debited_by)) => (debited.balance, debited_by),
             Ok((Err(rejection), _)) => {
-                self.release(&order, product, warung_actors::product::ReleaseReason::Failed).await.ok();
+                self.release(&order, product, ReleaseReason::Failed).await.ok();
                 return Err(match rejection {
                     WalletRejection::InsufficientBalance { available, requested } => {
                         CheckoutError::InsufficientBalance { available, required: requested }
@@ -100,14 +104,13 @@ impl Checkout {
             }
         };
 
-        let commit = ProductCommand::Commit { order: order.clone(), actor: actor_of(customer) };
+        let commit = Commit { order: order.clone(), actor: actor_of(customer) };
         let mut paid = Order::new(row.clone());
         paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
-        match self.inner.supervisor.product_after(product, commit, vec![paid.event()], vec![debited_by]).await {
-            Ok(Ok(ProductOutcome::Committed { items, quantity, total, .. })) => {
+        match self.inner.supervisor.product_after(product, commit, vec![paid.record()], vec![debited_by]).await {
+            Ok(Ok(Committed { items, quantity, total, .. })) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
             }
-            Ok(Ok(other)) => unreachable!("commit answered {other:?}"),
             Ok(Err(rejection)) => {
                 self.settle_pending(&row).await;
                 Err(CheckoutError::Product(rejection))

@@ -3,13 +3,13 @@
 
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
-use warung_actors::journal::{Event, LedgerKind, PaymentMethod};
-use warung_actors::supervisor::CallError;
-use warung_actors::wallet::{WalletBalance, WalletCommand, WalletOutcome};
+use warung_actors::journal::LedgerKind;
+use warung_actors::runtime::CallError;
+use warung_actors::wallet::{Adjust, Credit, Refund, WalletBalance, WalletRequest};
 
-use super::order::{Order, OrderCommand, OrderOutcome};
-use super::payment::{IncomingPayment, PaymentOutcome, Purpose};
-use super::{Checkout, CheckoutError};
+use super::order::{Order, OrderCommand, OrderOutcome, PaymentMethod};
+use super::payment::{IncomingPayment, Purpose};
+use super::{Checkout, CheckoutError, ShopRecord};
 
 impl Checkout {
     /// Credits a confirmed top-up payment, once per payment id (see `apply_payment`).
@@ -37,10 +37,7 @@ impl Checkout {
             amount,
             actor: actor.to_string(),
         };
-        match self.apply_payment(incoming).await?.outcome {
-            PaymentOutcome::CreditedToWallet { balance, .. } => Ok(balance),
-            PaymentOutcome::Delivered { .. } => unreachable!("a top-up delivers no order"),
-        }
+        Ok(self.apply_top_up(incoming).await?.balance)
     }
 
     /// Refunds a paid order to the customer's wallet, with a reason. Once per order.
@@ -54,25 +51,24 @@ impl Checkout {
         // Refunded before: the wallet answers the first refund again (same reference), and the
         // order's row is already stored.
         let attach = match moved {
-            OrderOutcome::Moved { .. } => vec![refunded.event()],
+            OrderOutcome::Moved { .. } => vec![refunded.record()],
             _ => Vec::new(),
         };
-        let command = match row.method {
-            PaymentMethod::Saldo => WalletCommand::Refund {
-                reference: order.refund_reference(),
-                original: order.debit_reference(),
-                reason: reason.to_string(),
-                actor: actor.to_string(),
-            },
-            PaymentMethod::External => WalletCommand::Credit {
-                reference: order.refund_reference(),
-                amount: row.total,
-                kind: LedgerKind::Refund,
-                reason: format!("order {order}: {reason}"),
-                actor: actor.to_string(),
-            },
+        let reference = order.refund_reference();
+        let actor = actor.to_string();
+        let balance = match row.method {
+            PaymentMethod::Saldo => {
+                let original = order.debit_reference();
+                let refund = Refund { reference, original, reason: reason.to_string(), actor };
+                self.wallet(&row.customer, refund, attach).await?.balance
+            }
+            PaymentMethod::External => {
+                let reason = format!("order {order}: {reason}");
+                let credit = Credit { reference, amount: row.total, kind: LedgerKind::Refund, reason, actor };
+                self.wallet(&row.customer, credit, attach).await?.balance
+            }
         };
-        self.wallet(&row.customer, command, attach).await
+        Ok(balance)
     }
 
     /// An admin's correction of a balance, up or down, with a reason; never below zero.
@@ -87,13 +83,9 @@ impl Checkout {
         if super::payment::is_engine_reference(reference) {
             return Err(CheckoutError::ReferenceReserved { reference: reference.to_string() });
         }
-        let command = WalletCommand::Adjust {
-            reference: reference.clone(),
-            delta,
-            reason: reason.to_string(),
-            actor: actor.to_string(),
-        };
-        self.wallet(customer, command, Vec::new()).await
+        let command =
+            Adjust { reference: reference.clone(), delta, reason: reason.to_string(), actor: actor.to_string() };
+        Ok(self.wallet(customer, command, Vec::new()).await?.balance)
     }
 
     pub async fn balance(&self, customer: &CustomerId) -> Result<WalletBalance, CheckoutError> {
@@ -114,14 +106,13 @@ impl Checkout {
         self.inner.supervisor.wallet_balance(customer).await.map(Some)
     }
 
-    async fn wallet(
+    /// A wallet command, answered once durable with its own reply.
+    async fn wallet<C: WalletRequest>(
         &self,
         customer: &CustomerId,
-        command: WalletCommand,
-        attach: Vec<Event>,
-    ) -> Result<WalletBalance, CheckoutError> {
-        let outcome: WalletOutcome =
-            self.inner.supervisor.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)?;
-        Ok(outcome.balance())
+        command: C,
+        attach: Vec<ShopRecord>,
+    ) -> Result<C::Reply, CheckoutError> {
+        self.inner.supervisor.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)
     }
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use warung_actors::product::ProductRejection;
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletRejection;
 
 use crate::checkout::CheckoutError;
@@ -123,10 +123,8 @@ fn product_status(rule: &ProductRejection) -> StatusCode {
 fn wallet_status(rule: &WalletRejection) -> StatusCode {
     match rule {
         WalletRejection::InsufficientBalance { .. } => StatusCode::PAYMENT_REQUIRED,
-        WalletRejection::HoldNotFound | WalletRejection::OriginalNotFound => StatusCode::NOT_FOUND,
-        WalletRejection::ExistsWithDifferentContent
-        | WalletRejection::HoldAlreadySettled { .. }
-        | WalletRejection::AlreadyRefunded => StatusCode::CONFLICT,
+        WalletRejection::OriginalNotFound => StatusCode::NOT_FOUND,
+        WalletRejection::ExistsWithDifferentContent | WalletRejection::AlreadyRefunded => StatusCode::CONFLICT,
         WalletRejection::AmountMustNotBeZero
         | WalletRejection::ReasonRequired
         | WalletRejection::BalanceLimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,

@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use actix_web::{get, web, HttpResponse};
-use warung_actors::supervisor::{KindTotals, LATENCY_BUCKETS};
+use warung_actors::runtime::{KindTotals, LATENCY_BUCKETS};
 
+use crate::checkout::OrderState;
 use crate::engine::Engine;
 use crate::flows::service::Gateway;
 use crate::infra::counters::{read, CallCounts, WebhookCounts};
 use crate::store::{ChargeStatus, OutboxStatus};
-use warung_actors::journal::OrderState;
 
 /// Mailboxes listed by actor id: the deepest this many.
 pub const METRICS_DEEPEST_MAILBOXES: usize = 20;

@@ -10,7 +10,7 @@ use actix_web::{get, web, HttpResponse, Scope};
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{CustomerId, ProductCode};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 
 use super::ApiError;
 use crate::engine::Engine;
@@ -119,7 +119,7 @@ async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>)
             let balance = engine.checkout.known_balance(&customer).await.map_err(unavailable)?.ok_or_else(not_found)?;
             Ok(HttpResponse::Ok().json(json!({
                 "kind": "wallet", "id": customer.masked(), "actor": report("wallet", &customer.masked()),
-                "state": {"balance": balance.balance.amount().to_string(), "held": balance.held.amount().to_string(),
+                "state": {"balance": balance.balance.amount().to_string(),
                           "available": balance.available.amount().to_string()},
             })))
         }

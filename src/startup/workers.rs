@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
-use warung_actors::supervisor::Notice;
+use warung_actors::runtime::Notice;
 
 use crate::checkout::Checkout;
 use crate::flows::inbox::Inbox;

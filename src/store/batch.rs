@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
-use warung_actors::journal::{
-    AuditRow, Event, HoldRow, LedgerRow, MovementRow, OrderRow, PaymentRow, ProductRow, ReservationRow, WalletRow,
-};
+use warung_actors::journal::{Entry, Event, LedgerRow, MovementRow, ProductRow, ReservationRow, WalletRow};
+
+use crate::checkout::{AuditRow, OrderRow, PaymentRow, ShopRecord};
 
 /// Rows keyed by identity, the last write of each key winning, in first-seen order.
 pub struct LastWins<K, V> {
@@ -109,7 +109,7 @@ pub struct ItemStatus<'a> {
     pub at: UnixMs,
 }
 
-/// Borrows the journal's events: a batch is read once, by one writer, while the events live.
+/// Borrows the journal's entries: a batch is read once, by one writer, while the entries live.
 #[derive(Default)]
 pub struct Batch<'a> {
     pub products: LastWins<&'a str, &'a ProductRow>,
@@ -119,7 +119,6 @@ pub struct Batch<'a> {
     pub movements: Vec<&'a MovementRow>,
     pub wallets: LastWins<&'a str, &'a WalletRow>,
     pub ledger: Vec<&'a LedgerRow>,
-    pub holds: LastWins<(&'a str, &'a str), &'a HoldRow>,
     pub orders: LastWins<&'a str, &'a OrderRow>,
     /// Appended, not last-wins: two rows with one payment id make the insert fail, never one
     /// silently replace the other.
@@ -128,39 +127,45 @@ pub struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    pub fn of(events: &'a [Event]) -> Batch<'a> {
+    pub fn of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
         let mut batch = Batch::default();
-        for event in events {
-            match event {
-                Event::Product(row) => batch.products.put(row.code.as_str(), row),
-                Event::ItemsAdded { product, items, at } => {
-                    for (no, secret) in items {
-                        batch.new_items.push(NewItem { product: product.as_str(), no: *no, secret, at: *at });
-                    }
-                }
-                Event::ItemsMoved { product, items, to, order, at } => {
-                    for no in items {
-                        let status = ItemStatus {
-                            product: product.as_str(),
-                            no: *no,
-                            status: *to,
-                            order: order.as_ref(),
-                            at: *at,
-                        };
-                        batch.item_statuses.put((product.as_str(), *no), status);
-                    }
-                }
-                Event::Reservation(row) => batch.reservations.put_new(row.order.as_str(), row, row.creates),
-                Event::Movement(row) => batch.movements.push(row),
-                Event::Wallet(row) => batch.wallets.put(row.customer.as_str(), row),
-                Event::Ledger(row) => batch.ledger.push(row),
-                Event::Hold(row) => batch.holds.put((row.customer.as_str(), row.reference.as_str()), row),
-                Event::Order(row) => batch.orders.put_new(row.id.as_str(), row, row.creates),
-                Event::Payment(row) => batch.payments.push(row),
-                Event::Audit(row) => batch.audit.push(row),
+        for entry in entries {
+            match entry {
+                Entry::Event(event) => batch.put_event(event),
+                Entry::Attached(record) => batch.put_record(record),
             }
         }
         batch
+    }
+
+    fn put_event(&mut self, event: &'a Event) {
+        match event {
+            Event::Product(row) => self.products.put(row.code.as_str(), row),
+            Event::ItemsAdded { product, items, at } => {
+                for (no, secret) in items {
+                    self.new_items.push(NewItem { product: product.as_str(), no: *no, secret, at: *at });
+                }
+            }
+            Event::ItemsMoved { product, items, to, order, at } => {
+                for no in items {
+                    let status =
+                        ItemStatus { product: product.as_str(), no: *no, status: *to, order: order.as_ref(), at: *at };
+                    self.item_statuses.put((product.as_str(), *no), status);
+                }
+            }
+            Event::Reservation(row) => self.reservations.put_new(row.order.as_str(), row, row.creates),
+            Event::Movement(row) => self.movements.push(row),
+            Event::Wallet(row) => self.wallets.put(row.customer.as_str(), row),
+            Event::Ledger(row) => self.ledger.push(row),
+        }
+    }
+
+    fn put_record(&mut self, record: &'a ShopRecord) {
+        match record {
+            ShopRecord::Order(row) => self.orders.put_new(row.id.as_str(), row, row.creates),
+            ShopRecord::Payment(row) => self.payments.push(row),
+            ShopRecord::Audit(row) => self.audit.push(row),
+        }
     }
 
     /// Every row this batch writes, by its unique key, so that a batch written beside this one
@@ -178,7 +183,6 @@ impl<'a> Batch<'a> {
         self.wallets.keys.iter().for_each(|k| keys.add("customers", k));
         self.movements.iter().for_each(|m| keys.add("movements", m.product.as_str()));
         self.ledger.iter().for_each(|l| keys.add("ledger", l.customer.as_str()));
-        self.holds.keys.iter().for_each(|k| keys.add("holds", k));
         self.orders.keys.iter().for_each(|k| keys.add("orders", k));
         self.payments.iter().for_each(|p| keys.add("payments", p.id.as_str()));
         self.audit.iter().for_each(|a| keys.add("audit", a.subject.as_str()));
@@ -200,7 +204,6 @@ impl<'a> Batch<'a> {
             self.movements.into_iter().partition(|m| !earlier.has("movements", m.product.as_str()));
         let (ledger, ledger_shared) =
             self.ledger.into_iter().partition(|l| !earlier.has("ledger", l.customer.as_str()));
-        let (holds, holds_shared) = self.holds.split(|k| earlier.has("holds", k));
         let (orders, orders_shared) = self.orders.split(|k| earlier.has("orders", k));
         let (payments, payments_shared) =
             self.payments.into_iter().partition(|p| !earlier.has("payments", p.id.as_str()));
@@ -213,7 +216,6 @@ impl<'a> Batch<'a> {
             movements,
             wallets,
             ledger,
-            holds,
             orders,
             payments,
             audit,
@@ -226,7 +228,6 @@ impl<'a> Batch<'a> {
             movements: movements_shared,
             wallets: wallets_shared,
             ledger: ledger_shared,
-            holds: holds_shared,
             orders: orders_shared,
             payments: payments_shared,
             audit: audit_shared,

@@ -1,9 +1,11 @@
-//! The store: Postgres in production, SQLite as the embedded default, behind one trait.
+//! The store: Postgres in production, SQLite as the embedded default, behind one trait. It is the
+//! journal's sink: it writes the actors' events and the shop's records attached to them
+//! (`checkout::ShopRecord`).
 //!
 //! - `batch`: a journal batch sorted by table, shared by both backends' writers.
 //! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend;
 //!   `combined`: Postgres statements sent as one.
-//! - `reads`: every query, written once for both backends.
+//! - `reads`: every query, written once for both backends; `loads`: the actors' state, the same way.
 //! - `rows`: decoding stored text into domain types.
 //! - `mailbox`: the gateway's webhook inbox and outbox.
 //! - `admin`: the admin API's reads, roles, price requests, settings and their audit trail.
@@ -12,6 +14,7 @@
 pub mod admin;
 pub(crate) mod batch;
 mod combined;
+mod loads;
 pub mod mailbox;
 pub mod payments;
 mod postgres;
@@ -23,8 +26,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use warung_actors::domain::{CustomerId, ItemSecret, OrderId, ProductCode, Reference};
-use warung_actors::journal::{LedgerRow, OrderRow, PaymentRow, ProductRow, ReservationStatus, SinkError};
+use warung_actors::journal::{LedgerRow, ProductRow, ReservationStatus, SinkError};
 use warung_actors::supervisor::Persistence;
+
+use crate::checkout::{OrderRow, PaymentRow, ShopRecord};
 
 pub use admin::AdminStore;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
@@ -60,8 +65,8 @@ pub struct AuditData {
     pub sold_items_by_order: Vec<(String, String, i64)>,
     /// (product, sum of quantity) over open reservations
     pub reserved_by_product: Vec<(String, i64)>,
-    /// (customer, balance, held)
-    pub customers: Vec<(String, String, String)>,
+    /// (customer, balance)
+    pub customers: Vec<(String, String)>,
     pub ledger: Vec<LedgerRow>,
     pub orders: Vec<OrderRow>,
     pub payments: Vec<PaymentRow>,
@@ -84,7 +89,7 @@ pub struct StoreCounts {
 }
 
 #[async_trait]
-pub trait Store: Persistence + Mailbox + Payments + AdminStore {
+pub trait Store: Persistence<ShopRecord> + Mailbox + Payments + AdminStore {
     fn pools(&self) -> Vec<PoolUse>;
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
     fn backend(&self) -> &'static str;

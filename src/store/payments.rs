@@ -11,6 +11,8 @@ use super::{rows, StoreError};
 /// charges share one base amount; one more is refused until one of them closes.
 pub const UNIQUE_CODE_MAX: i64 = 999;
 
+/// What a charge, and the payment that settles it, is for: an order, or the wallet. A payment
+/// recorded without a charge (one an admin confirms) has one too (`checkout::PaymentRow`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChargePurpose {
     Order,
@@ -22,6 +24,14 @@ impl ChargePurpose {
         match self {
             ChargePurpose::Order => "order",
             ChargePurpose::TopUp => "top_up",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ChargePurpose> {
+        match value {
+            "order" => Some(ChargePurpose::Order),
+            "top_up" => Some(ChargePurpose::TopUp),
+            _ => None,
         }
     }
 }
@@ -150,11 +160,7 @@ pub(crate) const CHARGE_COLUMNS: &str = "id, customer, purpose, order_id, CAST(b
      CAST(gross_amount AS TEXT), status, qr_url, expires_at";
 
 pub(crate) fn charge_row(t: ChargeTuple) -> Result<ChargeRow, StoreError> {
-    let purpose = match t.2.as_str() {
-        "order" => ChargePurpose::Order,
-        "top_up" => ChargePurpose::TopUp,
-        other => return Err(StoreError::Corrupt(format!("charge purpose {other:?}"))),
-    };
+    let purpose = ChargePurpose::parse(&t.2).ok_or_else(|| StoreError::Corrupt(format!("charge purpose {:?}", t.2)))?;
     Ok(ChargeRow {
         id: rows::reference(&t.0)?,
         customer: rows::customer(&t.1)?,

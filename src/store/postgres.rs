@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use warung_actors::journal::{after, Earlier, Event, OrderRow, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
+use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
@@ -16,6 +16,7 @@ use super::mailbox::impl_mailbox;
 use super::payments::impl_payments;
 use super::reads::impl_store;
 use super::{sink_error, StoreError};
+use crate::checkout::{OrderRow, ShopRecord};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
@@ -151,9 +152,13 @@ fn codes_bind(codes: &[i64]) -> Vec<i64> {
     codes.to_vec()
 }
 
-impl Sink for PgStore {
-    fn commit<'a>(&'a self, events: &'a [Event], mut earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
-        let batch = Batch::of(events);
+impl Sink<ShopRecord> for PgStore {
+    fn commit<'a>(
+        &'a self,
+        entries: &'a [Entry<ShopRecord>],
+        mut earlier: Earlier,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        let batch = Batch::of(entries);
         let before = std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys());
         match (&mut earlier).now_or_never() {
             Some(false) => return Box::pin(async { Err(SinkError::EarlierFailed) }),
@@ -307,13 +312,12 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     let wallets = &batch.wallets.rows;
     if !wallets.is_empty() {
         c.part(
-            "INSERT INTO customers (id, balance, held, created_at, updated_at) \
-             SELECT id, b, h, a, a FROM UNNEST($1::text[], $2::numeric[], $3::numeric[], $4::bigint[]) AS u(id, b, h, a) \
-             ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, held = EXCLUDED.held, updated_at = EXCLUDED.updated_at",
+            "INSERT INTO customers (id, balance, created_at, updated_at) \
+             SELECT id, b, a, a FROM UNNEST($1::text[], $2::numeric[], $3::bigint[]) AS u(id, b, a) \
+             ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at",
         )
         .bind(wallets.iter().map(|w| w.customer.as_str()).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
-        .bind(wallets.iter().map(|w| money(w.held)).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>());
     }
     let ledger = &batch.ledger;
@@ -330,19 +334,6 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
         .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
         .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>());
-    }
-    let holds = &batch.holds.rows;
-    if !holds.is_empty() {
-        c.part(
-            "INSERT INTO wallet_holds (customer, reference, amount, status, updated_at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[]) \
-             ON CONFLICT (customer, reference) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(holds.iter().map(|h| h.customer.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.reference.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| money(h.amount)).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.status.as_str()).collect::<Vec<_>>())
-        .bind(holds.iter().map(|h| h.updated_at).collect::<Vec<_>>());
     }
 }
 

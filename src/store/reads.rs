@@ -1,159 +1,14 @@
 //! Every read, written once: both drivers accept `$N` placeholders, and money is read as TEXT
 //! (`CAST(... AS TEXT)`) so the same decoding serves NUMERIC and TEXT columns.
 
-/// Implements `Loader` and `Store` for a backend type with a `pool` field.
+/// Implements `Loader` (see `loads`) and `Store` for a backend type with a `pool` field.
 macro_rules! impl_store {
     // `$money` turns Money into the backend's bind value (NUMERIC on Postgres, TEXT on SQLite).
     ($store:ty, $migrations:literal, $backend:literal, $money:path) => {
-        impl warung_actors::supervisor::Loader for $store {
-            fn load_product<'a>(
-                &'a self,
-                code: &'a warung_actors::domain::ProductCode,
-            ) -> futures::future::BoxFuture<'a, Result<Option<warung_actors::product::ProductRecord>, warung_actors::supervisor::LoadError>> {
-                Box::pin(async move {
-                    self.read_product(code).await.map_err(|e| warung_actors::supervisor::LoadError(e.to_string()))
-                })
-            }
-
-            fn load_wallet<'a>(
-                &'a self,
-                customer: &'a warung_actors::domain::CustomerId,
-            ) -> futures::future::BoxFuture<'a, Result<warung_actors::wallet::WalletRecord, warung_actors::supervisor::LoadError>> {
-                Box::pin(async move {
-                    self.read_wallet(customer).await.map_err(|e| warung_actors::supervisor::LoadError(e.to_string()))
-                })
-            }
-        }
+        crate::store::loads::impl_loader!($store);
 
         impl $store {
-            async fn read_product(
-                &self,
-                code: &warung_actors::domain::ProductCode,
-            ) -> Result<Option<warung_actors::product::ProductRecord>, crate::store::StoreError> {
-                use std::collections::HashMap;
-                use warung_actors::domain::{Item, ItemSecret};
-                use warung_actors::journal::ReservationStatus;
-                use warung_actors::product::{ReleaseReason, Reservation, Settled, Settlement};
-                use crate::store::rows;
-                use crate::store::batch::parse_item_list;
-
-                let sql = concat!("SELECT ", crate::store::rows::product_columns!(), " FROM products WHERE code = $1");
-                let Some(row) = sqlx::query_as::<_, rows::ProductTuple>(sql).bind(code.as_str()).fetch_optional(&self.pool).await? else {
-                    return Ok(None);
-                };
-                let row = rows::product(row)?;
-                let secret = |s: &str| ItemSecret::parse(s).map_err(|_| crate::store::StoreError::Corrupt(format!("item of {code}")));
-                let items: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
-                    "SELECT item_no, secret, status, order_id FROM items WHERE product = $1 ORDER BY item_no",
-                )
-                .bind(code.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                let mut available = Vec::new();
-                let mut held: HashMap<String, Vec<Item>> = HashMap::new();
-                let mut secrets = Vec::with_capacity(items.len());
-                for (no, text, status, order) in items {
-                    let item = Item { no, secret: secret(&text)? };
-                    secrets.push(item.secret.clone());
-                    match (status.as_str(), order) {
-                        ("available", _) => available.push(item),
-                        ("reserved", Some(order)) | ("sold", Some(order)) => held.entry(order).or_default().push(item),
-                        _ => {}
-                    }
-                }
-                let open: Vec<(String, i64, String, i64)> = sqlx::query_as(
-                    "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at FROM reservations WHERE product = $1 AND status = 'reserved'",
-                )
-                .bind(code.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                let mut reservations = Vec::with_capacity(open.len());
-                for (order, quantity, unit_price, expires_at) in open {
-                    let items = held.remove(&order).unwrap_or_default();
-                    let reservation = Reservation { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, items, expires_at, stored: true };
-                    reservations.push((rows::order_id(&order)?, reservation));
-                }
-                let recent: Vec<(String, i64, String, i64, String, String, String)> = sqlx::query_as(
-                    "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at, status, release_reason, items FROM reservations \
-                     WHERE product = $1 AND status <> 'reserved' ORDER BY updated_at DESC LIMIT $2",
-                )
-                .bind(code.as_str())
-                .bind(crate::store::ACTOR_HISTORY_LOADED_MAX)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut settled = Vec::with_capacity(recent.len());
-                for (order, quantity, unit_price, expires_at, status, reason, item_nos) in recent.into_iter().rev() {
-                    let settlement = match ReservationStatus::parse(&status) {
-                        Some(ReservationStatus::Committed) => {
-                            let mut items = held.remove(&order).unwrap_or_default();
-                            let wanted = parse_item_list(&item_nos);
-                            items.sort_by_key(|item| wanted.iter().position(|n| *n == item.no));
-                            Settlement::Committed { items: items.into_iter().map(|item| item.secret).collect() }
-                        }
-                        _ => Settlement::Released { reason: ReleaseReason::parse(&reason).unwrap_or(ReleaseReason::Failed) },
-                    };
-                    let settled_row = Settled { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, expires_at, settlement };
-                    settled.push((rows::order_id(&order)?, settled_row));
-                }
-                let restocks: Vec<(String, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT reference, quantity, content_hash FROM inventory_movements WHERE product = $1 AND reason = 'restock' ORDER BY id DESC LIMIT $2",
-                )
-                .bind(code.as_str())
-                .bind(warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX as i64)
-                .fetch_all(&self.pool)
-                .await?;
-                let restocks = restocks
-                    .into_iter()
-                    .rev()
-                    .map(|(reference, quantity, hash)| {
-                        Ok((rows::reference(&reference)?, quantity as u32, hash.as_deref().map(rows::fingerprint).transpose()?))
-                    })
-                    .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
-                Ok(Some(warung_actors::product::ProductRecord { row, available, reservations, settled, secrets, restocks }))
-            }
-
-            async fn read_wallet(
-                &self,
-                customer: &warung_actors::domain::CustomerId,
-            ) -> Result<warung_actors::wallet::WalletRecord, crate::store::StoreError> {
-                use warung_actors::domain::Money;
-                use warung_actors::journal::{HoldRow, HoldStatus};
-                use crate::store::rows;
-
-                let mut record = warung_actors::wallet::WalletRecord::default();
-                let balance: Option<(String, String)> =
-                    sqlx::query_as("SELECT CAST(balance AS TEXT), CAST(held AS TEXT) FROM customers WHERE id = $1")
-                        .bind(customer.as_str())
-                        .fetch_optional(&self.pool)
-                        .await?;
-                let Some((balance, held)) = balance else { return Ok(record) };
-                record.balance = rows::money(&balance)?;
-                record.held = rows::money(&held)?;
-                let holds: Vec<(String, String, String, i64)> = sqlx::query_as(
-                    "SELECT reference, CAST(amount AS TEXT), status, updated_at FROM wallet_holds WHERE customer = $1 ORDER BY updated_at",
-                )
-                .bind(customer.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                for (reference, amount, status, updated_at) in holds {
-                    let (reference, amount): (_, Money) = (rows::reference(&reference)?, rows::money(&amount)?);
-                    match HoldStatus::parse(&status) {
-                        Some(HoldStatus::Held) => record.open_holds.push((reference, amount)),
-                        Some(status) => record.settled_holds.push(HoldRow { reference, customer: customer.clone(), amount, status, updated_at }),
-                        None => return Err(crate::store::StoreError::Corrupt(format!("hold status {status:?}"))),
-                    }
-                }
-                let sql = concat!("SELECT ", crate::store::rows::ledger_columns!(), " FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2");
-                let ledger = sqlx::query_as::<_, rows::LedgerTuple>(sql)
-                    .bind(customer.as_str())
-                    .bind(crate::store::ACTOR_HISTORY_LOADED_MAX)
-                    .fetch_all(&self.pool)
-                    .await?;
-                record.ledger = ledger.into_iter().rev().map(rows::ledger).collect::<Result<_, _>>()?;
-                Ok(record)
-            }
-
-            async fn read_orders(&self, filter: &str, bind: Option<&str>, limit: i64) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn read_orders(&self, filter: &str, bind: Option<&str>, limit: i64) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 // `filter` is one of this file's literals, never user input; values are bound.
                 let sql = format!("SELECT {} FROM orders WHERE {filter} ORDER BY created_at DESC LIMIT {limit}", crate::store::rows::order_columns!());
                 let mut query = sqlx::query_as::<_, crate::store::rows::OrderTuple>(sqlx::AssertSqlSafe(sql));
@@ -193,15 +48,15 @@ macro_rules! impl_store {
                 codes.iter().map(|(c,)| crate::store::rows::product_code(c)).collect()
             }
 
-            async fn order(&self, id: &warung_actors::domain::OrderId) -> Result<Option<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn order(&self, id: &warung_actors::domain::OrderId) -> Result<Option<crate::checkout::OrderRow>, crate::store::StoreError> {
                 Ok(self.read_orders("id = $1", Some(id.as_str()), 1).await?.pop())
             }
 
-            async fn open_orders(&self) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn open_orders(&self) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 self.read_orders("state IN ('pending', 'awaiting_payment')", None, i64::MAX).await
             }
 
-            async fn orders_of(&self, customer: &warung_actors::domain::CustomerId, limit: i64) -> Result<Vec<warung_actors::journal::OrderRow>, crate::store::StoreError> {
+            async fn orders_of(&self, customer: &warung_actors::domain::CustomerId, limit: i64) -> Result<Vec<crate::checkout::OrderRow>, crate::store::StoreError> {
                 self.read_orders("customer = $1", Some(customer.as_str()), limit).await
             }
 
@@ -274,7 +129,7 @@ macro_rules! impl_store {
                     .transpose()
             }
 
-            async fn payment(&self, id: &warung_actors::domain::Reference) -> Result<Option<warung_actors::journal::PaymentRow>, crate::store::StoreError> {
+            async fn payment(&self, id: &warung_actors::domain::Reference) -> Result<Option<crate::checkout::PaymentRow>, crate::store::StoreError> {
                 let sql = concat!("SELECT ", crate::store::rows::payment_columns!(), " FROM payments WHERE id = $1");
                 let row = sqlx::query_as::<_, crate::store::rows::PaymentTuple>(sql)
                     .bind(id.as_str())
@@ -292,7 +147,7 @@ macro_rules! impl_store {
                 Ok(found.is_some())
             }
 
-            async fn payments_owing_surplus(&self) -> Result<Vec<warung_actors::journal::PaymentRow>, crate::store::StoreError> {
+            async fn payments_owing_surplus(&self) -> Result<Vec<crate::checkout::PaymentRow>, crate::store::StoreError> {
                 let sql = concat!(
                     "SELECT ", crate::store::rows::payment_columns!(), " FROM payments p \
                      WHERE status = 'delivered' AND surplus <> $1 \
@@ -327,7 +182,7 @@ macro_rules! impl_store {
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                let customers = sqlx::query_as("SELECT id, CAST(balance AS TEXT), CAST(held AS TEXT) FROM customers ORDER BY id")
+                let customers = sqlx::query_as("SELECT id, CAST(balance AS TEXT) FROM customers ORDER BY id")
                     .fetch_all(&self.pool)
                     .await?;
                 let sql = concat!("SELECT ", crate::store::rows::ledger_columns!(), " FROM ledger_entries ORDER BY id");

@@ -4,12 +4,10 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{
-    LedgerKind, LedgerRow, OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentPurpose, PaymentRow, ProductRow,
-    StockKind,
-};
+use warung_actors::journal::{LedgerKind, LedgerRow, ProductRow, StockKind};
 
-use super::StoreError;
+use super::{ChargePurpose, StoreError};
+use crate::checkout::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -145,7 +143,7 @@ pub fn payment(t: PaymentTuple) -> Result<PaymentRow, StoreError> {
         id: reference(&t.0)?,
         customer: customer(&t.1)?,
         order: t.2.as_deref().map(order_id).transpose()?,
-        purpose: PaymentPurpose::parse(&t.3).ok_or_else(|| corrupt("payment purpose", &t.3))?,
+        purpose: ChargePurpose::parse(&t.3).ok_or_else(|| corrupt("payment purpose", &t.3))?,
         amount: money(&t.4)?,
         applied: PaymentApplied::parse(&t.5).ok_or_else(|| corrupt("payment status", &t.5))?,
         surplus: money(&t.6)?,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use warung_actors::journal::OrderState;
+use warung::checkout::OrderState;
 
 use crate::helpers::*;
 use crate::shop::*;

@@ -1,8 +1,8 @@
 //! The chat through the webhook and the Graph API: answered once, in order, durably.
 
 use serde_json::json;
+use warung::checkout::OrderState;
 use warung::store::{InboxEntry, OutboxStatus};
-use warung_actors::journal::OrderState;
 
 use crate::helpers::*;
 use crate::shop::*;

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use warung::checkout::OrderState;
 use warung::checkout::{CheckoutError, PaymentOutcome};
 use warung_actors::domain::Money;
-use warung_actors::journal::OrderState;
 use warung_actors::product::ProductRejection;
 use warung_actors::wallet::WalletRejection;
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use warung::checkout::CheckoutError;
+use warung::checkout::OrderState;
 use warung_actors::domain::Money;
-use warung_actors::journal::OrderState;
 
 use crate::helpers::*;
 

@@ -238,7 +238,7 @@ async fn a_sigterm_during_a_flash_sale_exits_cleanly_and_keeps_every_acknowledge
     for (order, item) in &acknowledged {
         let id = warung_actors::domain::OrderId::parse(order).unwrap();
         let stored = store.order(&id).await.unwrap().unwrap_or_else(|| panic!("acknowledged order {order} is missing"));
-        assert_eq!(stored.state, warung_actors::journal::OrderState::Paid, "{order}");
+        assert_eq!(stored.state, warung::checkout::OrderState::Paid, "{order}");
         let delivered = store.delivered_items(&id).await.unwrap();
         assert_eq!(delivered.iter().map(|i| i.expose()).collect::<Vec<_>>(), vec![item.as_str()]);
     }

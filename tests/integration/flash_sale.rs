@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use futures::future::join_all;
 use rust_decimal::Decimal;
 use warung::checkout::CheckoutError;
+use warung::checkout::OrderState;
 use warung_actors::domain::Money;
-use warung_actors::journal::OrderState;
 use warung_actors::product::ProductRejection;
 
 use crate::helpers::*;
@@ -66,8 +66,8 @@ async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(b
 
     engine.supervisor.flush().await.unwrap();
     let data = engine.store.audit_data().await.unwrap();
-    let balances: Decimal = data.customers.iter().map(|(_, b, _)| b.parse::<Decimal>().unwrap()).sum();
-    assert!(data.customers.iter().all(|(_, b, _)| !b.starts_with('-')), "no negative wallet");
+    let balances: Decimal = data.customers.iter().map(|(_, b)| b.parse::<Decimal>().unwrap()).sum();
+    assert!(data.customers.iter().all(|(_, b)| !b.starts_with('-')), "no negative wallet");
     let revenue: Decimal = data.orders.iter().filter(|o| o.state == OrderState::Paid).map(|o| o.total.amount()).sum();
     assert_eq!(balances + revenue, Decimal::from(funds_in), "money is conserved");
     assert_eq!(data.orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS);

@@ -13,7 +13,7 @@ use warung::store::{self, Store};
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductCommand, Restock};
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 
 /// The machine's Postgres, with trust auth; each test creates its own database on it.
 pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -4,9 +4,9 @@
 //! payments for one order deliver once and credit the other.
 
 use serde_json::{json, Value};
+use warung::checkout::OrderState;
 use warung::store::ChargeStatus;
 use warung_actors::domain::Money;
-use warung_actors::journal::OrderState;
 
 use crate::helpers::*;
 use crate::shop::*;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use warung::checkout::OrderState;
 use warung::store::ChargeStatus;
 use warung_actors::domain::Money;
-use warung_actors::journal::OrderState;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, ResponseTemplate};
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::json;
-use warung_actors::journal::OrderState;
+use warung::checkout::OrderState;
 
 use crate::helpers::*;
 use crate::shop::*;

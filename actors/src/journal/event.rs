@@ -1,4 +1,4 @@
-//! What the journal persists: rows written by one transition, in the order they were made.
+//! What the actors write: rows made by one transition, in the order they were made.
 //!
 //! Upsert rows carry the whole current value (an actor's state is the truth while it is active,
 //! and the journal commits in order, so the last row of a key in a batch wins). Append rows
@@ -14,40 +14,12 @@ use crate::domain::{
 #[derive(Clone, Debug)]
 pub enum Event {
     Product(ProductRow),
-    ItemsAdded {
-        product: ProductCode,
-        items: Vec<(ItemNo, ItemSecret)>,
-        at: UnixMs,
-    },
-    ItemsMoved {
-        product: ProductCode,
-        items: Vec<ItemNo>,
-        to: StockState,
-        order: Option<OrderId>,
-        at: UnixMs,
-    },
+    ItemsAdded { product: ProductCode, items: Vec<(ItemNo, ItemSecret)>, at: UnixMs },
+    ItemsMoved { product: ProductCode, items: Vec<ItemNo>, to: StockState, order: Option<OrderId>, at: UnixMs },
     Reservation(ReservationRow),
     Movement(MovementRow),
     Wallet(WalletRow),
     Ledger(LedgerRow),
-    Hold(HoldRow),
-    Order(OrderRow),
-    Payment(PaymentRow),
-    /// An admin's change that is neither stock nor money (a price, a name, on sale or not),
-    /// stored with the change itself.
-    Audit(AuditRow),
-}
-
-/// One admin change, append-only: who, what, on what, from and to, and why.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AuditRow {
-    pub admin: String,
-    pub action: String,
-    pub subject: String,
-    pub before: String,
-    pub after: String,
-    pub reason: String,
-    pub at: UnixMs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,7 +130,6 @@ pub struct MovementRow {
 pub struct WalletRow {
     pub customer: CustomerId,
     pub balance: Money,
-    pub held: Money,
     pub updated_at: UnixMs,
 }
 
@@ -168,7 +139,6 @@ pub enum LedgerKind {
     TopUp,
     Purchase,
     Refund,
-    Capture,
     Adjustment,
 }
 
@@ -178,7 +148,6 @@ impl LedgerKind {
             LedgerKind::TopUp => "top_up",
             LedgerKind::Purchase => "purchase",
             LedgerKind::Refund => "refund",
-            LedgerKind::Capture => "capture",
             LedgerKind::Adjustment => "adjustment",
         }
     }
@@ -188,7 +157,6 @@ impl LedgerKind {
             "top_up" => LedgerKind::TopUp,
             "purchase" => LedgerKind::Purchase,
             "refund" => LedgerKind::Refund,
-            "capture" => LedgerKind::Capture,
             "adjustment" => LedgerKind::Adjustment,
             _ => return None,
         })
@@ -205,206 +173,5 @@ pub struct LedgerRow {
     pub balance_after: Money,
     pub reason: String,
     pub actor: String,
-    pub at: UnixMs,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HoldStatus {
-    Held,
-    Captured,
-    Voided,
-}
-
-impl HoldStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldStatus::Held => "held",
-            HoldStatus::Captured => "captured",
-            HoldStatus::Voided => "voided",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<HoldStatus> {
-        match value {
-            "held" => Some(HoldStatus::Held),
-            "captured" => Some(HoldStatus::Captured),
-            "voided" => Some(HoldStatus::Voided),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct HoldRow {
-    pub reference: Reference,
-    pub customer: CustomerId,
-    pub amount: Money,
-    pub status: HoldStatus,
-    pub updated_at: UnixMs,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderState {
-    /// A saldo purchase between its steps.
-    Pending,
-    /// Stock reserved, waiting for an external payment.
-    AwaitingPayment,
-    Paid,
-    /// A saldo purchase that did not complete (insufficient balance, a failed step); nothing taken.
-    Failed,
-    Cancelled,
-    Expired,
-    /// Paid after its reservation had gone: the money went to the wallet; a person should look.
-    Review,
-    Refunded,
-}
-
-impl OrderState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderState::Pending => "pending",
-            OrderState::AwaitingPayment => "awaiting_payment",
-            OrderState::Paid => "paid",
-            OrderState::Failed => "failed",
-            OrderState::Cancelled => "cancelled",
-            OrderState::Expired => "expired",
-            OrderState::Review => "review",
-            OrderState::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<OrderState> {
-        Some(match value {
-            "pending" => OrderState::Pending,
-            "awaiting_payment" => OrderState::AwaitingPayment,
-            "paid" => OrderState::Paid,
-            "failed" => OrderState::Failed,
-            "cancelled" => OrderState::Cancelled,
-            "expired" => OrderState::Expired,
-            "review" => OrderState::Review,
-            "refunded" => OrderState::Refunded,
-            _ => return None,
-        })
-    }
-
-    /// An order in an open state still holds stock or awaits a step.
-    pub fn is_open(self) -> bool {
-        matches!(self, OrderState::Pending | OrderState::AwaitingPayment)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    Saldo,
-    External,
-}
-
-impl PaymentMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::Saldo => "saldo",
-            PaymentMethod::External => "external",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<PaymentMethod> {
-        match value {
-            "saldo" => Some(PaymentMethod::Saldo),
-            "external" => Some(PaymentMethod::External),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct OrderRow {
-    pub id: OrderId,
-    pub customer: CustomerId,
-    pub product: ProductCode,
-    pub quantity: Quantity,
-    pub unit_price: Money,
-    pub total: Money,
-    pub method: PaymentMethod,
-    pub state: OrderState,
-    pub expires_at: UnixMs,
-    pub note: String,
-    pub created_at: UnixMs,
-    pub updated_at: UnixMs,
-    /// This write creates the row (the order's first); later writes update it. Lets the store
-    /// insert without first looking for a conflict.
-    pub creates: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentPurpose {
-    Order,
-    TopUp,
-}
-
-impl PaymentPurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentPurpose::Order => "order",
-            PaymentPurpose::TopUp => "top_up",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<PaymentPurpose> {
-        match value {
-            "order" => Some(PaymentPurpose::Order),
-            "top_up" => Some(PaymentPurpose::TopUp),
-            _ => None,
-        }
-    }
-}
-
-/// What a payment did, once and for good.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentApplied {
-    /// It bought its order: the order's stock was committed to it. What it paid beyond the
-    /// order's total (a QRIS unique code) is credited to the wallet under `surplus:<id>`.
-    Delivered,
-    /// It went to the customer's wallet whole: a top-up (`topup:<id>`), or a payment its order
-    /// could not take (`payment:<id>`: late, short, or the order already paid).
-    Credited,
-}
-
-impl PaymentApplied {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentApplied::Delivered => "delivered",
-            PaymentApplied::Credited => "credited",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<PaymentApplied> {
-        match value {
-            "delivered" => Some(PaymentApplied::Delivered),
-            "credited" => Some(PaymentApplied::Credited),
-            _ => None,
-        }
-    }
-}
-
-/// A confirmed payment (a QRIS settlement, a transfer an admin records, a top-up), stored once
-/// under its id, in the same transaction as what it did. The id is bound to one customer, one
-/// purpose and one amount: the store refuses a second row with the same id.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PaymentRow {
-    pub id: Reference,
-    pub customer: CustomerId,
-    /// The order it pays for; `None` for a top-up.
-    pub order: Option<OrderId>,
-    pub purpose: PaymentPurpose,
-    pub amount: Money,
-    pub applied: PaymentApplied,
-    /// A delivered payment's amount beyond its order's total (a QRIS unique code), owed to the
-    /// wallet under `surplus:<id>`; zero for a credited one, whose whole amount is credited.
-    pub surplus: Money,
     pub at: UnixMs,
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::{mpsc, oneshot};
 
-use super::Event;
+use super::{Entry, Record};
 use crate::domain::{CustomerId, ProductCode};
 
 /// Submissions waiting for the journal; past this, actors answer "busy, try again" rather than
@@ -74,7 +74,8 @@ pub enum SinkError {
 /// Resolves once the batch before is settled: `true` if it committed.
 pub type Earlier = BoxFuture<'static, bool>;
 
-/// The store, as the journal sees it: one transaction per call, all or nothing.
+/// The store, as the journal sees it: one transaction per call, all or nothing. `R` is the type
+/// of the records attached to actors' events (see `Record`): the sink is the one that knows it.
 ///
 /// Calls are made in batch order (the code of `commit` before its future runs in that order), and
 /// a call may come before the previous one's future has finished. A sink
@@ -82,8 +83,8 @@ pub type Earlier = BoxFuture<'static, bool>;
 /// resolves `false`. Until then it may write the rows the earlier batch does not write (so two
 /// transactions never wait on each other's rows: the later one touches shared rows only once the
 /// earlier has committed), or simply wait (`after`).
-pub trait Sink: Send + Sync + 'static {
-    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>>;
+pub trait Sink<R>: Send + Sync + 'static {
+    fn commit<'a>(&'a self, entries: &'a [Entry<R>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>>;
 }
 
 /// For a sink that writes nothing until the batch before it has committed.
@@ -131,35 +132,41 @@ pub type Ticket = Shared<BoxFuture<'static, Outcome>>;
 /// An actor incarnation: who made a change, or whose change another one depends on.
 pub type Origin = (ActorKey, Incarnation);
 
-struct Submission {
+struct Submission<R> {
     origin: Option<Origin>,
     /// Incarnations whose earlier changes this one needs: if any of them is fenced (its changes
     /// failed to commit), this submission fails too.
     depends_on: Vec<Origin>,
-    events: Vec<Event>,
+    entries: Vec<Entry<R>>,
     done: oneshot::Sender<Outcome>,
 }
 
-#[derive(Clone)]
-pub struct Journal {
-    tx: mpsc::Sender<Submission>,
+/// The journal of a store whose actors' events carry records of type `R` (see `Record`).
+pub struct Journal<R> {
+    tx: mpsc::Sender<Submission<R>>,
     stats: Arc<JournalStats>,
     next_incarnation: Arc<AtomicU64>,
 }
 
+impl<R> Clone for Journal<R> {
+    fn clone(&self) -> Self {
+        Journal { tx: self.tx.clone(), stats: self.stats.clone(), next_incarnation: self.next_incarnation.clone() }
+    }
+}
+
 /// Room in the journal's queue, taken before an actor changes its state, so a full queue refuses
 /// the command instead of losing a change already made in memory.
-pub struct SubmitSlot<'a>(mpsc::Permit<'a, Submission>);
+pub struct SubmitSlot<'a, R>(mpsc::Permit<'a, Submission<R>>);
 
-impl SubmitSlot<'_> {
-    pub fn submit(self, origin: Option<Origin>, events: Vec<Event>) -> Ticket {
-        self.submit_after(origin, Vec::new(), events)
+impl<R> SubmitSlot<'_, R> {
+    pub fn submit(self, origin: Option<Origin>, entries: Vec<Entry<R>>) -> Ticket {
+        self.submit_after(origin, Vec::new(), entries)
     }
 
     /// Submits rows that must not be stored unless the changes of `depends_on` were.
-    pub fn submit_after(self, origin: Option<Origin>, depends_on: Vec<Origin>, events: Vec<Event>) -> Ticket {
+    pub fn submit_after(self, origin: Option<Origin>, depends_on: Vec<Origin>, entries: Vec<Entry<R>>) -> Ticket {
         let (done, rx) = oneshot::channel();
-        self.0.send(Submission { origin, depends_on, events, done });
+        self.0.send(Submission { origin, depends_on, entries, done });
         ticket(rx)
     }
 }
@@ -168,9 +175,12 @@ fn ticket(rx: oneshot::Receiver<Outcome>) -> Ticket {
     rx.map(|r| r.unwrap_or(Err(JournalError::Closed))).boxed().shared()
 }
 
-impl Journal {
+impl<R: Record> Journal<R> {
     /// Starts the commit loop on the current tokio runtime. The receiver reports fenced actors.
-    pub fn start(sink: Arc<dyn Sink>, settings: JournalSettings) -> (Journal, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
+    pub fn start(
+        sink: Arc<dyn Sink<R>>,
+        settings: JournalSettings,
+    ) -> (Journal<R>, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
         Journal::start_with(sink, settings, |run| {
             tokio::spawn(run);
         })
@@ -179,10 +189,10 @@ impl Journal {
     /// Starts the commit loop with `spawn` (the supervisor gives it a thread of its own, so its
     /// round trips to the store are never queued behind other work).
     pub fn start_with(
-        sink: Arc<dyn Sink>,
+        sink: Arc<dyn Sink<R>>,
         settings: JournalSettings,
         spawn: impl FnOnce(BoxFuture<'static, ()>),
-    ) -> (Journal, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
+    ) -> (Journal<R>, mpsc::UnboundedReceiver<Vec<ActorKey>>) {
         assert!(settings.batch_events_max > 0);
         let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_SUBMISSIONS_MAX);
         let (fenced_tx, fenced_rx) = mpsc::unbounded_channel();
@@ -192,7 +202,7 @@ impl Journal {
         (Journal { tx, stats, next_incarnation: Arc::new(AtomicU64::new(1)) }, fenced_rx)
     }
 
-    pub fn try_slot(&self) -> Result<SubmitSlot<'_>, JournalError> {
+    pub fn try_slot(&self) -> Result<SubmitSlot<'_, R>, JournalError> {
         match self.tx.try_reserve() {
             Ok(permit) => Ok(SubmitSlot(permit)),
             Err(mpsc::error::TrySendError::Full(())) => Err(JournalError::Busy),
@@ -200,17 +210,19 @@ impl Journal {
         }
     }
 
-    /// Submits rows that belong to no actor (orders, payments), waiting for queue room.
-    pub async fn submit(&self, events: Vec<Event>) -> Ticket {
+    /// Submits records that go with no actor's change (an order's new state, a payment), waiting
+    /// for queue room.
+    pub async fn submit_records(&self, records: Vec<R>) -> Ticket {
+        let entries = records.into_iter().map(Entry::Attached).collect();
         match self.tx.reserve().await {
-            Ok(permit) => SubmitSlot(permit).submit(None, events),
+            Ok(permit) => SubmitSlot(permit).submit(None, entries),
             Err(_) => futures::future::ready(Err(JournalError::Closed)).boxed().shared(),
         }
     }
 
     /// Resolves once everything submitted before it has been committed (or has failed).
     pub async fn flush(&self) -> Outcome {
-        self.submit(Vec::new()).await.await
+        self.submit_records(Vec::new()).await.await
     }
 
     pub fn next_incarnation(&self) -> Incarnation {

@@ -6,14 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, SpawnHandle};
-use futures::FutureExt;
 use tokio::sync::mpsc;
 
-use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection};
+use super::commands::{ExpireDue, Expired, ProductRequest};
+use super::messages::{PriceTier, ProductRejection};
 use super::state::{ProductSnapshot, ProductState};
 use crate::domain::{Clock, Money, UnixMs};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalError, Origin, Ticket};
-use crate::supervisor::{ActorStats, CallError, CrashForTest, Notice, Passivate, Reply, Stop};
+use crate::journal::{ActorKey, Entry, Incarnation, Journal, Origin, Record, Ticket};
+use crate::runtime::{hold_until_durable, ActorStats, Notice, Passivate, Reply, ReplyWhen, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
 const EXPIRY_RETRY_MS: u64 = 100;
@@ -52,14 +52,14 @@ impl ProductGauges {
     }
 }
 
-/// A command, and rows the caller wants stored in the same transaction as its changes (an order's
-/// new state with the stock that justifies it). The rows are dropped if the command changes
-/// nothing (a rejection, or a repeat whose first run stored them).
-#[derive(Message, Clone, Debug)]
-#[rtype(result = "Reply<ProductOutcome, ProductRejection>")]
-pub struct ProductMsg {
-    pub command: ProductCommand,
-    pub attach: Vec<Event>,
+/// A command, and records the caller wants stored in the same transaction as its changes (an
+/// order's new state with the stock that justifies it). The records are dropped if the command
+/// changes nothing (a rejection, or a repeat whose first run stored them). Answered with the
+/// command's own reply.
+#[derive(Clone, Debug)]
+pub struct ProductMsg<C, R> {
+    pub command: C,
+    pub attach: Vec<R>,
     pub reply: ReplyWhen,
     /// Changes of other actors this one must not be stored without (see `Origin`).
     pub depends_on: Vec<Origin>,
@@ -68,26 +68,18 @@ pub struct ProductMsg {
     pub span: tracing::Span,
 }
 
-/// When a product answers a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplyWhen {
-    /// Once its changes (and everything the actor changed before) are stored. The default, and
-    /// the only choice for an answer that reaches a person.
-    Durable,
-    /// As soon as it is applied. Only for an intermediate step of a flow whose last step is
-    /// `Durable` on the same actor: the journal stores an actor's changes in order and fences it
-    /// if any fail, so the last step's success proves this one stored too.
-    Applied,
+impl<C: ProductRequest, R: Record> Message for ProductMsg<C, R> {
+    type Result = Reply<C::Reply, ProductRejection>;
 }
 
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "ProductSnapshot")]
 pub struct ProductSnapshotQuery;
 
-pub struct ProductActor {
+pub struct ProductActor<R> {
     state: ProductState,
     incarnation: Incarnation,
-    journal: Journal,
+    journal: Journal<R>,
     stats: Arc<ActorStats>,
     gauges: Arc<ProductGauges>,
     clock: Clock,
@@ -96,16 +88,16 @@ pub struct ProductActor {
     timer: Option<(UnixMs, SpawnHandle)>,
 }
 
-impl ProductActor {
+impl<R: Record> ProductActor<R> {
     pub fn new(
         state: ProductState,
         incarnation: Incarnation,
-        journal: Journal,
+        journal: Journal<R>,
         stats: Arc<ActorStats>,
         gauges: Arc<ProductGauges>,
         clock: Clock,
         notices: mpsc::UnboundedSender<Notice>,
-    ) -> ProductActor {
+    ) -> ProductActor<R> {
         ProductActor { state, incarnation, journal, stats, gauges, clock, notices, last_ticket: None, timer: None }
     }
 
@@ -114,23 +106,22 @@ impl ProductActor {
     }
 
     /// Applies a command; returns the answer and the ticket that must resolve before it is given.
-    fn decide(
+    fn decide<C: ProductRequest>(
         &mut self,
-        command: ProductCommand,
-        attach: Vec<Event>,
+        command: C,
+        attach: Vec<R>,
         depends_on: Vec<Origin>,
-    ) -> (Result<Result<ProductOutcome, ProductRejection>, CallError>, Option<Ticket>) {
+    ) -> (Reply<C::Reply, ProductRejection>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
             Ok(slot) => slot,
             Err(error) => return (Err(error.into()), None),
         };
         let now = self.clock.now();
-        match self.state.apply(command, now) {
+        match command.apply_to(&mut self.state, now) {
             Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
-            Ok(mut transition) => {
-                transition.events.extend(attach);
+            Ok(transition) => {
                 let origin = (ActorKey::Product(self.state.code.clone()), self.incarnation);
-                let ticket = slot.submit_after(Some(origin), depends_on, transition.events);
+                let ticket = slot.submit_after(Some(origin), depends_on, Entry::all(transition.events, attach));
                 self.last_ticket = Some(ticket.clone());
                 self.gauges.publish(&self.state);
                 (Ok(Ok(transition.outcome)), Some(ticket))
@@ -156,9 +147,9 @@ impl ProductActor {
     }
 
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
-        let (result, ticket) = self.decide(ProductCommand::ExpireDue, Vec::new(), Vec::new());
+        let (result, ticket) = self.decide(ExpireDue, Vec::new(), Vec::new());
         match result {
-            Ok(Ok(ProductOutcome::Expired { orders })) if !orders.is_empty() => {
+            Ok(Ok(Expired { orders })) if !orders.is_empty() => {
                 let product = self.state.code.clone();
                 let notices = self.notices.clone();
                 let ticket = ticket.expect("an expiry writes events");
@@ -185,7 +176,7 @@ impl ProductActor {
     }
 }
 
-impl Actor for ProductActor {
+impl<R: Record> Actor for ProductActor<R> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
@@ -199,10 +190,10 @@ impl Actor for ProductActor {
     }
 }
 
-impl Handler<ProductMsg> for ProductActor {
-    type Result = ResponseFuture<Reply<ProductOutcome, ProductRejection>>;
+impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R> {
+    type Result = ResponseFuture<Reply<C::Reply, ProductRejection>>;
 
-    fn handle(&mut self, msg: ProductMsg, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ProductMsg<C, R>, ctx: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
         tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
         let started = Instant::now();
@@ -214,21 +205,7 @@ impl Handler<ProductMsg> for ProductActor {
     }
 }
 
-/// The durability rule: an answer is given only once the changes it reports are stored.
-pub(crate) fn hold_until_durable<T: Send + 'static>(
-    result: Result<T, CallError>,
-    ticket: Option<Ticket>,
-) -> ResponseFuture<Result<T, CallError>> {
-    match ticket {
-        None => Box::pin(futures::future::ready(result)),
-        Some(ticket) => Box::pin(ticket.map(move |durable: Result<(), JournalError>| {
-            durable.map_err(CallError::from)?;
-            result
-        })),
-    }
-}
-
-impl Handler<ProductSnapshotQuery> for ProductActor {
+impl<R: Record> Handler<ProductSnapshotQuery> for ProductActor<R> {
     type Result = actix::MessageResult<ProductSnapshotQuery>;
 
     fn handle(&mut self, _: ProductSnapshotQuery, _: &mut Context<Self>) -> Self::Result {
@@ -237,7 +214,7 @@ impl Handler<ProductSnapshotQuery> for ProductActor {
     }
 }
 
-impl Handler<Passivate> for ProductActor {
+impl<R: Record> Handler<Passivate> for ProductActor<R> {
     type Result = bool;
 
     fn handle(&mut self, _: Passivate, ctx: &mut Context<Self>) -> bool {
@@ -252,7 +229,7 @@ impl Handler<Passivate> for ProductActor {
     }
 }
 
-impl Handler<Stop> for ProductActor {
+impl<R: Record> Handler<Stop> for ProductActor<R> {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
@@ -261,10 +238,11 @@ impl Handler<Stop> for ProductActor {
     }
 }
 
-impl Handler<CrashForTest> for ProductActor {
+#[cfg(any(test, feature = "test-hooks"))]
+impl<R: Record> Handler<crate::runtime::CrashForTest> for ProductActor<R> {
     type Result = ();
 
-    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
+    fn handle(&mut self, _: crate::runtime::CrashForTest, _: &mut Context<Self>) {
         panic!("product {} crashed on request", self.state.code);
     }
 }

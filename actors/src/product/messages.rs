@@ -1,10 +1,19 @@
-//! What a product actor is asked, what it answers, and the rules by which it refuses.
+//! What a product's commands share (the price tiers, when a reservation is stored, what a
+//! restock brings, why a reservation is released), every command and every outcome as one enum
+//! each, and the rules by which a product refuses.
 
 use serde::Serialize;
 
+use super::commands::{
+    ActiveSet, Committed, Expired, PriceSet, ProductRequest, Released, Renamed, Reserved, Restocked,
+};
+use super::state::ProductState;
 use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
 use crate::journal::StockKind;
+use crate::runtime::Transition;
 
+/// Every product command as one enum (each is a type of its own in `commands`), for property
+/// tests, logs and callers that need no particular reply.
 #[derive(Clone, Debug)]
 pub enum ProductCommand {
     /// Take `quantity` units out of the available queue for `order`, until `expires_at`.
@@ -177,6 +186,19 @@ impl ReleaseReason {
     }
 }
 
+impl ProductRequest for ProductCommand {
+    type Reply = ProductOutcome;
+
+    fn kind(&self) -> &'static str {
+        ProductCommand::kind(self)
+    }
+
+    fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<ProductOutcome>, ProductRejection> {
+        state.apply(self, now)
+    }
+}
+
+/// Every command's reply as one enum: what `ProductCommand` is answered with.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProductOutcome {
     Reserved {
@@ -215,6 +237,26 @@ pub enum ProductOutcome {
         active: bool,
     },
 }
+
+/// Each reply is the outcome of the same name, field for field.
+macro_rules! outcome_from {
+    ($reply:ident { $($field:ident),* }) => {
+        impl From<$reply> for ProductOutcome {
+            fn from($reply { $($field),* }: $reply) -> ProductOutcome {
+                ProductOutcome::$reply { $($field),* }
+            }
+        }
+    };
+}
+
+outcome_from!(Reserved { order, quantity, unit_price, total, expires_at });
+outcome_from!(Committed { order, quantity, total, items });
+outcome_from!(Released { order, quantity });
+outcome_from!(Expired { orders });
+outcome_from!(Restocked { added, available });
+outcome_from!(PriceSet { tier, price });
+outcome_from!(Renamed { name });
+outcome_from!(ActiveSet { active });
 
 /// Why a product actor refused a command, checked in the order listed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]

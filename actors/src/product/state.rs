@@ -1,16 +1,19 @@
 //! The product state machine: price, the queue of available units, reservations, sold.
-//! `apply` is pure: no I/O, no clock reads (time comes in as `now`), no awaiting.
-//! This file holds the state, its dispatch and its invariants; the flows are in `reservations`
-//! (reserve, commit, release, expire) and `restock` (restock, price).
+//! One method per command, each with its own reply; every one is pure: no I/O, no clock reads
+//! (time comes in as `now`), no awaiting. This file holds the state, `apply` (any command from a
+//! `ProductCommand`) and the invariants; the flows are in `reservations` (reserve, commit,
+//! release, expire) and `catalogue` (restock, price, name, on sale).
 
+mod catalogue;
 mod reservations;
-mod restock;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
+use super::commands::{AddStock, Commit, PriceSet, Release, Rename, Reserve, Restocked, SetActive, SetPrice};
 use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
 use crate::domain::{BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use crate::journal::{Event, ProductRow, StockKind};
+use crate::runtime::Transition;
 
 /// Settled orders (committed or released) a product remembers, so a re-sent commit or release
 /// returns its first outcome. Older ones are the caller's to remember (the orders table does).
@@ -49,20 +52,15 @@ pub struct Settled {
     pub settlement: Settlement,
 }
 
+/// What a product remembers of a restock or price reference: the command's content, to tell a
+/// repeat from a reuse of the reference, and its first reply, to answer a repeat with.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Fingerprint {
-    Restock(u64),
-    /// A restock known from the store, with its content's fingerprint (`None`: stored before
-    /// fingerprints were kept, and any content matches).
-    RestockRestored(Option<u64>),
-    Price(PriceTier, Money),
-}
-
-/// A transition's result: what to answer and what to persist before answering.
-#[derive(Debug)]
-pub struct Transition<O> {
-    pub outcome: O,
-    pub events: Vec<Event>,
+enum Remembered {
+    /// A restock and its content's fingerprint (`None`: restored from the store, where it was
+    /// stored before fingerprints were kept; any content matches).
+    Restock { fingerprint: Option<u64>, restocked: Restocked },
+    /// A price change; its reply is its content.
+    Price(PriceSet),
 }
 
 /// Everything the store keeps of a product, to rebuild its state.
@@ -99,7 +97,7 @@ pub struct ProductState {
     unstored_units: i64,
     settled: BoundedMap<OrderId, Settled>,
     secrets: HashSet<ItemSecret>,
-    references: BoundedMap<Reference, (Fingerprint, ProductOutcome)>,
+    references: BoundedMap<Reference, Remembered>,
     received: i64,
     sold: i64,
     removed: i64,
@@ -177,8 +175,8 @@ impl ProductState {
         }
         state.secrets = record.secrets.into_iter().collect();
         for (reference, added, fingerprint) in record.restocks {
-            let outcome = ProductOutcome::Restocked { added, available: state.available() };
-            state.references.insert(reference, (Fingerprint::RestockRestored(fingerprint), outcome));
+            let restocked = Restocked { added, available: state.available() };
+            state.references.insert(reference, Remembered::Restock { fingerprint, restocked });
         }
         state.check_counters()?;
         state.check_contents()?;
@@ -248,50 +246,46 @@ impl ProductState {
         }
     }
 
+    /// Any command, answered with the enum of every outcome (for property tests and logs; the
+    /// actor runs each command's own method).
     pub fn apply(
         &mut self,
         command: ProductCommand,
         now: UnixMs,
     ) -> Result<Transition<ProductOutcome>, ProductRejection> {
-        let mut events = Vec::new();
-        let outcome = match command {
+        Ok(match command {
             ProductCommand::Reserve { order, quantity, ttl_ms, store, tier, actor } => {
-                self.reserve(order, quantity, ttl_ms, store, tier, &actor, now, &mut events)?
+                self.reserve(Reserve { order, quantity, ttl_ms, store, tier, actor }, now)?.map(ProductOutcome::from)
             }
-            ProductCommand::Commit { order, actor } => self.commit(order, &actor, now, &mut events)?,
+            ProductCommand::Commit { order, actor } => {
+                self.commit(Commit { order, actor }, now)?.map(ProductOutcome::from)
+            }
             ProductCommand::Release { order, reason, actor } => {
-                self.release(order, reason, &actor, now, &mut events)?
+                self.release(Release { order, reason, actor }, now)?.map(ProductOutcome::from)
             }
-            ProductCommand::ExpireDue => self.expire_due(now, &mut events),
+            ProductCommand::ExpireDue => self.expire_due(now).map(ProductOutcome::from),
             ProductCommand::Restock { reference, stock, actor } => {
-                self.restock(reference, stock, &actor, now, &mut events)?
+                self.restock(AddStock { reference, stock, actor }, now)?.map(ProductOutcome::from)
             }
-            ProductCommand::SetPrice { reference, tier, price, actor: _ } => {
-                self.set_price(reference, tier, price, now, &mut events)?
+            ProductCommand::SetPrice { reference, tier, price, actor } => {
+                self.set_price(SetPrice { reference, tier, price, actor }, now)?.map(ProductOutcome::from)
             }
-            ProductCommand::Rename { name, actor: _ } => {
-                let name = name.trim();
-                if name.is_empty() || name.chars().count() > PRODUCT_NAME_CHARS_MAX {
-                    return Err(ProductRejection::NameMustBeShort { limit: PRODUCT_NAME_CHARS_MAX });
-                }
-                if self.name != name {
-                    self.name = name.to_string();
-                    events.push(Event::Product(self.row(now)));
-                }
-                ProductOutcome::Renamed { name: self.name.clone() }
+            ProductCommand::Rename { name, actor } => {
+                self.rename(Rename { name, actor }, now)?.map(ProductOutcome::from)
             }
-            ProductCommand::SetActive { active, actor: _ } => {
-                if self.active != active {
-                    self.active = active;
-                    events.push(Event::Product(self.row(now)));
-                }
-                ProductOutcome::ActiveSet { active }
+            ProductCommand::SetActive { active, actor } => {
+                self.set_active(SetActive { active, actor }, now)?.map(ProductOutcome::from)
             }
-        };
+        })
+    }
+
+    /// A transition's answer, once the invariants hold after it: a broken one is a bug, and
+    /// crashes the actor (the supervisor reloads it from the store).
+    fn transition<O>(&self, outcome: O, events: Vec<Event>) -> Transition<O> {
         if let Err(broken) = self.check_invariants() {
             panic!("product {} broke an invariant: {broken}", self.code);
         }
-        Ok(Transition { outcome, events })
+        Transition { outcome, events }
     }
 
     /// One property per check; a broken one is a bug in this file. The counter identities are
@@ -346,15 +340,6 @@ impl ProductState {
     }
 }
 
-pub(super) fn total(unit_price: Money, quantity: Quantity) -> Money {
+fn total(unit_price: Money, quantity: Quantity) -> Money {
     unit_price.checked_mul(quantity).expect("price times an order-limited quantity fits")
-}
-
-pub(super) fn reserved_outcome(
-    order: OrderId,
-    quantity: Quantity,
-    unit_price: Money,
-    expires_at: UnixMs,
-) -> ProductOutcome {
-    ProductOutcome::Reserved { order, quantity, unit_price, total: total(unit_price, quantity), expires_at }
 }

@@ -5,6 +5,7 @@ use crate::domain::{ItemNo, StockState};
 use crate::domain::{ItemSecret, Money, OrderId, ProductCode, Reference};
 use crate::journal::{Event, StockKind};
 use crate::product::StoreWhen;
+use crate::runtime::Transition;
 
 const NOW: i64 = 1_700_000_000_000;
 const TTL: i64 = 60_000;
@@ -394,6 +395,40 @@ fn releasing_a_reservation_the_store_never_saw_writes_nothing() {
         p.apply(commit(2), NOW + TTL).unwrap_err(),
         ProductRejection::ReservationReleased { reason: ReleaseReason::Expired }
     );
+}
+
+#[test]
+fn each_command_answers_with_its_own_reply_and_a_repeat_with_the_first() {
+    let mut p = product_with(2);
+    let reserve = Reserve {
+        tier: PriceTier::Member,
+        order: order(1),
+        quantity: 1,
+        ttl_ms: TTL,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    };
+    let reserved = p.reserve(reserve.clone(), NOW).unwrap();
+    assert_eq!((reserved.outcome.quantity, reserved.outcome.total), (1, Money::rupiah(15_000)));
+    let again = p.reserve(reserve, NOW + 5).unwrap();
+    assert_eq!(again.outcome, reserved.outcome);
+    assert!(again.events.is_empty());
+    let commit = Commit { order: order(1), actor: "test".into() };
+    let committed = p.commit(commit.clone(), NOW).unwrap();
+    assert_eq!(committed.outcome.items.len(), 1);
+    assert_eq!(p.commit(commit, NOW).unwrap().outcome, committed.outcome);
+    assert_eq!(p.expire_due(NOW + TTL).outcome, Expired { orders: vec![] });
+}
+
+#[test]
+fn a_restock_reference_reused_for_a_price_is_refused() {
+    let mut p = product_with(0);
+    let reference = Reference::parse("ref-1").unwrap();
+    let restock =
+        AddStock { reference: reference.clone(), stock: Restock::Items(items("a", 1)), actor: "admin".into() };
+    p.restock(restock, NOW).unwrap();
+    let price = SetPrice { reference, tier: PriceTier::Member, price: Money::rupiah(1), actor: "admin".into() };
+    assert_eq!(p.set_price(price, NOW).unwrap_err(), ProductRejection::ExistsWithDifferentContent);
 }
 
 /// What the store holds of a product, built only from the events a product emits.

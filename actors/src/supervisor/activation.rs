@@ -7,13 +7,14 @@ use std::sync::Arc;
 use actix::{Actor, Addr, ArbiterHandle};
 use futures::future::BoxFuture;
 
-use super::{ActorStats, CallError, Handle, LoadError, Loader, Persistence, Supervisor};
+use super::{Handle, LoadError, Loader, Persistence, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
-use crate::journal::ActorKey;
+use crate::journal::{ActorKey, Record};
 use crate::product::{ProductActor, ProductGauges, ProductRecord, ProductState};
+use crate::runtime::{ActorStats, CallError};
 use crate::wallet::{WalletActor, WalletGauges, WalletRecord, WalletState};
 
-impl Supervisor {
+impl<R: Record> Supervisor<R> {
     pub(super) fn arbiter(&self) -> Option<&ArbiterHandle> {
         let arbiters = &self.inner.arbiters;
         if arbiters.is_empty() {
@@ -25,7 +26,7 @@ impl Supervisor {
     pub(super) async fn activate_product(
         &self,
         code: &ProductCode,
-    ) -> Result<Handle<ProductActor, ProductGauges>, CallError> {
+    ) -> Result<Handle<ProductActor<R>, ProductGauges>, CallError> {
         let inner = &self.inner;
         // Changes of an earlier incarnation still in the journal must be in the store first.
         inner.journal.flush().await.map_err(CallError::from)?;
@@ -58,7 +59,7 @@ impl Supervisor {
     pub(super) async fn activate_wallet(
         &self,
         customer: &CustomerId,
-    ) -> Result<Handle<WalletActor, WalletGauges>, CallError> {
+    ) -> Result<Handle<WalletActor<R>, WalletGauges>, CallError> {
         let inner = &self.inner;
         inner.journal.flush().await.map_err(CallError::from)?;
         let record = self.load(inner.loader.load_wallet(customer)).await?;
@@ -101,9 +102,9 @@ impl Supervisor {
     }
 }
 
-pub(super) fn store_as_loader(store: Arc<dyn Persistence>) -> Arc<dyn Loader> {
-    struct AsLoader(Arc<dyn Persistence>);
-    impl Loader for AsLoader {
+pub(super) fn store_as_loader<R: Record>(store: Arc<dyn Persistence<R>>) -> Arc<dyn Loader> {
+    struct AsLoader<R>(Arc<dyn Persistence<R>>);
+    impl<R: Record> Loader for AsLoader<R> {
         fn load_product<'a>(
             &'a self,
             code: &'a ProductCode,

@@ -3,9 +3,10 @@
 
 use actix::{Actor, Handler, MailboxError, Message};
 
-use super::{CallError, Handle, Registry, CALL_ATTEMPTS_MAX};
+use super::{Handle, Registry, CALL_ATTEMPTS_MAX};
 use crate::domain::Clock;
 use crate::journal::Incarnation;
+use crate::runtime::CallError;
 
 /// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
 /// the call. A full mailbox is refused at once.

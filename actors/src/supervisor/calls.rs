@@ -1,57 +1,122 @@
-//! What any actor call can fail with, apart from the actor's own rejections, and the lifecycle
-//! messages every actor understands.
+//! The calls the supervisor makes for its callers: any command to a product or wallet, answered
+//! with that command's own reply (see `product::ProductRequest`, `wallet::WalletRequest`), and the
+//! read-only queries.
 
-use actix::Message;
-use serde::Serialize;
+use super::{call, Supervisor};
+use crate::domain::{CustomerId, ProductCode};
+use crate::journal::{ActorKey, Incarnation, Origin, Record};
+use crate::product::{ProductMsg, ProductRejection, ProductRequest, ProductSnapshot, ProductSnapshotQuery};
+use crate::runtime::{CallError, Reply, ReplyWhen};
+use crate::wallet::{WalletBalance, WalletBalanceQuery, WalletMsg, WalletRejection, WalletRequest};
 
-use crate::journal::JournalError;
+impl<R: Record> Supervisor<R> {
+    pub async fn product<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+    ) -> Reply<C::Reply, ProductRejection> {
+        self.product_with(code, command, Vec::new()).await
+    }
 
-/// A call that did not get an answer from the actor's rules. Every variant means "nothing was
-/// promised": the caller may retry with the same id.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "error", rename_all = "snake_case")]
-pub enum CallError {
-    #[error("busy, try again")]
-    Busy,
-    #[error("not found")]
-    NotFound,
-    #[error("the change was not stored, try again: {reason}")]
-    NotStored { reason: String },
-    #[error("the store is unavailable, try again: {reason}")]
-    StoreUnavailable { reason: String },
-    #[error("this actor keeps crashing and is paused until {until_ms}")]
-    Quarantined { until_ms: i64 },
-    #[error("the actor stopped before answering, try again")]
-    Stopped,
-    #[error("the stored state is inconsistent: {reason}")]
-    Corrupt { reason: String },
-}
+    /// A product command whose changes are stored together with `attach`.
+    pub async fn product_with<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+        attach: Vec<R>,
+    ) -> Reply<C::Reply, ProductRejection> {
+        self.product_after(code, command, attach, Vec::new()).await
+    }
 
-impl From<JournalError> for CallError {
-    fn from(error: JournalError) -> CallError {
-        match error {
-            JournalError::Busy => CallError::Busy,
-            JournalError::CommitFailed(reason) => CallError::NotStored { reason },
-            JournalError::Fenced => CallError::NotStored { reason: "an earlier change failed; reloading".into() },
-            JournalError::Closed => CallError::Stopped,
-        }
+    /// A product command whose changes are stored together with `attach`, and only if the
+    /// changes of `depends_on` were stored (see `Origin`). Answered once durable.
+    pub async fn product_after<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+        attach: Vec<R>,
+        depends_on: Vec<Origin>,
+    ) -> Reply<C::Reply, ProductRejection> {
+        let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
+        Ok(self.call_product(code, &msg).await?.0)
+    }
+
+    /// A product command answered as soon as it is applied, before it is stored: see
+    /// `ReplyWhen::Applied` for the one way this is safe.
+    pub async fn product_applied<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+    ) -> Reply<C::Reply, ProductRejection> {
+        let msg = ProductMsg {
+            command,
+            attach: Vec::new(),
+            reply: ReplyWhen::Applied,
+            depends_on: Vec::new(),
+            span: tracing::Span::current(),
+        };
+        Ok(self.call_product(code, &msg).await?.0)
+    }
+
+    pub async fn wallet<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+    ) -> Reply<C::Reply, WalletRejection> {
+        self.wallet_with(customer, command, Vec::new()).await
+    }
+
+    /// A wallet command whose changes are stored together with `attach`. Answered once durable.
+    pub async fn wallet_with<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+        attach: Vec<R>,
+    ) -> Reply<C::Reply, WalletRejection> {
+        let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable, span: tracing::Span::current() };
+        self.call_wallet(customer, &msg).await?.0
+    }
+
+    /// A wallet command answered as soon as it is applied, with the incarnation that applied it:
+    /// a later change that needs this one must name it in `product_after`'s `depends_on`.
+    pub async fn wallet_applied<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+        attach: Vec<R>,
+    ) -> Result<(Result<C::Reply, WalletRejection>, Origin), CallError> {
+        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied, span: tracing::Span::current() };
+        let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
+        Ok((reply?, (ActorKey::Wallet(customer.clone()), incarnation)))
+    }
+
+    async fn call_product<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        msg: &ProductMsg<C, R>,
+    ) -> Result<(Result<C::Reply, ProductRejection>, Incarnation), CallError> {
+        let (reply, incarnation) =
+            call(&self.inner.products, code, || self.activate_product(code), msg, self.inner.clock).await?;
+        Ok((reply?, incarnation))
+    }
+
+    async fn call_wallet<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        msg: &WalletMsg<C, R>,
+    ) -> Result<(Reply<C::Reply, WalletRejection>, Incarnation), CallError> {
+        call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
+    }
+
+    pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
+        Ok(call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock)
+            .await?
+            .0)
+    }
+
+    pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
+        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock)
+            .await?
+            .0
     }
 }
-
-/// The answer to a command: the actor's outcome or rejection, once durable.
-pub type Reply<O, R> = Result<Result<O, R>, CallError>;
-
-/// Stop if idle, with nothing in flight. Answers whether it stopped.
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct Passivate;
-
-/// Stop now: the actor's memory is no longer trusted (a commit of its changes failed).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Stop;
-
-/// Panics inside the actor, so tests can exercise the supervisor's restart path.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CrashForTest;

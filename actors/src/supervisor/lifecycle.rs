@@ -3,9 +3,9 @@
 use std::sync::atomic::Ordering;
 
 use super::Supervisor;
-use crate::journal::ActorKey;
+use crate::journal::{ActorKey, Record};
 
-impl Supervisor {
+impl<R: Record> Supervisor<R> {
     /// After a failed commit: stop the actors whose memory held the lost changes; the next call
     /// loads them from the store.
     pub(super) fn reload(&self, keys: Vec<ActorKey>) {

@@ -2,24 +2,22 @@
 //! its state from the store (`activation`), spreads actors over one arbiter (thread) per core,
 //! passivates idle ones and reloads the ones whose changes failed to commit (`lifecycle`),
 //! restarts crashed ones from the store within a budget (`registry`), and sends each message
-//! with a bounded mailbox and retries (`call`). `calls` has the errors and lifecycle messages,
-//! `stats` what ops can see of each actor.
+//! with a bounded mailbox and retries (`call`); `calls` are the typed calls it offers. What every
+//! actor speaks (the call error, the
+//! lifecycle messages, per-actor stats) is the floor below, `crate::runtime`.
 
 mod activation;
 mod call;
 mod calls;
 mod lifecycle;
 mod registry;
-mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use calls::{CallError, CrashForTest, Passivate, Reply, Stop};
 pub use registry::{Handle, Registry, RestartBudget};
 
 use activation::store_as_loader;
 use call::call;
-pub use stats::{ActorReport, ActorStats, KindTotals, Lifecycle, LATENCY_BUCKETS};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -29,16 +27,11 @@ use actix::{Arbiter, ArbiterHandle};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use crate::domain::{Clock, CustomerId, OrderId, ProductCode};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, JournalSettings, Origin, Sink};
-use crate::product::{
-    ProductActor, ProductCommand, ProductGauges, ProductMsg, ProductOutcome, ProductRecord, ProductRejection,
-    ProductSnapshot, ProductSnapshotQuery, ReplyWhen,
-};
-use crate::wallet::{
-    WalletActor, WalletBalance, WalletBalanceQuery, WalletCommand, WalletGauges, WalletMsg, WalletOutcome,
-    WalletRecord, WalletRejection,
-};
+use crate::domain::{Clock, CustomerId, ProductCode};
+use crate::journal::{Journal, JournalSettings, Record, Sink};
+use crate::product::{ProductActor, ProductGauges, ProductRecord};
+use crate::runtime::{ActorReport, CallError, KindTotals, Notice};
+use crate::wallet::{WalletActor, WalletGauges, WalletRecord};
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
 pub const MAILBOX_CAPACITY_DEFAULT: usize = 4_096;
@@ -54,12 +47,6 @@ pub const CALL_ATTEMPTS_MAX: usize = 3;
 /// queries outside activation still find connections.
 pub const ACTIVATION_LOADS_AT_ONCE_MAX: usize = 8;
 
-/// Something an actor reports to the outside world after it is durable.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Notice {
-    ReservationExpired { product: ProductCode, order: OrderId },
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct LoadError(pub String);
@@ -71,9 +58,9 @@ pub trait Loader: Send + Sync + 'static {
     fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>>;
 }
 
-/// What the engine needs of a store: commit batches, load actors.
-pub trait Persistence: Sink + Loader {}
-impl<T: Sink + Loader> Persistence for T {}
+/// What the engine needs of a store: commit batches (whose records are `R`s), load actors.
+pub trait Persistence<R>: Sink<R> + Loader {}
+impl<R, T: Sink<R> + Loader> Persistence<R> for T {}
 
 #[derive(Clone, Debug)]
 pub struct SupervisorSettings {
@@ -111,13 +98,13 @@ pub struct SupervisorCounters {
     pub wallets: Arc<KindTotals>,
 }
 
-type Products = Registry<ProductCode, ProductActor, ProductGauges>;
-type Wallets = Registry<CustomerId, WalletActor, WalletGauges>;
+type Products<R> = Registry<ProductCode, ProductActor<R>, ProductGauges>;
+type Wallets<R> = Registry<CustomerId, WalletActor<R>, WalletGauges>;
 
-struct Inner {
-    products: Products,
-    wallets: Wallets,
-    journal: Journal,
+struct Inner<R: Record> {
+    products: Products<R>,
+    wallets: Wallets<R>,
+    journal: Journal<R>,
     loader: Arc<dyn Loader>,
     /// Permits to load an actor's state: see `ACTIVATION_LOADS_AT_ONCE_MAX`.
     loads: tokio::sync::Semaphore,
@@ -131,20 +118,26 @@ struct Inner {
     counters: SupervisorCounters,
 }
 
-/// Cheap to clone; every clone drives the same actors.
-#[derive(Clone)]
-pub struct Supervisor {
-    inner: Arc<Inner>,
+/// Cheap to clone; every clone drives the same actors. `R` is the type of the records callers
+/// attach to the actors' changes (see `journal::Record`).
+pub struct Supervisor<R: Record> {
+    inner: Arc<Inner<R>>,
 }
 
-impl Supervisor {
+impl<R: Record> Clone for Supervisor<R> {
+    fn clone(&self) -> Self {
+        Supervisor { inner: self.inner.clone() }
+    }
+}
+
+impl<R: Record> Supervisor<R> {
     /// Starts the journal, the arbiters and the background sweeps. Must run inside an actix System.
     pub fn start(
-        store: Arc<dyn Persistence>,
+        store: Arc<dyn Persistence<R>>,
         clock: Clock,
         settings: SupervisorSettings,
-    ) -> (Supervisor, mpsc::UnboundedReceiver<Notice>) {
-        let sink: Arc<dyn Sink> = store.clone();
+    ) -> (Supervisor<R>, mpsc::UnboundedReceiver<Notice>) {
+        let sink: Arc<dyn Sink<R>> = store.clone();
         let loader: Arc<dyn Loader> = store_as_loader(store);
         // The journal gets a thread of its own, so its round trips to the store never queue
         // behind other work; with `actor_threads == 0` everything stays on the caller's arbiter.
@@ -194,7 +187,7 @@ impl Supervisor {
         (supervisor, notices_rx)
     }
 
-    pub fn journal(&self) -> &Journal {
+    pub fn journal(&self) -> &Journal<R> {
         &self.inner.journal
     }
 
@@ -204,116 +197,6 @@ impl Supervisor {
 
     pub fn counters(&self) -> &SupervisorCounters {
         &self.inner.counters
-    }
-
-    pub async fn product(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        self.product_with(code, command, Vec::new()).await
-    }
-
-    /// A product command whose changes are stored together with `attach`.
-    pub async fn product_with(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-        attach: Vec<Event>,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        self.product_after(code, command, attach, Vec::new()).await
-    }
-
-    /// A product command whose changes are stored together with `attach`, and only if the
-    /// changes of `depends_on` were stored (see `Origin`). Answered once durable.
-    pub async fn product_after(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-        attach: Vec<Event>,
-        depends_on: Vec<Origin>,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
-        Ok(self.call_product(code, &msg).await?.0)
-    }
-
-    /// A product command answered as soon as it is applied, before it is stored: see
-    /// `ReplyWhen::Applied` for the one way this is safe.
-    pub async fn product_applied(
-        &self,
-        code: &ProductCode,
-        command: ProductCommand,
-    ) -> Result<Result<ProductOutcome, ProductRejection>, CallError> {
-        let msg = ProductMsg {
-            command,
-            attach: Vec::new(),
-            reply: ReplyWhen::Applied,
-            depends_on: Vec::new(),
-            span: tracing::Span::current(),
-        };
-        Ok(self.call_product(code, &msg).await?.0)
-    }
-
-    pub async fn wallet(
-        &self,
-        customer: &CustomerId,
-        command: WalletCommand,
-    ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        self.wallet_with(customer, command, Vec::new()).await
-    }
-
-    /// A wallet command whose changes are stored together with `attach`. Answered once durable.
-    pub async fn wallet_with(
-        &self,
-        customer: &CustomerId,
-        command: WalletCommand,
-        attach: Vec<Event>,
-    ) -> Result<Result<WalletOutcome, WalletRejection>, CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable, span: tracing::Span::current() };
-        self.call_wallet(customer, &msg).await?.0
-    }
-
-    /// A wallet command answered as soon as it is applied, with the incarnation that applied it:
-    /// a later change that needs this one must name it in `product_after`'s `depends_on`.
-    pub async fn wallet_applied(
-        &self,
-        customer: &CustomerId,
-        command: WalletCommand,
-        attach: Vec<Event>,
-    ) -> Result<(Result<WalletOutcome, WalletRejection>, Origin), CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied, span: tracing::Span::current() };
-        let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
-        Ok((reply?, (ActorKey::Wallet(customer.clone()), incarnation)))
-    }
-
-    async fn call_product(
-        &self,
-        code: &ProductCode,
-        msg: &ProductMsg,
-    ) -> Result<(Result<ProductOutcome, ProductRejection>, Incarnation), CallError> {
-        let (reply, incarnation) =
-            call(&self.inner.products, code, || self.activate_product(code), msg, self.inner.clock).await?;
-        Ok((reply?, incarnation))
-    }
-
-    async fn call_wallet(
-        &self,
-        customer: &CustomerId,
-        msg: &WalletMsg,
-    ) -> Result<(crate::supervisor::Reply<WalletOutcome, WalletRejection>, Incarnation), CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
-    }
-
-    pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        Ok(call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock)
-            .await?
-            .0)
-    }
-
-    pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock)
-            .await?
-            .0
     }
 
     /// What an active product publishes, without a message; `None` when it is not active.
@@ -340,10 +223,11 @@ impl Supervisor {
         reports
     }
 
-    /// Stops an actor by crashing it, for tests of the restart path.
+    /// Stops an actor by crashing it, for tests of the restart path (feature `test-hooks`).
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn crash_product_for_test(&self, code: &ProductCode) {
         if let Some(handle) = self.inner.products.active(code) {
-            handle.addr.do_send(CrashForTest);
+            handle.addr.do_send(crate::runtime::CrashForTest);
         }
     }
 

@@ -11,9 +11,8 @@ use std::sync::OnceLock;
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 
-use super::calls::{CallError, Passivate, Stop};
-use super::stats::{ActorStats, Lifecycle};
 use crate::domain::UnixMs;
+use crate::runtime::{ActorStats, CallError, Lifecycle, Passivate, Stop};
 
 /// An active actor: its address, its stats, and what it publishes.
 pub struct Handle<A: Actor, G> {

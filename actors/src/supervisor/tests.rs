@@ -12,8 +12,8 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
-use crate::journal::{Earlier, ProductRow, SinkError, StockKind};
-use crate::product::{ProductCommand, ProductOutcome, ProductRecord, Reservation, StoreWhen};
+use crate::journal::{Earlier, Entry, ProductRow, SinkError, StockKind};
+use crate::product::{ProductCommand, ProductOutcome, ProductRecord, ProductSnapshot, Reservation, StoreWhen};
 use crate::wallet::WalletCommand;
 
 #[derive(Default)]
@@ -22,8 +22,8 @@ struct MemoryStore {
     committed: Mutex<usize>,
 }
 
-impl Sink for MemoryStore {
-    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+impl Sink<()> for MemoryStore {
+    fn commit<'a>(&'a self, events: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         async move {
             crate::journal::after(earlier).await?;
             *self.committed.lock().unwrap() += events.len();
@@ -80,7 +80,7 @@ fn settings() -> SupervisorSettings {
     SupervisorSettings { actor_threads: 0, ..SupervisorSettings::default() }
 }
 
-async fn snapshot(supervisor: &Supervisor) -> ProductSnapshot {
+async fn snapshot(supervisor: &Supervisor<()>) -> ProductSnapshot {
     supervisor.product_snapshot(&ProductCode::parse("viu1b").unwrap()).await.unwrap()
 }
 
@@ -117,6 +117,29 @@ async fn a_reservation_expires_at_its_time_and_not_before() {
 
     let commit = ProductCommand::Commit { order, actor: "late payment".into() };
     assert!(supervisor.product(&code, commit).await.unwrap().is_err(), "an expired reservation cannot be paid");
+}
+
+#[actix_rt::test]
+async fn a_call_is_answered_with_its_commands_own_reply() {
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 2, vec![]));
+    let (supervisor, _notices) = Supervisor::start(store, clock, settings());
+    let code = ProductCode::parse("viu1b").unwrap();
+    let order = OrderId::generate();
+    let reserve = crate::product::Reserve {
+        tier: PriceTier::Member,
+        order: order.clone(),
+        quantity: 2,
+        ttl_ms: 60_000,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    };
+    let reserved = supervisor.product(&code, reserve).await.unwrap().unwrap();
+    assert_eq!((reserved.order, reserved.total), (order.clone(), Money::rupiah(30_000)));
+    let commit = crate::product::Commit { order, actor: "test".into() };
+    let committed = supervisor.product(&code, commit).await.unwrap().unwrap();
+    assert_eq!(committed.items.len(), 2);
 }
 
 #[actix_rt::test]
@@ -244,8 +267,8 @@ struct SlowLoads {
     most_at_once: std::sync::atomic::AtomicUsize,
 }
 
-impl Sink for SlowLoads {
-    fn commit<'a>(&'a self, _: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+impl Sink<()> for SlowLoads {
+    fn commit<'a>(&'a self, _: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         crate::journal::after(earlier).boxed()
     }
 }

@@ -1,4 +1,4 @@
-//! The wallet actor: owns one customer's balance and holds, applies one message at a time, and
+//! The wallet actor: owns one customer's balance, applies one message at a time, and
 //! holds each reply until the journal says the change is durable.
 
 use std::sync::{Arc, RwLock};
@@ -6,22 +6,26 @@ use std::time::Instant;
 
 use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
 
-use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
+use super::commands::WalletRequest;
+use super::messages::{WalletBalance, WalletRejection};
 use super::state::WalletState;
 use crate::domain::{Clock, Money};
-use crate::journal::{ActorKey, Event, Incarnation, Journal, Ticket};
-use crate::product::{hold_until_durable, ReplyWhen};
-use crate::supervisor::{ActorStats, CallError, CrashForTest, Passivate, Reply, Stop};
+use crate::journal::{ActorKey, Entry, Incarnation, Journal, Record, Ticket};
+use crate::runtime::{hold_until_durable, ActorStats, CallError, Passivate, Reply, ReplyWhen, Stop};
 
-/// A command, and rows to store in the same transaction as its changes (see `ProductMsg`).
-#[derive(Message, Clone, Debug)]
-#[rtype(result = "Reply<WalletOutcome, WalletRejection>")]
-pub struct WalletMsg {
-    pub command: WalletCommand,
-    pub attach: Vec<Event>,
+/// A command, and records to store in the same transaction as its changes (see `ProductMsg`).
+/// Answered with the command's own reply.
+#[derive(Clone, Debug)]
+pub struct WalletMsg<C, R> {
+    pub command: C,
+    pub attach: Vec<R>,
     pub reply: ReplyWhen,
     /// The caller's span, entered while the message is handled (see `ProductMsg::span`).
     pub span: tracing::Span,
+}
+
+impl<C: WalletRequest, R: Record> Message for WalletMsg<C, R> {
+    type Result = Reply<C::Reply, WalletRejection>;
 }
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
@@ -48,51 +52,50 @@ impl WalletGauges {
     }
 }
 
-pub struct WalletActor {
+pub struct WalletActor<R> {
     state: WalletState,
     incarnation: Incarnation,
-    journal: Journal,
+    journal: Journal<R>,
     stats: Arc<ActorStats>,
     gauges: Arc<WalletGauges>,
     clock: Clock,
     last_ticket: Option<Ticket>,
 }
 
-impl WalletActor {
+impl<R: Record> WalletActor<R> {
     pub fn new(
         state: WalletState,
         incarnation: Incarnation,
-        journal: Journal,
+        journal: Journal<R>,
         stats: Arc<ActorStats>,
         gauges: Arc<WalletGauges>,
         clock: Clock,
-    ) -> WalletActor {
+    ) -> WalletActor<R> {
         WalletActor { state, incarnation, journal, stats, gauges, clock, last_ticket: None }
     }
 }
 
-impl Actor for WalletActor {
+impl<R: Record> Actor for WalletActor<R> {
     type Context = Context<Self>;
 }
 
-impl Handler<WalletMsg> for WalletActor {
-    type Result = ResponseFuture<Reply<WalletOutcome, WalletRejection>>;
+impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
+    type Result = ResponseFuture<Reply<C::Reply, WalletRejection>>;
 
-    fn handle(&mut self, msg: WalletMsg, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: WalletMsg<C, R>, _: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
         tracing::debug!(command = msg.command.kind(), "wallet command");
         let started = Instant::now();
         let (result, ticket) = match self.journal.try_slot() {
             Err(error) => (Err(error.into()), None),
-            Ok(slot) => match self.state.apply(msg.command, self.clock.now()) {
+            Ok(slot) => match msg.command.apply_to(&mut self.state, self.clock.now()) {
                 Ok(transition) if transition.events.is_empty() => {
                     (Ok(Ok(transition.outcome)), self.last_ticket.clone())
                 }
-                Ok(mut transition) => {
+                Ok(transition) => {
                     self.gauges.publish(&self.state);
-                    transition.events.extend(msg.attach);
                     let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
-                    let ticket = slot.submit(Some(origin), transition.events);
+                    let ticket = slot.submit(Some(origin), Entry::all(transition.events, msg.attach));
                     self.last_ticket = Some(ticket.clone());
                     (Ok(Ok(transition.outcome)), Some(ticket))
                 }
@@ -106,7 +109,7 @@ impl Handler<WalletMsg> for WalletActor {
     }
 }
 
-impl Handler<WalletBalanceQuery> for WalletActor {
+impl<R: Record> Handler<WalletBalanceQuery> for WalletActor<R> {
     type Result = ResponseFuture<Result<WalletBalance, CallError>>;
 
     fn handle(&mut self, _: WalletBalanceQuery, _: &mut Context<Self>) -> Self::Result {
@@ -115,7 +118,7 @@ impl Handler<WalletBalanceQuery> for WalletActor {
     }
 }
 
-impl Handler<Passivate> for WalletActor {
+impl<R: Record> Handler<Passivate> for WalletActor<R> {
     type Result = bool;
 
     fn handle(&mut self, _: Passivate, ctx: &mut Context<Self>) -> bool {
@@ -129,19 +132,11 @@ impl Handler<Passivate> for WalletActor {
     }
 }
 
-impl Handler<Stop> for WalletActor {
+impl<R: Record> Handler<Stop> for WalletActor<R> {
     type Result = ();
 
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.stats.mark_stopped();
         ctx.stop();
-    }
-}
-
-impl Handler<CrashForTest> for WalletActor {
-    type Result = ();
-
-    fn handle(&mut self, _: CrashForTest, _: &mut Context<Self>) {
-        panic!("wallet {} crashed on request", self.state.customer.masked());
     }
 }

@@ -1,19 +1,19 @@
-//! What a wallet actor is asked, what it answers, and the rules by which it refuses.
+//! Every wallet command and every outcome as one enum each, the balance a wallet answers with,
+//! and the rules by which it refuses.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::domain::{Money, Reference};
+use super::commands::{Adjusted, Credited, Debited, Refunded, WalletRequest};
+use super::state::WalletState;
+use crate::domain::{Money, Reference, UnixMs};
 use crate::journal::LedgerKind;
+use crate::runtime::Transition;
 
+/// Every wallet command as one enum (each is a type of its own in `commands`), for property
+/// tests, logs and callers that need no particular reply.
 #[derive(Clone, Debug)]
 pub enum WalletCommand {
-    /// Set money aside for a payment in progress: it counts against the balance at once.
-    Hold { reference: Reference, amount: Money },
-    /// Take held money: a ledger entry for the held amount.
-    Capture { reference: Reference, reason: String },
-    /// Give held money back to the available balance.
-    Void { reference: Reference },
     /// Add money: a top up or another credit (not a refund: see `Refund`).
     Credit { reference: Reference, amount: Money, kind: LedgerKind, reason: String, actor: String },
     /// Take money now, for a purchase.
@@ -28,9 +28,6 @@ impl WalletCommand {
     /// The command's name, for logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            WalletCommand::Hold { .. } => "hold",
-            WalletCommand::Capture { .. } => "capture",
-            WalletCommand::Void { .. } => "void",
             WalletCommand::Credit { .. } => "credit",
             WalletCommand::Debit { .. } => "debit",
             WalletCommand::Refund { .. } => "refund",
@@ -39,19 +36,28 @@ impl WalletCommand {
     }
 }
 
+impl WalletRequest for WalletCommand {
+    type Reply = WalletOutcome;
+
+    fn kind(&self) -> &'static str {
+        WalletCommand::kind(self)
+    }
+
+    fn apply_to(self, state: &mut WalletState, now: UnixMs) -> Result<Transition<WalletOutcome>, WalletRejection> {
+        state.apply(self, now)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct WalletBalance {
     pub balance: Money,
-    pub held: Money,
-    /// `balance - held`: what a purchase may take.
+    /// What a purchase may take: the whole balance (no money is ever set aside).
     pub available: Money,
 }
 
+/// Every command's reply as one enum: what `WalletCommand` is answered with.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalletOutcome {
-    Held { amount: Money, balance: WalletBalance },
-    Captured { amount: Money, balance: WalletBalance },
-    Voided { amount: Money, balance: WalletBalance },
     Credited { amount: Money, balance: WalletBalance },
     Debited { amount: Money, balance: WalletBalance },
     Refunded { amount: Money, balance: WalletBalance },
@@ -62,16 +68,29 @@ impl WalletOutcome {
     /// The balance right after this command was first applied.
     pub fn balance(&self) -> WalletBalance {
         match self {
-            WalletOutcome::Held { balance, .. }
-            | WalletOutcome::Captured { balance, .. }
-            | WalletOutcome::Voided { balance, .. }
-            | WalletOutcome::Credited { balance, .. }
+            WalletOutcome::Credited { balance, .. }
             | WalletOutcome::Debited { balance, .. }
             | WalletOutcome::Refunded { balance, .. }
             | WalletOutcome::Adjusted { balance, .. } => *balance,
         }
     }
 }
+
+/// Each reply is the outcome of the same name, field for field.
+macro_rules! outcome_from {
+    ($reply:ident { $($field:ident),* }) => {
+        impl From<$reply> for WalletOutcome {
+            fn from($reply { $($field),* }: $reply) -> WalletOutcome {
+                WalletOutcome::$reply { $($field),* }
+            }
+        }
+    };
+}
+
+outcome_from!(Credited { amount, balance });
+outcome_from!(Debited { amount, balance });
+outcome_from!(Refunded { amount, balance });
+outcome_from!(Adjusted { delta, balance });
 
 /// Why a wallet actor refused a command, checked in the order listed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -87,10 +106,6 @@ pub enum WalletRejection {
     InsufficientBalance { available: Money, requested: Money },
     #[error("the balance would exceed the largest amount accepted")]
     BalanceLimitExceeded,
-    #[error("no hold with this reference")]
-    HoldNotFound,
-    #[error("the hold was already {status}")]
-    HoldAlreadySettled { status: &'static str },
     #[error("no debit with this reference to refund")]
     OriginalNotFound,
     #[error("the debit was already refunded")]

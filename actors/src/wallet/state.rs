@@ -1,255 +1,190 @@
-//! The wallet state machine: balance and holds. The balance never goes below zero, a hold counts
-//! against it at once (as TigerBeetle's pending transfers), and every change is a ledger entry.
-
-use std::collections::HashMap;
+//! The wallet state machine: a balance that never goes below zero (a `Money` cannot) and never
+//! above the largest amount accepted, where every change is a ledger entry. One method per
+//! command, each with its own reply; `apply` runs any of them from a `WalletCommand`.
 
 use rust_decimal::Decimal;
 
+use super::commands::{Adjust, Adjusted, Credit, Credited, Debit, Debited, Refund, Refunded};
 use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
 use crate::domain::{BoundedMap, CustomerId, Money, Reference, UnixMs};
-use crate::journal::{Event, HoldRow, HoldStatus, LedgerKind, LedgerRow, WalletRow};
-use crate::product::Transition;
+use crate::journal::{Event, LedgerKind, LedgerRow, WalletRow};
+use crate::runtime::Transition;
 
 /// Ledger references a wallet remembers, so a re-sent credit or debit returns its first outcome
 /// and a refund finds its debit. Older ones are the caller's to remember (the orders table does).
 pub const WALLET_REFERENCES_REMEMBERED_MAX: usize = 10_000;
 
-/// Holds a wallet may have open at once; more is refused as insufficient.
-pub const WALLET_OPEN_HOLDS_MAX: usize = 100;
-
+/// What a wallet remembers of one reference: the command's content, to tell a repeat from a
+/// reuse of the reference, and its first reply, to answer a repeat with.
 #[derive(Clone, Debug, PartialEq)]
-enum Fingerprint {
-    Hold(Money),
-    Capture,
-    Void,
-    Credit(Money, LedgerKind),
-    Debit(Money),
-    Refund(Reference),
-    Adjust(Decimal),
-}
-
-/// What a wallet remembers of one reference.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Remembered {
-    fingerprint: String,
-    pub outcome: WalletOutcome,
-    /// For a debit: whether it has been refunded.
-    pub refunded: bool,
+enum Remembered {
+    Credit { kind: LedgerKind, credited: Credited },
+    Debit { debited: Debited, refunded: bool },
+    Refund { original: Reference, refunded: Refunded },
+    Adjust(Adjusted),
 }
 
 /// Everything the store keeps of a wallet, to rebuild its state.
 #[derive(Clone, Debug, Default)]
 pub struct WalletRecord {
     pub balance: Money,
-    pub held: Money,
-    pub open_holds: Vec<(Reference, Money)>,
     /// The latest ledger entries, oldest first.
     pub ledger: Vec<LedgerRow>,
-    /// Settled holds (captured or voided) among the latest, oldest first.
-    pub settled_holds: Vec<HoldRow>,
 }
 
 #[derive(Clone, Debug)]
 pub struct WalletState {
     pub customer: CustomerId,
     balance: Money,
-    held: Money,
-    holds: HashMap<Reference, Money>,
     remembered: BoundedMap<Reference, Remembered>,
 }
 
 impl WalletState {
     pub fn new(customer: CustomerId) -> WalletState {
-        WalletState {
-            customer,
-            balance: Money::ZERO,
-            held: Money::ZERO,
-            holds: HashMap::new(),
-            remembered: BoundedMap::new(WALLET_REFERENCES_REMEMBERED_MAX),
-        }
+        WalletState { customer, balance: Money::ZERO, remembered: BoundedMap::new(WALLET_REFERENCES_REMEMBERED_MAX) }
     }
 
     pub fn restore(customer: CustomerId, record: WalletRecord) -> Result<WalletState, String> {
         let mut state = WalletState::new(customer);
         state.balance = record.balance;
-        state.held = record.held;
-        state.holds = record.open_holds.into_iter().collect();
         let mut refunded = Vec::new();
         for entry in &record.ledger {
             let amount = Money::new(entry.amount.abs()).map_err(|e| e.to_string())?;
-            let balance =
-                WalletBalance { balance: entry.balance_after, held: Money::ZERO, available: entry.balance_after };
-            let (fingerprint, outcome) = match entry.kind {
-                LedgerKind::Purchase => (Fingerprint::Debit(amount), WalletOutcome::Debited { amount, balance }),
+            let balance = WalletBalance { balance: entry.balance_after, available: entry.balance_after };
+            let remembered = match entry.kind {
+                LedgerKind::Purchase => Remembered::Debit { debited: Debited { amount, balance }, refunded: false },
                 LedgerKind::Refund => match refunded_original(&entry.reason) {
                     Some(original) => {
                         refunded.push(original.clone());
-                        (Fingerprint::Refund(original), WalletOutcome::Refunded { amount, balance })
+                        Remembered::Refund { original, refunded: Refunded { amount, balance } }
                     }
-                    None => {
-                        (Fingerprint::Credit(amount, LedgerKind::Refund), WalletOutcome::Credited { amount, balance })
-                    }
+                    None => Remembered::Credit { kind: LedgerKind::Refund, credited: Credited { amount, balance } },
                 },
-                LedgerKind::Capture => (Fingerprint::Capture, WalletOutcome::Captured { amount, balance }),
-                LedgerKind::Adjustment => {
-                    (Fingerprint::Adjust(entry.amount), WalletOutcome::Adjusted { delta: entry.amount, balance })
-                }
-                kind @ LedgerKind::TopUp => {
-                    (Fingerprint::Credit(amount, kind), WalletOutcome::Credited { amount, balance })
-                }
+                LedgerKind::Adjustment => Remembered::Adjust(Adjusted { delta: entry.amount, balance }),
+                kind @ LedgerKind::TopUp => Remembered::Credit { kind, credited: Credited { amount, balance } },
             };
-            state.remember(entry.reference.clone(), fingerprint, outcome);
+            state.remembered.insert(entry.reference.clone(), remembered);
         }
         for original in refunded {
-            if let Some(debit) = state.remembered.get_mut(&original) {
-                debit.refunded = true;
+            if let Some(Remembered::Debit { refunded, .. }) = state.remembered.get_mut(&original) {
+                *refunded = true;
             }
         }
-        for hold in record.settled_holds {
-            let balance = state.balance();
-            let (fingerprint, outcome) = match hold.status {
-                HoldStatus::Voided => (Fingerprint::Void, WalletOutcome::Voided { amount: hold.amount, balance }),
-                HoldStatus::Captured => {
-                    (Fingerprint::Capture, WalletOutcome::Captured { amount: hold.amount, balance })
-                }
-                HoldStatus::Held => continue,
-            };
-            if state.remembered.get(&hold.reference).is_none() {
-                state.remember(hold.reference, fingerprint, outcome);
-            }
-        }
-        state.check_invariants()?;
         Ok(state)
     }
 
     pub fn balance(&self) -> WalletBalance {
-        WalletBalance {
-            balance: self.balance,
-            held: self.held,
-            available: self.balance.checked_sub(self.held).expect("held never exceeds balance"),
-        }
+        WalletBalance { balance: self.balance, available: self.balance }
     }
 
-    pub fn open_holds(&self) -> usize {
-        self.holds.len()
-    }
-
+    /// Any command, answered with the enum of every outcome (for property tests and logs; the
+    /// actor runs each command's own method).
     pub fn apply(&mut self, command: WalletCommand, now: UnixMs) -> Result<Transition<WalletOutcome>, WalletRejection> {
-        let (reference, fingerprint) = fingerprint_of(&command);
-        if let Some(seen) = self.remembered.get(&reference) {
-            if seen.fingerprint != fingerprint_key(&fingerprint) {
-                return Err(WalletRejection::ExistsWithDifferentContent);
-            }
-            return Ok(Transition { outcome: seen.outcome.clone(), events: Vec::new() });
-        }
-        if let Some(amount) = self.holds.get(&reference) {
-            if let WalletCommand::Hold { amount: requested, .. } = &command {
-                if requested != amount {
-                    return Err(WalletRejection::ExistsWithDifferentContent);
-                }
-                let outcome = WalletOutcome::Held { amount: *amount, balance: self.balance() };
-                return Ok(Transition { outcome, events: Vec::new() });
-            }
-        }
-        let mut events = Vec::new();
-        let outcome = match command {
-            WalletCommand::Hold { reference, amount } => {
-                non_zero(amount)?;
-                self.take_check(amount)?;
-                if self.holds.len() >= WALLET_OPEN_HOLDS_MAX {
-                    return Err(WalletRejection::InsufficientBalance {
-                        available: self.balance().available,
-                        requested: amount,
-                    });
-                }
-                self.held = self.held.checked_add(amount).expect("held below balance");
-                self.holds.insert(reference.clone(), amount);
-                events.push(self.hold_row(&reference, amount, HoldStatus::Held, now));
-                WalletOutcome::Held { amount, balance: self.balance() }
-            }
-            WalletCommand::Capture { reference, reason } => {
-                let amount = self.settle_hold(&reference)?;
-                self.held = self.held.checked_sub(amount).expect("hold was counted");
-                self.balance = self.balance.checked_sub(amount).expect("held money is in the balance");
-                events.push(self.hold_row(&reference, amount, HoldStatus::Captured, now));
-                events.push(self.ledger(&reference, LedgerKind::Capture, -amount.amount(), &reason, "system", now));
-                let outcome = WalletOutcome::Captured { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Capture, outcome.clone());
-                outcome
-            }
-            WalletCommand::Void { reference } => {
-                let amount = self.settle_hold(&reference)?;
-                self.held = self.held.checked_sub(amount).expect("hold was counted");
-                events.push(self.hold_row(&reference, amount, HoldStatus::Voided, now));
-                let outcome = WalletOutcome::Voided { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Void, outcome.clone());
-                outcome
-            }
+        Ok(match command {
             WalletCommand::Credit { reference, amount, kind, reason, actor } => {
-                non_zero(amount)?;
-                self.balance = self.balance.checked_add(amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
-                events.push(self.ledger(&reference, kind, amount.amount(), &reason, &actor, now));
-                let outcome = WalletOutcome::Credited { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Credit(amount, kind), outcome.clone());
-                outcome
+                self.credit(Credit { reference, amount, kind, reason, actor }, now)?.map(WalletOutcome::from)
             }
             WalletCommand::Debit { reference, amount, reason, actor } => {
-                non_zero(amount)?;
-                self.take_check(amount)?;
-                self.balance = self.balance.checked_sub(amount).expect("checked available");
-                events.push(self.ledger(&reference, LedgerKind::Purchase, -amount.amount(), &reason, &actor, now));
-                let outcome = WalletOutcome::Debited { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Debit(amount), outcome.clone());
-                outcome
+                self.debit(Debit { reference, amount, reason, actor }, now)?.map(WalletOutcome::from)
             }
             WalletCommand::Refund { reference, original, reason, actor } => {
-                let debit = self.remembered.get(&original).ok_or(WalletRejection::OriginalNotFound)?;
-                let amount = match debit.outcome {
-                    WalletOutcome::Debited { amount, .. } | WalletOutcome::Captured { amount, .. } => amount,
-                    _ => return Err(WalletRejection::OriginalNotFound),
-                };
-                if debit.refunded {
-                    return Err(WalletRejection::AlreadyRefunded);
-                }
-                self.balance = self.balance.checked_add(amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
-                // The reason names the original reference, so a restart can pair them.
-                let reason = format!("{REFUND_REASON_PREFIX}{original}: {reason}");
-                events.push(self.ledger(&reference, LedgerKind::Refund, amount.amount(), &reason, &actor, now));
-                self.remembered.get_mut(&original).expect("found above").refunded = true;
-                let outcome = WalletOutcome::Refunded { amount, balance: self.balance() };
-                self.remember(reference, Fingerprint::Refund(original), outcome.clone());
-                outcome
+                self.refund(Refund { reference, original, reason, actor }, now)?.map(WalletOutcome::from)
             }
             WalletCommand::Adjust { reference, delta, reason, actor } => {
-                if delta.is_zero() {
-                    return Err(WalletRejection::AmountMustNotBeZero);
-                }
-                if reason.trim().is_empty() {
-                    return Err(WalletRejection::ReasonRequired);
-                }
-                let magnitude = Money::new(delta.abs()).map_err(|_| WalletRejection::BalanceLimitExceeded)?;
-                self.balance = if delta.is_sign_positive() {
-                    self.balance.checked_add(magnitude).ok_or(WalletRejection::BalanceLimitExceeded)?
-                } else {
-                    self.take_check(magnitude)?;
-                    self.balance.checked_sub(magnitude).expect("checked available")
-                };
-                events.push(self.ledger(&reference, LedgerKind::Adjustment, delta, &reason, &actor, now));
-                let outcome = WalletOutcome::Adjusted { delta, balance: self.balance() };
-                self.remember(reference, Fingerprint::Adjust(delta), outcome.clone());
-                outcome
+                self.adjust(Adjust { reference, delta, reason, actor }, now)?.map(WalletOutcome::from)
             }
-        };
-        events.push(Event::Wallet(WalletRow {
-            customer: self.customer.clone(),
-            balance: self.balance,
-            held: self.held,
-            updated_at: now,
-        }));
-        if let Err(broken) = self.check_invariants() {
-            panic!("wallet {} broke an invariant: {broken}", self.customer.masked());
+        })
+    }
+
+    pub fn credit(&mut self, command: Credit, now: UnixMs) -> Result<Transition<Credited>, WalletRejection> {
+        match self.remembered.get(&command.reference) {
+            Some(Remembered::Credit { kind, credited })
+                if *kind == command.kind && credited.amount == command.amount =>
+            {
+                return Ok(unchanged(credited.clone()));
+            }
+            Some(_) => return Err(WalletRejection::ExistsWithDifferentContent),
+            None => {}
         }
-        Ok(Transition { outcome, events })
+        non_zero(command.amount)?;
+        self.balance = self.balance.checked_add(command.amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
+        let Credit { reference, amount, kind, reason, actor } = command;
+        let ledger = self.ledger(&reference, kind, amount.amount(), &reason, &actor, now);
+        let credited = Credited { amount, balance: self.balance() };
+        self.remembered.insert(reference, Remembered::Credit { kind, credited: credited.clone() });
+        Ok(self.changed(credited, ledger, now))
+    }
+
+    pub fn debit(&mut self, command: Debit, now: UnixMs) -> Result<Transition<Debited>, WalletRejection> {
+        match self.remembered.get(&command.reference) {
+            Some(Remembered::Debit { debited, .. }) if debited.amount == command.amount => {
+                return Ok(unchanged(debited.clone()));
+            }
+            Some(_) => return Err(WalletRejection::ExistsWithDifferentContent),
+            None => {}
+        }
+        non_zero(command.amount)?;
+        self.take_check(command.amount)?;
+        self.balance = self.balance.checked_sub(command.amount).expect("checked available");
+        let Debit { reference, amount, reason, actor } = command;
+        let ledger = self.ledger(&reference, LedgerKind::Purchase, -amount.amount(), &reason, &actor, now);
+        let debited = Debited { amount, balance: self.balance() };
+        self.remembered.insert(reference, Remembered::Debit { debited: debited.clone(), refunded: false });
+        Ok(self.changed(debited, ledger, now))
+    }
+
+    pub fn refund(&mut self, command: Refund, now: UnixMs) -> Result<Transition<Refunded>, WalletRejection> {
+        match self.remembered.get(&command.reference) {
+            Some(Remembered::Refund { original, refunded }) if *original == command.original => {
+                return Ok(unchanged(refunded.clone()));
+            }
+            Some(_) => return Err(WalletRejection::ExistsWithDifferentContent),
+            None => {}
+        }
+        let amount = match self.remembered.get(&command.original) {
+            Some(Remembered::Debit { refunded: true, .. }) => return Err(WalletRejection::AlreadyRefunded),
+            Some(Remembered::Debit { debited, refunded: false }) => debited.amount,
+            _ => return Err(WalletRejection::OriginalNotFound),
+        };
+        self.balance = self.balance.checked_add(amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
+        let Refund { reference, original, reason, actor } = command;
+        // The reason names the original reference, so a restart can pair them.
+        let reason = format!("{REFUND_REASON_PREFIX}{original}: {reason}");
+        let ledger = self.ledger(&reference, LedgerKind::Refund, amount.amount(), &reason, &actor, now);
+        if let Some(Remembered::Debit { refunded, .. }) = self.remembered.get_mut(&original) {
+            *refunded = true;
+        }
+        let refunded = Refunded { amount, balance: self.balance() };
+        self.remembered.insert(reference, Remembered::Refund { original, refunded: refunded.clone() });
+        Ok(self.changed(refunded, ledger, now))
+    }
+
+    pub fn adjust(&mut self, command: Adjust, now: UnixMs) -> Result<Transition<Adjusted>, WalletRejection> {
+        match self.remembered.get(&command.reference) {
+            Some(Remembered::Adjust(adjusted)) if adjusted.delta == command.delta => {
+                return Ok(unchanged(adjusted.clone()));
+            }
+            Some(_) => return Err(WalletRejection::ExistsWithDifferentContent),
+            None => {}
+        }
+        let Adjust { reference, delta, reason, actor } = command;
+        if delta.is_zero() {
+            return Err(WalletRejection::AmountMustNotBeZero);
+        }
+        if reason.trim().is_empty() {
+            return Err(WalletRejection::ReasonRequired);
+        }
+        let magnitude = Money::new(delta.abs()).map_err(|_| WalletRejection::BalanceLimitExceeded)?;
+        self.balance = if delta.is_sign_positive() {
+            self.balance.checked_add(magnitude).ok_or(WalletRejection::BalanceLimitExceeded)?
+        } else {
+            self.take_check(magnitude)?;
+            self.balance.checked_sub(magnitude).expect("checked available")
+        };
+        let ledger = self.ledger(&reference, LedgerKind::Adjustment, delta, &reason, &actor, now);
+        let adjusted = Adjusted { delta, balance: self.balance() };
+        self.remembered.insert(reference, Remembered::Adjust(adjusted.clone()));
+        Ok(self.changed(adjusted, ledger, now))
     }
 
     fn take_check(&self, amount: Money) -> Result<(), WalletRejection> {
@@ -260,23 +195,10 @@ impl WalletState {
         Ok(())
     }
 
-    fn settle_hold(&mut self, reference: &Reference) -> Result<Money, WalletRejection> {
-        self.holds.remove(reference).ok_or(WalletRejection::HoldNotFound)
-    }
-
-    fn remember(&mut self, reference: Reference, fingerprint: Fingerprint, outcome: WalletOutcome) {
-        let fingerprint = fingerprint_key(&fingerprint);
-        self.remembered.insert(reference, Remembered { fingerprint, outcome, refunded: false });
-    }
-
-    fn hold_row(&self, reference: &Reference, amount: Money, status: HoldStatus, now: UnixMs) -> Event {
-        Event::Hold(HoldRow {
-            reference: reference.clone(),
-            customer: self.customer.clone(),
-            amount,
-            status,
-            updated_at: now,
-        })
+    /// A change's transition: its ledger entry, then the wallet's row as it is now.
+    fn changed<O>(&self, outcome: O, ledger: Event, now: UnixMs) -> Transition<O> {
+        let row = Event::Wallet(WalletRow { customer: self.customer.clone(), balance: self.balance, updated_at: now });
+        Transition { outcome, events: vec![ledger, row] }
     }
 
     fn ledger(
@@ -299,18 +221,11 @@ impl WalletState {
             at: now,
         })
     }
+}
 
-    /// One property per check; a broken one is a bug in this file.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        if self.held > self.balance {
-            return Err(format!("held {} exceeds balance {}", self.held, self.balance));
-        }
-        let held: Decimal = self.holds.values().map(|m| m.amount()).sum();
-        if held != self.held.amount() {
-            return Err(format!("open holds sum to {held}, counter says {}", self.held));
-        }
-        Ok(())
-    }
+/// A repeat's transition: its first reply, nothing to store.
+fn unchanged<O>(outcome: O) -> Transition<O> {
+    Transition { outcome, events: Vec::new() }
 }
 
 /// How a refund's ledger reason starts: `refund of <original reference>: <reason>`.
@@ -326,32 +241,5 @@ fn non_zero(amount: Money) -> Result<(), WalletRejection> {
         Err(WalletRejection::AmountMustNotBeZero)
     } else {
         Ok(())
-    }
-}
-
-fn fingerprint_of(command: &WalletCommand) -> (Reference, Fingerprint) {
-    match command {
-        WalletCommand::Hold { reference, amount } => (reference.clone(), Fingerprint::Hold(*amount)),
-        WalletCommand::Capture { reference, .. } => (reference.clone(), Fingerprint::Capture),
-        WalletCommand::Void { reference } => (reference.clone(), Fingerprint::Void),
-        WalletCommand::Credit { reference, amount, kind, .. } => {
-            (reference.clone(), Fingerprint::Credit(*amount, *kind))
-        }
-        WalletCommand::Debit { reference, amount, .. } => (reference.clone(), Fingerprint::Debit(*amount)),
-        WalletCommand::Refund { reference, original, .. } => (reference.clone(), Fingerprint::Refund(original.clone())),
-        WalletCommand::Adjust { reference, delta, .. } => (reference.clone(), Fingerprint::Adjust(*delta)),
-    }
-}
-
-/// Fingerprints compare by value; amounts normalised so `1000` and `1000.00` are the same.
-fn fingerprint_key(fingerprint: &Fingerprint) -> String {
-    match fingerprint {
-        Fingerprint::Hold(m) => format!("hold:{}", m.amount().normalize()),
-        Fingerprint::Capture => "capture".into(),
-        Fingerprint::Void => "void".into(),
-        Fingerprint::Credit(m, k) => format!("credit:{}:{}", k.as_str(), m.amount().normalize()),
-        Fingerprint::Debit(m) => format!("debit:{}", m.amount().normalize()),
-        Fingerprint::Refund(r) => format!("refund:{r}"),
-        Fingerprint::Adjust(d) => format!("adjust:{}", d.normalize()),
     }
 }

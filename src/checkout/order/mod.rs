@@ -1,4 +1,4 @@
-//! The order's state machine: the one place that decides every transition of an order (paid,
+//! An order: its row as the store keeps it (`row`), and its state machine, the one place that decides every transition of an order (paid,
 //! failed, cancelled, expired, refunded, review). The flows in `checkout` ask it, then do what it
 //! says; none of them sets a state by hand.
 //!
@@ -11,10 +11,14 @@
 //! from its record (`checkout::payment`) before the order is asked anything.
 
 use warung_actors::domain::{Money, Reference, UnixMs};
-use warung_actors::journal::{Event, OrderRow, OrderState, PaymentMethod};
 
+use super::ShopRecord;
+
+mod row;
 #[cfg(test)]
 mod tests;
+
+pub use row::{OrderRow, OrderState, PaymentMethod};
 
 /// What happens to an order. Checked against the order's method and state, in this order.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +63,24 @@ pub enum OrderOutcome {
     CreditPayment { to_review: bool },
 }
 
+/// What a new payment can do for an order (`Order::pay`): the outcomes of `OrderCommand::Pay`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentDecision {
+    /// See `OrderOutcome::CommitStock`.
+    CommitStock,
+    /// See `OrderOutcome::CreditPayment`.
+    CreditPayment { to_review: bool },
+}
+
+impl From<PaymentDecision> for OrderOutcome {
+    fn from(decision: PaymentDecision) -> OrderOutcome {
+        match decision {
+            PaymentDecision::CommitStock => OrderOutcome::CommitStock,
+            PaymentDecision::CreditPayment { to_review } => OrderOutcome::CreditPayment { to_review },
+        }
+    }
+}
+
 /// Why a command does not apply to an order, named after the rule.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OrderRejection {
@@ -97,10 +119,10 @@ impl Order {
     }
 
     /// The row to store after a transition: an update of the existing row.
-    pub fn event(&self) -> Event {
+    pub fn record(&self) -> ShopRecord {
         let mut row = self.row.clone();
         row.creates = false;
-        Event::Order(row)
+        ShopRecord::Order(row)
     }
 
     /// Applies `command` at `now`. Pure: no I/O; the caller does what the outcome says.
@@ -109,6 +131,15 @@ impl Order {
         let outcome = self.decide(command, now)?;
         self.check_invariants(before);
         Ok(outcome)
+    }
+
+    /// A new payment (`OrderCommand::Pay`), answered with what it can do: the caller's next step
+    /// is one of two, never any other outcome.
+    pub fn pay(&mut self, payment: &Reference, amount: Money, now: UnixMs) -> Result<PaymentDecision, OrderRejection> {
+        let before = self.row.state;
+        let decision = self.decide_payment(payment, amount, now)?;
+        self.check_invariants(before);
+        Ok(decision)
     }
 
     fn decide(&mut self, command: OrderCommand, now: UnixMs) -> Result<OrderOutcome, OrderRejection> {
@@ -136,22 +167,13 @@ impl Order {
                     _ => Err(OrderRejection::SettledSaleCannotChange { state }),
                 }
             }
-            OrderCommand::Pay { payment, amount } => {
-                if saldo {
-                    return Err(OrderRejection::PaidWithSaldoTakesNoPayment);
-                }
-                match state {
-                    AwaitingPayment if amount >= self.row.total => Ok(OrderOutcome::CommitStock),
-                    AwaitingPayment | Cancelled | Expired => Ok(self.send_to_review(&payment, amount, now)),
-                    _ => Ok(OrderOutcome::CreditPayment { to_review: false }),
-                }
-            }
+            OrderCommand::Pay { payment, amount } => self.decide_payment(&payment, amount, now).map(OrderOutcome::from),
             OrderCommand::StockCommitted => match state {
                 AwaitingPayment => Ok(self.moved(Paid, "", now)),
                 _ => Err(OrderRejection::StockAnswerWithoutPayment { state }),
             },
             OrderCommand::StockGone { payment, amount } => match state {
-                AwaitingPayment => Ok(self.send_to_review(&payment, amount, now)),
+                AwaitingPayment => Ok(self.send_to_review(&payment, amount, now).into()),
                 _ => Err(OrderRejection::StockAnswerWithoutPayment { state }),
             },
             OrderCommand::Cancel => match state {
@@ -178,10 +200,27 @@ impl Order {
         OrderOutcome::Moved { from, to }
     }
 
-    fn send_to_review(&mut self, payment: &Reference, amount: Money, now: UnixMs) -> OrderOutcome {
+    fn decide_payment(
+        &mut self,
+        payment: &Reference,
+        amount: Money,
+        now: UnixMs,
+    ) -> Result<PaymentDecision, OrderRejection> {
+        use OrderState::*;
+        if self.row.method == PaymentMethod::Saldo {
+            return Err(OrderRejection::PaidWithSaldoTakesNoPayment);
+        }
+        Ok(match self.row.state {
+            AwaitingPayment if amount >= self.row.total => PaymentDecision::CommitStock,
+            AwaitingPayment | Cancelled | Expired => self.send_to_review(payment, amount, now),
+            _ => PaymentDecision::CreditPayment { to_review: false },
+        })
+    }
+
+    fn send_to_review(&mut self, payment: &Reference, amount: Money, now: UnixMs) -> PaymentDecision {
         let note = format!("payment {payment} of {amount} credited to the wallet");
         self.moved(OrderState::Review, &note, now);
-        OrderOutcome::CreditPayment { to_review: true }
+        PaymentDecision::CreditPayment { to_review: true }
     }
 
     /// A broken invariant is a bug: the caller's flow stops here rather than store it.

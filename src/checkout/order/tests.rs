@@ -1,6 +1,5 @@
 use proptest::prelude::*;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{OrderRow, OrderState, PaymentMethod};
 
 use super::*;
 

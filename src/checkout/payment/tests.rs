@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
+
+use crate::checkout::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
 
 use super::{record_of, same_payment, IncomingPayment, Purpose};
 use crate::checkout::order::{Order, OrderCommand, OrderOutcome};

@@ -6,16 +6,13 @@
 //! same message answered twice (after a restart) finds its order instead of buying again.
 
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity};
-use warung_actors::journal::OrderState;
 
 use super::command::{Command, Payment};
 use super::reply::{self, ProductLine};
 use std::sync::Arc;
 
-use warung_actors::supervisor::Supervisor;
-
 use crate::catalog::Catalog;
-use crate::checkout::{Checkout, CheckoutError, PendingOrder};
+use crate::checkout::{Checkout, CheckoutError, OrderRow, OrderState, PendingOrder, Supervisor};
 use crate::infra::rate_limit::{PurchaseLimiter, Verdict};
 use crate::providers::whatsapp::{Choice, Content, LIST_ROWS_MAX};
 use crate::shop::Shop;
@@ -149,7 +146,7 @@ impl Conversation {
     }
 
     /// The answer to a purchase message whose order exists: the order as it stands, with its items.
-    async fn answered_before(&self, row: &warung_actors::journal::OrderRow) -> String {
+    async fn answered_before(&self, row: &OrderRow) -> String {
         match self.store.delivered_items(&row.id).await {
             Ok(items) => reply::order_with_items(row, &items),
             Err(error) => reply::checkout_failed(&CheckoutError::from(error)),

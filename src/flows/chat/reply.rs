@@ -3,13 +3,12 @@
 //! Amounts are Rupiah as customers write them (`Rp15.000`).
 
 use warung_actors::domain::{ItemSecret, Money, OrderId, ProductCode, ORDER_QUANTITY_MAX};
-use warung_actors::journal::{OrderRow, OrderState};
 use warung_actors::product::ProductRejection;
-use warung_actors::supervisor::CallError;
+use warung_actors::runtime::CallError;
 use warung_actors::wallet::{WalletBalance, WalletRejection};
 
 use super::command::CommandError;
-use crate::checkout::{CheckoutError, Purchase};
+use crate::checkout::{CheckoutError, OrderRow, OrderState, Purchase};
 use crate::providers::whatsapp::Choice;
 
 /// A product as the list shows it: from the actors' gauges, not a database query per message.
@@ -70,11 +69,7 @@ pub fn purchased(purchase: &Purchase) -> String {
 }
 
 pub fn balance(balance: &WalletBalance) -> String {
-    if balance.held.is_zero() {
-        format!("Saldo kamu: {}", balance.balance)
-    } else {
-        format!("Saldo kamu: {} (tertahan {}, bisa dipakai {})", balance.balance, balance.held, balance.available)
-    }
+    format!("Saldo kamu: {}", balance.balance)
 }
 
 /// An order's state, as the customer reads it.
@@ -255,8 +250,6 @@ fn wallet_refused(rule: &WalletRejection) -> String {
         WalletRejection::AmountMustNotBeZero
         | WalletRejection::ReasonRequired
         | WalletRejection::ExistsWithDifferentContent
-        | WalletRejection::HoldNotFound
-        | WalletRejection::HoldAlreadySettled { .. }
         | WalletRejection::OriginalNotFound
         | WalletRejection::AlreadyRefunded => try_again(),
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::{
     Handled, PaymentError, Qris, QRIS_POLL_AFTER_SECS, QRIS_POLL_SECS, QRIS_SWEEP_CHARGES_MAX, QRIS_SWEEP_SECS,
 };
+use crate::checkout::OrderState;
 use crate::providers::midtrans::{MidtransError, TxStatus, Verdict};
-use warung_actors::journal::OrderState;
 
 use super::charge::ChargeCommand;
 use crate::store::{ChargeRow, ChargeStatus};

@@ -32,7 +32,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/customers/{id}", "One customer's balance, role and ledger"),
     ("put", "/customers/{id}/role", "Set a customer's role: member, reseller or admin"),
     ("get", "/refund-watch", "Customers whose refund rate is above the threshold"),
-    ("get", "/wallets/{customer}", "A wallet's balance, held and available"),
+    ("get", "/wallets/{customer}", "A wallet's balance and what a purchase may take"),
     ("post", "/wallets/{customer}/top-ups", "Credit a confirmed top-up, once per payment id"),
     ("post", "/wallets/{customer}/adjustments", "Adjust a balance with a reason (a ledger entry)"),
     ("get", "/settings", "The shop's settings in force"),

@@ -5,10 +5,9 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, Reference};
-use warung_actors::journal::{OrderRow, OrderState};
 
 use super::{ledger_json, movement_json, next_cursor, parse, store_down, AdminName, Payment};
-use crate::checkout::{CheckoutError, PaymentOutcome};
+use crate::checkout::{CheckoutError, OrderRow, OrderState, PaymentOutcome};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
 use crate::store::admin::OrderFilter;

@@ -10,11 +10,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{Money, ProductCode, Reference};
-use warung_actors::journal::{AuditRow, Event};
 use warung_actors::product::{PriceTier, ProductCommand};
 
 use super::{generated_reference, parse, store_down, AdminName};
-use crate::checkout::CheckoutError;
+use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
 use crate::store::admin::{PriceRequest, PriceRequestStatus};
@@ -215,7 +214,11 @@ async fn apply(
     admin: &AdminName,
 ) -> Result<(), ApiError> {
     let command = ProductCommand::SetPrice { reference, tier, price, actor: admin.actor() };
-    engine.supervisor.product_with(code, command, vec![Event::Audit(audit)]).await?.map_err(CheckoutError::Product)?;
+    engine
+        .supervisor
+        .product_with(code, command, vec![ShopRecord::Audit(audit)])
+        .await?
+        .map_err(CheckoutError::Product)?;
     Ok(())
 }
 

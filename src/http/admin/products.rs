@@ -7,13 +7,13 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
-use warung_actors::journal::{AuditRow, Event, StockKind};
+use warung_actors::journal::StockKind;
 use warung_actors::product::{
-    ProductCommand, ProductOutcome, ProductRejection, Restock, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
+    ProductCommand, ProductRejection, Restock, Restocked, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
 };
 
 use super::{generated_reference, movement_json, parse, store_down, AdminName};
-use crate::checkout::CheckoutError;
+use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
 
@@ -62,7 +62,7 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
     super::prices::check_minimum(&engine, price)?;
     match engine.supervisor.product_snapshot(&code).await {
         Ok(_) => return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists"))),
-        Err(warung_actors::supervisor::CallError::NotFound) => {}
+        Err(warung_actors::runtime::CallError::NotFound) => {}
         Err(error) => return Err(error.into()),
     }
     let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
@@ -124,7 +124,7 @@ async fn edit_product(
     let before = engine.supervisor.product_snapshot(&code).await?;
     let now = engine.supervisor.clock().now();
     let audit = |action: &str, before: String, after: String| {
-        Event::Audit(AuditRow {
+        ShopRecord::Audit(AuditRow {
             admin: admin.0.clone(),
             action: action.into(),
             subject: code.to_string(),
@@ -249,10 +249,9 @@ async fn restocked(
     lines: Option<&[usize]>,
 ) -> Result<HttpResponse, ApiError> {
     match engine.catalog.restock(code, reference.clone(), stock, &admin.actor()).await? {
-        Ok(ProductOutcome::Restocked { added, available }) => {
+        Ok(Restocked { added, available }) => {
             Ok(HttpResponse::Ok().json(json!({"reference": reference, "added": added, "available": available})))
         }
-        Ok(other) => unreachable!("restock answered {other:?}"),
         Err(rejection) => {
             let line = match (&rejection, lines) {
                 (ProductRejection::DuplicateItem { index }, Some(lines)) => lines.get(*index).copied(),

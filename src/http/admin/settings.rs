@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use actix_web::{get, put, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
-use warung_actors::journal::AuditRow;
 
 use super::{store_down, AdminName};
+use crate::checkout::AuditRow;
 use crate::engine::Engine;
 use crate::flows::service::Gateway;
 use crate::http::errors::ApiError;

@@ -14,27 +14,30 @@ use tokio::task::JoinHandle;
 
 use super::{ActorKey, Earlier, Incarnation, JournalError, JournalSettings, JournalStats, Origin, Sink, SinkError};
 use super::{Submission, Waiter};
-use crate::journal::Event;
+use crate::journal::{Entry, Record};
 
 /// Batches in the store at once: one committing, one writing behind it. More would only queue
 /// behind the same rows (every batch of a flash sale touches the hot product's row).
 pub const PIPELINE_BATCHES_MAX: usize = 2;
 
 /// One submission's place in a batch.
-struct Part {
+struct Part<R> {
     range: std::ops::Range<usize>,
-    submission: Submission,
+    submission: Submission<R>,
 }
 
-/// A batch in the store: its writing task hands its events back with the outcome.
-struct Flight {
-    task: JoinHandle<(Vec<Event>, Result<(), SinkError>)>,
-    parts: Vec<Part>,
+/// What a batch's writing task hands back: its entries, and whether the store committed them.
+type Written<R> = (Vec<Entry<R>>, Result<(), SinkError>);
+
+/// A batch in the store.
+struct Flight<R> {
+    task: JoinHandle<Written<R>>,
+    parts: Vec<Part<R>>,
 }
 
-pub(super) struct Runner {
-    pub(super) rx: mpsc::Receiver<Submission>,
-    pub(super) sink: Arc<dyn Sink>,
+pub(super) struct Runner<R> {
+    pub(super) rx: mpsc::Receiver<Submission<R>>,
+    pub(super) sink: Arc<dyn Sink<R>>,
     pub(super) settings: JournalSettings,
     pub(super) stats: Arc<JournalStats>,
     /// Per actor, the newest incarnation whose submissions are refused.
@@ -58,27 +61,32 @@ impl Chain {
 }
 
 /// The batch being filled.
-#[derive(Default)]
-struct Filling {
-    submissions: Vec<Submission>,
+struct Filling<R> {
+    submissions: Vec<Submission<R>>,
     events: usize,
     deadline: Option<tokio::time::Instant>,
 }
 
-impl Filling {
-    fn push(&mut self, submission: Submission, window: std::time::Duration) {
+impl<R> Default for Filling<R> {
+    fn default() -> Self {
+        Filling { submissions: Vec::new(), events: 0, deadline: None }
+    }
+}
+
+impl<R> Filling<R> {
+    fn push(&mut self, submission: Submission<R>, window: std::time::Duration) {
         if self.deadline.is_none() {
             self.deadline = Some(tokio::time::Instant::now() + window);
         }
-        self.events += submission.events.len();
+        self.events += submission.entries.len();
         self.submissions.push(submission);
     }
 }
 
-impl Runner {
+impl<R: Record> Runner<R> {
     pub(super) async fn run(mut self) {
         let mut filling = Filling::default();
-        let mut flights: VecDeque<Flight> = VecDeque::new();
+        let mut flights: VecDeque<Flight<R>> = VecDeque::new();
         let mut chain = Chain::fresh();
         let mut open = true;
         loop {
@@ -132,7 +140,7 @@ impl Runner {
         self.fence.get(key).is_some_and(|fenced| incarnation <= fenced)
     }
 
-    fn is_blocked(&self, submission: &Submission) -> bool {
+    fn is_blocked(&self, submission: &Submission<R>) -> bool {
         self.is_fenced(&submission.origin)
             || submission.depends_on.iter().any(|dependency| self.is_fenced(&Some(dependency.clone())))
     }
@@ -140,7 +148,7 @@ impl Runner {
     /// Refuses a blocked submission. Its actor already applied the change in memory, so the actor
     /// is fenced too (if it was not yet: a change refused for a failed dependency fences its own
     /// maker), and reported, to be reloaded from the store.
-    fn refuse(&mut self, submission: Submission) {
+    fn refuse(&mut self, submission: Submission<R>) {
         self.stats.submissions_fenced.fetch_add(1, Ordering::Relaxed);
         if let Some((key, incarnation)) = &submission.origin {
             if !self.is_fenced(&submission.origin) {
@@ -153,8 +161,8 @@ impl Runner {
     }
 
     /// Sends a batch to the store behind the previous one; the next batch will follow this one.
-    fn launch(&mut self, batch: Vec<Submission>, chain: &mut Chain) -> Option<Flight> {
-        let mut events = Vec::with_capacity(batch.iter().map(|s| s.events.len()).sum());
+    fn launch(&mut self, batch: Vec<Submission<R>>, chain: &mut Chain) -> Option<Flight<R>> {
+        let mut events = Vec::with_capacity(batch.iter().map(|s| s.entries.len()).sum());
         let mut parts = Vec::with_capacity(batch.len());
         for mut submission in batch {
             if self.is_blocked(&submission) {
@@ -162,7 +170,7 @@ impl Runner {
                 continue;
             }
             let start = events.len();
-            events.append(&mut submission.events);
+            events.append(&mut submission.entries);
             parts.push(Part { range: start..events.len(), submission });
         }
         if parts.is_empty() {
@@ -205,17 +213,20 @@ impl Runner {
     /// roll back) and returns their submissions, to run again.
     async fn settle(
         &mut self,
-        parts: Vec<Part>,
-        events: Vec<Event>,
+        parts: Vec<Part<R>>,
+        events: Vec<Entry<R>>,
         result: Result<(), SinkError>,
-        flights: &mut VecDeque<Flight>,
-    ) -> Option<Vec<Submission>> {
-        if result.is_ok() {
-            for part in parts {
-                let _ = part.submission.done.send(Ok(()));
+        flights: &mut VecDeque<Flight<R>>,
+    ) -> Option<Vec<Submission<R>>> {
+        let error = match result {
+            Ok(()) => {
+                for part in parts {
+                    let _ = part.submission.done.send(Ok(()));
+                }
+                return None;
             }
-            return None;
-        }
+            Err(error) => error,
+        };
         let mut retry = Vec::new();
         while let Some(behind) = flights.pop_front() {
             match behind.task.await {
@@ -226,12 +237,11 @@ impl Runner {
                 }
             }
         }
-        match result {
-            Ok(()) => unreachable!("handled above"),
-            Err(SinkError::EarlierFailed) => {
+        match error {
+            SinkError::EarlierFailed => {
                 retry.splice(0..0, restore(parts, events));
             }
-            Err(SinkError::Refused(reason)) if parts.len() > 1 => {
+            SinkError::Refused(reason) if parts.len() > 1 => {
                 // One bad submission must not fail its neighbours: commit them one by one.
                 tracing::warn!(%reason, submissions = parts.len(), "batch refused; committing its submissions one by one");
                 for part in parts {
@@ -251,7 +261,7 @@ impl Runner {
                     }
                 }
             }
-            Err(error) => {
+            error => {
                 let failed = parts.into_iter().map(|part| (part.submission.origin, part.submission.done)).collect();
                 self.fail(failed, error);
             }
@@ -280,7 +290,7 @@ impl Runner {
 /// A batch goes to the store when it is full, or when its window has passed and the store is idle;
 /// behind a batch already in the store, it waits until it is worth a second writer (half full), so
 /// the two overlap instead of the second being a sliver.
-fn should_launch(filling: &Filling, in_flight: usize, open: bool, max: usize, now: tokio::time::Instant) -> bool {
+fn should_launch<R>(filling: &Filling<R>, in_flight: usize, open: bool, max: usize, now: tokio::time::Instant) -> bool {
     if filling.submissions.is_empty() || in_flight >= PIPELINE_BATCHES_MAX {
         return false;
     }
@@ -294,18 +304,18 @@ fn should_launch(filling: &Filling, in_flight: usize, open: bool, max: usize, no
 /// When the loop must look again if nothing else happens: the batch's window, while it is open.
 /// A window already passed needs no timer: the batch launches now, or when the batch ahead
 /// settles (which wakes the loop).
-fn wait_until(filling: &Filling, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
+fn wait_until<R>(filling: &Filling<R>, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
     filling.deadline.filter(|at| *at > now)
 }
 
-/// Gives each submission of a batch its events back, to be sent again.
-fn restore(parts: Vec<Part>, mut events: Vec<Event>) -> Vec<Submission> {
+/// Gives each submission of a batch its entries back, to be sent again.
+fn restore<R>(parts: Vec<Part<R>>, mut events: Vec<Entry<R>>) -> Vec<Submission<R>> {
     assert_eq!(events.len(), parts.last().map_or(0, |part| part.range.end), "a batch's events come back whole");
     let mut rest = events.drain(..);
     parts
         .into_iter()
         .map(|mut part| {
-            part.submission.events = rest.by_ref().take(part.range.len()).collect();
+            part.submission.entries = rest.by_ref().take(part.range.len()).collect();
             part.submission
         })
         .collect()
@@ -338,12 +348,12 @@ mod tests {
 
     use super::*;
 
-    fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling {
+    fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling<()> {
         let submissions = (0..submissions)
             .map(|_| Submission {
                 origin: None,
                 depends_on: Vec::new(),
-                events: Vec::new(),
+                entries: Vec::new(),
                 done: oneshot::channel().0,
             })
             .collect();

@@ -2,7 +2,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::domain::{ProductCode, StockState};
-use crate::journal::MovementRow;
+use crate::journal::{Event, MovementRow};
 
 /// An in-memory sink: records committed batches, fails on demand.
 #[derive(Default)]
@@ -16,8 +16,8 @@ struct MemorySink {
     calls: Mutex<Vec<Vec<String>>>,
 }
 
-impl Sink for MemorySink {
-    fn commit<'a>(&'a self, events: &'a [Event], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+impl Sink<()> for MemorySink {
+    fn commit<'a>(&'a self, events: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         let references: Vec<String> = events.iter().map(reference_of).collect();
         self.calls.lock().unwrap().push(references.clone());
         let gate = self.gate.lock().unwrap().take();
@@ -43,15 +43,15 @@ impl Sink for MemorySink {
     }
 }
 
-fn reference_of(event: &Event) -> String {
+fn reference_of(event: &Entry<()>) -> String {
     match event {
-        Event::Movement(row) => row.reference.clone(),
+        Entry::Event(Event::Movement(row)) => row.reference.clone(),
         other => format!("{other:?}"),
     }
 }
 
-fn movement(reference: &str) -> Event {
-    Event::Movement(MovementRow {
+fn movement(reference: &str) -> Entry<()> {
+    Entry::Event(Event::Movement(MovementRow {
         product: ProductCode::parse("p").unwrap(),
         quantity: 1,
         from: StockState::Available,
@@ -61,7 +61,7 @@ fn movement(reference: &str) -> Event {
         actor: "test".into(),
         at: 0,
         content_hash: None,
-    })
+    }))
 }
 
 fn key() -> ActorKey {
@@ -148,7 +148,7 @@ async fn a_submission_fails_when_a_change_it_depends_on_failed_and_fences_its_ma
 }
 
 /// Holds the sink's next call, fills a second batch behind it, and returns the tickets of both.
-async fn two_batches_in_flight(sink: &Arc<MemorySink>) -> (Journal, Vec<Ticket>, Vec<Ticket>, oneshot::Sender<()>) {
+async fn two_batches_in_flight(sink: &Arc<MemorySink>) -> (Journal<()>, Vec<Ticket>, Vec<Ticket>, oneshot::Sender<()>) {
     let (open, gate) = oneshot::channel();
     *sink.gate.lock().unwrap() = Some(gate);
     let settings = JournalSettings { batch_events_max: 4, batch_window: Duration::from_millis(1) };

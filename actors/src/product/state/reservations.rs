@@ -1,23 +1,26 @@
 //! Reservation flows of the product state machine: reserve, commit, release, expire.
 
-use super::{reserved_outcome, total, ProductState, Reservation, Settled, Settlement};
+use super::{total, ProductState, Reservation, Settled, Settlement};
 use crate::domain::{Item, ItemNo, ItemSecret, OrderId, Quantity, StockState, UnixMs, ORDER_QUANTITY_MAX};
 use crate::journal::{Event, MovementRow, ReservationRow, ReservationStatus, StockKind};
-use crate::product::messages::{PriceTier, ProductOutcome, ProductRejection, ReleaseReason, StoreWhen};
+use crate::product::commands::{Commit, Committed, Expired, Release, Released, Reserve, Reserved};
+use crate::product::messages::{ProductRejection, ReleaseReason, StoreWhen};
+use crate::runtime::Transition;
+
+/// How a reservation's units move, as the store records it.
+struct Move<'a> {
+    from: StockState,
+    to: StockState,
+    /// The stock movement's reason.
+    why: &'a str,
+    status: ReservationStatus,
+    /// Why the reservation was released; empty otherwise.
+    release_reason: &'a str,
+}
 
 impl ProductState {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn reserve(
-        &mut self,
-        order: OrderId,
-        quantity: Quantity,
-        ttl_ms: i64,
-        store: StoreWhen,
-        tier: PriceTier,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
+    pub fn reserve(&mut self, command: Reserve, now: UnixMs) -> Result<Transition<Reserved>, ProductRejection> {
+        let Reserve { order, quantity, ttl_ms, store, tier, actor } = command;
         if quantity == 0 {
             return Err(ProductRejection::QuantityMustNotBeZero);
         }
@@ -36,7 +39,7 @@ impl ProductState {
             if reserved != quantity {
                 return Err(ProductRejection::ExistsWithDifferentQuantity { reserved, requested: quantity });
             }
-            return Ok(reserved_outcome(order, quantity, unit_price, expires_at));
+            return Ok(self.transition(reserved_reply(order, quantity, unit_price, expires_at), Vec::new()));
         }
         if !self.active {
             return Err(ProductRejection::ProductInactive);
@@ -60,48 +63,43 @@ impl ProductState {
         let stored = store == StoreWhen::Reserved;
         let reservation = Reservation { quantity, unit_price, items, expires_at, stored };
         self.reserved_units += i64::from(quantity);
+        let mut events = Vec::new();
         if stored {
-            self.push_stock_events(
-                &order,
-                &reservation,
-                StockState::Available,
-                StockState::Reserved,
-                "reserve",
-                ReservationStatus::Reserved,
-                "",
-                actor,
-                now,
-                events,
-            );
+            let reserve = Move {
+                from: StockState::Available,
+                to: StockState::Reserved,
+                why: "reserve",
+                status: ReservationStatus::Reserved,
+                release_reason: "",
+            };
+            self.push_stock_events(&order, &reservation, reserve, &actor, now, &mut events);
         } else {
             self.unstored_units += i64::from(quantity);
         }
-        let outcome = reserved_outcome(order.clone(), quantity, unit_price, expires_at);
+        let reply = reserved_reply(order.clone(), quantity, unit_price, expires_at);
         self.expiries.insert((expires_at, order.clone()));
         self.reservations.insert(order, reservation);
         if stored {
             events.push(Event::Product(self.row(now)));
         }
-        Ok(outcome)
+        Ok(self.transition(reply, events))
     }
 
-    pub(super) fn commit(
-        &mut self,
-        order: OrderId,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
+    pub fn commit(&mut self, command: Commit, now: UnixMs) -> Result<Transition<Committed>, ProductRejection> {
+        let Commit { order, actor } = command;
         if let Some(settled) = self.settled.get(&order) {
-            return match &settled.settlement {
-                Settlement::Committed { items } => Ok(ProductOutcome::Committed {
+            let committed = match &settled.settlement {
+                Settlement::Committed { items } => Committed {
                     order,
                     quantity: settled.quantity,
                     total: total(settled.unit_price, settled.quantity),
                     items: items.clone(),
-                }),
-                Settlement::Released { reason } => Err(ProductRejection::ReservationReleased { reason: *reason }),
+                },
+                Settlement::Released { reason } => {
+                    return Err(ProductRejection::ReservationReleased { reason: *reason })
+                }
             };
+            return Ok(self.transition(committed, Vec::new()));
         }
         let reservation = self.reservations.get(&order).ok_or(ProductRejection::ReservationNotFound)?;
         if reservation.expires_at <= now {
@@ -117,21 +115,18 @@ impl ProductState {
             self.unstored_units -= i64::from(reservation.quantity);
             StockState::Available
         };
-        self.push_stock_events(
-            &order,
-            &reservation,
+        let mut events = Vec::new();
+        let sale = Move {
             from,
-            StockState::Sold,
-            "commit",
-            ReservationStatus::Committed,
-            "",
-            actor,
-            now,
-            events,
-        );
+            to: StockState::Sold,
+            why: "commit",
+            status: ReservationStatus::Committed,
+            release_reason: "",
+        };
+        self.push_stock_events(&order, &reservation, sale, &actor, now, &mut events);
         events.push(Event::Product(self.row(now)));
         let items: Vec<ItemSecret> = reservation.items.into_iter().map(|item| item.secret).collect();
-        let outcome = ProductOutcome::Committed {
+        let committed = Committed {
             order: order.clone(),
             quantity: reservation.quantity,
             total: total(reservation.unit_price, reservation.quantity),
@@ -146,43 +141,41 @@ impl ProductState {
                 settlement: Settlement::Committed { items },
             },
         );
-        Ok(outcome)
+        Ok(self.transition(committed, events))
     }
 
-    pub(super) fn release(
-        &mut self,
-        order: OrderId,
-        reason: ReleaseReason,
-        actor: &str,
-        now: UnixMs,
-        events: &mut Vec<Event>,
-    ) -> Result<ProductOutcome, ProductRejection> {
+    pub fn release(&mut self, command: Release, now: UnixMs) -> Result<Transition<Released>, ProductRejection> {
+        let Release { order, reason, actor } = command;
         if let Some(settled) = self.settled.get(&order) {
-            return match settled.settlement {
-                Settlement::Released { .. } => Ok(ProductOutcome::Released { order, quantity: settled.quantity }),
-                Settlement::Committed { .. } => Err(ProductRejection::AlreadyCommitted),
+            let released = match settled.settlement {
+                Settlement::Released { .. } => Released { order, quantity: settled.quantity },
+                Settlement::Committed { .. } => return Err(ProductRejection::AlreadyCommitted),
             };
+            return Ok(self.transition(released, Vec::new()));
         }
         let reservation = self.reservations.remove(&order).ok_or(ProductRejection::ReservationNotFound)?;
-        if self.put_back(&order, reservation, reason, actor, now, events) {
+        let mut events = Vec::new();
+        if self.put_back(&order, reservation, reason, &actor, now, &mut events) {
             events.push(Event::Product(self.row(now)));
         }
         let quantity = self.settled.get(&order).map(|s| s.quantity).unwrap_or_default();
-        Ok(ProductOutcome::Released { order, quantity })
+        Ok(self.transition(Released { order, quantity }, events))
     }
 
-    pub(super) fn expire_due(&mut self, now: UnixMs, events: &mut Vec<Event>) -> ProductOutcome {
+    /// Releases every reservation whose time has come (`ExpireDue`); nothing to refuse.
+    pub fn expire_due(&mut self, now: UnixMs) -> Transition<Expired> {
         let due: Vec<OrderId> =
             self.expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, order)| order.clone()).collect();
+        let mut events = Vec::new();
         let mut stored = false;
         for order in &due {
             let reservation = self.reservations.remove(order).expect("listed above");
-            stored |= self.put_back(order, reservation, ReleaseReason::Expired, "system", now, events);
+            stored |= self.put_back(order, reservation, ReleaseReason::Expired, "system", now, &mut events);
         }
         if stored {
             events.push(Event::Product(self.row(now)));
         }
-        ProductOutcome::Expired { orders: due }
+        self.transition(Expired { orders: due }, events)
     }
 
     /// Returns a removed reservation's units to the front of the queue, so they sell next.
@@ -200,18 +193,14 @@ impl ProductState {
         self.expiries.remove(&(reservation.expires_at, order.clone()));
         let stored = reservation.stored;
         if stored {
-            self.push_stock_events(
-                order,
-                &reservation,
-                StockState::Reserved,
-                StockState::Available,
-                reason.as_str(),
-                ReservationStatus::Released,
-                reason.as_str(),
-                actor,
-                now,
-                events,
-            );
+            let release = Move {
+                from: StockState::Reserved,
+                to: StockState::Available,
+                why: reason.as_str(),
+                status: ReservationStatus::Released,
+                release_reason: reason.as_str(),
+            };
+            self.push_stock_events(order, &reservation, release, actor, now, events);
         } else {
             self.unstored_units -= i64::from(reservation.quantity);
         }
@@ -235,20 +224,16 @@ impl ProductState {
         stored
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn push_stock_events(
         &self,
         order: &OrderId,
         reservation: &Reservation,
-        from: StockState,
-        to: StockState,
-        why: &str,
-        status: ReservationStatus,
-        release_reason: &str,
+        movement: Move<'_>,
         actor: &str,
         now: UnixMs,
         events: &mut Vec<Event>,
     ) {
+        let Move { from, to, why, status, release_reason } = movement;
         let item_nos: Vec<ItemNo> = reservation.items.iter().map(|item| item.no).collect();
         if !item_nos.is_empty() {
             let owner = if to == StockState::Available { None } else { Some(order.clone()) };
@@ -284,4 +269,13 @@ impl ProductState {
             content_hash: None,
         }));
     }
+}
+
+fn reserved_reply(
+    order: OrderId,
+    quantity: Quantity,
+    unit_price: crate::domain::Money,
+    expires_at: UnixMs,
+) -> Reserved {
+    Reserved { order, quantity, unit_price, total: total(unit_price, quantity), expires_at }
 }

@@ -31,7 +31,7 @@ fn a_purchase_reply_carries_the_items_and_the_balance_left() {
         quantity: 2,
         total: Money::rupiah(30_000),
         items: vec![ItemSecret::parse("user1:pass1").unwrap(), ItemSecret::parse("user2:pass2").unwrap()],
-        balance: WalletBalance { balance: Money::rupiah(70_000), held: Money::ZERO, available: Money::rupiah(70_000) },
+        balance: WalletBalance { balance: Money::rupiah(70_000), available: Money::rupiah(70_000) },
     };
     let text = purchased(&purchase);
     for part in ["TRX-0a1b2c3d4e-1700000000000", "total Rp30.000", "user1:pass1\nuser2:pass2", "Sisa saldo: Rp70.000"] {
@@ -59,10 +59,7 @@ fn every_failure_gets_a_plain_sentence() {
 }
 
 #[test]
-fn a_balance_with_a_hold_says_what_can_be_spent() {
-    let plain = WalletBalance { balance: Money::rupiah(50_000), held: Money::ZERO, available: Money::rupiah(50_000) };
+fn a_balance_says_how_much_there_is() {
+    let plain = WalletBalance { balance: Money::rupiah(50_000), available: Money::rupiah(50_000) };
     assert_eq!(balance(&plain), "Saldo kamu: Rp50.000");
-    let held =
-        WalletBalance { balance: Money::rupiah(50_000), held: Money::rupiah(15_000), available: Money::rupiah(35_000) };
-    assert_eq!(balance(&held), "Saldo kamu: Rp50.000 (tertahan Rp15.000, bisa dipakai Rp35.000)");
 }

@@ -1,0 +1,69 @@
+//! How an actor answers: what any call can fail with apart from the actor's own rejections, when
+//! the answer is given, and the rule that holds it until the changes it reports are stored.
+
+use actix::ResponseFuture;
+use futures::FutureExt;
+use serde::Serialize;
+
+use crate::journal::{JournalError, Ticket};
+
+/// A call that did not get an answer from the actor's rules. Every variant means "nothing was
+/// promised": the caller may retry with the same id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum CallError {
+    #[error("busy, try again")]
+    Busy,
+    #[error("not found")]
+    NotFound,
+    #[error("the change was not stored, try again: {reason}")]
+    NotStored { reason: String },
+    #[error("the store is unavailable, try again: {reason}")]
+    StoreUnavailable { reason: String },
+    #[error("this actor keeps crashing and is paused until {until_ms}")]
+    Quarantined { until_ms: i64 },
+    #[error("the actor stopped before answering, try again")]
+    Stopped,
+    #[error("the stored state is inconsistent: {reason}")]
+    Corrupt { reason: String },
+}
+
+impl From<JournalError> for CallError {
+    fn from(error: JournalError) -> CallError {
+        match error {
+            JournalError::Busy => CallError::Busy,
+            JournalError::CommitFailed(reason) => CallError::NotStored { reason },
+            JournalError::Fenced => CallError::NotStored { reason: "an earlier change failed; reloading".into() },
+            JournalError::Closed => CallError::Stopped,
+        }
+    }
+}
+
+/// The answer to a command: the actor's outcome or rejection, once durable.
+pub type Reply<Outcome, Rejection> = Result<Result<Outcome, Rejection>, CallError>;
+
+/// When an actor answers a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyWhen {
+    /// Once its changes (and everything the actor changed before) are stored. The default, and
+    /// the only choice for an answer that reaches a person.
+    Durable,
+    /// As soon as it is applied. Only for an intermediate step of a flow whose last step is
+    /// `Durable` on the same actor: the journal stores an actor's changes in order and fences it
+    /// if any fail, so the last step's success proves this one stored too.
+    Applied,
+}
+
+/// The durability rule: an answer is given only once the changes it reports are stored.
+pub(crate) fn hold_until_durable<T: Send + 'static>(
+    result: Result<T, CallError>,
+    ticket: Option<Ticket>,
+) -> ResponseFuture<Result<T, CallError>> {
+    match ticket {
+        None => Box::pin(futures::future::ready(result)),
+        Some(ticket) => Box::pin(ticket.map(move |durable: Result<(), JournalError>| {
+            durable.map_err(CallError::from)?;
+            result
+        })),
+    }
+}

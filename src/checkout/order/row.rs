@@ -1,0 +1,99 @@
+//! An order as the store keeps it: its row, its state and how it is paid. `Order` (beside) is
+//! the machine that moves it from state to state.
+
+use serde::{Deserialize, Serialize};
+use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, UnixMs};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// A saldo purchase between its steps.
+    Pending,
+    /// Stock reserved, waiting for an external payment.
+    AwaitingPayment,
+    Paid,
+    /// A saldo purchase that did not complete (insufficient balance, a failed step); nothing taken.
+    Failed,
+    Cancelled,
+    Expired,
+    /// Paid after its reservation had gone: the money went to the wallet; a person should look.
+    Review,
+    Refunded,
+}
+
+impl OrderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Pending => "pending",
+            OrderState::AwaitingPayment => "awaiting_payment",
+            OrderState::Paid => "paid",
+            OrderState::Failed => "failed",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Expired => "expired",
+            OrderState::Review => "review",
+            OrderState::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<OrderState> {
+        Some(match value {
+            "pending" => OrderState::Pending,
+            "awaiting_payment" => OrderState::AwaitingPayment,
+            "paid" => OrderState::Paid,
+            "failed" => OrderState::Failed,
+            "cancelled" => OrderState::Cancelled,
+            "expired" => OrderState::Expired,
+            "review" => OrderState::Review,
+            "refunded" => OrderState::Refunded,
+            _ => return None,
+        })
+    }
+
+    /// An order in an open state still holds stock or awaits a step.
+    pub fn is_open(self) -> bool {
+        matches!(self, OrderState::Pending | OrderState::AwaitingPayment)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Saldo,
+    External,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Saldo => "saldo",
+            PaymentMethod::External => "external",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PaymentMethod> {
+        match value {
+            "saldo" => Some(PaymentMethod::Saldo),
+            "external" => Some(PaymentMethod::External),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRow {
+    pub id: OrderId,
+    pub customer: CustomerId,
+    pub product: ProductCode,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub total: Money,
+    pub method: PaymentMethod,
+    pub state: OrderState,
+    pub expires_at: UnixMs,
+    pub note: String,
+    pub created_at: UnixMs,
+    pub updated_at: UnixMs,
+    /// This write creates the row (the order's first); later writes update it. Lets the store
+    /// insert without first looking for a conflict.
+    pub creates: bool,
+}

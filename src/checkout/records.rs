@@ -1,0 +1,34 @@
+//! What the shop stores beside the actors' own events, in the same transaction: an order's new
+//! state with the stock or money that moved it, a payment's record with what it did, an admin's
+//! change with the change itself. The actors carry these without knowing them (they travel as
+//! `warung_actors::journal::Entry::Attached`); the store writes them (`store::batch`).
+
+use warung_actors::domain::UnixMs;
+
+use super::order::OrderRow;
+use super::payment::PaymentRow;
+
+/// A row of the shop's own, attached to an actor's change or stored alone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShopRecord {
+    Order(OrderRow),
+    Payment(PaymentRow),
+    /// An admin's change that is neither stock nor money (a price, a name, on sale or not, a
+    /// role), stored with the change itself.
+    Audit(AuditRow),
+}
+
+/// One admin change, append-only: who, what, on what, from and to, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    pub admin: String,
+    pub action: String,
+    pub subject: String,
+    pub before: String,
+    pub after: String,
+    pub reason: String,
+    pub at: UnixMs,
+}
+
+/// The actors' supervisor as the shop runs it: its journal carries `ShopRecord`s.
+pub type Supervisor = warung_actors::supervisor::Supervisor<ShopRecord>;
