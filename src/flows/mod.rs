@@ -1,5 +1,6 @@
 //! The shop's flows: what happens between a provider's message and the engine's answer.
 //!
+//! - `admin`: the shop owner's rules (prices with guard rails), whoever asks.
 //! - `chat`: a customer's conversation: a command parsed (`command`), acted on through the
 //!   checkout (`conversation`), answered in Bahasa Indonesia (`reply`, `payment_reply`).
 //! - `inbox`: inbound messages answered once each, in order per customer, many customers at once.
@@ -7,6 +8,7 @@
 //! - `qris`: QRIS payments and top-ups through Midtrans, from charge to paid or closed.
 //! - `service`: the gateway's running parts, started with the application.
 
+pub mod admin;
 pub mod chat;
 pub mod inbox;
 pub mod outbox;

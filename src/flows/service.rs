@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use warung_actors::domain::Clock;
 
+use super::admin::Prices;
 use super::chat::Conversation;
 use super::inbox::Inbox;
 use super::qris::Qris;
@@ -25,6 +26,8 @@ const OUTBOX_IDLE_CHECK_MS: u64 = 20;
 
 #[derive(Clone)]
 pub struct Gateway {
+    /// The price rules the admin API applies.
+    pub prices: Prices,
     pub conversation: Conversation,
     pub inbox: Inbox,
     pub qris: Qris,

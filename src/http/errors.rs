@@ -9,6 +9,7 @@ use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletRejection;
 
 use crate::checkout::CheckoutError;
+use crate::flows::admin::PriceError;
 
 #[derive(Debug, Serialize)]
 pub struct ApiError {
@@ -94,6 +95,28 @@ impl From<CallError> for ApiError {
             CallError::Quarantined { .. } => (StatusCode::SERVICE_UNAVAILABLE, "quarantined"),
             CallError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "stopped"),
             CallError::Corrupt { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt_state"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<PriceError> for ApiError {
+    fn from(error: PriceError) -> ApiError {
+        let message = error.to_string();
+        let (status, code) = match error {
+            PriceError::BelowMinimum { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "price_below_minimum"),
+            PriceError::RequestNotFound { .. } => (StatusCode::NOT_FOUND, "price_request_not_found"),
+            PriceError::RequestClosed { .. } => (StatusCode::CONFLICT, "price_request_closed"),
+            PriceError::RequestExpired => (StatusCode::CONFLICT, "price_request_expired"),
+            PriceError::PriceChangedSinceRequest => (StatusCode::CONFLICT, "price_changed_since_request"),
+            PriceError::RequestIdNotAReference(_) => (StatusCode::BAD_REQUEST, "bad_id"),
+            PriceError::Store(error) => {
+                tracing::error!(%error, "admin store call failed");
+                let message = "the store could not be reached; try again";
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", message);
+            }
+            PriceError::Call(error) => return error.into(),
+            PriceError::Checkout(error) => return error.into(),
         };
         ApiError::new(status, code, message)
     }

@@ -205,6 +205,19 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         let mut problems = Vec::new();
+        self.check_store_and_http(&mut problems);
+        self.check_engine_and_admin(&mut problems);
+        self.check_providers(&mut problems);
+        self.check_shop(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid(problems))
+        }
+    }
+
+    /// The database and the listeners.
+    fn check_store_and_http(&self, problems: &mut Vec<String>) {
         if self.database.url.trim().is_empty() {
             problems.push("database.url (WARUNG_DATABASE__URL) must not be empty".to_string());
         }
@@ -228,6 +241,10 @@ impl Settings {
         if self.http.body_limit_bytes == 0 {
             problems.push("http.body_limit_bytes must be positive".to_string());
         }
+    }
+
+    /// The engine's limits and the admin token.
+    fn check_engine_and_admin(&self, problems: &mut Vec<String>) {
         if self.engine.mailbox_capacity == 0 {
             problems.push("engine.mailbox_capacity must be positive".to_string());
         }
@@ -242,6 +259,10 @@ impl Settings {
                 problems.push("admin.token (WARUNG_ADMIN__TOKEN) must be at least 16 characters".to_string());
             }
         }
+    }
+
+    /// WhatsApp and Midtrans: all credentials or none, and both live or both simulated.
+    fn check_providers(&self, problems: &mut Vec<String>) {
         let whatsapp = &self.whatsapp;
         let credentials =
             [whatsapp.app_secret.is_some(), whatsapp.access_token.is_some(), whatsapp.phone_number_id.is_some()];
@@ -289,16 +310,15 @@ impl Settings {
                  free); for development only, WARUNG_SIMULATOR__ALLOW_MIXED=true allows it"
             ));
         }
+    }
+
+    /// The shop's own settings.
+    fn check_shop(&self, problems: &mut Vec<String>) {
         if self.shop.purchases_per_minute == 0 {
             problems.push("shop.purchases_per_minute (WARUNG_SHOP__PURCHASES_PER_MINUTE) must be positive".to_string());
         }
         if self.shop.name.trim().is_empty() {
             problems.push("shop.name (WARUNG_SHOP__NAME) must not be empty".to_string());
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(SettingsError::Invalid(problems))
         }
     }
 

@@ -9,6 +9,7 @@ use anyhow::Context;
 use super::workers;
 use crate::checkout::CheckoutSettings;
 use crate::engine::Engine;
+use crate::flows::admin::Prices;
 use crate::flows::chat::Conversation;
 use crate::flows::inbox::Inbox;
 use crate::flows::outbox;
@@ -67,8 +68,14 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         shop: engine.shop.clone(),
     };
     let inbox = Inbox::new(conversation.clone(), qris.clone(), signal.clone(), engine.store.clone(), clock);
+    let prices = Prices {
+        store: engine.store.clone(),
+        supervisor: engine.supervisor.clone(),
+        shop: engine.shop.clone(),
+        clock: engine.supervisor.clock(),
+    };
     workers::spawn_gateway(&qris, &inbox, &signal);
-    Ok(Gateway { conversation, inbox, qris, counters, whatsapp, midtrans, limiter, self_url })
+    Ok(Gateway { prices, conversation, inbox, qris, counters, whatsapp, midtrans, limiter, self_url })
 }
 
 fn graph_base(whatsapp: &WhatsAppConfig, self_url: &str) -> String {

@@ -92,14 +92,7 @@ async fn require_token(
 
 /// Who makes a change: the `X-Admin-Name` header (letters, digits, `.`, `_`, `-`, `@`), else
 /// "admin". The token proves the caller may administer; the name is what the audit records.
-pub struct AdminName(pub String);
-
-impl AdminName {
-    /// As inventory movements and ledger entries record it.
-    pub fn actor(&self) -> String {
-        format!("admin:{}", self.0)
-    }
-}
+pub use crate::flows::admin::Admin as AdminName;
 
 impl FromRequest for AdminName {
     type Error = ApiError;

@@ -15,6 +15,7 @@ use warung_actors::product::{
 use super::{generated_reference, movement_json, parse, store_down, AdminName};
 use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
 use crate::engine::Engine;
+use crate::flows::service::Gateway;
 use crate::http::errors::ApiError;
 
 /// Largest stock upload, in bytes: `RESTOCK_UNITS_MAX` items of a typical login line. A larger
@@ -48,7 +49,11 @@ struct NewProduct {
 }
 
 #[post("/products")]
-async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) -> Result<HttpResponse, ApiError> {
+async fn create_product(
+    engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
+    body: web::Json<NewProduct>,
+) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&body.code))?;
     let price: Money = parse("price", body.price.parse())?;
     let name = body.name.trim();
@@ -59,7 +64,7 @@ async fn create_product(engine: web::Data<Engine>, body: web::Json<NewProduct>) 
             format!("a product needs a name of 1 to {PRODUCT_NAME_CHARS_MAX} characters"),
         ));
     }
-    super::prices::check_minimum(&engine, price)?;
+    gateway.prices.check_minimum(price)?;
     match engine.supervisor.product_snapshot(&code).await {
         Ok(_) => return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists"))),
         Err(warung_actors::runtime::CallError::NotFound) => {}
