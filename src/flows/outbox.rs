@@ -8,11 +8,16 @@
 //! attempts. A restart resumes from the table. The one case where a customer may get a message
 //! twice: the process dies after Meta accepted it and before the table says so.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
-use tokio::sync::Notify;
+use actix::{
+    Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message, SpawnHandle, WrapFuture,
+};
+use futures::{FutureExt, StreamExt};
+use serde::Serialize;
 use tokio::time::Instant;
 use warung_actors::domain::Clock;
 
@@ -79,41 +84,99 @@ pub async fn wait_until_sent(store: &dyn Store, clock: Clock, within: Duration) 
     }
 }
 
-/// Wakes the sender when entries are written.
-#[derive(Clone, Default)]
-pub struct OutboxSignal(Arc<Notify>);
+/// Wakes the sender when entries are written. Wakes that arrive while the sender is awake
+/// are one wake: the mailbox holds at most one.
+#[derive(Clone)]
+pub struct OutboxSignal {
+    sender: Addr<OutboxSender>,
+    woken: Arc<AtomicBool>,
+    stats: Arc<SenderStats>,
+}
 
 impl OutboxSignal {
     pub fn wake(&self) {
-        self.0.notify_one();
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.sender.do_send(Wake);
+        }
+    }
+
+    /// What ops can see of the sender.
+    pub fn report(&self) -> SenderReport {
+        SenderReport {
+            wakes: self.stats.wakes.load(Ordering::Relaxed),
+            last_wake_micros: self.stats.last_wake_micros.load(Ordering::Relaxed),
+        }
     }
 }
 
-/// Starts the sender on the current actix System; it runs until the process stops.
-pub fn spawn(
+/// What ops can see of the sender.
+#[derive(Debug, Default, Serialize)]
+pub struct SenderReport {
+    /// Times the sender woke and sent what was due.
+    pub wakes: u64,
+    /// How long its last wake took, sending included.
+    pub last_wake_micros: u64,
+}
+
+#[derive(Default)]
+struct SenderStats {
+    wakes: AtomicU64,
+    last_wake_micros: AtomicU64,
+}
+
+/// Starts the sender as an actor on the current actix System; it runs until the process stops.
+pub fn start(
     store: Arc<dyn Store>,
     client: GraphClient,
     clock: Clock,
     messages_per_second: u32,
     counters: Arc<GatewayCounters>,
 ) -> OutboxSignal {
-    let signal = OutboxSignal::default();
     let sender = Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)), counters };
-    let wake = signal.clone();
-    actix::spawn(async move {
-        loop {
-            let wait = match sender.round().await {
-                Ok(Round::SentSome) => continue,
-                Ok(Round::NextDueIn(wait)) => wait,
-                Err(error) => {
-                    tracing::error!(%error, "outbox round failed; trying again");
-                    Duration::from_millis(OUTBOX_IDLE_POLL_MS)
-                }
-            };
-            let _ = tokio::time::timeout(wait, wake.0.notified()).await;
+    let woken = Arc::new(AtomicBool::new(false));
+    let stats = Arc::new(SenderStats::default());
+    let actor = OutboxSender { sender: Arc::new(sender), woken: woken.clone(), timer: None, stats: stats.clone() };
+    OutboxSignal { sender: actor.start(), woken, stats }
+}
+
+/// The sender: one actor, so one round at a time. Woken by new entries, and by its own timer
+/// when the next entry is due.
+struct OutboxSender {
+    sender: Arc<Sender>,
+    woken: Arc<AtomicBool>,
+    /// The wake it set for itself, cancelled when woken sooner.
+    timer: Option<SpawnHandle>,
+    stats: Arc<SenderStats>,
+}
+
+impl Actor for OutboxSender {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Wake;
+
+impl Handler<Wake> for OutboxSender {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Wake, ctx: &mut Context<Self>) -> Self::Result {
+        self.woken.store(false, Ordering::Release);
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
         }
-    });
-    signal
+        let (sender, stats) = (self.sender.clone(), self.stats.clone());
+        let sending = async move {
+            let started = std::time::Instant::now();
+            let wait = sender.until_nothing_due().await;
+            stats.wakes.fetch_add(1, Ordering::Relaxed);
+            stats.last_wake_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            wait
+        };
+        AtomicResponse::new(Box::pin(sending.into_actor(self).map(|wait, actor, ctx| {
+            actor.timer = Some(ctx.notify_later(Wake, wait));
+        })))
+    }
 }
 
 enum Round {
@@ -130,6 +193,20 @@ struct Sender {
 }
 
 impl Sender {
+    /// Sends rounds until nothing is due; returns how long until something is. A round that
+    /// fails (or panics: a bug) is logged and tried again after the idle poll.
+    async fn until_nothing_due(&self) -> Duration {
+        loop {
+            match AssertUnwindSafe(self.round()).catch_unwind().await {
+                Ok(Ok(Round::SentSome)) => continue,
+                Ok(Ok(Round::NextDueIn(wait))) => return wait,
+                Ok(Err(error)) => tracing::error!(%error, "outbox round failed; trying again"),
+                Err(_) => tracing::error!("an outbox round panicked; trying again"),
+            }
+            return Duration::from_millis(OUTBOX_IDLE_POLL_MS);
+        }
+    }
+
     async fn round(&self) -> Result<Round, crate::store::StoreError> {
         let now = self.clock.now();
         // Only a customer's oldest unsent entry may go; the rest wait behind it.

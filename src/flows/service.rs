@@ -10,7 +10,8 @@ use warung_actors::domain::Clock;
 use super::admin::Prices;
 use super::chat::Conversation;
 use super::inbox::Inbox;
-use super::qris::Qris;
+use super::outbox::OutboxSignal;
+use super::qris::{Qris, SweepStats};
 use crate::infra::counters::GatewayCounters;
 use crate::infra::rate_limit::PurchaseLimiter;
 use crate::providers::midtrans::MidtransConfig;
@@ -26,6 +27,10 @@ const OUTBOX_IDLE_CHECK_MS: u64 = 20;
 
 #[derive(Clone)]
 pub struct Gateway {
+    /// The outbox sender: woken by new replies; what ops see of it.
+    pub outbox: OutboxSignal,
+    /// What ops see of the QRIS sweep.
+    pub sweep: Arc<SweepStats>,
     /// The price rules the admin API applies.
     pub prices: Prices,
     pub conversation: Conversation,

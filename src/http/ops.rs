@@ -1,7 +1,8 @@
 //! `/ops/actors`: every active actor's mailbox depth, capacity, messages handled, rate and p99
 //! handling time, deepest (or busiest, `?sort=rate`) first; and the journal's figures.
 //! `/ops/actors/{kind}/{id}`: one actor's state (never an item's contents). `/ops/gateway`: the
-//! providers' modes and the purchase rate limit's counts. `/ops`: a page showing all this live.
+//! providers' modes, the purchase rate limit's counts, and the gateway's actors (conversations, outbox
+//! sender, QRIS sweep). `/ops`: a page showing all this live.
 
 use std::sync::atomic::Ordering;
 
@@ -87,6 +88,10 @@ async fn gateway(engine: web::Data<Engine>, gateway: web::Data<Gateway>) -> Http
             "limited": limiter.counters.limited.load(Ordering::Relaxed),
             "failed_open": limiter.counters.failed_open.load(Ordering::Relaxed),
         },
+        // The gateway's actors: one per customer being answered, the outbox sender, the QRIS sweep.
+        "conversations": gateway.inbox.report(),
+        "outbox_sender": gateway.outbox.report(),
+        "qris_sweep": gateway.sweep.report(),
     }))
 }
 

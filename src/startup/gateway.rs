@@ -40,7 +40,7 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         whatsapp.access_token.clone(),
     );
     let clock = engine.supervisor.clock();
-    let signal = outbox::spawn(engine.store.clone(), graph, clock, whatsapp.messages_per_second, counters.clone());
+    let signal = outbox::start(engine.store.clone(), graph, clock, whatsapp.messages_per_second, counters.clone());
 
     let (midtrans_base, notification_url) = match midtrans.mode {
         MidtransMode::Live => {
@@ -74,8 +74,20 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         shop: engine.shop.clone(),
         clock: engine.supervisor.clock(),
     };
-    workers::spawn_gateway(&qris, &inbox, &signal);
-    Ok(Gateway { prices, conversation, inbox, qris, counters, whatsapp, midtrans, limiter, self_url })
+    let sweep = workers::spawn_gateway(&qris, &inbox, &signal);
+    Ok(Gateway {
+        sweep,
+        outbox: signal,
+        prices,
+        conversation,
+        inbox,
+        qris,
+        counters,
+        whatsapp,
+        midtrans,
+        limiter,
+        self_url,
+    })
 }
 
 fn graph_base(whatsapp: &WhatsAppConfig, self_url: &str) -> String {

@@ -2,6 +2,7 @@
 //! engine core's (order notices, the sweep of stale orders) and the gateway's (the outbox
 //! sender, the QRIS sweep, the inbox's resumption of messages left unanswered).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -10,7 +11,7 @@ use warung_actors::runtime::Notice;
 use crate::checkout::Checkout;
 use crate::flows::inbox::Inbox;
 use crate::flows::outbox::OutboxSignal;
-use crate::flows::qris::Qris;
+use crate::flows::qris::{Qris, QrisSweeper, SweepStats};
 
 /// How often pending saldo orders whose flow died are looked for (and payment surpluses that
 /// could not be credited are tried again).
@@ -24,8 +25,8 @@ pub fn spawn_core(checkout: &Checkout, notices: UnboundedReceiver<Notice>, stale
 
 /// The gateway's workers, once its parts are built: the sweep of open QRIS charges, the
 /// messages the last run left unanswered, and the replies it left unsent.
-pub fn spawn_gateway(qris: &Qris, inbox: &Inbox, outbox: &OutboxSignal) {
-    qris.spawn_sweep();
+pub fn spawn_gateway(qris: &Qris, inbox: &Inbox, outbox: &OutboxSignal) -> Arc<SweepStats> {
+    let sweep = QrisSweeper::start(qris.clone());
     let resuming = inbox.clone();
     actix::spawn(async move {
         match resuming.resume().await {
@@ -35,6 +36,7 @@ pub fn spawn_gateway(qris: &Qris, inbox: &Inbox, outbox: &OutboxSignal) {
         }
     });
     outbox.wake();
+    sweep
 }
 
 fn spawn_notice_handler(checkout: Checkout, mut notices: UnboundedReceiver<Notice>) {

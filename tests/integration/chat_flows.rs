@@ -341,3 +341,26 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
     );
     finish(shop.engine, db).await;
 }
+
+#[actix_rt::test]
+async fn each_customer_is_answered_by_an_actor_that_ops_can_see_and_that_stops_when_done() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let shop = spawn_shop(&db).await;
+    fund(&shop.engine, "6293000", 5_000).await;
+    for _ in 0..3 {
+        shop.say("6293000", "saldo").await;
+    }
+    shop.say("6293001", "saldo").await;
+    assert_eq!(shop.replies("6293000", 3).await, vec!["Saldo kamu: Rp5.000".to_string(); 3], "in order, each once");
+    assert_eq!(shop.replies("6293001", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
+    shop.until_idle().await;
+    let ops: serde_json::Value =
+        shop.client.get(format!("{}/ops/gateway", shop.ops_address)).send().await.unwrap().json().await.unwrap();
+    let conversations = &ops["conversations"];
+    assert_eq!((conversations["active"].as_u64(), conversations["queued"].as_u64()), (Some(0), Some(0)), "{ops}");
+    assert_eq!(conversations["answered"].as_u64(), Some(4), "{ops}");
+    assert!(conversations["answer_p99_micros"].as_u64().unwrap() > 0, "{ops}");
+    assert!(ops["outbox_sender"]["wakes"].as_u64().unwrap() >= 1, "{ops}");
+    assert!(ops["qris_sweep"]["sweeps"].as_u64().unwrap() >= 1, "the sweep runs at start: {ops}");
+    finish(shop.engine, db).await;
+}

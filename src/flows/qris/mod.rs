@@ -24,6 +24,8 @@ pub mod charge;
 mod settle;
 mod sweep;
 
+pub use sweep::{QrisSweeper, SweepReport, SweepStats};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

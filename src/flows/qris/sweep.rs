@@ -2,7 +2,14 @@
 //! cannot pay for stock back on sale), a pending charge whose notification is late is asked
 //! about, and a charge whose order was cancelled meanwhile is cancelled at Midtrans.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use actix::{Actor, AsyncContext, AtomicResponse, Context, Handler, Message, WrapFuture};
+use futures::FutureExt;
+use serde::Serialize;
 
 use super::{
     Handled, PaymentError, Qris, QRIS_POLL_AFTER_SECS, QRIS_POLL_SECS, QRIS_SWEEP_CHARGES_MAX, QRIS_SWEEP_SECS,
@@ -13,21 +20,83 @@ use crate::providers::midtrans::{MidtransError, TxStatus, Verdict};
 use super::charge::ChargeCommand;
 use crate::store::{ChargeRow, ChargeStatus};
 
-impl Qris {
-    /// Starts the sweep of open charges on the current actix System.
-    pub fn spawn_sweep(&self) {
-        let qris = self.clone();
-        actix::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(QRIS_SWEEP_SECS));
-            loop {
-                tick.tick().await;
-                if let Err(error) = qris.sweep().await {
-                    tracing::error!(%error, "QRIS sweep failed");
-                }
-            }
-        });
-    }
+/// The sweep as an actor: it sweeps at start and then every `QRIS_SWEEP_SECS`, one sweep at a
+/// time (a tick that comes while one runs waits for it).
+pub struct QrisSweeper {
+    qris: Qris,
+    stats: Arc<SweepStats>,
+}
 
+/// What ops can see of the sweep.
+#[derive(Debug, Default, Serialize)]
+pub struct SweepReport {
+    pub sweeps: u64,
+    pub charges_settled: u64,
+    pub last_sweep_micros: u64,
+}
+
+#[derive(Default)]
+pub struct SweepStats {
+    sweeps: AtomicU64,
+    settled: AtomicU64,
+    last_micros: AtomicU64,
+}
+
+impl SweepStats {
+    pub fn report(&self) -> SweepReport {
+        SweepReport {
+            sweeps: self.sweeps.load(Ordering::Relaxed),
+            charges_settled: self.settled.load(Ordering::Relaxed),
+            last_sweep_micros: self.last_micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl QrisSweeper {
+    /// Starts the sweep on the current actix System; returns what ops can read of it.
+    pub fn start(qris: Qris) -> Arc<SweepStats> {
+        let stats = Arc::new(SweepStats::default());
+        QrisSweeper { qris, stats: stats.clone() }.start();
+        stats
+    }
+}
+
+impl Actor for QrisSweeper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.notify(Sweep);
+        ctx.run_interval(Duration::from_secs(QRIS_SWEEP_SECS), |_, ctx| ctx.notify(Sweep));
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Sweep;
+
+impl Handler<Sweep> for QrisSweeper {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Sweep, _: &mut Context<Self>) -> Self::Result {
+        let (qris, stats) = (self.qris.clone(), self.stats.clone());
+        let sweeping = async move {
+            let started = std::time::Instant::now();
+            // A sweep that panics is a bug: logged, and the next tick sweeps again.
+            match AssertUnwindSafe(qris.sweep()).catch_unwind().await {
+                Ok(Ok(settled)) => {
+                    stats.settled.fetch_add(settled as u64, Ordering::Relaxed);
+                }
+                Ok(Err(error)) => tracing::error!(%error, "QRIS sweep failed"),
+                Err(_) => tracing::error!("a QRIS sweep panicked; the next tick sweeps again"),
+            }
+            stats.sweeps.fetch_add(1, Ordering::Relaxed);
+            stats.last_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        };
+        AtomicResponse::new(Box::pin(sweeping.into_actor(self)))
+    }
+}
+
+impl Qris {
     /// Expires charges whose time is up (at Midtrans first), withdraws charges whose order was
     /// cancelled (by the customer or an admin), and asks about pending charges whose
     /// notification is late. Returns how many charges it settled.
