@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use warung_actors::domain::Clock;
 
-use super::admin::Prices;
+use super::admin::{Prices, Products};
 use super::chat::Conversation;
 use super::inbox::Inbox;
 use super::outbox::OutboxSignal;
@@ -33,6 +33,8 @@ pub struct Gateway {
     pub sweep: Arc<SweepStats>,
     /// The price rules the admin API applies.
     pub prices: Prices,
+    /// The product rules the admin API applies.
+    pub products: Products,
     pub conversation: Conversation,
     pub inbox: Inbox,
     pub qris: Qris,

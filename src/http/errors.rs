@@ -9,7 +9,7 @@ use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletRejection;
 
 use crate::checkout::CheckoutError;
-use crate::flows::admin::PriceError;
+use crate::flows::admin::{PriceError, ProductError};
 
 #[derive(Debug, Serialize)]
 pub struct ApiError {
@@ -117,6 +117,22 @@ impl From<PriceError> for ApiError {
             }
             PriceError::Call(error) => return error.into(),
             PriceError::Checkout(error) => return error.into(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<ProductError> for ApiError {
+    fn from(error: ProductError) -> ApiError {
+        let message = error.to_string();
+        let (status, code) = match error {
+            ProductError::NameMustBeShort { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "bad_name"),
+            ProductError::NothingToChange => (StatusCode::BAD_REQUEST, "nothing_to_change"),
+            ProductError::Exists { .. } => (StatusCode::CONFLICT, "product_exists"),
+            ProductError::NotStored(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_stored"),
+            ProductError::Price(error) => return error.into(),
+            ProductError::Call(error) => return error.into(),
+            ProductError::Checkout(error) => return error.into(),
         };
         ApiError::new(status, code, message)
     }

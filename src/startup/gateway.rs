@@ -9,7 +9,7 @@ use anyhow::Context;
 use super::workers;
 use crate::checkout::CheckoutSettings;
 use crate::engine::Engine;
-use crate::flows::admin::Prices;
+use crate::flows::admin::{Prices, Products};
 use crate::flows::chat::Conversation;
 use crate::flows::inbox::Inbox;
 use crate::flows::outbox;
@@ -74,11 +74,18 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         shop: engine.shop.clone(),
         clock: engine.supervisor.clock(),
     };
+    let products = Products {
+        supervisor: engine.supervisor.clone(),
+        catalog: engine.catalog.clone(),
+        prices: prices.clone(),
+        clock: engine.supervisor.clock(),
+    };
     let sweep = workers::spawn_gateway(&qris, &inbox, &signal);
     Ok(Gateway {
         sweep,
         outbox: signal,
         prices,
+        products,
         conversation,
         inbox,
         qris,

@@ -1,8 +1,11 @@
-//! The shop owner's rules, whoever asks (the admin API today): prices with guard rails.
+//! The shop owner's rules, whoever asks (the admin API today): prices with guard rails
+//! (`prices`), products created and changed (`products`).
 
 pub mod prices;
+pub mod products;
 
 pub use prices::{PriceChange, PriceError, Prices};
+pub use products::{ProductError, Products};
 
 /// Who makes a change, as the audit trail names them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,13 +8,12 @@ use serde::Deserialize;
 use serde_json::json;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
 use warung_actors::journal::StockKind;
-use warung_actors::product::{
-    ProductCommand, ProductRejection, Restock, Restocked, PRODUCT_NAME_CHARS_MAX, RESTOCK_UNITS_MAX,
-};
+use warung_actors::product::{ProductRejection, Restock, Restocked, RESTOCK_UNITS_MAX};
 
 use super::{generated_reference, movement_json, parse, store_down, AdminName};
-use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
+use crate::checkout::CheckoutError;
 use crate::engine::Engine;
+use crate::flows::admin::products::{NewProduct as Asked, ProductEdit};
 use crate::flows::service::Gateway;
 use crate::http::errors::ApiError;
 
@@ -49,36 +48,11 @@ struct NewProduct {
 }
 
 #[post("/products")]
-async fn create_product(
-    engine: web::Data<Engine>,
-    gateway: web::Data<Gateway>,
-    body: web::Json<NewProduct>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_product(gateway: web::Data<Gateway>, body: web::Json<NewProduct>) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&body.code))?;
     let price: Money = parse("price", body.price.parse())?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > PRODUCT_NAME_CHARS_MAX {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_name",
-            format!("a product needs a name of 1 to {PRODUCT_NAME_CHARS_MAX} characters"),
-        ));
-    }
-    gateway.prices.check_minimum(price)?;
-    match engine.supervisor.product_snapshot(&code).await {
-        Ok(_) => return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists"))),
-        Err(warung_actors::runtime::CallError::NotFound) => {}
-        Err(error) => return Err(error.into()),
-    }
     let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
-    let created = engine
-        .catalog
-        .create(&code, name, price, kind)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string()))?;
-    if !created {
-        return Err(ApiError::new(StatusCode::CONFLICT, "product_exists", format!("{code} exists")));
-    }
+    gateway.products.create(Asked { code: &code, name: &body.name, price, kind }).await?;
     Ok(HttpResponse::Created().json(json!({"code": code})))
 }
 
@@ -117,39 +91,14 @@ struct Edit {
 /// audit row stored in the same commit.
 #[patch("/products/{code}")]
 async fn edit_product(
-    engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
     admin: AdminName,
     code: web::Path<String>,
     body: web::Json<Edit>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&code))?;
-    if body.name.is_none() && body.active.is_none() {
-        return Err(ApiError::bad_request("nothing_to_change", "give a name, active, or both"));
-    }
-    let before = engine.supervisor.product_snapshot(&code).await?;
-    let now = engine.supervisor.clock().now();
-    let audit = |action: &str, before: String, after: String| {
-        ShopRecord::Audit(AuditRow {
-            admin: admin.0.clone(),
-            action: action.into(),
-            subject: code.to_string(),
-            before,
-            after,
-            reason: body.reason.trim().to_string(),
-            at: now,
-        })
-    };
-    if let Some(name) = &body.name {
-        let command = ProductCommand::Rename { name: name.clone(), actor: admin.actor() };
-        let attach = vec![audit("rename", before.name.clone(), name.trim().to_string())];
-        engine.supervisor.product_with(&code, command, attach).await?.map_err(CheckoutError::Product)?;
-    }
-    if let Some(active) = body.active {
-        let command = ProductCommand::SetActive { active, actor: admin.actor() };
-        let attach = vec![audit("set_active", before.active.to_string(), active.to_string())];
-        engine.supervisor.product_with(&code, command, attach).await?.map_err(CheckoutError::Product)?;
-    }
-    Ok(HttpResponse::Ok().json(engine.supervisor.product_snapshot(&code).await?))
+    let edit = ProductEdit { name: body.name.as_deref(), active: body.active, reason: &body.reason };
+    Ok(HttpResponse::Ok().json(gateway.products.edit(&code, edit, &admin).await?))
 }
 
 #[derive(Deserialize)]
