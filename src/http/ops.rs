@@ -24,7 +24,7 @@ static OPS_PAGE: super::pages::Page = super::pages::Page::new(include_str!("ops_
 const OPS_ACTORS_LISTED_MAX: usize = 1_000;
 
 pub fn scope() -> Scope {
-    web::scope("/ops").service(page).service(actors).service(one_actor).service(gateway)
+    web::scope("/ops").service(page).service(actors).service(one_actor).service(gateway_view)
 }
 
 #[get("")]
@@ -42,9 +42,15 @@ struct Listing {
 }
 
 #[get("/actors")]
-async fn actors(engine: web::Data<Engine>, listing: web::Query<Listing>) -> Result<HttpResponse, ApiError> {
+async fn actors(
+    engine: web::Data<Engine>,
+    gateway: web::Data<Gateway>,
+    listing: web::Query<Listing>,
+) -> Result<HttpResponse, ApiError> {
     let sup = &engine.supervisor;
     let mut actors = sup.actors();
+    actors.extend(gateway.inbox.actor_reports());
+    actors.sort_by_key(|actor| std::cmp::Reverse(actor.mailbox_depth));
     match listing.sort.as_deref() {
         None | Some("depth") => {}
         Some("rate") => actors.sort_by(|a, b| b.messages_per_s.total_cmp(&a.messages_per_s)),
@@ -57,7 +63,11 @@ async fn actors(engine: web::Data<Engine>, listing: web::Query<Listing>) -> Resu
     let counters = sup.counters();
     Ok(HttpResponse::Ok().json(json!({
         "actors": actors,
-        "active": {"products": sup.active_products(), "wallets": sup.active_wallets()},
+        "active": {
+            "products": sup.active_products(),
+            "wallets": sup.active_wallets(),
+            "conversations": gateway.inbox.report().active,
+        },
         "lifecycle": {
             "activated": counters.activated.load(Ordering::Relaxed),
             "passivated": counters.passivated.load(Ordering::Relaxed),
@@ -76,7 +86,7 @@ async fn actors(engine: web::Data<Engine>, listing: web::Query<Listing>) -> Resu
 }
 
 #[get("/gateway")]
-async fn gateway(engine: web::Data<Engine>, gateway: web::Data<Gateway>) -> HttpResponse {
+async fn gateway_view(engine: web::Data<Engine>, gateway: web::Data<Gateway>) -> HttpResponse {
     let limiter = &gateway.limiter;
     HttpResponse::Ok().json(json!({
         "whatsapp": format!("{:?}", gateway.whatsapp.mode).to_lowercase(),

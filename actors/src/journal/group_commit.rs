@@ -26,11 +26,14 @@ use crate::domain::{CustomerId, ProductCode};
 /// queue more work than the store can absorb.
 pub const JOURNAL_QUEUE_SUBMISSIONS_MAX: usize = 65_536;
 
-/// Which actor made a submission.
+/// Which actor made a submission (or, for the gateway's actors, which actor ops is shown).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ActorKey {
     Product(ProductCode),
     Wallet(CustomerId),
+    /// A customer's conversation, in the gateway: it answers messages and never submits to the
+    /// journal itself (what it changes goes through the product and wallet actors).
+    Conversation(CustomerId),
 }
 
 impl fmt::Display for ActorKey {
@@ -38,6 +41,7 @@ impl fmt::Display for ActorKey {
         match self {
             ActorKey::Product(code) => write!(f, "product/{code}"),
             ActorKey::Wallet(customer) => write!(f, "wallet/{}", customer.masked()),
+            ActorKey::Conversation(customer) => write!(f, "conversation/{}", customer.masked()),
         }
     }
 }

@@ -184,6 +184,7 @@ impl ActorStats {
         let (kind, id) = match &self.key {
             ActorKey::Product(code) => ("product", code.to_string()),
             ActorKey::Wallet(customer) => ("wallet", customer.masked()),
+            ActorKey::Conversation(customer) => ("conversation", customer.masked()),
         };
         ActorReport {
             kind,

@@ -15,6 +15,8 @@ impl<R: Record> Supervisor<R> {
             match key {
                 ActorKey::Product(code) => self.inner.products.stop(&code),
                 ActorKey::Wallet(customer) => self.inner.wallets.stop(&customer),
+                // Never submits, so never in a failed batch.
+                ActorKey::Conversation(_) => {}
             }
         }
     }

@@ -29,8 +29,8 @@ impl Handler<Handle> for CustomerActor {
         let inbox = self.inbox.clone();
         let event_id = message.event_id.clone();
         let answering = async move { inbox.answer_one(message).await }.into_actor(self);
-        AtomicResponse::new(Box::pin(answering.map(move |(), actor, ctx| {
-            if actor.inbox.answered(&actor.customer, &event_id) {
+        AtomicResponse::new(Box::pin(answering.map(move |took, actor, ctx| {
+            if actor.inbox.answered(&actor.customer, &event_id, took) {
                 ctx.stop();
             }
         })))

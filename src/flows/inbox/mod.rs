@@ -26,8 +26,12 @@ use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr};
 use futures::FutureExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
+
 use warung_actors::domain::{Clock, CustomerId};
+use warung_actors::journal::ActorKey;
+use warung_actors::runtime::{ActorReport, ActorStats, KindTotals};
 
 use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
@@ -35,7 +39,6 @@ use super::qris::Qris;
 use crate::providers::whatsapp::Outbound;
 use crate::store::{NewOutbox, Store, StoreError};
 use customer::{CustomerActor, Handle};
-use stats::ConversationStats;
 
 /// The provider name under which WhatsApp events are recorded in the inbox.
 pub const WHATSAPP: &str = "whatsapp";
@@ -71,13 +74,17 @@ struct Inner {
     /// The customers being answered: their actor, and the ids of the messages in its mailbox.
     conversations: Mutex<HashMap<CustomerId, Waiting>>,
     in_flight: Semaphore,
-    stats: ConversationStats,
+    /// Answers counted over every conversation that ever ran.
+    totals: Arc<KindTotals>,
+    /// Each customer's actor is a new incarnation.
+    incarnations: AtomicU64,
 }
 
 /// A customer's actor and what it has yet to answer.
 struct Waiting {
     actor: Addr<CustomerActor>,
     queued: HashSet<String>,
+    stats: Arc<ActorStats>,
 }
 
 impl Inbox {
@@ -96,7 +103,8 @@ impl Inbox {
             clock,
             conversations: Mutex::new(HashMap::new()),
             in_flight: Semaphore::new(CONVERSATIONS_IN_FLIGHT_MAX),
-            stats: ConversationStats::default(),
+            totals: Arc::new(KindTotals::default()),
+            incarnations: AtomicU64::new(0),
         };
         Inbox { inner: Arc::new(inner) }
     }
@@ -106,15 +114,12 @@ impl Inbox {
     pub fn push(&self, message: Queued) {
         let customer = message.customer().clone();
         let mut conversations = self.inner.conversations.lock().expect("inbox lock");
-        let waiting = conversations.entry(customer.clone()).or_insert_with(|| Waiting {
-            actor: CustomerActor { customer: customer.clone(), inbox: self.clone() }.start(),
-            queued: HashSet::new(),
-        });
+        let waiting = conversations.entry(customer.clone()).or_insert_with(|| self.start_actor(&customer));
         // Already waiting (resumed at start while the webhook also handed it over).
         if waiting.queued.contains(&message.event_id) {
             return;
         }
-        if waiting.queued.len() >= CONVERSATION_QUEUED_MAX {
+        if !waiting.stats.try_enqueue() {
             tracing::warn!(customer = %customer.masked(), event = %message.event_id,
                 "a customer's queue is full; the message is answered at the next start");
             return;
@@ -124,14 +129,25 @@ impl Inbox {
         waiting.actor.do_send(Handle(message));
     }
 
+    fn start_actor(&self, customer: &CustomerId) -> Waiting {
+        let incarnation = self.inner.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
+        let key = ActorKey::Conversation(customer.clone());
+        let now = self.inner.clock.now();
+        let stats = ActorStats::new(key, incarnation, CONVERSATION_QUEUED_MAX, now, self.inner.totals.clone());
+        let actor = CustomerActor { customer: customer.clone(), inbox: self.clone() }.start();
+        Waiting { actor, queued: HashSet::new(), stats: Arc::new(stats) }
+    }
+
     /// The message is answered: it leaves its customer's queue. Whether the customer has nothing
     /// more waiting, and their actor is to stop (removed here, under the same lock as `push`, so
     /// a message is never handed to a stopping actor).
-    fn answered(&self, customer: &CustomerId, event_id: &str) -> bool {
+    fn answered(&self, customer: &CustomerId, event_id: &str, took: Duration) -> bool {
         let mut conversations = self.inner.conversations.lock().expect("inbox lock");
         let Some(waiting) = conversations.get_mut(customer) else { return true };
         waiting.queued.remove(event_id);
+        waiting.stats.handled(took, self.inner.clock.now());
         if waiting.queued.is_empty() {
+            waiting.stats.mark_stopped();
             conversations.remove(customer);
             return true;
         }
@@ -143,11 +159,17 @@ impl Inbox {
         self.inner.conversations.lock().expect("inbox lock").is_empty()
     }
 
-    /// The customers being answered and their queues, for `/ops`.
+    /// The conversations in all, for `/ops/gateway`.
     pub fn report(&self) -> ConversationsReport {
         let conversations = self.inner.conversations.lock().expect("inbox lock");
-        let depths = conversations.iter().map(|(customer, waiting)| (customer.masked(), waiting.queued.len()));
-        self.inner.stats.report(depths, CONVERSATION_QUEUED_MAX)
+        let queued = conversations.values().map(|waiting| waiting.stats.depth()).sum();
+        ConversationsReport::of(&self.inner.totals, conversations.len(), queued)
+    }
+
+    /// Each conversation's actor as `/ops/actors` lists every actor.
+    pub fn actor_reports(&self) -> Vec<ActorReport> {
+        let conversations = self.inner.conversations.lock().expect("inbox lock");
+        conversations.values().map(|waiting| waiting.stats.report()).collect()
     }
 
     /// Queues every message recorded but not answered (the process stopped before it could).
@@ -172,7 +194,7 @@ impl Inbox {
     /// Answers one message. A message that panics its handler is a bug; the customer still gets
     /// an answer, the message is marked handled (so no start replays the panic), and their queue
     /// goes on.
-    async fn answer_one(&self, message: Queued) {
+    async fn answer_one(&self, message: Queued) -> Duration {
         let (event_id, customer) = (message.event_id.clone(), message.customer().clone());
         let started = Instant::now();
         if AssertUnwindSafe(self.handle(message)).catch_unwind().await.is_err() {
@@ -186,7 +208,7 @@ impl Inbox {
             };
             self.store_answer(&event_id, vec![apology]).await;
         }
-        self.inner.stats.handled(started.elapsed());
+        started.elapsed()
     }
 
     #[tracing::instrument(name = "inbox.handle", skip_all, fields(customer = %message.customer().masked()))]
