@@ -235,9 +235,14 @@ fn sqlite_arguments(values: Vec<Value>) -> Result<SqliteArguments, BoxDynError> 
         match value {
             Value::Text(v) => arguments.add(v)?,
             Value::Int(v) => arguments.add(v)?,
-            Value::Money(v) => arguments.add(v.map(|m| m.amount().to_string()))?,
+            Value::Money(v) => arguments.add(v.map(sqlite_money))?,
             Value::Ints(v) => arguments.add(serde_json::to_string(&v)?)?,
         }
     }
     Ok(arguments)
+}
+
+/// Money as SQLite keeps it: exact decimal text. The journal's SQLite writer binds it the same way.
+pub(crate) fn sqlite_money(m: Money) -> String {
+    m.amount().to_string()
 }

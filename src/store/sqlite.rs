@@ -12,6 +12,7 @@ use sqlx::sqlite::{
 use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
+use super::sql::sqlite_money as money;
 use super::{sink_error, StoreError};
 use crate::checkout::ShopRecord;
 
@@ -160,11 +161,6 @@ async fn write_records(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result
             .await?;
     }
     Ok(())
-}
-
-/// Money as SQLite keeps it: exact decimal text.
-fn money(m: warung_actors::domain::Money) -> String {
-    m.amount().to_string()
 }
 
 impl Sink<ShopRecord> for SqliteJournal {
