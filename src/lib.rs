@@ -2,7 +2,8 @@
 //!
 //! From the bottom floor up (each imports only floors below it):
 //! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables; secrets.
-//! - `store`: Postgres and SQLite behind one trait; the journal's sink and the actors' loader.
+//! - `store`: Postgres and SQLite, one trait per consumer (the journal's sink, the actors' loader,
+//!   recovery, the chat, the admin API, the mailbox, payments); `Store` is all of them.
 //! - `engine`: the core: store, supervisor, checkout, catalogue and shop settings, started together.
 //! - `checkout`: the coordinator that drives purchases and payments across product and wallet actors.
 //! - `catalog`: what products exist: created, restocked, imported from a JSON or TOML file.

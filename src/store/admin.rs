@@ -13,8 +13,6 @@ use crate::checkout::{AuditRow, OrderRow};
 
 mod queries;
 
-pub(crate) use queries::{impl_admin, insert_audit};
-
 /// Most rows one admin list returns; a longer list is paged with `before`.
 pub const ADMIN_LIST_ROWS_MAX: i64 = 500;
 

@@ -1,163 +1,143 @@
-//! Loading an actor's state from the store, written once for both backends (see `reads`).
+//! What recovery and the catalogue read when the engine starts (or asks again after a stop
+//! between two steps): the catalogue, open orders and reservations, recorded payments and
+//! restocks; and the one row the catalogue writes itself, a product's first.
 
-/// Implements `Loader` for a backend type with a `pool` field.
-macro_rules! impl_loader {
-    ($store:ty) => {
-        impl warung_actors::supervisor::Loader for $store {
-            fn load_product<'a>(
-                &'a self,
-                code: &'a warung_actors::domain::ProductCode,
-            ) -> futures::future::BoxFuture<'a, Result<Option<warung_actors::product::ProductRecord>, warung_actors::supervisor::LoadError>> {
-                Box::pin(async move {
-                    self.read_product(code).await.map_err(|e| warung_actors::supervisor::LoadError(e.to_string()))
-                })
-            }
+use async_trait::async_trait;
+use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
+use warung_actors::journal::{ProductRow, ReservationStatus};
 
-            fn load_wallet<'a>(
-                &'a self,
-                customer: &'a warung_actors::domain::CustomerId,
-            ) -> futures::future::BoxFuture<'a, Result<warung_actors::wallet::WalletRecord, warung_actors::supervisor::LoadError>> {
-                Box::pin(async move {
-                    self.read_wallet(customer).await.map_err(|e| warung_actors::supervisor::LoadError(e.to_string()))
-                })
-            }
-        }
+use super::backend::SqlStore;
+use super::rows::{self, PaymentTuple};
+use super::sql::Query;
+use super::StoreError;
+use crate::checkout::{OrderRow, PaymentRow};
 
-        impl $store {
-            async fn read_product(
-                &self,
-                code: &warung_actors::domain::ProductCode,
-            ) -> Result<Option<warung_actors::product::ProductRecord>, crate::store::StoreError> {
-                use std::collections::HashMap;
-                use warung_actors::domain::{Item, ItemSecret};
-                use warung_actors::product::Reservation;
-                use crate::store::rows;
-
-                let sql = concat!("SELECT ", crate::store::rows::product_columns!(), " FROM products WHERE code = $1");
-                let Some(row) = sqlx::query_as::<_, rows::ProductTuple>(sql).bind(code.as_str()).fetch_optional(&self.pool).await? else {
-                    return Ok(None);
-                };
-                let row = rows::product(row)?;
-                let secret = |s: &str| ItemSecret::parse(s).map_err(|_| crate::store::StoreError::Corrupt(format!("item of {code}")));
-                let items: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
-                    "SELECT item_no, secret, status, order_id FROM items WHERE product = $1 ORDER BY item_no",
-                )
-                .bind(code.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                let mut available = Vec::new();
-                let mut held: HashMap<String, Vec<Item>> = HashMap::new();
-                let mut secrets = Vec::with_capacity(items.len());
-                for (no, text, status, order) in items {
-                    let item = Item { no, secret: secret(&text)? };
-                    secrets.push(item.secret.clone());
-                    match (status.as_str(), order) {
-                        ("available", _) => available.push(item),
-                        ("reserved", Some(order)) | ("sold", Some(order)) => held.entry(order).or_default().push(item),
-                        _ => {}
-                    }
-                }
-                let open: Vec<(String, i64, String, i64)> = sqlx::query_as(
-                    "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at FROM reservations WHERE product = $1 AND status = 'reserved'",
-                )
-                .bind(code.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-                let mut reservations = Vec::with_capacity(open.len());
-                for (order, quantity, unit_price, expires_at) in open {
-                    let items = held.remove(&order).unwrap_or_default();
-                    let reservation = Reservation { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, items, expires_at, stored: true };
-                    reservations.push((rows::order_id(&order)?, reservation));
-                }
-                let settled = self.read_settled(code, &mut held).await?;
-                let restocks = self.read_restocks(code).await?;
-                Ok(Some(warung_actors::product::ProductRecord { row, available, reservations, settled, secrets, restocks }))
-            }
-
-            /// A product's latest settled reservations, oldest first; a committed one takes its
-            /// sold items out of `held`.
-            async fn read_settled(
-                &self,
-                code: &warung_actors::domain::ProductCode,
-                held: &mut std::collections::HashMap<String, Vec<warung_actors::domain::Item>>,
-            ) -> Result<Vec<(warung_actors::domain::OrderId, warung_actors::product::Settled)>, crate::store::StoreError> {
-                use warung_actors::journal::ReservationStatus;
-                use warung_actors::product::{ReleaseReason, Settled, Settlement};
-                use crate::store::rows;
-                use crate::store::batch::parse_item_list;
-
-                let recent: Vec<(String, i64, String, i64, String, String, String)> = sqlx::query_as(
-                    "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at, status, release_reason, items FROM reservations \
-                     WHERE product = $1 AND status <> 'reserved' ORDER BY updated_at DESC LIMIT $2",
-                )
-                .bind(code.as_str())
-                .bind(crate::store::ACTOR_HISTORY_LOADED_MAX)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut settled = Vec::with_capacity(recent.len());
-                for (order, quantity, unit_price, expires_at, status, reason, item_nos) in recent.into_iter().rev() {
-                    let settlement = match ReservationStatus::parse(&status) {
-                        Some(ReservationStatus::Committed) => {
-                            let mut items = held.remove(&order).unwrap_or_default();
-                            let wanted = parse_item_list(&item_nos);
-                            items.sort_by_key(|item| wanted.iter().position(|n| *n == item.no));
-                            Settlement::Committed { items: items.into_iter().map(|item| item.secret).collect() }
-                        }
-                        _ => Settlement::Released { reason: ReleaseReason::parse(&reason).unwrap_or(ReleaseReason::Failed) },
-                    };
-                    let settled_row = Settled { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, expires_at, settlement };
-                    settled.push((rows::order_id(&order)?, settled_row));
-                }
-                Ok(settled)
-            }
-
-            /// A product's latest restocks (reference, units, content fingerprint), oldest first.
-            async fn read_restocks(
-                &self,
-                code: &warung_actors::domain::ProductCode,
-            ) -> Result<Vec<(warung_actors::domain::Reference, u32, Option<u64>)>, crate::store::StoreError> {
-                use crate::store::rows;
-
-                let restocks: Vec<(String, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT reference, quantity, content_hash FROM inventory_movements WHERE product = $1 AND reason = 'restock' ORDER BY id DESC LIMIT $2",
-                )
-                .bind(code.as_str())
-                .bind(warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX as i64)
-                .fetch_all(&self.pool)
-                .await?;
-                restocks
-                    .into_iter()
-                    .rev()
-                    .map(|(reference, quantity, hash)| {
-                        Ok((rows::reference(&reference)?, quantity as u32, hash.as_deref().map(rows::fingerprint).transpose()?))
-                    })
-                    .collect()
-            }
-
-            async fn read_wallet(
-                &self,
-                customer: &warung_actors::domain::CustomerId,
-            ) -> Result<warung_actors::wallet::WalletRecord, crate::store::StoreError> {
-                use crate::store::rows;
-
-                let mut record = warung_actors::wallet::WalletRecord::default();
-                let balance: Option<(String,)> = sqlx::query_as("SELECT CAST(balance AS TEXT) FROM customers WHERE id = $1")
-                    .bind(customer.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                let Some((balance,)) = balance else { return Ok(record) };
-                record.balance = rows::money(&balance)?;
-                let sql = concat!("SELECT ", crate::store::rows::ledger_columns!(), " FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2");
-                let ledger = sqlx::query_as::<_, rows::LedgerTuple>(sql)
-                    .bind(customer.as_str())
-                    .bind(crate::store::ACTOR_HISTORY_LOADED_MAX)
-                    .fetch_all(&self.pool)
-                    .await?;
-                record.ledger = ledger.into_iter().rev().map(rows::ledger).collect::<Result<_, _>>()?;
-                Ok(record)
-            }
-        }
-    };
+#[async_trait]
+pub trait Loads {
+    async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError>;
+    /// Stores a new product's row; `false` (and nothing written) when the code exists.
+    async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;
+    /// Orders still pending or awaiting payment.
+    async fn open_orders(&self) -> Result<Vec<OrderRow>, StoreError>;
+    async fn products_with_open_reservations(&self) -> Result<Vec<ProductCode>, StoreError>;
+    /// Open reservations whose order is missing or no longer open: a crash between steps.
+    async fn orphan_reservations(&self) -> Result<Vec<(OrderId, ProductCode)>, StoreError>;
+    async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError>;
+    /// A product's restock under `reference`: the units it added and its content fingerprint
+    /// (`None` when stored before fingerprints were kept).
+    async fn restocked(
+        &self,
+        product: &ProductCode,
+        reference: &Reference,
+    ) -> Result<Option<(i64, Option<u64>)>, StoreError>;
+    /// The payment recorded under `id`, if any.
+    async fn payment(&self, id: &Reference) -> Result<Option<PaymentRow>, StoreError>;
+    /// Whether the customer's ledger has an entry under `reference`.
+    async fn ledger_has(&self, customer: &CustomerId, reference: &Reference) -> Result<bool, StoreError>;
+    /// Delivered payments whose surplus is not yet in the wallet (a stop between the two steps).
+    async fn payments_owing_surplus(&self) -> Result<Vec<PaymentRow>, StoreError>;
 }
 
-pub(crate) use impl_loader;
+#[async_trait]
+impl Loads for SqlStore {
+    async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError> {
+        let codes: Vec<(String,)> = Query::new("SELECT code FROM products ORDER BY code").fetch_all(&self.pool).await?;
+        codes.iter().map(|(c,)| rows::product_code(c)).collect()
+    }
+
+    /// A product's first row, written once: a second create of the same code changes nothing.
+    async fn create_product(&self, r: &ProductRow) -> Result<bool, StoreError> {
+        let done = Query::new(
+            "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(r.code.as_str())
+        .bind(&r.name)
+        .bind(r.price)
+        .bind(r.kind.as_str())
+        .bind(i64::from(r.active))
+        .bind(r.received)
+        .bind(r.available)
+        .bind(r.reserved)
+        .bind(r.sold)
+        .bind(r.removed)
+        .bind(r.next_item_no)
+        .bind(r.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done == 1)
+    }
+
+    async fn open_orders(&self) -> Result<Vec<OrderRow>, StoreError> {
+        self.read_orders("state IN ('pending', 'awaiting_payment')", None, i64::MAX).await
+    }
+
+    async fn products_with_open_reservations(&self) -> Result<Vec<ProductCode>, StoreError> {
+        let codes: Vec<(String,)> = Query::new("SELECT DISTINCT product FROM reservations WHERE status = 'reserved'")
+            .fetch_all(&self.pool)
+            .await?;
+        codes.iter().map(|(c,)| rows::product_code(c)).collect()
+    }
+
+    async fn orphan_reservations(&self) -> Result<Vec<(OrderId, ProductCode)>, StoreError> {
+        let found: Vec<(String, String)> = Query::new(
+            "SELECT r.order_id, r.product FROM reservations r LEFT JOIN orders o ON o.id = r.order_id \
+             WHERE r.status = 'reserved' AND (o.id IS NULL OR o.state NOT IN ('pending', 'awaiting_payment'))",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(|(o, p)| Ok((rows::order_id(o)?, rows::product_code(p)?))).collect()
+    }
+
+    async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError> {
+        let status: Option<(String,)> = Query::new("SELECT status FROM reservations WHERE order_id = $1")
+            .bind(order.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(status.and_then(|(s,)| ReservationStatus::parse(&s)))
+    }
+
+    async fn restocked(
+        &self,
+        product: &ProductCode,
+        reference: &Reference,
+    ) -> Result<Option<(i64, Option<u64>)>, StoreError> {
+        let row: Option<(i64, Option<String>)> = Query::new(
+            "SELECT quantity, content_hash FROM inventory_movements WHERE product = $1 AND reason = 'restock' AND reference = $2 LIMIT 1",
+        )
+        .bind(product.as_str())
+        .bind(reference.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(quantity, hash)| Ok((quantity, hash.as_deref().map(rows::fingerprint).transpose()?))).transpose()
+    }
+
+    async fn payment(&self, id: &Reference) -> Result<Option<PaymentRow>, StoreError> {
+        let row: Option<PaymentTuple> =
+            Query::assembled(format!("SELECT {} FROM payments WHERE id = $1", rows::PAYMENT_COLUMNS))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(rows::payment).transpose()
+    }
+
+    async fn ledger_has(&self, customer: &CustomerId, reference: &Reference) -> Result<bool, StoreError> {
+        let found: Option<(String,)> =
+            Query::new("SELECT reference FROM ledger_entries WHERE customer = $1 AND reference = $2")
+                .bind(customer.as_str())
+                .bind(reference.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn payments_owing_surplus(&self) -> Result<Vec<PaymentRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM payments p WHERE status = 'delivered' AND surplus <> $1 \
+             AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.customer = p.customer AND l.reference = 'surplus:' || p.id)",
+            rows::PAYMENT_COLUMNS
+        );
+        let found: Vec<PaymentTuple> = Query::assembled(sql).bind(Money::ZERO).fetch_all(&self.pool).await?;
+        found.into_iter().map(rows::payment).collect()
+    }
+}

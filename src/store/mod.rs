@@ -1,41 +1,53 @@
-//! The store: Postgres in production, SQLite as the embedded default, behind one trait. It is the
-//! journal's sink: it writes the actors' events and the shop's records attached to them
-//! (`checkout::ShopRecord`).
+//! The store: Postgres in production, SQLite as the embedded default. Each consumer sees the
+//! store through a trait of its own; `Store` is all of them, for the one value that serves them.
 //!
-//! - `batch`: a journal batch sorted by table, shared by both backends' writers.
-//! - `postgres`, `sqlite`: connection, migrations and the batch commit of each backend;
-//!   `combined`: Postgres statements sent as one.
-//! - `reads`: every query, written once for both backends; `loads`: the actors' state, the same way.
+//! - The journal's sink (`warung_actors::journal::Sink`) and the actors' `Loader`: the engine's
+//!   `Persistence`. The journal writes the actors' events and the shop's records attached to
+//!   them (`checkout::ShopRecord`); `activation` loads an actor's state.
+//! - `Loads`: what recovery and the catalogue read at start (and the catalogue's first rows).
+//! - `ChatReads`: what a conversation reads (orders, delivered items).
+//! - `AdminStore`: the admin API's reads, roles, price requests, settings and their audit trail.
+//! - `Mailbox`: the gateway's webhook inbox and outbox.
+//! - `Payments`: QRIS charges awaiting payment, each with an amount no other open charge has.
+//! - `Operations`: migrations, health, metrics, the audit's rows, closing.
+//!
+//! How it is built:
+//! - `sql`: one statement, either backend, with typed values; every read is written once on it.
+//! - `backend`: the store itself, `SqlStore`: the reads' pool and a backend's journal writer.
+//! - `postgres`, `sqlite`: connection and the batch commit of each backend; `combined`: Postgres
+//!   statements sent as one; `batch`: a journal batch sorted by table, for both writers.
 //! - `rows`: decoding stored text into domain types.
-//! - `mailbox`: the gateway's webhook inbox and outbox.
-//! - `admin`: the admin API's reads, roles, price requests, settings and their audit trail.
-//! - `payments`: QRIS charges awaiting payment, each with an amount no other open charge has.
 
+mod activation;
 pub mod admin;
+mod backend;
 pub(crate) mod batch;
+mod chat;
 mod combined;
 mod loads;
 pub mod mailbox;
+mod operations;
 pub mod payments;
 mod postgres;
-mod reads;
 pub(crate) mod rows;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use warung_actors::domain::{CustomerId, ItemSecret, OrderId, ProductCode, Reference};
-use warung_actors::journal::{LedgerRow, ProductRow, ReservationStatus, SinkError};
+use warung_actors::journal::{LedgerRow, ProductRow, SinkError};
 use warung_actors::supervisor::Persistence;
 
 use crate::checkout::{OrderRow, PaymentRow, ShopRecord};
 
 pub use admin::AdminStore;
+pub use backend::SqlStore;
+pub use chat::ChatReads;
+pub use loads::Loads;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
+pub use operations::Operations;
 pub use payments::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
-pub use postgres::{PgStore, JOURNAL_APPLICATION_NAME};
-pub use sqlite::SqliteStore;
+pub use postgres::JOURNAL_APPLICATION_NAME;
 
 /// Latest settled reservations and ledger entries loaded with an actor, for its idempotency
 /// window (see PRODUCT_SETTLED_REMEMBERED_MAX and WALLET_REFERENCES_REMEMBERED_MAX).
@@ -88,50 +100,17 @@ pub struct StoreCounts {
     pub outbox_by_status: Vec<(String, i64)>,
 }
 
-#[async_trait]
-pub trait Store: Persistence<ShopRecord> + Mailbox + Payments + AdminStore {
-    fn pools(&self) -> Vec<PoolUse>;
-    async fn counts(&self) -> Result<StoreCounts, StoreError>;
-    fn backend(&self) -> &'static str;
-    async fn migrate(&self) -> Result<(), StoreError>;
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// Migrations this build has that the store has not applied.
-    async fn migrations_pending(&self) -> Result<usize, StoreError>;
-    async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError>;
-    async fn order(&self, id: &OrderId) -> Result<Option<OrderRow>, StoreError>;
-    /// Orders still pending or awaiting payment.
-    async fn open_orders(&self) -> Result<Vec<OrderRow>, StoreError>;
-    async fn orders_of(&self, customer: &CustomerId, limit: i64) -> Result<Vec<OrderRow>, StoreError>;
-    async fn delivered_items(&self, order: &OrderId) -> Result<Vec<ItemSecret>, StoreError>;
-    async fn products_with_open_reservations(&self) -> Result<Vec<ProductCode>, StoreError>;
-    /// Open reservations whose order is missing or no longer open: a crash between steps.
-    async fn orphan_reservations(&self) -> Result<Vec<(OrderId, ProductCode)>, StoreError>;
-    async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError>;
-    /// A product's restock under `reference`: the units it added and its content fingerprint
-    /// (`None` when stored before fingerprints were kept).
-    async fn restocked(
-        &self,
-        product: &ProductCode,
-        reference: &Reference,
-    ) -> Result<Option<(i64, Option<u64>)>, StoreError>;
-    /// The payment recorded under `id`, if any.
-    async fn payment(&self, id: &Reference) -> Result<Option<PaymentRow>, StoreError>;
-    /// Whether the customer's ledger has an entry under `reference`.
-    async fn ledger_has(&self, customer: &CustomerId, reference: &Reference) -> Result<bool, StoreError>;
-    /// Delivered payments whose surplus is not yet in the wallet (a stop between the two steps).
-    async fn payments_owing_surplus(&self) -> Result<Vec<PaymentRow>, StoreError>;
-    async fn audit_data(&self) -> Result<AuditData, StoreError>;
-    /// Stores a new product's row; `false` (and nothing written) when the code exists.
-    async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;
-    async fn close(&self);
-}
+/// Everything the store is, for the one value that serves every consumer (`Arc<dyn Store>`).
+pub trait Store: Persistence<ShopRecord> + Loads + ChatReads + AdminStore + Mailbox + Payments + Operations {}
+
+impl<T> Store for T where T: Persistence<ShopRecord> + Loads + ChatReads + AdminStore + Mailbox + Payments + Operations {}
 
 /// Opens the store a URL names: `postgres://...` or `sqlite://path` (a bare path is SQLite too).
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url, max_connections).await?))
+        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections).await?))
     } else if url.starts_with("sqlite:") || !url.contains("://") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqlStore::connect_sqlite(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_string()))
     }

@@ -1,11 +1,14 @@
 //! QRIS charges awaiting payment, written once for both backends. Each open charge has a gross
 //! amount no other open charge has (a partial unique index enforces it), so two customers never
-//! scan codes for the same amount.
+//! scan codes for the same amount. This file has the types and the decoding of rows; `queries`
+//! the statements.
 
 use async_trait::async_trait;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
 
 use super::{rows, StoreError};
+
+mod queries;
 
 /// The highest unique code added to a charge's amount (Rp1 to Rp999): at most this many open
 /// charges share one base amount; one more is refused until one of them closes.
@@ -174,118 +177,3 @@ pub(crate) fn charge_row(t: ChargeTuple) -> Result<ChargeRow, StoreError> {
         expires_at: t.9,
     })
 }
-
-/// Implements `Payments` for a backend type with a `pool` field. `$codes` is the backend's table
-/// of candidate codes in order (columns `code`, `n`) from bind `$8`, and `$bind_codes` turns the
-/// codes into that bind.
-macro_rules! impl_payments {
-    ($store:ty, $codes:literal, $bind_codes:path) => {
-        #[async_trait::async_trait]
-        impl crate::store::payments::Payments for $store {
-            async fn open_charge(
-                &self,
-                new: &crate::store::payments::NewCharge,
-                codes: &[i64],
-            ) -> Result<crate::store::payments::Opened, crate::store::StoreError> {
-                use crate::store::payments::{ChargePurpose, Opened};
-                let sql = concat!(
-                    "INSERT INTO qris_charges (id, customer, purpose, order_id, base_amount, unique_code, gross_amount, \
-                     status, qr_url, expires_at, created_at, updated_at) \
-                     SELECT $1, $2, $3, $4, $5, c.code, $5 + c.code, 'charging', NULL, $6, $7, $7 FROM ",
-                    $codes,
-                    " WHERE NOT EXISTS (SELECT 1 FROM qris_charges q \
-                       WHERE q.gross_amount = $5 + c.code AND q.status IN ('charging', 'pending')) \
-                     ORDER BY c.n LIMIT 1 ON CONFLICT DO NOTHING"
-                );
-                for _ in 0..crate::store::payments::OPEN_CHARGE_ATTEMPTS_MAX {
-                    if let Some(row) = self.charge(new.id.as_str()).await? {
-                        return Ok(Opened::Charge(row));
-                    }
-                    if new.purpose == ChargePurpose::TopUp {
-                        if let Some(open) = self.open_top_up(&new.customer).await? {
-                            return Ok(Opened::TopUpAlreadyOpen(open));
-                        }
-                    }
-                    let done = sqlx::query(sql)
-                        .bind(new.id.as_str())
-                        .bind(new.customer.as_str())
-                        .bind(new.purpose.as_str())
-                        .bind(new.order.as_ref().map(|o| o.as_str()))
-                        .bind(new.base_rupiah)
-                        .bind(new.expires_at)
-                        .bind(new.created_at)
-                        .bind($bind_codes(codes))
-                        .execute(&self.pool)
-                        .await?;
-                    if done.rows_affected() == 1 {
-                        let row = self.charge(new.id.as_str()).await?;
-                        return row.map(Opened::Charge).ok_or_else(|| {
-                            crate::store::StoreError::Corrupt(format!("charge {} vanished", new.id))
-                        });
-                    }
-                    // Nothing inserted: every code is taken, or a concurrent open took the code
-                    // picked, or opened this id or this customer's top-up. Look again.
-                }
-                Ok(Opened::AmountsTaken)
-            }
-
-            async fn charge(&self, id: &str) -> Result<Option<crate::store::payments::ChargeRow>, crate::store::StoreError> {
-                let sql = format!("SELECT {} FROM qris_charges WHERE id = $1", crate::store::payments::CHARGE_COLUMNS);
-                let row: Option<crate::store::payments::ChargeTuple> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
-                row.map(crate::store::payments::charge_row).transpose()
-            }
-
-            async fn move_charge(
-                &self,
-                id: &str,
-                from: crate::store::payments::ChargeStatus,
-                to: crate::store::payments::ChargeMove<'_>,
-                at: i64,
-            ) -> Result<bool, crate::store::StoreError> {
-                let done = sqlx::query(
-                    "UPDATE qris_charges SET status = $1, qr_url = COALESCE($2, qr_url), note = COALESCE($3, note), \
-                     updated_at = $4 WHERE id = $5 AND status = $6",
-                )
-                .bind(to.status.as_str())
-                .bind(to.qr_url)
-                .bind(to.note)
-                .bind(at)
-                .bind(id)
-                .bind(from.as_str())
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn open_charges(
-                &self,
-                limit: i64,
-            ) -> Result<Vec<crate::store::payments::ChargeRow>, crate::store::StoreError> {
-                let sql = format!(
-                    "SELECT {} FROM qris_charges WHERE status IN ('charging', 'pending') ORDER BY expires_at LIMIT $1",
-                    crate::store::payments::CHARGE_COLUMNS
-                );
-                let rows: Vec<crate::store::payments::ChargeTuple> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&self.pool).await?;
-                rows.into_iter().map(crate::store::payments::charge_row).collect()
-            }
-        }
-
-        impl $store {
-            async fn open_top_up(
-                &self,
-                customer: &warung_actors::domain::CustomerId,
-            ) -> Result<Option<crate::store::payments::ChargeRow>, crate::store::StoreError> {
-                let sql = format!(
-                    "SELECT {} FROM qris_charges WHERE customer = $1 AND purpose = 'top_up' AND status IN ('charging', 'pending')",
-                    crate::store::payments::CHARGE_COLUMNS
-                );
-                let row: Option<crate::store::payments::ChargeTuple> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(customer.as_str()).fetch_optional(&self.pool).await?;
-                row.map(crate::store::payments::charge_row).transpose()
-            }
-        }
-    };
-}
-pub(crate) use impl_payments;

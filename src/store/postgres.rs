@@ -12,10 +12,7 @@ use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkEr
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
-use super::mailbox::impl_mailbox;
-use super::payments::impl_payments;
-use super::reads::impl_store;
-use super::{sink_error, StoreError};
+use super::{sink_error, PoolUse, StoreError};
 use crate::checkout::{OrderRow, ShopRecord};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
@@ -35,61 +32,53 @@ const WRITE_PING_AFTER_IDLE_MS: u64 = 1_000;
 /// How the journal's connections name themselves in `pg_stat_activity`, apart from the reads.
 pub const JOURNAL_APPLICATION_NAME: &str = "warung-journal";
 
-/// A journal batch never waits on a row lock of its own making (see `PgStore::write`); one that
+/// A journal batch never waits on a row lock of its own making (see `PgJournal::write`); one that
 /// waits this long is held by something outside the journal, and fails rather than hangs.
 const WRITE_LOCK_TIMEOUT: &str = "5s";
 
-pub struct PgStore {
-    /// Reads (actor activation, queries).
-    pub(crate) pool: PgPool,
-    /// The journal's writes. Connected lazily, so from the journal's thread: its round trips are
-    /// driven there, not by whichever thread happened to open a shared connection.
+/// The journal's side of a Postgres store: its own pool, and the keys of the batch in flight.
+pub(crate) struct PgJournal {
+    /// Connected lazily, so from the journal's thread: its round trips are driven there, not by
+    /// whichever thread happened to open a shared connection.
     write_pool: PgPool,
     /// The rows of the batch handed to the journal's writer last: the next batch writes the rest
     /// of its rows beside it, and these only once it has committed.
     last_batch: Mutex<RowKeys>,
 }
 
-impl PgStore {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<PgStore, StoreError> {
-        let options = PgConnectOptions::from_str(url)?.application_name("warung");
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-            .connect_with(options.clone())
-            .await?;
-        let write_pool = PgPoolOptions::new()
-            .max_connections(WRITE_CONNECTIONS_MAX)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= Duration::from_millis(WRITE_PING_AFTER_IDLE_MS) {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
+/// Opens the reads' pool (activation, queries) and the journal's.
+pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(PgPool, PgJournal), StoreError> {
+    let options = PgConnectOptions::from_str(url)?.application_name("warung");
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(2))
+        .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+        .connect_with(options.clone())
+        .await?;
+    let write_pool = PgPoolOptions::new()
+        .max_connections(WRITE_CONNECTIONS_MAX)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= Duration::from_millis(WRITE_PING_AFTER_IDLE_MS) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
             })
-            .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-            .connect_lazy_with(
-                options.application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
-            );
-        Ok(PgStore { pool, write_pool, last_batch: Mutex::new(RowKeys::default()) })
-    }
+        })
+        .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+        .connect_lazy_with(
+            options.application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
+        );
+    Ok((pool, PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()) }))
+}
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    async fn close_pools(&self) {
+impl PgJournal {
+    pub(crate) async fn close(&self) {
         self.write_pool.close().await;
-        self.pool.close().await;
     }
 
-    fn pool_use(&self) -> Vec<super::PoolUse> {
-        vec![
-            super::PoolUse { pool: "read", open: self.pool.size(), idle: self.pool.num_idle() },
-            super::PoolUse { pool: "journal", open: self.write_pool.size(), idle: self.write_pool.num_idle() },
-        ]
+    pub(crate) fn pool_use(&self) -> PoolUse {
+        PoolUse { pool: "journal", open: self.write_pool.size(), idle: self.write_pool.num_idle() }
     }
 
     /// Writes the rows the earlier batch does not write while it may still be open, then, once
@@ -143,16 +132,7 @@ async fn write_all(conn: &mut PgConnection, batch: &Batch<'_>) -> Result<(), sql
     }
 }
 
-impl_store!(PgStore, "./migrations/postgres", "postgres", money);
-impl_mailbox!(PgStore, sqlx::Postgres);
-crate::store::admin::impl_admin!(PgStore, money);
-impl_payments!(PgStore, "unnest($8::bigint[]) WITH ORDINALITY AS c(code, n)", codes_bind);
-
-fn codes_bind(codes: &[i64]) -> Vec<i64> {
-    codes.to_vec()
-}
-
-impl Sink<ShopRecord> for PgStore {
+impl Sink<ShopRecord> for PgJournal {
     fn commit<'a>(
         &'a self,
         entries: &'a [Entry<ShopRecord>],
@@ -252,27 +232,22 @@ fn write_moved_items(c: &mut Combined, batch: &Batch<'_>) {
     }
 }
 
-macro_rules! reservations_insert {
-    () => {
-        "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])"
-    };
-}
-const RESERVATIONS_INSERT: &str = reservations_insert!();
-const RESERVATIONS_UPSERT: &str = concat!(
-    reservations_insert!(),
+const RESERVATIONS_INSERT: &str =
+    "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])";
+/// What an upsert of reservations adds to `RESERVATIONS_INSERT`.
+const RESERVATIONS_ON_CONFLICT: &str =
     " ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
-       items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at"
-);
+       items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
 
 /// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
 fn write_reservations(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.reservations.by_creation();
     put_reservations(c, RESERVATIONS_INSERT, &new);
-    put_reservations(c, RESERVATIONS_UPSERT, &known);
+    put_reservations(c, &format!("{RESERVATIONS_INSERT}{RESERVATIONS_ON_CONFLICT}"), &known);
 }
 
-fn put_reservations(c: &mut Combined, statement: &'static str, rows: &[&&ReservationRow]) {
+fn put_reservations(c: &mut Combined, statement: &str, rows: &[&&ReservationRow]) {
     if rows.is_empty() {
         return;
     }
@@ -337,25 +312,20 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     }
 }
 
-macro_rules! orders_insert {
-    () => {
-        "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
-                              $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])"
-    };
-}
-const ORDERS_INSERT: &str = orders_insert!();
-const ORDERS_UPSERT: &str = concat!(
-    orders_insert!(),
+const ORDERS_INSERT: &str =
+    "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])";
+/// What an upsert of orders adds to `ORDERS_INSERT`.
+const ORDERS_ON_CONFLICT: &str =
     " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
-       updated_at = EXCLUDED.updated_at"
-);
+       updated_at = EXCLUDED.updated_at";
 
 /// New orders are plainly inserted (no conflict to look for first); the rest upserted.
 fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.orders.by_creation();
     put_orders(c, ORDERS_INSERT, &new);
-    put_orders(c, ORDERS_UPSERT, &known);
+    put_orders(c, &format!("{ORDERS_INSERT}{ORDERS_ON_CONFLICT}"), &known);
     let payments = &batch.payments;
     if !payments.is_empty() {
         // A plain insert: a payment id is stored once. A second row for an id refuses its batch
@@ -375,7 +345,7 @@ fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     }
 }
 
-fn put_orders(c: &mut Combined, statement: &'static str, orders: &[&&OrderRow]) {
+fn put_orders(c: &mut Combined, statement: &str, orders: &[&&OrderRow]) {
     if orders.is_empty() {
         return;
     }

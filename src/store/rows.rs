@@ -54,13 +54,9 @@ pub fn reference(text: &str) -> Result<Reference, StoreError> {
 /// code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, updated_at,
 /// reseller_price
 pub type ProductTuple = (String, String, String, String, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>);
-macro_rules! product_columns {
-    () => {
-        "code, name, CAST(price AS TEXT), kind, active, received, available, reserved, sold, removed, next_item_no, updated_at, \
-         CAST(reseller_price AS TEXT)"
-    };
-}
-pub(crate) use product_columns;
+pub(crate) const PRODUCT_COLUMNS: &str =
+    "code, name, CAST(price AS TEXT), kind, active, received, available, reserved, sold, removed, next_item_no, updated_at, \
+         CAST(reseller_price AS TEXT)";
 
 pub fn product(t: ProductTuple) -> Result<ProductRow, StoreError> {
     Ok(ProductRow {
@@ -82,12 +78,8 @@ pub fn product(t: ProductTuple) -> Result<ProductRow, StoreError> {
 
 /// id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at
 pub type OrderTuple = (String, String, String, i64, String, String, String, String, i64, String, i64, i64);
-macro_rules! order_columns {
-    () => {
-        "id, customer, product, quantity, CAST(unit_price AS TEXT), CAST(total AS TEXT), method, state, expires_at, note, created_at, updated_at"
-    };
-}
-pub(crate) use order_columns;
+pub(crate) const ORDER_COLUMNS: &str =
+    "id, customer, product, quantity, CAST(unit_price AS TEXT), CAST(total AS TEXT), method, state, expires_at, note, created_at, updated_at";
 
 pub fn order(t: OrderTuple) -> Result<OrderRow, StoreError> {
     Ok(OrderRow {
@@ -109,12 +101,8 @@ pub fn order(t: OrderTuple) -> Result<OrderRow, StoreError> {
 
 /// customer, reference, kind, amount, balance_after, reason, actor, at
 pub type LedgerTuple = (String, String, String, String, String, String, String, i64);
-macro_rules! ledger_columns {
-    () => {
-        "customer, reference, kind, CAST(amount AS TEXT), CAST(balance_after AS TEXT), reason, actor, at"
-    };
-}
-pub(crate) use ledger_columns;
+pub(crate) const LEDGER_COLUMNS: &str =
+    "customer, reference, kind, CAST(amount AS TEXT), CAST(balance_after AS TEXT), reason, actor, at";
 
 pub fn ledger(t: LedgerTuple) -> Result<LedgerRow, StoreError> {
     Ok(LedgerRow {
@@ -131,12 +119,8 @@ pub fn ledger(t: LedgerTuple) -> Result<LedgerRow, StoreError> {
 
 /// id, customer, order_id, purpose, amount, status, surplus, at
 pub type PaymentTuple = (String, String, Option<String>, String, String, String, String, i64);
-macro_rules! payment_columns {
-    () => {
-        "id, customer, order_id, purpose, CAST(amount AS TEXT), status, CAST(surplus AS TEXT), at"
-    };
-}
-pub(crate) use payment_columns;
+pub(crate) const PAYMENT_COLUMNS: &str =
+    "id, customer, order_id, purpose, CAST(amount AS TEXT), status, CAST(surplus AS TEXT), at";
 
 pub fn payment(t: PaymentTuple) -> Result<PaymentRow, StoreError> {
     Ok(PaymentRow {

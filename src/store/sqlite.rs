@@ -12,9 +12,7 @@ use sqlx::sqlite::{
 use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
-use super::mailbox::impl_mailbox;
-use super::payments::impl_payments;
-use super::reads::impl_store;
+use super::sql::sqlite_money as money;
 use super::{sink_error, StoreError};
 use crate::checkout::ShopRecord;
 
@@ -24,30 +22,24 @@ const SQLITE_CONNECTIONS_MAX: u32 = 4;
 /// How long a statement waits for SQLite's write lock before failing.
 const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
 
-pub struct SqliteStore {
-    pub(crate) pool: SqlitePool,
+/// The journal's side of a SQLite store: the one writer, on the same pool as the reads.
+pub(crate) struct SqliteJournal {
+    pool: SqlitePool,
 }
 
-impl SqliteStore {
-    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
-        let options = SqliteConnectOptions::from_str(&url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
-        let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
-        Ok(SqliteStore { pool })
-    }
+/// Opens the one pool the reads and the journal share.
+pub(crate) async fn connect(url: &str) -> Result<(SqlitePool, SqliteJournal), StoreError> {
+    let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+    let options = SqliteConnectOptions::from_str(&url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
+    let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
+    Ok((pool.clone(), SqliteJournal { pool }))
+}
 
-    async fn close_pools(&self) {
-        self.pool.close().await;
-    }
-
-    fn pool_use(&self) -> Vec<super::PoolUse> {
-        vec![super::PoolUse { pool: "sqlite", open: self.pool.size(), idle: self.pool.num_idle() }]
-    }
-
+impl SqliteJournal {
     /// One transaction: the stock rows, the money rows, then the shop's records.
     async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
@@ -171,22 +163,7 @@ async fn write_records(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result
     Ok(())
 }
 
-impl_store!(SqliteStore, "./migrations/sqlite", "sqlite", money);
-impl_mailbox!(SqliteStore, sqlx::Sqlite);
-crate::store::admin::impl_admin!(SqliteStore, money);
-impl_payments!(SqliteStore, "(SELECT CAST(value AS INTEGER) AS code, key AS n FROM json_each($8)) AS c", codes_bind);
-
-/// Candidate codes as a JSON array, read with `json_each`.
-fn codes_bind(codes: &[i64]) -> String {
-    serde_json::to_string(codes).expect("integers serialise")
-}
-
-/// Money as SQLite keeps it: exact decimal text.
-fn money(m: warung_actors::domain::Money) -> String {
-    m.amount().to_string()
-}
-
-impl Sink<ShopRecord> for SqliteStore {
+impl Sink<ShopRecord> for SqliteJournal {
     /// One writer: a batch waits for the one before it, then writes.
     fn commit<'a>(
         &'a self,

@@ -1,0 +1,62 @@
+//! The store on either backend: one pool for the reads, which every consumer's statements share
+//! (`sql`), and the journal's writer, which is each backend's own (`postgres`, `sqlite`).
+
+use futures::future::BoxFuture;
+use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
+
+use super::postgres::{self, PgJournal};
+use super::sql::Pool;
+use super::sqlite::{self, SqliteJournal};
+use super::{PoolUse, StoreError};
+use crate::checkout::ShopRecord;
+
+pub struct SqlStore {
+    pub(crate) pool: Pool,
+    journal: Journal,
+}
+
+/// How each backend commits a journal batch.
+enum Journal {
+    Postgres(PgJournal),
+    Sqlite(SqliteJournal),
+}
+
+impl SqlStore {
+    pub async fn connect_postgres(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = postgres::connect(url, max_connections).await?;
+        Ok(SqlStore { pool: Pool::Postgres(pool), journal: Journal::Postgres(journal) })
+    }
+
+    pub async fn connect_sqlite(url: &str) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = sqlite::connect(url).await?;
+        Ok(SqlStore { pool: Pool::Sqlite(pool), journal: Journal::Sqlite(journal) })
+    }
+
+    pub(crate) fn pool_use(&self) -> Vec<PoolUse> {
+        match &self.journal {
+            Journal::Postgres(journal) => vec![self.pool.pool_use("read"), journal.pool_use()],
+            Journal::Sqlite(_) => vec![self.pool.pool_use("sqlite")],
+        }
+    }
+
+    /// Closes the journal's connections, then the reads'.
+    pub(crate) async fn close_pools(&self) {
+        if let Journal::Postgres(journal) = &self.journal {
+            journal.close().await;
+        }
+        self.pool.close().await;
+    }
+}
+
+impl Sink<ShopRecord> for SqlStore {
+    fn commit<'a>(
+        &'a self,
+        entries: &'a [Entry<ShopRecord>],
+        earlier: Earlier,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        match &self.journal {
+            Journal::Postgres(journal) => journal.commit(entries, earlier),
+            Journal::Sqlite(journal) => journal.commit(entries, earlier),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! What running the store takes, apart from any customer: migrations, health, metrics, the
+//! audit's rows, closing.
+
+use async_trait::async_trait;
+
+use super::backend::SqlStore;
+use super::rows::{self, LedgerTuple, OrderTuple, PaymentTuple, ProductTuple};
+use super::sql::{Pool, Query};
+use super::{AuditData, PoolUse, StoreCounts, StoreError};
+
+#[async_trait]
+pub trait Operations {
+    fn pools(&self) -> Vec<PoolUse>;
+    async fn counts(&self) -> Result<StoreCounts, StoreError>;
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Migrations this build has that the store has not applied.
+    async fn migrations_pending(&self) -> Result<usize, StoreError>;
+    async fn audit_data(&self) -> Result<AuditData, StoreError>;
+    async fn close(&self);
+}
+
+fn migrator(pool: &Pool) -> sqlx::migrate::Migrator {
+    match pool {
+        Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+    }
+}
+
+#[async_trait]
+impl Operations for SqlStore {
+    fn pools(&self) -> Vec<PoolUse> {
+        self.pool_use()
+    }
+
+    async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let orders_by_state = Query::new("SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let charges_by_status = Query::new("SELECT status, COUNT(*) FROM qris_charges GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let outbox_by_status = Query::new("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(StoreCounts { orders_by_state, charges_by_status, outbox_by_status })
+    }
+
+    fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) => "sqlite",
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Postgres(pool) => migrator(&self.pool).run(pool).await?,
+            Pool::Sqlite(pool) => migrator(&self.pool).run(pool).await?,
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Query::new("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrations_pending(&self) -> Result<usize, StoreError> {
+        let applied: Vec<(i64,)> =
+            Query::new("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?;
+        let migrator = migrator(&self.pool);
+        Ok(migrator.iter().filter(|m| !applied.iter().any(|(v,)| *v == m.version)).count())
+    }
+
+    async fn audit_data(&self) -> Result<AuditData, StoreError> {
+        let pool = &self.pool;
+        let products: Vec<ProductTuple> =
+            Query::assembled(format!("SELECT {} FROM products ORDER BY code", rows::PRODUCT_COLUMNS))
+                .fetch_all(pool)
+                .await?;
+        let item_counts =
+            Query::new("SELECT product, status, COUNT(*) FROM items GROUP BY product, status").fetch_all(pool).await?;
+        let items_sold_twice = Query::new(
+            "SELECT product, secret, COUNT(*) FROM items WHERE status = 'sold' GROUP BY product, secret HAVING COUNT(*) > 1",
+        )
+        .fetch_all(pool)
+        .await?;
+        let sold_items_by_order = Query::new(
+            "SELECT product, order_id, COUNT(*) FROM items WHERE status = 'sold' GROUP BY product, order_id",
+        )
+        .fetch_all(pool)
+        .await?;
+        let reserved_by_product = Query::new(
+            "SELECT product, CAST(SUM(quantity) AS BIGINT) FROM reservations WHERE status = 'reserved' GROUP BY product",
+        )
+        .fetch_all(pool)
+        .await?;
+        let customers =
+            Query::new("SELECT id, CAST(balance AS TEXT) FROM customers ORDER BY id").fetch_all(pool).await?;
+        let ledger: Vec<LedgerTuple> =
+            Query::assembled(format!("SELECT {} FROM ledger_entries ORDER BY id", rows::LEDGER_COLUMNS))
+                .fetch_all(pool)
+                .await?;
+        let orders: Vec<OrderTuple> =
+            Query::assembled(format!("SELECT {} FROM orders ORDER BY created_at", rows::ORDER_COLUMNS))
+                .fetch_all(pool)
+                .await?;
+        let payments: Vec<PaymentTuple> =
+            Query::assembled(format!("SELECT {} FROM payments ORDER BY at, id", rows::PAYMENT_COLUMNS))
+                .fetch_all(pool)
+                .await?;
+        Ok(AuditData {
+            products: products.into_iter().map(rows::product).collect::<Result<_, _>>()?,
+            item_counts,
+            items_sold_twice,
+            sold_items_by_order,
+            reserved_by_product,
+            customers,
+            ledger: ledger.into_iter().map(rows::ledger).collect::<Result<_, _>>()?,
+            orders: orders.into_iter().map(rows::order).collect::<Result<_, _>>()?,
+            payments: payments.into_iter().map(rows::payment).collect::<Result<_, _>>()?,
+        })
+    }
+
+    async fn close(&self) {
+        self.close_pools().await;
+    }
+}

@@ -1,0 +1,248 @@
+//! One statement, either backend. Both drivers take `$N` placeholders, so a statement is written
+//! once; its values are bound by type (`Value`), and only money binds differently: NUMERIC on
+//! Postgres, exact decimal text on SQLite. Money is read back as text (`CAST(... AS TEXT)`), so
+//! one row type (a tuple of strings and integers, `Record`) decodes the rows of both.
+
+use std::borrow::Cow;
+
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
+use sqlx::{Arguments, AssertSqlSafe, FromRow, Transaction};
+use warung_actors::domain::Money;
+
+use super::PoolUse;
+
+/// A row both drivers decode: a tuple of `String`, `i64` and their `Option`s.
+pub(crate) trait Record: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+
+impl<T> Record for T where T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin {}
+
+/// A bound value.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Money(Option<Money>),
+    /// A list of integers: an array on Postgres (`$N::bigint[]`), JSON text on SQLite
+    /// (`json_each($N)`).
+    Ints(Vec<i64>),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(Some(v.to_string()))
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(Some(v.clone()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(Some(v))
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Value {
+        Value::Text(v.map(str::to_string))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<Money> for Value {
+    fn from(v: Money) -> Value {
+        Value::Money(Some(v))
+    }
+}
+
+impl From<Option<Money>> for Value {
+    fn from(v: Option<Money>) -> Value {
+        Value::Money(v)
+    }
+}
+
+/// The reads' connections, on either backend.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// A transaction on either backend: committed by `commit`, rolled back when dropped.
+pub(crate) enum Tx {
+    Postgres(Transaction<'static, Postgres>),
+    Sqlite(Transaction<'static, Sqlite>),
+}
+
+impl Pool {
+    pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        })
+    }
+
+    pub(crate) fn pool_use(&self, name: &'static str) -> PoolUse {
+        match self {
+            Pool::Postgres(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
+            Pool::Sqlite(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Pool::Postgres(pool) => pool.close().await,
+            Pool::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Sqlite(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// A statement and its values, in the order of its placeholders.
+#[derive(Clone, Debug)]
+pub(crate) struct Query {
+    sql: Cow<'static, str>,
+    values: Vec<Value>,
+}
+
+impl Query {
+    pub(crate) fn new(sql: &'static str) -> Query {
+        Query { sql: Cow::Borrowed(sql), values: Vec::new() }
+    }
+
+    /// A statement put together from this crate's literals (column lists, filters), never from
+    /// input: every value is bound.
+    pub(crate) fn assembled(sql: String) -> Query {
+        Query { sql: Cow::Owned(sql), values: Vec::new() }
+    }
+
+    pub(crate) fn bind(mut self, value: impl Into<Value>) -> Query {
+        self.values.push(value.into());
+        self
+    }
+
+    pub(crate) async fn fetch_all<T: Record>(self, pool: &Pool) -> Result<Vec<T>, sqlx::Error> {
+        match pool {
+            Pool::Postgres(pool) => self.postgres_as()?.fetch_all(pool).await,
+            Pool::Sqlite(pool) => self.sqlite_as()?.fetch_all(pool).await,
+        }
+    }
+
+    pub(crate) async fn fetch_optional<T: Record>(self, pool: &Pool) -> Result<Option<T>, sqlx::Error> {
+        match pool {
+            Pool::Postgres(pool) => self.postgres_as()?.fetch_optional(pool).await,
+            Pool::Sqlite(pool) => self.sqlite_as()?.fetch_optional(pool).await,
+        }
+    }
+
+    pub(crate) async fn fetch_one<T: Record>(self, pool: &Pool) -> Result<T, sqlx::Error> {
+        match pool {
+            Pool::Postgres(pool) => self.postgres_as()?.fetch_one(pool).await,
+            Pool::Sqlite(pool) => self.sqlite_as()?.fetch_one(pool).await,
+        }
+    }
+
+    /// Runs the statement; the number of rows it changed.
+    pub(crate) async fn execute(self, pool: &Pool) -> Result<u64, sqlx::Error> {
+        Ok(match pool {
+            Pool::Postgres(pool) => self.postgres()?.execute(pool).await?.rows_affected(),
+            Pool::Sqlite(pool) => self.sqlite()?.execute(pool).await?.rows_affected(),
+        })
+    }
+
+    pub(crate) async fn fetch_optional_in<T: Record>(self, tx: &mut Tx) -> Result<Option<T>, sqlx::Error> {
+        match tx {
+            Tx::Postgres(tx) => self.postgres_as()?.fetch_optional(&mut **tx).await,
+            Tx::Sqlite(tx) => self.sqlite_as()?.fetch_optional(&mut **tx).await,
+        }
+    }
+
+    /// Runs the statement inside `tx`; the number of rows it changed.
+    pub(crate) async fn execute_in(self, tx: &mut Tx) -> Result<u64, sqlx::Error> {
+        Ok(match tx {
+            Tx::Postgres(tx) => self.postgres()?.execute(&mut **tx).await?.rows_affected(),
+            Tx::Sqlite(tx) => self.sqlite()?.execute(&mut **tx).await?.rows_affected(),
+        })
+    }
+
+    fn postgres(self) -> Result<sqlx::query::Query<'static, Postgres, PgArguments>, sqlx::Error> {
+        let arguments = postgres_arguments(self.values);
+        Ok(sqlx::query_with(AssertSqlSafe(self.sql), arguments.map_err(sqlx::Error::Encode)?))
+    }
+
+    fn postgres_as<T: Record>(self) -> Result<sqlx::query::QueryAs<'static, Postgres, T, PgArguments>, sqlx::Error> {
+        let arguments = postgres_arguments(self.values);
+        Ok(sqlx::query_as_with(AssertSqlSafe(self.sql), arguments.map_err(sqlx::Error::Encode)?))
+    }
+
+    fn sqlite(self) -> Result<sqlx::query::Query<'static, Sqlite, SqliteArguments>, sqlx::Error> {
+        let arguments = sqlite_arguments(self.values);
+        Ok(sqlx::query_with(AssertSqlSafe(self.sql), arguments.map_err(sqlx::Error::Encode)?))
+    }
+
+    fn sqlite_as<T: Record>(self) -> Result<sqlx::query::QueryAs<'static, Sqlite, T, SqliteArguments>, sqlx::Error> {
+        let arguments = sqlite_arguments(self.values);
+        Ok(sqlx::query_as_with(AssertSqlSafe(self.sql), arguments.map_err(sqlx::Error::Encode)?))
+    }
+}
+
+fn postgres_arguments(values: Vec<Value>) -> Result<PgArguments, BoxDynError> {
+    let mut arguments = PgArguments::default();
+    for value in values {
+        match value {
+            Value::Text(v) => arguments.add(v)?,
+            Value::Int(v) => arguments.add(v)?,
+            Value::Money(v) => arguments.add(v.map(|m| m.amount()))?,
+            Value::Ints(v) => arguments.add(v)?,
+        }
+    }
+    Ok(arguments)
+}
+
+fn sqlite_arguments(values: Vec<Value>) -> Result<SqliteArguments, BoxDynError> {
+    let mut arguments = SqliteArguments::default();
+    for value in values {
+        match value {
+            Value::Text(v) => arguments.add(v)?,
+            Value::Int(v) => arguments.add(v)?,
+            Value::Money(v) => arguments.add(v.map(sqlite_money))?,
+            Value::Ints(v) => arguments.add(serde_json::to_string(&v)?)?,
+        }
+    }
+    Ok(arguments)
+}
+
+/// Money as SQLite keeps it: exact decimal text. The journal's SQLite writer binds it the same way.
+pub(crate) fn sqlite_money(m: Money) -> String {
+    m.amount().to_string()
+}
