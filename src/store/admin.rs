@@ -106,7 +106,7 @@ pub struct PriceRequest {
 }
 
 #[async_trait]
-pub trait AdminStore {
+pub trait AdminStore: Send + Sync {
     /// Newest first.
     async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, StoreError>;
     async fn order_history(&self, order: &OrderRow) -> Result<OrderHistory, StoreError>;

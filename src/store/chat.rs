@@ -11,7 +11,7 @@ use super::StoreError;
 use crate::checkout::OrderRow;
 
 #[async_trait]
-pub trait ChatReads {
+pub trait ChatReads: Send + Sync {
     async fn order(&self, id: &OrderId) -> Result<Option<OrderRow>, StoreError>;
     async fn orders_of(&self, customer: &CustomerId, limit: i64) -> Result<Vec<OrderRow>, StoreError>;
     async fn delivered_items(&self, order: &OrderId) -> Result<Vec<ItemSecret>, StoreError>;

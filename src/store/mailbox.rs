@@ -95,7 +95,7 @@ pub struct OutboxRow {
 }
 
 #[async_trait]
-pub trait Mailbox {
+pub trait Mailbox: Send + Sync {
     /// Records a provider's event once, durably; `false` when it was already recorded (a
     /// duplicate delivery).
     async fn record_webhook(&self, entry: &InboxEntry<'_>) -> Result<bool, StoreError>;

@@ -15,12 +15,13 @@ use super::Admin;
 use crate::checkout::{AuditRow, CheckoutError, ShopRecord, Supervisor};
 use crate::shop::Shop;
 use crate::store::admin::{PriceRequest, PriceRequestStatus};
-use crate::store::{Store, StoreError};
+use crate::store::{AdminStore, StoreError};
 
 /// What the price rules read and act through.
 #[derive(Clone)]
 pub struct Prices {
-    pub store: Arc<dyn Store>,
+    /// Price requests: opened, read, closed.
+    pub store: Arc<dyn AdminStore>,
     pub supervisor: Supervisor,
     pub shop: Arc<Shop>,
     pub clock: Clock,

@@ -16,7 +16,7 @@ use crate::checkout::{Checkout, CheckoutError, OrderRow, OrderState, PendingOrde
 use crate::infra::rate_limit::{PurchaseLimiter, Verdict};
 use crate::providers::whatsapp::{Choice, Content, LIST_ROWS_MAX};
 use crate::shop::Shop;
-use crate::store::Store;
+use crate::store::ChatReads;
 
 /// Orders `riwayat` shows, newest first.
 pub const HISTORY_ORDERS_SHOWN: i64 = 5;
@@ -56,7 +56,7 @@ pub enum PaymentRequest {
 #[derive(Clone)]
 pub struct Conversation {
     /// Orders, for a repeated message, `riwayat` and `status`.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ChatReads>,
     pub checkout: Checkout,
     /// Products' prices and stock as their actors have them, for listings.
     pub supervisor: Supervisor,

@@ -37,7 +37,7 @@ use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
 use super::qris::Qris;
 use crate::providers::whatsapp::Outbound;
-use crate::store::{NewOutbox, Store, StoreError};
+use crate::store::{Mailbox, NewOutbox, StoreError};
 use customer::{CustomerActor, Handle};
 
 /// The provider name under which WhatsApp events are recorded in the inbox.
@@ -69,7 +69,7 @@ struct Inner {
     qris: Qris,
     outbox: OutboxSignal,
     /// Where a message's answer is stored, with the mark "handled".
-    store: Arc<dyn Store>,
+    store: Arc<dyn Mailbox>,
     clock: Clock,
     /// The customers being answered: their actor, and the ids of the messages in its mailbox.
     conversations: Mutex<HashMap<CustomerId, Waiting>>,
@@ -92,7 +92,7 @@ impl Inbox {
         conversation: Conversation,
         qris: Qris,
         outbox: OutboxSignal,
-        store: Arc<dyn Store>,
+        store: Arc<dyn Mailbox>,
         clock: Clock,
     ) -> Inbox {
         let inner = Inner {
