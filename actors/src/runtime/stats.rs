@@ -49,6 +49,29 @@ impl KindTotals {
     pub fn micros_sum(&self) -> u64 {
         self.micros_sum.load(Ordering::Relaxed)
     }
+
+    /// The upper bound of the bucket holding the 99th percentile, in microseconds.
+    pub fn p99_micros(&self) -> u64 {
+        p99_micros(&self.latency_buckets())
+    }
+}
+
+/// The upper bound of the bucket holding the 99th percentile of `buckets` (bucket `i` counts
+/// handlings under `2^i` microseconds), in microseconds; 0 when nothing was handled.
+pub fn p99_micros(buckets: &[u64; LATENCY_BUCKETS]) -> u64 {
+    let total: u64 = buckets.iter().sum();
+    if total == 0 {
+        return 0;
+    }
+    let target = total - total / 100;
+    let mut seen = 0;
+    for (i, count) in buckets.iter().enumerate() {
+        seen += count;
+        if seen >= target {
+            return 1u64 << i;
+        }
+    }
+    1u64 << (LATENCY_BUCKETS - 1)
 }
 
 #[derive(Debug)]
@@ -146,20 +169,7 @@ impl ActorStats {
 
     /// The upper bound of the bucket holding the 99th percentile, in microseconds.
     pub fn p99_micros(&self) -> u64 {
-        let buckets = self.latency_buckets();
-        let total: u64 = buckets.iter().sum();
-        if total == 0 {
-            return 0;
-        }
-        let target = total - total / 100;
-        let mut seen = 0;
-        for (i, count) in buckets.iter().enumerate() {
-            seen += count;
-            if seen >= target {
-                return 1u64 << i;
-            }
-        }
-        1u64 << (LATENCY_BUCKETS - 1)
+        p99_micros(&self.latency_buckets())
     }
 
     /// Messages per second while active (at least one second counted, so a burst at activation
@@ -198,5 +208,21 @@ impl ActorStats {
             activated_at_ms: self.activated_at,
             last_activity_ms: self.last_activity(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_99th_percentile_is_the_bucket_that_holds_it() {
+        let mut buckets = [0; LATENCY_BUCKETS];
+        assert_eq!(p99_micros(&buckets), 0, "nothing handled yet");
+        buckets[7] = 98;
+        buckets[9] = 2;
+        assert_eq!(p99_micros(&buckets), 512);
+        buckets[7] = 990;
+        assert_eq!(p99_micros(&buckets), 128);
     }
 }
