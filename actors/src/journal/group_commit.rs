@@ -34,6 +34,9 @@ pub enum ActorKey {
     /// A customer's conversation, in the gateway: it answers messages and never submits to the
     /// journal itself (what it changes goes through the product and wallet actors).
     Conversation(CustomerId),
+    /// One of the application's long-lived actors kept running by the supervisor (the outbox
+    /// sender, the QRIS sweep): never submits to the journal either.
+    Service(&'static str),
 }
 
 impl fmt::Display for ActorKey {
@@ -42,6 +45,7 @@ impl fmt::Display for ActorKey {
             ActorKey::Product(code) => write!(f, "product/{code}"),
             ActorKey::Wallet(customer) => write!(f, "wallet/{}", customer.masked()),
             ActorKey::Conversation(customer) => write!(f, "conversation/{}", customer.masked()),
+            ActorKey::Service(name) => write!(f, "service/{name}"),
         }
     }
 }

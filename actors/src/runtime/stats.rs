@@ -195,6 +195,7 @@ impl ActorStats {
             ActorKey::Product(code) => ("product", code.to_string()),
             ActorKey::Wallet(customer) => ("wallet", customer.masked()),
             ActorKey::Conversation(customer) => ("conversation", customer.masked()),
+            ActorKey::Service(name) => ("service", name.to_string()),
         };
         ActorReport {
             kind,

@@ -16,7 +16,7 @@ impl<R: Record> Supervisor<R> {
                 ActorKey::Product(code) => self.inner.products.stop(&code),
                 ActorKey::Wallet(customer) => self.inner.wallets.stop(&customer),
                 // Never submits, so never in a failed batch.
-                ActorKey::Conversation(_) => {}
+                ActorKey::Conversation(_) | ActorKey::Service(_) => {}
             }
         }
     }

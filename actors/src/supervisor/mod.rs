@@ -2,19 +2,26 @@
 //! its state from the store (`activation`), spreads actors over one arbiter (thread) per core,
 //! passivates idle ones and reloads the ones whose changes failed to commit (`lifecycle`),
 //! restarts crashed ones from the store within a budget (`registry`), and sends each message
-//! with a bounded mailbox and retries (`call`); `calls` are the typed calls it offers. What every
-//! actor speaks (the call error, the
-//! lifecycle messages, per-actor stats) is the floor below, `crate::runtime`.
+//! with a bounded mailbox and retries (`call`); `calls` are the typed calls it offers. It also
+//! keeps the application's own long-lived actors running (`services`: started, watched, started
+//! again within the same restart budget, `restarts`). What every actor speaks (the call error,
+//! the lifecycle messages, per-actor stats) is the floor below, `crate::runtime`.
 
 mod activation;
 mod call;
 mod calls;
 mod lifecycle;
 mod registry;
+mod restarts;
+mod services;
+#[cfg(test)]
+mod services_tests;
 #[cfg(test)]
 mod tests;
 
-pub use registry::{Handle, Registry, RestartBudget};
+pub use registry::{Handle, Registry};
+pub use restarts::{RestartBudget, Restarts};
+pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
 
 use activation::store_as_loader;
 use call::call;
@@ -23,14 +30,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Arbiter, ArbiterHandle};
+use actix::{Actor, Arbiter, ArbiterHandle, Context};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::domain::{Clock, CustomerId, ProductCode};
+use crate::journal::ActorKey;
 use crate::journal::{Journal, JournalSettings, Record, Sink};
 use crate::product::{ProductActor, ProductGauges, ProductRecord};
-use crate::runtime::{ActorReport, CallError, KindTotals, Notice};
+use crate::runtime::{ActorReport, ActorStats, CallError, KindTotals, Notice};
 use crate::wallet::{WalletActor, WalletGauges, WalletRecord};
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
@@ -114,6 +122,10 @@ struct Inner<R: Record> {
     next_arbiter: AtomicUsize,
     /// The journal's own thread, if it has one.
     _journal_thread: Option<ArbiterHandle>,
+    /// Where the services run: the arbiter the supervisor was started on.
+    home: ArbiterHandle,
+    /// What the watch keeps running besides products and wallets.
+    watched: std::sync::Mutex<Vec<Arc<dyn Watched>>>,
     notices: mpsc::UnboundedSender<Notice>,
     counters: SupervisorCounters,
 }
@@ -162,6 +174,8 @@ impl<R: Record> Supervisor<R> {
                 arbiters,
                 next_arbiter: AtomicUsize::new(0),
                 _journal_thread: journal_thread,
+                home: Arbiter::current(),
+                watched: std::sync::Mutex::new(Vec::new()),
                 notices,
                 counters: SupervisorCounters::default(),
             }),
@@ -182,6 +196,15 @@ impl<R: Record> Supervisor<R> {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { break };
                 Supervisor { inner }.passivate_idle().await;
+            }
+        });
+        let weak = Arc::downgrade(&supervisor.inner);
+        actix::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(WATCH_EVERY_MS));
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                Supervisor { inner }.restart_dead();
             }
         });
         (supervisor, notices_rx)
@@ -215,10 +238,50 @@ impl<R: Record> Supervisor<R> {
         self.inner.products.get(code, now, &|| self.activate_product(code)).await.map(|_| ())
     }
 
-    /// Every active actor's stats, deepest mailbox first.
+    /// Starts a service (see `services`) and keeps it running: `recipe` builds each of its
+    /// actors, first and after a crash; `capacity` bounds its mailbox.
+    pub fn keep_running<A, F>(&self, name: &'static str, capacity: usize, recipe: F) -> Service<A>
+    where
+        A: Actor<Context = Context<A>>,
+        F: Fn(Arc<ActorStats>) -> A + Send + Sync + 'static,
+    {
+        let placement = services::Placement {
+            home: self.inner.home.clone(),
+            budget: self.inner.settings.restart_budget,
+            clock: self.inner.clock,
+        };
+        let service = Service::start(ActorKey::Service(name), capacity, Box::new(recipe), placement);
+        self.watch(Arc::new(service.clone()));
+        service
+    }
+
+    /// Keeps `watched`'s actors running: the watch asks it every `WATCH_EVERY_MS` to start its
+    /// dead ones again, and its actors are listed with every other.
+    pub fn watch(&self, watched: Arc<dyn Watched>) {
+        self.inner.watched.lock().expect("watch lock").push(watched);
+    }
+
+    /// The budget every actor's restarts are held to.
+    pub fn restart_budget(&self) -> RestartBudget {
+        self.inner.settings.restart_budget
+    }
+
+    fn watched(&self) -> Vec<Arc<dyn Watched>> {
+        self.inner.watched.lock().expect("watch lock").clone()
+    }
+
+    fn restart_dead(&self) {
+        let now = self.inner.clock.now();
+        for watched in self.watched() {
+            watched.restart_dead(now);
+        }
+    }
+
+    /// Every running actor's stats, deepest mailbox first.
     pub fn actors(&self) -> Vec<ActorReport> {
         let mut reports: Vec<ActorReport> = self.inner.products.handles().iter().map(|h| h.stats.report()).collect();
         reports.extend(self.inner.wallets.handles().iter().map(|h| h.stats.report()));
+        reports.extend(self.watched().iter().flat_map(|watched| watched.reports()));
         reports.sort_by(|a, b| b.mailbox_depth.cmp(&a.mailbox_depth).then(b.messages_handled.cmp(&a.messages_handled)));
         reports
     }
@@ -236,9 +299,10 @@ impl<R: Record> Supervisor<R> {
         self.inner.journal.flush().await.map_err(CallError::from)
     }
 
-    /// Actors restarted after a crash, since start.
+    /// Actors restarted after a crash, since start (products, wallets and everything watched).
     pub fn restarts(&self) -> u64 {
-        self.inner.products.crashes_total() + self.inner.wallets.crashes_total()
+        let watched: u64 = self.watched().iter().map(|watched| watched.crashes_total()).sum();
+        self.inner.products.crashes_total() + self.inner.wallets.crashes_total() + watched
     }
 
     pub fn active_products(&self) -> usize {

@@ -2,17 +2,15 @@
 //! callers arrive together), eviction when an actor stops, and a restart budget for crashes.
 
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 
 use crate::domain::UnixMs;
 use crate::runtime::{ActorStats, CallError, Lifecycle, Passivate, Stop};
+
+use super::restarts::{RestartBudget, Restarts};
 
 /// An active actor: its address, its stats, and what it publishes.
 pub struct Handle<A: Actor, G> {
@@ -48,25 +46,14 @@ impl<A: Actor, G> SlotInner<A, G> {
 
 type Slot<A, G> = Arc<SlotInner<A, G>>;
 
-/// Crashes allowed per actor within `RestartBudget::window` before it is quarantined for the rest
-/// of the window: a bug that crashes an actor on every message must not spin the machine.
-#[derive(Clone, Copy, Debug)]
-pub struct RestartBudget {
-    pub restarts_max: u32,
-    pub window: Duration,
-}
-
 pub struct Registry<K, A: Actor, G> {
     slots: DashMap<K, Slot<A, G>>,
-    /// Per key: the window's start and the crashes counted in it.
-    crashes: DashMap<K, (UnixMs, u32)>,
-    crashes_total: AtomicU64,
-    budget: RestartBudget,
+    restarts: Restarts<K>,
 }
 
 impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     pub fn new(budget: RestartBudget) -> Registry<K, A, G> {
-        Registry { slots: DashMap::new(), crashes: DashMap::new(), crashes_total: AtomicU64::new(0), budget }
+        Registry { slots: DashMap::new(), restarts: Restarts::new(budget) }
     }
 
     /// The active actor for `key`, activating it with `activate` if there is none.
@@ -91,7 +78,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
             if let Some(handle) = slot.get() {
                 return Ok(handle.clone());
             }
-            self.check_quarantine(key, now)?;
+            self.restarts.check(key, now)?;
             return match activate().await {
                 Ok(handle) => {
                     let _ = slot.handle.set(handle.clone());
@@ -117,13 +104,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
             .is_some();
         let crashed = removed && handle.stats.lifecycle() == Lifecycle::Running;
         if crashed {
-            self.crashes_total.fetch_add(1, Ordering::Relaxed);
-            let window_ms = self.budget.window.as_millis() as UnixMs;
-            let mut entry = self.crashes.entry(key.clone()).or_insert((now, 0));
-            if now - entry.0 > window_ms {
-                *entry = (now, 0);
-            }
-            entry.1 += 1;
+            self.restarts.crashed(key, now);
         }
         crashed
     }
@@ -133,24 +114,13 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         self.slots.remove(key).and_then(|(_, slot)| slot.get().cloned())
     }
 
-    fn check_quarantine(&self, key: &K, now: UnixMs) -> Result<(), CallError> {
-        if let Some(entry) = self.crashes.get(key) {
-            let (since, count) = *entry;
-            let until_ms = since + self.budget.window.as_millis() as UnixMs;
-            if count > self.budget.restarts_max && now < until_ms {
-                return Err(CallError::Quarantined { until_ms });
-            }
-        }
-        Ok(())
-    }
-
     pub fn handles(&self) -> Vec<Handle<A, G>> {
         self.slots.iter().filter_map(|slot| slot.value().get().cloned()).collect()
     }
 
     /// Crashes seen since start (each one restarts the actor on its next call).
     pub fn crashes_total(&self) -> u64 {
-        self.crashes_total.load(Ordering::Relaxed)
+        self.restarts.total()
     }
 
     pub fn len(&self) -> usize {

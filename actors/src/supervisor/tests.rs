@@ -17,7 +17,7 @@ use crate::product::{ProductCommand, ProductOutcome, ProductRecord, ProductSnaps
 use crate::wallet::WalletCommand;
 
 #[derive(Default)]
-struct MemoryStore {
+pub(super) struct MemoryStore {
     product: Mutex<Option<ProductRecord>>,
     committed: Mutex<usize>,
 }
@@ -76,7 +76,7 @@ fn record(now: i64, items: usize, reservations: Vec<(OrderId, Reservation)>) -> 
     }
 }
 
-fn settings() -> SupervisorSettings {
+pub(super) fn settings() -> SupervisorSettings {
     SupervisorSettings { actor_threads: 0, ..SupervisorSettings::default() }
 }
 
