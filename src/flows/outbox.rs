@@ -13,14 +13,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, AtomicResponse, Context, Handler, Message, SpawnHandle, WrapFuture,
-};
+use actix::{Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Message, SpawnHandle, WrapFuture};
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use tokio::time::Instant;
 use warung_actors::domain::Clock;
+use warung_actors::runtime::ActorStats;
+use warung_actors::supervisor::Service;
 
+use crate::checkout::Supervisor;
 use crate::infra::counters::{bump, GatewayCounters};
 use crate::providers::whatsapp::{GraphClient, Outbound, SendError};
 use crate::store::{OutboxRow, Store};
@@ -31,6 +32,13 @@ pub const WHATSAPP_KIND: &str = "whatsapp";
 /// Customers' due entries sent per round (each customer's first unsent one); the rest are picked
 /// up by the next round, at once.
 const OUTBOX_ROUND_ENTRIES_MAX: i64 = 1_000;
+
+/// The sender's name among the supervisor's services.
+pub const OUTBOX_SENDER: &str = "outbox-sender";
+
+/// Wakes waiting in the sender's mailbox, the running one included: one for new entries and one
+/// of its own timer at most, as wakes that come while one waits are that one.
+const OUTBOX_SENDER_MAILBOX_MAX: usize = 4;
 
 /// Sends in flight at once.
 const OUTBOX_SENDS_IN_FLIGHT_MAX: usize = 32;
@@ -88,7 +96,7 @@ pub async fn wait_until_sent(store: &dyn Store, clock: Clock, within: Duration) 
 /// are one wake: the mailbox holds at most one.
 #[derive(Clone)]
 pub struct OutboxSignal {
-    sender: Addr<OutboxSender>,
+    sender: Service<OutboxSender>,
     woken: Arc<AtomicBool>,
     stats: Arc<SenderStats>,
 }
@@ -96,7 +104,10 @@ pub struct OutboxSignal {
 impl OutboxSignal {
     pub fn wake(&self) {
         if !self.woken.swap(true, Ordering::AcqRel) {
-            self.sender.do_send(Wake);
+            if let Err(error) = self.sender.send(Wake { by_timer: false }) {
+                self.woken.store(false, Ordering::Release);
+                tracing::warn!(%error, "the outbox sender could not be woken; its timer or its restart will send");
+            }
         }
     }
 
@@ -124,19 +135,31 @@ struct SenderStats {
     last_wake_micros: AtomicU64,
 }
 
-/// Starts the sender as an actor on the current actix System; it runs until the process stops.
+/// Starts the sender as a service the supervisor keeps running (a sender that dies is started
+/// again, and its first act is a round: a wake it lost is not missed).
 pub fn start(
+    supervisor: &Supervisor,
     store: Arc<dyn Store>,
     client: GraphClient,
-    clock: Clock,
     messages_per_second: u32,
     counters: Arc<GatewayCounters>,
 ) -> OutboxSignal {
-    let sender = Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)), counters };
+    let clock = supervisor.clock();
+    let sender = Arc::new(Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)), counters });
     let woken = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(SenderStats::default());
-    let actor = OutboxSender { sender: Arc::new(sender), woken: woken.clone(), timer: None, stats: stats.clone() };
-    OutboxSignal { sender: actor.start(), woken, stats }
+    let recipe = {
+        let (woken, stats) = (woken.clone(), stats.clone());
+        move |actor| OutboxSender {
+            sender: sender.clone(),
+            woken: woken.clone(),
+            timer: None,
+            stats: stats.clone(),
+            actor,
+        }
+    };
+    let sender = supervisor.keep_running(OUTBOX_SENDER, OUTBOX_SENDER_MAILBOX_MAX, recipe);
+    OutboxSignal { sender, woken, stats }
 }
 
 /// The sender: one actor, so one round at a time. Woken by new entries, and by its own timer
@@ -147,34 +170,52 @@ struct OutboxSender {
     /// The wake it set for itself, cancelled when woken sooner.
     timer: Option<SpawnHandle>,
     stats: Arc<SenderStats>,
+    /// Its mailbox and handling times, as every actor's.
+    actor: Arc<ActorStats>,
 }
 
 impl Actor for OutboxSender {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.woken.store(false, Ordering::Release);
+        if self.actor.try_enqueue() {
+            ctx.notify(Wake { by_timer: false });
+        }
+    }
 }
 
+/// Send what is due. `by_timer`: the sender's own wake, set for when the next entry is due.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Wake;
+struct Wake {
+    by_timer: bool,
+}
 
 impl Handler<Wake> for OutboxSender {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, _: Wake, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, wake: Wake, ctx: &mut Context<Self>) -> Self::Result {
         self.woken.store(false, Ordering::Release);
-        if let Some(timer) = self.timer.take() {
+        let timer = self.timer.take();
+        if let (Some(timer), false) = (timer, wake.by_timer) {
+            // Woken sooner: the timer's wake, counted in, will never come.
             ctx.cancel_future(timer);
+            self.actor.dequeue_unhandled();
         }
         let (sender, stats) = (self.sender.clone(), self.stats.clone());
+        let started = std::time::Instant::now();
         let sending = async move {
-            let started = std::time::Instant::now();
             let wait = sender.until_nothing_due().await;
             stats.wakes.fetch_add(1, Ordering::Relaxed);
             stats.last_wake_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             wait
         };
-        AtomicResponse::new(Box::pin(sending.into_actor(self).map(|wait, actor, ctx| {
-            actor.timer = Some(ctx.notify_later(Wake, wait));
+        AtomicResponse::new(Box::pin(sending.into_actor(self).map(move |wait, actor, ctx| {
+            actor.actor.handled(started.elapsed(), actor.sender.clock.now());
+            if actor.actor.try_enqueue() {
+                actor.timer = Some(ctx.notify_later(Wake { by_timer: true }, wait));
+            }
         })))
     }
 }

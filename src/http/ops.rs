@@ -49,7 +49,6 @@ async fn actors(
 ) -> Result<HttpResponse, ApiError> {
     let sup = &engine.supervisor;
     let mut actors = sup.actors();
-    actors.extend(gateway.inbox.actor_reports());
     actors.sort_by_key(|actor| std::cmp::Reverse(actor.mailbox_depth));
     match listing.sort.as_deref() {
         None | Some("depth") => {}

@@ -40,7 +40,8 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         whatsapp.access_token.clone(),
     );
     let clock = engine.supervisor.clock();
-    let signal = outbox::start(engine.store.clone(), graph, clock, whatsapp.messages_per_second, counters.clone());
+    let signal =
+        outbox::start(&engine.supervisor, engine.store.clone(), graph, whatsapp.messages_per_second, counters.clone());
 
     let (midtrans_base, notification_url) = match midtrans.mode {
         MidtransMode::Live => {
@@ -67,7 +68,9 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         limiter: limiter.clone(),
         shop: engine.shop.clone(),
     };
-    let inbox = Inbox::new(conversation.clone(), qris.clone(), signal.clone(), engine.store.clone(), clock);
+    let restart_budget = engine.supervisor.restart_budget();
+    let inbox =
+        Inbox::new(conversation.clone(), qris.clone(), signal.clone(), engine.store.clone(), clock, restart_budget);
     let prices = Prices {
         store: engine.store.clone(),
         supervisor: engine.supervisor.clone(),
@@ -80,7 +83,7 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         prices: prices.clone(),
         clock: engine.supervisor.clock(),
     };
-    let sweep = workers::spawn_gateway(&qris, &inbox, &signal);
+    let sweep = workers::spawn_gateway(&engine.supervisor, &qris, &inbox, &signal);
     Ok(Gateway {
         sweep,
         outbox: signal,

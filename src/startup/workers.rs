@@ -9,9 +9,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use warung_actors::runtime::Notice;
 
 use crate::checkout::Checkout;
+use crate::checkout::Supervisor;
 use crate::flows::inbox::Inbox;
 use crate::flows::outbox::OutboxSignal;
-use crate::flows::qris::{Qris, QrisSweeper, SweepStats};
+use crate::flows::qris::{Qris, QrisSweeper, SweepStats, QRIS_SWEEPER, QRIS_SWEEPER_MAILBOX_MAX};
 
 /// How often pending saldo orders whose flow died are looked for (and payment surpluses that
 /// could not be credited are tried again).
@@ -23,10 +24,14 @@ pub fn spawn_core(checkout: &Checkout, notices: UnboundedReceiver<Notice>, stale
     spawn_stale_sweep(checkout.clone(), stale_after);
 }
 
-/// The gateway's workers, once its parts are built: the sweep of open QRIS charges, the
-/// messages the last run left unanswered, and the replies it left unsent.
-pub fn spawn_gateway(qris: &Qris, inbox: &Inbox, outbox: &OutboxSignal) -> Arc<SweepStats> {
-    let sweep = QrisSweeper::start(qris.clone());
+/// The gateway's workers, once its parts are built: the sweep of open QRIS charges (a service
+/// the supervisor keeps running, as it does the outbox sender), the conversations put under
+/// the supervisor's watch, the messages the last run left unanswered, and the replies it left
+/// unsent.
+pub fn spawn_gateway(supervisor: &Supervisor, qris: &Qris, inbox: &Inbox, outbox: &OutboxSignal) -> Arc<SweepStats> {
+    let sweep = Arc::new(SweepStats::default());
+    supervisor.keep_running(QRIS_SWEEPER, QRIS_SWEEPER_MAILBOX_MAX, QrisSweeper::recipe(qris.clone(), sweep.clone()));
+    supervisor.watch(Arc::new(inbox.clone()));
     let resuming = inbox.clone();
     actix::spawn(async move {
         match resuming.resume().await {

@@ -23,4 +23,5 @@ mod qris_flows;
 mod readiness;
 mod shop;
 mod simulator_mode;
+mod supervision;
 mod webhooks;

@@ -2,8 +2,9 @@
 //! different customers' at the same time.
 //!
 //! Each customer being answered has an actor (`customer`): its mailbox is their queue, its
-//! messages are handled one at a time and in order, and it stops when its queue is empty. The
-//! inbox is the registry of those actors.
+//! messages are handled one at a time and in order, and it stops when its queue is empty.
+//! `conversations` keeps those actors; the engine's supervisor watches them (the inbox is
+//! `Watched`), so a dead one is started again within the same restart budget as every actor.
 //!
 //! The webhook records a message in the inbox table and hands it here; the answer's replies and
 //! the mark "handled" are stored in one transaction, then the outbox sender is woken. A message
@@ -12,44 +13,40 @@
 //! second time finds the order instead of buying again, and the replies' outbox keys are the
 //! message id and position, so they are queued once.
 
+mod conversations;
 mod customer;
 mod record;
 mod stats;
 
+pub use conversations::{Pushed, CONVERSATION_QUEUED_MAX};
 pub use record::{record_of, Queued};
 pub use stats::ConversationsReport;
 
-use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr};
 use futures::FutureExt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
 
-use warung_actors::domain::{Clock, CustomerId};
-use warung_actors::journal::ActorKey;
-use warung_actors::runtime::{ActorReport, ActorStats, KindTotals};
+use warung_actors::domain::{Clock, CustomerId, UnixMs};
+use warung_actors::runtime::ActorReport;
+use warung_actors::supervisor::{RestartBudget, Watched};
 
 use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
 use super::qris::Qris;
 use crate::providers::whatsapp::Outbound;
 use crate::store::{Mailbox, NewOutbox, StoreError};
-use customer::{CustomerActor, Handle};
+use conversations::Conversations;
+use customer::CustomerActor;
 
 /// The provider name under which WhatsApp events are recorded in the inbox.
 pub const WHATSAPP: &str = "whatsapp";
 
 /// Customers whose messages are being answered at the same moment; the rest wait their turn.
 const CONVERSATIONS_IN_FLIGHT_MAX: usize = 512;
-
-/// Messages one customer may have waiting for an answer (their actor's mailbox). Past this, a
-/// message stays recorded and unanswered until the next start: a flood from one customer does
-/// not grow memory without end.
-pub const CONVERSATION_QUEUED_MAX: usize = 256;
 
 /// Unhandled messages picked up at a start; any beyond wait for the next start.
 const INBOX_RESUMED_MAX: i64 = 100_000;
@@ -71,20 +68,9 @@ struct Inner {
     /// Where a message's answer is stored, with the mark "handled".
     store: Arc<dyn Mailbox>,
     clock: Clock,
-    /// The customers being answered: their actor, and the ids of the messages in its mailbox.
-    conversations: Mutex<HashMap<CustomerId, Waiting>>,
+    /// The customers being answered: their actor, and the messages in its mailbox.
+    conversations: Conversations<CustomerActor>,
     in_flight: Semaphore,
-    /// Answers counted over every conversation that ever ran.
-    totals: Arc<KindTotals>,
-    /// Each customer's actor is a new incarnation.
-    incarnations: AtomicU64,
-}
-
-/// A customer's actor and what it has yet to answer.
-struct Waiting {
-    actor: Addr<CustomerActor>,
-    queued: HashSet<String>,
-    stats: Arc<ActorStats>,
 }
 
 impl Inbox {
@@ -94,6 +80,7 @@ impl Inbox {
         outbox: OutboxSignal,
         store: Arc<dyn Mailbox>,
         clock: Clock,
+        restart_budget: RestartBudget,
     ) -> Inbox {
         let inner = Inner {
             conversation,
@@ -101,75 +88,42 @@ impl Inbox {
             outbox,
             store,
             clock,
-            conversations: Mutex::new(HashMap::new()),
+            conversations: Conversations::new(restart_budget),
             in_flight: Semaphore::new(CONVERSATIONS_IN_FLIGHT_MAX),
-            totals: Arc::new(KindTotals::default()),
-            incarnations: AtomicU64::new(0),
         };
         Inbox { inner: Arc::new(inner) }
     }
 
     /// Queues a recorded message behind its customer's earlier ones, in their actor's mailbox
-    /// (starting the actor if they have none).
-    pub fn push(&self, message: Queued) {
-        let customer = message.customer().clone();
-        let mut conversations = self.inner.conversations.lock().expect("inbox lock");
-        let waiting = conversations.entry(customer.clone()).or_insert_with(|| self.start_actor(&customer));
-        // Already waiting (resumed at start while the webhook also handed it over).
-        if waiting.queued.contains(&message.event_id) {
-            return;
-        }
-        if !waiting.stats.try_enqueue() {
-            tracing::warn!(customer = %customer.masked(), event = %message.event_id,
+    /// (starting the actor if they have none, or it died).
+    pub fn push(&self, message: Queued) -> Pushed {
+        let (customer, event) = (message.customer().clone(), message.event_id.clone());
+        let pushed = self.inner.conversations.push(message, self.inner.clock.now(), &|c| self.start_actor(c));
+        if pushed == Pushed::QueueFull {
+            tracing::warn!(customer = %customer.masked(), %event,
                 "a customer's queue is full; the message is answered at the next start");
-            return;
         }
-        waiting.queued.insert(message.event_id.clone());
-        // Bounded by `queued` above, so the mailbox's own capacity is not needed.
-        waiting.actor.do_send(Handle(message));
+        pushed
     }
 
-    fn start_actor(&self, customer: &CustomerId) -> Waiting {
-        let incarnation = self.inner.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
-        let key = ActorKey::Conversation(customer.clone());
-        let now = self.inner.clock.now();
-        let stats = ActorStats::new(key, incarnation, CONVERSATION_QUEUED_MAX, now, self.inner.totals.clone());
-        let actor = CustomerActor { customer: customer.clone(), inbox: self.clone() }.start();
-        Waiting { actor, queued: HashSet::new(), stats: Arc::new(stats) }
+    fn start_actor(&self, customer: &CustomerId) -> Addr<CustomerActor> {
+        CustomerActor { customer: customer.clone(), inbox: self.clone() }.start()
     }
 
-    /// The message is answered: it leaves its customer's queue. Whether the customer has nothing
-    /// more waiting, and their actor is to stop (removed here, under the same lock as `push`, so
-    /// a message is never handed to a stopping actor).
+    /// The message is answered: it leaves its customer's queue. Whether their actor is to stop.
     fn answered(&self, customer: &CustomerId, event_id: &str, took: Duration) -> bool {
-        let mut conversations = self.inner.conversations.lock().expect("inbox lock");
-        let Some(waiting) = conversations.get_mut(customer) else { return true };
-        waiting.queued.remove(event_id);
-        waiting.stats.handled(took, self.inner.clock.now());
-        if waiting.queued.is_empty() {
-            waiting.stats.mark_stopped();
-            conversations.remove(customer);
-            return true;
-        }
-        false
+        self.inner.conversations.answered(customer, event_id, took, self.inner.clock.now())
     }
 
     /// No message is waiting for its answer or being answered.
     pub fn is_idle(&self) -> bool {
-        self.inner.conversations.lock().expect("inbox lock").is_empty()
+        self.inner.conversations.is_empty()
     }
 
     /// The conversations in all, for `/ops/gateway`.
     pub fn report(&self) -> ConversationsReport {
-        let conversations = self.inner.conversations.lock().expect("inbox lock");
-        let queued = conversations.values().map(|waiting| waiting.stats.depth()).sum();
-        ConversationsReport::of(&self.inner.totals, conversations.len(), queued)
-    }
-
-    /// Each conversation's actor as `/ops/actors` lists every actor.
-    pub fn actor_reports(&self) -> Vec<ActorReport> {
-        let conversations = self.inner.conversations.lock().expect("inbox lock");
-        conversations.values().map(|waiting| waiting.stats.report()).collect()
+        let (active, queued) = self.inner.conversations.sizes();
+        ConversationsReport::of(self.inner.conversations.totals(), active, queued)
     }
 
     /// Queues every message recorded but not answered (the process stopped before it could).
@@ -254,6 +208,21 @@ impl Inbox {
             }
         }
         self.inner.outbox.wake();
+    }
+}
+
+/// The supervisor's watch starts dead conversations again, and lists them with every actor.
+impl Watched for Inbox {
+    fn restart_dead(&self, now: UnixMs) {
+        self.inner.conversations.restart_dead(now, &|customer| self.start_actor(customer));
+    }
+
+    fn reports(&self) -> Vec<ActorReport> {
+        self.inner.conversations.reports()
+    }
+
+    fn crashes_total(&self) -> u64 {
+        self.inner.conversations.crashes_total()
     }
 }
 

@@ -48,3 +48,131 @@ fn a_message_stored_by_an_earlier_build_is_still_answered() {
     assert_eq!(queued.message.id.as_str(), "wamid.OLD");
     assert_eq!(queued.message.content, Content::Text("saldo".into()));
 }
+
+mod conversations_restart {
+    //! A conversation's actor that dies is started again with its waiting messages, in order,
+    //! within the restart budget; past it, the customer's messages wait for the next start.
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use actix::{Actor, ActorContext, Addr, Context, Handler};
+    use tokio::sync::mpsc;
+    use warung_actors::domain::CustomerId;
+    use warung_actors::supervisor::RestartBudget;
+
+    use super::super::conversations::{Answer, Conversations, Pushed};
+    use super::super::Queued;
+    use super::message;
+    use crate::providers::whatsapp::Content;
+
+    /// Answers by saying the message's text; the first "boom" it is given panics it.
+    struct Echo {
+        conversations: Arc<Conversations<Echo>>,
+        exploded: Arc<AtomicBool>,
+        said: mpsc::UnboundedSender<String>,
+    }
+
+    impl Actor for Echo {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<Answer> for Echo {
+        type Result = ();
+
+        fn handle(&mut self, Answer(queued): Answer, ctx: &mut Context<Self>) {
+            let Content::Text(text) = &queued.message.content else { panic!("a text") };
+            if text == "boom" && !self.exploded.swap(true, Ordering::SeqCst) {
+                let _ = self.said.send("dying".into());
+                panic!("a bug outside the answer's guard");
+            }
+            let _ = self.said.send(text.clone());
+            if self.conversations.answered(queued.customer(), &queued.event_id, Duration::from_micros(3), 0) {
+                ctx.stop();
+            }
+        }
+    }
+
+    struct Fixture {
+        conversations: Arc<Conversations<Echo>>,
+        exploded: Arc<AtomicBool>,
+        said_to: mpsc::UnboundedSender<String>,
+        said: mpsc::UnboundedReceiver<String>,
+    }
+
+    impl Fixture {
+        fn new(restarts_max: u32) -> Fixture {
+            let budget = RestartBudget { restarts_max, window: Duration::from_secs(60) };
+            let (said_to, said) = mpsc::unbounded_channel();
+            Fixture {
+                conversations: Arc::new(Conversations::new(budget)),
+                exploded: Arc::new(AtomicBool::new(false)),
+                said_to,
+                said,
+            }
+        }
+
+        fn start(&self, _: &CustomerId) -> Addr<Echo> {
+            let echo = Echo {
+                conversations: self.conversations.clone(),
+                exploded: self.exploded.clone(),
+                said: self.said_to.clone(),
+            };
+            echo.start()
+        }
+
+        fn push(&self, id: &str, text: &str) -> Pushed {
+            let queued = Queued {
+                event_id: format!("message:{id}"),
+                received_at: 1,
+                message: message(id, Content::Text(text.into())),
+            };
+            self.conversations.push(queued, 0, &|customer| self.start(customer))
+        }
+
+        async fn said(&mut self, count: usize) -> Vec<String> {
+            let mut said = Vec::new();
+            for _ in 0..count {
+                said.push(self.said.recv().await.expect("the actor speaks"));
+            }
+            said
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_conversation_whose_actor_dies_is_started_again_with_its_messages_in_order() {
+        let mut fixture = Fixture::new(1);
+        assert_eq!(fixture.push("wamid.1", "boom"), Pushed::Queued);
+        assert_eq!(fixture.push("wamid.2", "halo"), Pushed::Queued);
+        assert_eq!(fixture.said(1).await, ["dying"]);
+        assert!(!fixture.conversations.is_empty(), "its messages still wait");
+
+        fixture.conversations.restart_dead(0, &|customer| fixture.start(customer));
+        assert_eq!(fixture.said(2).await, ["boom", "halo"], "the same messages, in order");
+        assert_eq!(fixture.conversations.crashes_total(), 1);
+        tokio::task::yield_now().await;
+        assert!(fixture.conversations.is_empty(), "answered, and stopped");
+    }
+
+    #[actix_rt::test]
+    async fn a_new_message_to_a_dead_conversation_starts_it_again_behind_the_waiting_ones() {
+        let mut fixture = Fixture::new(1);
+        fixture.push("wamid.1", "boom");
+        assert_eq!(fixture.said(1).await, ["dying"]);
+        assert_eq!(fixture.push("wamid.2", "saldo"), Pushed::Queued);
+        assert_eq!(fixture.said(2).await, ["boom", "saldo"]);
+        let reports = fixture.conversations.reports();
+        assert!(reports.iter().all(|report| report.incarnation == 2), "{reports:?}");
+    }
+
+    #[actix_rt::test]
+    async fn a_conversation_that_dies_past_its_budget_leaves_its_messages_for_the_next_start() {
+        let mut fixture = Fixture::new(0);
+        fixture.push("wamid.1", "boom");
+        assert_eq!(fixture.said(1).await, ["dying"]);
+        assert_eq!(fixture.push("wamid.2", "saldo"), Pushed::Quarantined);
+        assert!(fixture.conversations.is_empty(), "nothing held in memory; the inbox table keeps both");
+        assert_eq!(fixture.push("wamid.3", "halo"), Pushed::Quarantined, "until the window ends");
+    }
+}

@@ -24,7 +24,7 @@ pub mod charge;
 mod settle;
 mod sweep;
 
-pub use sweep::{QrisSweeper, SweepReport, SweepStats};
+pub use sweep::{QrisSweeper, SweepReport, SweepStats, QRIS_SWEEPER, QRIS_SWEEPER_MAILBOX_MAX};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

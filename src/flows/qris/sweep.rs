@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, AtomicResponse, Context, Handler, Message, WrapFuture};
+use actix::{Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Message, WrapFuture};
 use futures::FutureExt;
 use serde::Serialize;
+use warung_actors::runtime::ActorStats;
 
 use super::{
     Handled, PaymentError, Qris, QRIS_POLL_AFTER_SECS, QRIS_POLL_SECS, QRIS_SWEEP_CHARGES_MAX, QRIS_SWEEP_SECS,
@@ -20,12 +21,21 @@ use crate::providers::midtrans::{MidtransError, TxStatus, Verdict};
 use super::charge::ChargeCommand;
 use crate::store::{ChargeRow, ChargeStatus};
 
-/// The sweep as an actor: it sweeps at start and then every `QRIS_SWEEP_SECS`, one sweep at a
-/// time (a tick that comes while one runs waits for it).
+/// The sweep as an actor, kept running by the supervisor: it sweeps at start and then every
+/// `QRIS_SWEEP_SECS`, one sweep at a time (a tick that comes while one runs waits for it; one
+/// that comes while another already waits is dropped, see `QRIS_SWEEPER_MAILBOX_MAX`).
 pub struct QrisSweeper {
     qris: Qris,
     stats: Arc<SweepStats>,
+    actor: Arc<ActorStats>,
 }
+
+/// The sweep's name among the supervisor's services.
+pub const QRIS_SWEEPER: &str = "qris-sweep";
+
+/// Sweeps waiting in the sweeper's mailbox, the running one included: a tick past this is
+/// dropped, as the waiting sweep will do its work.
+pub const QRIS_SWEEPER_MAILBOX_MAX: usize = 2;
 
 /// What ops can see of the sweep.
 #[derive(Debug, Default, Serialize)]
@@ -53,11 +63,16 @@ impl SweepStats {
 }
 
 impl QrisSweeper {
-    /// Starts the sweep on the current actix System; returns what ops can read of it.
-    pub fn start(qris: Qris) -> Arc<SweepStats> {
-        let stats = Arc::new(SweepStats::default());
-        QrisSweeper { qris, stats: stats.clone() }.start();
-        stats
+    /// The recipe of the sweep's actors (the first, and any started after a crash), all
+    /// reporting to one `SweepStats`.
+    pub fn recipe(qris: Qris, stats: Arc<SweepStats>) -> impl Fn(Arc<ActorStats>) -> QrisSweeper + Send + Sync {
+        move |actor| QrisSweeper { qris: qris.clone(), stats: stats.clone(), actor }
+    }
+
+    fn tick(&self, ctx: &mut Context<Self>) {
+        if self.actor.try_enqueue() {
+            ctx.notify(Sweep);
+        }
     }
 }
 
@@ -65,8 +80,8 @@ impl Actor for QrisSweeper {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.notify(Sweep);
-        ctx.run_interval(Duration::from_secs(QRIS_SWEEP_SECS), |_, ctx| ctx.notify(Sweep));
+        self.tick(ctx);
+        ctx.run_interval(Duration::from_secs(QRIS_SWEEP_SECS), |sweeper, ctx| sweeper.tick(ctx));
     }
 }
 
@@ -79,8 +94,8 @@ impl Handler<Sweep> for QrisSweeper {
 
     fn handle(&mut self, _: Sweep, _: &mut Context<Self>) -> Self::Result {
         let (qris, stats) = (self.qris.clone(), self.stats.clone());
+        let started = std::time::Instant::now();
         let sweeping = async move {
-            let started = std::time::Instant::now();
             // A sweep that panics is a bug: logged, and the next tick sweeps again.
             match AssertUnwindSafe(qris.sweep()).catch_unwind().await {
                 Ok(Ok(settled)) => {
@@ -92,7 +107,9 @@ impl Handler<Sweep> for QrisSweeper {
             stats.sweeps.fetch_add(1, Ordering::Relaxed);
             stats.last_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         };
-        AtomicResponse::new(Box::pin(sweeping.into_actor(self)))
+        AtomicResponse::new(Box::pin(sweeping.into_actor(self).map(move |_, sweeper, _| {
+            sweeper.actor.handled(started.elapsed(), sweeper.qris.now());
+        })))
     }
 }
 
