@@ -2,7 +2,7 @@
 //! costs a handful of round trips and one fsync per batch, not per buyer.
 
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
@@ -13,7 +13,7 @@ use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkEr
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
 use super::{sink_error, PoolUse, StoreError};
-use crate::checkout::{OrderRow, ShopRecord};
+use crate::records::{OrderRow, ShopRecord};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
@@ -240,11 +240,15 @@ const RESERVATIONS_ON_CONFLICT: &str =
     " ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
        items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
 
+/// Built once: the writer runs it in every batch that changes a known reservation.
+static RESERVATIONS_UPSERT: LazyLock<String> =
+    LazyLock::new(|| format!("{RESERVATIONS_INSERT}{RESERVATIONS_ON_CONFLICT}"));
+
 /// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
 fn write_reservations(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.reservations.by_creation();
     put_reservations(c, RESERVATIONS_INSERT, &new);
-    put_reservations(c, &format!("{RESERVATIONS_INSERT}{RESERVATIONS_ON_CONFLICT}"), &known);
+    put_reservations(c, &RESERVATIONS_UPSERT, &known);
 }
 
 fn put_reservations(c: &mut Combined, statement: &str, rows: &[&&ReservationRow]) {
@@ -321,11 +325,14 @@ const ORDERS_ON_CONFLICT: &str =
     " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
        updated_at = EXCLUDED.updated_at";
 
+/// Built once: the writer runs it in every batch that changes a known order.
+static ORDERS_UPSERT: LazyLock<String> = LazyLock::new(|| format!("{ORDERS_INSERT}{ORDERS_ON_CONFLICT}"));
+
 /// New orders are plainly inserted (no conflict to look for first); the rest upserted.
 fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.orders.by_creation();
     put_orders(c, ORDERS_INSERT, &new);
-    put_orders(c, &format!("{ORDERS_INSERT}{ORDERS_ON_CONFLICT}"), &known);
+    put_orders(c, &ORDERS_UPSERT, &known);
     let payments = &batch.payments;
     if !payments.is_empty() {
         // A plain insert: a payment id is stored once. A second row for an id refuses its batch
