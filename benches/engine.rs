@@ -178,27 +178,7 @@ fn empty_record() -> ProductRecord {
 fn durable_purchases(c: &mut Criterion) {
     let system = actix_rt::System::new();
     let name = format!("warung_bench_{:08x}", rand::rng().random::<u32>());
-    let engine = system.block_on(async {
-        let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-        let mut settings = Settings::load_from(std::path::Path::new("no-such-file.toml")).unwrap();
-        settings.database.url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let engine = warung::startup::start_engine(settings).await.unwrap();
-        engine.catalog.create(&code(), "Hot", Money::rupiah(10_000), StockKind::Items).await.unwrap();
-        let funding = (0..BUYERS).map(|b| {
-            let engine = engine.clone();
-            async move {
-                let who = CustomerId::parse(&format!("buyer{b}")).unwrap();
-                engine
-                    .checkout
-                    .top_up(&who, &Reference::parse(&format!("f{b}")).unwrap(), Money::rupiah(1_000_000_000))
-                    .await
-                    .unwrap();
-            }
-        });
-        futures::stream::iter(funding).buffer_unordered(256).collect::<Vec<_>>().await;
-        engine
-    });
+    let engine = funded_engine(&system, &name);
 
     journal_commits(c, &system, &engine);
 
@@ -242,6 +222,36 @@ fn durable_purchases(c: &mut Criterion) {
         })
     });
     group.finish();
+    report_and_drop(&system, engine, &name);
+}
+
+/// An engine on a fresh Postgres database `name`, with the hot product and `BUYERS` funded buyers.
+fn funded_engine(system: &actix_rt::SystemRunner, name: &str) -> Engine {
+    system.block_on(async {
+        let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+        let mut settings = Settings::load_from(std::path::Path::new("no-such-file.toml")).unwrap();
+        settings.database.url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let engine = warung::startup::start_engine(settings).await.unwrap();
+        engine.catalog.create(&code(), "Hot", Money::rupiah(10_000), StockKind::Items).await.unwrap();
+        let funding = (0..BUYERS).map(|b| {
+            let engine = engine.clone();
+            async move {
+                let who = CustomerId::parse(&format!("buyer{b}")).unwrap();
+                engine
+                    .checkout
+                    .top_up(&who, &Reference::parse(&format!("f{b}")).unwrap(), Money::rupiah(1_000_000_000))
+                    .await
+                    .unwrap();
+            }
+        });
+        futures::stream::iter(funding).buffer_unordered(256).collect::<Vec<_>>().await;
+        engine
+    })
+}
+
+/// Prints what the journal did over the run, stops the engine and drops its database.
+fn report_and_drop(system: &actix_rt::SystemRunner, engine: Engine, name: &str) {
     let journal = engine.supervisor.journal().stats();
     let batches = journal.batches_committed.load(std::sync::atomic::Ordering::Relaxed).max(1);
     let events = journal.events_committed.load(std::sync::atomic::Ordering::Relaxed);

@@ -14,6 +14,34 @@ fn escape(text: &str) -> String {
 
 pub fn page(machine: &Value, params: &Value, reports: &[RunReport]) -> String {
     let ran: Vec<&RunReport> = reports.iter().filter(|r| r.attempted > 0).collect();
+    let (throughput, throughput_height) = throughput_bars(&ran);
+    let latency = latency_histogram(&ran);
+    let legend: String = ran
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("<span style='color:{}'>■ {}</span> ", COLORS[i % COLORS.len()], escape(r.strategy)))
+        .collect();
+    let rows: String = reports.iter().map(table_row).collect();
+    format!(
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>warung flash-sale lab</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:24px;max-width:1280px}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}\
+         pre{{background:#f6f6f6;padding:8px}}</style></head><body>\
+         <h1>Flash sale: strategies side by side</h1>\
+         <h2>Throughput (purchase attempts per second)</h2><svg width='800' height='{throughput_height}'>{throughput}</svg>\
+         <h2>Latency distribution (attempts per bucket, upper bound in ms)</h2><p>{legend}</p>\
+         <svg width='760' height='240'>{latency}</svg>\
+         <h2>Results</h2><table><tr><th>strategy</th><th>durable</th><th>attempted</th><th>sold</th><th>sold out</th>\
+         <th>no money</th><th>oversold</th><th>negative wallets</th><th>money conserved</th><th>per s</th>\
+         <th>vs row lock</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>correct</th></tr>{rows}</table>\
+         <h2>Parameters and machine</h2><pre>{}\n{}</pre></body></html>",
+        escape(&serde_json::to_string_pretty(params).unwrap_or_default()),
+        escape(&serde_json::to_string_pretty(machine).unwrap_or_default()),
+    )
+}
+
+/// One bar per strategy that ran, scaled to the fastest; and the drawing's height.
+fn throughput_bars(ran: &[&RunReport]) -> (String, f64) {
     let best = ran.iter().map(|r| r.throughput_per_s).fold(1.0, f64::max);
     let mut throughput = String::new();
     for (i, r) in ran.iter().enumerate() {
@@ -32,8 +60,11 @@ pub fn page(machine: &Value, params: &Value, reports: &[RunReport]) -> String {
             if r.durable { "" } else { " (not durable)" }
         ));
     }
-    let throughput_height = ran.len() as f64 * 34.0 + 4.0;
+    (throughput, ran.len() as f64 * 34.0 + 4.0)
+}
 
+/// Each strategy's attempts per latency bucket, side by side, with the buckets' upper bounds.
+fn latency_histogram(ran: &[&RunReport]) -> String {
     let mut latency = String::new();
     let max_bucket = ran.iter().flat_map(|r| r.latency_histogram_ms.iter().map(|b| b.1)).max().unwrap_or(1).max(1);
     let bucket_count = ran.iter().map(|r| r.latency_histogram_ms.len()).max().unwrap_or(0);
@@ -61,53 +92,33 @@ pub fn page(machine: &Value, params: &Value, reports: &[RunReport]) -> String {
             ));
         }
     }
-    let legend: String = ran
-        .iter()
-        .enumerate()
-        .map(|(i, r)| format!("<span style='color:{}'>■ {}</span> ", COLORS[i % COLORS.len()], escape(r.strategy)))
-        .collect();
+    latency
+}
 
-    let mut rows = String::new();
-    for r in reports {
-        let verdict = if r.correct {
-            "yes".to_string()
-        } else {
-            format!("<b style='color:#c0392b'>NO</b> {}", escape(r.error.as_deref().unwrap_or("")))
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{:.0}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{verdict}</td></tr>",
-            escape(r.strategy),
-            if r.durable { "yes" } else { "no" },
-            r.attempted,
-            r.sold,
-            r.refused_sold_out,
-            r.refused_insufficient,
-            r.oversold,
-            r.negative_wallets,
-            if r.money_conserved { "yes".to_string() } else { format!("off by {}", escape(&r.money_difference)) },
-            r.throughput_per_s,
-            r.vs_pg_row_lock.map_or("-".to_string(), |x| format!("{x:.1}x")),
-            r.latency_ms.p50,
-            r.latency_ms.p99,
-            r.latency_ms.p999,
-            r.latency_ms.max,
-        ));
-    }
+/// The table's row for one strategy, ran or not.
+fn table_row(r: &RunReport) -> String {
+    let verdict = if r.correct {
+        "yes".to_string()
+    } else {
+        format!("<b style='color:#c0392b'>NO</b> {}", escape(r.error.as_deref().unwrap_or("")))
+    };
     format!(
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>warung flash-sale lab</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:24px;max-width:1280px}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}\
-         pre{{background:#f6f6f6;padding:8px}}</style></head><body>\
-         <h1>Flash sale: strategies side by side</h1>\
-         <h2>Throughput (purchase attempts per second)</h2><svg width='800' height='{throughput_height}'>{throughput}</svg>\
-         <h2>Latency distribution (attempts per bucket, upper bound in ms)</h2><p>{legend}</p>\
-         <svg width='760' height='240'>{latency}</svg>\
-         <h2>Results</h2><table><tr><th>strategy</th><th>durable</th><th>attempted</th><th>sold</th><th>sold out</th>\
-         <th>no money</th><th>oversold</th><th>negative wallets</th><th>money conserved</th><th>per s</th>\
-         <th>vs row lock</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>correct</th></tr>{rows}</table>\
-         <h2>Parameters and machine</h2><pre>{}\n{}</pre></body></html>",
-        escape(&serde_json::to_string_pretty(params).unwrap_or_default()),
-        escape(&serde_json::to_string_pretty(machine).unwrap_or_default()),
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+         <td>{:.0}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{verdict}</td></tr>",
+        escape(r.strategy),
+        if r.durable { "yes" } else { "no" },
+        r.attempted,
+        r.sold,
+        r.refused_sold_out,
+        r.refused_insufficient,
+        r.oversold,
+        r.negative_wallets,
+        if r.money_conserved { "yes".to_string() } else { format!("off by {}", escape(&r.money_difference)) },
+        r.throughput_per_s,
+        r.vs_pg_row_lock.map_or("-".to_string(), |x| format!("{x:.1}x")),
+        r.latency_ms.p50,
+        r.latency_ms.p99,
+        r.latency_ms.p999,
+        r.latency_ms.max,
     )
 }

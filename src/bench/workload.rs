@@ -53,6 +53,15 @@ struct Tally {
     failed: u64,
 }
 
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.sold += other.sold;
+        self.sold_out += other.sold_out;
+        self.insufficient += other.insufficient;
+        self.failed += other.failed;
+    }
+}
+
 async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Contender>) -> RunReport {
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
@@ -75,36 +84,8 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         })
     };
     let workers = (0..sale.concurrency).map(|_| {
-        let (next, done, contender) = (next.clone(), done.clone(), contender.clone());
-        let sale = sale.clone();
-        async move {
-            let mut histogram = Histogram::<u64>::new_with_max(LATENCY_MAX_MICROS, 3).expect("histogram bounds");
-            let mut tally = Tally::default();
-            let buyers = sale.buyers();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                let over = match (sale.stop, deadline) {
-                    (Stop::Buyers(limit), _) => n >= limit,
-                    (_, Some(deadline)) => Instant::now() >= deadline,
-                    _ => true,
-                };
-                if over {
-                    break;
-                }
-                let product = if sale.products == 1 { 0 } else { rand::rng().random_range(0..sale.products) };
-                let began = Instant::now();
-                let outcome = contender.attempt(n % buyers, product).await;
-                histogram.saturating_record(began.elapsed().as_micros() as u64);
-                done.fetch_add(1, Ordering::Relaxed);
-                match outcome {
-                    Attempt::Sold => tally.sold += 1,
-                    Attempt::SoldOut => tally.sold_out += 1,
-                    Attempt::Insufficient => tally.insufficient += 1,
-                    Attempt::Failed => tally.failed += 1,
-                }
-            }
-            (histogram, tally)
-        }
+        let shared = Shared { next: next.clone(), done: done.clone(), contender: contender.clone(), deadline };
+        buyer(sale.clone(), shared)
     });
     let results = join_all(workers.map(tokio::spawn)).await;
     let wall = started.elapsed();
@@ -115,10 +96,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let mut tally = Tally::default();
     for (h, t) in results.into_iter().flatten() {
         histogram.add(&h).expect("same bounds");
-        tally.sold += t.sold;
-        tally.sold_out += t.sold_out;
-        tally.insufficient += t.insufficient;
-        tally.failed += t.failed;
+        tally.add(&t);
     }
     let attempted = tally.sold + tally.sold_out + tally.insufficient + tally.failed;
     let verification = contender.verify().await;
@@ -140,6 +118,45 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     report.notes = contender.notes();
     report.apply(verification, sale.money_in());
     report
+}
+
+/// What every buyer task of one run shares: the next buyer's number, the attempts done, the
+/// contender, and when a timed run ends.
+struct Shared {
+    next: Arc<AtomicU64>,
+    done: Arc<AtomicU64>,
+    contender: Arc<dyn Contender>,
+    deadline: Option<Instant>,
+}
+
+/// One in-flight slot: takes the next buyer and attempts a purchase, until the run is over.
+async fn buyer(sale: FlashSale, shared: Shared) -> (Histogram<u64>, Tally) {
+    let mut histogram = Histogram::<u64>::new_with_max(LATENCY_MAX_MICROS, 3).expect("histogram bounds");
+    let mut tally = Tally::default();
+    let buyers = sale.buyers();
+    loop {
+        let n = shared.next.fetch_add(1, Ordering::Relaxed);
+        let over = match (sale.stop, shared.deadline) {
+            (Stop::Buyers(limit), _) => n >= limit,
+            (_, Some(deadline)) => Instant::now() >= deadline,
+            _ => true,
+        };
+        if over {
+            break;
+        }
+        let product = if sale.products == 1 { 0 } else { rand::rng().random_range(0..sale.products) };
+        let began = Instant::now();
+        let outcome = shared.contender.attempt(n % buyers, product).await;
+        histogram.saturating_record(began.elapsed().as_micros() as u64);
+        shared.done.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Attempt::Sold => tally.sold += 1,
+            Attempt::SoldOut => tally.sold_out += 1,
+            Attempt::Insufficient => tally.insufficient += 1,
+            Attempt::Failed => tally.failed += 1,
+        }
+    }
+    (histogram, tally)
 }
 
 fn progress_bar(sale: &FlashSale, strategy: Strategy) -> ProgressBar {
