@@ -2,6 +2,7 @@
 //!
 //! From the bottom floor up (each imports only floors below it):
 //! - `settings`: typed configuration from defaults, `warung.toml` and `WARUNG_` variables; secrets.
+//! - `records`: the rows the shop stores beside the actors' changes: orders, payments, audit.
 //! - `store`: Postgres and SQLite, one trait per consumer (the journal's sink, the actors' loader,
 //!   recovery, the chat, the admin API, the mailbox, payments); `Store` is all of them.
 //! - `engine`: the core: store, supervisor, checkout, catalogue and shop settings, started together.
@@ -31,6 +32,7 @@ pub mod http;
 pub mod infra;
 pub mod inputs;
 pub mod providers;
+pub mod records;
 pub mod settings;
 pub mod shop;
 pub mod simulator;

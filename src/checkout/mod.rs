@@ -5,10 +5,7 @@
 //! - `external`: buy for an external payment: reserve with a time to live, then confirm, cancel
 //!   or expire.
 //! - `payment`: payments as exactly-once records, bound to one customer, purpose and amount.
-//! - `order`: the order's row and its state machine, the one place every order transition is
-//!   decided.
-//! - `records`: what the shop stores beside the actors' changes (orders, payments, audit rows),
-//!   and the supervisor whose journal carries them.
+//! - `order`: the order's state machine, the one place every order transition is decided.
 //! - `wallet`: refund, admin adjustment, balance.
 //! - `roles`: customer roles; a reseller pays reseller prices.
 //! - `recovery`: finish or compensate orders caught between steps (after a crash or a failure).
@@ -20,7 +17,6 @@ mod errors;
 mod external;
 pub mod order;
 pub mod payment;
-mod records;
 mod recovery;
 mod roles;
 mod saldo;
@@ -38,11 +34,11 @@ use warung_actors::wallet::WalletBalance;
 
 use order::{Order, OrderCommand, OrderOutcome};
 
+pub use crate::records::{AuditRow, ShopRecord, Supervisor};
 pub use errors::CheckoutError;
 pub use external::PendingOrder;
 pub use order::{OrderRow, OrderState, PaymentMethod};
 pub use payment::{Applied, IncomingPayment, PaymentApplied, PaymentOutcome, PaymentRow, Purpose};
-pub use records::{AuditRow, ShopRecord, Supervisor};
 pub use roles::Role;
 
 use crate::store::Store;

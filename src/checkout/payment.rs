@@ -24,8 +24,9 @@ use super::{Checkout, CheckoutError, ShopRecord};
 
 mod record;
 
+pub use crate::records::{PaymentApplied, PaymentRow};
 use record::describe;
-pub use record::{record_of, same_payment, PaymentApplied, PaymentRow};
+pub use record::{record_of, same_payment};
 
 /// A payment as it reaches the shop.
 #[derive(Clone, Debug, PartialEq)]

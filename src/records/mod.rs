@@ -1,12 +1,17 @@
 //! What the shop stores beside the actors' own events, in the same transaction: an order's new
-//! state with the stock or money that moved it, a payment's record with what it did, an admin's
-//! change with the change itself. The actors carry these without knowing them (they travel as
-//! `warung_actors::journal::Entry::Attached`); the store writes them (`store::batch`).
+//! state with the stock or money that moved it (`order`), a payment's record with what it did
+//! (`payment`), an admin's change with the change itself. The actors carry these without knowing
+//! them (they travel as `warung_actors::journal::Entry::Attached`); the checkout makes them, by
+//! its order and payment rules; the store writes and reads them (`store::batch`). A floor below
+//! both, so neither imports the other for them.
+
+mod order;
+mod payment;
+
+pub use order::{OrderRow, OrderState, PaymentMethod};
+pub use payment::{ChargePurpose, PaymentApplied, PaymentRow};
 
 use warung_actors::domain::UnixMs;
-
-use super::order::OrderRow;
-use super::payment::PaymentRow;
 
 /// A row of the shop's own, attached to an actor's change or stored alone.
 #[derive(Clone, Debug, PartialEq)]

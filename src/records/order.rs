@@ -1,4 +1,4 @@
-//! An order as the store keeps it: its row, its state and how it is paid. `Order` (beside) is
+//! An order as the store keeps it: its row, its state and how it is paid. `checkout::order` is
 //! the machine that moves it from state to state.
 
 use serde::{Deserialize, Serialize};

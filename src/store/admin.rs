@@ -9,7 +9,7 @@ use warung_actors::journal::{LedgerRow, MovementRow};
 use warung_actors::product::PriceTier;
 
 use super::StoreError;
-use crate::checkout::{AuditRow, OrderRow};
+use crate::records::{AuditRow, OrderRow};
 
 mod queries;
 

@@ -8,7 +8,7 @@ use super::postgres::{self, PgJournal};
 use super::sql::Pool;
 use super::sqlite::{self, SqliteJournal};
 use super::{PoolUse, StoreError};
-use crate::checkout::ShopRecord;
+use crate::records::ShopRecord;
 
 pub struct SqlStore {
     pub(crate) pool: Pool,

@@ -7,7 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
 use warung_actors::journal::{Entry, Event, LedgerRow, MovementRow, ProductRow, ReservationRow, WalletRow};
 
-use crate::checkout::{AuditRow, OrderRow, PaymentRow, ShopRecord};
+use crate::records::{AuditRow, OrderRow, PaymentRow, ShopRecord};
 
 /// Rows keyed by identity, the last write of each key winning, in first-seen order.
 pub struct LastWins<K, V> {

@@ -8,7 +8,7 @@ use super::batch::parse_item_list;
 use super::rows::{self, OrderTuple};
 use super::sql::{Query, Value};
 use super::StoreError;
-use crate::checkout::OrderRow;
+use crate::records::OrderRow;
 
 #[async_trait]
 pub trait ChatReads: Send + Sync {

@@ -10,7 +10,7 @@ use super::backend::SqlStore;
 use super::rows::{self, PaymentTuple};
 use super::sql::Query;
 use super::StoreError;
-use crate::checkout::{OrderRow, PaymentRow};
+use crate::records::{OrderRow, PaymentRow};
 
 #[async_trait]
 pub trait Loads {

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use warung_actors::journal::{LedgerRow, ProductRow, SinkError};
 use warung_actors::supervisor::Persistence;
 
-use crate::checkout::{OrderRow, PaymentRow, ShopRecord};
+use crate::records::{OrderRow, PaymentRow, ShopRecord};
 
 pub use admin::AdminStore;
 pub use backend::SqlStore;

@@ -6,6 +6,8 @@
 use async_trait::async_trait;
 use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
 
+pub use crate::records::ChargePurpose;
+
 use super::{rows, StoreError};
 
 mod queries;
@@ -13,31 +15,6 @@ mod queries;
 /// The highest unique code added to a charge's amount (Rp1 to Rp999): at most this many open
 /// charges share one base amount; one more is refused until one of them closes.
 pub const UNIQUE_CODE_MAX: i64 = 999;
-
-/// What a charge, and the payment that settles it, is for: an order, or the wallet. A payment
-/// recorded without a charge (one an admin confirms) has one too (`checkout::PaymentRow`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChargePurpose {
-    Order,
-    TopUp,
-}
-
-impl ChargePurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargePurpose::Order => "order",
-            ChargePurpose::TopUp => "top_up",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<ChargePurpose> {
-        match value {
-            "order" => Some(ChargePurpose::Order),
-            "top_up" => Some(ChargePurpose::TopUp),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChargeStatus {

@@ -7,7 +7,7 @@ use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Reference};
 use warung_actors::journal::{LedgerKind, LedgerRow, ProductRow, StockKind};
 
 use super::{ChargePurpose, StoreError};
-use crate::checkout::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
+use crate::records::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))

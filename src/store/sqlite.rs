@@ -14,7 +14,7 @@ use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError};
 use super::batch::{item_list, Batch};
 use super::sql::sqlite_money as money;
 use super::{sink_error, StoreError};
-use crate::checkout::ShopRecord;
+use crate::records::ShopRecord;
 
 /// Connections: one writer (the journal) and readers for activations and queries.
 const SQLITE_CONNECTIONS_MAX: u32 = 4;

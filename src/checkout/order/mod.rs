@@ -1,4 +1,4 @@
-//! An order: its row as the store keeps it (`row`), and its state machine, the one place that decides every transition of an order (paid,
+//! An order's state machine (its row as the store keeps it is `records::OrderRow`), the one place that decides every transition of an order (paid,
 //! failed, cancelled, expired, refunded, review). The flows in `checkout` ask it, then do what it
 //! says; none of them sets a state by hand.
 //!
@@ -14,11 +14,10 @@ use warung_actors::domain::{Money, Reference, UnixMs};
 
 use super::ShopRecord;
 
-mod row;
 #[cfg(test)]
 mod tests;
 
-pub use row::{OrderRow, OrderState, PaymentMethod};
+pub use crate::records::{OrderRow, OrderState, PaymentMethod};
 
 /// What happens to an order. Checked against the order's method and state, in this order.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,7 +9,7 @@ use super::{
     CustomerTuple, MovementTuple, OrderFilter, OrderHistory, PaymentLine, PriceRequest, PriceRequestStatus,
     PriceRequestTuple, ADMIN_LIST_ROWS_MAX, CUSTOMER_SELECT, MOVEMENT_COLUMNS, PRICE_REQUEST_COLUMNS,
 };
-use crate::checkout::{AuditRow, OrderRow};
+use crate::records::{AuditRow, OrderRow};
 use crate::store::backend::SqlStore;
 use crate::store::rows::{self, LedgerTuple, OrderTuple, LEDGER_COLUMNS, ORDER_COLUMNS};
 use crate::store::sql::{Query, Tx};
