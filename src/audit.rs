@@ -12,7 +12,7 @@ use serde::Serialize;
 use warung_actors::domain::masked;
 use warung_actors::journal::{LedgerKind, LedgerRow, StockKind};
 
-use crate::checkout::{OrderRow, OrderState, PaymentMethod};
+use crate::records::{OrderRow, OrderState, PaymentMethod};
 use crate::store::{rows, AuditData, Store, StoreError};
 
 /// Violations listed per check; more are counted but not printed.

@@ -16,7 +16,7 @@ use warung_actors::runtime::CallError;
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
-use crate::checkout::Supervisor;
+use crate::records::Supervisor;
 use crate::store::{Store, StoreError};
 
 /// What products exist, and the only way to add one or its stock: created in the store, stocked

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use warung_actors::journal::LedgerRow;
 
 use super::Check;
-use crate::checkout::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
+use crate::records::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
 use crate::store::{AuditData, ChargePurpose};
 
 /// Per payment id and credit kind (`topup`, `payment`, `surplus`), the ledger entries crediting it.
