@@ -59,6 +59,7 @@ impl Engine {
     /// Waits until every change made so far is stored (or has failed), then closes the store.
     /// An error means the last changes could not be stored: their callers were told so.
     pub async fn shutdown(&self) -> Result<(), warung_actors::runtime::CallError> {
+        self.supervisor.stop_watching();
         let flushed = self.supervisor.flush().await;
         if let Err(error) = &flushed {
             tracing::error!(%error, "journal flush at shutdown failed");

@@ -36,9 +36,11 @@ const OUTBOX_ROUND_ENTRIES_MAX: i64 = 1_000;
 /// The sender's name among the supervisor's services.
 pub const OUTBOX_SENDER: &str = "outbox-sender";
 
-/// Wakes waiting in the sender's mailbox, the running one included: one for new entries and one
-/// of its own timer at most, as wakes that come while one waits are that one.
-const OUTBOX_SENDER_MAILBOX_MAX: usize = 4;
+/// Wakes from new entries in the sender's mailbox, the running one included. Wakes that come
+/// while one waits are that one, so two are the most there can be; past this a wake is refused
+/// and logged, and the entries are sent by the sender's own timer (at most `OUTBOX_IDLE_POLL_MS`
+/// later).
+const OUTBOX_SENDER_MAILBOX_MAX: usize = 2;
 
 /// Sends in flight at once.
 const OUTBOX_SENDS_IN_FLIGHT_MAX: usize = 32;
@@ -104,7 +106,7 @@ pub struct OutboxSignal {
 impl OutboxSignal {
     pub fn wake(&self) {
         if !self.woken.swap(true, Ordering::AcqRel) {
-            if let Err(error) = self.sender.send(Wake { by_timer: false }) {
+            if let Err(error) = self.sender.send(Wake { by_timer: None }) {
                 self.woken.store(false, Ordering::Release);
                 tracing::warn!(%error, "the outbox sender could not be woken; its timer or its restart will send");
             }
@@ -154,6 +156,7 @@ pub fn start(
             sender: sender.clone(),
             woken: woken.clone(),
             timer: None,
+            timers_set: 0,
             stats: stats.clone(),
             actor,
         }
@@ -167,42 +170,60 @@ pub fn start(
 struct OutboxSender {
     sender: Arc<Sender>,
     woken: Arc<AtomicBool>,
-    /// The wake it set for itself, cancelled when woken sooner.
-    timer: Option<SpawnHandle>,
+    /// The wake it set for itself, cancelled when woken sooner, and that wake's number.
+    timer: Option<(SpawnHandle, u64)>,
+    /// The number of the latest timer set: actix cancels lazily, so a cancelled timer may still
+    /// fire in the same turn; a wake with an older number is ignored.
+    timers_set: u64,
     stats: Arc<SenderStats>,
-    /// Its mailbox and handling times, as every actor's.
+    /// Its mailbox and handling times, as every actor's. Only wakes from new entries pass through
+    /// the mailbox; the timer's are counted as handled, never as queued.
     actor: Arc<ActorStats>,
 }
 
 impl Actor for OutboxSender {
     type Context = Context<Self>;
 
+    /// A sender started again after a crash may have lost a wake: it starts with a round.
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.woken.store(false, Ordering::Release);
-        if self.actor.try_enqueue() {
-            ctx.notify(Wake { by_timer: false });
-        }
+        self.set_timer(ctx, Duration::ZERO);
     }
 }
 
-/// Send what is due. `by_timer`: the sender's own wake, set for when the next entry is due.
+impl OutboxSender {
+    fn set_timer(&mut self, ctx: &mut Context<Self>, after: Duration) {
+        self.timers_set += 1;
+        let wake = Wake { by_timer: Some(self.timers_set) };
+        self.timer = Some((ctx.notify_later(wake, after), self.timers_set));
+    }
+}
+
+/// Send what is due. `by_timer`: the number of the sender's own wake, set for when the next entry
+/// is due; `None` for a wake from new entries.
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Wake {
-    by_timer: bool,
+    by_timer: Option<u64>,
 }
 
 impl Handler<Wake> for OutboxSender {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, wake: Wake, ctx: &mut Context<Self>) -> Self::Result {
-        self.woken.store(false, Ordering::Release);
-        let timer = self.timer.take();
-        if let (Some(timer), false) = (timer, wake.by_timer) {
-            // Woken sooner: the timer's wake, counted in, will never come.
-            ctx.cancel_future(timer);
-            self.actor.dequeue_unhandled();
+        match (wake.by_timer, self.timer.take()) {
+            // A timer cancelled when a wake came sooner, firing anyway: that wake did its work.
+            (Some(number), current) if current.is_none_or(|(_, set)| set != number) => {
+                self.timer = current;
+                return AtomicResponse::new(Box::pin(actix::fut::ready(())));
+            }
+            (Some(_), _) => {}
+            (None, Some((timer, _))) => {
+                ctx.cancel_future(timer);
+            }
+            (None, None) => {}
         }
+        self.woken.store(false, Ordering::Release);
         let (sender, stats) = (self.sender.clone(), self.stats.clone());
         let started = std::time::Instant::now();
         let sending = async move {
@@ -211,11 +232,15 @@ impl Handler<Wake> for OutboxSender {
             stats.last_wake_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             wait
         };
+        let by_timer = wake.by_timer.is_some();
         AtomicResponse::new(Box::pin(sending.into_actor(self).map(move |wait, actor, ctx| {
-            actor.actor.handled(started.elapsed(), actor.sender.clock.now());
-            if actor.actor.try_enqueue() {
-                actor.timer = Some(ctx.notify_later(Wake { by_timer: true }, wait));
+            let (took, now) = (started.elapsed(), actor.sender.clock.now());
+            if by_timer {
+                actor.actor.ran(took, now);
+            } else {
+                actor.actor.handled(took, now);
             }
+            actor.set_timer(ctx, wait);
         })))
     }
 }

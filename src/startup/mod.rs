@@ -93,6 +93,9 @@ impl Application {
         let running = actix_rt::spawn(server);
         stop.await;
         tracing::info!("stopping: no new requests; finishing those in progress");
+        // The conversations die with the HTTP workers they run on: not crashes; what they had yet
+        // to answer stays recorded and is answered at the next start.
+        engine.supervisor.stop_watching();
         http.stop(true).await;
         let _ = running.await;
         // In simulator mode the stand-in Graph API was served by the HTTP server just stopped.

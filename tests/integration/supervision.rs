@@ -25,7 +25,8 @@ async fn the_outbox_sender_and_the_qris_sweep_are_services_ops_can_see() {
     let sender = service("outbox-sender");
     assert!(sender["messages_handled"].as_u64().unwrap() >= 1, "it woke and sent: {sender}");
     assert!(sender["handling_p99_micros"].as_u64().unwrap() > 0, "{sender}");
-    assert_eq!(sender["mailbox_capacity"], 4, "{sender}");
+    assert_eq!(sender["mailbox_capacity"], 2, "{sender}");
+    assert!(sender["mailbox_depth"].as_i64().unwrap() <= 1, "its own timer is not counted as mail: {sender}");
     assert_eq!(sender["incarnation"], 1, "never restarted: {sender}");
     let sweep = service("qris-sweep");
     assert!(sweep["messages_handled"].as_u64().unwrap() >= 1, "it sweeps at start: {sweep}");

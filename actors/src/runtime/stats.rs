@@ -145,8 +145,15 @@ impl ActorStats {
         self.depth.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// A message from the mailbox was handled.
     pub fn handled(&self, took: Duration, now: UnixMs) {
         self.depth.fetch_sub(1, Ordering::Relaxed);
+        self.ran(took, now);
+    }
+
+    /// Work that did not come through the mailbox (the actor's own timer) was done: counted and
+    /// timed as a handling, the mailbox's depth untouched.
+    pub fn ran(&self, took: Duration, now: UnixMs) {
         self.handled.fetch_add(1, Ordering::Relaxed);
         let micros = took.as_micros().max(1) as u64;
         let bucket = (64 - micros.leading_zeros() as usize).min(LATENCY_BUCKETS - 1);

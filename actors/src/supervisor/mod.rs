@@ -126,6 +126,8 @@ struct Inner<R: Record> {
     home: ArbiterHandle,
     /// What the watch keeps running besides products and wallets.
     watched: std::sync::Mutex<Vec<Arc<dyn Watched>>>,
+    /// Set when the application stops: what dies then is not restarted.
+    watch_stopped: std::sync::atomic::AtomicBool,
     notices: mpsc::UnboundedSender<Notice>,
     counters: SupervisorCounters,
 }
@@ -176,6 +178,7 @@ impl<R: Record> Supervisor<R> {
                 _journal_thread: journal_thread,
                 home: Arbiter::current(),
                 watched: std::sync::Mutex::new(Vec::new()),
+                watch_stopped: std::sync::atomic::AtomicBool::new(false),
                 notices,
                 counters: SupervisorCounters::default(),
             }),
@@ -270,10 +273,23 @@ impl<R: Record> Supervisor<R> {
         self.inner.watched.lock().expect("watch lock").clone()
     }
 
+    /// Stops restarting what is watched: for a stopping application, whose actors die with its
+    /// threads and must not be counted as crashes or started again.
+    pub fn stop_watching(&self) {
+        self.inner.watch_stopped.store(true, std::sync::atomic::Ordering::Release);
+    }
+
     fn restart_dead(&self) {
+        if self.inner.watch_stopped.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let now = self.inner.clock.now();
         for watched in self.watched() {
-            watched.restart_dead(now);
+            // A bug in one must not stop the watch over the others.
+            let restarting = std::panic::AssertUnwindSafe(|| watched.restart_dead(now));
+            if std::panic::catch_unwind(restarting).is_err() {
+                tracing::error!("restarting a watched actor panicked; the watch goes on");
+            }
         }
     }
 

@@ -127,14 +127,18 @@ impl<A: Actor<Context = Context<A>>> Service<A> {
     fn running(&self, now: UnixMs) -> Result<Running<A>, CallError> {
         let inner = &self.inner;
         let mut running = inner.running.lock().expect("service lock");
-        if let Some(current) = running.as_ref() {
+        if let Some(current) = running.take() {
             if current.addr.connected() {
-                return Ok(current.clone());
+                *running = Some(current.clone());
+                return Ok(current);
             }
             current.stats.mark_stopped();
             inner.restarts.crashed(&inner.key, now);
+            if let Err(error) = inner.restarts.check(&inner.key, now) {
+                tracing::error!(service = %inner.key, %error, "a service's actor keeps dying; it stays stopped for now");
+                return Err(error);
+            }
             tracing::error!(service = %inner.key, "a service's actor died; starting it again");
-            *running = None;
         }
         inner.restarts.check(&inner.key, now)?;
         let incarnation = inner.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
@@ -151,7 +155,7 @@ impl<A: Actor<Context = Context<A>>> Service<A> {
 impl<A: Actor<Context = Context<A>>> Watched for Service<A> {
     fn restart_dead(&self, now: UnixMs) {
         if let Err(error) = self.running(now) {
-            // Logged once, when it crashed past its budget; the watch tries again next time.
+            // Logged when it died past its budget; the watch tries again each time.
             tracing::debug!(service = %self.inner.key, %error, "a service is not running");
         }
     }

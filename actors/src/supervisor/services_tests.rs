@@ -109,3 +109,15 @@ async fn a_service_that_keeps_dying_is_quarantined_within_the_restart_budget() {
     tokio::time::advance(BUDGET.window).await;
     assert_eq!(starts.recv().await, Some(3), "after the window the watch starts it again");
 }
+
+#[actix_rt::test]
+async fn a_stopping_application_s_services_are_not_started_again() {
+    tokio::time::pause();
+    let (supervisor, service, mut starts) = start(BUDGET);
+    assert_eq!(starts.recv().await, Some(1));
+    supervisor.stop_watching();
+    service.send(Crash).unwrap();
+    tokio::time::sleep(Duration::from_millis(3 * WATCH_EVERY_MS)).await; // paused: the watch ticks thrice
+    assert!(starts.try_recv().is_err(), "not started again");
+    assert_eq!(supervisor.restarts(), 0, "nor counted as a crash");
+}

@@ -3,9 +3,9 @@
 //!
 //! A dead actor (a panic outside the answer's own guard) is replaced by a new incarnation that is
 //! handed the same waiting messages in the same order (answering one twice is harmless, see the
-//! inbox), within the supervisor's restart budget; past the budget the customer's messages stay
-//! recorded and are answered at the next start. The supervisor's watch asks for dead ones to be
-//! started again; a new message to a dead one does it at once.
+//! inbox), within the supervisor's restart budget. Past the budget the customer is parked: their
+//! messages wait, in order, with no actor, until the budget's window ends; new ones queue behind
+//! them. The supervisor's watch starts dead and parked ones again; a new message does it at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,11 +42,17 @@ pub struct Conversations<A: Actor + Handler<Answer>> {
     incarnations: AtomicU64,
 }
 
-/// A customer's actor and what it has yet to answer, oldest first.
+/// A customer's actor (none while parked) and what it has yet to answer, oldest first.
 struct Waiting<A: Actor> {
-    actor: Addr<A>,
+    actor: Option<Addr<A>>,
     queued: Vec<Queued>,
     stats: Arc<ActorStats>,
+}
+
+impl<A: Actor> Waiting<A> {
+    fn died(&self) -> bool {
+        self.actor.as_ref().is_some_and(|actor| !actor.connected())
+    }
 }
 
 /// What `push` did with a message.
@@ -57,8 +63,9 @@ pub enum Pushed {
     AlreadyQueued,
     /// The customer's queue is full: answered at the next start.
     QueueFull,
-    /// The customer's actor keeps dying: answered at the next start.
-    Quarantined,
+    /// The customer's actor keeps dying: the message waits, in order, until the restart
+    /// budget's window ends.
+    Parked,
 }
 
 impl<A: Actor + Handler<Answer>> Conversations<A>
@@ -79,26 +86,27 @@ where
     pub fn push(&self, message: Queued, now: UnixMs, start: Start<A>) -> Pushed {
         let customer = message.customer().clone();
         let mut all = self.waiting.lock().expect("conversations lock");
-        if !all.contains_key(&customer) {
-            if self.restarts.check(&customer, now).is_err() {
-                return Pushed::Quarantined;
-            }
-            all.insert(customer.clone(), self.spawn(&customer, now, start));
-        }
-        let waiting = all.get_mut(&customer).expect("inserted above");
+        let waiting = all.entry(customer.clone()).or_insert_with(|| self.parked(&customer, now));
         if waiting.queued.iter().any(|queued| queued.event_id == message.event_id) {
             return Pushed::AlreadyQueued;
         }
-        if !waiting.actor.connected() && !self.restart(&customer, waiting, now, start) {
-            all.remove(&customer);
-            return Pushed::Quarantined;
+        if waiting.died() {
+            self.bury(&customer, waiting, now);
+        }
+        if waiting.actor.is_none() {
+            self.revive(&customer, waiting, now, start);
         }
         if !waiting.stats.try_enqueue() {
             return Pushed::QueueFull;
         }
         waiting.queued.push(message.clone());
-        waiting.actor.do_send(Answer(message));
-        Pushed::Queued
+        match &waiting.actor {
+            Some(actor) => {
+                actor.do_send(Answer(message));
+                Pushed::Queued
+            }
+            None => Pushed::Parked,
+        }
     }
 
     /// The message is answered: it leaves its customer's queue. Whether the customer has nothing
@@ -116,46 +124,58 @@ where
         false
     }
 
-    /// Starts again every actor that died, with what it had yet to answer.
+    /// Starts again every actor that died, and every parked one whose budget's window ended,
+    /// with what it had yet to answer.
     pub fn restart_dead(&self, now: UnixMs, start: Start<A>) {
         let mut all = self.waiting.lock().expect("conversations lock");
-        let mut quarantined = Vec::new();
         for (customer, waiting) in all.iter_mut() {
-            if !waiting.actor.connected() && !self.restart(customer, waiting, now, start) {
-                quarantined.push(customer.clone());
+            if waiting.died() {
+                self.bury(customer, waiting, now);
+            }
+            if waiting.actor.is_none() {
+                self.revive(customer, waiting, now, start);
             }
         }
-        for customer in quarantined {
-            all.remove(&customer);
-        }
     }
 
-    /// Replaces a dead actor; false when the customer's restart budget is spent.
-    fn restart(&self, customer: &CustomerId, waiting: &mut Waiting<A>, now: UnixMs, start: Start<A>) -> bool {
+    /// Counts a dead actor's crash and forgets it; its messages stay.
+    fn bury(&self, customer: &CustomerId, waiting: &mut Waiting<A>, now: UnixMs) {
         waiting.stats.mark_stopped();
+        waiting.actor = None;
         self.restarts.crashed(customer, now);
-        if let Err(error) = self.restarts.check(customer, now) {
-            tracing::error!(customer = %customer.masked(), %error,
-                "a conversation keeps dying; its messages are answered at the next start");
-            return false;
+        match self.restarts.check(customer, now) {
+            Ok(()) => tracing::error!(customer = %customer.masked(), waiting = waiting.queued.len(),
+                "a conversation's actor died; starting it again with its waiting messages"),
+            Err(error) => tracing::error!(customer = %customer.masked(), waiting = waiting.queued.len(), %error,
+                "a conversation's actor keeps dying; its messages wait for the restart budget's window to end"),
         }
-        tracing::error!(customer = %customer.masked(), waiting = waiting.queued.len(),
-            "a conversation's actor died; starting it again with its waiting messages");
-        let again = self.spawn(customer, now, start);
-        for message in &waiting.queued {
-            again.stats.try_enqueue();
-            again.actor.do_send(Answer(message.clone()));
-        }
-        waiting.actor = again.actor;
-        waiting.stats = again.stats;
-        true
     }
 
-    fn spawn(&self, customer: &CustomerId, now: UnixMs, start: Start<A>) -> Waiting<A> {
+    /// Starts an actor for a customer who has none, handing it what they have waiting, unless
+    /// their restart budget is spent (then they stay parked).
+    fn revive(&self, customer: &CustomerId, waiting: &mut Waiting<A>, now: UnixMs, start: Start<A>) {
+        if self.restarts.check(customer, now).is_err() {
+            return;
+        }
         let incarnation = self.incarnations.fetch_add(1, Ordering::Relaxed) + 1;
+        let stats = Arc::new(self.stats(customer, incarnation, now));
+        let actor = start(customer);
+        for message in &waiting.queued {
+            stats.try_enqueue();
+            actor.do_send(Answer(message.clone()));
+        }
+        waiting.actor = Some(actor);
+        waiting.stats = stats;
+    }
+
+    /// A customer with no actor yet.
+    fn parked(&self, customer: &CustomerId, now: UnixMs) -> Waiting<A> {
+        Waiting { actor: None, queued: Vec::new(), stats: Arc::new(self.stats(customer, 0, now)) }
+    }
+
+    fn stats(&self, customer: &CustomerId, incarnation: u64, now: UnixMs) -> ActorStats {
         let key = ActorKey::Conversation(customer.clone());
-        let stats = ActorStats::new(key, incarnation, CONVERSATION_QUEUED_MAX, now, self.totals.clone());
-        Waiting { actor: start(customer), queued: Vec::new(), stats: Arc::new(stats) }
+        ActorStats::new(key, incarnation, CONVERSATION_QUEUED_MAX, now, self.totals.clone())
     }
 
     pub fn is_empty(&self) -> bool {

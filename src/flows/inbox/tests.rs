@@ -51,7 +51,8 @@ fn a_message_stored_by_an_earlier_build_is_still_answered() {
 
 mod conversations_restart {
     //! A conversation's actor that dies is started again with its waiting messages, in order,
-    //! within the restart budget; past it, the customer's messages wait for the next start.
+    //! within the restart budget; past it, the customer is parked, their messages kept in order
+    //! until the budget's window ends.
 
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -167,12 +168,20 @@ mod conversations_restart {
     }
 
     #[actix_rt::test]
-    async fn a_conversation_that_dies_past_its_budget_leaves_its_messages_for_the_next_start() {
+    async fn a_conversation_that_dies_past_its_budget_is_parked_with_its_messages_until_the_window_ends() {
         let mut fixture = Fixture::new(0);
         fixture.push("wamid.1", "boom");
         assert_eq!(fixture.said(1).await, ["dying"]);
-        assert_eq!(fixture.push("wamid.2", "saldo"), Pushed::Quarantined);
-        assert!(fixture.conversations.is_empty(), "nothing held in memory; the inbox table keeps both");
-        assert_eq!(fixture.push("wamid.3", "halo"), Pushed::Quarantined, "until the window ends");
+        assert_eq!(fixture.push("wamid.2", "saldo"), Pushed::Parked);
+        assert_eq!(fixture.push("wamid.3", "halo"), Pushed::Parked);
+
+        let window_ms = 60_000;
+        fixture.conversations.restart_dead(window_ms - 1, &|customer| fixture.start(customer));
+        tokio::task::yield_now().await;
+        assert!(fixture.said.try_recv().is_err(), "still parked: nothing answered");
+        assert!(!fixture.conversations.is_empty(), "its messages wait");
+
+        fixture.conversations.restart_dead(window_ms, &|customer| fixture.start(customer));
+        assert_eq!(fixture.said(3).await, ["boom", "saldo", "halo"], "all of them, in order");
     }
 }
