@@ -75,8 +75,7 @@ async fn a_customer_holds_at_most_one_open_top_up() {
 
 #[actix_rt::test]
 async fn one_customers_unsent_backlog_is_capped() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Postgres).await;
     let later = engine.supervisor.clock().now() + 3_600_000;
     let entries: Vec<NewOutbox> = (0..150)
         .map(|i| NewOutbox {
@@ -89,5 +88,5 @@ async fn one_customers_unsent_backlog_is_capped() {
     engine.store.enqueue(later, &entries).await.unwrap();
     let kept = engine.store.outbox_of("6284400").await.unwrap().len() as i64;
     assert_eq!(kept, warung::store::mailbox::OUTBOX_DESTINATION_UNSENT_MAX);
-    finish(engine, db).await;
+    engine.finish().await;
 }

@@ -316,8 +316,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_once() {
     use proptest::strategy::{Strategy, ValueTree};
     const CASES: usize = 24;
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let product = product_with_items(&engine, "viu", 15_000, CASES * 3).await;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let steps = proptest::collection::vec(step(), 1..16);
@@ -366,7 +365,7 @@ async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_o
     }
     let sold = engine.supervisor.product_snapshot(&product).await.unwrap().sold;
     assert!(sold > 0, "some interleavings delivered");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
