@@ -116,13 +116,6 @@ pub fn settings(url: &str) -> Settings {
     settings
 }
 
-/// An engine on `db` with the tests' settings, changed by `tweak`; the caller keeps the database.
-pub async fn engine_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Engine {
-    let mut settings = settings(&db.url);
-    tweak(&mut settings);
-    warung::startup::start_engine(settings).await.unwrap()
-}
-
 /// An engine on a fresh database of its own: `finish` audits the store, stops the engine and
 /// drops the database (a failed test drops it too). It reads as the engine it holds.
 pub struct TestEngine {
@@ -144,7 +137,9 @@ impl TestEngine {
     /// An engine on a database the test set up first (a proxy in front of it, say); the engine
     /// owns the database from now on.
     pub async fn on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestEngine {
-        let engine = engine_with(&db, tweak).await;
+        let mut settings = settings(&db.url);
+        tweak(&mut settings);
+        let engine = warung::startup::start_engine(settings).await.unwrap();
         TestEngine { engine, db }
     }
 

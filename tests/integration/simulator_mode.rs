@@ -28,8 +28,7 @@ fn a_live_provider_beside_a_simulated_one_is_refused_at_startup() {
 
 #[actix_rt::test]
 async fn a_simulated_payment_is_refused_for_a_customer_of_the_live_whatsapp() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| {
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::Accepting, |s| {
         s.midtrans.server_key = None;
         s.simulator.allow_mixed = true;
     })
@@ -44,7 +43,7 @@ async fn a_simulated_payment_is_refused_for_a_customer_of_the_live_whatsapp() {
     assert_eq!(order.state, OrderState::AwaitingPayment, "no free goods");
     let chat = shop.client.get(format!("{}/simulator/api/chat/6286000", shop.address)).send().await.unwrap();
     assert_eq!(chat.status().as_u16(), 404, "a live customer's chat is not the simulator's to show");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
