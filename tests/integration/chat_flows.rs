@@ -122,15 +122,9 @@ async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(bac
     let again = shop.stop().await.restart().await;
     assert_eq!(again.replies("6285555", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
     assert_eq!(again.replies("6286666", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
-    // Meta has the reply; the sender marks it sent just after, so wait for the mark.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let entries = loop {
-        let entries = again.engine.store.outbox_of("6285555").await.unwrap();
-        if entries.first().is_none_or(|e| e.status == OutboxStatus::Sent) || tokio::time::Instant::now() > deadline {
-            break entries;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    // Meta has the reply; the sender marks it sent just after, and is idle only once it has.
+    again.until_idle().await;
+    let entries = again.engine.store.outbox_of("6285555").await.unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, OutboxStatus::Sent);
     assert_eq!(entries[0].provider_id.as_deref(), Some("wamid.SENT"));
@@ -192,15 +186,9 @@ async fn a_message_meta_refuses_for_good_is_given_up_and_later_replies_still_go(
     shop.say("6288888", "riwayat").await;
     let replies = shop.replies("6288888", 2).await;
     assert!(replies[1].contains("Belum ada pesanan"), "{replies:?}");
-    // Meta has the second reply; the sender marks it sent just after, so wait for the mark.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let entries = loop {
-        let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
-        if entries.get(1).is_none_or(|e| e.status == OutboxStatus::Sent) || tokio::time::Instant::now() > deadline {
-            break entries;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    // Meta has the second reply; the sender marks it sent just after, and is idle only once it has.
+    shop.until_idle().await;
+    let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
     assert_eq!(entries[0].status, OutboxStatus::Failed);
     assert!(entries[0].last_error.as_deref().unwrap_or("").contains("131047"));
     assert_eq!(entries[1].status, OutboxStatus::Sent);
@@ -265,19 +253,13 @@ async fn a_customer_without_a_visible_phone_number_is_answered_by_user_id() {
                   "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.BSUID1", "timestamp": "1700000000",
                                 "type": "text", "text": {"body": "saldo"}}]}}]}]});
     assert_eq!(shop.deliver(&serde_json::to_vec(&body).unwrap()).await.0, 200);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let requests = shop.graph.received_requests().await.unwrap();
-        if let Some(request) = requests.first() {
-            let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            assert_eq!(sent["recipient"], "US.13491208655302741918");
-            assert!(sent.get("to").is_none());
-            assert_eq!(sent["text"]["body"], "Saldo kamu: Rp0");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no reply");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // Idle once the reply is answered and sent.
+    shop.until_idle().await;
+    let requests = shop.graph.received_requests().await.unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&requests.first().expect("a reply").body).unwrap();
+    assert_eq!(sent["recipient"], "US.13491208655302741918");
+    assert!(sent.get("to").is_none());
+    assert_eq!(sent["text"]["body"], "Saldo kamu: Rp0");
     shop.finish().await;
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use warung::checkout::OrderState;
+use warung::checkout::{OrderNotice, OrderState};
 use warung::store::ChargeStatus;
 use warung_actors::domain::Money;
 use wiremock::matchers::{method, path, path_regex};
@@ -158,17 +158,17 @@ async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
         .mount(&shop.midtrans)
         .await;
     let product = product_with_items(&shop.engine, "viu", 15_000, 1).await;
+    let mut notices = shop.engine.checkout.subscribe();
     shop.say("6281004", "beli viu qris").await;
     shop.replies("6281004", 2).await;
     let charge = shop.charge_of_latest_order("6281004").await;
 
-    // The reservation's time passes: the sweep expires the charge at Midtrans and tells the customer.
+    // The reservation's time passes (the checkout announces the expiry once it is stored): the
+    // sweep expires the charge at Midtrans and tells the customer.
+    let expired = tokio::time::timeout(Duration::from_secs(10), notices.recv()).await;
+    let expired = expired.expect("the reservation never expired").unwrap();
     let order = charge.order.clone().unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while shop.engine.store.order(&order).await.unwrap().unwrap().state != OrderState::Expired {
-        assert!(tokio::time::Instant::now() < deadline, "the reservation never expired");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(expired, OrderNotice::Expired { order, customer: customer("6281004") });
     shop.gateway.qris.sweep().await.unwrap();
     let replies = shop.replies("6281004", 3).await;
     assert!(replies[2].contains("Waktu pembayaran habis"), "{replies:?}");
