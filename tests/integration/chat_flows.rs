@@ -292,7 +292,9 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
     // Meta down: the reply waits out a backoff, and the drain does not wait for it.
     let shop = spawn_shop_meta_down(Backend::Sqlite).await;
     shop.say("6285555", "saldo").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while shop.engine.store.outbox_of("6285555").await.unwrap().first().is_none_or(|e| e.attempts == 0) {
+        assert!(tokio::time::Instant::now() < deadline, "no attempt to send the reply");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let started = tokio::time::Instant::now();

@@ -57,10 +57,13 @@ async fn terminated_connections_never_turn_into_false_successes() {
                 tokio::time::sleep(Duration::from_micros(200)).await;
             } else {
                 cut_mid_batch += 1;
+                // The journal reconnects and the sale goes on before the next cut, so each cut
+                // lands on a batch of its own.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
         for _ in 0..3 {
+            // Spread over the rest of the sale, so each cut finds connections opened since the last.
             tokio::time::sleep(Duration::from_millis(150)).await;
             cut_every_connection(&engine.db.name).await;
         }
@@ -117,7 +120,8 @@ async fn a_database_restart_while_the_shop_is_quiet_fails_no_purchase() {
     fund(&engine, "early", 1_000).await;
     engine.supervisor.flush().await.unwrap();
 
-    // The shop is quiet; meanwhile every connection is cut, as a restart would.
+    // The shop is quiet; meanwhile every connection is cut, as a restart would. A real wait: sqlx
+    // measures a connection's idleness with std's clock, which paused time does not move.
     tokio::time::sleep(Duration::from_millis(QUIET_MS)).await;
     let cut = cut_every_connection(&engine.db.name).await;
     assert!(cut >= 2, "the reads and the journal had connections to cut");
