@@ -75,8 +75,7 @@ async fn audit_actions(admin: &Admin, subject: &str) -> Vec<(String, String, Str
 
 #[actix_rt::test]
 async fn every_described_endpoint_exists_and_refuses_a_missing_or_wrong_token() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let product = product_with_items(&engine, "viu", 15_000, 2).await;
     fund(&engine, "budi", 50_000).await;
     let bought = engine.checkout.buy_with_saldo(&customer("budi"), &product, 1).await.unwrap();
@@ -128,12 +127,11 @@ async fn every_described_endpoint_exists_and_refuses_a_missing_or_wrong_token() 
         }
     }
     assert_eq!(operations, 26, "every admin operation is described");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn products_are_created_edited_restocked_and_audited(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let admin = spawn_admin(engine.clone()).await;
     let create = |code: &str, price: &str| json!({"code": code, "name": "Viu 1 bulan", "price": price});
     assert_eq!(
@@ -202,16 +200,14 @@ async fn products_are_created_edited_restocked_and_audited(backend: Backend) {
     assert!(actions.contains(&("siti".into(), "set_active".into(), "true".into(), "".into())), "{actions:?}");
 
     // The stored row agrees after a restart.
-    engine.shutdown().await.unwrap();
-    let engine = engine_with(&db, |_| {}).await;
+    let engine = engine.restart().await;
     let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
     assert_eq!((snapshot.name.as_str(), snapshot.active, snapshot.sold), ("Viu 30 hari", true, 1));
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn a_large_price_change_waits_for_a_confirming_call(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     product_with_items(&engine, "viu", 10_000, 3).await;
     let admin = spawn_admin(engine.clone()).await;
     let price = |p: &str| json!({"price": p, "reason": "promo"});
@@ -277,12 +273,11 @@ async fn a_large_price_change_waits_for_a_confirming_call(backend: Backend) {
     let answer = admin.send("post", &format!("/price-requests/{overtaken}/confirm"), json!({})).await;
     assert_eq!(code_of(&answer), (409, Some("price_changed_since_request")));
     assert_eq!(admin.get("/products/viu").await.1["price"], "31000");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn a_reseller_pays_the_reseller_price(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     product_with_items(&engine, "viu", 15_000, 3).await;
     fund(&engine, "rina", 100_000).await;
     fund(&engine, "budi", 100_000).await;
@@ -314,18 +309,16 @@ async fn a_reseller_pays_the_reseller_price(backend: Backend) {
     );
 
     // Roles and reseller prices outlive a restart.
-    engine.shutdown().await.unwrap();
-    let engine = engine_with(&db, |_| {}).await;
+    let engine = engine.restart().await;
     assert_eq!(
         engine.checkout.buy_with_saldo(&customer("rina"), &code("viu"), 1).await.unwrap().total,
         Money::rupiah(12_000)
     );
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn orders_are_listed_shown_cancelled_and_refunded(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     product_with_items(&engine, "viu", 15_000, 5).await;
     product_with_items(&engine, "net", 20_000, 5).await;
     fund(&engine, "budi", 100_000).await;
@@ -388,12 +381,11 @@ async fn orders_are_listed_shown_cancelled_and_refunded(backend: Backend) {
     );
     assert_eq!(code_of(&admin.get("/orders/TRX-0000000000-1").await), (404, Some("order_not_found")));
     assert_eq!(code_of(&admin.get("/orders/not-an-order").await), (400, Some("bad_order")));
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn customers_balances_and_the_refund_watch(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     product_with_items(&engine, "viu", 10_000, 10).await;
     for who in ["ani", "budi", "cici"] {
         fund(&engine, who, 100_000).await;
@@ -451,12 +443,11 @@ async fn customers_balances_and_the_refund_watch(backend: Backend) {
     let odd_name = admin.call("put", "/customers/cici/role", "bad name!", Some(json!({"role": "reseller"}))).await;
     assert_eq!(code_of(&odd_name), (400, Some("bad_admin_name")));
     assert_eq!(admin.get("/customers/cici").await.1["role"], "member", "nothing changed");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn settings_are_validated_audited_applied_and_kept(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let admin = spawn_admin(engine.clone()).await;
     let (_, before) = admin.get("/settings").await;
     assert_eq!((before["price_minimum"].as_str(), before["refund_watch_percent"].as_u64()), (Some("1000"), Some(30)));
@@ -479,27 +470,25 @@ async fn settings_are_validated_audited_applied_and_kept(backend: Backend) {
     let audit = audit_actions(&admin, "setting:shop_name").await;
     assert_eq!(audit, [("siti".to_string(), "set_setting".to_string(), "Toko Budi".to_string(), String::new())]);
 
-    engine.shutdown().await.unwrap();
-    let engine = engine_with(&db, |_| {}).await;
+    let engine = engine.restart().await;
     let kept = engine.shop.values();
     assert_eq!(
         (kept.shop_name.as_str(), kept.welcome_message.as_str(), kept.purchases_per_minute),
         ("Toko Budi", "Promo 12.12!", 5)
     );
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn the_openapi_description_and_the_admin_page_are_served_without_a_token() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let admin = spawn_admin(engine.clone()).await;
     let page = admin.client.get(format!("{}/admin", admin.address)).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("warung admin"));
     let doc = admin.client.get(format!("{}/admin/api/openapi.json", admin.address)).send().await.unwrap();
     assert_eq!(doc.status().as_u16(), 200);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 on_both_backends!(
@@ -513,8 +502,7 @@ on_both_backends!(
 
 #[actix_rt::test]
 async fn a_restock_reference_is_bound_to_its_content_after_a_restart_and_beyond_the_actors_memory() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let admin = spawn_admin(engine.clone()).await;
     let create = |code: &str, counted: bool| json!({"code": code, "name": code, "price": "15000", "counted": counted});
     assert_eq!(admin.send("post", "/products", create("viu", false)).await.0, 201);
@@ -533,8 +521,7 @@ async fn a_restock_reference_is_bound_to_its_content_after_a_restart_and_beyond_
         };
         engine.supervisor.product(&pulsa, command).await.unwrap().unwrap();
     }
-    engine.shutdown().await.unwrap();
-    let engine = crate::helpers::engine(&db).await;
+    let engine = engine.restart().await;
     let admin = spawn_admin(engine.clone()).await;
 
     let (status, body) = admin.send("post", "/products/viu/stock", json!({"reference": "r1", "items": ["c"]})).await;
@@ -554,13 +541,12 @@ async fn a_restock_reference_is_bound_to_its_content_after_a_restart_and_beyond_
         5 + warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX as i64,
         "c0 applied once"
     );
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn admin_amounts_are_plain_decimals() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let admin = spawn_admin(engine.clone()).await;
     for amount in ["1e3", "1E3", "0x10", "1_000", " 1000", "+1000", "1000.001", "NaN", "inf", ""] {
         let (status, body) =
@@ -575,5 +561,5 @@ async fn admin_amounts_are_plain_decimals() {
     assert_eq!(status, 200, "{body}");
     let body = json!({"reference": "adj-1", "delta": "-500", "reason": "kompensasi"});
     assert_eq!(admin.send("post", "/wallets/cici/adjustments", body).await.0, 200);
-    finish(engine, db).await;
+    engine.finish().await;
 }

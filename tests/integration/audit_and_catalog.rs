@@ -7,8 +7,7 @@ use warung_actors::domain::Money;
 use crate::helpers::*;
 
 async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("catalog.json");
     std::fs::write(
@@ -36,14 +35,13 @@ async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"products": [{"code": "x y", "name": "n", "price": "1"}]}"#).unwrap();
     assert!(engine.catalog.import(warung::catalog::parse(&bad).unwrap()).await.is_err());
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn the_audit_command_finds_a_tampered_balance(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     fund(&engine, "mallory", 10_000).await;
-    engine.shutdown().await.unwrap();
+    let db = engine.stop().await;
 
     let audit =
         || Command::new(env!("CARGO_BIN_EXE_warung")).args(["audit", "--database-url", &db.url]).output().unwrap();
@@ -70,8 +68,7 @@ async fn the_audit_command_finds_a_tampered_balance(backend: Backend) {
 }
 
 async fn a_product_code_is_created_once_even_by_two_callers_at_the_same_moment(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "viu1b", 15_000, 3).await;
     let kind = warung_actors::journal::StockKind::Items;
     let again = engine.catalog.create(&product, "Viu again", Money::rupiah(1_000), kind).await.unwrap();
@@ -85,7 +82,7 @@ async fn a_product_code_is_created_once_even_by_two_callers_at_the_same_moment(b
         engine.catalog.create(&fresh, "Netflix", Money::rupiah(54_500), kind),
     );
     assert_eq!(u8::from(a.unwrap()) + u8::from(b.unwrap()), 1, "exactly one of two racing creates wins");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 on_both_backends!(

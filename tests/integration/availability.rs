@@ -10,8 +10,7 @@ use crate::shop::*;
 
 #[actix_rt::test]
 async fn customers_whose_replies_back_off_do_not_hold_up_everyone_elses() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     // Eleven customers with a hundred replies each waiting out Meta's pair limit (131056) for
     // an hour: older than anything else in the outbox.
     let later = shop.engine.supervisor.clock().now() + 3_600_000;
@@ -28,13 +27,12 @@ async fn customers_whose_replies_back_off_do_not_hold_up_everyone_elses() {
     }
     let menu = shop.ask("6284100", "saldo", 1).await;
     assert!(menu.contains("Saldo"), "{menu}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_poison_message_is_answered_and_its_sender_is_answered_again() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     let giant = code("emas");
     assert!(shop
         .engine
@@ -56,13 +54,12 @@ async fn a_poison_message_is_answered_and_its_sender_is_answered_again() {
     let balance = shop.ask("6284200", "saldo", 3).await;
     assert!(balance.contains("Saldo kamu"), "the chat still answers: {balance}");
     assert!(shop.engine.store.open_charges(10).await.unwrap().is_empty(), "no charge beyond the money limit");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_customer_holds_at_most_one_open_top_up() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     shop.say("6284300", "topup 10.000").await;
     shop.replies("6284300", 2).await;
     shop.say("6284300", "topup 10.000").await;
@@ -70,13 +67,12 @@ async fn a_customer_holds_at_most_one_open_top_up() {
     assert!(replies[2].contains("belum dibayar"), "told, and shown the open one's code again: {replies:?}");
     assert_eq!(replies[3], replies[0], "{replies:?}");
     assert_eq!(shop.engine.store.open_charges(10).await.unwrap().len(), 1, "one open top-up");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn one_customers_unsent_backlog_is_capped() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Postgres).await;
     let later = engine.supervisor.clock().now() + 3_600_000;
     let entries: Vec<NewOutbox> = (0..150)
         .map(|i| NewOutbox {
@@ -89,5 +85,5 @@ async fn one_customers_unsent_backlog_is_capped() {
     engine.store.enqueue(later, &entries).await.unwrap();
     let kept = engine.store.outbox_of("6284400").await.unwrap().len() as i64;
     assert_eq!(kept, warung::store::mailbox::OUTBOX_DESTINATION_UNSENT_MAX);
-    finish(engine, db).await;
+    engine.finish().await;
 }

@@ -124,8 +124,7 @@ impl Driver {
 
 #[actix_rt::test]
 async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromium() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     product_with_items(&engine, "viu", 15_000, 2).await;
     let address = serve(&engine);
 
@@ -145,14 +144,13 @@ async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromiu
 
     let sold = engine.supervisor.product_snapshot(&code("viu")).await.unwrap().sold;
     assert_eq!(sold, 1);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     const BUYERS: usize = 3_000;
-    let db = TestDb::new(Backend::Postgres).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Postgres).await;
     let product = product_with_items(&engine, "hot", 1_000, BUYERS).await;
     let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
     fund_all(&engine, &names, 1_000).await;
@@ -173,13 +171,12 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     let rows = driver.wait_for_in("products", "1").await;
     assert_eq!(rows.trim(), "1", "one product actor active");
     driver.quit().await;
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_chromium() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     product_with_items(&engine, "viu", 15_000, 2).await;
     let address = serve(&engine);
 
@@ -209,5 +206,5 @@ async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_c
     assert_eq!((snapshot.available, snapshot.active), (4, false));
     let audit = engine.store.audit_trail(Some("viu"), 10).await.unwrap();
     assert_eq!((audit[0].admin.as_str(), audit[0].action.as_str()), ("admin-siti", "set_active"));
-    finish(engine, db).await;
+    engine.finish().await;
 }

@@ -18,8 +18,8 @@ const DELIVERIES_IN_FLIGHT: usize = 200;
 
 #[actix_rt::test]
 async fn two_thousand_customers_buy_fifty_items_by_chat_and_each_gets_exactly_one_reply() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| s.whatsapp.messages_per_second = 10_000).await;
+    let shop =
+        spawn_shop_with(Backend::Postgres, StandIns::Accepting, |s| s.whatsapp.messages_per_second = 10_000).await;
     let product = product_with_items(&shop.engine, "promo", PRICE, ITEMS).await;
     let customers: Vec<String> = (0..CUSTOMERS).map(|i| format!("{}", 62_700_000_000u64 + i)).collect();
     futures::stream::iter(customers.iter().map(|c| fund(&shop.engine, c, PRICE)))
@@ -69,5 +69,5 @@ async fn two_thousand_customers_buy_fifty_items_by_chat_and_each_gets_exactly_on
     assert_eq!(orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS, "exactly fifty paid orders");
     let snapshot = shop.engine.supervisor.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.sold, snapshot.available), (ITEMS as i64, 0));
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }

@@ -8,8 +8,7 @@ use crate::helpers::*;
 use crate::shop::*;
 
 async fn a_saldo_purchase_by_chat_is_answered_with_its_items(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(backend).await;
     product_with_items(&shop.engine, "viu1b", 15_000, 2).await;
     fund(&shop.engine, "6281111", 20_000).await;
 
@@ -30,15 +29,14 @@ async fn a_saldo_purchase_by_chat_is_answered_with_its_items(backend: Backend) {
     assert!(poor.contains("Saldo tidak cukup"), "{poor}");
     let nonsense = shop.ask("6281111", "halo kak", 7).await;
     assert!(nonsense.contains("Ketik *menu*"), "never silence: {nonsense}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 on_both_backends!(a_saldo_purchase_by_chat_is_answered_with_its_items);
 
 #[actix_rt::test]
 async fn a_message_delivered_three_times_buys_once_and_is_answered_once() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu1b", 15_000, 5).await;
     fund(&shop.engine, "6282222", 100_000).await;
     let (_, body) = text_webhook("6282222", "beli viu1b");
@@ -50,13 +48,12 @@ async fn a_message_delivered_three_times_buys_once_and_is_answered_once() {
     let replies = shop.replies("6282222", 2).await;
     assert_eq!(replies.len(), 2, "{replies:?}");
     assert_eq!(replies[1], "Saldo kamu: Rp85.000", "bought once");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn one_customers_messages_are_answered_in_order_and_a_batch_reaches_everyone() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     fund(&shop.engine, "6283333", 7_000).await;
     let message = |id: &str, from: &str, text: &str| json!({"from": from, "id": id, "timestamp": "1700000000", "type": "text", "text": {"body": text}});
     let batch = json!({"object": "whatsapp_business_account", "entry": [
@@ -75,13 +72,12 @@ async fn one_customers_messages_are_answered_in_order_and_a_batch_reaches_everyo
     assert_eq!(shop.replies("6284444", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
     shop.until_idle().await;
     assert_eq!(shop.sent_to("6283333").await.len(), 3, "the status callback is recorded, not answered");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn an_image_and_an_unsupported_message_get_a_polite_reply() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     for name in ["wa_image_message.json", "wa_unsupported_message.json"] {
         let body = std::fs::read(format!("{}/tests/fixtures/whatsapp/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert_eq!(shop.deliver(&body).await.0, 200);
@@ -93,13 +89,12 @@ async fn an_image_and_an_unsupported_message_get_a_polite_reply() {
         .to_string();
     let replies = shop.replies(&image_from, 1).await;
     assert!(replies[0].contains("hanya bisa membaca pesan teks"), "{replies:?}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(backend: Backend) {
-    let db = TestDb::new(backend).await;
     // First run: Meta is down, so the answer stays in the outbox.
-    let shop = spawn_shop_meta_down(&db).await;
+    let shop = spawn_shop_meta_down(backend).await;
     shop.say("6285555", "saldo").await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -122,35 +117,25 @@ async fn a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds(bac
         handled: false,
     };
     assert!(shop.engine.store.record_webhook(&entry).await.unwrap());
-    shop.engine.shutdown().await.unwrap();
 
     // Second run: Meta is back.
-    let graph = wiremock::MockServer::start().await;
-    graph_accepts(&graph).await;
-    let again = start_shop(&db, graph, shop.midtrans, |_| {}).await;
+    let again = shop.stop().await.restart().await;
     assert_eq!(again.replies("6285555", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
     assert_eq!(again.replies("6286666", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
-    // Meta has the reply; the sender marks it sent just after, so wait for the mark.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let entries = loop {
-        let entries = again.engine.store.outbox_of("6285555").await.unwrap();
-        if entries.first().is_none_or(|e| e.status == OutboxStatus::Sent) || tokio::time::Instant::now() > deadline {
-            break entries;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    // Meta has the reply; the sender marks it sent just after, and is idle only once it has.
+    again.until_idle().await;
+    let entries = again.engine.store.outbox_of("6285555").await.unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, OutboxStatus::Sent);
     assert_eq!(entries[0].provider_id.as_deref(), Some("wamid.SENT"));
-    finish(again.engine, db).await;
+    again.finish().await;
 }
 
 on_both_backends!(a_restart_answers_recorded_messages_and_sends_what_the_outbox_holds);
 
 #[actix_rt::test]
 async fn the_graph_api_answering_5xx_429_then_130429_is_retried_until_the_reply_is_sent_once() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::GraphUnmounted, |_| {}).await;
     use wiremock::{matchers::method, Mock, ResponseTemplate};
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500))
@@ -182,13 +167,12 @@ async fn the_graph_api_answering_5xx_429_then_130429_is_retried_until_the_reply_
     let errors = shop.gateway.counters.whatsapp_sends.errors();
     let count = |code: &str| errors.iter().find(|(c, _)| c == code).map(|(_, n)| *n);
     assert_eq!((count("130429"), count("transient")), (Some(1), Some(2)), "by Meta's error code: {errors:?}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_message_meta_refuses_for_good_is_given_up_and_later_replies_still_go() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::GraphUnmounted, |_| {}).await;
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::GraphUnmounted, |_| {}).await;
     use wiremock::{matchers::method, Mock, ResponseTemplate};
     let outside_window = json!({"error": {"message": "Re-engagement message", "code": 131047}});
     Mock::given(method("POST"))
@@ -202,27 +186,20 @@ async fn a_message_meta_refuses_for_good_is_given_up_and_later_replies_still_go(
     shop.say("6288888", "riwayat").await;
     let replies = shop.replies("6288888", 2).await;
     assert!(replies[1].contains("Belum ada pesanan"), "{replies:?}");
-    // Meta has the second reply; the sender marks it sent just after, so wait for the mark.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let entries = loop {
-        let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
-        if entries.get(1).is_none_or(|e| e.status == OutboxStatus::Sent) || tokio::time::Instant::now() > deadline {
-            break entries;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    // Meta has the second reply; the sender marks it sent just after, and is idle only once it has.
+    shop.until_idle().await;
+    let entries = shop.engine.store.outbox_of("6288888").await.unwrap();
     assert_eq!(entries[0].status, OutboxStatus::Failed);
     assert!(entries[0].last_error.as_deref().unwrap_or("").contains("131047"));
     assert_eq!(entries[1].status, OutboxStatus::Sent);
     let orders = shop.engine.store.orders_of(&customer("6288888"), 5).await.unwrap();
     assert!(orders.iter().all(|o| o.state != OrderState::Pending));
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_customer_over_the_purchase_limit_is_told_to_wait_counted_in_redis() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| {
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::Accepting, |s| {
         s.redis.url = Some("redis://127.0.0.1:6379".into());
         s.shop.purchases_per_minute = 2;
     })
@@ -237,13 +214,12 @@ async fn a_customer_over_the_purchase_limit_is_told_to_wait_counted_in_redis() {
     let limited = shop.ask(&who, "beli pulsa", 3).await;
     assert!(limited.contains("Terlalu banyak pembelian") && limited.contains("detik"), "{limited}");
     assert_eq!(shop.ask(&who, "saldo", 4).await, "Saldo kamu: Rp8.000", "the third was not bought");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn purchases_go_on_when_redis_is_down_and_the_limit_says_it_failed_open() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| {
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::Accepting, |s| {
         s.redis.url = Some("redis://127.0.0.1:1".into());
         s.shop.purchases_per_minute = 1;
     })
@@ -255,52 +231,43 @@ async fn purchases_go_on_when_redis_is_down_and_the_limit_says_it_failed_open() 
     let ops: serde_json::Value =
         shop.client.get(format!("{}/ops/gateway", shop.ops_address)).send().await.unwrap().json().await.unwrap();
     assert_eq!(ops["purchase_rate_limit"]["failed_open"], 2, "{ops}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn the_in_process_limit_applies_without_redis() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| s.shop.purchases_per_minute = 1).await;
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::Accepting, |s| s.shop.purchases_per_minute = 1).await;
     product_with_items(&shop.engine, "pulsa", 1_000, 10).await;
     fund(&shop.engine, "6292000", 10_000).await;
     assert!(shop.ask("6292000", "beli pulsa", 1).await.contains("Pembayaran berhasil"));
     assert!(shop.ask("6292000", "topup 10000", 2).await.contains("Terlalu banyak pembelian"), "top ups count too");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_customer_without_a_visible_phone_number_is_answered_by_user_id() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
         "value": {"messaging_product": "whatsapp",
                   "contacts": [{"profile": {"name": "Ani", "username": "ani.shop"}, "user_id": "US.13491208655302741918"}],
                   "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.BSUID1", "timestamp": "1700000000",
                                 "type": "text", "text": {"body": "saldo"}}]}}]}]});
     assert_eq!(shop.deliver(&serde_json::to_vec(&body).unwrap()).await.0, 200);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let requests = shop.graph.received_requests().await.unwrap();
-        if let Some(request) = requests.first() {
-            let sent: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
-            assert_eq!(sent["recipient"], "US.13491208655302741918");
-            assert!(sent.get("to").is_none());
-            assert_eq!(sent["text"]["body"], "Saldo kamu: Rp0");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no reply");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    finish(shop.engine, db).await;
+    // Idle once the reply is answered and sent.
+    shop.until_idle().await;
+    let requests = shop.graph.received_requests().await.unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&requests.first().expect("a reply").body).unwrap();
+    assert_eq!(sent["recipient"], "US.13491208655302741918");
+    assert!(sent.get("to").is_none());
+    assert_eq!(sent["text"]["body"], "Saldo kamu: Rp0");
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_those_backing_off() {
     use std::time::Duration;
     use warung::flows::outbox::wait_until_sent;
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     let customers: Vec<String> = (0..5).map(|i| format!("62812000{i}")).collect();
     for who in &customers {
         shop.say(who, "saldo").await;
@@ -320,13 +287,14 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
         let entries = shop.engine.store.outbox_of(who).await.unwrap();
         assert_eq!(entries[0].status, OutboxStatus::Sent, "{who}: {entries:?}");
     }
-    finish(shop.engine, db).await;
+    shop.finish().await;
 
     // Meta down: the reply waits out a backoff, and the drain does not wait for it.
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_meta_down(&db).await;
+    let shop = spawn_shop_meta_down(Backend::Sqlite).await;
     shop.say("6285555", "saldo").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while shop.engine.store.outbox_of("6285555").await.unwrap().first().is_none_or(|e| e.attempts == 0) {
+        assert!(tokio::time::Instant::now() < deadline, "no attempt to send the reply");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let started = tokio::time::Instant::now();
@@ -339,13 +307,12 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
         OutboxStatus::Pending,
         "kept for the next start"
     );
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn each_customer_is_answered_by_an_actor_that_ops_can_see_and_that_stops_when_done() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     fund(&shop.engine, "6293000", 5_000).await;
     for _ in 0..3 {
         shop.say("6293000", "saldo").await;
@@ -362,5 +329,5 @@ async fn each_customer_is_answered_by_an_actor_that_ops_can_see_and_that_stops_w
     assert!(conversations["answer_p99_micros"].as_u64().unwrap() > 0, "{ops}");
     assert!(ops["outbox_sender"]["wakes"].as_u64().unwrap() >= 1, "{ops}");
     assert!(ops["qris_sweep"]["sweeps"].as_u64().unwrap() >= 1, "the sweep runs at start: {ops}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }

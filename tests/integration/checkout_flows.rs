@@ -11,8 +11,7 @@ use warung_actors::wallet::WalletRejection;
 use crate::helpers::*;
 
 async fn a_saldo_purchase_delivers_items_and_a_refused_one_takes_nothing(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "viu1b", 15_000, 3).await;
     fund(&engine, "budi", 20_000).await;
     let budi = customer("budi");
@@ -32,12 +31,11 @@ async fn a_saldo_purchase_delivers_items_and_a_refused_one_takes_nothing(backend
     let order = engine.store.order(&bought.order).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::Paid);
     assert_eq!(engine.store.delivered_items(&bought.order).await.unwrap(), bought.items);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "ml86", 21_500, 2).await;
     let siti = customer("siti");
 
@@ -73,12 +71,11 @@ async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend
     assert_eq!(engine.checkout.balance(&siti).await.unwrap().balance, Money::rupiah(21_500));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
     assert!(engine.checkout.open_order(&siti).is_none(), "a paid order frees the customer's slot");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrects_the_order(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine_with(&db, |s| s.engine.payment_ttl_secs = 1).await;
+    let engine = TestEngine::start_with(backend, |s| s.engine.payment_ttl_secs = 1).await;
     let product = product_with_items(&engine, "nf1b", 35_000, 1).await;
     let (ani, eko) = (customer("ani"), customer("eko"));
 
@@ -115,12 +112,11 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
         .outcome;
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "a late payment buys nothing");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn a_refund_returns_the_money_once(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "viu1b", 15_000, 2).await;
     fund(&engine, "dewi", 15_000).await;
     let dewi = customer("dewi");
@@ -131,18 +127,16 @@ async fn a_refund_returns_the_money_once(backend: Backend) {
     let again = engine.checkout.refund(&bought.order, "account did not work", "admin:tono").await.unwrap();
     assert_eq!(again.balance, Money::rupiah(15_000), "a repeated refund changes nothing");
     assert_eq!(engine.store.order(&bought.order).await.unwrap().unwrap().state, OrderState::Refunded);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn state_and_idempotency_survive_a_restart(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let first = engine(&db).await;
+    let first = TestEngine::start(backend).await;
     let product = product_with_items(&first, "viu1b", 15_000, 2).await;
     fund(&first, "rina", 50_000).await;
     let bought = first.checkout.buy_with_saldo(&customer("rina"), &product, 1).await.unwrap();
-    first.shutdown().await.unwrap();
 
-    let second = engine(&db).await;
+    let second = first.restart().await;
     let balance = second.checkout.balance(&customer("rina")).await.unwrap();
     assert_eq!(balance.balance, Money::rupiah(35_000));
     fund(&second, "rina", 50_000).await;
@@ -155,12 +149,11 @@ async fn state_and_idempotency_survive_a_restart(backend: Backend) {
     assert_eq!((snapshot.available, snapshot.sold), (1, 1));
     let next = second.checkout.buy_with_saldo(&customer("rina"), &product, 1).await.unwrap();
     assert_ne!(next.items, bought.items);
-    finish(second, db).await;
+    second.finish().await;
 }
 
 async fn a_crashed_actor_is_restarted_from_the_store(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "viu1b", 15_000, 3).await;
     fund(&engine, "joko", 45_000).await;
     engine.checkout.buy_with_saldo(&customer("joko"), &product, 1).await.unwrap();
@@ -171,12 +164,11 @@ async fn a_crashed_actor_is_restarted_from_the_store(backend: Backend) {
     assert_eq!(bought.items[0].expose(), "viu1b-item-1");
     assert_eq!(engine.supervisor.restarts(), 1);
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 2);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 async fn bad_commands_are_refused_by_name(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "viu1b", 15_000, 1).await;
     fund(&engine, "wati", 100_000).await;
     let wati = customer("wati");
@@ -199,7 +191,7 @@ async fn bad_commands_are_refused_by_name(backend: Backend) {
         engine.checkout.cancel(&warung_actors::domain::OrderId::generate()).await.unwrap_err(),
         CheckoutError::OrderNotFound
     );
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 on_both_backends!(

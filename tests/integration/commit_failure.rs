@@ -20,8 +20,7 @@ const TERMINATIONS_MID_BATCH: usize = 4;
 
 #[actix_rt::test]
 async fn terminated_connections_never_turn_into_false_successes() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Postgres).await;
     let product = product_with_items(&engine, "hot", 1_000, ITEMS).await;
     join_all((0..BUYERS).map(|b| {
         let engine = engine.clone();
@@ -49,7 +48,7 @@ async fn terminated_connections_never_turn_into_false_successes() {
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                  WHERE datname = $1 AND application_name = $2 AND state = 'active'",
             )
-            .bind(&db.name)
+            .bind(&engine.db.name)
             .bind(warung::store::JOURNAL_APPLICATION_NAME)
             .fetch_all(&admin)
             .await
@@ -58,12 +57,15 @@ async fn terminated_connections_never_turn_into_false_successes() {
                 tokio::time::sleep(Duration::from_micros(200)).await;
             } else {
                 cut_mid_batch += 1;
+                // The journal reconnects and the sale goes on before the next cut, so each cut
+                // lands on a batch of its own.
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
         for _ in 0..3 {
+            // Spread over the rest of the sale, so each cut finds connections opened since the last.
             tokio::time::sleep(Duration::from_millis(150)).await;
-            cut_every_connection(&db.name).await;
+            cut_every_connection(&engine.db.name).await;
         }
         admin.close().await;
     };
@@ -104,7 +106,7 @@ async fn terminated_connections_never_turn_into_false_successes() {
     fund(&engine, "after", 1_000).await;
     let after = customer("after");
     retry_busy(|| engine.checkout.buy_with_saldo(&after, &product, 1)).await.expect("purchases work again");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 /// Longer than the journal's idle limit before it pings a connection (`WRITE_PING_AFTER_IDLE_MS`);
@@ -113,15 +115,15 @@ const QUIET_MS: u64 = 1_500;
 
 #[actix_rt::test]
 async fn a_database_restart_while_the_shop_is_quiet_fails_no_purchase() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Postgres).await;
     let product = product_with_items(&engine, "quiet", 1_000, 2).await;
     fund(&engine, "early", 1_000).await;
     engine.supervisor.flush().await.unwrap();
 
-    // The shop is quiet; meanwhile every connection is cut, as a restart would.
+    // The shop is quiet; meanwhile every connection is cut, as a restart would. A real wait: sqlx
+    // measures a connection's idleness with std's clock, which paused time does not move.
     tokio::time::sleep(Duration::from_millis(QUIET_MS)).await;
-    let cut = cut_every_connection(&db.name).await;
+    let cut = cut_every_connection(&engine.db.name).await;
     assert!(cut >= 2, "the reads and the journal had connections to cut");
 
     // A new customer: loading the wallet reads, the top-up and the sale write.
@@ -130,7 +132,7 @@ async fn a_database_restart_while_the_shop_is_quiet_fails_no_purchase() {
     assert!(top_up.is_ok(), "the first top-up after the restart succeeds: {top_up:?}");
     let purchase = engine.checkout.buy_with_saldo(&late, &product, 1).await;
     assert!(purchase.is_ok(), "the first purchase after the restart succeeds: {purchase:?}");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 /// Refuses, while it exists, every order row that leaves `pending`: a sale's stock commit and
@@ -166,13 +168,12 @@ async fn buy_as_a_customer(
 
 #[actix_rt::test]
 async fn a_retry_after_a_half_done_purchase_gets_its_money_back_first() {
-    let db = TestDb::new(Backend::Postgres).await;
     // Every change is a batch of its own, so the debit is stored before the stock commit fails.
-    let engine = engine_with(&db, |s| s.engine.journal_batch_window_micros = 0).await;
+    let engine = TestEngine::start_with(Backend::Postgres, |s| s.engine.journal_batch_window_micros = 0).await;
     let product = product_with_items(&engine, "kopi", 1_000, 3).await;
     fund(&engine, "ani", 1_000).await;
     let ani = customer("ani");
-    let database = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let database = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
     sqlx::raw_sql(REFUSE_SETTLING).execute(&database).await.unwrap();
 
     let first = engine.checkout.buy_with_saldo(&ani, &product, 1).await;
@@ -197,7 +198,7 @@ async fn a_retry_after_a_half_done_purchase_gets_its_money_back_first() {
     let earlier = engine.store.order(&pending[0].id).await.unwrap().unwrap();
     assert_eq!(earlier.state, OrderState::Failed);
     assert!(engine.store.open_orders().await.unwrap().is_empty());
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 /// Refuses every order row while it exists: a sale's debit (stored with its pending order) fails,
@@ -210,13 +211,12 @@ const REFUSE_ORDERS: &str = "
 
 #[actix_rt::test]
 async fn a_failed_purchase_that_took_no_money_is_not_blamed_for_a_short_balance() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Postgres).await;
     let small = product_with_items(&engine, "teh", 1_000, 1).await;
     let large = product_with_items(&engine, "kopi", 2_000, 1).await;
     fund(&engine, "budi", 1_000).await;
     let budi = customer("budi");
-    let database = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let database = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
     sqlx::raw_sql(REFUSE_ORDERS).execute(&database).await.unwrap();
 
     let first = engine.checkout.buy_with_saldo(&budi, &small, 1).await;
@@ -243,14 +243,14 @@ async fn a_failed_purchase_that_took_no_money_is_not_blamed_for_a_short_balance(
     );
     sqlx::raw_sql("DROP TRIGGER refuse_orders ON orders").execute(&database).await.unwrap();
     database.close().await;
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_purchase_whose_commit_answer_was_lost_is_answered_from_what_was_stored() {
     let db = TestDb::new(Backend::Postgres).await;
     let (proxy, url) = crate::cut_proxy::CutProxy::start(&db.name).await;
-    let engine = engine_with(&db, |s| s.database.url = url).await;
+    let engine = TestEngine::on(db, |s| s.database.url = url).await;
     let product = product_with_items(&engine, "viu", 1_000, 1).await;
     fund(&engine, "6287000", 1_000).await;
     engine.supervisor.flush().await.unwrap();
@@ -265,5 +265,5 @@ async fn a_purchase_whose_commit_answer_was_lost_is_answered_from_what_was_store
     let order = engine.store.order(&purchase.order).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::Paid);
     assert_eq!(engine.checkout.balance(&customer("6287000")).await.unwrap().balance, Money::ZERO);
-    finish(engine, db).await;
+    engine.finish().await;
 }

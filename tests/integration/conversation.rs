@@ -19,8 +19,7 @@ async fn say(conversation: &Conversation, who: &str, message: &str) -> String {
 }
 
 async fn a_customer_browses_buys_with_saldo_and_checks_the_order(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let chat = spawn_app(&engine).gateway.conversation;
     let product = product_with_items(&engine, "viu1b", 15_000, 2).await;
     fund(&engine, "budi", 20_000).await;
@@ -47,15 +46,14 @@ async fn a_customer_browses_buys_with_saldo_and_checks_the_order(backend: Backen
     assert!(say(&chat, "ani", "beli viu1b").await.contains("viu1b-item-1"));
     assert_eq!(say(&chat, "ani", "beli viu1b").await, "Maaf, stok habis 🙏");
     assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 2);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 on_both_backends!(a_customer_browses_buys_with_saldo_and_checks_the_order);
 
 #[actix_rt::test]
 async fn qris_payments_are_handed_on_and_everything_else_gets_a_helpful_reply() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let chat = spawn_app(&engine).gateway.conversation;
     let product = product_with_items(&engine, "netflix", 54_500, 1).await;
     let budi = customer("budi");
@@ -92,5 +90,5 @@ async fn qris_payments_are_handed_on_and_everything_else_gets_a_helpful_reply() 
         format!("Pesanan {} dibatalkan. Stoknya sudah dilepas.", pending.order)
     );
     assert!(say(&chat, "budi", "produk").await.contains("(stok 1)"), "released");
-    finish(engine, db).await;
+    engine.finish().await;
 }

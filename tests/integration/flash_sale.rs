@@ -25,8 +25,7 @@ fn funds_of(buyer: usize) -> u64 {
 }
 
 async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "flash", PRICE, ITEMS).await;
 
     let funding = (0..BUYERS).map(|b| {
@@ -71,7 +70,7 @@ async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(b
     let revenue: Decimal = data.orders.iter().filter(|o| o.state == OrderState::Paid).map(|o| o.total.amount()).sum();
     assert_eq!(balances + revenue, Decimal::from(funds_in), "money is conserved");
     assert_eq!(data.orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS);
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 on_both_backends!(twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred);

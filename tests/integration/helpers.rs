@@ -36,6 +36,8 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A fresh database on `backend`; tests that need no engine of their own (the binary runs
+    /// on it) or set something up in front of one start here.
     pub async fn new(backend: Backend) -> TestDb {
         // Every test builds HTTP clients, and reqwest has no TLS provider of its own here.
         warung::infra::install_tls_provider();
@@ -56,10 +58,12 @@ impl TestDb {
         }
     }
 
+    /// Whether the database is on Postgres (else an SQLite file).
     pub fn is_postgres(&self) -> bool {
         self._dir.is_none()
     }
 
+    /// Drops the database now, rather than when the value goes.
     pub async fn remove(mut self) {
         if self.is_postgres() {
             drop_database(&self.name).await;
@@ -67,6 +71,7 @@ impl TestDb {
         self.removed = true;
     }
 
+    /// A store of its own on the database, migrated.
     pub async fn store(&self) -> Arc<dyn Store> {
         let store = store::connect(&self.url, 4).await.unwrap();
         store.migrate().await.unwrap();
@@ -99,6 +104,8 @@ async fn drop_database(name: &str) {
     }
 }
 
+/// The tests' settings on the database at `url`: simulated providers, the admin token, few
+/// connections.
 pub fn settings(url: &str) -> Settings {
     let mut settings = Settings::load_from(Path::new("no-such-file.toml")).unwrap();
     settings.database.url = url.to_string();
@@ -109,14 +116,59 @@ pub fn settings(url: &str) -> Settings {
     settings
 }
 
-pub async fn engine(db: &TestDb) -> Engine {
-    engine_with(db, |_| {}).await
+/// An engine on a fresh database of its own: `finish` audits the store, stops the engine and
+/// drops the database (a failed test drops it too). It reads as the engine it holds.
+pub struct TestEngine {
+    pub engine: Engine,
+    pub db: TestDb,
 }
 
-pub async fn engine_with(db: &TestDb, tweak: impl FnOnce(&mut Settings)) -> Engine {
-    let mut settings = settings(&db.url);
-    tweak(&mut settings);
-    warung::startup::start_engine(settings).await.unwrap()
+impl TestEngine {
+    /// An engine with the tests' settings on a fresh database.
+    pub async fn start(backend: Backend) -> TestEngine {
+        TestEngine::start_with(backend, |_| {}).await
+    }
+
+    /// An engine on a fresh database, with the tests' settings changed by `tweak`.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestEngine {
+        TestEngine::on(TestDb::new(backend).await, tweak).await
+    }
+
+    /// An engine on a database the test set up first (a proxy in front of it, say); the engine
+    /// owns the database from now on.
+    pub async fn on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestEngine {
+        let mut settings = settings(&db.url);
+        tweak(&mut settings);
+        let engine = warung::startup::start_engine(settings).await.unwrap();
+        TestEngine { engine, db }
+    }
+
+    /// Stops the engine, its journal flushed, and starts another on the same database with the
+    /// same settings: what a restart of the process keeps.
+    pub async fn restart(self) -> TestEngine {
+        self.engine.shutdown().await.unwrap();
+        let engine = warung::startup::start_engine(self.engine.settings.clone()).await.unwrap();
+        TestEngine { engine, db: self.db }
+    }
+
+    /// Stops the engine, its journal flushed, and hands back its database to look at or change.
+    pub async fn stop(self) -> TestDb {
+        self.engine.shutdown().await.unwrap();
+        self.db
+    }
+
+    /// The end of a test: the store passes the audit, the engine stops, the database goes.
+    pub async fn finish(self) {
+        finish(self.engine, self.db).await;
+    }
+}
+
+impl std::ops::Deref for TestEngine {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
 }
 
 /// The application as the binary builds it (`Application::build_on`, the last step of
@@ -128,6 +180,7 @@ pub struct Served {
     pub gateway: Gateway,
 }
 
+/// Builds the application on `engine` as the binary does, and serves it in the background.
 pub fn spawn_app(engine: &Engine) -> Served {
     let public = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let ops = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -177,6 +230,8 @@ pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: 
     product
 }
 
+/// Tops up `who`'s wallet with `amount`, by a payment named after both: the same call again is
+/// credited once.
 pub async fn fund(engine: &Engine, who: &str, amount: u64) {
     let (buyer, payment) = (customer(who), reference(&format!("fund-{who}-{amount}")));
     retry_busy(|| engine.checkout.top_up(&buyer, &payment, Money::rupiah(amount)))
@@ -239,6 +294,7 @@ pub async fn finish(engine: Engine, db: TestDb) {
     db.remove().await;
 }
 
+/// The audit finds nothing wrong in `store`.
 pub async fn assert_audit_clean(store: &dyn Store) {
     let report = warung::audit::audit(store).await.unwrap();
     assert!(report.is_clean(), "{report}");

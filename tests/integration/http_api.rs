@@ -7,16 +7,20 @@ use crate::helpers::*;
 struct TestApp {
     address: String,
     client: reqwest::Client,
+    /// The engine behind the app, and its database: both go with the app.
+    _engine: TestEngine,
 }
 
-async fn spawn_api(db: &TestDb, token: Option<&str>) -> TestApp {
+/// The application on a fresh database, its admin API behind `token` (off without one), request
+/// bodies limited to 4 KiB.
+async fn spawn_api(backend: Backend, token: Option<&str>) -> TestApp {
     let token = token.map(str::to_string);
-    let engine = engine_with(db, |s| {
+    let engine = TestEngine::start_with(backend, |s| {
         s.admin.token = token;
         s.http.body_limit_bytes = 4096;
     })
     .await;
-    TestApp { address: spawn_app(&engine).address, client: reqwest::Client::new() }
+    TestApp { address: spawn_app(&engine).address, client: reqwest::Client::new(), _engine: engine }
 }
 
 impl TestApp {
@@ -34,8 +38,7 @@ impl TestApp {
 
 #[actix_rt::test]
 async fn health_and_readiness_answer() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let app = spawn_api(&db, Some(ADMIN_TOKEN)).await;
+    let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
     assert_eq!(app.get("/health", "").await, (200, json!({"status": "up"})));
     let (status, body) = app.get("/ready", "").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
@@ -43,21 +46,19 @@ async fn health_and_readiness_answer() {
 
 #[actix_rt::test]
 async fn the_admin_api_refuses_a_missing_or_wrong_token_and_is_off_without_one() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let app = spawn_api(&db, Some(ADMIN_TOKEN)).await;
+    let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
     assert_eq!(app.get("/admin/api/wallets/budi", "").await.0, 401);
     assert_eq!(app.get("/admin/api/wallets/budi", "wrong-token-0123456789").await.0, 401);
     assert_eq!(app.get("/admin/api/wallets/budi", ADMIN_TOKEN).await.0, 200);
 
-    let off = spawn_api(&TestDb::new(Backend::Sqlite).await, None).await;
+    let off = spawn_api(Backend::Sqlite, None).await;
     let (status, body) = off.get("/admin/api/wallets/budi", ADMIN_TOKEN).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("admin_disabled")));
 }
 
 #[actix_rt::test]
 async fn bad_input_gets_a_coded_error_and_changes_nothing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let app = spawn_api(&db, Some(ADMIN_TOKEN)).await;
+    let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
     let (status, body) =
         app.post("/admin/api/purchases", ADMIN_TOKEN, json!({"customer": "has space", "product": "viu1b"})).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_customer")));
@@ -89,8 +90,7 @@ async fn bad_input_gets_a_coded_error_and_changes_nothing() {
 
 #[actix_rt::test]
 async fn a_purchase_through_the_api_returns_its_items() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let app = spawn_api(&db, Some(ADMIN_TOKEN)).await;
+    let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
     assert_eq!(
         app.post("/admin/api/products", ADMIN_TOKEN, json!({"code": "viu1b", "name": "Viu", "price": "15000"})).await.0,
         201
@@ -119,8 +119,7 @@ async fn a_purchase_through_the_api_returns_its_items() {
 
 #[actix_rt::test]
 async fn every_response_carries_a_request_id_and_a_callers_id_is_kept() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let app = spawn_api(&db, Some(ADMIN_TOKEN)).await;
+    let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
     let response = app.client.get(format!("{}/health", app.address)).send().await.unwrap();
     let made = response.headers()["x-request-id"].to_str().unwrap().to_string();
     assert_eq!(made.len(), 16, "{made}");
@@ -136,5 +135,4 @@ async fn every_response_carries_a_request_id_and_a_callers_id_is_kept() {
         .unwrap();
     assert_eq!(odd.status().as_u16(), 404);
     assert_ne!(odd.headers()["x-request-id"], "no spaces please", "replaced, even on an error");
-    db.remove().await;
 }

@@ -29,8 +29,7 @@ async fn scrape(shop: &Shop) -> HashMap<String, f64> {
 
 #[actix_rt::test]
 async fn metrics_count_what_happened() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 5).await;
     fund(&shop.engine, "6281200", 100_000).await;
     shop.ask("6281200", "beli viu", 1).await;
@@ -63,14 +62,13 @@ async fn metrics_count_what_happened() {
     assert_eq!(get("warung_store_up"), 1.0);
     assert!(m.contains_key(r#"warung_db_pool_connections{pool="sqlite",state="idle"}"#));
     assert!(!m.contains_key("warung_redis_up"), "no Redis configured, none reported");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_hot_products_mailbox_is_seen_filling_during_a_load() {
     const BUYERS: usize = 3_000;
-    let db = TestDb::new(Backend::Postgres).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Postgres).await;
     let product = product_with_items(&shop.engine, "hot", 1_000, BUYERS).await;
     let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
     fund_all(&shop.engine, &names, 1_000).await;
@@ -102,13 +100,12 @@ async fn a_hot_products_mailbox_is_seen_filling_during_a_load() {
         paid = scrape(&shop).await[r#"warung_orders{state="paid"}"#];
     }
     assert_eq!(paid, BUYERS as f64);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn ops_lists_actors_by_depth_or_rate_and_shows_one_without_its_items() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 3).await;
     fund(&shop.engine, "6281300", 100_000).await;
     shop.ask("6281300", "beli viu", 1).await;
@@ -139,13 +136,14 @@ async fn ops_lists_actors_by_depth_or_rate_and_shows_one_without_its_items() {
     assert_eq!(get("/ops/actors/robot/x").await.0, 404);
     let page = shop.client.get(format!("{}/ops", shop.ops_address)).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("deepest mailboxes"));
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn every_metric_the_grafana_dashboard_plots_is_exported() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| s.redis.url = Some("redis://127.0.0.1:6379".into())).await;
+    let shop =
+        spawn_shop_with(Backend::Sqlite, StandIns::Accepting, |s| s.redis.url = Some("redis://127.0.0.1:6379".into()))
+            .await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6281400", "produk").await;
     shop.replies("6281400", 1).await;
@@ -166,5 +164,5 @@ async fn every_metric_the_grafana_dashboard_plots_is_exported() {
         }
     }
     assert!(plotted >= 20, "only {plotted} metrics plotted");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }

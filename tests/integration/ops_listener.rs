@@ -12,8 +12,7 @@ async fn get(client: &reqwest::Client, url: String) -> (u16, Value) {
 
 #[actix_rt::test]
 async fn ops_and_metrics_are_not_on_the_public_listener() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     fund(&engine, "6285000", 5_000).await;
     let public = serve(&engine);
     let client = reqwest::Client::new();
@@ -34,13 +33,12 @@ async fn ops_and_metrics_are_not_on_the_public_listener() {
     let (status, ready) = get(&client, format!("{public}/ready")).await;
     assert_eq!(status, 200);
     assert!(ready.get("store").is_none(), "the public /ready says ready or not, no detail: {ready}");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn reading_an_unknown_wallet_activates_no_actor() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let ops = serve_ops(&engine);
     let client = reqwest::Client::new();
     let before = engine.supervisor.active_wallets();
@@ -61,5 +59,5 @@ async fn reading_an_unknown_wallet_activates_no_actor() {
             "{public_only} is not on the ops listener"
         );
     }
-    finish(engine, db).await;
+    engine.finish().await;
 }

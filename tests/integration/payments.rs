@@ -28,8 +28,7 @@ async fn bought_by_qris(shop: &Shop, who: &str, product: &str) -> warung::store:
 }
 
 async fn a_settlement_repeated_after_a_refund_credits_nothing(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(backend).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     let charge = bought_by_qris(&shop, "6282001", "viu").await;
     let order = charge.order.clone().unwrap();
@@ -43,42 +42,38 @@ async fn a_settlement_repeated_after_a_refund_credits_nothing(backend: Backend) 
     assert_eq!(balance_of(&shop, "6282001").await, refunded, "the repeat credits nothing");
     let order = shop.engine.store.order(&order).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::Refunded);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 on_both_backends!(a_settlement_repeated_after_a_refund_credits_nothing);
 
 #[actix_rt::test]
 async fn a_settlement_repeated_after_the_product_forgot_the_order_credits_nothing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     let charge = bought_by_qris(&shop, "6282002", "viu").await;
     let paid = balance_of(&shop, "6282002").await;
-    shop.engine.shutdown().await.unwrap();
+    let stopped = shop.stop().await;
 
     // A product remembers its latest settled orders only (10,000 of them): as if this order were
     // older than that, the product restarts without it.
-    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&stopped.db.url).await.unwrap();
     sqlx::query("DELETE FROM reservations").execute(&pool).await.unwrap();
     pool.close().await;
-    let graph = wiremock::MockServer::start().await;
-    graph_accepts(&graph).await;
-    let again = start_shop(&db, graph, shop.midtrans, |_| {}).await;
+    let again = stopped.restart().await;
 
     assert_eq!(again.notify(&charge, "settlement").await.0, 200);
     assert_eq!(balance_of(&again, "6282002").await, paid, "the repeat credits nothing");
-    finish(again.engine, db).await;
+    again.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_notification_replayed_from_the_inbox_table_is_refused() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     bought_by_qris(&shop, "6282003", "viu").await;
 
-    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&shop.db.url).await.unwrap();
     let stored: Vec<(String,)> =
         sqlx::query_as("SELECT payload FROM webhook_inbox WHERE provider = 'midtrans'").fetch_all(&pool).await.unwrap();
     pool.close().await;
@@ -91,13 +86,12 @@ async fn a_notification_replayed_from_the_inbox_table_is_refused() {
             shop.client.post(format!("{}/webhooks/midtrans", shop.address)).json(&body).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 401);
     }
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn two_payments_racing_on_one_order_deliver_once_and_credit_the_other() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Postgres).await;
     product_with_items(&shop.engine, "viu", 15_000, 5).await;
     for round in 0..5 {
         let who = format!("62820040{round}");
@@ -119,12 +113,11 @@ async fn two_payments_racing_on_one_order_deliver_once_and_credit_the_other() {
         assert!(told[0].contains("masuk ke saldo kamu") && told[1].contains("sudah dikonfirmasi"), "{told:?}");
     }
     assert_eq!(shop.engine.supervisor.product_snapshot(&code("viu")).await.unwrap().sold, 5);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 async fn a_payment_id_is_bound_to_one_customer_purpose_and_amount(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(backend).await;
     product_with_items(&shop.engine, "viu", 15_000, 3).await;
 
     let top_up = |who: &str, id: &str, amount: &str| {
@@ -160,7 +153,7 @@ async fn a_payment_id_is_bound_to_one_customer_purpose_and_amount(backend: Backe
     let order = shop.engine.store.order(&order_id(&second)).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::AwaitingPayment, "nothing moved");
     assert_eq!(balance_of(&shop, "6282005").await, Money::rupiah(1_000));
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 on_both_backends!(a_payment_id_is_bound_to_one_customer_purpose_and_amount);
@@ -171,8 +164,7 @@ fn order_id(text: &str) -> warung_actors::domain::OrderId {
 
 #[actix_rt::test]
 async fn a_settlement_whose_status_code_disagrees_delivers_nothing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6282007", "beli viu qris").await;
     shop.replies("6282007", 2).await;
@@ -184,13 +176,12 @@ async fn a_settlement_whose_status_code_disagrees_delivers_nothing() {
     assert_eq!((status, answer["handled"].as_bool()), (200, Some(false)), "{answer}");
     let order = shop.engine.store.order(charge.order.as_ref().unwrap()).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::AwaitingPayment);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_settlement_of_another_amount_mints_no_saldo_and_goes_to_review() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     shop.say("6282008", "topup 50.000").await;
     shop.replies("6282008", 2).await;
     let charge = shop.engine.store.open_charges(10).await.unwrap().remove(0);
@@ -199,13 +190,12 @@ async fn a_settlement_of_another_amount_mints_no_saldo_and_goes_to_review() {
     assert_eq!(balance_of(&shop, "6282008").await, Money::ZERO, "no saldo from an amount nobody asked for");
     let charge = shop.engine.store.charge(charge.id.as_str()).await.unwrap().unwrap();
     assert_eq!(charge.status, ChargeStatus::Review);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_settlement_the_status_api_does_not_confirm_delivers_nothing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6282009", "beli viu qris").await;
     shop.replies("6282009", 2).await;
@@ -222,13 +212,12 @@ async fn a_settlement_the_status_api_does_not_confirm_delivers_nothing() {
     assert_eq!(shop.notify_body(settled).await.0, 200);
     let order = shop.engine.store.order(charge.order.as_ref().unwrap()).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::Paid);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn no_signed_amount_makes_the_notification_handler_panic() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     shop.say("6282010", "topup 50.000").await;
     shop.replies("6282010", 2).await;
     let charge = shop.engine.store.open_charges(10).await.unwrap().remove(0);
@@ -239,16 +228,15 @@ async fn no_signed_amount_makes_the_notification_handler_panic() {
     assert_eq!(balance_of(&shop, "6282010").await, Money::ZERO);
     let health = shop.client.get(format!("{}/health", shop.address)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn the_audit_fails_a_store_where_a_payment_was_applied_twice() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     let charge = bought_by_qris(&shop, "6282011", "viu").await;
-    shop.engine.shutdown().await.unwrap();
+    let db = shop.stop().await.db;
 
     // The payment delivered the order, and is credited to the wallet as well: the balance and
     // the ledger agree, so only the payment invariants can see it.
@@ -316,8 +304,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_once() {
     use proptest::strategy::{Strategy, ValueTree};
     const CASES: usize = 24;
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let product = product_with_items(&engine, "viu", 15_000, CASES * 3).await;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let steps = proptest::collection::vec(step(), 1..16);
@@ -366,13 +353,12 @@ async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_o
     }
     let sold = engine.supervisor.product_snapshot(&product).await.unwrap().sold;
     assert!(sold > 0, "some interleavings delivered");
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_payment_id_too_long_for_its_credits_and_an_adjustment_posing_as_a_payment_are_refused() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     let long = "p".repeat(125);
     let (status, body) =
         shop.admin("post", "/wallets/6282012/top-ups", Some(json!({"payment_id": long, "amount": "1000"}))).await;
@@ -383,5 +369,5 @@ async fn a_payment_id_too_long_for_its_credits_and_an_adjustment_posing_as_a_pay
         assert_eq!((status, body["code"].as_str()), (422, Some("reference_reserved")), "{reference}: {body}");
     }
     assert_eq!(balance_of(&shop, "6282012").await, Money::ZERO);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }

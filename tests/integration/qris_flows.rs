@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use warung::checkout::OrderState;
+use warung::checkout::{OrderNotice, OrderState};
 use warung::store::ChargeStatus;
 use warung_actors::domain::Money;
 use wiremock::matchers::{method, path, path_regex};
@@ -13,8 +13,7 @@ use crate::helpers::*;
 use crate::shop::*;
 
 async fn a_qris_purchase_is_delivered_once_however_the_notifications_come(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(backend).await;
     let product = product_with_items(&shop.engine, "netflix", 54_500, 2).await;
 
     shop.say("6281000", "beli netflix qris").await;
@@ -52,15 +51,14 @@ async fn a_qris_purchase_is_delivered_once_however_the_notifications_come(backen
     let balance = shop.engine.checkout.balance(&customer("6281000")).await.unwrap();
     assert_eq!(balance.balance, Money::rupiah(charge.unique_code as u64), "the unique code comes back as saldo");
     assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 on_both_backends!(a_qris_purchase_is_delivered_once_however_the_notifications_come);
 
 #[actix_rt::test]
 async fn open_charges_never_share_an_amount() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Postgres).await;
     product_with_items(&shop.engine, "pulsa", 10_000, 40).await;
     let buyers: Vec<String> = (0..30).map(|i| format!("628900{i:04}")).collect();
     futures::future::join_all(buyers.iter().map(|b| shop.say(b, "beli pulsa qris"))).await;
@@ -71,13 +69,12 @@ async fn open_charges_never_share_an_amount() {
     }
     let distinct: std::collections::HashSet<_> = amounts.iter().collect();
     assert_eq!(distinct.len(), buyers.len(), "{amounts:?}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_forged_notification_gets_401_and_changes_nothing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6281001", "beli viu qris").await;
     shop.replies("6281001", 2).await;
@@ -97,13 +94,12 @@ async fn a_forged_notification_gets_401_and_changes_nothing() {
     assert_eq!(response.status().as_u16(), 400);
     let order = shop.engine.store.order(charge.order.as_ref().unwrap()).await.unwrap().unwrap();
     assert_eq!(order.state, OrderState::AwaitingPayment, "nothing changed");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_top_up_by_qris_credits_the_whole_payment_once() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     shop.say("6281002", "topup 50.000").await;
     let replies = shop.replies("6281002", 2).await;
     assert!(replies[0].contains("top up saldo Rp50.000"), "{replies:?}");
@@ -116,13 +112,12 @@ async fn a_top_up_by_qris_credits_the_whole_payment_once() {
     assert!(replies[2].contains("Top up Rp"), "{replies:?}");
     let balance = shop.engine.checkout.balance(&customer("6281002")).await.unwrap();
     assert_eq!(balance.balance, charge.gross, "credited once, unique code included");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn cancel_releases_the_order_and_an_expire_notification_tells_the_customer() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     let product = product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6281003", "beli viu qris").await;
     shop.replies("6281003", 2).await;
@@ -150,12 +145,11 @@ async fn cancel_releases_the_order_and_an_expire_notification_tells_the_customer
     assert!(replies[5].contains("Waktu pembayaran habis"), "{replies:?}");
     assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "released");
     assert_eq!(shop.engine.store.charge(second.id.as_str()).await.unwrap().unwrap().status, ChargeStatus::Expired);
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| s.engine.payment_ttl_secs = 1).await;
+    let shop = spawn_shop_with(backend, StandIns::Accepting, |s| s.engine.payment_ttl_secs = 1).await;
     Mock::given(method("POST"))
         .and(path_regex(r"^/v2/.+/expire$"))
         .respond_with(
@@ -164,17 +158,17 @@ async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
         .mount(&shop.midtrans)
         .await;
     let product = product_with_items(&shop.engine, "viu", 15_000, 1).await;
+    let mut notices = shop.engine.checkout.subscribe();
     shop.say("6281004", "beli viu qris").await;
     shop.replies("6281004", 2).await;
     let charge = shop.charge_of_latest_order("6281004").await;
 
-    // The reservation's time passes: the sweep expires the charge at Midtrans and tells the customer.
+    // The reservation's time passes (the checkout announces the expiry once it is stored): the
+    // sweep expires the charge at Midtrans and tells the customer.
+    let expired = tokio::time::timeout(Duration::from_secs(10), notices.recv()).await;
+    let expired = expired.expect("the reservation never expired").unwrap();
     let order = charge.order.clone().unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while shop.engine.store.order(&order).await.unwrap().unwrap().state != OrderState::Expired {
-        assert!(tokio::time::Instant::now() < deadline, "the reservation never expired");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(expired, OrderNotice::Expired { order, customer: customer("6281004") });
     shop.gateway.qris.sweep().await.unwrap();
     let replies = shop.replies("6281004", 3).await;
     assert!(replies[2].contains("Waktu pembayaran habis"), "{replies:?}");
@@ -190,15 +184,14 @@ async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
     let balance = shop.engine.checkout.balance(&customer("6281004")).await.unwrap();
     assert_eq!(balance.balance, charge.gross, "every rupiah paid is in the wallet");
     assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "released stock not sold");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 on_both_backends!(a_payment_after_expiry_goes_to_the_wallet);
 
 #[actix_rt::test]
 async fn midtrans_down_tells_the_customer_and_leaves_no_reservation() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::MidtransUnmounted, |_| {}).await;
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::MidtransUnmounted, |_| {}).await;
     Mock::given(method("POST"))
         .and(path("/v2/charge"))
         .respond_with(ResponseTemplate::new(503))
@@ -226,13 +219,12 @@ async fn midtrans_down_tells_the_customer_and_leaves_no_reservation() {
 
     let saldo = shop.ask("6281005", "beli viu", 3).await;
     assert!(saldo.contains("Pembayaran berhasil"), "saldo still works: {saldo}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_late_notification_is_found_by_asking_midtrans() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 1).await;
     shop.say("6281006", "beli viu qris").await;
     shop.replies("6281006", 2).await;
@@ -249,28 +241,25 @@ async fn a_late_notification_is_found_by_asking_midtrans() {
     assert_eq!(shop.gateway.qris.check(charge.id.as_str()).await.unwrap(), warung::flows::qris::Handled::Done);
     let replies = shop.replies("6281006", 3).await;
     assert!(replies[2].contains("Pembayaran QRIS diterima") && replies[2].contains("viu-item-0"), "{replies:?}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_qris_message_handled_again_after_a_crash_sends_the_same_code_and_charges_once() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     product_with_items(&shop.engine, "viu", 15_000, 2).await;
     shop.say("6281007", "beli viu qris").await;
     let first = shop.replies("6281007", 2).await;
     let charge = shop.charge_of_latest_order("6281007").await;
-    shop.engine.shutdown().await.unwrap();
+    let stopped = shop.stop().await;
 
     // As if the process had died after charging and before storing the replies.
-    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&stopped.db.url).await.unwrap();
     sqlx::query("UPDATE webhook_inbox SET handled_at = NULL").execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM outbox").execute(&pool).await.unwrap();
     pool.close().await;
 
-    let graph = wiremock::MockServer::start().await;
-    graph_accepts(&graph).await;
-    let again = start_shop(&db, graph, shop.midtrans, |_| {}).await;
+    let again = stopped.restart().await;
     let replies = again.replies("6281007", 2).await;
     assert_eq!(replies[0], first[0], "the same code, the same amount");
     let charges =
@@ -278,5 +267,5 @@ async fn a_qris_message_handled_again_after_a_crash_sends_the_same_code_and_char
     assert_eq!(charges, 1, "charged once");
     assert_eq!(again.charge_of_latest_order("6281007").await.id, charge.id);
     assert_eq!(again.engine.store.orders_of(&customer("6281007"), 5).await.unwrap().len(), 1, "one order");
-    finish(again.engine, db).await;
+    again.finish().await;
 }

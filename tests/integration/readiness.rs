@@ -33,23 +33,22 @@ async fn admin(sql: String) {
 
 #[actix_rt::test]
 async fn ready_goes_unready_while_the_database_refuses_connections_and_comes_back() {
-    let db = TestDb::new(Backend::Postgres).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Postgres).await;
     let (status, body) = ready(&shop).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["migrations"], "applied");
     assert_eq!(body["redis"], "not configured");
     assert_eq!((body["whatsapp"].as_str(), body["midtrans"].as_str()), (Some("live"), Some("live")));
 
-    admin(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", db.name)).await;
-    cut_every_connection(&db.name).await;
+    admin(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", shop.db.name)).await;
+    cut_every_connection(&shop.db.name).await;
     let down = wait_for(&shop, 503).await;
     assert_ne!(down["store"], "ok", "{down}");
     let health = shop.client.get(format!("{}/health", shop.address)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200, "the process itself is still up");
 
-    admin(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", db.name)).await;
+    admin(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", shop.db.name)).await;
     let back = wait_for(&shop, 200).await;
     assert_eq!(back["store"], "ok");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }

@@ -33,6 +33,8 @@ pub struct Shop {
     /// The ops listener: `/ops`, `/metrics`, the detail of `/ready`.
     pub ops_address: String,
     pub engine: Engine,
+    /// The shop's own database: `finish` drops it (a failed test drops it too).
+    pub db: TestDb,
     pub gateway: Gateway,
     pub graph: MockServer,
     pub midtrans: MockServer,
@@ -82,11 +84,14 @@ pub enum StandIns {
     GraphUnmounted,
 }
 
-pub async fn spawn_shop(db: &TestDb) -> Shop {
-    spawn_shop_with(db, StandIns::Accepting, |_| {}).await
+/// A shop on a fresh database, its stand-ins accepting everything.
+pub async fn spawn_shop(backend: Backend) -> Shop {
+    spawn_shop_with(backend, StandIns::Accepting, |_| {}).await
 }
 
-pub async fn spawn_shop_with(db: &TestDb, stand_ins: StandIns, tweak: impl FnOnce(&mut Settings)) -> Shop {
+/// A shop on a fresh database, with the stand-ins as `stand_ins` says and the settings changed
+/// by `tweak`.
+pub async fn spawn_shop_with(backend: Backend, stand_ins: StandIns, tweak: impl FnOnce(&mut Settings)) -> Shop {
     let graph = MockServer::start().await;
     let midtrans = MockServer::start().await;
     if stand_ins != StandIns::MidtransUnmounted {
@@ -95,28 +100,38 @@ pub async fn spawn_shop_with(db: &TestDb, stand_ins: StandIns, tweak: impl FnOnc
     if stand_ins != StandIns::GraphUnmounted {
         graph_accepts(&graph).await;
     }
-    start_shop(db, graph, midtrans, tweak).await
+    let db = TestDb::new(backend).await;
+    let mut settings = shop_settings(&db, &graph, &midtrans);
+    tweak(&mut settings);
+    start_shop(db, graph, midtrans, settings).await
 }
 
-/// Starts the app on stand-ins the caller already set up (a restart keeps its stand-ins).
-pub async fn start_shop(
-    db: &TestDb,
-    graph: MockServer,
-    midtrans: MockServer,
-    tweak: impl FnOnce(&mut Settings),
-) -> Shop {
-    let (graph_uri, midtrans_uri) = (graph.uri(), midtrans.uri());
-    let engine = engine_with(db, |s| {
-        s.whatsapp.app_secret = Some(Secret::new(APP_SECRET));
-        s.whatsapp.access_token = Some(Secret::new("test-access-token"));
-        s.whatsapp.phone_number_id = Some(PHONE_NUMBER_ID.into());
-        s.whatsapp.api_base_url = graph_uri;
-        s.whatsapp.messages_per_second = 2_000;
-        s.midtrans.server_key = Some(Secret::new(MIDTRANS_KEY));
-        s.midtrans.api_base_url = midtrans_uri;
-        tweak(s);
-    })
-    .await;
+/// A shop whose Graph API stand-in answers every send with 503 (Meta is down).
+pub async fn spawn_shop_meta_down(backend: Backend) -> Shop {
+    let shop = spawn_shop_with(backend, StandIns::GraphUnmounted, |_| {}).await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .mount(&shop.graph)
+        .await;
+    shop
+}
+
+/// The tests' settings on `db`, live WhatsApp and Midtrans on the stand-ins.
+fn shop_settings(db: &TestDb, graph: &MockServer, midtrans: &MockServer) -> Settings {
+    let mut s = settings(&db.url);
+    s.whatsapp.app_secret = Some(Secret::new(APP_SECRET));
+    s.whatsapp.access_token = Some(Secret::new("test-access-token"));
+    s.whatsapp.phone_number_id = Some(PHONE_NUMBER_ID.into());
+    s.whatsapp.api_base_url = graph.uri();
+    s.whatsapp.messages_per_second = 2_000;
+    s.midtrans.server_key = Some(Secret::new(MIDTRANS_KEY));
+    s.midtrans.api_base_url = midtrans.uri();
+    s
+}
+
+/// Starts the app on `db` and on stand-ins already set up, as the binary builds it.
+async fn start_shop(db: TestDb, graph: MockServer, midtrans: MockServer, settings: Settings) -> Shop {
+    let engine = warung::startup::start_engine(settings).await.unwrap();
     let statuses = MidtransStatuses::default();
     Mock::given(method("GET"))
         .and(path_regex(r"^/v2/[^/]+/status$"))
@@ -125,20 +140,29 @@ pub async fn start_shop(
         .mount(&midtrans)
         .await;
     let Served { address, ops_address, engine, gateway } = spawn_app(&engine);
-    Shop { address, ops_address, engine, gateway, graph, midtrans, statuses, client: reqwest::Client::new() }
+    Shop { address, ops_address, engine, db, gateway, graph, midtrans, statuses, client: reqwest::Client::new() }
+}
+
+/// A shop stopped as a process stops: its database and its Midtrans stand-in wait for `restart`.
+pub struct StoppedShop {
+    pub db: TestDb,
+    midtrans: MockServer,
+    settings: Settings,
+}
+
+impl StoppedShop {
+    /// The shop again, on the same database, settings and Midtrans stand-in, with a new Graph
+    /// stand-in that accepts every message (Meta is back, if it was down).
+    pub async fn restart(self) -> Shop {
+        let graph = MockServer::start().await;
+        graph_accepts(&graph).await;
+        let mut settings = self.settings;
+        settings.whatsapp.api_base_url = graph.uri();
+        start_shop(self.db, graph, self.midtrans, settings).await
+    }
 }
 
 /// The Graph stand-in accepts every message.
-/// A shop whose Graph API stand-in answers every send with 503 (Meta is down).
-pub async fn spawn_shop_meta_down(db: &TestDb) -> Shop {
-    let shop = spawn_shop_with(db, StandIns::GraphUnmounted, |_| {}).await;
-    wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .respond_with(wiremock::ResponseTemplate::new(503))
-        .mount(&shop.graph)
-        .await;
-    shop
-}
-
 pub async fn graph_accepts(graph: &MockServer) {
     Mock::given(method("POST"))
         .and(path_regex(r"^/v24\.0/\d+/messages$"))
@@ -175,6 +199,19 @@ pub fn text_webhook(who: &str, text: &str) -> (String, Vec<u8>) {
 }
 
 impl Shop {
+    /// The end of a test: the store passes the audit, the engine stops, the database goes.
+    pub async fn finish(self) {
+        finish(self.engine, self.db).await;
+    }
+
+    /// Stops the engine, its journal flushed, keeping the database and the Midtrans stand-in
+    /// for `StoppedShop::restart`.
+    pub async fn stop(self) -> StoppedShop {
+        self.engine.shutdown().await.unwrap();
+        StoppedShop { db: self.db, midtrans: self.midtrans, settings: self.engine.settings.clone() }
+    }
+
+    /// Posts a webhook body signed with the app secret, as Meta does; the answer's status and body.
     pub async fn deliver(&self, body: &[u8]) -> (u16, Value) {
         let response = self
             .client
@@ -188,7 +225,6 @@ impl Shop {
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
     }
 
-    /// `who` sends `text`; the webhook must take it.
     /// Waits until the shop answers nothing and holds nothing unsent: after it, nothing more is
     /// sent until something new arrives.
     pub async fn until_idle(&self) {
@@ -197,6 +233,7 @@ impl Shop {
         assert!(idle, "the shop was still answering or sending after {REPLY_WAIT_SECS} s");
     }
 
+    /// `who` sends `text`; the webhook must take it.
     pub async fn say(&self, who: &str, text: &str) {
         let (_, body) = text_webhook(who, text);
         let (status, answer) = self.deliver(&body).await;

@@ -28,8 +28,7 @@ fn a_live_provider_beside_a_simulated_one_is_refused_at_startup() {
 
 #[actix_rt::test]
 async fn a_simulated_payment_is_refused_for_a_customer_of_the_live_whatsapp() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop_with(&db, StandIns::Accepting, |s| {
+    let shop = spawn_shop_with(Backend::Sqlite, StandIns::Accepting, |s| {
         s.midtrans.server_key = None;
         s.simulator.allow_mixed = true;
     })
@@ -44,13 +43,12 @@ async fn a_simulated_payment_is_refused_for_a_customer_of_the_live_whatsapp() {
     assert_eq!(order.state, OrderState::AwaitingPayment, "no free goods");
     let chat = shop.client.get(format!("{}/simulator/api/chat/6286000", shop.address)).send().await.unwrap();
     assert_eq!(chat.status().as_u16(), 404, "a live customer's chat is not the simulator's to show");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
 
 #[actix_rt::test]
 async fn the_simulator_keeps_what_customers_type_bounded() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let address = serve(&engine);
     let client = reqwest::Client::new();
     let long = "a".repeat(200_000);
@@ -61,13 +59,12 @@ async fn the_simulator_keeps_what_customers_type_bounded() {
         client.get(format!("{address}/simulator/api/chat/6286100")).send().await.unwrap().json().await.unwrap();
     let kept = lines[0]["message"]["text"].as_str().unwrap();
     assert!(kept.len() <= 4_096, "a line is clipped: {} bytes kept", kept.len());
-    finish(engine, db).await;
+    engine.finish().await;
 }
 
 #[actix_rt::test]
 async fn html_pages_carry_a_content_security_policy_and_refuse_framing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let engine = engine(&db).await;
+    let engine = TestEngine::start(Backend::Sqlite).await;
     let address = serve(&engine);
     let client = reqwest::Client::new();
     for path in ["/admin", "/simulator"] {
@@ -78,5 +75,5 @@ async fn html_pages_carry_a_content_security_policy_and_refuse_framing() {
         let policy = headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_string());
         assert!(policy.as_deref().is_some_and(|p| p.contains("frame-ancestors 'none'")), "{path}: {policy:?}");
     }
-    finish(engine, db).await;
+    engine.finish().await;
 }

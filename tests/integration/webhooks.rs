@@ -13,10 +13,14 @@ const VERIFY_TOKEN: &str = "test-verify-token";
 struct Hook {
     address: String,
     client: reqwest::Client,
+    /// The engine behind the webhook, and its database: both go with the hook.
+    _engine: TestEngine,
 }
 
-async fn spawn_hook(db: &TestDb) -> Hook {
-    let engine = engine_with(db, |s| {
+/// The application on a fresh database, with a live WhatsApp whose replies go nowhere; the
+/// WhatsApp webhook's address.
+async fn spawn_hook(backend: Backend) -> Hook {
+    let engine = TestEngine::start_with(backend, |s| {
         s.whatsapp.app_secret = Some(Secret::new(APP_SECRET));
         s.whatsapp.verify_token = Some(Secret::new(VERIFY_TOKEN));
         s.whatsapp.access_token = Some(Secret::new("test-access-token"));
@@ -26,7 +30,7 @@ async fn spawn_hook(db: &TestDb) -> Hook {
     })
     .await;
     let address = format!("{}/webhooks/whatsapp", spawn_app(&engine).address);
-    Hook { address, client: reqwest::Client::new() }
+    Hook { address, client: reqwest::Client::new(), _engine: engine }
 }
 
 impl Hook {
@@ -51,8 +55,7 @@ fn fixture(name: &str) -> Vec<u8> {
 
 #[actix_rt::test]
 async fn the_subscription_check_echoes_the_challenge_only_for_the_right_token() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_hook(&db).await;
+    let hook = spawn_hook(Backend::Sqlite).await;
     let check = |token: &str| {
         let url = format!("{}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={token}", hook.address);
         let client = hook.client.clone();
@@ -65,12 +68,10 @@ async fn the_subscription_check_echoes_the_challenge_only_for_the_right_token() 
     assert_eq!(check("vibecoding").await.0, 403);
     let no_mode = hook.client.get(format!("{}?hub.challenge=1&hub.verify_token={VERIFY_TOKEN}", hook.address));
     assert_eq!(no_mode.send().await.unwrap().status().as_u16(), 403);
-    db.remove().await;
 }
 
 async fn a_delivery_is_recorded_once_however_often_it_comes(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let hook = spawn_hook(&db).await;
+    let hook = spawn_hook(backend).await;
     let body = fixture("wa_text_message_meta_docs.json");
     let (status, first) = hook.deliver_signed(&body).await;
     assert_eq!(status, 200, "{first}");
@@ -82,15 +83,13 @@ async fn a_delivery_is_recorded_once_however_often_it_comes(backend: Backend) {
     }
     let (_, statuses) = hook.deliver_signed(&fixture("wa_status_sent_minimal.json")).await;
     assert_eq!(statuses["new"].as_u64(), Some(1), "a status callback is recorded, apart from messages");
-    db.remove().await;
 }
 
 on_both_backends!(a_delivery_is_recorded_once_however_often_it_comes);
 
 #[actix_rt::test]
 async fn a_forged_or_missing_signature_gets_401_and_records_nothing() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_hook(&db).await;
+    let hook = spawn_hook(Backend::Sqlite).await;
     let body = fixture("wa_interactive_list_reply.json");
     let forged = sign(&Secret::new("not-the-app-secret"), &body);
     let (status, error) = hook.deliver(&body, Some(forged)).await;
@@ -105,13 +104,11 @@ async fn a_forged_or_missing_signature_gets_401_and_records_nothing() {
     let (status, genuine) = hook.deliver_signed(&body).await;
     assert_eq!(status, 200);
     assert_eq!(genuine["new"].as_u64(), Some(1), "nothing was recorded by the refused deliveries");
-    db.remove().await;
 }
 
 #[actix_rt::test]
 async fn a_signed_body_that_is_not_a_webhook_gets_400_and_a_batch_is_read_whole() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_hook(&db).await;
+    let hook = spawn_hook(Backend::Sqlite).await;
     let (status, error) = hook.deliver_signed(b"{not json").await;
     assert_eq!((status, error["code"].as_str()), (400, Some("bad_payload")));
 
@@ -125,15 +122,12 @@ async fn a_signed_body_that_is_not_a_webhook_gets_400_and_a_batch_is_read_whole(
     let (status, counts) = hook.deliver_signed(batch).await;
     assert_eq!(status, 200, "{counts}");
     assert_eq!((counts["received"].as_u64(), counts["new"].as_u64()), (Some(4), Some(4)));
-    db.remove().await;
 }
 
 #[actix_rt::test]
 async fn a_body_over_the_limit_is_refused_before_anything_else() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let hook = spawn_hook(&db).await;
+    let hook = spawn_hook(Backend::Sqlite).await;
     let huge = vec![b' '; warung::providers::whatsapp::WEBHOOK_BODY_MAX_BYTES + 1];
     let (status, _) = hook.deliver_signed(&huge).await;
     assert_eq!(status, 413);
-    db.remove().await;
 }
