@@ -45,6 +45,7 @@ async fn a_message_delivered_three_times_buys_once_and_is_answered_once() {
     }
     shop.replies("6282222", 1).await;
     shop.say("6282222", "saldo").await;
+    shop.until_idle().await; // every delivery answered and sent: the count below is final
     let replies = shop.replies("6282222", 2).await;
     assert_eq!(replies.len(), 2, "{replies:?}");
     assert_eq!(replies[1], "Saldo kamu: Rp85.000", "bought once");
@@ -318,9 +319,9 @@ async fn each_customer_is_answered_by_an_actor_that_ops_can_see_and_that_stops_w
         shop.say("6293000", "saldo").await;
     }
     shop.say("6293001", "saldo").await;
+    shop.until_idle().await; // everything answered and sent: the counts below are final
     assert_eq!(shop.replies("6293000", 3).await, vec!["Saldo kamu: Rp5.000".to_string(); 3], "in order, each once");
     assert_eq!(shop.replies("6293001", 1).await, vec!["Saldo kamu: Rp0".to_string()]);
-    shop.until_idle().await;
     let ops: serde_json::Value =
         shop.client.get(format!("{}/ops/gateway", shop.ops_address)).send().await.unwrap().json().await.unwrap();
     let conversations = &ops["conversations"];

@@ -10,8 +10,7 @@ use crate::shop::*;
 
 #[actix_rt::test]
 async fn the_outbox_sender_and_the_qris_sweep_are_services_ops_can_see() {
-    let db = TestDb::new(Backend::Sqlite).await;
-    let shop = spawn_shop(&db).await;
+    let shop = spawn_shop(Backend::Sqlite).await;
     shop.say("6294000", "saldo").await;
     shop.replies("6294000", 1).await;
     shop.until_idle().await;
@@ -31,5 +30,5 @@ async fn the_outbox_sender_and_the_qris_sweep_are_services_ops_can_see() {
     let sweep = service("qris-sweep");
     assert!(sweep["messages_handled"].as_u64().unwrap() >= 1, "it sweeps at start: {sweep}");
     assert!(sweep["mailbox_depth"].as_i64().unwrap() <= 2, "{sweep}");
-    finish(shop.engine, db).await;
+    shop.finish().await;
 }
