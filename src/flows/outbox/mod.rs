@@ -10,7 +10,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorFutureExt, AsyncContext, AtomicResponse, Context, Handler, Message, SpawnHandle, WrapFuture};
@@ -25,6 +25,9 @@ use crate::checkout::Supervisor;
 use crate::infra::counters::{bump, GatewayCounters};
 use crate::providers::whatsapp::{GraphClient, Outbound, SendError};
 use crate::store::{OutboxRow, Store};
+use pace::Pace;
+
+mod pace;
 
 /// The outbox kind of a WhatsApp message.
 pub const WHATSAPP_KIND: &str = "whatsapp";
@@ -357,33 +360,6 @@ fn pair_limit_retry_ms(attempts: i64) -> Option<i64> {
     }
     let exponent = (attempts.max(0) as u32).min(PAIR_LIMIT_EXPONENT_MAX);
     Some(4_i64.pow(exponent) * 1_000)
-}
-
-/// Spaces sends to the number's throughput; a 130429 pushes every later send back.
-struct Pace {
-    interval: Duration,
-    next: Mutex<Instant>,
-}
-
-impl Pace {
-    fn new(per_second: u32) -> Pace {
-        Pace { interval: Duration::from_secs(1) / per_second.max(1), next: Mutex::new(Instant::now()) }
-    }
-
-    async fn wait_turn(&self) {
-        let slot = {
-            let mut next = self.next.lock().expect("pace lock");
-            let slot = (*next).max(Instant::now());
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-
-    fn pause(&self, pause: Duration) {
-        let mut next = self.next.lock().expect("pace lock");
-        *next = (*next).max(Instant::now() + pause);
-    }
 }
 
 #[cfg(test)]
