@@ -8,9 +8,10 @@ use std::time::Instant;
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, SpawnHandle};
 use tokio::sync::mpsc;
 
-use super::commands::{ExpireDue, Expired, ProductRequest};
-use super::messages::{PriceTier, ProductRejection};
+use super::commands::{ExpireDue, Expired};
+use super::requests::ProductRequest;
 use super::state::{ProductSnapshot, ProductState};
+use super::terms::{PriceTier, ProductRejection};
 use crate::domain::{Clock, Money, UnixMs};
 use crate::journal::{ActorKey, Entry, Incarnation, Journal, Origin, Record, Ticket};
 use crate::runtime::{hold_until_durable, ActorStats, Notice, Passivate, Reply, ReplyWhen, Stop};

@@ -4,12 +4,8 @@
 //! `ProductRequest`. `ProductCommand` (in `messages`) is all of them as one enum, for property
 //! tests and logs: it is a `ProductRequest` too, answered with a `ProductOutcome`.
 
-use std::fmt;
-
-use super::messages::{PriceTier, ProductRejection, ReleaseReason, Restock, StoreWhen};
-use super::state::ProductState;
+use super::terms::{PriceTier, ReleaseReason, Restock, StoreWhen};
 use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
-use crate::runtime::Transition;
 
 /// Take `quantity` units out of the available queue for `order`, for `ttl_ms` from now.
 #[derive(Clone, Debug)]
@@ -123,52 +119,4 @@ pub struct SetActive {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActiveSet {
     pub active: bool,
-}
-
-/// A command a product actor takes, and the reply only it gives.
-pub trait ProductRequest: Clone + fmt::Debug + Send + 'static {
-    type Reply: Clone + fmt::Debug + Send + 'static;
-
-    /// The command's name, for logs (never its content: a restock carries item secrets).
-    fn kind(&self) -> &'static str;
-
-    /// Applies the command to `state` at `now`: pure, as every transition of the state machine.
-    fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<Self::Reply>, ProductRejection>;
-}
-
-/// A command whose transition is the state machine's method of the same purpose.
-macro_rules! product_request {
-    ($command:ty => $reply:ty, $kind:literal, $method:ident) => {
-        impl ProductRequest for $command {
-            type Reply = $reply;
-
-            fn kind(&self) -> &'static str {
-                $kind
-            }
-
-            fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<$reply>, ProductRejection> {
-                state.$method(self, now)
-            }
-        }
-    };
-}
-
-product_request!(Reserve => Reserved, "reserve", reserve);
-product_request!(Commit => Committed, "commit", commit);
-product_request!(Release => Released, "release", release);
-product_request!(AddStock => Restocked, "restock", restock);
-product_request!(SetPrice => PriceSet, "set_price", set_price);
-product_request!(Rename => Renamed, "rename", rename);
-product_request!(SetActive => ActiveSet, "set_active", set_active);
-
-impl ProductRequest for ExpireDue {
-    type Reply = Expired;
-
-    fn kind(&self) -> &'static str {
-        "expire_due"
-    }
-
-    fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<Expired>, ProductRejection> {
-        Ok(state.expire_due(now))
-    }
 }

@@ -9,8 +9,8 @@ mod reservations;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::commands::{AddStock, Commit, PriceSet, Release, Rename, Reserve, Restocked, SetActive, SetPrice};
-use super::messages::{PriceTier, ProductCommand, ProductOutcome, ProductRejection, ReleaseReason};
+use super::commands::{PriceSet, Restocked};
+use super::terms::{PriceTier, ReleaseReason};
 use crate::domain::{BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use crate::journal::{Event, ProductRow, StockKind};
 use crate::runtime::Transition;
@@ -244,39 +244,6 @@ impl ProductState {
             next_item_no: self.next_item_no,
             updated_at: now,
         }
-    }
-
-    /// Any command, answered with the enum of every outcome (for property tests and logs; the
-    /// actor runs each command's own method).
-    pub fn apply(
-        &mut self,
-        command: ProductCommand,
-        now: UnixMs,
-    ) -> Result<Transition<ProductOutcome>, ProductRejection> {
-        Ok(match command {
-            ProductCommand::Reserve { order, quantity, ttl_ms, store, tier, actor } => {
-                self.reserve(Reserve { order, quantity, ttl_ms, store, tier, actor }, now)?.map(ProductOutcome::from)
-            }
-            ProductCommand::Commit { order, actor } => {
-                self.commit(Commit { order, actor }, now)?.map(ProductOutcome::from)
-            }
-            ProductCommand::Release { order, reason, actor } => {
-                self.release(Release { order, reason, actor }, now)?.map(ProductOutcome::from)
-            }
-            ProductCommand::ExpireDue => self.expire_due(now).map(ProductOutcome::from),
-            ProductCommand::Restock { reference, stock, actor } => {
-                self.restock(AddStock { reference, stock, actor }, now)?.map(ProductOutcome::from)
-            }
-            ProductCommand::SetPrice { reference, tier, price, actor } => {
-                self.set_price(SetPrice { reference, tier, price, actor }, now)?.map(ProductOutcome::from)
-            }
-            ProductCommand::Rename { name, actor } => {
-                self.rename(Rename { name, actor }, now)?.map(ProductOutcome::from)
-            }
-            ProductCommand::SetActive { active, actor } => {
-                self.set_active(SetActive { active, actor }, now)?.map(ProductOutcome::from)
-            }
-        })
     }
 
     /// A transition's answer, once the invariants hold after it: a broken one is a bug, and

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
 
-use super::commands::WalletRequest;
-use super::messages::{WalletBalance, WalletRejection};
+use super::requests::WalletRequest;
 use super::state::WalletState;
+use super::terms::{WalletBalance, WalletRejection};
 use crate::domain::{Clock, Money};
 use crate::journal::{ActorKey, Entry, Incarnation, Journal, Record, Ticket};
 use crate::runtime::{hold_until_durable, ActorStats, CallError, Passivate, Reply, ReplyWhen, Stop};

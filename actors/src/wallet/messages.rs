@@ -1,11 +1,12 @@
-//! Every wallet command and every outcome as one enum each, the balance a wallet answers with,
-//! and the rules by which it refuses.
+//! Every wallet command and every outcome as one enum each, for property tests, logs and callers
+//! that need no particular reply; the actor runs each command's own type.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 
-use super::commands::{Adjusted, Credited, Debited, Refunded, WalletRequest};
+use super::commands::{Adjust, Adjusted, Credit, Credited, Debit, Debited, Refund, Refunded};
+use super::requests::WalletRequest;
 use super::state::WalletState;
+use super::terms::{WalletBalance, WalletRejection};
 use crate::domain::{Money, Reference, UnixMs};
 use crate::journal::LedgerKind;
 use crate::runtime::Transition;
@@ -48,13 +49,6 @@ impl WalletRequest for WalletCommand {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct WalletBalance {
-    pub balance: Money,
-    /// What a purchase may take: the whole balance (no money is ever set aside).
-    pub available: Money,
-}
-
 /// Every command's reply as one enum: what `WalletCommand` is answered with.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalletOutcome {
@@ -92,22 +86,23 @@ outcome_from!(Debited { amount, balance });
 outcome_from!(Refunded { amount, balance });
 outcome_from!(Adjusted { delta, balance });
 
-/// Why a wallet actor refused a command, checked in the order listed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(tag = "rule", rename_all = "snake_case")]
-pub enum WalletRejection {
-    #[error("the amount must not be zero")]
-    AmountMustNotBeZero,
-    #[error("a reason is required")]
-    ReasonRequired,
-    #[error("this reference was used for a different command")]
-    ExistsWithDifferentContent,
-    #[error("insufficient balance: {available} available, {requested} requested")]
-    InsufficientBalance { available: Money, requested: Money },
-    #[error("the balance would exceed the largest amount accepted")]
-    BalanceLimitExceeded,
-    #[error("no debit with this reference to refund")]
-    OriginalNotFound,
-    #[error("the debit was already refunded")]
-    AlreadyRefunded,
+impl WalletState {
+    /// Any command, answered with the enum of every outcome (for property tests and logs; the
+    /// actor runs each command's own method).
+    pub fn apply(&mut self, command: WalletCommand, now: UnixMs) -> Result<Transition<WalletOutcome>, WalletRejection> {
+        Ok(match command {
+            WalletCommand::Credit { reference, amount, kind, reason, actor } => {
+                self.credit(Credit { reference, amount, kind, reason, actor }, now)?.map(WalletOutcome::from)
+            }
+            WalletCommand::Debit { reference, amount, reason, actor } => {
+                self.debit(Debit { reference, amount, reason, actor }, now)?.map(WalletOutcome::from)
+            }
+            WalletCommand::Refund { reference, original, reason, actor } => {
+                self.refund(Refund { reference, original, reason, actor }, now)?.map(WalletOutcome::from)
+            }
+            WalletCommand::Adjust { reference, delta, reason, actor } => {
+                self.adjust(Adjust { reference, delta, reason, actor }, now)?.map(WalletOutcome::from)
+            }
+        })
+    }
 }

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use super::commands::{Adjust, Adjusted, Credit, Credited, Debit, Debited, Refund, Refunded};
-use super::messages::{WalletBalance, WalletCommand, WalletOutcome, WalletRejection};
+use super::terms::{WalletBalance, WalletRejection};
 use crate::domain::{BoundedMap, CustomerId, Money, Reference, UnixMs};
 use crate::journal::{Event, LedgerKind, LedgerRow, WalletRow};
 use crate::runtime::Transition;
@@ -75,25 +75,6 @@ impl WalletState {
 
     pub fn balance(&self) -> WalletBalance {
         WalletBalance { balance: self.balance, available: self.balance }
-    }
-
-    /// Any command, answered with the enum of every outcome (for property tests and logs; the
-    /// actor runs each command's own method).
-    pub fn apply(&mut self, command: WalletCommand, now: UnixMs) -> Result<Transition<WalletOutcome>, WalletRejection> {
-        Ok(match command {
-            WalletCommand::Credit { reference, amount, kind, reason, actor } => {
-                self.credit(Credit { reference, amount, kind, reason, actor }, now)?.map(WalletOutcome::from)
-            }
-            WalletCommand::Debit { reference, amount, reason, actor } => {
-                self.debit(Debit { reference, amount, reason, actor }, now)?.map(WalletOutcome::from)
-            }
-            WalletCommand::Refund { reference, original, reason, actor } => {
-                self.refund(Refund { reference, original, reason, actor }, now)?.map(WalletOutcome::from)
-            }
-            WalletCommand::Adjust { reference, delta, reason, actor } => {
-                self.adjust(Adjust { reference, delta, reason, actor }, now)?.map(WalletOutcome::from)
-            }
-        })
     }
 
     pub fn credit(&mut self, command: Credit, now: UnixMs) -> Result<Transition<Credited>, WalletRejection> {

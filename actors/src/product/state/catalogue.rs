@@ -7,7 +7,7 @@ use super::{ProductState, Remembered, PRODUCT_NAME_CHARS_MAX};
 use crate::domain::{Item, Quantity, StockState, UnixMs};
 use crate::journal::{Event, MovementRow, StockKind};
 use crate::product::commands::{ActiveSet, AddStock, PriceSet, Rename, Renamed, Restocked, SetActive, SetPrice};
-use crate::product::messages::{PriceTier, ProductRejection, Restock};
+use crate::product::terms::{PriceTier, ProductRejection, Restock};
 use crate::runtime::Transition;
 
 impl ProductState {

@@ -4,7 +4,7 @@ use super::{total, ProductState, Reservation, Settled, Settlement};
 use crate::domain::{Item, ItemNo, ItemSecret, OrderId, Quantity, StockState, UnixMs, ORDER_QUANTITY_MAX};
 use crate::journal::{Event, MovementRow, ReservationRow, ReservationStatus, StockKind};
 use crate::product::commands::{Commit, Committed, Expired, Release, Released, Reserve, Reserved};
-use crate::product::messages::{ProductRejection, ReleaseReason, StoreWhen};
+use crate::product::terms::{ProductRejection, ReleaseReason, StoreWhen};
 use crate::runtime::Transition;
 
 /// How a reservation's units move, as the store records it.

@@ -1,0 +1,61 @@
+//! Each product command with the reply only it gives (`ProductRequest`), and the state
+//! machine's method that is its transition.
+
+use std::fmt;
+
+use super::commands::{
+    ActiveSet, AddStock, Commit, Committed, ExpireDue, Expired, PriceSet, Release, Released, Rename, Renamed, Reserve,
+    Reserved, Restocked, SetActive, SetPrice,
+};
+use super::state::ProductState;
+use super::terms::ProductRejection;
+use crate::domain::UnixMs;
+use crate::runtime::Transition;
+
+/// A command a product actor takes, and the reply only it gives.
+pub trait ProductRequest: Clone + fmt::Debug + Send + 'static {
+    type Reply: Clone + fmt::Debug + Send + 'static;
+
+    /// The command's name, for logs (never its content: a restock carries item secrets).
+    fn kind(&self) -> &'static str;
+
+    /// Applies the command to `state` at `now`: pure, as every transition of the state machine.
+    fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<Self::Reply>, ProductRejection>;
+}
+
+/// A command whose transition is the state machine's method of the same purpose.
+macro_rules! product_request {
+    ($command:ty => $reply:ty, $kind:literal, $method:ident) => {
+        impl ProductRequest for $command {
+            type Reply = $reply;
+
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+
+            fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<$reply>, ProductRejection> {
+                state.$method(self, now)
+            }
+        }
+    };
+}
+
+product_request!(Reserve => Reserved, "reserve", reserve);
+product_request!(Commit => Committed, "commit", commit);
+product_request!(Release => Released, "release", release);
+product_request!(AddStock => Restocked, "restock", restock);
+product_request!(SetPrice => PriceSet, "set_price", set_price);
+product_request!(Rename => Renamed, "rename", rename);
+product_request!(SetActive => ActiveSet, "set_active", set_active);
+
+impl ProductRequest for ExpireDue {
+    type Reply = Expired;
+
+    fn kind(&self) -> &'static str {
+        "expire_due"
+    }
+
+    fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<Expired>, ProductRejection> {
+        Ok(state.expire_due(now))
+    }
+}
