@@ -31,10 +31,6 @@ impl<K: Clone + Eq + Hash> Restarts<K> {
         Restarts { crashes: DashMap::new(), total: AtomicU64::new(0), budget }
     }
 
-    pub fn budget(&self) -> RestartBudget {
-        self.budget
-    }
-
     /// Counts a crash of `key`'s actor.
     pub fn crashed(&self, key: &K, now: UnixMs) {
         self.total.fetch_add(1, Ordering::Relaxed);
