@@ -5,6 +5,7 @@
 //! - `records`: the rows the shop stores beside the actors' changes: orders, payments, audit.
 //! - `store`: Postgres and SQLite, one trait per consumer (the journal's sink, the actors' loader,
 //!   recovery, the chat, the admin API, the mailbox, payments); `Store` is all of them.
+//! - `cluster`: several nodes on one Postgres: shards, membership and takeovers, this node's upkeep.
 //! - `engine`: the core: store, supervisor, checkout, catalogue and shop settings, started together.
 //! - `checkout`: the coordinator that drives purchases and payments across product and wallet actors.
 //! - `catalog`: what products exist: created, restocked, imported from a JSON or TOML file.
@@ -26,6 +27,7 @@ pub mod bench;
 pub mod catalog;
 pub mod checkout;
 pub mod cli;
+pub mod cluster;
 pub mod engine;
 pub mod flows;
 pub mod http;

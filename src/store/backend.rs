@@ -1,14 +1,24 @@
 //! The store on either backend: one pool for the reads, which every consumer's statements share
 //! (`sql`), and the journal's writer, which is each backend's own (`postgres`, `sqlite`).
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
 
+use super::fence::WriterFence;
 use super::postgres::{self, PgJournal};
 use super::sql::Pool;
 use super::sqlite::{self, SqliteJournal};
 use super::{PoolUse, StoreError};
 use crate::records::ShopRecord;
+
+/// A Postgres store, as the cluster's membership sees it (see `SqlStore::cluster_access`).
+#[derive(Clone)]
+pub struct ClusterAccess {
+    pub pool: sqlx::PgPool,
+    pub fence: Arc<WriterFence>,
+}
 
 pub struct SqlStore {
     pub(crate) pool: Pool,
@@ -36,6 +46,17 @@ impl SqlStore {
         match &self.journal {
             Journal::Postgres(journal) => vec![self.pool.pool_use("read"), journal.pool_use()],
             Journal::Sqlite(_) => vec![self.pool.pool_use("sqlite")],
+        }
+    }
+
+    /// What the cluster needs of a Postgres store: its pool and the journal's fence. None on
+    /// SQLite, where a cluster cannot run.
+    pub(crate) fn cluster_access(&self) -> Option<ClusterAccess> {
+        match (&self.pool, &self.journal) {
+            (Pool::Postgres(pool), Journal::Postgres(journal)) => {
+                Some(ClusterAccess { pool: pool.clone(), fence: journal.fence.clone() })
+            }
+            _ => None,
         }
     }
 

@@ -5,9 +5,13 @@
 use sqlx::postgres::{PgArguments, PgConnection, Postgres};
 use sqlx::{Arguments, Encode, Type};
 
+use super::fence::FenceId;
+
 #[derive(Default)]
 pub(crate) struct Combined {
     parts: Vec<String>,
+    /// The statement's main query, when it is not `SELECT 1`: the writer's fence (see `fence`).
+    main: Option<String>,
     arguments: PgArguments,
     /// The first value that could not be encoded; the statement then fails before it is sent.
     error: Option<sqlx::error::BoxDynError>,
@@ -27,18 +31,36 @@ impl Combined {
         Part { combined: self }
     }
 
-    /// Runs the parts: nothing, one plain statement, or one `WITH` statement.
+    /// Makes the statement's main query the writer's fence (`warung_fence`, see `store::fence`):
+    /// the statement then writes nothing unless the fence passed. A raise aborts the whole
+    /// statement, whichever part ran first; and since Postgres runs the main query before the
+    /// parts nothing reads, the node's row is share-locked before any row is written, so a
+    /// takeover waits for the batch rather than the batch finding out at its end.
+    pub(crate) fn fence(&mut self, id: &FenceId) {
+        assert!(self.main.is_none(), "one fence per statement");
+        let at = self.arguments.len();
+        self.main = Some(format!("SELECT warung_fence(${}, ${})", at + 1, at + 2));
+        self.part_values().bind(id.node.as_str()).bind(id.incarnation);
+    }
+
+    fn part_values(&mut self) -> Part<'_> {
+        Part { combined: self }
+    }
+
+    /// Runs the parts: nothing, one plain statement, or one `WITH` statement; with a fence, at
+    /// least the fence.
     pub(crate) async fn execute(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         if let Some(error) = self.error {
             return Err(sqlx::Error::Encode(error));
         }
-        let sql = match self.parts.len() {
-            0 => return Ok(()),
-            1 => self.parts.into_iter().next().expect("one part"),
-            _ => {
+        let sql = match (self.parts.len(), self.main) {
+            (0, None) => return Ok(()),
+            (0, Some(main)) => main,
+            (1, None) => self.parts.into_iter().next().expect("one part"),
+            (_, main) => {
                 let parts: Vec<String> =
                     self.parts.iter().enumerate().map(|(i, part)| format!("w{i} AS ({part})")).collect();
-                format!("WITH {} SELECT 1", parts.join(", "))
+                format!("WITH {} {}", parts.join(", "), main.as_deref().unwrap_or("SELECT 1"))
             }
         };
         sqlx::query_with(sqlx::AssertSqlSafe(sql), self.arguments).execute(conn).await?;
@@ -99,5 +121,14 @@ mod tests {
         c.part("INSERT INTO b SELECT $1").bind(3_i64);
         assert_eq!(c.parts, vec!["INSERT INTO a SELECT $1, $2".to_string(), "INSERT INTO b SELECT $3".to_string()]);
         assert_eq!(c.arguments.len(), 3);
+    }
+
+    #[test]
+    fn a_fence_is_the_main_query_and_the_parts_number_after_it() {
+        let mut c = Combined::default();
+        c.fence(&FenceId { node: "a".into(), incarnation: 7 });
+        c.part("INSERT INTO a SELECT $1").bind(1_i64);
+        assert_eq!(c.main.as_deref(), Some("SELECT warung_fence($1, $2)"));
+        assert_eq!(c.parts, vec!["INSERT INTO a SELECT $3".to_string()]);
     }
 }

@@ -24,6 +24,7 @@ mod backend;
 pub(crate) mod batch;
 mod chat;
 mod combined;
+pub mod fence;
 mod loads;
 pub mod mailbox;
 mod operations;
@@ -41,8 +42,9 @@ use warung_actors::supervisor::Persistence;
 use crate::records::{OrderRow, PaymentRow, ShopRecord};
 
 pub use admin::AdminStore;
-pub use backend::SqlStore;
+pub use backend::{ClusterAccess, SqlStore};
 pub use chat::ChatReads;
+pub use fence::{FenceId, WriterFence};
 pub use loads::Loads;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use operations::Operations;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::backend::SqlStore;
+use super::backend::{ClusterAccess, SqlStore};
 use super::rows::{self, LedgerTuple, OrderTuple, PaymentTuple, ProductTuple};
 use super::sql::{Pool, Query};
 use super::{AuditData, PoolUse, StoreCounts, StoreError};
@@ -19,6 +19,8 @@ pub trait Operations {
     async fn migrations_pending(&self) -> Result<usize, StoreError>;
     async fn audit_data(&self) -> Result<AuditData, StoreError>;
     async fn close(&self);
+    /// The pool and journal fence a cluster node runs on; None on SQLite.
+    fn cluster_access(&self) -> Option<ClusterAccess>;
 }
 
 fn migrator(pool: &Pool) -> sqlx::migrate::Migrator {
@@ -126,5 +128,9 @@ impl Operations for SqlStore {
 
     async fn close(&self) {
         self.close_pools().await;
+    }
+
+    fn cluster_access(&self) -> Option<ClusterAccess> {
+        SqlStore::cluster_access(self)
     }
 }

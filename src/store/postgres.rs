@@ -2,7 +2,7 @@
 //! costs a handful of round trips and one fsync per batch, not per buyer.
 
 use std::str::FromStr;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
@@ -12,6 +12,7 @@ use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkEr
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
+use super::fence::{self, FenceId, WriterFence};
 use super::{sink_error, PoolUse, StoreError};
 use crate::records::{OrderRow, ShopRecord};
 
@@ -44,6 +45,8 @@ pub(crate) struct PgJournal {
     /// The rows of the batch handed to the journal's writer last: the next batch writes the rest
     /// of its rows beside it, and these only once it has committed.
     last_batch: Mutex<RowKeys>,
+    /// Who this process writes as, once it has joined a cluster: every batch is fenced by it.
+    pub(crate) fence: Arc<WriterFence>,
 }
 
 /// Opens the reads' pool (activation, queries) and the journal's.
@@ -69,7 +72,9 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(PgPool, 
         .connect_lazy_with(
             options.application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
         );
-    Ok((pool, PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()) }))
+    let journal =
+        PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()), fence: Arc::new(WriterFence::default()) };
+    Ok((pool, journal))
 }
 
 impl PgJournal {
@@ -84,11 +89,13 @@ impl PgJournal {
     /// Writes the rows the earlier batch does not write while it may still be open, then, once
     /// it has committed, the rows it does write, then commits. Neither transaction ever waits on
     /// the other's rows, so the two cannot deadlock, and each keeps its place in the order.
+    /// The fence, when armed, is the first statement's: its share lock on the node's row is
+    /// held until the commit.
     async fn write(&self, own: Batch<'_>, shared: Batch<'_>, earlier: Earlier) -> Result<(), SinkError> {
         let mut tx = self.write_pool.begin().await.map_err(sink_error)?;
-        write_all(&mut tx, &own).await.map_err(sink_error)?;
+        write_all(&mut tx, &own, self.fence.id()).await.map_err(|e| self.refused(e))?;
         after(earlier).await?;
-        write_all(&mut tx, &shared).await.map_err(sink_error)?;
+        write_all(&mut tx, &shared, None).await.map_err(sink_error)?;
         tx.commit().await.map_err(sink_error)
     }
 
@@ -99,7 +106,16 @@ impl PgJournal {
     async fn write_alone(&self, batch: Batch<'_>) -> Result<(), SinkError> {
         assert!(is_one_statement(&batch), "a batch that adds items is two statements");
         let mut conn = self.write_pool.acquire().await.map_err(sink_error)?;
-        write_all(&mut conn, &batch).await.map_err(sink_error)
+        write_all(&mut conn, &batch, self.fence.id()).await.map_err(|e| self.refused(e))
+    }
+
+    /// A statement that carried the fence failed: fenced, or as any other statement.
+    fn refused(&self, error: sqlx::Error) -> SinkError {
+        if fence::is_fenced(&error) {
+            self.fence.trip();
+            return SinkError::Fenced(error.to_string());
+        }
+        sink_error(error)
     }
 }
 
@@ -111,9 +127,13 @@ fn is_one_statement(batch: &Batch<'_>) -> bool {
 /// Writes a batch's rows in one round trip where it can: every table's statement is a part of
 /// one `WITH` statement. Item status changes go in a second statement when the batch also adds
 /// items (all parts of one statement see the same snapshot, so an update could miss a row
-/// inserted beside it); no other two parts touch the same row (rows are merged by key).
-async fn write_all(conn: &mut PgConnection, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+/// inserted beside it); no other two parts touch the same row (rows are merged by key). The
+/// fence, if any, is the first statement's, and is sent even when the batch has no rows here.
+async fn write_all(conn: &mut PgConnection, batch: &Batch<'_>, fence: Option<&FenceId>) -> Result<(), sqlx::Error> {
     let mut first = Combined::default();
+    if let Some(id) = fence {
+        first.fence(id);
+    }
     write_products(&mut first, batch);
     write_new_items(&mut first, batch);
     write_reservations(&mut first, batch);

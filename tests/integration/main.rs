@@ -8,6 +8,8 @@ mod browser;
 mod chat_flash;
 mod chat_flows;
 mod checkout_flows;
+mod cluster_fence;
+mod cluster_membership;
 mod commit_failure;
 mod conversation;
 mod crash;

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +77,12 @@ pub enum SinkError {
     /// The batch before this one failed, so this one was rolled back unwritten.
     #[error("an earlier batch failed")]
     EarlierFailed,
+    /// The store refused this process as a writer: another process has taken over its work
+    /// (a cluster node declared dead, or restarted under the same name). Nothing in the batch
+    /// was stored, and nothing this process submits from now on will be: the journal refuses
+    /// every later submission without sending it, and the process must stop.
+    #[error("this process may no longer write: {0}")]
+    Fenced(String),
 }
 
 /// Resolves once the batch before is settled: `true` if it committed.
@@ -127,6 +133,8 @@ pub struct JournalStats {
     pub last_batch_events: AtomicU64,
     pub last_commit_micros: AtomicU64,
     pub commit_micros_total: AtomicU64,
+    /// The store has refused this process as a writer (`SinkError::Fenced`); never reset.
+    pub writer_fenced: AtomicBool,
 }
 
 type Outcome = Result<(), JournalError>;
@@ -205,7 +213,8 @@ impl<R: Record> Journal<R> {
         let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_SUBMISSIONS_MAX);
         let (fenced_tx, fenced_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(JournalStats::default());
-        let runner = Runner { rx, sink, settings, stats: stats.clone(), fence: HashMap::new(), fenced_tx };
+        let runner =
+            Runner { rx, sink, settings, stats: stats.clone(), fence: HashMap::new(), fenced_tx, writer_fenced: None };
         spawn(runner.run().boxed());
         (Journal { tx, stats, next_incarnation: Arc::new(AtomicU64::new(1)) }, fenced_rx)
     }

@@ -43,6 +43,9 @@ pub(super) struct Runner<R> {
     /// Per actor, the newest incarnation whose submissions are refused.
     pub(super) fence: HashMap<ActorKey, Incarnation>,
     pub(super) fenced_tx: mpsc::UnboundedSender<Vec<ActorKey>>,
+    /// Why the store refused this process as a writer, once it has (`SinkError::Fenced`): from
+    /// then on every submission fails unsent, and nothing is retried.
+    pub(super) writer_fenced: Option<SinkError>,
 }
 
 /// How a new batch follows the one launched before it.
@@ -162,6 +165,10 @@ impl<R: Record> Runner<R> {
 
     /// Sends a batch to the store behind the previous one; the next batch will follow this one.
     fn launch(&mut self, batch: Vec<Submission<R>>, chain: &mut Chain) -> Option<Flight<R>> {
+        if let Some(error) = self.writer_fenced.clone() {
+            self.fail(batch.into_iter().map(|s| (s.origin, s.done)).collect(), error);
+            return None;
+        }
         let mut events = Vec::with_capacity(batch.iter().map(|s| s.entries.len()).sum());
         let mut parts = Vec::with_capacity(batch.len());
         for mut submission in batch {
@@ -266,10 +273,20 @@ impl<R: Record> Runner<R> {
                 self.fail(failed, error);
             }
         }
+        if let Some(error) = self.writer_fenced.clone() {
+            // Rolled back behind a fenced batch: sent again, they would be refused the same way.
+            self.fail(retry.into_iter().map(|s| (s.origin, s.done)).collect(), error);
+            return Some(Vec::new());
+        }
         Some(retry)
     }
 
     fn fail(&mut self, failed: Vec<Waiter>, error: SinkError) {
+        if matches!(error, SinkError::Fenced(_)) && self.writer_fenced.is_none() {
+            tracing::error!(%error, "the store refused this process as a writer; every later change fails unsent");
+            self.stats.writer_fenced.store(true, Ordering::Relaxed);
+            self.writer_fenced = Some(error.clone());
+        }
         let mut keys = Vec::new();
         for (origin, done) in failed {
             if let Some((key, incarnation)) = origin {

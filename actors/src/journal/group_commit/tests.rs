@@ -199,3 +199,19 @@ async fn a_batch_behind_a_failed_one_is_rolled_back_and_runs_again() {
     assert_eq!(sink.batches.lock().unwrap().concat(), vec!["b0".to_string(), "b1".into()]);
     assert_eq!(sink.calls.lock().unwrap().len(), 3, "the second batch was sent again");
 }
+
+#[tokio::test]
+async fn a_fenced_writer_fails_every_change_and_sends_nothing_more() {
+    let sink = Arc::new(MemorySink::default());
+    *sink.fail_next.lock().unwrap() = Some(SinkError::Fenced("node a incarnation 1 has been fenced".into()));
+    let (journal, first, second, open) = two_batches_in_flight(&sink).await;
+    open.send(()).unwrap();
+    for ticket in first.into_iter().chain(second) {
+        assert!(matches!(ticket.await, Err(JournalError::CommitFailed(_))));
+    }
+    assert!(journal.stats().writer_fenced.load(Ordering::Relaxed));
+    let later = journal.try_slot().unwrap().submit(None, vec![movement("later")]);
+    assert!(matches!(later.await, Err(JournalError::CommitFailed(_))));
+    assert_eq!(sink.calls.lock().unwrap().len(), 2, "neither the batch behind nor a later one was sent");
+    assert!(sink.batches.lock().unwrap().is_empty());
+}

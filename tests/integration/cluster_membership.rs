@@ -1,0 +1,71 @@
+//! The cluster's tables: the shard both sides compute, joins, heartbeats, takeovers and shard
+//! ownership, driven one round at a time.
+
+use std::time::Duration;
+
+use warung::cluster::{membership, ClusterNode, MembershipError, Shard, SHARDS_COUNT};
+use warung::settings::ClusterSettings;
+
+use crate::helpers::*;
+
+fn cluster(heartbeat_ms: u64) -> ClusterSettings {
+    ClusterSettings { enabled: true, heartbeat_ms, ttl_ms: heartbeat_ms * 3, ..ClusterSettings::default() }
+}
+
+#[actix_rt::test]
+async fn postgres_and_the_engine_put_every_key_on_the_same_shard() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = db.store().await;
+    let pool = store.cluster_access().unwrap().pool;
+    for i in 0..500 {
+        let (product, buyer) = (code(&format!("P{i}x")), customer(&format!("62812{i:07}")));
+        let (p, c): (i16, i16) = sqlx::query_as("SELECT warung_shard('p', $1), warung_shard('c', $2)")
+            .bind(product.as_str())
+            .bind(buyer.as_str())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(p as u8, Shard::of_product(&product).number());
+        assert_eq!(c as u8, Shard::of_customer(&buyer).number());
+    }
+    store.close().await;
+    db.remove().await;
+}
+
+#[actix_rt::test]
+async fn two_nodes_share_every_shard_and_a_dead_one_is_taken_over() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (store_a, store_b) = (db.store().await, db.store().await);
+    let settings = cluster(200);
+    let a = ClusterNode::join(store_a.cluster_access().unwrap(), &settings, "a", "").await.unwrap();
+    let b = ClusterNode::join(store_b.cluster_access().unwrap(), &settings, "b", "").await.unwrap();
+    // Stable after two heartbeats; then each takes what rendezvous hashing gives it.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    for node in [&a, &b] {
+        node.round().await.unwrap();
+    }
+    assert_eq!(a.owned().count() + b.owned().count(), SHARDS_COUNT);
+    assert!(a.owned().count() > 64 && b.owned().count() > 64);
+    assert_eq!(membership::unowned(a.pool()).await.unwrap(), 0);
+
+    // A stops renewing; once its heartbeat has expired, B's round takes it over and its shards.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    b.round().await.unwrap();
+    b.round().await.unwrap();
+    assert_eq!(b.owned().count(), SHARDS_COUNT, "B owns every shard after taking A over");
+    assert!(matches!(a.round().await, Err(MembershipError::Fenced)), "A learns from its heartbeat");
+    let nodes = membership::nodes(b.pool(), Duration::ZERO).await.unwrap();
+    let dead = nodes.iter().find(|n| n.node_id == "a").unwrap();
+    assert_eq!((dead.state.as_str(), dead.incarnation), ("dead", a.id().incarnation + 1));
+
+    // A restarted process joins as a new incarnation and gets shards again.
+    let store_a2 = db.store().await;
+    let a2 = ClusterNode::join(store_a2.cluster_access().unwrap(), &settings, "a", "").await.unwrap();
+    assert_eq!(a2.id().incarnation, a.id().incarnation + 2);
+    let events = membership::recent_events(b.pool(), 10).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "fenced" && e.node_id == "a"));
+    for store in [store_a, store_b, store_a2] {
+        store.close().await;
+    }
+    db.remove().await;
+}
