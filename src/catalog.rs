@@ -16,7 +16,7 @@ use warung_actors::runtime::CallError;
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
-use crate::records::Supervisor;
+use crate::cluster::Actors;
 use crate::store::{Store, StoreError};
 
 /// What products exist, and the only way to add one or its stock: created in the store, stocked
@@ -25,7 +25,7 @@ use crate::store::{Store, StoreError};
 #[derive(Clone)]
 pub struct Catalog {
     store: Arc<dyn Store>,
-    supervisor: Supervisor,
+    actors: Actors,
     codes: Arc<RwLock<BTreeSet<ProductCode>>>,
 }
 
@@ -69,9 +69,9 @@ pub fn parse(path: &Path) -> anyhow::Result<CatalogFile> {
 
 impl Catalog {
     /// The catalogue as the store has it.
-    pub async fn load(store: Arc<dyn Store>, supervisor: Supervisor) -> Result<Catalog, StoreError> {
+    pub async fn load(store: Arc<dyn Store>, actors: Actors) -> Result<Catalog, StoreError> {
         let codes = store.product_codes().await?.into_iter().collect();
-        Ok(Catalog { store, supervisor, codes: Arc::new(RwLock::new(codes)) })
+        Ok(Catalog { store, actors, codes: Arc::new(RwLock::new(codes)) })
     }
 
     pub fn contains(&self, code: &ProductCode) -> bool {
@@ -109,7 +109,7 @@ impl Catalog {
                     bail!("{code}: at most {RESTOCK_UNITS_MAX} items per import");
                 }
             }
-            let sup = &self.supervisor;
+            let sup = &self.actors;
             match sup.product_snapshot(&code).await {
                 Ok(snapshot) => {
                     if snapshot.kind != kind && stock.is_some() {
@@ -152,7 +152,7 @@ impl Catalog {
     /// Creates an empty product; its stock comes through its actor. `false` when the code exists
     /// (checked and written in one statement, so two creates of one code cannot both succeed).
     pub async fn create(&self, code: &ProductCode, name: &str, price: Money, kind: StockKind) -> anyhow::Result<bool> {
-        let now = self.supervisor.clock().now();
+        let now = self.actors.supervisor().clock().now();
         let row = ProductRow {
             reseller_price: None,
             code: code.clone(),
@@ -169,7 +169,7 @@ impl Catalog {
             updated_at: now,
         };
         // Changes of an actor of this code still in the journal (there are none for a new code) go first.
-        self.supervisor.journal().flush().await.with_context(|| format!("creating product {code}"))?;
+        self.actors.supervisor().journal().flush().await.with_context(|| format!("creating product {code}"))?;
         let created = self.store.create_product(&row).await.with_context(|| format!("creating product {code}"))?;
         self.codes.write().expect("catalog lock").insert(code.clone());
         Ok(created)
@@ -194,10 +194,10 @@ impl Catalog {
             if fingerprint.is_some_and(|stored| stored != stock.fingerprint()) {
                 return Ok(Err(ProductRejection::ExistsWithDifferentContent));
             }
-            let available = self.supervisor.product_snapshot(code).await?.available;
+            let available = self.actors.product_snapshot(code).await?.available;
             return Ok(Ok(Restocked { added: added as Quantity, available }));
         }
         let command = AddStock { reference, stock, actor: actor.to_string() };
-        self.supervisor.product(code, command).await
+        self.actors.product(code, command).await
     }
 }

@@ -11,6 +11,7 @@ use warung_actors::runtime::Notice;
 
 use crate::catalog::Catalog;
 use crate::checkout::{Checkout, CheckoutSettings, Supervisor};
+use crate::cluster::{Actors, Joined};
 use crate::settings::Settings;
 use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
@@ -45,14 +46,32 @@ impl Engine {
         store: Arc<dyn Store>,
         clock: Clock,
     ) -> anyhow::Result<(Engine, UnboundedReceiver<Notice>)> {
+        Engine::start_in(settings, store, clock, None).await
+    }
+
+    /// As `start`, as a node of a cluster when `joined` is given: its actors are those of the
+    /// shards it owns, the others are called on their owners.
+    pub async fn start_in(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        joined: Option<&Joined>,
+    ) -> anyhow::Result<(Engine, UnboundedReceiver<Notice>)> {
         let (supervisor, notices) = Supervisor::start(store.clone(), clock, settings.supervisor());
+        let actors = match joined {
+            Some(joined) => joined.attach(supervisor.clone()),
+            None => Actors::local(supervisor.clone()),
+        };
         let checkout_settings = CheckoutSettings::from_settings(&settings.engine);
-        let checkout = Checkout::new(supervisor.clone(), store.clone(), checkout_settings);
+        let checkout = Checkout::new(actors, store.clone(), checkout_settings);
         checkout.load_roles().await.context("loading customer roles")?;
-        let recovered = checkout.recover().await.context("recovering unfinished orders")?;
-        tracing::info!(?recovered, backend = store.backend(), "engine started");
+        if joined.is_none() {
+            let recovered = checkout.recover().await.context("recovering unfinished orders")?;
+            tracing::info!(?recovered, "recovered unfinished orders");
+        }
+        tracing::info!(backend = store.backend(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
-        let catalog = Catalog::load(store.clone(), supervisor.clone()).await.context("listing the catalogue")?;
+        let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
         Ok((Engine { settings, store, supervisor, checkout, catalog, shop }, notices))
     }
 

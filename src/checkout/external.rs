@@ -74,7 +74,7 @@ impl Checkout {
             reason: ReleaseReason::Cancelled,
             actor: actor.map(str::to_string).unwrap_or_else(|| format!("customer:{}", row.customer)),
         };
-        match self.inner.supervisor.product_with(&row.product, release, vec![cancelled.record()]).await? {
+        match self.inner.actors.product_with(&row.product, release, vec![cancelled.record()]).await? {
             Ok(_) => {}
             Err(ProductRejection::AlreadyCommitted) => {
                 return Err(CheckoutError::OrderNotOpen { state: OrderState::Paid })

@@ -41,6 +41,7 @@ pub use order::{OrderRow, OrderState, PaymentMethod};
 pub use payment::{Applied, IncomingPayment, PaymentApplied, PaymentOutcome, PaymentRow, Purpose};
 pub use roles::Role;
 
+use crate::cluster::Actors;
 use crate::store::Store;
 
 use crate::settings::{EngineSettings, PAYMENT_TTL_SECS_DEFAULT, SALDO_RESERVATION_TTL_SECS_DEFAULT};
@@ -100,7 +101,8 @@ pub struct Checkout {
 }
 
 struct Inner {
-    supervisor: Supervisor,
+    /// The product and wallet actors, here or on the nodes that own them.
+    actors: Actors,
     store: Arc<dyn Store>,
     clock: Clock,
     settings: CheckoutSettings,
@@ -139,12 +141,12 @@ impl Drop for Claim<'_> {
 }
 
 impl Checkout {
-    pub fn new(supervisor: Supervisor, store: Arc<dyn Store>, settings: CheckoutSettings) -> Checkout {
-        let clock = supervisor.clock();
+    pub fn new(actors: Actors, store: Arc<dyn Store>, settings: CheckoutSettings) -> Checkout {
+        let clock = actors.supervisor().clock();
         let (notices, _) = broadcast::channel(ORDER_NOTICES_BUFFERED_MAX);
         Checkout {
             inner: Arc::new(Inner {
-                supervisor,
+                actors,
                 store,
                 clock,
                 settings,
@@ -181,7 +183,12 @@ impl Checkout {
     }
 
     pub fn supervisor(&self) -> &Supervisor {
-        &self.inner.supervisor
+        self.inner.actors.supervisor()
+    }
+
+    /// The actors, here or on the nodes that own them.
+    pub fn actors(&self) -> &Actors {
+        &self.inner.actors
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -240,8 +247,8 @@ impl Checkout {
         // A reservation stored at once is answered once stored; one stored with its commit has
         // nothing to wait for.
         let answer = match command.store {
-            StoreWhen::Reserved => self.inner.supervisor.product(product, command).await,
-            StoreWhen::Committed => self.inner.supervisor.product_applied(product, command).await,
+            StoreWhen::Reserved => self.inner.actors.product(product, command).await,
+            StoreWhen::Committed => self.inner.actors.product_applied(product, command).await,
         };
         match answer {
             Ok(Ok(reserved)) => Ok(reserved),
@@ -253,7 +260,7 @@ impl Checkout {
 
     async fn release(&self, order: &OrderId, product: &ProductCode, reason: ReleaseReason) -> Result<(), CallError> {
         let command = Release { order: order.clone(), reason, actor: "checkout".into() };
-        match self.inner.supervisor.product(product, command).await? {
+        match self.inner.actors.product(product, command).await? {
             Ok(_) => Ok(()),
             Err(rejection) => {
                 tracing::debug!(%order, ?rejection, "release found nothing to release");
@@ -264,7 +271,7 @@ impl Checkout {
 
     /// Stores records that go with no actor's change and waits until they are durable.
     async fn store_records(&self, records: Vec<ShopRecord>) -> Result<(), CheckoutError> {
-        let ticket = self.inner.supervisor.journal().submit_records(records).await;
+        let ticket = self.inner.actors.supervisor().journal().submit_records(records).await;
         ticket.await.map_err(|e| CheckoutError::Unavailable(e.into()))
     }
 

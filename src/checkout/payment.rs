@@ -136,7 +136,7 @@ impl Checkout {
         check_id(incoming)?;
         let _turn = self.customer_turn(&incoming.customer).await;
         if self.recorded(incoming).await?.is_some() {
-            let balance = self.inner.supervisor.wallet_balance(&incoming.customer).await?;
+            let balance = self.inner.actors.wallet_balance(&incoming.customer).await?;
             return Ok(ToppedUp { balance, repeat: true });
         }
         Ok(ToppedUp { balance: self.credit_top_up(incoming).await?, repeat: false })
@@ -209,7 +209,7 @@ impl Checkout {
         let record = record_of(incoming, PaymentApplied::Delivered, surplus, self.inner.clock.now());
         let commit = Commit { order: row.id.clone(), actor: incoming.actor.clone() };
         let attach = vec![paid.record(), ShopRecord::Payment(record.clone())];
-        match self.inner.supervisor.product_with(&row.product, commit, attach).await? {
+        match self.inner.actors.product_with(&row.product, commit, attach).await? {
             Ok(Committed { items, .. }) => {
                 self.inner.open.remove_if(&row.customer, |_, open| *open == row.id);
                 // Just delivered under the customer's turn: no surplus credit can exist yet.
@@ -266,12 +266,8 @@ impl Checkout {
             reason,
             actor: incoming.actor.clone(),
         };
-        let credited = self
-            .inner
-            .supervisor
-            .wallet_with(&incoming.customer, credit, attach)
-            .await?
-            .map_err(CheckoutError::Wallet)?;
+        let credited =
+            self.inner.actors.wallet_with(&incoming.customer, credit, attach).await?.map_err(CheckoutError::Wallet)?;
         Ok(credited.balance)
     }
 
@@ -287,7 +283,7 @@ impl Checkout {
             _ => Ok(PaymentOutcome::CreditedToWallet {
                 order: recorded.order.clone(),
                 amount: recorded.amount,
-                balance: self.inner.supervisor.wallet_balance(&recorded.customer).await?,
+                balance: self.inner.actors.wallet_balance(&recorded.customer).await?,
             }),
         }
     }
@@ -318,13 +314,13 @@ impl Checkout {
                 };
                 let credited = self
                     .inner
-                    .supervisor
+                    .actors
                     .wallet_with(&record.customer, credit, Vec::new())
                     .await?
                     .map_err(CheckoutError::Wallet)?;
                 return Ok(credited.balance);
             }
-            Ok::<_, CheckoutError>(self.inner.supervisor.wallet_balance(&record.customer).await?)
+            Ok::<_, CheckoutError>(self.inner.actors.wallet_balance(&record.customer).await?)
         }
         .await;
         match result {

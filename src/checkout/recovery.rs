@@ -64,7 +64,7 @@ impl Checkout {
             }
         }
         for code in store.products_with_open_reservations().await? {
-            if let Err(error) = self.inner.supervisor.ensure_product(&code).await {
+            if let Err(error) = self.inner.actors.supervisor().ensure_product(&code).await {
                 tracing::error!(product = %code, %error, "could not activate a product with open reservations");
             }
         }
@@ -173,7 +173,7 @@ impl Checkout {
     /// final state either way.
     async fn try_settle(&self, row: &OrderRow) -> Settled {
         let release = Release { order: row.id.clone(), reason: ReleaseReason::Failed, actor: "recovery".into() };
-        match self.inner.supervisor.product(&row.product, release).await {
+        match self.inner.actors.product(&row.product, release).await {
             Ok(Ok(_))
             | Ok(Err(ProductRejection::ReservationNotFound))
             | Ok(Err(ProductRejection::ReservationReleased { .. })) => {}
@@ -205,7 +205,7 @@ impl Checkout {
             reason: "purchase not completed".into(),
             actor: "recovery".into(),
         };
-        match self.inner.supervisor.wallet_with(&row.customer, refund, vec![failed.record()]).await {
+        match self.inner.actors.wallet_with(&row.customer, refund, vec![failed.record()]).await {
             Ok(Ok(_)) => Settled::Compensated,
             Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
                 match self.store_records(vec![failed.record()]).await {

@@ -86,7 +86,7 @@ impl Checkout {
         // The debit is not waited for either: the commit names it in `depends_on`, so the journal
         // stores the commit only if the debit (and the pending order with it) was stored.
         let pending = vec![ShopRecord::Order(row.clone())];
-        let (balance, debited_by) = match self.inner.supervisor.wallet_applied(customer, debit, pending).await {
+        let (balance, debited_by) = match self.inner.actors.wallet_applied(customer, debit, pending).await {
             Ok((Ok(debited), debited_by)) => (debited.balance, debited_by),
             Ok((Err(rejection), _)) => {
                 self.release(&order, product, ReleaseReason::Failed).await.ok();
@@ -107,7 +107,7 @@ impl Checkout {
         let commit = Commit { order: order.clone(), actor: actor_of(customer) };
         let mut paid = Order::new(row.clone());
         paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
-        match self.inner.supervisor.product_after(product, commit, vec![paid.record()], vec![debited_by]).await {
+        match self.inner.actors.product_after(product, commit, vec![paid.record()], vec![debited_by]).await {
             Ok(Ok(Committed { items, quantity, total, .. })) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
             }
@@ -127,7 +127,7 @@ impl Checkout {
     /// A sale recovery found stored: answered as the purchase it is, its items read back.
     async fn stored_purchase(&self, row: &OrderRow) -> Result<Purchase, CheckoutError> {
         let items = self.inner.store.delivered_items(&row.id).await?;
-        let balance = self.inner.supervisor.wallet_balance(&row.customer).await?;
+        let balance = self.inner.actors.wallet_balance(&row.customer).await?;
         Ok(Purchase {
             order: row.id.clone(),
             product: row.product.clone(),
@@ -148,7 +148,7 @@ impl Checkout {
         product: &ProductCode,
         quantity: Quantity,
     ) -> Result<(), CheckoutError> {
-        let price = match self.inner.supervisor.product_gauges(product) {
+        let price = match self.inner.actors.product_gauges(product) {
             Some(gauges) => {
                 let available = gauges.available.load(Ordering::Relaxed);
                 if available < i64::from(quantity) {
@@ -159,7 +159,7 @@ impl Checkout {
                 }
                 gauges.price_for(tier)
             }
-            None => match self.inner.supervisor.product_snapshot(product).await {
+            None => match self.inner.actors.product_snapshot(product).await {
                 Ok(snapshot) => tier.price(snapshot.price, snapshot.reseller_price),
                 Err(CallError::NotFound) => return Err(CheckoutError::ProductNotFound),
                 Err(error) => return Err(CheckoutError::Unavailable(error)),
@@ -168,9 +168,9 @@ impl Checkout {
         let Some(required) = price.checked_mul(quantity) else {
             return Err(CheckoutError::Product(ProductRejection::TotalExceedsMoneyLimit));
         };
-        let available = match self.inner.supervisor.wallet_gauges(customer) {
+        let available = match self.inner.actors.wallet_gauges(customer) {
             Some(gauges) => *gauges.available.read().expect("gauge lock"),
-            None => self.inner.supervisor.wallet_balance(customer).await?.available,
+            None => self.inner.actors.wallet_balance(customer).await?.available,
         };
         if available < required {
             return Err(CheckoutError::InsufficientBalance { available, required });

@@ -89,13 +89,13 @@ impl Checkout {
     }
 
     pub async fn balance(&self, customer: &CustomerId) -> Result<WalletBalance, CheckoutError> {
-        Ok(self.inner.supervisor.wallet_balance(customer).await?)
+        Ok(self.inner.actors.wallet_balance(customer).await?)
     }
 
     /// A known customer's balance; `None` for an id the store has no wallet for, without
     /// activating an actor for it (so reading random ids costs no memory).
     pub async fn known_balance(&self, customer: &CustomerId) -> Result<Option<WalletBalance>, CallError> {
-        if self.inner.supervisor.wallet_gauges(customer).is_none() {
+        if self.inner.actors.wallet_gauges(customer).is_none() {
             let known = self.inner.store.customer(customer).await;
             match known {
                 Ok(Some(_)) => {}
@@ -103,7 +103,7 @@ impl Checkout {
                 Err(error) => return Err(CallError::StoreUnavailable { reason: error.to_string() }),
             }
         }
-        self.inner.supervisor.wallet_balance(customer).await.map(Some)
+        self.inner.actors.wallet_balance(customer).await.map(Some)
     }
 
     /// A wallet command, answered once durable with its own reply.
@@ -113,6 +113,6 @@ impl Checkout {
         command: C,
         attach: Vec<ShopRecord>,
     ) -> Result<C::Reply, CheckoutError> {
-        self.inner.supervisor.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)
+        self.inner.actors.wallet_with(customer, command, attach).await?.map_err(CheckoutError::Wallet)
     }
 }

@@ -4,6 +4,8 @@
 //! - `rendezvous`: which live node should own each shard.
 //! - `membership`: the tables: joins, heartbeats, takeovers, shard ownership, events.
 //! - `node`: this process as a node: its upkeep, the shards it owns, its fence.
+//! - `route`: the actors as the flows call them: here, or on the shard's owner over NATS (`wire`).
+//! - `serve`: the owner's side: the calls other nodes send to its shards, with bounded intake.
 //!
 //! The fence itself (every journal batch checks this process's incarnation) is the store's:
 //! `store::fence`.
@@ -11,8 +13,64 @@
 pub mod membership;
 pub mod node;
 pub mod rendezvous;
+pub mod route;
+pub mod serve;
 pub mod shard;
+pub mod wire;
 
 pub use membership::MembershipError;
 pub use node::{ClusterNode, OwnedShards};
+pub use route::{Actors, Dependency, Remote};
 pub use shard::{Shard, SHARDS_COUNT};
+
+/// A node that has joined a cluster: what the engine needs to run its actors as one.
+#[derive(Clone)]
+pub struct Joined {
+    pub node: ClusterNode,
+    pub nats: async_nats::Client,
+    /// The subject prefix of this cluster's calls (several clusters may share a NATS server).
+    pub name: String,
+    /// How long a call keeps looking for an owner before it answers "try again".
+    pub route_deadline: std::time::Duration,
+}
+
+impl Joined {
+    /// Limits this node's supervisor to the actors of the shards it owns, starts serving the
+    /// calls other nodes send to them, and returns the actors as the flows call them.
+    pub fn attach(&self, supervisor: crate::records::Supervisor) -> Actors {
+        let owned = self.node.owned().clone();
+        let owns = owned.clone();
+        supervisor.activate_only(std::sync::Arc::new(move |key| match key {
+            warung_actors::journal::ActorKey::Product(code) => owns.owns(Shard::of_product(code)),
+            warung_actors::journal::ActorKey::Wallet(customer) => owns.owns(Shard::of_customer(customer)),
+            _ => true,
+        }));
+        let stopping = supervisor.clone();
+        self.node.on_hand_off(std::sync::Arc::new(move |shards: Vec<Shard>| {
+            let supervisor = stopping.clone();
+            Box::pin(async move {
+                if let Err(error) = supervisor.flush().await {
+                    tracing::error!(%error, "flushing before a hand-off failed");
+                }
+                let stopped = supervisor.stop_actors(|key| match key {
+                    warung_actors::journal::ActorKey::Product(code) => shards.contains(&Shard::of_product(code)),
+                    warung_actors::journal::ActorKey::Wallet(customer) => {
+                        shards.contains(&Shard::of_customer(customer))
+                    }
+                    _ => false,
+                });
+                tracing::info!(stopped, "stopped the actors of shards handed off");
+            })
+        }));
+        let intake = serve::Intake::new(self.nats.clone(), self.name.clone(), supervisor.clone(), owned.clone());
+        tokio::spawn(intake.run());
+        let remote = Remote {
+            client: self.nats.clone(),
+            cluster: self.name.clone(),
+            owned,
+            deadline: self.route_deadline,
+            counters: Default::default(),
+        };
+        Actors::clustered(supervisor, std::sync::Arc::new(remote))
+    }
+}

@@ -17,6 +17,14 @@ use super::shard::{Shard, SHARDS_COUNT};
 use crate::settings::ClusterSettings;
 use crate::store::{ClusterAccess, FenceId, WriterFence};
 
+/// How long calls already past the routing check get to finish on a shard being handed off,
+/// before its journal is flushed and its actors stopped.
+const HANDOFF_GRACE_MS: u64 = 200;
+
+/// What a node does with shards it is giving up, before they are released: flush what their
+/// actors changed and stop them (see `Joined::attach`).
+pub type HandOff = Arc<dyn Fn(Vec<Shard>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
 /// Takeovers per upkeep round: enough for every node of a small cluster dying at once, without
 /// one round waiting on many victims' batches.
 const TAKEOVERS_PER_ROUND_MAX: usize = 8;
@@ -61,6 +69,7 @@ pub struct ClusterNode {
     heartbeat: Duration,
     ttl: Duration,
     owned: Arc<OwnedShards>,
+    hand_off: Arc<std::sync::OnceLock<HandOff>>,
 }
 
 impl ClusterNode {
@@ -82,6 +91,7 @@ impl ClusterNode {
             heartbeat: settings.heartbeat(),
             ttl: settings.ttl(),
             owned: Arc::default(),
+            hand_off: Arc::default(),
         })
     }
 
@@ -99,6 +109,11 @@ impl ClusterNode {
 
     pub fn fence(&self) -> &Arc<WriterFence> {
         &self.fence
+    }
+
+    /// Sets what is done with shards before they are released. Set once.
+    pub fn on_hand_off(&self, hand_off: HandOff) {
+        assert!(self.hand_off.set(hand_off).is_ok(), "one hand-off");
     }
 
     /// Keeps this node in the cluster until its fence trips. Run it on its own task.
@@ -155,6 +170,10 @@ impl ClusterNode {
         let candidates: Vec<String> =
             nodes.iter().filter(|n| n.alive && n.stable && n.state == "up").map(|n| n.node_id.clone()).collect();
         let due = rendezvous::shards_of(&self.me.node, &candidates);
+        if candidates.contains(&self.me.node) {
+            let undue: Vec<Shard> = Shard::all().filter(|s| self.owned.owns(*s) && !due.contains(s)).collect();
+            self.hand_off(undue).await?;
+        }
         let wanted: Vec<Shard> = due.into_iter().filter(|s| !self.owned.owns(*s)).collect();
         let taken = membership::acquire(&self.pool, &self.me, &wanted).await?;
         if !taken.is_empty() {
@@ -164,10 +183,21 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// Gives shards up.
-    pub async fn release(&self, shards: &[Shard]) -> Result<(), MembershipError> {
-        membership::release(&self.pool, &self.me, shards).await?;
-        self.owned.set(shards, false);
+    /// Gives shards up to the node that should own them: no new call is taken for them, those
+    /// in flight get `HANDOFF_GRACE_MS`, their changes are flushed and their actors stopped, and
+    /// only then are they released (the new owner loads what was stored).
+    pub async fn hand_off(&self, shards: Vec<Shard>) -> Result<(), MembershipError> {
+        if shards.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.owned.set(&shards, false);
+        tokio::time::sleep(Duration::from_millis(HANDOFF_GRACE_MS)).await;
+        if let Some(hand_off) = self.hand_off.get() {
+            hand_off(shards.clone()).await;
+        }
+        membership::release(&self.pool, &self.me, &shards).await?;
+        tracing::info!(shards = shards.len(), took_ms = started.elapsed().as_millis() as u64, "handed shards off");
         Ok(())
     }
 }

@@ -95,6 +95,7 @@ impl From<CallError> for ApiError {
             CallError::Quarantined { .. } => (StatusCode::SERVICE_UNAVAILABLE, "quarantined"),
             CallError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "stopped"),
             CallError::Corrupt { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt_state"),
+            CallError::NotOwner => (StatusCode::SERVICE_UNAVAILABLE, "moving_between_nodes"),
         };
         ApiError::new(status, code, message)
     }

@@ -14,7 +14,7 @@ pub use payment::{ChargePurpose, PaymentApplied, PaymentRow};
 use warung_actors::domain::UnixMs;
 
 /// A row of the shop's own, attached to an actor's change or stored alone.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ShopRecord {
     Order(OrderRow),
     Payment(PaymentRow),
@@ -24,7 +24,7 @@ pub enum ShopRecord {
 }
 
 /// One admin change, append-only: who, what, on what, from and to, and why.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditRow {
     pub admin: String,
     pub action: String,

@@ -79,7 +79,7 @@ impl PaymentMethod {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderRow {
     pub id: OrderId,
     pub customer: CustomerId,

@@ -6,7 +6,7 @@ use warung_actors::domain::{CustomerId, Money, OrderId, Reference, UnixMs};
 
 /// What a charge, and the payment that settles it, is for: an order, or the wallet. A payment
 /// recorded without a charge (one an admin confirms) has one too (`PaymentRow`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ChargePurpose {
     Order,
     TopUp,
@@ -61,7 +61,7 @@ impl PaymentApplied {
 /// A confirmed payment (a QRIS settlement, a transfer an admin records, a top-up), stored once
 /// under its id, in the same transaction as what it did. The id is bound to one customer, one
 /// purpose and one amount: the store refuses a second row with the same id.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PaymentRow {
     pub id: Reference,
     pub customer: CustomerId,

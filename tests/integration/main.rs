@@ -10,6 +10,7 @@ mod chat_flows;
 mod checkout_flows;
 mod cluster_fence;
 mod cluster_membership;
+mod cluster_routing;
 mod commit_failure;
 mod conversation;
 mod crash;

@@ -8,7 +8,7 @@ use super::terms::{PriceTier, ReleaseReason, Restock, StoreWhen};
 use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
 
 /// Take `quantity` units out of the available queue for `order`, for `ttl_ms` from now.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Reserve {
     pub order: OrderId,
     pub quantity: Quantity,
@@ -20,7 +20,7 @@ pub struct Reserve {
 }
 
 /// The units are held for the order until `expires_at`, at `unit_price` each.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reserved {
     pub order: OrderId,
     pub quantity: Quantity,
@@ -30,14 +30,14 @@ pub struct Reserved {
 }
 
 /// The order is paid: its reserved units are sold and its items delivered.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Commit {
     pub order: OrderId,
     pub actor: String,
 }
 
 /// The order's units are sold; `items` is empty for counted stock.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Committed {
     pub order: OrderId,
     pub quantity: Quantity,
@@ -46,45 +46,45 @@ pub struct Committed {
 }
 
 /// The order will not be paid: its reserved units go back to the queue.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Release {
     pub order: OrderId,
     pub reason: ReleaseReason,
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Released {
     pub order: OrderId,
     pub quantity: Quantity,
 }
 
 /// Release every reservation whose time has come.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ExpireDue;
 
 /// The orders whose reservations were released, in expiry order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Expired {
     pub orders: Vec<OrderId>,
 }
 
 /// Bring stock in, once per reference.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AddStock {
     pub reference: Reference,
     pub stock: Restock,
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Restocked {
     pub added: Quantity,
     pub available: i64,
 }
 
 /// Set the price one tier of buyers pays, once per reference.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SetPrice {
     pub reference: Reference,
     pub tier: PriceTier,
@@ -92,31 +92,31 @@ pub struct SetPrice {
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PriceSet {
     pub tier: PriceTier,
     pub price: Money,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rename {
     pub name: String,
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Renamed {
     pub name: String,
 }
 
 /// Put the product on sale or take it off; reservations already made stand.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SetActive {
     pub active: bool,
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActiveSet {
     pub active: bool,
 }

@@ -13,7 +13,7 @@ use crate::runtime::Transition;
 
 /// Every product command as one enum (each is a type of its own in `commands`), for property
 /// tests, logs and callers that need no particular reply.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ProductCommand {
     /// Take `quantity` units out of the available queue for `order`, until `expires_at`.
     Reserve {
@@ -88,7 +88,7 @@ impl ProductRequest for ProductCommand {
 }
 
 /// Every command's reply as one enum: what `ProductCommand` is answered with.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ProductOutcome {
     Reserved {
         order: OrderId,

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use super::commands::{
     ActiveSet, AddStock, Commit, Committed, ExpireDue, Expired, PriceSet, Release, Released, Rename, Renamed, Reserve,
     Reserved, Restocked, SetActive, SetPrice,
@@ -13,8 +16,9 @@ use crate::domain::UnixMs;
 use crate::runtime::Transition;
 
 /// A command a product actor takes, and the reply only it gives.
-pub trait ProductRequest: Clone + fmt::Debug + Send + 'static {
-    type Reply: Clone + fmt::Debug + Send + 'static;
+/// Both travel between nodes (serde) when the actor lives on another one.
+pub trait ProductRequest: Clone + fmt::Debug + Send + Serialize + DeserializeOwned + 'static {
+    type Reply: Clone + fmt::Debug + Send + Serialize + DeserializeOwned + 'static;
 
     /// The command's name, for logs (never its content: a restock carries item secrets).
     fn kind(&self) -> &'static str;

@@ -105,7 +105,7 @@ pub struct ProductState {
 }
 
 /// A read-only view, safe to show: counts and price, no item contents.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProductSnapshot {
     pub code: ProductCode,
     pub name: String,

@@ -41,7 +41,7 @@ impl PriceTier {
 }
 
 /// When a reservation reaches the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StoreWhen {
     /// At once: the reservation outlives a restart (an order awaiting an outside payment).
     Reserved,
@@ -53,7 +53,7 @@ pub enum StoreWhen {
 }
 
 /// What a restock brings in.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Restock {
     Items(Vec<ItemSecret>),
     Count(Quantity),
@@ -88,7 +88,7 @@ impl Restock {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {
     Cancelled,
@@ -117,7 +117,7 @@ impl ReleaseReason {
 }
 
 /// Why a product actor refused a command, checked in the order listed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, serde::Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum ProductRejection {
     #[error("the quantity must not be zero")]

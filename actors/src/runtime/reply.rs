@@ -9,7 +9,7 @@ use crate::journal::{JournalError, Ticket};
 
 /// A call that did not get an answer from the actor's rules. Every variant means "nothing was
 /// promised": the caller may retry with the same id.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, serde::Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum CallError {
     #[error("busy, try again")]
@@ -26,6 +26,9 @@ pub enum CallError {
     Stopped,
     #[error("the stored state is inconsistent: {reason}")]
     Corrupt { reason: String },
+    /// In a cluster: this node does not own the actor's shard (it is moving), try again.
+    #[error("this actor is served by another node, try again")]
+    NotOwner,
 }
 
 impl From<JournalError> for CallError {
@@ -43,7 +46,7 @@ impl From<JournalError> for CallError {
 pub type Reply<Outcome, Rejection> = Result<Result<Outcome, Rejection>, CallError>;
 
 /// When an actor answers a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReplyWhen {
     /// Once its changes (and everything the actor changed before) are stored. The default, and
     /// the only choice for an answer that reaches a person.

@@ -27,6 +27,7 @@ impl<R: Record> Supervisor<R> {
         &self,
         code: &ProductCode,
     ) -> Result<Handle<ProductActor<R>, ProductGauges>, CallError> {
+        self.may_activate(&ActorKey::Product(code.clone()))?;
         let inner = &self.inner;
         // Changes of an earlier incarnation still in the journal must be in the store first.
         inner.journal.flush().await.map_err(CallError::from)?;
@@ -60,6 +61,7 @@ impl<R: Record> Supervisor<R> {
         &self,
         customer: &CustomerId,
     ) -> Result<Handle<WalletActor<R>, WalletGauges>, CallError> {
+        self.may_activate(&ActorKey::Wallet(customer.clone()))?;
         let inner = &self.inner;
         inner.journal.flush().await.map_err(CallError::from)?;
         let record = self.load(inner.loader.load_wallet(customer)).await?;

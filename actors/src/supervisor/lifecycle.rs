@@ -21,6 +21,25 @@ impl<R: Record> Supervisor<R> {
         }
     }
 
+    /// Stops every product and wallet actor `which` selects (a cluster node handing shards off);
+    /// the next call to one activates it from the store, where this node may run it.
+    pub fn stop_actors(&self, which: impl Fn(&ActorKey) -> bool) -> usize {
+        let mut stopped = 0;
+        for code in self.inner.products.keys() {
+            if which(&ActorKey::Product(code.clone())) {
+                self.inner.products.stop(&code);
+                stopped += 1;
+            }
+        }
+        for customer in self.inner.wallets.keys() {
+            if which(&ActorKey::Wallet(customer.clone())) {
+                self.inner.wallets.stop(&customer);
+                stopped += 1;
+            }
+        }
+        stopped
+    }
+
     pub(super) async fn passivate_idle(&self) {
         let inner = &self.inner;
         let now = inner.clock.now();

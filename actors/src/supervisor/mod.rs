@@ -130,7 +130,13 @@ struct Inner<R: Record> {
     watch_stopped: std::sync::atomic::AtomicBool,
     notices: mpsc::UnboundedSender<Notice>,
     counters: SupervisorCounters,
+    /// In a cluster, which actors this node may activate (those of the shards it owns); unset,
+    /// every one. Set once.
+    owns: std::sync::OnceLock<Ownership>,
 }
+
+/// Whether this node owns an actor (see `Supervisor::activate_only`).
+pub type Ownership = Arc<dyn Fn(&ActorKey) -> bool + Send + Sync>;
 
 /// Cheap to clone; every clone drives the same actors. `R` is the type of the records callers
 /// attach to the actors' changes (see `journal::Record`).
@@ -181,6 +187,7 @@ impl<R: Record> Supervisor<R> {
                 watch_stopped: std::sync::atomic::AtomicBool::new(false),
                 notices,
                 counters: SupervisorCounters::default(),
+                owns: std::sync::OnceLock::new(),
             }),
         };
         let weak = Arc::downgrade(&supervisor.inner);
@@ -311,6 +318,20 @@ impl<R: Record> Supervisor<R> {
     }
 
     /// Waits until everything submitted so far is stored (for a clean shutdown).
+    /// From now on, activates only the actors `owns` accepts; any other is refused with
+    /// `CallError::NotOwner`. A cluster node runs an actor only while it owns its shard: a second
+    /// live actor on another node would write from a stale copy.
+    pub fn activate_only(&self, owns: Ownership) {
+        assert!(self.inner.owns.set(owns).is_ok(), "ownership is set once");
+    }
+
+    pub(super) fn may_activate(&self, key: &ActorKey) -> Result<(), CallError> {
+        match self.inner.owns.get() {
+            Some(owns) if !owns(key) => Err(CallError::NotOwner),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn flush(&self) -> Result<(), CallError> {
         self.inner.journal.flush().await.map_err(CallError::from)
     }

@@ -114,6 +114,10 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         self.slots.remove(key).and_then(|(_, slot)| slot.get().cloned())
     }
 
+    pub fn keys(&self) -> Vec<K> {
+        self.slots.iter().map(|slot| slot.key().clone()).collect()
+    }
+
     pub fn handles(&self) -> Vec<Handle<A, G>> {
         self.slots.iter().filter_map(|slot| slot.value().get().cloned()).collect()
     }

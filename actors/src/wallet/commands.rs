@@ -9,7 +9,7 @@ use crate::domain::{Money, Reference};
 use crate::journal::LedgerKind;
 
 /// Add money: a top up or another credit (not a refund of a debit: see `Refund`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Credit {
     pub reference: Reference,
     pub amount: Money,
@@ -18,7 +18,7 @@ pub struct Credit {
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Credited {
     pub amount: Money,
     /// The balance right after the credit was first applied.
@@ -26,7 +26,7 @@ pub struct Credited {
 }
 
 /// Take money now, for a purchase.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Debit {
     pub reference: Reference,
     pub amount: Money,
@@ -34,7 +34,7 @@ pub struct Debit {
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Debited {
     pub amount: Money,
     /// The balance right after the debit was first applied.
@@ -42,7 +42,7 @@ pub struct Debited {
 }
 
 /// Give back an earlier debit, whole; the amount comes from the debit itself.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Refund {
     pub reference: Reference,
     pub original: Reference,
@@ -50,7 +50,7 @@ pub struct Refund {
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Refunded {
     pub amount: Money,
     /// The balance right after the refund was first applied.
@@ -58,7 +58,7 @@ pub struct Refunded {
 }
 
 /// An admin's correction, up or down, with a reason; never below zero.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Adjust {
     pub reference: Reference,
     pub delta: Decimal,
@@ -66,7 +66,7 @@ pub struct Adjust {
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adjusted {
     pub delta: Decimal,
     /// The balance right after the adjustment was first applied.

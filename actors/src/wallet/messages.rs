@@ -13,7 +13,7 @@ use crate::runtime::Transition;
 
 /// Every wallet command as one enum (each is a type of its own in `commands`), for property
 /// tests, logs and callers that need no particular reply.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum WalletCommand {
     /// Add money: a top up or another credit (not a refund: see `Refund`).
     Credit { reference: Reference, amount: Money, kind: LedgerKind, reason: String, actor: String },
@@ -50,7 +50,7 @@ impl WalletRequest for WalletCommand {
 }
 
 /// Every command's reply as one enum: what `WalletCommand` is answered with.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum WalletOutcome {
     Credited { amount: Money, balance: WalletBalance },
     Debited { amount: Money, balance: WalletBalance },

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use super::commands::{Adjust, Adjusted, Credit, Credited, Debit, Debited, Refund, Refunded};
 use super::state::WalletState;
 use super::terms::WalletRejection;
@@ -10,8 +13,9 @@ use crate::domain::UnixMs;
 use crate::runtime::Transition;
 
 /// A command a wallet actor takes, and the reply only it gives.
-pub trait WalletRequest: Clone + fmt::Debug + Send + 'static {
-    type Reply: Clone + fmt::Debug + Send + 'static;
+/// Both travel between nodes (serde) when the actor lives on another one.
+pub trait WalletRequest: Clone + fmt::Debug + Send + Serialize + DeserializeOwned + 'static {
+    type Reply: Clone + fmt::Debug + Send + Serialize + DeserializeOwned + 'static;
 
     /// The command's name, for logs.
     fn kind(&self) -> &'static str;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::Money;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct WalletBalance {
     pub balance: Money,
     /// What a purchase may take: the whole balance (no money is ever set aside).
@@ -13,7 +13,7 @@ pub struct WalletBalance {
 }
 
 /// Why a wallet actor refused a command, checked in the order listed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, serde::Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum WalletRejection {
     #[error("the amount must not be zero")]

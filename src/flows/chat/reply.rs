@@ -263,6 +263,7 @@ fn unavailable(error: &CallError) -> String {
         | CallError::StoreUnavailable { .. }
         | CallError::Quarantined { .. }
         | CallError::Stopped
+        | CallError::NotOwner
         | CallError::Corrupt { .. } => try_again(),
     }
 }

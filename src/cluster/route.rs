@@ -1,0 +1,343 @@
+//! The actors as the flows call them: on this node when it owns the actor's shard (or when there
+//! is no cluster), else on the owner, over NATS. A caller-chosen id in every command makes a
+//! retry after a timeout safe: it runs once, or returns the stored first outcome.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use warung_actors::domain::{CustomerId, ProductCode};
+use warung_actors::journal::Origin;
+use warung_actors::product::{ProductGauges, ProductRejection, ProductRequest, ProductSnapshot};
+use warung_actors::runtime::{CallError, Reply};
+use warung_actors::wallet::{WalletBalance, WalletGauges, WalletRejection, WalletRequest};
+
+use super::node::OwnedShards;
+use super::shard::Shard;
+use super::wire::{self, Answer, Request};
+use crate::records::{ShopRecord, Supervisor};
+
+/// The first pause before asking again when a shard is between owners; doubled up to
+/// `ROUTE_BACKOFF_MAX_MS`.
+const ROUTE_BACKOFF_FIRST_MS: u64 = 5;
+const ROUTE_BACKOFF_MAX_MS: u64 = 200;
+/// How long one remote call may take before it is sent again (the command's id makes that safe).
+const REMOTE_CALL_TIMEOUT_MS: u64 = 5_000;
+
+/// A change an actor made that a later change needs stored first (see `Supervisor::product_after`).
+#[derive(Clone, Debug)]
+pub enum Dependency {
+    /// Made on this node, not yet known to be stored: the journal orders the two.
+    Local(Origin),
+    /// Made on another node, and already stored there.
+    Stored,
+}
+
+/// How calls reach the owners of other shards.
+pub struct Remote {
+    pub client: async_nats::Client,
+    /// The cluster's subject prefix.
+    pub cluster: String,
+    pub owned: Arc<OwnedShards>,
+    /// A call that finds no owner keeps trying this long (a takeover takes up to the TTL).
+    pub deadline: Duration,
+    pub counters: RemoteCounters,
+}
+
+#[derive(Clone)]
+pub struct Actors {
+    local: Supervisor,
+    remote: Option<Arc<Remote>>,
+}
+
+enum Place<'a> {
+    Here,
+    There(&'a Remote),
+}
+
+impl Actors {
+    /// Every actor on this node: one node, no cluster.
+    pub fn local(supervisor: Supervisor) -> Actors {
+        Actors { local: supervisor, remote: None }
+    }
+
+    pub fn clustered(supervisor: Supervisor, remote: Arc<Remote>) -> Actors {
+        Actors { local: supervisor, remote: Some(remote) }
+    }
+
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.local
+    }
+
+    fn place(&self, shard: Shard) -> Place<'_> {
+        match &self.remote {
+            Some(remote) if !remote.owned.owns(shard) => Place::There(remote),
+            _ => Place::Here,
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.remote.as_ref().map_or(Duration::ZERO, |r| r.deadline)
+    }
+
+    pub async fn product<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+    ) -> Reply<C::Reply, ProductRejection> {
+        self.product_after(code, command, Vec::new(), Vec::new()).await
+    }
+
+    pub async fn product_with<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+        attach: Vec<ShopRecord>,
+    ) -> Reply<C::Reply, ProductRejection> {
+        self.product_after(code, command, attach, Vec::new()).await
+    }
+
+    /// A product command stored with `attach`, and only if `depends_on` was stored: on another
+    /// node, the local changes it depends on are made durable before it is sent.
+    pub async fn product_after<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+        attach: Vec<ShopRecord>,
+        depends_on: Vec<Dependency>,
+    ) -> Reply<C::Reply, ProductRejection> {
+        let shard = Shard::of_product(code);
+        let deadline = self.deadline();
+        let mut flushed = false;
+        let mut backoff = Backoff::default();
+        loop {
+            let result = match self.place(shard) {
+                Place::Here => {
+                    let local = local_origins(&depends_on);
+                    self.local.product_after(code, command.clone(), attach.clone(), local).await
+                }
+                Place::There(remote) => {
+                    if !flushed && depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) {
+                        self.local.flush().await?;
+                        flushed = true;
+                    }
+                    let request = Request::Product {
+                        code: code.clone(),
+                        tag: wire::tag_of::<C>().to_string(),
+                        command: to_value(&command)?,
+                        attach: attach.clone(),
+                    };
+                    remote
+                        .call(shard, &request)
+                        .await
+                        .and_then(from_value::<Reply<C::Reply, ProductRejection>>)
+                        .and_then(|reply| reply)
+                }
+            };
+            match result {
+                Err(CallError::NotOwner) if Instant::now() < deadline => backoff.pause().await,
+                other => return other,
+            }
+        }
+    }
+
+    /// Answered once applied on this node (see `ReplyWhen::Applied`), once stored on another.
+    pub async fn product_applied<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        command: C,
+    ) -> Reply<C::Reply, ProductRejection> {
+        match self.place(Shard::of_product(code)) {
+            Place::Here => self.local.product_applied(code, command).await,
+            Place::There(_) => self.product(code, command).await,
+        }
+    }
+
+    pub async fn wallet<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+    ) -> Reply<C::Reply, WalletRejection> {
+        self.wallet_with(customer, command, Vec::new()).await
+    }
+
+    pub async fn wallet_with<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+        attach: Vec<ShopRecord>,
+    ) -> Reply<C::Reply, WalletRejection> {
+        let shard = Shard::of_customer(customer);
+        let deadline = self.deadline();
+        let mut backoff = Backoff::default();
+        loop {
+            let result = match self.place(shard) {
+                Place::Here => self.local.wallet_with(customer, command.clone(), attach.clone()).await,
+                Place::There(remote) => {
+                    let request = Request::Wallet {
+                        customer: customer.clone(),
+                        tag: wire::tag_of::<C>().to_string(),
+                        command: to_value(&command)?,
+                        attach: attach.clone(),
+                    };
+                    remote
+                        .call(shard, &request)
+                        .await
+                        .and_then(from_value::<Reply<C::Reply, WalletRejection>>)
+                        .and_then(|reply| reply)
+                }
+            };
+            match result {
+                Err(CallError::NotOwner) if Instant::now() < deadline => backoff.pause().await,
+                other => return other,
+            }
+        }
+    }
+
+    /// A wallet command answered as soon as it is applied here (naming the change for a later
+    /// one's `depends_on`), or once stored on another node.
+    pub async fn wallet_applied<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+        attach: Vec<ShopRecord>,
+    ) -> Result<(Result<C::Reply, WalletRejection>, Dependency), CallError> {
+        match self.place(Shard::of_customer(customer)) {
+            Place::Here => {
+                let (reply, origin) = self.local.wallet_applied(customer, command, attach).await?;
+                Ok((reply, Dependency::Local(origin)))
+            }
+            Place::There(_) => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
+        }
+    }
+
+    pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
+        let shard = Shard::of_product(code);
+        self.query(shard, || self.local.product_snapshot(code), || Request::ProductSnapshot { code: code.clone() })
+            .await
+    }
+
+    pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
+        let shard = Shard::of_customer(customer);
+        self.query(
+            shard,
+            || self.local.wallet_balance(customer),
+            || Request::WalletBalance { customer: customer.clone() },
+        )
+        .await
+    }
+
+    async fn query<T: DeserializeOwned, F: std::future::Future<Output = Result<T, CallError>>>(
+        &self,
+        shard: Shard,
+        here: impl Fn() -> F,
+        request: impl Fn() -> Request,
+    ) -> Result<T, CallError> {
+        let deadline = self.deadline();
+        let mut backoff = Backoff::default();
+        loop {
+            let result = match self.place(shard) {
+                Place::Here => here().await,
+                Place::There(remote) => remote
+                    .call(shard, &request())
+                    .await
+                    .and_then(from_value::<Result<T, CallError>>)
+                    .and_then(|reply| reply),
+            };
+            match result {
+                Err(CallError::NotOwner) if Instant::now() < deadline => backoff.pause().await,
+                other => return other,
+            }
+        }
+    }
+
+    /// The product's published counts, when its actor runs on this node.
+    pub fn product_gauges(&self, code: &ProductCode) -> Option<Arc<ProductGauges>> {
+        self.local.product_gauges(code)
+    }
+
+    pub fn wallet_gauges(&self, customer: &CustomerId) -> Option<Arc<WalletGauges>> {
+        self.local.wallet_gauges(customer)
+    }
+}
+
+impl Remote {
+    /// One call to the shard's owner. "No responders" (no owner subscribed) and a lost answer
+    /// are `NotOwner`: the caller asks again until its deadline.
+    async fn call(&self, shard: Shard, request: &Request) -> Result<serde_json::Value, CallError> {
+        let payload = serde_json::to_vec(request).map_err(|e| CallError::Corrupt { reason: e.to_string() })?;
+        let subject = wire::subject(&self.cluster, shard);
+        let asked = self.client.request(subject, payload.into());
+        let counters = &self.counters;
+        let message = match tokio::time::timeout(Duration::from_millis(REMOTE_CALL_TIMEOUT_MS), asked).await {
+            Ok(Ok(message)) => message,
+            Ok(Err(error)) if error.kind() == async_nats::RequestErrorKind::NoResponders => {
+                return Err(counters.count(&counters.no_responders, CallError::NotOwner));
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, %shard, "remote call failed");
+                return Err(counters.count(&counters.failed, CallError::NotOwner));
+            }
+            Err(_) => return Err(counters.count(&counters.timed_out, CallError::NotOwner)),
+        };
+        let answer: Answer =
+            serde_json::from_slice(&message.payload).map_err(|e| CallError::Corrupt { reason: e.to_string() })?;
+        match answer {
+            Answer::Done(value) => {
+                counters.done.fetch_add(1, Ordering::Relaxed);
+                Ok(value)
+            }
+            Answer::NotOwner => Err(counters.count(&counters.not_owner, CallError::NotOwner)),
+            Answer::Busy => Err(counters.count(&counters.busy, CallError::Busy)),
+            Answer::Malformed(reason) => Err(counters.count(&counters.failed, CallError::Corrupt { reason })),
+        }
+    }
+}
+
+/// Remote calls by outcome, for `/metrics` (`warung_cluster_remote_calls_total`).
+#[derive(Debug, Default)]
+pub struct RemoteCounters {
+    pub done: AtomicU64,
+    pub not_owner: AtomicU64,
+    pub no_responders: AtomicU64,
+    pub busy: AtomicU64,
+    pub timed_out: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl RemoteCounters {
+    fn count(&self, counter: &AtomicU64, error: CallError) -> CallError {
+        counter.fetch_add(1, Ordering::Relaxed);
+        error
+    }
+}
+
+fn local_origins(depends_on: &[Dependency]) -> Vec<Origin> {
+    depends_on
+        .iter()
+        .filter_map(|d| match d {
+            Dependency::Local(origin) => Some(origin.clone()),
+            Dependency::Stored => None,
+        })
+        .collect()
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, CallError> {
+    serde_json::to_value(value).map_err(|e| CallError::Corrupt { reason: e.to_string() })
+}
+
+fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, CallError> {
+    serde_json::from_value(value).map_err(|e| CallError::Corrupt { reason: e.to_string() })
+}
+
+#[derive(Default)]
+struct Backoff(u64);
+
+impl Backoff {
+    async fn pause(&mut self) {
+        self.0 = if self.0 == 0 { ROUTE_BACKOFF_FIRST_MS } else { (self.0 * 2).min(ROUTE_BACKOFF_MAX_MS) };
+        tokio::time::sleep(Duration::from_millis(self.0)).await;
+    }
+}

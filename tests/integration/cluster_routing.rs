@@ -1,0 +1,88 @@
+//! Two nodes in one process on one database and the machine's NATS: each runs the actors of its
+//! own shards, and a purchase whose product or wallet lives on the other node is served there.
+
+use std::time::Duration;
+
+use warung::cluster::{membership, ClusterNode, Joined, Shard};
+use warung::engine::Engine;
+use warung::settings::ClusterSettings;
+use warung_actors::domain::{ItemSecret, Money, ProductCode};
+use warung_actors::journal::StockKind;
+use warung_actors::product::{ProductCommand, Restock};
+use warung_actors::runtime::CallError;
+
+use crate::helpers::*;
+
+const NATS_URL: &str = "nats://127.0.0.1:4222";
+
+async fn node(db: &TestDb, name: &str) -> (Engine, ClusterNode) {
+    let settings = ClusterSettings { enabled: true, heartbeat_ms: 100, ttl_ms: 600, ..ClusterSettings::default() };
+    let store = db.store().await;
+    let node = ClusterNode::join(store.cluster_access().unwrap(), &settings, name, "").await.unwrap();
+    actix_rt::spawn(node.clone().run_upkeep());
+    let nats = async_nats::connect(NATS_URL).await.expect("NATS on 127.0.0.1:4222 (see README)");
+    let joined = Joined { node: node.clone(), nats, name: db.name.clone(), route_deadline: Duration::from_secs(3) };
+    let (engine, _notices) =
+        Engine::start_in(settings_for(db), store, warung_actors::domain::Clock::system(), Some(&joined)).await.unwrap();
+    (engine, node)
+}
+
+fn settings_for(db: &TestDb) -> warung::settings::Settings {
+    settings(&db.url)
+}
+
+/// The first name `make(i)` gives whose shard `node` owns.
+fn owned_by<T>(node: &ClusterNode, shard: impl Fn(&T) -> Shard, make: impl Fn(usize) -> T) -> T {
+    (0..10_000).map(make).find(|key| node.owned().owns(shard(key))).expect("a key on that node")
+}
+
+#[actix_rt::test]
+async fn a_purchase_reaches_the_product_and_the_wallet_on_the_nodes_that_own_them() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (engine_a, node_a) = node(&db, "a").await;
+    let (engine_b, node_b) = node(&db, "b").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while membership::unowned(node_a.pool()).await.unwrap() > 0
+        || node_a.owned().count() == 0
+        || node_b.owned().count() == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the shards were not shared out");
+        // The nodes' upkeep shares the shards out on its own; polled, as there is no event.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the intake subscribe to the shards just acquired.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let product: ProductCode = owned_by(&node_b, Shard::of_product, |i| code(&format!("hot{i}")));
+    assert!(engine_a.catalog.create(&product, "Hot", Money::rupiah(1_000), StockKind::Items).await.unwrap());
+    let secrets = (0..3).map(|i| ItemSecret::parse(&format!("item-{i}")).unwrap()).collect();
+    let restock =
+        ProductCommand::Restock { reference: reference("stock"), stock: Restock::Items(secrets), actor: "test".into() };
+    engine_a.checkout.actors().product(&product, restock).await.unwrap().unwrap();
+    assert_eq!(
+        engine_a.supervisor.product_snapshot(&product).await.unwrap_err(),
+        CallError::NotOwner,
+        "a node does not run an actor of a shard it does not own"
+    );
+
+    // A's customer buys B's product from A: the stock is reserved and committed on B.
+    let buyer_a = owned_by(&node_a, Shard::of_customer, |i| customer(&format!("62811{i:07}")));
+    fund(&engine_a, buyer_a.as_str(), 5_000).await;
+    let bought = engine_a.checkout.buy_with_saldo(&buyer_a, &product, 1).await.unwrap();
+    assert_eq!(bought.items.len(), 1);
+    assert_eq!(bought.balance.available, Money::rupiah(4_000));
+
+    // The same customer buys again from B: the wallet is debited on A.
+    let bought = engine_b.checkout.buy_with_saldo(&buyer_a, &product, 1).await.unwrap();
+    assert_eq!(bought.balance.available, Money::rupiah(3_000));
+
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (sold,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM items WHERE status = 'sold'").fetch_one(&pool).await.unwrap();
+    assert_eq!(sold, 2);
+    pool.close().await;
+    assert_audit_clean(engine_a.store.as_ref()).await;
+    engine_a.shutdown().await.unwrap();
+    engine_b.shutdown().await.unwrap();
+    db.remove().await;
+}
