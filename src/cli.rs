@@ -236,9 +236,19 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     if app.gateway.whatsapp.mode == WhatsAppMode::Simulator {
         println!("chat with the shop: open {address}/simulator (a tab per customer)");
     }
-    let stopped = app.run_until_stopped(async {
+    if let Some(joined) = &engine.cluster {
+        exit_when_fenced(joined.node.fence().clone());
+    }
+    let cluster = engine.cluster.clone();
+    let stopped = app.run_until_stopped(async move {
         if let Err(error) = stop_signal().await {
             tracing::error!(%error, "cannot listen for signals; stopping");
+        }
+        if let Some(joined) = cluster {
+            tracing::info!("leaving the cluster: handing every shard off");
+            if let Err(error) = joined.node.leave().await {
+                tracing::error!(%error, "could not hand the shards off; the others take them over after the TTL");
+            }
         }
         tracing::info!("a second signal exits at once");
         actix_rt::spawn(async {
@@ -273,6 +283,21 @@ fn log_providers(app: &Application) {
         MidtransMode::Simulator => tracing::info!("Midtrans: simulator mode (no WARUNG_MIDTRANS__SERVER_KEY)"),
     }
 }
+
+/// A node the cluster has declared dead (or that lost the database for longer than its TTL) must
+/// not serve another request: it exits at once, writing nothing more (its journal refuses every
+/// batch), and its process supervisor starts it again as a new incarnation.
+fn exit_when_fenced(fence: std::sync::Arc<crate::store::WriterFence>) {
+    actix_rt::spawn(async move {
+        fence.tripped().await;
+        tracing::error!("this node was fenced out of the cluster; exiting so it can rejoin as a new incarnation");
+        eprintln!("fenced out of the cluster: exiting");
+        std::process::exit(i32::from(EXIT_FENCED));
+    });
+}
+
+/// The exit status of a node fenced out of its cluster.
+pub const EXIT_FENCED: u8 = 75;
 
 /// Resolves on SIGINT or SIGTERM.
 async fn stop_signal() -> anyhow::Result<()> {

@@ -26,6 +26,8 @@ pub struct Engine {
     pub catalog: Catalog,
     /// The settings an admin changes while the shop runs.
     pub shop: Arc<Shop>,
+    /// This node, when it is one of a cluster.
+    pub cluster: Option<Joined>,
 }
 
 impl Engine {
@@ -72,7 +74,7 @@ impl Engine {
         tracing::info!(backend = store.backend(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
         let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
-        Ok((Engine { settings, store, supervisor, checkout, catalog, shop }, notices))
+        Ok((Engine { settings, store, supervisor, checkout, catalog, shop, cluster: joined.cloned() }, notices))
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.

@@ -74,3 +74,21 @@ impl Joined {
         Actors::clustered(supervisor, std::sync::Arc::new(remote))
     }
 }
+
+/// Joins the cluster the settings name: the store's fence is armed with the new incarnation, the
+/// node's upkeep runs in the background, and NATS is connected.
+pub async fn join(settings: &crate::settings::Settings, store: &dyn crate::store::Store) -> anyhow::Result<Joined> {
+    use anyhow::Context;
+    let cluster = &settings.cluster;
+    let access =
+        store.cluster_access().context("a cluster needs a Postgres store (WARUNG_DATABASE__URL=postgres://...)")?;
+    let node_id = cluster.node_id(&settings.http.bind);
+    let node = ClusterNode::join(access, cluster, &node_id, &settings.http.bind)
+        .await
+        .with_context(|| format!("joining the cluster as {node_id}"))?;
+    let nats = async_nats::connect(cluster.nats_url.as_str())
+        .await
+        .with_context(|| format!("connecting to NATS at {}", cluster.nats_url))?;
+    tokio::spawn(node.clone().run_upkeep());
+    Ok(Joined { node, nats, name: cluster.name.clone(), route_deadline: cluster.route_deadline() })
+}

@@ -183,6 +183,14 @@ impl ClusterNode {
         Ok(())
     }
 
+    /// Leaves the cluster gracefully (a SIGTERM): marked leaving, so no node hands it shards, and
+    /// every shard handed off, so the others acquire them at their next round.
+    pub async fn leave(&self) -> Result<(), MembershipError> {
+        membership::leave(&self.pool, &self.me).await?;
+        let owned: Vec<Shard> = Shard::all().filter(|s| self.owned.owns(*s)).collect();
+        self.hand_off(owned).await
+    }
+
     /// Gives shards up to the node that should own them: no new call is taken for them, those
     /// in flight get `HANDOFF_GRACE_MS`, their changes are flushed and their actors stopped, and
     /// only then are they released (the new owner loads what was stored).

@@ -48,6 +48,8 @@ pub struct Settings {
 #[serde(default)]
 pub struct ClusterSettings {
     pub enabled: bool,
+    /// The cluster's name: the prefix of its NATS subjects, so clusters can share a server.
+    pub name: String,
     /// Unset: derived from the host name and the public port (`ClusterSettings::node_id`).
     pub node_id: Option<String>,
     pub nats_url: String,
@@ -60,6 +62,7 @@ impl Default for ClusterSettings {
     fn default() -> Self {
         ClusterSettings {
             enabled: false,
+            name: "warung".to_string(),
             node_id: None,
             nats_url: "nats://127.0.0.1:4222".to_string(),
             heartbeat_ms: 1_000,
@@ -75,6 +78,12 @@ impl ClusterSettings {
 
     pub fn ttl(&self) -> Duration {
         Duration::from_millis(self.ttl_ms)
+    }
+
+    /// How long a call looks for the owner of a shard before answering "try again": a takeover
+    /// takes up to the TTL, and acquiring and recovering the shard a little more.
+    pub fn route_deadline(&self) -> Duration {
+        self.ttl() + Duration::from_secs(2)
     }
 
     /// This node's name: the one configured, else `<host>-<public port>`.

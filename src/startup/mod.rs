@@ -35,12 +35,25 @@ use crate::settings::Settings;
 /// workers. Runs inside an actix System.
 pub async fn start_engine(settings: Settings) -> anyhow::Result<Engine> {
     let store = Engine::connect(&settings).await?;
-    start_engine_on(settings, store, Clock::system()).await
+    let joined = match settings.cluster.enabled {
+        true => Some(crate::cluster::join(&settings, store.as_ref()).await?),
+        false => None,
+    };
+    start_engine_in(settings, store, Clock::system(), joined.as_ref()).await
 }
 
 /// As `start_engine`, on a store already connected and migrated, with a given clock.
 pub async fn start_engine_on(settings: Settings, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<Engine> {
-    let (engine, notices) = Engine::start(settings, store, clock).await?;
+    start_engine_in(settings, store, clock, None).await
+}
+
+async fn start_engine_in(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    joined: Option<&crate::cluster::Joined>,
+) -> anyhow::Result<Engine> {
+    let (engine, notices) = Engine::start_in(settings, store, clock, joined).await?;
     let stale_after = CheckoutSettings::from_settings(&engine.settings.engine).saldo_ttl * 2;
     workers::spawn_core(&engine.checkout, notices, stale_after);
     Ok(engine)
