@@ -67,9 +67,12 @@ impl Engine {
         let checkout_settings = CheckoutSettings::from_settings(&settings.engine);
         let checkout = Checkout::new(actors, store.clone(), checkout_settings);
         checkout.load_roles().await.context("loading customer roles")?;
-        if joined.is_none() {
-            let recovered = checkout.recover().await.context("recovering unfinished orders")?;
-            tracing::info!(?recovered, "recovered unfinished orders");
+        match joined {
+            None => {
+                let recovered = checkout.recover().await.context("recovering unfinished orders")?;
+                tracing::info!(?recovered, "recovered unfinished orders");
+            }
+            Some(joined) => start_upkeep(joined, &checkout),
         }
         tracing::info!(backend = store.backend(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
@@ -88,6 +91,24 @@ impl Engine {
         self.store.close().await;
         flushed
     }
+}
+
+/// A cluster node owns nothing until its upkeep acquires shards; each acquisition recovers what
+/// the shards' last owner left unfinished, while the shards already serve (every step of
+/// recovery is idempotent by order id, as at a single node's start).
+fn start_upkeep(joined: &Joined, checkout: &Checkout) {
+    let recovering = checkout.clone();
+    joined.node.on_acquire(Arc::new(move |shards| {
+        let checkout = recovering.clone();
+        actix_rt::spawn(async move {
+            let count = shards.len();
+            match checkout.recover_in(&crate::cluster::Scope::Shards(shards)).await {
+                Ok(recovered) => tracing::info!(shards = count, ?recovered, "recovered acquired shards"),
+                Err(error) => tracing::error!(%error, "recovering acquired shards failed; the sweeps retry"),
+            }
+        });
+    }));
+    actix_rt::spawn(joined.node.clone().run_upkeep());
 }
 
 /// The configured defaults, overridden by what an admin stored. A stored value this build no

@@ -348,10 +348,13 @@ impl Checkout {
     }
 
     /// Credits the surplus of every delivered payment that stopped before it (at startup).
-    pub(super) async fn credit_owed_surpluses(&self) -> Result<usize, crate::store::StoreError> {
+    pub(super) async fn credit_owed_surpluses(
+        &self,
+        scope: &crate::cluster::Scope,
+    ) -> Result<usize, crate::store::StoreError> {
         let owed = self.inner.store.payments_owing_surplus().await?;
         let mut credited = 0;
-        for record in owed {
+        for record in owed.into_iter().filter(|record| scope.has_customer(&record.customer)) {
             let _turn = self.customer_turn(&record.customer).await;
             if self.credit_surplus(&record).await.is_some() {
                 credited += 1;

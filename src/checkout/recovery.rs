@@ -11,6 +11,7 @@ use warung_actors::wallet::{Refund, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderOutcome, OrderRow, OrderState};
 use super::{Checkout, OrderNotice};
+use crate::cluster::Scope;
 
 /// Attempts at settling an order whose last step's result is unknown, waiting from
 /// SETTLE_RETRY_FIRST_MS and doubling (about 0.3 s in all); after them it is left to the sweep.
@@ -48,9 +49,15 @@ impl Checkout {
     /// reservations are activated so their timers run, and reservations without a live order are
     /// released.
     pub async fn recover(&self) -> Result<Recovered, crate::store::StoreError> {
+        self.recover_in(&self.inner.actors.scope()).await
+    }
+
+    /// Recovery of the customers and products in `scope` (a cluster node recovers the shards it
+    /// acquires).
+    pub async fn recover_in(&self, scope: &Scope) -> Result<Recovered, crate::store::StoreError> {
         let store = self.inner.store.clone();
         let mut report = Recovered::default();
-        for row in store.open_orders().await? {
+        for row in store.open_orders().await?.into_iter().filter(|row| scope.has_customer(&row.customer)) {
             match row.state {
                 OrderState::Pending => match self.settle_pending(&row).await {
                     Settled::Completed => report.completed += 1,
@@ -63,27 +70,27 @@ impl Checkout {
                 _ => {}
             }
         }
-        for code in store.products_with_open_reservations().await? {
+        for code in store.products_with_open_reservations().await?.into_iter().filter(|code| scope.has_product(code)) {
             if let Err(error) = self.inner.actors.supervisor().ensure_product(&code).await {
                 tracing::error!(product = %code, %error, "could not activate a product with open reservations");
             }
         }
-        for (order, product) in store.orphan_reservations().await? {
+        for (order, product) in store.orphan_reservations().await?.into_iter().filter(|(_, p)| scope.has_product(p)) {
             if self.release(&order, &product, ReleaseReason::Failed).await.is_ok() {
                 report.orphans_released += 1;
             }
         }
-        report.expired += self.expire_orders_without_reservation().await?;
-        report.surpluses_credited = self.credit_owed_surpluses().await?;
+        report.expired += self.expire_orders_without_reservation(scope).await?;
+        report.surpluses_credited = self.credit_owed_surpluses(scope).await?;
         Ok(report)
     }
 
     /// Orders awaiting payment whose reservation is gone (released before a crash let the order
     /// be marked) are marked expired now.
-    async fn expire_orders_without_reservation(&self) -> Result<usize, crate::store::StoreError> {
+    async fn expire_orders_without_reservation(&self, scope: &Scope) -> Result<usize, crate::store::StoreError> {
         let mut expired = 0;
         for row in self.inner.store.open_orders().await? {
-            if row.state != OrderState::AwaitingPayment {
+            if row.state != OrderState::AwaitingPayment || !scope.has_customer(&row.customer) {
                 continue;
             }
             let status = self.inner.store.reservation_status(&row.id).await?;
@@ -224,9 +231,11 @@ impl Checkout {
     /// Settles pending orders older than `older_than_ms` (their flow died without settling).
     pub async fn sweep_stale_pending(&self, older_than_ms: i64) -> Result<usize, crate::store::StoreError> {
         let cutoff = self.inner.clock.now() - older_than_ms;
+        let scope = self.inner.actors.scope();
         let mut settled = 0;
         for row in self.inner.store.open_orders().await? {
             if row.state == OrderState::Pending
+                && scope.has_customer(&row.customer)
                 && row.updated_at < cutoff
                 && matches!(self.settle_pending(&row).await, Settled::Completed | Settled::Compensated)
             {

@@ -212,6 +212,13 @@ pub async fn owned(pool: &PgPool, me: &FenceId) -> Result<Vec<Shard>, Membership
     Ok(rows.into_iter().map(|(s,)| Shard::from_number(s as u8)).collect())
 }
 
+/// Each shard's owner (None: unowned), in shard order.
+pub async fn shard_map(pool: &PgPool) -> Result<Vec<Option<String>>, MembershipError> {
+    let rows: Vec<(Option<String>,)> =
+        sqlx::query_as("SELECT owner FROM cluster_shards ORDER BY shard").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(owner,)| owner).collect())
+}
+
 /// Shards with no owner.
 pub async fn unowned(pool: &PgPool) -> Result<i64, MembershipError> {
     let (count,): (i64,) =

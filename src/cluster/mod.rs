@@ -5,6 +5,7 @@
 //! - `membership`: the tables: joins, heartbeats, takeovers, shard ownership, events.
 //! - `node`: this process as a node: its upkeep, the shards it owns, its fence.
 //! - `route`: the actors as the flows call them: here, or on the shard's owner over NATS (`wire`).
+//! - `scope`: which customers and products recovery and the sweeps look at on this node.
 //! - `serve`: the owner's side: the calls other nodes send to its shards, with bounded intake.
 //!
 //! The fence itself (every journal batch checks this process's incarnation) is the store's:
@@ -14,6 +15,7 @@ pub mod membership;
 pub mod node;
 pub mod rendezvous;
 pub mod route;
+pub mod scope;
 pub mod serve;
 pub mod shard;
 pub mod wire;
@@ -21,6 +23,7 @@ pub mod wire;
 pub use membership::MembershipError;
 pub use node::{ClusterNode, OwnedShards};
 pub use route::{Actors, Dependency, Remote};
+pub use scope::Scope;
 pub use shard::{Shard, SHARDS_COUNT};
 
 /// A node that has joined a cluster: what the engine needs to run its actors as one.
@@ -32,6 +35,8 @@ pub struct Joined {
     pub name: String,
     /// How long a call keeps looking for an owner before it answers "try again".
     pub route_deadline: std::time::Duration,
+    /// This node's calls to other nodes, by outcome.
+    pub remote_counters: std::sync::Arc<route::RemoteCounters>,
 }
 
 impl Joined {
@@ -69,14 +74,15 @@ impl Joined {
             cluster: self.name.clone(),
             owned,
             deadline: self.route_deadline,
-            counters: Default::default(),
+            counters: self.remote_counters.clone(),
         };
         Actors::clustered(supervisor, std::sync::Arc::new(remote))
     }
 }
 
-/// Joins the cluster the settings name: the store's fence is armed with the new incarnation, the
-/// node's upkeep runs in the background, and NATS is connected.
+/// Joins the cluster the settings name: the store's fence is armed with the new incarnation, and
+/// NATS is connected. The node's upkeep (and so its shards) starts with the engine
+/// (`Engine::start_in`), once there is something to recover them with.
 pub async fn join(settings: &crate::settings::Settings, store: &dyn crate::store::Store) -> anyhow::Result<Joined> {
     use anyhow::Context;
     let cluster = &settings.cluster;
@@ -89,6 +95,11 @@ pub async fn join(settings: &crate::settings::Settings, store: &dyn crate::store
     let nats = async_nats::connect(cluster.nats_url.as_str())
         .await
         .with_context(|| format!("connecting to NATS at {}", cluster.nats_url))?;
-    tokio::spawn(node.clone().run_upkeep());
-    Ok(Joined { node, nats, name: cluster.name.clone(), route_deadline: cluster.route_deadline() })
+    Ok(Joined {
+        node,
+        nats,
+        name: cluster.name.clone(),
+        route_deadline: cluster.route_deadline(),
+        remote_counters: Default::default(),
+    })
 }

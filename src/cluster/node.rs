@@ -4,7 +4,7 @@
 //! for longer than it may safely assume it is alive, it trips its fence: the application stops
 //! serving and the process exits, to be started again as a new incarnation.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +61,17 @@ impl OwnedShards {
     }
 }
 
+/// What a node's upkeep did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct NodeCounters {
+    pub takeovers: AtomicU64,
+    pub acquired: AtomicU64,
+    pub handed_off: AtomicU64,
+    pub hand_off_millis_total: AtomicU64,
+    pub last_hand_off_millis: AtomicU64,
+    pub heartbeat_failures: AtomicU64,
+}
+
 #[derive(Clone)]
 pub struct ClusterNode {
     pool: PgPool,
@@ -70,7 +81,12 @@ pub struct ClusterNode {
     ttl: Duration,
     owned: Arc<OwnedShards>,
     hand_off: Arc<std::sync::OnceLock<HandOff>>,
+    recover: Arc<std::sync::OnceLock<Recover>>,
+    counters: Arc<NodeCounters>,
 }
+
+/// What a node does with shards it has just acquired: recover what they left unfinished.
+pub type Recover = Arc<dyn Fn(Vec<Shard>) + Send + Sync>;
 
 impl ClusterNode {
     /// Joins as a new incarnation of `node_id` and arms the store's fence with it: every journal
@@ -92,6 +108,8 @@ impl ClusterNode {
             ttl: settings.ttl(),
             owned: Arc::default(),
             hand_off: Arc::default(),
+            recover: Arc::default(),
+            counters: Arc::default(),
         })
     }
 
@@ -111,9 +129,18 @@ impl ClusterNode {
         &self.fence
     }
 
+    pub fn counters(&self) -> &NodeCounters {
+        &self.counters
+    }
+
     /// Sets what is done with shards before they are released. Set once.
     pub fn on_hand_off(&self, hand_off: HandOff) {
         assert!(self.hand_off.set(hand_off).is_ok(), "one hand-off");
+    }
+
+    /// Sets what is started for shards just acquired. Set once, before the upkeep runs.
+    pub fn on_acquire(&self, recover: Recover) {
+        assert!(self.recover.set(recover).is_ok(), "one recovery");
     }
 
     /// Keeps this node in the cluster until its fence trips. Run it on its own task.
@@ -131,6 +158,7 @@ impl ClusterNode {
                     self.fence.trip();
                 }
                 Err(MembershipError::Database(error)) => {
+                    self.counters.heartbeat_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%error, "cluster upkeep failed");
                     // Another node may take this one over once the TTL has passed by the
                     // database's clock; stop before that could happen by ours.
@@ -158,6 +186,7 @@ impl ClusterNode {
             }
             if membership::take_over(&self.pool, &self.me, &victim, seen).await? {
                 tracing::warn!(%victim, incarnation = seen, "took over a node whose heartbeat expired");
+                self.counters.takeovers.fetch_add(1, Ordering::Relaxed);
                 taken += 1;
             }
         }
@@ -176,10 +205,14 @@ impl ClusterNode {
         }
         let wanted: Vec<Shard> = due.into_iter().filter(|s| !self.owned.owns(*s)).collect();
         let taken = membership::acquire(&self.pool, &self.me, &wanted).await?;
+        self.owned.replace(&membership::owned(&self.pool, &self.me).await?);
         if !taken.is_empty() {
             tracing::info!(shards = taken.len(), "acquired shards");
+            self.counters.acquired.fetch_add(taken.len() as u64, Ordering::Relaxed);
+            if let Some(recover) = self.recover.get() {
+                recover(taken);
+            }
         }
-        self.owned.replace(&membership::owned(&self.pool, &self.me).await?);
         Ok(())
     }
 
@@ -205,7 +238,11 @@ impl ClusterNode {
             hand_off(shards.clone()).await;
         }
         membership::release(&self.pool, &self.me, &shards).await?;
-        tracing::info!(shards = shards.len(), took_ms = started.elapsed().as_millis() as u64, "handed shards off");
+        let took_ms = started.elapsed().as_millis() as u64;
+        self.counters.handed_off.fetch_add(shards.len() as u64, Ordering::Relaxed);
+        self.counters.hand_off_millis_total.fetch_add(took_ms, Ordering::Relaxed);
+        self.counters.last_hand_off_millis.store(took_ms, Ordering::Relaxed);
+        tracing::info!(shards = shards.len(), took_ms, "handed shards off");
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use warung_actors::runtime::{CallError, Reply};
 use warung_actors::wallet::{WalletBalance, WalletGauges, WalletRejection, WalletRequest};
 
 use super::node::OwnedShards;
+use super::scope::Scope;
 use super::shard::Shard;
 use super::wire::{self, Answer, Request};
 use crate::records::{ShopRecord, Supervisor};
@@ -43,7 +44,7 @@ pub struct Remote {
     pub owned: Arc<OwnedShards>,
     /// A call that finds no owner keeps trying this long (a takeover takes up to the TTL).
     pub deadline: Duration,
-    pub counters: RemoteCounters,
+    pub counters: Arc<RemoteCounters>,
 }
 
 #[derive(Clone)]
@@ -69,6 +70,14 @@ impl Actors {
 
     pub fn supervisor(&self) -> &Supervisor {
         &self.local
+    }
+
+    /// The customers and products this node answers for in recovery and the sweeps.
+    pub fn scope(&self) -> Scope {
+        match &self.remote {
+            Some(remote) => Scope::Owned(remote.owned.clone()),
+            None => Scope::Everything,
+        }
     }
 
     fn place(&self, shard: Shard) -> Place<'_> {

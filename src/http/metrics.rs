@@ -53,6 +53,7 @@ pub async fn metrics(
     let mut out = Exposition::default();
     actors(&mut out, &engine);
     journal(&mut out, &engine);
+    cluster(&mut out, &engine);
     pools(&mut out, &engine, &gateway);
     gateway_counts(&mut out, &gateway);
     let counts = reads.counts.get(|| async { engine.store.counts().await.map_err(|e| e.to_string()) }).await;
@@ -118,6 +119,46 @@ fn actors(out: &mut Exposition, engine: &Engine) {
         out.sample("warung_mailbox_depth_actors", &[("le", &bound.to_string())], count);
     }
     out.sample("warung_mailbox_depth_actors", &[("le", "+Inf")], reports.len());
+}
+
+/// The cluster's families, when this node is one of a cluster.
+fn cluster(out: &mut Exposition, engine: &Engine) {
+    let Some(joined) = &engine.cluster else { return };
+    let remote = &joined.remote_counters;
+    out.family("warung_cluster_remote_calls_total", "counter", "Calls to actors on other nodes, by outcome.");
+    for (outcome, count) in [
+        ("done", &remote.done),
+        ("not_owner", &remote.not_owner),
+        ("no_responders", &remote.no_responders),
+        ("busy", &remote.busy),
+        ("timed_out", &remote.timed_out),
+        ("failed", &remote.failed),
+    ] {
+        out.sample("warung_cluster_remote_calls_total", &[("outcome", outcome)], count.load(Ordering::Relaxed));
+    }
+    let node = joined.node.counters();
+    out.family("warung_cluster_shards_owned", "gauge", "Shards this node owns.");
+    out.sample("warung_cluster_shards_owned", &[], joined.node.owned().count());
+    out.family("warung_cluster_takeovers_total", "counter", "Nodes this node took over after their heartbeat expired.");
+    out.sample("warung_cluster_takeovers_total", &[], node.takeovers.load(Ordering::Relaxed));
+    out.family("warung_cluster_shards_acquired_total", "counter", "Shards this node acquired.");
+    out.sample("warung_cluster_shards_acquired_total", &[], node.acquired.load(Ordering::Relaxed));
+    out.family("warung_cluster_shards_handed_off_total", "counter", "Shards this node handed off.");
+    out.sample("warung_cluster_shards_handed_off_total", &[], node.handed_off.load(Ordering::Relaxed));
+    out.family("warung_cluster_hand_off_seconds_total", "counter", "Time spent handing shards off.");
+    out.sample(
+        "warung_cluster_hand_off_seconds_total",
+        &[],
+        node.hand_off_millis_total.load(Ordering::Relaxed) as f64 / 1e3,
+    );
+    out.family(
+        "warung_cluster_heartbeat_failures_total",
+        "counter",
+        "Upkeep rounds that could not reach the database.",
+    );
+    out.sample("warung_cluster_heartbeat_failures_total", &[], node.heartbeat_failures.load(Ordering::Relaxed));
+    out.family("warung_cluster_fenced", "gauge", "1 once the database refused this node as a writer (it then exits).");
+    out.sample("warung_cluster_fenced", &[], u8::from(joined.node.fence().is_tripped()));
 }
 
 fn journal(out: &mut Exposition, engine: &Engine) {

@@ -5,6 +5,7 @@
 //! sender, QRIS sweep). `/ops`: a page showing all this live.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse, Scope};
@@ -14,6 +15,7 @@ use warung_actors::domain::{CustomerId, ProductCode};
 use warung_actors::runtime::CallError;
 
 use super::ApiError;
+use crate::cluster::membership;
 use crate::engine::Engine;
 use crate::flows::service::Gateway;
 
@@ -24,12 +26,43 @@ static OPS_PAGE: super::pages::Page = super::pages::Page::new(include_str!("ops_
 const OPS_ACTORS_LISTED_MAX: usize = 1_000;
 
 pub fn scope() -> Scope {
-    web::scope("/ops").service(page).service(actors).service(one_actor).service(gateway_view)
+    web::scope("/ops").service(page).service(actors).service(one_actor).service(gateway_view).service(cluster_view)
 }
 
 #[get("")]
 async fn page() -> HttpResponse {
     OPS_PAGE.respond()
+}
+
+/// Events shown by `/ops/cluster`.
+const OPS_CLUSTER_EVENTS_LISTED_MAX: i64 = 50;
+
+/// The cluster as the tables show it: nodes with their heartbeat age and shard count, this node's
+/// shards, the unowned ones, and the latest joins, takeovers, acquisitions and releases.
+#[get("/cluster")]
+async fn cluster_view(engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
+    let Some(joined) = &engine.cluster else {
+        return Ok(HttpResponse::Ok().json(json!({ "enabled": false, "node": null })));
+    };
+    let pool = joined.node.pool();
+    let unavailable = |e: crate::cluster::MembershipError| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable", e.to_string())
+    };
+    let nodes = membership::nodes(pool, Duration::ZERO).await.map_err(unavailable)?;
+    let unowned = membership::unowned(pool).await.map_err(unavailable)?;
+    let events = membership::recent_events(pool, OPS_CLUSTER_EVENTS_LISTED_MAX).await.map_err(unavailable)?;
+    let shard_map = membership::shard_map(pool).await.map_err(unavailable)?;
+    let me = joined.node.id();
+    Ok(HttpResponse::Ok().json(json!({
+        "enabled": true,
+        "node": me.node,
+        "incarnation": me.incarnation,
+        "nodes": nodes,
+        "shards_owned": joined.node.owned().count(),
+        "shards_unowned": unowned,
+        "shard_map": shard_map,
+        "events": events,
+    })))
 }
 
 #[derive(Deserialize)]

@@ -19,9 +19,14 @@ async fn node(db: &TestDb, name: &str) -> (Engine, ClusterNode) {
     let settings = ClusterSettings { enabled: true, heartbeat_ms: 100, ttl_ms: 600, ..ClusterSettings::default() };
     let store = db.store().await;
     let node = ClusterNode::join(store.cluster_access().unwrap(), &settings, name, "").await.unwrap();
-    actix_rt::spawn(node.clone().run_upkeep());
     let nats = async_nats::connect(NATS_URL).await.expect("NATS on 127.0.0.1:4222 (see README)");
-    let joined = Joined { node: node.clone(), nats, name: db.name.clone(), route_deadline: Duration::from_secs(3) };
+    let joined = Joined {
+        node: node.clone(),
+        nats,
+        name: db.name.clone(),
+        route_deadline: Duration::from_secs(3),
+        remote_counters: Default::default(),
+    };
     let (engine, _notices) =
         Engine::start_in(settings_for(db), store, warung_actors::domain::Clock::system(), Some(&joined)).await.unwrap();
     (engine, node)
@@ -81,6 +86,22 @@ async fn a_purchase_reaches_the_product_and_the_wallet_on_the_nodes_that_own_the
         sqlx::query_as("SELECT COUNT(*) FROM items WHERE status = 'sold'").fetch_one(&pool).await.unwrap();
     assert_eq!(sold, 2);
     pool.close().await;
+
+    // Ops see the cluster from either node, and the calls that went to the other one.
+    let ops = serve_ops(&engine_a);
+    let client = reqwest::Client::new();
+    let cluster: serde_json::Value =
+        client.get(format!("{ops}/ops/cluster")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(cluster["node"], "a");
+    assert_eq!(cluster["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(cluster["shards_unowned"], 0);
+    assert_eq!(cluster["shard_map"].as_array().unwrap().len(), 256);
+    let metrics = client.get(format!("{ops}/metrics")).send().await.unwrap().text().await.unwrap();
+    let done = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("warung_cluster_remote_calls_total{outcome=\"done\"} "))
+        .expect("remote calls are counted");
+    assert!(done.parse::<u64>().unwrap() >= 2, "{done}");
     assert_audit_clean(engine_a.store.as_ref()).await;
     engine_a.shutdown().await.unwrap();
     engine_b.shutdown().await.unwrap();
