@@ -117,11 +117,7 @@ enum CatalogCommand {
 const DEMO_CATALOG: &str = include_str!("../demo/catalog.toml");
 
 fn settings(database_url: Option<String>) -> anyhow::Result<Settings> {
-    let mut settings = Settings::load()?;
-    if let Some(url) = database_url {
-        settings.database.url = url;
-    }
-    Ok(settings)
+    Ok(Settings::load_with_database(database_url)?)
 }
 
 pub async fn run(cli: Cli) -> ExitCode {

@@ -111,6 +111,14 @@ impl Checkout {
             Ok(Ok(Committed { items, quantity, total, .. })) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
             }
+            // The stock held for this purchase is gone: the product's actor restarted between the
+            // steps (a crash, or its shard moved to another node). Nothing was bought, the debit
+            // is refunded, and buying again may well succeed: "try again", not a refusal.
+            Ok(Err(ProductRejection::ReservationNotFound)) => {
+                self.settle_pending(&row).await;
+                let reason = "the stock held for this purchase was released before it was paid; nothing was taken";
+                Err(CheckoutError::Unavailable(CallError::NotStored { reason: reason.to_string() }))
+            }
             Ok(Err(rejection)) => {
                 self.settle_pending(&row).await;
                 Err(CheckoutError::Product(rejection))

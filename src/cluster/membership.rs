@@ -9,9 +9,15 @@ use super::shard::Shard;
 use crate::store::FenceId;
 
 /// How long a join or a takeover waits for the batches still in flight under the node's old
-/// incarnation (they hold its row `FOR SHARE`); a journal batch waits at most 5 s for a lock, so
-/// this outlasts any batch that will ever commit.
+/// incarnation (they hold its row `FOR SHARE`); a journal batch waits at most 5 s for a lock, and
+/// one whose process stalled is ended after 2 s idle, so this outlasts any batch that will commit.
 const TAKEOVER_LOCK_TIMEOUT: &str = "10s";
+
+/// Sets both limits of a membership transaction: the lock wait above, and how long it may sit
+/// idle (this process stalled mid-transaction) before Postgres ends it and its locks.
+fn limits() -> String {
+    format!("SET LOCAL lock_timeout = '{TAKEOVER_LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '2s'")
+}
 
 /// Why a membership call failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +50,7 @@ pub struct NodeView {
 /// are waited for.
 pub async fn join(pool: &PgPool, node: &str, address: &str, ttl: Duration) -> Result<FenceId, MembershipError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("SET LOCAL lock_timeout = '{TAKEOVER_LOCK_TIMEOUT}'")))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(limits())).execute(&mut *tx).await?;
     let (incarnation,): (i64,) = sqlx::query_as(
         "INSERT INTO cluster_nodes (node_id, incarnation, state, address) VALUES ($1, 1, 'up', $2) \
          ON CONFLICT (node_id) DO UPDATE SET incarnation = cluster_nodes.incarnation + 1, state = 'up', \
@@ -108,9 +112,7 @@ pub async fn expired(pool: &PgPool) -> Result<Vec<(String, i64)>, MembershipErro
 /// passes the fence. Returns whether this call took it over (another node may have first).
 pub async fn take_over(pool: &PgPool, me: &FenceId, victim: &str, seen: i64) -> Result<bool, MembershipError> {
     let mut tx = pool.begin().await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("SET LOCAL lock_timeout = '{TAKEOVER_LOCK_TIMEOUT}'")))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(limits())).execute(&mut *tx).await?;
     let taken = sqlx::query(
         "UPDATE cluster_nodes n SET incarnation = n.incarnation + 1, state = 'dead' \
          FROM cluster_heartbeats h \
@@ -153,6 +155,7 @@ pub async fn acquire(pool: &PgPool, me: &FenceId, wanted: &[Shard]) -> Result<Ve
         return Ok(Vec::new());
     }
     let mut tx = pool.begin().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(limits())).execute(&mut *tx).await?;
     fence(&mut tx, me).await?;
     let taken: Vec<(i16,)> = sqlx::query_as(
         "UPDATE cluster_shards SET owner = $1, owner_incarnation = $2, epoch = epoch + 1, changed_at = now() \

@@ -54,16 +54,18 @@ impl Joined {
         self.node.on_hand_off(std::sync::Arc::new(move |shards: Vec<Shard>| {
             let supervisor = stopping.clone();
             Box::pin(async move {
+                let stopped = supervisor
+                    .stop_actors(|key| match key {
+                        warung_actors::journal::ActorKey::Product(code) => shards.contains(&Shard::of_product(code)),
+                        warung_actors::journal::ActorKey::Wallet(customer) => {
+                            shards.contains(&Shard::of_customer(customer))
+                        }
+                        _ => false,
+                    })
+                    .await;
                 if let Err(error) = supervisor.flush().await {
                     tracing::error!(%error, "flushing before a hand-off failed");
                 }
-                let stopped = supervisor.stop_actors(|key| match key {
-                    warung_actors::journal::ActorKey::Product(code) => shards.contains(&Shard::of_product(code)),
-                    warung_actors::journal::ActorKey::Wallet(customer) => {
-                        shards.contains(&Shard::of_customer(customer))
-                    }
-                    _ => false,
-                });
                 tracing::info!(stopped, "stopped the actors of shards handed off");
             })
         }));

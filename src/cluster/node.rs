@@ -4,7 +4,7 @@
 //! for longer than it may safely assume it is alive, it trips its fence: the application stops
 //! serving and the process exits, to be started again as a new incarnation.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +17,17 @@ use super::shard::{Shard, SHARDS_COUNT};
 use crate::settings::ClusterSettings;
 use crate::store::{ClusterAccess, FenceId, WriterFence};
 
-/// How long calls already past the routing check get to finish on a shard being handed off,
-/// before its journal is flushed and its actors stopped.
-const HANDOFF_GRACE_MS: u64 = 200;
+/// How long purchases in flight get to finish on a shard being handed off (new reservations go
+/// to the next owner meanwhile), before its actors are stopped and its changes flushed. A saldo
+/// purchase holds its reservation in memory for one commit wait, milliseconds, or a few remote
+/// calls: this is many times that, and bounds how long a hand-off takes.
+const HANDOFF_DRAIN_MS: u64 = 500;
+
+/// A shard's state on this node.
+const SHARD_NOT_OWNED: u8 = 0;
+const SHARD_OWNED: u8 = 1;
+/// Owned, being handed off: no new reservation, the rest as owned.
+const SHARD_DRAINING: u8 = 2;
 
 /// What a node does with shards it is giving up, before they are released: flush what their
 /// actors changed and stop them (see `Joined::attach`).
@@ -30,33 +38,71 @@ pub type HandOff = Arc<dyn Fn(Vec<Shard>) -> futures::future::BoxFuture<'static,
 const TAKEOVERS_PER_ROUND_MAX: usize = 8;
 
 /// Which shards this process owns, as far as it knows (the table is the truth; this is updated
-/// each round and at every acquisition and release).
-pub struct OwnedShards([AtomicBool; SHARDS_COUNT]);
+/// each round and at every acquisition and release), and until when it may act on that: a node
+/// owns nothing once its last renewed heartbeat is older, by its own monotonic clock, than the
+/// TTL less a heartbeat. So a process that was paused past its TTL answers nothing from its stale
+/// memory when it resumes (not even a refusal), and sends its own callers to the new owners,
+/// before its next heartbeat tells it that it was taken over.
+pub struct OwnedShards {
+    shards: [AtomicU8; SHARDS_COUNT],
+    /// Milliseconds since `epoch` until which the lease holds.
+    valid_until_ms: AtomicU64,
+    epoch: Instant,
+}
 
 impl Default for OwnedShards {
     fn default() -> Self {
-        OwnedShards(std::array::from_fn(|_| AtomicBool::new(false)))
+        OwnedShards {
+            shards: std::array::from_fn(|_| AtomicU8::new(SHARD_NOT_OWNED)),
+            valid_until_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
     }
 }
 
 impl OwnedShards {
     pub fn owns(&self, shard: Shard) -> bool {
-        self.0[usize::from(shard.number())].load(Ordering::Acquire)
+        self.lease_holds() && self.state(shard) != SHARD_NOT_OWNED
+    }
+
+    /// Whether a new reservation may be made here: owned, and not being handed off.
+    pub fn takes_new_reservations(&self, shard: Shard) -> bool {
+        self.lease_holds() && self.state(shard) == SHARD_OWNED
     }
 
     pub fn count(&self) -> usize {
-        self.0.iter().filter(|owned| owned.load(Ordering::Relaxed)).count()
+        self.shards.iter().filter(|owned| owned.load(Ordering::Relaxed) != SHARD_NOT_OWNED).count()
     }
 
-    fn set(&self, shards: &[Shard], owned: bool) {
+    fn state(&self, shard: Shard) -> u8 {
+        self.shards[usize::from(shard.number())].load(Ordering::Acquire)
+    }
+
+    fn lease_holds(&self) -> bool {
+        (self.epoch.elapsed().as_millis() as u64) < self.valid_until_ms.load(Ordering::Acquire)
+    }
+
+    /// A heartbeat sent at `sent` was renewed: the lease holds until `sent + safe_for`.
+    fn renewed(&self, sent: Instant, safe_for: Duration) {
+        let until = (sent + safe_for).saturating_duration_since(self.epoch).as_millis() as u64;
+        self.valid_until_ms.fetch_max(until, Ordering::AcqRel);
+    }
+
+    fn set(&self, shards: &[Shard], state: u8) {
         for shard in shards {
-            self.0[usize::from(shard.number())].store(owned, Ordering::Release);
+            self.shards[usize::from(shard.number())].store(state, Ordering::Release);
         }
     }
 
+    /// The table's word, except that a shard still owned keeps draining if it is.
     fn replace(&self, shards: &[Shard]) {
         for shard in Shard::all() {
-            self.0[usize::from(shard.number())].store(shards.contains(&shard), Ordering::Release);
+            let slot = &self.shards[usize::from(shard.number())];
+            if !shards.contains(&shard) {
+                slot.store(SHARD_NOT_OWNED, Ordering::Release);
+            } else if slot.load(Ordering::Acquire) == SHARD_NOT_OWNED {
+                slot.store(SHARD_OWNED, Ordering::Release);
+            }
         }
     }
 }
@@ -173,7 +219,9 @@ impl ClusterNode {
 
     /// One round: renew, take over the expired, acquire what this node should own.
     pub async fn round(&self) -> Result<(), MembershipError> {
+        let sent = Instant::now();
         membership::heartbeat(&self.pool, &self.me, self.ttl).await?;
+        self.owned.renewed(sent, self.ttl.saturating_sub(self.heartbeat));
         self.take_over_expired().await?;
         self.acquire_due().await
     }
@@ -224,16 +272,18 @@ impl ClusterNode {
         self.hand_off(owned).await
     }
 
-    /// Gives shards up to the node that should own them: no new call is taken for them, those
-    /// in flight get `HANDOFF_GRACE_MS`, their changes are flushed and their actors stopped, and
-    /// only then are they released (the new owner loads what was stored).
+    /// Gives shards up to the node that should own them: new reservations go elsewhere while
+    /// the purchases in flight finish (`HANDOFF_DRAIN_MS`); then no call is taken for them, their
+    /// actors stop after the messages already sent to them, what they changed is flushed, and
+    /// only then are the shards released (the new owner loads what was stored).
     pub async fn hand_off(&self, shards: Vec<Shard>) -> Result<(), MembershipError> {
         if shards.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
-        self.owned.set(&shards, false);
-        tokio::time::sleep(Duration::from_millis(HANDOFF_GRACE_MS)).await;
+        self.owned.set(&shards, SHARD_DRAINING);
+        tokio::time::sleep(Duration::from_millis(HANDOFF_DRAIN_MS)).await;
+        self.owned.set(&shards, SHARD_NOT_OWNED);
         if let Some(hand_off) = self.hand_off.get() {
             hand_off(shards.clone()).await;
         }

@@ -24,8 +24,9 @@ use crate::records::{ShopRecord, Supervisor};
 /// `ROUTE_BACKOFF_MAX_MS`.
 const ROUTE_BACKOFF_FIRST_MS: u64 = 5;
 const ROUTE_BACKOFF_MAX_MS: u64 = 200;
-/// How long one remote call may take before it is sent again (the command's id makes that safe).
-const REMOTE_CALL_TIMEOUT_MS: u64 = 5_000;
+/// How long one remote call may take before it is sent again (the command's id makes that safe):
+/// an owner that stopped answering (paused, dead, cut off) costs a caller this long per try.
+const REMOTE_CALL_TIMEOUT_MS: u64 = 2_000;
 
 /// A change an actor made that a later change needs stored first (see `Supervisor::product_after`).
 #[derive(Clone, Debug)]
@@ -87,6 +88,17 @@ impl Actors {
         }
     }
 
+    /// As `place`, for a product command: a new reservation is never made on a shard being
+    /// handed off (its purchase could not finish there).
+    fn place_product<C: ProductRequest>(&self, shard: Shard, command: &C) -> Place<'_> {
+        match &self.remote {
+            Some(remote) if opens_reservation(command.kind()) && !remote.owned.takes_new_reservations(shard) => {
+                Place::There(remote)
+            }
+            _ => self.place(shard),
+        }
+    }
+
     fn deadline(&self) -> Instant {
         Instant::now() + self.remote.as_ref().map_or(Duration::ZERO, |r| r.deadline)
     }
@@ -122,7 +134,7 @@ impl Actors {
         let mut flushed = false;
         let mut backoff = Backoff::default();
         loop {
-            let result = match self.place(shard) {
+            let result = match self.place_product(shard, &command) {
                 Place::Here => {
                     let local = local_origins(&depends_on);
                     self.local.product_after(code, command.clone(), attach.clone(), local).await
@@ -321,6 +333,11 @@ impl RemoteCounters {
         counter.fetch_add(1, Ordering::Relaxed);
         error
     }
+}
+
+/// Whether a product command of this kind opens a reservation (`ProductRequest::kind`).
+pub(super) fn opens_reservation(kind: &str) -> bool {
+    kind == "reserve"
 }
 
 fn local_origins(depends_on: &[Dependency]) -> Vec<Origin> {

@@ -167,7 +167,12 @@ impl Intake {
             Ok(request) => request,
             Err(error) => return Answer::Malformed(error.to_string()),
         };
-        if !self.owned.owns(request.shard()) {
+        let shard = request.shard();
+        let here = match request.opens_reservation() {
+            true => self.owned.takes_new_reservations(shard),
+            false => self.owned.owns(shard),
+        };
+        if !here {
             return Answer::NotOwner;
         }
         let supervisor = self.supervisor.clone();

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use warung_actors::domain::{CustomerId, ProductCode};
+use warung_actors::product::{ProductCommand, Reserve};
 
 use super::shard::Shard;
 use crate::records::ShopRecord;
@@ -19,6 +20,17 @@ pub enum Request {
 }
 
 impl Request {
+    /// Whether this is a product command that opens a reservation (never on a shard being
+    /// handed off).
+    pub fn opens_reservation(&self) -> bool {
+        match self {
+            Request::Product { tag, command, .. } => {
+                tag == tag_of::<Reserve>() || (tag == tag_of::<ProductCommand>() && command.get("Reserve").is_some())
+            }
+            _ => false,
+        }
+    }
+
     pub fn shard(&self) -> Shard {
         match self {
             Request::Product { code, .. } | Request::ProductSnapshot { code } => Shard::of_product(code),

@@ -231,6 +231,16 @@ impl Settings {
     }
 
     pub fn load_from(file: &Path) -> Result<Settings, SettingsError> {
+        Settings::load_from_with_database(file, None)
+    }
+
+    /// As `load`, with the database URL a command line gave (`--database-url`), which wins over
+    /// the file and the environment, and is validated with the rest.
+    pub fn load_with_database(database_url: Option<String>) -> Result<Settings, SettingsError> {
+        Settings::load_from_with_database(Path::new("warung.toml"), database_url)
+    }
+
+    fn load_from_with_database(file: &Path, database_url: Option<String>) -> Result<Settings, SettingsError> {
         let settings: Settings = config::Config::builder()
             .set_default("database.url", DATABASE_URL_DEFAULT)?
             .set_default("database.max_connections", 16)?
@@ -258,6 +268,7 @@ impl Settings {
             .add_source(
                 config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
             )
+            .set_override_option("database.url", database_url)?
             .build()?
             .try_deserialize()?;
         settings.validate()?;

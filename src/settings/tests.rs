@@ -50,3 +50,20 @@ fn whatsapp_credentials_are_all_or_none_and_never_printed() {
     assert!(!printed.contains("s3cret-value") && !printed.contains("t0ken-value"), "{printed}");
     assert!(!Settings::load_from(Path::new("does-not-exist.toml")).unwrap().whatsapp.is_live(), "simulator by default");
 }
+
+#[test]
+fn a_cluster_needs_postgres_and_the_command_lines_database_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warung.toml");
+    std::fs::write(&file, "[cluster]\nenabled = true\n").unwrap();
+    let error = Settings::load_from(&file).unwrap_err().to_string();
+    assert!(error.contains("needs a Postgres store"), "{error}");
+    let postgres = Some("postgres://postgres@127.0.0.1:5432/warung".to_string());
+    let settings = Settings::load_from_with_database(&file, postgres).unwrap();
+    assert!(settings.cluster.enabled);
+    assert_eq!(settings.cluster.route_deadline(), Duration::from_millis(7_000));
+
+    std::fs::write(&file, "[cluster]\nenabled = true\nheartbeat_ms = 1000\nttl_ms = 2000\n").unwrap();
+    let error = Settings::load_from_with_database(&file, Some("postgres://h/db".into())).unwrap_err().to_string();
+    assert!(error.contains("at least three heartbeats"), "{error}");
+}

@@ -21,19 +21,21 @@ impl<R: Record> Supervisor<R> {
         }
     }
 
-    /// Stops every product and wallet actor `which` selects (a cluster node handing shards off);
-    /// the next call to one activates it from the store, where this node may run it.
-    pub fn stop_actors(&self, which: impl Fn(&ActorKey) -> bool) -> usize {
+    /// Stops every product and wallet actor `which` selects (a cluster node handing shards off),
+    /// each after the messages already sent to it; resolves once they have stopped, so a flush
+    /// after it stores everything they changed. The next call to one activates it from the store,
+    /// on whichever node may run it.
+    pub async fn stop_actors(&self, which: impl Fn(&ActorKey) -> bool) -> usize {
         let mut stopped = 0;
         for code in self.inner.products.keys() {
             if which(&ActorKey::Product(code.clone())) {
-                self.inner.products.stop(&code);
+                self.inner.products.stop_after_pending(&code).await;
                 stopped += 1;
             }
         }
         for customer in self.inner.wallets.keys() {
             if which(&ActorKey::Wallet(customer.clone())) {
-                self.inner.wallets.stop(&customer);
+                self.inner.wallets.stop_after_pending(&customer).await;
                 stopped += 1;
             }
         }

@@ -149,6 +149,15 @@ where
         }
     }
 
+    /// Removes the actor for `key` and stops it once it has handled every message sent to it
+    /// before; resolves then, so what those messages changed has reached the journal.
+    pub async fn stop_after_pending(&self, key: &K) {
+        if let Some(handle) = self.remove(key) {
+            handle.stats.mark_stopped();
+            let _ = handle.addr.send(Stop).await;
+        }
+    }
+
     /// Asks every actor idle since before `idle_before` to stop; returns how many did.
     pub async fn passivate_idle(&self, idle_before: UnixMs, now: UnixMs) -> usize {
         let idle: Vec<(K, Handle<A, G>)> = self
