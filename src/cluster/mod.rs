@@ -6,6 +6,7 @@
 //! - `node`: this process as a node: its upkeep, the shards it owns, its fence.
 //! - `route`: the actors as the flows call them: here, or on the shard's owner over NATS (`wire`).
 //! - `scope`: which customers and products recovery and the sweeps look at on this node.
+//! - `wakes`: telling a shard's owner that a message recorded elsewhere waits for it.
 //! - `serve`: the owner's side: the calls other nodes send to its shards, with bounded intake.
 //!
 //! The fence itself (every journal batch checks this process's incarnation) is the store's:
@@ -18,6 +19,7 @@ pub mod route;
 pub mod scope;
 pub mod serve;
 pub mod shard;
+pub mod wakes;
 pub mod wire;
 
 pub use membership::MembershipError;

@@ -106,7 +106,7 @@ async fn whatsapp_deliver(
         }
         new += 1;
         if let WhatsAppEvent::Message(message) = event {
-            gateway.inbox.push(Queued { event_id: id, received_at: now, message: message.clone() });
+            gateway.inbox.deliver(Queued { event_id: id, received_at: now, message: message.clone() });
         }
     }
     Ok(HttpResponse::Ok().json(json!({"received": webhook.events.len(), "new": new, "duplicates": duplicates})))

@@ -8,10 +8,11 @@ use anyhow::Context;
 
 use super::workers;
 use crate::checkout::CheckoutSettings;
+use crate::cluster::wakes::Wakes;
 use crate::engine::Engine;
 use crate::flows::admin::{Prices, Products};
 use crate::flows::chat::Conversation;
-use crate::flows::inbox::Inbox;
+use crate::flows::inbox::{Inbox, InboxCluster};
 use crate::flows::outbox;
 use crate::flows::qris::{Qris, QrisParts};
 use crate::flows::service::{Gateway, SIMULATOR_MIDTRANS_PATH, SIMULATOR_WHATSAPP_PATH};
@@ -69,8 +70,19 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         shop: engine.shop.clone(),
     };
     let restart_budget = engine.supervisor.restart_budget();
-    let inbox =
-        Inbox::new(conversation.clone(), qris.clone(), signal.clone(), engine.store.clone(), clock, restart_budget);
+    let inbox = Inbox::new(
+        conversation.clone(),
+        qris.clone(),
+        signal.clone(),
+        engine.store.clone(),
+        clock,
+        restart_budget,
+        engine.cluster.as_ref().map(|joined| InboxCluster {
+            wakes: Wakes::new(joined.nats.clone(), joined.name.clone()),
+            owned: joined.node.owned().clone(),
+            pool: joined.node.pool().clone(),
+        }),
+    );
     let prices = Prices {
         store: engine.store.clone(),
         supervisor: engine.supervisor.clone(),

@@ -32,6 +32,7 @@ pub fn spawn_gateway(supervisor: &Supervisor, qris: &Qris, inbox: &Inbox, outbox
     let sweep = Arc::new(SweepStats::default());
     supervisor.keep_running(QRIS_SWEEPER, QRIS_SWEEPER_MAILBOX_MAX, QrisSweeper::recipe(qris.clone(), sweep.clone()));
     supervisor.watch(Arc::new(inbox.clone()));
+    inbox.spawn_cluster_scans();
     let resuming = inbox.clone();
     actix::spawn(async move {
         match resuming.resume().await {

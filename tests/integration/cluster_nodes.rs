@@ -239,7 +239,7 @@ pub async fn buy_once(client: &reqwest::Client, base: &str, node: &str, buyer: &
                     item: body["items"][0].as_str().unwrap().to_string(),
                 },
                 503 => Seen::TryAgain(code),
-                400..=499 => Seen::Refused(code),
+                400..=499 => Seen::Refused(format!("{status} {code}")),
                 _ => Seen::NoAnswer,
             }
         }

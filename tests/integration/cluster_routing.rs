@@ -107,3 +107,54 @@ async fn a_purchase_reaches_the_product_and_the_wallet_on_the_nodes_that_own_the
     engine_b.shutdown().await.unwrap();
     db.remove().await;
 }
+
+#[actix_rt::test]
+async fn a_message_recorded_by_one_node_is_answered_by_its_customers_owner() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (engine_a, node_a) = node(&db, "a").await;
+    let (engine_b, node_b) = node(&db, "b").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while node_a.owned().count() == 0
+        || node_b.owned().count() == 0
+        || membership::unowned(node_a.pool()).await.unwrap() > 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the shards were not shared out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (served_a, served_b) = (spawn_app(&engine_a), spawn_app(&engine_b));
+    let phone = owned_by(&node_b, |p: &String| Shard::of_customer(&customer(p)), |i| format!("62813{i:07}"));
+
+    // The simulator signs a webhook to node A; the message is B's customer's.
+    let client = reqwest::Client::new();
+    let said = client
+        .post(format!("{}/simulator/api/chat/{phone}", served_a.address))
+        .json(&serde_json::json!({"text": "menu"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(said.status(), 202);
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (unhandled, replies): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM webhook_inbox WHERE customer = $1 AND handled_at IS NULL), \
+                    (SELECT COUNT(*) FROM outbox WHERE destination = $1)",
+        )
+        .bind(&phone)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if unhandled == 0 && replies > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the message was not answered");
+        // Answered by another node's actors, seen in the tables: polled.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(served_a.gateway.inbox.report().answered, 0, "node A answered a message of B's customer");
+    assert_eq!(served_b.gateway.inbox.report().answered, 1, "B, the customer's owner, answered it");
+    pool.close().await;
+    engine_a.shutdown().await.unwrap();
+    engine_b.shutdown().await.unwrap();
+    db.remove().await;
+}

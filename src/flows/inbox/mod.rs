@@ -37,8 +37,10 @@ use warung_actors::supervisor::{RestartBudget, Watched};
 use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
 use super::qris::Qris;
+use crate::cluster::wakes::{unhandled_inbox, Wakes};
+use crate::cluster::{OwnedShards, Shard};
 use crate::providers::whatsapp::Outbound;
-use crate::store::{Mailbox, NewOutbox, StoreError};
+use crate::store::{InboxRow, Mailbox, NewOutbox, StoreError};
 use conversations::Conversations;
 use customer::CustomerActor;
 
@@ -48,8 +50,22 @@ pub const WHATSAPP: &str = "whatsapp";
 /// Customers whose messages are being answered at the same moment; the rest wait their turn.
 const CONVERSATIONS_IN_FLIGHT_MAX: usize = 512;
 
-/// Unhandled messages picked up at a start; any beyond wait for the next start.
+/// Unhandled messages picked up at a start (or by one scan of a cluster node's shards); any
+/// beyond wait for the next.
 const INBOX_RESUMED_MAX: i64 = 100_000;
+
+/// How often a cluster node looks for messages of its shards that no wake announced (a wake
+/// lost, a shard just acquired): the most such a message waits.
+const INBOX_SCAN_EVERY_MS: u64 = 2_000;
+
+/// In a cluster: the customers this node answers (those of its shards), and how a message
+/// recorded here reaches the owner of another's.
+#[derive(Clone)]
+pub struct InboxCluster {
+    pub wakes: Wakes,
+    pub owned: Arc<OwnedShards>,
+    pub pool: sqlx::PgPool,
+}
 
 /// Waits between attempts to store an answer while the database is down (doubling up to the
 /// max). The customer's later messages wait behind it, in order.
@@ -71,6 +87,7 @@ struct Inner {
     /// The customers being answered: their actor, and the messages in its mailbox.
     conversations: Conversations<CustomerActor>,
     in_flight: Semaphore,
+    cluster: Option<InboxCluster>,
 }
 
 impl Inbox {
@@ -81,6 +98,7 @@ impl Inbox {
         store: Arc<dyn Mailbox>,
         clock: Clock,
         restart_budget: RestartBudget,
+        cluster: Option<InboxCluster>,
     ) -> Inbox {
         let inner = Inner {
             conversation,
@@ -90,6 +108,7 @@ impl Inbox {
             clock,
             conversations: Conversations::new(restart_budget),
             in_flight: Semaphore::new(CONVERSATIONS_IN_FLIGHT_MAX),
+            cluster,
         };
         Inbox { inner: Arc::new(inner) }
     }
@@ -104,6 +123,71 @@ impl Inbox {
                 "a customer's queue is full; the message is answered at the next start");
         }
         pushed
+    }
+
+    /// A message just recorded: queued here when this node answers its customer, else its
+    /// shard's owner is woken to answer it from the table.
+    pub fn deliver(&self, message: Queued) {
+        if let Some(cluster) = &self.inner.cluster {
+            let shard = Shard::of_customer(message.customer());
+            if !cluster.owned.owns(shard) {
+                let wakes = cluster.wakes.clone();
+                actix::spawn(async move { wakes.inbox(shard).await });
+                return;
+            }
+        }
+        self.push(message);
+    }
+
+    /// In a cluster: answers what wakes announce for this node's shards, and scans them now and
+    /// then for what no wake announced. Runs until the process ends.
+    pub fn spawn_cluster_scans(&self) {
+        let Some(cluster) = self.inner.cluster.clone() else { return };
+        let woken = self.clone();
+        actix::spawn(async move {
+            let wakes = match cluster.wakes.inbox_wakes().await {
+                Ok(wakes) => wakes,
+                Err(error) => {
+                    tracing::error!(%error, "cannot hear inbox wakes; messages wait for the periodic scan");
+                    return;
+                }
+            };
+            futures::pin_mut!(wakes);
+            while let Some(shard) = futures::StreamExt::next(&mut wakes).await {
+                if cluster.owned.owns(shard) {
+                    woken.scan(vec![shard]).await;
+                }
+            }
+        });
+        let scanning = self.clone();
+        actix::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(INBOX_SCAN_EVERY_MS));
+            loop {
+                every.tick().await;
+                scanning.scan_owned().await;
+            }
+        });
+    }
+
+    /// Queues the unanswered messages of this node's shards.
+    async fn scan_owned(&self) -> usize {
+        let Some(cluster) = &self.inner.cluster else { return 0 };
+        let owned: Vec<Shard> = Shard::all().filter(|s| cluster.owned.owns(*s)).collect();
+        if owned.is_empty() {
+            return 0;
+        }
+        self.scan(owned).await
+    }
+
+    async fn scan(&self, shards: Vec<Shard>) -> usize {
+        let Some(cluster) = &self.inner.cluster else { return 0 };
+        match unhandled_inbox(&cluster.pool, WHATSAPP, &shards, INBOX_RESUMED_MAX).await {
+            Ok(rows) => self.queue_rows(rows).await,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the shards' unanswered messages; the next scan will");
+                0
+            }
+        }
     }
 
     fn start_actor(&self, customer: &CustomerId) -> Addr<CustomerActor> {
@@ -127,14 +211,25 @@ impl Inbox {
     }
 
     /// Queues every message recorded but not answered (the process stopped before it could).
+    /// In a cluster a node answers only its shards' messages: its scans find them (it owns
+    /// none yet when it starts).
     pub async fn resume(&self) -> Result<usize, StoreError> {
+        if self.inner.cluster.is_some() {
+            return Ok(self.scan_owned().await);
+        }
         let rows = self.inner.store.unhandled_webhooks(WHATSAPP, INBOX_RESUMED_MAX).await?;
+        Ok(self.queue_rows(rows).await)
+    }
+
+    /// Queues recorded messages (one already queued is not queued twice).
+    async fn queue_rows(&self, rows: Vec<InboxRow>) -> usize {
         let mut resumed = 0;
         for row in rows {
             match Queued::from_row(&row) {
                 Ok(message) => {
-                    self.push(message);
-                    resumed += 1;
+                    if self.push(message) == Pushed::Queued {
+                        resumed += 1;
+                    }
                 }
                 Err(why) => {
                     tracing::error!(event = %row.event_id, %why, "inbox entry cannot be answered; marked handled");
@@ -142,7 +237,7 @@ impl Inbox {
                 }
             }
         }
-        Ok(resumed)
+        resumed
     }
 
     /// Answers one message. A message that panics its handler is a bug; the customer still gets
