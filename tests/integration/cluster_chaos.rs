@@ -297,18 +297,18 @@ async fn a_rolling_restart_under_load_loses_no_purchase_and_refuses_none() {
     let bases: Vec<(String, String)> = nodes.iter().map(|n| (n.id.clone(), n.base.clone())).collect();
     let load = sale(&client, &bases, buyers, &history);
     let roll = async {
-        for i in 0..nodes.len() {
+        for (i, node) in nodes.iter_mut().enumerate() {
             while history.bought() < 30 * (i + 1) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             let started = Instant::now();
-            nodes[i].signal(Signal::SIGTERM);
-            let status = nodes[i].wait_exit(Duration::from_secs(30)).expect("a node stops on SIGTERM");
-            assert!(status.success(), "node {} stopped with {status}", nodes[i].id);
-            nodes[i].restart();
-            nodes[i].wait_ready(&client).await;
+            node.signal(Signal::SIGTERM);
+            let status = node.wait_exit(Duration::from_secs(30)).expect("a node stops on SIGTERM");
+            assert!(status.success(), "node {} stopped with {status}", node.id);
+            node.restart();
+            node.wait_ready(&client).await;
             tables.until_every_shard_served(Duration::from_secs(15)).await;
-            eprintln!("rolled {} in {:?}", nodes[i].id, started.elapsed());
+            eprintln!("rolled {} in {:?}", node.id, started.elapsed());
         }
     };
     futures::join!(load, roll);
