@@ -194,6 +194,42 @@ pub async fn release(pool: &PgPool, me: &FenceId, shards: &[Shard]) -> Result<()
     Ok(())
 }
 
+/// Takes or renews the lease `name` for `ttl`: free or expired, it is taken; held by this
+/// incarnation, it is renewed. Fenced like an acquisition. Returns whether this node holds it.
+pub async fn hold_lease(pool: &PgPool, me: &FenceId, name: &str, ttl: Duration) -> Result<bool, MembershipError> {
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(limits())).execute(&mut *tx).await?;
+    fence(&mut tx, me).await?;
+    let held = sqlx::query(
+        "INSERT INTO cluster_leases AS l (name, holder, holder_incarnation, expires_at) \
+         VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond') \
+         ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, holder_incarnation = EXCLUDED.holder_incarnation, \
+           expires_at = EXCLUDED.expires_at \
+         WHERE l.expires_at < now() OR (l.holder = EXCLUDED.holder AND l.holder_incarnation = EXCLUDED.holder_incarnation)",
+    )
+    .bind(name)
+    .bind(&me.node)
+    .bind(me.incarnation)
+    .bind(millis(ttl))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(held)
+}
+
+/// Gives the lease `name` up, if this incarnation holds it.
+pub async fn release_lease(pool: &PgPool, me: &FenceId, name: &str) -> Result<(), MembershipError> {
+    sqlx::query("DELETE FROM cluster_leases WHERE name = $1 AND holder = $2 AND holder_incarnation = $3")
+        .bind(name)
+        .bind(&me.node)
+        .bind(me.incarnation)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Marks this node as leaving (it hands its shards off and will not be given new ones).
 pub async fn leave(pool: &PgPool, me: &FenceId) -> Result<(), MembershipError> {
     sqlx::query("UPDATE cluster_nodes SET state = 'leaving' WHERE node_id = $1 AND incarnation = $2 AND state = 'up'")

@@ -33,6 +33,10 @@ const SHARD_DRAINING: u8 = 2;
 /// actors changed and stop them (see `Joined::attach`).
 pub type HandOff = Arc<dyn Fn(Vec<Shard>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
 
+/// The lease of the one outbox sender of a cluster (Meta paces sends per phone number, so two
+/// senders would send twice the rate).
+pub const OUTBOX_LEASE: &str = "outbox-sender";
+
 /// Takeovers per upkeep round: enough for every node of a small cluster dying at once, without
 /// one round waiting on many victims' batches.
 const TAKEOVERS_PER_ROUND_MAX: usize = 8;
@@ -79,13 +83,20 @@ impl OwnedShards {
     }
 
     fn lease_holds(&self) -> bool {
-        (self.epoch.elapsed().as_millis() as u64) < self.valid_until_ms.load(Ordering::Acquire)
+        self.now_ms() < self.valid_until_ms.load(Ordering::Acquire)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn ms_at(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
     /// A heartbeat sent at `sent` was renewed: the lease holds until `sent + safe_for`.
     fn renewed(&self, sent: Instant, safe_for: Duration) {
-        let until = (sent + safe_for).saturating_duration_since(self.epoch).as_millis() as u64;
-        self.valid_until_ms.fetch_max(until, Ordering::AcqRel);
+        self.valid_until_ms.fetch_max(self.ms_at(sent + safe_for), Ordering::AcqRel);
     }
 
     fn set(&self, shards: &[Shard], state: u8) {
@@ -129,6 +140,10 @@ pub struct ClusterNode {
     hand_off: Arc<std::sync::OnceLock<HandOff>>,
     recover: Arc<std::sync::OnceLock<Recover>>,
     counters: Arc<NodeCounters>,
+    /// Until when (milliseconds on `owned`'s clock) this node holds the outbox lease.
+    outbox_lease_until_ms: Arc<AtomicU64>,
+    /// Set by `leave`: no lease is taken any more.
+    leaving: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a node does with shards it has just acquired: recover what they left unfinished.
@@ -156,6 +171,8 @@ impl ClusterNode {
             hand_off: Arc::default(),
             recover: Arc::default(),
             counters: Arc::default(),
+            outbox_lease_until_ms: Arc::default(),
+            leaving: Arc::default(),
         })
     }
 
@@ -173,6 +190,12 @@ impl ClusterNode {
 
     pub fn fence(&self) -> &Arc<WriterFence> {
         &self.fence
+    }
+
+    /// Whether this node holds the outbox lease now: renewed each round, and lapsing by this
+    /// process's own clock, as its shards do.
+    pub fn sends_outbox(&self) -> bool {
+        self.owned.now_ms() < self.outbox_lease_until_ms.load(Ordering::Acquire)
     }
 
     pub fn counters(&self) -> &NodeCounters {
@@ -221,9 +244,17 @@ impl ClusterNode {
     pub async fn round(&self) -> Result<(), MembershipError> {
         let sent = Instant::now();
         membership::heartbeat(&self.pool, &self.me, self.ttl).await?;
-        self.owned.renewed(sent, self.ttl.saturating_sub(self.heartbeat));
+        let safe_for = self.ttl.saturating_sub(self.heartbeat);
+        self.owned.renewed(sent, safe_for);
         self.take_over_expired().await?;
-        self.acquire_due().await
+        self.acquire_due().await?;
+        if !self.leaving.load(Ordering::Acquire) {
+            let sent = Instant::now();
+            if membership::hold_lease(&self.pool, &self.me, OUTBOX_LEASE, self.ttl).await? {
+                self.outbox_lease_until_ms.store(self.owned.ms_at(sent + safe_for), Ordering::Release);
+            }
+        }
+        Ok(())
     }
 
     pub async fn take_over_expired(&self) -> Result<usize, MembershipError> {
@@ -264,10 +295,14 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// Leaves the cluster gracefully (a SIGTERM): marked leaving, so no node hands it shards, and
-    /// every shard handed off, so the others acquire them at their next round.
+    /// Leaves the cluster gracefully (a SIGTERM): marked leaving, so no node hands it shards,
+    /// the outbox lease given up, and every shard handed off, so the others acquire them at their
+    /// next round.
     pub async fn leave(&self) -> Result<(), MembershipError> {
+        self.leaving.store(true, Ordering::Release);
         membership::leave(&self.pool, &self.me).await?;
+        self.outbox_lease_until_ms.store(0, Ordering::Release);
+        membership::release_lease(&self.pool, &self.me, OUTBOX_LEASE).await?;
         let owned: Vec<Shard> = Shard::all().filter(|s| self.owned.owns(*s)).collect();
         self.hand_off(owned).await
     }

@@ -41,8 +41,18 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         whatsapp.access_token.clone(),
     );
     let clock = engine.supervisor.clock();
-    let signal =
-        outbox::start(&engine.supervisor, engine.store.clone(), graph, whatsapp.messages_per_second, counters.clone());
+    let one_sender: Option<outbox::MaySend> = engine.cluster.as_ref().map(|joined| {
+        let node = joined.node.clone();
+        Arc::new(move || node.sends_outbox()) as outbox::MaySend
+    });
+    let signal = outbox::start(
+        &engine.supervisor,
+        engine.store.clone(),
+        graph,
+        whatsapp.messages_per_second,
+        counters.clone(),
+        one_sender,
+    );
 
     let (midtrans_base, notification_url) = match midtrans.mode {
         MidtransMode::Live => {

@@ -69,3 +69,28 @@ async fn two_nodes_share_every_shard_and_a_dead_one_is_taken_over() {
     }
     db.remove().await;
 }
+
+#[actix_rt::test]
+async fn one_node_at_a_time_sends_the_outbox_and_a_leaving_one_gives_it_up() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (store_a, store_b) = (db.store().await, db.store().await);
+    let settings = cluster(200);
+    let a = ClusterNode::join(store_a.cluster_access().unwrap(), &settings, "a", "").await.unwrap();
+    let b = ClusterNode::join(store_b.cluster_access().unwrap(), &settings, "b", "").await.unwrap();
+    for node in [&a, &b] {
+        node.round().await.unwrap();
+    }
+    assert!(a.sends_outbox() ^ b.sends_outbox(), "exactly one sender");
+    let (holder, other) = if a.sends_outbox() { (&a, &b) } else { (&b, &a) };
+    other.round().await.unwrap();
+    assert!(!other.sends_outbox(), "a held lease is not taken");
+
+    holder.leave().await.unwrap();
+    assert!(!holder.sends_outbox());
+    other.round().await.unwrap();
+    assert!(other.sends_outbox(), "the lease given up is taken at the next round");
+    for store in [store_a, store_b] {
+        store.close().await;
+    }
+    db.remove().await;
+}

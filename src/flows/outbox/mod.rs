@@ -141,16 +141,19 @@ struct SenderStats {
 }
 
 /// Starts the sender as a service the supervisor keeps running (a sender that dies is started
-/// again, and its first act is a round: a wake it lost is not missed).
+/// again, and its first act is a round: a wake it lost is not missed). With `may_send`, it sends
+/// only while that says so (a cluster's one sender).
 pub fn start(
     supervisor: &Supervisor,
     store: Arc<dyn Store>,
     client: GraphClient,
     messages_per_second: u32,
     counters: Arc<GatewayCounters>,
+    may_send: Option<MaySend>,
 ) -> OutboxSignal {
     let clock = supervisor.clock();
-    let sender = Arc::new(Sender { store, client, clock, pace: Arc::new(Pace::new(messages_per_second)), counters });
+    let pace = Arc::new(Pace::new(messages_per_second));
+    let sender = Arc::new(Sender { may_send, store, client, clock, pace, counters });
     let woken = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(SenderStats::default());
     let recipe = {
@@ -253,7 +256,12 @@ enum Round {
     NextDueIn(Duration),
 }
 
+/// Whether this process may send now (in a cluster: while it holds the outbox lease).
+pub type MaySend = Arc<dyn Fn() -> bool + Send + Sync>;
+
 struct Sender {
+    /// None: always (one process).
+    may_send: Option<MaySend>,
     store: Arc<dyn Store>,
     client: GraphClient,
     clock: Clock,
@@ -278,6 +286,10 @@ impl Sender {
 
     async fn round(&self) -> Result<Round, crate::store::StoreError> {
         let now = self.clock.now();
+        if self.may_send.as_ref().is_some_and(|may_send| !may_send()) {
+            // Another node sends; this one looks again in case the lease comes its way.
+            return Ok(Round::NextDueIn(Duration::from_millis(OUTBOX_IDLE_POLL_MS)));
+        }
         // Only a customer's oldest unsent entry may go; the rest wait behind it.
         let due = self.store.due_outbox(now, OUTBOX_ROUND_ENTRIES_MAX).await?;
         if due.is_empty() {
