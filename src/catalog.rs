@@ -74,6 +74,13 @@ impl Catalog {
         Ok(Catalog { store, actors, codes: Arc::new(RwLock::new(codes)) })
     }
 
+    /// Reads the product codes again (another node of a cluster created some).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let codes = self.store.product_codes().await?.into_iter().collect();
+        *self.codes.write().expect("catalog lock") = codes;
+        Ok(())
+    }
+
     pub fn contains(&self, code: &ProductCode) -> bool {
         self.codes.read().expect("catalog lock").contains(code)
     }

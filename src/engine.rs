@@ -3,6 +3,9 @@
 //! `startup` starts it, with its workers, and adds the gateway on top.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
 
 use anyhow::Context;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -11,6 +14,7 @@ use warung_actors::runtime::Notice;
 
 use crate::catalog::Catalog;
 use crate::checkout::{Checkout, CheckoutSettings, Supervisor};
+use crate::cluster::wakes::Wakes;
 use crate::cluster::{Actors, Joined};
 use crate::settings::Settings;
 use crate::shop::{Shop, ShopValues};
@@ -77,7 +81,27 @@ impl Engine {
         tracing::info!(backend = store.backend(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
         let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
-        Ok((Engine { settings, store, supervisor, checkout, catalog, shop, cluster: joined.cloned() }, notices))
+        let engine = Engine { settings, store, supervisor, checkout, catalog, shop, cluster: joined.cloned() };
+        if joined.is_some() {
+            spawn_cache_reloads(engine.clone());
+        }
+        Ok((engine, notices))
+    }
+
+    /// Reads the catalogue, the shop's settings and the roles again from the store.
+    pub async fn reload_caches(&self) -> anyhow::Result<()> {
+        self.catalog.reload().await.context("reloading the catalogue")?;
+        self.shop.replace(shop_values(&self.settings, self.store.as_ref()).await?);
+        self.checkout.reload_roles().await.context("reloading the roles")?;
+        Ok(())
+    }
+
+    /// After an admin changed the catalogue, the shop's settings or roles: in a cluster, every
+    /// other node reloads its caches (this one's are up to date already).
+    pub async fn caches_changed(&self) {
+        if let Some(joined) = &self.cluster {
+            Wakes::new(joined.nats.clone(), joined.name.clone()).caches_changed().await;
+        }
     }
 
     /// Waits until every change made so far is stored (or has failed), then closes the store.
@@ -109,6 +133,40 @@ fn start_upkeep(joined: &Joined, checkout: &Checkout) {
         });
     }));
     actix_rt::spawn(joined.node.clone().run_upkeep());
+}
+
+/// A backstop for a lost "caches changed" announcement: caches are reloaded this often anyway.
+const CACHES_RELOAD_EVERY_SECS: u64 = 60;
+
+/// Reloads this node's caches when another announces an admin's change, and every minute.
+fn spawn_cache_reloads(engine: Engine) {
+    let Some(joined) = engine.cluster.clone() else { return };
+    actix_rt::spawn(async move {
+        let wakes = Wakes::new(joined.nats.clone(), joined.name.clone());
+        let changes = match wakes.cache_changes().await {
+            Ok(changes) => changes.boxed(),
+            Err(error) => {
+                tracing::error!(%error, "cannot hear cache changes; reloading every minute only");
+                futures::stream::pending().boxed()
+            }
+        };
+        let every = tokio_stream_interval(Duration::from_secs(CACHES_RELOAD_EVERY_SECS));
+        let mut reasons = futures::stream::select(changes, every);
+        while reasons.next().await.is_some() {
+            if let Err(error) = engine.reload_caches().await {
+                tracing::warn!(error = %format!("{error:#}"), "reloading caches failed; trying again later");
+            }
+        }
+    });
+}
+
+/// A stream that yields every `period`, the first after one period.
+fn tokio_stream_interval(period: Duration) -> futures::stream::BoxStream<'static, ()> {
+    futures::stream::unfold(tokio::time::interval_at(tokio::time::Instant::now() + period, period), |mut every| async {
+        every.tick().await;
+        Some(((), every))
+    })
+    .boxed()
 }
 
 /// The configured defaults, overridden by what an admin stored. A stored value this build no

@@ -113,7 +113,12 @@ async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -
             stock,
             actor: "bench".into(),
         };
-        engine.supervisor.product(code, command).await?.map_err(|r| anyhow::anyhow!("restock refused: {r:?}"))?;
+        engine
+            .checkout
+            .actors()
+            .product(code, command)
+            .await?
+            .map_err(|r| anyhow::anyhow!("restock refused: {r:?}"))?;
     }
     Ok(())
 }

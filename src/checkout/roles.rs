@@ -53,6 +53,24 @@ impl Checkout {
         Ok(())
     }
 
+    /// Reads every stored role again, forgetting those no longer stored (another node of a
+    /// cluster changed them).
+    pub async fn reload_roles(&self) -> Result<(), CheckoutError> {
+        let stored: std::collections::HashMap<CustomerId, Role> = self
+            .inner
+            .store
+            .roles()
+            .await?
+            .into_iter()
+            .filter_map(|(customer, role)| Role::parse(&role).map(|role| (customer, role)))
+            .collect();
+        self.inner.roles.retain(|customer, _| stored.contains_key(customer));
+        for (customer, role) in stored {
+            self.remember_role(customer, role);
+        }
+        Ok(())
+    }
+
     pub fn role_of(&self, customer: &CustomerId) -> Role {
         // Most shops have no roles at all: a purchase then skips the map.
         if !self.inner.any_role.load(std::sync::atomic::Ordering::Relaxed) {

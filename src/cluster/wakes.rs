@@ -1,4 +1,5 @@
-//! Work recorded by one node for a shard another node owns: a customer's WhatsApp message. Any
+//! Telling other nodes of a change: an admin's (every node reloads its caches), and work
+//! recorded by one node for a shard another node owns: a customer's WhatsApp message. Any
 //! node records a webhook (the inbox row carries the customer's shard) and publishes a wake on
 //! `<cluster>.wake.inbox.<shard>`; the owner reads the shard's unanswered messages from the table
 //! and answers them in order. A wake is only a hint: lost, the owner's periodic scan finds the
@@ -27,6 +28,19 @@ impl Wakes {
         if let Err(error) = self.client.publish(subject, Vec::<u8>::new().into()).await {
             tracing::warn!(%error, %shard, "could not wake a shard's owner; its scan will find the message");
         }
+    }
+
+    /// Tells every node that an admin changed the catalogue, the shop's settings or the roles:
+    /// each reloads its caches of them.
+    pub async fn caches_changed(&self) {
+        if let Err(error) = self.client.publish(format!("{}.caches", self.cluster), Vec::<u8>::new().into()).await {
+            tracing::warn!(%error, "could not tell the other nodes to reload their caches; they will within a minute");
+        }
+    }
+
+    /// The cluster's "caches changed" announcements, one item each.
+    pub async fn cache_changes(&self) -> Result<impl futures::Stream<Item = ()>, async_nats::SubscribeError> {
+        Ok(self.client.subscribe(format!("{}.caches", self.cluster)).await?.map(|_| ()))
     }
 
     /// Every inbox wake of the cluster, as the shard it names (each node hears all of them and

@@ -150,7 +150,7 @@ async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>)
     match kind.as_str() {
         "product" => {
             let code = ProductCode::parse(&id).map_err(|_| not_found())?;
-            let s = sup.product_snapshot(&code).await.map_err(|e| match e {
+            let s = engine.checkout.actors().product_snapshot(&code).await.map_err(|e| match e {
                 CallError::NotFound => not_found(),
                 other => unavailable(other),
             })?;

@@ -74,7 +74,7 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
     let conversation = Conversation {
         store: engine.store.clone(),
         checkout: engine.checkout.clone(),
-        supervisor: engine.supervisor.clone(),
+        actors: engine.checkout.actors().clone(),
         catalog: engine.catalog.clone(),
         limiter: limiter.clone(),
         shop: engine.shop.clone(),
@@ -95,12 +95,12 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
     );
     let prices = Prices {
         store: engine.store.clone(),
-        supervisor: engine.supervisor.clone(),
+        actors: engine.checkout.actors().clone(),
         shop: engine.shop.clone(),
         clock: engine.supervisor.clock(),
     };
     let products = Products {
-        supervisor: engine.supervisor.clone(),
+        actors: engine.checkout.actors().clone(),
         catalog: engine.catalog.clone(),
         prices: prices.clone(),
         clock: engine.supervisor.clock(),

@@ -36,6 +36,16 @@ fn settings_for(db: &TestDb) -> warung::settings::Settings {
     settings(&db.url)
 }
 
+/// Waits until the two nodes' upkeep has shared every shard out between them.
+async fn until_shared(a: &ClusterNode, b: &ClusterNode) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while membership::unowned(a.pool()).await.unwrap() > 0 || a.owned().count() == 0 || b.owned().count() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the shards were not shared out");
+        // The nodes' upkeep shares the shards out on its own; polled, as there is no event.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The first name `make(i)` gives whose shard `node` owns.
 fn owned_by<T>(node: &ClusterNode, shard: impl Fn(&T) -> Shard, make: impl Fn(usize) -> T) -> T {
     (0..10_000).map(make).find(|key| node.owned().owns(shard(key))).expect("a key on that node")
@@ -154,6 +164,45 @@ async fn a_message_recorded_by_one_node_is_answered_by_its_customers_owner() {
     assert_eq!(served_a.gateway.inbox.report().answered, 0, "node A answered a message of B's customer");
     assert_eq!(served_b.gateway.inbox.report().answered, 1, "B, the customer's owner, answered it");
     pool.close().await;
+    engine_a.shutdown().await.unwrap();
+    engine_b.shutdown().await.unwrap();
+    db.remove().await;
+}
+
+#[actix_rt::test]
+async fn what_an_admin_changes_on_one_node_the_others_see_at_once() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (engine_a, node_a) = node(&db, "a").await;
+    let (engine_b, node_b) = node(&db, "b").await;
+    until_shared(&node_a, &node_b).await;
+    let served_a = spawn_app(&engine_a);
+    let client = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/admin/api{path}", served_a.address);
+    let created = client
+        .post(admin("/products"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"code": "fresh", "name": "Fresh", "price": "5000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let buyer = customer("6281300000001");
+    let role = client
+        .put(admin(&format!("/customers/{buyer}/role")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"role": "reseller"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(role.status().is_success(), "{}", role.status());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !(engine_b.catalog.contains(&code("fresh"))
+        && engine_b.checkout.role_of(&buyer).tier() != engine_a.checkout.role_of(&customer("someone")).tier())
+    {
+        assert!(tokio::time::Instant::now() < deadline, "node B's caches were not reloaded");
+        // Reloaded by B when A's announcement arrives over NATS: polled.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     engine_a.shutdown().await.unwrap();
     engine_b.shutdown().await.unwrap();
     db.remove().await;

@@ -12,7 +12,8 @@ use warung_actors::product::{PriceTier, ProductCommand};
 use warung_actors::runtime::CallError;
 
 use super::Admin;
-use crate::checkout::{AuditRow, CheckoutError, ShopRecord, Supervisor};
+use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
+use crate::cluster::Actors;
 use crate::shop::Shop;
 use crate::store::admin::{PriceRequest, PriceRequestStatus};
 use crate::store::{AdminStore, StoreError};
@@ -22,7 +23,8 @@ use crate::store::{AdminStore, StoreError};
 pub struct Prices {
     /// Price requests: opened, read, closed.
     pub store: Arc<dyn AdminStore>,
-    pub supervisor: Supervisor,
+    /// The product and wallet actors, here or on the nodes that own them.
+    pub actors: Actors,
     pub shop: Arc<Shop>,
     pub clock: Clock,
 }
@@ -159,7 +161,7 @@ impl Prices {
 
     /// The price a buyer of `tier` pays now; `None` for a reseller price never set.
     async fn price_in_force(&self, code: &ProductCode, tier: PriceTier) -> Result<Option<Money>, PriceError> {
-        let snapshot = self.supervisor.product_snapshot(code).await?;
+        let snapshot = self.actors.product_snapshot(code).await?;
         Ok(match tier {
             PriceTier::Member => Some(snapshot.price),
             PriceTier::Reseller => snapshot.reseller_price,
@@ -174,7 +176,7 @@ impl Prices {
         admin: &Admin,
     ) -> Result<(), PriceError> {
         let command = ProductCommand::SetPrice { reference, tier: change.tier, price: change.to, actor: admin.actor() };
-        self.supervisor
+        self.actors
             .product_with(change.code, command, vec![ShopRecord::Audit(audit)])
             .await?
             .map_err(CheckoutError::Product)?;

@@ -9,12 +9,14 @@ use warung_actors::runtime::CallError;
 
 use super::{Admin, PriceError, Prices};
 use crate::catalog::Catalog;
-use crate::checkout::{AuditRow, CheckoutError, ShopRecord, Supervisor};
+use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
+use crate::cluster::Actors;
 
 /// What the product rules read and act through.
 #[derive(Clone)]
 pub struct Products {
-    pub supervisor: Supervisor,
+    /// The product and wallet actors, here or on the nodes that own them.
+    pub actors: Actors,
     pub catalog: Catalog,
     /// A new product's price obeys the same minimum as a price change.
     pub prices: Prices,
@@ -62,7 +64,7 @@ impl Products {
             return Err(ProductError::NameMustBeShort { limit: PRODUCT_NAME_CHARS_MAX });
         }
         self.prices.check_minimum(new.price)?;
-        match self.supervisor.product_snapshot(new.code).await {
+        match self.actors.product_snapshot(new.code).await {
             Ok(_) => return Err(ProductError::Exists { code: new.code.clone() }),
             Err(CallError::NotFound) => {}
             Err(error) => return Err(error.into()),
@@ -88,7 +90,7 @@ impl Products {
         if edit.name.is_none() && edit.active.is_none() {
             return Err(ProductError::NothingToChange);
         }
-        let before = self.supervisor.product_snapshot(code).await?;
+        let before = self.actors.product_snapshot(code).await?;
         let now = self.clock.now();
         let audit = |action: &str, before: String, after: String| {
             ShopRecord::Audit(AuditRow {
@@ -104,13 +106,13 @@ impl Products {
         if let Some(name) = edit.name {
             let command = ProductCommand::Rename { name: name.to_string(), actor: admin.actor() };
             let attach = vec![audit("rename", before.name.clone(), name.trim().to_string())];
-            self.supervisor.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
+            self.actors.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
         }
         if let Some(active) = edit.active {
             let command = ProductCommand::SetActive { active, actor: admin.actor() };
             let attach = vec![audit("set_active", before.active.to_string(), active.to_string())];
-            self.supervisor.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
+            self.actors.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
         }
-        Ok(self.supervisor.product_snapshot(code).await?)
+        Ok(self.actors.product_snapshot(code).await?)
     }
 }

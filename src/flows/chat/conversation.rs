@@ -12,7 +12,8 @@ use super::reply::{self, ProductLine};
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
-use crate::checkout::{Checkout, CheckoutError, OrderRow, OrderState, PendingOrder, Supervisor};
+use crate::checkout::{Checkout, CheckoutError, OrderRow, OrderState, PendingOrder};
+use crate::cluster::Actors;
 use crate::infra::rate_limit::{PurchaseLimiter, Verdict};
 use crate::providers::whatsapp::{Choice, Content, LIST_ROWS_MAX};
 use crate::shop::Shop;
@@ -59,7 +60,8 @@ pub struct Conversation {
     pub store: Arc<dyn ChatReads>,
     pub checkout: Checkout,
     /// Products' prices and stock as their actors have them, for listings.
-    pub supervisor: Supervisor,
+    /// The product and wallet actors, here or on the nodes that own them.
+    pub actors: Actors,
     pub catalog: Catalog,
     pub limiter: Arc<PurchaseLimiter>,
     pub shop: Arc<Shop>,
@@ -161,7 +163,7 @@ impl Conversation {
             if lines.len() == PRODUCTS_LISTED_MAX {
                 break;
             }
-            match self.supervisor.product_snapshot(&code).await {
+            match self.actors.product_snapshot(&code).await {
                 Ok(snapshot) if snapshot.active => lines.push(ProductLine {
                     code,
                     name: snapshot.name,

@@ -87,7 +87,13 @@ async fn require_token(
     if !crate::settings::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token").into());
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    let changes = req.method() != actix_web::http::Method::GET;
+    let response = next.call(req).await?;
+    // In a cluster the other nodes' caches of what an admin changes are reloaded at once.
+    if changes && response.status().is_success() {
+        engine.caches_changed().await;
+    }
+    Ok(response.map_into_boxed_body())
 }
 
 /// Who makes a change: the `X-Admin-Name` header (letters, digits, `.`, `_`, `-`, `@`), else

@@ -61,7 +61,7 @@ async fn list_products(engine: web::Data<Engine>) -> Result<HttpResponse, ApiErr
     let codes: Vec<ProductCode> = engine.catalog.codes().into_iter().take(PRODUCTS_LISTED_MAX).collect();
     let mut products = Vec::with_capacity(codes.len());
     for code in codes {
-        products.push(engine.supervisor.product_snapshot(&code).await?);
+        products.push(engine.checkout.actors().product_snapshot(&code).await?);
     }
     Ok(HttpResponse::Ok().json(json!({ "products": products })))
 }
@@ -69,7 +69,7 @@ async fn list_products(engine: web::Data<Engine>) -> Result<HttpResponse, ApiErr
 #[get("/products/{code}")]
 async fn get_product(engine: web::Data<Engine>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&code))?;
-    let snapshot = engine.supervisor.product_snapshot(&code).await?;
+    let snapshot = engine.checkout.actors().product_snapshot(&code).await?;
     let requests = engine.store.price_requests(&code).await.map_err(store_down)?;
     let movements = engine.store.movements_of(&code, MOVEMENTS_SHOWN).await.map_err(store_down)?;
     let mut body = serde_json::to_value(&snapshot).expect("a snapshot serialises");
