@@ -6,9 +6,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
 
-use super::fence::WriterFence;
+use super::fence::{self, WriterFence};
 use super::postgres::{self, PgJournal};
-use super::sql::Pool;
+use super::sql::{Pool, Tx};
 use super::sqlite::{self, SqliteJournal};
 use super::{PoolUse, StoreError};
 use crate::records::ShopRecord;
@@ -58,6 +58,34 @@ impl SqlStore {
             }
             _ => None,
         }
+    }
+
+    /// Whether this process writes as a cluster node (its fence is armed).
+    pub(crate) fn is_fenced_writer(&self) -> bool {
+        matches!(&self.journal, Journal::Postgres(journal) if journal.fence.id().is_some())
+    }
+
+    /// A transaction for a write made on a shard's behalf outside the journal (a message
+    /// answered, an outbox entry, a charge's move): in a cluster it opens with the fence, so a
+    /// node taken over cannot answer a customer twice or move a charge the new owner moves.
+    pub(crate) async fn begin_fenced(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let (Journal::Postgres(journal), Tx::Postgres(pg)) = (&self.journal, &mut tx) {
+            if let Some(id) = journal.fence.id() {
+                let checked = sqlx::query("SELECT warung_fence($1, $2)")
+                    .bind(&id.node)
+                    .bind(id.incarnation)
+                    .execute(&mut **pg)
+                    .await;
+                if let Err(error) = checked {
+                    if fence::is_fenced(&error) {
+                        journal.fence.trip();
+                    }
+                    return Err(error.into());
+                }
+            }
+        }
+        Ok(tx)
     }
 
     /// Closes the journal's connections, then the reads'.

@@ -80,21 +80,30 @@ async fn stock_and_fund(client: &reqwest::Client, nodes: &[Node], items: usize, 
     .await
     .unwrap();
     assert_eq!(status, 200, "{body}");
-    let top_ups = futures::stream::iter(buyers.iter().enumerate().map(|(i, buyer)| {
-        let base = nodes[i % nodes.len()].base.clone();
-        async move {
-            admin_post(
+    // A top-up names its payment, so one sent again (to another node, if one is restarting or
+    // was replaced under load) is credited once.
+    let top_ups = futures::stream::iter(buyers.iter().enumerate().map(|(i, buyer)| async move {
+        let mut last = None;
+        for attempt in 0..ATTEMPTS_MAX {
+            let base = &nodes[(i + attempt) % nodes.len()].base;
+            let answer = admin_post(
                 client,
                 format!("{base}/admin/api/wallets/{buyer}/top-ups"),
                 json!({"payment_id": format!("fund-{buyer}"), "amount": PRICE}),
             )
-            .await
+            .await;
+            if matches!(answer, Ok((200, _))) {
+                return Ok(());
+            }
+            last = Some(format!("{answer:?}"));
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        Err(last)
     }))
     .buffer_unordered(IN_FLIGHT)
     .collect::<Vec<_>>()
     .await;
-    let refused: Vec<_> = top_ups.iter().filter(|r| !matches!(r, Ok((200, _)))).collect();
+    let refused: Vec<_> = top_ups.iter().filter(|r| r.is_err()).collect();
     assert!(refused.is_empty(), "{} top-ups refused, first: {:?}", refused.len(), refused.first());
 }
 

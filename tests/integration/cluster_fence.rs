@@ -97,6 +97,14 @@ async fn a_node_taken_over_mid_batch_is_fenced_and_the_new_owner_sells_the_rest(
     let refused = buy(&engine_a, &buyers[SOLD_BY_A_FIRST + 1]).await;
     assert!(refused.is_err(), "a fenced node's purchase was acknowledged: {refused:?}");
     assert!(node_a.fence().is_tripped());
+    // Nor can it answer a customer: its writes beside the journal are fenced too.
+    let reply = warung::store::NewOutbox {
+        dedup_key: "zombie-reply".into(),
+        kind: "whatsapp".into(),
+        destination: "6281200000000".into(),
+        payload: "{}".into(),
+    };
+    assert!(engine_a.store.enqueue(0, &[reply]).await.is_err(), "a fenced node queued a message");
     let stored_after_fence = sold_count(&db).await;
     assert_eq!(stored_after_fence, SOLD_BY_A_FIRST + 1, "exactly what A acknowledged is stored");
 
@@ -114,6 +122,11 @@ async fn a_node_taken_over_mid_batch_is_fenced_and_the_new_owner_sells_the_rest(
         sqlx::query_as("SELECT order_id FROM items WHERE status = 'sold'").fetch_all(&barrier_pool).await.unwrap();
     assert_eq!(orders.len(), ITEMS);
     assert_eq!(orders.iter().collect::<HashSet<_>>().len(), ITEMS, "no two sold items share an order");
+    let (zombie,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE dedup_key = 'zombie-reply'")
+        .fetch_one(&barrier_pool)
+        .await
+        .unwrap();
+    assert_eq!(zombie, 0);
     barrier_pool.close().await;
     assert!(engine_a.shutdown().await.is_err(), "a fenced node cannot flush");
     finish(engine_b, db).await;

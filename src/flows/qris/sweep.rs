@@ -120,7 +120,10 @@ impl Qris {
     pub async fn sweep(&self) -> Result<usize, PaymentError> {
         let now = self.now();
         let mut settled = 0;
-        for charge in self.inner.parts.store.open_charges(QRIS_SWEEP_CHARGES_MAX).await? {
+        // In a cluster each node sweeps the charges of its own customers' shards.
+        let scope = self.inner.parts.checkout.actors().scope();
+        let charges = self.inner.parts.store.open_charges(QRIS_SWEEP_CHARGES_MAX).await?;
+        for charge in charges.into_iter().filter(|charge| scope.has_customer(&charge.customer)) {
             let outcome = if charge.expires_at <= now {
                 self.expire(&charge).await
             } else if self.order_withdrawn(&charge).await? {

@@ -48,7 +48,7 @@ impl Mailbox for SqlStore {
         at: i64,
         replies: &[NewOutbox],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_fenced().await?;
         for m in replies {
             insert_outbox(&mut tx, at, m).await?;
         }
@@ -63,7 +63,7 @@ impl Mailbox for SqlStore {
     }
 
     async fn enqueue(&self, at: i64, messages: &[NewOutbox]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_fenced().await?;
         for m in messages {
             insert_outbox(&mut tx, at, m).await?;
         }

@@ -38,7 +38,7 @@ impl SqlStore {
              ORDER BY c.n LIMIT 1 ON CONFLICT DO NOTHING",
             candidate_codes(&self.pool)
         );
-        let done = Query::assembled(sql)
+        let insert = Query::assembled(sql)
             .bind(new.id.as_str())
             .bind(new.customer.as_str())
             .bind(new.purpose.as_str())
@@ -46,9 +46,15 @@ impl SqlStore {
             .bind(new.base_rupiah)
             .bind(new.expires_at)
             .bind(new.created_at)
-            .bind(Value::Ints(codes.to_vec()))
-            .execute(&self.pool)
-            .await?;
+            .bind(Value::Ints(codes.to_vec()));
+        let done = if self.is_fenced_writer() {
+            let mut tx = self.begin_fenced().await?;
+            let done = insert.execute_in(&mut tx).await?;
+            tx.commit().await?;
+            done
+        } else {
+            insert.execute(&self.pool).await?
+        };
         Ok(done == 1)
     }
 }
@@ -83,8 +89,9 @@ impl Payments for SqlStore {
         row.map(charge_row).transpose()
     }
 
+    /// In a cluster, fenced in a transaction of its own; alone, one statement as before.
     async fn move_charge(&self, id: &str, from: ChargeStatus, to: ChargeMove<'_>, at: i64) -> Result<bool, StoreError> {
-        let done = Query::new(
+        let update = Query::new(
             "UPDATE qris_charges SET status = $1, qr_url = COALESCE($2, qr_url), note = COALESCE($3, note), \
              updated_at = $4 WHERE id = $5 AND status = $6",
         )
@@ -93,9 +100,15 @@ impl Payments for SqlStore {
         .bind(to.note)
         .bind(at)
         .bind(id)
-        .bind(from.as_str())
-        .execute(&self.pool)
-        .await?;
+        .bind(from.as_str());
+        let done = if self.is_fenced_writer() {
+            let mut tx = self.begin_fenced().await?;
+            let done = update.execute_in(&mut tx).await?;
+            tx.commit().await?;
+            done
+        } else {
+            update.execute(&self.pool).await?
+        };
         Ok(done == 1)
     }
 
