@@ -86,23 +86,24 @@ impl Checkout {
         // The debit is not waited for either: the commit names it in `depends_on`, so the journal
         // stores the commit only if the debit (and the pending order with it) was stored.
         let pending = vec![ShopRecord::Order(row.clone())];
-        let (balance, debited_by) = match self.inner.actors.wallet_applied(customer, debit, pending).await {
-            Ok((Ok(debited), debited_by)) => (debited.balance, debited_by),
-            Ok((Err(rejection), _)) => {
-                self.release(&order, product, ReleaseReason::Failed).await.ok();
-                return Err(match rejection {
-                    WalletRejection::InsufficientBalance { available, requested } => {
-                        CheckoutError::InsufficientBalance { available, required: requested }
-                    }
-                    other => CheckoutError::Wallet(other),
-                });
-            }
-            Err(error) => {
-                // The debit may or may not be stored: settle by what the reloaded actors know.
-                self.settle_pending(&row).await;
-                return Err(CheckoutError::Unavailable(error));
-            }
-        };
+        let (balance, debited_by) =
+            match self.inner.actors.wallet_before_product(customer, debit, pending, product).await {
+                Ok((Ok(debited), debited_by)) => (debited.balance, debited_by),
+                Ok((Err(rejection), _)) => {
+                    self.release(&order, product, ReleaseReason::Failed).await.ok();
+                    return Err(match rejection {
+                        WalletRejection::InsufficientBalance { available, requested } => {
+                            CheckoutError::InsufficientBalance { available, required: requested }
+                        }
+                        other => CheckoutError::Wallet(other),
+                    });
+                }
+                Err(error) => {
+                    // The debit may or may not be stored: settle by what the reloaded actors know.
+                    self.settle_pending(&row).await;
+                    return Err(CheckoutError::Unavailable(error));
+                }
+            };
 
         let commit = Commit { order: order.clone(), actor: actor_of(customer) };
         let mut paid = Order::new(row.clone());

@@ -126,6 +126,17 @@ pub async fn take_over(pool: &PgPool, me: &FenceId, victim: &str, seen: i64) -> 
     if taken.rows_affected() == 0 {
         return Ok(false);
     }
+    // The heartbeat was read before the wait for the victim's batches; it may have renewed since.
+    let (still_expired,): (bool,) = sqlx::query_as(
+        "SELECT expires_at < now() OR incarnation <> $2 FROM cluster_heartbeats WHERE node_id = $1 FOR UPDATE",
+    )
+    .bind(victim)
+    .bind(seen)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !still_expired {
+        return Ok(false);
+    }
     free_shards_of(&mut tx, victim).await?;
     event(&mut tx, victim, seen, "fenced", &format!("taken over by {} ({})", me.node, me.incarnation)).await?;
     tx.commit().await?;

@@ -105,14 +105,12 @@ impl OwnedShards {
         }
     }
 
-    /// The table's word, except that a shard still owned keeps draining if it is.
-    fn replace(&self, shards: &[Shard]) {
+    /// Forgets every shard the table no longer gives this incarnation. Never adds one: only an
+    /// acquisition does, so a shard being handed off is not taken back.
+    fn forget_all_but(&self, owned: &[Shard]) {
         for shard in Shard::all() {
-            let slot = &self.shards[usize::from(shard.number())];
-            if !shards.contains(&shard) {
-                slot.store(SHARD_NOT_OWNED, Ordering::Release);
-            } else if slot.load(Ordering::Acquire) == SHARD_NOT_OWNED {
-                slot.store(SHARD_OWNED, Ordering::Release);
+            if !owned.contains(&shard) {
+                self.shards[usize::from(shard.number())].store(SHARD_NOT_OWNED, Ordering::Release);
             }
         }
     }
@@ -142,8 +140,10 @@ pub struct ClusterNode {
     counters: Arc<NodeCounters>,
     /// Until when (milliseconds on `owned`'s clock) this node holds the outbox lease.
     outbox_lease_until_ms: Arc<AtomicU64>,
-    /// Set by `leave`: no lease is taken any more.
+    /// Set by `leave`: no lease is taken and no shard acquired any more.
     leaving: Arc<std::sync::atomic::AtomicBool>,
+    /// Held by a maintenance round and by `leave`, so a round never runs beside a leave.
+    upkeep: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What a node does with shards it has just acquired: recover what they left unfinished.
@@ -173,6 +173,7 @@ impl ClusterNode {
             counters: Arc::default(),
             outbox_lease_until_ms: Arc::default(),
             leaving: Arc::default(),
+            upkeep: Arc::default(),
         })
     }
 
@@ -214,23 +215,28 @@ impl ClusterNode {
 
     /// Keeps this node in the cluster until its fence trips. Run it on its own task.
     pub async fn run_upkeep(self) {
+        let maintenance = self.clone();
+        actix_rt::spawn(async move { maintenance.run_maintenance().await });
+        self.run_heartbeats().await;
+    }
+
+    /// The heartbeat on its own, so nothing slow (a takeover waiting for a victim's batch, a
+    /// hand-off draining) delays it. A renewal the database refuses means this incarnation was
+    /// replaced; one that cannot be made for TTL less a heartbeat (by this process's clock) means
+    /// another node may take this one over by the database's: either way, the fence trips.
+    async fn run_heartbeats(&self) {
         let mut last_renewed = Instant::now();
         let mut ticks = tokio::time::interval(self.heartbeat);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.fence.is_tripped() {
             ticks.tick().await;
             let sent = Instant::now();
-            match self.round().await {
+            match self.renew().await {
                 Ok(()) => last_renewed = sent,
-                Err(MembershipError::Fenced) => {
-                    tracing::error!(node = %self.me.node, incarnation = self.me.incarnation, "declared dead by the cluster; stopping");
-                    self.fence.trip();
-                }
+                Err(MembershipError::Fenced) => self.declared_dead(),
                 Err(MembershipError::Database(error)) => {
                     self.counters.heartbeat_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%error, "cluster upkeep failed");
-                    // Another node may take this one over once the TTL has passed by the
-                    // database's clock; stop before that could happen by ours.
+                    tracing::warn!(%error, "heartbeat not renewed");
                     if last_renewed.elapsed() + self.heartbeat >= self.ttl {
                         tracing::error!("heartbeat not renewed within the TTL; stopping");
                         self.fence.trip();
@@ -240,19 +246,52 @@ impl ClusterNode {
         }
     }
 
-    /// One round: renew, take over the expired, acquire what this node should own.
-    pub async fn round(&self) -> Result<(), MembershipError> {
+    /// Takeovers, acquisitions, hand-offs and the outbox lease, one round a heartbeat.
+    async fn run_maintenance(&self) {
+        let mut ticks = tokio::time::interval(self.heartbeat);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !self.fence.is_tripped() {
+            ticks.tick().await;
+            match self.maintain().await {
+                Ok(()) => {}
+                Err(MembershipError::Fenced) => self.declared_dead(),
+                Err(MembershipError::Database(error)) => tracing::warn!(%error, "cluster upkeep failed; next round"),
+            }
+        }
+    }
+
+    fn declared_dead(&self) {
+        tracing::error!(node = %self.me.node, incarnation = self.me.incarnation, "declared dead by the cluster; stopping");
+        self.fence.trip();
+    }
+
+    async fn renew(&self) -> Result<(), MembershipError> {
         let sent = Instant::now();
         membership::heartbeat(&self.pool, &self.me, self.ttl).await?;
-        let safe_for = self.ttl.saturating_sub(self.heartbeat);
-        self.owned.renewed(sent, safe_for);
+        self.owned.renewed(sent, self.ttl.saturating_sub(self.heartbeat));
+        Ok(())
+    }
+
+    /// One round of everything: renew, then maintain (tests step nodes with it).
+    pub async fn round(&self) -> Result<(), MembershipError> {
+        self.renew().await?;
+        self.maintain().await
+    }
+
+    /// Take over the expired, acquire what this node should own (handing off what it should
+    /// not), renew the outbox lease. Under the upkeep lock, which `leave` holds too: a leaving
+    /// node neither acquires nor takes the lease again.
+    async fn maintain(&self) -> Result<(), MembershipError> {
+        let _upkeep = self.upkeep.lock().await;
+        if self.leaving.load(Ordering::Acquire) {
+            return Ok(());
+        }
         self.take_over_expired().await?;
         self.acquire_due().await?;
-        if !self.leaving.load(Ordering::Acquire) {
-            let sent = Instant::now();
-            if membership::hold_lease(&self.pool, &self.me, OUTBOX_LEASE, self.ttl).await? {
-                self.outbox_lease_until_ms.store(self.owned.ms_at(sent + safe_for), Ordering::Release);
-            }
+        let sent = Instant::now();
+        if membership::hold_lease(&self.pool, &self.me, OUTBOX_LEASE, self.ttl).await? {
+            let safe_for = self.ttl.saturating_sub(self.heartbeat);
+            self.outbox_lease_until_ms.store(self.owned.ms_at(sent + safe_for), Ordering::Release);
         }
         Ok(())
     }
@@ -284,7 +323,8 @@ impl ClusterNode {
         }
         let wanted: Vec<Shard> = due.into_iter().filter(|s| !self.owned.owns(*s)).collect();
         let taken = membership::acquire(&self.pool, &self.me, &wanted).await?;
-        self.owned.replace(&membership::owned(&self.pool, &self.me).await?);
+        self.owned.set(&taken, SHARD_OWNED);
+        self.owned.forget_all_but(&membership::owned(&self.pool, &self.me).await?);
         if !taken.is_empty() {
             tracing::info!(shards = taken.len(), "acquired shards");
             self.counters.acquired.fetch_add(taken.len() as u64, Ordering::Relaxed);
@@ -299,12 +339,13 @@ impl ClusterNode {
     /// the outbox lease given up, and every shard handed off, so the others acquire them at their
     /// next round.
     pub async fn leave(&self) -> Result<(), MembershipError> {
+        let _upkeep = self.upkeep.lock().await;
         self.leaving.store(true, Ordering::Release);
         membership::leave(&self.pool, &self.me).await?;
         self.outbox_lease_until_ms.store(0, Ordering::Release);
         membership::release_lease(&self.pool, &self.me, OUTBOX_LEASE).await?;
-        let owned: Vec<Shard> = Shard::all().filter(|s| self.owned.owns(*s)).collect();
-        self.hand_off(owned).await
+        // The table's list, not this process's view (which lapses with its lease).
+        self.hand_off(membership::owned(&self.pool, &self.me).await?).await
     }
 
     /// Gives shards up to the node that should own them: new reservations go elsewhere while

@@ -120,8 +120,9 @@ impl Actors {
         self.product_after(code, command, attach, Vec::new()).await
     }
 
-    /// A product command stored with `attach`, and only if `depends_on` was stored: on another
-    /// node, the local changes it depends on are made durable before it is sent.
+    /// A product command stored with `attach`, and only if `depends_on` was stored. Sent to
+    /// another node only when every change it depends on is already stored there or here
+    /// (`Dependency::Stored`).
     pub async fn product_after<C: ProductRequest>(
         &self,
         code: &ProductCode,
@@ -131,7 +132,6 @@ impl Actors {
     ) -> Reply<C::Reply, ProductRejection> {
         let shard = Shard::of_product(code);
         let deadline = self.deadline();
-        let mut flushed = false;
         let mut backoff = Backoff::default();
         loop {
             let result = match self.place_product(shard, &command) {
@@ -139,11 +139,14 @@ impl Actors {
                     let local = local_origins(&depends_on);
                     self.local.product_after(code, command.clone(), attach.clone(), local).await
                 }
+                // Another node's journal cannot be ordered after a change made here that is not
+                // known to be stored: the caller makes such a change durable first (see
+                // `wallet_before_product`). One that moved here meanwhile is refused, not risked.
+                Place::There(_) if depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) => {
+                    let reason = "the product moved to another node during the purchase; nothing was taken";
+                    return Err(CallError::NotStored { reason: reason.to_string() });
+                }
                 Place::There(remote) => {
-                    if !flushed && depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) {
-                        self.local.flush().await?;
-                        flushed = true;
-                    }
                     let request = Request::Product {
                         code: code.clone(),
                         tag: wire::tag_of::<C>().to_string(),
@@ -170,7 +173,7 @@ impl Actors {
         code: &ProductCode,
         command: C,
     ) -> Reply<C::Reply, ProductRejection> {
-        match self.place(Shard::of_product(code)) {
+        match self.place_product(Shard::of_product(code), &command) {
             Place::Here => self.local.product_applied(code, command).await,
             Place::There(_) => self.product(code, command).await,
         }
@@ -231,6 +234,22 @@ impl Actors {
                 Ok((reply, Dependency::Local(origin)))
             }
             Place::There(_) => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
+        }
+    }
+
+    /// A wallet command whose change a command to `product` will depend on: answered once applied
+    /// when the product's actor runs here too (the journal orders the two), else once stored, so
+    /// the product's node never stores a sale whose payment was lost.
+    pub async fn wallet_before_product<C: WalletRequest>(
+        &self,
+        customer: &CustomerId,
+        command: C,
+        attach: Vec<ShopRecord>,
+        product: &ProductCode,
+    ) -> Result<(Result<C::Reply, WalletRejection>, Dependency), CallError> {
+        match (self.place(Shard::of_product(product)), self.place(Shard::of_customer(customer))) {
+            (Place::Here, Place::Here) => self.wallet_applied(customer, command, attach).await,
+            _ => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
         }
     }
 

@@ -15,6 +15,23 @@ use tokio::sync::watch;
 /// The SQLSTATE `warung_fence` raises (migration 0006).
 pub const FENCED_SQLSTATE: &str = "WF001";
 
+/// A fenced transaction idle this long belongs to a process that stalled mid-write (paused,
+/// swapped out, cut off): Postgres ends it, releasing the share lock on its node's row that the
+/// takeover of that node waits for. A live batch is idle only while the one before it commits,
+/// milliseconds; one held longer than this is failed ("try again"), which a stalled database
+/// would do anyway. Set by the fencing statement itself, so one node (never fenced) keeps
+/// Postgres's default.
+pub const FENCED_IDLE_IN_TRANSACTION_TIMEOUT: &str = "2s";
+
+/// The fencing call, as a statement's select list: the fence, and the idle limit for the rest of
+/// the transaction (`set_config(.., true)` is `SET LOCAL`). Placeholders `$a`, `$b`.
+pub fn fencing_select(a: usize, b: usize) -> String {
+    format!(
+        "SELECT warung_fence(${a}, ${b}), \
+         set_config('idle_in_transaction_session_timeout', '{FENCED_IDLE_IN_TRANSACTION_TIMEOUT}', true)"
+    )
+}
+
 /// A node's name and the incarnation it joined with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FenceId {

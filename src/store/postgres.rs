@@ -37,12 +37,6 @@ pub const JOURNAL_APPLICATION_NAME: &str = "warung-journal";
 /// waits this long is held by something outside the journal, and fails rather than hangs.
 const WRITE_LOCK_TIMEOUT: &str = "5s";
 
-/// A journal transaction idle this long belongs to a process that stalled mid-batch (paused,
-/// swapped out, cut off): Postgres ends it, releasing its locks. In a cluster that matters: the
-/// batch holds its node's fence row, so the takeover of a paused node waits for exactly this.
-/// A live batch is idle only while the one before it commits (milliseconds).
-const WRITE_IDLE_IN_TRANSACTION_TIMEOUT: &str = "2s";
-
 /// The journal's side of a Postgres store: its own pool, and the keys of the batch in flight.
 pub(crate) struct PgJournal {
     /// Connected lazily, so from the journal's thread: its round trips are driven there, not by
@@ -75,10 +69,9 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(PgPool, 
             })
         })
         .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-        .connect_lazy_with(options.application_name(JOURNAL_APPLICATION_NAME).options([
-            ("lock_timeout", WRITE_LOCK_TIMEOUT),
-            ("idle_in_transaction_session_timeout", WRITE_IDLE_IN_TRANSACTION_TIMEOUT),
-        ]));
+        .connect_lazy_with(
+            options.application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
+        );
     let journal =
         PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()), fence: Arc::new(WriterFence::default()) };
     Ok((pool, journal))

@@ -150,9 +150,14 @@ where
     }
 
     /// Removes the actor for `key` and stops it once it has handled every message sent to it
-    /// before; resolves then, so what those messages changed has reached the journal.
+    /// before; resolves then, so what those messages changed has reached the journal. An
+    /// activation in progress finishes first (under the slot's lock), so no actor it starts is
+    /// left running unknown to the registry.
     pub async fn stop_after_pending(&self, key: &K) {
-        if let Some(handle) = self.remove(key) {
+        let Some(slot) = self.slots.get(key).map(|slot| slot.clone()) else { return };
+        let _activating = slot.activation.lock().await;
+        self.slots.remove_if(key, |_, current| Arc::ptr_eq(current, &slot));
+        if let Some(handle) = slot.get() {
             handle.stats.mark_stopped();
             let _ = handle.addr.send(Stop).await;
         }

@@ -314,6 +314,10 @@ impl Sender {
     }
 
     async fn try_deliver(&self, row: &OutboxRow) -> Result<(), crate::store::StoreError> {
+        // A round can outlast the lease: each send checks it.
+        if self.may_send.as_ref().is_some_and(|may_send| !may_send()) {
+            return Ok(());
+        }
         let message: Outbound = match serde_json::from_str(&row.payload) {
             Ok(message) => message,
             Err(error) => return self.store.outbox_failed(row.id, &format!("unreadable entry: {error}")).await,
