@@ -131,12 +131,11 @@ impl Actors {
         depends_on: Vec<Dependency>,
     ) -> Reply<C::Reply, ProductRejection> {
         let shard = Shard::of_product(code);
-        let deadline = self.deadline();
-        let mut backoff = Backoff::default();
-        loop {
-            let result = match self.place_product(shard, &command) {
+        let (command, attach, depends_on) = (&command, &attach, &depends_on);
+        self.until_placed(|| async move {
+            match self.place_product(shard, command) {
                 Place::Here => {
-                    let local = local_origins(&depends_on);
+                    let local = local_origins(depends_on);
                     self.local.product_after(code, command.clone(), attach.clone(), local).await
                 }
                 // Another node's journal cannot be ordered after a change made here that is not
@@ -144,27 +143,20 @@ impl Actors {
                 // `wallet_before_product`). One that moved here meanwhile is refused, not risked.
                 Place::There(_) if depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) => {
                     let reason = "the product moved to another node during the purchase; nothing was taken";
-                    return Err(CallError::NotStored { reason: reason.to_string() });
+                    Err(CallError::NotStored { reason: reason.to_string() })
                 }
                 Place::There(remote) => {
                     let request = Request::Product {
                         code: code.clone(),
                         tag: wire::tag_of::<C>().to_string(),
-                        command: to_value(&command)?,
+                        command: to_value(command)?,
                         attach: attach.clone(),
                     };
-                    remote
-                        .call(shard, &request)
-                        .await
-                        .and_then(from_value::<Reply<C::Reply, ProductRejection>>)
-                        .and_then(|reply| reply)
+                    remote.call(shard, &request).await.and_then(from_value::<Reply<C::Reply, ProductRejection>>)?
                 }
-            };
-            match result {
-                Err(CallError::NotOwner) if Instant::now() < deadline => backoff.pause().await,
-                other => return other,
             }
-        }
+        })
+        .await
     }
 
     /// Answered once applied on this node (see `ReplyWhen::Applied`), once stored on another.
@@ -194,30 +186,22 @@ impl Actors {
         attach: Vec<ShopRecord>,
     ) -> Reply<C::Reply, WalletRejection> {
         let shard = Shard::of_customer(customer);
-        let deadline = self.deadline();
-        let mut backoff = Backoff::default();
-        loop {
-            let result = match self.place(shard) {
+        let (command, attach) = (&command, &attach);
+        self.until_placed(|| async move {
+            match self.place(shard) {
                 Place::Here => self.local.wallet_with(customer, command.clone(), attach.clone()).await,
                 Place::There(remote) => {
                     let request = Request::Wallet {
                         customer: customer.clone(),
                         tag: wire::tag_of::<C>().to_string(),
-                        command: to_value(&command)?,
+                        command: to_value(command)?,
                         attach: attach.clone(),
                     };
-                    remote
-                        .call(shard, &request)
-                        .await
-                        .and_then(from_value::<Reply<C::Reply, WalletRejection>>)
-                        .and_then(|reply| reply)
+                    remote.call(shard, &request).await.and_then(from_value::<Reply<C::Reply, WalletRejection>>)?
                 }
-            };
-            match result {
-                Err(CallError::NotOwner) if Instant::now() < deadline => backoff.pause().await,
-                other => return other,
             }
-        }
+        })
+        .await
     }
 
     /// A wallet command answered as soon as it is applied here (naming the change for a later
@@ -275,18 +259,28 @@ impl Actors {
         here: impl Fn() -> F,
         request: impl Fn() -> Request,
     ) -> Result<T, CallError> {
+        let (here, request) = (&here, &request);
+        self.until_placed(|| async move {
+            match self.place(shard) {
+                Place::Here => here().await,
+                Place::There(remote) => {
+                    remote.call(shard, &request()).await.and_then(from_value::<Result<T, CallError>>)?
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` again, with a growing pause, while it finds the shard between owners (not
+    /// owned here, no owner answering) and the call's deadline has not passed.
+    async fn until_placed<T, F: std::future::Future<Output = Result<T, CallError>>>(
+        &self,
+        attempt: impl Fn() -> F,
+    ) -> Result<T, CallError> {
         let deadline = self.deadline();
         let mut backoff = Backoff::default();
         loop {
-            let result = match self.place(shard) {
-                Place::Here => here().await,
-                Place::There(remote) => remote
-                    .call(shard, &request())
-                    .await
-                    .and_then(from_value::<Result<T, CallError>>)
-                    .and_then(|reply| reply),
-            };
-            match result {
+            match attempt().await {
                 Err(CallError::NotOwner) if Instant::now() < deadline => backoff.pause().await,
                 other => return other,
             }

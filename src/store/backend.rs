@@ -88,6 +88,18 @@ impl SqlStore {
         Ok(tx)
     }
 
+    /// Runs one write made on a shard's behalf: in a cluster in a fenced transaction of its own,
+    /// alone as one statement (as before there was a cluster).
+    pub(crate) async fn execute_fenced(&self, query: super::sql::Query) -> Result<u64, StoreError> {
+        if !self.is_fenced_writer() {
+            return Ok(query.execute(&self.pool).await?);
+        }
+        let mut tx = self.begin_fenced().await?;
+        let done = query.execute_in(&mut tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     /// Closes the journal's connections, then the reads'.
     pub(crate) async fn close_pools(&self) {
         if let Journal::Postgres(journal) = &self.journal {

@@ -56,15 +56,7 @@ async fn a_purchase_reaches_the_product_and_the_wallet_on_the_nodes_that_own_the
     let db = TestDb::new(Backend::Postgres).await;
     let (engine_a, node_a) = node(&db, "a").await;
     let (engine_b, node_b) = node(&db, "b").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while membership::unowned(node_a.pool()).await.unwrap() > 0
-        || node_a.owned().count() == 0
-        || node_b.owned().count() == 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the shards were not shared out");
-        // The nodes' upkeep shares the shards out on its own; polled, as there is no event.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_shared(&node_a, &node_b).await;
     // Let the intake subscribe to the shards just acquired.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -123,14 +115,7 @@ async fn a_message_recorded_by_one_node_is_answered_by_its_customers_owner() {
     let db = TestDb::new(Backend::Postgres).await;
     let (engine_a, node_a) = node(&db, "a").await;
     let (engine_b, node_b) = node(&db, "b").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while node_a.owned().count() == 0
-        || node_b.owned().count() == 0
-        || membership::unowned(node_a.pool()).await.unwrap() > 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "the shards were not shared out");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_shared(&node_a, &node_b).await;
     let (served_a, served_b) = (spawn_app(&engine_a), spawn_app(&engine_b));
     let phone = owned_by(&node_b, |p: &String| Shard::of_customer(&customer(p)), |i| format!("62813{i:07}"));
 

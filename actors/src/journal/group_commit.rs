@@ -137,6 +137,28 @@ pub struct JournalStats {
     pub writer_fenced: AtomicBool,
 }
 
+impl JournalStats {
+    /// Counts a batch the store has answered for: committed, failed, or not tried (behind one
+    /// that failed).
+    fn record(&self, events: usize, started: std::time::Instant, result: &Result<(), SinkError>) {
+        let micros = started.elapsed().as_micros() as u64;
+        self.last_commit_micros.store(micros, Ordering::Relaxed);
+        match result {
+            Ok(()) => {
+                self.batches_committed.fetch_add(1, Ordering::Relaxed);
+                self.events_committed.fetch_add(events as u64, Ordering::Relaxed);
+                self.last_batch_events.store(events as u64, Ordering::Relaxed);
+                self.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
+            }
+            Err(SinkError::EarlierFailed) => {}
+            Err(error) => {
+                self.batches_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, events, "journal batch failed to commit");
+            }
+        }
+    }
+}
+
 type Outcome = Result<(), JournalError>;
 
 /// Who made a submission, and where its outcome goes.

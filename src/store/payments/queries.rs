@@ -47,15 +47,7 @@ impl SqlStore {
             .bind(new.expires_at)
             .bind(new.created_at)
             .bind(Value::Ints(codes.to_vec()));
-        let done = if self.is_fenced_writer() {
-            let mut tx = self.begin_fenced().await?;
-            let done = insert.execute_in(&mut tx).await?;
-            tx.commit().await?;
-            done
-        } else {
-            insert.execute(&self.pool).await?
-        };
-        Ok(done == 1)
+        Ok(self.execute_fenced(insert).await? == 1)
     }
 }
 
@@ -101,15 +93,7 @@ impl Payments for SqlStore {
         .bind(at)
         .bind(id)
         .bind(from.as_str());
-        let done = if self.is_fenced_writer() {
-            let mut tx = self.begin_fenced().await?;
-            let done = update.execute_in(&mut tx).await?;
-            tx.commit().await?;
-            done
-        } else {
-            update.execute(&self.pool).await?
-        };
-        Ok(done == 1)
+        Ok(self.execute_fenced(update).await? == 1)
     }
 
     async fn open_charges(&self, limit: i64) -> Result<Vec<ChargeRow>, StoreError> {

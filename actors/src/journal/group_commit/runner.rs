@@ -207,7 +207,7 @@ impl<R: Record> Runner<R> {
                 let writing = sink.commit(&events, before);
                 let _ = called_tx.send(());
                 let result = writing.await;
-                record(&stats, events.len(), started, &result);
+                stats.record(events.len(), started, &result);
                 result
             };
             let _ = settled_tx.send(result.is_ok());
@@ -259,7 +259,7 @@ impl<R: Record> Runner<R> {
                     let alone = &events[part.range.clone()];
                     let started = Instant::now();
                     let result = self.sink.commit(alone, futures::future::ready(true).boxed()).await;
-                    record(&self.stats, alone.len(), started, &result);
+                    self.stats.record(alone.len(), started, &result);
                     match result {
                         Ok(()) => {
                             let _ = part.submission.done.send(Ok(()));
@@ -336,24 +336,6 @@ fn restore<R>(parts: Vec<Part<R>>, mut events: Vec<Entry<R>>) -> Vec<Submission<
             part.submission
         })
         .collect()
-}
-
-fn record(stats: &JournalStats, events: usize, started: Instant, result: &Result<(), SinkError>) {
-    let micros = started.elapsed().as_micros() as u64;
-    stats.last_commit_micros.store(micros, Ordering::Relaxed);
-    match result {
-        Ok(()) => {
-            stats.batches_committed.fetch_add(1, Ordering::Relaxed);
-            stats.events_committed.fetch_add(events as u64, Ordering::Relaxed);
-            stats.last_batch_events.store(events as u64, Ordering::Relaxed);
-            stats.commit_micros_total.fetch_add(micros, Ordering::Relaxed);
-        }
-        Err(SinkError::EarlierFailed) => {}
-        Err(error) => {
-            stats.batches_failed.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(%error, events, "journal batch failed to commit");
-        }
-    }
 }
 
 #[cfg(test)]
