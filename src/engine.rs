@@ -92,7 +92,7 @@ impl Engine {
     pub async fn reload_caches(&self) -> anyhow::Result<()> {
         self.catalog.reload().await.context("reloading the catalogue")?;
         self.shop.replace(shop_values(&self.settings, self.store.as_ref()).await?);
-        self.checkout.reload_roles().await.context("reloading the roles")?;
+        self.checkout.load_roles().await.context("reloading the roles")?;
         Ok(())
     }
 

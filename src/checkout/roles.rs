@@ -42,28 +42,18 @@ impl Role {
 }
 
 impl Checkout {
-    /// Reads every stored role; called once at start.
+    /// Reads every stored role, forgetting any no longer stored: at start, and again whenever
+    /// another node of a cluster changed them.
     pub async fn load_roles(&self) -> Result<(), CheckoutError> {
+        let mut stored = std::collections::HashMap::new();
         for (customer, role) in self.inner.store.roles().await? {
             match Role::parse(&role) {
-                Some(role) => self.remember_role(customer, role),
+                Some(role) => {
+                    stored.insert(customer, role);
+                }
                 None => tracing::warn!(customer = %customer.masked(), role, "unknown stored role ignored"),
             }
         }
-        Ok(())
-    }
-
-    /// Reads every stored role again, forgetting those no longer stored (another node of a
-    /// cluster changed them).
-    pub async fn reload_roles(&self) -> Result<(), CheckoutError> {
-        let stored: std::collections::HashMap<CustomerId, Role> = self
-            .inner
-            .store
-            .roles()
-            .await?
-            .into_iter()
-            .filter_map(|(customer, role)| Role::parse(&role).map(|role| (customer, role)))
-            .collect();
         self.inner.roles.retain(|customer, _| stored.contains_key(customer));
         for (customer, role) in stored {
             self.remember_role(customer, role);

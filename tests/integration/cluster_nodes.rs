@@ -99,16 +99,7 @@ impl Node {
     }
 
     pub async fn wait_ready(&self, client: &reqwest::Client) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = client.get(format!("{}/ready", self.base)).send().await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("node {} did not become ready", self.id);
+        wait_ready(client, &self.base).await;
     }
 }
 
@@ -208,12 +199,6 @@ impl History {
     pub fn bought(&self) -> usize {
         self.0.lock().unwrap().iter().filter(|a| matches!(a.seen, Seen::Bought { .. })).count()
     }
-}
-
-pub async fn admin_post(client: &reqwest::Client, url: String, body: Value) -> Result<(u16, Value), reqwest::Error> {
-    let response = client.post(url).bearer_auth(ADMIN_TOKEN).json(&body).send().await?;
-    let status = response.status().as_u16();
-    Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
 /// One saldo purchase of `product` by `buyer` through the node at `base`.

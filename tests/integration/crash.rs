@@ -45,40 +45,21 @@ fn start(db_url: &str) -> Server {
     Server { child, base: format!("http://127.0.0.1:{port}") }
 }
 
-async fn wait_ready(client: &reqwest::Client, server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{}/ready", server.base)).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("warung did not become ready");
-}
-
-async fn post(client: &reqwest::Client, url: String, body: Value) -> Result<(u16, Value), reqwest::Error> {
-    let response = client.post(url).bearer_auth(ADMIN_TOKEN).json(&body).send().await?;
-    let status = response.status().as_u16();
-    Ok((status, response.json().await.unwrap_or(Value::Null)))
-}
-
 async fn get(client: &reqwest::Client, url: String) -> Value {
     client.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap()
 }
 
 /// A product `hot` with `units` items, and `buyers` wallets `{prefix}{n}` holding its price.
 async fn stock_and_fund(client: &reqwest::Client, base: &str, units: usize, prefix: &str, buyers: usize) {
-    post(client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
+    admin_post(client, format!("{base}/admin/api/products"), json!({"code": "hot", "name": "Hot", "price": "10000"}))
         .await
         .unwrap();
     let items: Vec<String> = (0..units).map(|i| format!("hot-{i}")).collect();
-    post(client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
+    admin_post(client, format!("{base}/admin/api/products/hot/stock"), json!({"reference": "s1", "items": items}))
         .await
         .unwrap();
     let top_ups = (0..buyers).map(|b| {
-        post(
+        admin_post(
             client,
             format!("{base}/admin/api/wallets/{prefix}{b}/top-ups"),
             json!({"payment_id": format!("p{b}"), "amount": "10000"}),
@@ -102,7 +83,7 @@ async fn buy_until_signalled(
     let purchases = (0..buyers).map(|b| {
         let (client, base, acknowledged) = (client.clone(), server.base.clone(), acknowledged.clone());
         async move {
-            if let Ok((200, body)) = post(
+            if let Ok((200, body)) = admin_post(
                 &client,
                 format!("{base}/admin/api/purchases"),
                 json!({"customer": format!("{prefix}{b}"), "product": "hot"}),
@@ -134,11 +115,11 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     let db = TestDb::new(backend).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     let mut server = start(&db.url);
-    wait_ready(&client, &server).await;
+    wait_ready(&client, &server.base).await;
     let base = server.base.clone();
 
     stock_and_fund(&client, &base, HOT_ITEMS, "buyer", BUYERS).await;
-    post(
+    admin_post(
         &client,
         format!("{base}/admin/api/products"),
         json!({"code": "slow", "name": "Slow", "price": "5000", "counted": true}),
@@ -146,13 +127,13 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     .await
     .unwrap();
     let (status, body) =
-        post(&client, format!("{base}/admin/api/products/slow/stock"), json!({"reference": "s1", "count": 10}))
+        admin_post(&client, format!("{base}/admin/api/products/slow/stock"), json!({"reference": "s1", "count": 10}))
             .await
             .unwrap();
     assert_eq!(status, 200, "{body}");
     let mut awaiting = Vec::new();
     for e in 0..5 {
-        let (status, body) = post(
+        let (status, body) = admin_post(
             &client,
             format!("{base}/admin/api/orders"),
             json!({"customer": format!("ext{e}"), "product": "slow"}),
@@ -172,7 +153,7 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
     );
 
     let mut server = start(&db.url);
-    wait_ready(&client, &server).await;
+    wait_ready(&client, &server.base).await;
     let base = server.base.clone();
     for (order, item) in &acknowledged {
         let stored = get(&client, format!("{base}/admin/api/orders/{order}")).await;
@@ -204,7 +185,7 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
 
     // The sale goes on after the restart.
     let (status, body) =
-        post(&client, format!("{base}/admin/api/purchases"), json!({"customer": "buyer999", "product": "hot"}))
+        admin_post(&client, format!("{base}/admin/api/purchases"), json!({"customer": "buyer999", "product": "hot"}))
             .await
             .unwrap();
     assert!(status == 200 || body["code"] == json!("insufficient_balance"), "{status} {body}");
@@ -226,7 +207,7 @@ async fn a_sigterm_during_a_flash_sale_exits_cleanly_and_keeps_every_acknowledge
     let db = TestDb::new(Backend::Postgres).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     let mut server = start(&db.url);
-    wait_ready(&client, &server).await;
+    wait_ready(&client, &server.base).await;
     let base = server.base.clone();
     stock_and_fund(&client, &base, SHOPPERS, "shopper", SHOPPERS).await;
     let acknowledged = buy_until_signalled(&client, &server, "shopper", SHOPPERS, Signal::SIGTERM).await;

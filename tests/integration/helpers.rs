@@ -342,3 +342,29 @@ pub fn serve_both(engine: &Engine) -> (String, String) {
 pub fn serve_ops(engine: &Engine) -> String {
     serve_both(engine).1
 }
+
+/// Waits until the server at `base` answers `/ready` (a process just started), at most a minute.
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{base}/ready")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        // Polling another process until it listens: no event to await.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server at {base} did not become ready");
+}
+
+/// POSTs `body` to the admin API at `url` with the tests' token: the status and the JSON answer.
+pub async fn admin_post(
+    client: &reqwest::Client,
+    url: String,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let response = client.post(url).bearer_auth(ADMIN_TOKEN).json(&body).send().await?;
+    let status = response.status().as_u16();
+    Ok((status, response.json().await.unwrap_or(serde_json::Value::Null)))
+}
