@@ -88,13 +88,7 @@ async fn node(url: &str, cluster: &str, id: &str) -> (Engine, ClusterNode) {
     let store = Engine::connect(&settings).await.unwrap();
     let node = ClusterNode::join(store.cluster_access().unwrap(), &settings.cluster, id, "").await.unwrap();
     let nats = async_nats::connect(NATS_URL).await.expect("NATS on 127.0.0.1:4222");
-    let joined = Joined {
-        node: node.clone(),
-        nats,
-        name: cluster.to_string(),
-        route_deadline: Duration::from_secs(5),
-        remote_counters: Default::default(),
-    };
+    let joined = Joined::new(node.clone(), nats, cluster.to_string(), Duration::from_secs(5));
     let (engine, _notices) = Engine::start_in(settings, store, Clock::system(), Some(&joined)).await.unwrap();
     (engine, node)
 }

@@ -76,7 +76,7 @@ impl Engine {
                 let recovered = checkout.recover().await.context("recovering unfinished orders")?;
                 tracing::info!(?recovered, "recovered unfinished orders");
             }
-            Some(joined) => start_upkeep(joined, &checkout),
+            Some(joined) => start_upkeep(joined, &checkout, clock),
         }
         tracing::info!(backend = store.backend(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
@@ -119,18 +119,36 @@ impl Engine {
 
 /// A cluster node owns nothing until its upkeep acquires shards; each acquisition recovers what
 /// the shards' last owner left unfinished, while the shards already serve (every step of
-/// recovery is idempotent by order id, as at a single node's start).
-fn start_upkeep(joined: &Joined, checkout: &Checkout) {
+/// recovery is idempotent by order id, as at a single node's start). Orders changed within a
+/// call's deadline of the acquisition may be purchases still running, here or on the last owner
+/// (whose calls reach this node once it owns the shards): the sweeps settle them if they stop.
+/// Customers' flows sent by other nodes run on this node's checkout; shards handed off take
+/// their customers' claims with them.
+fn start_upkeep(joined: &Joined, checkout: &Checkout, clock: Clock) {
     let recovering = checkout.clone();
+    let in_flight = joined.route_deadline;
     joined.node.on_acquire(Arc::new(move |shards| {
         let checkout = recovering.clone();
+        let changed_before = clock.now() - in_flight.as_millis() as i64;
         actix_rt::spawn(async move {
             let count = shards.len();
-            match checkout.recover_in(&crate::cluster::Scope::Shards(shards)).await {
+            match checkout.recover_in(&crate::cluster::Scope::Shards(shards), changed_before).await {
                 Ok(recovered) => tracing::info!(shards = count, ?recovered, "recovered acquired shards"),
                 Err(error) => tracing::error!(%error, "recovering acquired shards failed; the sweeps retry"),
             }
         });
+    }));
+    let forgetting = checkout.clone();
+    joined.node.on_release(Arc::new(move |shards| forgetting.forget_customers_of(shards)));
+    let running = checkout.clone();
+    joined.serve_flows(Arc::new(move |flow| {
+        let checkout = running.clone();
+        Box::pin(async move {
+            match checkout.run_flow(flow).await {
+                Ok(outcome) => crate::cluster::wire::Answer::Done(outcome),
+                Err(reason) => crate::cluster::wire::Answer::Malformed(reason),
+            }
+        })
     }));
     actix_rt::spawn(joined.node.clone().run_upkeep());
 }

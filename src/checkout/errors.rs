@@ -1,6 +1,6 @@
 //! What a checkout flow can fail with. Each variant is one thing a customer or admin is told.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use warung_actors::domain::{Money, OrderId, Reference};
 use warung_actors::product::ProductRejection;
 use warung_actors::runtime::CallError;
@@ -8,7 +8,7 @@ use warung_actors::wallet::WalletRejection;
 
 use super::OrderState;
 
-#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum CheckoutError {
     #[error("no such product")]
@@ -39,7 +39,8 @@ pub enum CheckoutError {
     PaymentIdTooLong { max: usize },
     #[error("references starting with {reference:?} are the engine's own (purchases, refunds, payments)")]
     ReferenceReserved { reference: String },
-    #[error("nothing was done, try again: {0}")]
+    /// Nothing was done (try again), except for `CallError::OutcomeUnknown`, which says so.
+    #[error("{0}")]
     Unavailable(CallError),
 }
 

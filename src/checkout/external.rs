@@ -7,10 +7,10 @@ use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, U
 use warung_actors::product::{ProductRejection, Release, ReleaseReason, Reserve, StoreWhen};
 
 use super::order::{Order, OrderCommand, OrderState, PaymentMethod};
-use super::{actor_of, Checkout, CheckoutError, ShopRecord};
+use super::{actor_of, Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
 /// An order waiting for its payment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PendingOrder {
     pub order: OrderId,
     pub total: Money,
@@ -27,9 +27,29 @@ impl Checkout {
         self.buy_with_external_as(OrderId::generate(), customer, product, quantity).await
     }
 
-    /// As `buy_with_external`, with the order id chosen by the caller.
-    #[tracing::instrument(name = "checkout.external", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
+    /// As `buy_with_external`, with the order id chosen by the caller. Runs on the customer's
+    /// owner.
     pub async fn buy_with_external_as(
+        &self,
+        order: OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<PendingOrder, CheckoutError> {
+        let flow = || CustomerFlow::BuyWithExternal {
+            order: order.clone(),
+            customer: customer.clone(),
+            product: product.clone(),
+            quantity,
+        };
+        if let Some(outcome) = self.on_owner(customer, flow).await {
+            return outcome;
+        }
+        self.buy_with_external_here(order, customer, product, quantity).await
+    }
+
+    #[tracing::instrument(name = "checkout.external", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
+    async fn buy_with_external_here(
         &self,
         order: OrderId,
         customer: &CustomerId,
@@ -62,9 +82,14 @@ impl Checkout {
     }
 
     /// As `cancel`, recorded in the stock movements as done by `actor` (an admin) when given.
+    /// Runs on the customer's owner.
     #[tracing::instrument(name = "checkout.cancel", skip_all, fields(%order))]
     pub async fn cancel_as(&self, order: &OrderId, actor: Option<&str>) -> Result<(), CheckoutError> {
         let found = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
+        let flow = || CustomerFlow::Cancel { order: order.clone(), actor: actor.map(str::to_string) };
+        if let Some(outcome) = self.on_owner(&found.customer, flow).await {
+            return outcome;
+        }
         let _turn = self.customer_turn(&found.customer).await;
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let mut cancelled = Order::new(row.clone());
@@ -88,11 +113,21 @@ impl Checkout {
         Ok(())
     }
 
-    /// A product released an expired reservation: its order, if still waiting, is expired.
+    /// A product released an expired reservation: its order, if still waiting, is expired, on the
+    /// customer's owner (whose claim it frees).
     pub async fn on_reservation_expired(&self, order: &OrderId) {
         match self.inner.store.order(order).await {
             Ok(Some(row)) if row.state == OrderState::AwaitingPayment => {
-                self.mark_expired(&row).await;
+                let flow = || CustomerFlow::Expire { order: order.clone() };
+                match self.on_owner::<()>(&row.customer, flow).await {
+                    None => {
+                        self.mark_expired(&row).await;
+                    }
+                    Some(Ok(())) => {}
+                    Some(Err(error)) => {
+                        tracing::warn!(%order, %error, "the customer's node could not expire an order; its sweep will")
+                    }
+                }
             }
             Ok(_) => {}
             Err(error) => tracing::error!(%order, %error, "could not mark an expired order; recovery will"),

@@ -16,6 +16,7 @@
 mod errors;
 mod external;
 pub mod order;
+mod owner;
 pub mod payment;
 mod recovery;
 mod roles;
@@ -38,6 +39,7 @@ pub use crate::records::{AuditRow, ShopRecord, Supervisor};
 pub use errors::CheckoutError;
 pub use external::PendingOrder;
 pub use order::{OrderRow, OrderState, PaymentMethod};
+pub use owner::CustomerFlow;
 pub use payment::{Applied, IncomingPayment, PaymentApplied, PaymentOutcome, PaymentRow, Purpose};
 pub use roles::Role;
 
@@ -85,7 +87,7 @@ impl CheckoutSettings {
 }
 
 /// A completed saldo purchase: durable when returned.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Purchase {
     pub order: OrderId,
     pub product: ProductCode,
@@ -212,6 +214,15 @@ impl Checkout {
                 Ok(Claim { open: &self.inner.open, customer: customer.clone(), order: order.clone(), keep: false })
             }
         }
+    }
+
+    /// Forgets the claims and unsettled orders of the customers of `shards`, handed off to
+    /// another node: the new owner rebuilds them from the store, and a claim kept here would
+    /// refuse this customer's purchases for good should the shards come back.
+    pub fn forget_customers_of(&self, shards: &[crate::cluster::Shard]) {
+        let handed_off = |customer: &CustomerId| shards.contains(&crate::cluster::Shard::of_customer(customer));
+        self.inner.open.retain(|customer, _| !handed_off(customer));
+        self.inner.unsettled.retain(|customer, _| !handed_off(customer));
     }
 
     /// A new order's row, made from its reservation.

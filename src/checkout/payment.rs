@@ -20,7 +20,7 @@ use warung_actors::product::{Commit, Committed, ProductRejection};
 use warung_actors::wallet::{Credit, WalletBalance};
 
 use super::order::{Order, OrderCommand, OrderOutcome, PaymentDecision};
-use super::{Checkout, CheckoutError, ShopRecord};
+use super::{Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
 mod record;
 
@@ -29,7 +29,7 @@ use record::describe;
 pub use record::{record_of, same_payment};
 
 /// A payment as it reaches the shop.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IncomingPayment {
     pub id: Reference,
     pub customer: CustomerId,
@@ -40,14 +40,14 @@ pub struct IncomingPayment {
     pub actor: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Purpose {
     Order(OrderId),
     TopUp,
 }
 
 /// What a payment did.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PaymentOutcome {
     /// The order is paid and these items are the customer's; `surplus` (beyond the order's total)
     /// is in the wallet, whose balance is `balance` when it could be read.
@@ -58,14 +58,14 @@ pub enum PaymentOutcome {
 }
 
 /// A payment's outcome, and whether it was recorded before (a repeat moved nothing).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Applied {
     pub outcome: PaymentOutcome,
     pub repeat: bool,
 }
 
 /// What a top-up did: the one thing it can do, its whole amount is in the wallet.
-pub(super) struct ToppedUp {
+struct ToppedUp {
     pub balance: WalletBalance,
     /// Recorded before: this repeat moved nothing.
     pub repeat: bool,
@@ -105,6 +105,10 @@ impl Checkout {
     /// payment id recorded with another customer, purpose or amount is refused.
     #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
     pub async fn apply_payment(&self, incoming: IncomingPayment) -> Result<Applied, CheckoutError> {
+        let customer = incoming.customer.clone();
+        if let Some(outcome) = self.on_owner(&customer, || CustomerFlow::ApplyPayment(incoming.clone())).await {
+            return outcome;
+        }
         let order = match &incoming.purpose {
             Purpose::Order(order) => order.clone(),
             Purpose::TopUp => {
@@ -124,12 +128,6 @@ impl Checkout {
         }
         let outcome = self.pay_order(&order, &incoming).await?;
         Ok(Applied { outcome, repeat: false })
-    }
-
-    /// `apply_payment` for a top-up (`Purpose::TopUp`), answered with what a top-up does.
-    #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
-    pub(super) async fn apply_top_up(&self, incoming: IncomingPayment) -> Result<ToppedUp, CheckoutError> {
-        self.top_up_once(&incoming).await
     }
 
     async fn top_up_once(&self, incoming: &IncomingPayment) -> Result<ToppedUp, CheckoutError> {

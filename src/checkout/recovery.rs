@@ -49,23 +49,27 @@ impl Checkout {
     /// reservations are activated so their timers run, and reservations without a live order are
     /// released.
     pub async fn recover(&self) -> Result<Recovered, crate::store::StoreError> {
-        self.recover_in(&self.inner.actors.scope()).await
+        self.recover_in(&self.inner.actors.scope(), i64::MAX).await
     }
 
-    /// Recovery of the customers and products in `scope` (a cluster node recovers the shards it
-    /// acquires).
-    pub async fn recover_in(&self, scope: &Scope) -> Result<Recovered, crate::store::StoreError> {
+    /// Recovery of the customers and products in `scope`, settling only what was last changed
+    /// before `changed_before` (this node's clock, ms). A cluster node recovers the shards it
+    /// acquires while they already serve: a purchase it began since, or one the last owner is
+    /// still finishing, is younger and left alone (the sweeps settle it if its flow dies).
+    pub async fn recover_in(&self, scope: &Scope, changed_before: i64) -> Result<Recovered, crate::store::StoreError> {
         let store = self.inner.store.clone();
         let mut report = Recovered::default();
         for row in store.open_orders().await?.into_iter().filter(|row| scope.has_customer(&row.customer)) {
             match row.state {
-                OrderState::Pending => match self.settle_pending(&row).await {
+                OrderState::Pending if row.updated_at < changed_before => match self.settle_pending(&row).await {
                     Settled::Completed => report.completed += 1,
                     Settled::Compensated => report.compensated += 1,
                     Settled::Later | Settled::StateLater | Settled::SaleStandsStateLater => report.left_for_later += 1,
                 },
+                OrderState::Pending => report.left_for_later += 1,
+                // A claim this node holds already (its own order, or a purchase in flight) stays.
                 OrderState::AwaitingPayment => {
-                    self.inner.open.insert(row.customer.clone(), row.id.clone());
+                    self.inner.open.entry(row.customer.clone()).or_insert_with(|| row.id.clone());
                 }
                 _ => {}
             }
@@ -75,22 +79,30 @@ impl Checkout {
                 tracing::error!(product = %code, %error, "could not activate a product with open reservations");
             }
         }
-        for (order, product) in store.orphan_reservations().await?.into_iter().filter(|(_, p)| scope.has_product(p)) {
+        let orphans = store.orphan_reservations(changed_before).await?;
+        for (order, product) in orphans.into_iter().filter(|(_, p)| scope.has_product(p)) {
             if self.release(&order, &product, ReleaseReason::Failed).await.is_ok() {
                 report.orphans_released += 1;
             }
         }
-        report.expired += self.expire_orders_without_reservation(scope).await?;
+        report.expired += self.expire_orders_without_reservation(scope, changed_before).await?;
         report.surpluses_credited = self.credit_owed_surpluses(scope).await?;
         Ok(report)
     }
 
     /// Orders awaiting payment whose reservation is gone (released before a crash let the order
     /// be marked) are marked expired now.
-    async fn expire_orders_without_reservation(&self, scope: &Scope) -> Result<usize, crate::store::StoreError> {
+    async fn expire_orders_without_reservation(
+        &self,
+        scope: &Scope,
+        changed_before: i64,
+    ) -> Result<usize, crate::store::StoreError> {
         let mut expired = 0;
         for row in self.inner.store.open_orders().await? {
-            if row.state != OrderState::AwaitingPayment || !scope.has_customer(&row.customer) {
+            if row.state != OrderState::AwaitingPayment
+                || !scope.has_customer(&row.customer)
+                || row.updated_at >= changed_before
+            {
                 continue;
             }
             let status = self.inner.store.reservation_status(&row.id).await?;
@@ -228,7 +240,8 @@ impl Checkout {
         }
     }
 
-    /// Settles pending orders older than `older_than_ms` (their flow died without settling).
+    /// Settles pending orders older than `older_than_ms` (their flow died without settling), and
+    /// expires orders as old still awaiting payment without a reservation.
     pub async fn sweep_stale_pending(&self, older_than_ms: i64) -> Result<usize, crate::store::StoreError> {
         let cutoff = self.inner.clock.now() - older_than_ms;
         let scope = self.inner.actors.scope();
@@ -242,6 +255,9 @@ impl Checkout {
                 settled += 1;
             }
         }
+        // An order awaiting payment whose reservation went while its flow died (the acquisition
+        // of a shard leaves young ones to this sweep).
+        settled += self.expire_orders_without_reservation(&scope, cutoff).await?;
         Ok(settled)
     }
 }

@@ -17,7 +17,7 @@ use warung_actors::wallet::{Debit, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
 use super::recovery::Settled;
-use super::{actor_of, Checkout, CheckoutError, Purchase, ShopRecord};
+use super::{actor_of, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
 
 impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
@@ -32,9 +32,29 @@ impl Checkout {
     }
 
     /// As `buy_with_saldo`, with the order id chosen by the caller (the chat derives it from the
-    /// message, so a message handled twice cannot buy twice: its order exists already).
-    #[tracing::instrument(name = "checkout.saldo", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
+    /// message, so a message handled twice cannot buy twice: its order exists already). Runs on
+    /// the customer's owner.
     pub async fn buy_with_saldo_as(
+        &self,
+        order: OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<Purchase, CheckoutError> {
+        let flow = || CustomerFlow::BuyWithSaldo {
+            order: order.clone(),
+            customer: customer.clone(),
+            product: product.clone(),
+            quantity,
+        };
+        if let Some(outcome) = self.on_owner(customer, flow).await {
+            return outcome;
+        }
+        self.buy_with_saldo_here(order, customer, product, quantity).await
+    }
+
+    #[tracing::instrument(name = "checkout.saldo", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
+    async fn buy_with_saldo_here(
         &self,
         order: OrderId,
         customer: &CustomerId,

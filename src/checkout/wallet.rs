@@ -8,8 +8,8 @@ use warung_actors::runtime::CallError;
 use warung_actors::wallet::{Adjust, Credit, Refund, WalletBalance, WalletRequest};
 
 use super::order::{Order, OrderCommand, OrderOutcome, PaymentMethod};
-use super::payment::{IncomingPayment, Purpose};
-use super::{Checkout, CheckoutError, ShopRecord};
+use super::payment::{IncomingPayment, PaymentOutcome, Purpose};
+use super::{Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
 impl Checkout {
     /// Credits a confirmed top-up payment, once per payment id (see `apply_payment`).
@@ -37,13 +37,24 @@ impl Checkout {
             amount,
             actor: actor.to_string(),
         };
-        Ok(self.apply_top_up(incoming).await?.balance)
+        match self.apply_payment(incoming).await?.outcome {
+            PaymentOutcome::CreditedToWallet { balance, .. } => Ok(balance),
+            PaymentOutcome::Delivered { .. } => {
+                let reason = "a top-up was answered as an order's payment".to_string();
+                Err(CheckoutError::Unavailable(CallError::Corrupt { reason }))
+            }
+        }
     }
 
     /// Refunds a paid order to the customer's wallet, with a reason. Once per order.
     #[tracing::instrument(name = "checkout.refund", skip_all, fields(%order))]
     pub async fn refund(&self, order: &OrderId, reason: &str, actor: &str) -> Result<WalletBalance, CheckoutError> {
         let found = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
+        let flow =
+            || CustomerFlow::Refund { order: order.clone(), reason: reason.to_string(), actor: actor.to_string() };
+        if let Some(outcome) = self.on_owner(&found.customer, flow).await {
+            return outcome;
+        }
         let _turn = self.customer_turn(&found.customer).await;
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let mut refunded = Order::new(row.clone());

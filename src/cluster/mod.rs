@@ -39,9 +39,25 @@ pub struct Joined {
     pub route_deadline: std::time::Duration,
     /// This node's calls to other nodes, by outcome.
     pub remote_counters: std::sync::Arc<route::RemoteCounters>,
+    /// How this node runs the customers' flows other nodes send it (`Joined::serve_flows`).
+    flows: serve::FlowSlot,
 }
 
 impl Joined {
+    pub fn new(
+        node: ClusterNode,
+        nats: async_nats::Client,
+        name: String,
+        route_deadline: std::time::Duration,
+    ) -> Joined {
+        Joined { node, nats, name, route_deadline, remote_counters: Default::default(), flows: Default::default() }
+    }
+
+    /// Sets how the customers' flows sent to this node run (the engine's checkout). Set once.
+    pub fn serve_flows(&self, run: serve::FlowRun) {
+        assert!(self.flows.set(run).is_ok(), "one way to run flows");
+    }
+
     /// Limits this node's supervisor to the actors of the shards it owns, starts serving the
     /// calls other nodes send to them, and returns the actors as the flows call them.
     pub fn attach(&self, supervisor: crate::records::Supervisor) -> Actors {
@@ -71,7 +87,13 @@ impl Joined {
                 tracing::info!(stopped, "stopped the actors of shards handed off");
             })
         }));
-        let intake = serve::Intake::new(self.nats.clone(), self.name.clone(), supervisor.clone(), owned.clone());
+        let intake = serve::Intake::new(
+            self.nats.clone(),
+            self.name.clone(),
+            supervisor.clone(),
+            owned.clone(),
+            self.flows.clone(),
+        );
         tokio::spawn(intake.run());
         let remote = Remote {
             client: self.nats.clone(),
@@ -99,11 +121,5 @@ pub async fn join(settings: &crate::settings::Settings, store: &dyn crate::store
     let nats = async_nats::connect(cluster.nats_url.as_str())
         .await
         .with_context(|| format!("connecting to NATS at {}", cluster.nats_url))?;
-    Ok(Joined {
-        node,
-        nats,
-        name: cluster.name.clone(),
-        route_deadline: cluster.route_deadline(),
-        remote_counters: Default::default(),
-    })
+    Ok(Joined::new(node, nats, cluster.name.clone(), cluster.route_deadline()))
 }

@@ -137,6 +137,7 @@ pub struct ClusterNode {
     owned: Arc<OwnedShards>,
     hand_off: Arc<std::sync::OnceLock<HandOff>>,
     recover: Arc<std::sync::OnceLock<Recover>>,
+    released: Arc<std::sync::OnceLock<Released>>,
     counters: Arc<NodeCounters>,
     /// Until when (milliseconds on `owned`'s clock) this node holds the outbox lease.
     outbox_lease_until_ms: Arc<AtomicU64>,
@@ -148,6 +149,10 @@ pub struct ClusterNode {
 
 /// What a node does with shards it has just acquired: recover what they left unfinished.
 pub type Recover = Arc<dyn Fn(Vec<Shard>) + Send + Sync>;
+
+/// What a node forgets of shards it has handed off, once their actors stopped: what it kept in
+/// memory for their customers (the new owner rebuilds it from the store).
+pub type Released = Arc<dyn Fn(&[Shard]) + Send + Sync>;
 
 impl ClusterNode {
     /// Joins as a new incarnation of `node_id` and arms the store's fence with it: every journal
@@ -170,6 +175,7 @@ impl ClusterNode {
             owned: Arc::default(),
             hand_off: Arc::default(),
             recover: Arc::default(),
+            released: Arc::default(),
             counters: Arc::default(),
             outbox_lease_until_ms: Arc::default(),
             leaving: Arc::default(),
@@ -211,6 +217,11 @@ impl ClusterNode {
     /// Sets what is started for shards just acquired. Set once, before the upkeep runs.
     pub fn on_acquire(&self, recover: Recover) {
         assert!(self.recover.set(recover).is_ok(), "one recovery");
+    }
+
+    /// Sets what is forgotten of shards handed off. Set once, before the upkeep runs.
+    pub fn on_release(&self, released: Released) {
+        assert!(self.released.set(released).is_ok(), "one release");
     }
 
     /// Keeps this node in the cluster until its fence trips. Run it on its own task.
@@ -362,6 +373,9 @@ impl ClusterNode {
         self.owned.set(&shards, SHARD_NOT_OWNED);
         if let Some(hand_off) = self.hand_off.get() {
             hand_off(shards.clone()).await;
+        }
+        if let Some(released) = self.released.get() {
+            released(&shards);
         }
         membership::release(&self.pool, &self.me, &shards).await?;
         let took_ms = started.elapsed().as_millis() as u64;

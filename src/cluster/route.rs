@@ -27,6 +27,10 @@ const ROUTE_BACKOFF_MAX_MS: u64 = 200;
 /// How long one remote call may take before it is sent again (the command's id makes that safe):
 /// an owner that stopped answering (paused, dead, cut off) costs a caller this long per try.
 const REMOTE_CALL_TIMEOUT_MS: u64 = 2_000;
+/// A customer's flow sent to the customer's owner makes a few actor calls, each of which may look
+/// for an owner for the route deadline: it is waited for this many deadlines. It is never sent
+/// twice, so an answer lost after it was taken is "outcome unknown", not "try again".
+const FLOW_DEADLINES_MAX: u32 = 3;
 
 /// A change an actor made that a later change needs stored first (see `Supervisor::product_after`).
 #[derive(Clone, Debug)]
@@ -271,6 +275,21 @@ impl Actors {
         .await
     }
 
+    /// Runs a customer's flow on the customer's owner when that is another node: `None` when it
+    /// is to run here (no cluster, or this node owns the customer and is not handing them off).
+    /// Answers with the flow's outcome as the owner serialized it.
+    pub async fn customer_flow(
+        &self,
+        customer: &CustomerId,
+        flow: impl FnOnce() -> serde_json::Value,
+    ) -> Option<Result<serde_json::Value, CallError>> {
+        let shard = Shard::of_customer(customer);
+        let remote = self.remote.as_ref().filter(|remote| !remote.owned.takes_new_reservations(shard))?;
+        let request = Request::Flow { customer: customer.clone(), flow: flow() };
+        // Asked again only while no owner took it (no responders, or "not owner").
+        Some(self.until_placed(|| remote.run_flow(shard, &request)).await)
+    }
+
     /// Runs `attempt` again, with a growing pause, while it finds the shard between owners (not
     /// owned here, no owner answering) and the call's deadline has not passed.
     async fn until_placed<T, F: std::future::Future<Output = Result<T, CallError>>>(
@@ -301,20 +320,43 @@ impl Remote {
     /// One call to the shard's owner. "No responders" (no owner subscribed) and a lost answer
     /// are `NotOwner`: the caller asks again until its deadline.
     async fn call(&self, shard: Shard, request: &Request) -> Result<serde_json::Value, CallError> {
+        self.ask(shard, request, Duration::from_millis(REMOTE_CALL_TIMEOUT_MS), |_| CallError::NotOwner).await
+    }
+
+    /// One customer's flow on its owner: sent again only if no owner took it.
+    async fn run_flow(&self, shard: Shard, request: &Request) -> Result<serde_json::Value, CallError> {
+        let lost = |reason: String| CallError::OutcomeUnknown { reason };
+        self.ask(shard, request, self.deadline * FLOW_DEADLINES_MAX, lost).await
+    }
+
+    /// Sends `request` to the shard's owner and waits up to `timeout`; "no responders" is
+    /// `NotOwner`, an answer lost after sending is `lost(why)`.
+    async fn ask(
+        &self,
+        shard: Shard,
+        request: &Request,
+        timeout: Duration,
+        lost: impl Fn(String) -> CallError,
+    ) -> Result<serde_json::Value, CallError> {
         let payload = serde_json::to_vec(request).map_err(|e| CallError::Corrupt { reason: e.to_string() })?;
         let subject = wire::subject(&self.cluster, shard);
-        let asked = self.client.request(subject, payload.into());
+        // The client's own timeout (10 s by default) is set past ours, so ours decides.
+        let asked = async_nats::client::Request::new().payload(payload.into()).timeout(Some(timeout * 2));
+        let asked = self.client.send_request(subject, asked);
         let counters = &self.counters;
-        let message = match tokio::time::timeout(Duration::from_millis(REMOTE_CALL_TIMEOUT_MS), asked).await {
+        let message = match tokio::time::timeout(timeout, asked).await {
             Ok(Ok(message)) => message,
             Ok(Err(error)) if error.kind() == async_nats::RequestErrorKind::NoResponders => {
                 return Err(counters.count(&counters.no_responders, CallError::NotOwner));
             }
             Ok(Err(error)) => {
                 tracing::warn!(%error, %shard, "remote call failed");
-                return Err(counters.count(&counters.failed, CallError::NotOwner));
+                return Err(counters.count(&counters.failed, lost(error.to_string())));
             }
-            Err(_) => return Err(counters.count(&counters.timed_out, CallError::NotOwner)),
+            Err(_) => {
+                let waited = format!("no answer from shard {shard}'s node within {} ms", timeout.as_millis());
+                return Err(counters.count(&counters.timed_out, lost(waited)));
+            }
         };
         let answer: Answer =
             serde_json::from_slice(&message.payload).map_err(|e| CallError::Corrupt { reason: e.to_string() })?;

@@ -1,5 +1,6 @@
-//! The owner's side of routing: one plain NATS subscription per owned shard (never a queue
-//! group: only the owner may answer), kept in step with the shards this node owns. Each call runs
+//! The owner's side of routing, for actor calls and customers' flows: one plain NATS subscription
+//! per owned shard (never a queue group: only the owner may answer), kept in step with the shards
+//! this node owns. Each call runs
 //! on a task of its own, at most `REMOTE_CALLS_IN_FLIGHT_MAX` at once; past that the call is
 //! answered "busy" at once, so the subscription is always drained and a flash sale cannot make
 //! the server cut this node off as a slow consumer.
@@ -26,6 +27,13 @@ pub const REMOTE_CALLS_IN_FLIGHT_MAX: usize = 4_096;
 
 /// How often the subscriptions are brought in step with the shards owned.
 const SUBSCRIPTIONS_SYNC_EVERY_MS: u64 = 50;
+
+/// How the owner runs a customer's flow sent by another node (set by the engine, which has the
+/// checkout): the flow's JSON in, its outcome's JSON out.
+pub type FlowRun = Arc<dyn Fn(serde_json::Value) -> BoxFuture<'static, Answer> + Send + Sync>;
+
+/// Set once the engine is built; until then a flow is answered "not owner" (asked again).
+pub type FlowSlot = Arc<std::sync::OnceLock<FlowRun>>;
 
 type ProductRun = fn(Supervisor, ProductCode, serde_json::Value, Vec<ShopRecord>) -> BoxFuture<'static, Answer>;
 type WalletRun = fn(Supervisor, CustomerId, serde_json::Value, Vec<ShopRecord>) -> BoxFuture<'static, Answer>;
@@ -101,10 +109,17 @@ pub struct Intake {
     permits: Arc<Semaphore>,
     products: HashMap<&'static str, ProductRun>,
     wallets: HashMap<&'static str, WalletRun>,
+    flows: FlowSlot,
 }
 
 impl Intake {
-    pub fn new(client: async_nats::Client, cluster: String, supervisor: Supervisor, owned: Arc<OwnedShards>) -> Intake {
+    pub fn new(
+        client: async_nats::Client,
+        cluster: String,
+        supervisor: Supervisor,
+        owned: Arc<OwnedShards>,
+        flows: FlowSlot,
+    ) -> Intake {
         Intake {
             client,
             cluster,
@@ -113,6 +128,7 @@ impl Intake {
             permits: Arc::new(Semaphore::new(REMOTE_CALLS_IN_FLIGHT_MAX)),
             products: product_runs(),
             wallets: wallet_runs(),
+            flows,
         }
     }
 
@@ -187,6 +203,10 @@ impl Intake {
             },
             Request::ProductSnapshot { code } => done(&supervisor.product_snapshot(&code).await),
             Request::WalletBalance { customer } => done(&supervisor.wallet_balance(&customer).await),
+            Request::Flow { flow, .. } => match self.flows.get() {
+                Some(run) => run(flow).await,
+                None => Answer::NotOwner,
+            },
         }
     }
 

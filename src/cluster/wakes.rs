@@ -7,6 +7,7 @@
 
 use futures::StreamExt;
 use sqlx::PgPool;
+use warung_actors::domain::CustomerId;
 
 use super::shard::Shard;
 use crate::store::InboxRow;
@@ -55,19 +56,22 @@ impl Wakes {
     }
 }
 
-/// The unanswered messages of `provider` in `shards`, oldest first.
+/// The unanswered messages of `provider` in `shards` (of one customer when given), oldest first.
 pub async fn unhandled_inbox(
     pool: &PgPool,
     provider: &str,
     shards: &[Shard],
+    customer: Option<&CustomerId>,
     limit: i64,
 ) -> Result<Vec<InboxRow>, sqlx::Error> {
     let rows: Vec<(String, i64, Option<String>, String)> = sqlx::query_as(
         "SELECT event_id, received_at, customer, payload FROM webhook_inbox \
-         WHERE handled_at IS NULL AND provider = $1 AND shard = ANY($2) ORDER BY received_at, event_id LIMIT $3",
+         WHERE handled_at IS NULL AND provider = $1 AND shard = ANY($2) AND ($3::text IS NULL OR customer = $3) \
+         ORDER BY received_at, event_id LIMIT $4",
     )
     .bind(provider)
     .bind(shards.iter().map(|s| i16::from(s.number())).collect::<Vec<_>>())
+    .bind(customer.map(CustomerId::as_str))
     .bind(limit)
     .fetch_all(pool)
     .await?;

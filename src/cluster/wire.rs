@@ -1,5 +1,5 @@
-//! What nodes send each other over NATS: a call to an actor on the owner of its shard, and the
-//! owner's answer. JSON, as every type involved is already serde; the subject names the shard
+//! What nodes send each other over NATS: a call to an actor (or a customer's flow) on the owner
+//! of its shard, and the owner's answer. JSON, as every type involved is already serde; the subject names the shard
 //! (`<cluster>.shard.<n>`), and only the shard's owner subscribes to it.
 
 use serde::{Deserialize, Serialize};
@@ -13,20 +13,41 @@ use crate::records::ShopRecord;
 /// the owner (a remote caller cannot name the owner's journal in a later change's dependencies).
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Request {
-    Product { code: ProductCode, tag: String, command: serde_json::Value, attach: Vec<ShopRecord> },
-    Wallet { customer: CustomerId, tag: String, command: serde_json::Value, attach: Vec<ShopRecord> },
-    ProductSnapshot { code: ProductCode },
-    WalletBalance { customer: CustomerId },
+    Product {
+        code: ProductCode,
+        tag: String,
+        command: serde_json::Value,
+        attach: Vec<ShopRecord>,
+    },
+    Wallet {
+        customer: CustomerId,
+        tag: String,
+        command: serde_json::Value,
+        attach: Vec<ShopRecord>,
+    },
+    ProductSnapshot {
+        code: ProductCode,
+    },
+    WalletBalance {
+        customer: CustomerId,
+    },
+    /// One of a customer's flows (a purchase, a payment, a cancellation, a refund), run where the
+    /// customer's claims and turns are kept: on the owner of the customer's shard.
+    Flow {
+        customer: CustomerId,
+        flow: serde_json::Value,
+    },
 }
 
 impl Request {
-    /// Whether this is a product command that opens a reservation (never on a shard being
-    /// handed off).
+    /// Whether this starts something new (a product command that opens a reservation, or a
+    /// customer's flow): never on a shard being handed off, as it could not finish there.
     pub fn opens_reservation(&self) -> bool {
         match self {
             Request::Product { tag, command, .. } => {
                 tag == tag_of::<Reserve>() || (tag == tag_of::<ProductCommand>() && command.get("Reserve").is_some())
             }
+            Request::Flow { .. } => true,
             _ => false,
         }
     }
@@ -34,7 +55,9 @@ impl Request {
     pub fn shard(&self) -> Shard {
         match self {
             Request::Product { code, .. } | Request::ProductSnapshot { code } => Shard::of_product(code),
-            Request::Wallet { customer, .. } | Request::WalletBalance { customer } => Shard::of_customer(customer),
+            Request::Wallet { customer, .. } | Request::WalletBalance { customer } | Request::Flow { customer, .. } => {
+                Shard::of_customer(customer)
+            }
         }
     }
 }

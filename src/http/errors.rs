@@ -96,6 +96,7 @@ impl From<CallError> for ApiError {
             CallError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "stopped"),
             CallError::Corrupt { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "corrupt_state"),
             CallError::NotOwner => (StatusCode::SERVICE_UNAVAILABLE, "moving_between_nodes"),
+            CallError::OutcomeUnknown { .. } => (StatusCode::GATEWAY_TIMEOUT, "outcome_unknown"),
         };
         ApiError::new(status, code, message)
     }

@@ -45,11 +45,16 @@ pub fn spawn_gateway(supervisor: &Supervisor, qris: &Qris, inbox: &Inbox, outbox
     sweep
 }
 
+/// Each notice on a task of its own: in a cluster, expiring an order is a call to its customer's
+/// node, which may be between owners for a while; the notices behind it do not wait for it.
 fn spawn_notice_handler(checkout: Checkout, mut notices: UnboundedReceiver<Notice>) {
     actix::spawn(async move {
         while let Some(notice) = notices.recv().await {
+            let checkout = checkout.clone();
             match notice {
-                Notice::ReservationExpired { order, .. } => checkout.on_reservation_expired(&order).await,
+                Notice::ReservationExpired { order, .. } => {
+                    actix::spawn(async move { checkout.on_reservation_expired(&order).await });
+                }
             }
         }
     });

@@ -20,8 +20,9 @@ pub trait Loads {
     /// Orders still pending or awaiting payment.
     async fn open_orders(&self) -> Result<Vec<OrderRow>, StoreError>;
     async fn products_with_open_reservations(&self) -> Result<Vec<ProductCode>, StoreError>;
-    /// Open reservations whose order is missing or no longer open: a crash between steps.
-    async fn orphan_reservations(&self) -> Result<Vec<(OrderId, ProductCode)>, StoreError>;
+    /// Open reservations last changed before `changed_before` (ms) whose order is missing or no
+    /// longer open: a crash between steps.
+    async fn orphan_reservations(&self, changed_before: i64) -> Result<Vec<(OrderId, ProductCode)>, StoreError>;
     async fn reservation_status(&self, order: &OrderId) -> Result<Option<ReservationStatus>, StoreError>;
     /// A product's restock under `reference`: the units it added and its content fingerprint
     /// (`None` when stored before fingerprints were kept).
@@ -79,11 +80,13 @@ impl Loads for SqlStore {
         codes.iter().map(|(c,)| rows::product_code(c)).collect()
     }
 
-    async fn orphan_reservations(&self) -> Result<Vec<(OrderId, ProductCode)>, StoreError> {
+    async fn orphan_reservations(&self, changed_before: i64) -> Result<Vec<(OrderId, ProductCode)>, StoreError> {
         let found: Vec<(String, String)> = Query::new(
             "SELECT r.order_id, r.product FROM reservations r LEFT JOIN orders o ON o.id = r.order_id \
-             WHERE r.status = 'reserved' AND (o.id IS NULL OR o.state NOT IN ('pending', 'awaiting_payment'))",
+             WHERE r.status = 'reserved' AND r.updated_at < $1 \
+               AND (o.id IS NULL OR o.state NOT IN ('pending', 'awaiting_payment'))",
         )
+        .bind(changed_before)
         .fetch_all(&self.pool)
         .await?;
         found.iter().map(|(o, p)| Ok((rows::order_id(o)?, rows::product_code(p)?))).collect()

@@ -3,32 +3,40 @@
 
 use std::time::Duration;
 
+use warung::checkout::{CheckoutError, OrderState};
 use warung::cluster::{membership, ClusterNode, Joined, Shard};
 use warung::engine::Engine;
 use warung::settings::ClusterSettings;
 use warung_actors::domain::{ItemSecret, Money, ProductCode};
 use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductCommand, Restock};
-use warung_actors::runtime::CallError;
+use warung_actors::runtime::{CallError, Notice};
 
 use crate::helpers::*;
 
 const NATS_URL: &str = "nats://127.0.0.1:4222";
 
 async fn node(db: &TestDb, name: &str) -> (Engine, ClusterNode) {
+    node_in(db, name, settings_for(db)).await
+}
+
+/// A node with `engine` settings; the actors' notices are handled as `warung serve`'s workers do.
+async fn node_in(db: &TestDb, name: &str, engine: warung::settings::Settings) -> (Engine, ClusterNode) {
     let settings = ClusterSettings { enabled: true, heartbeat_ms: 100, ttl_ms: 600, ..ClusterSettings::default() };
     let store = db.store().await;
     let node = ClusterNode::join(store.cluster_access().unwrap(), &settings, name, "").await.unwrap();
     let nats = async_nats::connect(NATS_URL).await.expect("NATS on 127.0.0.1:4222 (see README)");
-    let joined = Joined {
-        node: node.clone(),
-        nats,
-        name: db.name.clone(),
-        route_deadline: Duration::from_secs(3),
-        remote_counters: Default::default(),
-    };
-    let (engine, _notices) =
-        Engine::start_in(settings_for(db), store, warung_actors::domain::Clock::system(), Some(&joined)).await.unwrap();
+    let joined = Joined::new(node.clone(), nats, db.name.clone(), Duration::from_secs(3));
+    let (engine, mut notices) =
+        Engine::start_in(engine, store, warung_actors::domain::Clock::system(), Some(&joined)).await.unwrap();
+    let checkout = engine.checkout.clone();
+    actix_rt::spawn(async move {
+        while let Some(notice) = notices.recv().await {
+            match notice {
+                Notice::ReservationExpired { order, .. } => checkout.on_reservation_expired(&order).await,
+            }
+        }
+    });
     (engine, node)
 }
 
@@ -188,6 +196,119 @@ async fn what_an_admin_changes_on_one_node_the_others_see_at_once() {
         // Reloaded by B when A's announcement arrives over NATS: polled.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    engine_a.shutdown().await.unwrap();
+    engine_b.shutdown().await.unwrap();
+    db.remove().await;
+}
+
+/// A customer's flows run on the node that owns the customer, wherever they start (an admin's
+/// call on another node, a reservation expiring on the product's node): the rule "one open order
+/// per customer" is kept there, so it holds across nodes.
+#[actix_rt::test]
+async fn a_customers_flows_run_on_the_customers_node_wherever_they_start() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut quick = settings_for(&db);
+    quick.engine.payment_ttl_secs = 1;
+    let (engine_a, node_a) = node_in(&db, "a", quick.clone()).await;
+    let (engine_b, node_b) = node_in(&db, "b", quick).await;
+    until_shared(&node_a, &node_b).await;
+    // Let the intake subscribe to the shards just acquired.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let product: ProductCode = owned_by(&node_a, Shard::of_product, |i| code(&format!("hot{i}")));
+    assert!(engine_a.catalog.create(&product, "Hot", Money::rupiah(1_000), StockKind::Items).await.unwrap());
+    let secrets = (0..4).map(|i| ItemSecret::parse(&format!("item-{i}")).unwrap()).collect();
+    let restock =
+        ProductCommand::Restock { reference: reference("stock"), stock: Restock::Items(secrets), actor: "test".into() };
+    engine_a.checkout.actors().product(&product, restock).await.unwrap().unwrap();
+    let buyer = owned_by(&node_b, Shard::of_customer, |i| customer(&format!("62812{i:07}")));
+    fund(&engine_a, buyer.as_str(), 10_000).await;
+
+    // An order opened on A (an admin's call that landed there) holds the claim on B.
+    let open = engine_a.checkout.buy_with_external(&buyer, &product, 1).await.unwrap();
+    let second = engine_b.checkout.buy_with_saldo(&buyer, &product, 1).await;
+    assert_eq!(second.unwrap_err(), CheckoutError::OpenOrderExists { order: open.order.clone() });
+    // Cancelled on A, it frees the claim on B.
+    engine_a.checkout.cancel(&open.order).await.unwrap();
+    engine_b.checkout.buy_with_saldo(&buyer, &product, 1).await.expect("the claim was freed");
+
+    // An order whose reservation expires on A, the product's node, frees the claim on B.
+    let expiring = engine_b.checkout.buy_with_external(&buyer, &product, 1).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match engine_b.checkout.buy_with_saldo(&buyer, &product, 1).await {
+            Ok(_) => break,
+            Err(CheckoutError::OpenOrderExists { order }) if order == expiring.order => {
+                assert!(tokio::time::Instant::now() < deadline, "the expired order still holds the claim");
+                // The reservation's timer runs on A (1 s): polled.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+    let expired = engine_b.store.order(&expiring.order).await.unwrap().unwrap();
+    assert_eq!(expired.state, OrderState::Expired);
+    assert_audit_clean(engine_a.store.as_ref()).await;
+    engine_a.shutdown().await.unwrap();
+    engine_b.shutdown().await.unwrap();
+    db.remove().await;
+}
+
+/// A customer's messages are answered in the order they were recorded, even when the earlier one
+/// was recorded by another node whose wake has not arrived: the owner queues from the table.
+#[actix_rt::test]
+async fn a_customers_messages_are_answered_in_order_across_nodes() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (engine_a, node_a) = node(&db, "a").await;
+    let (engine_b, node_b) = node(&db, "b").await;
+    until_shared(&node_a, &node_b).await;
+    let served_b = spawn_app(&engine_b);
+    let phone = owned_by(&node_b, |p: &String| Shard::of_customer(&customer(p)), |i| format!("62814{i:07}"));
+
+    // An earlier message, recorded by another node whose wake to B was lost.
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let earlier = serde_json::json!({"id": "wamid.early", "customer": phone, "name": null, "sent_at": null,
+                                     "content": {"type": "text", "value": "saldo"}});
+    sqlx::query(
+        "INSERT INTO webhook_inbox (provider, event_id, received_at, payload, customer) \
+         VALUES ('whatsapp', 'message:wamid.early', $1, $2, $3)",
+    )
+    .bind(warung_actors::domain::Clock::system().now() - 1_000)
+    .bind(earlier.to_string())
+    .bind(&phone)
+    .execute(&pool)
+    .await
+    .unwrap();
+    // A later one reaches the owner itself.
+    let said = reqwest::Client::new()
+        .post(format!("{}/simulator/api/chat/{phone}", served_b.address))
+        .json(&serde_json::json!({"text": "menu"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(said.status(), 202);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let first_reply = loop {
+        let replies: Vec<(String,)> = sqlx::query_as("SELECT dedup_key FROM outbox WHERE destination = $1 ORDER BY id")
+            .bind(&phone)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let (unhandled,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE customer = $1 AND handled_at IS NULL")
+                .bind(&phone)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if unhandled == 0 && !replies.is_empty() {
+            break replies[0].0.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the messages were not answered");
+        // Answered by B's conversation actor, seen in the tables: polled.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(first_reply.starts_with("reply:message:wamid.early:"), "answered out of order: {first_reply}");
+    pool.close().await;
     engine_a.shutdown().await.unwrap();
     engine_b.shutdown().await.unwrap();
     db.remove().await;

@@ -201,6 +201,33 @@ async fn a_retry_after_a_half_done_purchase_gets_its_money_back_first() {
     engine.finish().await;
 }
 
+/// A cluster node recovers a shard it acquires while the shard already serves: an order changed
+/// since the cut-off may be a purchase still running (here, or finishing on the last owner), so
+/// recovery leaves it to the sweeps, and settles the older ones.
+#[actix_rt::test]
+async fn recovery_leaves_orders_changed_after_its_cut_off_to_the_sweeps() {
+    let engine = TestEngine::start_with(Backend::Postgres, |s| s.engine.journal_batch_window_micros = 0).await;
+    let product = product_with_items(&engine, "kopi", 1_000, 3).await;
+    fund(&engine, "ani", 1_000).await;
+    let database = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
+    sqlx::raw_sql(REFUSE_SETTLING).execute(&database).await.unwrap();
+    let half_done = engine.checkout.buy_with_saldo(&customer("ani"), &product, 1).await;
+    assert!(half_done.is_err(), "the sale could not be stored: {half_done:?}");
+    sqlx::raw_sql("DROP TRIGGER refuse_settling ON orders").execute(&database).await.unwrap();
+    database.close().await;
+    let pending = engine.store.open_orders().await.unwrap().pop().expect("the pending order is stored");
+
+    let everything = warung::cluster::Scope::Everything;
+    let young = engine.checkout.recover_in(&everything, pending.updated_at).await.unwrap();
+    assert_eq!((young.compensated, young.left_for_later), (0, 1), "{young:?}");
+    assert_eq!(engine.store.order(&pending.id).await.unwrap().unwrap().state, OrderState::Pending);
+
+    let old = engine.checkout.recover_in(&everything, pending.updated_at + 1).await.unwrap();
+    assert_eq!(old.compensated, 1, "{old:?}");
+    assert_eq!(engine.store.order(&pending.id).await.unwrap().unwrap().state, OrderState::Failed);
+    engine.finish().await;
+}
+
 /// Refuses every order row while it exists: a sale's debit (stored with its pending order) fails,
 /// so the purchase takes no money, and its failed state cannot be stored either.
 const REFUSE_ORDERS: &str = "

@@ -29,6 +29,10 @@ pub enum CallError {
     /// In a cluster: this node does not own the actor's shard (it is moving), try again.
     #[error("this actor is served by another node, try again")]
     NotOwner,
+    /// In a cluster: the node that runs the customer's flow took it but did not answer in time.
+    /// It may have finished: look the order or balance up before trying again.
+    #[error("the answer was lost, the outcome is unknown: {reason}")]
+    OutcomeUnknown { reason: String },
 }
 
 impl From<JournalError> for CallError {

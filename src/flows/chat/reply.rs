@@ -265,6 +265,9 @@ fn unavailable(error: &CallError) -> String {
         | CallError::Stopped
         | CallError::NotOwner
         | CallError::Corrupt { .. } => try_again(),
+        CallError::OutcomeUnknown { .. } => {
+            "Jawabannya terputus, jadi belum pasti berhasil atau tidak 🙏 Ketik *status* untuk melihat pesananmu sebelum mencoba lagi.".to_string()
+        }
     }
 }
 

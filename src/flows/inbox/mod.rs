@@ -126,15 +126,29 @@ impl Inbox {
     }
 
     /// A message just recorded: queued here when this node answers its customer, else its
-    /// shard's owner is woken to answer it from the table.
+    /// shard's owner is woken to answer it from the table. In a cluster, another node may have
+    /// recorded an earlier message of the customer that no wake has brought here yet: the
+    /// customer's unanswered messages are queued from the table, oldest first, then this one.
     pub fn deliver(&self, message: Queued) {
         if let Some(cluster) = &self.inner.cluster {
             let shard = Shard::of_customer(message.customer());
-            if !cluster.owned.owns(shard) {
-                let wakes = cluster.wakes.clone();
-                actix::spawn(async move { wakes.inbox(shard).await });
-                return;
+            let (wakes, inbox) = (cluster.wakes.clone(), self.clone());
+            match cluster.owned.owns(shard) {
+                true => actix::spawn(async move { inbox.queue_with_earlier(shard, message).await }),
+                false => actix::spawn(async move { wakes.inbox(shard).await }),
+            };
+            return;
+        }
+        self.push(message);
+    }
+
+    async fn queue_with_earlier(&self, shard: Shard, message: Queued) {
+        let Some(cluster) = &self.inner.cluster else { return };
+        match unhandled_inbox(&cluster.pool, WHATSAPP, &[shard], Some(message.customer()), INBOX_RESUMED_MAX).await {
+            Ok(rows) => {
+                self.queue_rows(rows).await;
             }
+            Err(error) => tracing::warn!(%error, "could not read a customer's earlier messages; queued this one"),
         }
         self.push(message);
     }
@@ -181,7 +195,7 @@ impl Inbox {
 
     async fn scan(&self, shards: Vec<Shard>) -> usize {
         let Some(cluster) = &self.inner.cluster else { return 0 };
-        match unhandled_inbox(&cluster.pool, WHATSAPP, &shards, INBOX_RESUMED_MAX).await {
+        match unhandled_inbox(&cluster.pool, WHATSAPP, &shards, None, INBOX_RESUMED_MAX).await {
             Ok(rows) => self.queue_rows(rows).await,
             Err(error) => {
                 tracing::warn!(%error, "could not read the shards' unanswered messages; the next scan will");
