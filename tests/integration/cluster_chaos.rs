@@ -220,6 +220,7 @@ async fn killing_and_freezing_nodes_mid_sale_loses_nothing_and_sells_nothing_twi
     let db = TestDb::new(Backend::Postgres).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
     let (mut nodes, tables) = start_cluster(&db, &client).await;
+    tables.note_writers().await;
     let mut buyers: Vec<String> = (0..BUYERS).map(|b| format!("buyer{b}")).collect();
     let frozen_buyers: Vec<String> = (0..FROZEN_BUYERS).map(|b| format!("frozen{b}")).collect();
     stock_and_fund(&client, &nodes, ITEMS, &[buyers.clone(), frozen_buyers.clone()].concat()).await;
@@ -287,6 +288,10 @@ async fn killing_and_freezing_nodes_mid_sale_loses_nothing_and_sells_nothing_twi
         .await
         .unwrap();
     assert!(incarnations >= 2, "both the killed and the frozen node were taken over");
+    let (noted, late) = tables.writes_after_fencing().await;
+    eprintln!("{noted} fenced transactions noted; written after their incarnation's fencing: {late:?}");
+    assert!(noted > 0, "the writers were noted");
+    assert!(late.is_empty(), "an incarnation wrote after it was fenced: {late:?}");
     stop_all(&mut nodes).await;
     tables.pool.close().await;
     db.remove().await;

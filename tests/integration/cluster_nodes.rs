@@ -153,6 +153,32 @@ impl Tables {
         }
     }
 
+    /// From now on, every committed transaction that wrote the shop's tables under the fence is
+    /// noted with its writer (`warung.writer`, set by `warung_fence`: node and incarnation) and
+    /// the time of its last write, on the database's clock.
+    pub async fn note_writers(&self) {
+        sqlx::raw_sql(NOTE_WRITERS).execute(&self.pool).await.unwrap();
+    }
+
+    /// (writes noted, transactions of an incarnation that committed a write after its fencing).
+    /// An incarnation is fenced by the event that moved its node's row past it: its takeover
+    /// ('fenced'), or the node joining again as a later one.
+    pub async fn writes_after_fencing(&self) -> (i64, Vec<String>) {
+        let (noted,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM chaos_writes").fetch_one(&self.pool).await.unwrap();
+        let late: Vec<(String,)> = sqlx::query_as(
+            "SELECT w.writer || ' wrote at ' || w.at || ', fenced at ' || f.at FROM chaos_writes w \
+             CROSS JOIN LATERAL (SELECT min(e.at) AS at FROM cluster_events e \
+                WHERE e.node_id = substring(w.writer FROM '^(.*):[0-9]+$') \
+                  AND ((e.kind = 'fenced' AND e.incarnation = substring(w.writer FROM ':([0-9]+)$')::bigint) \
+                    OR (e.kind = 'joined' AND e.incarnation > substring(w.writer FROM ':([0-9]+)$')::bigint))) f \
+             WHERE w.at > f.at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        (noted, late.into_iter().map(|(l,)| l).collect())
+    }
+
     pub async fn owner_of_product(&self, code: &str) -> String {
         let (owner,): (Option<String>,) =
             sqlx::query_as("SELECT owner FROM cluster_shards WHERE shard = warung_shard('p', $1)")
@@ -163,6 +189,30 @@ impl Tables {
         owner.expect("the product's shard has an owner")
     }
 }
+
+/// A statement-level trigger on every table of the shop (not the cluster's own): one row per
+/// transaction written under the fence, with the time of its last write.
+const NOTE_WRITERS: &str = "
+    CREATE TABLE chaos_writes (txid BIGINT PRIMARY KEY, writer TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);
+    CREATE FUNCTION chaos_note_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE writer TEXT := current_setting('warung.writer', true);
+    BEGIN
+        IF writer IS NOT NULL AND writer <> '' THEN
+            INSERT INTO chaos_writes VALUES (txid_current(), writer, clock_timestamp())
+                ON CONFLICT (txid) DO UPDATE SET at = GREATEST(chaos_writes.at, EXCLUDED.at);
+        END IF;
+        RETURN NULL;
+    END $$;
+    DO $$
+    DECLARE t TEXT;
+    BEGIN
+        FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+                   AND tablename NOT LIKE 'cluster_%' AND tablename NOT IN ('chaos_writes', '_sqlx_migrations')
+        LOOP
+            EXECUTE format('CREATE TRIGGER chaos_note_writer AFTER INSERT OR UPDATE OR DELETE ON %I '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION chaos_note_writer()', t);
+        END LOOP;
+    END $$;";
 
 /// What one purchase attempt came to, as the buyer saw it.
 #[derive(Clone, Debug)]
