@@ -72,7 +72,8 @@ impl SqlStore {
         let mut tx = self.pool.begin().await?;
         if let (Journal::Postgres(journal), Tx::Postgres(pg)) = (&self.journal, &mut tx) {
             if let Some(id) = journal.fence.id() {
-                let checked = sqlx::query("SELECT warung_fence($1, $2)")
+                let fencing = fence::fencing_select(1, 2, fence::Fenced::Transaction);
+                let checked = sqlx::query(sqlx::AssertSqlSafe(fencing))
                     .bind(&id.node)
                     .bind(id.incarnation)
                     .execute(&mut **pg)

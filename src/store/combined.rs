@@ -5,7 +5,7 @@
 use sqlx::postgres::{PgArguments, PgConnection, Postgres};
 use sqlx::{Arguments, Encode, Type};
 
-use super::fence::FenceId;
+use super::fence::{FenceId, Fenced};
 
 #[derive(Default)]
 pub(crate) struct Combined {
@@ -36,10 +36,10 @@ impl Combined {
     /// statement, whichever part ran first; and since Postgres runs the main query before the
     /// parts nothing reads, the node's row is share-locked before any row is written, so a
     /// takeover waits for the batch rather than the batch finding out at its end.
-    pub(crate) fn fence(&mut self, id: &FenceId) {
+    pub(crate) fn fence(&mut self, id: &FenceId, fenced: Fenced) {
         assert!(self.main.is_none(), "one fence per statement");
         let at = self.arguments.len();
-        self.main = Some(super::fence::fencing_select(at + 1, at + 2));
+        self.main = Some(super::fence::fencing_select(at + 1, at + 2, fenced));
         self.part_values().bind(id.node.as_str()).bind(id.incarnation);
     }
 
@@ -126,9 +126,11 @@ mod tests {
     #[test]
     fn a_fence_is_the_main_query_and_the_parts_number_after_it() {
         let mut c = Combined::default();
-        c.fence(&FenceId { node: "a".into(), incarnation: 7 });
+        c.fence(&FenceId { node: "a".into(), incarnation: 7 }, Fenced::Statement);
         c.part("INSERT INTO a SELECT $1").bind(1_i64);
-        assert!(c.main.as_deref().unwrap().starts_with("SELECT warung_fence($1, $2), set_config("));
+        let main = c.main.as_deref().unwrap();
+        assert!(main.contains("node_id = $1 AND incarnation = $2") && main.contains("warung_fenced($1, $2)"), "{main}");
+        assert!(!main.contains("idle_in_transaction"), "a lone statement is never idle in a transaction");
         assert_eq!(c.parts, vec!["INSERT INTO a SELECT $3".to_string()]);
     }
 }

@@ -1,18 +1,19 @@
 //! Who this process writes as, when it is one node of a cluster (docs/cluster.md, "The fence").
 //!
-//! Once a node has joined, every journal batch and every write made on a shard's behalf calls
-//! `warung_fence(node, incarnation)` in the same transaction or statement as its rows: the batch
+//! Once a node has joined, every journal batch and every write made on a shard's behalf checks
+//! the fence (`fencing_select`) in the same transaction or statement as its rows: the batch
 //! commits only while the node's row still has the incarnation this process joined with. A node
 //! that was taken over (its heartbeat expired) or replaced by a restart of the same name has a
 //! new incarnation, so nothing this process sends after that is stored, however late it arrives.
 //!
 //! A process that never joins (one node, the default) is never fenced and writes as before.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use tokio::sync::watch;
 
-/// The SQLSTATE `warung_fence` raises (migration 0006).
+/// The SQLSTATE `warung_fence` and `warung_fenced` raise (migrations 0006, 0007).
 pub const FENCED_SQLSTATE: &str = "WF001";
 
 /// A fenced transaction idle this long belongs to a process that stalled mid-write (paused,
@@ -23,12 +24,35 @@ pub const FENCED_SQLSTATE: &str = "WF001";
 /// Postgres's default.
 pub const FENCED_IDLE_IN_TRANSACTION_TIMEOUT: &str = "2s";
 
-/// The fencing call, as a statement's select list: the fence, and the idle limit for the rest of
-/// the transaction (`set_config(.., true)` is `SET LOCAL`). Placeholders `$a`, `$b`.
-pub fn fencing_select(a: usize, b: usize) -> String {
+/// What a fencing statement opens: a statement that is its transaction (the journal's one
+/// round trip), or a transaction of several statements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    Statement,
+    Transaction,
+}
+
+/// The fencing call, as a statement's select list, with placeholders `$a` (node) and `$b`
+/// (incarnation). It share-locks the node's row only while the row has this incarnation and is
+/// not dead, and raises `WF001` otherwise (`warung_fenced`, called only then). It names the
+/// writer for the rest of the transaction (`warung.writer`, read only by audit triggers such as
+/// the chaos test's). A transaction of several statements also gets the idle limit; a lone
+/// statement is never idle in a transaction, so it is spared that setting.
+///
+/// Plain SQL rather than a PL/pgSQL function: measured interleaved with pgbench on a
+/// journal-shaped statement, this form adds 0.026 ms to it, `SELECT warung_fence(..)` with the
+/// idle limit 0.050 ms (docs/benchmarks.md). `set_config(.., true)` is `SET LOCAL`.
+pub fn fencing_select(a: usize, b: usize, fenced: Fenced) -> String {
+    let idle = match fenced {
+        Fenced::Statement => String::new(),
+        Fenced::Transaction => {
+            format!(", set_config('idle_in_transaction_session_timeout', '{FENCED_IDLE_IN_TRANSACTION_TIMEOUT}', true)")
+        }
+    };
     format!(
-        "SELECT warung_fence(${a}, ${b}), \
-         set_config('idle_in_transaction_session_timeout', '{FENCED_IDLE_IN_TRANSACTION_TIMEOUT}', true)"
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM cluster_nodes WHERE node_id = ${a} AND incarnation = ${b} \
+           AND state <> 'dead' FOR SHARE) THEN true ELSE warung_fenced(${a}, ${b}) END, \
+         set_config('warung.writer', ${a} || ':' || ${b}, true){idle}"
     )
 }
 
@@ -45,11 +69,14 @@ pub struct FenceId {
 pub struct WriterFence {
     id: OnceLock<FenceId>,
     tripped: watch::Sender<bool>,
+    /// Cleared only by the lab, to measure the fence's cost by turning it off and on within one
+    /// run (`warung bench flash-sale --fence alternate`); a node never clears it.
+    checking: AtomicBool,
 }
 
 impl Default for WriterFence {
     fn default() -> Self {
-        WriterFence { id: OnceLock::new(), tripped: watch::channel(false).0 }
+        WriterFence { id: OnceLock::new(), tripped: watch::channel(false).0, checking: AtomicBool::new(true) }
     }
 }
 
@@ -59,8 +86,14 @@ impl WriterFence {
         assert!(self.id.set(id).is_ok(), "a process joins the cluster once");
     }
 
+    /// Who this process writes as, when its writes are fenced.
     pub fn id(&self) -> Option<&FenceId> {
-        self.id.get()
+        self.id.get().filter(|_| self.checking.load(Ordering::Relaxed))
+    }
+
+    /// The lab's switch (see `checking`): writes from now on are fenced, or not.
+    pub fn set_checking(&self, on: bool) {
+        self.checking.store(on, Ordering::Relaxed);
     }
 
     /// The database refused a write of this process as fenced: it must stop serving.

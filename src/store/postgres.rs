@@ -12,7 +12,7 @@ use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkEr
 
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
-use super::fence::{self, FenceId, WriterFence};
+use super::fence::{self, FenceId, Fenced, WriterFence};
 use super::{sink_error, PoolUse, StoreError};
 use crate::records::{OrderRow, ShopRecord};
 
@@ -93,7 +93,8 @@ impl PgJournal {
     /// held until the commit.
     async fn write(&self, own: Batch<'_>, shared: Batch<'_>, earlier: Earlier) -> Result<(), SinkError> {
         let mut tx = self.write_pool.begin().await.map_err(sink_error)?;
-        write_all(&mut tx, &own, self.fence.id()).await.map_err(|e| self.refused(e))?;
+        let fence = self.fence.id().map(|id| (id, Fenced::Transaction));
+        write_all(&mut tx, &own, fence).await.map_err(|e| self.refused(e))?;
         after(earlier).await?;
         write_all(&mut tx, &shared, None).await.map_err(sink_error)?;
         tx.commit().await.map_err(sink_error)
@@ -106,7 +107,8 @@ impl PgJournal {
     async fn write_alone(&self, batch: Batch<'_>) -> Result<(), SinkError> {
         assert!(is_one_statement(&batch), "a batch that adds items is two statements");
         let mut conn = self.write_pool.acquire().await.map_err(sink_error)?;
-        write_all(&mut conn, &batch, self.fence.id()).await.map_err(|e| self.refused(e))
+        let fence = self.fence.id().map(|id| (id, Fenced::Statement));
+        write_all(&mut conn, &batch, fence).await.map_err(|e| self.refused(e))
     }
 
     /// A statement that carried the fence failed: fenced, or as any other statement.
@@ -129,10 +131,14 @@ fn is_one_statement(batch: &Batch<'_>) -> bool {
 /// items (all parts of one statement see the same snapshot, so an update could miss a row
 /// inserted beside it); no other two parts touch the same row (rows are merged by key). The
 /// fence, if any, is the first statement's, and is sent even when the batch has no rows here.
-async fn write_all(conn: &mut PgConnection, batch: &Batch<'_>, fence: Option<&FenceId>) -> Result<(), sqlx::Error> {
+async fn write_all(
+    conn: &mut PgConnection,
+    batch: &Batch<'_>,
+    fence: Option<(&FenceId, Fenced)>,
+) -> Result<(), sqlx::Error> {
     let mut first = Combined::default();
-    if let Some(id) = fence {
-        first.fence(id);
+    if let Some((id, fenced)) = fence {
+        first.fence(id, fenced);
     }
     write_products(&mut first, batch);
     write_new_items(&mut first, batch);
