@@ -86,6 +86,11 @@ struct FlashSaleArgs {
     /// Share of buyers who can pay; the others hold half the price.
     #[arg(long, default_value_t = 0.8)]
     funded_fraction: f64,
+    /// The cluster's fence on the engine's journal (the actor strategy), as one node of a cluster
+    /// would have it, without the rest of the cluster: off, on (every batch), or alternate (on
+    /// and off in turns within the run; the notes compare the two).
+    #[arg(long, value_enum, default_value_t = crate::bench::sale::FenceMode::Off)]
+    fence: crate::bench::sale::FenceMode,
     /// The Postgres server (and database) the SQL strategies use; the engine gets its own
     /// database on the same server.
     #[arg(long, env = "WARUNG_BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
@@ -186,6 +191,7 @@ async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency,
         price: args.price,
         funded_fraction: args.funded_fraction,
+        fence: args.fence,
         database_url: args.database_url,
         redis_url: args.redis_url,
     };

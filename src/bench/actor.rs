@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -16,7 +17,8 @@ use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductCommand, ProductRejection, Restock};
 use warung_actors::runtime::CallError;
 
-use super::sale::FlashSale;
+use super::alternate::Alternation;
+use super::sale::{FenceMode, FlashSale};
 use super::{Attempt, Contender, Verification};
 use crate::checkout::{CheckoutError, OrderState};
 use crate::engine::Engine;
@@ -46,6 +48,8 @@ pub struct ActorContender {
     products: Vec<ProductCode>,
     items: bool,
     database: String,
+    /// `--fence alternate`: the fence's windows and the sales in each.
+    alternation: Option<Arc<Alternation>>,
 }
 
 /// The engine's own database on the same server: its name, its URL, and the server's options.
@@ -70,6 +74,18 @@ pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
     let mut settings = Settings::load().context("settings")?;
     settings.database.url = url;
     let engine = crate::startup::start_engine(settings).await?;
+    let mut alternation = None;
+    if sale.fence != FenceMode::Off {
+        let access = engine.store.cluster_access().context("--fence needs the engine on Postgres")?;
+        // Joins as the only node and arms the journal's fence; no upkeep runs, and nothing takes
+        // this node over, so every batch passes the fence, paying its whole cost.
+        let settings = crate::settings::ClusterSettings::default();
+        let fence = access.fence.clone();
+        crate::cluster::ClusterNode::join(access, &settings, "lab-fenced", "").await?;
+        if sale.fence == FenceMode::Alternate {
+            alternation = Some(Alternation::new(fence));
+        }
+    }
     let items = sale.stock * u64::from(sale.products) <= ITEMS_CHECKED_MAX;
     let mut products = Vec::new();
     for p in 0..sale.products {
@@ -93,7 +109,7 @@ pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
     }
     engine.supervisor.flush().await.context("storing the wallets")?;
     let journal_before = journal_figures(&engine);
-    Ok(ActorContender { engine, journal_before, products, items, database: name })
+    Ok(ActorContender { engine, journal_before, products, items, database: name, alternation })
 }
 
 async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -> anyhow::Result<()> {
@@ -161,8 +177,16 @@ impl Contender for ActorContender {
 
     async fn attempt(&self, buyer: u64, product: u32) -> Attempt {
         let (who, code) = (customer(buyer), &self.products[product as usize]);
+        if let Some(alternation) = &self.alternation {
+            alternation.begin();
+        }
         match retry_busy(|| self.engine.checkout.buy_with_saldo(&who, code, 1)).await {
-            Ok(_) => Attempt::Sold,
+            Ok(_) => {
+                if let Some(alternation) = &self.alternation {
+                    alternation.sold();
+                }
+                Attempt::Sold
+            }
             Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) => Attempt::SoldOut,
             Err(CheckoutError::InsufficientBalance { .. }) => Attempt::Insufficient,
             Err(_) => Attempt::Failed,
@@ -203,11 +227,12 @@ impl Contender for ActorContender {
         if batches == 0 {
             return Vec::new();
         }
-        vec![format!(
+        let journal = format!(
             "journal: {batches} batches, {:.1} rows per batch, {:.2} ms per commit on average",
             events as f64 / batches as f64,
             micros as f64 / batches as f64 / 1000.0
-        )]
+        );
+        std::iter::once(journal).chain(self.alternation.as_ref().and_then(|a| a.note())).collect()
     }
 
     async fn finish(&self) {

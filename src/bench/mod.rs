@@ -10,6 +10,8 @@
 //! - `report`: the table, the JSON, and the HTML page.
 
 mod actor;
+mod alternate;
+mod cpu;
 mod html;
 mod postgres;
 mod redis_lua;

@@ -74,6 +74,8 @@ pub struct RunReport {
     pub correct: bool,
     pub wall_time_s: f64,
     pub throughput_per_s: f64,
+    /// The machine's busy CPU time during the run (every process), per attempt, in µs.
+    pub cpu_us_per_attempt: Option<f64>,
     /// Throughput over pg-row-lock's in the same run.
     pub vs_pg_row_lock: Option<f64>,
     pub latency_ms: Latencies,
@@ -178,6 +180,9 @@ pub fn table(reports: &[RunReport]) -> String {
         ));
     }
     for r in reports {
+        if let Some(cpu) = r.cpu_us_per_attempt.filter(|_| r.error.is_none()) {
+            out.push_str(&format!("{}: the machine's CPU (every process): {cpu:.0} µs per attempt\n", r.strategy));
+        }
         for note in &r.notes {
             out.push_str(&format!("{}: {note}\n", r.strategy));
         }

@@ -70,10 +70,27 @@ pub struct FlashSale {
     pub price: u64,
     /// Share of buyers whose wallet holds the price; the others hold half of it.
     pub funded_fraction: f64,
+    /// Whether the engine's journal runs with the cluster's fence, as one node of a cluster would
+    /// (without the rest of the cluster): what the fence costs, alone.
+    pub fence: FenceMode,
     #[serde(skip)]
     pub database_url: String,
     #[serde(skip)]
     pub redis_url: String,
+}
+
+/// The engine's fence in the lab (`--fence`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum FenceMode {
+    /// One node, as without a cluster.
+    #[default]
+    Off,
+    /// Every batch fenced.
+    On,
+    /// Fenced and not in turns (`FENCE_ALTERNATE_MS` each) within the run: the two are compared
+    /// under the same conditions, so the host's drift from run to run cannot hide the cost.
+    Alternate,
 }
 
 impl FlashSale {
@@ -137,6 +154,7 @@ mod tests {
             concurrency: 4,
             price: 10_000,
             funded_fraction: fraction,
+            fence: FenceMode::Off,
             database_url: String::new(),
             redis_url: String::new(),
         }

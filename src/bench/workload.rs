@@ -67,6 +67,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let done = Arc::new(AtomicU64::new(0));
     let progress = progress_bar(sale, strategy);
     let started = Instant::now();
+    let cpu_before = super::cpu::busy_micros();
     let deadline = match sale.stop {
         Stop::Seconds(secs) => Some(started + Duration::from_secs(secs)),
         Stop::Buyers(_) => None,
@@ -89,6 +90,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     });
     let results = join_all(workers.map(tokio::spawn)).await;
     let wall = started.elapsed();
+    let cpu = cpu_before.zip(super::cpu::busy_micros()).map(|(before, after)| after.saturating_sub(before));
     ticker.abort();
     progress.finish_and_clear();
 
@@ -110,6 +112,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         failed: tally.failed,
         wall_time_s: wall.as_secs_f64(),
         throughput_per_s: attempted as f64 / wall.as_secs_f64().max(1e-9),
+        cpu_us_per_attempt: cpu.map(|micros| micros as f64 / attempted.max(1) as f64),
         latency_ms: Latencies::of(&histogram),
         latency_histogram_ms: super::report::buckets(&histogram),
         ..RunReport::could_not_run(strategy, String::new())
