@@ -120,13 +120,14 @@ impl Engine {
 /// A cluster node owns nothing until its upkeep acquires shards; each acquisition recovers what
 /// the shards' last owner left unfinished, while the shards already serve (every step of
 /// recovery is idempotent by order id, as at a single node's start). Orders changed within a
-/// call's deadline of the acquisition may be purchases still running, here or on the last owner
-/// (whose calls reach this node once it owns the shards): the sweeps settle them if they stop.
-/// Customers' flows sent by other nodes run on this node's checkout; shards handed off take
-/// their customers' claims with them.
+/// flow's longest run of the acquisition may be purchases still running, here or on the last
+/// owner (whose calls reach this node once it owns the shards): the sweeps settle them if they
+/// stop. Customers' flows sent by other nodes run on this node's checkout; a hand-off waits for
+/// the flows running here (up to a route deadline), and shards handed off take their customers'
+/// claims with them.
 fn start_upkeep(joined: &Joined, checkout: &Checkout, clock: Clock) {
     let recovering = checkout.clone();
-    let in_flight = joined.route_deadline;
+    let in_flight = joined.route_deadline * crate::cluster::route::FLOW_DEADLINES_MAX;
     joined.node.on_acquire(Arc::new(move |shards| {
         let checkout = recovering.clone();
         let changed_before = clock.now() - in_flight.as_millis() as i64;
@@ -137,6 +138,17 @@ fn start_upkeep(joined: &Joined, checkout: &Checkout, clock: Clock) {
                 Err(error) => tracing::error!(%error, "recovering acquired shards failed; the sweeps retry"),
             }
         });
+    }));
+    let draining = checkout.clone();
+    let flows_within = joined.route_deadline;
+    joined.node.on_drain(Arc::new(move |shards| {
+        let checkout = draining.clone();
+        Box::pin(async move {
+            let running = checkout.flows_finished(&shards, flows_within).await;
+            if running > 0 {
+                tracing::warn!(running, "customers' flows still running as their shards are handed off");
+            }
+        })
     }));
     let forgetting = checkout.clone();
     joined.node.on_release(Arc::new(move |shards| forgetting.forget_customers_of(shards)));

@@ -61,7 +61,7 @@ impl Alternation {
     }
 
     /// Sales per second with the fence and without, over the whole pairs of windows after the
-    /// first pair (warming up) and before the last window (cut short by the run's end).
+    /// first two pairs (warming up) and before the last window (cut short by the run's end).
     pub fn note(&self) -> Option<String> {
         let last = self.window_now()?;
         let sold: Vec<u64> = self.sold.iter().map(|s| s.load(Ordering::Relaxed)).collect();

@@ -7,6 +7,7 @@ use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, U
 use warung_actors::product::{ProductRejection, Release, ReleaseReason, Reserve, StoreWhen};
 
 use super::order::{Order, OrderCommand, OrderState, PaymentMethod};
+use super::owner::Placed;
 use super::{actor_of, Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
 /// An order waiting for its payment.
@@ -42,9 +43,10 @@ impl Checkout {
             product: product.clone(),
             quantity,
         };
-        if let Some(outcome) = self.on_owner(customer, flow).await {
-            return outcome;
-        }
+        let _here = match self.on_owner(customer, flow).await {
+            Placed::There(outcome) => return outcome,
+            Placed::Here(here) => here,
+        };
         self.buy_with_external_here(order, customer, product, quantity).await
     }
 
@@ -87,9 +89,10 @@ impl Checkout {
     pub async fn cancel_as(&self, order: &OrderId, actor: Option<&str>) -> Result<(), CheckoutError> {
         let found = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let flow = || CustomerFlow::Cancel { order: order.clone(), actor: actor.map(str::to_string) };
-        if let Some(outcome) = self.on_owner(&found.customer, flow).await {
-            return outcome;
-        }
+        let _here = match self.on_owner(&found.customer, flow).await {
+            Placed::There(outcome) => return outcome,
+            Placed::Here(here) => here,
+        };
         let _turn = self.customer_turn(&found.customer).await;
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let mut cancelled = Order::new(row.clone());
@@ -120,11 +123,11 @@ impl Checkout {
             Ok(Some(row)) if row.state == OrderState::AwaitingPayment => {
                 let flow = || CustomerFlow::Expire { order: order.clone() };
                 match self.on_owner::<()>(&row.customer, flow).await {
-                    None => {
+                    Placed::Here(_here) => {
                         self.mark_expired(&row).await;
                     }
-                    Some(Ok(())) => {}
-                    Some(Err(error)) => {
+                    Placed::There(Ok(())) => {}
+                    Placed::There(Err(error)) => {
                         tracing::warn!(%order, %error, "the customer's node could not expire an order; its sweep will")
                     }
                 }

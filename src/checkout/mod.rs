@@ -121,6 +121,8 @@ struct Inner {
     notices: broadcast::Sender<OrderNotice>,
     /// One customer's payments and order transitions, one at a time (see `customer_turn`).
     turns: Vec<tokio::sync::Mutex<()>>,
+    /// The customers' flows running here, per shard (`owner.rs`).
+    flows_here: Arc<owner::FlowsHere>,
     /// Delivered payments whose surplus could not be credited yet (the store was down): tried
     /// again by the periodic sweep, and at every start from the store.
     owed_surpluses: DashMap<warung_actors::domain::Reference, PaymentRow>,
@@ -158,6 +160,7 @@ impl Checkout {
                 any_role: std::sync::atomic::AtomicBool::new(false),
                 notices,
                 turns: (0..CUSTOMER_TURN_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+                flows_here: Arc::default(),
                 owed_surpluses: DashMap::new(),
             }),
         }

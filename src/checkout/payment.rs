@@ -20,6 +20,7 @@ use warung_actors::product::{Commit, Committed, ProductRejection};
 use warung_actors::wallet::{Credit, WalletBalance};
 
 use super::order::{Order, OrderCommand, OrderOutcome, PaymentDecision};
+use super::owner::Placed;
 use super::{Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
 mod record;
@@ -106,9 +107,10 @@ impl Checkout {
     #[tracing::instrument(name = "checkout.payment", skip_all, fields(payment = %incoming.id, customer = %incoming.customer.masked()))]
     pub async fn apply_payment(&self, incoming: IncomingPayment) -> Result<Applied, CheckoutError> {
         let customer = incoming.customer.clone();
-        if let Some(outcome) = self.on_owner(&customer, || CustomerFlow::ApplyPayment(incoming.clone())).await {
-            return outcome;
-        }
+        let _here = match self.on_owner(&customer, || CustomerFlow::ApplyPayment(incoming.clone())).await {
+            Placed::There(outcome) => return outcome,
+            Placed::Here(here) => here,
+        };
         let order = match &incoming.purpose {
             Purpose::Order(order) => order.clone(),
             Purpose::TopUp => {

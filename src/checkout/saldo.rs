@@ -16,6 +16,7 @@ use warung_actors::runtime::CallError;
 use warung_actors::wallet::{Debit, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
+use super::owner::Placed;
 use super::recovery::Settled;
 use super::{actor_of, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
 
@@ -47,9 +48,10 @@ impl Checkout {
             product: product.clone(),
             quantity,
         };
-        if let Some(outcome) = self.on_owner(customer, flow).await {
-            return outcome;
-        }
+        let _here = match self.on_owner(customer, flow).await {
+            Placed::There(outcome) => return outcome,
+            Placed::Here(here) => here,
+        };
         self.buy_with_saldo_here(order, customer, product, quantity).await
     }
 

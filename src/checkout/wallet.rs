@@ -8,6 +8,7 @@ use warung_actors::runtime::CallError;
 use warung_actors::wallet::{Adjust, Credit, Refund, WalletBalance, WalletRequest};
 
 use super::order::{Order, OrderCommand, OrderOutcome, PaymentMethod};
+use super::owner::Placed;
 use super::payment::{IncomingPayment, PaymentOutcome, Purpose};
 use super::{Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
@@ -52,9 +53,10 @@ impl Checkout {
         let found = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let flow =
             || CustomerFlow::Refund { order: order.clone(), reason: reason.to_string(), actor: actor.to_string() };
-        if let Some(outcome) = self.on_owner(&found.customer, flow).await {
-            return outcome;
-        }
+        let _here = match self.on_owner(&found.customer, flow).await {
+            Placed::There(outcome) => return outcome,
+            Placed::Here(here) => here,
+        };
         let _turn = self.customer_turn(&found.customer).await;
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
         let mut refunded = Order::new(row.clone());

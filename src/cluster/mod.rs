@@ -12,6 +12,7 @@
 //! The fence itself (every journal batch checks this process's incarnation) is the store's:
 //! `store::fence`.
 
+mod flows_seen;
 pub mod membership;
 pub mod node;
 pub mod rendezvous;
@@ -24,7 +25,7 @@ pub mod wire;
 
 pub use membership::MembershipError;
 pub use node::{ClusterNode, OwnedShards};
-pub use route::{Actors, Dependency, Remote};
+pub use route::{Actors, Dependency, FlowPlace, Remote};
 pub use scope::Scope;
 pub use shard::{Shard, SHARDS_COUNT};
 

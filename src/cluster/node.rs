@@ -138,6 +138,7 @@ pub struct ClusterNode {
     hand_off: Arc<std::sync::OnceLock<HandOff>>,
     recover: Arc<std::sync::OnceLock<Recover>>,
     released: Arc<std::sync::OnceLock<Released>>,
+    drained: Arc<std::sync::OnceLock<HandOff>>,
     counters: Arc<NodeCounters>,
     /// Until when (milliseconds on `owned`'s clock) this node holds the outbox lease.
     outbox_lease_until_ms: Arc<AtomicU64>,
@@ -176,6 +177,7 @@ impl ClusterNode {
             hand_off: Arc::default(),
             recover: Arc::default(),
             released: Arc::default(),
+            drained: Arc::default(),
             counters: Arc::default(),
             outbox_lease_until_ms: Arc::default(),
             leaving: Arc::default(),
@@ -217,6 +219,12 @@ impl ClusterNode {
     /// Sets what is started for shards just acquired. Set once, before the upkeep runs.
     pub fn on_acquire(&self, recover: Recover) {
         assert!(self.recover.set(recover).is_ok(), "one recovery");
+    }
+
+    /// Sets what a hand-off waits for once its shards take nothing new (the customers' flows
+    /// running here). Set once, before the upkeep runs.
+    pub fn on_drain(&self, drained: HandOff) {
+        assert!(self.drained.set(drained).is_ok(), "one drain");
     }
 
     /// Sets what is forgotten of shards handed off. Set once, before the upkeep runs.
@@ -359,8 +367,9 @@ impl ClusterNode {
         self.hand_off(membership::owned(&self.pool, &self.me).await?).await
     }
 
-    /// Gives shards up to the node that should own them: new reservations go elsewhere while
-    /// the purchases in flight finish (`HANDOFF_DRAIN_MS`); then no call is taken for them, their
+    /// Gives shards up to the node that should own them: new reservations and customers' flows
+    /// go elsewhere while the purchases in flight finish (`HANDOFF_DRAIN_MS`, then the flows
+    /// running here, bounded: `on_drain`); then no call is taken for them, their
     /// actors stop after the messages already sent to them, what they changed is flushed, and
     /// only then are the shards released (the new owner loads what was stored).
     pub async fn hand_off(&self, shards: Vec<Shard>) -> Result<(), MembershipError> {
@@ -370,6 +379,9 @@ impl ClusterNode {
         let started = Instant::now();
         self.owned.set(&shards, SHARD_DRAINING);
         tokio::time::sleep(Duration::from_millis(HANDOFF_DRAIN_MS)).await;
+        if let Some(drained) = self.drained.get() {
+            drained(shards.clone()).await;
+        }
         self.owned.set(&shards, SHARD_NOT_OWNED);
         if let Some(hand_off) = self.hand_off.get() {
             hand_off(shards.clone()).await;

@@ -30,7 +30,7 @@ const REMOTE_CALL_TIMEOUT_MS: u64 = 2_000;
 /// A customer's flow sent to the customer's owner makes a few actor calls, each of which may look
 /// for an owner for the route deadline: it is waited for this many deadlines. It is never sent
 /// twice, so an answer lost after it was taken is "outcome unknown", not "try again".
-const FLOW_DEADLINES_MAX: u32 = 3;
+pub const FLOW_DEADLINES_MAX: u32 = 3;
 
 /// A change an actor made that a later change needs stored first (see `Supervisor::product_after`).
 #[derive(Clone, Debug)]
@@ -275,19 +275,18 @@ impl Actors {
         .await
     }
 
-    /// Runs a customer's flow on the customer's owner when that is another node: `None` when it
-    /// is to run here (no cluster, or this node owns the customer and is not handing them off).
-    /// Answers with the flow's outcome as the owner serialized it.
-    pub async fn customer_flow(
-        &self,
-        customer: &CustomerId,
-        flow: impl FnOnce() -> serde_json::Value,
-    ) -> Option<Result<serde_json::Value, CallError>> {
+    /// Runs a customer's flow on the customer's owner when that is another node, answering with
+    /// the flow's outcome as the owner serialized it; else says it runs here (no cluster, or this
+    /// node owns the customer and is not handing them off), with the shard in a cluster.
+    pub async fn customer_flow(&self, customer: &CustomerId, flow: impl FnOnce() -> serde_json::Value) -> FlowPlace {
+        let Some(remote) = &self.remote else { return FlowPlace::Here(None) };
         let shard = Shard::of_customer(customer);
-        let remote = self.remote.as_ref().filter(|remote| !remote.owned.takes_new_reservations(shard))?;
-        let request = Request::Flow { customer: customer.clone(), flow: flow() };
+        if remote.owned.takes_new_reservations(shard) {
+            return FlowPlace::Here(Some(shard));
+        }
+        let request = Request::Flow { customer: customer.clone(), id: rand::random(), flow: flow() };
         // Asked again only while no owner took it (no responders, or "not owner").
-        Some(self.until_placed(|| remote.run_flow(shard, &request)).await)
+        FlowPlace::There(self.until_placed(|| remote.run_flow(shard, &request)).await)
     }
 
     /// Runs `attempt` again, with a growing pause, while it finds the shard between owners (not
@@ -320,24 +319,24 @@ impl Remote {
     /// One call to the shard's owner. "No responders" (no owner subscribed) and a lost answer
     /// are `NotOwner`: the caller asks again until its deadline.
     async fn call(&self, shard: Shard, request: &Request) -> Result<serde_json::Value, CallError> {
-        self.ask(shard, request, Duration::from_millis(REMOTE_CALL_TIMEOUT_MS), |_| CallError::NotOwner).await
+        self.ask(shard, request, Duration::from_millis(REMOTE_CALL_TIMEOUT_MS), Asked::ActorCall).await
     }
 
     /// One customer's flow on its owner: sent again only if no owner took it.
     async fn run_flow(&self, shard: Shard, request: &Request) -> Result<serde_json::Value, CallError> {
-        let lost = |reason: String| CallError::OutcomeUnknown { reason };
-        self.ask(shard, request, self.deadline * FLOW_DEADLINES_MAX, lost).await
+        self.ask(shard, request, self.deadline * FLOW_DEADLINES_MAX, Asked::Flow).await
     }
 
     /// Sends `request` to the shard's owner and waits up to `timeout`; "no responders" is
-    /// `NotOwner`, an answer lost after sending is `lost(why)`.
+    /// `NotOwner`, an answer lost or unreadable after sending is as `asked` says.
     async fn ask(
         &self,
         shard: Shard,
         request: &Request,
         timeout: Duration,
-        lost: impl Fn(String) -> CallError,
+        asked_for: Asked,
     ) -> Result<serde_json::Value, CallError> {
+        let lost = |reason: String| asked_for.lost(reason);
         let payload = serde_json::to_vec(request).map_err(|e| CallError::Corrupt { reason: e.to_string() })?;
         let subject = wire::subject(&self.cluster, shard);
         // The client's own timeout (10 s by default) is set past ours, so ours decides.
@@ -358,8 +357,10 @@ impl Remote {
                 return Err(counters.count(&counters.timed_out, lost(waited)));
             }
         };
-        let answer: Answer =
-            serde_json::from_slice(&message.payload).map_err(|e| CallError::Corrupt { reason: e.to_string() })?;
+        let answer: Answer = serde_json::from_slice(&message.payload).map_err(|e| match asked_for {
+            Asked::ActorCall => CallError::Corrupt { reason: e.to_string() },
+            Asked::Flow => lost(format!("an unreadable answer: {e}")),
+        })?;
         match answer {
             Answer::Done(value) => {
                 counters.done.fetch_add(1, Ordering::Relaxed);
@@ -368,6 +369,32 @@ impl Remote {
             Answer::NotOwner => Err(counters.count(&counters.not_owner, CallError::NotOwner)),
             Answer::Busy => Err(counters.count(&counters.busy, CallError::Busy)),
             Answer::Malformed(reason) => Err(counters.count(&counters.failed, CallError::Corrupt { reason })),
+        }
+    }
+}
+
+/// Where a customer's flow runs (`Actors::customer_flow`).
+pub enum FlowPlace {
+    /// On this node: in a cluster, for a customer of this shard.
+    Here(Option<Shard>),
+    /// On the customer's owner, with its outcome.
+    There(Result<serde_json::Value, CallError>),
+}
+
+/// What was sent, which decides what a lost answer means.
+#[derive(Clone, Copy)]
+enum Asked {
+    /// An actor command, idempotent by its id: sent again (`NotOwner`) until the deadline.
+    ActorCall,
+    /// A customer's flow, never sent twice once taken: its outcome is unknown.
+    Flow,
+}
+
+impl Asked {
+    fn lost(self, reason: String) -> CallError {
+        match self {
+            Asked::ActorCall => CallError::NotOwner,
+            Asked::Flow => CallError::OutcomeUnknown { reason },
         }
     }
 }

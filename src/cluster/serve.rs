@@ -17,6 +17,7 @@ use warung_actors::domain::{CustomerId, ProductCode};
 use warung_actors::product::{self, ProductCommand, ProductRequest};
 use warung_actors::wallet::{self, WalletCommand, WalletRequest};
 
+use super::flows_seen::FlowsSeen;
 use super::node::OwnedShards;
 use super::shard::Shard;
 use super::wire::{self, Answer, Request};
@@ -110,6 +111,7 @@ pub struct Intake {
     products: HashMap<&'static str, ProductRun>,
     wallets: HashMap<&'static str, WalletRun>,
     flows: FlowSlot,
+    flows_seen: FlowsSeen,
 }
 
 impl Intake {
@@ -129,6 +131,7 @@ impl Intake {
             products: product_runs(),
             wallets: wallet_runs(),
             flows,
+            flows_seen: FlowsSeen::default(),
         }
     }
 
@@ -203,8 +206,8 @@ impl Intake {
             },
             Request::ProductSnapshot { code } => done(&supervisor.product_snapshot(&code).await),
             Request::WalletBalance { customer } => done(&supervisor.wallet_balance(&customer).await),
-            Request::Flow { flow, .. } => match self.flows.get() {
-                Some(run) => run(flow).await,
+            Request::Flow { id, flow, .. } => match self.flows.get() {
+                Some(run) => self.flows_seen.once(id, || run(flow)).await,
                 None => Answer::NotOwner,
             },
         }

@@ -33,8 +33,10 @@ pub enum Request {
     },
     /// One of a customer's flows (a purchase, a payment, a cancellation, a refund), run where the
     /// customer's claims and turns are kept: on the owner of the customer's shard.
+    /// `id` is the caller's, the same each time it asks (see `FlowsSeen`).
     Flow {
         customer: CustomerId,
+        id: u64,
         flow: serde_json::Value,
     },
 }
@@ -63,7 +65,7 @@ impl Request {
 }
 
 /// The owner's answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Answer {
     /// The actor's reply (`Reply<..>` of the command, serialized).
     Done(serde_json::Value),

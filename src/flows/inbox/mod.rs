@@ -142,15 +142,20 @@ impl Inbox {
         self.push(message);
     }
 
+    /// The message is in the table (recorded before it is delivered), so it comes with the rows
+    /// read; queued alone only when they cannot be read. Not queued again if it was answered
+    /// meanwhile (a scan took it): its row is no longer unanswered.
     async fn queue_with_earlier(&self, shard: Shard, message: Queued) {
         let Some(cluster) = &self.inner.cluster else { return };
         match unhandled_inbox(&cluster.pool, WHATSAPP, &[shard], Some(message.customer()), INBOX_RESUMED_MAX).await {
             Ok(rows) => {
                 self.queue_rows(rows).await;
             }
-            Err(error) => tracing::warn!(%error, "could not read a customer's earlier messages; queued this one"),
+            Err(error) => {
+                tracing::warn!(%error, "could not read a customer's earlier messages; queued this one");
+                self.push(message);
+            }
         }
-        self.push(message);
     }
 
     /// In a cluster: answers what wakes announce for this node's shards, and scans them now and
