@@ -7,7 +7,7 @@ use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, U
 use warung_actors::product::{ProductRejection, Release, ReleaseReason, Reserve, StoreWhen};
 
 use super::order::{Order, OrderCommand, OrderState, PaymentMethod};
-use super::owner::Placed;
+use super::owner::{Buy, Placed};
 use super::{actor_of, Checkout, CheckoutError, CustomerFlow, ShopRecord};
 
 /// An order waiting for its payment.
@@ -37,12 +37,7 @@ impl Checkout {
         product: &ProductCode,
         quantity: Quantity,
     ) -> Result<PendingOrder, CheckoutError> {
-        let flow = || CustomerFlow::BuyWithExternal {
-            order: order.clone(),
-            customer: customer.clone(),
-            product: product.clone(),
-            quantity,
-        };
+        let flow = || CustomerFlow::BuyWithExternal(Buy::of(&order, customer, product, quantity));
         let _here = match self.on_owner(customer, flow).await {
             Placed::There(outcome) => return outcome,
             Placed::Here(here) => here,

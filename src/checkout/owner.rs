@@ -20,18 +20,8 @@ use crate::cluster::{FlowPlace, Shard, SHARDS_COUNT};
 /// owner runs exactly what the caller asked for.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum CustomerFlow {
-    BuyWithSaldo {
-        order: OrderId,
-        customer: CustomerId,
-        product: ProductCode,
-        quantity: Quantity,
-    },
-    BuyWithExternal {
-        order: OrderId,
-        customer: CustomerId,
-        product: ProductCode,
-        quantity: Quantity,
-    },
+    BuyWithSaldo(Buy),
+    BuyWithExternal(Buy),
     ApplyPayment(IncomingPayment),
     Cancel {
         order: OrderId,
@@ -82,6 +72,21 @@ impl Drop for FlowHere {
 /// How often a hand-off looks whether its shards' flows have finished.
 const FLOWS_FINISHED_POLL_MS: u64 = 10;
 
+/// A purchase, with the order id its caller chose.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Buy {
+    order: OrderId,
+    customer: CustomerId,
+    product: ProductCode,
+    quantity: Quantity,
+}
+
+impl Buy {
+    pub(super) fn of(order: &OrderId, customer: &CustomerId, product: &ProductCode, quantity: Quantity) -> Buy {
+        Buy { order: order.clone(), customer: customer.clone(), product: product.clone(), quantity }
+    }
+}
+
 impl Checkout {
     /// Where `flow` runs: here, or on the customer's owner with its outcome there.
     pub(super) async fn on_owner<T: DeserializeOwned>(
@@ -131,10 +136,10 @@ impl Checkout {
     pub async fn run_flow(&self, flow: serde_json::Value) -> Result<serde_json::Value, String> {
         let flow: CustomerFlow = serde_json::from_value(flow).map_err(|error| format!("a customer's flow: {error}"))?;
         let outcome = match flow {
-            CustomerFlow::BuyWithSaldo { order, customer, product, quantity } => {
+            CustomerFlow::BuyWithSaldo(Buy { order, customer, product, quantity }) => {
                 to_json(self.buy_with_saldo_as(order, &customer, &product, quantity).await)
             }
-            CustomerFlow::BuyWithExternal { order, customer, product, quantity } => {
+            CustomerFlow::BuyWithExternal(Buy { order, customer, product, quantity }) => {
                 to_json(self.buy_with_external_as(order, &customer, &product, quantity).await)
             }
             CustomerFlow::ApplyPayment(incoming) => to_json(self.apply_payment(incoming).await),

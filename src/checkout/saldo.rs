@@ -16,7 +16,7 @@ use warung_actors::runtime::CallError;
 use warung_actors::wallet::{Debit, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
-use super::owner::Placed;
+use super::owner::{Buy, Placed};
 use super::recovery::Settled;
 use super::{actor_of, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
 
@@ -42,12 +42,7 @@ impl Checkout {
         product: &ProductCode,
         quantity: Quantity,
     ) -> Result<Purchase, CheckoutError> {
-        let flow = || CustomerFlow::BuyWithSaldo {
-            order: order.clone(),
-            customer: customer.clone(),
-            product: product.clone(),
-            quantity,
-        };
+        let flow = || CustomerFlow::BuyWithSaldo(Buy::of(&order, customer, product, quantity));
         let _here = match self.on_owner(customer, flow).await {
             Placed::There(outcome) => return outcome,
             Placed::Here(here) => here,
