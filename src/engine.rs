@@ -127,7 +127,7 @@ impl Engine {
 /// claims with them.
 fn start_upkeep(joined: &Joined, checkout: &Checkout, clock: Clock) {
     let recovering = checkout.clone();
-    let in_flight = joined.route_deadline * crate::cluster::route::FLOW_DEADLINES_MAX;
+    let in_flight = joined.route_deadline * crate::cluster::FLOW_DEADLINES_MAX;
     joined.node.on_acquire(Arc::new(move |shards| {
         let checkout = recovering.clone();
         let changed_before = clock.now() - in_flight.as_millis() as i64;

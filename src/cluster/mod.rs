@@ -15,6 +15,7 @@
 mod flows_seen;
 pub mod membership;
 pub mod node;
+pub mod remote;
 pub mod rendezvous;
 pub mod route;
 pub mod scope;
@@ -25,7 +26,8 @@ pub mod wire;
 
 pub use membership::MembershipError;
 pub use node::{ClusterNode, OwnedShards};
-pub use route::{Actors, Dependency, FlowPlace, Remote};
+pub use remote::{Remote, RemoteCounters, FLOW_DEADLINES_MAX};
+pub use route::{Actors, Dependency, FlowPlace};
 pub use scope::Scope;
 pub use shard::{Shard, SHARDS_COUNT};
 
@@ -39,7 +41,7 @@ pub struct Joined {
     /// How long a call keeps looking for an owner before it answers "try again".
     pub route_deadline: std::time::Duration,
     /// This node's calls to other nodes, by outcome.
-    pub remote_counters: std::sync::Arc<route::RemoteCounters>,
+    pub remote_counters: std::sync::Arc<RemoteCounters>,
     /// How this node runs the customers' flows other nodes send it (`Joined::serve_flows`).
     flows: serve::FlowSlot,
 }
