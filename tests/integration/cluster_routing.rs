@@ -54,6 +54,31 @@ async fn until_shared(a: &ClusterNode, b: &ClusterNode) {
     }
 }
 
+/// Waits until every message of `phone` is answered and a reply is queued; returns the replies'
+/// keys in the order they were queued.
+async fn until_answered(pool: &sqlx::PgPool, phone: &str) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let replies: Vec<(String,)> = sqlx::query_as("SELECT dedup_key FROM outbox WHERE destination = $1 ORDER BY id")
+            .bind(phone)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        let (unhandled,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE customer = $1 AND handled_at IS NULL")
+                .bind(phone)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        if unhandled == 0 && !replies.is_empty() {
+            return replies.into_iter().map(|(key,)| key).collect();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the messages were not answered");
+        // Answered by the customer's node, seen in the tables: polled.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The first name `make(i)` gives whose shard `node` owns.
 fn owned_by<T>(node: &ClusterNode, shard: impl Fn(&T) -> Shard, make: impl Fn(usize) -> T) -> T {
     (0..10_000).map(make).find(|key| node.owned().owns(shard(key))).expect("a key on that node")
@@ -137,23 +162,7 @@ async fn a_message_recorded_by_one_node_is_answered_by_its_customers_owner() {
         .unwrap();
     assert_eq!(said.status(), 202);
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (unhandled, replies): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM webhook_inbox WHERE customer = $1 AND handled_at IS NULL), \
-                    (SELECT COUNT(*) FROM outbox WHERE destination = $1)",
-        )
-        .bind(&phone)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if unhandled == 0 && replies > 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the message was not answered");
-        // Answered by another node's actors, seen in the tables: polled.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_answered(&pool, &phone).await;
     assert_eq!(served_a.gateway.inbox.report().answered, 0, "node A answered a message of B's customer");
     assert_eq!(served_b.gateway.inbox.report().answered, 1, "B, the customer's owner, answered it");
     pool.close().await;
@@ -287,26 +296,7 @@ async fn a_customers_messages_are_answered_in_order_across_nodes() {
         .unwrap();
     assert_eq!(said.status(), 202);
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let first_reply = loop {
-        let replies: Vec<(String,)> = sqlx::query_as("SELECT dedup_key FROM outbox WHERE destination = $1 ORDER BY id")
-            .bind(&phone)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        let (unhandled,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE customer = $1 AND handled_at IS NULL")
-                .bind(&phone)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        if unhandled == 0 && !replies.is_empty() {
-            break replies[0].0.clone();
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the messages were not answered");
-        // Answered by B's conversation actor, seen in the tables: polled.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let first_reply = until_answered(&pool, &phone).await.remove(0);
     assert!(first_reply.starts_with("reply:message:wamid.early:"), "answered out of order: {first_reply}");
     pool.close().await;
     engine_a.shutdown().await.unwrap();
