@@ -81,8 +81,8 @@ async fn run() {
 }
 
 async fn node(url: &str, cluster: &str, id: &str) -> (Engine, ClusterNode) {
-    let mut settings = Settings::load_from(std::path::Path::new("no-such-file.toml")).unwrap();
-    settings.database.url = url.to_string();
+    let mut settings = Settings::default();
+    settings.database.url = url.into();
     settings.cluster =
         ClusterSettings { enabled: true, heartbeat_ms: 250, ttl_ms: 1_500, ..ClusterSettings::default() };
     let store = Engine::connect(&settings).await.unwrap();

@@ -230,8 +230,8 @@ fn funded_engine(system: &actix_rt::SystemRunner, name: &str) -> Engine {
     system.block_on(async {
         let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-        let mut settings = Settings::load_from(std::path::Path::new("no-such-file.toml")).unwrap();
-        settings.database.url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let mut settings = Settings::default();
+        settings.database.url = format!("postgres://postgres@127.0.0.1:5432/{name}").into();
         let engine = warung::startup::start_engine(settings).await.unwrap();
         engine.catalog.create(&code(), "Hot", Money::rupiah(10_000), StockKind::Items).await.unwrap();
         let funding = (0..BUYERS).map(|b| {

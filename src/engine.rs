@@ -37,9 +37,9 @@ pub struct Engine {
 impl Engine {
     /// Connects and migrates the store named by the settings.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-        let store = store::connect(&settings.database.url, settings.database.max_connections)
+        let store = store::connect(settings.database.url.expose(), settings.database.max_connections)
             .await
-            .with_context(|| format!("connecting to the store at {}", redact(&settings.database.url)))?;
+            .with_context(|| format!("connecting to the store at {}", settings.database.url))?;
         store.migrate().await.context("applying migrations")?;
         Ok(store)
     }
@@ -209,16 +209,4 @@ async fn shop_values(settings: &Settings, store: &dyn Store) -> anyhow::Result<S
         }
     }
     Ok(values)
-}
-
-/// A database URL without its password, for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            let user = credentials.split(':').next().unwrap_or("");
-            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
 }

@@ -71,8 +71,8 @@ pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
     }
     admin.close().await;
 
-    let mut settings = Settings::load().context("settings")?;
-    settings.database.url = url;
+    let mut settings = Settings::from_environment().context("settings")?;
+    settings.database.url = url.into();
     let engine = crate::startup::start_engine(settings).await?;
     let mut alternation = None;
     if sale.fence != FenceMode::Off {

@@ -121,7 +121,7 @@ pub async fn join(settings: &crate::settings::Settings, store: &dyn crate::store
     let node = ClusterNode::join(access, cluster, &node_id, &settings.http.bind)
         .await
         .with_context(|| format!("joining the cluster as {node_id}"))?;
-    let nats = async_nats::connect(cluster.nats_url.as_str())
+    let nats = async_nats::connect(cluster.nats_url.expose())
         .await
         .with_context(|| format!("connecting to NATS at {}", cluster.nats_url))?;
     Ok(Joined::new(node, nats, cluster.name.clone(), cluster.route_deadline()))

@@ -7,5 +7,6 @@
 pub mod counters;
 pub mod http_client;
 pub mod rate_limit;
+pub mod redis;
 
 pub use http_client::{http_client, install_tls_provider};

@@ -2,20 +2,21 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::Settings;
+use super::{SecretUrl, Settings};
 
 /// Several nodes on one Postgres (docs/cluster.md). Off by default: one node, exactly as before.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClusterSettings {
     pub enabled: bool,
     /// The cluster's name: the prefix of its NATS subjects, so clusters can share a server.
     pub name: String,
     /// Unset: derived from the host name and the public port (`ClusterSettings::node_id`).
     pub node_id: Option<String>,
-    pub nats_url: String,
+    /// `nats://host:port`, or `tls://host:port` over TLS; a `user:password@` never prints.
+    pub nats_url: SecretUrl,
     pub heartbeat_ms: u64,
     /// A node whose heartbeat is this old (by the database's clock) is taken over.
     pub ttl_ms: u64,
@@ -27,7 +28,7 @@ impl Default for ClusterSettings {
             enabled: false,
             name: "warung".to_string(),
             node_id: None,
-            nats_url: "nats://127.0.0.1:4222".to_string(),
+            nats_url: SecretUrl::new("nats://127.0.0.1:4222"),
             heartbeat_ms: 1_000,
             ttl_ms: 5_000,
         }
@@ -72,7 +73,9 @@ impl Settings {
         if !cluster.enabled {
             return;
         }
-        if !self.database.url.starts_with("postgres://") && !self.database.url.starts_with("postgresql://") {
+        if !self.database.url.expose().starts_with("postgres://")
+            && !self.database.url.expose().starts_with("postgresql://")
+        {
             problems.push(
                 "cluster.enabled (WARUNG_CLUSTER__ENABLED) needs a Postgres store (WARUNG_DATABASE__URL=postgres://...): \
                  SQLite is one process's file, and several nodes share one database"
@@ -86,9 +89,9 @@ impl Settings {
                 cluster.ttl_ms, cluster.heartbeat_ms
             ));
         }
-        if !cluster.nats_url.starts_with("nats://") && !cluster.nats_url.starts_with("tls://") {
+        if !cluster.nats_url.expose().starts_with("nats://") && !cluster.nats_url.expose().starts_with("tls://") {
             problems.push(format!(
-                "cluster.nats_url (WARUNG_CLUSTER__NATS_URL) must be nats://host:port, got {:?}",
+                "cluster.nats_url (WARUNG_CLUSTER__NATS_URL) must be nats://host:port, got {}",
                 cluster.nats_url
             ));
         }

@@ -1,342 +1,117 @@
-//! Typed settings: defaults here, then an optional `warung.toml`, then `WARUNG_` environment
-//! variables with `__` between levels (`WARUNG_DATABASE__URL`). Validated once, at startup, with
-//! one clear message per bad value.
+//! Typed settings: the defaults in `sections.rs`, then a TOML file (`--config FILE` or
+//! `WARUNG_CONFIG`, else `./warung.toml` when present), then `WARUNG_` environment variables with
+//! `__` between levels (`WARUNG_DATABASE__URL`), then the command line. Validated once, at
+//! startup, with one clear message per bad value. `warung.toml.example` documents every setting.
+//!
+//! Values arrive exactly as written: an environment variable is text, and text becomes a number
+//! or a boolean only where the field is one (`0000111122223333` stays that admin token, `True`
+//! stays that shop name). An unknown key is refused, so a typo is not silently ignored.
 
-use std::net::SocketAddr;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use warung_actors::journal::JournalSettings;
 use warung_actors::supervisor::{RestartBudget, SupervisorSettings};
 
+mod checks;
 mod cluster;
 pub mod secret;
+mod sections;
 
 pub use cluster::ClusterSettings;
+pub use secret::{Secret, SecretUrl};
+pub use sections::*;
 
-pub use secret::Secret;
+/// The file read when no `--config` is given, if it exists.
+pub const CONFIG_FILE_DEFAULT: &str = "warung.toml";
 
-/// The embedded default store: a SQLite file in the working directory, no server needed.
-pub const DATABASE_URL_DEFAULT: &str = "sqlite://warung.db";
+/// The prefix of every setting's environment variable; `__` separates the levels.
+pub const ENV_PREFIX: &str = "WARUNG_";
 
-/// How long an order may wait for an external payment before its stock goes back on sale.
-pub const PAYMENT_TTL_SECS_DEFAULT: u64 = 15 * 60;
-
-/// How long a saldo purchase holds its stock between steps; after this, a purchase cut short
-/// by a crash gives its stock back by itself even before recovery runs.
-pub const SALDO_RESERVATION_TTL_SECS_DEFAULT: u64 = 120;
-
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub engine: EngineSettings,
-    #[serde(default)]
     pub redis: RedisSettings,
-    #[serde(default)]
     pub admin: AdminSettings,
     pub whatsapp: WhatsAppSettings,
     pub midtrans: MidtransSettings,
-    #[serde(default)]
     pub simulator: SimulatorSettings,
     pub shop: ShopSettings,
     pub log: LogSettings,
-    #[serde(default)]
     pub cluster: ClusterSettings,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct LogSettings {
-    /// `text` (the default) or `json`.
-    pub format: LogFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// Midtrans Core API (QRIS). With a server key set the shop charges through Midtrans at
-/// `api_base_url`; without one it runs the built-in stand-in.
-#[derive(Clone, Debug, Deserialize)]
-pub struct MidtransSettings {
-    pub server_key: Option<Secret>,
-    /// `https://api.sandbox.midtrans.com` (the default) or `https://api.midtrans.com`.
-    pub api_base_url: String,
-    /// Where Midtrans sends notifications for our charges (`X-Override-Notification`); unset,
-    /// the dashboard's setting applies.
-    pub notification_url: Option<String>,
-}
-
-/// The simulator stands in for a provider with no credentials. It never runs beside a live one
-/// unless this says so: a live WhatsApp beside a simulated Midtrans would let any customer "pay"
-/// with the simulator's button.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct SimulatorSettings {
-    /// For development only: one provider live, the other simulated. Even then a simulated
-    /// payment is refused for a customer who came through the live WhatsApp.
-    #[serde(default)]
-    pub allow_mixed: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ShopSettings {
-    /// The name the chat greets customers with.
-    pub name: String,
-    /// Purchases (and top ups) one customer may start per minute; more are refused politely.
-    pub purchases_per_minute: u32,
-}
-
-/// The WhatsApp Cloud API. With the app secret, access token and phone number id all set the shop
-/// talks to Meta; with none, it runs the simulator. Secrets never print (`Secret`).
-#[derive(Clone, Debug, Deserialize)]
-pub struct WhatsAppSettings {
-    pub app_secret: Option<Secret>,
-    pub verify_token: Option<Secret>,
-    pub access_token: Option<Secret>,
-    pub phone_number_id: Option<String>,
-    pub api_base_url: String,
-    pub api_version: String,
-    /// Sends per second through the business number (Meta's default throughput is 80).
-    pub messages_per_second: u32,
-}
-
-impl WhatsAppSettings {
-    pub fn is_live(&self) -> bool {
-        self.app_secret.is_some() && self.access_token.is_some() && self.phone_number_id.is_some()
-    }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct DatabaseSettings {
-    /// `postgres://...` selects Postgres; `sqlite://file` (or a bare path) selects SQLite.
-    pub url: String,
-    pub max_connections: u32,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct HttpSettings {
-    pub bind: String,
-    /// Where `/ops`, `/metrics` and the detail of `/ready` are served: an address only operators
-    /// reach. The same as `bind` serves them on the public listener, behind `ops_token`.
-    pub ops_bind: String,
-    /// Bearer token for the ops routes when they share the public listener (16+ characters).
-    pub ops_token: Option<Secret>,
-    /// Largest request body accepted; larger ones get 413.
-    pub body_limit_bytes: usize,
-}
-
-impl HttpSettings {
-    /// Whether the ops routes share the public listener (and so need the ops token).
-    pub fn ops_shared(&self) -> bool {
-        self.ops_bind == self.bind
-    }
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct RedisSettings {
-    /// Unset: everything in-process.
-    pub url: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct AdminSettings {
-    /// Bearer token for `/admin/api`; unset turns the admin API off.
-    pub token: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct EngineSettings {
-    pub mailbox_capacity: usize,
-    /// 0: one per core.
-    pub actor_threads: usize,
-    pub journal_batch_events_max: usize,
-    pub journal_batch_window_micros: u64,
-    pub passivate_after_secs: u64,
-    pub payment_ttl_secs: u64,
-    pub saldo_reservation_ttl_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("could not read settings: {0}")]
     Read(#[from] config::ConfigError),
+    #[error("the settings file {0} does not exist (given by --config or WARUNG_CONFIG)")]
+    MissingFile(PathBuf),
     #[error("invalid settings:\n{}", .0.join("\n"))]
     Invalid(Vec<String>),
 }
 
+/// Where settings come from, in the order they override one another.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// A file that must exist (`--config`); `None` reads `./warung.toml` when it exists.
+    pub file: Option<PathBuf>,
+    /// The process's environment, or a test's.
+    pub environment: HashMap<String, String>,
+    /// The command line's `--database-url`, which wins over the rest.
+    pub database_url: Option<String>,
+}
+
+impl Sources {
+    /// The given file (if any), this process's environment and the command line's database URL.
+    pub fn from_process(file: Option<PathBuf>, database_url: Option<String>) -> Sources {
+        Sources { file, environment: std::env::vars().collect(), database_url }
+    }
+}
+
 impl Settings {
-    /// Reads `warung.toml` from the working directory if present, then the environment.
-    pub fn load() -> Result<Settings, SettingsError> {
-        Settings::load_from(Path::new("warung.toml"))
-    }
-
-    pub fn load_from(file: &Path) -> Result<Settings, SettingsError> {
-        Settings::load_from_with_database(file, None)
-    }
-
-    /// As `load`, with the database URL a command line gave (`--database-url`), which wins over
-    /// the file and the environment, and is validated with the rest.
-    pub fn load_with_database(database_url: Option<String>) -> Result<Settings, SettingsError> {
-        Settings::load_from_with_database(Path::new("warung.toml"), database_url)
-    }
-
-    fn load_from_with_database(file: &Path, database_url: Option<String>) -> Result<Settings, SettingsError> {
-        let settings: Settings = config::Config::builder()
-            .set_default("database.url", DATABASE_URL_DEFAULT)?
-            .set_default("database.max_connections", 16)?
-            .set_default("http.bind", "127.0.0.1:8080")?
-            .set_default("http.ops_bind", "127.0.0.1:9090")?
-            .set_default("http.body_limit_bytes", 256 * 1024)?
-            .set_default("engine.mailbox_capacity", warung_actors::supervisor::MAILBOX_CAPACITY_DEFAULT as u64)?
-            .set_default("engine.actor_threads", 0)?
-            .set_default("engine.journal_batch_events_max", JournalSettings::default().batch_events_max as u64)?
-            .set_default(
-                "engine.journal_batch_window_micros",
-                JournalSettings::default().batch_window.as_micros() as u64,
-            )?
-            .set_default("engine.passivate_after_secs", 300)?
-            .set_default("engine.payment_ttl_secs", PAYMENT_TTL_SECS_DEFAULT)?
-            .set_default("engine.saldo_reservation_ttl_secs", SALDO_RESERVATION_TTL_SECS_DEFAULT)?
-            .set_default("whatsapp.api_base_url", "https://graph.facebook.com")?
-            .set_default("whatsapp.api_version", "v24.0")?
-            .set_default("whatsapp.messages_per_second", 80)?
-            .set_default("midtrans.api_base_url", "https://api.sandbox.midtrans.com")?
-            .set_default("shop.name", "Warung")?
-            .set_default("shop.purchases_per_minute", 3)?
-            .set_default("log.format", "text")?
-            .add_source(config::File::from(file).required(false))
-            .add_source(
-                config::Environment::with_prefix("WARUNG").prefix_separator("_").separator("__").try_parsing(true),
-            )
-            .set_override_option("database.url", database_url)?
-            .build()?
-            .try_deserialize()?;
+    /// Reads and validates the settings from their sources.
+    pub fn load(sources: Sources) -> Result<Settings, SettingsError> {
+        let settings = Settings::read(sources)?;
         settings.validate()?;
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), SettingsError> {
-        let mut problems = Vec::new();
-        self.check_store_and_http(&mut problems);
-        self.check_engine_and_admin(&mut problems);
-        self.check_providers(&mut problems);
-        self.check_shop(&mut problems);
-        self.check_cluster(&mut problems);
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(SettingsError::Invalid(problems))
-        }
+    /// `./warung.toml` if present and the environment: what a test or tool that takes no
+    /// command line wants.
+    pub fn from_environment() -> Result<Settings, SettingsError> {
+        Settings::load(Sources::from_process(None, None))
     }
 
-    /// The database and the listeners.
-    fn check_store_and_http(&self, problems: &mut Vec<String>) {
-        if self.database.url.trim().is_empty() {
-            problems.push("database.url (WARUNG_DATABASE__URL) must not be empty".to_string());
-        }
-        if self.database.max_connections == 0 {
-            problems.push("database.max_connections must be at least 1".to_string());
-        }
-        if self.http.bind.parse::<SocketAddr>().is_err() {
-            problems.push(format!("http.bind (WARUNG_HTTP__BIND) must be host:port, got {:?}", self.http.bind));
-        }
-        if self.http.ops_bind.parse::<SocketAddr>().is_err() {
-            problems
-                .push(format!("http.ops_bind (WARUNG_HTTP__OPS_BIND) must be host:port, got {:?}", self.http.ops_bind));
-        }
-        if self.http.ops_shared() && self.http.ops_token.as_ref().is_none_or(|t| t.expose().len() < 16) {
-            problems.push(
-                "http.ops_bind is the public address: the ops routes then need WARUNG_HTTP__OPS_TOKEN (16+ characters), \
-                 or serve them on an address of their own (WARUNG_HTTP__OPS_BIND, default 127.0.0.1:9090)"
-                    .to_string(),
-            );
-        }
-        if self.http.body_limit_bytes == 0 {
-            problems.push("http.body_limit_bytes must be positive".to_string());
-        }
+    /// One file's settings over the defaults, validated; no environment. For tests and tools.
+    pub fn from_file(file: &Path) -> Result<Settings, SettingsError> {
+        Settings::load(Sources { file: Some(file.to_path_buf()), ..Sources::default() })
     }
 
-    /// The engine's limits and the admin token.
-    fn check_engine_and_admin(&self, problems: &mut Vec<String>) {
-        if self.engine.mailbox_capacity == 0 {
-            problems.push("engine.mailbox_capacity must be positive".to_string());
-        }
-        if self.engine.journal_batch_events_max == 0 {
-            problems.push("engine.journal_batch_events_max must be positive".to_string());
-        }
-        if self.engine.payment_ttl_secs == 0 || self.engine.saldo_reservation_ttl_secs == 0 {
-            problems.push("engine.payment_ttl_secs and engine.saldo_reservation_ttl_secs must be positive".to_string());
-        }
-        if let Some(token) = &self.admin.token {
-            if token.len() < 16 {
-                problems.push("admin.token (WARUNG_ADMIN__TOKEN) must be at least 16 characters".to_string());
-            }
-        }
-    }
-
-    /// WhatsApp and Midtrans: all credentials or none, and both live or both simulated.
-    fn check_providers(&self, problems: &mut Vec<String>) {
-        let whatsapp = &self.whatsapp;
-        let credentials =
-            [whatsapp.app_secret.is_some(), whatsapp.access_token.is_some(), whatsapp.phone_number_id.is_some()];
-        if credentials.contains(&true) && credentials.contains(&false) {
-            problems.push(
-                "whatsapp: set all of WARUNG_WHATSAPP__APP_SECRET, WARUNG_WHATSAPP__ACCESS_TOKEN and \
-                 WARUNG_WHATSAPP__PHONE_NUMBER_ID to talk to Meta, or none of them for the simulator"
-                    .to_string(),
-            );
-        }
-        if [&whatsapp.app_secret, &whatsapp.verify_token, &whatsapp.access_token]
-            .iter()
-            .any(|s| s.as_ref().is_some_and(|s| s.expose().is_empty()))
-        {
-            problems.push("whatsapp: a secret that is set must not be empty".to_string());
-        }
-        if !whatsapp.api_base_url.starts_with("http://") && !whatsapp.api_base_url.starts_with("https://") {
-            problems.push(format!(
-                "whatsapp.api_base_url (WARUNG_WHATSAPP__API_BASE_URL) must be an http(s) URL, got {:?}",
-                whatsapp.api_base_url
-            ));
-        }
-        if whatsapp.messages_per_second == 0 {
-            problems.push("whatsapp.messages_per_second must be positive".to_string());
-        }
-        let midtrans = &self.midtrans;
-        if midtrans.server_key.as_ref().is_some_and(|s| s.expose().is_empty()) {
-            problems.push("midtrans.server_key (WARUNG_MIDTRANS__SERVER_KEY) must not be empty when set".to_string());
-        }
-        for (name, url) in
-            [("api_base_url", Some(&midtrans.api_base_url)), ("notification_url", midtrans.notification_url.as_ref())]
-        {
-            if let Some(url) = url {
-                if !url.starts_with("http://") && !url.starts_with("https://") {
-                    problems.push(format!("midtrans.{name} must be an http(s) URL, got {url:?}"));
-                }
-            }
-        }
-        if whatsapp.is_live() != midtrans.server_key.is_some() && !self.simulator.allow_mixed {
-            let (live, simulated) =
-                if whatsapp.is_live() { ("WhatsApp", "Midtrans") } else { ("Midtrans", "WhatsApp") };
-            problems.push(format!(
-                "{live} is live but {simulated} would run simulated: set {simulated}'s credentials too, or none of \
-                 either. The simulator never runs beside a live provider (its pay button would hand out goods for \
-                 free); for development only, WARUNG_SIMULATOR__ALLOW_MIXED=true allows it"
-            ));
-        }
-    }
-
-    /// The shop's own settings.
-    fn check_shop(&self, problems: &mut Vec<String>) {
-        if self.shop.purchases_per_minute == 0 {
-            problems.push("shop.purchases_per_minute (WARUNG_SHOP__PURCHASES_PER_MINUTE) must be positive".to_string());
-        }
-        if self.shop.name.trim().is_empty() {
-            problems.push("shop.name (WARUNG_SHOP__NAME) must not be empty".to_string());
-        }
+    /// The settings as the sources give them, before validation.
+    pub fn read(sources: Sources) -> Result<Settings, SettingsError> {
+        let file = match sources.file {
+            Some(file) if !file.exists() => return Err(SettingsError::MissingFile(file)),
+            Some(file) => config::File::from(file.as_path()).required(true),
+            None => config::File::from(Path::new(CONFIG_FILE_DEFAULT)).required(false),
+        };
+        let settings = config::Config::builder()
+            .add_source(file.format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX.trim_end_matches('_'))
+                    .prefix_separator("_")
+                    .separator("__")
+                    .source(Some(setting_variables(sources.environment))),
+            )
+            .set_override_option("database.url", sources.database_url)?
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
     }
 
     pub fn supervisor(&self) -> SupervisorSettings {
@@ -359,5 +134,22 @@ impl Settings {
     }
 }
 
+/// The environment variables that name a setting: `WARUNG_<SECTION>__<KEY>`. Others with the
+/// prefix (`WARUNG_CONFIG`, the lab's `WARUNG_BENCH_*`) are not settings and are left out, so
+/// that an unknown setting can be refused.
+fn setting_variables(environment: HashMap<String, String>) -> config::Map<String, String> {
+    environment
+        .into_iter()
+        .filter(|(name, _)| name.strip_prefix(ENV_PREFIX).is_some_and(|rest| rest.contains("__")))
+        .collect()
+}
+
+/// The environment variable of a setting's dotted key: `database.url` → `WARUNG_DATABASE__URL`.
+pub fn env_var(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.replace('.', "__").to_uppercase())
+}
+
+#[cfg(test)]
+mod example_tests;
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
-
 use super::workers;
 use crate::checkout::CheckoutSettings;
 use crate::cluster::wakes::Wakes;
@@ -29,8 +27,11 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
     let counters = Arc::new(GatewayCounters::default());
     let whatsapp = Arc::new(WhatsAppConfig::from_settings(&settings.whatsapp));
     let midtrans = Arc::new(MidtransConfig::from_settings(&settings.midtrans));
-    let limiter = PurchaseLimiter::new(settings.shop.purchases_per_minute, settings.redis.url.as_deref())
-        .context("redis.url (WARUNG_REDIS__URL) is not a Redis URL")?;
+    let redis = match &settings.redis.url {
+        Some(url) => Some(crate::infra::redis::client(url, settings.redis.ca_file.as_deref())?),
+        None => None,
+    };
+    let limiter = PurchaseLimiter::new(settings.shop.purchases_per_minute, redis);
     limiter.set_per_minute(engine.shop.values().purchases_per_minute);
     let limiter = Arc::new(limiter);
 

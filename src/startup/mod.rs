@@ -12,7 +12,7 @@
 mod gateway;
 mod workers;
 
-pub use crate::engine::{redact, Engine};
+pub use crate::engine::Engine;
 
 use std::future::Future;
 use std::time::Duration;

@@ -114,7 +114,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, 
     } else if url.starts_with("sqlite:") || !url.contains("://") {
         Ok(Arc::new(SqlStore::connect_sqlite(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
+        Err(StoreError::UnsupportedUrl(crate::settings::secret::redact(url)))
     }
 }
 

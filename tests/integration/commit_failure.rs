@@ -277,7 +277,7 @@ async fn a_failed_purchase_that_took_no_money_is_not_blamed_for_a_short_balance(
 async fn a_purchase_whose_commit_answer_was_lost_is_answered_from_what_was_stored() {
     let db = TestDb::new(Backend::Postgres).await;
     let (proxy, url) = crate::cut_proxy::CutProxy::start(&db.name).await;
-    let engine = TestEngine::on(db, |s| s.database.url = url).await;
+    let engine = TestEngine::on(db, |s| s.database.url = url.into()).await;
     let product = product_with_items(&engine, "viu", 1_000, 1).await;
     fund(&engine, "6287000", 1_000).await;
     engine.supervisor.flush().await.unwrap();

@@ -1,6 +1,5 @@
 //! Fresh stores and engines for tests: every test gets its own Postgres database or SQLite file.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -107,9 +106,9 @@ async fn drop_database(name: &str) {
 /// The tests' settings on the database at `url`: simulated providers, the admin token, few
 /// connections.
 pub fn settings(url: &str) -> Settings {
-    let mut settings = Settings::load_from(Path::new("no-such-file.toml")).unwrap();
-    settings.database.url = url.to_string();
-    settings.admin.token = Some(ADMIN_TOKEN.to_string());
+    let mut settings = Settings::default();
+    settings.database.url = url.into();
+    settings.admin.token = Some(ADMIN_TOKEN.into());
     settings.engine.actor_threads = 2;
     // Many engines run at once in this test binary; Postgres allows 100 connections in all.
     settings.database.max_connections = 4;

@@ -14,7 +14,7 @@ struct TestApp {
 /// The application on a fresh database, its admin API behind `token` (off without one), request
 /// bodies limited to 4 KiB.
 async fn spawn_api(backend: Backend, token: Option<&str>) -> TestApp {
-    let token = token.map(str::to_string);
+    let token = token.map(warung::settings::Secret::from);
     let engine = TestEngine::start_with(backend, |s| {
         s.admin.token = token;
         s.http.body_limit_bytes = 4096;

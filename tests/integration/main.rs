@@ -29,4 +29,5 @@ mod readiness;
 mod shop;
 mod simulator_mode;
 mod supervision;
+mod tls;
 mod webhooks;

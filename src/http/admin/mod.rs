@@ -70,7 +70,7 @@ async fn require_token(
     next: Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let engine = req.app_data::<web::Data<Engine>>().expect("engine data").clone();
-    let Some(expected) = engine.settings.admin.token.as_deref() else {
+    let Some(expected) = engine.settings.admin.token.as_ref() else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "admin_disabled",
@@ -84,7 +84,7 @@ async fn require_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !crate::settings::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if !expected.matches(given) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token").into());
     }
     let changes = req.method() != actix_web::http::Method::GET;

@@ -1,0 +1,106 @@
+//! `warung bench flash-sale`: the contention lab's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+/// Attempts per strategy when neither --buyers nor --duration is given.
+const BENCH_BUYERS_DEFAULT: u64 = 20_000;
+
+#[derive(clap::Args)]
+pub(super) struct FlashSaleArgs {
+    /// Comma-separated: actor, pg-row-lock, pg-atomic, redis-lua; or all.
+    #[arg(long, default_value = "all")]
+    strategy: String,
+    /// Stop each strategy after this many purchase attempts, each by a different buyer.
+    #[arg(long, conflicts_with = "duration")]
+    buyers: Option<u64>,
+    /// Run each strategy this many seconds instead (buyers cycle through 100,000 wallets).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Units of stock per product.
+    #[arg(long, default_value_t = 10_000)]
+    stock: u64,
+    /// Products; attempts spread evenly over them (1: one hot product).
+    #[arg(long, default_value_t = 1)]
+    products: u32,
+    /// Purchase attempts in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Price in whole rupiah.
+    #[arg(long, default_value_t = 10_000)]
+    price: u64,
+    /// Share of buyers who can pay; the others hold half the price.
+    #[arg(long, default_value_t = 0.8)]
+    funded_fraction: f64,
+    /// The cluster's fence on the engine's journal (the actor strategy), as one node of a cluster
+    /// would have it, without the rest of the cluster: off, on (every batch), or alternate (on
+    /// and off in turns within the run; the notes compare the two).
+    #[arg(long, value_enum, default_value_t = crate::bench::sale::FenceMode::Off)]
+    fence: crate::bench::sale::FenceMode,
+    /// The Postgres server (and database) the SQL strategies use; the engine gets its own
+    /// database on the same server.
+    #[arg(
+        long,
+        env = "WARUNG_BENCH_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// The Redis the redis-lua strategy uses (its keys are the lab's own and removed after).
+    #[arg(
+        long,
+        env = "WARUNG_BENCH_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
+    /// Also write the results as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write a self-contained HTML page with charts here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> {
+    use crate::bench::{report, run_all, FlashSale, Stop, Strategy};
+    let stop = match (args.buyers, args.duration) {
+        (_, Some(secs)) => Stop::Seconds(secs),
+        (Some(n), None) => Stop::Buyers(n),
+        (None, None) => Stop::Buyers(BENCH_BUYERS_DEFAULT),
+    };
+    let sale = FlashSale {
+        strategies: Strategy::parse_list(&args.strategy).map_err(anyhow::Error::msg)?,
+        stop,
+        stock: args.stock,
+        products: args.products,
+        concurrency: args.concurrency,
+        price: args.price,
+        funded_fraction: args.funded_fraction,
+        fence: args.fence,
+        database_url: args.database_url,
+        redis_url: args.redis_url,
+    };
+    sale.check().map_err(anyhow::Error::msg)?;
+    let machine = report::machine(&sale).await;
+    let reports = run_all(&sale).await;
+    print!("{}", report::table(&reports));
+    let document = report::document(&sale, machine.clone(), &reports);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&document)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.report {
+        let page = report::html_page(&machine, &document["params"], &reports);
+        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let all_correct = reports.iter().all(|r| r.correct && r.error.is_none());
+    if !all_correct {
+        eprintln!("NOT ALL STRATEGIES RAN CORRECTLY: see the table above");
+    }
+    Ok(if all_correct { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

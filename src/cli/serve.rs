@@ -1,0 +1,111 @@
+//! `warung serve`: the engine and its HTTP endpoints until SIGTERM or SIGINT.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::providers::midtrans::MidtransMode;
+use crate::providers::whatsapp::WhatsAppMode;
+use crate::settings::Settings;
+use crate::startup::Application;
+
+/// The demo catalogue, compiled in so `serve --demo` works from any directory.
+const DEMO_CATALOG: &str = include_str!("../../demo/catalog.toml");
+
+pub(super) async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    crate::telemetry::init(settings.log.format);
+    let app = Application::build(settings).await?;
+    let engine = &app.engine;
+    if demo && engine.catalog.codes().is_empty() {
+        let catalog: crate::catalog::CatalogFile = toml::from_str(DEMO_CATALOG).context("the demo catalogue")?;
+        let report = engine.catalog.import(catalog).await?;
+        tracing::info!(products = report.created, units = report.units_added, "demo catalogue imported");
+    }
+    if engine.settings.admin.token.is_none() {
+        tracing::info!("admin API off: set WARUNG_ADMIN__TOKEN to turn it on");
+    }
+    log_providers(&app);
+    tracing::info!(backend = engine.store.backend(), database = %engine.settings.database.url, "store ready");
+    let address = &app.address;
+    let ops = match &app.ops_address {
+        Some(ops) => ops.clone(),
+        None => format!("{address} (with WARUNG_HTTP__OPS_TOKEN)"),
+    };
+    println!("warung is serving on {address} (health: {address}/health); ops and metrics: {ops}/ops");
+    if app.gateway.whatsapp.mode == WhatsAppMode::Simulator {
+        println!("chat with the shop: open {address}/simulator (a tab per customer)");
+    }
+    if let Some(joined) = &engine.cluster {
+        exit_when_fenced(joined.node.fence().clone());
+    }
+    let cluster = engine.cluster.clone();
+    let stopped = app.run_until_stopped(async move {
+        if let Err(error) = stop_signal().await {
+            tracing::error!(%error, "cannot listen for signals; stopping");
+        }
+        if let Some(joined) = cluster {
+            tracing::info!("leaving the cluster: handing every shard off");
+            if let Err(error) = joined.node.leave().await {
+                tracing::error!(%error, "could not hand the shards off; the others take them over after the TTL");
+            }
+        }
+        tracing::info!("a second signal exits at once");
+        actix_rt::spawn(async {
+            if stop_signal().await.is_ok() {
+                eprintln!("second signal: exiting now");
+                std::process::exit(130);
+            }
+        });
+    });
+    Ok(match stopped.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "stopped with changes not stored");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+fn log_providers(app: &Application) {
+    let settings = &app.engine.settings;
+    match app.gateway.whatsapp.mode {
+        WhatsAppMode::Live => tracing::info!(
+            phone_number_id = settings.whatsapp.phone_number_id.as_deref().unwrap_or_default(),
+            "WhatsApp: live, webhooks at /webhooks/whatsapp"
+        ),
+        WhatsAppMode::Simulator => tracing::info!("WhatsApp: simulator mode (no WARUNG_WHATSAPP__* credentials)"),
+    }
+    match app.gateway.midtrans.mode {
+        MidtransMode::Live => {
+            tracing::info!(api = %settings.midtrans.api_base_url, "Midtrans: live, notifications at /webhooks/midtrans")
+        }
+        MidtransMode::Simulator => tracing::info!("Midtrans: simulator mode (no WARUNG_MIDTRANS__SERVER_KEY)"),
+    }
+}
+
+/// A node the cluster has declared dead (or that lost the database for longer than its TTL) must
+/// not serve another request: it exits at once, writing nothing more (its journal refuses every
+/// batch), and its process supervisor starts it again as a new incarnation.
+fn exit_when_fenced(fence: std::sync::Arc<crate::store::WriterFence>) {
+    actix_rt::spawn(async move {
+        fence.tripped().await;
+        tracing::error!("this node was fenced out of the cluster; exiting so it can rejoin as a new incarnation");
+        eprintln!("fenced out of the cluster: exiting");
+        std::process::exit(i32::from(EXIT_FENCED));
+    });
+}
+
+/// The exit status of a node fenced out of its cluster.
+pub const EXIT_FENCED: u8 = 75;
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! The settings' sections, each with its defaults: `warung.toml.example` shows the same values,
+//! and a test keeps the two equal.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use warung_actors::journal::JournalSettings;
+
+use super::{Secret, SecretUrl};
+
+/// The embedded default store: a SQLite file in the working directory, no server needed.
+pub const DATABASE_URL_DEFAULT: &str = "sqlite://warung.db";
+
+/// How long an order may wait for an external payment before its stock goes back on sale.
+pub const PAYMENT_TTL_SECS_DEFAULT: u64 = 15 * 60;
+
+/// How long a saldo purchase holds its stock between steps; after this, a purchase cut short
+/// by a crash gives its stock back by itself even before recovery runs.
+pub const SALDO_RESERVATION_TTL_SECS_DEFAULT: u64 = 120;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://...` selects Postgres; `sqlite://file` (or a bare path) selects SQLite.
+    pub url: SecretUrl,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings { url: SecretUrl::new(DATABASE_URL_DEFAULT), max_connections: 16 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: String,
+    /// Where `/ops`, `/metrics` and the detail of `/ready` are served: an address only operators
+    /// reach. The same as `bind` serves them on the public listener, behind `ops_token`.
+    pub ops_bind: String,
+    /// Bearer token for the ops routes when they share the public listener (16+ characters).
+    pub ops_token: Option<Secret>,
+    /// Largest request body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            bind: "127.0.0.1:8080".to_string(),
+            ops_bind: "127.0.0.1:9090".to_string(),
+            ops_token: None,
+            body_limit_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl HttpSettings {
+    /// Whether the ops routes share the public listener (and so need the ops token).
+    pub fn ops_shared(&self) -> bool {
+        self.ops_bind == self.bind
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Unset: everything in-process. `rediss://` connects over TLS.
+    pub url: Option<SecretUrl>,
+    /// A PEM file of the certificate authorities to trust for `rediss://` instead of the
+    /// system's (a managed Redis with its own CA, or a self-signed one).
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Bearer token for `/admin/api`; unset turns the admin API off.
+    pub token: Option<Secret>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    pub mailbox_capacity: usize,
+    /// 0: one per core.
+    pub actor_threads: usize,
+    pub journal_batch_events_max: usize,
+    pub journal_batch_window_micros: u64,
+    pub passivate_after_secs: u64,
+    pub payment_ttl_secs: u64,
+    pub saldo_reservation_ttl_secs: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        let journal = JournalSettings::default();
+        EngineSettings {
+            mailbox_capacity: warung_actors::supervisor::MAILBOX_CAPACITY_DEFAULT,
+            actor_threads: 0,
+            journal_batch_events_max: journal.batch_events_max,
+            journal_batch_window_micros: journal.batch_window.as_micros() as u64,
+            passivate_after_secs: 300,
+            payment_ttl_secs: PAYMENT_TTL_SECS_DEFAULT,
+            saldo_reservation_ttl_secs: SALDO_RESERVATION_TTL_SECS_DEFAULT,
+        }
+    }
+}
+
+/// The WhatsApp Cloud API. With the app secret, access token and phone number id all set the shop
+/// talks to Meta; with none, it runs the simulator. Secrets never print (`Secret`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsAppSettings {
+    pub app_secret: Option<Secret>,
+    pub verify_token: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub phone_number_id: Option<String>,
+    pub api_base_url: String,
+    pub api_version: String,
+    /// Sends per second through the business number (Meta's default throughput is 80).
+    pub messages_per_second: u32,
+}
+
+impl Default for WhatsAppSettings {
+    fn default() -> Self {
+        WhatsAppSettings {
+            app_secret: None,
+            verify_token: None,
+            access_token: None,
+            phone_number_id: None,
+            api_base_url: "https://graph.facebook.com".to_string(),
+            api_version: "v24.0".to_string(),
+            messages_per_second: 80,
+        }
+    }
+}
+
+impl WhatsAppSettings {
+    pub fn is_live(&self) -> bool {
+        self.app_secret.is_some() && self.access_token.is_some() && self.phone_number_id.is_some()
+    }
+}
+
+/// Midtrans Core API (QRIS). With a server key set the shop charges through Midtrans at
+/// `api_base_url`; without one it runs the built-in stand-in.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MidtransSettings {
+    pub server_key: Option<Secret>,
+    /// `https://api.sandbox.midtrans.com` (the default) or `https://api.midtrans.com`.
+    pub api_base_url: String,
+    /// Where Midtrans sends notifications for our charges (`X-Override-Notification`); unset,
+    /// the dashboard's setting applies.
+    pub notification_url: Option<String>,
+}
+
+impl Default for MidtransSettings {
+    fn default() -> Self {
+        MidtransSettings {
+            server_key: None,
+            api_base_url: "https://api.sandbox.midtrans.com".to_string(),
+            notification_url: None,
+        }
+    }
+}
+
+/// The simulator stands in for a provider with no credentials. It never runs beside a live one
+/// unless this says so: a live WhatsApp beside a simulated Midtrans would let any customer "pay"
+/// with the simulator's button.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorSettings {
+    /// For development only: one provider live, the other simulated. Even then a simulated
+    /// payment is refused for a customer who came through the live WhatsApp.
+    pub allow_mixed: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShopSettings {
+    /// The name the chat greets customers with.
+    pub name: String,
+    /// Purchases (and top ups) one customer may start per minute; more are refused politely.
+    pub purchases_per_minute: u32,
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        ShopSettings { name: "Warung".to_string(), purchases_per_minute: 3 }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` (the default) or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
