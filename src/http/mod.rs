@@ -1,12 +1,15 @@
 //! The HTTP surface. `health`: liveness and readiness; `admin`: the engine's admin API behind a
 //! bearer token; `ops`: what the actors are doing; `metrics`: Prometheus; `webhooks`: what providers send us;
 //! `simulator`: the stand-in providers and chat page when credentials are not set; `errors`: the
-//! one mapping from domain errors to HTTP responses; `request_id`: every request's id and span.
+//! one mapping from domain errors to HTTP responses; `request_id`: every request's id; `access`:
+//! every request's span, log line and counts.
 
+mod access;
 mod admin;
 mod cached;
 mod errors;
 mod health;
+mod index;
 mod metrics;
 mod ops;
 mod pages;
@@ -21,6 +24,8 @@ use std::time::Duration;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpServer};
+
+pub use access::HttpCounters;
 
 pub use errors::ApiError;
 
@@ -82,34 +87,23 @@ pub fn server(
     };
     let simulator = Simulator::for_gateway(&gateway).map(Arc::new);
     let reads = web::Data::new(StoreReads::new());
+    let http_counters = web::Data::new(access::HttpCounters::default());
     let data = web::Data::new(engine);
     let gateway = web::Data::new(gateway);
     let access = web::Data::new(access);
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .wrap(from_fn(listener_guard))
-            .wrap_fn(|request, service| {
-                use actix_web::dev::Service as _;
-                use tracing::Instrument as _;
-                let id = request_id::of(&request);
-                // The route's pattern, never the path itself: paths carry phone numbers.
-                let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_string());
-                let span = tracing::info_span!("http", request_id = %id, method = %request.method(), route = %route);
-                let response = span.in_scope(|| service.call(request));
-                async move {
-                    let mut response = response.instrument(span).await?;
-                    let (name, value) = request_id::header(&id);
-                    response.headers_mut().insert(name, value);
-                    Ok(response)
-                }
-            })
+            .wrap(from_fn(access::observe))
             .app_data(data.clone())
             .app_data(gateway.clone())
             .app_data(access.clone())
             .app_data(reads.clone())
+            .app_data(http_counters.clone())
             .app_data(web::JsonConfig::default().limit(body_limit).error_handler(errors::json_error))
             .app_data(web::PathConfig::default().error_handler(errors::path_error))
             .configure(health::routes)
+            .service(index::index)
             .service(metrics::metrics)
             .service(ops::scope())
             .service(admin::openapi_document)

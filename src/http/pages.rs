@@ -23,14 +23,24 @@ impl Page {
 
     pub fn respond(&'static self) -> HttpResponse {
         let policy = self.policy.get_or_init(|| policy_for(self.html));
-        HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Content-Security-Policy", policy.as_str()))
-            .insert_header(("X-Frame-Options", "DENY"))
-            .insert_header(("X-Content-Type-Options", "nosniff"))
-            .insert_header(("Referrer-Policy", "no-referrer"))
-            .body(self.html)
+        with_policy(policy, self.html)
     }
+}
+
+/// A page made for this request, with the policy made for it.
+pub fn respond_made(html: String) -> HttpResponse {
+    let policy = policy_for(&html);
+    with_policy(&policy, html)
+}
+
+fn with_policy(policy: &str, html: impl actix_web::body::MessageBody + 'static) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", policy))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(html)
 }
 
 fn policy_for(html: &str) -> String {

@@ -45,6 +45,21 @@ async fn health_and_readiness_answer() {
 }
 
 #[actix_rt::test]
+async fn the_index_page_links_every_page_and_each_link_answers() {
+    let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
+    let response = app.client.get(format!("{}/", app.address)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'none'"));
+    let page = response.text().await.unwrap();
+    for href in ["/admin", "/simulator", "/admin/api/openapi.json", "/health", "/ready"] {
+        assert!(page.contains(&format!("href=\"{href}\"")), "{href} is not linked:\n{page}");
+        let answer = app.client.get(format!("{}{href}", app.address)).send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 200, "{href}");
+    }
+    assert!(page.contains("/ops\""), "the ops page is linked: {page}");
+}
+
+#[actix_rt::test]
 async fn the_admin_api_refuses_a_missing_or_wrong_token_and_is_off_without_one() {
     let app = spawn_api(Backend::Sqlite, Some(ADMIN_TOKEN)).await;
     assert_eq!(app.get("/admin/api/wallets/budi", "").await.0, 401);

@@ -60,6 +60,14 @@ async fn a_phone_number_in_a_request_path_never_reaches_the_logs() {
     let (out, err) = stop_and_read(&mut child);
     let logs = format!("{out}{err}");
     assert!(logs.contains("/admin/api/wallets/{customer}/top-ups"), "the route is logged by its pattern:\n{logs}");
+    let request = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "request" && l["fields"]["route"] == "/admin/api/customers/{id}")
+        .unwrap_or_else(|| panic!("no request line for the customer's page:\n{logs}"));
+    let fields = &request["fields"];
+    assert_eq!((fields["method"].as_str(), fields["status"].as_u64()), (Some("GET"), Some(200)), "{request}");
+    assert!(fields["latency_ms"].as_f64().is_some() && fields["request_id"].as_str().is_some(), "{request}");
     assert!(!logs.contains(phone), "a full phone number was logged:\n{logs}");
     db.remove().await;
 }

@@ -17,6 +17,7 @@ mod commit_failure;
 mod conversation;
 mod crash;
 mod cut_proxy;
+mod deploy_kit;
 mod flash_sale;
 mod helpers;
 mod http_api;
