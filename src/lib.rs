@@ -11,6 +11,7 @@
 //! - `catalog`: what products exist: created, restocked, imported from a JSON or TOML file.
 //! - `shop`: the settings an admin changes while the shop runs (name, messages, limits).
 //! - `audit`: checks every invariant of stock and money against a store.
+//! - `backup`: consistent snapshots of the store while it sells, their schedule, and restore.
 //! - `infra`: what the flows share and that knows nothing of the shop: rate limit, counters, HTTP client.
 //! - `providers`: the WhatsApp and Midtrans protocols: parse, verify, shape, call.
 //! - `flows`: the shop's flows: the chat, the inbox worker, the outbox sender, QRIS payments.
@@ -23,6 +24,7 @@
 //! - `cli`: the `warung` command line.
 
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod catalog;
 pub mod checkout;

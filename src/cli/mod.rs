@@ -77,6 +77,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Take a consistent snapshot of the store while it runs, named by its time
+    /// (warung-20261202T071500Z.db for SQLite, .pgdump for Postgres; Postgres needs pg_dump).
+    #[command(after_help = "Examples:\n  warung backup --to /var/backups/warung\n  \
+                            warung backup --database-url postgres://warung@db/warung --to backups")]
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The directory to write it in; default: backup.dir (WARUNG_BACKUP__DIR), else ./backups.
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
+    /// Restore a backup into a fresh store, bring it up to date (migrations) and audit it; exits 1
+    /// if the audit finds a violation. Postgres needs pg_restore and an existing, empty database.
+    #[command(
+        after_help = "Examples:\n  warung restore backups/warung-20261202T071500Z.db --database-url sqlite://restored.db\n  \
+                            createdb warung_restored && warung restore warung-20261202T071500Z.pgdump --database-url postgres://warung@db/warung_restored"
+    )]
+    Restore {
+        /// The backup file (.db or .pgdump).
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Replace a store that already holds data (stop warung first).
+        #[arg(long)]
+        force: bool,
+    },
     /// Products and stock from files.
     Catalog {
         #[command(subcommand)]
@@ -155,6 +181,31 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{report}");
             }
+            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Backup { store, to } => {
+            let settings = settings(store)?;
+            let dir = to.or(settings.backup.dir.clone()).unwrap_or_else(|| PathBuf::from("backups"));
+            let snapshot = crate::backup::take(&settings.database.url, &dir).await.context("taking the backup")?;
+            println!(
+                "backup of {} written to {} ({} bytes, {} ms)",
+                settings.database.url,
+                snapshot.path.display(),
+                snapshot.bytes,
+                snapshot.took.as_millis()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, store, force } => {
+            let settings = settings(store)?;
+            let into = if force { crate::backup::RestoreInto::Replace } else { crate::backup::RestoreInto::Fresh };
+            crate::backup::restore(&file, &settings.database.url, into).await.context("restoring the backup")?;
+            let store = crate::store::connect(settings.database.url.expose(), 2)
+                .await
+                .context("connecting to the restored store")?;
+            store.migrate().await.context("applying migrations to the restored store")?;
+            let report = crate::audit::audit(store.as_ref()).await.context("auditing the restored store")?;
+            println!("{} restored into {}\n{report}", file.display(), settings.database.url);
             Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Bench { command: BenchCommand::FlashSale(args) } => bench::flash_sale(args).await,

@@ -25,6 +25,7 @@ pub(super) async fn serve(settings: Settings, demo: bool) -> anyhow::Result<Exit
         tracing::info!("admin API off: set WARUNG_ADMIN__TOKEN to turn it on");
     }
     log_providers(&app);
+    let backups = crate::backup::schedule::start(&engine.settings.backup, &engine.settings.database.url);
     tracing::info!(backend = engine.store.backend(), database = %engine.settings.database.url, "store ready");
     let address = &app.address;
     let ops = match &app.ops_address {
@@ -57,7 +58,12 @@ pub(super) async fn serve(settings: Settings, demo: bool) -> anyhow::Result<Exit
             }
         });
     });
-    Ok(match stopped.await {
+    let stopped = stopped.await;
+    // A backup in progress is abandoned (its partial file stays a .partial, never a backup).
+    if let Some(backups) = backups {
+        backups.abort();
+    }
+    Ok(match stopped {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "stopped with changes not stored");

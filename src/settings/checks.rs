@@ -71,6 +71,12 @@ impl Settings {
         if self.engine.payment_ttl_secs == 0 || self.engine.saldo_reservation_ttl_secs == 0 {
             problems.push("engine.payment_ttl_secs and engine.saldo_reservation_ttl_secs must be positive".to_string());
         }
+        if self.backup.every_hours == 0 || self.backup.keep == 0 {
+            problems.push(
+                "backup.every_hours (WARUNG_BACKUP__EVERY_HOURS) and backup.keep (WARUNG_BACKUP__KEEP) must be at least 1"
+                    .to_string(),
+            );
+        }
         if let Some(token) = &self.admin.token {
             if token.expose().len() < 16 {
                 problems.push("admin.token (WARUNG_ADMIN__TOKEN) must be at least 16 characters".to_string());

@@ -137,6 +137,7 @@ fn text_setting(settings: &Settings, key: &str) -> Option<String> {
         "cluster.name" => settings.cluster.name.clone(),
         "cluster.node_id" => settings.cluster.node_id.clone()?,
         "cluster.nats_url" => settings.cluster.nats_url.expose().to_string(),
+        "backup.dir" => path(&settings.backup.dir)?,
         other => panic!("{other} is a text setting: add it to text_setting()"),
     })
 }

@@ -44,6 +44,7 @@ pub struct Settings {
     pub shop: ShopSettings,
     pub log: LogSettings,
     pub cluster: ClusterSettings,
+    pub backup: BackupSettings,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -192,6 +192,23 @@ impl Default for ShopSettings {
     }
 }
 
+/// Scheduled backups from `serve` (`warung backup` takes one by hand).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Where scheduled backups go; unset: no schedule.
+    pub dir: Option<PathBuf>,
+    pub every_hours: u64,
+    /// Backups kept in `dir`; older ones are removed after each new one.
+    pub keep: usize,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings { dir: None, every_hours: 24, keep: 7 }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {

@@ -3,6 +3,7 @@
 mod admin_api;
 mod audit_and_catalog;
 mod availability;
+mod backups;
 mod bench_lab;
 mod browser;
 mod chat_flash;
