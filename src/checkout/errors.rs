@@ -69,3 +69,31 @@ impl From<super::order::OrderRejection> for CheckoutError {
         }
     }
 }
+
+impl CheckoutError {
+    /// The rule a refused purchase broke, as the `reason` of the refusals metric; `None` when
+    /// nothing was refused (the engine could not answer, and the customer is asked to try again).
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        use CheckoutError as E;
+        Some(match self {
+            E::ProductNotFound => "product_not_found",
+            E::Product(ProductRejection::ExceedsAvailable { .. }) => "sold_out",
+            E::Product(ProductRejection::ProductInactive) => "product_inactive",
+            E::Product(ProductRejection::QuantityExceedsOrderLimit { .. }) => "quantity_limit",
+            E::Product(_) => "product_rule",
+            E::InsufficientBalance { .. } | E::Wallet(WalletRejection::InsufficientBalance { .. }) => {
+                "insufficient_balance"
+            }
+            E::Wallet(_) => "wallet_rule",
+            E::EarlierPurchaseUnsettled { .. } => "earlier_purchase_unsettled",
+            E::OpenOrderExists { .. } => "open_order_exists",
+            E::OrderNotFound
+            | E::OrderNotOpen { .. }
+            | E::OrderNotPaid { .. }
+            | E::NotAnExternalOrder
+            | E::OrderConflict { .. } => "order_rule",
+            E::PaymentMismatch { .. } | E::PaymentIdTooLong { .. } | E::ReferenceReserved { .. } => "payment_rule",
+            E::Unavailable(_) => return None,
+        })
+    }
+}

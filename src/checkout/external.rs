@@ -42,7 +42,9 @@ impl Checkout {
             Placed::There(outcome) => return outcome,
             Placed::Here(here) => here,
         };
-        self.buy_with_external_here(order, customer, product, quantity).await
+        let outcome = self.buy_with_external_here(order, customer, product, quantity).await;
+        self.count_refusal(&outcome);
+        outcome
     }
 
     #[tracing::instrument(name = "checkout.external", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]

@@ -252,6 +252,7 @@ impl Checkout {
             created_at: now,
             updated_at: now,
             creates: true,
+            moved_from: None,
         }
     }
 
@@ -287,6 +288,13 @@ impl Checkout {
     async fn store_records(&self, records: Vec<ShopRecord>) -> Result<(), CheckoutError> {
         let ticket = self.inner.actors.supervisor().journal().submit_records(records).await;
         ticket.await.map_err(|e| CheckoutError::Unavailable(e.into()))
+    }
+
+    /// Counts a refused purchase by its reason, for `/metrics`.
+    fn count_refusal<T>(&self, outcome: &Result<T, CheckoutError>) {
+        if let Some(reason) = outcome.as_ref().err().and_then(CheckoutError::refusal_reason) {
+            self.inner.store.counters().refused(reason);
+        }
     }
 
     fn notify(&self, notice: OrderNotice) {

@@ -96,4 +96,8 @@ pub struct OrderRow {
     /// This write creates the row (the order's first); later writes update it. Lets the store
     /// insert without first looking for a conflict.
     pub creates: bool,
+    /// The state this write moves the order out of, when it is a transition; not stored. Lets
+    /// the store count transitions (sales, expiries) once, when they are committed.
+    #[serde(default)]
+    pub moved_from: Option<OrderState>,
 }

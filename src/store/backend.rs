@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
 
+use super::counters::ShopCounters;
 use super::fence::{self, WriterFence};
 use super::postgres::{self, PgJournal};
 use super::sql::{Pool, Tx};
@@ -23,6 +24,8 @@ pub struct ClusterAccess {
 pub struct SqlStore {
     pub(crate) pool: Pool,
     journal: Journal,
+    /// What the committed batches recorded, for `/metrics`.
+    pub(crate) counters: Arc<ShopCounters>,
 }
 
 /// How each backend commits a journal batch.
@@ -34,12 +37,12 @@ enum Journal {
 impl SqlStore {
     pub async fn connect_postgres(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
         let (pool, journal) = postgres::connect(url, max_connections).await?;
-        Ok(SqlStore { pool: Pool::Postgres(pool), journal: Journal::Postgres(journal) })
+        Ok(SqlStore { pool: Pool::Postgres(pool), journal: Journal::Postgres(journal), counters: Arc::default() })
     }
 
     pub async fn connect_sqlite(url: &str) -> Result<SqlStore, StoreError> {
         let (pool, journal) = sqlite::connect(url).await?;
-        Ok(SqlStore { pool: Pool::Sqlite(pool), journal: Journal::Sqlite(journal) })
+        Ok(SqlStore { pool: Pool::Sqlite(pool), journal: Journal::Sqlite(journal), counters: Arc::default() })
     }
 
     pub(crate) fn pool_use(&self) -> Vec<PoolUse> {
@@ -116,9 +119,18 @@ impl Sink<ShopRecord> for SqlStore {
         entries: &'a [Entry<ShopRecord>],
         earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
-        match &self.journal {
+        let commit = match &self.journal {
             Journal::Postgres(journal) => journal.commit(entries, earlier),
             Journal::Sqlite(journal) => journal.commit(entries, earlier),
-        }
+        };
+        Box::pin(async move {
+            commit.await?;
+            let records = entries.iter().filter_map(|entry| match entry {
+                Entry::Attached(record) => Some(record),
+                Entry::Event(_) => None,
+            });
+            self.counters.committed(records);
+            Ok(())
+        })
     }
 }

@@ -24,6 +24,7 @@ mod backend;
 pub(crate) mod batch;
 mod chat;
 mod combined;
+pub mod counters;
 pub mod fence;
 mod loads;
 pub mod mailbox;
@@ -94,12 +95,18 @@ pub struct PoolUse {
     pub idle: usize,
 }
 
-/// Counts the metrics report, read from the tables at each scrape.
+/// What the metrics read from the store (at most once a second): nothing that grows with history.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoreCounts {
-    pub orders_by_state: Vec<(String, i64)>,
-    pub charges_by_status: Vec<(String, i64)>,
-    pub outbox_by_status: Vec<(String, i64)>,
+    /// Outbox entries not sent (pending, sending, failed), by status: read through the outbox's
+    /// status index, so the count costs the backlog, not the history of sent messages.
+    pub outbox_unsent_by_status: Vec<(String, i64)>,
+    /// The oldest pending entry's creation (Unix ms), if any.
+    pub outbox_oldest_pending_ms: Option<i64>,
+    /// The database's size on disk: the SQLite file (with its WAL), or Postgres's database.
+    pub database_bytes: Option<i64>,
+    /// Free space on the SQLite file's file system; None on Postgres (its server's own).
+    pub disk_free_bytes: Option<u64>,
 }
 
 /// Everything the store is, for the one value that serves every consumer (`Arc<dyn Store>`).

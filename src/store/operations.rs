@@ -13,6 +13,8 @@ pub trait Operations {
     fn pools(&self) -> Vec<PoolUse>;
     async fn counts(&self) -> Result<StoreCounts, StoreError>;
     fn backend(&self) -> &'static str;
+    /// What this store's committed batches recorded (sales, top-ups, charges) and refusals.
+    fn counters(&self) -> &super::counters::ShopCounters;
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
     /// Migrations this build has that the store has not applied.
@@ -37,16 +39,27 @@ impl Operations for SqlStore {
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let orders_by_state = Query::new("SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state")
-            .fetch_all(&self.pool)
-            .await?;
-        let charges_by_status = Query::new("SELECT status, COUNT(*) FROM qris_charges GROUP BY status ORDER BY status")
-            .fetch_all(&self.pool)
-            .await?;
-        let outbox_by_status = Query::new("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(StoreCounts { orders_by_state, charges_by_status, outbox_by_status })
+        let outbox_unsent_by_status = Query::new(
+            "SELECT status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending', 'failed') \
+             GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let (outbox_oldest_pending_ms,): (Option<i64>,) =
+            Query::new("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetch_one(&self.pool).await?;
+        let (database_bytes, disk_free_bytes) = match &self.pool {
+            Pool::Postgres(_) => {
+                let (bytes,): (i64,) =
+                    Query::new("SELECT pg_database_size(current_database())").fetch_one(&self.pool).await?;
+                (Some(bytes), None)
+            }
+            Pool::Sqlite(pool) => sqlite_file_use(pool),
+        };
+        Ok(StoreCounts { outbox_unsent_by_status, outbox_oldest_pending_ms, database_bytes, disk_free_bytes })
+    }
+
+    fn counters(&self) -> &super::counters::ShopCounters {
+        &self.counters
     }
 
     fn backend(&self) -> &'static str {
@@ -133,4 +146,16 @@ impl Operations for SqlStore {
     fn cluster_access(&self) -> Option<ClusterAccess> {
         SqlStore::cluster_access(self)
     }
+}
+
+/// The SQLite file's size (with its write-ahead log) and the free space beside it.
+fn sqlite_file_use(pool: &sqlx::SqlitePool) -> (Option<i64>, Option<u64>) {
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len() as i64).unwrap_or(0);
+    let mut wal = file.clone().into_os_string();
+    wal.push("-wal");
+    let bytes = std::fs::metadata(&file).ok().map(|m| m.len() as i64 + size(std::path::Path::new(&wal)));
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let free = nix::sys::statvfs::statvfs(dir).ok().map(|s| s.blocks_available() * s.fragment_size());
+    (bytes, free)
 }

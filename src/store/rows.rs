@@ -96,6 +96,7 @@ pub fn order(t: OrderTuple) -> Result<OrderRow, StoreError> {
         created_at: t.10,
         updated_at: t.11,
         creates: false,
+        moved_from: None,
     })
 }
 

@@ -49,3 +49,36 @@ fn the_binary_takes_the_example_settings_and_refuses_a_missing_file() {
     let error = String::from_utf8_lossy(&missing.stderr);
     assert!(!missing.status.success() && error.contains("/nonexistent/warung.toml"), "{error}");
 }
+
+#[test]
+fn the_alert_rules_load_in_promtool_fire_in_its_tests_and_each_has_a_runbook() {
+    let dir = format!("{ROOT}/ops/prometheus");
+    let promtool = |args: &[&str]| {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool (Debian package prometheus; scripts/test installs it)");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "promtool {args:?}:\n{said}");
+        said
+    };
+    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("SUCCESS"));
+    promtool(&["test", "rules", "alerts_test.yml"]);
+    let rules = std::fs::read_to_string(format!("{dir}/alerts.yml")).unwrap();
+    let alerts = rules.matches("- alert: ").count();
+    assert!(alerts >= 10, "{alerts} alerts");
+    assert_eq!(rules.matches("\n          runbook: ").count(), alerts, "one runbook line per alert");
+    for topic in [
+        "JournalCommitFailures",
+        "StoreDown",
+        "OutboxBacklog",
+        "OutboxSendsFailing",
+        "WebhookSignatureFailures",
+        "MidtransUnreachable",
+        "SlowHandling",
+        "SqliteDiskLow",
+    ] {
+        assert!(rules.contains(&format!("- alert: Warung{topic}")), "an alert for {topic}");
+    }
+}

@@ -193,6 +193,8 @@ impl Order {
 
     fn moved(&mut self, to: OrderState, note: &str, now: UnixMs) -> OrderOutcome {
         let from = self.row.state;
+        // The state the stored row is in: a second move before it is recorded keeps the first.
+        self.row.moved_from.get_or_insert(from);
         self.row.state = to;
         self.row.note = note.to_string();
         self.row.updated_at = now.max(self.row.updated_at);

@@ -18,6 +18,7 @@ fn row(method: PaymentMethod, state: OrderState) -> OrderRow {
         created_at: 1,
         updated_at: 1,
         creates: false,
+        moved_from: None,
     }
 }
 

@@ -69,6 +69,7 @@ impl Shop {
                     created_at: 1,
                     updated_at: 1,
                     creates: false,
+                    moved_from: None,
                 };
                 (Order::new(row), Stock::Reserved)
             })

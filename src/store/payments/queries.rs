@@ -64,6 +64,7 @@ impl Payments for SqlStore {
                 }
             }
             if self.insert_charge(new, codes).await? {
+                self.counters.qris_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let row = self.charge(new.id.as_str()).await?;
                 return row
                     .map(Opened::Charge)
@@ -93,7 +94,18 @@ impl Payments for SqlStore {
         .bind(at)
         .bind(id)
         .bind(from.as_str());
-        Ok(self.execute_fenced(update).await? == 1)
+        let moved = self.execute_fenced(update).await? == 1;
+        if moved {
+            let counter = match to.status {
+                ChargeStatus::Paid => Some(&self.counters.qris_paid),
+                ChargeStatus::Expired => Some(&self.counters.qris_expired),
+                _ => None,
+            };
+            if let Some(counter) = counter {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        Ok(moved)
     }
 
     async fn open_charges(&self, limit: i64) -> Result<Vec<ChargeRow>, StoreError> {

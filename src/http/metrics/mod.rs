@@ -1,7 +1,13 @@
 //! `GET /metrics` in the Prometheus text format: the actors (messages, handling time, mailbox
 //! depth of the deepest, lifecycle), the journal, the database pools, Redis, the gateway
-//! (webhooks, provider calls, rate limit) and the store's orders, charges and outbox by state.
-//! Counters only go up; label sets stay bounded (the deepest mailboxes only, by id).
+//! (webhooks, provider calls, rate limit), the shop's sales and refusals (`shop`), HTTP requests
+//! (`requests`), the process (`process`) and the build. Counters only go up; label sets stay
+//! bounded (the deepest mailboxes only, by id; routes by pattern). A scrape reads no table that
+//! grows with the shop's history.
+
+mod process;
+mod requests;
+mod shop;
 
 use std::fmt::Display;
 use std::fmt::Write as _;
@@ -10,11 +16,9 @@ use std::sync::atomic::Ordering;
 use actix_web::{get, web, HttpResponse};
 use warung_actors::runtime::{KindTotals, LATENCY_BUCKETS};
 
-use crate::checkout::OrderState;
 use crate::engine::Engine;
 use crate::flows::service::Gateway;
 use crate::infra::counters::{read, CallCounts, WebhookCounts};
-use crate::store::{ChargeStatus, OutboxStatus};
 
 /// Mailboxes listed by actor id: the deepest this many.
 pub const METRICS_DEEPEST_MAILBOXES: usize = 20;
@@ -23,14 +27,14 @@ pub const METRICS_DEEPEST_MAILBOXES: usize = 20;
 const DEPTH_BOUNDS: [i64; 5] = [0, 1, 10, 100, 1_000];
 
 #[derive(Default)]
-struct Exposition(String);
+pub(super) struct Exposition(String);
 
 impl Exposition {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
+    pub(super) fn family(&mut self, name: &str, kind: &str, help: &str) {
         let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
+    pub(super) fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
         self.0.push_str(name);
         if !labels.is_empty() {
             let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
@@ -49,6 +53,7 @@ pub async fn metrics(
     engine: web::Data<Engine>,
     gateway: web::Data<Gateway>,
     reads: web::Data<super::StoreReads>,
+    requests: web::Data<super::HttpCounters>,
 ) -> HttpResponse {
     let mut out = Exposition::default();
     actors(&mut out, &engine);
@@ -57,7 +62,11 @@ pub async fn metrics(
     pools(&mut out, &engine, &gateway);
     gateway_counts(&mut out, &gateway);
     let counts = reads.counts.get(|| async { engine.store.counts().await.map_err(|e| e.to_string()) }).await;
-    store_counts(&mut out, counts);
+    shop::store_counts(&mut out, counts);
+    shop::sales(&mut out, engine.store.counters());
+    shop::backups(&mut out);
+    requests::families(&mut out, &requests);
+    process::families(&mut out, &engine);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.0)
 }
 
@@ -113,12 +122,16 @@ fn actors(out: &mut Exposition, engine: &Engine) {
     for report in reports.iter().take(METRICS_DEEPEST_MAILBOXES) {
         out.sample("warung_mailbox_depth", &[("kind", report.kind), ("id", &report.id)], report.mailbox_depth);
     }
-    out.family("warung_mailbox_depth_actors", "gauge", "Active actors whose mailbox holds at most `le` messages.");
+    out.family(
+        "warung_mailbox_depth_actors",
+        "gauge",
+        "Active actors whose mailbox holds at most `depth_at_most` messages.",
+    );
     for bound in DEPTH_BOUNDS {
         let count = reports.iter().filter(|r| r.mailbox_depth <= bound).count();
-        out.sample("warung_mailbox_depth_actors", &[("le", &bound.to_string())], count);
+        out.sample("warung_mailbox_depth_actors", &[("depth_at_most", &bound.to_string())], count);
     }
-    out.sample("warung_mailbox_depth_actors", &[("le", "+Inf")], reports.len());
+    out.sample("warung_mailbox_depth_actors", &[("depth_at_most", "any")], reports.len());
 }
 
 /// The cluster's families, when this node is one of a cluster.
@@ -253,61 +266,5 @@ fn gateway_counts(out: &mut Exposition, gateway: &Gateway) {
         [("allowed", &limiter.allowed), ("limited", &limiter.limited), ("failed_open", &limiter.failed_open)]
     {
         out.sample("warung_purchase_rate_limit_total", &[("outcome", outcome)], read(counter));
-    }
-}
-
-/// The store's counts, read at most once a second (`StoreReads`), so scrapes cost the store little.
-fn store_counts(out: &mut Exposition, counts: Result<crate::store::StoreCounts, String>) {
-    out.family(
-        "warung_store_up",
-        "gauge",
-        "1 when the store answered its latest count queries (read at most once a second).",
-    );
-    out.sample("warung_store_up", &[], u8::from(counts.is_ok()));
-    let Ok(counts) = counts else { return };
-    let order_states: Vec<&str> = [
-        OrderState::Pending,
-        OrderState::AwaitingPayment,
-        OrderState::Paid,
-        OrderState::Failed,
-        OrderState::Cancelled,
-        OrderState::Expired,
-        OrderState::Review,
-        OrderState::Refunded,
-    ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect();
-    let charge_states: Vec<&str> = [
-        ChargeStatus::Charging,
-        ChargeStatus::Pending,
-        ChargeStatus::Paid,
-        ChargeStatus::Expired,
-        ChargeStatus::Cancelled,
-        ChargeStatus::Failed,
-        ChargeStatus::Review,
-    ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect();
-    let outbox_states: Vec<&str> =
-        [OutboxStatus::Pending, OutboxStatus::Sending, OutboxStatus::Sent, OutboxStatus::Failed]
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-    for (name, help, label, known, rows) in [
-        ("warung_orders", "Orders, by state.", "state", &order_states, &counts.orders_by_state),
-        ("warung_qris_charges", "QRIS charges, by status.", "status", &charge_states, &counts.charges_by_status),
-        ("warung_outbox_entries", "Outbox entries, by status.", "status", &outbox_states, &counts.outbox_by_status),
-    ] {
-        out.family(name, "gauge", help);
-        // Every known state is reported, at zero when there is none: absent is not zero.
-        for state in known {
-            let count = rows.iter().find(|(value, _)| value == state).map_or(0, |(_, n)| *n);
-            out.sample(name, &[(label, state)], count);
-        }
-        for (value, count) in rows.iter().filter(|(value, _)| !known.contains(&value.as_str())) {
-            out.sample(name, &[(label, value)], count);
-        }
     }
 }
