@@ -184,7 +184,7 @@ async fn every_metric_the_grafana_dashboard_plots_is_exported() {
     let names: std::collections::HashSet<String> =
         scrape(&shop).await.keys().map(|series| series.split('{').next().unwrap().to_string()).collect();
     let dashboard: serde_json::Value =
-        serde_json::from_str(include_str!("../../ops/grafana-dashboard.json")).expect("the dashboard is JSON");
+        serde_json::from_str(include_str!("../../ops/grafana/warung-dashboard.json")).expect("the dashboard is JSON");
     let mut plotted = 0;
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
