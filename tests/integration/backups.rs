@@ -16,7 +16,7 @@ use warung_actors::domain::Money;
 
 use crate::helpers::*;
 
-const BUYERS: usize = 120;
+const BUYERS: usize = 300;
 const PRICE: u64 = 1_000;
 const FUNDS: u64 = 5_000;
 
@@ -36,12 +36,14 @@ async fn a_backup_taken_while_selling_restores_to_the_moment_it_was_taken(backen
                     let who = customer(&name);
                     retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();
                     sold.fetch_add(1, Ordering::Relaxed);
+                    // Paced, so the sale is still going on while pg_dump or VACUUM INTO runs.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
             });
             futures::stream::iter(buys).buffer_unordered(4).collect::<Vec<_>>().await;
         })
     };
-    while sold.load(Ordering::Relaxed) < BUYERS / 4 {
+    while sold.load(Ordering::Relaxed) < BUYERS / 10 {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let dir = tempfile::tempdir().unwrap();
