@@ -2,7 +2,8 @@
 //! handling time, deepest (or busiest, `?sort=rate`) first; and the journal's figures.
 //! `/ops/actors/{kind}/{id}`: one actor's state (never an item's contents). `/ops/gateway`: the
 //! providers' modes, the purchase rate limit's counts, and the gateway's actors (conversations, outbox
-//! sender, QRIS sweep). `/ops`: a page showing all this live.
+//! sender, QRIS sweep). `/ops/shop`: sales and refusals so far. `/ops`: a page showing all this
+//! live, with charts of the last minutes.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -26,7 +27,13 @@ static OPS_PAGE: super::pages::Page = super::pages::Page::new(include_str!("ops_
 const OPS_ACTORS_LISTED_MAX: usize = 1_000;
 
 pub fn scope() -> Scope {
-    web::scope("/ops").service(page).service(actors).service(one_actor).service(gateway_view).service(cluster_view)
+    web::scope("/ops")
+        .service(page)
+        .service(actors)
+        .service(one_actor)
+        .service(gateway_view)
+        .service(cluster_view)
+        .service(shop_view)
 }
 
 #[get("")]
@@ -115,6 +122,27 @@ async fn actors(
             "last_commit_micros": journal.last_commit_micros.load(Ordering::Relaxed),
         },
     })))
+}
+
+/// What the shop has sold and refused since this process started (the counters `/metrics`
+/// exports), for the ops page to chart as rates.
+#[get("/shop")]
+async fn shop_view(engine: web::Data<Engine>) -> HttpResponse {
+    let counters = engine.store.counters();
+    let refusals = counters.refusals();
+    HttpResponse::Ok().json(json!({
+        "sales": counters.sales.load(Ordering::Relaxed),
+        "units_sold": counters.units_sold.load(Ordering::Relaxed),
+        "revenue": crate::store::counters::rupiah_text(counters.revenue_sen()),
+        "refusals": refusals.iter().map(|(_, n)| n).sum::<u64>(),
+        "refusals_by_reason": refusals.iter().map(|(r, n)| (r.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+        "top_ups": counters.top_ups.load(Ordering::Relaxed),
+        "qris": {
+            "opened": counters.qris_opened.load(Ordering::Relaxed),
+            "paid": counters.qris_paid.load(Ordering::Relaxed),
+            "expired": counters.qris_expired.load(Ordering::Relaxed),
+        },
+    }))
 }
 
 #[get("/gateway")]

@@ -1,6 +1,7 @@
 //! Pages in headless Chromium (Debian's `chromium` and `chromium-driver`), driven over the W3C
 //! WebDriver protocol: the simulator's chat (list the products, buy with QRIS, pay, see the
-//! items) and the live ops page (a hot product's mailbox shown during a load, screenshot kept).
+//! items), the live ops page (a sale and a hot product's mailbox charted during a load, on a
+//! desktop and a phone), the index and the admin page; screenshots kept (see `keep_screenshot`).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -115,6 +116,36 @@ impl Driver {
         base64::engine::general_purpose::STANDARD.decode(encoded.as_str().unwrap()).unwrap()
     }
 
+    /// The page's screenshot, kept in the test's temporary directory and, with
+    /// `WARUNG_UPDATE_SCREENSHOTS=1`, in `docs/screenshots/` for the README.
+    async fn keep_screenshot(&self, name: &str) {
+        let png = self.screenshot().await;
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
+        let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&shot, &png).unwrap();
+        eprintln!("screenshot: {}", shot.display());
+        if std::env::var("WARUNG_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::write(docs.join(name), &png).unwrap();
+        }
+    }
+
+    /// Runs `script` in the page and returns its value.
+    async fn script(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []})).await
+    }
+
+    /// Resizes the window (a phone is 390 x 844).
+    async fn window(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", json!({"width": width, "height": height})).await;
+    }
+
+    /// Whether the page fits the window's width (nothing to scroll sideways but its tables).
+    async fn fits_width(&self) -> bool {
+        self.script("return document.documentElement.scrollWidth <= window.innerWidth + 1").await.as_bool().unwrap()
+    }
+
     async fn quit(mut self) {
         let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
         let _ = self.process.kill();
@@ -148,7 +179,7 @@ async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromiu
 }
 
 #[actix_rt::test]
-async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
+async fn the_ops_page_charts_a_sale_and_a_hot_products_mailbox_live_in_chromium() {
     const BUYERS: usize = 3_000;
     let engine = TestEngine::start(Backend::Postgres).await;
     let product = product_with_items(&engine, "hot", 1_000, BUYERS).await;
@@ -162,14 +193,47 @@ async fn the_ops_page_shows_a_hot_products_mailbox_live_in_chromium() {
     let load = spawn_hot_load(&engine, &product, names);
     let deepest = driver.wait_for_in("deepest", "hot").await;
     assert!(deepest.contains("product"), "{deepest}");
-    let png = driver.screenshot().await;
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ops-page.png");
-    std::fs::write(&shot, &png).unwrap();
-    eprintln!("ops page screenshot: {}", shot.display());
+    driver.wait_for_in("depth-legend", "product hot").await;
     load.await.unwrap();
+    // The charts keep what they saw: the sale's line and the mailbox's stay on screen.
+    driver.wait_for_in("sold", "3000").await;
+    driver.wait_for_in("revenue", "Rp3.000.000").await;
+    let lines: i64 = driver
+        .script("return document.querySelectorAll('#sales-chart path, #depth-chart path, #commit-chart path').length")
+        .await
+        .as_i64()
+        .unwrap();
+    assert!(lines >= 4, "sales, refusals, a mailbox and the commit time are drawn: {lines}");
+    let peak = driver.script(
+        "return Math.max(...[...document.querySelectorAll('#sales-chart text')].map((t) => parseFloat(t.textContent) || 0))",
+    );
+    assert!(peak.await.as_f64().unwrap() > 0.0, "the sales chart's scale shows sales");
+    driver.keep_screenshot("ops-page.png").await;
     let rows = driver.wait_for_in("products", "1").await;
     assert_eq!(rows.trim(), "1", "one product actor active");
+
+    driver.window(390, 844).await;
+    assert!(driver.fits_width().await, "the ops page fits a phone's width");
+    driver.keep_screenshot("ops-page-phone.png").await;
+    driver.quit().await;
+    engine.finish().await;
+}
+
+#[actix_rt::test]
+async fn the_index_page_links_every_page_in_chromium() {
+    let engine = TestEngine::start(Backend::Sqlite).await;
+    let address = serve(&engine);
+    let driver = Driver::start().await;
+    driver.open(&format!("{address}/")).await;
+    let links = driver.script("return [...document.querySelectorAll('a')].map((a) => a.getAttribute('href'))").await;
+    let links: Vec<&str> = links.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for wanted in ["/admin", "/simulator", "/admin/api/openapi.json", "/health", "/ready"] {
+        assert!(links.contains(&wanted), "{wanted} in {links:?}");
+    }
+    assert!(links.iter().any(|l| l.ends_with("/ops")), "{links:?}");
+    driver.window(390, 844).await;
+    assert!(driver.fits_width().await, "the index fits a phone's width");
+    driver.keep_screenshot("index-page.png").await;
     driver.quit().await;
     engine.finish().await;
 }
@@ -196,10 +260,7 @@ async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_c
     driver.wait_for_in("message", "taken off sale").await;
     let table = driver.wait_for_in("product-table", "no").await;
     assert!(table.contains('4'), "four available after the upload: {table}");
-    let png = driver.screenshot().await;
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-page.png");
-    std::fs::write(&shot, &png).unwrap();
-    eprintln!("admin page screenshot: {}", shot.display());
+    driver.keep_screenshot("admin-page.png").await;
     driver.quit().await;
 
     let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
