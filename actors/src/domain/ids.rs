@@ -13,6 +13,24 @@ pub const CUSTOMER_ID_LEN_MAX: usize = 64;
 /// Longest caller-chosen reference (payment id, ledger reference).
 pub const REFERENCE_LEN_MAX: usize = 128;
 
+/// What `str::trim` takes off around a code or an order id (Unicode `White_Space`), as a regex
+/// class that JSON Schema's ECMA 262, Python's `re` and Rust's `regex` all read the same way.
+macro_rules! trimmed_space {
+    () => {
+        r"[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*"
+    };
+}
+
+/// Exactly what `ProductCode::parse` accepts, as the API's documents state it: 1 to
+/// `PRODUCT_CODE_LEN_MAX` letters, digits, `-` or `_`, any case, with space around. A test holds
+/// the parser and the pattern together.
+pub const PRODUCT_CODE_PATTERN: &str = concat!("^", trimmed_space!(), "[A-Za-z0-9_-]{1,32}", trimmed_space!(), "$");
+
+/// Exactly what `OrderId::parse` accepts: `TRX-<10 hex>-<up to 16 digits>`, the prefix and hex
+/// in any case, with space around.
+pub const ORDER_ID_PATTERN: &str =
+    concat!("^", trimmed_space!(), "[Tt][Rr][Xx]-[0-9A-Fa-f]{10}-[0-9]{1,16}", trimmed_space!(), "$");
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     #[error("a product code is 1 to {PRODUCT_CODE_LEN_MAX} letters, digits, '-' or '_': {0:?}")]
@@ -178,6 +196,71 @@ plain_debug!(ProductCode, OrderId, Reference);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Strings on both sides of every rule the parsers check: length, case, characters, the
+    /// space `trim` removes and the space it keeps (U+FEFF, U+200B are not White_Space).
+    const SAMPLES: &[&str] = &[
+        "",
+        " ",
+        "viu",
+        "VIU1B",
+        "a-b_c",
+        " viu ",
+        "\tviu\n",
+        "\u{3000}viu\u{85}",
+        "\u{2003}viu\u{2029}",
+        "\u{feff}viu",
+        "viu\u{200b}",
+        "a b",
+        "a.b",
+        "caf\u{e9}",
+        "viu/1",
+        "v\u{0}",
+        "\u{b}\u{c}x\u{a0}",
+        "TRX-0123456789-1",
+        "trx-ABCDEF0123-1700000000000",
+        " TRX-0123456789-1\r\n",
+        "TRX-0123456789-",
+        "TRX-012345678-1",
+        "TRX-0123456789-12345678901234567",
+        "TRX-0123456789-1234567890123456",
+        "TRX-01234567zz-1",
+        "TRX-0123456789-1-2",
+        "TRX 0123456789-1",
+        "\u{1680}trx-0123456789-9\u{202f}",
+    ];
+
+    fn agree(pattern: &str, parses: impl Fn(&str) -> bool, samples: impl IntoIterator<Item = String>) {
+        let regex = regex::Regex::new(pattern).unwrap();
+        for sample in samples {
+            assert_eq!(regex.is_match(&sample), parses(&sample), "{sample:?} against {pattern}");
+        }
+    }
+
+    #[test]
+    fn the_product_code_pattern_accepts_what_the_parser_accepts() {
+        let lengths = [PRODUCT_CODE_LEN_MAX - 1, PRODUCT_CODE_LEN_MAX, PRODUCT_CODE_LEN_MAX + 1].map(|n| "x".repeat(n));
+        let samples = SAMPLES.iter().map(|s| s.to_string()).chain(lengths);
+        agree(PRODUCT_CODE_PATTERN, |s| ProductCode::parse(s).is_ok(), samples);
+    }
+
+    #[test]
+    fn the_order_id_pattern_accepts_what_the_parser_accepts() {
+        let generated = OrderId::generate().as_str().to_string();
+        let samples = SAMPLES.iter().map(|s| s.to_string()).chain([generated]);
+        agree(ORDER_ID_PATTERN, |s| OrderId::parse(s).is_ok(), samples);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_patterns_and_the_parsers_agree_on_any_string(
+            text in "[a-zA-Z0-9_\\- .\t\n\u{85}\u{a0}\u{3000}\u{feff}\u{e9}]{0,40}",
+            order in "[ \t]?(TRX|trx|TrX|TR|TRXX)?-?[0-9a-fA-Fg]{8,11}-?[0-9]{0,17}[ \u{2028}]?",
+        ) {
+            agree(PRODUCT_CODE_PATTERN, |s| ProductCode::parse(s).is_ok(), [text.clone(), order.clone()]);
+            agree(ORDER_ID_PATTERN, |s| OrderId::parse(s).is_ok(), [text, order]);
+        }
+    }
 
     #[test]
     fn product_codes_are_lower_cased_and_validated() {

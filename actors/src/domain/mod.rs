@@ -8,10 +8,12 @@ mod money;
 pub use bounded::BoundedMap;
 pub use clock::{Clock, UnixMs};
 pub use ids::{
-    masked, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, PRODUCT_CODE_LEN_MAX,
-    REFERENCE_LEN_MAX,
+    masked, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, ORDER_ID_PATTERN,
+    PRODUCT_CODE_LEN_MAX, PRODUCT_CODE_PATTERN, REFERENCE_LEN_MAX,
 };
-pub use money::{parse_plain_delta, Money, MoneyError, MONEY_MAX_RUPIAH, MONEY_SCALE_MAX};
+pub use money::{
+    parse_plain_delta, Money, MoneyError, DELTA_PLAIN_PATTERN, MONEY_MAX_RUPIAH, MONEY_PLAIN_PATTERN, MONEY_SCALE_MAX,
+};
 
 use std::fmt;
 

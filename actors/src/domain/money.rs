@@ -13,6 +13,13 @@ pub const MONEY_MAX_RUPIAH: i64 = 1_000_000_000_000;
 /// Smallest fraction of a Rupiah kept: two decimal places (sen), as Midtrans reports amounts.
 pub const MONEY_SCALE_MAX: u32 = 2;
 
+/// What `Money::parse_plain` reads, as the API's documents state it (the limit,
+/// `MONEY_MAX_RUPIAH`, is checked after). An amount the engine writes, normalised, matches it too.
+pub const MONEY_PLAIN_PATTERN: &str = r"^[0-9]{1,15}(\.[0-9]{1,2})?$";
+
+/// What `parse_plain_delta` reads: a plain amount, negative with a leading `-`.
+pub const DELTA_PLAIN_PATTERN: &str = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$";
+
 /// A non-negative amount of Rupiah with at most two decimal places.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "Decimal", into = "Decimal")]
@@ -207,5 +214,41 @@ mod tests {
         for refused in ["--5", "-", "- 5", "-1e3", "+5", "-1000000000001"] {
             assert!(parse_plain_delta(refused).is_err(), "{refused:?}");
         }
+    }
+
+    #[test]
+    fn the_plain_patterns_accept_what_the_plain_parsers_accept_within_the_limit() {
+        let plain = regex::Regex::new(MONEY_PLAIN_PATTERN).unwrap();
+        let delta = regex::Regex::new(DELTA_PLAIN_PATTERN).unwrap();
+        let samples = [
+            "0",
+            "15000",
+            "275000.00",
+            "1000.5",
+            "000000000015000",
+            "1000000000000",
+            "1e3",
+            "-5",
+            "+5",
+            " 5",
+            "5 ",
+            "1_000",
+            "1,000",
+            ".5",
+            "5.",
+            "5.001",
+            "",
+            "-",
+            "--5",
+            "-0.5",
+            "-250.50",
+            "5\n",
+        ];
+        for sample in samples {
+            assert_eq!(plain.is_match(sample), Money::parse_plain(sample).is_ok(), "{sample:?}");
+            assert_eq!(delta.is_match(sample), parse_plain_delta(sample).is_ok(), "{sample:?}");
+        }
+        let written = Money::parse_plain("1250.50").unwrap().amount().to_string();
+        assert!(plain.is_match(&written), "{written}");
     }
 }
