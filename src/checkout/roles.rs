@@ -6,7 +6,7 @@ use warung_actors::product::PriceTier;
 
 use super::{AuditRow, Checkout, CheckoutError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Member,

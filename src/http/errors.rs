@@ -11,7 +11,9 @@ use warung_actors::wallet::WalletRejection;
 use crate::checkout::CheckoutError;
 use crate::flows::admin::{PriceError, ProductError};
 
-#[derive(Debug, Serialize)]
+/// Every refusal's body: `code` names the rule, `message` says it in a sentence.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"code": "product_not_found", "message": "no such product"}))]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,

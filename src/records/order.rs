@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, UnixMs};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     /// A saldo purchase between its steps.
@@ -55,7 +55,7 @@ impl OrderState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Saldo,

@@ -57,7 +57,7 @@ pub struct OrderHistory {
     pub payments: Vec<PaymentLine>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PriceRequestStatus {
     Pending,

@@ -8,21 +8,31 @@
 //! - `orders`: list and filter, one order with its history, buy, pay, cancel, refund.
 //! - `customers`: list, balance and ledger, adjustments, roles, the refund watch.
 //! - `settings`: the shop's settings and the audit trail of admin changes.
-//! - `openapi`: the API's description, served at `/admin/api/openapi.json`.
+//! - `openapi`: the API's OpenAPI document, served at `/admin/api/openapi.json`, generated from
+//!   the `#[utoipa::path]` of every handler as the scope registers it; `schema`: the schemas of
+//!   the domain types in its bodies and the answers every operation shares; `views` and
+//!   `order_views`: the bodies the API answers with.
 //! - `page.html`: the admin page at `/admin`, a plain page on top of this API (the token is
 //!   typed into it and kept in the tab's session storage).
 
 mod customers;
 mod openapi;
+mod order_views;
 mod orders;
 mod prices;
 mod products;
+mod schema;
 mod settings;
+mod views;
 
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse, Scope};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
+use utoipa_actix_web::scope::Scope;
 
 use super::errors::ApiError;
 use crate::engine::Engine;
@@ -43,8 +53,11 @@ const ADMIN_NAME_DEFAULT: &str = "admin";
 /// Longest admin name, in characters.
 const ADMIN_NAME_CHARS_MAX: usize = 64;
 
+/// The admin API behind its token. Each `service` call both routes a handler and adds its
+/// `#[utoipa::path]` to the scope's document (`openapi::document`), so a route cannot be served
+/// undescribed: a handler without one does not compile here.
 pub fn scope() -> Scope<
-    impl actix_web::dev::ServiceFactory<
+    impl ServiceFactory<
         ServiceRequest,
         Config = (),
         Response = ServiceResponse<impl actix_web::body::MessageBody>,
@@ -52,8 +65,16 @@ pub fn scope() -> Scope<
         InitError = (),
     >,
 > {
-    web::scope("/admin/api")
-        .wrap(from_fn(require_token))
+    routes(utoipa_actix_web::scope("/admin/api")).wrap(from_fn(require_token))
+}
+
+/// The admin routes on `scope`, without the token check (which needs an engine to read the token
+/// from): the tests route requests through them alone.
+fn routes<T>(scope: Scope<T>) -> Scope<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    scope
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|error, _| ApiError::bad_request("bad_query", error.to_string()).into()),
@@ -128,6 +149,20 @@ impl FromRequest for AdminName {
     }
 }
 
+/// The `X-Admin-Name` header as the extractor above reads it.
+impl utoipa::IntoParams for AdminName {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let pattern = format!("^[A-Za-z0-9._@-]{{1,{ADMIN_NAME_CHARS_MAX}}}$");
+        let header = ParameterBuilder::new()
+            .name("X-Admin-Name")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(format!("who makes the change, for the audit trail (default: {ADMIN_NAME_DEFAULT})")))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).examples(["siti"])));
+        vec![header.build()]
+    }
+}
+
 /// A field that did not parse: 400 with `bad_<field>`.
 fn parse<T, E: std::fmt::Display>(field: &str, value: Result<T, E>) -> Result<T, ApiError> {
     value.map_err(|e| ApiError::bad_request(&format!("bad_{field}"), e.to_string()))
@@ -139,18 +174,6 @@ fn store_down(error: crate::store::StoreError) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "the store could not be reached; try again")
 }
 
-/// One ledger entry as the admin API shows it.
-fn ledger_json(l: &warung_actors::journal::LedgerRow) -> serde_json::Value {
-    serde_json::json!({"reference": l.reference, "kind": l.kind.as_str(), "amount": l.amount,
-        "balance_after": l.balance_after, "reason": l.reason, "actor": l.actor, "at_ms": l.at})
-}
-
-/// One stock movement as the admin API shows it.
-fn movement_json(m: &warung_actors::journal::MovementRow) -> serde_json::Value {
-    serde_json::json!({"quantity": m.quantity, "from": m.from.as_str(), "to": m.to.as_str(), "reason": m.reason,
-        "reference": m.reference, "actor": m.actor, "at_ms": m.at})
-}
-
 /// The next page's cursor: taken from the last row, when the page came back full (a shorter page
 /// is the last one).
 fn next_cursor<T, C>(rows: &[T], limit: i64, cursor: impl Fn(&T) -> C) -> Option<C> {
@@ -159,10 +182,13 @@ fn next_cursor<T, C>(rows: &[T], limit: i64, cursor: impl Fn(&T) -> C) -> Option
 }
 
 /// A confirmed payment: an order's or a top-up's.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Payment {
+    /// The provider's id of the payment: the same id again is recorded once.
+    #[schema(value_type = schema::Reference)]
     payment_id: String,
+    #[schema(value_type = schema::Money)]
     amount: String,
 }
 

@@ -2,12 +2,16 @@
 //! order for an outside payment, confirm a payment, cancel an unpaid order, refund a paid one.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, Reference};
 
-use super::{ledger_json, movement_json, next_cursor, parse, store_down, AdminName, Payment};
-use crate::checkout::{CheckoutError, OrderRow, OrderState, PaymentOutcome};
+use super::order_views::{Detail, Line, Paid, Qris};
+use super::schema::{self, Guarded, JsonRefused, OrderPath, CORRUPT, OUTCOME_UNKNOWN, STORE_DOWN, UNAVAILABLE};
+use super::views::{Balance, LedgerEntry, Movement};
+use super::{next_cursor, parse, store_down, AdminName, Payment};
+use crate::checkout::{CheckoutError, OrderState};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
 use crate::store::admin::OrderFilter;
@@ -15,7 +19,7 @@ use crate::store::admin::OrderFilter;
 /// Orders listed when the call does not say how many.
 const ORDERS_LISTED_DEFAULT: i64 = 100;
 
-pub fn configure(config: &mut web::ServiceConfig) {
+pub fn configure(config: &mut ServiceConfig) {
     config
         .service(list_orders)
         .service(purchase)
@@ -26,19 +30,39 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(refund_order);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    #[param(value_type = Option<OrderState>)]
     state: Option<String>,
+    #[param(value_type = Option<schema::CustomerId>)]
     customer: Option<String>,
+    #[param(value_type = Option<schema::ProductCode>)]
     product: Option<String>,
     /// Created at or after: Unix ms or a UTC date `YYYY-MM-DD`.
     from: Option<String>,
     /// Created before: Unix ms or a UTC date (the whole day excluded). The next page's cursor.
     to: Option<String>,
+    /// 100 when absent; at most 500.
     limit: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct OrderList {
+    orders: Vec<Line>,
+    /// The `to` of the next page (the last order's `created_at_ms`); `null` on the last page.
+    next_to: Option<i64>,
+}
+
+/// List orders, newest first, filtered by state, customer, product and date.
+#[utoipa::path(tag = "orders", params(ListQuery), responses(
+    (status = 200, body = OrderList, description = "a page of orders"),
+    (status = 400, body = ApiError,
+        description = "bad_query, bad_state, bad_customer, bad_product, bad_from or bad_to"),
+    (status = 503, body = ApiError, description = STORE_DOWN),
+    Guarded,
+))]
 #[get("/orders")]
 async fn list_orders(engine: web::Data<Engine>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let state = match &query.state {
@@ -59,10 +83,8 @@ async fn list_orders(engine: web::Data<Engine>, query: web::Query<ListQuery>) ->
         limit: query.limit.unwrap_or(ORDERS_LISTED_DEFAULT),
     };
     let orders = engine.store.list_orders(&filter).await.map_err(store_down)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "orders": orders.iter().map(order_json).collect::<Vec<_>>(),
-        "next_to": next_cursor(&orders, filter.limit, |o| o.created_at),
-    })))
+    let next_to = next_cursor(&orders, filter.limit, |o| o.created_at);
+    Ok(HttpResponse::Ok().json(OrderList { orders: orders.iter().map(Line::from).collect(), next_to }))
 }
 
 /// Unix ms, or `YYYY-MM-DD` as midnight UTC.
@@ -93,38 +115,39 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn order_json(row: &OrderRow) -> serde_json::Value {
-    json!({
-        "order": row.id, "customer": row.customer, "product": row.product, "quantity": row.quantity,
-        "unit_price": row.unit_price, "total": row.total, "method": row.method, "state": row.state,
-        "expires_at_ms": row.expires_at, "note": row.note, "created_at_ms": row.created_at,
-        "updated_at_ms": row.updated_at,
-    })
-}
-
+/// One order with its payments, QRIS charge, stock movements and ledger entries.
+#[utoipa::path(tag = "orders", params(OrderPath), responses(
+    (status = 200, body = Detail, description = "the order"),
+    (status = 400, body = ApiError, description = "bad_order"),
+    (status = 404, body = ApiError, description = "order_not_found"),
+    (status = 503, body = ApiError, description = STORE_DOWN),
+    Guarded,
+))]
 #[get("/orders/{id}")]
-async fn get_order(engine: web::Data<Engine>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = parse("order", OrderId::parse(&id))?;
+async fn get_order(engine: web::Data<Engine>, id: web::Path<OrderPath>) -> Result<HttpResponse, ApiError> {
+    let id = parse("order", OrderId::parse(&id.0))?;
     let row = engine.store.order(&id).await.map_err(store_down)?.ok_or(CheckoutError::OrderNotFound)?;
     let history = engine.store.order_history(&row).await.map_err(store_down)?;
     let charge = engine.store.charge(id.as_str()).await.map_err(store_down)?;
-    let mut body = order_json(&row);
-    body["payments"] = serde_json::to_value(&history.payments).expect("payments serialise");
-    body["qris"] = match charge {
-        Some(c) => json!({"status": c.status.as_str(), "gross_amount": c.gross, "expires_at_ms": c.expires_at}),
-        None => serde_json::Value::Null,
-    };
-    body["stock_movements"] = history.movements.iter().map(movement_json).collect();
-    body["ledger"] = history.ledger.iter().map(ledger_json).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(Detail {
+        order: Line::from(&row),
+        payments: history.payments.into_iter().map(Into::into).collect(),
+        qris: charge.map(Qris::from),
+        stock_movements: history.movements.iter().map(Movement::from).collect(),
+        ledger: history.ledger.iter().map(LedgerEntry::from).collect(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Buy {
+    #[schema(value_type = schema::CustomerId)]
     customer: String,
+    #[schema(value_type = schema::ProductCode)]
     product: String,
+    /// 1 when absent; at most 100.
     #[serde(default = "one")]
+    #[schema(value_type = u32, default = 1)]
     quantity: Quantity,
 }
 
@@ -132,87 +155,185 @@ fn one() -> Quantity {
     1
 }
 
+#[derive(Serialize, ToSchema)]
+struct Bought {
+    #[schema(value_type = schema::OrderId)]
+    order: OrderId,
+    #[schema(value_type = u32)]
+    quantity: Quantity,
+    #[schema(value_type = schema::Money)]
+    total: Money,
+    /// The items delivered, one per unit; empty for a counted product.
+    items: Vec<String>,
+    balance: Balance,
+}
+
+/// Buy with saldo for a customer.
+#[utoipa::path(tag = "orders", responses(
+    (status = 200, body = Bought, description = "paid from the wallet and delivered"),
+    (status = 400, body = ApiError, description = "bad_json, bad_customer or bad_product"),
+    (status = 402, body = ApiError, description = "insufficient_balance"),
+    (status = 404, body = ApiError, description = "product_not_found"),
+    (status = 409, body = ApiError,
+        description = "exceeds_available, product_inactive, earlier_purchase_unsettled or another order conflict"),
+    (status = 422, body = ApiError,
+        description = "quantity_must_not_be_zero, quantity_exceeds_order_limit, total_exceeds_money_limit"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    (status = 504, body = ApiError, description = OUTCOME_UNKNOWN),
+    Guarded, JsonRefused,
+))]
 #[post("/purchases")]
 async fn purchase(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&body.customer))?;
     let product = parse("product", ProductCode::parse(&body.product))?;
     let bought = engine.checkout.buy_with_saldo(&customer, &product, body.quantity).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "order": bought.order,
-        "quantity": bought.quantity,
-        "total": bought.total,
-        "items": bought.items.iter().map(|i| i.expose()).collect::<Vec<_>>(),
-        "balance": bought.balance,
-    })))
+    Ok(HttpResponse::Ok().json(Bought {
+        order: bought.order,
+        quantity: bought.quantity,
+        total: bought.total,
+        items: bought.items.iter().map(|i| i.expose().to_string()).collect(),
+        balance: bought.balance.into(),
+    }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct Opened {
+    #[schema(value_type = schema::OrderId)]
+    order: OrderId,
+    #[schema(value_type = schema::Money)]
+    total: Money,
+    /// Unix ms: the stock is held until then.
+    expires_at_ms: i64,
+}
+
+/// Open an order awaiting an outside payment.
+#[utoipa::path(tag = "orders", responses(
+    (status = 201, body = Opened, description = "the stock is held until the order expires"),
+    (status = 400, body = ApiError, description = "bad_json, bad_customer or bad_product"),
+    (status = 404, body = ApiError, description = "product_not_found"),
+    (status = 409, body = ApiError, description = "exceeds_available, product_inactive or open_order_exists"),
+    (status = 422, body = ApiError,
+        description = "quantity_must_not_be_zero, quantity_exceeds_order_limit, total_exceeds_money_limit"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    (status = 504, body = ApiError, description = OUTCOME_UNKNOWN),
+    Guarded, JsonRefused,
+))]
 #[post("/orders")]
 async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<HttpResponse, ApiError> {
     let customer = parse("customer", CustomerId::parse(&body.customer))?;
     let product = parse("product", ProductCode::parse(&body.product))?;
     let pending = engine.checkout.buy_with_external(&customer, &product, body.quantity).await?;
-    Ok(HttpResponse::Created()
-        .json(json!({"order": pending.order, "total": pending.total, "expires_at_ms": pending.expires_at})))
+    Ok(HttpResponse::Created().json(Opened {
+        order: pending.order,
+        total: pending.total,
+        expires_at_ms: pending.expires_at,
+    }))
 }
 
+/// Record a confirmed payment: delivers, or credits the wallet if too late.
+#[utoipa::path(tag = "orders", params(OrderPath, AdminName), responses(
+    (status = 200, body = Paid, description = "applied, or applied before under this payment id (`repeat`)"),
+    (status = 400, body = ApiError, description = "bad_json, bad_order, bad_admin_name, bad_payment_id or bad_amount"),
+    (status = 404, body = ApiError, description = "order_not_found"),
+    (status = 409, body = ApiError,
+        description = "not_an_external_order, payment_mismatch, order_conflict or another rule of the order's state"),
+    (status = 422, body = ApiError, description = "payment_id_too_long, amount_must_not_be_zero or balance_limit_exceeded"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    (status = 504, body = ApiError, description = OUTCOME_UNKNOWN),
+    Guarded, JsonRefused,
+))]
 #[post("/orders/{id}/payments")]
 async fn pay_order(
     engine: web::Data<Engine>,
     gateway: web::Data<crate::flows::service::Gateway>,
     admin: AdminName,
-    id: web::Path<String>,
+    id: web::Path<OrderPath>,
     body: web::Json<Payment>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse("order", OrderId::parse(&id))?;
+    let id = parse("order", OrderId::parse(&id.0))?;
     let payment = parse("payment_id", Reference::parse(&body.payment_id))?;
     let amount = parse("amount", Money::parse_plain(&body.amount))?;
     let applied = engine.checkout.confirm_payment(&id, &payment, amount, &admin.actor()).await?;
     if let Some(row) = engine.store.order(&id).await.map_err(store_down)? {
         gateway.qris.tell_confirmed(&row.customer, &payment, &applied.outcome).await;
     }
-    let mut body = match applied.outcome {
-        PaymentOutcome::Delivered { order, items, surplus, balance } => json!({
-            "outcome": "delivered", "order": order, "items": items.iter().map(|i| i.expose()).collect::<Vec<_>>(),
-            "surplus": surplus, "balance": balance,
-        }),
-        PaymentOutcome::CreditedToWallet { order, amount, balance } => {
-            json!({"outcome": "credited_to_wallet", "order": order, "amount": amount, "balance": balance})
-        }
-    };
-    body["repeat"] = json!(applied.repeat);
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(Paid::from(applied)))
 }
 
+#[derive(Serialize, ToSchema)]
+struct Cancelled {
+    #[schema(value_type = schema::OrderId)]
+    order: OrderId,
+    /// `cancelled`.
+    state: OrderState,
+}
+
+/// Cancel an unpaid order; its stock goes back on sale.
+#[utoipa::path(tag = "orders", params(OrderPath, AdminName), responses(
+    (status = 200, body = Cancelled, description = "cancelled: its stock is back on sale"),
+    (status = 400, body = ApiError, description = "bad_order or bad_admin_name"),
+    (status = 404, body = ApiError, description = "order_not_found"),
+    (status = 409, body = ApiError, description = "order_not_open or order_conflict"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    (status = 504, body = ApiError, description = OUTCOME_UNKNOWN),
+    Guarded,
+))]
 #[post("/orders/{id}/cancel")]
 async fn cancel_order(
     engine: web::Data<Engine>,
     admin: AdminName,
-    id: web::Path<String>,
+    id: web::Path<OrderPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse("order", OrderId::parse(&id))?;
+    let id = parse("order", OrderId::parse(&id.0))?;
     engine.checkout.cancel_as(&id, Some(&admin.actor())).await?;
-    Ok(HttpResponse::Ok().json(json!({"order": id, "state": "cancelled"})))
+    Ok(HttpResponse::Ok().json(Cancelled { order: id, state: OrderState::Cancelled }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Refund {
+    /// Kept in the ledger; must not be blank.
     reason: String,
 }
 
+#[derive(Serialize, ToSchema)]
+struct Refunded {
+    #[schema(value_type = schema::OrderId)]
+    order: OrderId,
+    /// `refunded`.
+    state: OrderState,
+    balance: Balance,
+}
+
+/// Refund a paid order to saldo, with a reason.
+#[utoipa::path(tag = "orders", params(OrderPath, AdminName), responses(
+    (status = 200, body = Refunded, description = "the order's total is back in the wallet"),
+    (status = 400, body = ApiError, description = "bad_json, bad_order, bad_admin_name or reason_required"),
+    (status = 404, body = ApiError, description = "order_not_found or original_not_found"),
+    (status = 409, body = ApiError, description = "order_not_paid, already_refunded or order_conflict"),
+    (status = 422, body = ApiError, description = "balance_limit_exceeded"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    (status = 504, body = ApiError, description = OUTCOME_UNKNOWN),
+    Guarded, JsonRefused,
+))]
 #[post("/orders/{id}/refund")]
 async fn refund_order(
     engine: web::Data<Engine>,
     admin: AdminName,
-    id: web::Path<String>,
+    id: web::Path<OrderPath>,
     body: web::Json<Refund>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse("order", OrderId::parse(&id))?;
+    let id = parse("order", OrderId::parse(&id.0))?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::bad_request("reason_required", "a refund needs a reason"));
     }
     let balance = engine.checkout.refund(&id, body.reason.trim(), &admin.actor()).await?;
-    Ok(HttpResponse::Ok().json(json!({"order": id, "state": "refunded", "balance": balance})))
+    Ok(HttpResponse::Ok().json(Refunded { order: id, state: OrderState::Refunded, balance: balance.into() }))
 }
 
 #[cfg(test)]

@@ -4,13 +4,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
 use futures::StreamExt;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Quantity, Reference};
 use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductRejection, Restock, Restocked, RESTOCK_UNITS_MAX};
 
-use super::{generated_reference, movement_json, parse, store_down, AdminName};
+use super::schema::{self, CodePath, Guarded, JsonRefused, CORRUPT, UNAVAILABLE};
+use super::views::{Movement, PriceRequestView, Product};
+use super::{generated_reference, parse, store_down, AdminName};
 use crate::checkout::CheckoutError;
 use crate::engine::Engine;
 use crate::flows::admin::products::{NewProduct as Asked, ProductEdit};
@@ -27,7 +30,7 @@ const MOVEMENTS_SHOWN: i64 = 50;
 /// Most products the list returns.
 const PRODUCTS_LISTED_MAX: usize = 500;
 
-pub fn configure(config: &mut web::ServiceConfig) {
+pub fn configure(config: &mut ServiceConfig) {
     config
         .service(create_product)
         .service(list_products)
@@ -37,87 +40,179 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(upload_stock);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProduct {
+    #[schema(value_type = schema::ProductCode)]
     code: String,
+    /// 1 to 100 characters.
     name: String,
+    #[schema(value_type = schema::Money)]
     price: String,
+    /// Plain counted stock instead of deliverable items.
     #[serde(default)]
     counted: bool,
 }
 
+#[derive(Serialize, ToSchema)]
+struct Created {
+    #[schema(value_type = schema::ProductCode)]
+    code: ProductCode,
+}
+
+/// Create a product.
+#[utoipa::path(tag = "products", responses(
+    (status = 201, body = Created, description = "created, with no stock"),
+    (status = 400, body = ApiError, description = "bad_json, bad_code or bad_price"),
+    (status = 409, body = ApiError, description = "product_exists"),
+    (status = 422, body = ApiError, description = "bad_name or price_below_minimum"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    Guarded, JsonRefused,
+))]
 #[post("/products")]
 async fn create_product(gateway: web::Data<Gateway>, body: web::Json<NewProduct>) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&body.code))?;
     let price: Money = parse("price", body.price.parse())?;
     let kind = if body.counted { StockKind::Counted } else { StockKind::Items };
     gateway.products.create(Asked { code: &code, name: &body.name, price, kind }).await?;
-    Ok(HttpResponse::Created().json(json!({"code": code})))
+    Ok(HttpResponse::Created().json(Created { code }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct ProductList {
+    products: Vec<Product>,
+}
+
+/// List products with stock available, reserved and sold.
+#[utoipa::path(tag = "products", responses(
+    (status = 200, body = ProductList, description = "the first 500 products by code"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    Guarded,
+))]
 #[get("/products")]
 async fn list_products(engine: web::Data<Engine>) -> Result<HttpResponse, ApiError> {
     let codes: Vec<ProductCode> = engine.catalog.codes().into_iter().take(PRODUCTS_LISTED_MAX).collect();
     let mut products = Vec::with_capacity(codes.len());
     for code in codes {
-        products.push(engine.checkout.actors().product_snapshot(&code).await?);
+        products.push(engine.checkout.actors().product_snapshot(&code).await?.into());
     }
-    Ok(HttpResponse::Ok().json(json!({ "products": products })))
+    Ok(HttpResponse::Ok().json(ProductList { products }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct ProductDetail {
+    #[serde(flatten)]
+    product: Product,
+    price_requests: Vec<PriceRequestView>,
+    /// The latest 50, newest first.
+    stock_movements: Vec<Movement>,
+}
+
+/// One product's stock, prices, price requests and latest stock movements.
+#[utoipa::path(tag = "products", params(CodePath), responses(
+    (status = 200, body = ProductDetail, description = "the product"),
+    (status = 400, body = ApiError, description = "bad_code"),
+    (status = 404, body = ApiError, description = "not_found: no such product"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    Guarded,
+))]
 #[get("/products/{code}")]
-async fn get_product(engine: web::Data<Engine>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let code = parse("code", ProductCode::parse(&code))?;
+async fn get_product(engine: web::Data<Engine>, code: web::Path<CodePath>) -> Result<HttpResponse, ApiError> {
+    let code = parse("code", ProductCode::parse(&code.0))?;
     let snapshot = engine.checkout.actors().product_snapshot(&code).await?;
     let requests = engine.store.price_requests(&code).await.map_err(store_down)?;
     let movements = engine.store.movements_of(&code, MOVEMENTS_SHOWN).await.map_err(store_down)?;
-    let mut body = serde_json::to_value(&snapshot).expect("a snapshot serialises");
-    body["price_requests"] = serde_json::to_value(requests).expect("requests serialise");
-    body["stock_movements"] = movements.iter().map(movement_json).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(ProductDetail {
+        product: snapshot.into(),
+        price_requests: requests.into_iter().map(PriceRequestView::from).collect(),
+        stock_movements: movements.iter().map(Movement::from).collect(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Edit {
+    /// 1 to 100 characters.
     name: Option<String>,
+    /// `false` takes the product off sale, `true` puts it back.
     active: Option<bool>,
+    /// Kept in the audit trail.
     #[serde(default)]
     reason: String,
 }
 
-/// Renames and/or takes the product off sale (or back on), each through the actor with its
-/// audit row stored in the same commit.
+/// Rename, take off sale or put back on sale.
+///
+/// Each change goes through the actor with its audit row stored in the same commit. Answers the
+/// product as it is now.
+#[utoipa::path(tag = "products", params(CodePath, AdminName), responses(
+    (status = 200, body = Product, description = "the product as it is now"),
+    (status = 400, body = ApiError, description = "bad_json, bad_code, bad_admin_name or nothing_to_change"),
+    (status = 404, body = ApiError, description = "not_found: no such product"),
+    (status = 422, body = ApiError, description = "name_must_be_short"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    Guarded, JsonRefused,
+))]
 #[patch("/products/{code}")]
 async fn edit_product(
     gateway: web::Data<Gateway>,
     admin: AdminName,
-    code: web::Path<String>,
+    code: web::Path<CodePath>,
     body: web::Json<Edit>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = parse("code", ProductCode::parse(&code))?;
+    let code = parse("code", ProductCode::parse(&code.0))?;
     let edit = ProductEdit { name: body.name.as_deref(), active: body.active, reason: &body.reason };
-    Ok(HttpResponse::Ok().json(gateway.products.edit(&code, edit, &admin).await?))
+    Ok(HttpResponse::Ok().json(Product::from(gateway.products.edit(&code, edit, &admin).await?)))
 }
 
-#[derive(Deserialize)]
+/// Either `items` or `count`, not both.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewStock {
+    /// The same reference with the same stock adds it once; with other stock it is refused.
+    #[schema(value_type = schema::Reference)]
     reference: String,
+    /// For an items product: one deliverable item per unit, each at most 1024 bytes.
     #[serde(default)]
     items: Vec<String>,
+    /// For a counted product: how many units.
+    #[schema(value_type = Option<u32>)]
     count: Option<Quantity>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct StockAdded {
+    #[schema(value_type = schema::Reference)]
+    reference: Reference,
+    #[schema(value_type = u32)]
+    added: Quantity,
+    /// Units available after the restock.
+    available: i64,
+}
+
+/// Add stock: items (one per unit) or a count, once per reference.
+#[utoipa::path(tag = "products", params(CodePath, AdminName), responses(
+    (status = 200, body = StockAdded, description = "added, or added before under this reference"),
+    (status = 400, body = ApiError, description = "bad_json, bad_code, bad_admin_name, bad_reference, bad_item or bad_stock"),
+    (status = 404, body = ApiError, description = "not_found: no such product"),
+    (status = 409, body = ApiError, description = "exists_with_different_content or duplicate_item"),
+    (status = 422, body = ApiError, description = "restock_must_not_be_empty or restock_kind_mismatch"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    Guarded, JsonRefused,
+))]
 #[post("/products/{code}/stock")]
 async fn restock(
     engine: web::Data<Engine>,
     admin: AdminName,
-    code: web::Path<String>,
+    code: web::Path<CodePath>,
     body: web::Json<NewStock>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = parse("code", ProductCode::parse(&code))?;
+    let code = parse("code", ProductCode::parse(&code.0))?;
     let reference = parse("reference", Reference::parse(&body.reference))?;
     let stock = match (&body.items[..], body.count) {
         ([], Some(count)) => Restock::Count(count),
@@ -133,22 +228,41 @@ async fn restock(
     restocked(&engine, &code, reference, stock, &admin, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
+    /// Makes a retried upload add nothing twice; one is made up when absent.
+    #[param(value_type = Option<schema::Reference>)]
     reference: Option<String>,
 }
 
-/// A text body, one item per line (blank lines and surrounding spaces ignored). Refused whole,
-/// naming the line, when an item repeats within the upload or is already in stock.
+/// Add stock from text, one item per line; duplicates refused.
+///
+/// Blank lines and the space around an item are ignored. The upload is refused whole, naming the
+/// line, when an item repeats within it or is already in stock.
+#[utoipa::path(tag = "products", params(CodePath, UploadQuery, AdminName),
+    request_body(content = String, content_type = "text/plain", description = "one item per line"),
+    responses(
+        (status = 200, body = StockAdded, description = "added, or added before under this reference"),
+        (status = 400, body = ApiError,
+            description = "bad_code, bad_admin_name, bad_query, bad_reference, bad_body (not UTF-8), bad_item or bad_stock"),
+        (status = 404, body = ApiError, description = "not_found: no such product"),
+        (status = 409, body = ApiError, description = "exists_with_different_content or duplicate_item (naming the line)"),
+        (status = 413, body = ApiError, description = "body_too_large (above 16 MiB) or too_many_items (above 100000)"),
+        (status = 422, body = ApiError, description = "restock_kind_mismatch: the product is counted"),
+        (status = 500, body = ApiError, description = CORRUPT),
+        (status = 503, body = ApiError, description = UNAVAILABLE),
+        Guarded,
+    ))]
 #[post("/products/{code}/stock/upload")]
 async fn upload_stock(
     engine: web::Data<Engine>,
     admin: AdminName,
-    code: web::Path<String>,
+    code: web::Path<CodePath>,
     query: web::Query<UploadQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let code = parse("code", ProductCode::parse(&code))?;
+    let code = parse("code", ProductCode::parse(&code.0))?;
     let reference = match &query.reference {
         Some(text) => parse("reference", Reference::parse(text))?,
         None => generated_reference("upload"),
@@ -203,9 +317,7 @@ async fn restocked(
     lines: Option<&[usize]>,
 ) -> Result<HttpResponse, ApiError> {
     match engine.catalog.restock(code, reference.clone(), stock, &admin.actor()).await? {
-        Ok(Restocked { added, available }) => {
-            Ok(HttpResponse::Ok().json(json!({"reference": reference, "added": added, "available": available})))
-        }
+        Ok(Restocked { added, available }) => Ok(HttpResponse::Ok().json(StockAdded { reference, added, available })),
         Err(rejection) => {
             let line = match (&rejection, lines) {
                 (ProductRejection::DuplicateItem { index }, Some(lines)) => lines.get(*index).copied(),

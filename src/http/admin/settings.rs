@@ -5,33 +5,116 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, put, web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::schema::{self, Guarded, JsonRefused, STORE_DOWN};
 use super::{store_down, AdminName};
 use crate::checkout::AuditRow;
 use crate::engine::Engine;
 use crate::flows::service::Gateway;
 use crate::http::errors::ApiError;
-use crate::shop::SettingError;
+use crate::shop::{SettingError, ShopValues, SHOP_KEYS};
 
-pub fn configure(config: &mut web::ServiceConfig) {
+pub fn configure(config: &mut ServiceConfig) {
     config.service(get_settings).service(put_settings).service(audit_trail);
 }
 
-#[get("/settings")]
-async fn get_settings(engine: web::Data<Engine>) -> HttpResponse {
-    HttpResponse::Ok().json(engine.shop.values())
+/// The shop's settings in force.
+#[derive(Serialize, ToSchema)]
+struct Settings {
+    shop_name: String,
+    /// Shown under the greeting of the menu; empty: nothing.
+    welcome_message: String,
+    purchases_per_minute: u32,
+    #[schema(value_type = schema::Money)]
+    price_minimum: warung_actors::domain::Money,
+    price_change_confirm_percent: u32,
+    price_confirm_window_secs: u64,
+    refund_watch_percent: u32,
 }
 
-/// A JSON object of keys to values (strings or numbers), e.g. `{"shop_name": "Toko Budi"}`.
+impl From<ShopValues> for Settings {
+    fn from(values: ShopValues) -> Settings {
+        let ShopValues {
+            shop_name,
+            welcome_message,
+            purchases_per_minute,
+            price_minimum,
+            price_change_confirm_percent,
+            price_confirm_window_secs,
+            refund_watch_percent,
+        } = values;
+        Settings {
+            shop_name,
+            welcome_message,
+            purchases_per_minute,
+            price_minimum,
+            price_change_confirm_percent,
+            price_confirm_window_secs,
+            refund_watch_percent,
+        }
+    }
+}
+
+/// The shop's settings in force.
+#[utoipa::path(tag = "settings", responses((status = 200, body = Settings, description = "the settings"), Guarded))]
+#[get("/settings")]
+async fn get_settings(engine: web::Data<Engine>) -> HttpResponse {
+    HttpResponse::Ok().json(Settings::from(engine.shop.values()))
+}
+
+/// Settings to change: keys of `SHOP_KEYS` to their new values, as text or numbers. Each value
+/// is checked by `ShopValues::set`; an unknown key is refused by name rather than by the parser.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct SettingsChange(BTreeMap<String, serde_json::Value>);
+
+impl PartialSchema for SettingsChange {
+    fn schema() -> RefOr<Schema> {
+        let value = ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Number]));
+        let key = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(SHOP_KEYS));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .min_properties(Some(1))
+            .property_names(Some(key))
+            .additional_properties(Some(value))
+            .examples([serde_json::json!({"shop_name": "Toko Budi", "purchases_per_minute": 5})])
+            .into()
+    }
+}
+
+impl ToSchema for SettingsChange {}
+
+#[derive(Serialize, ToSchema)]
+struct SettingsChanged {
+    settings: Settings,
+    /// The keys whose value changed; the others were already so.
+    changed: Vec<String>,
+}
+
+/// Change settings; every change is audited.
+///
+/// The change is validated whole, stored with one audit row per changed key in one
+/// transaction, and only then applied.
+#[utoipa::path(tag = "settings", params(AdminName), responses(
+    (status = 200, body = SettingsChanged, description = "stored, audited and in force"),
+    (status = 400, body = ApiError,
+        description = "bad_json, bad_admin_name, nothing_to_change, unknown_setting or bad_setting"),
+    (status = 503, body = ApiError, description = STORE_DOWN),
+    Guarded, JsonRefused,
+))]
 #[put("/settings")]
 async fn put_settings(
     engine: web::Data<Engine>,
     gateway: web::Data<Gateway>,
     admin: AdminName,
-    body: web::Json<BTreeMap<String, serde_json::Value>>,
+    body: web::Json<SettingsChange>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = &body.0 .0;
     if body.is_empty() {
         return Err(ApiError::bad_request("nothing_to_change", "give at least one setting"));
     }
@@ -68,30 +151,56 @@ async fn put_settings(
         gateway.limiter.set_per_minute(after.purchases_per_minute);
         engine.shop.replace(after.clone());
     }
-    Ok(HttpResponse::Ok()
-        .json(json!({"settings": after, "changed": values.iter().map(|(k, _)| k).collect::<Vec<_>>()})))
+    let changed = values.into_iter().map(|(key, _)| key).collect();
+    Ok(HttpResponse::Ok().json(SettingsChanged { settings: after.into(), changed }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     /// A product code, a customer id, or `setting:<key>`.
     subject: Option<String>,
+    /// 100 when absent; at most 500.
     limit: Option<i64>,
 }
 
-/// Admin changes that are neither stock nor money: prices, names, on sale, roles, settings.
-/// Stock changes are in each product's inventory movements, money in each customer's ledger.
+/// One admin change, as the audit trail keeps it.
+#[derive(Serialize, ToSchema)]
+struct AuditEntry {
+    admin: String,
+    action: String,
+    subject: String,
+    before: String,
+    after: String,
+    reason: String,
+    at_ms: i64,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(AuditRow { admin, action, subject, before, after, reason, at }: AuditRow) -> AuditEntry {
+        AuditEntry { admin, action, subject, before, after, reason, at_ms: at }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct AuditTrail {
+    /// Newest first.
+    audit: Vec<AuditEntry>,
+}
+
+/// Admin changes of prices, names, roles and settings.
+///
+/// Stock changes are in each product's movements, money in each customer's ledger.
+#[utoipa::path(tag = "settings", params(AuditQuery), responses(
+    (status = 200, body = AuditTrail, description = "the latest changes"),
+    (status = 400, body = ApiError, description = "bad_query"),
+    (status = 503, body = ApiError, description = STORE_DOWN),
+    Guarded,
+))]
 #[get("/audit")]
 async fn audit_trail(engine: web::Data<Engine>, query: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
     let rows =
         engine.store.audit_trail(query.subject.as_deref(), query.limit.unwrap_or(100)).await.map_err(store_down)?;
-    let rows: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            json!({"admin": r.admin, "action": r.action, "subject": r.subject, "before": r.before,
-                   "after": r.after, "reason": r.reason, "at_ms": r.at})
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "audit": rows })))
+    Ok(HttpResponse::Ok().json(AuditTrail { audit: rows.into_iter().map(AuditEntry::from).collect() }))
 }
