@@ -13,11 +13,25 @@ pub const CUSTOMER_ID_LEN_MAX: usize = 64;
 /// Longest caller-chosen reference (payment id, ledger reference).
 pub const REFERENCE_LEN_MAX: usize = 128;
 
-/// What `str::trim` takes off around a code or an order id (Unicode `White_Space`), as a regex
-/// class that JSON Schema's ECMA 262, Python's `re` and Rust's `regex` all read the same way.
+/// Unicode `White_Space` (what `char::is_whitespace` and `str::trim` mean), as the inside of a
+/// regex class that JSON Schema's ECMA 262, Python's `re` and Rust's `regex` all read alike.
+macro_rules! white_space {
+    () => {
+        r"\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+
+/// What `str::trim` takes off around a code or an order id.
 macro_rules! trimmed_space {
     () => {
-        r"[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*"
+        concat!("[", white_space!(), "]*")
+    };
+}
+
+/// A visible character (`visible`): neither white space nor a control character (`Cc`).
+macro_rules! visible_char {
+    () => {
+        concat!("[^", white_space!(), r"\u0000-\u001F\u007F-\u009F", "]")
     };
 }
 
@@ -25,6 +39,13 @@ macro_rules! trimmed_space {
 /// `PRODUCT_CODE_LEN_MAX` letters, digits, `-` or `_`, any case, with space around. A test holds
 /// the parser and the pattern together.
 pub const PRODUCT_CODE_PATTERN: &str = concat!("^", trimmed_space!(), "[A-Za-z0-9_-]{1,32}", trimmed_space!(), "$");
+
+/// What `CustomerId::parse` accepts, but for its limit in bytes: `CUSTOMER_ID_LEN_MAX` characters
+/// of more than one byte each are too long.
+pub const CUSTOMER_ID_PATTERN: &str = concat!("^", visible_char!(), "{1,64}$");
+
+/// What `Reference::parse` accepts, but for its limit in bytes (`REFERENCE_LEN_MAX`).
+pub const REFERENCE_PATTERN: &str = concat!("^", visible_char!(), "{1,128}$");
 
 /// Exactly what `OrderId::parse` accepts: `TRX-<10 hex>-<up to 16 digits>`, the prefix and hex
 /// in any case, with space around.
@@ -251,6 +272,14 @@ mod tests {
         agree(ORDER_ID_PATTERN, |s| OrderId::parse(s).is_ok(), samples);
     }
 
+    #[test]
+    fn the_visible_patterns_accept_what_the_parsers_accept_in_ascii() {
+        let ids = [CUSTOMER_ID_LEN_MAX, CUSTOMER_ID_LEN_MAX + 1, REFERENCE_LEN_MAX, REFERENCE_LEN_MAX + 1];
+        let samples = || SAMPLES.iter().map(|s| s.to_string()).chain(ids.map(|n| "x".repeat(n)));
+        agree(CUSTOMER_ID_PATTERN, |s| CustomerId::parse(s).is_ok(), samples());
+        agree(REFERENCE_PATTERN, |s| Reference::parse(s).is_ok(), samples());
+    }
+
     proptest::proptest! {
         #[test]
         fn the_patterns_and_the_parsers_agree_on_any_string(
@@ -259,6 +288,15 @@ mod tests {
         ) {
             agree(PRODUCT_CODE_PATTERN, |s| ProductCode::parse(s).is_ok(), [text.clone(), order.clone()]);
             agree(ORDER_ID_PATTERN, |s| OrderId::parse(s).is_ok(), [text, order]);
+        }
+
+        /// At most 21 characters of at most 3 bytes each: within both limits in bytes.
+        #[test]
+        fn the_visible_patterns_and_the_parsers_agree_within_the_limits(
+            text in "[a-z0-9_\\- .\t\u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{3000}\u{feff}\u{e9}]{0,21}",
+        ) {
+            agree(CUSTOMER_ID_PATTERN, |s| CustomerId::parse(s).is_ok(), [text.clone()]);
+            agree(REFERENCE_PATTERN, |s| Reference::parse(s).is_ok(), [text]);
         }
     }
 

@@ -183,6 +183,7 @@ fn next_cursor<T, C>(rows: &[T], limit: i64, cursor: impl Fn(&T) -> C) -> Option
 
 /// A confirmed payment: an order's or a top-up's.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ConfirmedPayment)]
 #[serde(deny_unknown_fields)]
 struct Payment {
     /// The provider's id of the payment: the same id again is recorded once.

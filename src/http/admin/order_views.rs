@@ -86,6 +86,7 @@ pub struct Detail {
 
 /// A payment recorded for an order.
 #[derive(Serialize, ToSchema)]
+#[schema(as = OrderPayment)]
 pub struct Payment {
     pub id: String,
     /// `order` or `top_up`.

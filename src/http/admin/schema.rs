@@ -9,8 +9,8 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, IntoResponses, PartialSchema, ToSchema};
 use warung_actors::domain::{
-    CUSTOMER_ID_LEN_MAX, DELTA_PLAIN_PATTERN, MONEY_PLAIN_PATTERN, ORDER_ID_PATTERN, PRODUCT_CODE_PATTERN,
-    REFERENCE_LEN_MAX,
+    CUSTOMER_ID_PATTERN, DELTA_PLAIN_PATTERN, MONEY_PLAIN_PATTERN, ORDER_ID_PATTERN, PRODUCT_CODE_PATTERN,
+    REFERENCE_PATTERN,
 };
 
 use crate::http::errors::ApiError;
@@ -48,22 +48,23 @@ string_schema!(
 );
 
 string_schema!(
-    /// `CustomerId`: 1 to `CUSTOMER_ID_LEN_MAX` bytes, none of them space or a control character.
+    /// `CustomerId`: what `CustomerId::parse` accepts.
     CustomerId,
     |b| b
-        .min_length(Some(1))
-        .max_length(Some(CUSTOMER_ID_LEN_MAX))
-        .description(Some("a WhatsApp user id: visible characters, no space"))
+        .pattern(Some(CUSTOMER_ID_PATTERN))
+        .description(Some("a WhatsApp user id: visible characters, no space, at most 64 bytes"))
         .examples(["6281234567890"])
 );
 
 string_schema!(
-    /// `Reference`: 1 to `REFERENCE_LEN_MAX` bytes, none of them space or a control character.
+    /// `Reference`: what `Reference::parse` accepts.
     Reference,
     |b| b
-        .min_length(Some(1))
-        .max_length(Some(REFERENCE_LEN_MAX))
-        .description(Some("chosen by the caller: the same reference again does nothing twice"))
+        .pattern(Some(REFERENCE_PATTERN))
+        .description(Some(
+            "chosen by the caller, the same one again does nothing twice: visible characters, no space, \
+             at most 128 bytes",
+        ))
         .examples(["restock-2026-11-22"])
 );
 
