@@ -1,6 +1,7 @@
 //! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
 
 mod admin_api;
+mod admin_openapi;
 mod audit_and_catalog;
 mod availability;
 mod backups;
