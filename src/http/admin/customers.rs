@@ -39,7 +39,8 @@ pub fn configure(config: &mut ServiceConfig) {
 struct Page {
     /// The previous page's `next_after`.
     after: Option<String>,
-    /// 100 when absent; at most 500.
+    /// 100 when absent.
+    #[param(schema_with = schema::list_limit)]
     limit: Option<i64>,
 }
 
@@ -92,7 +93,8 @@ async fn list_customers(engine: web::Data<Engine>, page: web::Query<Page>) -> Re
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LedgerQuery {
-    /// Ledger entries shown: 100 when absent; at most 500.
+    /// Ledger entries shown: 100 when absent.
+    #[param(schema_with = schema::list_limit)]
     limit: Option<i64>,
 }
 

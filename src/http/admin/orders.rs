@@ -44,7 +44,8 @@ struct ListQuery {
     from: Option<String>,
     /// Created before: Unix ms or a UTC date (the whole day excluded). The next page's cursor.
     to: Option<String>,
-    /// 100 when absent; at most 500.
+    /// 100 when absent.
+    #[param(schema_with = schema::list_limit)]
     limit: Option<i64>,
 }
 
@@ -145,9 +146,8 @@ struct Buy {
     customer: String,
     #[schema(value_type = schema::ProductCode)]
     product: String,
-    /// 1 when absent; at most 100.
     #[serde(default = "one")]
-    #[schema(value_type = u32, default = 1)]
+    #[schema(schema_with = schema::order_quantity)]
     quantity: Quantity,
 }
 

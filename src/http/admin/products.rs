@@ -45,7 +45,7 @@ pub fn configure(config: &mut ServiceConfig) {
 struct NewProduct {
     #[schema(value_type = schema::ProductCode)]
     code: String,
-    /// 1 to 100 characters.
+    #[schema(schema_with = schema::product_name)]
     name: String,
     #[schema(value_type = schema::Money)]
     price: String,
@@ -135,7 +135,7 @@ async fn get_product(engine: web::Data<Engine>, code: web::Path<CodePath>) -> Re
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Edit {
-    /// 1 to 100 characters.
+    #[schema(schema_with = schema::product_name)]
     name: Option<String>,
     /// `false` takes the product off sale, `true` puts it back.
     active: Option<bool>,
@@ -176,8 +176,9 @@ struct NewStock {
     /// The same reference with the same stock adds it once; with other stock it is refused.
     #[schema(value_type = schema::Reference)]
     reference: String,
-    /// For an items product: one deliverable item per unit, each at most 1024 bytes.
+    /// For an items product: one deliverable item per unit.
     #[serde(default)]
+    #[schema(schema_with = schema::items)]
     items: Vec<String>,
     /// For a counted product: how many units.
     #[schema(value_type = Option<u32>)]
@@ -248,7 +249,7 @@ struct UploadQuery {
             description = "bad_code, bad_admin_name, bad_query, bad_reference, bad_body (not UTF-8), bad_item or bad_stock"),
         (status = 404, body = ApiError, description = "not_found: no such product"),
         (status = 409, body = ApiError, description = "exists_with_different_content or duplicate_item (naming the line)"),
-        (status = 413, body = ApiError, description = "body_too_large (above 16 MiB) or too_many_items (above 100000)"),
+        (status = 413, body = ApiError, description = "body_too_large or too_many_items: split the upload"),
         (status = 422, body = ApiError, description = "restock_kind_mismatch: the product is counted"),
         (status = 500, body = ApiError, description = CORRUPT),
         (status = 503, body = ApiError, description = UNAVAILABLE),

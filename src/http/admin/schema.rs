@@ -5,13 +5,14 @@
 //! `#[schema(value_type = schema::ProductCode)]`.
 
 use serde::Deserialize;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, IntoResponses, PartialSchema, ToSchema};
 use warung_actors::domain::{
-    CUSTOMER_ID_PATTERN, DELTA_PLAIN_PATTERN, MONEY_PLAIN_PATTERN, ORDER_ID_PATTERN, PRODUCT_CODE_PATTERN,
-    REFERENCE_PATTERN,
+    CUSTOMER_ID_PATTERN, DELTA_PLAIN_PATTERN, ITEM_SECRET_LEN_MAX, MONEY_MAX_RUPIAH, MONEY_PLAIN_PATTERN,
+    ORDER_ID_PATTERN, ORDER_QUANTITY_MAX, PRODUCT_CODE_PATTERN, REFERENCE_PATTERN,
 };
+use warung_actors::product::PRODUCT_NAME_CHARS_MAX;
 
 use crate::http::errors::ApiError;
 
@@ -73,7 +74,7 @@ string_schema!(
     Money,
     |b| b
         .pattern(Some(MONEY_PLAIN_PATTERN))
-        .description(Some("Rupiah: digits, at most two decimals, at most 1000000000000"))
+        .description(Some(format!("Rupiah: digits, at most two decimals, at most {MONEY_MAX_RUPIAH}")))
         .examples(["15000"])
 );
 
@@ -85,6 +86,33 @@ string_schema!(
         .description(Some("Rupiah, negative when money leaves the wallet"))
         .examples(["-5000"])
 );
+
+/// A product's name: 1 to `PRODUCT_NAME_CHARS_MAX` characters once trimmed.
+pub fn product_name() -> Object {
+    let name = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1));
+    name.max_length(Some(PRODUCT_NAME_CHARS_MAX)).examples(["Viu 1 bulan"]).build()
+}
+
+/// Units of one order: 1 to `ORDER_QUANTITY_MAX`, 1 when absent.
+pub fn order_quantity() -> Object {
+    let quantity =
+        ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)));
+    quantity.minimum(Some(1)).maximum(Some(ORDER_QUANTITY_MAX)).default(Some(1.into())).build()
+}
+
+/// Deliverable items, one per unit, each 1 to `ITEM_SECRET_LEN_MAX` bytes once trimmed.
+pub fn items() -> utoipa::openapi::schema::Array {
+    let item = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(ITEM_SECRET_LEN_MAX));
+    ArrayBuilder::new().items(item).build()
+}
+
+/// How many rows a list answers: a larger number is cut to `ADMIN_LIST_ROWS_MAX`.
+pub fn list_limit() -> Object {
+    let rows_max = crate::store::admin::ADMIN_LIST_ROWS_MAX;
+    let limit =
+        ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)));
+    limit.description(Some(format!("at most {rows_max}; a larger limit is cut to it"))).build()
+}
 
 /// The code of a product in the path; parsed by the handler, whose 400 is `bad_code`.
 #[derive(Deserialize, IntoParams)]

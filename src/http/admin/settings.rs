@@ -161,7 +161,8 @@ async fn put_settings(
 struct AuditQuery {
     /// A product code, a customer id, or `setting:<key>`.
     subject: Option<String>,
-    /// 100 when absent; at most 500.
+    /// 100 when absent.
+    #[param(schema_with = schema::list_limit)]
     limit: Option<i64>,
 }
 
