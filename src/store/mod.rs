@@ -28,6 +28,7 @@ pub mod counters;
 pub mod fence;
 mod loads;
 pub mod mailbox;
+mod nodelay;
 mod operations;
 pub mod payments;
 mod postgres;

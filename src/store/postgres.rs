@@ -53,11 +53,13 @@ pub(crate) struct PgJournal {
 pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(PgPool, PgJournal), StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("warung");
     let pool = PgPoolOptions::new()
+        .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
         .max_connections(max_connections.max(2))
         .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
         .connect_with(options.clone())
         .await?;
     let write_pool = PgPoolOptions::new()
+        .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
         .max_connections(WRITE_CONNECTIONS_MAX)
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
