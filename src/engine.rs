@@ -202,7 +202,7 @@ fn tokio_stream_interval(period: Duration) -> futures::stream::BoxStream<'static
 /// The configured defaults, overridden by what an admin stored. A stored value this build no
 /// longer accepts is logged and skipped, never a reason not to start.
 async fn shop_values(settings: &Settings, store: &dyn Store) -> anyhow::Result<ShopValues> {
-    let mut values = ShopValues::defaults(&settings.shop.name, settings.shop.purchases_per_minute);
+    let mut values = ShopValues::defaults(&settings.shop);
     for (key, value) in store.stored_settings().await.context("reading the shop's stored settings")? {
         if let Err(error) = values.set(&key, &value) {
             tracing::warn!(%error, "stored setting ignored");

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use warung_actors::journal::LedgerRow;
 
 use super::Check;
-use crate::records::{OrderRow, OrderState, PaymentApplied, PaymentMethod, PaymentRow};
+use crate::records::{OrderRow, OrderState, PaymentApplied, PaymentRow};
 use crate::store::{AuditData, ChargePurpose};
 
 /// Per payment id and credit kind (`topup`, `payment`, `surplus`), the ledger entries crediting it.
@@ -52,7 +52,7 @@ pub(super) fn check_payments(data: &AuditData, orders: &HashMap<&str, &OrderRow>
         }
     }
     for order in orders.values() {
-        if order.method == PaymentMethod::External && matches!(order.state, OrderState::Paid | OrderState::Refunded) {
+        if order.method.is_outside() && matches!(order.state, OrderState::Paid | OrderState::Refunded) {
             let count = delivering.get(order.id.as_str()).copied().unwrap_or(0);
             if count != 1 {
                 check.fail(format!("order {}: paid from outside, delivered by {count} payments", order.id));

@@ -42,14 +42,34 @@ impl Checkout {
             Placed::There(outcome) => return outcome,
             Placed::Here(here) => here,
         };
-        let outcome = self.buy_with_external_here(order, customer, product, quantity).await;
+        let outcome = self.buy_outside_here(PaymentMethod::External, order, customer, product, quantity).await;
         self.count_refusal(&outcome);
         outcome
     }
 
-    #[tracing::instrument(name = "checkout.external", skip_all, fields(%order, customer = %customer.masked(), %product, quantity))]
-    async fn buy_with_external_here(
+    /// As `buy_with_external_as`, for a bank transfer the shop owner confirms (`lunas`): the
+    /// stock is reserved for the payment's time to live the same way.
+    pub async fn buy_with_transfer_as(
         &self,
+        order: OrderId,
+        customer: &CustomerId,
+        product: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<PendingOrder, CheckoutError> {
+        let flow = || CustomerFlow::BuyWithTransfer(Buy::of(&order, customer, product, quantity));
+        let _here = match self.on_owner(customer, flow).await {
+            Placed::There(outcome) => return outcome,
+            Placed::Here(here) => here,
+        };
+        let outcome = self.buy_outside_here(PaymentMethod::Transfer, order, customer, product, quantity).await;
+        self.count_refusal(&outcome);
+        outcome
+    }
+
+    #[tracing::instrument(name = "checkout.external", skip_all, fields(%order, customer = %customer.masked(), %product, quantity, method = method.as_str()))]
+    async fn buy_outside_here(
+        &self,
+        method: PaymentMethod,
         order: OrderId,
         customer: &CustomerId,
         product: &ProductCode,
@@ -65,7 +85,7 @@ impl Checkout {
             actor: actor_of(customer),
         };
         let reserved = self.reserve(product, reserve).await?;
-        let row = self.order_row(customer, product, &reserved, PaymentMethod::External, OrderState::AwaitingPayment);
+        let row = self.order_row(customer, product, &reserved, method, OrderState::AwaitingPayment);
         if let Err(error) = self.store_records(vec![ShopRecord::Order(row.clone())]).await {
             self.release(&order, product, ReleaseReason::Failed).await.ok();
             return Err(error);

@@ -22,6 +22,7 @@ use crate::cluster::{FlowPlace, Shard, SHARDS_COUNT};
 pub enum CustomerFlow {
     BuyWithSaldo(Buy),
     BuyWithExternal(Buy),
+    BuyWithTransfer(Buy),
     ApplyPayment(IncomingPayment),
     Cancel {
         order: OrderId,
@@ -141,6 +142,9 @@ impl Checkout {
             }
             CustomerFlow::BuyWithExternal(Buy { order, customer, product, quantity }) => {
                 to_json(self.buy_with_external_as(order, &customer, &product, quantity).await)
+            }
+            CustomerFlow::BuyWithTransfer(Buy { order, customer, product, quantity }) => {
+                to_json(self.buy_with_transfer_as(order, &customer, &product, quantity).await)
             }
             CustomerFlow::ApplyPayment(incoming) => to_json(self.apply_payment(incoming).await),
             CustomerFlow::Cancel { order, actor } => to_json(self.cancel_as(&order, actor.as_deref()).await),

@@ -75,7 +75,7 @@ impl Checkout {
                 let refund = Refund { reference, original, reason: reason.to_string(), actor };
                 self.wallet(&row.customer, refund, attach).await?.balance
             }
-            PaymentMethod::External => {
+            PaymentMethod::External | PaymentMethod::Transfer => {
                 let reason = format!("order {order}: {reason}");
                 let credit = Credit { reference, amount: row.total, kind: LedgerKind::Refund, reason, actor };
                 self.wallet(&row.customer, credit, attach).await?.balance

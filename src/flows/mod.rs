@@ -5,12 +5,15 @@
 //!   checkout (`conversation`), answered in Bahasa Indonesia (`reply`, `payment_reply`).
 //! - `inbox`: inbound messages answered once each, in order per customer, many customers at once.
 //! - `outbox`: the sender that delivers queued replies, paced and retried.
-//! - `qris`: QRIS payments and top-ups through Midtrans, from charge to paid or closed.
+//! - `owner`: the shop owner on WhatsApp: admin commands, reports.
+//! - `qris`: QRIS payments and top-ups through Midtrans, from charge to paid or closed, and bank
+//!   transfers the owner confirms.
 //! - `service`: the gateway's running parts, started with the application.
 
 pub mod admin;
 pub mod chat;
 pub mod inbox;
 pub mod outbox;
+pub mod owner;
 pub mod qris;
 pub mod service;

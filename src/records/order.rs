@@ -59,7 +59,10 @@ impl OrderState {
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Saldo,
+    /// Paid from outside through a provider (QRIS).
     External,
+    /// Paid by a bank transfer the shop owner confirms. Behaves as `External` in every rule.
+    Transfer,
 }
 
 impl PaymentMethod {
@@ -67,13 +70,20 @@ impl PaymentMethod {
         match self {
             PaymentMethod::Saldo => "saldo",
             PaymentMethod::External => "external",
+            PaymentMethod::Transfer => "transfer",
         }
+    }
+
+    /// Paid from outside the wallet (QRIS or a transfer): the order waits for its payment.
+    pub fn is_outside(self) -> bool {
+        matches!(self, PaymentMethod::External | PaymentMethod::Transfer)
     }
 
     pub fn parse(value: &str) -> Option<PaymentMethod> {
         match value {
             "saldo" => Some(PaymentMethod::Saldo),
             "external" => Some(PaymentMethod::External),
+            "transfer" => Some(PaymentMethod::Transfer),
             _ => None,
         }
     }

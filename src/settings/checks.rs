@@ -143,5 +143,20 @@ impl Settings {
         if self.shop.name.trim().is_empty() {
             problems.push("shop.name (WARUNG_SHOP__NAME) must not be empty".to_string());
         }
+        if let Err(error) = crate::shop::parse_admin_numbers(&self.shop.admin_numbers) {
+            problems.push(format!("shop.admin_numbers (WARUNG_SHOP__ADMIN_NUMBERS): {error}"));
+        }
+        if self.shop.daily_summary_hour > 23 {
+            problems.push("shop.daily_summary_hour (WARUNG_SHOP__DAILY_SUMMARY_HOUR) is an hour from 0 to 23".to_string());
+        }
+        let transfer = [&self.transfer.bank, &self.transfer.account_number, &self.transfer.account_name];
+        let set = transfer.iter().filter(|f| f.as_deref().is_some_and(|t| !t.trim().is_empty())).count();
+        if set != 0 && set != transfer.len() {
+            problems.push(
+                "transfer: set WARUNG_TRANSFER__BANK, WARUNG_TRANSFER__ACCOUNT_NUMBER and WARUNG_TRANSFER__ACCOUNT_NAME \
+                 together (transfer is offered only with all three), or none"
+                    .to_string(),
+            );
+        }
     }
 }

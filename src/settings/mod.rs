@@ -45,6 +45,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub cluster: ClusterSettings,
     pub backup: BackupSettings,
+    pub transfer: TransferSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, thiserror::Error)]

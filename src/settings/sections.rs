@@ -184,11 +184,68 @@ pub struct ShopSettings {
     pub name: String,
     /// Purchases (and top ups) one customer may start per minute; more are refused politely.
     pub purchases_per_minute: u32,
+    /// WhatsApp numbers (comma-separated) that run the shop from the chat and get its alerts.
+    pub admin_numbers: String,
+    /// A product with this many units left or fewer raises a low-stock alert (0: only sold out).
+    pub stock_alert_threshold: u32,
+    /// The hour (0 to 23, WIB) the admins get the day's summary.
+    pub daily_summary_hour: u8,
 }
 
 impl Default for ShopSettings {
     fn default() -> Self {
-        ShopSettings { name: "Warung".to_string(), purchases_per_minute: 3 }
+        ShopSettings {
+            name: "Warung".to_string(),
+            purchases_per_minute: 3,
+            admin_numbers: String::new(),
+            stock_alert_threshold: 3,
+            daily_summary_hour: 21,
+        }
+    }
+}
+
+/// The shop's bank account for manual transfers. Transfer is offered only when all three are set.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferSettings {
+    /// The bank's name as customers know it (`BCA`).
+    pub bank: Option<String>,
+    pub account_number: Option<String>,
+    /// The account holder's name, so customers can check before they send.
+    pub account_name: Option<String>,
+}
+
+impl TransferSettings {
+    /// The account, when transfer is offered.
+    pub fn account(&self) -> Option<BankAccount> {
+        let field = |f: &Option<String>| f.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        Some(BankAccount {
+            bank: field(&self.bank)?,
+            number: field(&self.account_number)?,
+            name: field(&self.account_name)?,
+        })
+    }
+}
+
+/// Where customers send a bank transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankAccount {
+    pub bank: String,
+    pub number: String,
+    pub name: String,
+}
+
+/// The audit `serve` runs on its own; a failing one alerts the admins.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Hours between audits (0: none scheduled; `warung audit` still runs one by hand).
+    pub every_hours: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings { every_hours: 24 }
     }
 }
 

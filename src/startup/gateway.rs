@@ -12,6 +12,7 @@ use crate::flows::admin::{Prices, Products};
 use crate::flows::chat::Conversation;
 use crate::flows::inbox::{Inbox, InboxCluster};
 use crate::flows::outbox;
+use crate::flows::owner::Desk;
 use crate::flows::qris::{Qris, QrisParts};
 use crate::flows::service::{Gateway, SIMULATOR_MIDTRANS_PATH, SIMULATOR_WHATSAPP_PATH};
 use crate::infra::counters::GatewayCounters;
@@ -69,31 +70,10 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         checkout: engine.checkout.clone(),
         clock,
         payment_ttl: CheckoutSettings::from_settings(&settings.engine).payment_ttl,
+        transfer: settings.transfer.account(),
     };
     let qris = Qris::new(parts, client, signal.clone());
 
-    let conversation = Conversation {
-        store: engine.store.clone(),
-        checkout: engine.checkout.clone(),
-        actors: engine.checkout.actors().clone(),
-        catalog: engine.catalog.clone(),
-        limiter: limiter.clone(),
-        shop: engine.shop.clone(),
-    };
-    let restart_budget = engine.supervisor.restart_budget();
-    let inbox = Inbox::new(
-        conversation.clone(),
-        qris.clone(),
-        signal.clone(),
-        engine.store.clone(),
-        clock,
-        restart_budget,
-        engine.cluster.as_ref().map(|joined| InboxCluster {
-            wakes: Wakes::new(joined.nats.clone(), joined.name.clone()),
-            owned: joined.node.owned().clone(),
-            pool: joined.node.pool().clone(),
-        }),
-    );
     let prices = Prices {
         store: engine.store.clone(),
         actors: engine.checkout.actors().clone(),
@@ -106,6 +86,38 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         prices: prices.clone(),
         clock: engine.supervisor.clock(),
     };
+    let conversation = Conversation {
+        store: engine.store.clone(),
+        checkout: engine.checkout.clone(),
+        actors: engine.checkout.actors().clone(),
+        catalog: engine.catalog.clone(),
+        limiter: limiter.clone(),
+        shop: engine.shop.clone(),
+        transfer_offered: settings.transfer.account().is_some(),
+    };
+    let desk = Desk {
+        products: products.clone(),
+        checkout: engine.checkout.clone(),
+        store: engine.store.clone(),
+        qris: qris.clone(),
+        shop: engine.shop.clone(),
+        clock,
+    };
+    let restart_budget = engine.supervisor.restart_budget();
+    let inbox = Inbox::new(
+        conversation.clone(),
+        qris.clone(),
+        desk,
+        signal.clone(),
+        engine.store.clone(),
+        clock,
+        restart_budget,
+        engine.cluster.as_ref().map(|joined| InboxCluster {
+            wakes: Wakes::new(joined.nats.clone(), joined.name.clone()),
+            owned: joined.node.owned().clone(),
+            pool: joined.node.pool().clone(),
+        }),
+    );
     let sweep = workers::spawn_gateway(&engine.supervisor, &qris, &inbox, &signal);
     Ok(Gateway {
         sweep,

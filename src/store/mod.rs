@@ -9,6 +9,7 @@
 //! - `AdminStore`: the admin API's reads, roles, price requests, settings and their audit trail.
 //! - `Mailbox`: the gateway's webhook inbox and outbox.
 //! - `Payments`: QRIS charges awaiting payment, each with an amount no other open charge has.
+//! - `Reports`: the owner's sales by day, what waits, and bookkeeping exports.
 //! - `Operations`: migrations, health, metrics, the audit's rows, closing.
 //!
 //! How it is built:
@@ -32,6 +33,7 @@ mod nodelay;
 mod operations;
 pub mod payments;
 mod postgres;
+pub mod reports;
 pub(crate) mod rows;
 mod sql;
 mod sqlite;
@@ -50,8 +52,9 @@ pub use fence::{FenceId, WriterFence};
 pub use loads::Loads;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use operations::Operations;
-pub use payments::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
+pub use payments::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
 pub use postgres::JOURNAL_APPLICATION_NAME;
+pub use reports::Reports;
 
 /// Latest settled reservations and ledger entries loaded with an actor, for its idempotency
 /// window (see PRODUCT_SETTLED_REMEMBERED_MAX and WALLET_REFERENCES_REMEMBERED_MAX).
@@ -111,9 +114,15 @@ pub struct StoreCounts {
 }
 
 /// Everything the store is, for the one value that serves every consumer (`Arc<dyn Store>`).
-pub trait Store: Persistence<ShopRecord> + Loads + ChatReads + AdminStore + Mailbox + Payments + Operations {}
+pub trait Store:
+    Persistence<ShopRecord> + Loads + ChatReads + AdminStore + Mailbox + Payments + Reports + Operations
+{
+}
 
-impl<T> Store for T where T: Persistence<ShopRecord> + Loads + ChatReads + AdminStore + Mailbox + Payments + Operations {}
+impl<T> Store for T where
+    T: Persistence<ShopRecord> + Loads + ChatReads + AdminStore + Mailbox + Payments + Reports + Operations
+{
+}
 
 /// Opens the store a URL names: `postgres://...` or `sqlite://path` (a bare path is SQLite too).
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {

@@ -63,6 +63,32 @@ impl ChargeStatus {
     }
 }
 
+/// How a charge is paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChargeMethod {
+    /// A QR through Midtrans: Midtrans says when it is paid.
+    Qris,
+    /// A bank transfer: the shop owner says when it arrived (`lunas`).
+    Transfer,
+}
+
+impl ChargeMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeMethod::Qris => "qris",
+            ChargeMethod::Transfer => "transfer",
+        }
+    }
+
+    fn parse(text: &str) -> Result<ChargeMethod, StoreError> {
+        match text {
+            "qris" => Ok(ChargeMethod::Qris),
+            "transfer" => Ok(ChargeMethod::Transfer),
+            other => Err(StoreError::Corrupt(format!("charge method {other:?}"))),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewCharge {
     /// The Midtrans `order_id`: the order's id, or the top up's payment id.
@@ -70,6 +96,7 @@ pub struct NewCharge {
     pub customer: CustomerId,
     pub purpose: ChargePurpose,
     pub order: Option<OrderId>,
+    pub method: ChargeMethod,
     /// Whole rupiah (Midtrans takes no decimals).
     pub base_rupiah: i64,
     pub expires_at: i64,
@@ -82,6 +109,7 @@ pub struct ChargeRow {
     pub customer: CustomerId,
     pub purpose: ChargePurpose,
     pub order: Option<OrderId>,
+    pub method: ChargeMethod,
     pub base: Money,
     pub unique_code: i64,
     /// What the customer pays: base plus unique code.
@@ -132,12 +160,13 @@ impl ChargeMove<'_> {
     }
 }
 
-/// id, customer, purpose, order_id, base_amount, unique_code, gross_amount, status, qr_url, expires_at
+/// id, customer, purpose, order_id, base_amount, unique_code, gross_amount, status, qr_url, expires_at,
+/// method
 pub(crate) type ChargeTuple =
-    (String, String, String, Option<String>, String, i64, String, String, Option<String>, i64);
+    (String, String, String, Option<String>, String, i64, String, String, Option<String>, i64, String);
 
 pub(crate) const CHARGE_COLUMNS: &str = "id, customer, purpose, order_id, CAST(base_amount AS TEXT), unique_code, \
-     CAST(gross_amount AS TEXT), status, qr_url, expires_at";
+     CAST(gross_amount AS TEXT), status, qr_url, expires_at, method";
 
 pub(crate) fn charge_row(t: ChargeTuple) -> Result<ChargeRow, StoreError> {
     let purpose = ChargePurpose::parse(&t.2).ok_or_else(|| StoreError::Corrupt(format!("charge purpose {:?}", t.2)))?;
@@ -146,6 +175,7 @@ pub(crate) fn charge_row(t: ChargeTuple) -> Result<ChargeRow, StoreError> {
         customer: rows::customer(&t.1)?,
         purpose,
         order: t.3.as_deref().map(rows::order_id).transpose()?,
+        method: ChargeMethod::parse(&t.10)?,
         base: rows::money(&t.4)?,
         unique_code: t.5,
         gross: rows::money(&t.6)?,

@@ -232,7 +232,7 @@ impl Order {
             PaymentMethod::Saldo => {
                 assert!(matches!(state, Pending | Paid | Failed | Refunded), "a saldo order is never {state:?}")
             }
-            PaymentMethod::External => assert!(
+            PaymentMethod::External | PaymentMethod::Transfer => assert!(
                 matches!(state, AwaitingPayment | Paid | Cancelled | Expired | Review | Refunded),
                 "an order awaiting an outside payment is never {state:?}"
             ),

@@ -1,22 +1,34 @@
 //! Chat commands, Bahasa Indonesia first with English aliases: case-insensitive, with or without
-//! a leading `.` or `/`. Parsing is pure; what a command does is decided elsewhere. A choice from
-//! an interactive list or button carries a command text as its id, so it parses the same way.
+//! a leading `.` or `/` or trailing `?`/`!`. Parsing is pure; what a command does is decided
+//! elsewhere. A choice from an interactive list or button carries a command text as its id, so it
+//! parses the same way. Greetings and thanks are answered, not refused; a command word one typo
+//! away from a known one (`bel`, `beil`, `sldo`) is read as that one (`words`).
 
 use warung_actors::domain::{Money, OrderId, ProductCode, Quantity, MONEY_MAX_RUPIAH, ORDER_QUANTITY_MAX};
+
+mod words;
+
+pub use words::is_command_word;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Payment {
     Saldo,
     Qris,
+    /// A manual bank transfer the shop owner confirms.
+    Transfer,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// `menu`, `help`, `bantuan`
     Menu,
+    /// `halo`, `hai`, `p`, `assalamualaikum`, `selamat pagi`...: answered with the menu.
+    Greeting,
+    /// `makasih`, `terima kasih`, `thanks`...
+    Thanks,
     /// `produk`, `list`
     Products,
-    /// `beli <kode> [jumlah] [qris]`, `buy ...`, `buymidtrans <kode> [jumlah]`
+    /// `beli <kode> [jumlah] [qris|transfer]`, `buy ...`, `buymidtrans <kode> [jumlah]`
     Buy { product: ProductCode, quantity: Quantity, payment: Payment },
     /// `saldo`, `balance`
     Balance,
@@ -24,8 +36,8 @@ pub enum Command {
     TopUp { amount: Money },
     /// `riwayat`, `history`
     History,
-    /// `status <order id>`, `cek <order id>`
-    Status { order: OrderId },
+    /// `status [order id]`, `cek [order id]`: without an id, the open order.
+    Status { order: Option<OrderId> },
     /// `batal`, `cancel`: the open unpaid order
     Cancel,
 }
@@ -49,8 +61,6 @@ pub enum CommandError {
     AmountInvalid { given: String },
     #[error("a top-up is at most {max}")]
     AmountTooLarge { given: String, max: Money },
-    #[error("status needs an order id")]
-    OrderIdMissing,
     #[error("{given:?} is not an order id")]
     OrderIdInvalid { given: String },
     #[error("unexpected {extra:?} after the command")]
@@ -71,13 +81,17 @@ impl Command {
             return Err(CommandError::Empty);
         }
         let lowered = text.chars().take(COMMAND_TEXT_LEN_MAX + 1).collect::<String>().to_lowercase();
+        if let Some(command) = words::courtesy(&lowered) {
+            return Ok(command);
+        }
         let mut words = lowered.split_whitespace();
         let first = words.next().ok_or(CommandError::Empty)?;
-        let word = first.trim_start_matches(['.', '/']);
+        let typed = first.trim_start_matches(['.', '/']).trim_end_matches(['?', '!', '.']);
         let rest: Vec<&str> = words.collect();
         if lowered.chars().count() > COMMAND_TEXT_LEN_MAX {
-            return Err(CommandError::UnknownCommand { word: word.to_string() });
+            return Err(CommandError::UnknownCommand { word: typed.to_string() });
         }
+        let word = words::corrected(typed);
         let command = match word {
             "menu" | "help" | "bantuan" => no_more(Command::Menu, &rest)?,
             "produk" | "list" => no_more(Command::Products, &rest)?,
@@ -88,7 +102,7 @@ impl Command {
             "riwayat" | "history" => no_more(Command::History, &rest)?,
             "status" | "cek" => status(&rest)?,
             "batal" | "cancel" => no_more(Command::Cancel, &rest)?,
-            other => return Err(CommandError::UnknownCommand { word: other.to_string() }),
+            _ => return Err(CommandError::UnknownCommand { word: typed.to_string() }),
         };
         Ok(command)
     }
@@ -101,16 +115,21 @@ fn no_more(command: Command, rest: &[&str]) -> Result<Command, CommandError> {
     }
 }
 
-/// `<kode> [jumlah] [qris]`: a trailing `qris` pays by QRIS (redundant, and accepted, after
-/// `buymidtrans`).
+/// `<kode> [jumlah] [qris|transfer]`: a trailing `qris` pays by QRIS (redundant, and accepted,
+/// after `buymidtrans`), a trailing `transfer` by bank transfer.
 fn buy(word: &str, rest: &[&str], default: Payment) -> Result<Command, CommandError> {
     let (code, mut rest) =
         rest.split_first().ok_or_else(|| CommandError::ProductCodeMissing { command: word.into() })?;
     let product = ProductCode::parse(code).map_err(|_| CommandError::ProductCodeInvalid { given: code.to_string() })?;
     let mut payment = default;
     if let Some((last, before)) = rest.split_last() {
-        if *last == "qris" {
-            payment = Payment::Qris;
+        let asked = match *last {
+            "qris" => Some(Payment::Qris),
+            "transfer" | "tf" => Some(Payment::Transfer),
+            _ => None,
+        };
+        if let Some(asked) = asked {
+            payment = asked;
             rest = before;
         }
     }
@@ -134,33 +153,39 @@ fn top_up(rest: &[&str]) -> Result<Command, CommandError> {
     }
 }
 
-/// Whole rupiah as people type them: `50000`, `50.000`, `50,000`, `rp50.000`, `Rp 50.000` is two
-/// words and so refused. Separators must group by three.
+/// A top-up amount: whole rupiah, at most `TOP_UP_RUPIAH_MAX`.
 fn rupiah(given: &str) -> Result<Money, CommandError> {
-    let invalid = || CommandError::AmountInvalid { given: given.to_string() };
-    let digits = given.strip_prefix("rp").unwrap_or(given);
+    let amount = whole_rupiah(given).ok_or_else(|| CommandError::AmountInvalid { given: given.to_string() })?;
+    if amount > Money::rupiah(TOP_UP_RUPIAH_MAX) {
+        return Err(CommandError::AmountTooLarge { given: given.to_string(), max: Money::rupiah(TOP_UP_RUPIAH_MAX) });
+    }
+    Ok(amount)
+}
+
+/// Whole rupiah as people type them: `50000`, `50.000`, `50,000`, `rp50.000` (any case); `Rp 50.000`
+/// is two words and so refused. Separators must group by three. Zero and amounts past
+/// `MONEY_MAX_RUPIAH` are not amounts.
+pub fn whole_rupiah(given: &str) -> Option<Money> {
+    let lowered = given.to_lowercase();
+    let digits = lowered.strip_prefix("rp").unwrap_or(&lowered);
     let groups: Vec<&str> = digits.split(['.', ',']).collect();
     let grouped = groups.len() == 1
         || (!groups[0].is_empty() && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
     if !grouped || groups.iter().any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(invalid());
+        return None;
     }
-    let value: u64 = groups.concat().parse().map_err(|_| invalid())?;
+    let value: u64 = groups.concat().parse().ok()?;
     if value == 0 || value > MONEY_MAX_RUPIAH as u64 {
-        return Err(invalid());
+        return None;
     }
-    if value > TOP_UP_RUPIAH_MAX {
-        let max = Money::try_rupiah(TOP_UP_RUPIAH_MAX).map_err(|_| invalid())?;
-        return Err(CommandError::AmountTooLarge { given: given.to_string(), max });
-    }
-    Money::try_rupiah(value).map_err(|_| invalid())
+    Money::try_rupiah(value).ok()
 }
 
 fn status(rest: &[&str]) -> Result<Command, CommandError> {
     match rest {
-        [] => Err(CommandError::OrderIdMissing),
+        [] => Ok(Command::Status { order: None }),
         [given] => OrderId::parse(given)
-            .map(|order| Command::Status { order })
+            .map(|order| Command::Status { order: Some(order) })
             .map_err(|_| CommandError::OrderIdInvalid { given: given.to_string() }),
         [_, extra @ ..] => Err(CommandError::TrailingWords { extra: extra.join(" ") }),
     }

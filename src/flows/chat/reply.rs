@@ -20,8 +20,9 @@ pub struct ProductLine {
     pub available: i64,
 }
 
-/// The menu: what the shop sells and how to buy.
-pub fn menu(shop: &str, welcome: &str, products: &[ProductLine]) -> String {
+/// The menu: what the shop sells and how to buy (by transfer too, where the shop takes it). The
+/// answer to a greeting as well.
+pub fn menu(shop: &str, welcome: &str, products: &[ProductLine], transfer: bool) -> String {
     let mut text = format!("Selamat datang di {shop}! 👋\n\n");
     if !welcome.is_empty() {
         text.push_str(welcome);
@@ -31,12 +32,49 @@ pub fn menu(shop: &str, welcome: &str, products: &[ProductLine]) -> String {
     text.push_str(
         "\n\nCara belanja:\n\
          • *beli <kode> [jumlah]* — bayar dengan saldo\n\
-         • *beli <kode> [jumlah] qris* — bayar dengan QRIS\n\
-         • *saldo* — cek saldo, *topup <nominal>* — isi saldo\n\
-         • *riwayat* — pesanan terakhir, *status <id pesanan>* — cek pesanan\n\
+         • *beli <kode> [jumlah] qris* — bayar dengan QRIS",
+    );
+    if transfer {
+        text.push_str("\n• *beli <kode> [jumlah] transfer* — bayar dengan transfer bank");
+    }
+    text.push_str(
+        "\n• *saldo* — cek saldo, *topup <nominal>* — isi saldo\n\
+         • *riwayat* — pesanan terakhir, *status [id pesanan]* — cek pesanan\n\
          • *batal* — batalkan pesanan yang belum dibayar",
     );
     text
+}
+
+pub fn thanks(shop: &str) -> String {
+    format!("Sama-sama, terima kasih sudah belanja di {shop}! 🙏 Ketik *menu* kapan saja untuk belanja lagi.")
+}
+
+/// A product code typed alone.
+pub fn offer(line: &ProductLine) -> String {
+    format!(
+        "*{}* — {}\nHarga {}, stok {}.\nMau beli? Pilih cara bayar di bawah, atau ketik *beli {} <jumlah>*.",
+        line.code, line.name, line.price, line.available, line.code
+    )
+}
+
+pub fn offer_sold_out(line: &ProductLine) -> String {
+    format!("*{}* — {} sedang habis 🙏 Ketik *produk* untuk melihat yang tersedia.", line.code, line.name)
+}
+
+/// One button per way to pay for one unit (a WhatsApp message holds three).
+pub fn offer_buttons(line: &ProductLine, transfer: bool) -> Vec<Choice> {
+    let button = |id: String, title: &str| Choice { id, title: title.to_string(), description: None };
+    let mut buttons =
+        vec![button(format!("beli {}", line.code), "Bayar saldo"), button(format!("beli {} qris", line.code), "Bayar QRIS")];
+    if transfer {
+        buttons.push(button(format!("beli {} transfer", line.code), "Transfer bank"));
+    }
+    buttons
+}
+
+/// `status` with no id, and no order waiting.
+pub fn no_open_order() -> String {
+    "Tidak ada pesanan yang menunggu pembayaran. Ketik *riwayat* untuk melihat pesanan terakhir.".to_string()
 }
 
 pub fn product_list(products: &[ProductLine]) -> String {
@@ -178,7 +216,6 @@ pub fn not_a_command(error: &CommandError) -> String {
             format!("Nominal \"{given}\" tidak valid. Tulis angka rupiah, misalnya *topup 50000*.")
         }
         CommandError::AmountTooLarge { max, .. } => format!("Top up paling banyak {max} sekali bayar."),
-        CommandError::OrderIdMissing => "Tulis id pesanannya, misalnya *status TRX-…*.".to_string(),
         CommandError::OrderIdInvalid { given } => format!("Id pesanan \"{given}\" tidak valid."),
         CommandError::TrailingWords { .. } => {
             "Maaf, perintahnya kurang tepat. Ketik *menu* untuk melihat cara belanja.".to_string()
@@ -216,7 +253,7 @@ pub fn checkout_failed(error: &CheckoutError) -> String {
     }
 }
 
-fn product_refused(rule: &ProductRejection) -> String {
+pub fn product_refused(rule: &ProductRejection) -> String {
     match rule {
         ProductRejection::ExceedsAvailable { available, .. } if *available <= 0 => "Maaf, stok habis 🙏".to_string(),
         ProductRejection::ExceedsAvailable { available, .. } => format!("Maaf, stok tinggal {available}."),
@@ -255,7 +292,7 @@ fn wallet_refused(rule: &WalletRejection) -> String {
     }
 }
 
-fn unavailable(error: &CallError) -> String {
+pub fn unavailable(error: &CallError) -> String {
     match error {
         CallError::Busy => "Toko sedang ramai sekali 🙏 Coba lagi sebentar lagi.".to_string(),
         CallError::NotFound => product_not_found(),

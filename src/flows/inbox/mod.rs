@@ -36,6 +36,7 @@ use warung_actors::supervisor::{RestartBudget, Watched};
 
 use super::chat::{reply, Answer, Conversation};
 use super::outbox::{OutboxSignal, WHATSAPP_KIND};
+use super::owner::{words as owner_words, Desk};
 use super::qris::Qris;
 use crate::cluster::wakes::{unhandled_inbox, Wakes};
 use crate::cluster::{OwnedShards, Shard};
@@ -80,6 +81,8 @@ pub struct Inbox {
 struct Inner {
     conversation: Conversation,
     qris: Qris,
+    /// Admin numbers' commands.
+    desk: Desk,
     outbox: OutboxSignal,
     /// Where a message's answer is stored, with the mark "handled".
     store: Arc<dyn Mailbox>,
@@ -91,9 +94,11 @@ struct Inner {
 }
 
 impl Inbox {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         conversation: Conversation,
         qris: Qris,
+        desk: Desk,
         outbox: OutboxSignal,
         store: Arc<dyn Mailbox>,
         clock: Clock,
@@ -103,6 +108,7 @@ impl Inbox {
         let inner = Inner {
             conversation,
             qris,
+            desk,
             outbox,
             store,
             clock,
@@ -289,7 +295,13 @@ impl Inbox {
             Answer::Choices { text, choices } => {
                 vec![Outbound::List { body: text, button: "Pilih produk".into(), rows: choices }]
             }
+            Answer::Buttons { text, buttons } => vec![Outbound::Buttons { body: text, buttons }],
             Answer::Payment(request) => self.inner.qris.start(message.customer(), request).await,
+            Answer::Owner(Ok(command)) => {
+                let text = self.inner.desk.run(message.customer(), command, &message.order_id()).await;
+                vec![Outbound::text(text)]
+            }
+            Answer::Owner(Err(error)) => vec![Outbound::text(owner_words::not_understood(&error))],
         };
         let destination = message.customer().as_str();
         let entries = replies

@@ -152,6 +152,7 @@ mod tests {
 
     fn charge(status: ChargeStatus) -> Charge {
         Charge::new(ChargeRow {
+            method: crate::store::ChargeMethod::Qris,
             id: Reference::parse("TRX-0000000001-1").unwrap(),
             customer: CustomerId::parse("6281").unwrap(),
             purpose: ChargePurpose::TopUp,

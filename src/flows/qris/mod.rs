@@ -16,13 +16,19 @@
 //! Each customer message these produce goes to the outbox under a key naming the charge and
 //! the outcome, so a repeated notification tells the customer once.
 //!
+//! A bank transfer is a charge too (`transfer`): its amount comes from the same pool, it is never
+//! sent to Midtrans, and the shop owner's confirmation (`lunas`) is its payment.
+//!
 //! Here: starting a charge. `charge`: the charge's state machine. `settle`: acting on what
 //! Midtrans says (a notification counts only once Midtrans' status API says the same). `sweep`:
-//! expiry, late notifications and withdrawn orders.
+//! expiry, late notifications and withdrawn orders. `transfer`: bank transfers.
 
 pub mod charge;
 mod settle;
 mod sweep;
+mod transfer;
+
+pub use transfer::{TransferConfirmed, TransferError};
 
 pub use sweep::{QrisSweeper, SweepReport, SweepStats, QRIS_SWEEPER, QRIS_SWEEPER_MAILBOX_MAX};
 
@@ -37,13 +43,15 @@ use warung_actors::domain::{Clock, CustomerId, Money, OrderId, Reference};
 use crate::checkout::{Checkout, CheckoutError, PendingOrder};
 use crate::flows::chat::payment_reply as words;
 use crate::flows::chat::reply;
+use crate::flows::chat::transfer_reply;
 use crate::flows::chat::PaymentRequest;
 use crate::flows::outbox::OutboxSignal;
 use crate::providers::midtrans::{MidtransClient, MidtransError};
 use crate::providers::whatsapp::{Choice, Outbound};
 use crate::store::payments::UNIQUE_CODE_MAX;
 use crate::store::Store;
-use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
+use crate::settings::BankAccount;
+use crate::store::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
 use charge::{Charge, ChargeCommand, ChargeOutcome};
 
 /// How often open charges are looked at (expiry, late notifications). Midtrans asks not to be
@@ -98,6 +106,8 @@ pub struct QrisParts {
     pub clock: Clock,
     /// How long a top-up's QR may be paid.
     pub payment_ttl: Duration,
+    /// The shop's bank account; `None`: transfer is not offered.
+    pub transfer: Option<BankAccount>,
 }
 
 struct Inner {
@@ -119,16 +129,25 @@ impl Qris {
 
     /// Starts a QRIS payment for a chat request; the replies carry the code to scan, or why not.
     pub async fn start(&self, customer: &CustomerId, request: PaymentRequest) -> Vec<Outbound> {
+        let checkout = &self.inner.parts.checkout;
         let new = match request {
             PaymentRequest::Purchase { order, product, quantity } => {
-                let checkout = &self.inner.parts.checkout;
                 match checkout.buy_with_external_as(order, customer, &product, quantity).await {
-                    Ok(pending) => self.order_charge(customer, pending).await,
+                    Ok(pending) => self.order_charge(customer, pending, ChargeMethod::Qris).await,
+                    Err(error) => Err(vec![Outbound::text(reply::checkout_failed(&error))]),
+                }
+            }
+            PaymentRequest::Transfer { order, product, quantity } => {
+                if self.inner.parts.transfer.is_none() {
+                    return vec![Outbound::text(transfer_reply::transfer_not_offered())];
+                }
+                match checkout.buy_with_transfer_as(order, customer, &product, quantity).await {
+                    Ok(pending) => self.order_charge(customer, pending, ChargeMethod::Transfer).await,
                     Err(error) => Err(vec![Outbound::text(reply::checkout_failed(&error))]),
                 }
             }
             // The same message again: its charge is found (or made) below.
-            PaymentRequest::Resume(pending) => self.order_charge(customer, pending).await,
+            PaymentRequest::Resume(pending, method) => self.order_charge(customer, pending, method).await,
             PaymentRequest::TopUp { payment, amount } => self.top_up_charge(customer, payment, amount),
         };
         match new {
@@ -139,8 +158,13 @@ impl Qris {
 
     /// The charge for an order waiting for payment, or what to tell the customer (the order
     /// given up) when QRIS cannot take its total.
-    async fn order_charge(&self, customer: &CustomerId, pending: PendingOrder) -> Result<NewCharge, Vec<Outbound>> {
-        let base_rupiah = match chargeable(pending.total) {
+    async fn order_charge(
+        &self,
+        customer: &CustomerId,
+        pending: PendingOrder,
+        method: ChargeMethod,
+    ) -> Result<NewCharge, Vec<Outbound>> {
+        let base_rupiah = match chargeable(pending.total, method) {
             Ok(base) => base,
             Err(why) => {
                 self.abandon_order(&pending.order).await;
@@ -152,6 +176,7 @@ impl Qris {
             customer: customer.clone(),
             purpose: ChargePurpose::Order,
             order: Some(pending.order),
+            method,
             base_rupiah,
             expires_at: pending.expires_at,
             created_at: self.now(),
@@ -164,13 +189,14 @@ impl Qris {
         payment: OrderId,
         amount: Money,
     ) -> Result<NewCharge, Vec<Outbound>> {
-        let base_rupiah = chargeable(amount).map_err(|why| vec![Outbound::text(why)])?;
+        let base_rupiah = chargeable(amount, ChargeMethod::Qris).map_err(|why| vec![Outbound::text(why)])?;
         let now = self.now();
         Ok(NewCharge {
             id: reference(&payment),
             customer: customer.clone(),
             purpose: ChargePurpose::TopUp,
             order: None,
+            method: ChargeMethod::Qris,
             base_rupiah,
             expires_at: now + self.inner.parts.payment_ttl.as_millis() as i64,
             created_at: now,
@@ -193,14 +219,23 @@ impl Qris {
             Ok(Opened::AmountsTaken) => {
                 tracing::warn!(base = new.base_rupiah, "every unique code of this amount is taken");
                 self.abandon(&new).await;
-                return vec![Outbound::text(words::qris_busy())];
+                return vec![Outbound::text(match new.method {
+                    ChargeMethod::Qris => words::qris_busy(),
+                    ChargeMethod::Transfer => transfer_reply::transfer_unavailable(),
+                })];
             }
             Err(error) => {
-                tracing::error!(%error, "could not store a QRIS charge");
+                tracing::error!(%error, "could not store a charge");
                 self.abandon(&new).await;
-                return vec![Outbound::text(words::qris_unavailable())];
+                return vec![Outbound::text(match new.method {
+                    ChargeMethod::Qris => words::qris_unavailable(),
+                    ChargeMethod::Transfer => transfer_reply::transfer_unavailable(),
+                })];
             }
         };
+        if charge.method == ChargeMethod::Transfer {
+            return self.transfer_opened(&charge).await;
+        }
         if charge.status == ChargeStatus::Pending {
             if let Some(url) = &charge.qr_url {
                 // Asked again (the same message handled twice): the same code again.
@@ -232,8 +267,20 @@ impl Qris {
                 }
                 self.decide(&charge, ChargeCommand::IssueFailed, None).await;
                 self.abandon(&new).await;
-                vec![Outbound::text(words::qris_unavailable())]
+                vec![Outbound::text(self.qris_down(&new).await)]
             }
+        }
+    }
+
+    /// What to tell a customer whose QRIS charge Midtrans did not make: for a purchase, the other
+    /// ways to pay for the same thing, in one message.
+    async fn qris_down(&self, new: &NewCharge) -> String {
+        let Some(order) = &new.order else { return words::qris_unavailable() };
+        match self.inner.parts.store.order(order).await {
+            Ok(Some(row)) => {
+                transfer_reply::qris_down_offer(&row.product, row.quantity, self.inner.parts.transfer.is_some())
+            }
+            _ => words::qris_unavailable(),
         }
     }
 
@@ -299,11 +346,12 @@ fn whole_rupiah(amount: Money) -> Option<i64> {
     (value.fract().is_zero()).then(|| value.to_i64()).flatten()
 }
 
-/// The base of a charge for `amount`, or what to tell the customer when QRIS cannot take it.
-fn chargeable(amount: Money) -> Result<i64, String> {
+/// The base of a charge for `amount`, or what to tell the customer when it cannot be charged:
+/// whole rupiah (a unique code is added to it), and within the QRIS limit for QRIS.
+fn chargeable(amount: Money, method: ChargeMethod) -> Result<i64, String> {
     match whole_rupiah(amount) {
         None => Err(words::whole_rupiah_only()),
-        Some(base) if base > QRIS_CHARGE_RUPIAH_MAX => {
+        Some(base) if base > QRIS_CHARGE_RUPIAH_MAX && method == ChargeMethod::Qris => {
             Err(words::above_qris_limit(Money::rupiah(QRIS_CHARGE_RUPIAH_MAX as u64)))
         }
         Some(base) => Ok(base),
@@ -316,10 +364,14 @@ mod tests {
 
     #[test]
     fn only_whole_rupiah_amounts_within_the_qris_limit_can_be_charged() {
-        assert_eq!(chargeable(Money::rupiah(15_000)), Ok(15_000));
+        let qris = ChargeMethod::Qris;
+        assert_eq!(chargeable(Money::rupiah(15_000), qris), Ok(15_000));
         let cents: Money = "15000.50".parse().unwrap();
-        assert!(chargeable(cents).is_err());
-        assert!(chargeable(Money::rupiah(999_999_999_999)).is_err());
-        assert_eq!(chargeable(Money::rupiah(QRIS_CHARGE_RUPIAH_MAX as u64)), Ok(QRIS_CHARGE_RUPIAH_MAX));
+        assert!(chargeable(cents, qris).is_err());
+        assert!(chargeable(cents, ChargeMethod::Transfer).is_err(), "a unique code needs whole rupiah");
+        assert!(chargeable(Money::rupiah(999_999_999_999), qris).is_err());
+        assert_eq!(chargeable(Money::rupiah(QRIS_CHARGE_RUPIAH_MAX as u64), qris), Ok(QRIS_CHARGE_RUPIAH_MAX));
+        let large = Money::rupiah(QRIS_CHARGE_RUPIAH_MAX as u64 + 1);
+        assert!(chargeable(large, ChargeMethod::Transfer).is_ok(), "a transfer has no QRIS limit");
     }
 }

@@ -11,7 +11,7 @@ use crate::flows::chat::payment_reply as words;
 use crate::flows::outbox::WHATSAPP_KIND;
 use crate::providers::midtrans::{Transaction, TxStatus, Verdict};
 use crate::providers::whatsapp::Outbound;
-use crate::store::{ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewOutbox, StoreError};
+use crate::store::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewOutbox, StoreError};
 
 impl Qris {
     /// A verified notification. A paid one counts only when Midtrans' status API says the same
@@ -47,6 +47,11 @@ impl Qris {
         let Some(charge) = self.inner.parts.store.charge(&transaction.order_id).await? else {
             return Ok(Handled::Ignored(format!("no charge {:?}", transaction.order_id)));
         };
+        if charge.method == ChargeMethod::Transfer {
+            // Midtrans never made this charge: only the shop owner's confirmation pays it.
+            tracing::error!(charge = %charge.id, "Midtrans reports on a bank transfer's id; ignored");
+            return Ok(Handled::Ignored("a bank transfer, not a Midtrans charge".into()));
+        }
         match transaction.verdict() {
             Verdict::Paid => self.paid(&charge, transaction).await,
             Verdict::Waiting => Ok(Handled::Ignored("pending".into())),
@@ -172,7 +177,7 @@ impl Qris {
     }
 
     /// Queues a message about a charge, once per charge and outcome.
-    async fn tell(&self, charge: &ChargeRow, outcome: &str, text: String) -> Result<(), StoreError> {
+    pub(super) async fn tell(&self, charge: &ChargeRow, outcome: &str, text: String) -> Result<(), StoreError> {
         let entry = NewOutbox {
             dedup_key: format!("qris:{}:{outcome}", charge.id),
             kind: WHATSAPP_KIND.to_string(),

@@ -19,7 +19,7 @@ use crate::checkout::OrderState;
 use crate::providers::midtrans::{MidtransError, TxStatus, Verdict};
 
 use super::charge::ChargeCommand;
-use crate::store::{ChargeRow, ChargeStatus};
+use crate::store::{ChargeMethod, ChargeRow, ChargeStatus};
 
 /// The sweep as an actor, kept running by the supervisor: it sweeps at start and then every
 /// `QRIS_SWEEP_SECS`, one sweep at a time (a tick that comes while one runs waits for it; one
@@ -124,7 +124,17 @@ impl Qris {
         let scope = self.inner.parts.checkout.actors().scope();
         let charges = self.inner.parts.store.open_charges(QRIS_SWEEP_CHARGES_MAX).await?;
         for charge in charges.into_iter().filter(|charge| scope.has_customer(&charge.customer)) {
-            let outcome = if charge.expires_at <= now {
+            let outcome = if charge.method == ChargeMethod::Transfer {
+                // Midtrans knows nothing of a transfer: it only closes, with its order.
+                if charge.expires_at <= now {
+                    self.closed(&charge, &TxStatus::Expire).await
+                } else if self.order_withdrawn(&charge).await? {
+                    self.decide(&charge, ChargeCommand::Withdrawn, None).await;
+                    Ok(Handled::Done)
+                } else {
+                    continue;
+                }
+            } else if charge.expires_at <= now {
                 self.expire(&charge).await
             } else if self.order_withdrawn(&charge).await? {
                 self.withdraw(&charge).await
@@ -159,6 +169,9 @@ impl Qris {
     /// a notification is late; also for support).
     pub async fn check(&self, id: &str) -> Result<Handled, PaymentError> {
         match self.inner.parts.store.charge(id).await? {
+            Some(charge) if charge.method == ChargeMethod::Transfer => {
+                Ok(Handled::Ignored("a bank transfer: the shop owner confirms it".into()))
+            }
             Some(charge) if charge.status.is_open() => self.poll(&charge).await,
             Some(charge) => Ok(Handled::Ignored(format!("charge already {:?}", charge.status))),
             None => Ok(Handled::Ignored(format!("no charge {id:?}"))),

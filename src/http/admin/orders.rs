@@ -14,6 +14,7 @@ use super::{next_cursor, parse, store_down, AdminName, Payment};
 use crate::checkout::{CheckoutError, OrderState};
 use crate::engine::Engine;
 use crate::http::errors::ApiError;
+use crate::infra::wib;
 use crate::store::admin::OrderFilter;
 
 /// Orders listed when the call does not say how many.
@@ -40,9 +41,9 @@ struct ListQuery {
     customer: Option<String>,
     #[param(value_type = Option<schema::ProductCode>)]
     product: Option<String>,
-    /// Created at or after: Unix ms or a UTC date `YYYY-MM-DD`.
+    /// Created at or after: Unix ms or a WIB (UTC+7) date `YYYY-MM-DD`.
     from: Option<String>,
-    /// Created before: Unix ms or a UTC date (the whole day excluded). The next page's cursor.
+    /// Created before Unix ms (the next page's cursor), or on or before a WIB date `YYYY-MM-DD`.
     to: Option<String>,
     /// 100 when absent.
     #[param(schema_with = schema::list_limit)]
@@ -88,32 +89,17 @@ async fn list_orders(engine: web::Data<Engine>, query: web::Query<ListQuery>) ->
     Ok(HttpResponse::Ok().json(OrderList { orders: orders.iter().map(Line::from).collect(), next_to }))
 }
 
-/// Unix ms, or `YYYY-MM-DD` as midnight UTC.
+/// Unix ms, or a WIB date `YYYY-MM-DD`: as `from`, the day's start; as `to`, its end (the day
+/// included).
 fn time_ms(field: &str, text: &str) -> Result<i64, ApiError> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
     }
-    let parts: Vec<&str> = text.split('-').collect();
-    let numbers: Option<Vec<i64>> = parts.iter().map(|p| p.parse::<i64>().ok()).collect();
-    match numbers.as_deref() {
-        Some([y, m, d]) if parts[0].len() == 4 && (1..=12).contains(m) && (1..=31).contains(d) => {
-            Ok(days_from_civil(*y, *m, *d) * 86_400_000)
-        }
-        _ => {
-            Err(ApiError::bad_request(&format!("bad_{field}"), format!("{field}: Unix ms or YYYY-MM-DD, not {text:?}")))
-        }
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let day = wib::parse_date(text).map_err(|e| ApiError::bad_request(&format!("bad_{field}"), format!("{field}: {e}")))?;
+    Ok(match field {
+        "to" => wib::day_start(day + 1),
+        _ => wib::day_start(day),
+    })
 }
 
 /// One order with its payments, QRIS charge, stock movements and ledger entries.
@@ -341,12 +327,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_midnight_utc_and_numbers_are_unix_ms() {
-        assert_eq!(time_ms("from", "1970-01-01").unwrap(), 0);
-        assert_eq!(time_ms("from", "2026-11-22").unwrap(), 1_795_305_600_000);
-        assert_eq!(time_ms("from", "2024-02-29").unwrap(), 1_709_164_800_000);
+    fn dates_are_whole_wib_days_and_numbers_are_unix_ms() {
+        let day = wib::parse_date("2026-11-22").unwrap();
+        assert_eq!(time_ms("from", "2026-11-22").unwrap(), wib::day_start(day));
+        assert_eq!(time_ms("to", "2026-11-22").unwrap(), wib::day_start(day + 1));
+        assert_eq!(time_ms("from", "2026-11-22").unwrap(), 1_795_280_400_000);
         assert_eq!(time_ms("to", "1700000000000").unwrap(), 1_700_000_000_000);
         assert!(time_ms("to", "22/11/2026").is_err());
         assert!(time_ms("to", "2026-13-01").is_err());
+        assert!(time_ms("from", "2026-02-31").is_err(), "no 31 February");
     }
 }

@@ -35,6 +35,13 @@ struct Settings {
     price_change_confirm_percent: u32,
     price_confirm_window_secs: u64,
     refund_watch_percent: u32,
+    /// WhatsApp numbers (comma-separated) that run the shop from the chat and get its alerts.
+    #[schema(example = "6281234567890,6289876543210")]
+    admin_numbers: String,
+    /// Units left at or below which a product raises a low-stock alert.
+    stock_alert_threshold: u32,
+    /// The hour (0 to 23, WIB) of the daily summary.
+    daily_summary_hour: u8,
 }
 
 impl From<ShopValues> for Settings {
@@ -47,6 +54,9 @@ impl From<ShopValues> for Settings {
             price_change_confirm_percent,
             price_confirm_window_secs,
             refund_watch_percent,
+            admin_numbers,
+            stock_alert_threshold,
+            daily_summary_hour,
         } = values;
         Settings {
             shop_name,
@@ -56,6 +66,9 @@ impl From<ShopValues> for Settings {
             price_change_confirm_percent,
             price_confirm_window_secs,
             refund_watch_percent,
+            admin_numbers: admin_numbers.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(","),
+            stock_alert_threshold,
+            daily_summary_hour,
         }
     }
 }

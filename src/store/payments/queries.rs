@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use warung_actors::domain::CustomerId;
 
-use super::{charge_row, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, ChargeTuple, NewCharge, Opened, Payments};
+use super::{charge_row, ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, ChargeTuple, NewCharge, Opened, Payments};
 use super::{CHARGE_COLUMNS, OPEN_CHARGE_ATTEMPTS_MAX};
 use crate::store::backend::SqlStore;
 use crate::store::sql::{Pool, Query, Value};
@@ -31,8 +31,8 @@ impl SqlStore {
     async fn insert_charge(&self, new: &NewCharge, codes: &[i64]) -> Result<bool, StoreError> {
         let sql = format!(
             "INSERT INTO qris_charges (id, customer, purpose, order_id, base_amount, unique_code, gross_amount, \
-             status, qr_url, expires_at, created_at, updated_at) \
-             SELECT $1, $2, $3, $4, $5, c.code, $5 + c.code, 'charging', NULL, $6, $7, $7 FROM {} \
+             status, qr_url, expires_at, created_at, updated_at, method) \
+             SELECT $1, $2, $3, $4, $5, c.code, $5 + c.code, 'charging', NULL, $6, $7, $7, $9 FROM {} \
              WHERE NOT EXISTS (SELECT 1 FROM qris_charges q \
                WHERE q.gross_amount = $5 + c.code AND q.status IN ('charging', 'pending')) \
              ORDER BY c.n LIMIT 1 ON CONFLICT DO NOTHING",
@@ -46,7 +46,8 @@ impl SqlStore {
             .bind(new.base_rupiah)
             .bind(new.expires_at)
             .bind(new.created_at)
-            .bind(Value::Ints(codes.to_vec()));
+            .bind(Value::Ints(codes.to_vec()))
+            .bind(new.method.as_str());
         Ok(self.execute_fenced(insert).await? == 1)
     }
 }
@@ -64,7 +65,9 @@ impl Payments for SqlStore {
                 }
             }
             if self.insert_charge(new, codes).await? {
-                self.counters.qris_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if new.method == ChargeMethod::Qris {
+                    self.counters.qris_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 let row = self.charge(new.id.as_str()).await?;
                 return row
                     .map(Opened::Charge)

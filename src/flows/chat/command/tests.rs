@@ -78,17 +78,36 @@ fn top_up_amounts_are_whole_rupiah_as_people_write_them() {
 #[test]
 fn status_takes_an_order_id_in_any_case() {
     let order = OrderId::parse("TRX-0a1b2c3d4e-1700000000000").unwrap();
-    assert_eq!(Command::parse("status TRX-0a1b2c3d4e-1700000000000"), Ok(Command::Status { order: order.clone() }));
-    assert_eq!(Command::parse("cek trx-0A1B2C3D4E-1700000000000"), Ok(Command::Status { order }));
-    assert_eq!(Command::parse("status"), Err(CommandError::OrderIdMissing));
+    assert_eq!(Command::parse("status TRX-0a1b2c3d4e-1700000000000"), Ok(Command::Status { order: Some(order.clone()) }));
+    assert_eq!(Command::parse("cek trx-0A1B2C3D4E-1700000000000"), Ok(Command::Status { order: Some(order) }));
+    assert_eq!(Command::parse("status"), Ok(Command::Status { order: None }));
     assert!(matches!(Command::parse("status 12345"), Err(CommandError::OrderIdInvalid { .. })));
 }
 
 #[test]
 fn anything_else_is_not_a_command_and_says_why() {
     assert_eq!(Command::parse("   "), Err(CommandError::Empty));
-    assert_eq!(Command::parse("halo kak"), Err(CommandError::UnknownCommand { word: "halo".into() }));
+    assert_eq!(Command::parse("apa kabar"), Err(CommandError::UnknownCommand { word: "apa".into() }));
     assert_eq!(Command::parse("saldo saya"), Err(CommandError::TrailingWords { extra: "saya".into() }));
     let long = format!("beli {}", "x".repeat(300));
     assert!(matches!(Command::parse(&long), Err(CommandError::UnknownCommand { .. })));
+}
+
+#[test]
+fn greetings_thanks_and_typos_are_understood() {
+    for text in ["halo", "Hai kak", "p", "Assalamualaikum", "selamat pagi"] {
+        assert_eq!(Command::parse(text), Ok(Command::Greeting), "{text}");
+    }
+    assert_eq!(Command::parse("makasih kak"), Ok(Command::Thanks));
+    assert_eq!(Command::parse("bel viu1b"), Ok(buy("viu1b", 1, Payment::Saldo)));
+    assert_eq!(Command::parse("beil viu1b 2"), Ok(buy("viu1b", 2, Payment::Saldo)));
+    assert_eq!(Command::parse("saldo?"), Ok(Command::Balance));
+    assert_eq!(Command::parse("Menu!"), Ok(Command::Menu));
+    assert_eq!(Command::parse("xyzzy"), Err(CommandError::UnknownCommand { word: "xyzzy".into() }));
+}
+
+#[test]
+fn a_trailing_transfer_pays_by_bank_transfer() {
+    assert_eq!(Command::parse("beli viu1b transfer"), Ok(buy("viu1b", 1, Payment::Transfer)));
+    assert_eq!(Command::parse("beli viu1b 2 TF"), Ok(buy("viu1b", 2, Payment::Transfer)));
 }

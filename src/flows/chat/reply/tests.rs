@@ -13,14 +13,15 @@ fn line(code: &str, price: u64, available: i64) -> ProductLine {
 
 #[test]
 fn the_menu_lists_products_with_rupiah_prices_and_stock() {
-    let text = menu("Warung Demo", "", &[line("viu1b", 15_000, 7), line("netflix", 54_500, 0)]);
+    let text = menu("Warung Demo", "", &[line("viu1b", 15_000, 7), line("netflix", 54_500, 0)], false);
     assert!(text.starts_with("Selamat datang di Warung Demo! 👋\n\nProduk:"), "no welcome message: {text}");
     assert!(text.contains("*viu1b* viu1b 1 bulan — Rp15.000 (stok 7)"), "{text}");
     assert!(text.contains("*netflix* netflix 1 bulan — Rp54.500 (habis)"), "{text}");
     assert!(text.contains("beli <kode>"), "{text}");
     assert_eq!(product_list(&[]), "Belum ada produk yang dijual saat ini.");
-    let welcomed = menu("Toko Budi", "Promo 12.12!", &[]);
+    let welcomed = menu("Toko Budi", "Promo 12.12!", &[], true);
     assert!(welcomed.starts_with("Selamat datang di Toko Budi! 👋\n\nPromo 12.12!\n\n"), "{welcomed}");
+    assert!(welcomed.contains("transfer") && !text.contains("transfer"), "transfer only where the shop takes it");
 }
 
 #[test]
