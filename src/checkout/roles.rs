@@ -69,6 +69,14 @@ impl Checkout {
         self.inner.roles.get(customer).map(|r| *r).unwrap_or(Role::Member)
     }
 
+    /// Customers given the `admin` role: they run the shop from the chat and get its alerts.
+    pub fn admins(&self) -> Vec<CustomerId> {
+        let mut admins: Vec<CustomerId> =
+            self.inner.roles.iter().filter(|r| *r.value() == Role::Admin).map(|r| r.key().clone()).collect();
+        admins.sort();
+        admins
+    }
+
     fn remember_role(&self, customer: CustomerId, role: Role) {
         self.inner.roles.insert(customer, role);
         self.inner.any_role.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -58,7 +58,8 @@ enum Command {
     Serve {
         #[command(flatten)]
         store: StoreArgs,
-        /// Import the demo catalogue (demo/catalog.toml) if the shop has no products yet.
+        /// Import the demo catalogue (demo/catalog.toml) if the shop has no products yet, and set an
+        /// example bank account and owner number (6280000000001) where the settings leave them unset.
         #[arg(long)]
         demo: bool,
     },

@@ -12,7 +12,27 @@ use crate::startup::Application;
 /// The demo catalogue, compiled in so `serve --demo` works from any directory.
 const DEMO_CATALOG: &str = include_str!("../../demo/catalog.toml");
 
+/// The demo's owner: chat as this number on the simulator page to run the shop from the chat.
+pub const DEMO_ADMIN_NUMBER: &str = "6280000000001";
+
+/// What `--demo` sets when the settings leave it unset: an example bank account (so transfer is
+/// offered) and an owner's number.
+fn with_demo_values(mut settings: Settings) -> Settings {
+    if settings.transfer.account().is_none() {
+        settings.transfer = crate::settings::TransferSettings {
+            bank: Some("BCA (contoh)".into()),
+            account_number: Some("0000000000".into()),
+            account_name: Some("Warung Demo".into()),
+        };
+    }
+    if settings.shop.admin_numbers.trim().is_empty() {
+        settings.shop.admin_numbers = DEMO_ADMIN_NUMBER.into();
+    }
+    settings
+}
+
 pub(super) async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    let settings = if demo { with_demo_values(settings) } else { settings };
     crate::telemetry::init(settings.log.format);
     let app = Application::build(settings).await?;
     let engine = &app.engine;

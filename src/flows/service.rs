@@ -8,9 +8,11 @@ use tokio::time::Instant;
 use warung_actors::domain::Clock;
 
 use super::admin::{Prices, Products};
+use super::alerts::{AlertWatch, Alerts};
 use super::chat::Conversation;
 use super::inbox::Inbox;
 use super::outbox::OutboxSignal;
+use super::owner::Desk;
 use super::qris::{Qris, SweepStats};
 use crate::infra::counters::GatewayCounters;
 use crate::infra::rate_limit::PurchaseLimiter;
@@ -38,6 +40,12 @@ pub struct Gateway {
     pub conversation: Conversation,
     pub inbox: Inbox,
     pub qris: Qris,
+    /// The owner's chat commands.
+    pub desk: Desk,
+    /// Alerts to the admins.
+    pub alerts: Alerts,
+    /// The alerts' watch (it runs on its own; tests make it look now).
+    pub alert_watch: AlertWatch,
     pub counters: Arc<GatewayCounters>,
     pub whatsapp: Arc<WhatsAppConfig>,
     pub midtrans: Arc<MidtransConfig>,

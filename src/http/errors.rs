@@ -10,6 +10,7 @@ use warung_actors::wallet::WalletRejection;
 
 use crate::checkout::CheckoutError;
 use crate::flows::admin::{PriceError, ProductError};
+use crate::flows::qris::{PaymentError, TransferError};
 
 /// Every refusal's body: `code` names the rule, `message` says it in a sentence.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -121,6 +122,25 @@ impl From<PriceError> for ApiError {
             }
             PriceError::Call(error) => return error.into(),
             PriceError::Checkout(error) => return error.into(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<TransferError> for ApiError {
+    fn from(error: TransferError) -> ApiError {
+        let message = error.to_string();
+        let (status, code) = match error {
+            TransferError::OrderNotFound(_) => (StatusCode::NOT_FOUND, "order_not_found"),
+            TransferError::NotATransferOrder(_) => (StatusCode::CONFLICT, "not_a_transfer_order"),
+            TransferError::Charge(_) => (StatusCode::CONFLICT, "charge_in_review"),
+            TransferError::Payment(PaymentError::Checkout(error)) => return error.into(),
+            TransferError::Payment(PaymentError::Store(error)) => {
+                tracing::error!(%error, "a transfer could not be recorded");
+                let message = "the store could not be reached; try again";
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", message);
+            }
+            TransferError::Payment(PaymentError::Provider(_)) => (StatusCode::BAD_GATEWAY, "provider_unavailable"),
         };
         ApiError::new(status, code, message)
     }

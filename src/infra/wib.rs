@@ -67,14 +67,7 @@ pub fn time_text(at: UnixMs) -> String {
     match OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000) {
         Ok(utc) => {
             let t = utc.to_offset(offset);
-            format!(
-                "{:02}/{:02}/{:04} {:02}:{:02} WIB",
-                t.day(),
-                t.month() as u8,
-                t.year(),
-                t.hour(),
-                t.minute()
-            )
+            format!("{:02}/{:02}/{:04} {:02}:{:02} WIB", t.day(), t.month() as u8, t.year(), t.hour(), t.minute())
         }
         Err(_) => format!("{at} ms"),
     }

@@ -147,7 +147,8 @@ impl Settings {
             problems.push(format!("shop.admin_numbers (WARUNG_SHOP__ADMIN_NUMBERS): {error}"));
         }
         if self.shop.daily_summary_hour > 23 {
-            problems.push("shop.daily_summary_hour (WARUNG_SHOP__DAILY_SUMMARY_HOUR) is an hour from 0 to 23".to_string());
+            problems
+                .push("shop.daily_summary_hour (WARUNG_SHOP__DAILY_SUMMARY_HOUR) is an hour from 0 to 23".to_string());
         }
         let transfer = [&self.transfer.bank, &self.transfer.account_number, &self.transfer.account_name];
         let set = transfer.iter().filter(|f| f.as_deref().is_some_and(|t| !t.trim().is_empty())).count();

@@ -47,6 +47,7 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub transfer: TransferSettings,
     pub audit: AuditSettings,
+    pub alerts: AlertsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -235,6 +235,20 @@ pub struct BankAccount {
     pub name: String,
 }
 
+/// The watch that alerts the admins (stock, orders in review, the store, Midtrans...).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsSettings {
+    /// Seconds between the watch's looks (0: no watch, no alerts and no daily summary).
+    pub watch_every_secs: u64,
+}
+
+impl Default for AlertsSettings {
+    fn default() -> Self {
+        AlertsSettings { watch_every_secs: 15 }
+    }
+}
+
 /// The audit `serve` runs on its own; a failing one alerts the admins.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]

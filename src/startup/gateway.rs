@@ -9,6 +9,7 @@ use crate::checkout::CheckoutSettings;
 use crate::cluster::wakes::Wakes;
 use crate::engine::Engine;
 use crate::flows::admin::{Prices, Products};
+use crate::flows::alerts::{AlertWatch, Alerts, WatchParts, STORE_DOWN_ALERT_MS};
 use crate::flows::chat::Conversation;
 use crate::flows::inbox::{Inbox, InboxCluster};
 use crate::flows::outbox;
@@ -103,11 +104,23 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         shop: engine.shop.clone(),
         clock,
     };
+    let alerts = Alerts::new(engine.store.clone(), engine.shop.clone(), engine.checkout.clone(), signal.clone(), clock);
+    let alert_watch = AlertWatch::new(WatchParts {
+        alerts: alerts.clone(),
+        desk: desk.clone(),
+        supervisor: engine.supervisor.clone(),
+        counters: counters.clone(),
+        audit_every_hours: Some(settings.audit.every_hours).filter(|hours| *hours > 0),
+        store_down_alert_after_ms: STORE_DOWN_ALERT_MS,
+    });
+    if settings.alerts.watch_every_secs > 0 {
+        alert_watch.spawn(std::time::Duration::from_secs(settings.alerts.watch_every_secs));
+    }
     let restart_budget = engine.supervisor.restart_budget();
     let inbox = Inbox::new(
         conversation.clone(),
         qris.clone(),
-        desk,
+        desk.clone(),
         signal.clone(),
         engine.store.clone(),
         clock,
@@ -127,6 +140,9 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         conversation,
         inbox,
         qris,
+        desk,
+        alerts,
+        alert_watch,
         counters,
         whatsapp,
         midtrans,

@@ -67,7 +67,13 @@ impl Reports for SqlStore {
             Query::assembled(sql).bind(from).bind(to).fetch_all(&self.pool).await?;
         rows.into_iter()
             .map(|(day, product, total, orders, units)| {
-                Ok(SalesGroup { day, product: rows::product_code(&product)?, total: rows::money(&total)?, orders, units })
+                Ok(SalesGroup {
+                    day,
+                    product: rows::product_code(&product)?,
+                    total: rows::money(&total)?,
+                    orders,
+                    units,
+                })
             })
             .collect()
     }

@@ -2,6 +2,7 @@
 //! WebDriver protocol: the simulator's chat (list the products, buy with QRIS, pay, see the
 //! items), the live ops page (a sale and a hot product's mailbox charted during a load, on a
 //! desktop and a phone), the index and the admin page; screenshots kept (see `keep_screenshot`).
+//! `Driver` is shared with `browser_owner`, the admin page on a phone.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -18,7 +19,7 @@ const PAGE_WAIT_SECS: u64 = 20;
 /// The WebDriver name of an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Driver {
+pub struct Driver {
     process: Child,
     base: String,
     session: String,
@@ -26,7 +27,7 @@ struct Driver {
 }
 
 impl Driver {
-    async fn start() -> Driver {
+    pub async fn start() -> Driver {
         assert!(
             std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
             "the browser test needs Debian's chromium and chromium-driver: apt-get install -y chromium chromium-driver"
@@ -52,7 +53,10 @@ impl Driver {
             http.post(format!("{base}/session")).json(&capabilities).send().await.unwrap().json().await.unwrap();
         let session =
             created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
-        Driver { process, base, session, http }
+        let driver = Driver { process, base, session, http };
+        // An element a step looks for may still be on its way (a sheet, a list after its call).
+        driver.call(reqwest::Method::POST, "/timeouts", json!({"implicit": PAGE_WAIT_SECS * 1000})).await;
+        driver
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -66,7 +70,7 @@ impl Driver {
         answer["value"].clone()
     }
 
-    async fn open(&self, url: &str) {
+    pub async fn open(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({"url": url})).await;
     }
 
@@ -75,17 +79,36 @@ impl Driver {
         found[ELEMENT_KEY].as_str().unwrap().to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{element}/value"), json!({"text": text})).await;
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let element = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{element}/click"), json!({})).await;
     }
 
-    async fn text_of(&self, element_id: &str) -> String {
+    /// Empties an input (what `type_into` then types replaces the value instead of adding to it).
+    pub async fn clear(&self, css: &str) {
+        let element = self.element(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/clear"), json!({})).await;
+    }
+
+    /// Waits until `script` returns something other than `false` or `null`; returns it.
+    pub async fn wait_until(&self, script: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(PAGE_WAIT_SECS);
+        loop {
+            let value = self.script(script).await;
+            if !(value.is_null() || value == Value::Bool(false)) {
+                return value;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the page never made this true: {script}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn text_of(&self, element_id: &str) -> String {
         let script = json!({"script": "const e = document.getElementById(arguments[0]); return e ? e.innerText : ''",
                             "args": [element_id]});
         self.call(reqwest::Method::POST, "/execute/sync", script).await.as_str().unwrap_or("").to_string()
@@ -97,7 +120,7 @@ impl Driver {
     }
 
     /// Waits until the element `element_id` shows `wanted`; returns its text.
-    async fn wait_for_in(&self, element_id: &str, wanted: &str) -> String {
+    pub async fn wait_for_in(&self, element_id: &str, wanted: &str) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(PAGE_WAIT_SECS);
         loop {
             let chat = self.text_of(element_id).await;
@@ -118,7 +141,7 @@ impl Driver {
 
     /// The page's screenshot, kept in the test's temporary directory and, with
     /// `WARUNG_UPDATE_SCREENSHOTS=1`, in `docs/screenshots/` for the README.
-    async fn keep_screenshot(&self, name: &str) {
+    pub async fn keep_screenshot(&self, name: &str) {
         let png = self.screenshot().await;
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG screenshot");
         let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -132,21 +155,21 @@ impl Driver {
     }
 
     /// Runs `script` in the page and returns its value.
-    async fn script(&self, script: &str) -> Value {
+    pub async fn script(&self, script: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []})).await
     }
 
     /// Resizes the window (a phone is 390 x 844).
-    async fn window(&self, width: u32, height: u32) {
+    pub async fn window(&self, width: u32, height: u32) {
         self.call(reqwest::Method::POST, "/window/rect", json!({"width": width, "height": height})).await;
     }
 
     /// Whether the page fits the window's width (nothing to scroll sideways but its tables).
-    async fn fits_width(&self) -> bool {
+    pub async fn fits_width(&self) -> bool {
         self.script("return document.documentElement.scrollWidth <= window.innerWidth + 1").await.as_bool().unwrap()
     }
 
-    async fn quit(mut self) {
+    pub async fn quit(mut self) {
         let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
         let _ = self.process.kill();
         let _ = self.process.wait();
@@ -247,25 +270,29 @@ async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_c
     let driver = Driver::start().await;
     driver.open(&format!("{address}/admin")).await;
     driver.type_into("#token", ADMIN_TOKEN).await;
-    driver.type_into("#admin-name", "-siti").await;
-    driver.click("#save-token").await;
-    let table = driver.wait_for_in("product-table", "viu").await;
-    assert!(table.contains("15000"), "{table}");
+    driver.type_into("#admin-name", "siti").await;
+    driver.click("#login").await;
+    driver.click("#tab-products").await;
+    let list = driver.wait_for_in("product-list", "viu").await;
+    assert!(list.contains("Rp15.000"), "{list}");
 
-    driver.type_into("#edit-code", "viu").await;
-    driver.type_into("#upload", "acc-new-1\nacc-new-2\n").await;
-    driver.click("#upload-stock").await;
-    driver.wait_for_in("message", "2 items added").await;
-    driver.click("#deactivate").await;
-    driver.wait_for_in("message", "taken off sale").await;
-    let table = driver.wait_for_in("product-table", "no").await;
-    assert!(table.contains('4'), "four available after the upload: {table}");
+    driver.click(r#"#product-list .row[data-code="viu"]"#).await;
+    driver.type_into("#restock-items", "acc-new-1\nacc-new-2\n").await;
+    driver.click("#restock").await;
+    driver.wait_until("return !document.getElementById('confirm-dialog').hidden").await;
+    let question = driver.text_of("confirm-text").await;
+    assert!(question.contains('2') && question.contains("viu"), "the dialog says what is added: {question}");
+    driver.click("#confirm-yes").await;
+    driver.wait_until(r#"return document.querySelector('#product-facts[data-available="4"]')"#).await;
+    driver.click("#product-active").await;
+    let off_sale = r#"return document.querySelector('#product-list .row[data-code="viu"][data-active="false"]')"#;
+    driver.wait_until(off_sale).await;
     driver.keep_screenshot("admin-page.png").await;
     driver.quit().await;
 
     let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
     assert_eq!((snapshot.available, snapshot.active), (4, false));
     let audit = engine.store.audit_trail(Some("viu"), 10).await.unwrap();
-    assert_eq!((audit[0].admin.as_str(), audit[0].action.as_str()), ("admin-siti", "set_active"));
+    assert_eq!((audit[0].admin.as_str(), audit[0].action.as_str()), ("siti", "set_active"));
     engine.finish().await;
 }

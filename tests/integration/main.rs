@@ -2,11 +2,13 @@
 
 mod admin_api;
 mod admin_openapi;
+mod alerts;
 mod audit_and_catalog;
 mod availability;
 mod backups;
 mod bench_lab;
 mod browser;
+mod browser_owner;
 mod chat_flash;
 mod chat_flows;
 mod checkout_flows;
@@ -26,6 +28,7 @@ mod http_api;
 mod logs;
 mod metrics;
 mod ops_listener;
+mod owner_chat;
 mod payments;
 mod qris_flows;
 mod readiness;
@@ -33,4 +36,5 @@ mod shop;
 mod simulator_mode;
 mod supervision;
 mod tls;
+mod transfer_flows;
 mod webhooks;

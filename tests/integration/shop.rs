@@ -126,6 +126,8 @@ fn shop_settings(db: &TestDb, graph: &MockServer, midtrans: &MockServer) -> Sett
     s.whatsapp.messages_per_second = 2_000;
     s.midtrans.server_key = Some(Secret::new(MIDTRANS_KEY));
     s.midtrans.api_base_url = midtrans.uri();
+    // Alert tests make their own watch look when they want it to.
+    s.alerts.watch_every_secs = 0;
     s
 }
 

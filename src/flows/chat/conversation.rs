@@ -147,9 +147,7 @@ impl Conversation {
                 }
                 match payment {
                     Payment::Qris => return Answer::Payment(PaymentRequest::Purchase { order, product, quantity }),
-                    Payment::Transfer => {
-                        return Answer::Payment(PaymentRequest::Transfer { order, product, quantity })
-                    }
+                    Payment::Transfer => return Answer::Payment(PaymentRequest::Transfer { order, product, quantity }),
                     Payment::Saldo => {}
                 }
                 match self.checkout.buy_with_saldo_as(order, customer, &product, quantity).await {

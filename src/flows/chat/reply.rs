@@ -64,8 +64,10 @@ pub fn offer_sold_out(line: &ProductLine) -> String {
 /// One button per way to pay for one unit (a WhatsApp message holds three).
 pub fn offer_buttons(line: &ProductLine, transfer: bool) -> Vec<Choice> {
     let button = |id: String, title: &str| Choice { id, title: title.to_string(), description: None };
-    let mut buttons =
-        vec![button(format!("beli {}", line.code), "Bayar saldo"), button(format!("beli {} qris", line.code), "Bayar QRIS")];
+    let mut buttons = vec![
+        button(format!("beli {}", line.code), "Bayar saldo"),
+        button(format!("beli {} qris", line.code), "Bayar QRIS"),
+    ];
     if transfer {
         buttons.push(button(format!("beli {} transfer", line.code), "Transfer bank"));
     }

@@ -7,7 +7,13 @@ use super::payment_reply::wib_time;
 use crate::settings::BankAccount;
 
 /// Where to send the transfer, the exact amount and until when.
-pub fn send_transfer(order: &OrderId, gross: Money, unique_code: i64, account: &BankAccount, expires_at: UnixMs) -> String {
+pub fn send_transfer(
+    order: &OrderId,
+    gross: Money,
+    unique_code: i64,
+    account: &BankAccount,
+    expires_at: UnixMs,
+) -> String {
     format!(
         "Silakan transfer untuk pesanan {order}:\n\
          Bank: *{}*\nNo. rekening: *{}*\nAtas nama: *{}*\n\
@@ -38,10 +44,10 @@ pub fn transfer_unavailable() -> String {
 pub fn qris_down_offer(product: &ProductCode, quantity: Quantity, transfer: bool) -> String {
     let mut text = format!(
         "Maaf, pembayaran QRIS sedang gangguan 🙏 Tidak ada yang ditagih dan stok sudah dilepas.\n\
-         Bayar dengan cara lain:\n• Saldo: *beli {product} {quantity}*"
+         Bayar dengan cara lain:\n• pakai saldo: *beli {product} {quantity}*"
     );
     if transfer {
-        text.push_str(&format!("\n• Transfer bank: *beli {product} {quantity} transfer*"));
+        text.push_str(&format!("\n• transfer bank: *beli {product} {quantity} transfer*"));
     }
     text
 }

@@ -161,9 +161,11 @@ fn adjust(rest: &[&str]) -> Result<OwnerCommand, OwnerCommandError> {
     if reason.is_empty() {
         return Err(OwnerCommandError::Usage { usage: USAGE_ADJUST });
     }
-    let customer = crate::shop::parse_admin_numbers(number)
-        .ok()
-        .and_then(|numbers| numbers.into_iter().next())
+    // A customer is whoever the shop knows by this WhatsApp id: digits, as the chat keys them.
+    let digits = number.trim_start_matches('+');
+    let customer = Some(digits)
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| CustomerId::parse(d).ok())
         .ok_or_else(|| OwnerCommandError::CustomerInvalid { given: number.to_string() })?;
     let (sign, digits) = match delta.chars().next() {
         Some('-') => ("-", &delta[1..]),

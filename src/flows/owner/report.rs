@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use warung_actors::domain::{Money, ProductCode};
 
+use crate::store::admin::CustomerLine;
 use crate::store::reports::SalesGroup;
 
 /// Best sellers a report names.
@@ -38,6 +39,11 @@ impl Sales {
 /// An amount as owners read it; a sum past what `Money` holds is still shown.
 pub fn rupiah_text(amount: Decimal) -> String {
     Money::new(amount).map(|m| m.to_string()).unwrap_or_else(|_| format!("Rp{amount}"))
+}
+
+/// The refund watch's rule: a customer whose refunded share of paid orders is above `percent`.
+pub fn is_flagged(line: &CustomerLine, percent: u32) -> bool {
+    line.orders_refunded * 100 > line.orders_paid * i64::from(percent)
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -51,7 +51,9 @@ pub fn not_understood(error: &OwnerCommandError) -> String {
         }
         OwnerCommandError::OrderIdInvalid { given } => format!("Id pesanan \"{given}\" tidak valid."),
         OwnerCommandError::ItemInvalid { line, reason } => format!("Baris {line} tidak bisa dipakai: {reason}."),
-        OwnerCommandError::TooManyItems { max } => format!("Paling banyak {max} item per pesan; kirim sisanya terpisah."),
+        OwnerCommandError::TooManyItems { max } => {
+            format!("Paling banyak {max} item per pesan; kirim sisanya terpisah.")
+        }
     }
 }
 
@@ -188,7 +190,10 @@ pub fn product_refused(error: &ProductError) -> String {
 pub fn on_sale(snapshot: &ProductSnapshot) -> String {
     match snapshot.active {
         true => format!("✅ {} dijual lagi. Tersedia: {}.", snapshot.code, snapshot.available),
-        false => format!("✅ {} tidak dijual untuk sementara. Ketik *buka {}* untuk menjual lagi.", snapshot.code, snapshot.code),
+        false => format!(
+            "✅ {} tidak dijual untuk sementara. Ketik *buka {}* untuk menjual lagi.",
+            snapshot.code, snapshot.code
+        ),
     }
 }
 

@@ -48,9 +48,9 @@ use crate::flows::chat::PaymentRequest;
 use crate::flows::outbox::OutboxSignal;
 use crate::providers::midtrans::{MidtransClient, MidtransError};
 use crate::providers::whatsapp::{Choice, Outbound};
+use crate::settings::BankAccount;
 use crate::store::payments::UNIQUE_CODE_MAX;
 use crate::store::Store;
-use crate::settings::BankAccount;
 use crate::store::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, StoreError};
 use charge::{Charge, ChargeCommand, ChargeOutcome};
 

@@ -89,7 +89,10 @@ impl Qris {
         };
         let applied = self.inner.parts.checkout.apply_payment(incoming).await.map_err(PaymentError::from)?;
         if let Some(from) = from {
-            store.move_charge(charge.id.as_str(), from, ChargeMove::to(ChargeStatus::Paid), self.now()).await.map_err(PaymentError::from)?;
+            store
+                .move_charge(charge.id.as_str(), from, ChargeMove::to(ChargeStatus::Paid), self.now())
+                .await
+                .map_err(PaymentError::from)?;
         }
         let text = match &applied.outcome {
             PaymentOutcome::Delivered { order, items, .. } => words::transfer_received(order, items),
@@ -99,6 +102,11 @@ impl Qris {
             PaymentOutcome::CreditedToWallet { order: None, amount, balance } => words::top_up_paid(*amount, balance),
         };
         self.tell(&charge, "paid", text).await.map_err(PaymentError::from)?;
-        Ok(TransferConfirmed { order: order.clone(), amount: charge.gross, outcome: applied.outcome, repeat: applied.repeat })
+        Ok(TransferConfirmed {
+            order: order.clone(),
+            amount: charge.gross,
+            outcome: applied.outcome,
+            repeat: applied.repeat,
+        })
     }
 }

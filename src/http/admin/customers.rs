@@ -229,7 +229,7 @@ async fn refund_watch(engine: web::Data<Engine>, query: web::Query<WatchQuery>) 
     let lines = engine.store.refund_counts(min_orders).await.map_err(store_down)?;
     let flagged: Vec<_> = lines
         .into_iter()
-        .filter(|l| l.orders_refunded * 100 > l.orders_paid * i64::from(threshold))
+        .filter(|l| crate::flows::owner::report::is_flagged(l, threshold))
         .map(|l| {
             let rate = Decimal::from(l.orders_refunded * 100) / Decimal::from(l.orders_paid.max(1));
             Flagged {

@@ -8,12 +8,15 @@
 //! - `orders`: list and filter, one order with its history, buy, pay, cancel, refund.
 //! - `customers`: list, balance and ledger, adjustments, roles, the refund watch.
 //! - `settings`: the shop's settings and the audit trail of admin changes.
+//! - `reports`: the owner's overview (sales per WIB day, best sellers, stock, what waits) and
+//!   CSV exports of orders and the ledger.
 //! - `openapi`: the API's OpenAPI document, served at `/admin/api/openapi.json`, generated from
 //!   the `#[utoipa::path]` of every handler as the scope registers it; `schema`: the schemas of
 //!   the domain types in its bodies and the answers every operation shares; `views` and
 //!   `order_views`: the bodies the API answers with.
-//! - `page.html`: the admin page at `/admin`, a plain page on top of this API (the token is
-//!   typed into it and kept in the tab's session storage).
+//! - `page/`: the admin page at `/admin`, a phone-first page on top of this API in Bahasa
+//!   Indonesia (English on a switch); the token is typed into it and kept in the tab's session
+//!   storage.
 
 mod customers;
 mod openapi;
@@ -21,6 +24,7 @@ mod order_views;
 mod orders;
 mod prices;
 mod products;
+mod reports;
 mod schema;
 mod settings;
 mod views;
@@ -39,7 +43,42 @@ use crate::engine::Engine;
 
 pub use openapi::serve as openapi_document;
 
-static ADMIN_PAGE: crate::http::pages::Page = crate::http::pages::Page::new(include_str!("page.html"));
+/// The admin page, one document assembled from its parts in `page/`: markup, style, and a script
+/// per area, each an inline block that the page's policy allows by its hash (so no part may hold
+/// a `<script>`, `</script>`, `<style>` or `</style>` of its own). The scripts share one global
+/// scope and run in this order.
+static ADMIN_PAGE: crate::http::pages::Page = crate::http::pages::Page::new(concat!(
+    include_str!("page/head.html"),
+    "<style>",
+    include_str!("page/style.css"),
+    "</style>\n",
+    include_str!("page/body.html"),
+    "<script>",
+    include_str!("page/lang_id.js"),
+    "</script>\n<script>",
+    include_str!("page/lang_en.js"),
+    "</script>\n<script>",
+    include_str!("page/i18n.js"),
+    "</script>\n<script>",
+    include_str!("page/format.js"),
+    "</script>\n<script>",
+    include_str!("page/api.js"),
+    "</script>\n<script>",
+    include_str!("page/charts.js"),
+    "</script>\n<script>",
+    include_str!("page/home.js"),
+    "</script>\n<script>",
+    include_str!("page/products.js"),
+    "</script>\n<script>",
+    include_str!("page/orders.js"),
+    "</script>\n<script>",
+    include_str!("page/customers.js"),
+    "</script>\n<script>",
+    include_str!("page/settings.js"),
+    "</script>\n<script>",
+    include_str!("page/app.js"),
+    "</script>\n</body>\n</html>\n",
+));
 
 /// The admin page; it holds no data until the token is typed in.
 #[get("/admin")]
@@ -84,6 +123,7 @@ where
         .configure(orders::configure)
         .configure(customers::configure)
         .configure(settings::configure)
+        .configure(reports::configure)
 }
 
 async fn require_token(

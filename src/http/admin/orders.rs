@@ -28,7 +28,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(get_order)
         .service(pay_order)
         .service(cancel_order)
-        .service(refund_order);
+        .service(refund_order)
+        .service(transfer_received);
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -95,7 +96,8 @@ fn time_ms(field: &str, text: &str) -> Result<i64, ApiError> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
     }
-    let day = wib::parse_date(text).map_err(|e| ApiError::bad_request(&format!("bad_{field}"), format!("{field}: {e}")))?;
+    let day =
+        wib::parse_date(text).map_err(|e| ApiError::bad_request(&format!("bad_{field}"), format!("{field}: {e}")))?;
     Ok(match field {
         "to" => wib::day_start(day + 1),
         _ => wib::day_start(day),
@@ -320,6 +322,62 @@ async fn refund_order(
     }
     let balance = engine.checkout.refund(&id, body.reason.trim(), &admin.actor()).await?;
     Ok(HttpResponse::Ok().json(Refunded { order: id, state: OrderState::Refunded, balance: balance.into() }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum TransferOutcome {
+    Delivered,
+    Credited,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TransferReceived {
+    #[schema(value_type = schema::OrderId)]
+    order: OrderId,
+    /// `delivered`: the items went to the customer; `credited`: the order had expired or was
+    /// cancelled, so the amount went to their wallet.
+    outcome: TransferOutcome,
+    /// The exact amount the customer was asked to transfer.
+    #[schema(value_type = schema::Money)]
+    amount: Money,
+    /// Confirmed before: this call moved nothing.
+    repeat: bool,
+}
+
+/// Confirm that an order's bank transfer arrived: delivers (or credits the wallet if too late).
+///
+/// The confirmation is the order's payment, under an id of its own (`transfer-<order>`): a second
+/// confirmation, from here or from WhatsApp (`lunas`), records nothing again.
+#[utoipa::path(tag = "orders", params(OrderPath, AdminName), responses(
+    (status = 200, body = TransferReceived, description = "recorded, or recorded before (`repeat`)"),
+    (status = 400, body = ApiError, description = "bad_order or bad_admin_name"),
+    (status = 404, body = ApiError, description = "order_not_found"),
+    (status = 409, body = ApiError, description = "not_a_transfer_order, charge_in_review or another rule of the order"),
+    (status = 422, body = ApiError, description = "balance_limit_exceeded"),
+    (status = 500, body = ApiError, description = CORRUPT),
+    (status = 503, body = ApiError, description = UNAVAILABLE),
+    (status = 504, body = ApiError, description = OUTCOME_UNKNOWN),
+    Guarded,
+))]
+#[post("/orders/{id}/transfer-received")]
+async fn transfer_received(
+    gateway: web::Data<crate::flows::service::Gateway>,
+    admin: AdminName,
+    id: web::Path<OrderPath>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse("order", OrderId::parse(&id.0))?;
+    let confirmed = gateway.qris.confirm_transfer(&id, &admin).await?;
+    let outcome = match confirmed.outcome {
+        crate::checkout::PaymentOutcome::Delivered { .. } => TransferOutcome::Delivered,
+        crate::checkout::PaymentOutcome::CreditedToWallet { .. } => TransferOutcome::Credited,
+    };
+    Ok(HttpResponse::Ok().json(TransferReceived {
+        order: id,
+        outcome,
+        amount: confirmed.amount,
+        repeat: confirmed.repeat,
+    }))
 }
 
 #[cfg(test)]

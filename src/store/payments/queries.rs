@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use warung_actors::domain::CustomerId;
 
-use super::{charge_row, ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, ChargeTuple, NewCharge, Opened, Payments};
+use super::{
+    charge_row, ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, ChargeTuple, NewCharge, Opened,
+    Payments,
+};
 use super::{CHARGE_COLUMNS, OPEN_CHARGE_ATTEMPTS_MAX};
 use crate::store::backend::SqlStore;
 use crate::store::sql::{Pool, Query, Value};

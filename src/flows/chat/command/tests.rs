@@ -78,7 +78,10 @@ fn top_up_amounts_are_whole_rupiah_as_people_write_them() {
 #[test]
 fn status_takes_an_order_id_in_any_case() {
     let order = OrderId::parse("TRX-0a1b2c3d4e-1700000000000").unwrap();
-    assert_eq!(Command::parse("status TRX-0a1b2c3d4e-1700000000000"), Ok(Command::Status { order: Some(order.clone()) }));
+    assert_eq!(
+        Command::parse("status TRX-0a1b2c3d4e-1700000000000"),
+        Ok(Command::Status { order: Some(order.clone()) })
+    );
     assert_eq!(Command::parse("cek trx-0A1B2C3D4E-1700000000000"), Ok(Command::Status { order: Some(order) }));
     assert_eq!(Command::parse("status"), Ok(Command::Status { order: None }));
     assert!(matches!(Command::parse("status 12345"), Err(CommandError::OrderIdInvalid { .. })));

@@ -27,7 +27,10 @@ fn report_stock_and_sale_switches_read_a_code() {
 
 #[test]
 fn restock_takes_a_count_or_one_item_per_line_as_typed() {
-    assert_eq!(parse("tambahstok pulsa 25"), Ok(OwnerCommand::Restock { product: code("pulsa"), stock: Restock::Count(25) }));
+    assert_eq!(
+        parse("tambahstok pulsa 25"),
+        Ok(OwnerCommand::Restock { product: code("pulsa"), stock: Restock::Count(25) })
+    );
     let items = parse("tambahstok viu\nAkun-A:Pass1\n\n  Akun-B:Pass2  \n").unwrap();
     let OwnerCommand::Restock { product, stock: Restock::Items(items) } = items else { panic!("items") };
     assert_eq!(product, code("viu"));
@@ -35,7 +38,8 @@ fn restock_takes_a_count_or_one_item_per_line_as_typed() {
     assert_eq!(items, ["Akun-A:Pass1", "Akun-B:Pass2"], "case and order kept, blank lines skipped");
     assert!(matches!(parse("tambahstok viu"), Err(OwnerCommandError::Usage { .. })), "neither count nor items");
     assert!(matches!(parse("tambahstok viu 0"), Err(OwnerCommandError::Usage { .. })));
-    let many = format!("tambahstok viu\n{}", (0..=CHAT_RESTOCK_ITEMS_MAX).map(|i| format!("i{i}\n")).collect::<String>());
+    let many =
+        format!("tambahstok viu\n{}", (0..=CHAT_RESTOCK_ITEMS_MAX).map(|i| format!("i{i}\n")).collect::<String>());
     assert_eq!(parse(&many), Err(OwnerCommandError::TooManyItems { max: CHAT_RESTOCK_ITEMS_MAX }));
 }
 
