@@ -31,6 +31,8 @@ pub enum CheckoutError {
     OrderNotPaid { state: OrderState },
     #[error("the order is paid with saldo; it takes no external payment")]
     NotAnExternalOrder,
+    #[error("the order is paid by bank transfer: its payment is the owner's confirmation (transfer-received)")]
+    TransferTakesOnlyItsConfirmation,
     #[error("the order cannot take this step: {reason}")]
     OrderConflict { reason: String },
     #[error("payment {payment} is recorded as {recorded}; the same id cannot pay for anything else")]
@@ -91,6 +93,7 @@ impl CheckoutError {
             | E::OrderNotOpen { .. }
             | E::OrderNotPaid { .. }
             | E::NotAnExternalOrder
+            | E::TransferTakesOnlyItsConfirmation
             | E::OrderConflict { .. } => "order_rule",
             E::PaymentMismatch { .. } | E::PaymentIdTooLong { .. } | E::ReferenceReserved { .. } => "payment_rule",
             E::Unavailable(_) => return None,

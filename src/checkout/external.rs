@@ -79,7 +79,11 @@ impl Checkout {
         let reserve = Reserve {
             order: order.clone(),
             quantity,
-            ttl_ms: self.inner.settings.payment_ttl.as_millis() as i64,
+            ttl_ms: match method {
+                PaymentMethod::Transfer => self.inner.settings.transfer_ttl,
+                _ => self.inner.settings.payment_ttl,
+            }
+            .as_millis() as i64,
             store: StoreWhen::Reserved,
             tier: self.role_of(customer).tier(),
             actor: actor_of(customer),

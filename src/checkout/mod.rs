@@ -46,7 +46,9 @@ pub use roles::Role;
 use crate::cluster::Actors;
 use crate::store::Store;
 
-use crate::settings::{EngineSettings, PAYMENT_TTL_SECS_DEFAULT, SALDO_RESERVATION_TTL_SECS_DEFAULT};
+use crate::settings::{
+    EngineSettings, PAYMENT_TTL_SECS_DEFAULT, SALDO_RESERVATION_TTL_SECS_DEFAULT, TRANSFER_TTL_SECS_DEFAULT,
+};
 
 /// Events the outside world (the chat gateway) is told about.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +67,8 @@ const ORDER_NOTICES_BUFFERED_MAX: usize = 4_096;
 #[derive(Clone, Copy, Debug)]
 pub struct CheckoutSettings {
     pub payment_ttl: Duration,
+    /// How long a transfer order waits for the owner's confirmation.
+    pub transfer_ttl: Duration,
     pub saldo_ttl: Duration,
 }
 
@@ -72,6 +76,7 @@ impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
             payment_ttl: Duration::from_secs(PAYMENT_TTL_SECS_DEFAULT),
+            transfer_ttl: Duration::from_secs(TRANSFER_TTL_SECS_DEFAULT),
             saldo_ttl: Duration::from_secs(SALDO_RESERVATION_TTL_SECS_DEFAULT),
         }
     }
@@ -81,6 +86,7 @@ impl CheckoutSettings {
     pub fn from_settings(engine: &EngineSettings) -> CheckoutSettings {
         CheckoutSettings {
             payment_ttl: Duration::from_secs(engine.payment_ttl_secs),
+            transfer_ttl: Duration::from_secs(engine.transfer_ttl_secs),
             saldo_ttl: Duration::from_secs(engine.saldo_reservation_ttl_secs),
         }
     }

@@ -161,6 +161,11 @@ impl Checkout {
         actor: &str,
     ) -> Result<Applied, CheckoutError> {
         let row = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
+        // A transfer has one payment, its confirmation's (`transfer-<order>`): another id would be
+        // a second payment for the same money, delivered and credited both.
+        if row.method == super::order::PaymentMethod::Transfer {
+            return Err(CheckoutError::TransferTakesOnlyItsConfirmation);
+        }
         let incoming = IncomingPayment {
             id: payment.clone(),
             customer: row.customer,

@@ -73,6 +73,9 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::OrderNotOpen { .. } => (StatusCode::CONFLICT, "order_not_open".to_string()),
             CheckoutError::OrderNotPaid { .. } => (StatusCode::CONFLICT, "order_not_paid".to_string()),
             CheckoutError::NotAnExternalOrder => (StatusCode::CONFLICT, "not_an_external_order".to_string()),
+            CheckoutError::TransferTakesOnlyItsConfirmation => {
+                (StatusCode::CONFLICT, "transfer_takes_only_its_confirmation".to_string())
+            }
             CheckoutError::OrderConflict { .. } => (StatusCode::CONFLICT, "order_conflict".to_string()),
             CheckoutError::PaymentMismatch { .. } => (StatusCode::CONFLICT, "payment_mismatch".to_string()),
             CheckoutError::PaymentIdTooLong { .. } => {

@@ -68,8 +68,14 @@ impl Settings {
         if self.engine.journal_batch_events_max == 0 {
             problems.push("engine.journal_batch_events_max must be positive".to_string());
         }
-        if self.engine.payment_ttl_secs == 0 || self.engine.saldo_reservation_ttl_secs == 0 {
-            problems.push("engine.payment_ttl_secs and engine.saldo_reservation_ttl_secs must be positive".to_string());
+        if self.engine.payment_ttl_secs == 0
+            || self.engine.transfer_ttl_secs == 0
+            || self.engine.saldo_reservation_ttl_secs == 0
+        {
+            problems.push(
+                "engine.payment_ttl_secs, engine.transfer_ttl_secs and engine.saldo_reservation_ttl_secs must be positive"
+                    .to_string(),
+            );
         }
         if self.backup.every_hours == 0 || self.backup.keep == 0 {
             problems.push(

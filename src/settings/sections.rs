@@ -14,6 +14,10 @@ pub const DATABASE_URL_DEFAULT: &str = "sqlite://warung.db";
 /// How long an order may wait for an external payment before its stock goes back on sale.
 pub const PAYMENT_TTL_SECS_DEFAULT: u64 = 15 * 60;
 
+/// How long an order paid by bank transfer waits for the owner to confirm it: a person checks the
+/// bank, so hours rather than minutes.
+pub const TRANSFER_TTL_SECS_DEFAULT: u64 = 2 * 3_600;
+
 /// How long a saldo purchase holds its stock between steps; after this, a purchase cut short
 /// by a crash gives its stock back by itself even before recovery runs.
 pub const SALDO_RESERVATION_TTL_SECS_DEFAULT: u64 = 120;
@@ -90,6 +94,7 @@ pub struct EngineSettings {
     pub journal_batch_window_micros: u64,
     pub passivate_after_secs: u64,
     pub payment_ttl_secs: u64,
+    pub transfer_ttl_secs: u64,
     pub saldo_reservation_ttl_secs: u64,
 }
 
@@ -103,6 +108,7 @@ impl Default for EngineSettings {
             journal_batch_window_micros: journal.batch_window.as_micros() as u64,
             passivate_after_secs: 300,
             payment_ttl_secs: PAYMENT_TTL_SECS_DEFAULT,
+            transfer_ttl_secs: TRANSFER_TTL_SECS_DEFAULT,
             saldo_reservation_ttl_secs: SALDO_RESERVATION_TTL_SECS_DEFAULT,
         }
     }

@@ -126,7 +126,7 @@ async fn every_described_endpoint_exists_and_refuses_a_missing_or_wrong_token() 
             assert!(body["message"] != "no such endpoint", "{method} {path} is described but not served ({status})");
         }
     }
-    assert_eq!(operations, 26, "every admin operation is described");
+    assert_eq!(operations, 30, "every admin operation is described");
     engine.finish().await;
 }
 
@@ -485,7 +485,8 @@ async fn the_openapi_description_and_the_admin_page_are_served_without_a_token()
     let admin = spawn_admin(engine.clone()).await;
     let page = admin.client.get(format!("{}/admin", admin.address)).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    assert!(page.text().await.unwrap().contains("warung admin"));
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<title>Warung — Admin</title>") && page.contains("width=device-width"), "{page}");
     let doc = admin.client.get(format!("{}/admin/api/openapi.json", admin.address)).send().await.unwrap();
     assert_eq!(doc.status().as_u16(), 200);
     engine.finish().await;

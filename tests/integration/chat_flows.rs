@@ -27,8 +27,11 @@ async fn a_saldo_purchase_by_chat_is_answered_with_its_items(backend: Backend) {
     assert!(status.contains("Status: lunas") && status.contains("viu1b-item-0"), "its items, to its owner: {status}");
     let poor = shop.ask("6281111", "beli viu1b", 6).await;
     assert!(poor.contains("Saldo tidak cukup"), "{poor}");
-    let nonsense = shop.ask("6281111", "halo kak", 7).await;
+    let nonsense = shop.ask("6281111", "apa kabar", 7).await;
     assert!(nonsense.contains("Ketik *menu*"), "never silence: {nonsense}");
+    // A greeting is answered with the menu, not "not recognised".
+    let greeted = shop.ask("6281111", "halo kak", 8).await;
+    assert!(greeted.contains("Selamat datang") && greeted.contains("*viu1b*"), "{greeted}");
     shop.finish().await;
 }
 

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use warung::checkout::{OrderNotice, OrderState, PaymentMethod};
 use warung::settings::Settings;
 use warung::store::{ChargeMethod, ChargeStatus};
@@ -43,12 +45,20 @@ async fn a_transfer_reserves_stock_names_the_account_and_delivers_once_when_conf
     assert_eq!((snapshot.available, snapshot.reserved), (1, 1), "reserved as for QRIS");
     assert!(shop.midtrans.received_requests().await.unwrap().is_empty(), "Midtrans never hears of a transfer");
 
+    // The owner finds it by its amount in `laporan`. Recorded as a payment under any other id, it
+    // would be a second payment for the same money: refused.
+    let report = shop.ask(OWNER, "laporan", 1).await;
+    assert!(report.contains(&format!("{} — {order}", charge.gross)), "{report}");
+    let other_id = json!({"payment_id": "bank-statement-17", "amount": charge.gross.amount().to_string()});
+    let (status, body) = shop.admin("POST", format!("/orders/{order}/payments"), Some(other_id)).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("transfer_takes_only_its_confirmation")));
+
     // The owner confirms from WhatsApp: the customer gets the item, once.
-    let confirmed = shop.ask(OWNER, &format!("lunas {order}"), 1).await;
+    let confirmed = shop.ask(OWNER, &format!("lunas {order}"), 2).await;
     assert!(confirmed.contains("dicatat") && confirmed.contains("1 item"), "{confirmed}");
     let delivered = shop.replies("6281100", 2).await.pop().unwrap();
     assert!(delivered.contains("dikonfirmasi") && delivered.contains("viu-item-"), "{delivered}");
-    let again = shop.ask(OWNER, &format!("lunas {order}"), 2).await;
+    let again = shop.ask(OWNER, &format!("lunas {order}"), 3).await;
     assert!(again.contains("sudah dikonfirmasi sebelumnya"), "{again}");
     let (status, body) = shop.admin("POST", format!("/orders/{order}/transfer-received"), None).await;
     assert_eq!((status, body["repeat"].as_bool(), body["outcome"].as_str()), (200, Some(true), Some("delivered")));
@@ -75,7 +85,7 @@ on_both_backends!(a_transfer_reserves_stock_names_the_account_and_delivers_once_
 async fn an_unconfirmed_transfer_expires_and_a_late_confirmation_credits_the_wallet(backend: Backend) {
     let shop = spawn_shop_with(backend, StandIns::Accepting, |s| {
         with_transfer(s);
-        s.engine.payment_ttl_secs = 1;
+        s.engine.transfer_ttl_secs = 1;
     })
     .await;
     let product = product_with_items(&shop.engine, "viu", 15_000, 1).await;

@@ -153,6 +153,8 @@ impl Alerts {
             if budget.hour != now.div_euclid(HOUR_MS) {
                 budget.hour = now.div_euclid(HOUR_MS);
                 budget.sent_this_hour = 0;
+                // What was sent in a window that has passed no longer holds anything back.
+                budget.sent.retain(|(kind, _), window| *window == now.div_euclid(kind.window_ms()));
             }
             if alert.kind != AlertKind::DailySummary {
                 if budget.sent_this_hour >= ALERTS_PER_HOUR_MAX {

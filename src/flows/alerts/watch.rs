@@ -4,13 +4,13 @@
 //! Each check compares with what the last look saw, so a condition that lasts raises one alert,
 //! and the alerts' own windows keep a restart from raising it again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
-use warung_actors::domain::{ProductCode, UnixMs};
+use warung_actors::domain::{CustomerId, OrderId, ProductCode, UnixMs};
 
 use super::{Alert, AlertKind, Alerts, Raised};
 use crate::checkout::Supervisor;
@@ -34,6 +34,20 @@ const REVIEWS_NAMED_MAX: usize = 3;
 
 /// Orders in review read at one look.
 const REVIEWS_READ_MAX: i64 = 100;
+
+/// At start, reviews this recent are still news (the last run may have stopped before telling).
+const REVIEWS_LOOKBACK_MS: i64 = 3_600_000;
+
+/// Each look reads this far behind the last review it saw: journal batches and nodes commit out
+/// of `updated_at` order, so a review may appear with a time just before one already seen.
+const REVIEWS_OVERLAP_MS: i64 = 60_000;
+
+/// The refund watch reads every customer's orders, so it looks this seldom.
+const REFUND_WATCH_EVERY_MS: i64 = 10 * 60_000;
+
+/// Looks in a row that saw Midtrans calls fail as unavailable, and none succeed, before the admins
+/// are told: one failed call (its client retries within it) is not an outage.
+const MIDTRANS_FAILING_LOOKS_MIN: u64 = 2;
 
 /// What the watch reads.
 pub struct WatchParts {
@@ -60,8 +74,15 @@ pub struct AlertWatch {
 struct Seen {
     /// Products alerted as sold out or low, until they are restocked above the threshold.
     stock: HashMap<ProductCode, AlertKind>,
-    /// Reviews from here on are new.
+    /// Reviews from here on are new (less the overlap).
     reviews_since: UnixMs,
+    /// Reviews already told, with their time, within the overlap.
+    reviews_told: HashMap<OrderId, UnixMs>,
+    /// Customers the refund watch flagged, told already; and when it last looked.
+    flagged: HashSet<CustomerId>,
+    refund_watch_at: Option<UnixMs>,
+    /// Looks in a row that saw Midtrans calls fail and none succeed.
+    midtrans_failing_looks: u64,
     store_down_since: Option<UnixMs>,
     journal_failed: u64,
     midtrans: (u64, u64),
@@ -75,7 +96,11 @@ impl AlertWatch {
         let stats = parts.supervisor.journal().stats();
         let seen = Seen {
             stock: HashMap::new(),
-            reviews_since: now,
+            reviews_since: now - REVIEWS_LOOKBACK_MS,
+            reviews_told: HashMap::new(),
+            flagged: HashSet::new(),
+            refund_watch_at: None,
+            midtrans_failing_looks: 0,
             store_down_since: None,
             journal_failed: stats.batches_failed.load(Ordering::Relaxed),
             midtrans: midtrans_calls(&parts.counters),
@@ -107,7 +132,7 @@ impl AlertWatch {
         self.midtrans(&mut seen).await;
         self.stock(&mut seen).await;
         self.reviews(&mut seen).await;
-        self.refund_watch().await;
+        self.refund_watch(&mut seen).await;
         self.summary(&mut seen).await;
         if let Some(hours) = self.parts.audit_every_hours {
             let now = self.parts.alerts.now();
@@ -128,7 +153,7 @@ impl AlertWatch {
         }
     }
 
-    /// Whether the store answers. Down past `STORE_DOWN_ALERT_SECS`, the admins are told once it
+    /// Whether the store answers. Down past `store_down_alert_after_ms`, the admins are told once it
     /// can take the alert again (the outbox is in the store): when and for how long it was down.
     async fn store_reachable(&self, seen: &mut Seen) -> bool {
         let now = self.parts.alerts.now();
@@ -176,15 +201,20 @@ impl AlertWatch {
     async fn midtrans(&self, seen: &mut Seen) {
         let (ok, unavailable) = midtrans_calls(&self.parts.counters);
         let (ok_before, unavailable_before) = seen.midtrans;
-        if unavailable > unavailable_before && ok == ok_before {
-            let text = "⚠️ Midtrans (QRIS) tidak bisa dihubungi. Pembeli ditawari bayar dengan saldo atau transfer \
-                        bank; tidak ada yang tertagih."
+        seen.midtrans = (ok, unavailable);
+        if ok > ok_before || unavailable == unavailable_before {
+            seen.midtrans_failing_looks = 0;
+            return;
+        }
+        seen.midtrans_failing_looks += 1;
+        if seen.midtrans_failing_looks == MIDTRANS_FAILING_LOOKS_MIN {
+            let text = "⚠️ Midtrans (QRIS) tidak bisa dihubungi. Pembeli ditawari cara bayar lain (saldo, dan \
+                        transfer bila diaktifkan); tidak ada yang tertagih."
                 .to_string();
             if !self.raise(AlertKind::MidtransDown, "midtrans", text).await {
-                return;
+                seen.midtrans_failing_looks -= 1;
             }
         }
-        seen.midtrans = (ok, unavailable);
     }
 
     async fn stock(&self, seen: &mut Seen) {
@@ -220,10 +250,13 @@ impl AlertWatch {
     }
 
     async fn reviews(&self, seen: &mut Seen) {
-        let orders = match self.parts.desk.store.reviews_since(seen.reviews_since, REVIEWS_READ_MAX).await {
+        let since = seen.reviews_since - REVIEWS_OVERLAP_MS;
+        let read = match self.parts.desk.store.reviews_since(since, REVIEWS_READ_MAX).await {
             Ok(orders) => orders,
             Err(error) => return tracing::warn!(%error, "orders in review not read; the next look will"),
         };
+        seen.reviews_told.retain(|_, at| *at >= since);
+        let orders: Vec<_> = read.into_iter().filter(|o| !seen.reviews_told.contains_key(&o.id)).collect();
         let Some(last) = orders.last() else { return };
         let mut text = format!("🔎 {} pesanan perlu dicek (pembayaran telat atau tidak sesuai):", orders.len());
         for order in orders.iter().take(REVIEWS_NAMED_MAX) {
@@ -235,22 +268,36 @@ impl AlertWatch {
         text.push_str("\nUangnya sudah masuk ke saldo pelanggan; cek di halaman admin.");
         let subject = orders[0].id.to_string();
         if self.raise(AlertKind::Review, &subject, text).await {
-            seen.reviews_since = last.updated_at + 1;
+            seen.reviews_since = seen.reviews_since.max(last.updated_at);
+            seen.reviews_told.extend(orders.iter().map(|o| (o.id.clone(), o.updated_at)));
         }
     }
 
-    async fn refund_watch(&self) {
+    /// Customers newly flagged (a customer stays flagged until their share drops again).
+    async fn refund_watch(&self, seen: &mut Seen) {
+        let now = self.parts.alerts.now();
+        if seen.refund_watch_at.is_some_and(|at| now - at < REFUND_WATCH_EVERY_MS) {
+            return;
+        }
         let percent = self.parts.desk.shop.values().refund_watch_percent;
         let lines = match self.parts.desk.store.refund_counts(1).await {
             Ok(lines) => lines,
             Err(error) => return tracing::warn!(%error, "refund watch not read; the next look will"),
         };
-        for line in lines.iter().filter(|line| is_flagged(line, percent)) {
+        seen.refund_watch_at = Some(now);
+        let flagged: HashSet<CustomerId> =
+            lines.iter().filter(|line| is_flagged(line, percent)).map(|line| line.id.clone()).collect();
+        seen.flagged.retain(|customer| flagged.contains(customer));
+        let new: Vec<_> =
+            lines.iter().filter(|line| flagged.contains(&line.id) && !seen.flagged.contains(&line.id)).collect();
+        for line in new {
             let text = format!(
                 "🚩 Pelanggan {} sering minta refund: {} dari {} pesanan lunas dikembalikan. Cek di halaman admin.",
                 line.id, line.orders_refunded, line.orders_paid
             );
-            self.raise(AlertKind::RefundWatch, line.id.as_str(), text).await;
+            if self.raise(AlertKind::RefundWatch, line.id.as_str(), text).await {
+                seen.flagged.insert(line.id.clone());
+            }
         }
     }
 

@@ -245,6 +245,9 @@ pub fn checkout_failed(error: &CheckoutError) -> String {
         CheckoutError::OrderNotOpen { .. } => "Pesanan itu sudah tidak bisa diubah.".to_string(),
         CheckoutError::OrderNotPaid { .. } => "Pesanan itu belum dibayar.".to_string(),
         CheckoutError::NotAnExternalOrder => "Pesanan itu dibayar dengan saldo.".to_string(),
+        CheckoutError::TransferTakesOnlyItsConfirmation => {
+            "Pesanan itu dibayar dengan transfer bank; konfirmasi dengan *lunas <id pesanan>*.".to_string()
+        }
         CheckoutError::OrderConflict { .. } => "Pesanan itu sudah tidak bisa diubah.".to_string(),
         CheckoutError::PaymentMismatch { .. } => {
             "Pembayaran itu sudah tercatat untuk hal lain, jadi tidak dipakai lagi. Hubungi admin bila ini keliru."

@@ -17,7 +17,10 @@ use crate::flows::admin::{Admin, PriceChange, Products};
 use crate::flows::qris::Qris;
 use crate::infra::wib;
 use crate::shop::Shop;
-use crate::store::Store;
+use crate::store::{ChargeMethod, Store};
+
+/// Open charges `laporan` reads to list the transfers waiting for the owner.
+const OPEN_CHARGES_READ_MAX: i64 = 1_000;
 
 /// What the owner's commands read and act through.
 #[derive(Clone)]
@@ -113,7 +116,11 @@ impl Desk {
         let threshold = i64::from(self.shop.values().stock_alert_threshold);
         let low: Vec<ProductSnapshot> =
             self.snapshots().await.into_iter().filter(|s| s.active && s.available <= threshold).collect();
-        words::report(&wib::date_text(today), &sales, waiting, &low)
+        let transfers: Vec<_> = match self.store.open_charges(OPEN_CHARGES_READ_MAX).await {
+            Ok(charges) => charges.into_iter().filter(|c| c.method == ChargeMethod::Transfer).collect(),
+            Err(error) => return words::store_failed(&error),
+        };
+        words::report(&wib::date_text(today), &sales, waiting, &low, &transfers)
     }
 
     /// Every product as its actor has it, by code.

@@ -16,7 +16,7 @@ use crate::flows::qris::{TransferConfirmed, TransferError};
 use crate::infra::wib;
 use crate::store::admin::PriceRequest;
 use crate::store::reports::Waiting;
-use crate::store::StoreError;
+use crate::store::{ChargeRow, StoreError};
 
 /// The reason the audit trail keeps for a change made from the chat.
 pub const VIA_WHATSAPP: &str = "lewat WhatsApp";
@@ -58,7 +58,16 @@ pub fn not_understood(error: &OwnerCommandError) -> String {
 }
 
 /// `laporan`: today's sales, what waits, what runs low.
-pub fn report(date: &str, sales: &SalesReport, waiting: Waiting, low: &[ProductSnapshot]) -> String {
+/// Transfers `laporan` names; more are counted.
+const TRANSFERS_LISTED_MAX: usize = 20;
+
+pub fn report(
+    date: &str,
+    sales: &SalesReport,
+    waiting: Waiting,
+    low: &[ProductSnapshot],
+    transfers: &[ChargeRow],
+) -> String {
     let today = sales.today();
     let mut text = format!(
         "📊 Laporan {date}\nPesanan lunas: {}\nItem terjual: {}\nPendapatan: {}\n",
@@ -73,6 +82,17 @@ pub fn report(date: &str, sales: &SalesReport, waiting: Waiting, low: &[ProductS
         "\nMenunggu pembayaran: {}\nPerlu dicek (review): {}",
         waiting.awaiting_payment, waiting.in_review
     ));
+    if !transfers.is_empty() {
+        text.push_str("\n\nTransfer menunggu konfirmasi (cocokkan jumlahnya dengan mutasi rekening):");
+        for charge in transfers.iter().take(TRANSFERS_LISTED_MAX) {
+            let order = charge.order.as_ref().map(|o| o.to_string()).unwrap_or_default();
+            text.push_str(&format!("\n• {} — {order} (sampai {})", charge.gross, wib::time_text(charge.expires_at)));
+        }
+        if transfers.len() > TRANSFERS_LISTED_MAX {
+            text.push_str(&format!("\n…dan {} lagi.", transfers.len() - TRANSFERS_LISTED_MAX));
+        }
+        text.push_str("\nSudah masuk? Balas *lunas <id pesanan>*.");
+    }
     if !low.is_empty() {
         text.push_str("\n\nStok menipis:");
         for s in low {
@@ -231,7 +251,9 @@ pub fn transfer_refused(error: &TransferError) -> String {
         TransferError::OrderNotFound(order) => format!("Pesanan {order} tidak ditemukan."),
         TransferError::NotATransferOrder(order) => format!("Pesanan {order} tidak dibayar dengan transfer bank."),
         TransferError::Charge(_) => "Pembayaran pesanan ini sedang dicek (review); selesaikan di halaman admin.".into(),
-        TransferError::Payment(error) => format!("Belum tercatat, coba lagi: {error}."),
+        TransferError::Payment(error) => {
+            format!("Belum selesai ({error}). Kirim *lunas* lagi: aman, tidak akan tercatat dua kali.")
+        }
     }
 }
 

@@ -78,7 +78,8 @@ pub struct Detail {
     #[serde(flatten)]
     pub order: Line,
     pub payments: Vec<Payment>,
-    /// The QRIS charge made for it; `null` when none was.
+    /// The charge made for it (QRIS, or a bank transfer's amount with its unique code); `null`
+    /// when none was.
     pub qris: Option<Qris>,
     pub stock_movements: Vec<Movement>,
     pub ledger: Vec<LedgerEntry>,

@@ -226,7 +226,8 @@ async fn open_order(engine: web::Data<Engine>, body: web::Json<Buy>) -> Result<H
     (status = 400, body = ApiError, description = "bad_json, bad_order, bad_admin_name, bad_payment_id or bad_amount"),
     (status = 404, body = ApiError, description = "order_not_found"),
     (status = 409, body = ApiError,
-        description = "not_an_external_order, payment_mismatch, order_conflict or another rule of the order's state"),
+        description = "not_an_external_order, transfer_takes_only_its_confirmation (use transfer-received), \
+            payment_mismatch, order_conflict or another rule of the order's state"),
     (status = 422, body = ApiError, description = "payment_id_too_long, amount_must_not_be_zero or balance_limit_exceeded"),
     (status = 500, body = ApiError, description = CORRUPT),
     (status = 503, body = ApiError, description = UNAVAILABLE),

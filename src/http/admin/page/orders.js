@@ -147,7 +147,11 @@ async function refundOrder(d, reasonInput) {
 }
 
 async function transferReceived(o) {
-  if (!(await ask(t('transfer.confirm', { total: rp(o.total), customer: o.customer, product: o.product, quantity: o.quantity })))) return;
+  // The customer was asked for the total plus a unique code: that exact amount is what to look
+  // for in the bank statement.
+  const detail = await api('GET', `/orders/${enc(o.order)}`);
+  const asked = detail.qris ? detail.qris.gross_amount : o.total;
+  if (!(await ask(t('transfer.confirm', { total: rp(asked), customer: o.customer, product: o.product, quantity: o.quantity })))) return;
   const done = await api('POST', `/orders/${enc(o.order)}/transfer-received`);
   if (done.outcome === 'credited') say(t('transfer.credited', { amount: rp(done.amount), customer: o.customer }), 'ok', 'credited');
   else say(t('transfer.delivered', { product: o.product, customer: o.customer }), 'ok', done.outcome || 'delivered');
