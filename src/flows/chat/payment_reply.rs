@@ -108,6 +108,19 @@ pub fn transfer_received(order: &OrderId, items: &[ItemSecret]) -> String {
     text
 }
 
+/// What the customer is told of a payment the shop owner confirmed (a transfer, an admin-recorded
+/// payment or top-up).
+pub fn confirmed(outcome: &crate::checkout::PaymentOutcome) -> String {
+    use crate::checkout::PaymentOutcome;
+    match outcome {
+        PaymentOutcome::Delivered { order, items, .. } => transfer_received(order, items),
+        PaymentOutcome::CreditedToWallet { order: Some(order), amount, balance } => {
+            paid_too_late(order, *amount, balance)
+        }
+        PaymentOutcome::CreditedToWallet { order: None, amount, balance } => top_up_paid(*amount, balance),
+    }
+}
+
 pub fn top_up_paid(amount: Money, balance: &WalletBalance) -> String {
     format!("Top up {amount} berhasil ✅ Saldo kamu sekarang {}.", balance.available)
 }

@@ -157,13 +157,7 @@ impl Qris {
     /// Tells the customer what a payment confirmed by the shop owner did (an admin recording a
     /// transfer), once per payment.
     pub async fn tell_confirmed(&self, customer: &CustomerId, payment: &Reference, outcome: &PaymentOutcome) {
-        let text = match outcome {
-            PaymentOutcome::Delivered { order, items, .. } => words::transfer_received(order, items),
-            PaymentOutcome::CreditedToWallet { order: Some(order), amount, balance } => {
-                words::paid_too_late(order, *amount, balance)
-            }
-            PaymentOutcome::CreditedToWallet { order: None, amount, balance } => words::top_up_paid(*amount, balance),
-        };
+        let text = words::confirmed(outcome);
         let entry = NewOutbox {
             dedup_key: format!("payment:{payment}"),
             kind: WHATSAPP_KIND.to_string(),

@@ -94,13 +94,7 @@ impl Qris {
                 .await
                 .map_err(PaymentError::from)?;
         }
-        let text = match &applied.outcome {
-            PaymentOutcome::Delivered { order, items, .. } => words::transfer_received(order, items),
-            PaymentOutcome::CreditedToWallet { order: Some(order), amount, balance } => {
-                words::paid_too_late(order, *amount, balance)
-            }
-            PaymentOutcome::CreditedToWallet { order: None, amount, balance } => words::top_up_paid(*amount, balance),
-        };
+        let text = words::confirmed(&applied.outcome);
         self.tell(&charge, "paid", text).await.map_err(PaymentError::from)?;
         Ok(TransferConfirmed {
             order: order.clone(),
