@@ -1,6 +1,6 @@
-//! warung's engine as a contender: in process, on its own fresh Postgres database, every
-//! purchase answered only after its journal batch committed (durable). The database is kept
-//! after the run, so `warung audit` can check it again.
+//! warung's engine as a contender: in process, on its own fresh database (Postgres for `actor`,
+//! a SQLite file for `actor-sqlite`), every purchase answered only after its journal batch
+//! committed (durable). The database is kept after the run, so `warung audit` can check it again.
 
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
@@ -27,6 +27,9 @@ use crate::settings::Settings;
 /// The engine's database, created afresh for each run on the server `--database-url` names:
 /// this name when the URL names the `postgres` database (or none), else `<database>_bench_actor`.
 pub const ACTOR_DATABASE_DEFAULT: &str = "warung_bench_actor";
+
+/// The engine's SQLite file in `--sqlite-dir`, for `actor-sqlite`.
+const ACTOR_SQLITE_FILE: &str = "warung_bench_actor.db";
 
 /// Up to this many units in all, stock is deliverable items (so a unit sold twice would show);
 /// beyond it, counted stock (the check is then the counts alone).
@@ -63,20 +66,36 @@ fn actor_database(url: &str) -> anyhow::Result<(String, String, PgConnectOptions
     Ok((name, engine_url, options))
 }
 
-pub async fn prepare(sale: &FlashSale) -> anyhow::Result<ActorContender> {
+/// A fresh Postgres database on `--database-url`'s server: its name and URL.
+async fn fresh_postgres(sale: &FlashSale) -> anyhow::Result<(String, String)> {
     let (name, url, admin_options) = actor_database(&sale.database_url)?;
     let admin = sqlx::PgPool::connect_with(admin_options).await.context("connecting to Postgres")?;
     for statement in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
         sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&admin).await?;
     }
     admin.close().await;
+    Ok((name, url))
+}
 
+/// A fresh SQLite file in `--sqlite-dir`: its path and URL.
+fn fresh_sqlite(sale: &FlashSale) -> anyhow::Result<(String, String)> {
+    std::fs::create_dir_all(&sale.sqlite_dir).with_context(|| format!("creating {}", sale.sqlite_dir.display()))?;
+    let path = sale.sqlite_dir.join(ACTOR_SQLITE_FILE);
+    super::sqlite::remove_database(&path);
+    let path = path.display().to_string();
+    let url = format!("sqlite://{path}");
+    Ok((path, url))
+}
+
+/// The engine on Postgres, or with `on_sqlite` on SQLite.
+pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorContender> {
+    let (name, url) = if on_sqlite { fresh_sqlite(sale)? } else { fresh_postgres(sale).await? };
     let mut settings = Settings::from_environment().context("settings")?;
     settings.database.url = url.into();
     let engine = crate::startup::start_engine(settings).await?;
     let mut alternation = None;
     if sale.fence != FenceMode::Off {
-        let access = engine.store.cluster_access().context("--fence needs the engine on Postgres")?;
+        let access = engine.store.cluster_access().context("--fence needs the engine on Postgres (actor)")?;
         // Joins as the only node and arms the journal's fence; no upkeep runs, and nothing takes
         // this node over, so every batch passes the fence, paying its whole cost.
         let settings = crate::settings::ClusterSettings::default();
@@ -171,8 +190,8 @@ where
 
 #[async_trait]
 impl Contender for ActorContender {
-    fn durable(&self) -> bool {
-        true
+    fn not_durable(&self) -> Option<String> {
+        None
     }
 
     async fn attempt(&self, buyer: u64, product: u32) -> Attempt {

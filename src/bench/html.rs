@@ -1,21 +1,21 @@
 //! The `--report` page: one self-contained HTML file (inline SVG, no scripts, no network) with
-//! throughput per strategy, the latency distribution of each, and the full table.
+//! throughput per strategy and over time, the latency distribution and percentiles of each, and
+//! the full table.
 
 use serde_json::Value;
 
+use super::plot::{self, escape, Axis, Scale, Series};
 use super::report::RunReport;
 
 const BAR_WIDTH_PX: f64 = 440.0;
-const COLORS: [&str; 4] = ["#1b7f5b", "#c0392b", "#d68910", "#2e86c1"];
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+const COLORS: [&str; 7] = ["#1b7f5b", "#c0392b", "#d68910", "#2e86c1", "#7d3c98", "#566573", "#17a589"];
 
 pub fn page(machine: &Value, params: &Value, reports: &[RunReport]) -> String {
     let ran: Vec<&RunReport> = reports.iter().filter(|r| r.attempted > 0).collect();
     let (throughput, throughput_height) = throughput_bars(&ran);
     let latency = latency_histogram(&ran);
+    let over_time = throughput_over_time(&ran);
+    let percentiles = latency_percentiles(&ran);
     let legend: String = ran
         .iter()
         .enumerate()
@@ -29,6 +29,8 @@ pub fn page(machine: &Value, params: &Value, reports: &[RunReport]) -> String {
          pre{{background:#f6f6f6;padding:8px}}</style></head><body>\
          <h1>Flash sale: strategies side by side</h1>\
          <h2>Throughput (purchase attempts per second)</h2><svg width='800' height='{throughput_height}'>{throughput}</svg>\
+         <h2>Throughput over time (attempts per second)</h2><p>{legend}</p>{over_time}\
+         <h2>Latency percentiles (both axes logarithmic)</h2><p>{legend}</p>{percentiles}\
          <h2>Latency distribution (attempts per bucket, upper bound in ms)</h2><p>{legend}</p>\
          <svg width='760' height='240'>{latency}</svg>\
          <h2>Results</h2><table><tr><th>strategy</th><th>durable</th><th>attempted</th><th>sold</th><th>sold out</th>\
@@ -61,6 +63,50 @@ fn throughput_bars(ran: &[&RunReport]) -> (String, f64) {
         ));
     }
     (throughput, ran.len() as f64 * 34.0 + 4.0)
+}
+
+/// Each strategy's attempts per second, step by step through its run.
+fn throughput_over_time(ran: &[&RunReport]) -> String {
+    let longest = ran.iter().flat_map(|r| r.throughput_over_time.iter().map(|p| p.0)).fold(0.0, f64::max);
+    let fastest = ran.iter().flat_map(|r| r.throughput_over_time.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let (x_top, x_ticks) = plot::linear_ticks(longest, " s");
+    let (y_top, y_ticks) = plot::linear_ticks(fastest, "");
+    let x =
+        Axis { title: "seconds since the start".into(), scale: Scale::Linear { min: 0.0, max: x_top }, ticks: x_ticks };
+    let y = Axis { title: "attempts per second".into(), scale: Scale::Linear { min: 0.0, max: y_top }, ticks: y_ticks };
+    let series: Vec<Series<'_>> = ran
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Series {
+            name: r.strategy,
+            color: COLORS[i % COLORS.len()],
+            points: r.throughput_over_time.clone(),
+        })
+        .collect();
+    plot::line_chart(&series, &x, &y)
+}
+
+/// Each strategy's latency at p50 to p99.99: percentiles on a scale of nines, ms on a log scale.
+fn latency_percentiles(ran: &[&RunReport]) -> String {
+    let all_ms = || ran.iter().flat_map(|r| r.latency_percentiles_ms.iter().map(|p| p.1));
+    let (lo, hi, y_ticks) = plot::log_ticks(all_ms().fold(f64::MAX, f64::min), all_ms().fold(0.0, f64::max), " ms");
+    let x_ticks = [50.0, 90.0, 99.0, 99.9, 99.99].iter().map(|p| (plot::nines(*p), format!("p{p}"))).collect();
+    let x = Axis {
+        title: "percentile".into(),
+        scale: Scale::Linear { min: plot::nines(50.0), max: plot::nines(99.99) },
+        ticks: x_ticks,
+    };
+    let y = Axis { title: "latency".into(), scale: Scale::Log10 { min: lo, max: hi }, ticks: y_ticks };
+    let series: Vec<Series<'_>> = ran
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Series {
+            name: r.strategy,
+            color: COLORS[i % COLORS.len()],
+            points: r.latency_percentiles_ms.iter().map(|(p, ms)| (plot::nines(*p), *ms)).collect(),
+        })
+        .collect();
+    plot::line_chart(&series, &x, &y)
 }
 
 /// Each strategy's attempts per latency bucket, side by side, with the buckets' upper bounds.

@@ -4,19 +4,22 @@
 //!
 //! - `sale`: the parameters every strategy gets, checked.
 //! - `workload`: the buyers and wallets every strategy gets, the run loop.
-//! - `actor`: warung's engine, in process, durable.
+//! - `actor`: warung's engine, in process, durable, on Postgres or SQLite.
 //! - `postgres`: the database-lock designs: `SELECT ... FOR UPDATE`, and conditional updates.
-//! - `redis_lua`: a Lua script in Redis (not durable).
-//! - `report`: the table, the JSON, and the HTML page.
+//! - `sqlite`: one SQLite transaction per purchase, the embedded default's lock-based peer.
+//! - `redis_lua`: a Lua script in Redis, without a disk or fsynced before each answer.
+//! - `report`: the table, the JSON, and the HTML page (`html`, its charts drawn by `plot`).
 
 mod actor;
 mod alternate;
 mod cpu;
 mod html;
+mod plot;
 mod postgres;
 mod redis_lua;
 pub mod report;
 pub mod sale;
+mod sqlite;
 pub mod workload;
 
 use async_trait::async_trait;
@@ -52,7 +55,8 @@ pub struct Verification {
 /// read back.
 #[async_trait]
 pub trait Contender: Send + Sync {
-    fn durable(&self) -> bool;
+    /// Why a purchase it answered could be lost in a crash; `None` when it is durable.
+    fn not_durable(&self) -> Option<String>;
     /// One purchase of one unit of `product` by `buyer`.
     async fn attempt(&self, buyer: u64, product: u32) -> Attempt;
     /// Reads the store after the run.

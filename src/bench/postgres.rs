@@ -148,8 +148,8 @@ impl PgContender {
 
 #[async_trait]
 impl Contender for PgContender {
-    fn durable(&self) -> bool {
-        true
+    fn not_durable(&self) -> Option<String> {
+        None
     }
 
     async fn attempt(&self, buyer: u64, product: u32) -> Attempt {

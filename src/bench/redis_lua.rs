@@ -1,6 +1,12 @@
 //! The Redis design: one Lua script checks the stock and the wallet, decrements, debits and
-//! appends the order, atomically in Redis. Fast, and not durable: Redis here keeps nothing on
-//! disk, so a crash loses every purchase. Amounts are whole rupiah (Redis counts integers).
+//! appends the order, atomically in Redis. Amounts are whole rupiah (Redis counts integers).
+//!
+//! - `redis-lua`: Redis with nothing on disk. Fast, and not durable: a crash loses every purchase.
+//! - `redis-lua-fsync`: the same script on a Redis that appends every write to its log and fsyncs
+//!   it before answering (`appendonly yes`, `appendfsync always`; Redis fsyncs once per turn of
+//!   its event loop, so the clients of one turn share it: group commit). The durable peer. The
+//!   lab asks the server (`CONFIG GET`) and reports the strategy not durable, loudly, if it is not
+//!   so configured.
 
 use std::collections::HashMap;
 
@@ -26,7 +32,19 @@ redis.call('RPUSH', KEYS[3], ARGV[2] .. ':' .. left)
 return left
 "#;
 
+/// What a Redis keeps of a purchase it has answered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Durability {
+    /// Nothing on disk: `redis-lua`, by design.
+    Memory,
+    /// Logged and fsynced before the answer.
+    Fsync,
+    /// Meant to be `Fsync` and is not: what the server said.
+    NotAsConfigured(String),
+}
+
 pub struct RedisContender {
+    durability: Durability,
     connection: redis::aio::ConnectionManager,
     script: redis::Script,
     prefix: String,
@@ -36,11 +54,26 @@ pub struct RedisContender {
     stock: u64,
 }
 
-pub async fn prepare(sale: &FlashSale) -> anyhow::Result<RedisContender> {
-    let client = redis::Client::open(sale.redis_url.as_str()).context("--redis-url")?;
-    let mut connection = client.get_connection_manager().await.context("connecting to Redis")?;
+/// `redis-lua` on `--redis-url`, or with `fsync` `redis-lua-fsync` on `--redis-fsync-url`.
+pub async fn prepare(sale: &FlashSale, fsync: bool) -> anyhow::Result<RedisContender> {
+    let (url, flag) =
+        if fsync { (&sale.redis_fsync_url, "--redis-fsync-url") } else { (&sale.redis_url, "--redis-url") };
+    let client = redis::Client::open(url.as_str()).context(flag)?;
+    let mut connection = client.get_connection_manager().await.with_context(|| {
+        let hint = if fsync {
+            " (start one with `redis-server --port 6380 --appendonly yes --appendfsync always --dir <dir>`)"
+        } else {
+            ""
+        };
+        format!("connecting to Redis at {flag}{hint}")
+    })?;
+    let durability = if fsync { fsync_durability(&mut connection).await } else { Durability::Memory };
+    if let Durability::NotAsConfigured(why) = &durability {
+        eprintln!("redis-lua-fsync: NOT DURABLE: {why}");
+    }
     let prefix = format!("warung:bench:{}", std::process::id());
     let contender = RedisContender {
+        durability,
         connection: connection.clone(),
         script: redis::Script::new(PURCHASE),
         prefix,
@@ -60,6 +93,29 @@ pub async fn prepare(sale: &FlashSale) -> anyhow::Result<RedisContender> {
         start = end;
     }
     Ok(contender)
+}
+
+/// Whether the server logs every write and fsyncs before it answers, as it says itself.
+async fn fsync_durability(connection: &mut redis::aio::ConnectionManager) -> Durability {
+    let mut found = Vec::new();
+    for (parameter, wanted) in [("appendonly", "yes"), ("appendfsync", "always")] {
+        let answer: Result<Vec<String>, _> =
+            redis::cmd("CONFIG").arg("GET").arg(parameter).query_async(connection).await;
+        match answer {
+            Ok(pair) => {
+                let value = pair.get(1).cloned().unwrap_or_default();
+                if value != wanted {
+                    found.push(format!("{parameter} is {value:?}, not {wanted:?}"));
+                }
+            }
+            Err(error) => found.push(format!("CONFIG GET {parameter} failed ({error}), so durability is unknown")),
+        }
+    }
+    if found.is_empty() {
+        Durability::Fsync
+    } else {
+        Durability::NotAsConfigured(found.join("; "))
+    }
 }
 
 impl RedisContender {
@@ -93,8 +149,12 @@ impl RedisContender {
 
 #[async_trait]
 impl Contender for RedisContender {
-    fn durable(&self) -> bool {
-        false
+    fn not_durable(&self) -> Option<String> {
+        match &self.durability {
+            Durability::Fsync => None,
+            Durability::Memory => Some("keeps its result in Redis memory only; a crash loses purchases".into()),
+            Durability::NotAsConfigured(why) => Some(format!("the server is not configured to fsync: {why}")),
+        }
     }
 
     async fn attempt(&self, buyer: u64, product: u32) -> Attempt {

@@ -52,10 +52,40 @@ pub fn buckets(histogram: &Histogram<u64>) -> Vec<(f64, u64)> {
         .collect()
 }
 
+/// The percentiles the report plots, from the median to four nines.
+pub const PLOTTED_PERCENTILES: [f64; 9] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99];
+
+/// (percentile, ms) at each of `PLOTTED_PERCENTILES`.
+pub fn percentiles(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
+    PLOTTED_PERCENTILES.iter().map(|p| (*p, histogram.value_at_quantile(p / 100.0) as f64 / 1000.0)).collect()
+}
+
+/// Points of the throughput over time drawn at most; samples are merged into wider steps past it.
+const THROUGHPUT_POINTS_MAX: usize = 120;
+
+/// From (seconds since the start, attempts done) samples: (end of the step in seconds, attempts
+/// per second over the step), in steps of whole samples, at most `THROUGHPUT_POINTS_MAX`.
+pub fn rates(samples: &[(f64, u64)]) -> Vec<(f64, f64)> {
+    let step = samples.len().div_ceil(THROUGHPUT_POINTS_MAX).max(1);
+    let mut points = Vec::new();
+    let mut from = 0;
+    while from + 1 < samples.len() {
+        let to = (from + step).min(samples.len() - 1);
+        let ((t0, n0), (t1, n1)) = (samples[from], samples[to]);
+        if t1 > t0 {
+            points.push((t1, (n1.saturating_sub(n0)) as f64 / (t1 - t0)));
+        }
+        from = to;
+    }
+    points
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunReport {
     pub strategy: &'static str,
     pub durable: bool,
+    /// Why a purchase it answered could be lost, when it is not durable.
+    pub not_durable_because: Option<String>,
     pub attempted: u64,
     pub sold: u64,
     pub refused_sold_out: u64,
@@ -80,6 +110,10 @@ pub struct RunReport {
     pub vs_pg_row_lock: Option<f64>,
     pub latency_ms: Latencies,
     pub latency_histogram_ms: Vec<(f64, u64)>,
+    /// (percentile, ms), from p50 to p99.99.
+    pub latency_percentiles_ms: Vec<(f64, f64)>,
+    /// (seconds since the start, attempts per second over the step before).
+    pub throughput_over_time: Vec<(f64, f64)>,
     /// Why the strategy could not run or be checked.
     pub error: Option<String>,
     /// Where the time went, where the strategy can tell.
@@ -126,7 +160,7 @@ pub fn set_ratios(reports: &mut [RunReport]) {
 /// The table printed at the end.
 pub fn table(reports: &[RunReport]) -> String {
     let mut out = format!(
-        "{:<12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>6} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8}  {}\n",
+        "{:<15} {:>8} {:>9} {:>8} {:>9} {:>8} {:>6} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8}  {}\n",
         "strategy",
         "durable",
         "attempted",
@@ -144,7 +178,7 @@ pub fn table(reports: &[RunReport]) -> String {
     );
     for r in reports {
         if let (Some(error), 0) = (&r.error, r.attempted) {
-            out.push_str(&format!("{:<12} did not run: {error}\n", r.strategy));
+            out.push_str(&format!("{:<15} did not run: {error}\n", r.strategy));
             continue;
         }
         let ratio = r.vs_pg_row_lock.map_or("-".to_string(), |x| format!("{x:.1}x"));
@@ -162,7 +196,7 @@ pub fn table(reports: &[RunReport]) -> String {
             )
         };
         out.push_str(&format!(
-            "{:<12} {:>8} {:>9} {:>8} {:>9} {:>8} {:>6} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {}\n",
+            "{:<15} {:>8} {:>9} {:>8} {:>9} {:>8} {:>6} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {}\n",
             r.strategy,
             if r.durable { "yes" } else { "NO" },
             r.attempted,
@@ -187,8 +221,10 @@ pub fn table(reports: &[RunReport]) -> String {
             out.push_str(&format!("{}: {note}\n", r.strategy));
         }
     }
-    if reports.iter().any(|r| !r.durable && r.error.is_none()) {
-        out.push_str("durable NO: redis-lua keeps its result in Redis memory only; a crash loses purchases.\n");
+    for r in reports.iter().filter(|r| r.error.is_none()) {
+        if let Some(why) = &r.not_durable_because {
+            out.push_str(&format!("durable NO: {}: {why}\n", r.strategy));
+        }
     }
     out
 }

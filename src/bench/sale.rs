@@ -10,21 +10,40 @@ pub const TIMED_BUYERS_DEFAULT: u64 = 100_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
+    /// The engine on Postgres.
     Actor,
+    /// The engine on SQLite, the embedded default.
+    ActorSqlite,
     PgRowLock,
     PgAtomic,
+    /// One SQLite transaction per purchase: the embedded default's lock-based peer.
+    SqliteTx,
+    /// Redis without a disk.
     RedisLua,
+    /// Redis answering only after its log is fsynced (`appendfsync always`): the durable peer.
+    RedisLuaFsync,
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 4] = [Strategy::Actor, Strategy::PgRowLock, Strategy::PgAtomic, Strategy::RedisLua];
+    pub const ALL: [Strategy; 7] = [
+        Strategy::Actor,
+        Strategy::ActorSqlite,
+        Strategy::PgRowLock,
+        Strategy::PgAtomic,
+        Strategy::SqliteTx,
+        Strategy::RedisLua,
+        Strategy::RedisLuaFsync,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Actor => "actor",
+            Strategy::ActorSqlite => "actor-sqlite",
             Strategy::PgRowLock => "pg-row-lock",
             Strategy::PgAtomic => "pg-atomic",
+            Strategy::SqliteTx => "sqlite-tx",
             Strategy::RedisLua => "redis-lua",
+            Strategy::RedisLuaFsync => "redis-lua-fsync",
         }
     }
 
@@ -36,7 +55,8 @@ impl Strategy {
         let mut strategies = Vec::new();
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let strategy = Strategy::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
-                format!("unknown strategy {name:?}: use actor, pg-row-lock, pg-atomic, redis-lua or all")
+                let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown strategy {name:?}: use {} or all", names.join(", "))
             })?;
             if !strategies.contains(&strategy) {
                 strategies.push(strategy);
@@ -77,6 +97,12 @@ pub struct FlashSale {
     pub database_url: String,
     #[serde(skip)]
     pub redis_url: String,
+    /// The Redis of `redis-lua-fsync`, which must log every write and fsync before answering.
+    #[serde(skip)]
+    pub redis_fsync_url: String,
+    /// Where the SQLite strategies keep their database files.
+    #[serde(skip)]
+    pub sqlite_dir: std::path::PathBuf,
 }
 
 /// The engine's fence in the lab (`--fence`).
@@ -157,6 +183,8 @@ mod tests {
             fence: FenceMode::Off,
             database_url: String::new(),
             redis_url: String::new(),
+            redis_fsync_url: String::new(),
+            sqlite_dir: std::path::PathBuf::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! concurrency, stopping after a number of attempts or a time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -17,6 +17,9 @@ use super::{Attempt, Contender};
 /// The slowest attempt the histogram keeps exactly; slower ones count as this.
 const LATENCY_MAX_MICROS: u64 = 120_000_000;
 
+/// How often the attempts done so far are sampled, for the throughput over time.
+const SAMPLE_EVERY_MS: u64 = 100;
+
 /// Runs every strategy in turn; a strategy that cannot start is reported as such and the rest
 /// run.
 pub async fn run_all(sale: &FlashSale) -> Vec<RunReport> {
@@ -24,11 +27,18 @@ pub async fn run_all(sale: &FlashSale) -> Vec<RunReport> {
     for strategy in &sale.strategies {
         eprintln!("{}: preparing {} products and {} wallets", strategy.name(), sale.products, sale.buyers());
         let contender: anyhow::Result<Box<dyn Contender>> = match strategy {
-            Strategy::Actor => super::actor::prepare(sale).await.map(|c| Box::new(c) as Box<dyn Contender>),
+            Strategy::Actor | Strategy::ActorSqlite => {
+                let on_sqlite = *strategy == Strategy::ActorSqlite;
+                super::actor::prepare(sale, on_sqlite).await.map(|c| Box::new(c) as Box<dyn Contender>)
+            }
             Strategy::PgRowLock | Strategy::PgAtomic => {
                 super::postgres::prepare(sale, *strategy).await.map(|c| Box::new(c) as Box<dyn Contender>)
             }
-            Strategy::RedisLua => super::redis_lua::prepare(sale).await.map(|c| Box::new(c) as Box<dyn Contender>),
+            Strategy::SqliteTx => super::sqlite::prepare(sale).await.map(|c| Box::new(c) as Box<dyn Contender>),
+            Strategy::RedisLua | Strategy::RedisLuaFsync => {
+                let fsync = *strategy == Strategy::RedisLuaFsync;
+                super::redis_lua::prepare(sale, fsync).await.map(|c| Box::new(c) as Box<dyn Contender>)
+            }
         };
         let report = match contender {
             Ok(contender) => {
@@ -72,14 +82,17 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         Stop::Seconds(secs) => Some(started + Duration::from_secs(secs)),
         Stop::Buyers(_) => None,
     };
+    let samples = Arc::new(Mutex::new(vec![(0.0, 0)]));
     let ticker = {
-        let (done, progress) = (done.clone(), progress.clone());
+        let (done, progress, samples) = (done.clone(), progress.clone(), samples.clone());
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(SAMPLE_EVERY_MS)).await;
+                let (elapsed, attempts) = (started.elapsed(), done.load(Ordering::Relaxed));
+                samples.lock().expect("samples").push((elapsed.as_secs_f64(), attempts));
                 match deadline {
-                    Some(_) => progress.set_position(started.elapsed().as_secs()),
-                    None => progress.set_position(done.load(Ordering::Relaxed)),
+                    Some(_) => progress.set_position(elapsed.as_secs()),
+                    None => progress.set_position(attempts),
                 }
             }
         })
@@ -92,6 +105,8 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let wall = started.elapsed();
     let cpu = cpu_before.zip(super::cpu::busy_micros()).map(|(before, after)| after.saturating_sub(before));
     ticker.abort();
+    let mut samples = std::mem::take(&mut *samples.lock().expect("samples"));
+    samples.push((wall.as_secs_f64(), done.load(Ordering::Relaxed)));
     progress.finish_and_clear();
 
     let mut histogram = Histogram::<u64>::new_with_max(LATENCY_MAX_MICROS, 3).expect("histogram bounds");
@@ -104,7 +119,8 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let verification = contender.verify().await;
     let mut report = RunReport {
         strategy: strategy.name(),
-        durable: contender.durable(),
+        durable: contender.not_durable().is_none(),
+        not_durable_because: contender.not_durable(),
         attempted,
         sold: tally.sold,
         refused_sold_out: tally.sold_out,
@@ -115,6 +131,8 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         cpu_us_per_attempt: cpu.map(|micros| micros as f64 / attempted.max(1) as f64),
         latency_ms: Latencies::of(&histogram),
         latency_histogram_ms: super::report::buckets(&histogram),
+        latency_percentiles_ms: super::report::percentiles(&histogram),
+        throughput_over_time: super::report::rates(&samples),
         ..RunReport::could_not_run(strategy, String::new())
     };
     report.error = None;

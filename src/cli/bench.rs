@@ -10,7 +10,8 @@ const BENCH_BUYERS_DEFAULT: u64 = 20_000;
 
 #[derive(clap::Args)]
 pub(super) struct FlashSaleArgs {
-    /// Comma-separated: actor, pg-row-lock, pg-atomic, redis-lua; or all.
+    /// Comma-separated: actor, actor-sqlite, pg-row-lock, pg-atomic, sqlite-tx, redis-lua,
+    /// redis-lua-fsync; or all.
     #[arg(long, default_value = "all")]
     strategy: String,
     /// Stop each strategy after this many purchase attempts, each by a different buyer.
@@ -58,6 +59,20 @@ pub(super) struct FlashSaleArgs {
         default_value = "redis://127.0.0.1:6379"
     )]
     redis_url: String,
+    /// The Redis the redis-lua-fsync strategy uses: one started with `--appendonly yes
+    /// --appendfsync always` (the lab checks, and reports it not durable otherwise).
+    #[arg(
+        long,
+        env = "WARUNG_BENCH_REDIS_FSYNC_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = "redis://127.0.0.1:6380"
+    )]
+    redis_fsync_url: String,
+    /// Where actor-sqlite and sqlite-tx keep their database files (the engine's is kept after
+    /// the run, for `warung audit`).
+    #[arg(long, value_name = "DIR", default_value_os_t = std::env::temp_dir().join("warung-bench"))]
+    sqlite_dir: PathBuf,
     /// Also write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -84,6 +99,8 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
         fence: args.fence,
         database_url: args.database_url,
         redis_url: args.redis_url,
+        redis_fsync_url: args.redis_fsync_url,
+        sqlite_dir: args.sqlite_dir,
     };
     sale.check().map_err(anyhow::Error::msg)?;
     let machine = report::machine(&sale).await;
