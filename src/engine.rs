@@ -37,7 +37,8 @@ pub struct Engine {
 impl Engine {
     /// Connects and migrates the store named by the settings.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-        let store = store::connect(settings.database.url.expose(), settings.database.max_connections)
+        let database = &settings.database;
+        let store = store::connect_with(database.url.expose(), database.max_connections, database.journal)
             .await
             .with_context(|| format!("connecting to the store at {}", settings.database.url))?;
         store.migrate().await.context("applying migrations")?;

@@ -92,6 +92,9 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
     let (name, url) = if on_sqlite { fresh_sqlite(sale)? } else { fresh_postgres(sale).await? };
     let mut settings = Settings::from_environment().context("settings")?;
     settings.database.url = url.into();
+    if !on_sqlite {
+        settings.database.journal = sale.journal;
+    }
     let engine = crate::startup::start_engine(settings).await?;
     let mut alternation = None;
     if sale.fence != FenceMode::Off {
@@ -212,6 +215,16 @@ impl Contender for ActorContender {
         }
     }
 
+    async fn catch_up(&self) -> Option<std::time::Duration> {
+        let started = std::time::Instant::now();
+        if let Some(projection) = self.engine.store.projection() {
+            if let Err(behind) = projection.fresh().await {
+                eprintln!("actor: {behind}");
+            }
+        }
+        Some(started.elapsed())
+    }
+
     async fn verify(&self) -> anyhow::Result<Verification> {
         self.engine.supervisor.flush().await.context("flushing the journal")?;
         let store = self.engine.store.as_ref();
@@ -247,7 +260,8 @@ impl Contender for ActorContender {
             return Vec::new();
         }
         let journal = format!(
-            "journal: {batches} batches, {:.1} rows per batch, {:.2} ms per commit on average",
+            "journal ({:?}): {batches} batches, {:.1} rows per batch, {:.2} ms per commit on average",
+            self.engine.settings.database.journal,
             events as f64 / batches as f64,
             micros as f64 / batches as f64 / 1000.0
         );

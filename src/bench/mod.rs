@@ -59,6 +59,11 @@ pub trait Contender: Send + Sync {
     fn not_durable(&self) -> Option<String>;
     /// One purchase of one unit of `product` by `buyer`.
     async fn attempt(&self, buyer: u64, product: u32) -> Attempt;
+    /// Waits, right after the run, until every table shows every acknowledged purchase; returns
+    /// how long that took. `None` for a strategy whose tables are its acknowledgement.
+    async fn catch_up(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Reads the store after the run.
     async fn verify(&self) -> anyhow::Result<Verification>;
     /// Drops what the run created (keys, schemas); the engine's database is kept for `warung audit`.

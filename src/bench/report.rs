@@ -104,6 +104,10 @@ pub struct RunReport {
     pub correct: bool,
     pub wall_time_s: f64,
     pub throughput_per_s: f64,
+    /// The engine: from the last acknowledgement to every table caught up, in seconds.
+    pub catch_up_s: Option<f64>,
+    /// The engine: attempts per second counted until the tables caught up.
+    pub projected_per_s: Option<f64>,
     /// The machine's busy CPU time during the run (every process), per attempt, in µs.
     pub cpu_us_per_attempt: Option<f64>,
     /// Throughput over pg-row-lock's in the same run.
@@ -216,6 +220,13 @@ pub fn table(reports: &[RunReport]) -> String {
     for r in reports {
         if let Some(cpu) = r.cpu_us_per_attempt.filter(|_| r.error.is_none()) {
             out.push_str(&format!("{}: the machine's CPU (every process): {cpu:.0} µs per attempt\n", r.strategy));
+        }
+        if let (Some(catch_up), Some(projected)) = (r.catch_up_s.filter(|_| r.error.is_none()), r.projected_per_s) {
+            out.push_str(&format!(
+                "{}: every table caught up {:.0} ms after the last acknowledgement: {projected:.0} per s projected\n",
+                r.strategy,
+                catch_up * 1000.0
+            ));
         }
         for note in &r.notes {
             out.push_str(&format!("{}: {note}\n", r.strategy));

@@ -93,6 +93,8 @@ pub struct FlashSale {
     /// Whether the engine's journal runs with the cluster's fence, as one node of a cluster would
     /// (without the rest of the cluster): what the fence costs, alone.
     pub fence: FenceMode,
+    /// How the engine on Postgres (`actor`) stores its journal.
+    pub journal: crate::store::JournalMode,
     #[serde(skip)]
     pub database_url: String,
     #[serde(skip)]
@@ -181,6 +183,7 @@ mod tests {
             price: 10_000,
             funded_fraction: fraction,
             fence: FenceMode::Off,
+            journal: crate::store::JournalMode::Tables,
             database_url: String::new(),
             redis_url: String::new(),
             redis_fsync_url: String::new(),

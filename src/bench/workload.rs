@@ -116,6 +116,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         tally.add(&t);
     }
     let attempted = tally.sold + tally.sold_out + tally.insufficient + tally.failed;
+    let catch_up = contender.catch_up().await;
     let verification = contender.verify().await;
     let mut report = RunReport {
         strategy: strategy.name(),
@@ -128,6 +129,8 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         failed: tally.failed,
         wall_time_s: wall.as_secs_f64(),
         throughput_per_s: attempted as f64 / wall.as_secs_f64().max(1e-9),
+        catch_up_s: catch_up.map(|d| d.as_secs_f64()),
+        projected_per_s: catch_up.map(|d| attempted as f64 / (wall + d).as_secs_f64().max(1e-9)),
         cpu_us_per_attempt: cpu.map(|micros| micros as f64 / attempted.max(1) as f64),
         latency_ms: Latencies::of(&histogram),
         latency_histogram_ms: super::report::buckets(&histogram),

@@ -40,6 +40,10 @@ pub(super) struct FlashSaleArgs {
     /// and off in turns within the run; the notes compare the two).
     #[arg(long, value_enum, default_value_t = crate::bench::sale::FenceMode::Off)]
     fence: crate::bench::sale::FenceMode,
+    /// How the engine on Postgres (`actor`) stores its journal: tables (each batch writes the
+    /// tables) or log (each batch is one log record; the tables are projected from it).
+    #[arg(long, value_enum, default_value_t = crate::store::JournalMode::Tables)]
+    journal: crate::store::JournalMode,
     /// The Postgres server (and database) the SQL strategies use; the engine gets its own
     /// database on the same server.
     #[arg(
@@ -97,6 +101,7 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
         price: args.price,
         funded_fraction: args.funded_fraction,
         fence: args.fence,
+        journal: args.journal,
         database_url: args.database_url,
         redis_url: args.redis_url,
         redis_fsync_url: args.redis_fsync_url,

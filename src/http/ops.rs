@@ -120,6 +120,17 @@ async fn actors(
             "events_committed": journal.events_committed.load(Ordering::Relaxed),
             "last_batch_events": journal.last_batch_events.load(Ordering::Relaxed),
             "last_commit_micros": journal.last_commit_micros.load(Ordering::Relaxed),
+            "projection": engine.store.projection().map(|p| {
+                let lag = p.lag();
+                json!({
+                    "lag_events": lag.events,
+                    "lag_batches": lag.batches,
+                    "lag_ms": lag.ms,
+                    "acknowledged_batches": lag.appended_seq,
+                    "projected_batches": lag.projected_seq,
+                    "failures": p.failures(),
+                })
+            }),
         },
     })))
 }

@@ -147,7 +147,7 @@ fn text_setting(settings: &Settings, key: &str) -> Option<String> {
 }
 
 /// Settings whose text is one of a few words, not free text.
-const CHOICE_SETTINGS: &[&str] = &["log.format"];
+const CHOICE_SETTINGS: &[&str] = &["log.format", "database.journal"];
 
 #[test]
 fn every_text_setting_arrives_exactly_as_written_from_the_environment_and_the_file() {

@@ -28,11 +28,19 @@ pub struct DatabaseSettings {
     /// `postgres://...` selects Postgres; `sqlite://file` (or a bare path) selects SQLite.
     pub url: SecretUrl,
     pub max_connections: u32,
+    /// How the journal stores a batch: `tables` (each batch writes the tables, the default) or
+    /// `log` (each batch is one record appended to a log, the tables projected from it a few
+    /// milliseconds later; Postgres, one node; docs/journal-log.md).
+    pub journal: crate::store::JournalMode,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        DatabaseSettings { url: SecretUrl::new(DATABASE_URL_DEFAULT), max_connections: 16 }
+        DatabaseSettings {
+            url: SecretUrl::new(DATABASE_URL_DEFAULT),
+            max_connections: 16,
+            journal: crate::store::JournalMode::default(),
+        }
     }
 }
 

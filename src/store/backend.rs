@@ -8,10 +8,11 @@ use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
 
 use super::counters::ShopCounters;
 use super::fence::{self, WriterFence};
+use super::log::projection::Projection;
 use super::postgres::{self, PgJournal};
-use super::sql::{Pool, Tx};
+use super::sql::{Backend, Pool, Tx};
 use super::sqlite::{self, SqliteJournal};
-use super::{PoolUse, StoreError};
+use super::{JournalMode, PoolUse, StoreError};
 use crate::records::ShopRecord;
 
 /// A Postgres store, as the cluster's membership sees it (see `SqlStore::cluster_access`).
@@ -35,14 +36,37 @@ enum Journal {
 }
 
 impl SqlStore {
-    pub async fn connect_postgres(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
-        let (pool, journal) = postgres::connect(url, max_connections).await?;
-        Ok(SqlStore { pool: Pool::Postgres(pool), journal: Journal::Postgres(journal), counters: Arc::default() })
+    pub async fn connect_postgres(url: &str, max_connections: u32, mode: JournalMode) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = postgres::connect(url, max_connections, mode).await?;
+        let projection = journal.log.as_ref().map(|log| log.projection.clone());
+        let pool = Pool::new(Backend::Postgres(pool), projection);
+        Ok(SqlStore { pool, journal: Journal::Postgres(journal), counters: Arc::default() })
     }
 
     pub async fn connect_sqlite(url: &str) -> Result<SqlStore, StoreError> {
         let (pool, journal) = sqlite::connect(url).await?;
-        Ok(SqlStore { pool: Pool::Sqlite(pool), journal: Journal::Sqlite(journal), counters: Arc::default() })
+        Ok(SqlStore {
+            pool: Pool::new(Backend::Sqlite(pool), None),
+            journal: Journal::Sqlite(journal),
+            counters: Arc::default(),
+        })
+    }
+
+    /// With the journal's log: how far the tables are behind it.
+    pub(crate) fn projection(&self) -> Option<&Arc<Projection>> {
+        match &self.journal {
+            Journal::Postgres(journal) => journal.log.as_ref().map(|log| &log.projection),
+            Journal::Sqlite(_) => None,
+        }
+    }
+
+    /// With the journal's log: projects what a crash left in it (after migrating, before any
+    /// read).
+    pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Journal::Postgres(journal) => journal.project_leftovers().await,
+            Journal::Sqlite(_) => Ok(()),
+        }
     }
 
     pub(crate) fn pool_use(&self) -> Vec<PoolUse> {
@@ -55,8 +79,10 @@ impl SqlStore {
     /// What the cluster needs of a Postgres store: its pool and the journal's fence. None on
     /// SQLite, where a cluster cannot run.
     pub(crate) fn cluster_access(&self) -> Option<ClusterAccess> {
-        match (&self.pool, &self.journal) {
-            (Pool::Postgres(pool), Journal::Postgres(journal)) => {
+        match (&self.pool.backend, &self.journal) {
+            // The log's projection does not yet hand over between nodes (docs/journal-log.md).
+            (_, Journal::Postgres(journal)) if journal.log.is_some() => None,
+            (Backend::Postgres(pool), Journal::Postgres(journal)) => {
                 Some(ClusterAccess { pool: pool.clone(), fence: journal.fence.clone() })
             }
             _ => None,

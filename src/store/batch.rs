@@ -118,12 +118,18 @@ pub struct Batch<'a> {
     pub reservations: LastWins<&'a str, &'a ReservationRow>,
     pub movements: Vec<&'a MovementRow>,
     pub wallets: LastWins<&'a str, &'a WalletRow>,
+    /// Per wallet, the time of its first row in the batch: a wallet the batch creates was created
+    /// then, however many batches the writer merged (the last row wins only for its balance).
+    pub wallet_first_at: HashMap<&'a str, UnixMs>,
     pub ledger: Vec<&'a LedgerRow>,
     pub orders: LastWins<&'a str, &'a OrderRow>,
     /// Appended, not last-wins: two rows with one payment id make the insert fail, never one
     /// silently replace the other.
     pub payments: Vec<&'a PaymentRow>,
     pub audit: Vec<&'a AuditRow>,
+    /// The payments were stored before (with the log record the batch came from): a stored one
+    /// is kept, the others written.
+    pub payments_stored: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -155,7 +161,10 @@ impl<'a> Batch<'a> {
             }
             Event::Reservation(row) => self.reservations.put_new(row.order.as_str(), row, row.creates),
             Event::Movement(row) => self.movements.push(row),
-            Event::Wallet(row) => self.wallets.put(row.customer.as_str(), row),
+            Event::Wallet(row) => {
+                self.wallet_first_at.entry(row.customer.as_str()).or_insert(row.updated_at);
+                self.wallets.put(row.customer.as_str(), row)
+            }
             Event::Ledger(row) => self.ledger.push(row),
         }
     }
@@ -171,6 +180,11 @@ impl<'a> Batch<'a> {
     /// Every row this batch writes, by its unique key, so that a batch written beside this one
     /// never waits on its rows. Movements and ledger entries are keyed by their product and
     /// customer instead: appended in order, their ids keep each one's history in order.
+    /// When the wallet of `row` was first written in this batch.
+    pub fn wallet_created_at(&self, row: &WalletRow) -> UnixMs {
+        self.wallet_first_at.get(row.customer.as_str()).copied().unwrap_or(row.updated_at)
+    }
+
     pub fn keys(&self) -> RowKeys {
         let mut keys = RowKeys::default();
         self.products.keys.iter().for_each(|k| keys.add("products", k));
@@ -215,10 +229,12 @@ impl<'a> Batch<'a> {
             reservations,
             movements,
             wallets,
+            wallet_first_at: self.wallet_first_at.clone(),
             ledger,
             orders,
             payments,
             audit,
+            payments_stored: self.payments_stored,
         };
         let shared = Batch {
             products: products_shared,
@@ -227,10 +243,12 @@ impl<'a> Batch<'a> {
             reservations: reservations_shared,
             movements: movements_shared,
             wallets: wallets_shared,
+            wallet_first_at: self.wallet_first_at,
             ledger: ledger_shared,
             orders: orders_shared,
             payments: payments_shared,
             audit: audit_shared,
+            payments_stored: self.payments_stored,
         };
         (own, shared)
     }

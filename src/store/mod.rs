@@ -28,6 +28,7 @@ mod combined;
 pub mod counters;
 pub mod fence;
 mod loads;
+pub mod log;
 pub mod mailbox;
 mod nodelay;
 mod operations;
@@ -70,6 +71,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use postgres://... or sqlite://...")]
     UnsupportedUrl(String),
+    #[error("database.journal = \"log\" runs on Postgres only, for now: use \"tables\" on SQLite")]
+    JournalLogNeedsPostgres,
+    #[error("the journal's log holds a record this build cannot read (position {position}): {error}")]
+    LogRecordUnreadable { position: i64, error: String },
 }
 
 /// Everything `warung audit` reads, in plain rows; the checks are in `crate::audit`.
@@ -124,11 +129,30 @@ impl<T> Store for T where
 {
 }
 
+/// How the journal stores a batch (`database.journal`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalMode {
+    /// Each batch writes the tables in one transaction.
+    #[default]
+    Tables,
+    /// Each batch appends one record to the log; the tables are projected from it (`log`).
+    Log,
+}
+
 /// Opens the store a URL names: `postgres://...` or `sqlite://path` (a bare path is SQLite too).
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, max_connections, JournalMode::Tables).await
+}
+
+/// As `connect`, with the journal stored as `mode` says.
+pub async fn connect_with(url: &str, max_connections: u32, mode: JournalMode) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections).await?))
+        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, mode).await?))
     } else if url.starts_with("sqlite:") || !url.contains("://") {
+        if mode == JournalMode::Log {
+            return Err(StoreError::JournalLogNeedsPostgres);
+        }
         Ok(Arc::new(SqlStore::connect_sqlite(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(crate::settings::secret::redact(url)))

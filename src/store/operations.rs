@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::backend::{ClusterAccess, SqlStore};
 use super::rows::{self, LedgerTuple, OrderTuple, PaymentTuple, ProductTuple};
-use super::sql::{Pool, Query};
+use super::sql::{Backend, Pool, Query};
 use super::{AuditData, PoolUse, StoreCounts, StoreError};
 
 #[async_trait]
@@ -15,6 +15,8 @@ pub trait Operations {
     fn backend(&self) -> &'static str;
     /// What this store's committed batches recorded (sales, top-ups, charges) and refusals.
     fn counters(&self) -> &super::counters::ShopCounters;
+    /// With the journal's log: how far the tables are behind it.
+    fn projection(&self) -> Option<&super::log::projection::Projection>;
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
     /// Migrations this build has that the store has not applied.
@@ -26,9 +28,9 @@ pub trait Operations {
 }
 
 fn migrator(pool: &Pool) -> sqlx::migrate::Migrator {
-    match pool {
-        Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
-        Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+    match &pool.backend {
+        Backend::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        Backend::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
     }
 }
 
@@ -47,13 +49,13 @@ impl Operations for SqlStore {
         .await?;
         let (outbox_oldest_pending_ms,): (Option<i64>,) =
             Query::new("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'").fetch_one(&self.pool).await?;
-        let (database_bytes, disk_free_bytes) = match &self.pool {
-            Pool::Postgres(_) => {
+        let (database_bytes, disk_free_bytes) = match &self.pool.backend {
+            Backend::Postgres(_) => {
                 let (bytes,): (i64,) =
                     Query::new("SELECT pg_database_size(current_database())").fetch_one(&self.pool).await?;
                 (Some(bytes), None)
             }
-            Pool::Sqlite(pool) => sqlite_file_use(pool),
+            Backend::Sqlite(pool) => sqlite_file_use(pool),
         };
         Ok(StoreCounts { outbox_unsent_by_status, outbox_oldest_pending_ms, database_bytes, disk_free_bytes })
     }
@@ -62,19 +64,23 @@ impl Operations for SqlStore {
         &self.counters
     }
 
+    fn projection(&self) -> Option<&super::log::projection::Projection> {
+        SqlStore::projection(self).map(|p| p.as_ref())
+    }
+
     fn backend(&self) -> &'static str {
-        match self.pool {
-            Pool::Postgres(_) => "postgres",
-            Pool::Sqlite(_) => "sqlite",
+        match self.pool.backend {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
         }
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        match &self.pool {
-            Pool::Postgres(pool) => migrator(&self.pool).run(pool).await?,
-            Pool::Sqlite(pool) => migrator(&self.pool).run(pool).await?,
+        match &self.pool.backend {
+            Backend::Postgres(pool) => migrator(&self.pool).run(pool).await?,
+            Backend::Sqlite(pool) => migrator(&self.pool).run(pool).await?,
         }
-        Ok(())
+        self.project_leftovers().await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -13,7 +13,9 @@ use warung_actors::journal::{after, Earlier, Entry, ReservationRow, Sink, SinkEr
 use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
 use super::fence::{self, FenceId, Fenced, WriterFence};
-use super::{sink_error, PoolUse, StoreError};
+use super::log::postgres as log_postgres;
+use super::log::projection::Projection;
+use super::{sink_error, JournalMode, PoolUse, StoreError};
 use crate::records::{OrderRow, ShopRecord};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
@@ -47,10 +49,29 @@ pub(crate) struct PgJournal {
     last_batch: Mutex<RowKeys>,
     /// Who this process writes as, once it has joined a cluster: every batch is fenced by it.
     pub(crate) fence: Arc<WriterFence>,
+    /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
+    pub(crate) log: Option<LogJournal>,
 }
 
-/// Opens the reads' pool (activation, queries) and the journal's.
-pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(PgPool, PgJournal), StoreError> {
+pub(crate) struct LogJournal {
+    pub(crate) projection: Arc<Projection>,
+    projector: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LogJournal {
+    /// The projector holds the journal's pool: it goes with the store, not with the process.
+    fn drop(&mut self) {
+        self.projector.abort();
+    }
+}
+
+/// Opens the reads' pool (activation, queries) and the journal's; with the log, starts the
+/// projector.
+pub(crate) async fn connect(
+    url: &str,
+    max_connections: u32,
+    mode: JournalMode,
+) -> Result<(PgPool, PgJournal), StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("warung");
     let pool = PgPoolOptions::new()
         .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
@@ -74,14 +95,42 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<(PgPool, 
         .connect_lazy_with(
             options.application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
         );
-    let journal =
-        PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()), fence: Arc::new(WriterFence::default()) };
+    let log = (mode == JournalMode::Log).then(|| {
+        let projection = Arc::new(Projection::default());
+        let projector = tokio::spawn(log_postgres::run_projector(write_pool.clone(), projection.clone()));
+        LogJournal { projection, projector }
+    });
+    let journal = PgJournal {
+        write_pool,
+        last_batch: Mutex::new(RowKeys::default()),
+        fence: Arc::new(WriterFence::default()),
+        log,
+    };
     Ok((pool, journal))
 }
 
 impl PgJournal {
+    /// With the log, first lets the projector write what was acknowledged, so a clean stop
+    /// leaves the log empty (what it cannot write in time stays in the log, for the next start).
     pub(crate) async fn close(&self) {
+        if let Some(log) = &self.log {
+            if let Err(behind) = log.projection.fresh().await {
+                tracing::warn!(%behind, "stopping with batches in the log; the next start projects them");
+            }
+            log.projector.abort();
+        }
         self.write_pool.close().await;
+    }
+
+    /// With the log: projects what a crash left in it, before anything reads the tables.
+    pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
+        if self.log.is_some() {
+            let projected = log_postgres::project_leftovers(&self.write_pool).await?;
+            if projected > 0 {
+                tracing::info!(records = projected, "projected the journal's log left by the last run");
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn pool_use(&self) -> PoolUse {
@@ -133,7 +182,7 @@ fn is_one_statement(batch: &Batch<'_>) -> bool {
 /// items (all parts of one statement see the same snapshot, so an update could miss a row
 /// inserted beside it); no other two parts touch the same row (rows are merged by key). The
 /// fence, if any, is the first statement's, and is sent even when the batch has no rows here.
-async fn write_all(
+pub(crate) async fn write_all(
     conn: &mut PgConnection,
     batch: &Batch<'_>,
     fence: Option<(&FenceId, Fenced)>,
@@ -166,6 +215,9 @@ impl Sink<ShopRecord> for PgJournal {
         entries: &'a [Entry<ShopRecord>],
         mut earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
+        if let Some(log) = &self.log {
+            return Box::pin(log_postgres::append(&self.write_pool, &self.fence, &log.projection, entries, earlier));
+        }
         let batch = Batch::of(entries);
         let before = std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys());
         match (&mut earlier).now_or_never() {
@@ -320,12 +372,13 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     if !wallets.is_empty() {
         c.part(
             "INSERT INTO customers (id, balance, created_at, updated_at) \
-             SELECT id, b, a, a FROM UNNEST($1::text[], $2::numeric[], $3::bigint[]) AS u(id, b, a) \
+             SELECT id, b, c, a FROM UNNEST($1::text[], $2::numeric[], $3::bigint[], $4::bigint[]) AS u(id, b, a, c) \
              ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at",
         )
         .bind(wallets.iter().map(|w| w.customer.as_str()).collect::<Vec<_>>())
         .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
-        .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>());
+        .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>())
+        .bind(wallets.iter().map(|w| batch.wallet_created_at(w)).collect::<Vec<_>>());
     }
     let ledger = &batch.ledger;
     if !ledger.is_empty() {
@@ -364,19 +417,21 @@ fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     let payments = &batch.payments;
     if !payments.is_empty() {
         // A plain insert: a payment id is stored once. A second row for an id refuses its batch
-        // (its neighbours are committed one by one), never overwrites the first.
-        c.part(
-            "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::bigint[])",
-        )
-        .bind(payments.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.customer.as_str()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.applied.as_str()).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| money(p.surplus)).collect::<Vec<_>>())
-        .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>());
+        // (its neighbours are committed one by one), never overwrites the first. The log's
+        // projection writes payments its record's transaction already stored: it keeps those.
+        let insert = "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::bigint[])";
+        let statement =
+            if batch.payments_stored { format!("{insert} ON CONFLICT (id) DO NOTHING") } else { insert.into() };
+        c.part(&statement)
+            .bind(payments.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.customer.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.applied.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| money(p.surplus)).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>());
     }
 }
 

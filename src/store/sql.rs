@@ -11,6 +11,9 @@ use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
 use sqlx::{Arguments, AssertSqlSafe, FromRow, Transaction};
 use warung_actors::domain::Money;
 
+use std::sync::Arc;
+
+use super::log::projection::Projection;
 use super::PoolUse;
 
 /// A row both drivers decode: a tuple of `String`, `i64` and their `Option`s.
@@ -83,9 +86,17 @@ impl From<Option<Money>> for Value {
     }
 }
 
-/// The reads' connections, on either backend.
+/// The reads' connections, on either backend. With the journal's log, every statement first
+/// waits until the tables show each change acknowledged before it began (`Projection::fresh`):
+/// nobody reads an acknowledged change as missing.
 #[derive(Clone, Debug)]
-pub(crate) enum Pool {
+pub(crate) struct Pool {
+    pub(crate) backend: Backend,
+    projection: Option<Arc<Projection>>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
@@ -97,24 +108,36 @@ pub(crate) enum Tx {
 }
 
 impl Pool {
+    pub(crate) fn new(backend: Backend, projection: Option<Arc<Projection>>) -> Pool {
+        Pool { backend, projection }
+    }
+
+    /// The connections, once the tables show what was acknowledged before this call.
+    pub(crate) async fn fresh(&self) -> Result<&Backend, sqlx::Error> {
+        if let Some(projection) = &self.projection {
+            projection.fresh().await.map_err(|behind| sqlx::Error::Protocol(behind.to_string()))?;
+        }
+        Ok(&self.backend)
+    }
+
     pub(crate) async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Ok(match self {
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        Ok(match self.fresh().await? {
+            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Backend::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
         })
     }
 
     pub(crate) fn pool_use(&self, name: &'static str) -> PoolUse {
-        match self {
-            Pool::Postgres(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
-            Pool::Sqlite(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
+        match &self.backend {
+            Backend::Postgres(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
+            Backend::Sqlite(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
         }
     }
 
     pub(crate) async fn close(&self) {
-        match self {
-            Pool::Postgres(pool) => pool.close().await,
-            Pool::Sqlite(pool) => pool.close().await,
+        match &self.backend {
+            Backend::Postgres(pool) => pool.close().await,
+            Backend::Sqlite(pool) => pool.close().await,
         }
     }
 }
@@ -152,31 +175,31 @@ impl Query {
     }
 
     pub(crate) async fn fetch_all<T: Record>(self, pool: &Pool) -> Result<Vec<T>, sqlx::Error> {
-        match pool {
-            Pool::Postgres(pool) => self.postgres_as()?.fetch_all(pool).await,
-            Pool::Sqlite(pool) => self.sqlite_as()?.fetch_all(pool).await,
+        match pool.fresh().await? {
+            Backend::Postgres(pool) => self.postgres_as()?.fetch_all(pool).await,
+            Backend::Sqlite(pool) => self.sqlite_as()?.fetch_all(pool).await,
         }
     }
 
     pub(crate) async fn fetch_optional<T: Record>(self, pool: &Pool) -> Result<Option<T>, sqlx::Error> {
-        match pool {
-            Pool::Postgres(pool) => self.postgres_as()?.fetch_optional(pool).await,
-            Pool::Sqlite(pool) => self.sqlite_as()?.fetch_optional(pool).await,
+        match pool.fresh().await? {
+            Backend::Postgres(pool) => self.postgres_as()?.fetch_optional(pool).await,
+            Backend::Sqlite(pool) => self.sqlite_as()?.fetch_optional(pool).await,
         }
     }
 
     pub(crate) async fn fetch_one<T: Record>(self, pool: &Pool) -> Result<T, sqlx::Error> {
-        match pool {
-            Pool::Postgres(pool) => self.postgres_as()?.fetch_one(pool).await,
-            Pool::Sqlite(pool) => self.sqlite_as()?.fetch_one(pool).await,
+        match pool.fresh().await? {
+            Backend::Postgres(pool) => self.postgres_as()?.fetch_one(pool).await,
+            Backend::Sqlite(pool) => self.sqlite_as()?.fetch_one(pool).await,
         }
     }
 
     /// Runs the statement; the number of rows it changed.
     pub(crate) async fn execute(self, pool: &Pool) -> Result<u64, sqlx::Error> {
-        Ok(match pool {
-            Pool::Postgres(pool) => self.postgres()?.execute(pool).await?.rows_affected(),
-            Pool::Sqlite(pool) => self.sqlite()?.execute(pool).await?.rows_affected(),
+        Ok(match pool.fresh().await? {
+            Backend::Postgres(pool) => self.postgres()?.execute(pool).await?.rows_affected(),
+            Backend::Sqlite(pool) => self.sqlite()?.execute(pool).await?.rows_affected(),
         })
     }
 

@@ -110,12 +110,13 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
 async fn write_money(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
     for w in &batch.wallets.rows {
         sqlx::query(
-            "INSERT INTO customers (id, balance, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+            "INSERT INTO customers (id, balance, created_at, updated_at) VALUES ($1, $2, $4, $3) \
              ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at",
         )
         .bind(w.customer.as_str())
         .bind(money(w.balance))
         .bind(w.updated_at)
+        .bind(batch.wallet_created_at(w))
         .execute(&mut *conn)
         .await?;
     }

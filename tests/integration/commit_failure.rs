@@ -18,9 +18,22 @@ const ITEMS: usize = BUYERS;
 /// Journal connections cut while they write a batch.
 const TERMINATIONS_MID_BATCH: usize = 4;
 
-#[actix_rt::test]
-async fn terminated_connections_never_turn_into_false_successes() {
-    let engine = TestEngine::start(Backend::Postgres).await;
+/// On Postgres's two journals: the tables, and the log (where the cuts also land on the
+/// projector, which shares the journal's connections).
+mod terminated_connections_never_turn_into_false_successes {
+    #[actix_rt::test]
+    async fn on_postgres() {
+        super::terminated_connections_never_turn_into_false_successes(crate::helpers::Backend::Postgres).await
+    }
+
+    #[actix_rt::test]
+    async fn on_postgres_log() {
+        super::terminated_connections_never_turn_into_false_successes(crate::helpers::Backend::PostgresLog).await
+    }
+}
+
+async fn terminated_connections_never_turn_into_false_successes(backend: Backend) {
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "hot", 1_000, ITEMS).await;
     join_all((0..BUYERS).map(|b| {
         let engine = engine.clone();

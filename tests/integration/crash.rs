@@ -30,10 +30,12 @@ impl Drop for Server {
     }
 }
 
-fn start(db_url: &str) -> Server {
+fn start(db: &TestDb) -> Server {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let journal = serde_json::to_value(db.journal).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_warung"))
-        .args(["serve", "--database-url", db_url])
+        .args(["serve", "--database-url", &db.url])
+        .env("WARUNG_DATABASE__JOURNAL", journal.as_str().unwrap())
         .env("WARUNG_HTTP__BIND", format!("127.0.0.1:{port}"))
         .env("WARUNG_HTTP__OPS_BIND", "127.0.0.1:0")
         .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
@@ -114,7 +116,7 @@ async fn buy_until_signalled(
 async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend: Backend) {
     let db = TestDb::new(backend).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    let mut server = start(&db.url);
+    let mut server = start(&db);
     wait_ready(&client, &server.base).await;
     let base = server.base.clone();
 
@@ -152,7 +154,7 @@ async fn a_flash_sale_killed_with_sigkill_loses_no_acknowledged_purchase(backend
         acknowledged.len()
     );
 
-    let mut server = start(&db.url);
+    let mut server = start(&db);
     wait_ready(&client, &server.base).await;
     let base = server.base.clone();
     for (order, item) in &acknowledged {
@@ -206,7 +208,7 @@ async fn a_sigterm_during_a_flash_sale_exits_cleanly_and_keeps_every_acknowledge
     const SHOPPERS: usize = 2_000;
     let db = TestDb::new(Backend::Postgres).await;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    let mut server = start(&db.url);
+    let mut server = start(&db);
     wait_ready(&client, &server.base).await;
     let base = server.base.clone();
     stock_and_fund(&client, &base, SHOPPERS, "shopper", SHOPPERS).await;

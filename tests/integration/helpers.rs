@@ -8,7 +8,7 @@ use warung::engine::Engine;
 use warung::flows::service::Gateway;
 use warung::settings::Settings;
 use warung::startup::Application;
-use warung::store::{self, Store};
+use warung::store::{self, JournalMode, Store};
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::StockKind;
 use warung_actors::product::{ProductCommand, Restock};
@@ -23,6 +23,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub enum Backend {
     Postgres,
     Sqlite,
+    /// Postgres with the journal's log (`database.journal = "log"`): the tables projected.
+    PostgresLog,
 }
 
 /// A fresh, empty database, dropped (Postgres) or deleted (SQLite) when the value goes, also when
@@ -30,6 +32,8 @@ pub enum Backend {
 pub struct TestDb {
     pub url: String,
     pub name: String,
+    /// How an engine on this database stores its journal.
+    pub journal: JournalMode,
     _dir: Option<tempfile::TempDir>,
     removed: bool,
 }
@@ -42,17 +46,19 @@ impl TestDb {
         warung::infra::install_tls_provider();
         let name = format!("warung_t_{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff);
         match backend {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PostgresLog => {
                 let admin =
                     sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.expect("Postgres on 127.0.0.1:5432 (see README)");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
                 admin.close().await;
-                TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name, _dir: None, removed: false }
+                let journal = if backend == Backend::PostgresLog { JournalMode::Log } else { JournalMode::Tables };
+                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+                TestDb { url, name, journal, _dir: None, removed: false }
             }
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("warung.db").display());
-                TestDb { url, name, _dir: Some(dir), removed: false }
+                TestDb { url, name, journal: JournalMode::Tables, _dir: Some(dir), removed: false }
             }
         }
     }
@@ -72,7 +78,7 @@ impl TestDb {
 
     /// A store of its own on the database, migrated.
     pub async fn store(&self) -> Arc<dyn Store> {
-        let store = store::connect(&self.url, 4).await.unwrap();
+        let store = store::connect_with(&self.url, 4, self.journal).await.unwrap();
         store.migrate().await.unwrap();
         store
     }
@@ -137,6 +143,7 @@ impl TestEngine {
     /// owns the database from now on.
     pub async fn on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestEngine {
         let mut settings = settings(&db.url);
+        settings.database.journal = db.journal;
         tweak(&mut settings);
         let engine = warung::startup::start_engine(settings).await.unwrap();
         TestEngine { engine, db }
@@ -311,6 +318,11 @@ macro_rules! on_both_backends {
             #[actix_rt::test]
             async fn on_sqlite() {
                 super::$name(crate::helpers::Backend::Sqlite).await
+            }
+
+            #[actix_rt::test]
+            async fn on_postgres_log() {
+                super::$name(crate::helpers::Backend::PostgresLog).await
             }
         }
     )*};

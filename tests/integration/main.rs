@@ -25,6 +25,7 @@ mod deploy_kit;
 mod flash_sale;
 mod helpers;
 mod http_api;
+mod journal_log;
 mod logs;
 mod metrics;
 mod ops_listener;

@@ -119,6 +119,7 @@ pub async fn spawn_shop_meta_down(backend: Backend) -> Shop {
 /// The tests' settings on `db`, live WhatsApp and Midtrans on the stand-ins.
 fn shop_settings(db: &TestDb, graph: &MockServer, midtrans: &MockServer) -> Settings {
     let mut s = settings(&db.url);
+    s.database.journal = db.journal;
     s.whatsapp.app_secret = Some(Secret::new(APP_SECRET));
     s.whatsapp.access_token = Some(Secret::new("test-access-token"));
     s.whatsapp.phone_number_id = Some(PHONE_NUMBER_ID.into());

@@ -12,7 +12,7 @@ pub trait Record: Clone + Debug + Send + Sync + 'static {}
 impl<T: Clone + Debug + Send + Sync + 'static> Record for T {}
 
 /// One row of a journal batch.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Entry<R> {
     /// A change an actor made.
     Event(Event),

@@ -11,7 +11,7 @@ use crate::domain::{
     CustomerId, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState, UnixMs,
 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Product(ProductRow),
     ItemsAdded { product: ProductCode, items: Vec<(ItemNo, ItemSecret)>, at: UnixMs },

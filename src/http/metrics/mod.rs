@@ -202,6 +202,27 @@ fn journal(out: &mut Exposition, engine: &Engine) {
     );
     out.family("warung_journal_waiting_submissions", "gauge", "Changes waiting for their batch (the persistence lag).");
     out.sample("warung_journal_waiting_submissions", &[], journal.queued());
+    if let Some(projection) = engine.store.projection() {
+        let lag = projection.lag();
+        out.family(
+            "warung_journal_projection_lag_events",
+            "gauge",
+            "Changes acknowledged (in the journal's log) and not yet in the tables.",
+        );
+        out.sample("warung_journal_projection_lag_events", &[], lag.events);
+        out.family(
+            "warung_journal_projection_lag_seconds",
+            "gauge",
+            "Age of the oldest acknowledged batch not yet in the tables.",
+        );
+        out.sample("warung_journal_projection_lag_seconds", &[], lag.ms as f64 / 1e3);
+        out.family(
+            "warung_journal_projection_failures_total",
+            "counter",
+            "Projection transactions that failed and were tried again.",
+        );
+        out.sample("warung_journal_projection_failures_total", &[], projection.failures());
+    }
 }
 
 fn pools(out: &mut Exposition, engine: &Engine, gateway: &Gateway) {

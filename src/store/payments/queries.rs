@@ -9,15 +9,15 @@ use super::{
 };
 use super::{CHARGE_COLUMNS, OPEN_CHARGE_ATTEMPTS_MAX};
 use crate::store::backend::SqlStore;
-use crate::store::sql::{Pool, Query, Value};
+use crate::store::sql::{Backend, Pool, Query, Value};
 use crate::store::StoreError;
 
 /// The candidate codes bound as `$8`, as a table of `code` in order `n`: the one place the two
 /// dialects differ (an array on Postgres, JSON on SQLite; see `Value::Ints`).
 fn candidate_codes(pool: &Pool) -> &'static str {
-    match pool {
-        Pool::Postgres(_) => "unnest($8::bigint[]) WITH ORDINALITY AS c(code, n)",
-        Pool::Sqlite(_) => "(SELECT CAST(value AS INTEGER) AS code, key AS n FROM json_each($8)) AS c",
+    match &pool.backend {
+        Backend::Postgres(_) => "unnest($8::bigint[]) WITH ORDINALITY AS c(code, n)",
+        Backend::Sqlite(_) => "(SELECT CAST(value AS INTEGER) AS code, key AS n FROM json_each($8)) AS c",
     }
 }
 
