@@ -73,6 +73,11 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("database.journal = \"log\" runs on Postgres only, for now: use \"tables\" on SQLite")]
     JournalLogNeedsPostgres,
+    #[error(
+        "another process writes this database's journal log (database.journal = \"log\" allows one); \
+         stop it first, or use database.journal = \"tables\" for a command that only reads"
+    )]
+    LogHasAnotherWriter,
     #[error("the journal's log holds a record this build cannot read (position {position}): {error}")]
     LogRecordUnreadable { position: i64, error: String },
 }

@@ -56,6 +56,8 @@ pub(crate) struct PgJournal {
 pub(crate) struct LogJournal {
     pub(crate) projection: Arc<Projection>,
     projector: tokio::task::JoinHandle<()>,
+    /// Holds the log's writer lock for as long as the store is open (see `lock_writer`).
+    writer_lock: tokio::sync::Mutex<Option<PgConnection>>,
 }
 
 impl Drop for LogJournal {
@@ -93,13 +95,17 @@ pub(crate) async fn connect(
         })
         .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
         .connect_lazy_with(
-            options.application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
+            options.clone().application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
         );
-    let log = (mode == JournalMode::Log).then(|| {
-        let projection = Arc::new(Projection::default());
-        let projector = tokio::spawn(log_postgres::run_projector(write_pool.clone(), projection.clone()));
-        LogJournal { projection, projector }
-    });
+    let log = match mode {
+        JournalMode::Log => {
+            let writer_lock = log_postgres::lock_writer(&options.application_name(JOURNAL_APPLICATION_NAME)).await?;
+            let projection = Arc::new(Projection::default());
+            let projector = tokio::spawn(log_postgres::run_projector(write_pool.clone(), projection.clone()));
+            Some(LogJournal { projection, projector, writer_lock: tokio::sync::Mutex::new(Some(writer_lock)) })
+        }
+        JournalMode::Tables => None,
+    };
     let journal = PgJournal {
         write_pool,
         last_batch: Mutex::new(RowKeys::default()),
@@ -114,10 +120,15 @@ impl PgJournal {
     /// leaves the log empty (what it cannot write in time stays in the log, for the next start).
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
-            if let Err(behind) = log.projection.fresh().await {
+            if log.projection.is_held() {
+                tracing::warn!("stopping with the projector held; the next start projects the log");
+            } else if let Err(behind) = log.projection.fresh().await {
                 tracing::warn!(%behind, "stopping with batches in the log; the next start projects them");
             }
             log.projector.abort();
+            if let Some(lock) = log.writer_lock.lock().await.take() {
+                let _ = sqlx::Connection::close(lock).await;
+            }
         }
         self.write_pool.close().await;
     }

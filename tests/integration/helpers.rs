@@ -76,9 +76,10 @@ impl TestDb {
         self.removed = true;
     }
 
-    /// A store of its own on the database, migrated.
+    /// A store of its own on the database, migrated, to read it (a database on the log has one
+    /// writer, the engine under test: this store reads the tables).
     pub async fn store(&self) -> Arc<dyn Store> {
-        let store = store::connect_with(&self.url, 4, self.journal).await.unwrap();
+        let store = store::connect(&self.url, 4).await.unwrap();
         store.migrate().await.unwrap();
         store
     }

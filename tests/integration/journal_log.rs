@@ -39,8 +39,16 @@ async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing() 
         "and not in the tables: the process stops between the two"
     );
 
-    // The process stops here as a crash stops it: nothing more of it is projected. Another
-    // starts on the same database.
+    // The process stops here as a crash stops it: nothing more of it is projected, and the log's
+    // writer lock goes with its connections. Another starts on the same database, and is refused
+    // while the first still holds the lock.
+    let refused = warung::store::connect_with(&first.db.url, 2, warung::store::JournalMode::Log).await;
+    assert!(
+        matches!(refused, Err(warung::store::StoreError::LogHasAnotherWriter)),
+        "one writer per log: {:?}",
+        refused.err()
+    );
+    first.store.close().await;
     let second = warung::startup::start_engine(first.engine.settings.clone()).await.unwrap();
     assert_eq!(count(&first.db.url, "SELECT count(*) FROM journal_log").await, 0, "the start projected the log");
     for (order, item) in &sold {
@@ -116,9 +124,9 @@ async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_buil
         let engine = TestEngine::start(Backend::PostgresLog).await;
         let raw = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
         for statement in [
-            "CREATE TABLE log_copy (position bigint, record bytea, appended_at bigint)",
+            "CREATE TABLE log_copy (position bigint, key bigint, record bytea, appended_at bigint)",
             "CREATE FUNCTION copy_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             INSERT INTO log_copy VALUES (NEW.position, NEW.record, NEW.appended_at); RETURN NEW; END $$",
+             INSERT INTO log_copy VALUES (NEW.position, NEW.key, NEW.record, NEW.appended_at); RETURN NEW; END $$",
             "CREATE TRIGGER copy_log AFTER INSERT ON journal_log FOR EACH ROW EXECUTE FUNCTION copy_log()",
         ] {
             sqlx::query(statement).execute(&raw).await.unwrap();
@@ -152,8 +160,8 @@ async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_buil
         }
 
         engine.store.projection().unwrap().fresh().await.unwrap();
-        let records: Vec<(i64, Vec<u8>, i64)> =
-            sqlx::query_as("SELECT position, record, appended_at FROM log_copy ORDER BY position")
+        let records: Vec<(i64, i64, Vec<u8>, i64)> =
+            sqlx::query_as("SELECT position, key, record, appended_at FROM log_copy ORDER BY position")
                 .fetch_all(&raw)
                 .await
                 .unwrap();
@@ -167,9 +175,10 @@ async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_buil
         tables_store.migrate().await.unwrap();
         tables_store.close().await;
         let raw = sqlx::PgPool::connect(&empty.url).await.unwrap();
-        for (position, record, appended_at) in &records {
-            sqlx::query("INSERT INTO journal_log (position, record, appended_at) VALUES ($1, $2, $3)")
+        for (position, key, record, appended_at) in &records {
+            sqlx::query("INSERT INTO journal_log (position, key, record, appended_at) VALUES ($1, $2, $3, $4)")
                 .bind(position)
+                .bind(key)
                 .bind(record)
                 .bind(appended_at)
                 .execute(&raw)

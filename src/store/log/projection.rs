@@ -133,17 +133,28 @@ impl Projection {
         reached.map_err(|_| ProjectionBehind(self.lag()))
     }
 
-    /// Waits while the projection is further behind than its limits allow.
-    pub async fn room(&self) {
+    /// Waits while the projection is further behind than its limits allow; fails after
+    /// `FRESH_READ_WAIT_SECS` (the projector is failing), so the journal's callers hear "try
+    /// again" instead of waiting without end.
+    pub async fn room(&self) -> Result<(), ProjectionBehind> {
         let mut projected = self.projected.subscribe();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(FRESH_READ_WAIT_SECS);
         loop {
             let lag = self.lag();
             if lag.events <= PROJECTION_LAG_EVENTS_MAX && lag.ms <= PROJECTION_LAG_MS_MAX {
-                return;
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ProjectionBehind(lag));
             }
             // Woken when the projector moves; checked again at least every 10 ms for the age limit.
             let _ = tokio::time::timeout(Duration::from_millis(10), projected.changed()).await;
         }
+    }
+
+    /// Whether the projector is held (`hold`).
+    pub fn is_held(&self) -> bool {
+        self.held.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The next batches to project, oldest first, up to `PROJECTION_TRANSACTION_EVENTS_MAX`
