@@ -10,6 +10,9 @@ fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
     println!("cargo:rerun-if-env-changed=WARUNG_BUILD_COMMIT");
+    // `sqlx::migrate!` embeds the migrations; a build script that names what it watches turns
+    // off cargo's own watching of the package, so a new migration would not rebuild without this.
+    println!("cargo:rerun-if-changed=migrations");
 }
 
 fn git_commit() -> String {
