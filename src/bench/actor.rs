@@ -44,6 +44,9 @@ const FUNDING_IN_FLIGHT: usize = 512;
 /// Tries of an attempt the engine answered "busy" (mailbox full: nothing was done).
 const BUSY_RETRIES_MAX: usize = 100;
 
+/// Distinct reasons for failed attempts kept for the notes; the rest are counted together.
+const FAILURE_REASONS_MAX: usize = 8;
+
 pub struct ActorContender {
     engine: Engine,
     /// The journal's counters when the sale began: (batches, events, commit micros).
@@ -53,6 +56,8 @@ pub struct ActorContender {
     database: String,
     /// `--fence alternate`: the fence's windows and the sales in each.
     alternation: Option<Arc<Alternation>>,
+    /// Why attempts failed, so a run with failures says what they were.
+    failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// The engine's own database on the same server: its name, its URL, and the server's options.
@@ -131,7 +136,7 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
     }
     engine.supervisor.flush().await.context("storing the wallets")?;
     let journal_before = journal_figures(&engine);
-    Ok(ActorContender { engine, journal_before, products, items, database: name, alternation })
+    Ok(ActorContender { engine, journal_before, products, items, database: name, alternation, failures: Default::default() })
 }
 
 async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -> anyhow::Result<()> {
@@ -191,6 +196,19 @@ where
     }
 }
 
+impl ActorContender {
+    fn count_failure(&self, error: &CheckoutError) {
+        let mut failures = self.failures.lock().expect("failures lock");
+        let reason = error.to_string();
+        let reason = if failures.len() < FAILURE_REASONS_MAX || failures.contains_key(&reason) {
+            reason
+        } else {
+            "other reasons".to_string()
+        };
+        *failures.entry(reason).or_default() += 1;
+    }
+}
+
 #[async_trait]
 impl Contender for ActorContender {
     fn not_durable(&self) -> Option<String> {
@@ -211,7 +229,10 @@ impl Contender for ActorContender {
             }
             Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) => Attempt::SoldOut,
             Err(CheckoutError::InsufficientBalance { .. }) => Attempt::Insufficient,
-            Err(_) => Attempt::Failed,
+            Err(error) => {
+                self.count_failure(&error);
+                Attempt::Failed
+            }
         }
     }
 
@@ -265,7 +286,9 @@ impl Contender for ActorContender {
             events as f64 / batches as f64,
             micros as f64 / batches as f64 / 1000.0
         );
-        std::iter::once(journal).chain(self.alternation.as_ref().and_then(|a| a.note())).collect()
+        let failures = self.failures.lock().expect("failures lock");
+        let failed = failures.iter().map(|(reason, n)| format!("{n} attempts failed: {reason}"));
+        std::iter::once(journal).chain(self.alternation.as_ref().and_then(|a| a.note())).chain(failed).collect()
     }
 
     async fn finish(&self) {

@@ -71,8 +71,8 @@ pub async fn prepare(sale: &FlashSale, strategy: Strategy) -> anyhow::Result<PgC
          FROM generate_series(0, $4 - 1) g",
     )
     .bind(per_thousand)
-    .bind(Decimal::from(sale.price))
-    .bind(Decimal::from(sale.price / 2))
+    .bind(Decimal::from(sale.funded_wallet()))
+    .bind(Decimal::from(sale.unfunded_wallet()))
     .bind(i64::try_from(sale.buyers()).context("too many buyers")?)
     .execute(&pool)
     .await?;

@@ -90,6 +90,8 @@ pub struct FlashSale {
     pub price: u64,
     /// Share of buyers whose wallet holds the price; the others hold half of it.
     pub funded_fraction: f64,
+    /// Purchases a funded buyer's wallet pays for (`--purchases-per-buyer`).
+    pub purchases_per_buyer: u64,
     /// Whether the engine's journal runs with the cluster's fence, as one node of a cluster would
     /// (without the rest of the cluster): what the fence costs, alone.
     pub fence: FenceMode,
@@ -139,10 +141,20 @@ impl FlashSale {
     /// Whole rupiah in buyer `b`'s wallet at the start.
     pub fn wallet(&self, buyer: u64) -> u64 {
         if self.funded(buyer) {
-            self.price
+            self.funded_wallet()
         } else {
-            self.price / 2
+            self.unfunded_wallet()
         }
+    }
+
+    /// What a buyer who can pay holds: `purchases_per_buyer` prices.
+    pub fn funded_wallet(&self) -> u64 {
+        self.price * self.purchases_per_buyer
+    }
+
+    /// What a buyer who cannot pay holds: half the price.
+    pub fn unfunded_wallet(&self) -> u64 {
+        self.price / 2
     }
 
     pub fn money_in(&self) -> Decimal {
@@ -157,6 +169,9 @@ impl FlashSale {
         match self.stop {
             Stop::Buyers(0) | Stop::Seconds(0) => problems.push("--buyers or --duration must be positive".into()),
             _ => {}
+        }
+        if self.purchases_per_buyer == 0 || self.price.checked_mul(self.purchases_per_buyer).is_none() {
+            problems.push("--purchases-per-buyer must be positive, and times --price fit in 64 bits".into());
         }
         if !(0.0..=1.0).contains(&self.funded_fraction) {
             problems.push("--funded-fraction must be between 0 and 1".into());
@@ -182,6 +197,7 @@ mod tests {
             concurrency: 4,
             price: 10_000,
             funded_fraction: fraction,
+            purchases_per_buyer: 1,
             fence: FenceMode::Off,
             journal: crate::store::JournalMode::Tables,
             database_url: String::new(),
@@ -198,6 +214,16 @@ mod tests {
         assert_eq!(funded, 800);
         assert_eq!(s.wallet((0..1000).find(|b| !s.funded(*b)).unwrap()), 5_000);
         assert_eq!(s.money_in(), Decimal::from(800 * 10_000 + 200 * 5_000));
+    }
+
+    #[test]
+    fn a_funded_wallet_pays_for_the_purchases_per_buyer_asked() {
+        let s = FlashSale { purchases_per_buyer: 20, ..sale(0.8) };
+        assert_eq!(s.wallet((0..1000).find(|b| s.funded(*b)).unwrap()), 200_000);
+        assert_eq!(s.wallet((0..1000).find(|b| !s.funded(*b)).unwrap()), 5_000);
+        assert_eq!(s.money_in(), Decimal::from(800 * 200_000 + 200 * 5_000));
+        assert!(FlashSale { purchases_per_buyer: 0, ..sale(0.8) }.check().is_err());
+        assert!(FlashSale { purchases_per_buyer: u64::MAX, ..sale(0.8) }.check().is_err());
     }
 
     #[test]

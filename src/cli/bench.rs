@@ -35,6 +35,10 @@ pub(super) struct FlashSaleArgs {
     /// Share of buyers who can pay; the others hold half the price.
     #[arg(long, default_value_t = 0.8)]
     funded_fraction: f64,
+    /// Purchases a funded buyer's wallet pays for: above 1, a timed run (--duration) cycling
+    /// through its wallets keeps selling instead of turning into refusals once each has bought.
+    #[arg(long, default_value_t = 1)]
+    purchases_per_buyer: u64,
     /// The cluster's fence on the engine's journal (the actor strategy), as one node of a cluster
     /// would have it, without the rest of the cluster: off, on (every batch), or alternate (on
     /// and off in turns within the run; the notes compare the two).
@@ -100,6 +104,7 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
         concurrency: args.concurrency,
         price: args.price,
         funded_fraction: args.funded_fraction,
+        purchases_per_buyer: args.purchases_per_buyer,
         fence: args.fence,
         journal: args.journal,
         database_url: args.database_url,
