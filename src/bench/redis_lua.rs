@@ -20,6 +20,10 @@ use super::{Attempt, Contender, Verification};
 /// Keys written or read per round trip while preparing and checking.
 const KEYS_PER_CALL: u64 = 1_000;
 
+/// Orders read back per round trip while checking: a long run sells millions, which in one reply
+/// outlast the connection's response timeout.
+const ORDERS_PER_CALL: usize = 50_000;
+
 const PURCHASE: &str = r#"
 local stock = tonumber(redis.call('GET', KEYS[1]))
 if stock == nil or stock < 1 then return -1 end
@@ -178,8 +182,21 @@ impl Contender for RedisContender {
 
     async fn verify(&self) -> anyhow::Result<Verification> {
         let mut connection = self.connection.clone();
-        let orders: Vec<String> =
-            redis::cmd("LRANGE").arg(self.orders_key()).arg(0).arg(-1).query_async(&mut connection).await?;
+        let mut orders: Vec<String> = Vec::new();
+        loop {
+            let from = orders.len();
+            let chunk: Vec<String> = redis::cmd("LRANGE")
+                .arg(self.orders_key())
+                .arg(from)
+                .arg(from + ORDERS_PER_CALL - 1)
+                .query_async(&mut connection)
+                .await?;
+            let last = chunk.len() < ORDERS_PER_CALL;
+            orders.extend(chunk);
+            if last {
+                break;
+            }
+        }
         let mut per_product: HashMap<u32, u64> = HashMap::new();
         let mut units: HashMap<(u32, i64), u64> = HashMap::new();
         for order in &orders {
