@@ -18,6 +18,7 @@ use warung_actors::product::{ProductCommand, ProductRejection, Restock};
 use warung_actors::runtime::CallError;
 
 use super::alternate::Alternation;
+use super::memory::{self, Resident};
 use super::sale::{FenceMode, FlashSale};
 use super::{Attempt, Contender, Verification};
 use crate::checkout::{CheckoutError, OrderState};
@@ -58,6 +59,11 @@ pub struct ActorContender {
     alternation: Option<Arc<Alternation>>,
     /// Why attempts failed, so a run with failures says what they were.
     failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Resident memory with the engine started and no customer yet.
+    resident_before: Option<Resident>,
+    customers: u64,
+    /// Resident memory at the peak and once every actor has passivated, with how many did.
+    resident_after: std::sync::Mutex<Option<(Resident, Resident, usize)>>,
 }
 
 /// The engine's own database on the same server: its name, its URL, and the server's options.
@@ -101,6 +107,7 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
         settings.database.journal = sale.journal;
     }
     let engine = crate::startup::start_engine(settings).await?;
+    let resident_before = memory::resident();
     let mut alternation = None;
     if sale.fence != FenceMode::Off {
         let access = engine.store.cluster_access().context("--fence needs the engine on Postgres (actor)")?;
@@ -136,7 +143,18 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
     }
     engine.supervisor.flush().await.context("storing the wallets")?;
     let journal_before = journal_figures(&engine);
-    Ok(ActorContender { engine, journal_before, products, items, database: name, alternation, failures: Default::default() })
+    Ok(ActorContender {
+        engine,
+        journal_before,
+        products,
+        items,
+        database: name,
+        alternation,
+        failures: Default::default(),
+        resident_before,
+        customers: sale.buyers(),
+        resident_after: Default::default(),
+    })
 }
 
 async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -> anyhow::Result<()> {
@@ -197,6 +215,30 @@ where
 }
 
 impl ActorContender {
+    /// Passivates every actor, as the idle sweep does after `passivate_after`, and notes the
+    /// resident memory at the peak and after: what a customer costs once idle.
+    async fn passivate_all(&self) {
+        let at_peak = memory::resident();
+        let stopped = self.engine.supervisor.stop_actors(|_| true).await;
+        if let (Some(at_peak), Some(after)) = (at_peak, memory::resident()) {
+            *self.resident_after.lock().expect("memory lock") = Some((at_peak, after, stopped));
+        }
+    }
+
+    fn memory_note(&self) -> Option<String> {
+        let before = self.resident_before?;
+        let (at_peak, after, stopped) = (*self.resident_after.lock().expect("memory lock"))?;
+        let per_customer = after.now_kib.saturating_sub(before.now_kib) as f64 * 1024.0 / self.customers.max(1) as f64;
+        Some(format!(
+            "resident memory: {} MiB before the {} customers, {} MiB at the peak, {} MiB once {stopped} actors passivated \
+             ({per_customer:.0} bytes per idle customer)",
+            before.now_kib / 1024,
+            self.customers,
+            at_peak.peak_kib / 1024,
+            after.now_kib / 1024,
+        ))
+    }
+
     fn count_failure(&self, error: &CheckoutError) {
         let mut failures = self.failures.lock().expect("failures lock");
         let reason = error.to_string();
@@ -248,6 +290,7 @@ impl Contender for ActorContender {
 
     async fn verify(&self) -> anyhow::Result<Verification> {
         self.engine.supervisor.flush().await.context("flushing the journal")?;
+        self.passivate_all().await;
         let store = self.engine.store.as_ref();
         let audit = crate::audit::audit(store).await?;
         anyhow::ensure!(audit.is_clean(), "the audit found violations:\n{audit}");
@@ -288,7 +331,11 @@ impl Contender for ActorContender {
         );
         let failures = self.failures.lock().expect("failures lock");
         let failed = failures.iter().map(|(reason, n)| format!("{n} attempts failed: {reason}"));
-        std::iter::once(journal).chain(self.alternation.as_ref().and_then(|a| a.note())).chain(failed).collect()
+        std::iter::once(journal)
+            .chain(self.alternation.as_ref().and_then(|a| a.note()))
+            .chain(self.memory_note())
+            .chain(failed)
+            .collect()
     }
 
     async fn finish(&self) {

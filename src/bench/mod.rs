@@ -14,6 +14,7 @@ mod actor;
 mod alternate;
 mod cpu;
 mod html;
+mod memory;
 mod plot;
 mod postgres;
 mod redis_lua;
