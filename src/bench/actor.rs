@@ -103,9 +103,7 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
     let (name, url) = if on_sqlite { fresh_sqlite(sale)? } else { fresh_postgres(sale).await? };
     let mut settings = Settings::from_environment().context("settings")?;
     settings.database.url = url.into();
-    if !on_sqlite {
-        settings.database.journal = sale.journal;
-    }
+    settings.database.journal = sale.journal;
     let engine = crate::startup::start_engine(settings).await?;
     let resident_before = memory::resident();
     let mut alternation = None;

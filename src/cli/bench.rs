@@ -44,7 +44,7 @@ pub(super) struct FlashSaleArgs {
     /// and off in turns within the run; the notes compare the two).
     #[arg(long, value_enum, default_value_t = crate::bench::sale::FenceMode::Off)]
     fence: crate::bench::sale::FenceMode,
-    /// How the engine on Postgres (`actor`) stores its journal: tables (each batch writes the
+    /// How the engine (`actor`, `actor-sqlite`) stores its journal: tables (each batch writes the
     /// tables) or log (each batch is one log record; the tables are projected from it).
     #[arg(long, value_enum, default_value_t = crate::store::JournalMode::Tables)]
     journal: crate::store::JournalMode,

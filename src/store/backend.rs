@@ -43,10 +43,11 @@ impl SqlStore {
         Ok(SqlStore { pool, journal: Journal::Postgres(journal), counters: Arc::default() })
     }
 
-    pub async fn connect_sqlite(url: &str) -> Result<SqlStore, StoreError> {
-        let (pool, journal) = sqlite::connect(url).await?;
+    pub async fn connect_sqlite(url: &str, mode: JournalMode) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = sqlite::connect(url, mode).await?;
+        let projection = journal.log.as_ref().map(|log| log.projection.clone());
         Ok(SqlStore {
-            pool: Pool::new(Backend::Sqlite(pool), None),
+            pool: Pool::new(Backend::Sqlite(pool), projection),
             journal: Journal::Sqlite(journal),
             counters: Arc::default(),
         })
@@ -56,7 +57,7 @@ impl SqlStore {
     pub(crate) fn projection(&self) -> Option<&Arc<Projection>> {
         match &self.journal {
             Journal::Postgres(journal) => journal.log.as_ref().map(|log| &log.projection),
-            Journal::Sqlite(_) => None,
+            Journal::Sqlite(journal) => journal.log.as_ref().map(|log| &log.projection),
         }
     }
 
@@ -65,7 +66,7 @@ impl SqlStore {
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
         match &self.journal {
             Journal::Postgres(journal) => journal.project_leftovers().await,
-            Journal::Sqlite(_) => Ok(()),
+            Journal::Sqlite(journal) => journal.project_leftovers().await,
         }
     }
 
@@ -132,8 +133,9 @@ impl SqlStore {
 
     /// Closes the journal's connections, then the reads'.
     pub(crate) async fn close_pools(&self) {
-        if let Journal::Postgres(journal) = &self.journal {
-            journal.close().await;
+        match &self.journal {
+            Journal::Postgres(journal) => journal.close().await,
+            Journal::Sqlite(journal) => journal.close().await,
         }
         self.pool.close().await;
     }

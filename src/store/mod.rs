@@ -71,8 +71,6 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use postgres://... or sqlite://...")]
     UnsupportedUrl(String),
-    #[error("database.journal = \"log\" runs on Postgres only, for now: use \"tables\" on SQLite")]
-    JournalLogNeedsPostgres,
     #[error(
         "another process writes this database's journal log (database.journal = \"log\" allows one); \
          stop it first, or use database.journal = \"tables\" for a command that only reads"
@@ -155,10 +153,7 @@ pub async fn connect_with(url: &str, max_connections: u32, mode: JournalMode) ->
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, mode).await?))
     } else if url.starts_with("sqlite:") || !url.contains("://") {
-        if mode == JournalMode::Log {
-            return Err(StoreError::JournalLogNeedsPostgres);
-        }
-        Ok(Arc::new(SqlStore::connect_sqlite(url).await?))
+        Ok(Arc::new(SqlStore::connect_sqlite(url, mode).await?))
     } else {
         Err(StoreError::UnsupportedUrl(crate::settings::secret::redact(url)))
     }
@@ -168,11 +163,13 @@ pub async fn connect_with(url: &str, max_connections: u32, mode: JournalMode) ->
 /// have committed (connection lost, timeout, shutdown).
 pub(crate) fn sink_error(error: sqlx::Error) -> SinkError {
     match &error {
-        sqlx::Error::Database(db)
-            if db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation() =>
-        {
-            SinkError::Refused(db.to_string())
-        }
+        sqlx::Error::Database(db) if is_refusal(&error) => SinkError::Refused(db.to_string()),
         _ => SinkError::Unavailable(error.to_string()),
     }
+}
+
+/// Whether the store refused the content (so nothing was committed), rather than went away.
+pub(crate) fn is_refusal(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation())
 }

@@ -14,7 +14,7 @@ use super::batch::{item_list, Batch, RowKeys};
 use super::combined::Combined;
 use super::fence::{self, FenceId, Fenced, WriterFence};
 use super::log::postgres as log_postgres;
-use super::log::projection::Projection;
+use super::log::projector::{self, LogJournal};
 use super::{sink_error, JournalMode, PoolUse, StoreError};
 use crate::records::{OrderRow, ShopRecord};
 
@@ -50,21 +50,7 @@ pub(crate) struct PgJournal {
     /// Who this process writes as, once it has joined a cluster: every batch is fenced by it.
     pub(crate) fence: Arc<WriterFence>,
     /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
-    pub(crate) log: Option<LogJournal>,
-}
-
-pub(crate) struct LogJournal {
-    pub(crate) projection: Arc<Projection>,
-    projector: tokio::task::JoinHandle<()>,
-    /// Holds the log's writer lock for as long as the store is open (see `lock_writer`).
-    writer_lock: tokio::sync::Mutex<Option<PgConnection>>,
-}
-
-impl Drop for LogJournal {
-    /// The projector holds the journal's pool: it goes with the store, not with the process.
-    fn drop(&mut self) {
-        self.projector.abort();
-    }
+    pub(crate) log: Option<LogJournal<PgConnection>>,
 }
 
 /// Opens the reads' pool (activation, queries) and the journal's; with the log, starts the
@@ -100,9 +86,7 @@ pub(crate) async fn connect(
     let log = match mode {
         JournalMode::Log => {
             let writer_lock = log_postgres::lock_writer(&options.application_name(JOURNAL_APPLICATION_NAME)).await?;
-            let projection = Arc::new(Projection::default());
-            let projector = tokio::spawn(log_postgres::run_projector(write_pool.clone(), projection.clone()));
-            Some(LogJournal { projection, projector, writer_lock: tokio::sync::Mutex::new(Some(writer_lock)) })
+            Some(LogJournal::start(write_pool.clone(), writer_lock))
         }
         JournalMode::Tables => None,
     };
@@ -120,13 +104,7 @@ impl PgJournal {
     /// leaves the log empty (what it cannot write in time stays in the log, for the next start).
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
-            if log.projection.is_held() {
-                tracing::warn!("stopping with the projector held; the next start projects the log");
-            } else if let Err(behind) = log.projection.fresh().await {
-                tracing::warn!(%behind, "stopping with batches in the log; the next start projects them");
-            }
-            log.projector.abort();
-            if let Some(lock) = log.writer_lock.lock().await.take() {
+            if let Some(lock) = log.stop().await {
                 let _ = sqlx::Connection::close(lock).await;
             }
         }
@@ -136,10 +114,7 @@ impl PgJournal {
     /// With the log: projects what a crash left in it, before anything reads the tables.
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
         if self.log.is_some() {
-            let projected = log_postgres::project_leftovers(&self.write_pool).await?;
-            if projected > 0 {
-                tracing::info!(records = projected, "projected the journal's log left by the last run");
-            }
+            projector::project_leftovers(&self.write_pool).await?;
         }
         Ok(())
     }

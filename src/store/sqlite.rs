@@ -1,6 +1,7 @@
 //! SQLite, the embedded default: WAL with `synchronous = FULL`, so a committed batch survives a
 //! crash or power loss as on Postgres. The journal is the only writer; a batch is one transaction
-//! of prepared statements (cached per connection).
+//! of prepared statements (cached per connection), or with the log (`database.journal = "log"`)
+//! one log row, the tables written by the projector in larger transactions (`store::log`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,8 +13,10 @@ use sqlx::sqlite::{
 use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError};
 
 use super::batch::{item_list, Batch};
+use super::log::projector::{self, LogJournal};
+use super::log::sqlite as log_sqlite;
 use super::sql::sqlite_money as money;
-use super::{sink_error, StoreError};
+use super::{sink_error, JournalMode, StoreError};
 use crate::records::ShopRecord;
 
 /// Connections: one writer (the journal) and readers for activations and queries.
@@ -25,29 +28,62 @@ const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
 /// The journal's side of a SQLite store: the one writer, on the same pool as the reads.
 pub(crate) struct SqliteJournal {
     pool: SqlitePool,
+    /// With `database.journal = "log"`: the projection, the projector and the writer lock (a
+    /// database in memory has none).
+    pub(crate) log: Option<LogJournal<Option<std::fs::File>>>,
 }
 
-/// Opens the one pool the reads and the journal share.
-pub(crate) async fn connect(url: &str) -> Result<(SqlitePool, SqliteJournal), StoreError> {
+/// Opens the one pool the reads and the journal share; with the log, takes its writer lock and
+/// starts the projector.
+pub(crate) async fn connect(url: &str, mode: JournalMode) -> Result<(SqlitePool, SqliteJournal), StoreError> {
     let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
     let options = SqliteConnectOptions::from_str(&url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
+    let log_lock = match mode {
+        JournalMode::Log => {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            Some(log_sqlite::lock_writer(&options, in_memory)?)
+        }
+        JournalMode::Tables => None,
+    };
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
-    Ok((pool.clone(), SqliteJournal { pool }))
+    let log = log_lock.map(|lock| LogJournal::start(pool.clone(), lock));
+    Ok((pool.clone(), SqliteJournal { pool, log }))
 }
 
 impl SqliteJournal {
     /// One transaction: the stock rows, the money rows, then the shop's records.
     async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        write_stock(&mut tx, &batch).await?;
-        write_money(&mut tx, &batch).await?;
-        write_records(&mut tx, &batch).await?;
+        write_tables(&mut tx, &batch).await?;
         tx.commit().await
     }
+
+    /// With the log: lets the projector finish, and releases the writer lock.
+    pub(crate) async fn close(&self) {
+        if let Some(log) = &self.log {
+            drop(log.stop().await);
+        }
+    }
+
+    /// With the log: projects what a crash left in it, before anything reads the tables.
+    pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
+        if self.log.is_some() {
+            projector::project_leftovers(&self.pool).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Every table a batch writes: the stock rows, the money rows, then the shop's records.
+pub(crate) async fn write_tables(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+    write_stock(conn, batch).await?;
+    write_money(conn, batch).await?;
+    write_records(conn, batch).await?;
+    write_payments(conn, batch).await
 }
 
 async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
@@ -145,19 +181,33 @@ async fn write_records(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result
         .execute(&mut *conn)
         .await?;
     }
-    // A plain insert: a payment id is stored once (see the Postgres writer).
-    for p in &batch.payments {
-        sqlx::query(
-            "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(p.id.as_str()).bind(p.customer.as_str()).bind(p.order.as_ref().map(|o| o.to_string())).bind(p.purpose.as_str())
-        .bind(money(p.amount)).bind(p.applied.as_str()).bind(money(p.surplus)).bind(p.at)
-        .execute(&mut *conn)
-        .await?;
-    }
     for a in &batch.audit {
         sqlx::query("INSERT INTO admin_audit (admin, action, subject, before, after, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&a.admin).bind(&a.action).bind(&a.subject).bind(&a.before).bind(&a.after).bind(&a.reason).bind(a.at)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A plain insert: a payment id is stored once (see the Postgres writer), unless the batch's
+/// payments were stored with its log record: then a stored one is kept.
+pub(crate) async fn write_payments(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(), sqlx::Error> {
+    let insert = if batch.payments_stored {
+        "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING"
+    } else {
+        "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    };
+    for p in &batch.payments {
+        sqlx::query(insert)
+            .bind(p.id.as_str())
+            .bind(p.customer.as_str())
+            .bind(p.order.as_ref().map(|o| o.to_string()))
+            .bind(p.purpose.as_str())
+            .bind(money(p.amount))
+            .bind(p.applied.as_str())
+            .bind(money(p.surplus))
+            .bind(p.at)
             .execute(&mut *conn)
             .await?;
     }
@@ -172,6 +222,9 @@ impl Sink<ShopRecord> for SqliteJournal {
         earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
+            if let Some(log) = &self.log {
+                return log_sqlite::append(&self.pool, &log.projection, entries, earlier).await;
+            }
             after(earlier).await?;
             self.write(Batch::of(entries)).await.map_err(sink_error)
         })

@@ -25,6 +25,8 @@ pub enum Backend {
     Sqlite,
     /// Postgres with the journal's log (`database.journal = "log"`): the tables projected.
     PostgresLog,
+    /// SQLite with the journal's log.
+    SqliteLog,
 }
 
 /// A fresh, empty database, dropped (Postgres) or deleted (SQLite) when the value goes, also when
@@ -55,10 +57,11 @@ impl TestDb {
                 let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
                 TestDb { url, name, journal, _dir: None, removed: false }
             }
-            Backend::Sqlite => {
+            Backend::Sqlite | Backend::SqliteLog => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("warung.db").display());
-                TestDb { url, name, journal: JournalMode::Tables, _dir: Some(dir), removed: false }
+                let journal = if backend == Backend::SqliteLog { JournalMode::Log } else { JournalMode::Tables };
+                TestDb { url, name, journal, _dir: Some(dir), removed: false }
             }
         }
     }
@@ -307,7 +310,7 @@ pub async fn assert_audit_clean(store: &dyn Store) {
     assert!(report.is_clean(), "{report}");
 }
 
-/// Declares one test per backend from one async body taking a `Backend`.
+/// Declares one test per backend and journal from one async body taking a `Backend`.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -324,6 +327,11 @@ macro_rules! on_both_backends {
             #[actix_rt::test]
             async fn on_postgres_log() {
                 super::$name(crate::helpers::Backend::PostgresLog).await
+            }
+
+            #[actix_rt::test]
+            async fn on_sqlite_log() {
+                super::$name(crate::helpers::Backend::SqliteLog).await
             }
         }
     )*};

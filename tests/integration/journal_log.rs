@@ -9,17 +9,45 @@ use crate::helpers::*;
 const BUYERS: usize = 12;
 const PRICE: u64 = 10_000;
 
-/// Counts rows straight from Postgres, past the store's read barrier.
+/// Counts rows straight from the database, past the store's read barrier.
 async fn count(url: &str, sql: &'static str) -> i64 {
-    let raw = sqlx::PgPool::connect(url).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&raw).await.unwrap();
-    raw.close().await;
-    n
+    if url.starts_with("postgres") {
+        let raw = sqlx::PgPool::connect(url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&raw).await.unwrap();
+        raw.close().await;
+        n
+    } else {
+        let raw = sqlx::SqlitePool::connect(url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&raw).await.unwrap();
+        raw.close().await;
+        n
+    }
 }
 
-#[actix_rt::test]
-async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing() {
-    let first = TestEngine::start(Backend::PostgresLog).await;
+/// Declares one test per backend on the log from one async body taking a `Backend`.
+macro_rules! on_both_logs {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_rt::test]
+            async fn on_postgres_log() {
+                super::$name(crate::helpers::Backend::PostgresLog).await
+            }
+
+            #[actix_rt::test]
+            async fn on_sqlite_log() {
+                super::$name(crate::helpers::Backend::SqliteLog).await
+            }
+        }
+    )*};
+}
+
+on_both_logs!(
+    a_crash_after_the_log_commit_and_before_the_projection_loses_nothing,
+    a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it,
+);
+
+async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(backend: Backend) {
+    let first = TestEngine::start(backend).await;
     let product = product_with_items(&first, "logged", PRICE, BUYERS + 3).await;
     let buyers: Vec<String> = (0..BUYERS).map(|b| format!("logbuyer{b}")).collect();
     fund_all(&first, &buyers, PRICE).await;
@@ -64,9 +92,8 @@ async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing() 
     first.db.remove().await;
 }
 
-#[actix_rt::test]
-async fn a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it() {
-    let engine = TestEngine::start(Backend::PostgresLog).await;
+async fn a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it(backend: Backend) {
+    let engine = TestEngine::start(backend).await;
     let product = product_with_items(&engine, "fresh", PRICE, 2).await;
     fund(&engine, "reader", PRICE).await;
     let projection = engine.store.projection().unwrap();
@@ -88,49 +115,132 @@ async fn a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it() {
     engine.finish().await;
 }
 
-/// What the projected tables hold, row by row as JSON, sorted: the append-only tables without
-/// their serial ids, products without the moment their first row was made (stored outside the
-/// journal when the product is created).
-async fn projected_tables(url: &str) -> Vec<(String, Vec<String>)> {
-    let raw = sqlx::PgPool::connect(url).await.unwrap();
-    let mut tables = Vec::new();
-    for (table, dropped) in [
-        ("products", "'created_at'"),
-        ("items", "'none'"),
-        ("reservations", "'none'"),
-        ("inventory_movements", "'id'"),
-        ("customers", "'none'"),
-        ("ledger_entries", "'id'"),
-        ("orders", "'none'"),
-        ("payments", "'none'"),
-    ] {
-        let sql = format!("SELECT (to_jsonb(t) - {dropped})::text FROM {table} t ORDER BY 1");
-        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&raw).await.unwrap();
-        tables.push((table.to_string(), rows.into_iter().map(|r| r.0).collect()));
-    }
-    raw.close().await;
-    tables
+/// The tables the projector writes, and the column of each left out of the comparison: the
+/// append-only tables' serial ids, and the moment a product's first row was made (stored outside
+/// the journal when the product is created).
+const PROJECTED_TABLES: [(&str, &str); 8] = [
+    ("products", "created_at"),
+    ("items", ""),
+    ("reservations", ""),
+    ("inventory_movements", "id"),
+    ("customers", ""),
+    ("ledger_entries", "id"),
+    ("orders", ""),
+    ("payments", ""),
+];
+
+/// A database opened past the store, on either backend.
+enum Raw {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
 }
+
+type LogRow = (i64, i64, Vec<u8>, i64);
+
+impl Raw {
+    async fn open(url: &str) -> Raw {
+        if url.starts_with("postgres") {
+            Raw::Postgres(sqlx::PgPool::connect(url).await.unwrap())
+        } else {
+            Raw::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap())
+        }
+    }
+
+    async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self {
+            Raw::Postgres(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
+            Raw::Sqlite(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
+        }
+    }
+
+    async fn strings(&self, sql: String) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(sql);
+        let rows: Vec<(String,)> = match self {
+            Raw::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Raw::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        };
+        rows.into_iter().map(|r| r.0).collect()
+    }
+
+    /// Keeps a copy of every log row as it is appended (a trigger), in `log_copy`.
+    async fn copy_the_log(&self) {
+        let statements: &[&str] = match self {
+            Raw::Postgres(_) => &[
+                "CREATE TABLE log_copy (position bigint, key bigint, record bytea, appended_at bigint)",
+                "CREATE FUNCTION copy_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 INSERT INTO log_copy VALUES (NEW.position, NEW.key, NEW.record, NEW.appended_at); RETURN NEW; END $$",
+                "CREATE TRIGGER copy_log AFTER INSERT ON journal_log FOR EACH ROW EXECUTE FUNCTION copy_log()",
+            ],
+            Raw::Sqlite(_) => &[
+                "CREATE TABLE log_copy (position INTEGER, key INTEGER, record BLOB, appended_at INTEGER)",
+                "CREATE TRIGGER copy_log AFTER INSERT ON journal_log BEGIN \
+                 INSERT INTO log_copy VALUES (NEW.position, NEW.key, NEW.record, NEW.appended_at); END",
+            ],
+        };
+        for statement in statements {
+            self.execute(statement).await;
+        }
+    }
+
+    async fn log_copy(&self) -> Vec<LogRow> {
+        let sql = "SELECT position, key, record, appended_at FROM log_copy ORDER BY position";
+        match self {
+            Raw::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Raw::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        }
+    }
+
+    async fn insert_log(&self, (position, key, record, appended_at): &LogRow) {
+        let sql = "INSERT INTO journal_log (position, key, record, appended_at) VALUES ($1, $2, $3, $4)";
+        match self {
+            Raw::Postgres(pool) => {
+                sqlx::query(sql).bind(position).bind(key).bind(record).bind(appended_at).execute(pool).await.unwrap();
+            }
+            Raw::Sqlite(pool) => {
+                sqlx::query(sql).bind(position).bind(key).bind(record).bind(appended_at).execute(pool).await.unwrap();
+            }
+        }
+    }
+
+    /// What the projected tables hold, row by row as JSON, sorted.
+    async fn projected_tables(&self) -> Vec<(String, Vec<String>)> {
+        let mut tables = Vec::new();
+        for (table, dropped) in PROJECTED_TABLES {
+            let sql = match self {
+                Raw::Postgres(_) => format!("SELECT (to_jsonb(t) - '{dropped}')::text FROM {table} t ORDER BY 1"),
+                Raw::Sqlite(_) => {
+                    let columns = self.strings(format!("SELECT name FROM pragma_table_info('{table}')")).await;
+                    let kept: Vec<String> = columns.into_iter().filter(|c| c != dropped).collect();
+                    format!("SELECT json_array({}) FROM {table} ORDER BY 1", kept.join(", "))
+                }
+            };
+            tables.push((table.to_string(), self.strings(sql).await));
+        }
+        tables
+    }
+
+    async fn close(self) {
+        match self {
+            Raw::Postgres(pool) => pool.close().await,
+            Raw::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+on_both_logs!(replaying_the_log_into_empty_tables_gives_the_tables_the_projector_built);
 
 /// Random sequences of top-ups, purchases and refunds, projected as they come; every log record
 /// is copied aside as it is appended (a trigger in the test's database), and the copies replayed
 /// into an empty database give the same tables.
-#[actix_rt::test]
-async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_built() {
+async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_built(backend: Backend) {
     use rand::{Rng, SeedableRng};
     use warung_actors::domain::Money;
 
     for seed in 0..3u64 {
-        let engine = TestEngine::start(Backend::PostgresLog).await;
-        let raw = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
-        for statement in [
-            "CREATE TABLE log_copy (position bigint, key bigint, record bytea, appended_at bigint)",
-            "CREATE FUNCTION copy_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             INSERT INTO log_copy VALUES (NEW.position, NEW.key, NEW.record, NEW.appended_at); RETURN NEW; END $$",
-            "CREATE TRIGGER copy_log AFTER INSERT ON journal_log FOR EACH ROW EXECUTE FUNCTION copy_log()",
-        ] {
-            sqlx::query(statement).execute(&raw).await.unwrap();
-        }
+        let engine = TestEngine::start(backend).await;
+        let raw = Raw::open(&engine.db.url).await;
+        raw.copy_the_log().await;
         let mut products = Vec::new();
         for p in 0..3u64 {
             products.push(product_with_items(&engine, &format!("rp{seed}x{p}"), 5_000 * (p + 1), 8).await);
@@ -160,35 +270,24 @@ async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_buil
         }
 
         engine.store.projection().unwrap().fresh().await.unwrap();
-        let records: Vec<(i64, i64, Vec<u8>, i64)> =
-            sqlx::query_as("SELECT position, key, record, appended_at FROM log_copy ORDER BY position")
-                .fetch_all(&raw)
-                .await
-                .unwrap();
-        raw.close().await;
+        let records = raw.log_copy().await;
         assert!(records.len() > 10, "seed {seed}: every change went through the log");
-        let built = projected_tables(&engine.db.url).await;
+        let built = raw.projected_tables().await;
+        raw.close().await;
         assert!(built.iter().all(|(_, rows)| !rows.is_empty()), "seed {seed}: every table has rows: {built:?}");
 
-        let empty = TestDb::new(Backend::PostgresLog).await;
+        let empty = TestDb::new(backend).await;
         let tables_store = warung::store::connect(&empty.url, 2).await.unwrap();
         tables_store.migrate().await.unwrap();
         tables_store.close().await;
-        let raw = sqlx::PgPool::connect(&empty.url).await.unwrap();
-        for (position, key, record, appended_at) in &records {
-            sqlx::query("INSERT INTO journal_log (position, key, record, appended_at) VALUES ($1, $2, $3, $4)")
-                .bind(position)
-                .bind(key)
-                .bind(record)
-                .bind(appended_at)
-                .execute(&raw)
-                .await
-                .unwrap();
+        let raw = Raw::open(&empty.url).await;
+        for record in &records {
+            raw.insert_log(record).await;
         }
-        raw.close().await;
         let replaying = warung::store::connect_with(&empty.url, 2, empty.journal).await.unwrap();
         replaying.migrate().await.expect("the start projects the log");
-        let replayed = projected_tables(&empty.url).await;
+        let replayed = raw.projected_tables().await;
+        raw.close().await;
         for ((table, built_rows), (_, replayed_rows)) in built.iter().zip(&replayed) {
             let missing: Vec<_> = built_rows.iter().filter(|r| !replayed_rows.contains(r)).collect();
             let extra: Vec<_> = replayed_rows.iter().filter(|r| !built_rows.contains(r)).collect();

@@ -5,9 +5,13 @@
 //! - `record`: a batch's entries as one versioned binary record, and back.
 //! - `projection`: how far the tables are behind the log; the fresh-read barrier and the
 //!   journal's backpressure.
-//! - `postgres`: appending a record, the projector, and projecting what a crash left.
+//! - `projector`: writing the acknowledged batches to the tables in log order, and what a crash
+//!   left in the log at start, on either backend.
+//! - `postgres`, `sqlite`: each backend's append, writer lock and projection transaction.
 
 pub(crate) mod postgres;
 pub mod projection;
+pub(crate) mod projector;
 pub mod record;
+pub(crate) mod sqlite;
 pub mod wire;

@@ -7,28 +7,23 @@
 //! a second one, so payment rows are written beside the log row, in its transaction, before any
 //! reply; the projector leaves them out.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool};
 use warung_actors::journal::{after, Earlier, Entry, SinkError};
 
 use super::projection::Projection;
+use super::projector::{deleted_rows, LogRow, LogTables, Projected};
 use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::Batch;
 use crate::store::fence::{self, Fenced, WriterFence};
 use crate::store::postgres::write_all;
-use crate::store::{sink_error, StoreError};
+use crate::store::{is_refusal, sink_error, StoreError};
 
 /// A Postgres advisory lock key: the one process that writes a database's log holds it.
 pub(crate) const LOG_WRITER_LOCK: i64 = 0x7761_7275_6e67_4c47; // "warungLG"
-
-/// Log rows read at once when projecting what a crash left.
-const LEFTOVER_ROWS_PER_READ: i64 = 1_000;
-
-/// Longest pause between two tries of a projection the store refused or could not take.
-const PROJECTION_RETRY_MS_MAX: u64 = 1_000;
 
 /// How long an append whose commit answer was lost keeps asking whether its record landed.
 const COMMIT_CHECK_SECS: u64 = 10;
@@ -104,12 +99,6 @@ pub(crate) async fn append(
     Ok(())
 }
 
-/// Whether the store refused the content (so nothing was committed), rather than went away.
-fn is_refusal(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db)
-        if db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation())
-}
-
 /// After an error that may have come after the commit: the record's position if it is in the
 /// log. Tried for `COMMIT_CHECK_SECS` (the store may be coming back); unknown after that counts as
 /// not committed, and is logged as the one case a restart may find a record this process gave up.
@@ -138,40 +127,40 @@ async fn insert_record(conn: &mut PgConnection, key: i64, record: &[u8], now_ms:
         .await
 }
 
-/// What a projection transaction found of its log rows.
-#[derive(Debug, PartialEq, Eq)]
-enum Projected {
-    /// It wrote them.
-    Written,
-    /// Another transaction had projected them all already (a retry whose first try committed).
-    AlreadyDone,
-}
+/// The tables on Postgres: the log rows are deleted with `RETURNING`, which also serialises two
+/// projectors of the same rows (the second finds them gone).
+impl LogTables for PgPool {
+    fn project<'a>(
+        &'a self,
+        positions: &'a [i64],
+        entries: &'a [Entry<ShopRecord>],
+    ) -> BoxFuture<'a, Result<Projected, StoreError>> {
+        Box::pin(async move {
+            let mut batch = Batch::of(entries);
+            batch.payments_stored = true;
+            let mut tx = self.begin().await?;
+            let deleted: Vec<i64> =
+                sqlx::query_scalar("DELETE FROM journal_log WHERE position = ANY($1) RETURNING position")
+                    .bind(positions)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let projected = deleted_rows(deleted.len() as u64, positions)?;
+            if projected == Projected::Written {
+                write_all(&mut tx, &batch, None).await?;
+                tx.commit().await?;
+            }
+            Ok(projected)
+        })
+    }
 
-/// Writes batches to the tables, and deletes their log rows, in one transaction. The rows are
-/// deleted first: all of them gone means the batches were projected already (nothing is
-/// written twice), some of them gone is a broken invariant. Their payments are stored already
-/// (with the log row), unless the log is replayed into other tables: a stored one is kept.
-async fn project(pool: &PgPool, positions: &[i64], entries: &[Entry<ShopRecord>]) -> Result<Projected, StoreError> {
-    let mut batch = Batch::of(entries);
-    batch.payments_stored = true;
-    let mut tx = pool.begin().await?;
-    let deleted: Vec<i64> = sqlx::query_scalar("DELETE FROM journal_log WHERE position = ANY($1) RETURNING position")
-        .bind(positions)
-        .fetch_all(&mut *tx)
-        .await?;
-    if deleted.is_empty() {
-        return Ok(Projected::AlreadyDone);
+    fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as("SELECT position, record FROM journal_log ORDER BY position LIMIT $1")
+                .bind(limit)
+                .fetch_all(self)
+                .await?)
+        })
     }
-    if deleted.len() != positions.len() {
-        return Err(StoreError::Corrupt(format!(
-            "{} of {} log records to project were already gone",
-            positions.len() - deleted.len(),
-            positions.len()
-        )));
-    }
-    write_all(&mut tx, &batch, None).await?;
-    tx.commit().await?;
-    Ok(Projected::Written)
 }
 
 /// Takes the log's writer lock on a connection of its own, held while the store is open: one
@@ -185,54 +174,4 @@ pub(crate) async fn lock_writer(options: &sqlx::postgres::PgConnectOptions) -> R
         return Err(StoreError::LogHasAnotherWriter);
     }
     Ok(conn)
-}
-
-/// The projector: for as long as the process runs, takes the acknowledged batches in order and
-/// writes them. A failure is retried (the batches stay in memory and in the log) with a growing
-/// pause; meanwhile reads wait, and past the lag limits so does the journal.
-pub(crate) async fn run_projector(pool: PgPool, projection: Arc<Projection>) {
-    loop {
-        let taken = projection.take().await;
-        let last = taken.last().expect("take returns at least one batch").0;
-        let positions: Vec<i64> = taken.iter().map(|t| t.1).collect();
-        let entries: Vec<Entry<ShopRecord>> = taken.into_iter().flat_map(|t| t.2).collect();
-        let mut pause = Duration::from_millis(10);
-        loop {
-            match project(&pool, &positions, &entries).await {
-                Ok(_) => break,
-                Err(error) => {
-                    projection.failed();
-                    tracing::error!(%error, batches = positions.len(), "projecting the journal's log failed; trying again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(PROJECTION_RETRY_MS_MAX));
-                }
-            }
-        }
-        projection.projected(last);
-    }
-}
-
-/// Projects every record left in the log (by a crash between a batch's commit and its
-/// projection), oldest first, before anything reads the tables.
-pub(crate) async fn project_leftovers(pool: &PgPool) -> Result<u64, StoreError> {
-    let mut projected = 0;
-    loop {
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT position, record FROM journal_log ORDER BY position LIMIT $1")
-                .bind(LEFTOVER_ROWS_PER_READ)
-                .fetch_all(pool)
-                .await?;
-        if rows.is_empty() {
-            return Ok(projected);
-        }
-        let mut entries = Vec::new();
-        for (position, bytes) in &rows {
-            let decoded = record::decode(bytes)
-                .map_err(|error| StoreError::LogRecordUnreadable { position: *position, error: error.to_string() })?;
-            entries.extend(decoded);
-        }
-        let positions: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        project(pool, &positions, &entries).await?;
-        projected += rows.len() as u64;
-    }
 }

@@ -1,0 +1,149 @@
+//! The projector and the start's catch-up, on either backend: a backend says how it writes
+//! batches to its tables and deletes their log rows in one transaction (`LogTables`); the order,
+//! the retries and the lag accounting are the same everywhere.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use warung_actors::journal::Entry;
+
+use super::projection::Projection;
+use super::record;
+use crate::records::ShopRecord;
+use crate::store::StoreError;
+
+/// Log rows read at once when projecting what a crash left.
+const LEFTOVER_ROWS_PER_READ: i64 = 1_000;
+
+/// Longest pause between two tries of a projection the store refused or could not take.
+const PROJECTION_RETRY_MS_MAX: u64 = 1_000;
+
+/// A row of the log: its position and its record.
+pub(crate) type LogRow = (i64, Vec<u8>);
+
+/// What a projection transaction found of its log rows.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Projected {
+    /// It wrote them.
+    Written,
+    /// Another transaction had projected them all already (a retry whose first try committed).
+    AlreadyDone,
+}
+
+/// A backend's log and tables, as the projector uses them.
+pub(crate) trait LogTables: Send + Sync + 'static {
+    /// Writes `entries` (the batches at `positions`, in log order) to the tables and deletes
+    /// their log rows, in one transaction. The rows are deleted first: all of them gone means the
+    /// batches were projected already (nothing is written twice); some of them gone is a broken
+    /// invariant (`StoreError::Corrupt`). Their payments are stored already (with the log row),
+    /// unless the log is replayed into other tables: a stored one is kept.
+    fn project<'a>(
+        &'a self,
+        positions: &'a [i64],
+        entries: &'a [Entry<ShopRecord>],
+    ) -> BoxFuture<'a, Result<Projected, StoreError>>;
+
+    /// The oldest rows of the log, position and record, at most `limit`.
+    fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>>;
+}
+
+/// How many of a projection's log rows its delete found: all, none, or a broken invariant.
+pub(crate) fn deleted_rows(deleted: u64, positions: &[i64]) -> Result<Projected, StoreError> {
+    match deleted {
+        0 => Ok(Projected::AlreadyDone),
+        n if n == positions.len() as u64 => Ok(Projected::Written),
+        n => Err(StoreError::Corrupt(format!(
+            "{} of {} log records to project were already gone",
+            positions.len() as u64 - n,
+            positions.len()
+        ))),
+    }
+}
+
+/// The projector: for as long as the process runs, takes the acknowledged batches in order and
+/// writes them. A failure is retried (the batches stay in memory and in the log) with a growing
+/// pause; meanwhile reads wait, and past the lag limits so does the journal.
+pub(crate) async fn run_projector(tables: impl LogTables, projection: Arc<Projection>) {
+    loop {
+        let taken = projection.take().await;
+        let last = taken.last().expect("take returns at least one batch").0;
+        let positions: Vec<i64> = taken.iter().map(|t| t.1).collect();
+        let entries: Vec<Entry<ShopRecord>> = taken.into_iter().flat_map(|t| t.2).collect();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match tables.project(&positions, &entries).await {
+                Ok(_) => break,
+                Err(error) => {
+                    projection.failed();
+                    tracing::error!(%error, batches = positions.len(), "projecting the journal's log failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(PROJECTION_RETRY_MS_MAX));
+                }
+            }
+        }
+        projection.projected(last);
+    }
+}
+
+/// Projects every record left in the log (by a crash between a batch's commit and its
+/// projection), oldest first, before anything reads the tables; returns how many.
+pub(crate) async fn project_leftovers(tables: &impl LogTables) -> Result<u64, StoreError> {
+    let mut projected = 0;
+    loop {
+        let rows = tables.oldest(LEFTOVER_ROWS_PER_READ).await?;
+        if rows.is_empty() {
+            if projected > 0 {
+                tracing::info!(records = projected, "projected the journal's log left by the last run");
+            }
+            return Ok(projected);
+        }
+        let mut entries = Vec::new();
+        for (position, bytes) in &rows {
+            let decoded = record::decode(bytes)
+                .map_err(|error| StoreError::LogRecordUnreadable { position: *position, error: error.to_string() })?;
+            entries.extend(decoded);
+        }
+        let positions: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        tables.project(&positions, &entries).await?;
+        projected += rows.len() as u64;
+    }
+}
+
+/// A store's journal on the log: the projection's state, the projector task writing the tables,
+/// and the backend's writer lock (one process writes a database's log: a second would project
+/// records the first still holds in memory, and could write an older state over a newer one).
+pub(crate) struct LogJournal<Lock> {
+    pub(crate) projection: Arc<Projection>,
+    projector: tokio::task::JoinHandle<()>,
+    writer_lock: tokio::sync::Mutex<Option<Lock>>,
+}
+
+impl<Lock> LogJournal<Lock> {
+    /// Starts the projector on `tables`; `writer_lock` is held until `stop`.
+    pub(crate) fn start(tables: impl LogTables, writer_lock: Lock) -> LogJournal<Lock> {
+        let projection = Arc::new(Projection::default());
+        let projector = tokio::spawn(run_projector(tables, projection.clone()));
+        LogJournal { projection, projector, writer_lock: tokio::sync::Mutex::new(Some(writer_lock)) }
+    }
+
+    /// Lets the projector write what was acknowledged, so a clean stop leaves the log empty (what
+    /// it cannot write in time stays in the log, for the next start), stops it, and hands back the
+    /// writer lock for the caller to release (None once stopped).
+    pub(crate) async fn stop(&self) -> Option<Lock> {
+        if self.projection.is_held() {
+            tracing::warn!("stopping with the projector held; the next start projects the log");
+        } else if let Err(behind) = self.projection.fresh().await {
+            tracing::warn!(%behind, "stopping with batches in the log; the next start projects them");
+        }
+        self.projector.abort();
+        self.writer_lock.lock().await.take()
+    }
+}
+
+impl<Lock> Drop for LogJournal<Lock> {
+    /// The projector holds the store's pool: it goes with the store, not with the process.
+    fn drop(&mut self) {
+        self.projector.abort();
+    }
+}

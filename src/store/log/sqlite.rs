@@ -1,0 +1,130 @@
+//! The log on SQLite, the embedded default: the same record, projection and rules as on Postgres
+//! (`postgres`), with SQLite's one writer. A batch is one row of `journal_log`, committed (WAL,
+//! `synchronous = FULL`) before any reply in it is released; payments are written beside it, in
+//! its transaction, as on Postgres; the projector writes the tables and deletes the rows.
+//!
+//! The writer lock is an advisory lock on a file beside the database (`LOCK_FILE_SUFFIX`), held
+//! while the store is open: SQLite's own locks last one transaction, not a process's life.
+
+use std::fs::{File, TryLockError};
+
+use futures::future::BoxFuture;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
+use warung_actors::journal::{after, Earlier, Entry, SinkError};
+
+use super::projection::Projection;
+use super::projector::{deleted_rows, LogRow, LogTables, Projected};
+use super::record;
+use crate::records::ShopRecord;
+use crate::store::batch::Batch;
+use crate::store::sqlite::{write_payments, write_tables};
+use crate::store::{is_refusal, sink_error, StoreError};
+
+/// Appended to the database's file name for the file whose lock marks the log's one writer.
+pub(crate) const LOCK_FILE_SUFFIX: &str = "-log-writer";
+
+/// Appends a batch's record (and its payments) once `earlier` has committed, and counts it as
+/// acknowledged, before the journal releases its replies.
+pub(crate) async fn append(
+    pool: &SqlitePool,
+    projection: &Projection,
+    entries: &[Entry<ShopRecord>],
+    earlier: Earlier,
+) -> Result<(), SinkError> {
+    projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
+    let record = record::encode(entries);
+    let batch = Batch::of(entries);
+    let key: i64 = rand::random();
+    let now_ms = warung_actors::domain::Clock::system().now();
+    after(earlier).await?;
+    let appended = async {
+        let mut tx = pool.begin().await?;
+        write_payments(&mut tx, &batch).await?;
+        let position = insert_record(&mut tx, key, &record, now_ms).await?;
+        tx.commit().await.map(|()| position)
+    }
+    .await;
+    let position = match appended {
+        Ok(position) => position,
+        Err(error) if is_refusal(&error) => return Err(sink_error(error)),
+        // An I/O error at commit can come after SQLite wrote the transaction to its WAL.
+        Err(error) => match committed_position(pool, key).await {
+            Some(position) => {
+                tracing::warn!(%error, "a journal commit failed after its record reached the log, so it counts");
+                position
+            }
+            None => return Err(sink_error(error)),
+        },
+    };
+    projection.appended(position, entries.to_vec());
+    Ok(())
+}
+
+/// The record's position if it is in the log (asked once: the file is local, and an error here
+/// means it cannot be read now, which counts as not committed).
+async fn committed_position(pool: &SqlitePool, key: i64) -> Option<i64> {
+    sqlx::query_scalar("SELECT position FROM journal_log WHERE key = $1").bind(key).fetch_optional(pool).await.ok()?
+}
+
+async fn insert_record(conn: &mut SqliteConnection, key: i64, record: &[u8], now_ms: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("INSERT INTO journal_log (key, record, appended_at) VALUES ($1, $2, $3) RETURNING position")
+        .bind(key)
+        .bind(record)
+        .bind(now_ms)
+        .fetch_one(conn)
+        .await
+}
+
+/// The tables on SQLite. Positions are passed as one JSON array (SQLite has no array binds, and
+/// a projection can take more batches than it allows parameters).
+impl LogTables for SqlitePool {
+    fn project<'a>(
+        &'a self,
+        positions: &'a [i64],
+        entries: &'a [Entry<ShopRecord>],
+    ) -> BoxFuture<'a, Result<Projected, StoreError>> {
+        Box::pin(async move {
+            let mut batch = Batch::of(entries);
+            batch.payments_stored = true;
+            let listed = serde_json::to_string(positions).expect("integers serialize");
+            let mut tx = self.begin().await?;
+            let deleted = sqlx::query("DELETE FROM journal_log WHERE position IN (SELECT value FROM json_each($1))")
+                .bind(listed)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let projected = deleted_rows(deleted, positions)?;
+            if projected == Projected::Written {
+                write_tables(&mut tx, &batch).await?;
+                tx.commit().await?;
+            }
+            Ok(projected)
+        })
+    }
+
+    fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as("SELECT position, record FROM journal_log ORDER BY position LIMIT $1")
+                .bind(limit)
+                .fetch_all(self)
+                .await?)
+        })
+    }
+}
+
+/// Takes the log's writer lock: an exclusive advisory lock on `<database>-log-writer`, released
+/// when the file is closed (at the store's close, or by the process's end, a crash included). A
+/// database in memory belongs to one process: no lock.
+pub(crate) fn lock_writer(options: &SqliteConnectOptions, in_memory: bool) -> Result<Option<File>, StoreError> {
+    if in_memory {
+        return Ok(None);
+    }
+    let mut path = options.get_filename().as_os_str().to_owned();
+    path.push(LOCK_FILE_SUFFIX);
+    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(sqlx::Error::Io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Err(StoreError::LogHasAnotherWriter),
+        Err(TryLockError::Error(error)) => Err(sqlx::Error::Io(error).into()),
+    }
+}
