@@ -57,8 +57,9 @@ pub struct ActorContender {
     database: String,
     /// `--fence alternate`: the fence's windows and the sales in each.
     alternation: Option<Arc<Alternation>>,
-    /// Why attempts failed, so a run with failures says what they were.
-    failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Why attempts failed, so a run with failures says what they were: per kind of error, how
+    /// many and the first one's text.
+    failures: std::sync::Mutex<std::collections::BTreeMap<String, (u64, String)>>,
     /// Resident memory with the engine started and no customer yet.
     resident_before: Option<Resident>,
     customers: u64,
@@ -212,6 +213,20 @@ where
     }
 }
 
+/// What a failed attempt is counted under: the error's variant, and for an actor that could not
+/// answer the call error's; the text would name the order, making every failure a kind of its own.
+fn failure_kind(error: &CheckoutError) -> String {
+    fn variant(debug: String) -> String {
+        debug.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or_default().to_string()
+    }
+    match error {
+        CheckoutError::Unavailable(call) => format!("Unavailable::{}", variant(format!("{call:?}"))),
+        CheckoutError::Product(rejection) => format!("Product::{}", variant(format!("{rejection:?}"))),
+        CheckoutError::Wallet(rejection) => format!("Wallet::{}", variant(format!("{rejection:?}"))),
+        other => variant(format!("{other:?}")),
+    }
+}
+
 impl ActorContender {
     /// Passivates every actor, as the idle sweep does after `passivate_after`, and notes the
     /// resident memory at the peak and after: what a customer costs once idle.
@@ -239,13 +254,13 @@ impl ActorContender {
 
     fn count_failure(&self, error: &CheckoutError) {
         let mut failures = self.failures.lock().expect("failures lock");
-        let reason = error.to_string();
-        let reason = if failures.len() < FAILURE_REASONS_MAX || failures.contains_key(&reason) {
-            reason
+        let kind = failure_kind(error);
+        let kind = if failures.len() < FAILURE_REASONS_MAX || failures.contains_key(&kind) {
+            kind
         } else {
-            "other reasons".to_string()
+            "other kinds".to_string()
         };
-        *failures.entry(reason).or_default() += 1;
+        failures.entry(kind).or_insert_with(|| (0, error.to_string())).0 += 1;
     }
 }
 
@@ -328,7 +343,8 @@ impl Contender for ActorContender {
             micros as f64 / batches as f64 / 1000.0
         );
         let failures = self.failures.lock().expect("failures lock");
-        let failed = failures.iter().map(|(reason, n)| format!("{n} attempts failed: {reason}"));
+        let failed =
+            failures.iter().map(|(kind, (n, first))| format!("{n} attempts failed ({kind}), the first: {first}"));
         std::iter::once(journal)
             .chain(self.alternation.as_ref().and_then(|a| a.note()))
             .chain(self.memory_note())
@@ -344,5 +360,23 @@ impl Contender for ActorContender {
             "actor: the engine's database {} is kept; `warung audit --database-url ...` checks it again",
             self.database
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use warung_actors::domain::OrderId;
+
+    use super::*;
+
+    #[test]
+    fn failed_attempts_are_counted_by_kind_not_by_the_order_they_name() {
+        let first = CheckoutError::EarlierPurchaseUnsettled { order: OrderId::generate() };
+        let second = CheckoutError::EarlierPurchaseUnsettled { order: OrderId::generate() };
+        assert_ne!(first.to_string(), second.to_string());
+        assert_eq!(failure_kind(&first), "EarlierPurchaseUnsettled");
+        assert_eq!(failure_kind(&second), "EarlierPurchaseUnsettled");
+        assert_eq!(failure_kind(&CheckoutError::Unavailable(CallError::Busy)), "Unavailable::Busy");
+        assert_eq!(failure_kind(&CheckoutError::ProductNotFound), "ProductNotFound");
     }
 }

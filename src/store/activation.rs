@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use futures::future::BoxFuture;
 use warung_actors::domain::{CustomerId, Item, ItemSecret, OrderId, ProductCode, Reference};
-use warung_actors::journal::ReservationStatus;
+use warung_actors::journal::{ActorKey, ReservationStatus};
 use warung_actors::product::{
     ProductRecord, ReleaseReason, Reservation, Settled, Settlement, PRODUCT_REFERENCES_REMEMBERED_MAX,
 };
@@ -15,7 +15,7 @@ use warung_actors::wallet::WalletRecord;
 use super::backend::SqlStore;
 use super::batch::parse_item_list;
 use super::rows::{self, LedgerTuple, ProductTuple};
-use super::sql::Query;
+use super::sql::{Pool, Query};
 use super::{StoreError, ACTOR_HISTORY_LOADED_MAX};
 
 /// Items held by an open or settled reservation, by order id.
@@ -23,129 +23,127 @@ type Held = HashMap<String, Vec<Item>>;
 
 impl Loader for SqlStore {
     fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
-        Box::pin(async move { self.read_product(code).await.map_err(|e| LoadError(e.to_string())) })
+        let pool = self.pool.for_activation_of(ActorKey::Product(code.clone()));
+        Box::pin(async move { read_product(&pool, code).await.map_err(|e| LoadError(e.to_string())) })
     }
 
     fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
-        Box::pin(async move { self.read_wallet(customer).await.map_err(|e| LoadError(e.to_string())) })
+        let pool = self.pool.for_activation_of(ActorKey::Wallet(customer.clone()));
+        Box::pin(async move { read_wallet(&pool, customer).await.map_err(|e| LoadError(e.to_string())) })
     }
 }
 
-impl SqlStore {
-    async fn read_product(&self, code: &ProductCode) -> Result<Option<ProductRecord>, StoreError> {
-        let sql = format!("SELECT {} FROM products WHERE code = $1", rows::PRODUCT_COLUMNS);
-        let row: Option<ProductTuple> = Query::assembled(sql).bind(code.as_str()).fetch_optional(&self.pool).await?;
-        let Some(row) = row else { return Ok(None) };
-        let row = rows::product(row)?;
-        let (available, mut held, secrets) = self.read_items(code).await?;
-        let open: Vec<(String, i64, String, i64)> = Query::new(
+async fn read_product(pool: &Pool, code: &ProductCode) -> Result<Option<ProductRecord>, StoreError> {
+    let sql = format!("SELECT {} FROM products WHERE code = $1", rows::PRODUCT_COLUMNS);
+    let row: Option<ProductTuple> = Query::assembled(sql).bind(code.as_str()).fetch_optional(pool).await?;
+    let Some(row) = row else { return Ok(None) };
+    let row = rows::product(row)?;
+    let (available, mut held, secrets) = read_items(pool, code).await?;
+    let open: Vec<(String, i64, String, i64)> = Query::new(
             "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at FROM reservations WHERE product = $1 AND status = 'reserved'",
         )
         .bind(code.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        let mut reservations = Vec::with_capacity(open.len());
-        for (order, quantity, unit_price, expires_at) in open {
-            let items = held.remove(&order).unwrap_or_default();
-            let reservation = Reservation {
-                quantity: quantity as u32,
-                unit_price: rows::money(&unit_price)?,
-                items,
-                expires_at,
-                stored: true,
-            };
-            reservations.push((rows::order_id(&order)?, reservation));
-        }
-        let settled = self.read_settled(code, &mut held).await?;
-        let restocks = self.read_restocks(code).await?;
-        Ok(Some(ProductRecord { row, available, reservations, settled, secrets, restocks }))
+    let mut reservations = Vec::with_capacity(open.len());
+    for (order, quantity, unit_price, expires_at) in open {
+        let items = held.remove(&order).unwrap_or_default();
+        let reservation = Reservation {
+            quantity: quantity as u32,
+            unit_price: rows::money(&unit_price)?,
+            items,
+            expires_at,
+            stored: true,
+        };
+        reservations.push((rows::order_id(&order)?, reservation));
     }
+    let settled = read_settled(pool, code, &mut held).await?;
+    let restocks = read_restocks(pool, code).await?;
+    Ok(Some(ProductRecord { row, available, reservations, settled, secrets, restocks }))
+}
 
-    /// A product's items: those available, those held by an order, and every secret.
-    async fn read_items(&self, code: &ProductCode) -> Result<(Vec<Item>, Held, Vec<ItemSecret>), StoreError> {
-        let secret = |s: &str| ItemSecret::parse(s).map_err(|_| StoreError::Corrupt(format!("item of {code}")));
-        let items: Vec<(i64, String, String, Option<String>)> =
-            Query::new("SELECT item_no, secret, status, order_id FROM items WHERE product = $1 ORDER BY item_no")
-                .bind(code.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        let mut available = Vec::new();
-        let mut held: Held = HashMap::new();
-        let mut secrets = Vec::with_capacity(items.len());
-        for (no, text, status, order) in items {
-            let item = Item { no, secret: secret(&text)? };
-            secrets.push(item.secret.clone());
-            match (status.as_str(), order) {
-                ("available", _) => available.push(item),
-                ("reserved", Some(order)) | ("sold", Some(order)) => held.entry(order).or_default().push(item),
-                _ => {}
-            }
+/// A product's items: those available, those held by an order, and every secret.
+async fn read_items(pool: &Pool, code: &ProductCode) -> Result<(Vec<Item>, Held, Vec<ItemSecret>), StoreError> {
+    let secret = |s: &str| ItemSecret::parse(s).map_err(|_| StoreError::Corrupt(format!("item of {code}")));
+    let items: Vec<(i64, String, String, Option<String>)> =
+        Query::new("SELECT item_no, secret, status, order_id FROM items WHERE product = $1 ORDER BY item_no")
+            .bind(code.as_str())
+            .fetch_all(pool)
+            .await?;
+    let mut available = Vec::new();
+    let mut held: Held = HashMap::new();
+    let mut secrets = Vec::with_capacity(items.len());
+    for (no, text, status, order) in items {
+        let item = Item { no, secret: secret(&text)? };
+        secrets.push(item.secret.clone());
+        match (status.as_str(), order) {
+            ("available", _) => available.push(item),
+            ("reserved", Some(order)) | ("sold", Some(order)) => held.entry(order).or_default().push(item),
+            _ => {}
         }
-        Ok((available, held, secrets))
     }
+    Ok((available, held, secrets))
+}
 
-    /// A product's latest settled reservations, oldest first; a committed one takes its sold
-    /// items out of `held`.
-    async fn read_settled(&self, code: &ProductCode, held: &mut Held) -> Result<Vec<(OrderId, Settled)>, StoreError> {
-        let recent: Vec<(String, i64, String, i64, String, String, String)> = Query::new(
+/// A product's latest settled reservations, oldest first; a committed one takes its sold
+/// items out of `held`.
+async fn read_settled(pool: &Pool, code: &ProductCode, held: &mut Held) -> Result<Vec<(OrderId, Settled)>, StoreError> {
+    let recent: Vec<(String, i64, String, i64, String, String, String)> = Query::new(
             "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at, status, release_reason, items FROM reservations \
              WHERE product = $1 AND status <> 'reserved' ORDER BY updated_at DESC LIMIT $2",
         )
         .bind(code.as_str())
         .bind(ACTOR_HISTORY_LOADED_MAX)
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        let mut settled = Vec::with_capacity(recent.len());
-        for (order, quantity, unit_price, expires_at, status, reason, item_nos) in recent.into_iter().rev() {
-            let settlement = match ReservationStatus::parse(&status) {
-                Some(ReservationStatus::Committed) => {
-                    let mut items = held.remove(&order).unwrap_or_default();
-                    let wanted = parse_item_list(&item_nos);
-                    items.sort_by_key(|item| wanted.iter().position(|n| *n == item.no));
-                    Settlement::Committed { items: items.into_iter().map(|item| item.secret).collect() }
-                }
-                _ => Settlement::Released { reason: ReleaseReason::parse(&reason).unwrap_or(ReleaseReason::Failed) },
-            };
-            let settled_row =
-                Settled { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, expires_at, settlement };
-            settled.push((rows::order_id(&order)?, settled_row));
-        }
-        Ok(settled)
+    let mut settled = Vec::with_capacity(recent.len());
+    for (order, quantity, unit_price, expires_at, status, reason, item_nos) in recent.into_iter().rev() {
+        let settlement = match ReservationStatus::parse(&status) {
+            Some(ReservationStatus::Committed) => {
+                let mut items = held.remove(&order).unwrap_or_default();
+                let wanted = parse_item_list(&item_nos);
+                items.sort_by_key(|item| wanted.iter().position(|n| *n == item.no));
+                Settlement::Committed { items: items.into_iter().map(|item| item.secret).collect() }
+            }
+            _ => Settlement::Released { reason: ReleaseReason::parse(&reason).unwrap_or(ReleaseReason::Failed) },
+        };
+        let settled_row =
+            Settled { quantity: quantity as u32, unit_price: rows::money(&unit_price)?, expires_at, settlement };
+        settled.push((rows::order_id(&order)?, settled_row));
     }
+    Ok(settled)
+}
 
-    /// A product's latest restocks (reference, units, content fingerprint), oldest first.
-    async fn read_restocks(&self, code: &ProductCode) -> Result<Vec<(Reference, u32, Option<u64>)>, StoreError> {
-        let restocks: Vec<(String, i64, Option<String>)> = Query::new(
+/// A product's latest restocks (reference, units, content fingerprint), oldest first.
+async fn read_restocks(pool: &Pool, code: &ProductCode) -> Result<Vec<(Reference, u32, Option<u64>)>, StoreError> {
+    let restocks: Vec<(String, i64, Option<String>)> = Query::new(
             "SELECT reference, quantity, content_hash FROM inventory_movements WHERE product = $1 AND reason = 'restock' ORDER BY id DESC LIMIT $2",
         )
         .bind(code.as_str())
         .bind(PRODUCT_REFERENCES_REMEMBERED_MAX as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await?;
-        restocks
-            .into_iter()
-            .rev()
-            .map(|(reference, quantity, hash)| {
-                Ok((rows::reference(&reference)?, quantity as u32, hash.as_deref().map(rows::fingerprint).transpose()?))
-            })
-            .collect()
-    }
+    restocks
+        .into_iter()
+        .rev()
+        .map(|(reference, quantity, hash)| {
+            Ok((rows::reference(&reference)?, quantity as u32, hash.as_deref().map(rows::fingerprint).transpose()?))
+        })
+        .collect()
+}
 
-    async fn read_wallet(&self, customer: &CustomerId) -> Result<WalletRecord, StoreError> {
-        let mut record = WalletRecord::default();
-        let balance: Option<(String,)> = Query::new("SELECT CAST(balance AS TEXT) FROM customers WHERE id = $1")
-            .bind(customer.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some((balance,)) = balance else { return Ok(record) };
-        record.balance = rows::money(&balance)?;
-        let sql = format!(
-            "SELECT {} FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2",
-            rows::LEDGER_COLUMNS
-        );
-        let ledger: Vec<LedgerTuple> =
-            Query::assembled(sql).bind(customer.as_str()).bind(ACTOR_HISTORY_LOADED_MAX).fetch_all(&self.pool).await?;
-        record.ledger = ledger.into_iter().rev().map(rows::ledger).collect::<Result<_, _>>()?;
-        Ok(record)
-    }
+async fn read_wallet(pool: &Pool, customer: &CustomerId) -> Result<WalletRecord, StoreError> {
+    let mut record = WalletRecord::default();
+    let balance: Option<(String,)> = Query::new("SELECT CAST(balance AS TEXT) FROM customers WHERE id = $1")
+        .bind(customer.as_str())
+        .fetch_optional(pool)
+        .await?;
+    let Some((balance,)) = balance else { return Ok(record) };
+    record.balance = rows::money(&balance)?;
+    let sql =
+        format!("SELECT {} FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2", rows::LEDGER_COLUMNS);
+    let ledger: Vec<LedgerTuple> =
+        Query::assembled(sql).bind(customer.as_str()).bind(ACTOR_HISTORY_LOADED_MAX).fetch_all(pool).await?;
+    record.ledger = ledger.into_iter().rev().map(rows::ledger).collect::<Result<_, _>>()?;
+    Ok(record)
 }

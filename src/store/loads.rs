@@ -119,7 +119,7 @@ impl Loads for SqlStore {
         let row: Option<PaymentTuple> =
             Query::assembled(format!("SELECT {} FROM payments WHERE id = $1", rows::PAYMENT_COLUMNS))
                 .bind(id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.pool.of_rows_written_with_the_log())
                 .await?;
         row.map(rows::payment).transpose()
     }

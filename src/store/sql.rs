@@ -10,6 +10,7 @@ use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
 use sqlx::{Arguments, AssertSqlSafe, FromRow, Transaction};
 use warung_actors::domain::Money;
+use warung_actors::journal::ActorKey;
 
 use std::sync::Arc;
 
@@ -88,11 +89,25 @@ impl From<Option<Money>> for Value {
 
 /// The reads' connections, on either backend. With the journal's log, every statement first
 /// waits until the tables show each change acknowledged before it began (`Projection::fresh`):
-/// nobody reads an acknowledged change as missing.
+/// nobody reads an acknowledged change as missing. An actor's activation waits only for its own
+/// changes (`for_activation_of`); a read of rows written with the log record waits for nothing
+/// (`of_rows_written_with_the_log`).
 #[derive(Clone, Debug)]
 pub(crate) struct Pool {
     pub(crate) backend: Backend,
     projection: Option<Arc<Projection>>,
+    waits_for: Waits,
+}
+
+/// What a read waits for the tables to show, with the journal's log.
+#[derive(Clone, Debug)]
+enum Waits {
+    /// Every change acknowledged before it began.
+    Everything,
+    /// The changes of one actor acknowledged before it began: all an activation reads back.
+    ChangesOf(ActorKey),
+    /// Nothing: the rows it reads are committed with the log record, not projected (payments).
+    Nothing,
 }
 
 #[derive(Clone, Debug)]
@@ -109,13 +124,30 @@ pub(crate) enum Tx {
 
 impl Pool {
     pub(crate) fn new(backend: Backend, projection: Option<Arc<Projection>>) -> Pool {
-        Pool { backend, projection }
+        Pool { backend, projection, waits_for: Waits::Everything }
+    }
+
+    /// The same connections for an actor's activation: its reads wait only until the tables show
+    /// that actor's own acknowledged changes, which are all the rows it reads back.
+    pub(crate) fn for_activation_of(&self, actor: ActorKey) -> Pool {
+        Pool { waits_for: Waits::ChangesOf(actor), ..self.clone() }
+    }
+
+    /// The same connections for reading payments: their rows are written in the log record's own
+    /// transaction, before any reply (they are the exactly-once guard), so nothing is to wait for.
+    pub(crate) fn of_rows_written_with_the_log(&self) -> Pool {
+        Pool { waits_for: Waits::Nothing, ..self.clone() }
     }
 
     /// The connections, once the tables show what was acknowledged before this call.
     pub(crate) async fn fresh(&self) -> Result<&Backend, sqlx::Error> {
         if let Some(projection) = &self.projection {
-            projection.fresh().await.map_err(|behind| sqlx::Error::Protocol(behind.to_string()))?;
+            let reached = match &self.waits_for {
+                Waits::Everything => projection.fresh().await,
+                Waits::ChangesOf(actor) => projection.fresh_for(actor).await,
+                Waits::Nothing => Ok(()),
+            };
+            reached.map_err(|behind| sqlx::Error::Protocol(behind.to_string()))?;
         }
         Ok(&self.backend)
     }

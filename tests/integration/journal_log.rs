@@ -44,6 +44,7 @@ macro_rules! on_both_logs {
 on_both_logs!(
     a_crash_after_the_log_commit_and_before_the_projection_loses_nothing,
     a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it,
+    an_activation_waits_for_its_own_actors_changes_and_no_others,
 );
 
 async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(backend: Backend) {
@@ -112,6 +113,41 @@ async fn a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it(backend
     let stored = read.await.unwrap().unwrap().expect("the order, once projected");
     assert_eq!(stored.state, OrderState::Paid);
     assert_eq!(projection.lag().events, 0);
+    engine.finish().await;
+}
+
+async fn an_activation_waits_for_its_own_actors_changes_and_no_others(backend: Backend) {
+    use std::time::Duration;
+    use warung_actors::journal::ActorKey;
+
+    let engine = TestEngine::start(backend).await;
+    let product = product_with_items(&engine, "keyed", PRICE, 3).await;
+    fund(&engine, "keyedold", PRICE).await;
+    let projection = engine.store.projection().unwrap();
+    projection.fresh().await.unwrap();
+    projection.hold(true);
+    engine.checkout.buy_with_saldo(&customer("keyedold"), &product, 1).await.unwrap();
+
+    // A customer never seen before activates, tops up and buys while the tables miss that sale.
+    let newcomer = tokio::time::timeout(Duration::from_secs(5), async {
+        fund(&engine, "keyednew", PRICE).await;
+        engine.checkout.buy_with_saldo(&customer("keyednew"), &product, 1).await
+    })
+    .await
+    .expect("a new customer's activation does not wait for other customers' changes");
+    newcomer.expect("the newcomer's purchase");
+
+    // The first buyer's wallet, stopped and activated again, waits for its own sale's rows.
+    let stopped =
+        engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Wallet(who) if who.as_str() == "keyedold")).await;
+    assert_eq!(stopped, 1);
+    let checkout = engine.checkout.clone();
+    let balance = actix_rt::spawn(async move { checkout.balance(&customer("keyedold")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!balance.is_finished(), "the activation waits while the tables miss its own sale");
+    projection.hold(false);
+    let balance = balance.await.unwrap().unwrap();
+    assert!(balance.balance.is_zero(), "activated with its sale: {balance:?}");
     engine.finish().await;
 }
 

@@ -22,6 +22,21 @@ pub enum Event {
     Ledger(LedgerRow),
 }
 
+impl Event {
+    /// The actor whose state the event's row holds: the one whose activation reads it back.
+    pub fn actor(&self) -> super::ActorKey {
+        use super::ActorKey;
+        match self {
+            Event::Product(row) => ActorKey::Product(row.code.clone()),
+            Event::ItemsAdded { product, .. } | Event::ItemsMoved { product, .. } => ActorKey::Product(product.clone()),
+            Event::Reservation(row) => ActorKey::Product(row.product.clone()),
+            Event::Movement(row) => ActorKey::Product(row.product.clone()),
+            Event::Wallet(row) => ActorKey::Wallet(row.customer.clone()),
+            Event::Ledger(row) => ActorKey::Wallet(row.customer.clone()),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StockKind {

@@ -3,15 +3,17 @@
 //!
 //! - `appended` is called once a batch's log record has committed, before its replies are
 //!   released: so a read that begins after a reply finds it counted, and waits for it (`fresh`).
+//! - `fresh_for` is the same for one actor's activation: it waits only while that actor's own
+//!   events are not in the tables yet (a flash sale's new buyers, never written, never wait).
 //! - `room` is the journal's backpressure: it waits while the projection is too far behind.
 //! - The projector takes the batches in order (`take`) and reports them written (`projected`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
-use warung_actors::journal::Entry;
+use warung_actors::journal::{ActorKey, Entry};
 
 use crate::records::ShopRecord;
 
@@ -40,6 +42,8 @@ pub struct Committed {
     /// Moved out to the projector when it takes the batch (`events` keeps the count).
     pub entries: Vec<Entry<ShopRecord>>,
     pub events: usize,
+    /// The actors whose events it holds, each once.
+    pub actors: Vec<ActorKey>,
     pub at: Instant,
 }
 
@@ -51,6 +55,8 @@ struct Pending {
     taken_seq: u64,
     /// Events in `batches`.
     events: u64,
+    /// Per actor with events in `batches`: the `seq` of the last batch holding one.
+    last_batch_of: HashMap<ActorKey, u64>,
 }
 
 pub struct Projection {
@@ -98,12 +104,24 @@ impl Default for Projection {
 impl Projection {
     /// Counts a batch whose log record has committed, and queues it for the projector.
     pub fn appended(&self, position: i64, entries: Vec<Entry<ShopRecord>>) {
+        let mut actors: Vec<ActorKey> = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Event(event) => Some(event.actor()),
+                Entry::Attached(_) => None,
+            })
+            .collect();
+        actors.sort_unstable();
+        actors.dedup();
         let mut pending = self.pending.lock().expect("projection lock");
         pending.appended_seq += 1;
         pending.events += entries.len() as u64;
         let seq = pending.appended_seq;
         let events = entries.len();
-        pending.batches.push_back(Committed { seq, position, entries, events, at: Instant::now() });
+        for actor in &actors {
+            pending.last_batch_of.insert(actor.clone(), seq);
+        }
+        pending.batches.push_back(Committed { seq, position, entries, events, actors, at: Instant::now() });
         drop(pending);
         self.appended_signal.notify_one();
     }
@@ -122,6 +140,20 @@ impl Projection {
     /// Waits until the tables show every batch acknowledged before this call.
     pub async fn fresh(&self) -> Result<(), ProjectionBehind> {
         let target = self.pending.lock().expect("projection lock").appended_seq;
+        self.reach(target).await
+    }
+
+    /// Waits until the tables show every event of `actor` acknowledged before this call: what
+    /// its activation reads (every row it reads back is one its own events wrote).
+    pub async fn fresh_for(&self, actor: &ActorKey) -> Result<(), ProjectionBehind> {
+        let target = self.pending.lock().expect("projection lock").last_batch_of.get(actor).copied();
+        match target {
+            Some(target) => self.reach(target).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn reach(&self, target: u64) -> Result<(), ProjectionBehind> {
         let mut projected = self.projected.subscribe();
         if *projected.borrow() >= target {
             return Ok(());
@@ -210,6 +242,11 @@ impl Projection {
         while pending.batches.front().is_some_and(|b| b.seq <= seq) {
             let batch = pending.batches.pop_front().expect("checked");
             pending.events -= batch.events as u64;
+            for actor in batch.actors {
+                if pending.last_batch_of.get(&actor) == Some(&batch.seq) {
+                    pending.last_batch_of.remove(&actor);
+                }
+            }
         }
         drop(pending);
         self.projected.send_if_modified(|at| {
@@ -252,6 +289,37 @@ mod tests {
         projection.projected(2);
         reader.await.unwrap().expect("caught up with what was acknowledged before the read");
         assert_eq!(projection.lag().batches, 1);
+    }
+
+    fn wallet_change(customer: &str) -> Entry<ShopRecord> {
+        use warung_actors::domain::{CustomerId, Money};
+        use warung_actors::journal::{Event, WalletRow};
+        let customer = CustomerId::parse(customer).unwrap();
+        Entry::Event(Event::Wallet(WalletRow { customer, balance: Money::rupiah(1_000), updated_at: 1 }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_activation_waits_for_its_own_actors_changes_only() {
+        use warung_actors::domain::CustomerId;
+        let projection = std::sync::Arc::new(Projection::default());
+        projection.appended(1, vec![wallet_change("6281100")]);
+        projection.appended(2, vec![wallet_change("6281200")]);
+        let first = ActorKey::Wallet(CustomerId::parse("6281100").unwrap());
+        let second = ActorKey::Wallet(CustomerId::parse("6281200").unwrap());
+        let stranger = ActorKey::Wallet(CustomerId::parse("6281300").unwrap());
+        projection.fresh_for(&stranger).await.expect("a customer never written waits for nothing");
+
+        let activation = {
+            let projection = projection.clone();
+            tokio::spawn(async move { projection.fresh_for(&second).await })
+        };
+        projection.projected(1);
+        projection.fresh_for(&first).await.expect("the first customer's change is in the tables");
+        tokio::task::yield_now().await;
+        assert!(!activation.is_finished(), "the second customer's change is not in the tables yet");
+        projection.projected(2);
+        activation.await.unwrap().expect("projected");
+        assert!(projection.pending.lock().unwrap().last_batch_of.is_empty(), "forgotten once projected");
     }
 
     #[tokio::test(start_paused = true)]
