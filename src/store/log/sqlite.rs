@@ -5,6 +5,10 @@
 //!
 //! The writer lock is an advisory lock on a file beside the database (`LOCK_FILE_SUFFIX`), held
 //! while the store is open: SQLite's own locks last one transaction, not a process's life.
+//!
+//! Inside the process the appends and the projector take turns on SQLite's one write lock through
+//! `WriterTurn`, a fair async lock: left to SQLite, a writer that finds the lock taken sleeps in
+//! its busy handler for up to 100 ms at a time (measured: p99 433 ms against 40 ms on `tables`).
 
 use std::fs::{File, TryLockError};
 
@@ -23,10 +27,20 @@ use crate::store::{is_refusal, sink_error, StoreError};
 /// Appended to the database's file name for the file whose lock marks the log's one writer.
 pub(crate) const LOCK_FILE_SUFFIX: &str = "-log-writer";
 
+/// The log and the tables on SQLite, and the turn its writers take.
+#[derive(Clone)]
+pub(crate) struct SqliteLog {
+    pub(crate) pool: SqlitePool,
+    pub(crate) turn: WriterTurn,
+}
+
+/// Whose turn it is to write: the journal's appends and the projector, one transaction at a time.
+pub(crate) type WriterTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 /// Appends a batch's record (and its payments) once `earlier` has committed, and counts it as
 /// acknowledged, before the journal releases its replies.
 pub(crate) async fn append(
-    pool: &SqlitePool,
+    log: &SqliteLog,
     projection: &Projection,
     entries: &[Entry<ShopRecord>],
     earlier: Earlier,
@@ -37,7 +51,9 @@ pub(crate) async fn append(
     let key: i64 = rand::random();
     let now_ms = warung_actors::domain::Clock::system().now();
     after(earlier).await?;
+    let pool = &log.pool;
     let appended = async {
+        let _turn = log.turn.lock().await;
         let mut tx = pool.begin().await?;
         write_payments(&mut tx, &batch).await?;
         let position = insert_record(&mut tx, key, &record, now_ms).await?;
@@ -77,7 +93,7 @@ async fn insert_record(conn: &mut SqliteConnection, key: i64, record: &[u8], now
 
 /// The tables on SQLite. Positions are passed as one JSON array (SQLite has no array binds, and
 /// a projection can take more batches than it allows parameters).
-impl LogTables for SqlitePool {
+impl LogTables for SqliteLog {
     fn project<'a>(
         &'a self,
         positions: &'a [i64],
@@ -87,7 +103,8 @@ impl LogTables for SqlitePool {
             let mut batch = Batch::of(entries);
             batch.payments_stored = true;
             let listed = serde_json::to_string(positions).expect("integers serialize");
-            let mut tx = self.begin().await?;
+            let _turn = self.turn.lock().await;
+            let mut tx = self.pool.begin().await?;
             let deleted = sqlx::query("DELETE FROM journal_log WHERE position IN (SELECT value FROM json_each($1))")
                 .bind(listed)
                 .execute(&mut *tx)
@@ -106,7 +123,7 @@ impl LogTables for SqlitePool {
         Box::pin(async move {
             Ok(sqlx::query_as("SELECT position, record FROM journal_log ORDER BY position LIMIT $1")
                 .bind(limit)
-                .fetch_all(self)
+                .fetch_all(&self.pool)
                 .await?)
         })
     }
