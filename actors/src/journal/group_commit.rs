@@ -12,7 +12,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ use crate::domain::{CustomerId, ProductCode};
 /// Submissions waiting for the journal; past this, actors answer "busy, try again" rather than
 /// queue more work than the store can absorb.
 pub const JOURNAL_QUEUE_SUBMISSIONS_MAX: usize = 65_536;
+
+/// Slots of the journal's count of unsettled submissions per actor (`Journal::holds_changes_of`).
+pub const IN_FLIGHT_SLOTS: usize = 65_536;
 
 /// Which actor made a submission (or, for the gateway's actors, which actor ops is shown).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,8 +165,46 @@ impl JournalStats {
 
 type Outcome = Result<(), JournalError>;
 
+/// How many submissions of each actor the journal holds unsettled (neither committed nor
+/// failed), counted in a fixed number of slots by the key's hash: a fixed size however many
+/// customers there are, and two actors sharing a slot only make one wait when it need not.
+struct InFlight(Box<[AtomicU32]>);
+
+impl InFlight {
+    fn new() -> InFlight {
+        InFlight((0..IN_FLIGHT_SLOTS).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    fn slot(key: &ActorKey) -> usize {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        (hasher.finish() % IN_FLIGHT_SLOTS as u64) as usize
+    }
+}
+
+/// Where a submission's outcome goes. Dropped once the outcome is sent (or never will be), which
+/// counts the submission as settled.
+pub(super) struct Done {
+    tx: Option<oneshot::Sender<Outcome>>,
+    counted: Option<(Arc<InFlight>, usize)>,
+}
+
+impl Done {
+    pub(super) fn send(mut self, outcome: Outcome) -> Result<(), Outcome> {
+        self.tx.take().expect("sent once").send(outcome)
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if let Some((in_flight, slot)) = &self.counted {
+            in_flight.0[*slot].fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 /// Who made a submission, and where its outcome goes.
-type Waiter = (Option<Origin>, oneshot::Sender<Outcome>);
+type Waiter = (Option<Origin>, Done);
 
 /// Resolves when a submission is durable, or with the reason it never will be.
 pub type Ticket = Shared<BoxFuture<'static, Outcome>>;
@@ -176,7 +218,7 @@ struct Submission<R> {
     /// failed to commit), this submission fails too.
     depends_on: Vec<Origin>,
     entries: Vec<Entry<R>>,
-    done: oneshot::Sender<Outcome>,
+    done: Done,
 }
 
 /// The journal of a store whose actors' events carry records of type `R` (see `Record`).
@@ -184,17 +226,23 @@ pub struct Journal<R> {
     tx: mpsc::Sender<Submission<R>>,
     stats: Arc<JournalStats>,
     next_incarnation: Arc<AtomicU64>,
+    in_flight: Arc<InFlight>,
 }
 
 impl<R> Clone for Journal<R> {
     fn clone(&self) -> Self {
-        Journal { tx: self.tx.clone(), stats: self.stats.clone(), next_incarnation: self.next_incarnation.clone() }
+        Journal {
+            tx: self.tx.clone(),
+            stats: self.stats.clone(),
+            next_incarnation: self.next_incarnation.clone(),
+            in_flight: self.in_flight.clone(),
+        }
     }
 }
 
 /// Room in the journal's queue, taken before an actor changes its state, so a full queue refuses
 /// the command instead of losing a change already made in memory.
-pub struct SubmitSlot<'a, R>(mpsc::Permit<'a, Submission<R>>);
+pub struct SubmitSlot<'a, R>(mpsc::Permit<'a, Submission<R>>, &'a Arc<InFlight>);
 
 impl<R> SubmitSlot<'_, R> {
     pub fn submit(self, origin: Option<Origin>, entries: Vec<Entry<R>>) -> Ticket {
@@ -203,8 +251,13 @@ impl<R> SubmitSlot<'_, R> {
 
     /// Submits rows that must not be stored unless the changes of `depends_on` were.
     pub fn submit_after(self, origin: Option<Origin>, depends_on: Vec<Origin>, entries: Vec<Entry<R>>) -> Ticket {
-        let (done, rx) = oneshot::channel();
-        self.0.send(Submission { origin, depends_on, entries, done });
+        let (tx, rx) = oneshot::channel();
+        let counted = origin.as_ref().map(|(key, _)| {
+            let slot = InFlight::slot(key);
+            self.1 .0[slot].fetch_add(1, Ordering::AcqRel);
+            (self.1.clone(), slot)
+        });
+        self.0.send(Submission { origin, depends_on, entries, done: Done { tx: Some(tx), counted } });
         ticket(rx)
     }
 }
@@ -238,12 +291,13 @@ impl<R: Record> Journal<R> {
         let runner =
             Runner { rx, sink, settings, stats: stats.clone(), fence: HashMap::new(), fenced_tx, writer_fenced: None };
         spawn(runner.run().boxed());
-        (Journal { tx, stats, next_incarnation: Arc::new(AtomicU64::new(1)) }, fenced_rx)
+        let in_flight = Arc::new(InFlight::new());
+        (Journal { tx, stats, next_incarnation: Arc::new(AtomicU64::new(1)), in_flight }, fenced_rx)
     }
 
     pub fn try_slot(&self) -> Result<SubmitSlot<'_, R>, JournalError> {
         match self.tx.try_reserve() {
-            Ok(permit) => Ok(SubmitSlot(permit)),
+            Ok(permit) => Ok(SubmitSlot(permit, &self.in_flight)),
             Err(mpsc::error::TrySendError::Full(())) => Err(JournalError::Busy),
             Err(mpsc::error::TrySendError::Closed(())) => Err(JournalError::Closed),
         }
@@ -254,7 +308,7 @@ impl<R: Record> Journal<R> {
     pub async fn submit_records(&self, records: Vec<R>) -> Ticket {
         let entries = records.into_iter().map(Entry::Attached).collect();
         match self.tx.reserve().await {
-            Ok(permit) => SubmitSlot(permit).submit(None, entries),
+            Ok(permit) => SubmitSlot(permit, &self.in_flight).submit(None, entries),
             Err(_) => futures::future::ready(Err(JournalError::Closed)).boxed().shared(),
         }
     }
@@ -262,6 +316,13 @@ impl<R: Record> Journal<R> {
     /// Resolves once everything submitted before it has been committed (or has failed).
     pub async fn flush(&self) -> Outcome {
         self.submit_records(Vec::new()).await.await
+    }
+
+    /// Whether a submission of `key`'s actor may still be unsettled: false means every change it
+    /// submitted has committed or failed, so the store shows all that will ever be stored of it
+    /// (an activation need not flush the journal first). May be true when it is not (a shared slot).
+    pub fn holds_changes_of(&self, key: &ActorKey) -> bool {
+        self.in_flight.0[InFlight::slot(key)].load(Ordering::Acquire) > 0
     }
 
     pub fn next_incarnation(&self) -> Incarnation {

@@ -29,8 +29,7 @@ impl<R: Record> Supervisor<R> {
     ) -> Result<Handle<ProductActor<R>, ProductGauges>, CallError> {
         self.may_activate(&ActorKey::Product(code.clone()))?;
         let inner = &self.inner;
-        // Changes of an earlier incarnation still in the journal must be in the store first.
-        inner.journal.flush().await.map_err(CallError::from)?;
+        self.flush_earlier_incarnation(&ActorKey::Product(code.clone())).await?;
         let record = self.load(inner.loader.load_product(code)).await?;
         let state = ProductState::restore(record.ok_or(CallError::NotFound)?)
             .map_err(|reason| CallError::Corrupt { reason })?;
@@ -63,7 +62,7 @@ impl<R: Record> Supervisor<R> {
     ) -> Result<Handle<WalletActor<R>, WalletGauges>, CallError> {
         self.may_activate(&ActorKey::Wallet(customer.clone()))?;
         let inner = &self.inner;
-        inner.journal.flush().await.map_err(CallError::from)?;
+        self.flush_earlier_incarnation(&ActorKey::Wallet(customer.clone())).await?;
         let record = self.load(inner.loader.load_wallet(customer)).await?;
         let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
@@ -80,6 +79,16 @@ impl<R: Record> Supervisor<R> {
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
         Ok(Handle { addr, stats, gauges })
+    }
+
+    /// Changes of an earlier incarnation still in the journal must be in the store before the
+    /// state is read; an actor the journal holds nothing of (a new customer) does not wait for
+    /// everyone else's batch.
+    async fn flush_earlier_incarnation(&self, key: &ActorKey) -> Result<(), CallError> {
+        if self.inner.journal.holds_changes_of(key) {
+            self.inner.journal.flush().await.map_err(CallError::from)?;
+        }
+        Ok(())
     }
 
     /// Reads an actor's state from the store, among at most `ACTIVATION_LOADS_AT_ONCE_MAX`.

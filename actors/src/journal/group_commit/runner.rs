@@ -345,6 +345,7 @@ mod tests {
     use proptest::prelude::*;
     use tokio::time::Instant;
 
+    use super::super::Done;
     use super::*;
 
     fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling<()> {
@@ -353,7 +354,7 @@ mod tests {
                 origin: None,
                 depends_on: Vec::new(),
                 entries: Vec::new(),
-                done: oneshot::channel().0,
+                done: Done { tx: Some(oneshot::channel().0), counted: None },
             })
             .collect();
         Filling { submissions, events, deadline: Some(deadline) }

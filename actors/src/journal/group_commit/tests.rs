@@ -215,3 +215,25 @@ async fn a_fenced_writer_fails_every_change_and_sends_nothing_more() {
     assert_eq!(sink.calls.lock().unwrap().len(), 2, "neither the batch behind nor a later one was sent");
     assert!(sink.batches.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_journal_knows_whose_changes_it_still_holds_until_they_settle() {
+    let sink = Arc::new(MemorySink::default());
+    let (gate_tx, gate_rx) = oneshot::channel();
+    *sink.gate.lock().unwrap() = Some(gate_rx);
+    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let other = ActorKey::Product(ProductCode::parse("other").unwrap());
+    assert!(!journal.holds_changes_of(&key()), "nothing submitted yet");
+
+    let committed = journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement("a")]);
+    assert!(journal.holds_changes_of(&key()), "submitted, not yet committed");
+    assert!(!journal.holds_changes_of(&other) || InFlight::slot(&other) == InFlight::slot(&key()));
+    gate_tx.send(()).unwrap();
+    committed.await.unwrap();
+    assert!(!journal.holds_changes_of(&key()), "committed");
+
+    *sink.fail_next.lock().unwrap() = Some(SinkError::Unavailable("down".into()));
+    let failed = journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement("b")]);
+    assert!(failed.await.is_err());
+    assert!(!journal.holds_changes_of(&key()), "failed: settled too, nothing of it will be stored");
+}
