@@ -35,6 +35,9 @@ const WRITE_PING_AFTER_IDLE_MS: u64 = 1_000;
 /// How the journal's connections name themselves in `pg_stat_activity`, apart from the reads.
 pub const JOURNAL_APPLICATION_NAME: &str = "warung-journal";
 
+/// How the log's projector names its connection (`database.journal = "log"`).
+pub const PROJECTOR_APPLICATION_NAME: &str = "warung-projector";
+
 /// A journal batch never waits on a row lock of its own making (see `PgJournal::write`); one that
 /// waits this long is held by something outside the journal, and fails rather than hangs.
 const WRITE_LOCK_TIMEOUT: &str = "5s";
@@ -85,8 +88,20 @@ pub(crate) async fn connect(
         );
     let log = match mode {
         JournalMode::Log => {
-            let writer_lock = log_postgres::lock_writer(&options.application_name(JOURNAL_APPLICATION_NAME)).await?;
-            Some(LogJournal::start(write_pool.clone(), writer_lock))
+            let writer_lock =
+                log_postgres::lock_writer(&options.clone().application_name(JOURNAL_APPLICATION_NAME)).await?;
+            // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
+            let projector_pool = PgPoolOptions::new()
+                .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+                .connect_lazy_with(
+                    options
+                        .clone()
+                        .application_name(PROJECTOR_APPLICATION_NAME)
+                        .options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
+                );
+            Some(LogJournal::start(projector_pool, writer_lock)?)
         }
         JournalMode::Tables => None,
     };

@@ -55,7 +55,7 @@ pub(crate) async fn connect(url: &str, mode: JournalMode) -> Result<(SqlitePool,
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
     let turn = log_sqlite::WriterTurn::default();
     let tables = log_sqlite::SqliteLog { pool: pool.clone(), turn: turn.clone() };
-    let log = log_lock.map(|lock| LogJournal::start(tables, lock));
+    let log = log_lock.map(|lock| LogJournal::start(tables, lock)).transpose()?;
     Ok((pool.clone(), SqliteJournal { pool, turn, log }))
 }
 

@@ -19,7 +19,7 @@ const ITEMS: usize = BUYERS;
 const TERMINATIONS_MID_BATCH: usize = 4;
 
 /// On Postgres's two journals: the tables, and the log (where the cuts also land on the
-/// projector, which shares the journal's connections).
+/// projector's connection: every connection to the database is cut).
 mod terminated_connections_never_turn_into_false_successes {
     #[actix_rt::test]
     async fn on_postgres() {

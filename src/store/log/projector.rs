@@ -110,21 +110,38 @@ pub(crate) async fn project_leftovers(tables: &impl LogTables) -> Result<u64, St
     }
 }
 
-/// A store's journal on the log: the projection's state, the projector task writing the tables,
-/// and the backend's writer lock (one process writes a database's log: a second would project
-/// records the first still holds in memory, and could write an older state over a newer one).
+/// A store's journal on the log: the projection's state, the projector writing the tables on a
+/// thread of its own, and the backend's writer lock (one process writes a database's log: a
+/// second would project records the first still holds in memory, and could write an older state
+/// over a newer one).
 pub(crate) struct LogJournal<Lock> {
     pub(crate) projection: Arc<Projection>,
-    projector: tokio::task::JoinHandle<()>,
+    /// Stops the projector's thread (a permit is kept if it is not waiting yet).
+    stop: Arc<tokio::sync::Notify>,
     writer_lock: tokio::sync::Mutex<Option<Lock>>,
 }
 
 impl<Lock> LogJournal<Lock> {
-    /// Starts the projector on `tables`; `writer_lock` is held until `stop`.
-    pub(crate) fn start(tables: impl LogTables, writer_lock: Lock) -> LogJournal<Lock> {
+    /// Starts the projector on `tables`, on a thread of its own: its work (large transactions
+    /// built from many batches) never queues the requests and flows of the thread that opened the
+    /// store. `writer_lock` is held until `stop`.
+    pub(crate) fn start(tables: impl LogTables, writer_lock: Lock) -> Result<LogJournal<Lock>, StoreError> {
         let projection = Arc::new(Projection::default());
-        let projector = tokio::spawn(run_projector(tables, projection.clone()));
-        LogJournal { projection, projector, writer_lock: tokio::sync::Mutex::new(Some(writer_lock)) }
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let (projecting, stopping) = (projection.clone(), stop.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::Io)?;
+        std::thread::Builder::new()
+            .name("warung-projector".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = run_projector(tables, projecting) => {}
+                        () = stopping.notified() => {}
+                    }
+                })
+            })
+            .map_err(sqlx::Error::Io)?;
+        Ok(LogJournal { projection, stop, writer_lock: tokio::sync::Mutex::new(Some(writer_lock)) })
     }
 
     /// Lets the projector write what was acknowledged, so a clean stop leaves the log empty (what
@@ -136,14 +153,14 @@ impl<Lock> LogJournal<Lock> {
         } else if let Err(behind) = self.projection.fresh().await {
             tracing::warn!(%behind, "stopping with batches in the log; the next start projects them");
         }
-        self.projector.abort();
+        self.stop.notify_one();
         self.writer_lock.lock().await.take()
     }
 }
 
 impl<Lock> Drop for LogJournal<Lock> {
-    /// The projector holds the store's pool: it goes with the store, not with the process.
+    /// The projector holds the store's connections: it goes with the store, not with the process.
     fn drop(&mut self) {
-        self.projector.abort();
+        self.stop.notify_one();
     }
 }
