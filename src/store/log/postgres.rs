@@ -55,8 +55,12 @@ pub(crate) async fn append(
         Some(true) => earlier = Box::pin(futures::future::ready(true)),
         None => {}
     }
-    let appended = if settled == Some(true) && payments.payments.is_empty() && fence.id().is_none() {
-        // One statement is a transaction of its own: one round trip instead of three.
+    let appended = if payments.payments.is_empty() && fence.id().is_none() {
+        // Nothing to write before the batch ahead has committed: wait for it, then one statement,
+        // a transaction of its own (one round trip after the batch ahead, not two).
+        if settled.is_none() {
+            after(earlier).await?;
+        }
         match pool.acquire().await {
             Ok(mut conn) => insert_record(&mut conn, key, &record, now_ms).await,
             Err(error) => return Err(sink_error(error)),
