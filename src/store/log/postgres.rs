@@ -14,13 +14,13 @@ use sqlx::postgres::{PgConnection, PgPool};
 use warung_actors::journal::{after, Earlier, Entry, SinkError};
 
 use super::projection::Projection;
-use super::projector::{deleted_rows, LogRow, LogTables, Projected};
+use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::Batch;
 use crate::store::fence::{self, Fenced, WriterFence};
 use crate::store::postgres::write_all;
-use crate::store::{is_refusal, sink_error, StoreError};
+use crate::store::{sink_error, StoreError};
 
 /// A Postgres advisory lock key: the one process that writes a database's log holds it.
 pub(crate) const LOG_WRITER_LOCK: i64 = 0x7761_7275_6e67_4c47; // "warungLG"
@@ -88,17 +88,7 @@ pub(crate) async fn append(
             Err(error) => Err(error),
         }
     };
-    let position = match appended {
-        Ok(position) => position,
-        Err(error) if is_refusal(&error) => return Err(sink_error(error)),
-        Err(error) => match committed_position(pool, key).await {
-            Some(position) => {
-                tracing::warn!(%error, "a journal commit's answer was lost; its record is in the log, so it counts");
-                position
-            }
-            None => return Err(sink_error(error)),
-        },
-    };
+    let position = settle_append(appended, committed_position(pool, key)).await?;
     projection.appended(position, entries.to_vec());
     Ok(())
 }
@@ -158,12 +148,7 @@ impl LogTables for PgPool {
     }
 
     fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
-        Box::pin(async move {
-            Ok(sqlx::query_as("SELECT position, record FROM journal_log ORDER BY position LIMIT $1")
-                .bind(limit)
-                .fetch_all(self)
-                .await?)
-        })
+        Box::pin(async move { Ok(sqlx::query_as(OLDEST_RECORDS).bind(limit).fetch_all(self).await?) })
     }
 }
 

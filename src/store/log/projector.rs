@@ -6,18 +6,41 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use warung_actors::journal::Entry;
+use warung_actors::journal::{Entry, SinkError};
 
 use super::projection::Projection;
 use super::record;
 use crate::records::ShopRecord;
-use crate::store::StoreError;
+use crate::store::{is_refusal, sink_error, StoreError};
 
 /// Log rows read at once when projecting what a crash left.
 const LEFTOVER_ROWS_PER_READ: i64 = 1_000;
 
 /// Longest pause between two tries of a projection the store refused or could not take.
 const PROJECTION_RETRY_MS_MAX: u64 = 1_000;
+
+/// The oldest records of the log, for `LogTables::oldest` (the same on both backends).
+pub(crate) const OLDEST_RECORDS: &str = "SELECT position, record FROM journal_log ORDER BY position LIMIT $1";
+
+/// Settles an append's outcome: a refusal of the content fails the batch; any other error may
+/// have come after the commit, so whether the record is in the log (`landed`: its position)
+/// decides.
+pub(crate) async fn settle_append<F>(appended: Result<i64, sqlx::Error>, landed: F) -> Result<i64, SinkError>
+where
+    F: std::future::Future<Output = Option<i64>>,
+{
+    match appended {
+        Ok(position) => Ok(position),
+        Err(error) if is_refusal(&error) => Err(sink_error(error)),
+        Err(error) => match landed.await {
+            Some(position) => {
+                tracing::warn!(%error, "a journal commit's answer was lost; its record is in the log, so it counts");
+                Ok(position)
+            }
+            None => Err(sink_error(error)),
+        },
+    }
+}
 
 /// A row of the log: its position and its record.
 pub(crate) type LogRow = (i64, Vec<u8>);

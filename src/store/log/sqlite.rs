@@ -17,12 +17,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
 use warung_actors::journal::{after, Earlier, Entry, SinkError};
 
 use super::projection::Projection;
-use super::projector::{deleted_rows, LogRow, LogTables, Projected};
+use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::Batch;
 use crate::store::sqlite::{write_payments, write_tables};
-use crate::store::{is_refusal, sink_error, StoreError};
+use crate::store::StoreError;
 
 /// Appended to the database's file name for the file whose lock marks the log's one writer.
 pub(crate) const LOCK_FILE_SUFFIX: &str = "-log-writer";
@@ -60,18 +60,8 @@ pub(crate) async fn append(
         tx.commit().await.map(|()| position)
     }
     .await;
-    let position = match appended {
-        Ok(position) => position,
-        Err(error) if is_refusal(&error) => return Err(sink_error(error)),
-        // An I/O error at commit can come after SQLite wrote the transaction to its WAL.
-        Err(error) => match committed_position(pool, key).await {
-            Some(position) => {
-                tracing::warn!(%error, "a journal commit failed after its record reached the log, so it counts");
-                position
-            }
-            None => return Err(sink_error(error)),
-        },
-    };
+    // An I/O error at commit can come after SQLite wrote the transaction to its WAL.
+    let position = settle_append(appended, committed_position(pool, key)).await?;
     projection.appended(position, entries.to_vec());
     Ok(())
 }
@@ -120,12 +110,7 @@ impl LogTables for SqliteLog {
     }
 
     fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
-        Box::pin(async move {
-            Ok(sqlx::query_as("SELECT position, record FROM journal_log ORDER BY position LIMIT $1")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?)
-        })
+        Box::pin(async move { Ok(sqlx::query_as(OLDEST_RECORDS).bind(limit).fetch_all(&self.pool).await?) })
     }
 }
 
