@@ -169,6 +169,19 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Only the payments of `entries`: what a log append writes beside its record (the rest is
+    /// the projector's, which sorts the whole batch once).
+    pub fn payments_of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
+        let payments = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Attached(ShopRecord::Payment(row)) => Some(row),
+                _ => None,
+            })
+            .collect();
+        Batch { payments, ..Batch::default() }
+    }
+
     fn put_record(&mut self, record: &'a ShopRecord) {
         match record {
             ShopRecord::Order(row) => self.orders.put_new(row.id.as_str(), row, row.creates),

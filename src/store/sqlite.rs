@@ -28,9 +28,8 @@ const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
 
 /// The journal's side of a SQLite store: the one writer, on the same pool as the reads.
 pub(crate) struct SqliteJournal {
-    pool: SqlitePool,
-    /// The appends' and the projector's turns on the write lock (used with the log only).
-    turn: log_sqlite::WriterTurn,
+    /// The pool, and the turns the log's appends and projector take on the write lock.
+    writer: log_sqlite::SqliteLog,
     /// With `database.journal = "log"`: the projection, the projector and the writer lock (a
     /// database in memory has none).
     pub(crate) log: Option<LogJournal<Option<std::fs::File>>>,
@@ -53,22 +52,17 @@ pub(crate) async fn connect(url: &str, mode: JournalMode) -> Result<(SqlitePool,
         JournalMode::Tables => None,
     };
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
-    let turn = log_sqlite::WriterTurn::default();
-    let tables = log_sqlite::SqliteLog { pool: pool.clone(), turn: turn.clone() };
-    let log = log_lock.map(|lock| LogJournal::start(tables, lock)).transpose()?;
-    Ok((pool.clone(), SqliteJournal { pool, turn, log }))
+    let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
+    let log = log_lock.map(|lock| LogJournal::start(writer.clone(), lock)).transpose()?;
+    Ok((pool, SqliteJournal { writer, log }))
 }
 
 impl SqliteJournal {
     /// One transaction: the stock rows, the money rows, then the shop's records.
     async fn write(&self, batch: Batch<'_>) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.pool.begin().await?;
         write_tables(&mut tx, &batch).await?;
         tx.commit().await
-    }
-
-    fn log_tables(&self) -> log_sqlite::SqliteLog {
-        log_sqlite::SqliteLog { pool: self.pool.clone(), turn: self.turn.clone() }
     }
 
     /// With the log: lets the projector finish, and releases the writer lock.
@@ -81,7 +75,7 @@ impl SqliteJournal {
     /// With the log: projects what a crash left in it, before anything reads the tables.
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
         if self.log.is_some() {
-            projector::project_leftovers(&self.log_tables()).await?;
+            projector::project_leftovers(&self.writer).await?;
         }
         Ok(())
     }
@@ -96,7 +90,7 @@ impl Sink<ShopRecord> for SqliteJournal {
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
             if let Some(log) = &self.log {
-                return log_sqlite::append(&self.log_tables(), &log.projection, entries, earlier).await;
+                return log_sqlite::append(&self.writer, &log.projection, entries, earlier).await;
             }
             after(earlier).await?;
             self.write(Batch::of(entries)).await.map_err(sink_error)

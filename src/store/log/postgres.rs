@@ -44,8 +44,7 @@ pub(crate) async fn append(
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
-    let batch = Batch::of(entries);
-    let payments = Batch { payments: batch.payments, ..Batch::default() };
+    let payments = Batch::payments_of(entries);
     let key: i64 = rand::random();
     let now_ms = warung_actors::domain::Clock::system().now();
     let settled = futures::FutureExt::now_or_never(&mut earlier);

@@ -47,7 +47,7 @@ pub(crate) async fn append(
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
-    let batch = Batch::of(entries);
+    let payments = Batch::payments_of(entries);
     let key: i64 = rand::random();
     let now_ms = warung_actors::domain::Clock::system().now();
     after(earlier).await?;
@@ -55,7 +55,7 @@ pub(crate) async fn append(
     let appended = async {
         let _turn = log.turn.lock().await;
         let mut tx = pool.begin().await?;
-        write_payments(&mut tx, &batch).await?;
+        write_payments(&mut tx, &payments).await?;
         let position = insert_record(&mut tx, key, &record, now_ms).await?;
         tx.commit().await.map(|()| position)
     }
