@@ -8,8 +8,10 @@
 //! - `lifecycle`: the messages every actor understands (passivate, stop).
 //! - `stats`: what ops can see of each actor.
 //! - `notice`: what an actor tells the outside world once it is durable.
+//! - `memory`: handing what passivated actors held back to the system.
 
 mod lifecycle;
+pub mod memory;
 mod notice;
 mod reply;
 mod stats;

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::Supervisor;
 use crate::journal::{ActorKey, Record};
+use crate::runtime::memory::{self, STOPS_BEFORE_MEMORY_RELEASE};
 
 impl<R: Record> Supervisor<R> {
     /// After a failed commit: stop the actors whose memory held the lost changes; the next call
@@ -39,6 +40,7 @@ impl<R: Record> Supervisor<R> {
                 stopped += 1;
             }
         }
+        self.release_memory_after(stopped).await;
         stopped
     }
 
@@ -49,5 +51,32 @@ impl<R: Record> Supervisor<R> {
         let passivated = inner.products.passivate_idle(idle_before, now).await
             + inner.wallets.passivate_idle(idle_before, now).await;
         inner.counters.passivated.fetch_add(passivated as u64, Ordering::Relaxed);
+        self.release_memory_after(passivated).await;
+    }
+
+    /// Counts `stopped` actors; once `STOPS_BEFORE_MEMORY_RELEASE` have stopped since the last
+    /// time, gives back what they held: the registries shrink to the actors they still hold, and
+    /// each of the supervisor's threads (where actors ran, were activated, and where the journal
+    /// kept their changes) releases what its allocator kept. Resolves once every thread has.
+    pub(super) async fn release_memory_after(&self, stopped: usize) {
+        let inner = &self.inner;
+        let since = inner.stopped_since_release.fetch_add(stopped as u64, Ordering::Relaxed) + stopped as u64;
+        if since < STOPS_BEFORE_MEMORY_RELEASE {
+            return;
+        }
+        inner.stopped_since_release.store(0, Ordering::Relaxed);
+        inner.products.shrink();
+        inner.wallets.shrink();
+        let threads = inner.arbiters.iter().chain(&inner.journal_thread).chain(std::iter::once(&inner.home));
+        for thread in threads {
+            let (released, done) = tokio::sync::oneshot::channel();
+            let spawned = thread.spawn(async move {
+                memory::release_on_this_thread();
+                let _ = released.send(());
+            });
+            if spawned {
+                let _ = done.await;
+            }
+        }
     }
 }

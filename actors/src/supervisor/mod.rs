@@ -121,7 +121,9 @@ struct Inner<R: Record> {
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
     /// The journal's own thread, if it has one.
-    _journal_thread: Option<ArbiterHandle>,
+    journal_thread: Option<ArbiterHandle>,
+    /// Actors stopped since the supervisor last released memory (`release_memory_after`).
+    stopped_since_release: AtomicU64,
     /// Where the services run: the arbiter the supervisor was started on.
     home: ArbiterHandle,
     /// What the watch keeps running besides products and wallets.
@@ -181,7 +183,8 @@ impl<R: Record> Supervisor<R> {
                 settings,
                 arbiters,
                 next_arbiter: AtomicUsize::new(0),
-                _journal_thread: journal_thread,
+                journal_thread,
+                stopped_since_release: AtomicU64::new(0),
                 home: Arbiter::current(),
                 watched: std::sync::Mutex::new(Vec::new()),
                 watch_stopped: std::sync::atomic::AtomicBool::new(false),

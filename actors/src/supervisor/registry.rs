@@ -127,6 +127,11 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         self.restarts.total()
     }
 
+    /// Gives back the room of actors gone (a map keeps its largest size otherwise).
+    pub fn shrink(&self) {
+        self.slots.shrink_to_fit();
+    }
+
     pub fn len(&self) -> usize {
         self.slots.len()
     }

@@ -301,3 +301,34 @@ async fn a_burst_of_new_customers_loads_a_few_at_a_time_and_every_one_is_served(
     let most = store.most_at_once.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(most, ACTIVATION_LOADS_AT_ONCE_MAX, "loads ran {most} at once");
 }
+
+/// The threads the memory release ran on (the hook is process-wide; only this test sets it).
+static RELEASED_ON: Mutex<Vec<std::thread::ThreadId>> = Mutex::new(Vec::new());
+
+fn note_release() {
+    RELEASED_ON.lock().unwrap().push(std::thread::current().id());
+}
+
+#[actix_rt::test]
+async fn once_many_actors_have_stopped_every_supervisor_thread_releases_memory() {
+    crate::runtime::memory::release_memory_with(note_release);
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let settings = SupervisorSettings { actor_threads: 2, ..SupervisorSettings::default() };
+    let (supervisor, _notices) = Supervisor::start(store, Clock::system(), settings);
+    let customers = crate::runtime::memory::STOPS_BEFORE_MEMORY_RELEASE - 1;
+    for n in 0..customers {
+        let customer = CustomerId::parse(&format!("62811{n:06}")).unwrap();
+        supervisor.wallet_balance(&customer).await.unwrap();
+    }
+    assert_eq!(supervisor.stop_actors(|_| true).await, customers as usize);
+    assert!(RELEASED_ON.lock().unwrap().is_empty(), "fewer stops than the threshold: nothing released");
+
+    let last = CustomerId::parse("6281299999").unwrap();
+    supervisor.wallet_balance(&last).await.unwrap();
+    assert_eq!(supervisor.stop_actors(|_| true).await, 1);
+    let mut threads = RELEASED_ON.lock().unwrap().clone();
+    threads.sort_unstable_by_key(|id| format!("{id:?}"));
+    threads.dedup();
+    assert_eq!(threads.len(), 4, "two actor threads, the journal's and the supervisor's home, each once");
+    assert_eq!(supervisor.active_wallets(), 0);
+}
