@@ -43,6 +43,12 @@ impl Combined {
         self.part_values().bind(id.node.as_str()).bind(id.incarnation);
     }
 
+    /// The name the next part will have in the `WITH` statement, for a later part to read what
+    /// it returns (only once there are two parts or more: a lone part is sent as it is).
+    pub(crate) fn next_part_name(&self) -> String {
+        format!("w{}", self.parts.len())
+    }
+
     fn part_values(&mut self) -> Part<'_> {
         Part { combined: self }
     }

@@ -371,14 +371,31 @@ fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
 fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     let wallets = &batch.wallets.rows;
     if !wallets.is_empty() {
+        // An update of the customers who have a row, then an insert of the others (what the
+        // update did not return), rather than one `INSERT ... ON CONFLICT DO UPDATE`: its
+        // speculative insertion cost about 11 µs a customer against 8.6 (docs/benchmarks.md).
+        // Both parts see the same snapshot, so the insert must not meet a row the update
+        // touched; no other writer makes customers' rows (the journal's rows are split so two
+        // batches never write the same customer at once).
+        let ids: Vec<&str> = wallets.iter().map(|w| w.customer.as_str()).collect();
+        let balances: Vec<Decimal> = wallets.iter().map(|w| money(w.balance)).collect();
+        let updated_at: Vec<i64> = wallets.iter().map(|w| w.updated_at).collect();
+        let updated = c.next_part_name();
         c.part(
+            "UPDATE customers AS c SET balance = u.b, updated_at = u.a \
+             FROM UNNEST($1::text[], $2::numeric[], $3::bigint[]) AS u(id, b, a) WHERE c.id = u.id RETURNING c.id",
+        )
+        .bind(&ids)
+        .bind(&balances)
+        .bind(&updated_at);
+        c.part(&format!(
             "INSERT INTO customers (id, balance, created_at, updated_at) \
              SELECT id, b, c, a FROM UNNEST($1::text[], $2::numeric[], $3::bigint[], $4::bigint[]) AS u(id, b, a, c) \
-             ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at",
-        )
-        .bind(wallets.iter().map(|w| w.customer.as_str()).collect::<Vec<_>>())
-        .bind(wallets.iter().map(|w| money(w.balance)).collect::<Vec<_>>())
-        .bind(wallets.iter().map(|w| w.updated_at).collect::<Vec<_>>())
+             WHERE u.id NOT IN (SELECT id FROM {updated})"
+        ))
+        .bind(&ids)
+        .bind(&balances)
+        .bind(&updated_at)
         .bind(wallets.iter().map(|w| batch.wallet_created_at(w)).collect::<Vec<_>>());
     }
     let ledger = &batch.ledger;
