@@ -14,7 +14,7 @@ use warung_actors::wallet::WalletRecord;
 
 use super::backend::SqlStore;
 use super::batch::parse_item_list;
-use super::rows::{self, LedgerTuple, ProductTuple};
+use super::rows::{self, ProductTuple};
 use super::sql::{Pool, Query};
 use super::{StoreError, ACTOR_HISTORY_LOADED_MAX};
 
@@ -132,18 +132,45 @@ async fn read_restocks(pool: &Pool, code: &ProductCode) -> Result<Vec<(Reference
         .collect()
 }
 
+/// A wallet's balance and its latest ledger entries, in one statement (one round trip per
+/// activation: a flash sale's buyers are mostly customers whose wallets have passivated). A
+/// customer with no row reads as a new wallet; one with no ledger entry gives one row of nulls.
 async fn read_wallet(pool: &Pool, customer: &CustomerId) -> Result<WalletRecord, StoreError> {
     let mut record = WalletRecord::default();
-    let balance: Option<(String,)> = Query::new("SELECT CAST(balance AS TEXT) FROM customers WHERE id = $1")
-        .bind(customer.as_str())
-        .fetch_optional(pool)
-        .await?;
-    let Some((balance,)) = balance else { return Ok(record) };
-    record.balance = rows::money(&balance)?;
-    let sql =
-        format!("SELECT {} FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2", rows::LEDGER_COLUMNS);
-    let ledger: Vec<LedgerTuple> =
-        Query::assembled(sql).bind(customer.as_str()).bind(ACTOR_HISTORY_LOADED_MAX).fetch_all(pool).await?;
-    record.ledger = ledger.into_iter().rev().map(rows::ledger).collect::<Result<_, _>>()?;
+    // The ledger's columns as `rows::ledger` reads them (`rows::LEDGER_COLUMNS`, named here: a
+    // derived table's columns cannot be renamed after it on SQLite).
+    let found: Vec<WalletTuple> = Query::new(
+        "SELECT CAST(c.balance AS TEXT), l.customer, l.reference, l.kind, l.amount, l.balance_after, l.reason, l.actor, l.at \
+         FROM customers c LEFT JOIN ( \
+             SELECT id, customer, reference, kind, CAST(amount AS TEXT) AS amount, \
+                    CAST(balance_after AS TEXT) AS balance_after, reason, actor, at \
+             FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2 \
+         ) l ON l.customer = c.id \
+         WHERE c.id = $1 ORDER BY l.id DESC",
+    )
+    .bind(customer.as_str()).bind(ACTOR_HISTORY_LOADED_MAX).fetch_all(pool).await?;
+    let Some(first) = found.first() else { return Ok(record) };
+    record.balance = rows::money(&first.0)?;
+    record.ledger = found
+        .into_iter()
+        .rev()
+        .filter_map(|(_, customer, reference, kind, amount, after, reason, actor, at)| {
+            Some((customer?, reference?, kind?, amount?, after?, reason?, actor?, at?))
+        })
+        .map(rows::ledger)
+        .collect::<Result<_, _>>()?;
     Ok(record)
 }
+
+/// The balance, then a ledger entry's columns (`rows::LEDGER_COLUMNS`), null without one.
+type WalletTuple = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);

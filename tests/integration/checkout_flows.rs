@@ -194,7 +194,37 @@ async fn bad_commands_are_refused_by_name(backend: Backend) {
     engine.finish().await;
 }
 
+/// A wallet stopped and activated again reads its balance and its latest ledger entries back from
+/// the store (one statement since issue 19): a repeated debit is recognised and takes nothing
+/// twice, a new one is checked against the stored balance, and a customer never seen is empty.
+async fn a_wallet_activated_again_remembers_its_balance_and_its_latest_debits(backend: Backend) {
+    use warung_actors::wallet::Debit;
+    let engine = TestEngine::start(backend).await;
+    fund(&engine, "again", 25_000).await;
+    let again = customer("again");
+    let debit = |id: &str| Debit {
+        reference: reference(id),
+        amount: Money::rupiah(10_000),
+        reason: "test".into(),
+        actor: "test".into(),
+    };
+    engine.supervisor.wallet(&again, debit("again-1")).await.unwrap().unwrap();
+    assert_eq!(engine.supervisor.stop_actors(|_| true).await, 1);
+
+    let repeated = engine.supervisor.wallet(&again, debit("again-1")).await.unwrap().unwrap();
+    assert_eq!(repeated.balance.balance, Money::rupiah(15_000), "the first debit's answer, not a second debit");
+    engine.supervisor.wallet(&again, debit("again-2")).await.unwrap().unwrap();
+    assert_eq!(
+        engine.supervisor.wallet(&again, debit("again-3")).await.unwrap().unwrap_err(),
+        WalletRejection::InsufficientBalance { available: Money::rupiah(5_000), requested: Money::rupiah(10_000) },
+    );
+    assert_eq!(engine.checkout.balance(&again).await.unwrap().balance, Money::rupiah(5_000));
+    assert!(engine.checkout.balance(&customer("neverseen")).await.unwrap().balance.is_zero());
+    engine.finish().await;
+}
+
 on_both_backends!(
+    a_wallet_activated_again_remembers_its_balance_and_its_latest_debits,
     a_saldo_purchase_delivers_items_and_a_refused_one_takes_nothing,
     an_external_payment_delivers_once_however_often_it_is_confirmed,
     a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrects_the_order,
