@@ -1,0 +1,290 @@
+//! The tables' writer on Postgres: a batch's rows, one `UNNEST` statement per table, sent as the
+//! parts of one `WITH` statement (`Combined`). The tables' journal runs it for each batch, the
+//! log's projector for many batches at once.
+
+use std::sync::LazyLock;
+
+use rust_decimal::Decimal;
+use sqlx::postgres::PgConnection;
+use warung_actors::journal::ReservationRow;
+
+use crate::records::OrderRow;
+use crate::store::batch::{item_list, Batch};
+use crate::store::combined::Combined;
+use crate::store::fence::{FenceId, Fenced};
+
+/// Whether `write_all` sends the batch as one statement (see there).
+pub(super) fn is_one_statement(batch: &Batch<'_>) -> bool {
+    batch.new_items.is_empty()
+}
+
+/// Writes a batch's rows in one round trip where it can: every table's statement is a part of
+/// one `WITH` statement. Item status changes go in a second statement when the batch also adds
+/// items (all parts of one statement see the same snapshot, so an update could miss a row
+/// inserted beside it); no other two parts touch the same row (rows are merged by key). The
+/// fence, if any, is the first statement's, and is sent even when the batch has no rows here.
+pub(crate) async fn write_all(
+    conn: &mut PgConnection,
+    batch: &Batch<'_>,
+    fence: Option<(&FenceId, Fenced)>,
+) -> Result<(), sqlx::Error> {
+    let mut first = Combined::default();
+    if let Some((id, fenced)) = fence {
+        first.fence(id, fenced);
+    }
+    write_products(&mut first, batch);
+    write_new_items(&mut first, batch);
+    write_reservations(&mut first, batch);
+    write_movements(&mut first, batch);
+    write_wallets(&mut first, batch);
+    write_orders(&mut first, batch);
+    write_audit(&mut first, batch);
+    if is_one_statement(batch) {
+        write_moved_items(&mut first, batch);
+        first.execute(conn).await
+    } else {
+        first.execute(conn).await?;
+        let mut second = Combined::default();
+        write_moved_items(&mut second, batch);
+        second.execute(conn).await
+    }
+}
+
+fn money(m: warung_actors::domain::Money) -> Decimal {
+    m.amount()
+}
+
+fn write_products(c: &mut Combined, batch: &Batch<'_>) {
+    let rows = &batch.products.rows;
+    if rows.is_empty() {
+        return;
+    }
+    c.part(
+        "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at, reseller_price) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], \
+                              $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $12::bigint[], $13::numeric[]) \
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price, reseller_price = EXCLUDED.reseller_price, active = EXCLUDED.active, \
+           received = EXCLUDED.received, available = EXCLUDED.available, reserved = EXCLUDED.reserved, sold = EXCLUDED.sold, \
+           removed = EXCLUDED.removed, next_item_no = EXCLUDED.next_item_no, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(rows.iter().map(|r| r.code.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| money(r.price)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| i64::from(r.active)).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.received).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.available).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reserved).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sold).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.removed).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.next_item_no).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reseller_price.map(money)).collect::<Vec<_>>());
+}
+
+fn write_audit(c: &mut Combined, batch: &Batch<'_>) {
+    let rows = &batch.audit;
+    if rows.is_empty() {
+        return;
+    }
+    c.part(
+        "INSERT INTO admin_audit (admin, action, subject, before, after, reason, at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+    )
+    .bind(rows.iter().map(|r| r.admin.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.subject.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.before.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.after.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>());
+}
+
+fn write_new_items(c: &mut Combined, batch: &Batch<'_>) {
+    let new = &batch.new_items;
+    if !new.is_empty() {
+        c.part(
+            "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) \
+             SELECT p, n, s, 'available', NULL, a, a FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(p, n, s, a)",
+        )
+        .bind(new.iter().map(|i| i.product).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.no).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.secret.expose()).collect::<Vec<_>>())
+        .bind(new.iter().map(|i| i.at).collect::<Vec<_>>());
+    }
+}
+
+fn write_moved_items(c: &mut Combined, batch: &Batch<'_>) {
+    let moved = &batch.item_statuses.rows;
+    if !moved.is_empty() {
+        c.part(
+            "UPDATE items AS i SET status = u.status, order_id = u.order_id, updated_at = u.at \
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(product, item_no, status, order_id, at) \
+             WHERE i.product = u.product AND i.item_no = u.item_no",
+        )
+        .bind(moved.iter().map(|i| i.product).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.no).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.status.as_str()).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.at).collect::<Vec<_>>());
+    }
+}
+
+const RESERVATIONS_INSERT: &str =
+    "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])";
+/// What an upsert of reservations adds to `RESERVATIONS_INSERT`.
+const RESERVATIONS_ON_CONFLICT: &str =
+    " ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
+       items = EXCLUDED.items, expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
+
+/// Built once: the writer runs it in every batch that changes a known reservation.
+static RESERVATIONS_UPSERT: LazyLock<String> =
+    LazyLock::new(|| format!("{RESERVATIONS_INSERT}{RESERVATIONS_ON_CONFLICT}"));
+
+/// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
+fn write_reservations(c: &mut Combined, batch: &Batch<'_>) {
+    let (new, known) = batch.reservations.by_creation();
+    put_reservations(c, RESERVATIONS_INSERT, &new);
+    put_reservations(c, &RESERVATIONS_UPSERT, &known);
+}
+
+fn put_reservations(c: &mut Combined, statement: &str, rows: &[&&ReservationRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    c.part(statement)
+        .bind(rows.iter().map(|r| r.order.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| money(r.unit_price)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| item_list(&r.items)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.release_reason.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>());
+}
+
+fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
+    let rows = &batch.movements;
+    if rows.is_empty() {
+        return;
+    }
+    c.part(
+        "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at, content_hash) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])",
+    )
+    .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.from.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.to.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.content_hash.map(crate::store::rows::fingerprint_text)).collect::<Vec<_>>());
+}
+
+fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
+    let wallets = &batch.wallets.rows;
+    if !wallets.is_empty() {
+        // An update of the customers who have a row, then an insert of the others (what the
+        // update did not return), rather than one `INSERT ... ON CONFLICT DO UPDATE`: its
+        // speculative insertion cost about 11 µs a customer against 8.6 (docs/benchmarks.md).
+        // Both parts see the same snapshot, so the insert must not meet a row the update
+        // touched; no other writer makes customers' rows (the journal's rows are split so two
+        // batches never write the same customer at once).
+        let ids: Vec<&str> = wallets.iter().map(|w| w.customer.as_str()).collect();
+        let balances: Vec<Decimal> = wallets.iter().map(|w| money(w.balance)).collect();
+        let updated_at: Vec<i64> = wallets.iter().map(|w| w.updated_at).collect();
+        let updated = c.next_part_name();
+        c.part(
+            "UPDATE customers AS c SET balance = u.b, updated_at = u.a \
+             FROM UNNEST($1::text[], $2::numeric[], $3::bigint[]) AS u(id, b, a) WHERE c.id = u.id RETURNING c.id",
+        )
+        .bind(&ids)
+        .bind(&balances)
+        .bind(&updated_at);
+        c.part(&format!(
+            "INSERT INTO customers (id, balance, created_at, updated_at) \
+             SELECT id, b, c, a FROM UNNEST($1::text[], $2::numeric[], $3::bigint[], $4::bigint[]) AS u(id, b, a, c) \
+             WHERE u.id NOT IN (SELECT id FROM {updated})"
+        ))
+        .bind(&ids)
+        .bind(&balances)
+        .bind(&updated_at)
+        .bind(wallets.iter().map(|w| batch.wallet_created_at(w)).collect::<Vec<_>>());
+    }
+    let ledger = &batch.ledger;
+    if !ledger.is_empty() {
+        c.part(
+            "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[])",
+        )
+        .bind(ledger.iter().map(|l| l.customer.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.reference.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.amount).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| money(l.balance_after)).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
+        .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>());
+    }
+}
+
+const ORDERS_INSERT: &str =
+    "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])";
+/// What an upsert of orders adds to `ORDERS_INSERT`.
+const ORDERS_ON_CONFLICT: &str =
+    " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
+       updated_at = EXCLUDED.updated_at";
+
+/// Built once: the writer runs it in every batch that changes a known order.
+static ORDERS_UPSERT: LazyLock<String> = LazyLock::new(|| format!("{ORDERS_INSERT}{ORDERS_ON_CONFLICT}"));
+
+/// New orders are plainly inserted (no conflict to look for first); the rest upserted.
+fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
+    let (new, known) = batch.orders.by_creation();
+    put_orders(c, ORDERS_INSERT, &new);
+    put_orders(c, &ORDERS_UPSERT, &known);
+    let payments = &batch.payments;
+    if !payments.is_empty() {
+        // A plain insert: a payment id is stored once. A second row for an id refuses its batch
+        // (its neighbours are committed one by one), never overwrites the first. The log's
+        // projection writes payments its record's transaction already stored: it keeps those.
+        let insert = "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::bigint[])";
+        let statement =
+            if batch.payments_stored { format!("{insert} ON CONFLICT (id) DO NOTHING") } else { insert.into() };
+        c.part(&statement)
+            .bind(payments.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.customer.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.purpose.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| money(p.amount)).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.applied.as_str()).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| money(p.surplus)).collect::<Vec<_>>())
+            .bind(payments.iter().map(|p| p.at).collect::<Vec<_>>());
+    }
+}
+
+fn put_orders(c: &mut Combined, statement: &str, orders: &[&&OrderRow]) {
+    if orders.is_empty() {
+        return;
+    }
+    c.part(statement)
+        .bind(orders.iter().map(|o| o.id.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.customer.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.product.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| i64::from(o.quantity)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| money(o.unit_price)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| money(o.total)).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.method.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.state.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.note.as_str()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>());
+}
