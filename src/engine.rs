@@ -38,7 +38,11 @@ impl Engine {
     /// Connects and migrates the store named by the settings.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
         let database = &settings.database;
-        let store = store::connect_with(database.url.expose(), database.max_connections, database.journal)
+        let writers = match settings.cluster.enabled {
+            true => store::Writers::ClusterNodes,
+            false => store::Writers::ThisProcess,
+        };
+        let store = store::connect_with(database.url.expose(), database.max_connections, database.journal, writers)
             .await
             .with_context(|| format!("connecting to the store at {}", settings.database.url))?;
         store.migrate().await.context("applying migrations")?;

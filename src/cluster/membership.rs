@@ -27,6 +27,21 @@ pub enum MembershipError {
     /// This process's incarnation is no longer the node's: it was taken over or restarted.
     #[error("this node was declared dead or replaced; it must stop")]
     Fenced,
+    /// With the journal's log: the records of a node fenced out could not be projected, or this
+    /// node's projection could not catch up before a hand-off.
+    #[error("the journal's log could not be projected: {0}")]
+    Log(String),
+}
+
+impl From<crate::store::StoreError> for MembershipError {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Database(error) if crate::store::fence::is_fenced(&error) => {
+                MembershipError::Fenced
+            }
+            other => MembershipError::Log(other.to_string()),
+        }
+    }
 }
 
 /// A node as the tables show it.
@@ -161,6 +176,8 @@ pub async fn nodes(pool: &PgPool, stable_after: Duration) -> Result<Vec<NodeView
 }
 
 /// Takes the shards of `wanted` that have no owner, fenced: a node taken over meanwhile takes none.
+/// Shards the table already gives this incarnation are taken again: an acquisition whose catch-up
+/// failed (`ClusterNode::acquire_due`) left them there, not yet served.
 pub async fn acquire(pool: &PgPool, me: &FenceId, wanted: &[Shard]) -> Result<Vec<Shard>, MembershipError> {
     if wanted.is_empty() {
         return Ok(Vec::new());
@@ -170,7 +187,7 @@ pub async fn acquire(pool: &PgPool, me: &FenceId, wanted: &[Shard]) -> Result<Ve
     fence(&mut tx, me).await?;
     let taken: Vec<(i16,)> = sqlx::query_as(
         "UPDATE cluster_shards SET owner = $1, owner_incarnation = $2, epoch = epoch + 1, changed_at = now() \
-         WHERE shard = ANY($3) AND owner IS NULL RETURNING shard",
+         WHERE shard = ANY($3) AND (owner IS NULL OR (owner = $1 AND owner_incarnation = $2)) RETURNING shard",
     )
     .bind(&me.node)
     .bind(me.incarnation)

@@ -15,6 +15,7 @@ use super::membership::{self, MembershipError};
 use super::rendezvous;
 use super::shard::{Shard, SHARDS_COUNT};
 use crate::settings::ClusterSettings;
+use crate::store::log::cluster::LogHandOver;
 use crate::store::{ClusterAccess, FenceId, WriterFence};
 
 /// How long purchases in flight get to finish on a shard being handed off (new reservations go
@@ -144,6 +145,9 @@ pub struct ClusterNode {
     outbox_lease_until_ms: Arc<AtomicU64>,
     /// Set by `leave`: no lease is taken and no shard acquired any more.
     leaving: Arc<std::sync::atomic::AtomicBool>,
+    /// With the journal's log: the records of nodes fenced out, projected before this node serves
+    /// their shards, and its own, projected before it hands shards off.
+    log: Option<LogHandOver>,
     /// Held by a maintenance round and by `leave`, so a round never runs beside a leave.
     upkeep: Arc<tokio::sync::Mutex<()>>,
 }
@@ -167,6 +171,10 @@ impl ClusterNode {
         let me = membership::join(&access.pool, node_id, address, settings.ttl()).await?;
         access.fence.arm(me.clone());
         tracing::info!(node = %me.node, incarnation = me.incarnation, "joined the cluster");
+        if let Some(log) = &access.log {
+            // What this node's last incarnation left in the log, before anything here reads.
+            log.project_orphans().await?;
+        }
         Ok(ClusterNode {
             pool: access.pool,
             me,
@@ -182,6 +190,7 @@ impl ClusterNode {
             outbox_lease_until_ms: Arc::default(),
             leaving: Arc::default(),
             upkeep: Arc::default(),
+            log: access.log,
         })
     }
 
@@ -253,7 +262,7 @@ impl ClusterNode {
             match self.renew().await {
                 Ok(()) => last_renewed = sent,
                 Err(MembershipError::Fenced) => self.declared_dead(),
-                Err(MembershipError::Database(error)) => {
+                Err(error @ (MembershipError::Database(_) | MembershipError::Log(_))) => {
                     self.counters.heartbeat_failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%error, "heartbeat not renewed");
                     if last_renewed.elapsed() + self.heartbeat >= self.ttl {
@@ -274,7 +283,9 @@ impl ClusterNode {
             match self.maintain().await {
                 Ok(()) => {}
                 Err(MembershipError::Fenced) => self.declared_dead(),
-                Err(MembershipError::Database(error)) => tracing::warn!(%error, "cluster upkeep failed; next round"),
+                Err(error @ (MembershipError::Database(_) | MembershipError::Log(_))) => {
+                    tracing::warn!(%error, "cluster upkeep failed; next round")
+                }
             }
         }
     }
@@ -342,6 +353,12 @@ impl ClusterNode {
         }
         let wanted: Vec<Shard> = due.into_iter().filter(|s| !self.owned.owns(*s)).collect();
         let taken = membership::acquire(&self.pool, &self.me, &wanted).await?;
+        if let (Some(log), false) = (&self.log, taken.is_empty()) {
+            // Their last owner's acknowledged changes are in the tables before any of their
+            // actors activates here. If this fails, the table keeps them as this node's, and the
+            // next round takes them again.
+            log.project_orphans().await?;
+        }
         self.owned.set(&taken, SHARD_OWNED);
         self.owned.forget_all_but(&membership::owned(&self.pool, &self.me).await?);
         if !taken.is_empty() {
@@ -388,6 +405,10 @@ impl ClusterNode {
         }
         if let Some(released) = self.released.get() {
             released(&shards);
+        }
+        if let Some(log) = &self.log {
+            // The next owner activates their actors from the tables: they show all of it first.
+            log.caught_up().await.map_err(|behind| MembershipError::Log(behind.to_string()))?;
         }
         membership::release(&self.pool, &self.me, &shards).await?;
         let took_ms = started.elapsed().as_millis() as u64;

@@ -53,6 +53,32 @@ impl OrderState {
     pub fn is_open(self) -> bool {
         matches!(self, OrderState::Pending | OrderState::AwaitingPayment)
     }
+
+    /// How far along an order is. Every move of an order goes to a state further along (an
+    /// invariant of `checkout::order`), so of two rows of one order, the one further along is the
+    /// later. The log's projection relies on it: in a cluster one order's rows come from two
+    /// nodes' records (the wallet's batch creates a saldo order pending, the product's commits
+    /// it paid), each projected by its own node, and the earlier may reach the table last.
+    pub fn progress(self) -> u8 {
+        match self {
+            OrderState::Pending | OrderState::AwaitingPayment => 0,
+            OrderState::Paid | OrderState::Failed | OrderState::Cancelled | OrderState::Expired => 1,
+            OrderState::Review => 2,
+            OrderState::Refunded => 3,
+        }
+    }
+
+    /// Every state, for the SQL that mirrors `progress`.
+    pub const ALL: [OrderState; 8] = [
+        OrderState::Pending,
+        OrderState::AwaitingPayment,
+        OrderState::Paid,
+        OrderState::Failed,
+        OrderState::Cancelled,
+        OrderState::Expired,
+        OrderState::Review,
+        OrderState::Refunded,
+    ];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

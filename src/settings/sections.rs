@@ -30,7 +30,7 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How the journal stores a batch: `tables` (each batch writes the tables, the default) or
     /// `log` (each batch is one record appended to a log, the tables projected from it a few
-    /// milliseconds later; Postgres or SQLite, one node; docs/journal-log.md).
+    /// milliseconds later; Postgres (one node or a cluster) or SQLite; docs/journal-log.md).
     pub journal: crate::store::JournalMode,
 }
 

@@ -8,11 +8,12 @@ use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
 
 use super::counters::ShopCounters;
 use super::fence::{self, WriterFence};
+use super::log::cluster::LogHandOver;
 use super::log::projection::Projection;
 use super::postgres::{self, PgJournal};
 use super::sql::{Backend, Pool, Tx};
 use super::sqlite::{self, SqliteJournal};
-use super::{JournalMode, PoolUse, StoreError};
+use super::{JournalMode, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
 /// A Postgres store, as the cluster's membership sees it (see `SqlStore::cluster_access`).
@@ -20,6 +21,8 @@ use crate::records::ShopRecord;
 pub struct ClusterAccess {
     pub pool: sqlx::PgPool,
     pub fence: Arc<WriterFence>,
+    /// With the journal's log: what joining, acquiring and handing off shards need of it.
+    pub log: Option<LogHandOver>,
 }
 
 pub struct SqlStore {
@@ -36,10 +39,18 @@ enum Journal {
 }
 
 impl SqlStore {
-    pub async fn connect_postgres(url: &str, max_connections: u32, mode: JournalMode) -> Result<SqlStore, StoreError> {
-        let (pool, journal) = postgres::connect(url, max_connections, mode).await?;
+    pub async fn connect_postgres(
+        url: &str,
+        max_connections: u32,
+        mode: JournalMode,
+        writers: Writers,
+    ) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = postgres::connect(url, max_connections, mode, writers).await?;
         let projection = journal.log.as_ref().map(|log| log.projection.clone());
-        let pool = Pool::new(Backend::Postgres(pool), projection);
+        let mut pool = Pool::new(Backend::Postgres(pool), projection);
+        if journal.log.is_some() && writers == Writers::ClusterNodes {
+            pool = pool.waiting_for_other_writers(journal.fence.clone());
+        }
         Ok(SqlStore { pool, journal: Journal::Postgres(journal), counters: Arc::default() })
     }
 
@@ -81,11 +92,15 @@ impl SqlStore {
     /// SQLite, where a cluster cannot run.
     pub(crate) fn cluster_access(&self) -> Option<ClusterAccess> {
         match (&self.pool.backend, &self.journal) {
-            // The log's projection does not yet hand over between nodes (docs/journal-log.md).
-            (_, Journal::Postgres(journal)) if journal.log.is_some() => None,
-            (Backend::Postgres(pool), Journal::Postgres(journal)) => {
-                Some(ClusterAccess { pool: pool.clone(), fence: journal.fence.clone() })
-            }
+            (Backend::Postgres(pool), Journal::Postgres(journal)) => Some(ClusterAccess {
+                pool: pool.clone(),
+                fence: journal.fence.clone(),
+                log: journal.log.as_ref().map(|log| LogHandOver {
+                    pool: pool.clone(),
+                    fence: journal.fence.clone(),
+                    projection: log.projection.clone(),
+                }),
+            }),
             _ => None,
         }
     }

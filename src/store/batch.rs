@@ -59,6 +59,17 @@ impl<K: Eq + Hash + Copy, V> LastWins<K, V> {
         (new, known)
     }
 
+    /// The rows this batch creates, as of its last change.
+    fn created_only(self) -> Self {
+        let mut created = LastWins::default();
+        for ((key, row), creates) in self.keys.into_iter().zip(self.rows).zip(self.creates) {
+            if creates {
+                created.put_new(key, row, true);
+            }
+        }
+        created
+    }
+
     /// Splits off the rows whose key `shared` says another batch also writes.
     fn split(self, shared: impl Fn(&K) -> bool) -> (Self, Self) {
         let (mut own, mut rest) = (LastWins::default(), LastWins::default());
@@ -127,9 +138,10 @@ pub struct Batch<'a> {
     /// silently replace the other.
     pub payments: Vec<&'a PaymentRow>,
     pub audit: Vec<&'a AuditRow>,
-    /// The payments were stored before (with the log record the batch came from): a stored one
-    /// is kept, the others written.
-    pub payments_stored: bool,
+    /// The batch's guards were stored before, with the log record it came from (`guards_of`): a
+    /// stored payment is kept, the others written; every order is upserted (on Postgres, the
+    /// orders it creates were inserted with the record).
+    pub guards_stored: bool,
 }
 
 impl<'a> Batch<'a> {
@@ -171,6 +183,26 @@ impl<'a> Batch<'a> {
 
     /// Only the payments of `entries`: what a log append writes beside its record (the rest is
     /// the projector's, which sorts the whole batch once).
+    /// The rows of a batch whose primary key is what refuses a second one, so the log stores
+    /// them with the record, before any reply (the tables' journal refuses such a batch at its
+    /// commit): its payments, and the orders it creates (an order id is the caller's, and two
+    /// nodes' flows may both try to create one while its customer moves between them).
+    pub fn guards_of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
+        let mut guards = Batch::default();
+        let mut orders = LastWins::default();
+        for entry in entries {
+            match entry {
+                Entry::Attached(ShopRecord::Payment(row)) => guards.payments.push(row),
+                Entry::Attached(ShopRecord::Order(row)) => orders.put_new(row.id.as_str(), row, row.creates),
+                _ => {}
+            }
+        }
+        guards.orders = orders.created_only();
+        guards
+    }
+
+    /// Its payments only (the SQLite log stores these with the record; its tables upsert orders,
+    /// and one process writes them).
     pub fn payments_of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
         let payments = entries
             .iter()
@@ -247,7 +279,7 @@ impl<'a> Batch<'a> {
             orders,
             payments,
             audit,
-            payments_stored: self.payments_stored,
+            guards_stored: self.guards_stored,
         };
         let shared = Batch {
             products: products_shared,
@@ -261,7 +293,7 @@ impl<'a> Batch<'a> {
             orders: orders_shared,
             payments: payments_shared,
             audit: audit_shared,
-            payments_stored: self.payments_stored,
+            guards_stored: self.guards_stored,
         };
         (own, shared)
     }

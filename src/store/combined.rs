@@ -53,24 +53,53 @@ impl Combined {
         Part { combined: self }
     }
 
+    /// Makes the statement's main query `sql` (placeholders from `$1`, renumbered like a part's),
+    /// whose one value `fetch_one` returns: a statement of its own that the parts go with (the
+    /// log's record, with the rows that must be refused before it is acknowledged).
+    pub(crate) fn returning(&mut self, sql: &str) -> Part<'_> {
+        assert!(self.main.is_none(), "one main query per statement");
+        self.main = Some(renumber(sql, self.arguments.len()));
+        Part { combined: self }
+    }
+
+    /// The statement to send: None when there is nothing to run.
+    fn statement(parts: Vec<String>, main: Option<String>) -> Option<String> {
+        match (parts.len(), main) {
+            (0, None) => None,
+            (0, Some(main)) => Some(main),
+            (1, None) => parts.into_iter().next(),
+            (_, main) => {
+                let parts: Vec<String> =
+                    parts.iter().enumerate().map(|(i, part)| format!("w{i} AS ({part})")).collect();
+                Some(format!("WITH {} {}", parts.join(", "), main.as_deref().unwrap_or("SELECT 1")))
+            }
+        }
+    }
+
     /// Runs the parts: nothing, one plain statement, or one `WITH` statement; with a fence, at
     /// least the fence.
     pub(crate) async fn execute(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         if let Some(error) = self.error {
             return Err(sqlx::Error::Encode(error));
         }
-        let sql = match (self.parts.len(), self.main) {
-            (0, None) => return Ok(()),
-            (0, Some(main)) => main,
-            (1, None) => self.parts.into_iter().next().expect("one part"),
-            (_, main) => {
-                let parts: Vec<String> =
-                    self.parts.iter().enumerate().map(|(i, part)| format!("w{i} AS ({part})")).collect();
-                format!("WITH {} {}", parts.join(", "), main.as_deref().unwrap_or("SELECT 1"))
-            }
+        let Some(sql) = Combined::statement(self.parts, self.main) else {
+            return Ok(());
         };
         sqlx::query_with(sqlx::AssertSqlSafe(sql), self.arguments).execute(conn).await?;
         Ok(())
+    }
+
+    /// Runs the parts and the main query set by `returning`, and returns its one value.
+    pub(crate) async fn fetch_one<T>(self, conn: &mut PgConnection) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + Type<Postgres> + Send + Unpin,
+    {
+        if let Some(error) = self.error {
+            return Err(sqlx::Error::Encode(error));
+        }
+        assert!(self.main.is_some(), "a value is returned by the main query `returning` sets");
+        let sql = Combined::statement(self.parts, self.main).expect("a main query");
+        sqlx::query_scalar_with(sqlx::AssertSqlSafe(sql), self.arguments).fetch_one(conn).await
     }
 }
 
@@ -127,6 +156,15 @@ mod tests {
         c.part("INSERT INTO b SELECT $1").bind(3_i64);
         assert_eq!(c.parts, vec!["INSERT INTO a SELECT $1, $2".to_string(), "INSERT INTO b SELECT $3".to_string()]);
         assert_eq!(c.arguments.len(), 3);
+    }
+
+    #[test]
+    fn a_returning_main_query_numbers_its_values_after_the_parts() {
+        let mut c = Combined::default();
+        c.part("INSERT INTO a SELECT $1").bind(1_i64);
+        c.returning("INSERT INTO b VALUES ($1, $2) RETURNING id").bind(2_i64).bind(3_i64);
+        let sql = Combined::statement(c.parts, c.main).unwrap();
+        assert_eq!(sql, "WITH w0 AS (INSERT INTO a SELECT $1) INSERT INTO b VALUES ($2, $3) RETURNING id");
     }
 
     #[test]

@@ -72,8 +72,9 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use postgres://... or sqlite://...")]
     UnsupportedUrl(String),
     #[error(
-        "another process writes this database's journal log (database.journal = \"log\" allows one); \
-         stop it first, or use database.journal = \"tables\" for a command that only reads"
+        "another process writes this database's journal log (database.journal = \"log\" allows one \
+         process, or the nodes of one cluster); stop it first, or use database.journal = \"tables\" for a \
+         command that only reads"
     )]
     LogHasAnotherWriter,
     #[error("the journal's log holds a record this build cannot read (position {position}): {error}")]
@@ -143,15 +144,34 @@ pub enum JournalMode {
     Log,
 }
 
-/// Opens the store a URL names: `postgres://...` or `sqlite://path` (a bare path is SQLite too).
-pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
-    connect_with(url, max_connections, JournalMode::Tables).await
+/// Who writes a database's journal (`cluster.enabled`). It matters to the log: the tables journal
+/// is the same either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Writers {
+    /// This process alone: it holds the log's writer lock by itself (another is refused), and
+    /// projects whatever a crash left in the log when it starts.
+    #[default]
+    ThisProcess,
+    /// The nodes of a cluster (Postgres): they share the lock (a lone process is refused beside
+    /// them), each projects its own records, and the records of a node fenced out are projected
+    /// by the next to join or acquire shards (`log::cluster`).
+    ClusterNodes,
 }
 
-/// As `connect`, with the journal stored as `mode` says.
-pub async fn connect_with(url: &str, max_connections: u32, mode: JournalMode) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the store a URL names: `postgres://...` or `sqlite://path` (a bare path is SQLite too).
+pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, max_connections, JournalMode::Tables, Writers::ThisProcess).await
+}
+
+/// As `connect`, with the journal stored as `mode` says, written by `writers`.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    mode: JournalMode,
+    writers: Writers,
+) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, mode).await?))
+        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, mode, writers).await?))
     } else if url.starts_with("sqlite:") || !url.contains("://") {
         Ok(Arc::new(SqlStore::connect_sqlite(url, mode).await?))
     } else {

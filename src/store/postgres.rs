@@ -12,15 +12,15 @@ use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError, PIPELINE_BA
 
 use super::batch::{Batch, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
-use super::log::postgres as log_postgres;
+use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
-use super::{sink_error, JournalMode, PoolUse, StoreError};
+use super::{sink_error, JournalMode, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
 mod writer;
 
 use writer::is_one_statement;
-pub(crate) use writer::write_all;
+pub(crate) use writer::{write_all, write_orders};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
@@ -58,6 +58,8 @@ pub(crate) struct PgJournal {
     pub(crate) fence: Arc<WriterFence>,
     /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
     pub(crate) log: Option<LogJournal<PgConnection>>,
+    /// Whether this process writes the log alone or as a cluster's node.
+    pub(crate) writers: Writers,
 }
 
 /// Opens the reads' pool (activation, queries) and the journal's; with the log, starts the
@@ -66,6 +68,7 @@ pub(crate) async fn connect(
     url: &str,
     max_connections: u32,
     mode: JournalMode,
+    writers: Writers,
 ) -> Result<(PgPool, PgJournal), StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("warung");
     let pool = PgPoolOptions::new()
@@ -90,10 +93,11 @@ pub(crate) async fn connect(
         .connect_lazy_with(
             options.clone().application_name(JOURNAL_APPLICATION_NAME).options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
         );
+    let fence = Arc::new(WriterFence::default());
     let log = match mode {
         JournalMode::Log => {
             let writer_lock =
-                log_postgres::lock_writer(&options.clone().application_name(JOURNAL_APPLICATION_NAME)).await?;
+                log_postgres::lock_writer(&options.clone().application_name(JOURNAL_APPLICATION_NAME), writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
             let projector_pool = PgPoolOptions::new()
                 .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
@@ -105,16 +109,12 @@ pub(crate) async fn connect(
                         .application_name(PROJECTOR_APPLICATION_NAME)
                         .options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
                 );
-            Some(LogJournal::start(projector_pool, writer_lock)?)
+            let tables = PgLogTables { pool: projector_pool, fence: fence.clone() };
+            Some(LogJournal::start(tables, writer_lock)?)
         }
         JournalMode::Tables => None,
     };
-    let journal = PgJournal {
-        write_pool,
-        last_batch: Mutex::new(RowKeys::default()),
-        fence: Arc::new(WriterFence::default()),
-        log,
-    };
+    let journal = PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()), fence, log, writers };
     Ok((pool, journal))
 }
 
@@ -130,10 +130,13 @@ impl PgJournal {
         self.write_pool.close().await;
     }
 
-    /// With the log: projects what a crash left in it, before anything reads the tables.
+    /// With the log: projects what a crash left in it, before anything reads the tables. A
+    /// cluster's node leaves the log to its writers: what a node fenced out left is projected
+    /// once this one has joined (`log::cluster`).
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
-        if self.log.is_some() {
-            projector::project_leftovers(&self.write_pool).await?;
+        if self.log.is_some() && self.writers == Writers::ThisProcess {
+            let tables = PgLogTables { pool: self.write_pool.clone(), fence: self.fence.clone() };
+            projector::project_leftovers(&tables).await?;
         }
         Ok(())
     }

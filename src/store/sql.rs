@@ -14,6 +14,8 @@ use warung_actors::journal::ActorKey;
 
 use std::sync::Arc;
 
+use super::fence::WriterFence;
+use super::log::cluster::others_projected;
 use super::log::projection::Projection;
 use super::PoolUse;
 
@@ -97,6 +99,9 @@ pub(crate) struct Pool {
     pub(crate) backend: Backend,
     projection: Option<Arc<Projection>>,
     waits_for: Waits,
+    /// With the log in a cluster: this node's fence. A read that waits for everything also waits
+    /// for the records other nodes had committed (`log::cluster::others_projected`).
+    other_writers: Option<Arc<WriterFence>>,
 }
 
 /// What a read waits for the tables to show, with the journal's log.
@@ -124,7 +129,12 @@ pub(crate) enum Tx {
 
 impl Pool {
     pub(crate) fn new(backend: Backend, projection: Option<Arc<Projection>>) -> Pool {
-        Pool { backend, projection, waits_for: Waits::Everything }
+        Pool { backend, projection, waits_for: Waits::Everything, other_writers: None }
+    }
+
+    /// The same connections for a node of a cluster on the log (see `other_writers`).
+    pub(crate) fn waiting_for_other_writers(self, fence: Arc<WriterFence>) -> Pool {
+        Pool { other_writers: Some(fence), ..self }
     }
 
     /// The same connections for an actor's activation: its reads wait only until the tables show
@@ -148,6 +158,13 @@ impl Pool {
                 Waits::Nothing => Ok(()),
             };
             reached.map_err(|behind| sqlx::Error::Protocol(behind.to_string()))?;
+        }
+        if let (Waits::Everything, Some(fence), Backend::Postgres(pool)) =
+            (&self.waits_for, &self.other_writers, &self.backend)
+        {
+            if let Some(me) = fence.id() {
+                others_projected(pool, me).await?;
+            }
         }
         Ok(&self.backend)
     }

@@ -21,6 +21,8 @@ pub struct Node {
     pub id: String,
     pub base: String,
     db_url: String,
+    /// The database's journal (`WARUNG_DATABASE__JOURNAL`): the nodes share the log.
+    journal: &'static str,
     cluster: String,
     port: u16,
     child: Option<Child>,
@@ -44,6 +46,10 @@ impl Node {
             id: id.to_string(),
             base: format!("http://127.0.0.1:{port}"),
             db_url: db.url.clone(),
+            journal: match db.journal {
+                warung::store::JournalMode::Tables => "tables",
+                warung::store::JournalMode::Log => "log",
+            },
             cluster: db.name.clone(),
             port,
             child: None,
@@ -59,6 +65,7 @@ impl Node {
             .env("WARUNG_HTTP__OPS_BIND", "127.0.0.1:0")
             .env("WARUNG_ADMIN__TOKEN", ADMIN_TOKEN)
             .env("WARUNG_DATABASE__MAX_CONNECTIONS", "6")
+            .env("WARUNG_DATABASE__JOURNAL", self.journal)
             .env("WARUNG_CLUSTER__ENABLED", "true")
             .env("WARUNG_CLUSTER__NAME", &self.cluster)
             .env("WARUNG_CLUSTER__NODE_ID", &self.id)
@@ -114,6 +121,22 @@ impl Tables {
     }
 
     /// Shards owned by a node that is up (not dead, not taken over).
+    /// Waits until the journal's log is empty: every record any node acknowledged is in the
+    /// tables (at once on the tables' journal, whose log stays empty).
+    pub async fn until_log_projected(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let (left,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM journal_log").fetch_one(&self.pool).await.unwrap();
+            if left == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{left} log records still not projected after {within:?}");
+            // Polling other processes' projectors: no event to await here.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn shards_served(&self) -> i64 {
         let (served,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM cluster_shards s JOIN cluster_nodes n \

@@ -86,6 +86,14 @@ impl TestDb {
         store.migrate().await.unwrap();
         store
     }
+
+    /// A store as a cluster's node opens it, with the database's journal (on the log, the nodes
+    /// share it), migrated.
+    pub async fn node_store(&self) -> Arc<dyn Store> {
+        let store = store::connect_with(&self.url, 4, self.journal, store::Writers::ClusterNodes).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
 }
 
 impl Drop for TestDb {

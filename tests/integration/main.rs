@@ -14,6 +14,7 @@ mod chat_flows;
 mod checkout_flows;
 mod cluster_chaos;
 mod cluster_fence;
+mod cluster_log;
 mod cluster_membership;
 mod cluster_nodes;
 mod cluster_routing;

@@ -238,6 +238,7 @@ impl Order {
             ),
         }
         assert!(before.is_open() || !state.is_open(), "{before:?} never goes back to the open {state:?}");
+        assert!(before.progress() <= state.progress(), "{before:?} never goes back to {state:?}");
         assert!(before != Refunded || state == Refunded, "a refunded order stays refunded");
         assert!(self.row.updated_at >= self.row.created_at, "an order is not updated before it was made");
     }

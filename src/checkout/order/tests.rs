@@ -134,6 +134,7 @@ proptest! {
                     prop_assert_eq!(from, before.state());
                     prop_assert_eq!(to, order.state());
                     prop_assert_ne!(from, to);
+                    prop_assert!(to.progress() > from.progress(), "{:?} to {:?} is not further along", from, to);
                 }
                 Ok(OrderOutcome::CreditPayment { to_review }) => {
                     prop_assert_eq!(to_review, order.state() != before.state());
@@ -141,6 +142,7 @@ proptest! {
                 Err(_) => prop_assert_eq!(&order, &before),
             }
             prop_assert!(!(settled && order.state().is_open()), "a settled order reopened");
+            prop_assert!(order.state().progress() >= before.state().progress());
             settled |= !order.state().is_open();
         }
     }

@@ -8,7 +8,10 @@
 //! - `projector`: writing the acknowledged batches to the tables in log order, and what a crash
 //!   left in the log at start, on either backend.
 //! - `postgres`, `sqlite`: each backend's append, writer lock and projection transaction.
+//! - `cluster`: several nodes on one log (Postgres): the records of nodes fenced out, hand-offs,
+//!   and the reads that wait for other nodes' records.
 
+pub mod cluster;
 pub(crate) mod postgres;
 pub mod projection;
 pub(crate) mod projector;

@@ -1,12 +1,17 @@
 //! The log on Postgres. A batch is one row of `journal_log`, and its commit is the durability
 //! point; the projector then writes the tables from the batches it has in memory, many at a time,
 //! deleting their log rows in the same transaction (a row still in the log is a batch the tables
-//! do not show yet). On start, rows left by a crash are projected before anything reads.
+//! do not show yet). On start, rows left by a crash are projected before anything reads; in a
+//! cluster, each node projects its own records and the records of nodes fenced out are the
+//! business of `log::cluster`.
 //!
-//! Payments are the exception: a payment id is stored once, and the primary key is what refuses
-//! a second one, so payment rows are written beside the log row, in its transaction, before any
-//! reply; the projector leaves them out.
+//! Payments and new orders are the exception: a payment or order id is stored once, and the
+//! primary key is what refuses a second one (two nodes' flows may both try to create an order
+//! while its customer moves between them), so those rows are written beside the log row, in its
+//! transaction, before any reply (`Batch::guards_of`); the projector keeps stored payments and
+//! upserts orders.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -18,9 +23,10 @@ use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected
 use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::Batch;
-use crate::store::fence::{self, Fenced, WriterFence};
-use crate::store::postgres::write_all;
-use crate::store::{sink_error, StoreError};
+use crate::store::combined::Combined;
+use crate::store::fence::{self, FenceId, Fenced, WriterFence};
+use crate::store::postgres::{write_all, write_orders};
+use crate::store::{sink_error, StoreError, Writers};
 
 /// A Postgres advisory lock key: the one process that writes a database's log holds it.
 pub(crate) const LOG_WRITER_LOCK: i64 = 0x7761_7275_6e67_4c47; // "warungLG"
@@ -44,7 +50,7 @@ pub(crate) async fn append(
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
-    let payments = Batch::payments_of(entries);
+    let guards = Batch::guards_of(entries);
     let key: i64 = rand::random();
     let now_ms = warung_actors::domain::Clock::system().now();
     let settled = futures::FutureExt::now_or_never(&mut earlier);
@@ -54,14 +60,15 @@ pub(crate) async fn append(
         Some(true) => earlier = Box::pin(futures::future::ready(true)),
         None => {}
     }
-    let appended = if payments.payments.is_empty() && fence.id().is_none() {
-        // Nothing to write before the batch ahead has committed: wait for it, then one statement,
-        // a transaction of its own (one round trip after the batch ahead, not two).
+    let appended = if guards.payments.is_empty() && fence.id().is_none() {
+        // Nothing to write before the batch ahead has committed: wait for it, then one statement
+        // (the orders the batch creates, and the record), a transaction of its own: one round
+        // trip after the batch ahead, not two.
         if settled.is_none() {
             after(earlier).await?;
         }
         match pool.acquire().await {
-            Ok(mut conn) => insert_record(&mut conn, key, &record, now_ms).await,
+            Ok(mut conn) => insert_record(&mut conn, Some(&guards), key, &record, now_ms, None).await,
             Err(error) => return Err(sink_error(error)),
         }
     } else {
@@ -78,11 +85,14 @@ pub(crate) async fn append(
                 return Err(sink_error(error));
             }
         }
-        if !payments.payments.is_empty() {
-            write_all(&mut tx, &payments, None).await.map_err(sink_error)?;
+        if !guards.payments.is_empty() || !guards.orders.rows.is_empty() {
+            if let Err(error) = write_all(&mut tx, &guards, None).await {
+                // A second payment or order with one id refuses the batch, as the tables would.
+                return Err(sink_error(error));
+            }
         }
         after(earlier).await?;
-        match insert_record(&mut tx, key, &record, now_ms).await {
+        match insert_record(&mut tx, None, key, &record, now_ms, fence.id()).await {
             Ok(position) => tx.commit().await.map(|()| position),
             Err(error) => Err(error),
         }
@@ -111,35 +121,59 @@ async fn committed_position(pool: &PgPool, key: i64) -> Option<i64> {
     }
 }
 
-async fn insert_record(conn: &mut PgConnection, key: i64, record: &[u8], now_ms: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("INSERT INTO journal_log (key, record, appended_at) VALUES ($1, $2, $3) RETURNING position")
+/// Appends a record, naming its writer when this process is a cluster's node (`writer`), in one
+/// statement with the orders its batch creates (`guards`, when not written already).
+async fn insert_record(
+    conn: &mut PgConnection,
+    guards: Option<&Batch<'_>>,
+    key: i64,
+    record: &[u8],
+    now_ms: i64,
+    writer: Option<&FenceId>,
+) -> Result<i64, sqlx::Error> {
+    let mut statement = Combined::default();
+    if let Some(guards) = guards {
+        write_orders(&mut statement, guards);
+    }
+    statement
+        .returning(
+            "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING position",
+        )
         .bind(key)
         .bind(record)
         .bind(now_ms)
-        .fetch_one(conn)
-        .await
+        .bind(writer.map(|w| w.node.as_str()))
+        .bind(writer.map(|w| w.incarnation));
+    statement.fetch_one(conn).await
 }
 
-/// The tables on Postgres: the log rows are deleted with `RETURNING`, which also serialises two
-/// projectors of the same rows (the second finds them gone).
-impl LogTables for PgPool {
+/// The tables on Postgres, as this process's projector writes them. In a cluster its transactions
+/// are fenced like the journal's batches: once the node is taken over, nothing more of it is
+/// projected (the node that takes its shards projects the rest, in order).
+pub(crate) struct PgLogTables {
+    pub(crate) pool: PgPool,
+    pub(crate) fence: Arc<WriterFence>,
+}
+
+/// The log rows are deleted with `RETURNING`, which also serialises two projectors of the same
+/// rows (the second finds them gone).
+impl LogTables for PgLogTables {
     fn project<'a>(
         &'a self,
         positions: &'a [i64],
         entries: &'a [Entry<ShopRecord>],
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
-            let mut batch = Batch::of(entries);
-            batch.payments_stored = true;
-            let mut tx = self.begin().await?;
-            let deleted: Vec<i64> =
-                sqlx::query_scalar("DELETE FROM journal_log WHERE position = ANY($1) RETURNING position")
-                    .bind(positions)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let projected = deleted_rows(deleted.len() as u64, positions)?;
+            let mut tx = self.pool.begin().await?;
+            let projected = delete_and_write(&mut tx, positions, entries, self.fence.id()).await;
+            if let Err(StoreError::Database(error)) = &projected {
+                if fence::is_fenced(error) {
+                    self.fence.trip();
+                }
+            }
+            let projected = projected?;
             if projected == Projected::Written {
-                write_all(&mut tx, &batch, None).await?;
                 tx.commit().await?;
             }
             Ok(projected)
@@ -147,17 +181,57 @@ impl LogTables for PgPool {
     }
 
     fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
-        Box::pin(async move { Ok(sqlx::query_as(OLDEST_RECORDS).bind(limit).fetch_all(self).await?) })
+        Box::pin(async move { Ok(sqlx::query_as(OLDEST_RECORDS).bind(limit).fetch_all(&self.pool).await?) })
+    }
+
+    fn fenced_out(&self) -> bool {
+        self.fence.is_tripped()
     }
 }
 
-/// Takes the log's writer lock on a connection of its own, held while the store is open: one
-/// process writes and projects a database's log. A second would project records the first still
-/// holds in memory, and could write an older state over a newer one; it is refused at start.
-pub(crate) async fn lock_writer(options: &sqlx::postgres::PgConnectOptions) -> Result<PgConnection, StoreError> {
+/// Deletes the log rows at `positions` and writes their batches (`entries`) to the tables, in the
+/// caller's transaction, fenced as `writer` when it is a cluster's node. Their payments are stored
+/// already (with the log row).
+///
+/// The fence comes first, before the rows are even looked at: a node fenced out learns it from
+/// its next projection, whatever another node has projected of its records meanwhile.
+pub(crate) async fn delete_and_write(
+    tx: &mut PgConnection,
+    positions: &[i64],
+    entries: &[Entry<ShopRecord>],
+    writer: Option<&FenceId>,
+) -> Result<Projected, StoreError> {
+    if let Some(id) = writer {
+        let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
+        sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await?;
+    }
+    let deleted: Vec<i64> = sqlx::query_scalar("DELETE FROM journal_log WHERE position = ANY($1) RETURNING position")
+        .bind(positions)
+        .fetch_all(&mut *tx)
+        .await?;
+    let projected = deleted_rows(deleted.len() as u64, positions)?;
+    if projected == Projected::Written {
+        let mut batch = Batch::of(entries);
+        batch.guards_stored = true;
+        write_all(tx, &batch, None).await?;
+    }
+    Ok(projected)
+}
+
+/// Takes the log's writer lock on a connection of its own, held while the store is open. One
+/// process alone holds it, or the nodes of a cluster share it: a second lone process would
+/// project records the first still holds in memory, and could write an older state over a newer
+/// one, so it is refused at start (a cluster's nodes are kept apart by the fence instead).
+pub(crate) async fn lock_writer(
+    options: &sqlx::postgres::PgConnectOptions,
+    writers: Writers,
+) -> Result<PgConnection, StoreError> {
     let mut conn: PgConnection = sqlx::ConnectOptions::connect(options).await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(LOG_WRITER_LOCK).fetch_one(&mut conn).await?;
+    let lock = match writers {
+        Writers::ThisProcess => "SELECT pg_try_advisory_lock($1)",
+        Writers::ClusterNodes => "SELECT pg_try_advisory_lock_shared($1)",
+    };
+    let locked: bool = sqlx::query_scalar(lock).bind(LOG_WRITER_LOCK).fetch_one(&mut conn).await?;
     if !locked {
         return Err(StoreError::LogHasAnotherWriter);
     }

@@ -69,6 +69,12 @@ pub(crate) trait LogTables: Send + Sync + 'static {
 
     /// The oldest rows of the log, position and record, at most `limit`.
     fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>>;
+
+    /// Whether this process was fenced out of its cluster: it projects nothing more (the node
+    /// that takes its shards projects the rest of its records).
+    fn fenced_out(&self) -> bool {
+        false
+    }
 }
 
 /// How many of a projection's log rows its delete found: all, none, or a broken invariant.
@@ -97,6 +103,10 @@ pub(crate) async fn run_projector(tables: impl LogTables, projection: Arc<Projec
         loop {
             match tables.project(&positions, &entries).await {
                 Ok(_) => break,
+                Err(error) if tables.fenced_out() => {
+                    tracing::error!(%error, "fenced out of the cluster: this node projects nothing more");
+                    return;
+                }
                 Err(error) => {
                     projection.failed();
                     tracing::error!(%error, batches = positions.len(), "projecting the journal's log failed; trying again");
@@ -121,16 +131,21 @@ pub(crate) async fn project_leftovers(tables: &impl LogTables) -> Result<u64, St
             }
             return Ok(projected);
         }
-        let mut entries = Vec::new();
-        for (position, bytes) in &rows {
-            let decoded = record::decode(bytes)
-                .map_err(|error| StoreError::LogRecordUnreadable { position: *position, error: error.to_string() })?;
-            entries.extend(decoded);
-        }
-        let positions: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let (positions, entries) = decode_rows(&rows)?;
         tables.project(&positions, &entries).await?;
         projected += rows.len() as u64;
     }
+}
+
+/// The positions of log rows, and their records' entries in log order.
+pub(crate) fn decode_rows(rows: &[LogRow]) -> Result<(Vec<i64>, Vec<Entry<ShopRecord>>), StoreError> {
+    let mut entries = Vec::new();
+    for (position, bytes) in rows {
+        let decoded = record::decode(bytes)
+            .map_err(|error| StoreError::LogRecordUnreadable { position: *position, error: error.to_string() })?;
+        entries.extend(decoded);
+    }
+    Ok((rows.iter().map(|r| r.0).collect(), entries))
 }
 
 /// A store's journal on the log: the projection's state, the projector writing the tables on a

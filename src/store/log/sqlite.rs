@@ -91,7 +91,7 @@ impl LogTables for SqliteLog {
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
             let mut batch = Batch::of(entries);
-            batch.payments_stored = true;
+            batch.guards_stored = true;
             let listed = serde_json::to_string(positions).expect("integers serialize");
             let _turn = self.turn.lock().await;
             let mut tx = self.pool.begin().await?;
