@@ -120,6 +120,29 @@ pub struct ItemStatus<'a> {
     pub at: UnixMs,
 }
 
+/// How a batch's orders are written (on Postgres; SQLite's writer always upserts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrderWrites {
+    /// The new ones inserted, so a second creation of an id refuses the batch; the rest upserted.
+    /// The tables' journal, and the log's projection in one process.
+    #[default]
+    InsertNew,
+    /// Every one upserted, and only as far along as it goes (`OrderState::progress`): the log's
+    /// projection in a cluster, where the orders a batch creates were stored with its record and
+    /// one order's rows come from two nodes' records, each projected by its own node; and what
+    /// a start finds in the log (it may have been a cluster's).
+    UpsertForward,
+}
+
+/// Which rows the log stores with a batch's record (`Batch::guards_of`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guarded {
+    /// Its payments: one process writes the log.
+    Payments,
+    /// Its payments and the orders it creates: a cluster's node.
+    PaymentsAndNewOrders,
+}
+
 /// Borrows the journal's entries: a batch is read once, by one writer, while the entries live.
 #[derive(Default)]
 pub struct Batch<'a> {
@@ -138,10 +161,11 @@ pub struct Batch<'a> {
     /// silently replace the other.
     pub payments: Vec<&'a PaymentRow>,
     pub audit: Vec<&'a AuditRow>,
-    /// The batch's guards were stored before, with the log record it came from (`guards_of`): a
-    /// stored payment is kept, the others written; every order is upserted (on Postgres, the
-    /// orders it creates were inserted with the record).
-    pub guards_stored: bool,
+    /// The payments were stored before (with the log record the batch came from): a stored one
+    /// is kept, the others written.
+    pub payments_stored: bool,
+    /// How its orders are written.
+    pub order_writes: OrderWrites,
 }
 
 impl<'a> Batch<'a> {
@@ -185,33 +209,23 @@ impl<'a> Batch<'a> {
     /// the projector's, which sorts the whole batch once).
     /// The rows of a batch whose primary key is what refuses a second one, so the log stores
     /// them with the record, before any reply (the tables' journal refuses such a batch at its
-    /// commit): its payments, and the orders it creates (an order id is the caller's, and two
-    /// nodes' flows may both try to create one while its customer moves between them).
-    pub fn guards_of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
+    /// commit): its payments, and on a cluster's node the orders it creates (an order id is the
+    /// caller's, and two nodes' flows may both try to create one while its customer moves
+    /// between them; in one process the customer's claim keeps a second flow out).
+    pub fn guards_of(entries: &'a [Entry<ShopRecord>], guarded: Guarded) -> Batch<'a> {
         let mut guards = Batch::default();
         let mut orders = LastWins::default();
         for entry in entries {
             match entry {
                 Entry::Attached(ShopRecord::Payment(row)) => guards.payments.push(row),
-                Entry::Attached(ShopRecord::Order(row)) => orders.put_new(row.id.as_str(), row, row.creates),
+                Entry::Attached(ShopRecord::Order(row)) if guarded == Guarded::PaymentsAndNewOrders => {
+                    orders.put_new(row.id.as_str(), row, row.creates)
+                }
                 _ => {}
             }
         }
         guards.orders = orders.created_only();
         guards
-    }
-
-    /// Its payments only (the SQLite log stores these with the record; its tables upsert orders,
-    /// and one process writes them).
-    pub fn payments_of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
-        let payments = entries
-            .iter()
-            .filter_map(|entry| match entry {
-                Entry::Attached(ShopRecord::Payment(row)) => Some(row),
-                _ => None,
-            })
-            .collect();
-        Batch { payments, ..Batch::default() }
     }
 
     fn put_record(&mut self, record: &'a ShopRecord) {
@@ -279,7 +293,8 @@ impl<'a> Batch<'a> {
             orders,
             payments,
             audit,
-            guards_stored: self.guards_stored,
+            payments_stored: self.payments_stored,
+            order_writes: self.order_writes,
         };
         let shared = Batch {
             products: products_shared,
@@ -293,7 +308,8 @@ impl<'a> Batch<'a> {
             orders: orders_shared,
             payments: payments_shared,
             audit: audit_shared,
-            guards_stored: self.guards_stored,
+            payments_stored: self.payments_stored,
+            order_writes: self.order_writes,
         };
         (own, shared)
     }

@@ -10,7 +10,7 @@ use futures::future::{BoxFuture, FutureExt};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
-use super::batch::{Batch, RowKeys};
+use super::batch::{Batch, OrderWrites, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
@@ -109,7 +109,11 @@ pub(crate) async fn connect(
                         .application_name(PROJECTOR_APPLICATION_NAME)
                         .options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
                 );
-            let tables = PgLogTables { pool: projector_pool, fence: fence.clone() };
+            let order_writes = match writers {
+                Writers::ThisProcess => OrderWrites::InsertNew,
+                Writers::ClusterNodes => OrderWrites::UpsertForward,
+            };
+            let tables = PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes };
             Some(LogJournal::start(tables, writer_lock)?)
         }
         JournalMode::Tables => None,
@@ -135,7 +139,9 @@ impl PgJournal {
     /// once this one has joined (`log::cluster`).
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
         if self.log.is_some() && self.writers == Writers::ThisProcess {
-            let tables = PgLogTables { pool: self.write_pool.clone(), fence: self.fence.clone() };
+            // The records may be a cluster's, whose new orders are stored already.
+            let order_writes = OrderWrites::UpsertForward;
+            let tables = PgLogTables { pool: self.write_pool.clone(), fence: self.fence.clone(), order_writes };
             projector::project_leftovers(&tables).await?;
         }
         Ok(())

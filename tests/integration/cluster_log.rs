@@ -248,11 +248,12 @@ async fn an_orders_earlier_row_projected_last_by_another_node_does_not_undo_it()
 }
 
 /// The tables refuse a second creation of an order id at the batch's commit (two nodes' flows
-/// may both make one while its customer moves between them, as a rolling restart found). The log
-/// must refuse it before it acknowledges the batch, or its projection would stop at it for good.
+/// may both make one while its customer moves between them, as a rolling restart found). A
+/// node's log must refuse it before it acknowledges the batch, or its projection would stop at
+/// it for good.
 async fn a_second_creation_of_an_order_is_refused_before_it_is_acknowledged(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let store = db.node_store().await;
+    let (store, _node) = join(&db, "node-a", 5_000).await;
     let first = OrderId::generate();
     store.commit(&[new_order(&first)], acknowledged()).await.unwrap();
     let again = store.commit(&[new_order(&first)], acknowledged()).await;

@@ -21,6 +21,7 @@ use sqlx::postgres::PgPool;
 use super::postgres::delete_and_write;
 use super::projection::{Projection, ProjectionBehind, FRESH_READ_WAIT_SECS};
 use super::projector::{decode_rows, LogRow, Projected};
+use crate::store::batch::OrderWrites;
 use crate::store::fence::{FenceId, WriterFence};
 use crate::store::StoreError;
 
@@ -73,7 +74,8 @@ impl LogHandOver {
             }
             let (positions, entries) = decode_rows(&rows)?;
             // Read under the lock, in this transaction: nobody else can have projected them.
-            let written = delete_and_write(&mut tx, &positions, &entries, me.as_ref()).await?;
+            let written =
+                delete_and_write(&mut tx, &positions, &entries, me.as_ref(), OrderWrites::UpsertForward).await?;
             if written != Projected::Written {
                 return Err(StoreError::Corrupt("orphan log records vanished under the projection lock".into()));
             }

@@ -5,11 +5,11 @@
 //! cluster, each node projects its own records and the records of nodes fenced out are the
 //! business of `log::cluster`.
 //!
-//! Payments and new orders are the exception: a payment or order id is stored once, and the
-//! primary key is what refuses a second one (two nodes' flows may both try to create an order
-//! while its customer moves between them), so those rows are written beside the log row, in its
-//! transaction, before any reply (`Batch::guards_of`); the projector keeps stored payments and
-//! upserts orders.
+//! Payments are the exception, and on a cluster's node new orders too: a payment or order id is
+//! stored once, and the primary key is what refuses a second one (two nodes' flows may both try
+//! to create an order while its customer moves between them), so those rows are written beside
+//! the log row, in its transaction, before any reply (`Batch::guards_of`); the projector keeps
+//! stored payments and upserts orders only as far along as they go.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use super::projection::Projection;
 use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
 use crate::records::ShopRecord;
-use crate::store::batch::Batch;
+use crate::store::batch::{Batch, Guarded, OrderWrites};
 use crate::store::combined::Combined;
 use crate::store::fence::{self, FenceId, Fenced, WriterFence};
 use crate::store::postgres::{write_all, write_orders};
@@ -50,7 +50,11 @@ pub(crate) async fn append(
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
-    let guards = Batch::guards_of(entries);
+    let guarded = match fence.id() {
+        Some(_) => Guarded::PaymentsAndNewOrders,
+        None => Guarded::Payments,
+    };
+    let guards = Batch::guards_of(entries, guarded);
     let key: i64 = rand::random();
     let now_ms = warung_actors::domain::Clock::system().now();
     let settled = futures::FutureExt::now_or_never(&mut earlier);
@@ -154,6 +158,8 @@ async fn insert_record(
 pub(crate) struct PgLogTables {
     pub(crate) pool: PgPool,
     pub(crate) fence: Arc<WriterFence>,
+    /// `UpsertForward` on a cluster's node, and for what a start finds in the log.
+    pub(crate) order_writes: OrderWrites,
 }
 
 /// The log rows are deleted with `RETURNING`, which also serialises two projectors of the same
@@ -166,7 +172,7 @@ impl LogTables for PgLogTables {
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let projected = delete_and_write(&mut tx, positions, entries, self.fence.id()).await;
+            let projected = delete_and_write(&mut tx, positions, entries, self.fence.id(), self.order_writes).await;
             if let Err(StoreError::Database(error)) = &projected {
                 if fence::is_fenced(error) {
                     self.fence.trip();
@@ -200,6 +206,7 @@ pub(crate) async fn delete_and_write(
     positions: &[i64],
     entries: &[Entry<ShopRecord>],
     writer: Option<&FenceId>,
+    order_writes: OrderWrites,
 ) -> Result<Projected, StoreError> {
     if let Some(id) = writer {
         let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
@@ -212,7 +219,8 @@ pub(crate) async fn delete_and_write(
     let projected = deleted_rows(deleted.len() as u64, positions)?;
     if projected == Projected::Written {
         let mut batch = Batch::of(entries);
-        batch.guards_stored = true;
+        batch.payments_stored = true;
+        batch.order_writes = order_writes;
         write_all(tx, &batch, None).await?;
     }
     Ok(projected)

@@ -20,7 +20,7 @@ use super::projection::Projection;
 use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
 use crate::records::ShopRecord;
-use crate::store::batch::Batch;
+use crate::store::batch::{Batch, Guarded};
 use crate::store::sqlite::{write_payments, write_tables};
 use crate::store::StoreError;
 
@@ -47,7 +47,7 @@ pub(crate) async fn append(
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
-    let payments = Batch::payments_of(entries);
+    let payments = Batch::guards_of(entries, Guarded::Payments);
     let key: i64 = rand::random();
     let now_ms = warung_actors::domain::Clock::system().now();
     after(earlier).await?;
@@ -91,7 +91,7 @@ impl LogTables for SqliteLog {
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
             let mut batch = Batch::of(entries);
-            batch.guards_stored = true;
+            batch.payments_stored = true;
             let listed = serde_json::to_string(positions).expect("integers serialize");
             let _turn = self.turn.lock().await;
             let mut tx = self.pool.begin().await?;

@@ -9,7 +9,7 @@ use sqlx::postgres::PgConnection;
 use warung_actors::journal::ReservationRow;
 
 use crate::records::{OrderRow, OrderState};
-use crate::store::batch::{item_list, Batch};
+use crate::store::batch::{item_list, Batch, OrderWrites};
 use crate::store::combined::Combined;
 use crate::store::fence::{FenceId, Fenced};
 
@@ -244,10 +244,10 @@ const ORDERS_ON_CONFLICT: &str =
 /// Built once: the writer runs it in every batch that changes a known order.
 static ORDERS_UPSERT: LazyLock<String> = LazyLock::new(|| format!("{ORDERS_INSERT}{ORDERS_ON_CONFLICT}"));
 
-/// The log's projection of orders: a row replaces the stored one only if it is as far along
+/// `OrderWrites::UpsertForward`: a row replaces the stored one only if it is as far along
 /// (`OrderState::progress`) and as recent. In a cluster one order's rows come from two nodes'
 /// records, each node projecting its own, so the earlier row may reach the table last.
-static ORDERS_PROJECTED_UPSERT: LazyLock<String> = LazyLock::new(|| {
+static ORDERS_FORWARD_UPSERT: LazyLock<String> = LazyLock::new(|| {
     let progress = |column: &str| {
         let steps: String =
             OrderState::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.progress())).collect();
@@ -260,17 +260,20 @@ static ORDERS_PROJECTED_UPSERT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// New orders are plainly inserted (no conflict to look for first, and a second creation of an
-/// id refuses its batch); the rest upserted. A projected batch's new orders were inserted with
-/// its log record (`Batch::guards_of`): all of its orders are upserted, as far as they go.
+/// As `Batch::order_writes` says: new orders plainly inserted (no conflict to look for first,
+/// and a second creation of an id refuses its batch) and the rest upserted, or every one
+/// upserted only as far along as it goes.
 pub(crate) fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
-    if batch.guards_stored {
-        let rows: Vec<_> = batch.orders.rows.iter().collect();
-        put_orders(c, &ORDERS_PROJECTED_UPSERT, &rows);
-    } else {
-        let (new, known) = batch.orders.by_creation();
-        put_orders(c, ORDERS_INSERT, &new);
-        put_orders(c, &ORDERS_UPSERT, &known);
+    match batch.order_writes {
+        OrderWrites::InsertNew => {
+            let (new, known) = batch.orders.by_creation();
+            put_orders(c, ORDERS_INSERT, &new);
+            put_orders(c, &ORDERS_UPSERT, &known);
+        }
+        OrderWrites::UpsertForward => {
+            let rows: Vec<_> = batch.orders.rows.iter().collect();
+            put_orders(c, &ORDERS_FORWARD_UPSERT, &rows);
+        }
     }
     let payments = &batch.payments;
     if !payments.is_empty() {
@@ -280,7 +283,7 @@ pub(crate) fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
         let insert = "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::bigint[])";
         let statement =
-            if batch.guards_stored { format!("{insert} ON CONFLICT (id) DO NOTHING") } else { insert.into() };
+            if batch.payments_stored { format!("{insert} ON CONFLICT (id) DO NOTHING") } else { insert.into() };
         c.part(&statement)
             .bind(payments.iter().map(|p| p.id.as_str()).collect::<Vec<_>>())
             .bind(payments.iter().map(|p| p.customer.as_str()).collect::<Vec<_>>())

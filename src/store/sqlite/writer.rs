@@ -207,7 +207,7 @@ pub(crate) async fn write_payments(conn: &mut SqliteConnection, batch: &Batch<'_
             (whose, money(p.amount), p.applied.as_str(), money(p.surplus), p.at)
         })
         .collect();
-    let insert = if batch.guards_stored {
+    let insert = if batch.payments_stored {
         "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', value->>1, value->>2, value->>3, value->>4 \
          FROM json_each($1) WHERE true ON CONFLICT (id) DO NOTHING"
