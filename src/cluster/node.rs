@@ -317,6 +317,10 @@ impl ClusterNode {
             return Ok(());
         }
         self.take_over_expired().await?;
+        if let Some(log) = &self.log {
+            // Whatever a node fenced out left, even one whose shards were all handed off.
+            log.project_orphans().await?;
+        }
         self.acquire_due().await?;
         let sent = Instant::now();
         if membership::hold_lease(&self.pool, &self.me, OUTBOX_LEASE, self.ttl).await? {
@@ -355,9 +359,13 @@ impl ClusterNode {
         let taken = membership::acquire(&self.pool, &self.me, &wanted).await?;
         if let (Some(log), false) = (&self.log, taken.is_empty()) {
             // Their last owner's acknowledged changes are in the tables before any of their
-            // actors activates here. If this fails, the table keeps them as this node's, and the
-            // next round takes them again.
-            log.project_orphans().await?;
+            // actors activates here. If that fails, they go back, for this node's next round or
+            // another node's (if even that fails, the table keeps them as this node's, and its
+            // next round takes them again).
+            if let Err(error) = log.project_orphans().await {
+                membership::release(&self.pool, &self.me, &taken).await?;
+                return Err(error.into());
+            }
         }
         self.owned.set(&taken, SHARD_OWNED);
         self.owned.forget_all_but(&membership::owned(&self.pool, &self.me).await?);
@@ -408,7 +416,8 @@ impl ClusterNode {
         }
         if let Some(log) = &self.log {
             // The next owner activates their actors from the tables: they show all of it first.
-            log.caught_up().await.map_err(|behind| MembershipError::Log(behind.to_string()))?;
+            // It fails only with the fence tripped: another node projects the rest.
+            log.caught_up().await.map_err(|_| MembershipError::Fenced)?;
         }
         membership::release(&self.pool, &self.me, &shards).await?;
         let took_ms = started.elapsed().as_millis() as u64;

@@ -68,7 +68,7 @@ impl OrderState {
         }
     }
 
-    /// Every state, for the SQL that mirrors `progress`.
+    /// Every state (the SQL that mirrors `progress` and the metrics list them in this order).
     pub const ALL: [OrderState; 8] = [
         OrderState::Pending,
         OrderState::AwaitingPayment,

@@ -14,16 +14,7 @@ use warung_actors::domain::Money;
 use crate::records::{ChargePurpose, OrderState, ShopRecord};
 
 /// Every order state, in the order the metrics list them.
-pub const ORDER_STATES: [OrderState; 8] = [
-    OrderState::Pending,
-    OrderState::AwaitingPayment,
-    OrderState::Paid,
-    OrderState::Failed,
-    OrderState::Cancelled,
-    OrderState::Expired,
-    OrderState::Review,
-    OrderState::Refunded,
-];
+pub const ORDER_STATES: [OrderState; 8] = OrderState::ALL;
 
 /// Distinct refusal reasons counted; any beyond are counted as `other`. The reasons are the
 /// checkout's rule names, a short fixed list; this bounds a mistake.

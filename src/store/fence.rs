@@ -91,6 +91,12 @@ impl WriterFence {
         self.id.get().filter(|_| self.checking.load(Ordering::Relaxed))
     }
 
+    /// Whether this process has joined a cluster, whether or not the lab has turned the checks
+    /// off: what the log stores with a record, and how it projects orders, follow it.
+    pub fn is_armed(&self) -> bool {
+        self.id.get().is_some()
+    }
+
     /// The lab's switch (see `checking`): writes from now on are fenced, or not.
     pub fn set_checking(&self, on: bool) {
         self.checking.store(on, Ordering::Relaxed);

@@ -109,11 +109,8 @@ pub(crate) async fn connect(
                         .application_name(PROJECTOR_APPLICATION_NAME)
                         .options([("lock_timeout", WRITE_LOCK_TIMEOUT)]),
                 );
-            let order_writes = match writers {
-                Writers::ThisProcess => OrderWrites::InsertNew,
-                Writers::ClusterNodes => OrderWrites::UpsertForward,
-            };
-            let tables = PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes };
+            let tables =
+                PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes: OrderWrites::InsertNew };
             Some(LogJournal::start(tables, writer_lock)?)
         }
         JournalMode::Tables => None,

@@ -6,7 +6,8 @@
 //!   which the takeover's or the new incarnation's update of that row waits for. Its records left
 //!   in the log (acknowledged, not yet in the tables) are *orphans*: the next node to join or to
 //!   acquire shards projects them before it serves anything (`LogHandOver::project_orphans`), one
-//!   node at a time, in log order.
+//!   node at a time, in log order; every node also looks for them each round of its upkeep (a
+//!   node that left and never came back owned no shards to acquire).
 //! - A node handing shards over waits until the tables show everything it acknowledged
 //!   (`LogHandOver::caught_up`), so the next owner activates their actors from complete rows.
 //! - A read that waits for everything acknowledged before it began also waits for the records
@@ -22,7 +23,7 @@ use super::postgres::delete_and_write;
 use super::projection::{Projection, ProjectionBehind, FRESH_READ_WAIT_SECS};
 use super::projector::{decode_rows, LogRow, Projected};
 use crate::store::batch::OrderWrites;
-use crate::store::fence::{FenceId, WriterFence};
+use crate::store::fence::{self, FenceId, Fenced, WriterFence};
 use crate::store::StoreError;
 
 /// The advisory lock one node holds (per transaction) while it projects orphans: two nodes
@@ -31,6 +32,10 @@ const LOG_ORPHANS_LOCK: i64 = 0x7761_7275_6e67_4f52; // "warungOR"
 
 /// Orphan records projected in one transaction.
 const ORPHAN_ROWS_PER_TRANSACTION: i64 = 1_000;
+
+/// How long a hand-off waits for the tables to show what its node acknowledged (see
+/// `LogHandOver::caught_up`); a projection keeps up within milliseconds when the store answers.
+pub const HANDOFF_PROJECTION_WAIT_SECS: u64 = 60;
 
 /// The longest pause between two looks at whether other writers' records are in the tables.
 const OTHERS_POLL_MS_MAX: u64 = 20;
@@ -63,6 +68,12 @@ impl LogHandOver {
         let mut projected = 0;
         loop {
             let mut tx = self.pool.begin().await?;
+            // The fence first: it also limits how long this transaction may sit idle, so a node
+            // paused while it holds the lock below cannot keep the other nodes waiting for it.
+            if let Some(me) = &me {
+                let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
+                sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&me.node).bind(me.incarnation).execute(&mut *tx).await?;
+            }
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_ORPHANS_LOCK).execute(&mut *tx).await?;
             let rows: Vec<LogRow> =
                 sqlx::query_as(ORPHAN_RECORDS).bind(ORPHAN_ROWS_PER_TRANSACTION).fetch_all(&mut *tx).await?;
@@ -74,8 +85,7 @@ impl LogHandOver {
             }
             let (positions, entries) = decode_rows(&rows)?;
             // Read under the lock, in this transaction: nobody else can have projected them.
-            let written =
-                delete_and_write(&mut tx, &positions, &entries, me.as_ref(), OrderWrites::UpsertForward).await?;
+            let written = delete_and_write(&mut tx, &positions, &entries, None, OrderWrites::UpsertForward).await?;
             if written != Projected::Written {
                 return Err(StoreError::Corrupt("orphan log records vanished under the projection lock".into()));
             }
@@ -85,13 +95,21 @@ impl LogHandOver {
     }
 
     /// Waits until the tables show every record this node acknowledged, trying again while the
-    /// projector retries (the store away); gives up only once the fence has tripped (the node
-    /// was taken over: whoever took its shards projects the rest).
+    /// projector retries (the store away), for at most `HANDOFF_PROJECTION_WAIT_SECS`. It gives
+    /// up once the fence has tripped, and trips it when the time is up: the node then stops,
+    /// and whoever takes its shards projects its records, rather than its shards staying out
+    /// of service behind a projection that does not move.
     pub async fn caught_up(&self) -> Result<(), ProjectionBehind> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(HANDOFF_PROJECTION_WAIT_SECS);
         loop {
             match self.projection.fresh().await {
                 Ok(()) => return Ok(()),
                 Err(behind) if self.fence.is_tripped() => return Err(behind),
+                Err(behind) if tokio::time::Instant::now() >= deadline => {
+                    tracing::error!(%behind, "the projection did not catch up for a hand-off; stopping this node");
+                    self.fence.trip();
+                    return Err(behind);
+                }
                 Err(behind) => tracing::warn!(%behind, "a hand-off waits for the projection to catch up"),
             }
         }

@@ -50,9 +50,9 @@ pub(crate) async fn append(
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
-    let guarded = match fence.id() {
-        Some(_) => Guarded::PaymentsAndNewOrders,
-        None => Guarded::Payments,
+    let guarded = match fence.is_armed() {
+        true => Guarded::PaymentsAndNewOrders,
+        false => Guarded::Payments,
     };
     let guards = Batch::guards_of(entries, guarded);
     let key: i64 = rand::random();
@@ -158,7 +158,8 @@ async fn insert_record(
 pub(crate) struct PgLogTables {
     pub(crate) pool: PgPool,
     pub(crate) fence: Arc<WriterFence>,
-    /// `UpsertForward` on a cluster's node, and for what a start finds in the log.
+    /// `UpsertForward` for what a start finds in the log; a cluster's node always upserts
+    /// forward.
     pub(crate) order_writes: OrderWrites,
 }
 
@@ -172,7 +173,12 @@ impl LogTables for PgLogTables {
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let projected = delete_and_write(&mut tx, positions, entries, self.fence.id(), self.order_writes).await;
+            // A cluster's node (its new orders are stored with their records) upserts forward.
+            let order_writes = match self.fence.is_armed() {
+                true => OrderWrites::UpsertForward,
+                false => self.order_writes,
+            };
+            let projected = delete_and_write(&mut tx, positions, entries, self.fence.id(), order_writes).await;
             if let Err(StoreError::Database(error)) = &projected {
                 if fence::is_fenced(error) {
                     self.fence.trip();

@@ -271,7 +271,10 @@ pub(crate) fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
             put_orders(c, &ORDERS_UPSERT, &known);
         }
         OrderWrites::UpsertForward => {
-            let rows: Vec<_> = batch.orders.rows.iter().collect();
+            // By id: two nodes' projections lock the orders they share in one order, never
+            // waiting on each other in a cycle.
+            let mut rows: Vec<_> = batch.orders.rows.iter().collect();
+            rows.sort_unstable_by_key(|o| o.id.as_str());
             put_orders(c, &ORDERS_FORWARD_UPSERT, &rows);
         }
     }
