@@ -3,7 +3,8 @@
 //! - `shard`: which of the 256 shards a product or customer is on.
 //! - `rendezvous`: which live node should own each shard.
 //! - `membership`: the tables: joins, heartbeats, takeovers, shard ownership, events.
-//! - `node`: this process as a node: its upkeep, the shards it owns, its fence.
+//! - `node`: this process as a node: its upkeep, its fence.
+//! - `owned`: the shards it owns as far as it knows, and until when it may act on that.
 //! - `route`: the actors as the flows call them: here, or on the shard's owner over NATS (`wire`).
 //! - `scope`: which customers and products recovery and the sweeps look at on this node.
 //! - `wakes`: telling a shard's owner that a message recorded elsewhere waits for it.
@@ -15,6 +16,7 @@
 mod flows_seen;
 pub mod membership;
 pub mod node;
+mod owned;
 pub mod remote;
 pub mod rendezvous;
 pub mod route;

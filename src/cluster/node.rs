@@ -4,7 +4,7 @@
 //! for longer than it may safely assume it is alive, it trips its fence: the application stops
 //! serving and the process exits, to be started again as a new incarnation.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +12,10 @@ use sqlx::PgPool;
 use tokio::time::Instant;
 
 use super::membership::{self, MembershipError};
+pub use super::owned::OwnedShards;
+use super::owned::{SHARD_DRAINING, SHARD_NOT_OWNED, SHARD_OWNED};
 use super::rendezvous;
-use super::shard::{Shard, SHARDS_COUNT};
+use super::shard::Shard;
 use crate::settings::ClusterSettings;
 use crate::store::log::cluster::LogHandOver;
 use crate::store::{ClusterAccess, FenceId, WriterFence};
@@ -23,12 +25,6 @@ use crate::store::{ClusterAccess, FenceId, WriterFence};
 /// purchase holds its reservation in memory for one commit wait, milliseconds, or a few remote
 /// calls: this is many times that, and bounds how long a hand-off takes.
 const HANDOFF_DRAIN_MS: u64 = 500;
-
-/// A shard's state on this node.
-const SHARD_NOT_OWNED: u8 = 0;
-const SHARD_OWNED: u8 = 1;
-/// Owned, being handed off: no new reservation, the rest as owned.
-const SHARD_DRAINING: u8 = 2;
 
 /// What a node does with shards it is giving up, before they are released: flush what their
 /// actors changed and stop them (see `Joined::attach`).
@@ -41,81 +37,6 @@ pub const OUTBOX_LEASE: &str = "outbox-sender";
 /// Takeovers per upkeep round: enough for every node of a small cluster dying at once, without
 /// one round waiting on many victims' batches.
 const TAKEOVERS_PER_ROUND_MAX: usize = 8;
-
-/// Which shards this process owns, as far as it knows (the table is the truth; this is updated
-/// each round and at every acquisition and release), and until when it may act on that: a node
-/// owns nothing once its last renewed heartbeat is older, by its own monotonic clock, than the
-/// TTL less a heartbeat. So a process that was paused past its TTL answers nothing from its stale
-/// memory when it resumes (not even a refusal), and sends its own callers to the new owners,
-/// before its next heartbeat tells it that it was taken over.
-pub struct OwnedShards {
-    shards: [AtomicU8; SHARDS_COUNT],
-    /// Milliseconds since `epoch` until which the lease holds.
-    valid_until_ms: AtomicU64,
-    epoch: Instant,
-}
-
-impl Default for OwnedShards {
-    fn default() -> Self {
-        OwnedShards {
-            shards: std::array::from_fn(|_| AtomicU8::new(SHARD_NOT_OWNED)),
-            valid_until_ms: AtomicU64::new(0),
-            epoch: Instant::now(),
-        }
-    }
-}
-
-impl OwnedShards {
-    pub fn owns(&self, shard: Shard) -> bool {
-        self.lease_holds() && self.state(shard) != SHARD_NOT_OWNED
-    }
-
-    /// Whether a new reservation may be made here: owned, and not being handed off.
-    pub fn takes_new_reservations(&self, shard: Shard) -> bool {
-        self.lease_holds() && self.state(shard) == SHARD_OWNED
-    }
-
-    pub fn count(&self) -> usize {
-        self.shards.iter().filter(|owned| owned.load(Ordering::Relaxed) != SHARD_NOT_OWNED).count()
-    }
-
-    fn state(&self, shard: Shard) -> u8 {
-        self.shards[usize::from(shard.number())].load(Ordering::Acquire)
-    }
-
-    fn lease_holds(&self) -> bool {
-        self.now_ms() < self.valid_until_ms.load(Ordering::Acquire)
-    }
-
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
-    fn ms_at(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.epoch).as_millis() as u64
-    }
-
-    /// A heartbeat sent at `sent` was renewed: the lease holds until `sent + safe_for`.
-    fn renewed(&self, sent: Instant, safe_for: Duration) {
-        self.valid_until_ms.fetch_max(self.ms_at(sent + safe_for), Ordering::AcqRel);
-    }
-
-    fn set(&self, shards: &[Shard], state: u8) {
-        for shard in shards {
-            self.shards[usize::from(shard.number())].store(state, Ordering::Release);
-        }
-    }
-
-    /// Forgets every shard the table no longer gives this incarnation. Never adds one: only an
-    /// acquisition does, so a shard being handed off is not taken back.
-    fn forget_all_but(&self, owned: &[Shard]) {
-        for shard in Shard::all() {
-            if !owned.contains(&shard) {
-                self.shards[usize::from(shard.number())].store(SHARD_NOT_OWNED, Ordering::Release);
-            }
-        }
-    }
-}
 
 /// What a node's upkeep did, for `/metrics`.
 #[derive(Debug, Default)]
