@@ -1,5 +1,7 @@
 //! Loading an actor's state when it is activated: a product with its items, open reservations
-//! and latest settled ones and restocks; a wallet with its latest ledger entries.
+//! and latest settled ones and restocks; wallets with their latest ledger entries (`wallets`).
+
+mod wallets;
 
 use std::collections::HashMap;
 
@@ -28,8 +30,21 @@ impl Loader for SqlStore {
     }
 
     fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
-        let pool = self.pool.for_activation_of(ActorKey::Wallet(customer.clone()));
-        Box::pin(async move { read_wallet(&pool, customer).await.map_err(|e| LoadError(e.to_string())) })
+        Box::pin(async move {
+            let mut records = self.load_wallets(std::slice::from_ref(customer)).await;
+            records.pop().expect("one answer per wallet asked")
+        })
+    }
+
+    fn load_wallets<'a>(&'a self, customers: &'a [CustomerId]) -> BoxFuture<'a, Vec<Result<WalletRecord, LoadError>>> {
+        let pool = self.pool.for_activation_of_all(customers.iter().cloned().map(ActorKey::Wallet).collect());
+        Box::pin(async move {
+            let failed = |e: &StoreError| LoadError(e.to_string());
+            match wallets::read_wallets(&pool, customers).await {
+                Ok(records) => records.into_iter().map(|r| r.map_err(|e| failed(&e))).collect(),
+                Err(e) => customers.iter().map(|_| Err(failed(&e))).collect(),
+            }
+        })
     }
 }
 
@@ -131,46 +146,3 @@ async fn read_restocks(pool: &Pool, code: &ProductCode) -> Result<Vec<(Reference
         })
         .collect()
 }
-
-/// A wallet's balance and its latest ledger entries, in one statement (one round trip per
-/// activation: a flash sale's buyers are mostly customers whose wallets have passivated). A
-/// customer with no row reads as a new wallet; one with no ledger entry gives one row of nulls.
-async fn read_wallet(pool: &Pool, customer: &CustomerId) -> Result<WalletRecord, StoreError> {
-    let mut record = WalletRecord::default();
-    // The ledger's columns as `rows::ledger` reads them (`rows::LEDGER_COLUMNS`, named here: a
-    // derived table's columns cannot be renamed after it on SQLite).
-    let found: Vec<WalletTuple> = Query::new(
-        "SELECT CAST(c.balance AS TEXT), l.customer, l.reference, l.kind, l.amount, l.balance_after, l.reason, l.actor, l.at \
-         FROM customers c LEFT JOIN ( \
-             SELECT id, customer, reference, kind, CAST(amount AS TEXT) AS amount, \
-                    CAST(balance_after AS TEXT) AS balance_after, reason, actor, at \
-             FROM ledger_entries WHERE customer = $1 ORDER BY id DESC LIMIT $2 \
-         ) l ON l.customer = c.id \
-         WHERE c.id = $1 ORDER BY l.id DESC",
-    )
-    .bind(customer.as_str()).bind(ACTOR_HISTORY_LOADED_MAX).fetch_all(pool).await?;
-    let Some(first) = found.first() else { return Ok(record) };
-    record.balance = rows::money(&first.0)?;
-    record.ledger = found
-        .into_iter()
-        .rev()
-        .filter_map(|(_, customer, reference, kind, amount, after, reason, actor, at)| {
-            Some((customer?, reference?, kind?, amount?, after?, reason?, actor?, at?))
-        })
-        .map(rows::ledger)
-        .collect::<Result<_, _>>()?;
-    Ok(record)
-}
-
-/// The balance, then a ledger entry's columns (`rows::LEDGER_COLUMNS`), null without one.
-type WalletTuple = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);

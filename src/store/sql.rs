@@ -33,6 +33,8 @@ pub(crate) enum Value {
     /// A list of integers: an array on Postgres (`$N::bigint[]`), JSON text on SQLite
     /// (`json_each($N)`).
     Ints(Vec<i64>),
+    /// A list of strings, bound as `Ints` are (`$N::text[]`, `json_each($N)`).
+    Texts(Vec<String>),
 }
 
 impl From<&str> for Value {
@@ -109,8 +111,8 @@ pub(crate) struct Pool {
 enum Waits {
     /// Every change acknowledged before it began.
     Everything,
-    /// The changes of one actor acknowledged before it began: all an activation reads back.
-    ChangesOf(ActorKey),
+    /// The changes of these actors acknowledged before it began: all their activations read back.
+    ChangesOf(Vec<ActorKey>),
     /// Nothing: the rows it reads are committed with the log record, not projected (payments).
     Nothing,
 }
@@ -140,7 +142,12 @@ impl Pool {
     /// The same connections for an actor's activation: its reads wait only until the tables show
     /// that actor's own acknowledged changes, which are all the rows it reads back.
     pub(crate) fn for_activation_of(&self, actor: ActorKey) -> Pool {
-        Pool { waits_for: Waits::ChangesOf(actor), ..self.clone() }
+        self.for_activation_of_all(vec![actor])
+    }
+
+    /// As `for_activation_of`, for several actors activated together.
+    pub(crate) fn for_activation_of_all(&self, actors: Vec<ActorKey>) -> Pool {
+        Pool { waits_for: Waits::ChangesOf(actors), ..self.clone() }
     }
 
     /// The same connections for reading payments: their rows are written in the log record's own
@@ -154,7 +161,7 @@ impl Pool {
         if let Some(projection) = &self.projection {
             let reached = match &self.waits_for {
                 Waits::Everything => projection.fresh().await,
-                Waits::ChangesOf(actor) => projection.fresh_for(actor).await,
+                Waits::ChangesOf(actors) => projection.fresh_for(actors).await,
                 Waits::Nothing => Ok(()),
             };
             reached.map_err(|behind| sqlx::Error::Protocol(behind.to_string()))?;
@@ -296,6 +303,7 @@ fn postgres_arguments(values: Vec<Value>) -> Result<PgArguments, BoxDynError> {
             Value::Int(v) => arguments.add(v)?,
             Value::Money(v) => arguments.add(v.map(|m| m.amount()))?,
             Value::Ints(v) => arguments.add(v)?,
+            Value::Texts(v) => arguments.add(v)?,
         }
     }
     Ok(arguments)
@@ -309,6 +317,7 @@ fn sqlite_arguments(values: Vec<Value>) -> Result<SqliteArguments, BoxDynError> 
             Value::Int(v) => arguments.add(v)?,
             Value::Money(v) => arguments.add(v.map(sqlite_money))?,
             Value::Ints(v) => arguments.add(serde_json::to_string(&v)?)?,
+            Value::Texts(v) => arguments.add(serde_json::to_string(&v)?)?,
         }
     }
     Ok(arguments)

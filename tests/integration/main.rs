@@ -1,5 +1,6 @@
 //! warung's integration tests: one binary, the real engine on real Postgres and SQLite.
 
+mod activation;
 mod admin_api;
 mod admin_openapi;
 mod alerts;

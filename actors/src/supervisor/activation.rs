@@ -63,7 +63,7 @@ impl<R: Record> Supervisor<R> {
         self.may_activate(&ActorKey::Wallet(customer.clone()))?;
         let inner = &self.inner;
         self.flush_earlier_incarnation(&ActorKey::Wallet(customer.clone())).await?;
-        let record = self.load(inner.loader.load_wallet(customer)).await?;
+        let record = self.load_wallet(customer).await?;
         let state = WalletState::restore(customer.clone(), record).map_err(|reason| CallError::Corrupt { reason })?;
         let incarnation = inner.journal.next_incarnation();
         let stats = Arc::new(ActorStats::new(
@@ -124,6 +124,12 @@ pub(super) fn store_as_loader<R: Record>(store: Arc<dyn Persistence<R>>) -> Arc<
         }
         fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
             self.0.load_wallet(customer)
+        }
+        fn load_wallets<'a>(
+            &'a self,
+            customers: &'a [CustomerId],
+        ) -> BoxFuture<'a, Vec<Result<WalletRecord, LoadError>>> {
+            self.0.load_wallets(customers)
         }
     }
     Arc::new(AsLoader(store))

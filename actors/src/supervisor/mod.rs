@@ -1,5 +1,6 @@
 //! The supervisor: owns every actor's lifecycle. It activates an actor on first use by loading
-//! its state from the store (`activation`), spreads actors over one arbiter (thread) per core,
+//! its state from the store (`activation`; wallets waiting at once are read together,
+//! `wallet_loads`), spreads actors over one arbiter (thread) per core,
 //! passivates idle ones and reloads the ones whose changes failed to commit (`lifecycle`),
 //! restarts crashed ones from the store within a budget (`registry`), and sends each message
 //! with a bounded mailbox and retries (`call`); `calls` are the typed calls it offers. It also
@@ -18,10 +19,12 @@ mod services;
 mod services_tests;
 #[cfg(test)]
 mod tests;
+mod wallet_loads;
 
 pub use registry::{Handle, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
+pub use wallet_loads::WALLET_LOADS_PER_READ_MAX;
 
 use activation::store_as_loader;
 use call::call;
@@ -64,6 +67,18 @@ pub trait Loader: Send + Sync + 'static {
     fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>>;
     /// A customer never seen before has an empty wallet.
     fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>>;
+    /// Several wallets, one answer per customer in the order asked (at most
+    /// `WALLET_LOADS_PER_READ_MAX`). A store that can read them together (one statement) should:
+    /// the supervisor reads the wallets waiting for activation this way. By default, one by one.
+    fn load_wallets<'a>(&'a self, customers: &'a [CustomerId]) -> BoxFuture<'a, Vec<Result<WalletRecord, LoadError>>> {
+        Box::pin(async move {
+            let mut records = Vec::with_capacity(customers.len());
+            for customer in customers {
+                records.push(self.load_wallet(customer).await);
+            }
+            records
+        })
+    }
 }
 
 /// What the engine needs of a store: commit batches (whose records are `R`s), load actors.
@@ -116,6 +131,8 @@ struct Inner<R: Record> {
     loader: Arc<dyn Loader>,
     /// Permits to load an actor's state: see `ACTIVATION_LOADS_AT_ONCE_MAX`.
     loads: tokio::sync::Semaphore,
+    /// Wallets waiting to be read for their activation (`wallet_loads`).
+    wallet_loads: wallet_loads::WalletLoads,
     clock: Clock,
     settings: SupervisorSettings,
     arbiters: Vec<ArbiterHandle>,
@@ -179,6 +196,7 @@ impl<R: Record> Supervisor<R> {
                 journal,
                 loader,
                 loads: tokio::sync::Semaphore::new(ACTIVATION_LOADS_AT_ONCE_MAX),
+                wallet_loads: wallet_loads::WalletLoads::default(),
                 clock,
                 settings,
                 arbiters,

@@ -302,6 +302,61 @@ async fn a_burst_of_new_customers_loads_a_few_at_a_time_and_every_one_is_served(
     assert_eq!(most, ACTIVATION_LOADS_AT_ONCE_MAX, "loads ran {most} at once");
 }
 
+/// A store that reads wallets together, counting its reads; each wallet's balance is the number
+/// in its customer's id, so a mix-up shows.
+#[derive(Default)]
+struct CountedReads {
+    reads: std::sync::atomic::AtomicUsize,
+    largest: std::sync::atomic::AtomicUsize,
+}
+
+impl Sink<()> for CountedReads {
+    fn commit<'a>(&'a self, _: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        crate::journal::after(earlier).boxed()
+    }
+}
+
+impl Loader for CountedReads {
+    fn load_product<'a>(&'a self, _: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+        futures::future::ready(Ok(None)).boxed()
+    }
+    fn load_wallet<'a>(&'a self, _: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
+        panic!("wallets waiting together are read together")
+    }
+    fn load_wallets<'a>(&'a self, customers: &'a [CustomerId]) -> BoxFuture<'a, Vec<Result<WalletRecord, LoadError>>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        async move {
+            self.reads.fetch_add(1, SeqCst);
+            self.largest.fetch_max(customers.len(), SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            customers
+                .iter()
+                .map(|c| {
+                    let balance = c.as_str().trim_start_matches("new").parse::<u64>().unwrap();
+                    Ok(WalletRecord { balance: Money::rupiah(balance), ledger: vec![] })
+                })
+                .collect()
+        }
+        .boxed()
+    }
+}
+
+#[actix_rt::test]
+async fn wallets_waiting_to_activate_at_once_are_read_together_and_each_gets_its_own() {
+    use std::sync::atomic::Ordering::SeqCst;
+    tokio::time::pause();
+    let store = std::sync::Arc::new(CountedReads::default());
+    let (supervisor, _notices) = Supervisor::start(store.clone(), Clock::system(), settings());
+    let customers: Vec<CustomerId> = (1..=500).map(|c| CustomerId::parse(&format!("new{c}")).unwrap()).collect();
+    let balances = futures::future::join_all(customers.iter().map(|c| supervisor.wallet_balance(c))).await;
+    for (n, balance) in balances.into_iter().enumerate() {
+        assert_eq!(balance.unwrap().balance, Money::rupiah(n as u64 + 1), "customer new{}", n + 1);
+    }
+    let (reads, largest) = (store.reads.load(SeqCst), store.largest.load(SeqCst));
+    assert!(largest <= WALLET_LOADS_PER_READ_MAX, "{largest} wallets in one read");
+    assert!(reads <= 500usize.div_ceil(WALLET_LOADS_PER_READ_MAX) + ACTIVATION_LOADS_AT_ONCE_MAX, "{reads} reads");
+}
+
 /// The threads the memory release ran on (the hook is process-wide; only this test sets it).
 static RELEASED_ON: Mutex<Vec<std::thread::ThreadId>> = Mutex::new(Vec::new());
 

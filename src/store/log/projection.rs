@@ -3,7 +3,7 @@
 //!
 //! - `appended` is called once a batch's log record has committed, before its replies are
 //!   released: so a read that begins after a reply finds it counted, and waits for it (`fresh`).
-//! - `fresh_for` is the same for one actor's activation: it waits only while that actor's own
+//! - `fresh_for` is the same for actors' activation: it waits only while those actors' own
 //!   events are not in the tables yet (a flash sale's new buyers, never written, never wait).
 //! - `room` is the journal's backpressure: it waits while the projection is too far behind.
 //! - The projector takes the batches in order (`take`) and reports them written (`projected`).
@@ -143,10 +143,13 @@ impl Projection {
         self.reach(target).await
     }
 
-    /// Waits until the tables show every event of `actor` acknowledged before this call: what
-    /// its activation reads (every row it reads back is one its own events wrote).
-    pub async fn fresh_for(&self, actor: &ActorKey) -> Result<(), ProjectionBehind> {
-        let target = self.pending.lock().expect("projection lock").last_batch_of.get(actor).copied();
+    /// Waits until the tables show every event of these actors acknowledged before this call:
+    /// what their activation reads (every row it reads back is one their own events wrote).
+    pub async fn fresh_for(&self, actors: &[ActorKey]) -> Result<(), ProjectionBehind> {
+        let target = {
+            let pending = self.pending.lock().expect("projection lock");
+            actors.iter().filter_map(|actor| pending.last_batch_of.get(actor).copied()).max()
+        };
         match target {
             Some(target) => self.reach(target).await,
             None => Ok(()),
@@ -307,14 +310,17 @@ mod tests {
         let first = ActorKey::Wallet(CustomerId::parse("6281100").unwrap());
         let second = ActorKey::Wallet(CustomerId::parse("6281200").unwrap());
         let stranger = ActorKey::Wallet(CustomerId::parse("6281300").unwrap());
-        projection.fresh_for(&stranger).await.expect("a customer never written waits for nothing");
+        projection
+            .fresh_for(std::slice::from_ref(&stranger))
+            .await
+            .expect("a customer never written waits for nothing");
 
         let activation = {
             let projection = projection.clone();
-            tokio::spawn(async move { projection.fresh_for(&second).await })
+            tokio::spawn(async move { projection.fresh_for(std::slice::from_ref(&second)).await })
         };
         projection.projected(1);
-        projection.fresh_for(&first).await.expect("the first customer's change is in the tables");
+        projection.fresh_for(std::slice::from_ref(&first)).await.expect("the first customer's change is in the tables");
         tokio::task::yield_now().await;
         assert!(!activation.is_finished(), "the second customer's change is not in the tables yet");
         projection.projected(2);
