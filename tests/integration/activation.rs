@@ -38,3 +38,84 @@ async fn wallets_read_together_are_each_what_one_read_alone_gives(backend: Backe
     assert_eq!(after(3), [Money::rupiah(1_000)]);
     engine.finish().await;
 }
+
+/// The customers' table grows from a handful of rows to hundreds of thousands while the engine
+/// runs, and Postgres never analyzes it (autovacuum off for it, as on this project's machines):
+/// the statements that write wallets (the journal's or the projector's) and read them for
+/// activation must still find rows by index. A plan cached while the table was small scanned it
+/// whole at every batch (seen at a million customers: each projection and each read took a
+/// fraction of a second).
+#[actix_rt::test]
+async fn wallets_are_written_and_read_by_index_after_the_table_grew_unanalyzed_on_postgres() {
+    wallets_stay_indexed(Backend::Postgres).await;
+}
+
+#[actix_rt::test]
+async fn wallets_are_written_and_read_by_index_after_the_table_grew_unanalyzed_on_postgres_log() {
+    wallets_stay_indexed(Backend::PostgresLog).await;
+}
+
+async fn wallets_stay_indexed(backend: Backend) {
+    use warung_actors::journal::ActorKey;
+
+    const EARLY_CUSTOMERS: usize = 24;
+    const GROWN_TO: i64 = 300_000;
+    const ACTIVATION_ROUNDS: usize = 4;
+    let engine = TestEngine::start(backend).await;
+    let raw = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
+    sqlx::query("ALTER TABLE customers SET (autovacuum_enabled = false)").execute(&raw).await.unwrap();
+    let early: Vec<String> = (0..EARLY_CUSTOMERS).map(|n| format!("early{n}")).collect();
+    // One at a time, so each writing statement runs past the five runs after which Postgres
+    // may cache a generic plan.
+    for (n, name) in early.iter().enumerate() {
+        fund(&engine, name, PRICE + n as u64).await;
+    }
+    // Activations, several times over, so the reads' connections have each read wallets often.
+    for _ in 0..ACTIVATION_ROUNDS {
+        engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Wallet(_))).await;
+        for name in &early {
+            engine.checkout.balance(&customer(name)).await.unwrap();
+        }
+    }
+
+    sqlx::query(
+        "INSERT INTO customers (id, balance, created_at, updated_at) \
+         SELECT 'grown' || g, 0, 0, 0 FROM generate_series(1, $1) g",
+    )
+    .bind(GROWN_TO)
+    .execute(&raw)
+    .await
+    .unwrap();
+    let read_before = customers_rows_scanned(&raw).await;
+    for (n, name) in early.iter().enumerate() {
+        fund(&engine, name, 2 * PRICE + n as u64).await;
+    }
+    engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Wallet(_))).await;
+    for name in &early {
+        let balance = engine.checkout.balance(&customer(name)).await.unwrap();
+        assert!(balance.balance > Money::rupiah(3 * PRICE - 1), "{name}: {balance:?}");
+    }
+    // A backend reports its counts when it goes idle, at most once a second, and when it ends:
+    // the engine stops (its connections end) before they are read.
+    let TestEngine { engine, db } = engine;
+    engine.shutdown().await.unwrap();
+    let read = customers_rows_scanned(&raw).await - read_before;
+    assert!(read < GROWN_TO, "the customers' table was read whole after it grew ({read} rows by sequential scans)");
+    raw.close().await;
+    let store = db.store().await;
+    assert_audit_clean(store.as_ref()).await;
+    store.close().await;
+    db.remove().await;
+}
+
+/// The customers' rows read by sequential scans so far, as Postgres has counted them.
+async fn customers_rows_scanned(raw: &sqlx::PgPool) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let mut connection = raw.acquire().await.unwrap();
+    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *connection).await.unwrap();
+    let (rows,): (i64,) = sqlx::query_as("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'customers'")
+        .fetch_one(&mut *connection)
+        .await
+        .unwrap();
+    rows
+}

@@ -55,10 +55,16 @@ async fn two_nodes_share_every_shard_and_a_dead_one_is_taken_over() {
     let settings = cluster(200);
     let a = ClusterNode::join(store_a.cluster_access().unwrap(), &settings, "a", "").await.unwrap();
     let b = ClusterNode::join(store_b.cluster_access().unwrap(), &settings, "b", "").await.unwrap();
-    // Stable after two heartbeats; then each takes what rendezvous hashing gives it.
-    tokio::time::sleep(Duration::from_millis(450)).await;
-    for node in [&a, &b] {
-        node.round().await.unwrap();
+    // Stable after two heartbeats; then each takes what rendezvous hashing gives it. Rounds every
+    // heartbeat until then keep both alive: on a loaded machine the joins alone can take most of
+    // a TTL, and a single sleep past two heartbeats let A's lease lapse before its first round.
+    let stable_by = std::time::Instant::now() + Duration::from_secs(10);
+    while a.owned().count() + b.owned().count() < SHARDS_COUNT {
+        assert!(std::time::Instant::now() < stable_by, "the shards were never all owned");
+        tokio::time::sleep(Duration::from_millis(settings.heartbeat_ms)).await;
+        for node in [&a, &b] {
+            node.round().await.unwrap();
+        }
     }
     assert_eq!(a.owned().count() + b.owned().count(), SHARDS_COUNT);
     assert!(a.owned().count() > 64 && b.owned().count() > 64);

@@ -66,8 +66,12 @@ pub(super) async fn read_wallets(
     customers: &[CustomerId],
 ) -> Result<Vec<Result<WalletRecord, StoreError>>, StoreError> {
     let ids: Vec<String> = customers.iter().map(|c| c.as_str().to_string()).collect();
-    let found: Vec<WalletTuple> =
-        Query::new(statement(pool)).bind(Value::Texts(ids)).bind(ACTOR_HISTORY_LOADED_MAX).fetch_all(pool).await?;
+    let found: Vec<WalletTuple> = Query::new(statement(pool))
+        .planned_each_run()
+        .bind(Value::Texts(ids))
+        .bind(ACTOR_HISTORY_LOADED_MAX)
+        .fetch_all(pool)
+        .await?;
     let mut rows_of: HashMap<String, Vec<WalletTuple>> = HashMap::new();
     for row in found {
         rows_of.entry(row.0.clone()).or_default().push(row);
