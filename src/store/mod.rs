@@ -98,6 +98,9 @@ pub struct AuditData {
     pub ledger: Vec<LedgerRow>,
     pub orders: Vec<OrderRow>,
     pub payments: Vec<PaymentRow>,
+    /// With the journal's log: records the tables do not show yet (acknowledged batches the
+    /// projector has still to write). Their payments are left out of `payments` until then.
+    pub log_records_unprojected: usize,
 }
 
 /// One connection pool's use, for `/metrics`.

@@ -1,12 +1,17 @@
 //! What running the store takes, apart from any customer: migrations, health, metrics, the
 //! audit's rows, closing.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
+use warung_actors::journal::Entry;
 
 use super::backend::{ClusterAccess, SqlStore};
 use super::rows::{self, LedgerTuple, OrderTuple, PaymentTuple, ProductTuple};
 use super::sql::{Backend, Pool, Query};
 use super::{AuditData, PoolUse, StoreCounts, StoreError};
+use crate::records::{OrderRow, PaymentRow, ShopRecord};
+use crate::store::log::projector::{decode_rows, LogRow};
 
 #[async_trait]
 pub trait Operations {
@@ -95,43 +100,53 @@ impl Operations for SqlStore {
         Ok(migrator.iter().filter(|m| !applied.iter().any(|(v,)| *v == m.version)).count())
     }
 
+    /// Every table read in one snapshot, so a batch committed while the audit reads cannot show
+    /// in one table and not in another. On the log, the records in it are batches the tables do
+    /// not show yet, except the rows written beside them (their payments, a cluster node's new
+    /// orders): those are set aside and checked once projected.
     async fn audit_data(&self) -> Result<AuditData, StoreError> {
-        let pool = &self.pool;
+        let mut tx = self.pool.begin_snapshot().await?;
+        let tx = &mut tx;
+        let in_flight = InFlight::of(
+            Query::new("SELECT position, record FROM journal_log ORDER BY position").fetch_all_in(tx).await?,
+        )?;
         let products: Vec<ProductTuple> =
             Query::assembled(format!("SELECT {} FROM products ORDER BY code", rows::PRODUCT_COLUMNS))
-                .fetch_all(pool)
+                .fetch_all_in(tx)
                 .await?;
         let item_counts =
-            Query::new("SELECT product, status, COUNT(*) FROM items GROUP BY product, status").fetch_all(pool).await?;
+            Query::new("SELECT product, status, COUNT(*) FROM items GROUP BY product, status").fetch_all_in(tx).await?;
         let items_sold_twice = Query::new(
             "SELECT product, secret, COUNT(*) FROM items WHERE status = 'sold' GROUP BY product, secret HAVING COUNT(*) > 1",
         )
-        .fetch_all(pool)
+        .fetch_all_in(tx)
         .await?;
         let sold_items_by_order = Query::new(
             "SELECT product, order_id, COUNT(*) FROM items WHERE status = 'sold' GROUP BY product, order_id",
         )
-        .fetch_all(pool)
+        .fetch_all_in(tx)
         .await?;
         let reserved_by_product = Query::new(
             "SELECT product, CAST(SUM(quantity) AS BIGINT) FROM reservations WHERE status = 'reserved' GROUP BY product",
         )
-        .fetch_all(pool)
+        .fetch_all_in(tx)
         .await?;
         let customers =
-            Query::new("SELECT id, CAST(balance AS TEXT) FROM customers ORDER BY id").fetch_all(pool).await?;
+            Query::new("SELECT id, CAST(balance AS TEXT) FROM customers ORDER BY id").fetch_all_in(tx).await?;
         let ledger: Vec<LedgerTuple> =
             Query::assembled(format!("SELECT {} FROM ledger_entries ORDER BY id", rows::LEDGER_COLUMNS))
-                .fetch_all(pool)
+                .fetch_all_in(tx)
                 .await?;
         let orders: Vec<OrderTuple> =
             Query::assembled(format!("SELECT {} FROM orders ORDER BY created_at", rows::ORDER_COLUMNS))
-                .fetch_all(pool)
+                .fetch_all_in(tx)
                 .await?;
         let payments: Vec<PaymentTuple> =
             Query::assembled(format!("SELECT {} FROM payments ORDER BY at, id", rows::PAYMENT_COLUMNS))
-                .fetch_all(pool)
+                .fetch_all_in(tx)
                 .await?;
+        let orders: Vec<OrderRow> = orders.into_iter().map(rows::order).collect::<Result<_, _>>()?;
+        let payments: Vec<PaymentRow> = payments.into_iter().map(rows::payment).collect::<Result<_, _>>()?;
         Ok(AuditData {
             products: products.into_iter().map(rows::product).collect::<Result<_, _>>()?,
             item_counts,
@@ -140,8 +155,9 @@ impl Operations for SqlStore {
             reserved_by_product,
             customers,
             ledger: ledger.into_iter().map(rows::ledger).collect::<Result<_, _>>()?,
-            orders: orders.into_iter().map(rows::order).collect::<Result<_, _>>()?,
-            payments: payments.into_iter().map(rows::payment).collect::<Result<_, _>>()?,
+            orders: orders.into_iter().filter(|o| !in_flight.orders.contains(o.id.as_str())).collect(),
+            payments: payments.into_iter().filter(|p| !in_flight.payments.contains(p.id.as_str())).collect(),
+            log_records_unprojected: in_flight.records,
         })
     }
 
@@ -164,4 +180,31 @@ fn sqlite_file_use(pool: &sqlx::SqlitePool) -> (Option<i64>, Option<u64>) {
     let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let free = nix::sys::statvfs::statvfs(dir).ok().map(|s| s.blocks_available() * s.fragment_size());
     (bytes, free)
+}
+
+/// What the log's records hold that the tables already show: the rows written beside a record, in
+/// its own transaction (`Batch::guards_of`), ahead of the rest of its batch.
+struct InFlight {
+    records: usize,
+    payments: HashSet<String>,
+    orders: HashSet<String>,
+}
+
+impl InFlight {
+    fn of(rows: Vec<LogRow>) -> Result<InFlight, StoreError> {
+        let (_, entries) = decode_rows(&rows)?;
+        let mut in_flight = InFlight { records: rows.len(), payments: HashSet::new(), orders: HashSet::new() };
+        for entry in &entries {
+            match entry {
+                Entry::Attached(ShopRecord::Payment(row)) => {
+                    in_flight.payments.insert(row.id.to_string());
+                }
+                Entry::Attached(ShopRecord::Order(row)) if row.creates => {
+                    in_flight.orders.insert(row.id.to_string());
+                }
+                _ => {}
+            }
+        }
+        Ok(in_flight)
+    }
 }

@@ -183,6 +183,17 @@ impl Pool {
         })
     }
 
+    /// A read-only transaction that sees one moment of the store throughout: Postgres's repeatable
+    /// read; on SQLite, a deferred transaction, whose first read fixes the snapshot its later reads
+    /// see (write-ahead-log mode). Waits as `begin` does.
+    pub(crate) async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if let Tx::Postgres(tx) = &mut tx {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut **tx).await?;
+        }
+        Ok(tx)
+    }
+
     pub(crate) fn pool_use(&self, name: &'static str) -> PoolUse {
         match &self.backend {
             Backend::Postgres(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },
@@ -269,6 +280,13 @@ impl Query {
             Backend::Postgres(pool) => self.postgres()?.execute(pool).await?.rows_affected(),
             Backend::Sqlite(pool) => self.sqlite()?.execute(pool).await?.rows_affected(),
         })
+    }
+
+    pub(crate) async fn fetch_all_in<T: Record>(self, tx: &mut Tx) -> Result<Vec<T>, sqlx::Error> {
+        match tx {
+            Tx::Postgres(tx) => self.postgres_as()?.fetch_all(&mut **tx).await,
+            Tx::Sqlite(tx) => self.sqlite_as()?.fetch_all(&mut **tx).await,
+        }
     }
 
     pub(crate) async fn fetch_optional_in<T: Record>(self, tx: &mut Tx) -> Result<Option<T>, sqlx::Error> {
