@@ -46,7 +46,7 @@ pub(super) struct FlashSaleArgs {
     fence: crate::bench::sale::FenceMode,
     /// How the engine (`actor`, `actor-sqlite`) stores its journal: tables (each batch writes the
     /// tables) or log (each batch is one log record; the tables are projected from it).
-    #[arg(long, value_enum, default_value_t = crate::store::JournalMode::Tables)]
+    #[arg(long, value_enum, default_value_t = crate::store::JournalMode::Log)]
     journal: crate::store::JournalMode,
     /// The Postgres server (and database) the SQL strategies use; the engine gets its own
     /// database on the same server.

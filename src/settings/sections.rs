@@ -28,9 +28,9 @@ pub struct DatabaseSettings {
     /// `postgres://...` selects Postgres; `sqlite://file` (or a bare path) selects SQLite.
     pub url: SecretUrl,
     pub max_connections: u32,
-    /// How the journal stores a batch: `tables` (each batch writes the tables, the default) or
-    /// `log` (each batch is one record appended to a log, the tables projected from it a few
-    /// milliseconds later; Postgres (one node or a cluster) or SQLite; docs/journal-log.md).
+    /// How the journal stores a batch: `log` (each batch is one record appended to a log, the
+    /// tables projected from it a few milliseconds later; the default, on Postgres, one node or a
+    /// cluster, and on SQLite; docs/journal-log.md) or `tables` (each batch writes the tables).
     pub journal: crate::store::JournalMode,
 }
 

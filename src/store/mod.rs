@@ -141,9 +141,10 @@ impl<T> Store for T where
 #[serde(rename_all = "snake_case")]
 pub enum JournalMode {
     /// Each batch writes the tables in one transaction.
-    #[default]
     Tables,
-    /// Each batch appends one record to the log; the tables are projected from it (`log`).
+    /// Each batch appends one record to the log; the tables are projected from it (`log`). The
+    /// default: the acknowledgement waits for one row, not for every table a sale changes.
+    #[default]
     Log,
 }
 
