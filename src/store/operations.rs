@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use warung_actors::journal::Entry;
 
 use super::backend::{ClusterAccess, SqlStore};
 use super::rows::{self, LedgerTuple, OrderTuple, PaymentTuple, ProductTuple};
 use super::sql::{Backend, Pool, Query};
 use super::{AuditData, PoolUse, StoreCounts, StoreError};
-use crate::records::{OrderRow, PaymentRow, ShopRecord};
+use crate::records::{OrderRow, PaymentRow};
+use crate::store::batch::{Batch, Guarded};
 use crate::store::log::projector::{decode_rows, LogRow};
 
 #[async_trait]
@@ -193,18 +193,11 @@ struct InFlight {
 impl InFlight {
     fn of(rows: Vec<LogRow>) -> Result<InFlight, StoreError> {
         let (_, entries) = decode_rows(&rows)?;
-        let mut in_flight = InFlight { records: rows.len(), payments: HashSet::new(), orders: HashSet::new() };
-        for entry in &entries {
-            match entry {
-                Entry::Attached(ShopRecord::Payment(row)) => {
-                    in_flight.payments.insert(row.id.to_string());
-                }
-                Entry::Attached(ShopRecord::Order(row)) if row.creates => {
-                    in_flight.orders.insert(row.id.to_string());
-                }
-                _ => {}
-            }
-        }
-        Ok(in_flight)
+        let beside = Batch::guards_of(&entries, Guarded::PaymentsAndNewOrders);
+        Ok(InFlight {
+            records: rows.len(),
+            payments: beside.payments.iter().map(|p| p.id.to_string()).collect(),
+            orders: beside.orders.rows.iter().map(|o| o.id.to_string()).collect(),
+        })
     }
 }
