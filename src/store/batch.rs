@@ -59,15 +59,26 @@ impl<K: Eq + Hash + Copy, V> LastWins<K, V> {
         (new, known)
     }
 
+    /// How many rows this batch creates.
+    pub fn created_count(&self) -> usize {
+        self.creates.iter().filter(|c| **c).count()
+    }
+
     /// The rows this batch creates, as of its last change.
     fn created_only(self) -> Self {
-        let mut created = LastWins::default();
+        self.split_created().0
+    }
+
+    /// Splits the rows this batch creates (as of their last change) from the rows the store has.
+    pub fn split_created(self) -> (Self, Self) {
+        let (mut created, mut known) = (LastWins::default(), LastWins::default());
         for ((key, row), creates) in self.keys.into_iter().zip(self.rows).zip(self.creates) {
-            if creates {
-                created.put_new(key, row, true);
+            match creates {
+                true => created.put_new(key, row, true),
+                false => known.put_new(key, row, false),
             }
         }
-        created
+        (created, known)
     }
 
     /// Splits off the rows whose key `shared` says another batch also writes.
@@ -205,8 +216,6 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Only the payments of `entries`: what a log append writes beside its record (the rest is
-    /// the projector's, which sorts the whole batch once).
     /// The rows of a batch whose primary key is what refuses a second one, so the log stores
     /// them with the record, before any reply (the tables' journal refuses such a batch at its
     /// commit): its payments, and on a cluster's node the orders it creates (an order id is the
@@ -236,14 +245,14 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Every row this batch writes, by its unique key, so that a batch written beside this one
-    /// never waits on its rows. Movements and ledger entries are keyed by their product and
-    /// customer instead: appended in order, their ids keep each one's history in order.
     /// When the wallet of `row` was first written in this batch.
     pub fn wallet_created_at(&self, row: &WalletRow) -> UnixMs {
         self.wallet_first_at.get(row.customer.as_str()).copied().unwrap_or(row.updated_at)
     }
 
+    /// Every row this batch writes, by its unique key, so that a batch written beside this one
+    /// never waits on its rows. Movements and ledger entries are keyed by their product and
+    /// customer instead: appended in order, their ids keep each one's history in order.
     pub fn keys(&self) -> RowKeys {
         let mut keys = RowKeys::default();
         self.products.keys.iter().for_each(|k| keys.add("products", k));

@@ -54,7 +54,7 @@ pub use loads::Loads;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use operations::Operations;
 pub use payments::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
-pub use postgres::JOURNAL_APPLICATION_NAME;
+pub use postgres::{JOURNAL_APPLICATION_NAME, PROJECTION_COPY_ROWS_MIN};
 pub use reports::Reports;
 
 /// Latest settled reservations and ledger entries loaded with an actor, for its idempotency

@@ -17,8 +17,11 @@ use super::log::projector::{self, LogJournal};
 use super::{sink_error, JournalMode, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
+mod copy;
 mod writer;
 
+pub(crate) use copy::Appends;
+pub use copy::PROJECTION_COPY_ROWS_MIN;
 use writer::is_one_statement;
 pub(crate) use writer::{write_all, write_orders};
 

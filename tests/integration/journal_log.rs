@@ -46,6 +46,7 @@ on_both_logs!(
     a_crash_after_the_log_commit_and_before_the_projection_loses_nothing,
     a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it,
     an_activation_waits_for_its_own_actors_changes_and_no_others,
+    many_sales_projected_at_once_are_stored_as_they_were_acknowledged,
 );
 
 async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(backend: Backend) {
@@ -94,6 +95,52 @@ async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(ba
     assert_audit_clean(second.store.as_ref()).await;
     second.shutdown().await.unwrap();
     first.db.remove().await;
+}
+
+/// With the projector held while customers buy, its next transaction holds every sale: on
+/// Postgres enough new orders, reservations, ledger entries and movements for each table to go
+/// by `COPY`. Each row is stored as the engine acknowledged it, column by column.
+async fn many_sales_projected_at_once_are_stored_as_they_were_acknowledged(backend: Backend) {
+    use warung::checkout::PaymentMethod;
+
+    let buyers_count = warung::store::PROJECTION_COPY_ROWS_MIN + 6;
+    let engine = TestEngine::start(backend).await;
+    let product = product_with_items(&engine, "bulk", PRICE, buyers_count).await;
+    let buyers: Vec<String> = (0..buyers_count).map(|b| format!("bulkbuyer{b}")).collect();
+    fund_all(&engine, &buyers, PRICE * 2).await;
+    let projection = engine.store.projection().expect("the engine runs on the log");
+    projection.fresh().await.unwrap();
+    projection.hold(true);
+    let mut sold = Vec::new();
+    for buyer in &buyers {
+        sold.push((buyer, engine.checkout.buy_with_saldo(&customer(buyer), &product, 1).await.unwrap()));
+    }
+    projection.hold(false);
+    projection.fresh().await.unwrap();
+
+    for (buyer, purchase) in &sold {
+        let stored = engine.store.order(&purchase.order).await.unwrap().expect("an acknowledged order is stored");
+        assert_eq!(
+            (stored.customer.as_str(), &stored.product, stored.quantity, stored.total, stored.unit_price),
+            (buyer.as_str(), &product, purchase.quantity, purchase.total, purchase.total),
+            "{}",
+            purchase.order
+        );
+        assert_eq!((stored.state, stored.method), (OrderState::Paid, PaymentMethod::Saldo));
+        assert!(stored.created_at <= stored.updated_at, "{stored:?}");
+        let delivered = engine.store.delivered_items(&purchase.order).await.unwrap();
+        assert_eq!(delivered, purchase.items, "the reservation's items are the ones delivered");
+        let ledger = engine.store.ledger_of(&customer(buyer), 10).await.unwrap();
+        let debit = ledger.iter().find(|l| l.reference == purchase.order.debit_reference()).expect("the debit");
+        assert_eq!((debit.amount, debit.balance_after), (-purchase.total.amount(), purchase.balance.balance));
+    }
+    let movements = format!(
+        "SELECT count(*) FROM inventory_movements WHERE product = '{}' AND to_state = 'sold'",
+        product.as_str()
+    );
+    assert_eq!(count(&engine.db.url, Box::leak(movements.into_boxed_str())).await, buyers_count as i64);
+    assert_audit_clean(engine.store.as_ref()).await;
+    engine.finish().await;
 }
 
 async fn a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it(backend: Backend) {
@@ -153,6 +200,9 @@ async fn an_activation_waits_for_its_own_actors_changes_and_no_others(backend: B
     assert!(balance.balance.is_zero(), "activated with its sale: {balance:?}");
     engine.finish().await;
 }
+
+/// The tables whose new rows the replay's projection streams by `COPY` on Postgres.
+const COPIED_TABLES: [&str; 4] = ["reservations", "inventory_movements", "ledger_entries", "orders"];
 
 /// The tables the projector writes, and the column of each left out of the comparison: the
 /// append-only tables' serial ids, and the moment a product's first row was made (stored outside
@@ -272,14 +322,26 @@ on_both_logs!(replaying_the_log_into_empty_tables_gives_the_tables_the_projector
 /// Random sequences of top-ups, purchases and refunds, projected as they come; every log record
 /// is copied aside as it is appended (a trigger in the test's database), and the copies replayed
 /// into an empty database give the same tables.
+///
+/// The projector writes each batch as it comes, and the replay writes the whole log in one
+/// transaction: on Postgres the first sends each table's rows as arrays, the second streams what
+/// it only appends by `COPY` (a prelude of sales makes enough of each for it), so the two ways
+/// must give the same rows, text that `COPY` reads as markup included (the refunds' reason).
 async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_built(backend: Backend) {
     use rand::{Rng, SeedableRng};
     use warung_actors::domain::Money;
 
+    let prelude_sales = warung::store::PROJECTION_COPY_ROWS_MIN + 6;
     for seed in 0..3u64 {
         let engine = TestEngine::start(backend).await;
         let raw = Raw::open(&engine.db.url).await;
         raw.copy_the_log().await;
+        let bulk = product_with_items(&engine, &format!("rp{seed}bulk"), 5_000, prelude_sales).await;
+        for n in 0..prelude_sales {
+            let who = customer(&format!("prelude{n}"));
+            engine.checkout.top_up(&who, &reference(&format!("pre-{seed}-{n}")), Money::rupiah(5_000)).await.unwrap();
+            engine.checkout.buy_with_saldo(&who, &bulk, 1).await.unwrap();
+        }
         let mut products = Vec::new();
         for p in 0..3u64 {
             products.push(product_with_items(&engine, &format!("rp{seed}x{p}"), 5_000 * (p + 1), 8).await);
@@ -302,7 +364,7 @@ async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_buil
                 }
                 _ => {
                     if let Some(order) = paid.pop() {
-                        engine.checkout.refund(&order, "replay test", "admin:test").await.unwrap();
+                        engine.checkout.refund(&order, "uji\tulang \\N \\ baris\r\nbaru", "admin:test").await.unwrap();
                     }
                 }
             }
@@ -314,6 +376,13 @@ async fn replaying_the_log_into_empty_tables_gives_the_tables_the_projector_buil
         let built = raw.projected_tables().await;
         raw.close().await;
         assert!(built.iter().all(|(_, rows)| !rows.is_empty()), "seed {seed}: every table has rows: {built:?}");
+        for (table, rows) in built.iter().filter(|(t, _)| COPIED_TABLES.contains(&t.as_str())) {
+            assert!(rows.len() >= prelude_sales, "seed {seed}: {table} has enough rows to be copied: {}", rows.len());
+        }
+        assert!(
+            built.iter().any(|(_, rows)| rows.iter().any(|r| r.contains("uji"))),
+            "seed {seed}: a refund's reason is in the tables"
+        );
 
         let empty = TestDb::new(backend).await;
         let tables_store = warung::store::connect(&empty.url, 2).await.unwrap();

@@ -25,7 +25,7 @@ use crate::records::ShopRecord;
 use crate::store::batch::{Batch, Guarded, OrderWrites};
 use crate::store::combined::Combined;
 use crate::store::fence::{self, FenceId, Fenced, WriterFence};
-use crate::store::postgres::{write_all, write_orders};
+use crate::store::postgres::{write_all, write_orders, Appends, PROJECTION_COPY_ROWS_MIN};
 use crate::store::{sink_error, StoreError, Writers};
 
 /// A Postgres advisory lock key: the one process that writes a database's log holds it.
@@ -203,7 +203,7 @@ impl LogTables for PgLogTables {
 
 /// Deletes the log rows at `positions` and writes their batches (`entries`) to the tables, in the
 /// caller's transaction, fenced as `writer` when it is a cluster's node. Their payments are stored
-/// already (with the log row).
+/// already (with the log row). What they only append goes by `COPY` when there is enough of it.
 ///
 /// The fence comes first, before the rows are even looked at: a node fenced out learns it from
 /// its next projection, whatever another node has projected of its records meanwhile.
@@ -227,7 +227,9 @@ pub(crate) async fn delete_and_write(
         let mut batch = Batch::of(entries);
         batch.payments_stored = true;
         batch.order_writes = order_writes;
+        let appends = Appends::take(&mut batch, PROJECTION_COPY_ROWS_MIN);
         write_all(tx, &batch, None).await?;
+        appends.write(tx).await?;
     }
     Ok(projected)
 }
