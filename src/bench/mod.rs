@@ -17,6 +17,7 @@ mod html;
 mod memory;
 mod plot;
 mod postgres;
+mod processes;
 mod redis_lua;
 pub mod report;
 pub mod sale;

@@ -110,6 +110,9 @@ pub struct RunReport {
     pub projected_per_s: Option<f64>,
     /// The machine's busy CPU time during the run (every process), per attempt, in µs.
     pub cpu_us_per_attempt: Option<f64>,
+    /// The same by process (this process by thread, Postgres backends by connection), the
+    /// largest first, in µs per attempt.
+    pub cpu_us_per_attempt_by_process: Vec<(String, f64)>,
     /// Throughput over pg-row-lock's in the same run.
     pub vs_pg_row_lock: Option<f64>,
     pub latency_ms: Latencies,
@@ -220,6 +223,11 @@ pub fn table(reports: &[RunReport]) -> String {
     for r in reports {
         if let Some(cpu) = r.cpu_us_per_attempt.filter(|_| r.error.is_none()) {
             out.push_str(&format!("{}: the machine's CPU (every process): {cpu:.0} µs per attempt\n", r.strategy));
+            if !r.cpu_us_per_attempt_by_process.is_empty() {
+                let parts: Vec<String> =
+                    r.cpu_us_per_attempt_by_process.iter().map(|(name, us)| format!("{name} {us:.1}")).collect();
+                out.push_str(&format!("{}: of which, in µs per attempt: {}\n", r.strategy, parts.join(", ")));
+            }
         }
         if let (Some(catch_up), Some(projected)) = (r.catch_up_s.filter(|_| r.error.is_none()), r.projected_per_s) {
             out.push_str(&format!(

@@ -1,6 +1,7 @@
 //! The run loop: each strategy in turn, the same buyers with the same wallets, the same
 //! concurrency, stopping after a number of attempts or a time.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
+use super::processes::{ProcessTimes, PROCESSES_REPORTED_MAX};
 use super::report::{Latencies, RunReport};
 use super::sale::{FlashSale, Stop, Strategy};
 use super::{Attempt, Contender};
@@ -79,6 +81,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let progress = progress_bar(sale, strategy);
     let started = Instant::now();
     let cpu_before = super::cpu::busy_micros();
+    let processes_before = ProcessTimes::now();
     let deadline = match sale.stop {
         Stop::Seconds(secs) => Some(started + Duration::from_secs(secs)),
         Stop::Buyers(_) => None,
@@ -105,6 +108,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let results = join_all(workers.map(tokio::spawn)).await;
     let wall = started.elapsed();
     let cpu = cpu_before.zip(super::cpu::busy_micros()).map(|(before, after)| after.saturating_sub(before));
+    let by_process = ProcessTimes::now().spent_since(&processes_before, &backend_names(&sale.database_url).await);
     ticker.abort();
     let mut samples = std::mem::take(&mut *samples.lock().expect("samples"));
     samples.push((wall.as_secs_f64(), done.load(Ordering::Relaxed)));
@@ -133,6 +137,11 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         catch_up_s: catch_up.map(|d| d.as_secs_f64()),
         projected_per_s: catch_up.map(|d| attempted as f64 / (wall + d).as_secs_f64().max(1e-9)),
         cpu_us_per_attempt: cpu.map(|micros| micros as f64 / attempted.max(1) as f64),
+        cpu_us_per_attempt_by_process: by_process
+            .into_iter()
+            .take(PROCESSES_REPORTED_MAX)
+            .map(|(name, micros)| (name, micros as f64 / attempted.max(1) as f64))
+            .collect(),
         latency_ms: Latencies::of(&histogram),
         latency_histogram_ms: super::report::buckets(&histogram),
         latency_percentiles_ms: super::report::percentiles(&histogram),
@@ -143,6 +152,23 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     report.notes = contender.notes();
     report.apply(verification, sale.money_in());
     report
+}
+
+/// The `application_name` of each Postgres backend on the lab's server, by pid: empty when the
+/// server cannot be asked (the SQLite and Redis strategies' runs go on without it).
+async fn backend_names(database_url: &str) -> HashMap<u32, String> {
+    let asked = async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await?;
+        sqlx::query_as::<_, (i32, String)>(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE backend_type = 'client backend'",
+        )
+        .fetch_all(&mut conn)
+        .await
+    };
+    match asked.await {
+        Ok(rows) => rows.into_iter().map(|(pid, name)| (pid as u32, name)).collect(),
+        Err(_) => HashMap::new(),
+    }
 }
 
 /// What every buyer task of one run shares: the next buyer's number, the attempts done, the

@@ -1,0 +1,173 @@
+//! Where a run's CPU went, process by process: every process's CPU time from Linux's /proc, and
+//! each thread's of this one (the lab runs the engine in its own process), read when a strategy
+//! starts selling and when it stops. Postgres backends are named by their connection's
+//! `application_name` (the engine names its journal's and projector's), so a profile of the
+//! engine's sale reads as "the projector's backend, the buyers' thread, ..." without `perf`.
+
+use std::collections::HashMap;
+
+/// The clock ticks /proc/[pid]/stat counts in (`USER_HZ`: 100 on every Linux this runs on).
+const TICKS_PER_SEC: u64 = 100;
+
+/// Processes (or this process's threads) the report lists, at most: the rest are the noise of
+/// the machine's other daemons.
+pub const PROCESSES_REPORTED_MAX: usize = 8;
+
+/// CPU time so far, per process and per thread of this one.
+#[derive(Default)]
+pub struct ProcessTimes(HashMap<String, (Named, u64)>);
+
+/// What a process is, as far as /proc tells: a Postgres backend is named later, once its
+/// connection's `application_name` is known.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Named {
+    ThisProcess { thread: String },
+    PostgresBackend { pid: u32, database: String },
+    Other(String),
+}
+
+impl ProcessTimes {
+    /// Reads every process's CPU time; empty where /proc is missing.
+    pub fn now() -> ProcessTimes {
+        let mut times = ProcessTimes::default();
+        let own = std::process::id();
+        if let Ok(threads) = std::fs::read_dir("/proc/self/task") {
+            for thread in threads.flatten() {
+                if let Some((comm, ticks)) = read_stat(&thread.path().join("stat")) {
+                    let key = format!("t{}", thread.file_name().to_string_lossy());
+                    times.0.insert(key, (Named::ThisProcess { thread: thread_group(&comm) }, ticks));
+                }
+            }
+        }
+        let Ok(processes) = std::fs::read_dir("/proc") else { return times };
+        for process in processes.flatten() {
+            let Ok(pid) = process.file_name().to_string_lossy().parse::<u32>() else { continue };
+            if pid == own {
+                continue;
+            }
+            let Some((comm, ticks)) = read_stat(&process.path().join("stat")) else { continue };
+            let title = std::fs::read(process.path().join("cmdline")).unwrap_or_default();
+            times.0.insert(pid.to_string(), (name_of(pid, &comm, &String::from_utf8_lossy(&title)), ticks));
+        }
+        times
+    }
+
+    /// CPU microseconds spent since `before`, per name (threads of this process by what they are,
+    /// Postgres backends by `backends`' names for their pids), most first.
+    pub fn spent_since(&self, before: &ProcessTimes, backends: &HashMap<u32, String>) -> Vec<(String, u64)> {
+        let mut spent: HashMap<String, u64> = HashMap::new();
+        for (key, (named, ticks)) in &self.0 {
+            // By pid alone: a kernel worker's name changes with the work it does.
+            let earlier = before.0.get(key).map_or(0, |(_, t)| *t);
+            let micros = ticks.saturating_sub(earlier) * 1_000_000 / TICKS_PER_SEC;
+            if micros > 0 {
+                *spent.entry(label(named, backends)).or_default() += micros;
+            }
+        }
+        let mut spent: Vec<(String, u64)> = spent.into_iter().collect();
+        spent.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        spent
+    }
+}
+
+fn label(named: &Named, backends: &HashMap<u32, String>) -> String {
+    match named {
+        Named::ThisProcess { thread } => format!("lab and engine: {thread}"),
+        Named::PostgresBackend { pid, database } => match backends.get(pid).filter(|a| !a.is_empty()) {
+            Some(application) => format!("postgres backend: {application} ({database})"),
+            None => format!("postgres backend: {database}"),
+        },
+        Named::Other(name) => name.clone(),
+    }
+}
+
+/// The command name and user + system ticks of a /proc stat file.
+fn read_stat(path: &std::path::Path) -> Option<(String, u64)> {
+    parse_stat(&std::fs::read_to_string(path).ok()?)
+}
+
+fn parse_stat(stat: &str) -> Option<(String, u64)> {
+    // The command name is in parentheses and may hold spaces or parentheses itself.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let comm = stat.get(open + 1..close)?.to_string();
+    let fields: Vec<&str> = stat.get(close + 2..)?.split_whitespace().collect();
+    // After the name: state(0) ... utime(11) stime(12).
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((comm, ticks))
+}
+
+/// Threads of one pool are counted together: `tokio-runtime-w` and `actix-rt|system:0` alike.
+fn thread_group(comm: &str) -> String {
+    comm.trim_end_matches(|c: char| c.is_ascii_digit() || c == ':' || c == '-').to_string()
+}
+
+/// A Postgres backend's process title reads `postgres: user database host(port) activity`, after
+/// the cluster's name where one is set (Debian's `postgres: 15/main: ...`); the server's own
+/// processes read `postgres: 15/main: walwriter`.
+fn name_of(pid: u32, comm: &str, cmdline: &str) -> Named {
+    let title = cmdline.replace('\0', " ");
+    if comm.starts_with("kworker") {
+        // `kworker/1:0-events_power_efficient`: the part after the dash is the work of the moment.
+        return Named::Other("kernel workers".into());
+    }
+    let Some(rest) = title.trim().strip_prefix("postgres: ") else { return Named::Other(comm.to_string()) };
+    let rest = match rest.split_once(": ") {
+        Some((cluster, after)) if !cluster.contains(' ') => after,
+        _ => rest,
+    };
+    if let [_user, database, host, ..] = rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+        if host.ends_with(')') || *host == "[local]" {
+            return Named::PostgresBackend { pid, database: database.to_string() };
+        }
+    }
+    Named::Other(format!("postgres: {rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_gives_the_name_and_the_user_and_system_ticks() {
+        let stat = "4242 (actix-rt|system) S 1 2 3 4 5 6 7 8 9 10 150 25 0 0 20 0 1";
+        assert_eq!(parse_stat(stat), Some(("actix-rt|system".to_string(), 175)));
+        let odd = "7 (a) b (c) R 1 2 3 4 5 6 7 8 9 10 3 4 0";
+        assert_eq!(parse_stat(odd), Some(("a) b (c".to_string(), 7)));
+        assert_eq!(parse_stat("7 (short) R 1 2"), None);
+    }
+
+    #[test]
+    fn postgres_backends_are_told_from_the_servers_own_processes() {
+        let backend = name_of(12, "postgres", "postgres: postgres warung_bench_actor 127.0.0.1(53412) idle\0");
+        assert_eq!(backend, Named::PostgresBackend { pid: 12, database: "warung_bench_actor".into() });
+        let named = name_of(12, "postgres", "postgres: 15/main: root shop [local] COPY");
+        assert_eq!(named, Named::PostgresBackend { pid: 12, database: "shop".into() });
+        let server = name_of(13, "postgres", "postgres: 15/main: background writer ");
+        assert_eq!(server, Named::Other("postgres: background writer".into()));
+        assert_eq!(name_of(14, "redis-server", "redis-server 127.0.0.1:6380"), Named::Other("redis-server".into()));
+        assert_eq!(name_of(15, "kworker/1:0-events_power_efficient", ""), Named::Other("kernel workers".into()));
+    }
+
+    #[test]
+    fn time_is_counted_since_the_first_reading_and_grouped_by_name() {
+        let thread = |t: &str| Named::ThisProcess { thread: t.into() };
+        let before = ProcessTimes(HashMap::from([
+            ("t1".to_string(), (thread("tokio-runtime-w"), 100)),
+            ("9".to_string(), (Named::PostgresBackend { pid: 9, database: "shop".into() }, 50)),
+        ]));
+        let after = ProcessTimes(HashMap::from([
+            ("t1".to_string(), (thread("tokio-runtime-w"), 130)),
+            ("t2".to_string(), (thread("tokio-runtime-w"), 20)),
+            ("9".to_string(), (Named::PostgresBackend { pid: 9, database: "shop".into() }, 110)),
+        ]));
+        let names = HashMap::from([(9, "warung-projector".to_string())]);
+        assert_eq!(
+            after.spent_since(&before, &names),
+            vec![
+                ("postgres backend: warung-projector (shop)".to_string(), 600_000),
+                ("lab and engine: tokio-runtime-w".to_string(), 500_000),
+            ]
+        );
+        assert_eq!(thread_group("actix-rt|system:0"), "actix-rt|system");
+    }
+}
