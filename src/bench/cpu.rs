@@ -2,8 +2,8 @@
 //! spent it (the engine, its Postgres backends, Redis). Steadier than throughput on a shared host,
 //! where a stall waiting for the disk or a neighbour moves throughput but not the work done.
 
-/// The clock ticks /proc/stat counts in (`USER_HZ`: 100 on every Linux this runs on).
-const TICKS_PER_SEC: u64 = 100;
+/// The clock ticks /proc/stat and /proc/[pid]/stat count in (`USER_HZ`: 100 on every Linux this runs on).
+pub(super) const TICKS_PER_SEC: u64 = 100;
 
 /// Busy CPU time of all cores since boot, in microseconds: user, nice, system, irq and softirq
 /// (not idle, iowait or time stolen by the hypervisor). `None` where /proc/stat is missing.

@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 
-/// The clock ticks /proc/[pid]/stat counts in (`USER_HZ`: 100 on every Linux this runs on).
-const TICKS_PER_SEC: u64 = 100;
+use super::cpu::TICKS_PER_SEC;
 
 /// Processes (or this process's threads) the report lists, at most: the rest are the noise of
 /// the machine's other daemons.

@@ -7,6 +7,8 @@
 //! path, and only for a table with at least `PROJECTION_COPY_ROWS_MIN` rows in the transaction
 //! (the rest go in the writer's one statement).
 
+use std::sync::LazyLock;
+
 use rust_decimal::Decimal;
 use sqlx::postgres::PgConnection;
 use warung_actors::journal::{LedgerRow, MovementRow, ReservationRow};
@@ -14,6 +16,8 @@ use warung_actors::journal::{LedgerRow, MovementRow, ReservationRow};
 use crate::records::OrderRow;
 use crate::store::batch::{item_list, Batch, LastWins, OrderWrites};
 use crate::store::rows::fingerprint_text;
+
+use super::writer::{LEDGER_COLUMNS, MOVEMENT_COLUMNS, ORDER_COLUMNS, RESERVATION_COLUMNS};
 
 /// A table's rows in one projection transaction, at least, for them to go by `COPY`; below it
 /// the two round trips cost more than the rows save.
@@ -52,7 +56,7 @@ impl<'a> Appends<'a> {
 
     /// Copies every table's rows, in the caller's transaction.
     pub(crate) async fn write(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        copy_rows(conn, LEDGER, &self.ledger, |row, r| {
+        copy_rows(conn, &LEDGER, &self.ledger, |row, r| {
             row.text(r.customer.as_str())
                 .text(r.reference.as_str())
                 .text(r.kind.as_str())
@@ -63,7 +67,7 @@ impl<'a> Appends<'a> {
                 .int(r.at);
         })
         .await?;
-        copy_rows(conn, MOVEMENTS, &self.movements, |row, r| {
+        copy_rows(conn, &MOVEMENTS, &self.movements, |row, r| {
             row.text(r.product.as_str())
                 .int(r.quantity)
                 .text(r.from.as_str())
@@ -75,7 +79,7 @@ impl<'a> Appends<'a> {
                 .optional_text(r.content_hash.map(fingerprint_text).as_deref());
         })
         .await?;
-        copy_rows(conn, ORDERS, &self.new_orders, |row, o| {
+        copy_rows(conn, &ORDERS, &self.new_orders, |row, o| {
             row.text(o.id.as_str())
                 .text(o.customer.as_str())
                 .text(o.product.as_str())
@@ -90,7 +94,7 @@ impl<'a> Appends<'a> {
                 .int(o.updated_at);
         })
         .await?;
-        copy_rows(conn, RESERVATIONS, &self.new_reservations, |row, r| {
+        copy_rows(conn, &RESERVATIONS, &self.new_reservations, |row, r| {
             row.text(r.order.as_str())
                 .text(r.product.as_str())
                 .int(i64::from(r.quantity))
@@ -105,12 +109,13 @@ impl<'a> Appends<'a> {
     }
 }
 
-/// The same columns, in the same order, as the writer's inserts of these tables.
-const LEDGER: &str =
-    "COPY ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) FROM STDIN";
-const MOVEMENTS: &str = "COPY inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at, content_hash) FROM STDIN";
-const ORDERS: &str = "COPY orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) FROM STDIN";
-const RESERVATIONS: &str = "COPY reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) FROM STDIN";
+/// Each table's columns as the writer's inserts give them (`writer.rs`).
+static LEDGER: LazyLock<String> = LazyLock::new(|| format!("COPY ledger_entries ({LEDGER_COLUMNS}) FROM STDIN"));
+static MOVEMENTS: LazyLock<String> =
+    LazyLock::new(|| format!("COPY inventory_movements ({MOVEMENT_COLUMNS}) FROM STDIN"));
+static ORDERS: LazyLock<String> = LazyLock::new(|| format!("COPY orders ({ORDER_COLUMNS}) FROM STDIN"));
+static RESERVATIONS: LazyLock<String> =
+    LazyLock::new(|| format!("COPY reservations ({RESERVATION_COLUMNS}) FROM STDIN"));
 
 /// The rows the batch creates, as of their last change; the batch keeps the others.
 fn take_created<K: Eq + std::hash::Hash + Copy, V: Copy>(rows: &mut LastWins<K, V>) -> Vec<V> {

@@ -130,9 +130,22 @@ fn write_moved_items(c: &mut Combined, batch: &Batch<'_>) {
     }
 }
 
-const RESERVATIONS_INSERT: &str =
-    "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])";
+/// The columns each table's rows are given in, by the inserts here and by the projector's `COPY`
+/// (`copy.rs`): one list per table, so the two never disagree on an order.
+pub(super) const RESERVATION_COLUMNS: &str =
+    "order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at";
+pub(super) const MOVEMENT_COLUMNS: &str =
+    "product, quantity, from_state, to_state, reason, reference, actor, at, content_hash";
+pub(super) const LEDGER_COLUMNS: &str = "customer, reference, kind, amount, balance_after, reason, actor, at";
+pub(super) const ORDER_COLUMNS: &str =
+    "id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at";
+
+static RESERVATIONS_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO reservations ({RESERVATION_COLUMNS}) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])"
+    )
+});
 /// What an upsert of reservations adds to `RESERVATIONS_INSERT`.
 const RESERVATIONS_ON_CONFLICT: &str =
     " ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, release_reason = EXCLUDED.release_reason, \
@@ -140,12 +153,12 @@ const RESERVATIONS_ON_CONFLICT: &str =
 
 /// Built once: the writer runs it in every batch that changes a known reservation.
 static RESERVATIONS_UPSERT: LazyLock<String> =
-    LazyLock::new(|| format!("{RESERVATIONS_INSERT}{RESERVATIONS_ON_CONFLICT}"));
+    LazyLock::new(|| format!("{}{RESERVATIONS_ON_CONFLICT}", *RESERVATIONS_INSERT));
 
 /// New reservations are plainly inserted (no conflict to look for first); the rest upserted.
 fn write_reservations(c: &mut Combined, batch: &Batch<'_>) {
     let (new, known) = batch.reservations.by_creation();
-    put_reservations(c, RESERVATIONS_INSERT, &new);
+    put_reservations(c, &RESERVATIONS_INSERT, &new);
     put_reservations(c, &RESERVATIONS_UPSERT, &known);
 }
 
@@ -165,24 +178,35 @@ fn put_reservations(c: &mut Combined, statement: &str, rows: &[&&ReservationRow]
         .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>());
 }
 
+static MOVEMENTS_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO inventory_movements ({MOVEMENT_COLUMNS}) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])"
+    )
+});
+
+static LEDGER_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO ledger_entries ({LEDGER_COLUMNS}) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[])"
+    )
+});
+
 fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
     let rows = &batch.movements;
     if rows.is_empty() {
         return;
     }
-    c.part(
-        "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at, content_hash) \
-         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])",
-    )
-    .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.from.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.to.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.content_hash.map(crate::store::rows::fingerprint_text)).collect::<Vec<_>>());
+    c.part(&MOVEMENTS_INSERT)
+        .bind(rows.iter().map(|r| r.product.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.from.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.to.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.content_hash.map(crate::store::rows::fingerprint_text)).collect::<Vec<_>>());
 }
 
 fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
@@ -217,32 +241,32 @@ fn write_wallets(c: &mut Combined, batch: &Batch<'_>) {
     }
     let ledger = &batch.ledger;
     if !ledger.is_empty() {
-        c.part(
-            "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[], $8::bigint[])",
-        )
-        .bind(ledger.iter().map(|l| l.customer.as_str()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.reference.as_str()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.amount).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| money(l.balance_after)).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
-        .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>());
+        c.part(&LEDGER_INSERT)
+            .bind(ledger.iter().map(|l| l.customer.as_str()).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| l.reference.as_str()).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| l.amount).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| money(l.balance_after)).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| l.reason.as_str()).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| l.actor.as_str()).collect::<Vec<_>>())
+            .bind(ledger.iter().map(|l| l.at).collect::<Vec<_>>());
     }
 }
 
-const ORDERS_INSERT: &str =
-    "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
-                          $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])";
+static ORDERS_INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO orders ({ORDER_COLUMNS}) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
+                              $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])"
+    )
+});
 /// What an upsert of orders adds to `ORDERS_INSERT`.
 const ORDERS_ON_CONFLICT: &str =
     " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
        updated_at = EXCLUDED.updated_at";
 
 /// Built once: the writer runs it in every batch that changes a known order.
-static ORDERS_UPSERT: LazyLock<String> = LazyLock::new(|| format!("{ORDERS_INSERT}{ORDERS_ON_CONFLICT}"));
+static ORDERS_UPSERT: LazyLock<String> = LazyLock::new(|| format!("{}{ORDERS_ON_CONFLICT}", *ORDERS_INSERT));
 
 /// `OrderWrites::UpsertForward`: a row replaces the stored one only if it is as far along
 /// (`OrderState::progress`) and as recent. In a cluster one order's rows come from two nodes'
@@ -254,7 +278,8 @@ static ORDERS_FORWARD_UPSERT: LazyLock<String> = LazyLock::new(|| {
         format!("CASE {column}{steps} END")
     };
     format!(
-        "{ORDERS_INSERT}{ORDERS_ON_CONFLICT} WHERE ({}, orders.updated_at) <= ({}, EXCLUDED.updated_at)",
+        "{}{ORDERS_ON_CONFLICT} WHERE ({}, orders.updated_at) <= ({}, EXCLUDED.updated_at)",
+        *ORDERS_INSERT,
         progress("orders.state"),
         progress("EXCLUDED.state")
     )
@@ -267,7 +292,7 @@ pub(crate) fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     match batch.order_writes {
         OrderWrites::InsertNew => {
             let (new, known) = batch.orders.by_creation();
-            put_orders(c, ORDERS_INSERT, &new);
+            put_orders(c, &ORDERS_INSERT, &new);
             put_orders(c, &ORDERS_UPSERT, &known);
         }
         OrderWrites::UpsertForward => {
