@@ -108,7 +108,8 @@ pub struct RunReport {
     pub catch_up_s: Option<f64>,
     /// The engine: attempts per second counted until the tables caught up.
     pub projected_per_s: Option<f64>,
-    /// The machine's busy CPU time during the run (every process), per attempt, in µs.
+    /// The machine's busy CPU time during the run and the engine's catch-up after it (every
+    /// process), per attempt, in µs.
     pub cpu_us_per_attempt: Option<f64>,
     /// The same by process (this process by thread, Postgres backends by connection), the
     /// largest first, in µs per attempt.
@@ -222,7 +223,10 @@ pub fn table(reports: &[RunReport]) -> String {
     }
     for r in reports {
         if let Some(cpu) = r.cpu_us_per_attempt.filter(|_| r.error.is_none()) {
-            out.push_str(&format!("{}: the machine's CPU (every process): {cpu:.0} µs per attempt\n", r.strategy));
+            out.push_str(&format!(
+                "{}: the machine's CPU (every process, catch-up included): {cpu:.0} µs per attempt\n",
+                r.strategy
+            ));
             if !r.cpu_us_per_attempt_by_process.is_empty() {
                 let parts: Vec<String> =
                     r.cpu_us_per_attempt_by_process.iter().map(|(name, us)| format!("{name} {us:.1}")).collect();

@@ -107,6 +107,10 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     });
     let results = join_all(workers.map(tokio::spawn)).await;
     let wall = started.elapsed();
+    // The CPU is read once the tables have caught up: what the projector writes after the last
+    // acknowledgement is work the sale caused, and counting it is what makes runs with a
+    // different projection lag comparable.
+    let catch_up = contender.catch_up().await;
     let cpu = cpu_before.zip(super::cpu::busy_micros()).map(|(before, after)| after.saturating_sub(before));
     let by_process = ProcessTimes::now().spent_since(&processes_before, &backend_names(&sale.database_url).await);
     ticker.abort();
@@ -121,7 +125,6 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         tally.add(&t);
     }
     let attempted = tally.sold + tally.sold_out + tally.insufficient + tally.failed;
-    let catch_up = contender.catch_up().await;
     let verification = contender.verify().await;
     let mut report = RunReport {
         strategy: strategy.name(),
