@@ -18,10 +18,12 @@ use super::{sink_error, JournalMode, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
 mod copy;
+mod held;
 mod writer;
 
 pub(crate) use copy::Appends;
 pub use copy::PROJECTION_COPY_ROWS_MIN;
+pub(crate) use held::HeldConnections;
 use writer::is_one_statement;
 pub(crate) use writer::{write_all, write_orders};
 
@@ -79,6 +81,8 @@ pub(crate) struct PgJournal {
     /// Connected lazily, so from the journal's thread: its round trips are driven there, not by
     /// whichever thread happened to open a shared connection.
     write_pool: PgPool,
+    /// The log's appends take their connections from here, not from the pool (`held`).
+    held: HeldConnections,
     /// The rows of the batch handed to the journal's writer last: the next batch writes the rest
     /// of its rows beside it, and these only once it has committed.
     last_batch: Mutex<RowKeys>,
@@ -138,7 +142,8 @@ pub(crate) async fn connect(
         }
         JournalMode::Tables => None,
     };
-    let journal = PgJournal { write_pool, last_batch: Mutex::new(RowKeys::default()), fence, log, writers };
+    let held = HeldConnections::new(write_pool.clone(), Duration::from_millis(WRITE_PING_AFTER_IDLE_MS));
+    let journal = PgJournal { write_pool, held, last_batch: Mutex::new(RowKeys::default()), fence, log, writers };
     Ok((pool, journal))
 }
 
@@ -151,6 +156,7 @@ impl PgJournal {
                 let _ = sqlx::Connection::close(lock).await;
             }
         }
+        self.held.release_all();
         self.write_pool.close().await;
     }
 
@@ -168,7 +174,7 @@ impl PgJournal {
     }
 
     pub(crate) fn pool_use(&self) -> PoolUse {
-        PoolUse { pool: "journal", open: self.write_pool.size(), idle: self.write_pool.num_idle() }
+        PoolUse { pool: "journal", open: self.write_pool.size(), idle: self.write_pool.num_idle() + self.held.idle() }
     }
 
     /// Writes the rows the earlier batch does not write while it may still be open, then, once
@@ -213,7 +219,14 @@ impl Sink<ShopRecord> for PgJournal {
         mut earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         if let Some(log) = &self.log {
-            return Box::pin(log_postgres::append(&self.write_pool, &self.fence, &log.projection, entries, earlier));
+            return Box::pin(log_postgres::append(
+                &self.write_pool,
+                &self.held,
+                &self.fence,
+                &log.projection,
+                entries,
+                earlier,
+            ));
         }
         let batch = Batch::of(entries);
         let before = std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys());

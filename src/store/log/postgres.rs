@@ -25,7 +25,7 @@ use crate::records::ShopRecord;
 use crate::store::batch::{Batch, Guarded, OrderWrites};
 use crate::store::combined::Combined;
 use crate::store::fence::{self, FenceId, Fenced, WriterFence};
-use crate::store::postgres::{write_all, write_orders, Appends, PROJECTION_COPY_ROWS_MIN};
+use crate::store::postgres::{write_all, write_orders, Appends, HeldConnections, PROJECTION_COPY_ROWS_MIN};
 use crate::store::{sink_error, StoreError, Writers};
 
 /// A Postgres advisory lock key: the one process that writes a database's log holds it.
@@ -43,6 +43,7 @@ const COMMIT_CHECK_SECS: u64 = 10;
 /// as committed; otherwise the batch failed, as in the tables' journal.
 pub(crate) async fn append(
     pool: &PgPool,
+    held: &HeldConnections,
     fence: &WriterFence,
     projection: &Projection,
     entries: &[Entry<ShopRecord>],
@@ -64,46 +65,68 @@ pub(crate) async fn append(
         Some(true) => earlier = Box::pin(futures::future::ready(true)),
         None => {}
     }
-    let appended = if guards.payments.is_empty() && fence.id().is_none() {
+    let (connection, appended) = if guards.payments.is_empty() && fence.id().is_none() {
         // Nothing to write before the batch ahead has committed: wait for it, then one statement
         // (the orders the batch creates, and the record), a transaction of its own: one round
         // trip after the batch ahead, not two.
         if settled.is_none() {
             after(earlier).await?;
         }
-        match pool.acquire().await {
-            Ok(mut conn) => insert_record(&mut conn, Some(&guards), key, &record, now_ms, None).await,
-            Err(error) => return Err(sink_error(error)),
-        }
+        let mut connection = held.take().await.map_err(sink_error)?;
+        let appended = insert_record(&mut connection, Some(&guards), key, &record, now_ms, None).await;
+        (connection, appended)
     } else {
-        let mut tx = pool.begin().await.map_err(sink_error)?;
-        if let Some(id) = fence.id() {
-            let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
-            let checked =
-                sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await;
-            if let Err(error) = checked {
-                if fence::is_fenced(&error) {
-                    fence.trip();
-                    return Err(SinkError::Fenced(error.to_string()));
-                }
-                return Err(sink_error(error));
-            }
-        }
-        if !guards.payments.is_empty() || !guards.orders.rows.is_empty() {
-            if let Err(error) = write_all(&mut tx, &guards, None).await {
-                // A second payment or order with one id refuses the batch, as the tables would.
-                return Err(sink_error(error));
-            }
-        }
-        after(earlier).await?;
-        match insert_record(&mut tx, None, key, &record, now_ms, fence.id()).await {
-            Ok(position) => tx.commit().await.map(|()| position),
-            Err(error) => Err(error),
-        }
+        let mut connection = held.take().await.map_err(sink_error)?;
+        let appended = append_in_transaction(&mut connection, fence, &guards, earlier, key, &record, now_ms).await?;
+        (connection, appended)
     };
+    // Kept for the next append only when every statement answered; otherwise back to the pool,
+    // which tests it (and closes it if it is broken).
+    if appended.is_ok() {
+        connection.keep();
+    }
     let position = settle_append(appended, committed_position(pool, key)).await?;
     projection.appended(position, entries.to_vec());
     Ok(())
+}
+
+/// The append of a batch that carries payments, or of a cluster's node (fenced): its guards are
+/// written before the batch ahead has committed, the record after, in one transaction. `Err` is
+/// a refusal (fenced, a payment or order stored already, the batch ahead failed); `Ok` holds the
+/// record's insert and commit, whose error may have come after the commit.
+async fn append_in_transaction(
+    connection: &mut PgConnection,
+    fence: &WriterFence,
+    guards: &Batch<'_>,
+    earlier: Earlier,
+    key: i64,
+    record: &[u8],
+    now_ms: i64,
+) -> Result<Result<i64, sqlx::Error>, SinkError> {
+    let mut tx = sqlx::Connection::begin(connection).await.map_err(sink_error)?;
+    if let Some(id) = fence.id() {
+        let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
+        let checked =
+            sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await;
+        if let Err(error) = checked {
+            if fence::is_fenced(&error) {
+                fence.trip();
+                return Err(SinkError::Fenced(error.to_string()));
+            }
+            return Err(sink_error(error));
+        }
+    }
+    if !guards.payments.is_empty() || !guards.orders.rows.is_empty() {
+        if let Err(error) = write_all(&mut tx, guards, None).await {
+            // A second payment or order with one id refuses the batch, as the tables would.
+            return Err(sink_error(error));
+        }
+    }
+    after(earlier).await?;
+    Ok(match insert_record(&mut tx, None, key, record, now_ms, fence.id()).await {
+        Ok(position) => tx.commit().await.map(|()| position),
+        Err(error) => Err(error),
+    })
 }
 
 /// After an error that may have come after the commit: the record's position if it is in the
