@@ -118,19 +118,27 @@ mod tests {
         sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(connection).await.unwrap()
     }
 
+    /// Takes a connection, uses it and keeps it, as an append that succeeded: its backend.
+    async fn append_on(holder: &HeldConnections) -> i32 {
+        let mut connection = holder.take().await.unwrap();
+        let pid = backend_pid(&mut connection).await;
+        connection.keep();
+        pid
+    }
+
+    async fn close(pool: PgPool, holder: HeldConnections) {
+        holder.release_all();
+        tokio::time::timeout(Duration::from_secs(10), pool.close()).await.expect("the pool closes: nothing is held");
+    }
+
     #[tokio::test]
     async fn a_kept_connection_goes_to_the_next_append_without_passing_through_the_pool() {
         let (pool, holder) = holder(Duration::from_secs(60)).await;
-        let mut first = holder.take().await.unwrap();
-        let pid = backend_pid(&mut first).await;
-        first.keep();
+        let first = append_on(&holder).await;
         assert_eq!(holder.idle(), 1);
         assert_eq!(pool.num_idle(), 0, "never given back to the pool, so never tested by it");
-        let mut second = holder.take().await.unwrap();
-        assert_eq!(backend_pid(&mut second).await, pid, "the same connection");
-        second.keep();
-        holder.release_all();
-        pool.close().await;
+        assert_eq!(append_on(&holder).await, first, "the same connection");
+        close(pool, holder).await;
     }
 
     #[tokio::test]
@@ -146,30 +154,26 @@ mod tests {
     #[tokio::test]
     async fn a_connection_cut_while_idle_is_replaced_before_its_next_append() {
         let (pool, holder) = holder(Duration::from_millis(50)).await;
-        let mut connection = holder.take().await.unwrap();
-        let pid = backend_pid(&mut connection).await;
-        connection.keep();
+        let pid = append_on(&holder).await;
         let mut other = <PgConnection as sqlx::Connection>::connect(URL).await.unwrap();
         let cut: bool =
             sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&mut other).await.unwrap();
         assert!(cut);
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut next = holder.take().await.expect("a new connection");
-        assert_ne!(backend_pid(&mut next).await, pid, "the cut one was not handed out");
-        next.keep();
-        holder.release_all();
-        pool.close().await;
+        assert_ne!(append_on(&holder).await, pid, "the cut one was not handed out");
+        close(pool, holder).await;
     }
 
     #[tokio::test]
     async fn once_released_nothing_is_kept_and_the_pool_closes() {
         let (pool, holder) = holder(Duration::from_secs(60)).await;
-        let early = holder.take().await.unwrap();
-        early.keep();
         let late = holder.take().await.unwrap();
+        append_on(&holder).await;
+        assert_eq!(holder.idle(), 1);
         holder.release_all();
+        assert_eq!(holder.idle(), 0, "the kept one went back to the pool");
         late.keep();
         assert_eq!(holder.idle(), 0, "a connection kept after the release goes back to the pool");
-        tokio::time::timeout(Duration::from_secs(10), pool.close()).await.expect("the pool closes: nothing is held");
+        close(pool, holder).await;
     }
 }
