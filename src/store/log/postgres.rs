@@ -189,6 +189,8 @@ pub(crate) struct PgLogTables {
 /// The log rows are deleted with `RETURNING`, which also serialises two projectors of the same
 /// rows (the second finds them gone).
 impl LogTables for PgLogTables {
+    const PROJECTOR_NICE: i32 = super::projector::PROJECTOR_THREAD_NICE;
+
     fn project<'a>(
         &'a self,
         positions: &'a [i64],

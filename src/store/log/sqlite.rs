@@ -84,6 +84,12 @@ async fn insert_record(conn: &mut SqliteConnection, key: i64, record: &[u8], now
 /// The tables on SQLite. Positions are passed as one JSON array (SQLite has no array binds, and
 /// a projection can take more batches than it allows parameters).
 impl LogTables for SqliteLog {
+    /// The default: the projector and the appends take turns on SQLite's one write lock, and a
+    /// projector running behind the others while it holds the turn would keep the appends (and
+    /// every reply) waiting for it. Measured at nice 10: no gain (9,670 sales per second against
+    /// 9,911, p99 a little higher).
+    const PROJECTOR_NICE: i32 = 0;
+
     fn project<'a>(
         &'a self,
         positions: &'a [i64],
