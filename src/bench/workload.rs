@@ -87,6 +87,7 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         Stop::Buyers(_) => None,
     };
     let samples = Arc::new(Mutex::new(vec![(0.0, 0)]));
+    let latencies = Arc::new(Mutex::new(latency_histogram()));
     let ticker = {
         let (done, progress, samples) = (done.clone(), progress.clone(), samples.clone());
         tokio::spawn(async move {
@@ -102,7 +103,13 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
         })
     };
     let workers = (0..sale.concurrency).map(|_| {
-        let shared = Shared { next: next.clone(), done: done.clone(), contender: contender.clone(), deadline };
+        let shared = Shared {
+            next: next.clone(),
+            done: done.clone(),
+            latencies: latencies.clone(),
+            contender: contender.clone(),
+            deadline,
+        };
         buyer(sale.clone(), shared)
     });
     let results = join_all(workers.map(tokio::spawn)).await;
@@ -118,10 +125,9 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     samples.push((wall.as_secs_f64(), done.load(Ordering::Relaxed)));
     progress.finish_and_clear();
 
-    let mut histogram = Histogram::<u64>::new_with_max(LATENCY_MAX_MICROS, 3).expect("histogram bounds");
+    let histogram = std::mem::replace(&mut *latencies.lock().expect("latencies"), latency_histogram());
     let mut tally = Tally::default();
-    for (h, t) in results.into_iter().flatten() {
-        histogram.add(&h).expect("same bounds");
+    for t in results.into_iter().flatten() {
         tally.add(&t);
     }
     let attempted = tally.sold + tally.sold_out + tally.insufficient + tally.failed;
@@ -174,18 +180,27 @@ async fn backend_names(database_url: &str) -> HashMap<u32, String> {
     }
 }
 
+/// One histogram for every in-flight slot of a run. Not one per slot: each is 147 KB (3
+/// significant digits up to `LATENCY_MAX_MICROS`), so 1,000 slots zeroed 147 MB as the first
+/// strategy began, and its first purchases waited about 400 ms behind the page faults (`perf`:
+/// the kernel's `clear_page` took two thirds of the process's first 0.4 s); later strategies
+/// reused the memory and did not pay. The lock is never contended for long: a record is an add.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_max(LATENCY_MAX_MICROS, 3).expect("histogram bounds")
+}
+
 /// What every buyer task of one run shares: the next buyer's number, the attempts done, the
-/// contender, and when a timed run ends.
+/// latencies, the contender, and when a timed run ends.
 struct Shared {
     next: Arc<AtomicU64>,
     done: Arc<AtomicU64>,
+    latencies: Arc<Mutex<Histogram<u64>>>,
     contender: Arc<dyn Contender>,
     deadline: Option<Instant>,
 }
 
 /// One in-flight slot: takes the next buyer and attempts a purchase, until the run is over.
-async fn buyer(sale: FlashSale, shared: Shared) -> (Histogram<u64>, Tally) {
-    let mut histogram = Histogram::<u64>::new_with_max(LATENCY_MAX_MICROS, 3).expect("histogram bounds");
+async fn buyer(sale: FlashSale, shared: Shared) -> Tally {
     let mut tally = Tally::default();
     let buyers = sale.buyers();
     loop {
@@ -201,7 +216,7 @@ async fn buyer(sale: FlashSale, shared: Shared) -> (Histogram<u64>, Tally) {
         let product = if sale.products == 1 { 0 } else { rand::rng().random_range(0..sale.products) };
         let began = Instant::now();
         let outcome = shared.contender.attempt(n % buyers, product).await;
-        histogram.saturating_record(began.elapsed().as_micros() as u64);
+        shared.latencies.lock().expect("latencies").saturating_record(began.elapsed().as_micros() as u64);
         shared.done.fetch_add(1, Ordering::Relaxed);
         match outcome {
             Attempt::Sold => tally.sold += 1,
@@ -214,7 +229,7 @@ async fn buyer(sale: FlashSale, shared: Shared) -> (Histogram<u64>, Tally) {
         // the run (measured: replies held for 50 s once every wallet was spent).
         tokio::task::coop::consume_budget().await;
     }
-    (histogram, tally)
+    tally
 }
 
 fn progress_bar(sale: &FlashSale, strategy: Strategy) -> ProgressBar {

@@ -99,6 +99,9 @@ async fn the_flash_sale_lab_runs_every_strategy_and_reports_each_correct() {
         }
         assert_eq!(run["durable"], name != "redis-lua", "{name}");
         assert_eq!(run["latency_percentiles_ms"].as_array().unwrap().len(), 9, "{name}: p50 to p99.99");
+        let timed: u64 =
+            run["latency_histogram_ms"].as_array().unwrap().iter().map(|bucket| bucket[1].as_u64().unwrap()).sum();
+        assert_eq!(timed, BUYERS, "{name}: every slot's attempts are in the one latency histogram");
         let over_time = run["throughput_over_time"].as_array().unwrap();
         assert!(!over_time.is_empty(), "{name}: throughput over time");
         let attempts: f64 = {
