@@ -141,6 +141,11 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
         anyhow::bail!("funding the wallets: {error}");
     }
     engine.supervisor.flush().await.context("storing the wallets")?;
+    // The sale starts on an engine at rest: its tables show the preparation, so neither the
+    // projector's catch-up of the wallets nor its lag limits fall into the sale's figures.
+    if let Some(projection) = engine.store.projection() {
+        projection.fresh().await.map_err(|behind| anyhow::anyhow!("projecting the prepared wallets: {behind}"))?;
+    }
     let journal_before = journal_figures(&engine);
     Ok(ActorContender {
         engine,
