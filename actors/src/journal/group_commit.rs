@@ -121,9 +121,9 @@ pub struct JournalSettings {
     /// A batch closes this long after its first submission, if not full before. Zero by default:
     /// a batch launches as soon as the one ahead has committed (or at once if none is in the
     /// store), and the submissions made meanwhile ride in it; group commit needs no wait of its
-    /// own. Measured on Postgres at 64 buyers in flight: 25,700/s at 0 against 23,300 at 500 µs
-    /// and 13,800 at 2 ms, where callers answered together come back together and the window
-    /// adds to every round (docs/benchmarks.md, 2026-12-04).
+    /// own. Measured on Postgres at 64 buyers in flight: at 2 ms the rate halved (callers
+    /// answered together come back together, and the window adds to the round); 0 was as fast
+    /// as 500 µs or faster (docs/benchmarks.md, 2026-12-04).
     pub batch_window: Duration,
 }
 
