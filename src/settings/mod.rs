@@ -122,11 +122,7 @@ impl Settings {
         let defaults = SupervisorSettings::default();
         SupervisorSettings {
             mailbox_capacity: self.engine.mailbox_capacity,
-            actor_threads: if self.engine.actor_threads == 0 {
-                defaults.actor_threads
-            } else {
-                self.engine.actor_threads
-            },
+            actor_threads: self.engine.actor_threads,
             passivate_after: Duration::from_secs(self.engine.passivate_after_secs),
             passivation_sweep_every: defaults.passivation_sweep_every,
             restart_budget: RestartBudget { ..defaults.restart_budget },

@@ -96,7 +96,9 @@ pub struct AdminSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
     pub mailbox_capacity: usize,
-    /// 0: one per core.
+    /// 0 (the default): the actors and the journal on the engine's own thread, beside the flows
+    /// that call them; N: the actors spread over N threads and the journal on one more (see
+    /// `SupervisorSettings::actor_threads`).
     pub actor_threads: usize,
     pub journal_batch_events_max: usize,
     pub journal_batch_window_micros: u64,

@@ -25,7 +25,18 @@ fn funds_of(buyer: usize) -> u64 {
 }
 
 async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(backend: Backend) {
-    let engine = TestEngine::start(backend).await;
+    sell_to_twenty_thousand(TestEngine::start(backend).await).await;
+}
+
+/// The actors are on the engine's own thread by default; spread over threads of their own (and
+/// the journal on another), every message to them crosses threads, and the sale is the same.
+#[actix_rt::test]
+async fn the_flash_sale_with_the_actors_on_threads_of_their_own_sells_exactly_one_hundred() {
+    let engine = TestEngine::start_with(Backend::PostgresLog, |s| s.engine.actor_threads = 2).await;
+    sell_to_twenty_thousand(engine).await;
+}
+
+async fn sell_to_twenty_thousand(engine: TestEngine) {
     let product = product_with_items(&engine, "flash", PRICE, ITEMS).await;
 
     let funding = (0..BUYERS).map(|b| {

@@ -127,7 +127,6 @@ pub fn settings(url: &str) -> Settings {
     let mut settings = Settings::default();
     settings.database.url = url.into();
     settings.admin.token = Some(ADMIN_TOKEN.into());
-    settings.engine.actor_threads = 2;
     // Many engines run at once in this test binary; Postgres allows 100 connections in all.
     settings.database.max_connections = 4;
     settings

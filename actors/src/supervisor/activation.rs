@@ -15,10 +15,14 @@ use crate::runtime::{ActorStats, CallError};
 use crate::wallet::{WalletActor, WalletGauges, WalletRecord, WalletState};
 
 impl<R: Record> Supervisor<R> {
+    /// The arbiter a new actor starts on: the next actor thread, or without any, the home
+    /// arbiter (`None` when the caller is on it already: the actor is created in place).
     pub(super) fn arbiter(&self) -> Option<&ArbiterHandle> {
         let arbiters = &self.inner.arbiters;
         if arbiters.is_empty() {
-            return None;
+            // An activation asked for from another thread (an HTTP worker's) still starts the
+            // actor at home, beside the journal and the other actors.
+            return (std::thread::current().id() != self.inner.home_thread).then_some(&self.inner.home);
         }
         Some(&arbiters[self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()])
     }

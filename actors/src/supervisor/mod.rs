@@ -88,8 +88,13 @@ impl<R, T: Sink<R> + Loader> Persistence<R> for T {}
 #[derive(Clone, Debug)]
 pub struct SupervisorSettings {
     pub mailbox_capacity: usize,
-    /// Threads (actix arbiters) actors are spread over; 0 runs them and the journal on the
-    /// caller's arbiter (tests use that with paused time).
+    /// Threads (actix arbiters) actors are spread over, with one more for the journal; 0 (the
+    /// default) runs the actors and the journal on the supervisor's home arbiter, the thread it
+    /// was started on, where the flows that call them run too. Measured on 2 cores
+    /// (docs/benchmarks.md, issue 19, eleventh part): a purchase that never leaves one thread
+    /// makes a quarter more sales per second than one crossing to the actors' and the journal's
+    /// threads, and costs less CPU; the engine's own work fits in one core, the store's backends
+    /// take the other.
     pub actor_threads: usize,
     /// An actor idle this long is stopped; its state is already in the store.
     pub passivate_after: Duration,
@@ -102,7 +107,7 @@ impl Default for SupervisorSettings {
     fn default() -> Self {
         SupervisorSettings {
             mailbox_capacity: MAILBOX_CAPACITY_DEFAULT,
-            actor_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            actor_threads: 0,
             passivate_after: Duration::from_secs(300),
             passivation_sweep_every: Duration::from_secs(30),
             restart_budget: RestartBudget { restarts_max: 5, window: Duration::from_secs(60) },
@@ -143,6 +148,8 @@ struct Inner<R: Record> {
     stopped_since_release: AtomicU64,
     /// Where the services run: the arbiter the supervisor was started on.
     home: ArbiterHandle,
+    /// The thread `home` runs on.
+    home_thread: std::thread::ThreadId,
     /// What the watch keeps running besides products and wallets.
     watched: std::sync::Mutex<Vec<Arc<dyn Watched>>>,
     /// Set when the application stops: what dies then is not restarted.
@@ -204,6 +211,7 @@ impl<R: Record> Supervisor<R> {
                 journal_thread,
                 stopped_since_release: AtomicU64::new(0),
                 home: Arbiter::current(),
+                home_thread: std::thread::current().id(),
                 watched: std::sync::Mutex::new(Vec::new()),
                 watch_stopped: std::sync::atomic::AtomicBool::new(false),
                 notices,

@@ -387,3 +387,29 @@ async fn once_many_actors_have_stopped_every_supervisor_thread_releases_memory()
     assert_eq!(threads.len(), 4, "two actor threads, the journal's and the supervisor's home, each once");
     assert_eq!(supervisor.active_wallets(), 0);
 }
+
+/// Without actor threads the actors live at home, beside the journal, wherever their activation
+/// was asked for: a web server's worker thread (which may stop, and is restarted after a panic)
+/// never holds one.
+#[actix_rt::test]
+async fn an_actor_activated_from_another_thread_lives_on_the_home_thread() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let (supervisor, _notices) = Supervisor::start(store, Clock::system(), settings());
+    let customer = CustomerId::parse("6281234567").unwrap();
+    let worker = actix::Arbiter::new();
+    let (asked, answered) = tokio::sync::oneshot::channel();
+    let (on_worker, who) = (supervisor.clone(), customer.clone());
+    worker.spawn(async move {
+        let _ = asked.send(on_worker.wallet_balance(&who).await.map(|balance| balance.balance));
+    });
+    assert_eq!(answered.await.unwrap(), Ok(Money::ZERO), "activated from the worker's thread");
+    worker.stop();
+    worker.join().unwrap();
+
+    assert_eq!(supervisor.wallet_balance(&customer).await.map(|b| b.balance), Ok(Money::ZERO));
+    assert_eq!(
+        supervisor.counters().activated.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "the actor outlived the worker's thread: it was never activated again"
+    );
+}
