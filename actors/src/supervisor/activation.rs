@@ -16,15 +16,16 @@ use crate::wallet::{WalletActor, WalletGauges, WalletRecord, WalletState};
 
 impl<R: Record> Supervisor<R> {
     /// The arbiter a new actor starts on: the next actor thread, or without any, the home
-    /// arbiter (`None` when the caller is on it already: the actor is created in place).
-    pub(super) fn arbiter(&self) -> Option<&ArbiterHandle> {
+    /// arbiter. Started through the arbiter even from its own thread: an activation may be asked
+    /// for from another thread (an HTTP worker's, which may stop and take its actors with it) or
+    /// from a task outside the arbiter's local set (the cluster's intake), where an actor cannot
+    /// be created in place.
+    pub(super) fn arbiter(&self) -> &ArbiterHandle {
         let arbiters = &self.inner.arbiters;
         if arbiters.is_empty() {
-            // An activation asked for from another thread (an HTTP worker's) still starts the
-            // actor at home, beside the journal and the other actors.
-            return (std::thread::current().id() != self.inner.home_thread).then_some(&self.inner.home);
+            return &self.inner.home;
         }
-        Some(&arbiters[self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()])
+        &arbiters[self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len()]
     }
 
     pub(super) async fn activate_product(
@@ -104,16 +105,10 @@ impl<R: Record> Supervisor<R> {
     pub(super) fn spawn<A: Actor<Context = actix::Context<A>> + Send>(&self, actor: A) -> Addr<A> {
         // The actix mailbox is larger than ours: our own count refuses first, with a clear "busy".
         let capacity = self.inner.settings.mailbox_capacity + 64;
-        match self.arbiter() {
-            Some(arbiter) => A::start_in_arbiter(arbiter, move |ctx| {
-                ctx.set_mailbox_capacity(capacity);
-                actor
-            }),
-            None => A::create(move |ctx| {
-                ctx.set_mailbox_capacity(capacity);
-                actor
-            }),
-        }
+        A::start_in_arbiter(self.arbiter(), move |ctx| {
+            ctx.set_mailbox_capacity(capacity);
+            actor
+        })
     }
 }
 

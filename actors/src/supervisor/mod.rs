@@ -148,8 +148,6 @@ struct Inner<R: Record> {
     stopped_since_release: AtomicU64,
     /// Where the services run: the arbiter the supervisor was started on.
     home: ArbiterHandle,
-    /// The thread `home` runs on.
-    home_thread: std::thread::ThreadId,
     /// What the watch keeps running besides products and wallets.
     watched: std::sync::Mutex<Vec<Arc<dyn Watched>>>,
     /// Set when the application stops: what dies then is not restarted.
@@ -211,7 +209,6 @@ impl<R: Record> Supervisor<R> {
                 journal_thread,
                 stopped_since_release: AtomicU64::new(0),
                 home: Arbiter::current(),
-                home_thread: std::thread::current().id(),
                 watched: std::sync::Mutex::new(Vec::new()),
                 watch_stopped: std::sync::atomic::AtomicBool::new(false),
                 notices,

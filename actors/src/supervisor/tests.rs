@@ -413,3 +413,14 @@ async fn an_actor_activated_from_another_thread_lives_on_the_home_thread() {
         "the actor outlived the worker's thread: it was never activated again"
     );
 }
+
+/// The cluster's intake answers requests in tasks of the runtime, outside the home arbiter's
+/// local set, on the home thread itself: an actor activated there starts all the same.
+#[actix_rt::test]
+async fn an_actor_activated_from_a_task_outside_the_local_set_starts() {
+    let store = std::sync::Arc::new(MemoryStore::default());
+    let (supervisor, _notices) = Supervisor::start(store, Clock::system(), settings());
+    let customer = CustomerId::parse("6281234568").unwrap();
+    let balance = tokio::spawn(async move { supervisor.wallet_balance(&customer).await.map(|b| b.balance) });
+    assert_eq!(balance.await.expect("the task did not panic"), Ok(Money::ZERO));
+}
