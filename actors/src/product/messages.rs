@@ -9,7 +9,7 @@ use super::requests::ProductRequest;
 use super::state::ProductState;
 use super::terms::{PriceTier, ProductRejection, ReleaseReason, Restock, StoreWhen};
 use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
-use crate::runtime::Transition;
+use crate::runtime::{Admission, Transition};
 
 /// Every product command as one enum (each is a type of its own in `commands`), for property
 /// tests, logs and callers that need no particular reply.
@@ -84,6 +84,18 @@ impl ProductRequest for ProductCommand {
 
     fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<ProductOutcome>, ProductRejection> {
         state.apply(self, now)
+    }
+
+    fn admission(&self) -> Admission {
+        match self {
+            ProductCommand::Commit { .. } | ProductCommand::Release { .. } => Admission::Always,
+            ProductCommand::Reserve { .. }
+            | ProductCommand::ExpireDue
+            | ProductCommand::Restock { .. }
+            | ProductCommand::SetPrice { .. }
+            | ProductCommand::Rename { .. }
+            | ProductCommand::SetActive { .. } => Admission::WhenRoom,
+        }
     }
 }
 

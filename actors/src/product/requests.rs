@@ -13,7 +13,7 @@ use super::commands::{
 use super::state::ProductState;
 use super::terms::ProductRejection;
 use crate::domain::UnixMs;
-use crate::runtime::Transition;
+use crate::runtime::{Admission, Transition};
 
 /// A command a product actor takes, and the reply only it gives.
 /// Both travel between nodes (serde) when the actor lives on another one.
@@ -25,11 +25,19 @@ pub trait ProductRequest: Clone + fmt::Debug + Send + Serialize + DeserializeOwn
 
     /// Applies the command to `state` at `now`: pure, as every transition of the state machine.
     fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<Self::Reply>, ProductRejection>;
+
+    /// Whether a full mailbox refuses it: new work is refused, what settles a reservation is not.
+    fn admission(&self) -> Admission {
+        Admission::WhenRoom
+    }
 }
 
 /// A command whose transition is the state machine's method of the same purpose.
 macro_rules! product_request {
     ($command:ty => $reply:ty, $kind:literal, $method:ident) => {
+        product_request!($command => $reply, $kind, $method, Admission::WhenRoom);
+    };
+    ($command:ty => $reply:ty, $kind:literal, $method:ident, $admission:expr) => {
         impl ProductRequest for $command {
             type Reply = $reply;
 
@@ -40,13 +48,17 @@ macro_rules! product_request {
             fn apply_to(self, state: &mut ProductState, now: UnixMs) -> Result<Transition<$reply>, ProductRejection> {
                 state.$method(self, now)
             }
+
+            fn admission(&self) -> Admission {
+                $admission
+            }
         }
     };
 }
 
 product_request!(Reserve => Reserved, "reserve", reserve);
-product_request!(Commit => Committed, "commit", commit);
-product_request!(Release => Released, "release", release);
+product_request!(Commit => Committed, "commit", commit, Admission::Always);
+product_request!(Release => Released, "release", release, Admission::Always);
 product_request!(AddStock => Restocked, "restock", restock);
 product_request!(SetPrice => PriceSet, "set_price", set_price);
 product_request!(Rename => Renamed, "rename", rename);

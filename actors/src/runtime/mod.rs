@@ -6,10 +6,12 @@
 //!   the rule that holds an answer until its changes are durable.
 //! - `transition`: what a state machine's transition answers and writes.
 //! - `lifecycle`: the messages every actor understands (passivate, stop).
+//! - `admission`: which calls a full mailbox refuses.
 //! - `stats`: what ops can see of each actor.
 //! - `notice`: what an actor tells the outside world once it is durable.
 //! - `memory`: handing what passivated actors held back to the system.
 
+mod admission;
 mod lifecycle;
 pub mod memory;
 mod notice;
@@ -17,6 +19,7 @@ mod reply;
 mod stats;
 mod transition;
 
+pub use admission::Admission;
 #[cfg(any(test, feature = "test-hooks"))]
 pub use lifecycle::CrashForTest;
 pub use lifecycle::{Passivate, Stop};

@@ -140,6 +140,11 @@ impl ActorStats {
         true
     }
 
+    /// Counts a message in even at capacity (`Admission::Always`).
+    pub fn enqueue(&self) {
+        self.depth.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A message left the mailbox without being handled (the actor stopped).
     pub fn dequeue_unhandled(&self) {
         self.depth.fetch_sub(1, Ordering::Relaxed);

@@ -6,7 +6,7 @@ use super::{call, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::{ActorKey, Incarnation, Origin, Record};
 use crate::product::{ProductMsg, ProductRejection, ProductRequest, ProductSnapshot, ProductSnapshotQuery};
-use crate::runtime::{CallError, Reply, ReplyWhen};
+use crate::runtime::{Admission, CallError, Reply, ReplyWhen};
 use crate::wallet::{WalletBalance, WalletBalanceQuery, WalletMsg, WalletRejection, WalletRequest};
 
 impl<R: Record> Supervisor<R> {
@@ -95,8 +95,9 @@ impl<R: Record> Supervisor<R> {
         code: &ProductCode,
         msg: &ProductMsg<C, R>,
     ) -> Result<(Result<C::Reply, ProductRejection>, Incarnation), CallError> {
+        let admission = msg.command.admission();
         let (reply, incarnation) =
-            call(&self.inner.products, code, || self.activate_product(code), msg, self.inner.clock).await?;
+            call(&self.inner.products, code, || self.activate_product(code), msg, admission, self.inner.clock).await?;
         Ok((reply?, incarnation))
     }
 
@@ -105,17 +106,20 @@ impl<R: Record> Supervisor<R> {
         customer: &CustomerId,
         msg: &WalletMsg<C, R>,
     ) -> Result<(Reply<C::Reply, WalletRejection>, Incarnation), CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), msg, self.inner.clock).await
+        let activate = || self.activate_wallet(customer);
+        call(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        Ok(call(&self.inner.products, code, || self.activate_product(code), &ProductSnapshotQuery, self.inner.clock)
+        let activate = || self.activate_product(code);
+        Ok(call(&self.inner.products, code, activate, &ProductSnapshotQuery, Admission::WhenRoom, self.inner.clock)
             .await?
             .0)
     }
 
     pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
-        call(&self.inner.wallets, customer, || self.activate_wallet(customer), &WalletBalanceQuery, self.inner.clock)
+        let activate = || self.activate_wallet(customer);
+        call(&self.inner.wallets, customer, activate, &WalletBalanceQuery, Admission::WhenRoom, self.inner.clock)
             .await?
             .0
     }

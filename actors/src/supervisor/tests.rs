@@ -424,3 +424,34 @@ async fn an_actor_activated_from_a_task_outside_the_local_set_starts() {
     let balance = tokio::spawn(async move { supervisor.wallet_balance(&customer).await.map(|b| b.balance) });
     assert_eq!(balance.await.expect("the task did not panic"), Ok(Money::ZERO));
 }
+
+/// A crowd of new reservations fills the product's mailbox; the commit of one admitted before
+/// them still goes in (and is answered), where a reservation is told "busy".
+#[actix_rt::test]
+async fn a_full_mailbox_refuses_new_reservations_but_never_a_commit() {
+    let clock = Clock::system();
+    let store = std::sync::Arc::new(MemoryStore::default());
+    *store.product.lock().unwrap() = Some(record(clock.now(), 2, vec![]));
+    let settings = SupervisorSettings { mailbox_capacity: 4, ..settings() };
+    let (supervisor, _notices) = Supervisor::start(store, clock, settings);
+    let code = ProductCode::parse("viu1b").unwrap();
+    let reserve = |order: &OrderId| ProductCommand::Reserve {
+        tier: PriceTier::Member,
+        order: order.clone(),
+        quantity: 1,
+        ttl_ms: 60_000,
+        store: StoreWhen::Reserved,
+        actor: "test".into(),
+    };
+    let first = OrderId::generate();
+    assert!(matches!(supervisor.product(&code, reserve(&first)).await, Ok(Ok(ProductOutcome::Reserved { .. }))));
+
+    let crowd: Vec<OrderId> = (0..20).map(|_| OrderId::generate()).collect();
+    let crowd = futures::future::join_all(crowd.iter().map(|order| supervisor.product(&code, reserve(order))));
+    let commit = supervisor.product(&code, ProductCommand::Commit { order: first, actor: "test".into() });
+    let (crowd, commit) = futures::join!(crowd, commit);
+
+    assert!(matches!(commit, Ok(Ok(ProductOutcome::Committed { .. }))), "the commit went in: {commit:?}");
+    assert!(crowd.iter().any(|r| matches!(r, Err(CallError::Busy))), "the crowd filled the mailbox");
+    assert_eq!(snapshot(&supervisor).await.sold, 1);
+}
