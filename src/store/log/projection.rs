@@ -8,10 +8,11 @@
 //! - `room` is the journal's backpressure: it waits while the projection is too far behind.
 //! - The projector takes the batches in order (`take`) and reports them written (`projected`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use foldhash::HashMap;
 use tokio::sync::{watch, Notify};
 use warung_actors::journal::{ActorKey, Entry};
 

@@ -7,6 +7,7 @@
 //! path, and only for a table with at least `PROJECTION_COPY_ROWS_MIN` rows in the transaction
 //! (the rest go in the writer's one statement).
 
+use std::io::Write;
 use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
@@ -166,7 +167,14 @@ impl CopyRow<'_> {
 
     pub(crate) fn text(&mut self, value: &str) -> &mut Self {
         self.separate();
-        for byte in value.bytes() {
+        let special = |byte: &u8| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r');
+        let bytes = value.as_bytes();
+        if !bytes.iter().any(special) {
+            // Ids, names and references: nearly every field has nothing to escape.
+            self.data.extend_from_slice(bytes);
+            return self;
+        }
+        for &byte in bytes {
             match byte {
                 b'\\' => self.data.extend_from_slice(b"\\\\"),
                 b'\t' => self.data.extend_from_slice(b"\\t"),
@@ -191,14 +199,14 @@ impl CopyRow<'_> {
 
     pub(crate) fn int(&mut self, value: i64) -> &mut Self {
         self.separate();
-        self.data.extend_from_slice(value.to_string().as_bytes());
+        write!(self.data, "{value}").expect("writing to a Vec cannot fail");
         self
     }
 
     /// Exact: a decimal's text is its digits, never a float's.
     pub(crate) fn decimal(&mut self, value: Decimal) -> &mut Self {
         self.separate();
-        self.data.extend_from_slice(value.to_string().as_bytes());
+        write!(self.data, "{value}").expect("writing to a Vec cannot fail");
         self
     }
 }
