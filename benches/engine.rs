@@ -20,7 +20,7 @@ use rand::Rng;
 use warung::engine::Engine;
 use warung::settings::Settings;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Reference};
-use warung_actors::journal::{Earlier, Entry, Sink, SinkError, StockKind};
+use warung_actors::journal::{Earlier, Entries, Sink, SinkError, StockKind};
 use warung_actors::product::{PriceTier, ProductCommand, ProductRecord, ProductState, Restock, StoreWhen};
 use warung_actors::supervisor::{LoadError, Loader, Supervisor, SupervisorSettings};
 use warung_actors::wallet::WalletRecord;
@@ -98,7 +98,7 @@ fn state_machine(c: &mut Criterion) {
 struct InstantStore(std::sync::Mutex<Option<ProductRecord>>);
 
 impl Sink<()> for InstantStore {
-    fn commit<'a>(&'a self, _: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(&'a self, _: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         warung_actors::journal::after(earlier).boxed()
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use warung_actors::journal::{Earlier, Entry, Sink, SinkError};
+use warung_actors::journal::{Earlier, Entries, Entry, Sink, SinkError};
 
 use super::counters::ShopCounters;
 use super::fence::{self, WriterFence};
@@ -159,7 +159,7 @@ impl SqlStore {
 impl Sink<ShopRecord> for SqlStore {
     fn commit<'a>(
         &'a self,
-        entries: &'a [Entry<ShopRecord>],
+        entries: &'a Entries<ShopRecord>,
         earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         let commit = match &self.journal {

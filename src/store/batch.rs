@@ -185,6 +185,11 @@ pub struct Batch<'a> {
 
 impl<'a> Batch<'a> {
     pub fn of(entries: &'a [Entry<ShopRecord>]) -> Batch<'a> {
+        Batch::of_all(entries)
+    }
+
+    /// As `of`, over the entries of several batches in order (a projection's).
+    pub fn of_all(entries: impl IntoIterator<Item = &'a Entry<ShopRecord>>) -> Batch<'a> {
         let mut batch = Batch::default();
         for entry in entries {
             match entry {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError, PIPELINE_BATCHES_MAX};
+use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{Batch, OrderWrites, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
@@ -215,7 +215,7 @@ impl PgJournal {
 impl Sink<ShopRecord> for PgJournal {
     fn commit<'a>(
         &'a self,
-        entries: &'a [Entry<ShopRecord>],
+        entries: &'a Entries<ShopRecord>,
         mut earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         if let Some(log) = &self.log {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use warung_actors::journal::{after, Earlier, Entry, Sink, SinkError};
+use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError};
 
 use super::batch::Batch;
 use super::log::projector::{self, LogJournal};
@@ -85,7 +85,7 @@ impl Sink<ShopRecord> for SqliteJournal {
     /// One writer: a batch waits for the one before it, then writes.
     fn commit<'a>(
         &'a self,
-        entries: &'a [Entry<ShopRecord>],
+        entries: &'a Entries<ShopRecord>,
         earlier: Earlier,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {

@@ -234,8 +234,11 @@ async fn an_orders_earlier_row_projected_last_by_another_node_does_not_undo_it()
     let order = OrderId::generate();
     let held = wallet_node.projection().unwrap();
     held.hold(true);
-    wallet_node.commit(&[new_order(&order)], acknowledged()).await.unwrap();
-    product_node.commit(&[order_row(&order, OrderState::Paid, 2)], acknowledged()).await.unwrap();
+    wallet_node.commit(&std::sync::Arc::new(vec![new_order(&order)]), acknowledged()).await.unwrap();
+    product_node
+        .commit(&std::sync::Arc::new(vec![order_row(&order, OrderState::Paid, 2)]), acknowledged())
+        .await
+        .unwrap();
     product_node.projection().unwrap().fresh().await.unwrap();
     held.hold(false);
     held.fresh().await.unwrap();
@@ -255,12 +258,12 @@ async fn a_second_creation_of_an_order_is_refused_before_it_is_acknowledged(back
     let db = TestDb::new(backend).await;
     let (store, _node) = join(&db, "node-a", 5_000).await;
     let first = OrderId::generate();
-    store.commit(&[new_order(&first)], acknowledged()).await.unwrap();
-    let again = store.commit(&[new_order(&first)], acknowledged()).await;
+    store.commit(&std::sync::Arc::new(vec![new_order(&first)]), acknowledged()).await.unwrap();
+    let again = store.commit(&std::sync::Arc::new(vec![new_order(&first)]), acknowledged()).await;
     assert!(matches!(again, Err(SinkError::Refused(_))), "a second creation was acknowledged: {again:?}");
 
     let next = OrderId::generate();
-    store.commit(&[new_order(&next)], acknowledged()).await.expect("the journal goes on");
+    store.commit(&std::sync::Arc::new(vec![new_order(&next)]), acknowledged()).await.expect("the journal goes on");
     if let Some(projection) = store.projection() {
         projection.fresh().await.expect("the projection goes on past the refused batch");
     }

@@ -102,8 +102,13 @@ pub type Earlier = BoxFuture<'static, bool>;
 /// transactions never wait on each other's rows: the later one touches shared rows only once the
 /// earlier has committed), or simply wait (`after`).
 pub trait Sink<R>: Send + Sync + 'static {
-    fn commit<'a>(&'a self, entries: &'a [Entry<R>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>>;
+    fn commit<'a>(&'a self, entries: &'a Entries<R>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>>;
 }
+
+/// A batch's entries as a sink receives them: shared, so a sink that keeps a committed batch
+/// (the log's projector writes it later) takes it without a copy. The journal takes them back
+/// after a failure, to send them again; a sink keeps them only once they are committed.
+pub type Entries<R> = Arc<Vec<Entry<R>>>;
 
 /// For a sink that writes nothing until the batch before it has committed.
 pub async fn after(earlier: Earlier) -> Result<(), SinkError> {

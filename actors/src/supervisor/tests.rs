@@ -12,7 +12,7 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
-use crate::journal::{Earlier, Entry, ProductRow, SinkError, StockKind};
+use crate::journal::{Earlier, Entries, Entry, ProductRow, SinkError, StockKind};
 use crate::product::{ProductCommand, ProductOutcome, ProductRecord, ProductSnapshot, Reservation, StoreWhen};
 use crate::wallet::WalletCommand;
 
@@ -23,7 +23,7 @@ pub(super) struct MemoryStore {
 }
 
 impl Sink<()> for MemoryStore {
-    fn commit<'a>(&'a self, events: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(&'a self, events: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         async move {
             crate::journal::after(earlier).await?;
             *self.committed.lock().unwrap() += events.len();
@@ -268,7 +268,7 @@ struct SlowLoads {
 }
 
 impl Sink<()> for SlowLoads {
-    fn commit<'a>(&'a self, _: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(&'a self, _: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         crate::journal::after(earlier).boxed()
     }
 }
@@ -311,7 +311,7 @@ struct CountedReads {
 }
 
 impl Sink<()> for CountedReads {
-    fn commit<'a>(&'a self, _: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(&'a self, _: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         crate::journal::after(earlier).boxed()
     }
 }

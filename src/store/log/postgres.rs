@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool};
-use warung_actors::journal::{after, Earlier, Entry, SinkError};
+use warung_actors::journal::{after, Earlier, Entries, SinkError};
 
 use super::projection::Projection;
 use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
@@ -46,7 +46,7 @@ pub(crate) async fn append(
     held: &HeldConnections,
     fence: &WriterFence,
     projection: &Projection,
-    entries: &[Entry<ShopRecord>],
+    entries: &Entries<ShopRecord>,
     mut earlier: Earlier,
 ) -> Result<(), SinkError> {
     projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
@@ -86,7 +86,7 @@ pub(crate) async fn append(
         connection.keep();
     }
     let position = settle_append(appended, committed_position(pool, key)).await?;
-    projection.appended(position, entries.to_vec());
+    projection.appended(position, Arc::clone(entries));
     Ok(())
 }
 
@@ -194,7 +194,7 @@ impl LogTables for PgLogTables {
     fn project<'a>(
         &'a self,
         positions: &'a [i64],
-        entries: &'a [Entry<ShopRecord>],
+        batches: &'a [Entries<ShopRecord>],
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
@@ -203,7 +203,7 @@ impl LogTables for PgLogTables {
                 true => OrderWrites::UpsertForward,
                 false => self.order_writes,
             };
-            let projected = delete_and_write(&mut tx, positions, entries, self.fence.id(), order_writes).await;
+            let projected = delete_and_write(&mut tx, positions, batches, self.fence.id(), order_writes).await;
             if let Err(StoreError::Database(error)) = &projected {
                 if fence::is_fenced(error) {
                     self.fence.trip();
@@ -226,7 +226,7 @@ impl LogTables for PgLogTables {
     }
 }
 
-/// Deletes the log rows at `positions` and writes their batches (`entries`) to the tables, in the
+/// Deletes the log rows at `positions` and writes their batches' entries to the tables, in the
 /// caller's transaction, fenced as `writer` when it is a cluster's node. Their payments are stored
 /// already (with the log row). What they only append goes by `COPY` when there is enough of it.
 ///
@@ -235,7 +235,7 @@ impl LogTables for PgLogTables {
 pub(crate) async fn delete_and_write(
     tx: &mut PgConnection,
     positions: &[i64],
-    entries: &[Entry<ShopRecord>],
+    batches: &[Entries<ShopRecord>],
     writer: Option<&FenceId>,
     order_writes: OrderWrites,
 ) -> Result<Projected, StoreError> {
@@ -249,7 +249,7 @@ pub(crate) async fn delete_and_write(
         .await?;
     let projected = deleted_rows(deleted.len() as u64, positions)?;
     if projected == Projected::Written {
-        let mut batch = Batch::of(entries);
+        let mut batch = Batch::of_all(batches.iter().flat_map(|entries| entries.iter()));
         batch.payments_stored = true;
         batch.order_writes = order_writes;
         let appends = Appends::take(&mut batch, PROJECTION_COPY_ROWS_MIN);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use foldhash::HashMap;
 use tokio::sync::{watch, Notify};
-use warung_actors::journal::{ActorKey, Entry};
+use warung_actors::journal::{ActorKey, Entries, Entry};
 
 use crate::records::ShopRecord;
 
@@ -41,7 +41,7 @@ pub struct Committed {
     /// Its record's position in the log table.
     pub position: i64,
     /// Moved out to the projector when it takes the batch (`events` keeps the count).
-    pub entries: Vec<Entry<ShopRecord>>,
+    pub entries: Entries<ShopRecord>,
     pub events: usize,
     /// The actors whose events it holds, each once.
     pub actors: Vec<ActorKey>,
@@ -104,7 +104,7 @@ impl Default for Projection {
 
 impl Projection {
     /// Counts a batch whose log record has committed, and queues it for the projector.
-    pub fn appended(&self, position: i64, entries: Vec<Entry<ShopRecord>>) {
+    pub fn appended(&self, position: i64, entries: Entries<ShopRecord>) {
         let mut actors: Vec<ActorKey> = entries
             .iter()
             .filter_map(|entry| match entry {
@@ -197,7 +197,7 @@ impl Projection {
     /// events (at least one batch); waits for one if there is none. Their entries move to the
     /// caller, which keeps them until it has written them; they stay counted as pending until
     /// `projected`.
-    pub async fn take(&self) -> Vec<(u64, i64, Vec<Entry<ShopRecord>>)> {
+    pub async fn take(&self) -> Vec<(u64, i64, Entries<ShopRecord>)> {
         loop {
             let notified = self.appended_signal.notified();
             if !self.held.load(std::sync::atomic::Ordering::Acquire) {
@@ -277,8 +277,8 @@ mod tests {
     async fn a_read_waits_for_what_was_acknowledged_before_it_and_no_more() {
         let projection = std::sync::Arc::new(Projection::default());
         projection.fresh().await.expect("nothing acknowledged: no wait");
-        projection.appended(1, Vec::new());
-        projection.appended(2, Vec::new());
+        projection.appended(1, Entries::default());
+        projection.appended(2, Entries::default());
         let reader = {
             let projection = projection.clone();
             tokio::spawn(async move { projection.fresh().await })
@@ -289,7 +289,7 @@ mod tests {
         assert!(!reader.is_finished(), "the second batch is not in the tables yet");
         let taken = projection.take().await;
         assert_eq!(taken.iter().map(|t| t.0).collect::<Vec<_>>(), vec![2]);
-        projection.appended(3, Vec::new());
+        projection.appended(3, Entries::default());
         projection.projected(2);
         reader.await.unwrap().expect("caught up with what was acknowledged before the read");
         assert_eq!(projection.lag().batches, 1);
@@ -306,8 +306,8 @@ mod tests {
     async fn an_activation_waits_for_its_own_actors_changes_only() {
         use warung_actors::domain::CustomerId;
         let projection = std::sync::Arc::new(Projection::default());
-        projection.appended(1, vec![wallet_change("6281100")]);
-        projection.appended(2, vec![wallet_change("6281200")]);
+        projection.appended(1, std::sync::Arc::new(vec![wallet_change("6281100")]));
+        projection.appended(2, std::sync::Arc::new(vec![wallet_change("6281200")]));
         let first = ActorKey::Wallet(CustomerId::parse("6281100").unwrap());
         let second = ActorKey::Wallet(CustomerId::parse("6281200").unwrap());
         let stranger = ActorKey::Wallet(CustomerId::parse("6281300").unwrap());
@@ -332,7 +332,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_read_that_the_projection_never_reaches_fails_rather_than_answer_stale() {
         let projection = Projection::default();
-        projection.appended(1, Vec::new());
+        projection.appended(1, Entries::default());
         let behind = projection.fresh().await.unwrap_err();
         assert_eq!(behind.0.batches, 1);
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use warung_actors::journal::{Entry, SinkError};
+use warung_actors::journal::{Entries, SinkError};
 
 use super::projection::Projection;
 use super::record;
@@ -68,7 +68,8 @@ pub(crate) trait LogTables: Send + Sync + 'static {
     /// The nice value the projector's thread runs at (`PROJECTOR_THREAD_NICE`, or 0).
     const PROJECTOR_NICE: i32;
 
-    /// Writes `entries` (the batches at `positions`, in log order) to the tables and deletes
+    /// Writes `batches` (the entries of the batches at `positions`, in log order, however they
+    /// are grouped) to the tables and deletes
     /// their log rows, in one transaction. The rows are deleted first: all of them gone means the
     /// batches were projected already (nothing is written twice); some of them gone is a broken
     /// invariant (`StoreError::Corrupt`). Their payments are stored already (with the log row),
@@ -76,7 +77,7 @@ pub(crate) trait LogTables: Send + Sync + 'static {
     fn project<'a>(
         &'a self,
         positions: &'a [i64],
-        entries: &'a [Entry<ShopRecord>],
+        batches: &'a [Entries<ShopRecord>],
     ) -> BoxFuture<'a, Result<Projected, StoreError>>;
 
     /// The oldest rows of the log, position and record, at most `limit`.
@@ -110,15 +111,11 @@ pub(crate) async fn run_projector(tables: impl LogTables, projection: Arc<Projec
         let taken = projection.take().await;
         let last = taken.last().expect("take returns at least one batch").0;
         let positions: Vec<i64> = taken.iter().map(|t| t.1).collect();
-        // Sized once: grown by doubling, tens of thousands of entries were copied over and over
-        // into fresh pages the kernel had to zero, a fifth of the projector's thread.
-        let mut entries: Vec<Entry<ShopRecord>> = Vec::with_capacity(taken.iter().map(|t| t.2.len()).sum());
-        for (_, _, batch) in taken {
-            entries.extend(batch);
-        }
+        // The journal's own entries, shared with it, never copied.
+        let batches: Vec<Entries<ShopRecord>> = taken.into_iter().map(|t| t.2).collect();
         let mut pause = Duration::from_millis(10);
         loop {
-            match tables.project(&positions, &entries).await {
+            match tables.project(&positions, &batches).await {
                 Ok(_) => break,
                 Err(error) if tables.fenced_out() => {
                     tracing::error!(%error, "fenced out of the cluster: this node projects nothing more");
@@ -149,20 +146,20 @@ pub(crate) async fn project_leftovers(tables: &impl LogTables) -> Result<u64, St
             return Ok(projected);
         }
         let (positions, entries) = decode_rows(&rows)?;
-        tables.project(&positions, &entries).await?;
+        tables.project(&positions, std::slice::from_ref(&entries)).await?;
         projected += rows.len() as u64;
     }
 }
 
 /// The positions of log rows, and their records' entries in log order.
-pub(crate) fn decode_rows(rows: &[LogRow]) -> Result<(Vec<i64>, Vec<Entry<ShopRecord>>), StoreError> {
+pub(crate) fn decode_rows(rows: &[LogRow]) -> Result<(Vec<i64>, Entries<ShopRecord>), StoreError> {
     let mut entries = Vec::new();
     for (position, bytes) in rows {
         let decoded = record::decode(bytes)
             .map_err(|error| StoreError::LogRecordUnreadable { position: *position, error: error.to_string() })?;
         entries.extend(decoded);
     }
-    Ok((rows.iter().map(|r| r.0).collect(), entries))
+    Ok((rows.iter().map(|r| r.0).collect(), Arc::new(entries)))
 }
 
 /// A store's journal on the log: the projection's state, the projector writing the tables on a
@@ -236,7 +233,7 @@ mod tests {
         fn project<'a>(
             &'a self,
             _: &'a [i64],
-            _: &'a [Entry<ShopRecord>],
+            _: &'a [Entries<ShopRecord>],
         ) -> BoxFuture<'a, Result<Projected, StoreError>> {
             unreachable!("nothing was appended")
         }

@@ -12,7 +12,9 @@ use futures::future::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{ActorKey, Earlier, Incarnation, JournalError, JournalSettings, JournalStats, Origin, Sink, SinkError};
+use super::{
+    ActorKey, Earlier, Entries, Incarnation, JournalError, JournalSettings, JournalStats, Origin, Sink, SinkError,
+};
 use super::{Submission, Waiter};
 use crate::journal::{Entry, Record};
 
@@ -27,7 +29,7 @@ struct Part<R> {
 }
 
 /// What a batch's writing task hands back: its entries, and whether the store committed them.
-type Written<R> = (Vec<Entry<R>>, Result<(), SinkError>);
+type Written<R> = (Entries<R>, Result<(), SinkError>);
 
 /// A batch in the store.
 struct Flight<R> {
@@ -114,7 +116,7 @@ impl<R: Record> Runner<R> {
                 settled = async { (&mut flights.front_mut().expect("guarded").task).await }, if !flights.is_empty() => {
                     let flight = flights.pop_front().expect("guarded");
                     let (events, result) = settled.unwrap_or_else(|panic| {
-                        (Vec::new(), Err(SinkError::Unavailable(format!("journal writer panicked: {panic}"))))
+                        (Entries::default(), Err(SinkError::Unavailable(format!("journal writer panicked: {panic}"))))
                     });
                     if let Some(retry) = self.settle(flight.parts, events, result, &mut flights).await {
                         // Everything after a failed batch was rolled back: it runs again, first.
@@ -183,6 +185,7 @@ impl<R: Record> Runner<R> {
         if parts.is_empty() {
             return None;
         }
+        let events: Entries<R> = Arc::new(events);
         let (settled_tx, settled_rx) = oneshot::channel();
         let (called_tx, called_rx) = oneshot::channel();
         let before =
@@ -221,7 +224,7 @@ impl<R: Record> Runner<R> {
     async fn settle(
         &mut self,
         parts: Vec<Part<R>>,
-        events: Vec<Entry<R>>,
+        events: Entries<R>,
         result: Result<(), SinkError>,
         flights: &mut VecDeque<Flight<R>>,
     ) -> Option<Vec<Submission<R>>> {
@@ -237,7 +240,7 @@ impl<R: Record> Runner<R> {
         let mut retry = Vec::new();
         while let Some(behind) = flights.pop_front() {
             match behind.task.await {
-                Ok((events, _)) => retry.extend(restore(behind.parts, events)),
+                Ok((events, _)) => retry.extend(restore(behind.parts, unshared(events))),
                 Err(panic) => {
                     let lost = behind.parts.into_iter().map(|part| (part.submission.origin, part.submission.done));
                     self.fail(lost.collect(), SinkError::Unavailable(format!("journal writer panicked: {panic}")));
@@ -246,7 +249,7 @@ impl<R: Record> Runner<R> {
         }
         match error {
             SinkError::EarlierFailed => {
-                retry.splice(0..0, restore(parts, events));
+                retry.splice(0..0, restore(parts, unshared(events)));
             }
             SinkError::Refused(reason) if parts.len() > 1 => {
                 // One bad submission must not fail its neighbours: commit them one by one.
@@ -256,9 +259,9 @@ impl<R: Record> Runner<R> {
                         self.refuse(part.submission);
                         continue;
                     }
-                    let alone = &events[part.range.clone()];
+                    let alone = Arc::new(events[part.range.clone()].to_vec());
                     let started = Instant::now();
-                    let result = self.sink.commit(alone, futures::future::ready(true).boxed()).await;
+                    let result = self.sink.commit(&alone, futures::future::ready(true).boxed()).await;
                     self.stats.record(alone.len(), started, &result);
                     match result {
                         Ok(()) => {
@@ -326,6 +329,12 @@ fn wait_until<R>(filling: &Filling<R>, now: tokio::time::Instant) -> Option<toki
 }
 
 /// Gives each submission of a batch its entries back, to be sent again.
+/// A failed batch's entries, whole again: a sink keeps a batch only once it is committed, so they
+/// are the journal's alone (a copy otherwise, never a loss).
+fn unshared<R: Record>(events: Entries<R>) -> Vec<Entry<R>> {
+    Arc::try_unwrap(events).unwrap_or_else(|kept| kept.as_ref().clone())
+}
+
 fn restore<R>(parts: Vec<Part<R>>, mut events: Vec<Entry<R>>) -> Vec<Submission<R>> {
     assert_eq!(events.len(), parts.last().map_or(0, |part| part.range.end), "a batch's events come back whole");
     let mut rest = events.drain(..);

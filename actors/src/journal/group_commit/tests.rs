@@ -17,7 +17,7 @@ struct MemorySink {
 }
 
 impl Sink<()> for MemorySink {
-    fn commit<'a>(&'a self, events: &'a [Entry<()>], earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+    fn commit<'a>(&'a self, events: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         let references: Vec<String> = events.iter().map(reference_of).collect();
         self.calls.lock().unwrap().push(references.clone());
         let gate = self.gate.lock().unwrap().take();
