@@ -341,3 +341,31 @@ pub fn item_list(items: &[ItemNo]) -> String {
 pub fn parse_item_list(text: &str) -> Vec<ItemNo> {
     text.split(',').filter_map(|n| n.trim().parse().ok()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use warung_actors::domain::{CustomerId, Money};
+    use warung_actors::journal::WalletRow;
+
+    use super::*;
+
+    fn wallet(balance: u64, at: UnixMs) -> Entry<ShopRecord> {
+        let customer = CustomerId::parse("6281100").unwrap();
+        Entry::Event(Event::Wallet(WalletRow { customer, balance: Money::rupiah(balance), updated_at: at }))
+    }
+
+    #[test]
+    fn a_projection_merges_its_batches_as_one_batch_of_all_their_entries() {
+        let first = vec![wallet(5_000, 1)];
+        let second = vec![wallet(3_000, 2), wallet(1_000, 3)];
+        let merged = Batch::of_all(first.iter().chain(&second));
+        assert_eq!(merged.wallets.rows.len(), 1, "one row per wallet");
+        assert_eq!(merged.wallets.rows[0].balance, Money::rupiah(1_000), "the last write wins");
+        assert_eq!(merged.wallet_first_at["6281100"], 1, "created at its first row");
+
+        let joined: Vec<Entry<ShopRecord>> = first.iter().chain(&second).cloned().collect();
+        let one = Batch::of(&joined);
+        assert_eq!(one.wallets.rows, merged.wallets.rows);
+        assert_eq!(one.wallet_first_at, merged.wallet_first_at);
+    }
+}

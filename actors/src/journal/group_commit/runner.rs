@@ -369,6 +369,21 @@ mod tests {
         Filling { submissions, events, deadline: Some(deadline) }
     }
 
+    #[test]
+    fn a_failed_batch_comes_back_whole_whether_or_not_a_sink_kept_it() {
+        let entries: Vec<Entry<()>> = vec![Entry::Attached(()), Entry::Attached(())];
+        let alone = Arc::new(entries.clone());
+        let buffer = alone.as_ptr();
+        let back = unshared(alone);
+        assert_eq!(back, entries);
+        assert_eq!(back.as_ptr(), buffer, "the journal's own entries, not a copy");
+
+        let shared = Arc::new(entries.clone());
+        let kept = Arc::clone(&shared);
+        assert_eq!(unshared(shared), entries, "a copy, never a loss");
+        assert_eq!(*kept, entries);
+    }
+
     proptest! {
         /// The loop never waits for nothing: with a batch filling, it launches it, or a batch in
         /// the store will settle and wake it, or a timer is set for the window's end. (Deciding
