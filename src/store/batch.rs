@@ -356,8 +356,8 @@ mod tests {
 
     #[test]
     fn a_projection_merges_its_batches_as_one_batch_of_all_their_entries() {
-        let first = vec![wallet(5_000, 1)];
-        let second = vec![wallet(3_000, 2), wallet(1_000, 3)];
+        let first = [wallet(5_000, 1)];
+        let second = [wallet(3_000, 2), wallet(1_000, 3)];
         let merged = Batch::of_all(first.iter().chain(&second));
         assert_eq!(merged.wallets.rows.len(), 1, "one row per wallet");
         assert_eq!(merged.wallets.rows[0].balance, Money::rupiah(1_000), "the last write wins");

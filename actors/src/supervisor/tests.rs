@@ -12,7 +12,7 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
-use crate::journal::{Earlier, Entries, Entry, ProductRow, SinkError, StockKind};
+use crate::journal::{Earlier, Entries, ProductRow, SinkError, StockKind};
 use crate::product::{ProductCommand, ProductOutcome, ProductRecord, ProductSnapshot, Reservation, StoreWhen};
 use crate::wallet::WalletCommand;
 
