@@ -69,11 +69,11 @@ pub(crate) trait LogTables: Send + Sync + 'static {
     const PROJECTOR_NICE: i32;
 
     /// Writes `batches` (the entries of the batches at `positions`, in log order, however they
-    /// are grouped) to the tables and deletes
-    /// their log rows, in one transaction. The rows are deleted first: all of them gone means the
-    /// batches were projected already (nothing is written twice); some of them gone is a broken
-    /// invariant (`StoreError::Corrupt`). Their payments are stored already (with the log row),
-    /// unless the log is replayed into other tables: a stored one is kept.
+    /// are grouped) to the tables and deletes their log rows, in one transaction. The rows are
+    /// deleted first: all of them gone means the batches were projected already (nothing is
+    /// written twice); some of them gone is a broken invariant (`StoreError::Corrupt`). Their
+    /// payments are stored already (with the log row), unless the log is replayed into other
+    /// tables: a stored one is kept.
     fn project<'a>(
         &'a self,
         positions: &'a [i64],
