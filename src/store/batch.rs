@@ -9,7 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use foldhash::HashMap;
 
 use warung_actors::domain::{ItemNo, ItemSecret, OrderId, StockState, UnixMs};
-use warung_actors::journal::{Entry, Event, LedgerRow, MovementRow, ProductRow, ReservationRow, WalletRow};
+use warung_actors::journal::{Entries, Entry, Event, LedgerRow, MovementRow, ProductRow, ReservationRow, WalletRow};
 
 use crate::records::{AuditRow, OrderRow, PaymentRow, ShopRecord};
 
@@ -188,7 +188,12 @@ impl<'a> Batch<'a> {
         Batch::of_all(entries)
     }
 
-    /// As `of`, over the entries of several batches in order (a projection's).
+    /// As `of`, over the journal's batches in order, read in place (a projection's).
+    pub fn of_batches(batches: &'a [Entries<ShopRecord>]) -> Batch<'a> {
+        Batch::of_all(batches.iter().flat_map(|entries| entries.iter()))
+    }
+
+    /// As `of`, over the entries of several batches in order.
     pub fn of_all(entries: impl IntoIterator<Item = &'a Entry<ShopRecord>>) -> Batch<'a> {
         let mut batch = Batch::default();
         for entry in entries {

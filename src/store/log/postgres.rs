@@ -249,7 +249,7 @@ pub(crate) async fn delete_and_write(
         .await?;
     let projected = deleted_rows(deleted.len() as u64, positions)?;
     if projected == Projected::Written {
-        let mut batch = Batch::of_all(batches.iter().flat_map(|entries| entries.iter()));
+        let mut batch = Batch::of_batches(batches);
         batch.payments_stored = true;
         batch.order_writes = order_writes;
         let appends = Appends::take(&mut batch, PROJECTION_COPY_ROWS_MIN);

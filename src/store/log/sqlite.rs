@@ -97,7 +97,7 @@ impl LogTables for SqliteLog {
         batches: &'a [Entries<ShopRecord>],
     ) -> BoxFuture<'a, Result<Projected, StoreError>> {
         Box::pin(async move {
-            let mut batch = Batch::of_all(batches.iter().flat_map(|entries| entries.iter()));
+            let mut batch = Batch::of_batches(batches);
             batch.payments_stored = true;
             let listed = serde_json::to_string(positions).expect("integers serialize");
             let _turn = self.turn.lock().await;
