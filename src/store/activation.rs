@@ -101,16 +101,20 @@ async fn read_items(pool: &Pool, code: &ProductCode) -> Result<(Vec<Item>, Held,
 }
 
 /// A product's latest settled reservations, oldest first; a committed one takes its sold
-/// items out of `held`.
+/// items out of `held`. Read newest first along `reservations_by_product_time`, never by
+/// sorting all of the product's reservations (a hot product has millions).
 async fn read_settled(pool: &Pool, code: &ProductCode, held: &mut Held) -> Result<Vec<(OrderId, Settled)>, StoreError> {
+    let mut tx = pool.begin_in_index_order().await?;
     let recent: Vec<(String, i64, String, i64, String, String, String)> = Query::new(
             "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at, status, release_reason, items FROM reservations \
              WHERE product = $1 AND status <> 'reserved' ORDER BY updated_at DESC LIMIT $2",
         )
+        .planned_each_run()
         .bind(code.as_str())
         .bind(ACTOR_HISTORY_LOADED_MAX)
-        .fetch_all(pool)
+        .fetch_all_in(&mut tx)
         .await?;
+    tx.commit().await?;
     let mut settled = Vec::with_capacity(recent.len());
     for (order, quantity, unit_price, expires_at, status, reason, item_nos) in recent.into_iter().rev() {
         let settlement = match ReservationStatus::parse(&status) {

@@ -194,6 +194,21 @@ impl Pool {
         Ok(tx)
     }
 
+    /// A read-only transaction in which Postgres reads rows in an index's order rather than sort
+    /// them (`enable_sort` off), waiting as `begin` does. For a read of the newest few of many rows
+    /// by an index that holds them in order: on a table never analyzed (autovacuum off) the
+    /// planner guesses a handful of matches and prefers to fetch them all and sort, which for a
+    /// product with a million sales reads a million rows (seen at activation: over a second).
+    /// SQLite's planner already takes the order from such an index.
+    pub(crate) async fn begin_in_index_order(&self) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if let Tx::Postgres(tx) = &mut tx {
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut **tx).await?;
+            sqlx::query("SET LOCAL enable_sort = off").execute(&mut **tx).await?;
+        }
+        Ok(tx)
+    }
+
     pub(crate) fn pool_use(&self, name: &'static str) -> PoolUse {
         match &self.backend {
             Backend::Postgres(pool) => PoolUse { pool: name, open: pool.size(), idle: pool.num_idle() },

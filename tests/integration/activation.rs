@@ -119,3 +119,61 @@ async fn customers_rows_scanned(raw: &sqlx::PgPool) -> i64 {
         .unwrap();
     rows
 }
+
+/// A product actor's activation reads back its newest settled reservations, a bounded number.
+/// With an index on the product alone, Postgres (its tables never analyzed, as on this project's
+/// machines) fetched every reservation the product ever had and sorted them: over a second for a
+/// product with 835,000 sales, and longer with each sale. It must read about as many as it keeps.
+#[actix_rt::test]
+async fn a_product_with_a_long_history_activates_reading_only_its_newest_reservations() {
+    use warung_actors::journal::ActorKey;
+
+    const OLDER_SALES: i64 = 60_000;
+    let engine = TestEngine::start(Backend::Postgres).await;
+    let product = product_with_items(&engine, "longhistory", PRICE, 2).await;
+    fund(&engine, "longhistorya", 2 * PRICE).await;
+    let buyer = customer("longhistorya");
+    engine.checkout.buy_with_saldo(&buyer, &product, 1).await.unwrap();
+    let raw = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
+    // Older sales, written straight into the table: quicker than selling them.
+    sqlx::query(
+        "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
+         SELECT 'TRX-' || lpad(to_hex(g), 10, '0') || '-1', $1, 1, 10000, '', 0, 'committed', '', g \
+         FROM generate_series(1, $2) g",
+    )
+    .bind(product.as_str())
+    .bind(OLDER_SALES)
+    .execute(&raw)
+    .await
+    .unwrap();
+
+    engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Product(_))).await;
+    let read_before = reservations_index_entries_read(&raw).await;
+    engine.checkout.buy_with_saldo(&buyer, &product, 1).await.expect("the product activates and sells");
+    let TestEngine { engine, db } = engine;
+    engine.shutdown().await.unwrap();
+    let read = reservations_index_entries_read(&raw).await - read_before;
+    assert!(read < OLDER_SALES, "the activation read {read} reservations of the product's {OLDER_SALES} older ones");
+
+    sqlx::query("DELETE FROM reservations WHERE updated_at <= $1").bind(OLDER_SALES).execute(&raw).await.unwrap();
+    raw.close().await;
+    let store = db.store().await;
+    assert_audit_clean(store.as_ref()).await;
+    store.close().await;
+    db.remove().await;
+}
+
+/// The reservations' index entries read so far, as Postgres has counted them (see
+/// `customers_rows_scanned` for the wait).
+async fn reservations_index_entries_read(raw: &sqlx::PgPool) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let mut connection = raw.acquire().await.unwrap();
+    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *connection).await.unwrap();
+    let (entries,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(idx_tup_read), 0) AS BIGINT) FROM pg_stat_user_indexes WHERE relname = 'reservations'",
+    )
+    .fetch_one(&mut *connection)
+    .await
+    .unwrap();
+    entries
+}
