@@ -1,20 +1,22 @@
 //! A map that remembers at most a fixed number of entries, forgetting the oldest first.
 //! Used for idempotency windows: an actor remembers the outcomes of its latest commands.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::Hash;
+
+use super::FastMap;
 
 #[derive(Clone, Debug)]
 pub struct BoundedMap<K, V> {
     capacity: usize,
-    entries: HashMap<K, V>,
+    entries: FastMap<K, V>,
     order: VecDeque<K>,
 }
 
 impl<K: Clone + Eq + Hash, V> BoundedMap<K, V> {
     pub fn new(capacity: usize) -> BoundedMap<K, V> {
         assert!(capacity > 0);
-        BoundedMap { capacity, entries: HashMap::new(), order: VecDeque::new() }
+        BoundedMap { capacity, entries: FastMap::default(), order: VecDeque::new() }
     }
 
     pub fn get(&self, key: &K) -> Option<&V> {

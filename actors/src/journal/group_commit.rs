@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,9 +186,9 @@ impl InFlight {
     }
 
     fn slot(key: &ActorKey) -> usize {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        (hasher.finish() % IN_FLIGHT_SLOTS as u64) as usize
+        // Fixed-seeded (the same slot for a key at every call), as std's default hasher was; foldhash
+        // because this runs for every event a batch holds.
+        (foldhash::fast::FixedState::default().hash_one(key) % IN_FLIGHT_SLOTS as u64) as usize
     }
 }
 

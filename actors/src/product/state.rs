@@ -7,11 +7,13 @@
 mod catalogue;
 mod reservations;
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use super::commands::{PriceSet, Restocked};
 use super::terms::{PriceTier, ReleaseReason};
-use crate::domain::{BoundedMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
+use crate::domain::{
+    BoundedMap, FastMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs,
+};
 use crate::journal::{Event, ProductRow, StockKind};
 use crate::runtime::Transition;
 
@@ -89,7 +91,7 @@ pub struct ProductState {
     pub active: bool,
     queue: VecDeque<Item>,
     available_count: i64,
-    reservations: HashMap<OrderId, Reservation>,
+    reservations: FastMap<OrderId, Reservation>,
     /// The open reservations by expiry, so the next one is found without a scan.
     expiries: BTreeSet<(UnixMs, OrderId)>,
     reserved_units: i64,
@@ -134,7 +136,7 @@ impl ProductState {
             active: true,
             queue: VecDeque::new(),
             available_count: 0,
-            reservations: HashMap::new(),
+            reservations: FastMap::default(),
             expiries: BTreeSet::new(),
             reserved_units: 0,
             unstored_units: 0,

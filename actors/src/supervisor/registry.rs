@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 
-use crate::domain::UnixMs;
+use crate::domain::{FastHasher, UnixMs};
 use crate::runtime::{ActorStats, CallError, Lifecycle, Passivate, Stop};
 
 use super::restarts::{RestartBudget, Restarts};
@@ -47,13 +47,13 @@ impl<A: Actor, G> SlotInner<A, G> {
 type Slot<A, G> = Arc<SlotInner<A, G>>;
 
 pub struct Registry<K, A: Actor, G> {
-    slots: DashMap<K, Slot<A, G>>,
+    slots: DashMap<K, Slot<A, G>, FastHasher>,
     restarts: Restarts<K>,
 }
 
 impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     pub fn new(budget: RestartBudget) -> Registry<K, A, G> {
-        Registry { slots: DashMap::new(), restarts: Restarts::new(budget) }
+        Registry { slots: DashMap::with_hasher(FastHasher::default()), restarts: Restarts::new(budget) }
     }
 
     /// The active actor for `key`, activating it with `activate` if there is none.
