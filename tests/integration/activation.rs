@@ -110,14 +110,17 @@ async fn wallets_stay_indexed(backend: Backend) {
 
 /// The customers' rows read by sequential scans so far, as Postgres has counted them.
 async fn customers_rows_scanned(raw: &sqlx::PgPool) -> i64 {
+    counted_so_far(raw, "SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'customers'").await
+}
+
+/// A count of Postgres's statistics (`statement` reads it), once every backend has reported:
+/// a backend reports when it goes idle, at most once a second, and when it ends.
+async fn counted_so_far(raw: &sqlx::PgPool, statement: &'static str) -> i64 {
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     let mut connection = raw.acquire().await.unwrap();
     sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *connection).await.unwrap();
-    let (rows,): (i64,) = sqlx::query_as("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = 'customers'")
-        .fetch_one(&mut *connection)
-        .await
-        .unwrap();
-    rows
+    let (count,): (i64,) = sqlx::query_as(statement).fetch_one(&mut *connection).await.unwrap();
+    count
 }
 
 /// A product actor's activation reads back its newest settled reservations, a bounded number.
@@ -163,17 +166,11 @@ async fn a_product_with_a_long_history_activates_reading_only_its_newest_reserva
     db.remove().await;
 }
 
-/// The reservations' index entries read so far, as Postgres has counted them (see
-/// `customers_rows_scanned` for the wait).
+/// The reservations' index entries read so far, as Postgres has counted them.
 async fn reservations_index_entries_read(raw: &sqlx::PgPool) -> i64 {
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    let mut connection = raw.acquire().await.unwrap();
-    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *connection).await.unwrap();
-    let (entries,): (i64,) = sqlx::query_as(
+    counted_so_far(
+        raw,
         "SELECT CAST(COALESCE(SUM(idx_tup_read), 0) AS BIGINT) FROM pg_stat_user_indexes WHERE relname = 'reservations'",
     )
-    .fetch_one(&mut *connection)
     .await
-    .unwrap();
-    entries
 }
