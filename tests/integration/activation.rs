@@ -97,15 +97,11 @@ async fn wallets_stay_indexed(backend: Backend) {
     }
     // A backend reports its counts when it goes idle, at most once a second, and when it ends:
     // the engine stops (its connections end) before they are read.
-    let TestEngine { engine, db } = engine;
-    engine.shutdown().await.unwrap();
+    let db = engine.stop().await;
     let read = customers_rows_scanned(&raw).await - read_before;
     assert!(read < GROWN_TO, "the customers' table was read whole after it grew ({read} rows by sequential scans)");
     raw.close().await;
-    let store = db.store().await;
-    assert_audit_clean(store.as_ref()).await;
-    store.close().await;
-    db.remove().await;
+    db.finish().await;
 }
 
 /// The customers' rows read by sequential scans so far, as Postgres has counted them.
@@ -153,17 +149,13 @@ async fn a_product_with_a_long_history_activates_reading_only_its_newest_reserva
     engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Product(_))).await;
     let read_before = reservations_index_entries_read(&raw).await;
     engine.checkout.buy_with_saldo(&buyer, &product, 1).await.expect("the product activates and sells");
-    let TestEngine { engine, db } = engine;
-    engine.shutdown().await.unwrap();
+    let db = engine.stop().await;
     let read = reservations_index_entries_read(&raw).await - read_before;
     assert!(read < OLDER_SALES, "the activation read {read} reservations of the product's {OLDER_SALES} older ones");
 
     sqlx::query("DELETE FROM reservations WHERE updated_at <= $1").bind(OLDER_SALES).execute(&raw).await.unwrap();
     raw.close().await;
-    let store = db.store().await;
-    assert_audit_clean(store.as_ref()).await;
-    store.close().await;
-    db.remove().await;
+    db.finish().await;
 }
 
 /// The reservations' index entries read so far, as Postgres has counted them.

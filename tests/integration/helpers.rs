@@ -79,6 +79,14 @@ impl TestDb {
         self.removed = true;
     }
 
+    /// The end of a test whose engine has stopped: the database passes the audit, then goes.
+    pub async fn finish(self) {
+        let store = self.store().await;
+        assert_audit_clean(store.as_ref()).await;
+        store.close().await;
+        self.remove().await;
+    }
+
     /// A store of its own on the database, migrated, to read it (a database on the log has one
     /// writer, the engine under test: this store reads the tables).
     pub async fn store(&self) -> Arc<dyn Store> {
