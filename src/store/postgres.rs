@@ -144,13 +144,8 @@ pub(crate) async fn connect(
             let writer_lock =
                 log_postgres::lock_writer(&options.clone().application_name(JOURNAL_APPLICATION_NAME), writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
-            let projector_pool = PgPoolOptions::new()
-                .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-                .connect_lazy_with(
-                    options.clone().application_name(PROJECTOR_APPLICATION_NAME).options(WRITER_SETTINGS),
-                );
+            let projector_pool =
+                projection_pool(options.clone().application_name(PROJECTOR_APPLICATION_NAME).options(WRITER_SETTINGS));
             let tables =
                 PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes: OrderWrites::InsertNew };
             Some(LogJournal::start(tables, writer_lock)?)
@@ -161,6 +156,15 @@ pub(crate) async fn connect(
     let journal =
         PgJournal { write_pool, held, last_batch: Mutex::new(RowKeys::default()), fence, log, writer_options, writers };
     Ok((pool, journal))
+}
+
+/// A projection's pool: one connection, made lazily (by the thread that first uses it).
+fn projection_pool(options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+        .connect_lazy_with(options)
 }
 
 impl PgJournal {
@@ -185,11 +189,7 @@ impl PgJournal {
             let order_writes = OrderWrites::UpsertForward;
             // A connection with the writers' settings, as the projector's: its statements join
             // the batches' keys with tables that may be large.
-            let pool = PgPoolOptions::new()
-                .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-                .connect_lazy_with((*self.writer_options).clone());
+            let pool = projection_pool((*self.writer_options).clone());
             let tables = PgLogTables { pool: pool.clone(), fence: self.fence.clone(), order_writes };
             let projected = projector::project_leftovers(&tables).await;
             pool.close().await;
