@@ -120,7 +120,8 @@ pub(crate) async fn connect(
         .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
         .connect_with(options.clone())
         .await?;
-    let writer_options = Box::new(options.clone().application_name(JOURNAL_APPLICATION_NAME).options(WRITER_SETTINGS));
+    let journal_options = options.clone().application_name(JOURNAL_APPLICATION_NAME);
+    let writer_options = Box::new(journal_options.clone().options(WRITER_SETTINGS));
     let write_pool = PgPoolOptions::new()
         .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
         .max_connections(WRITE_CONNECTIONS_MAX)
@@ -135,14 +136,13 @@ pub(crate) async fn connect(
         })
         .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
         .connect_lazy_with(match mode {
-            JournalMode::Log => options.clone().application_name(JOURNAL_APPLICATION_NAME).options(LOG_APPEND_SETTINGS),
+            JournalMode::Log => journal_options.clone().options(LOG_APPEND_SETTINGS),
             JournalMode::Tables => (*writer_options).clone(),
         });
     let fence = Arc::new(WriterFence::default());
     let log = match mode {
         JournalMode::Log => {
-            let writer_lock =
-                log_postgres::lock_writer(&options.clone().application_name(JOURNAL_APPLICATION_NAME), writers).await?;
+            let writer_lock = log_postgres::lock_writer(&journal_options, writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
             let projector_pool =
                 projection_pool(options.clone().application_name(PROJECTOR_APPLICATION_NAME).options(WRITER_SETTINGS));

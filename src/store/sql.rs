@@ -203,8 +203,8 @@ impl Pool {
     pub(crate) async fn begin_in_index_order(&self) -> Result<Tx, sqlx::Error> {
         let mut tx = self.begin().await?;
         if let Tx::Postgres(tx) = &mut tx {
-            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut **tx).await?;
-            sqlx::query("SET LOCAL enable_sort = off").execute(&mut **tx).await?;
+            // One round trip for both settings (a simple query may hold several statements).
+            sqlx::raw_sql("SET TRANSACTION READ ONLY; SET LOCAL enable_sort = off").execute(&mut **tx).await?;
         }
         Ok(tx)
     }
