@@ -31,13 +31,14 @@ async fn postgres_and_the_engine_put_every_key_on_the_same_shard() {
     // Postgres reads backslashes in a text cast to bytea as escapes: ids holding them, or
     // starting like a hex literal, or beyond ASCII, still land where the engine puts them, in
     // the function and in the stored column alike.
-    for id in [r"a\b", r"\x41", r"\\", r"x\000y", "pembeli\u{e9}\u{1F600}", r"\"] {
+    for (n, id) in [r"a\b", r"\x41", r"\\", r"x\000y", "pembeli\u{e9}\u{1F600}", r"\"].into_iter().enumerate() {
         let buyer = customer(id);
         let (c, stored): (i16, Option<i16>) = sqlx::query_as(
-            "INSERT INTO customers (id, balance, created_at, updated_at) VALUES ($1, 0, 0, 0) \
-             RETURNING warung_shard('c', $1), shard",
+            "INSERT INTO webhook_inbox (provider, event_id, received_at, payload, customer) \
+             VALUES ('whatsapp', $2, 0, '{}', $1) RETURNING warung_shard('c', $1), shard",
         )
         .bind(buyer.as_str())
+        .bind(format!("wamid.shard-{n}"))
         .fetch_one(&pool)
         .await
         .unwrap();
