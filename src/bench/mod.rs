@@ -8,6 +8,7 @@
 //! - `postgres`: the database-lock designs: `SELECT ... FOR UPDATE`, and conditional updates.
 //! - `sqlite`: one SQLite transaction per purchase, the embedded default's lock-based peer.
 //! - `redis_lua`: a Lua script in Redis, without a disk or fsynced before each answer.
+//! - `settle`: the disk's pending writes flushed before each strategy sells.
 //! - `report`: the table, the JSON, and the HTML page (`html`, its charts drawn by `plot`).
 
 mod actor;
@@ -21,6 +22,7 @@ mod processes;
 mod redis_lua;
 pub mod report;
 pub mod sale;
+mod settle;
 mod sqlite;
 pub mod workload;
 

@@ -45,6 +45,7 @@ pub async fn run_all(sale: &FlashSale) -> Vec<RunReport> {
         let report = match contender {
             Ok(contender) => {
                 let contender: Arc<dyn Contender> = Arc::from(contender);
+                eprintln!("{}: {}", strategy.name(), super::settle::settle(&sale.database_url).await);
                 eprintln!("{}: selling", strategy.name());
                 let report = run_one(sale, *strategy, contender.clone()).await;
                 contender.finish().await;
