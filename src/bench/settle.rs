@@ -30,3 +30,21 @@ pub async fn settle(database_url: &str) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::settle;
+
+    #[tokio::test]
+    async fn the_labs_postgres_checkpoints_and_the_disk_syncs() {
+        let note = settle("postgres://postgres@127.0.0.1:5432/postgres").await;
+        assert!(note.starts_with("pending writes flushed before selling (CHECKPOINT, sync) in "), "{note}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_cannot_be_reached_is_named_and_the_run_goes_on() {
+        let note = settle("postgres://postgres@127.0.0.1:1/postgres").await;
+        assert!(note.contains(", except: a CHECKPOINT on --database-url"), "{note}");
+        assert!(!note.contains("sync(2)"), "the sync still ran: {note}");
+    }
+}
