@@ -145,7 +145,7 @@ pub(crate) async fn connect(
             let writer_lock = log_postgres::lock_writer(&journal_options, writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
             let projector_pool =
-                projection_pool(options.clone().application_name(PROJECTOR_APPLICATION_NAME).options(WRITER_SETTINGS));
+                projection_pool((*writer_options).clone().application_name(PROJECTOR_APPLICATION_NAME));
             let tables =
                 PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes: OrderWrites::InsertNew };
             Some(LogJournal::start(tables, writer_lock)?)
