@@ -62,6 +62,7 @@ impl Settings {
 
     /// The engine's limits and the admin token.
     fn check_engine_and_admin(&self, problems: &mut Vec<String>) {
+        problems.extend(self.database.journal_options().limits.problems());
         if self.engine.mailbox_capacity == 0 {
             problems.push("engine.mailbox_capacity must be positive".to_string());
         }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use warung_actors::journal::JournalSettings;
 
+use crate::store::log::limits::ProjectionLimits;
+
 use super::{Secret, SecretUrl};
 
 /// The embedded default store: a SQLite file in the working directory, no server needed.
@@ -32,14 +34,37 @@ pub struct DatabaseSettings {
     /// tables projected from it a few milliseconds later; the default, on Postgres, one node or a
     /// cluster, and on SQLite; docs/journal-log.md) or `tables` (each batch writes the tables).
     pub journal: crate::store::JournalMode,
+    /// With the log: the bounds of the tables' lag behind it, and how long the projector may
+    /// leave them behind while commits keep coming (`store::log::limits`).
+    pub projection_lag_events_max: u64,
+    pub projection_lag_ms_max: u64,
+    pub projection_defer_ms: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
+        let limits = ProjectionLimits::default();
         DatabaseSettings {
             url: SecretUrl::new(DATABASE_URL_DEFAULT),
             max_connections: 16,
             journal: crate::store::JournalMode::default(),
+            projection_lag_events_max: limits.lag_events_max,
+            projection_lag_ms_max: limits.lag_ms_max,
+            projection_defer_ms: limits.defer_ms,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The journal's mode and, with the log, its projection's limits.
+    pub fn journal_options(&self) -> crate::store::JournalOptions {
+        crate::store::JournalOptions {
+            mode: self.journal,
+            limits: ProjectionLimits {
+                lag_events_max: self.projection_lag_events_max,
+                lag_ms_max: self.projection_lag_ms_max,
+                defer_ms: self.projection_defer_ms,
+            },
         }
     }
 }

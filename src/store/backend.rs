@@ -13,7 +13,7 @@ use super::log::projection::Projection;
 use super::postgres::{self, PgJournal};
 use super::sql::{Backend, Pool, Tx};
 use super::sqlite::{self, SqliteJournal};
-use super::{JournalMode, PoolUse, StoreError, Writers};
+use super::{JournalOptions, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
 /// A Postgres store, as the cluster's membership sees it (see `SqlStore::cluster_access`).
@@ -42,10 +42,10 @@ impl SqlStore {
     pub async fn connect_postgres(
         url: &str,
         max_connections: u32,
-        mode: JournalMode,
+        journal: JournalOptions,
         writers: Writers,
     ) -> Result<SqlStore, StoreError> {
-        let (pool, journal) = postgres::connect(url, max_connections, mode, writers).await?;
+        let (pool, journal) = postgres::connect(url, max_connections, journal, writers).await?;
         let projection = journal.log.as_ref().map(|log| log.projection.clone());
         let mut pool = Pool::new(Backend::Postgres(pool), projection);
         if journal.log.is_some() && writers == Writers::ClusterNodes {
@@ -54,8 +54,8 @@ impl SqlStore {
         Ok(SqlStore { pool, journal: Journal::Postgres(journal), counters: Arc::default() })
     }
 
-    pub async fn connect_sqlite(url: &str, mode: JournalMode) -> Result<SqlStore, StoreError> {
-        let (pool, journal) = sqlite::connect(url, mode).await?;
+    pub async fn connect_sqlite(url: &str, journal: JournalOptions) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = sqlite::connect(url, journal).await?;
         let projection = journal.log.as_ref().map(|log| log.projection.clone());
         Ok(SqlStore {
             pool: Pool::new(Backend::Sqlite(pool), projection),

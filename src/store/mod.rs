@@ -148,6 +148,19 @@ pub enum JournalMode {
     Log,
 }
 
+/// How the journal stores a batch, and with the log how far the tables may fall behind it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JournalOptions {
+    pub mode: JournalMode,
+    pub limits: log::limits::ProjectionLimits,
+}
+
+impl From<JournalMode> for JournalOptions {
+    fn from(mode: JournalMode) -> Self {
+        JournalOptions { mode, limits: Default::default() }
+    }
+}
+
 /// Who writes a database's journal (`cluster.enabled`). It matters to the log: the tables journal
 /// is the same either way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,17 +180,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, 
     connect_with(url, max_connections, JournalMode::Tables, Writers::ThisProcess).await
 }
 
-/// As `connect`, with the journal stored as `mode` says, written by `writers`.
+/// As `connect`, with the journal stored as `journal` says, written by `writers`.
 pub async fn connect_with(
     url: &str,
     max_connections: u32,
-    mode: JournalMode,
+    journal: impl Into<JournalOptions>,
     writers: Writers,
 ) -> Result<Arc<dyn Store>, StoreError> {
+    let journal = journal.into();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, mode, writers).await?))
+        Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, journal, writers).await?))
     } else if url.starts_with("sqlite:") || !url.contains("://") {
-        Ok(Arc::new(SqlStore::connect_sqlite(url, mode).await?))
+        Ok(Arc::new(SqlStore::connect_sqlite(url, journal).await?))
     } else {
         Err(StoreError::UnsupportedUrl(crate::settings::secret::redact(url)))
     }

@@ -14,7 +14,7 @@ use super::batch::{Batch, OrderWrites, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
-use super::{sink_error, JournalMode, PoolUse, StoreError, Writers};
+use super::{sink_error, JournalMode, JournalOptions, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
 mod copy;
@@ -110,7 +110,7 @@ pub(crate) struct PgJournal {
 pub(crate) async fn connect(
     url: &str,
     max_connections: u32,
-    mode: JournalMode,
+    journal: JournalOptions,
     writers: Writers,
 ) -> Result<(PgPool, PgJournal), StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("warung").options(CONNECTION_SETTINGS);
@@ -135,12 +135,12 @@ pub(crate) async fn connect(
             })
         })
         .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
-        .connect_lazy_with(match mode {
+        .connect_lazy_with(match journal.mode {
             JournalMode::Log => journal_options.clone().options(LOG_APPEND_SETTINGS),
             JournalMode::Tables => (*writer_options).clone(),
         });
     let fence = Arc::new(WriterFence::default());
-    let log = match mode {
+    let log = match journal.mode {
         JournalMode::Log => {
             let writer_lock = log_postgres::lock_writer(&journal_options, writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
@@ -148,7 +148,7 @@ pub(crate) async fn connect(
                 projection_pool((*writer_options).clone().application_name(PROJECTOR_APPLICATION_NAME));
             let tables =
                 PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes: OrderWrites::InsertNew };
-            Some(LogJournal::start(tables, writer_lock)?)
+            Some(LogJournal::start(tables, writer_lock, journal.limits)?)
         }
         JournalMode::Tables => None,
     };

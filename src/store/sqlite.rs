@@ -13,7 +13,7 @@ use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError};
 use super::batch::Batch;
 use super::log::projector::{self, LogJournal};
 use super::log::sqlite as log_sqlite;
-use super::{sink_error, JournalMode, StoreError};
+use super::{sink_error, JournalMode, JournalOptions, StoreError};
 use crate::records::ShopRecord;
 
 mod writer;
@@ -37,14 +37,14 @@ pub(crate) struct SqliteJournal {
 
 /// Opens the one pool the reads and the journal share; with the log, takes its writer lock and
 /// starts the projector.
-pub(crate) async fn connect(url: &str, mode: JournalMode) -> Result<(SqlitePool, SqliteJournal), StoreError> {
+pub(crate) async fn connect(url: &str, journal: JournalOptions) -> Result<(SqlitePool, SqliteJournal), StoreError> {
     let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
     let options = SqliteConnectOptions::from_str(&url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
-    let log_lock = match mode {
+    let log_lock = match journal.mode {
         JournalMode::Log => {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             Some(log_sqlite::lock_writer(&options, in_memory)?)
@@ -53,7 +53,7 @@ pub(crate) async fn connect(url: &str, mode: JournalMode) -> Result<(SqlitePool,
     };
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
     let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
-    let log = log_lock.map(|lock| LogJournal::start(writer.clone(), lock)).transpose()?;
+    let log = log_lock.map(|lock| LogJournal::start(writer.clone(), lock, journal.limits)).transpose()?;
     Ok((pool, SqliteJournal { writer, log }))
 }
 

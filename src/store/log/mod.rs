@@ -3,6 +3,7 @@
 //!
 //! - `wire`: the record's primitives, checked as they are read.
 //! - `record`: a batch's entries as one versioned binary record, and back.
+//! - `limits`: how far the tables may fall behind, and when the projector writes them.
 //! - `projection`: how far the tables are behind the log; the fresh-read barrier and the
 //!   journal's backpressure.
 //! - `projector`: writing the acknowledged batches to the tables in log order, and what a crash
@@ -12,6 +13,7 @@
 //!   and the reads that wait for other nodes' records.
 
 pub mod cluster;
+pub mod limits;
 pub(crate) mod postgres;
 pub mod projection;
 pub(crate) mod projector;

@@ -49,7 +49,9 @@ pub(crate) async fn append(
     entries: &Entries<ShopRecord>,
     mut earlier: Earlier,
 ) -> Result<(), SinkError> {
-    projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
+    // Held until the record is counted: while an append is under way the projector does not
+    // take the journal for idle.
+    let _appending = projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = record::encode(entries);
     let guarded = match fence.is_armed() {
         true => Guarded::PaymentsAndNewOrders,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use warung_actors::journal::{Entries, SinkError};
 
+use super::limits::ProjectionLimits;
 use super::projection::Projection;
 use super::record;
 use crate::records::ShopRecord;
@@ -177,8 +178,12 @@ impl<Lock> LogJournal<Lock> {
     /// Starts the projector on `tables`, on a thread of its own: its work (large transactions
     /// built from many batches) never queues the requests and flows of the thread that opened the
     /// store. `writer_lock` is held until `stop`.
-    pub(crate) fn start<T: LogTables>(tables: T, writer_lock: Lock) -> Result<LogJournal<Lock>, StoreError> {
-        let projection = Arc::new(Projection::default());
+    pub(crate) fn start<T: LogTables>(
+        tables: T,
+        writer_lock: Lock,
+        limits: ProjectionLimits,
+    ) -> Result<LogJournal<Lock>, StoreError> {
+        let projection = Arc::new(Projection::new(limits));
         let stop = Arc::new(tokio::sync::Notify::new());
         let (projecting, stopping) = (projection.clone(), stop.clone());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(sqlx::Error::Io)?;
@@ -261,7 +266,7 @@ mod tests {
     #[test]
     fn the_projector_runs_at_a_lower_priority_than_the_threads_that_answer() {
         let caller = crate::infra::thread_priority::this_thread_nice().unwrap();
-        let journal = LogJournal::start(Untouched, ()).expect("projector started");
+        let journal = LogJournal::start(Untouched, (), ProjectionLimits::default()).expect("projector started");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let nice = loop {
             let nice = projector_threads_nice();

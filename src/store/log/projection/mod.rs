@@ -9,22 +9,17 @@
 //! - The projector takes the batches in order (`take`) and reports them written (`projected`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use foldhash::HashMap;
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 use warung_actors::journal::{ActorKey, Entries, Entry};
 
+use super::limits::{Backlog, Due, Pressure, ProjectionLimits};
 use crate::records::ShopRecord;
-
-/// Events acknowledged and not yet in the tables, at most; past it the journal waits before it
-/// appends (so actors, once its queue is full, answer "busy"), rather than let the lag grow.
-pub const PROJECTION_LAG_EVENTS_MAX: u64 = 200_000;
-
-/// The oldest acknowledged batch not yet in the tables, at most this old; past it the journal
-/// waits as above.
-pub const PROJECTION_LAG_MS_MAX: u64 = 2_000;
 
 /// How long a read waits for the projection to reach what was acknowledged before it began; past
 /// it the read fails as if the store were unavailable (the projector is failing: its error is
@@ -58,10 +53,54 @@ struct Pending {
     events: u64,
     /// Per actor with events in `batches`: the `seq` of the last batch holding one.
     last_batch_of: HashMap<ActorKey, u64>,
+    /// The projector has begun on this run of appends (`Backlog`): set when it takes batches,
+    /// cleared by an append that follows a pause.
+    catching_up: bool,
+    /// When the last batch was counted.
+    last_appended_at: Option<Instant>,
+}
+
+impl Pending {
+    /// The batches not yet taken, oldest first, up to `PROJECTION_TRANSACTION_EVENTS_MAX` events
+    /// (at least one batch, if there is any).
+    fn take(&mut self) -> Vec<(u64, i64, Entries<ShopRecord>)> {
+        let from = self.taken_seq;
+        let mut taken = Vec::new();
+        let mut events = 0;
+        for batch in self.batches.iter_mut().filter(|b| b.seq > from) {
+            if !taken.is_empty() && events + batch.events > PROJECTION_TRANSACTION_EVENTS_MAX {
+                break;
+            }
+            events += batch.events;
+            taken.push((batch.seq, batch.position, std::mem::take(&mut batch.entries)));
+        }
+        if let Some(last) = taken.last() {
+            self.taken_seq = last.0;
+        }
+        self.catching_up = true;
+        taken
+    }
+
+    /// What the projector decides on (`ProjectionLimits::due`).
+    fn backlog(&self, readers: usize, appending: bool) -> Backlog {
+        Backlog {
+            oldest: self.batches.iter().find(|b| b.seq > self.taken_seq).map(|b| b.at),
+            newest: self.batches.back().map(|b| b.at),
+            events: self.events,
+            readers,
+            catching_up: self.catching_up,
+            appending,
+        }
+    }
 }
 
 pub struct Projection {
+    limits: ProjectionLimits,
     pending: Mutex<Pending>,
+    /// Reads waiting for the tables (`reach`): the projector does not defer while there are any.
+    readers: AtomicUsize,
+    /// Appends under way (`room` to the end of the append): the journal is not idle.
+    appending: AtomicUsize,
     /// Projection transactions that failed (and were tried again).
     failures: std::sync::atomic::AtomicU64,
     /// The last `seq` the tables show.
@@ -92,17 +131,24 @@ pub struct Lag {
 
 impl Default for Projection {
     fn default() -> Self {
+        Projection::new(ProjectionLimits::default())
+    }
+}
+
+impl Projection {
+    pub fn new(limits: ProjectionLimits) -> Projection {
         Projection {
+            limits,
             pending: Mutex::default(),
+            readers: AtomicUsize::new(0),
+            appending: AtomicUsize::new(0),
             failures: Default::default(),
             projected: watch::Sender::new(0),
             appended_signal: Notify::new(),
             held: Default::default(),
         }
     }
-}
 
-impl Projection {
     /// Counts a batch whose log record has committed, and queues it for the projector.
     pub fn appended(&self, position: i64, entries: Entries<ShopRecord>) {
         let mut actors: Vec<ActorKey> = entries
@@ -114,7 +160,14 @@ impl Projection {
             .collect();
         actors.sort_unstable();
         actors.dedup();
+        let now = Instant::now();
         let mut pending = self.pending.lock().expect("projection lock");
+        let quiet = Duration::from_millis(super::limits::PROJECTION_QUIET_MS);
+        if pending.last_appended_at.is_some_and(|last| now - last >= quiet) {
+            // A new run of appends after a pause: the projector may wait for its end again.
+            pending.catching_up = false;
+        }
+        pending.last_appended_at = Some(now);
         pending.appended_seq += 1;
         pending.events += entries.len() as u64;
         let seq = pending.appended_seq;
@@ -122,9 +175,20 @@ impl Projection {
         for actor in &actors {
             pending.last_batch_of.insert(actor.clone(), seq);
         }
-        pending.batches.push_back(Committed { seq, position, entries, events, actors, at: Instant::now() });
+        pending.batches.push_back(Committed { seq, position, entries, events, actors, at: now });
+        // The projector, deferring, looks again when its time comes; it is woken only when the
+        // batch may change its decision.
+        let first_untaken = pending.taken_seq + 1 == seq;
+        let wake = first_untaken || self.limits.due(&pending.backlog(0, true), now) == Due::Now;
         drop(pending);
-        self.appended_signal.notify_one();
+        if wake {
+            self.appended_signal.notify_one();
+        }
+    }
+
+    /// The bounds this projection keeps to (`database.projection_*`).
+    pub fn limits(&self) -> ProjectionLimits {
+        self.limits
     }
 
     pub fn lag(&self) -> Lag {
@@ -162,6 +226,8 @@ impl Projection {
         if *projected.borrow() >= target {
             return Ok(());
         }
+        // Counted while it waits, however the wait ends: the projector stops deferring for it.
+        let _waiting = Waiting::start(self);
         let reached = tokio::time::timeout(Duration::from_secs(FRESH_READ_WAIT_SECS), async {
             let _ = projected.wait_for(|seq| *seq >= target).await;
         })
@@ -169,57 +235,58 @@ impl Projection {
         reached.map_err(|_| ProjectionBehind(self.lag()))
     }
 
-    /// Waits while the projection is further behind than its limits allow; fails after
+    /// Brakes past half a bound of the lag (`ProjectionLimits::pressure`), and waits while the
+    /// projection is further behind than its limits allow; fails after
     /// `FRESH_READ_WAIT_SECS` (the projector is failing), so the journal's callers hear "try
-    /// again" instead of waiting without end.
-    pub async fn room(&self) -> Result<(), ProjectionBehind> {
+    /// again" instead of waiting without end. The append that called it holds what it returns
+    /// until it has ended, counted as under way.
+    pub async fn room(&self) -> Result<Appending<'_>, ProjectionBehind> {
         let mut projected = self.projected.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(FRESH_READ_WAIT_SECS);
         loop {
             let lag = self.lag();
-            if lag.events <= PROJECTION_LAG_EVENTS_MAX && lag.ms <= PROJECTION_LAG_MS_MAX {
-                return Ok(());
+            match self.limits.pressure(lag.events, lag.ms) {
+                Pressure::None => break,
+                Pressure::Brake(wait) => {
+                    tokio::time::sleep(wait).await;
+                    break;
+                }
+                Pressure::Full if tokio::time::Instant::now() >= deadline => return Err(ProjectionBehind(lag)),
+                // Woken when the projector moves; checked again at least every 10 ms for the age limit.
+                Pressure::Full => drop(tokio::time::timeout(Duration::from_millis(10), projected.changed()).await),
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ProjectionBehind(lag));
-            }
-            // Woken when the projector moves; checked again at least every 10 ms for the age limit.
-            let _ = tokio::time::timeout(Duration::from_millis(10), projected.changed()).await;
         }
+        self.appending.fetch_add(1, Ordering::AcqRel);
+        Ok(Appending(self))
     }
 
     /// Whether the projector is held (`hold`).
     pub fn is_held(&self) -> bool {
-        self.held.load(std::sync::atomic::Ordering::Acquire)
+        self.held.load(Ordering::Acquire)
     }
 
     /// The next batches to project, oldest first, up to `PROJECTION_TRANSACTION_EVENTS_MAX`
-    /// events (at least one batch); waits for one if there is none. Their entries move to the
-    /// caller, which keeps them until it has written them; they stay counted as pending until
-    /// `projected`.
+    /// events (at least one batch), once they are due (`ProjectionLimits::due`); waits for one
+    /// if there is none. Their entries move to the caller, which keeps them until it has written
+    /// them; they stay counted as pending until `projected`.
     pub async fn take(&self) -> Vec<(u64, i64, Entries<ShopRecord>)> {
         loop {
             let notified = self.appended_signal.notified();
-            if !self.held.load(std::sync::atomic::Ordering::Acquire) {
+            let mut look_again = None;
+            if !self.held.load(Ordering::Acquire) {
                 let mut pending = self.pending.lock().expect("projection lock");
-                let from = pending.taken_seq;
-                let mut taken = Vec::new();
-                let mut events = 0;
-                for batch in pending.batches.iter_mut().filter(|b| b.seq > from) {
-                    if !taken.is_empty() && events + batch.events > PROJECTION_TRANSACTION_EVENTS_MAX {
-                        break;
-                    }
-                    events += batch.events;
-                    taken.push((batch.seq, batch.position, std::mem::take(&mut batch.entries)));
-                }
-                if let Some(last) = taken.last() {
-                    pending.taken_seq = last.0;
-                }
-                if !taken.is_empty() {
-                    return taken;
+                let backlog =
+                    pending.backlog(self.readers.load(Ordering::Acquire), self.appending.load(Ordering::Acquire) > 0);
+                match self.limits.due(&backlog, Instant::now()) {
+                    Due::Now => return pending.take(),
+                    Due::In(wait) => look_again = Some(wait),
+                    Due::Nothing => {}
                 }
             }
-            notified.await;
+            match look_again {
+                Some(wait) => drop(tokio::time::timeout(wait, notified).await),
+                None => notified.await,
+            }
         }
     }
 
@@ -227,17 +294,17 @@ impl Projection {
     /// while the log grows (and past the lag limits the journal waits). For tests that stop a
     /// process between a batch's log commit and its projection.
     pub fn hold(&self, held: bool) {
-        self.held.store(held, std::sync::atomic::Ordering::Release);
+        self.held.store(held, Ordering::Release);
         self.appended_signal.notify_one();
     }
 
     /// Counts a projection transaction that failed.
     pub fn failed(&self) {
-        self.failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.failures.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn failures(&self) -> u64 {
-        self.failures.load(std::sync::atomic::Ordering::Relaxed)
+        self.failures.load(Ordering::Relaxed)
     }
 
     /// The tables now show every batch up to `seq`.
@@ -261,6 +328,32 @@ impl Projection {
     }
 }
 
+/// An append under way, from `room` until dropped.
+pub struct Appending<'p>(&'p Projection);
+
+impl Drop for Appending<'_> {
+    fn drop(&mut self) {
+        self.0.appending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A read waiting in `reach`, counted from `start` until dropped.
+struct Waiting<'p>(&'p Projection);
+
+impl<'p> Waiting<'p> {
+    fn start(projection: &'p Projection) -> Waiting<'p> {
+        projection.readers.fetch_add(1, Ordering::AcqRel);
+        projection.appended_signal.notify_one();
+        Waiting(projection)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.readers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[derive(Clone, Copy, Debug, thiserror::Error)]
 #[error(
     "the tables are behind the journal's log ({} events, oldest {} ms) and did not catch up in time",
@@ -270,70 +363,4 @@ impl Projection {
 pub struct ProjectionBehind(pub Lag);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_read_waits_for_what_was_acknowledged_before_it_and_no_more() {
-        let projection = std::sync::Arc::new(Projection::default());
-        projection.fresh().await.expect("nothing acknowledged: no wait");
-        projection.appended(1, Entries::default());
-        projection.appended(2, Entries::default());
-        let reader = {
-            let projection = projection.clone();
-            tokio::spawn(async move { projection.fresh().await })
-        };
-        tokio::task::yield_now().await;
-        projection.projected(1);
-        tokio::task::yield_now().await;
-        assert!(!reader.is_finished(), "the second batch is not in the tables yet");
-        let taken = projection.take().await;
-        assert_eq!(taken.iter().map(|t| t.0).collect::<Vec<_>>(), vec![2]);
-        projection.appended(3, Entries::default());
-        projection.projected(2);
-        reader.await.unwrap().expect("caught up with what was acknowledged before the read");
-        assert_eq!(projection.lag().batches, 1);
-    }
-
-    fn wallet_change(customer: &str) -> Entry<ShopRecord> {
-        use warung_actors::domain::{CustomerId, Money};
-        use warung_actors::journal::{Event, WalletRow};
-        let customer = CustomerId::parse(customer).unwrap();
-        Entry::Event(Event::Wallet(WalletRow { customer, balance: Money::rupiah(1_000), updated_at: 1 }))
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_activation_waits_for_its_own_actors_changes_only() {
-        use warung_actors::domain::CustomerId;
-        let projection = std::sync::Arc::new(Projection::default());
-        projection.appended(1, std::sync::Arc::new(vec![wallet_change("6281100")]));
-        projection.appended(2, std::sync::Arc::new(vec![wallet_change("6281200")]));
-        let first = ActorKey::Wallet(CustomerId::parse("6281100").unwrap());
-        let second = ActorKey::Wallet(CustomerId::parse("6281200").unwrap());
-        let stranger = ActorKey::Wallet(CustomerId::parse("6281300").unwrap());
-        projection
-            .fresh_for(std::slice::from_ref(&stranger))
-            .await
-            .expect("a customer never written waits for nothing");
-
-        let activation = {
-            let projection = projection.clone();
-            tokio::spawn(async move { projection.fresh_for(std::slice::from_ref(&second)).await })
-        };
-        projection.projected(1);
-        projection.fresh_for(std::slice::from_ref(&first)).await.expect("the first customer's change is in the tables");
-        tokio::task::yield_now().await;
-        assert!(!activation.is_finished(), "the second customer's change is not in the tables yet");
-        projection.projected(2);
-        activation.await.unwrap().expect("projected");
-        assert!(projection.pending.lock().unwrap().last_batch_of.is_empty(), "forgotten once projected");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_read_that_the_projection_never_reaches_fails_rather_than_answer_stale() {
-        let projection = Projection::default();
-        projection.appended(1, Entries::default());
-        let behind = projection.fresh().await.unwrap_err();
-        assert_eq!(behind.0.batches, 1);
-    }
-}
+mod tests;
