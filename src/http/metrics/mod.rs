@@ -216,6 +216,19 @@ fn journal(out: &mut Exposition, engine: &Engine) {
             "Age of the oldest acknowledged batch not yet in the tables.",
         );
         out.sample("warung_journal_projection_lag_seconds", &[], lag.ms as f64 / 1e3);
+        let limits = projection.limits();
+        out.family(
+            "warung_journal_projection_lag_events_max",
+            "gauge",
+            "The lag's bound in changes (database.projection_lag_events_max): past it, sales wait.",
+        );
+        out.sample("warung_journal_projection_lag_events_max", &[], limits.lag_events_max);
+        out.family(
+            "warung_journal_projection_lag_seconds_max",
+            "gauge",
+            "The lag's bound in age (database.projection_lag_ms_max): past it, sales wait.",
+        );
+        out.sample("warung_journal_projection_lag_seconds_max", &[], limits.lag_ms_max as f64 / 1e3);
         out.family(
             "warung_journal_projection_failures_total",
             "counter",
