@@ -42,6 +42,12 @@ impl Exposition {
         }
         let _ = writeln!(self.0, " {value}");
     }
+
+    /// A family of one sample without labels.
+    pub(super) fn single(&mut self, name: &str, kind: &str, help: &str, value: impl Display) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
 }
 
 fn escape(value: &str) -> String {
@@ -203,38 +209,42 @@ fn journal(out: &mut Exposition, engine: &Engine) {
     out.family("warung_journal_waiting_submissions", "gauge", "Changes waiting for their batch (the persistence lag).");
     out.sample("warung_journal_waiting_submissions", &[], journal.queued());
     if let Some(projection) = engine.store.projection() {
-        let lag = projection.lag();
-        out.family(
-            "warung_journal_projection_lag_events",
-            "gauge",
-            "Changes acknowledged (in the journal's log) and not yet in the tables.",
-        );
-        out.sample("warung_journal_projection_lag_events", &[], lag.events);
-        out.family(
-            "warung_journal_projection_lag_seconds",
-            "gauge",
-            "Age of the oldest acknowledged batch not yet in the tables.",
-        );
-        out.sample("warung_journal_projection_lag_seconds", &[], lag.ms as f64 / 1e3);
-        let limits = projection.limits();
-        out.family(
-            "warung_journal_projection_lag_events_max",
-            "gauge",
-            "The lag's bound in changes (database.projection_lag_events_max): past it, sales wait.",
-        );
-        out.sample("warung_journal_projection_lag_events_max", &[], limits.lag_events_max);
-        out.family(
-            "warung_journal_projection_lag_seconds_max",
-            "gauge",
-            "The lag's bound in age (database.projection_lag_ms_max): past it, sales wait.",
-        );
-        out.sample("warung_journal_projection_lag_seconds_max", &[], limits.lag_ms_max as f64 / 1e3);
-        out.family(
-            "warung_journal_projection_failures_total",
-            "counter",
-            "Projection transactions that failed and were tried again.",
-        );
-        out.sample("warung_journal_projection_failures_total", &[], projection.failures());
+        let (lag, limits) = (projection.lag(), projection.limits());
+        let families = [
+            (
+                "warung_journal_projection_lag_events",
+                "gauge",
+                "Changes acknowledged (in the journal's log) and not yet in the tables.",
+                lag.events.to_string(),
+            ),
+            (
+                "warung_journal_projection_lag_seconds",
+                "gauge",
+                "Age of the oldest acknowledged batch not yet in the tables.",
+                (lag.ms as f64 / 1e3).to_string(),
+            ),
+            (
+                "warung_journal_projection_lag_events_max",
+                "gauge",
+                "The lag's bound in changes (database.projection_lag_events_max): past it, sales wait.",
+                limits.lag_events_max.to_string(),
+            ),
+            (
+                "warung_journal_projection_lag_seconds_max",
+                "gauge",
+                "The lag's bound in age (database.projection_lag_ms_max): past it, sales wait.",
+                (limits.lag_ms_max as f64 / 1e3).to_string(),
+            ),
+            (
+                "warung_journal_projection_failures_total",
+                "counter",
+                "Projection transactions that failed and were tried again.",
+                projection.failures().to_string(),
+            ),
+        ];
+        for (name, kind, help, value) in families {
+            out.single(name, kind, help, value);
+        }
     }
 }
 
