@@ -8,7 +8,7 @@
 //! (`database.projection_defer_ms`): on two cores, the work of writing the tables competes with
 //! the work of answering buyers, so in a burst the answering goes first and the tables follow
 //! once it pauses. It never waits while a read is waiting for the tables, nor past the deferral
-//! time or half the events' bound; and once it has begun it goes on until the appends pause, so
+//! time (at most half the age bound) or a quarter of the events' bound; and once it has begun it goes on until the appends pause, so
 //! under a load that never pauses it projects as it goes, the deferral only delaying its start.
 
 use std::time::Duration;
@@ -31,6 +31,10 @@ pub const PROJECTION_DEFER_MS: u64 = 1_000;
 /// A pause in the appends this long, with none under way, ends the projector's deferral: the
 /// burst is over (or was a single customer's purchase), and the cores are free for the tables.
 pub const PROJECTION_QUIET_MS: u64 = 10;
+
+/// The largest age bound the settings take (10 minutes): a lag is seconds, and the deadlines
+/// computed from it stay far from overflowing.
+pub const PROJECTION_LAG_MS_MAX_ALLOWED: u64 = 600_000;
 
 /// The longest an append waits for the projector before the bound (`ProjectionLimits::pressure`):
 /// at 64 purchases in flight and a commit a millisecond, 1 ms halves the rate, so the brake
@@ -105,10 +109,16 @@ impl ProjectionLimits {
         if self.lag_ms_max == 0 {
             problems.push("database.projection_lag_ms_max must be positive".to_string());
         }
-        if self.defer_ms >= self.lag_ms_max {
+        if self.lag_ms_max > PROJECTION_LAG_MS_MAX_ALLOWED {
             problems.push(format!(
-                "database.projection_defer_ms ({}) must be less than database.projection_lag_ms_max ({}): \
-                 otherwise the journal would stop for a projector that is still waiting",
+                "database.projection_lag_ms_max ({}) must be at most {PROJECTION_LAG_MS_MAX_ALLOWED}",
+                self.lag_ms_max
+            ));
+        }
+        if self.defer_ms > self.lag_ms_max / 2 {
+            problems.push(format!(
+                "database.projection_defer_ms ({}) must be at most half of database.projection_lag_ms_max ({}): \
+                 past half the journal brakes, and would brake for a projector that is still waiting",
                 self.defer_ms, self.lag_ms_max
             ));
         }
@@ -131,10 +141,10 @@ impl ProjectionLimits {
         Pressure::Brake(Duration::from_micros(micros.ceil() as u64))
     }
 
-    /// Half the events' bound: a backlog this large is projected at once, so the deferral
-    /// never brings the journal to its limit.
+    /// A quarter of the events' bound: a backlog this large is projected at once, well before
+    /// the journal brakes (at half).
     fn defer_events_max(&self) -> u64 {
-        self.lag_events_max / 2
+        self.lag_events_max / 4
     }
 
     /// Whether the projector takes the backlog now, in the order the module's comment gives.
@@ -197,13 +207,13 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_read_or_half_the_events_bound_ends_the_deferral() {
+    fn a_waiting_read_or_a_quarter_of_the_events_bound_ends_the_deferral() {
         let limits = ProjectionLimits::default();
         let start = Instant::now();
         assert_eq!(limits.due(&backlog(start, 0, 1, 10, 1), start + ms(1)), Due::Now, "a read waits");
-        let half = PROJECTION_LAG_EVENTS_MAX / 2;
-        assert_eq!(limits.due(&backlog(start, 0, 1, half, 0), start + ms(1)), Due::Now, "half the events' bound");
-        assert!(matches!(limits.due(&backlog(start, 0, 1, half - 1, 0), start + ms(1)), Due::In(_)));
+        let quarter = PROJECTION_LAG_EVENTS_MAX / 4;
+        assert_eq!(limits.due(&backlog(start, 0, 1, quarter, 0), start + ms(1)), Due::Now, "a quarter of the bound");
+        assert!(matches!(limits.due(&backlog(start, 0, 1, quarter - 1, 0), start + ms(1)), Due::In(_)));
     }
 
     #[test]
@@ -227,11 +237,13 @@ mod tests {
     }
 
     #[test]
-    fn a_deferral_as_long_as_the_lag_bound_is_refused_by_name() {
-        let limits = ProjectionLimits { defer_ms: PROJECTION_LAG_MS_MAX, ..ProjectionLimits::default() };
+    fn a_deferral_past_half_the_age_bound_or_an_endless_bound_is_refused_by_name() {
+        let limits = ProjectionLimits { defer_ms: PROJECTION_LAG_MS_MAX / 2 + 1, ..ProjectionLimits::default() };
         let problems = limits.problems();
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("database.projection_defer_ms"), "{problems:?}");
+        let endless = ProjectionLimits { lag_ms_max: u64::MAX, ..ProjectionLimits::default() };
+        assert!(endless.problems()[0].contains("database.projection_lag_ms_max"), "{:?}", endless.problems());
         assert!(ProjectionLimits::default().problems().is_empty());
     }
 }

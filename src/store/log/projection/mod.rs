@@ -54,10 +54,13 @@ struct Pending {
     /// Per actor with events in `batches`: the `seq` of the last batch holding one.
     last_batch_of: HashMap<ActorKey, u64>,
     /// The projector has begun on this run of appends (`Backlog`): set when it takes batches,
-    /// cleared by an append that follows a pause.
+    /// cleared by an append that begins after a pause.
     catching_up: bool,
-    /// When the last batch was counted.
-    last_appended_at: Option<Instant>,
+    /// Appends under way (`room` to the end of the append): while there is one, the journal is
+    /// not idle, however long its commit takes.
+    appending: usize,
+    /// When the last append under way ended (None while one is).
+    idle_since: Option<Instant>,
 }
 
 impl Pending {
@@ -82,14 +85,14 @@ impl Pending {
     }
 
     /// What the projector decides on (`ProjectionLimits::due`).
-    fn backlog(&self, readers: usize, appending: bool) -> Backlog {
+    fn backlog(&self, readers: usize) -> Backlog {
         Backlog {
             oldest: self.batches.iter().find(|b| b.seq > self.taken_seq).map(|b| b.at),
             newest: self.batches.back().map(|b| b.at),
             events: self.events,
             readers,
             catching_up: self.catching_up,
-            appending,
+            appending: self.appending > 0,
         }
     }
 }
@@ -99,8 +102,6 @@ pub struct Projection {
     pending: Mutex<Pending>,
     /// Reads waiting for the tables (`reach`): the projector does not defer while there are any.
     readers: AtomicUsize,
-    /// Appends under way (`room` to the end of the append): the journal is not idle.
-    appending: AtomicUsize,
     /// Projection transactions that failed (and were tried again).
     failures: std::sync::atomic::AtomicU64,
     /// The last `seq` the tables show.
@@ -141,7 +142,6 @@ impl Projection {
             limits,
             pending: Mutex::default(),
             readers: AtomicUsize::new(0),
-            appending: AtomicUsize::new(0),
             failures: Default::default(),
             projected: watch::Sender::new(0),
             appended_signal: Notify::new(),
@@ -160,14 +160,8 @@ impl Projection {
             .collect();
         actors.sort_unstable();
         actors.dedup();
-        let now = Instant::now();
         let mut pending = self.pending.lock().expect("projection lock");
-        let quiet = Duration::from_millis(super::limits::PROJECTION_QUIET_MS);
-        if pending.last_appended_at.is_some_and(|last| now - last >= quiet) {
-            // A new run of appends after a pause: the projector may wait for its end again.
-            pending.catching_up = false;
-        }
-        pending.last_appended_at = Some(now);
+        let now = Instant::now();
         pending.appended_seq += 1;
         pending.events += entries.len() as u64;
         let seq = pending.appended_seq;
@@ -179,7 +173,7 @@ impl Projection {
         // The projector, deferring, looks again when its time comes; it is woken only when the
         // batch may change its decision.
         let first_untaken = pending.taken_seq + 1 == seq;
-        let wake = first_untaken || self.limits.due(&pending.backlog(0, true), now) == Due::Now;
+        let wake = first_untaken || self.limits.due(&pending.backlog(0), now) == Due::Now;
         drop(pending);
         if wake {
             self.appended_signal.notify_one();
@@ -256,8 +250,20 @@ impl Projection {
                 Pressure::Full => drop(tokio::time::timeout(Duration::from_millis(10), projected.changed()).await),
             }
         }
-        self.appending.fetch_add(1, Ordering::AcqRel);
+        self.begin_append();
         Ok(Appending(self))
+    }
+
+    /// Counts an append under way; one that begins after a pause (no append under way for
+    /// `PROJECTION_QUIET_MS`) starts a new run, which the projector may wait for the end of again.
+    fn begin_append(&self) {
+        let mut pending = self.pending.lock().expect("projection lock");
+        let quiet = Duration::from_millis(super::limits::PROJECTION_QUIET_MS);
+        if pending.appending == 0 && pending.idle_since.is_some_and(|idle| idle.elapsed() >= quiet) {
+            pending.catching_up = false;
+        }
+        pending.appending += 1;
+        pending.idle_since = None;
     }
 
     /// Whether the projector is held (`hold`).
@@ -275,8 +281,7 @@ impl Projection {
             let mut look_again = None;
             if !self.held.load(Ordering::Acquire) {
                 let mut pending = self.pending.lock().expect("projection lock");
-                let backlog =
-                    pending.backlog(self.readers.load(Ordering::Acquire), self.appending.load(Ordering::Acquire) > 0);
+                let backlog = pending.backlog(self.readers.load(Ordering::Acquire));
                 match self.limits.due(&backlog, Instant::now()) {
                     Due::Now => return pending.take(),
                     Due::In(wait) => look_again = Some(wait),
@@ -333,7 +338,11 @@ pub struct Appending<'p>(&'p Projection);
 
 impl Drop for Appending<'_> {
     fn drop(&mut self) {
-        self.0.appending.fetch_sub(1, Ordering::AcqRel);
+        let mut pending = self.0.pending.lock().expect("projection lock");
+        pending.appending -= 1;
+        if pending.appending == 0 {
+            pending.idle_since = Some(Instant::now());
+        }
     }
 }
 

@@ -136,3 +136,34 @@ async fn under_a_load_that_never_pauses_the_projector_starts_after_the_deferral_
     projection.projected(second.last().unwrap().0);
     appender.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn appends_whose_commits_are_slow_make_no_pause_and_never_restart_the_deferral() {
+    let limits = ProjectionLimits::default();
+    let projection = Arc::new(Projection::new(limits));
+    let started = Instant::now();
+    let appender = {
+        let projection = projection.clone();
+        tokio::spawn(async move {
+            for position in 1..=500 {
+                // Each commit takes twice the quiet time; the next append begins as it ends.
+                let appending = projection.room().await.expect("room");
+                tokio::time::sleep(Duration::from_millis(2 * PROJECTION_QUIET_MS)).await;
+                projection.appended(position, Entries::default());
+                drop(appending);
+            }
+        })
+    };
+    let first = projection.take().await;
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(limits.defer_ms), "began after the deferral: {waited:?}");
+    projection.projected(first.last().unwrap().0);
+    let second = projection.take().await;
+    let gap = started.elapsed() - waited;
+    assert!(
+        gap <= Duration::from_millis(2 * PROJECTION_QUIET_MS),
+        "the next batch at once, not a second deferral: {gap:?}"
+    );
+    projection.projected(second.last().unwrap().0);
+    appender.abort();
+}
