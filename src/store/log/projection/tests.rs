@@ -110,6 +110,23 @@ async fn a_read_waiting_for_the_tables_ends_the_deferral_at_once() {
     reader.await.unwrap().expect("the read sees the batch");
 }
 
+/// The projector's first two takes while `appender` appends: how long after `started` the first
+/// came, and how long after it the second; stops the appender.
+async fn first_two_takes(
+    projection: &Projection,
+    started: Instant,
+    appender: tokio::task::JoinHandle<()>,
+) -> (Duration, Duration) {
+    let first = projection.take().await;
+    let waited = started.elapsed();
+    projection.projected(first.last().unwrap().0);
+    let second = projection.take().await;
+    let gap = started.elapsed() - waited;
+    projection.projected(second.last().unwrap().0);
+    appender.abort();
+    (waited, gap)
+}
+
 #[tokio::test(start_paused = true)]
 async fn under_a_load_that_never_pauses_the_projector_starts_after_the_deferral_and_keeps_up() {
     let limits = ProjectionLimits::default();
@@ -124,17 +141,12 @@ async fn under_a_load_that_never_pauses_the_projector_starts_after_the_deferral_
             }
         })
     };
-    let first = projection.take().await;
-    let waited = started.elapsed();
+    let (waited, gap) = first_two_takes(&projection, started, appender).await;
     assert!(
         waited >= Duration::from_millis(limits.defer_ms) && waited < Duration::from_millis(limits.defer_ms + 5),
         "began after the deferral: {waited:?}"
     );
-    projection.projected(first.last().unwrap().0);
-    let second = projection.take().await;
-    assert!(started.elapsed() - waited <= Duration::from_millis(1), "once begun, no second deferral");
-    projection.projected(second.last().unwrap().0);
-    appender.abort();
+    assert!(gap <= Duration::from_millis(1), "once begun, no second deferral");
 }
 
 #[tokio::test(start_paused = true)]
@@ -154,16 +166,10 @@ async fn appends_whose_commits_are_slow_make_no_pause_and_never_restart_the_defe
             }
         })
     };
-    let first = projection.take().await;
-    let waited = started.elapsed();
+    let (waited, gap) = first_two_takes(&projection, started, appender).await;
     assert!(waited >= Duration::from_millis(limits.defer_ms), "began after the deferral: {waited:?}");
-    projection.projected(first.last().unwrap().0);
-    let second = projection.take().await;
-    let gap = started.elapsed() - waited;
     assert!(
         gap <= Duration::from_millis(2 * PROJECTION_QUIET_MS),
         "the next batch at once, not a second deferral: {gap:?}"
     );
-    projection.projected(second.last().unwrap().0);
-    appender.abort();
 }
