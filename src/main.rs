@@ -15,8 +15,20 @@ fn release_thread_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
+/// Transparent huge pages off for this process. mimalloc returns the pages a burst freed to the
+/// system within a second and faults them in again on the next burst; with huge pages each fault
+/// zeroed 2 MiB, and the kernel's page clearing took about a quarter of the engine thread's CPU
+/// in an all-sales flash sale (docs/benchmarks.md, issue 19, sixteenth part). Without them a
+/// sale cost about a sixth less CPU, and the memory left after passivation was smaller.
+fn refuse_transparent_huge_pages() {
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        eprintln!("could not turn transparent huge pages off ({error}); continuing with them");
+    }
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
+    refuse_transparent_huge_pages();
     warung_actors::runtime::memory::release_memory_with(release_thread_memory);
     warung::cli::run(warung::cli::Cli::parse()).await
 }
