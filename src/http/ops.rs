@@ -207,7 +207,7 @@ async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>)
             let customer = CustomerId::parse(&id).map_err(|_| not_found())?;
             let balance = engine.checkout.known_balance(&customer).await.map_err(unavailable)?.ok_or_else(not_found)?;
             Ok(HttpResponse::Ok().json(json!({
-                "kind": "wallet", "id": customer.masked(), "actor": report("wallet", &customer.masked()),
+                "kind": "wallet", "id": customer.masked().to_string(), "actor": report("wallet", &customer.masked().to_string()),
                 "state": {"balance": balance.balance.amount().to_string(),
                           "available": balance.available.amount().to_string()},
             })))

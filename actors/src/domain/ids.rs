@@ -1,6 +1,7 @@
 //! Identifiers. Each is parsed once at the edge; inside the engine a value of these types is valid.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
@@ -64,11 +65,14 @@ pub enum IdError {
     BadReference(String),
 }
 
+/// An id is shared, not copied: a sale hands its order, customer and product ids to several
+/// actors, rows and records, and a clone of an `Arc<str>` is a count, where a `String`'s was an
+/// allocation and a copy.
 macro_rules! string_id {
     ($name:ident) => {
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             pub fn as_str(&self) -> &str {
@@ -84,7 +88,7 @@ macro_rules! string_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.as_ref().to_owned()
             }
         }
 
@@ -109,6 +113,41 @@ string_id!(CustomerId);
 string_id!(OrderId);
 string_id!(Reference);
 
+/// Ids made in the engine (an order id, a purchase's references) are formatted on the stack and
+/// shared in one allocation, where `format!` and then `Arc::from` made two.
+fn shared(args: fmt::Arguments<'_>) -> Arc<str> {
+    let mut made = StackText { bytes: [0; STACK_TEXT_LEN_MAX], len: 0 };
+    match fmt::write(&mut made, args) {
+        Ok(()) => Arc::from(made.as_str()),
+        // Longer than the buffer: on the heap, as any string.
+        Err(_) => Arc::from(fmt::format(args)),
+    }
+}
+
+/// Bytes an id formatted on the stack may take; a longer one is formatted on the heap.
+const STACK_TEXT_LEN_MAX: usize = 96;
+
+struct StackText {
+    bytes: [u8; STACK_TEXT_LEN_MAX],
+    len: usize,
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only whole strs are written")
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.len + text.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        room.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 fn visible(value: &str, len_max: usize) -> bool {
     !value.is_empty() && value.len() <= len_max && value.chars().all(|c| !c.is_control() && !c.is_whitespace())
 }
@@ -121,7 +160,7 @@ impl ProductCode {
             && code.len() <= PRODUCT_CODE_LEN_MAX
             && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if valid {
-            Ok(ProductCode(code))
+            Ok(ProductCode(code.into()))
         } else {
             Err(IdError::BadProductCode(value.to_string()))
         }
@@ -132,23 +171,34 @@ impl CustomerId {
     /// Any visible string: a WhatsApp id is not assumed to be a phone number.
     pub fn parse(value: &str) -> Result<CustomerId, IdError> {
         if visible(value, CUSTOMER_ID_LEN_MAX) {
-            Ok(CustomerId(value.to_string()))
+            Ok(CustomerId(value.into()))
         } else {
             Err(IdError::BadCustomerId(value.to_string()))
         }
     }
 
     /// For logs: the last four characters only, so phone numbers never appear whole.
-    pub fn masked(&self) -> String {
+    pub fn masked(&self) -> Masked<'_> {
         masked(&self.0)
     }
 }
 
 /// A customer's id (or any destination holding one) as logs and reports show it: the last four
 /// characters.
-pub fn masked(id: &str) -> String {
-    let tail: String = id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("***{tail}")
+pub fn masked(id: &str) -> Masked<'_> {
+    Masked(id)
+}
+
+/// An id shown masked. Formatted where it is shown, so a span or log line that is filtered out
+/// costs no allocation.
+#[derive(Clone, Copy)]
+pub struct Masked<'a>(&'a str);
+
+impl fmt::Display for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tail_start = self.0.char_indices().rev().nth(3).map_or(0, |(at, _)| at);
+        write!(f, "***{}", &self.0[tail_start..])
+    }
 }
 
 impl fmt::Debug for CustomerId {
@@ -160,7 +210,7 @@ impl fmt::Debug for CustomerId {
 impl Reference {
     pub fn parse(value: &str) -> Result<Reference, IdError> {
         if visible(value, REFERENCE_LEN_MAX) {
-            Ok(Reference(value.to_string()))
+            Ok(Reference(value.into()))
         } else {
             Err(IdError::BadReference(value.to_string()))
         }
@@ -172,7 +222,7 @@ impl OrderId {
     pub fn generate() -> OrderId {
         let random: u64 = rand::rng().random::<u64>() & 0xff_ffff_ffff;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-        OrderId(format!("TRX-{random:010x}-{now_ms}"))
+        OrderId(shared(format_args!("TRX-{random:010x}-{now_ms}")))
     }
 
     pub fn parse(value: &str) -> Result<OrderId, IdError> {
@@ -186,7 +236,7 @@ impl OrderId {
         let hex_ok = hex.len() == 10 && hex.chars().all(|c| c.is_ascii_hexdigit());
         let millis_ok = !millis.is_empty() && millis.len() <= 16 && millis.chars().all(|c| c.is_ascii_digit());
         if hex_ok && millis_ok {
-            Ok(OrderId(format!("TRX-{}-{millis}", hex.to_ascii_lowercase())))
+            Ok(OrderId(format!("TRX-{}-{millis}", hex.to_ascii_lowercase()).into()))
         } else {
             Err(bad())
         }
@@ -194,12 +244,12 @@ impl OrderId {
 
     /// The reference under which a purchase debits a wallet.
     pub fn debit_reference(&self) -> Reference {
-        Reference(format!("order:{}", self.0))
+        Reference(shared(format_args!("order:{}", self.0)))
     }
 
     /// The reference under which a purchase's money goes back to the wallet.
     pub fn refund_reference(&self) -> Reference {
-        Reference(format!("refund:{}", self.0))
+        Reference(shared(format_args!("refund:{}", self.0)))
     }
 }
 
@@ -318,6 +368,15 @@ mod tests {
     }
 
     #[test]
+    fn references_derived_from_an_order_id_keep_the_id_whole() {
+        let order = OrderId::parse("TRX-0123456789-1796461336786").unwrap();
+        assert_eq!(order.debit_reference().as_str(), "order:TRX-0123456789-1796461336786");
+        assert_eq!(order.refund_reference().as_str(), "refund:TRX-0123456789-1796461336786");
+        let long = "x".repeat(STACK_TEXT_LEN_MAX + 1);
+        assert_eq!(&*shared(format_args!("order:{long}")), format!("order:{long}"));
+    }
+
+    #[test]
     fn malformed_order_ids_are_refused() {
         for bad in ["", "TRX-", "TRX-123-1", "TRX-zzzzzzzzzz-1", "ORD-0123456789-1", "TRX-0123456789-"] {
             assert!(OrderId::parse(bad).is_err(), "{bad}");
@@ -329,6 +388,8 @@ mod tests {
         assert!(CustomerId::parse("6281234567890").is_ok());
         assert!(CustomerId::parse("budi.username").is_ok());
         assert!(CustomerId::parse("has space").is_err());
-        assert_eq!(CustomerId::parse("6281234567890").unwrap().masked(), "***7890");
+        assert_eq!(CustomerId::parse("6281234567890").unwrap().masked().to_string(), "***7890");
+        assert_eq!(CustomerId::parse("abc").unwrap().masked().to_string(), "***abc");
+        assert_eq!(CustomerId::parse("budi-ñandú").unwrap().masked().to_string(), "***andú");
     }
 }

@@ -205,8 +205,8 @@ impl ActorStats {
     pub fn report(&self) -> ActorReport {
         let (kind, id) = match &self.key {
             ActorKey::Product(code) => ("product", code.to_string()),
-            ActorKey::Wallet(customer) => ("wallet", customer.masked()),
-            ActorKey::Conversation(customer) => ("conversation", customer.masked()),
+            ActorKey::Wallet(customer) => ("wallet", customer.masked().to_string()),
+            ActorKey::Conversation(customer) => ("conversation", customer.masked().to_string()),
             ActorKey::Service(name) => ("service", name.to_string()),
         };
         ActorReport {

@@ -14,7 +14,9 @@ use super::restarts::{RestartBudget, Restarts};
 
 /// An active actor: its address, its stats, and what it publishes.
 pub struct Handle<A: Actor, G> {
-    pub addr: Addr<A>,
+    /// Shared: cloning an actix `Addr` allocates (a sender task and a flag), and every call
+    /// clones the handle out of the registry.
+    pub addr: Arc<Addr<A>>,
     pub stats: Arc<ActorStats>,
     pub gauges: Arc<G>,
 }
