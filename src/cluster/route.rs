@@ -38,9 +38,10 @@ pub struct Actors {
     remote: Option<Arc<Remote>>,
 }
 
+/// Where an actor's command runs; elsewhere, with the actor's shard.
 enum Place<'a> {
     Here,
-    There(&'a Remote),
+    There(&'a Remote, Shard),
 }
 
 impl Actors {
@@ -65,19 +66,31 @@ impl Actors {
         }
     }
 
-    fn place(&self, shard: Shard) -> Place<'_> {
+    /// The shard is worked out only in a cluster: it is a SHA-256 of the id, and one node has no
+    /// use for it (it was a few percent of a sale's CPU).
+    fn place(&self, shard: impl Fn() -> Shard) -> Place<'_> {
         match &self.remote {
-            Some(remote) if !remote.owned.owns(shard) => Place::There(remote),
-            _ => Place::Here,
+            Some(remote) => {
+                let shard = shard();
+                match remote.owned.owns(shard) {
+                    true => Place::Here,
+                    false => Place::There(remote, shard),
+                }
+            }
+            None => Place::Here,
         }
     }
 
     /// As `place`, for a product command: a new reservation is never made on a shard being
     /// handed off (its purchase could not finish there).
-    fn place_product<C: ProductRequest>(&self, shard: Shard, command: &C) -> Place<'_> {
+    fn place_product<C: ProductRequest>(&self, shard: impl Fn() -> Shard, command: &C) -> Place<'_> {
         match &self.remote {
-            Some(remote) if opens_reservation(command.kind()) && !remote.owned.takes_new_reservations(shard) => {
-                Place::There(remote)
+            Some(remote) if opens_reservation(command.kind()) => {
+                let shard = shard();
+                match remote.owned.takes_new_reservations(shard) {
+                    true => self.place(|| shard),
+                    false => Place::There(remote, shard),
+                }
             }
             _ => self.place(shard),
         }
@@ -114,7 +127,12 @@ impl Actors {
         attach: Vec<ShopRecord>,
         depends_on: Vec<Dependency>,
     ) -> Reply<C::Reply, ProductRejection> {
-        let shard = Shard::of_product(code);
+        if self.remote.is_none() {
+            // One node: nothing to place, and nothing is ever tried again here, so the command
+            // and its records are handed over, not copied for another attempt.
+            return self.local.product_after(code, command, attach, local_origins(&depends_on)).await;
+        }
+        let shard = || Shard::of_product(code);
         let (command, attach, depends_on) = (&command, &attach, &depends_on);
         self.until_placed(|| async move {
             match self.place_product(shard, command) {
@@ -125,11 +143,11 @@ impl Actors {
                 // Another node's journal cannot be ordered after a change made here that is not
                 // known to be stored: the caller makes such a change durable first (see
                 // `wallet_before_product`). One that moved here meanwhile is refused, not risked.
-                Place::There(_) if depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) => {
+                Place::There(..) if depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) => {
                     let reason = "the product moved to another node during the purchase; nothing was taken";
                     Err(CallError::NotStored { reason: reason.to_string() })
                 }
-                Place::There(remote) => {
+                Place::There(remote, shard) => {
                     let request = Request::Product {
                         code: code.clone(),
                         tag: wire::tag_of::<C>().to_string(),
@@ -149,9 +167,9 @@ impl Actors {
         code: &ProductCode,
         command: C,
     ) -> Reply<C::Reply, ProductRejection> {
-        match self.place_product(Shard::of_product(code), &command) {
+        match self.place_product(|| Shard::of_product(code), &command) {
             Place::Here => self.local.product_applied(code, command).await,
-            Place::There(_) => self.product(code, command).await,
+            Place::There(..) => self.product(code, command).await,
         }
     }
 
@@ -169,12 +187,15 @@ impl Actors {
         command: C,
         attach: Vec<ShopRecord>,
     ) -> Reply<C::Reply, WalletRejection> {
-        let shard = Shard::of_customer(customer);
+        if self.remote.is_none() {
+            return self.local.wallet_with(customer, command, attach).await;
+        }
+        let shard = || Shard::of_customer(customer);
         let (command, attach) = (&command, &attach);
         self.until_placed(|| async move {
             match self.place(shard) {
                 Place::Here => self.local.wallet_with(customer, command.clone(), attach.clone()).await,
-                Place::There(remote) => {
+                Place::There(remote, shard) => {
                     let request = Request::Wallet {
                         customer: customer.clone(),
                         tag: wire::tag_of::<C>().to_string(),
@@ -196,12 +217,12 @@ impl Actors {
         command: C,
         attach: Vec<ShopRecord>,
     ) -> Result<(Result<C::Reply, WalletRejection>, Dependency), CallError> {
-        match self.place(Shard::of_customer(customer)) {
+        match self.place(|| Shard::of_customer(customer)) {
             Place::Here => {
                 let (reply, origin) = self.local.wallet_applied(customer, command, attach).await?;
                 Ok((reply, Dependency::Local(origin)))
             }
-            Place::There(_) => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
+            Place::There(..) => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
         }
     }
 
@@ -215,20 +236,20 @@ impl Actors {
         attach: Vec<ShopRecord>,
         product: &ProductCode,
     ) -> Result<(Result<C::Reply, WalletRejection>, Dependency), CallError> {
-        match (self.place(Shard::of_product(product)), self.place(Shard::of_customer(customer))) {
+        match (self.place(|| Shard::of_product(product)), self.place(|| Shard::of_customer(customer))) {
             (Place::Here, Place::Here) => self.wallet_applied(customer, command, attach).await,
             _ => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
         }
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        let shard = Shard::of_product(code);
+        let shard = || Shard::of_product(code);
         self.query(shard, || self.local.product_snapshot(code), || Request::ProductSnapshot { code: code.clone() })
             .await
     }
 
     pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
-        let shard = Shard::of_customer(customer);
+        let shard = || Shard::of_customer(customer);
         self.query(
             shard,
             || self.local.wallet_balance(customer),
@@ -239,15 +260,15 @@ impl Actors {
 
     async fn query<T: DeserializeOwned, F: std::future::Future<Output = Result<T, CallError>>>(
         &self,
-        shard: Shard,
+        shard: impl Fn() -> Shard,
         here: impl Fn() -> F,
         request: impl Fn() -> Request,
     ) -> Result<T, CallError> {
-        let (here, request) = (&here, &request);
+        let (here, request, shard) = (&here, &request, &shard);
         self.until_placed(|| async move {
             match self.place(shard) {
                 Place::Here => here().await,
-                Place::There(remote) => {
+                Place::There(remote, shard) => {
                     remote.call(shard, &request()).await.and_then(from_value::<Result<T, CallError>>)?
                 }
             }
