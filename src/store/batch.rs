@@ -340,7 +340,14 @@ impl<'a> Batch<'a> {
 
 /// Reservation item numbers as stored: comma-separated.
 pub fn item_list(items: &[ItemNo]) -> String {
-    items.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")
+    use std::fmt::Write;
+    // Written into one string: the projector makes one per reservation row.
+    let mut list = String::with_capacity(items.len() * 4);
+    for (at, item) in items.iter().enumerate() {
+        let comma = if at == 0 { "" } else { "," };
+        write!(list, "{comma}{item}").expect("writing to a String cannot fail");
+    }
+    list
 }
 
 pub fn parse_item_list(text: &str) -> Vec<ItemNo> {
@@ -357,6 +364,14 @@ mod tests {
     fn wallet(balance: u64, at: UnixMs) -> Entry<ShopRecord> {
         let customer = CustomerId::parse("6281100").unwrap();
         Entry::Event(Event::Wallet(WalletRow { customer, balance: Money::rupiah(balance), updated_at: at }))
+    }
+
+    #[test]
+    fn item_lists_are_comma_separated_and_read_back() {
+        assert_eq!(item_list(&[]), "");
+        assert_eq!(item_list(&[7]), "7");
+        assert_eq!(item_list(&[1, 22, 333]), "1,22,333");
+        assert_eq!(parse_item_list(&item_list(&[1, 22, 333])), vec![1, 22, 333]);
     }
 
     #[test]
