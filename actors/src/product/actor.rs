@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, ResponseFuture, SpawnHandle};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, Response, SpawnHandle};
 use tokio::sync::mpsc;
 
 use super::commands::{ExpireDue, Expired};
@@ -192,7 +192,7 @@ impl<R: Record> Actor for ProductActor<R> {
 }
 
 impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R> {
-    type Result = ResponseFuture<Reply<C::Reply, ProductRejection>>;
+    type Result = Response<Reply<C::Reply, ProductRejection>>;
 
     fn handle(&mut self, msg: ProductMsg<C, R>, ctx: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();

@@ -1,7 +1,7 @@
 //! How an actor answers: what any call can fail with apart from the actor's own rejections, when
 //! the answer is given, and the rule that holds it until the changes it reports are stored.
 
-use actix::ResponseFuture;
+use actix::Response;
 use futures::FutureExt;
 use serde::Serialize;
 
@@ -62,15 +62,20 @@ pub enum ReplyWhen {
 }
 
 /// The durability rule: an answer is given only once the changes it reports are stored.
-pub(crate) fn hold_until_durable<T: Send + 'static>(
+///
+/// An answer with nothing to wait for (applied only, or its changes stored already) goes back at
+/// once: actix spawns a task for an answer that is a future, even a ready one, and in a sale two
+/// of the three answers are applied-only.
+pub(crate) fn hold_until_durable<T: 'static>(
     result: Result<T, CallError>,
     ticket: Option<Ticket>,
-) -> ResponseFuture<Result<T, CallError>> {
-    match ticket {
-        None => Box::pin(futures::future::ready(result)),
-        Some(ticket) => Box::pin(ticket.map(move |durable: Result<(), JournalError>| {
-            durable.map_err(CallError::from)?;
-            result
-        })),
+) -> Response<Result<T, CallError>> {
+    let Some(ticket) = ticket else { return Response::reply(result) };
+    if let Some(durable) = ticket.peek() {
+        return Response::reply(durable.clone().map_err(CallError::from).and(result));
     }
+    Response::fut(ticket.map(move |durable: Result<(), JournalError>| {
+        durable.map_err(CallError::from)?;
+        result
+    }))
 }

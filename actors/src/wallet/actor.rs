@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use actix::{Actor, ActorContext, Context, Handler, Message, ResponseFuture};
+use actix::{Actor, ActorContext, Context, Handler, Message, Response};
 
 use super::requests::WalletRequest;
 use super::state::WalletState;
@@ -80,7 +80,7 @@ impl<R: Record> Actor for WalletActor<R> {
 }
 
 impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
-    type Result = ResponseFuture<Reply<C::Reply, WalletRejection>>;
+    type Result = Response<Reply<C::Reply, WalletRejection>>;
 
     fn handle(&mut self, msg: WalletMsg<C, R>, _: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
@@ -110,7 +110,7 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
 }
 
 impl<R: Record> Handler<WalletBalanceQuery> for WalletActor<R> {
-    type Result = ResponseFuture<Result<WalletBalance, CallError>>;
+    type Result = Response<Result<WalletBalance, CallError>>;
 
     fn handle(&mut self, _: WalletBalanceQuery, _: &mut Context<Self>) -> Self::Result {
         self.stats.handled(std::time::Duration::ZERO, self.clock.now());
