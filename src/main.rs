@@ -15,9 +15,10 @@ fn release_thread_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
-/// Transparent huge pages off for this process. mimalloc returns the pages a burst freed to the
-/// system within a second and faults them in again on the next burst; with huge pages each fault
-/// zeroed 2 MiB, and the kernel's page clearing took about a quarter of the engine thread's CPU
+/// Transparent huge pages off for this process. In a burst the heap grows (the log's batches wait
+/// in memory for the projector) and mimalloc gives freed pages back to the system after a delay,
+/// so the engine keeps faulting in fresh pages; with huge pages each fault zeroed 2 MiB, much of
+/// it never used, and the kernel's page clearing took about a quarter of the engine thread's CPU
 /// in an all-sales flash sale (docs/benchmarks.md, issue 19, sixteenth part). Without them a
 /// sale cost about a sixth less CPU, and the memory left after passivation was smaller.
 fn refuse_transparent_huge_pages() {
