@@ -110,13 +110,15 @@ async fn a_read_waiting_for_the_tables_ends_the_deferral_at_once() {
     reader.await.unwrap().expect("the read sees the batch");
 }
 
-/// The projector's first two takes while `appender` appends: how long after `started` the first
-/// came, and how long after it the second; stops the appender.
-async fn first_two_takes(
-    projection: &Projection,
-    started: Instant,
-    appender: tokio::task::JoinHandle<()>,
-) -> (Duration, Duration) {
+/// The projector's first two takes, with the default limits, while `appends` runs on a task of its
+/// own: how long after the start the first came, and how long after it the second.
+async fn first_two_takes<F>(appends: impl FnOnce(Arc<Projection>) -> F) -> (Duration, Duration)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let projection = Arc::new(Projection::new(ProjectionLimits::default()));
+    let started = Instant::now();
+    let appender = tokio::spawn(appends(projection.clone()));
     let first = projection.take().await;
     let waited = started.elapsed();
     projection.projected(first.last().unwrap().0);
@@ -130,18 +132,13 @@ async fn first_two_takes(
 #[tokio::test(start_paused = true)]
 async fn under_a_load_that_never_pauses_the_projector_starts_after_the_deferral_and_keeps_up() {
     let limits = ProjectionLimits::default();
-    let projection = Arc::new(Projection::new(limits));
-    let started = Instant::now();
-    let appender = {
-        let projection = projection.clone();
-        tokio::spawn(async move {
-            for position in 1..=2_000 {
-                append(&projection, position).await;
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        })
-    };
-    let (waited, gap) = first_two_takes(&projection, started, appender).await;
+    let (waited, gap) = first_two_takes(|projection| async move {
+        for position in 1..=2_000 {
+            append(&projection, position).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
     assert!(
         waited >= Duration::from_millis(limits.defer_ms) && waited < Duration::from_millis(limits.defer_ms + 5),
         "began after the deferral: {waited:?}"
@@ -152,21 +149,16 @@ async fn under_a_load_that_never_pauses_the_projector_starts_after_the_deferral_
 #[tokio::test(start_paused = true)]
 async fn appends_whose_commits_are_slow_make_no_pause_and_never_restart_the_deferral() {
     let limits = ProjectionLimits::default();
-    let projection = Arc::new(Projection::new(limits));
-    let started = Instant::now();
-    let appender = {
-        let projection = projection.clone();
-        tokio::spawn(async move {
-            for position in 1..=500 {
-                // Each commit takes twice the quiet time; the next append begins as it ends.
-                let appending = projection.room().await.expect("room");
-                tokio::time::sleep(Duration::from_millis(2 * PROJECTION_QUIET_MS)).await;
-                projection.appended(position, Entries::default());
-                drop(appending);
-            }
-        })
-    };
-    let (waited, gap) = first_two_takes(&projection, started, appender).await;
+    let (waited, gap) = first_two_takes(|projection| async move {
+        for position in 1..=500 {
+            // Each commit takes twice the quiet time; the next append begins as it ends.
+            let appending = projection.room().await.expect("room");
+            tokio::time::sleep(Duration::from_millis(2 * PROJECTION_QUIET_MS)).await;
+            projection.appended(position, Entries::default());
+            drop(appending);
+        }
+    })
+    .await;
     assert!(waited >= Duration::from_millis(limits.defer_ms), "began after the deferral: {waited:?}");
     assert!(
         gap <= Duration::from_millis(2 * PROJECTION_QUIET_MS),
