@@ -22,6 +22,15 @@ use crate::journal::{Entry, Record};
 /// behind the same rows (every batch of a flash sale touches the hot product's row).
 pub const PIPELINE_BATCHES_MAX: usize = 2;
 
+/// Longest a batch waits, with the store idle, for the rest of the callers that came back from
+/// the batch before it (see `Sizes::gather`); past it, the batch launches with what it has. It
+/// bounds what a fall in load costs once: the first batch after it waits this long at most.
+pub const BATCH_GATHER_MICROS_MAX: u64 = 1_000;
+
+/// The smallest batch whose callers are worth gathering again (about 8 saldo sales): after a
+/// smaller one, the next batch launches at once, so a light load never waits.
+pub const BATCH_GATHER_EVENTS_MIN: usize = 64;
+
 /// One submission's place in a batch.
 struct Part<R> {
     range: std::ops::Range<usize>,
@@ -69,19 +78,24 @@ impl Chain {
 struct Filling<R> {
     submissions: Vec<Submission<R>>,
     events: usize,
+    /// The end of the batch's window (`JournalSettings::batch_window`).
     deadline: Option<tokio::time::Instant>,
+    /// The end of its wait for the rest of its group (`BATCH_GATHER_MICROS_MAX`).
+    gathered_by: Option<tokio::time::Instant>,
 }
 
 impl<R> Default for Filling<R> {
     fn default() -> Self {
-        Filling { submissions: Vec::new(), events: 0, deadline: None }
+        Filling { submissions: Vec::new(), events: 0, deadline: None, gathered_by: None }
     }
 }
 
 impl<R> Filling<R> {
     fn push(&mut self, submission: Submission<R>, window: std::time::Duration) {
         if self.deadline.is_none() {
-            self.deadline = Some(tokio::time::Instant::now() + window);
+            let now = tokio::time::Instant::now();
+            self.deadline = Some(now + window);
+            self.gathered_by = Some(now + window + std::time::Duration::from_micros(BATCH_GATHER_MICROS_MAX));
         }
         self.events += submission.entries.len();
         self.submissions.push(submission);
@@ -94,13 +108,17 @@ impl<R: Record> Runner<R> {
         let mut flights: VecDeque<Flight<R>> = VecDeque::new();
         let mut chain = Chain::fresh();
         let mut open = true;
+        // The events of the batch launched last, which the next one's sizes follow.
+        let mut previous = 0;
         loop {
             // One reading of the clock decides both whether to launch and how long to wait: read
             // twice, a window closing between the readings left the loop waiting on nothing
             // while callers waited on it (until an unrelated submission woke it, if ever).
             let now = tokio::time::Instant::now();
-            if should_launch(&filling, flights.len(), open, self.settings.batch_events_max, now) {
+            let sizes = Sizes { max: self.settings.batch_events_max, previous };
+            if should_launch(&filling, flights.len(), open, sizes, now) {
                 let batch = std::mem::take(&mut filling);
+                previous = batch.events;
                 if let Some(flight) = self.launch(batch.submissions, &mut chain) {
                     flights.push_back(flight);
                 }
@@ -307,25 +325,65 @@ impl<R: Record> Runner<R> {
     }
 }
 
-/// A batch goes to the store when it is full, or when its window has passed and the store is idle;
-/// behind a batch already in the store, it waits until it is worth a second writer (half full), so
-/// the two overlap instead of the second being a sliver.
-fn should_launch<R>(filling: &Filling<R>, in_flight: usize, open: bool, max: usize, now: tokio::time::Instant) -> bool {
+/// The sizes a batch launches at: the most it holds, and the size of the batch launched before it.
+#[derive(Clone, Copy, Debug)]
+struct Sizes {
+    max: usize,
+    previous: usize,
+}
+
+impl Sizes {
+    /// With the store idle, a batch waits (up to `BATCH_GATHER_MICROS_MAX`) until it holds half
+    /// the events of the one before it. Callers answered together come back together: at 64
+    /// buyers in flight, all 64 rode one batch, and the first of them to come back launched a
+    /// batch of its own (one debit) that the other 63 then waited behind, while the engine sat
+    /// idle through every commit (docs/benchmarks.md, 2026-12-05). Half a group launched, the
+    /// other half fills behind it, and the engine works while the store commits.
+    fn gather(self) -> usize {
+        match self.previous >= BATCH_GATHER_EVENTS_MIN {
+            true => self.previous / 2,
+            false => 0,
+        }
+    }
+
+    /// Behind a batch in the store, the next closes at half the most a batch holds, so the two
+    /// overlap instead of the second being a sliver.
+    fn behind(self) -> usize {
+        self.max / 2
+    }
+}
+
+/// A batch goes to the store when it is full; or, once its window has passed, when the store is
+/// idle and it holds enough of its group (or has waited long enough for it); or, behind a batch
+/// already in the store, when it is worth a second writer (`Sizes::behind`).
+fn should_launch<R>(
+    filling: &Filling<R>,
+    in_flight: usize,
+    open: bool,
+    sizes: Sizes,
+    now: tokio::time::Instant,
+) -> bool {
     if filling.submissions.is_empty() || in_flight >= PIPELINE_BATCHES_MAX {
         return false;
     }
-    if filling.events >= max || !open {
+    if filling.events >= sizes.max || !open {
         return true;
     }
-    let window_passed = filling.deadline.is_some_and(|at| at <= now);
-    window_passed && (in_flight == 0 || filling.events >= max / 2)
+    let passed = |at: Option<tokio::time::Instant>| at.is_some_and(|at| at <= now);
+    if !passed(filling.deadline) {
+        return false;
+    }
+    match in_flight {
+        0 => filling.events >= sizes.gather() || passed(filling.gathered_by),
+        _ => filling.events >= sizes.behind(),
+    }
 }
 
-/// When the loop must look again if nothing else happens: the batch's window, while it is open.
-/// A window already passed needs no timer: the batch launches now, or when the batch ahead
-/// settles (which wakes the loop).
+/// When the loop must look again if nothing else happens: the end of the batch's window, or of
+/// its wait for its group, whichever comes first and is still ahead. One already passed needs no
+/// timer: the batch launches now, or when the batch ahead settles (which wakes the loop).
 fn wait_until<R>(filling: &Filling<R>, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
-    filling.deadline.filter(|at| *at > now)
+    [filling.deadline, filling.gathered_by].into_iter().flatten().filter(|at| *at > now).min()
 }
 
 /// Gives each submission of a batch its entries back, to be sent again.

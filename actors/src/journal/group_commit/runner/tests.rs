@@ -15,7 +15,12 @@ fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling<()> 
             done: Done { tx: Some(oneshot::channel().0), counted: None },
         })
         .collect();
-    Filling { submissions, events, deadline: Some(deadline) }
+    Filling {
+        submissions,
+        events,
+        deadline: Some(deadline),
+        gathered_by: Some(deadline + Duration::from_micros(BATCH_GATHER_MICROS_MAX)),
+    }
 }
 
 #[test]
@@ -43,7 +48,8 @@ proptest! {
         events in 0usize..5_000,
         in_flight in 0usize..=PIPELINE_BATCHES_MAX,
         open in any::<bool>(),
-        deadline_after_now_ns in -2_000i64..2_000,
+        deadline_after_now_ns in -2_000_000i64..2_000,
+        previous in 0usize..5_000,
     ) {
         let now = Instant::now();
         let deadline = if deadline_after_now_ns >= 0 {
@@ -52,7 +58,45 @@ proptest! {
             now - Duration::from_nanos(deadline_after_now_ns.unsigned_abs())
         };
         let filling = filling(submissions, events, deadline);
-        let launches = should_launch(&filling, in_flight, open, 4_096, now);
+        let launches = should_launch(&filling, in_flight, open, Sizes { max: 4_096, previous }, now);
         prop_assert!(launches || in_flight > 0 || wait_until(&filling, now).is_some());
     }
+}
+
+/// A filling batch whose window has passed and whose wait for its group ends `gather_left` from
+/// `now` (negative: already ended).
+fn gathering(events: usize, now: Instant, gather_left_us: i64) -> Filling<()> {
+    let mut filling = filling(1, events, now);
+    filling.gathered_by = Some(match gather_left_us >= 0 {
+        true => now + Duration::from_micros(gather_left_us as u64),
+        false => now - Duration::from_micros(gather_left_us.unsigned_abs()),
+    });
+    filling
+}
+
+#[test]
+fn after_a_group_rode_one_batch_the_next_waits_for_half_of_it_while_the_store_is_idle() {
+    let now = Instant::now();
+    let sizes = Sizes { max: 4_096, previous: 500 };
+    assert!(!should_launch(&gathering(3, now, 900), 0, true, sizes, now), "the first caller back waits");
+    assert_eq!(wait_until(&gathering(3, now, 900), now), Some(now + Duration::from_micros(900)));
+    assert!(should_launch(&gathering(250, now, 900), 0, true, sizes, now), "half the group is in");
+    assert!(should_launch(&gathering(3, now, -1), 0, true, sizes, now), "the wait is over");
+    assert!(
+        should_launch(&gathering(4_096, now, 900), 1, true, sizes, now),
+        "a full batch goes behind one in the store"
+    );
+    assert!(
+        !should_launch(&gathering(250, now, 900), 1, true, sizes, now),
+        "behind one in the store, half a batch's room"
+    );
+}
+
+#[test]
+fn after_a_small_batch_the_next_launches_at_once() {
+    let now = Instant::now();
+    let sizes = Sizes { max: 4_096, previous: BATCH_GATHER_EVENTS_MIN - 1 };
+    assert!(should_launch(&gathering(1, now, 900), 0, true, sizes, now));
+    let first = Sizes { max: 4_096, previous: 0 };
+    assert!(should_launch(&gathering(1, now, 900), 0, true, first, now), "the first batch of all");
 }
