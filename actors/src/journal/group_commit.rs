@@ -222,7 +222,19 @@ pub type Ticket = Shared<BoxFuture<'static, Outcome>>;
 /// An actor incarnation: who made a change, or whose change another one depends on.
 pub type Origin = (ActorKey, Incarnation);
 
+/// Whether anyone waits for a submission to be stored before answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Awaited {
+    /// A durable answer waits for it: its batch goes to the store as soon as the rules allow.
+    Yes,
+    /// Answered already (`ReplyWhen::Applied`, an intermediate step of a flow whose last step is
+    /// durable): it rides with the next batch someone waits for, instead of launching one of its
+    /// own that the flow's last step would then wait behind (see `runner::should_launch`).
+    No,
+}
+
 struct Submission<R> {
+    awaited: Awaited,
     origin: Option<Origin>,
     /// Incarnations whose earlier changes this one needs: if any of them is fenced (its changes
     /// failed to commit), this submission fails too.
@@ -252,9 +264,15 @@ impl<R> Clone for Journal<R> {
 
 /// Room in the journal's queue, taken before an actor changes its state, so a full queue refuses
 /// the command instead of losing a change already made in memory.
-pub struct SubmitSlot<'a, R>(mpsc::Permit<'a, Submission<R>>, &'a Arc<InFlight>);
+pub struct SubmitSlot<'a, R>(mpsc::Permit<'a, Submission<R>>, &'a Arc<InFlight>, Awaited);
 
 impl<R> SubmitSlot<'_, R> {
+    /// Says whether the submission's answer waits for it (`Awaited::Yes` unless told).
+    pub fn awaited(mut self, awaited: Awaited) -> Self {
+        self.2 = awaited;
+        self
+    }
+
     pub fn submit(self, origin: Option<Origin>, entries: Vec<Entry<R>>) -> Ticket {
         self.submit_after(origin, Vec::new(), entries)
     }
@@ -267,7 +285,7 @@ impl<R> SubmitSlot<'_, R> {
             self.1 .0[slot].fetch_add(1, Ordering::AcqRel);
             (self.1.clone(), slot)
         });
-        self.0.send(Submission { origin, depends_on, entries, done: Done { tx: Some(tx), counted } });
+        self.0.send(Submission { awaited: self.2, origin, depends_on, entries, done: Done { tx: Some(tx), counted } });
         ticket(rx)
     }
 }
@@ -307,7 +325,7 @@ impl<R: Record> Journal<R> {
 
     pub fn try_slot(&self) -> Result<SubmitSlot<'_, R>, JournalError> {
         match self.tx.try_reserve() {
-            Ok(permit) => Ok(SubmitSlot(permit, &self.in_flight)),
+            Ok(permit) => Ok(SubmitSlot(permit, &self.in_flight, Awaited::Yes)),
             Err(mpsc::error::TrySendError::Full(())) => Err(JournalError::Busy),
             Err(mpsc::error::TrySendError::Closed(())) => Err(JournalError::Closed),
         }
@@ -318,7 +336,7 @@ impl<R: Record> Journal<R> {
     pub async fn submit_records(&self, records: Vec<R>) -> Ticket {
         let entries = records.into_iter().map(Entry::Attached).collect();
         match self.tx.reserve().await {
-            Ok(permit) => SubmitSlot(permit, &self.in_flight).submit(None, entries),
+            Ok(permit) => SubmitSlot(permit, &self.in_flight, Awaited::Yes).submit(None, entries),
             Err(_) => futures::future::ready(Err(JournalError::Closed)).boxed().shared(),
         }
     }

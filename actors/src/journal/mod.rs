@@ -11,6 +11,6 @@ mod group_commit;
 pub use entry::{Entry, Record};
 pub use event::*;
 pub use group_commit::{
-    after, ActorKey, Earlier, Entries, Incarnation, Journal, JournalError, JournalSettings, JournalStats, Origin, Sink,
-    SinkError, SubmitSlot, Ticket, JOURNAL_QUEUE_SUBMISSIONS_MAX, PIPELINE_BATCHES_MAX,
+    after, ActorKey, Awaited, Earlier, Entries, Incarnation, Journal, JournalError, JournalSettings, JournalStats,
+    Origin, Sink, SinkError, SubmitSlot, Ticket, JOURNAL_QUEUE_SUBMISSIONS_MAX, PIPELINE_BATCHES_MAX,
 };

@@ -13,7 +13,7 @@ use super::requests::ProductRequest;
 use super::state::{ProductSnapshot, ProductState};
 use super::terms::{PriceTier, ProductRejection};
 use crate::domain::{Clock, Money, UnixMs};
-use crate::journal::{ActorKey, Entry, Incarnation, Journal, Origin, Record, Ticket};
+use crate::journal::{ActorKey, Awaited, Entry, Incarnation, Journal, Origin, Record, Ticket};
 use crate::runtime::{hold_until_durable, ActorStats, Notice, Passivate, Reply, ReplyWhen, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
@@ -112,9 +112,10 @@ impl<R: Record> ProductActor<R> {
         command: C,
         attach: Vec<R>,
         depends_on: Vec<Origin>,
+        awaited: Awaited,
     ) -> (Reply<C::Reply, ProductRejection>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
-            Ok(slot) => slot,
+            Ok(slot) => slot.awaited(awaited),
             Err(error) => return (Err(error.into()), None),
         };
         let now = self.clock.now();
@@ -148,7 +149,8 @@ impl<R: Record> ProductActor<R> {
     }
 
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
-        let (result, ticket) = self.decide(ExpireDue, Vec::new(), Vec::new());
+        // The notices wait for the expiry to be stored.
+        let (result, ticket) = self.decide(ExpireDue, Vec::new(), Vec::new(), Awaited::Yes);
         match result {
             Ok(Ok(Expired { orders })) if !orders.is_empty() => {
                 let product = self.state.code.clone();
@@ -198,7 +200,7 @@ impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R>
         let _caller = msg.span.enter();
         tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
         let started = Instant::now();
-        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on);
+        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on, msg.reply.into());
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
         self.arm_expiry(ctx);
         self.stats.handled(started.elapsed(), self.clock.now());

@@ -5,7 +5,7 @@ use actix::Response;
 use futures::FutureExt;
 use serde::Serialize;
 
-use crate::journal::{JournalError, Ticket};
+use crate::journal::{Awaited, JournalError, Ticket};
 
 /// A call that did not get an answer from the actor's rules. Every variant means "nothing was
 /// promised": the caller may retry with the same id.
@@ -59,6 +59,15 @@ pub enum ReplyWhen {
     /// `Durable` on the same actor: the journal stores an actor's changes in order and fences it
     /// if any fail, so the last step's success proves this one stored too.
     Applied,
+}
+
+impl From<ReplyWhen> for Awaited {
+    fn from(when: ReplyWhen) -> Awaited {
+        match when {
+            ReplyWhen::Durable => Awaited::Yes,
+            ReplyWhen::Applied => Awaited::No,
+        }
+    }
 }
 
 /// The durability rule: an answer is given only once the changes it reports are stored.

@@ -95,7 +95,8 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
                 Ok(transition) => {
                     self.gauges.publish(&self.state);
                     let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
-                    let ticket = slot.submit(Some(origin), Entry::all(transition.events, msg.attach));
+                    let ticket =
+                        slot.awaited(msg.reply.into()).submit(Some(origin), Entry::all(transition.events, msg.attach));
                     self.last_ticket = Some(ticket.clone());
                     (Ok(Ok(transition.outcome)), Some(ticket))
                 }

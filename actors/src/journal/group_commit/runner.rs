@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{
-    ActorKey, Earlier, Entries, Incarnation, JournalError, JournalSettings, JournalStats, Origin, Sink, SinkError,
+    ActorKey, Awaited, Earlier, Entries, Incarnation, JournalError, JournalSettings, JournalStats, Origin, Sink,
+    SinkError,
 };
 use super::{Submission, Waiter};
 use crate::journal::{Entry, Record};
@@ -78,6 +79,8 @@ impl Chain {
 struct Filling<R> {
     submissions: Vec<Submission<R>>,
     events: usize,
+    /// Submissions someone waits for (`Awaited::Yes`).
+    awaited: usize,
     /// The end of the batch's window (`JournalSettings::batch_window`).
     deadline: Option<tokio::time::Instant>,
     /// The end of its wait for the rest of its group (`BATCH_GATHER_MICROS_MAX`).
@@ -86,7 +89,7 @@ struct Filling<R> {
 
 impl<R> Default for Filling<R> {
     fn default() -> Self {
-        Filling { submissions: Vec::new(), events: 0, deadline: None, gathered_by: None }
+        Filling { submissions: Vec::new(), events: 0, awaited: 0, deadline: None, gathered_by: None }
     }
 }
 
@@ -98,6 +101,9 @@ impl<R> Filling<R> {
             self.gathered_by = Some(now + window + std::time::Duration::from_micros(BATCH_GATHER_MICROS_MAX));
         }
         self.events += submission.entries.len();
+        if submission.awaited == Awaited::Yes {
+            self.awaited += 1;
+        }
         self.submissions.push(submission);
     }
 }
@@ -354,8 +360,10 @@ impl Sizes {
 }
 
 /// A batch goes to the store when it is full; or, once its window has passed, when the store is
-/// idle and it holds enough of its group (or has waited long enough for it); or, behind a batch
-/// already in the store, when it is worth a second writer (`Sizes::behind`).
+/// idle and it holds a submission someone waits for and enough of its group (or has waited long
+/// enough for them); or, behind a batch already in the store, when it is worth a second writer
+/// (`Sizes::behind`). A saldo sale's debit is answered at once and its commit waits for both:
+/// launched alone, the debit cost every sale at a light load two commits one after the other.
 fn should_launch<R>(
     filling: &Filling<R>,
     in_flight: usize,
@@ -374,7 +382,7 @@ fn should_launch<R>(
         return false;
     }
     match in_flight {
-        0 => filling.events >= sizes.gather() || passed(filling.gathered_by),
+        0 => (filling.awaited > 0 && filling.events >= sizes.gather()) || passed(filling.gathered_by),
         _ => filling.events >= sizes.behind(),
     }
 }

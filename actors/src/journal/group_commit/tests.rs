@@ -237,3 +237,34 @@ async fn the_journal_knows_whose_changes_it_still_holds_until_they_settle() {
     assert!(failed.await.is_err());
     assert!(!journal.holds_changes_of(&key()), "failed: settled too, nothing of it will be stored");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_change_answered_before_it_is_stored_rides_with_the_next_one_somebody_waits_for() {
+    let sink = Arc::new(MemorySink::default());
+    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let debit = journal.try_slot().unwrap().awaited(Awaited::No).submit(Some((key(), 1)), vec![movement("debit")]);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(sink.calls.lock().unwrap().is_empty(), "nobody waits for it: no batch of its own");
+    let commit = journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement("commit")]);
+    commit.await.unwrap();
+    debit.await.unwrap();
+    assert_eq!(
+        *sink.batches.lock().unwrap(),
+        vec![vec!["debit".to_string(), "commit".to_string()]],
+        "one commit for both"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_nobody_waits_for_is_stored_within_the_gathering_time_all_the_same() {
+    let sink = Arc::new(MemorySink::default());
+    let (journal, _fenced) = Journal::start(sink.clone(), JournalSettings::default());
+    let started = tokio::time::Instant::now();
+    let debit = journal.try_slot().unwrap().awaited(Awaited::No).submit(Some((key(), 1)), vec![movement("debit")]);
+    debit.await.unwrap();
+    let waited = started.elapsed();
+    assert!(waited <= Duration::from_micros(runner::BATCH_GATHER_MICROS_MAX) + Duration::from_millis(1), "{waited:?}");
+    assert_eq!(sink.batches.lock().unwrap().len(), 1);
+}

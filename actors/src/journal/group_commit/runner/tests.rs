@@ -9,15 +9,18 @@ use super::*;
 fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling<()> {
     let submissions = (0..submissions)
         .map(|_| Submission {
+            awaited: Awaited::Yes,
             origin: None,
             depends_on: Vec::new(),
             entries: Vec::new(),
             done: Done { tx: Some(oneshot::channel().0), counted: None },
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let awaited = submissions.len();
     Filling {
         submissions,
         events,
+        awaited,
         deadline: Some(deadline),
         gathered_by: Some(deadline + Duration::from_micros(BATCH_GATHER_MICROS_MAX)),
     }
@@ -99,4 +102,19 @@ fn after_a_small_batch_the_next_launches_at_once() {
     assert!(should_launch(&gathering(1, now, 900), 0, true, sizes, now));
     let first = Sizes { max: 4_096, previous: 0 };
     assert!(should_launch(&gathering(1, now, 900), 0, true, first, now), "the first batch of all");
+}
+
+#[test]
+fn with_the_store_idle_a_batch_nobody_waits_for_waits_for_one_somebody_does() {
+    let now = Instant::now();
+    let sizes = Sizes { max: 4_096, previous: 0 };
+    let mut answered_already = gathering(3, now, 900);
+    answered_already.awaited = 0;
+    assert!(!should_launch(&answered_already, 0, true, sizes, now), "a debit answered at once rides later");
+    assert!(wait_until(&answered_already, now).is_some(), "but not for ever");
+    answered_already.gathered_by = Some(now);
+    assert!(should_launch(&answered_already, 0, true, sizes, now), "its wait is over");
+    let mut full = gathering(4_096, now, 900);
+    full.awaited = 0;
+    assert!(should_launch(&full, 0, true, sizes, now), "a full batch goes whoever waits");
 }
