@@ -126,7 +126,8 @@ pub struct JournalSettings {
     /// A batch closes this long after its first submission, if not full before. Zero by default:
     /// a batch launches as soon as the one ahead has committed (or at once if none is in the
     /// store), and the submissions made meanwhile ride in it; group commit needs no wait of its
-    /// own. Measured on Postgres at 64 buyers in flight: at 2 ms the rate halved (callers
+    /// own beyond the runner's (a submission someone waits for; half the group the batch before
+    /// answered: `runner::should_launch`). Measured on Postgres at 64 buyers in flight: at 2 ms the rate halved (callers
     /// answered together come back together, and the window adds to the round); 0 was as fast
     /// as 500 µs or faster (docs/benchmarks.md, 2026-12-04).
     pub batch_window: Duration,
