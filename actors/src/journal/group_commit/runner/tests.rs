@@ -3,7 +3,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
-use super::super::Done;
+use super::super::{Awaited, Done};
 use super::*;
 
 fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling<()> {
