@@ -127,9 +127,9 @@ pub struct JournalSettings {
     /// a batch launches as soon as the one ahead has committed (or at once if none is in the
     /// store), and the submissions made meanwhile ride in it; group commit needs no wait of its
     /// own beyond the runner's (a submission someone waits for; half the group the batch before
-    /// answered: `runner::should_launch`). Measured on Postgres at 64 buyers in flight: at 2 ms the rate halved (callers
-    /// answered together come back together, and the window adds to the round); 0 was as fast
-    /// as 500 µs or faster (docs/benchmarks.md, 2026-12-04).
+    /// answered: `runner::pacing::should_launch`). Measured on Postgres at 64 buyers in flight:
+    /// at 2 ms the rate halved (callers answered together come back together, and the window
+    /// adds to the round); 0 was as fast as 500 µs or faster (docs/benchmarks.md, 2026-12-04).
     pub batch_window: Duration,
 }
 
@@ -230,7 +230,7 @@ pub enum Awaited {
     Yes,
     /// Answered already (`ReplyWhen::Applied`, an intermediate step of a flow whose last step is
     /// durable): it rides with the next batch someone waits for, instead of launching one of its
-    /// own that the flow's last step would then wait behind (see `runner::should_launch`).
+    /// own that the flow's last step would then wait behind (see `runner::pacing::should_launch`).
     No,
 }
 
