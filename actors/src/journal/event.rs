@@ -25,14 +25,34 @@ pub enum Event {
 impl Event {
     /// The actor whose state the event's row holds: the one whose activation reads it back.
     pub fn actor(&self) -> super::ActorKey {
-        use super::ActorKey;
+        self.actor_ref().to_key()
+    }
+
+    /// The same as `actor`, borrowed: comparing two events' actors builds no key.
+    pub fn actor_ref(&self) -> ActorRef<'_> {
         match self {
-            Event::Product(row) => ActorKey::Product(row.code.clone()),
-            Event::ItemsAdded { product, .. } | Event::ItemsMoved { product, .. } => ActorKey::Product(product.clone()),
-            Event::Reservation(row) => ActorKey::Product(row.product.clone()),
-            Event::Movement(row) => ActorKey::Product(row.product.clone()),
-            Event::Wallet(row) => ActorKey::Wallet(row.customer.clone()),
-            Event::Ledger(row) => ActorKey::Wallet(row.customer.clone()),
+            Event::Product(row) => ActorRef::Product(&row.code),
+            Event::ItemsAdded { product, .. } | Event::ItemsMoved { product, .. } => ActorRef::Product(product),
+            Event::Reservation(row) => ActorRef::Product(&row.product),
+            Event::Movement(row) => ActorRef::Product(&row.product),
+            Event::Wallet(row) => ActorRef::Wallet(&row.customer),
+            Event::Ledger(row) => ActorRef::Wallet(&row.customer),
+        }
+    }
+}
+
+/// An event's actor, borrowed from the event (`Event::actor_ref`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorRef<'a> {
+    Product(&'a ProductCode),
+    Wallet(&'a CustomerId),
+}
+
+impl ActorRef<'_> {
+    pub fn to_key(self) -> super::ActorKey {
+        match self {
+            ActorRef::Product(code) => super::ActorKey::Product(code.clone()),
+            ActorRef::Wallet(customer) => super::ActorKey::Wallet(customer.clone()),
         }
     }
 }

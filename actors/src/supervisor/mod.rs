@@ -260,12 +260,12 @@ impl<R: Record> Supervisor<R> {
 
     /// What an active product publishes, without a message; `None` when it is not active.
     pub fn product_gauges(&self, code: &ProductCode) -> Option<Arc<ProductGauges>> {
-        self.inner.products.active(code).map(|handle| handle.gauges)
+        self.inner.products.gauges(code)
     }
 
     /// What an active wallet publishes, without a message; `None` when it is not active.
     pub fn wallet_gauges(&self, customer: &CustomerId) -> Option<Arc<WalletGauges>> {
-        self.inner.wallets.active(customer).map(|handle| handle.gauges)
+        self.inner.wallets.gauges(customer)
     }
 
     /// Makes sure a product is active (so its reservation timers run), loading it if needed.

@@ -98,6 +98,13 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         self.slots.get(key).and_then(|slot| slot.get().cloned())
     }
 
+    /// The gauges of the actor registered for `key` if it is active, without cloning its whole
+    /// handle: a sale reads its wallet's gauges first, when the wallet's handle is still cold in
+    /// the cache, and each of the handle's shared counts is a line of its own.
+    pub fn gauges(&self, key: &K) -> Option<Arc<G>> {
+        self.slots.get(key).and_then(|slot| slot.get().map(|handle| handle.gauges.clone()))
+    }
+
     /// Forgets `handle` if it is still the registered one. Returns whether it was a crash.
     pub fn evict(&self, key: &K, handle: &Handle<A, G>, now: UnixMs) -> bool {
         let removed = self

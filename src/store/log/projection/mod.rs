@@ -151,13 +151,19 @@ impl Projection {
 
     /// Counts a batch whose log record has committed, and queues it for the projector.
     pub fn appended(&self, position: i64, entries: Entries<ShopRecord>) {
-        let mut actors: Vec<ActorKey> = entries
-            .iter()
-            .filter_map(|entry| match entry {
-                Entry::Event(event) => Some(event.actor()),
-                Entry::Attached(_) => None,
-            })
-            .collect();
+        // A submission's events are its actor's, one after another: a key is built once per run
+        // of them, not once per event.
+        let mut actors: Vec<ActorKey> = Vec::new();
+        let mut previous = None;
+        for entry in entries.iter() {
+            if let Entry::Event(event) = entry {
+                let actor = event.actor_ref();
+                if previous != Some(actor) {
+                    previous = Some(actor);
+                    actors.push(actor.to_key());
+                }
+            }
+        }
         actors.sort_unstable();
         actors.dedup();
         let mut pending = self.pending.lock().expect("projection lock");
