@@ -10,6 +10,7 @@
 //! - `redis_lua`: a Lua script in Redis, without a disk or fsynced before each answer.
 //! - `settle`: the disk's pending writes flushed before each strategy sells.
 //! - `report`: the table, the JSON, and the HTML page (`html`, its charts drawn by `plot`).
+//! - `rounds`: several rounds of the same sale, and each strategy's median over them.
 
 mod actor;
 mod alternate;
@@ -21,6 +22,7 @@ mod postgres;
 mod processes;
 mod redis_lua;
 pub mod report;
+pub mod rounds;
 pub mod sale;
 mod settle;
 mod sqlite;

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::bench::rounds::BENCH_ROUNDS_MAX;
+
 /// Attempts per strategy when neither --buyers nor --duration is given.
 const BENCH_BUYERS_DEFAULT: u64 = 20_000;
 
@@ -81,10 +83,15 @@ pub(super) struct FlashSaleArgs {
     /// the run, for `warung audit`).
     #[arg(long, value_name = "DIR", default_value_os_t = std::env::temp_dir().join("warung-bench"))]
     sqlite_dir: PathBuf,
-    /// Also write the results as JSON here.
+    /// Run the whole sale this many times, the strategies in turn each round, and print each
+    /// strategy's median: the host's rate moves by a sixth from run to run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(BENCH_ROUNDS_MAX)))]
+    rounds: u32,
+    /// Also write the results as JSON here (every round's, under `rounds`, when there are several;
+    /// `runs` holds the last).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Also write a self-contained HTML page with charts here.
+    /// Also write a self-contained HTML page with charts here (the last round's).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 }
@@ -114,18 +121,35 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
     };
     sale.check().map_err(anyhow::Error::msg)?;
     let machine = report::machine(&sale).await;
-    let reports = run_all(&sale).await;
-    print!("{}", report::table(&reports));
-    let document = report::document(&sale, machine.clone(), &reports);
+    let mut rounds = Vec::new();
+    for round in 1..=args.rounds {
+        if args.rounds > 1 {
+            eprintln!("round {round} of {}", args.rounds);
+        }
+        let reports = run_all(&sale).await;
+        if args.rounds > 1 {
+            println!("round {round} of {}:", args.rounds);
+        }
+        print!("{}", report::table(&reports));
+        rounds.push(reports);
+    }
+    if args.rounds > 1 {
+        print!("{}", crate::bench::rounds::summary(&rounds));
+    }
+    let reports = rounds.last().expect("at least one round");
+    let mut document = report::document(&sale, machine.clone(), reports);
+    if args.rounds > 1 {
+        document["rounds"] = serde_json::to_value(&rounds)?;
+    }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&document)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &args.report {
-        let page = report::html_page(&machine, &document["params"], &reports);
+        let page = report::html_page(&machine, &document["params"], reports);
         std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
     }
-    let all_correct = reports.iter().all(|r| r.correct && r.error.is_none());
+    let all_correct = rounds.iter().flatten().all(|r| r.correct && r.error.is_none());
     if !all_correct {
         eprintln!("NOT ALL STRATEGIES RAN CORRECTLY: see the table above");
     }

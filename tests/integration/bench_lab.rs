@@ -150,3 +150,37 @@ async fn the_durable_redis_strategy_on_a_redis_that_does_not_fsync_is_reported_n
     assert_eq!(report["runs"][0]["durable"], false);
     assert!(report["runs"][0]["not_durable_because"].as_str().unwrap().contains("appendfsync"), "{report}");
 }
+
+#[actix_rt::test]
+async fn several_rounds_run_every_strategy_in_turn_and_report_each_ones_median() {
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("lab.json");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_warung"))
+        .args(["bench", "flash-sale", "--strategy", "redis-lua,sqlite-tx", "--concurrency", "4", "--rounds", "3"])
+        .args(["--buyers", "60", "--stock", "20", "--redis-url", "redis://127.0.0.1:6379"])
+        .arg("--sqlite-dir")
+        .arg(dir.path())
+        .arg("--json")
+        .arg(&json_path)
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let order: Vec<&str> = stdout.lines().filter(|l| l.starts_with("round ")).collect();
+    assert_eq!(order, ["round 1 of 3:", "round 2 of 3:", "round 3 of 3:"], "{stdout}");
+    let summary = stdout.split("median of 3 rounds").nth(1).expect("the medians after the rounds");
+    for strategy in ["redis-lua", "sqlite-tx"] {
+        let line = summary.lines().find(|l| l.starts_with(strategy)).unwrap_or_else(|| panic!("{summary}"));
+        assert!(line.contains("3 of 3"), "correct in every round: {line}");
+        assert_eq!(line.split(" / ").count(), 3, "each round's rate: {line}");
+    }
+    let report: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let rounds = report["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    for round in rounds {
+        let names: Vec<&str> = round.as_array().unwrap().iter().map(|r| r["strategy"].as_str().unwrap()).collect();
+        assert_eq!(names, ["redis-lua", "sqlite-tx"], "the strategies in turn, every round");
+    }
+    assert_eq!(report["runs"], rounds[2], "`runs` holds the last round, as with one");
+}
