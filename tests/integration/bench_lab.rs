@@ -134,15 +134,9 @@ async fn the_flash_sale_lab_runs_every_strategy_and_reports_each_correct() {
 async fn the_durable_redis_strategy_on_a_redis_that_does_not_fsync_is_reported_not_durable() {
     let dir = tempfile::tempdir().unwrap();
     let json_path = dir.path().join("lab.json");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_warung"))
-        .args(["bench", "flash-sale", "--strategy", "redis-lua-fsync", "--concurrency", "4"])
-        .args(["--buyers", "50", "--stock", "10", "--redis-fsync-url", "redis://127.0.0.1:6379"])
-        .arg("--json")
-        .arg(&json_path)
-        .output()
-        .await
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let args = ["--strategy", "redis-lua-fsync", "--concurrency", "4", "--buyers", "50", "--stock", "10"];
+    let (output, stdout, stderr) =
+        small_lab(&args, &["--redis-fsync-url", "redis://127.0.0.1:6379"], dir.path(), &json_path).await;
     assert!(output.status.success(), "it ran correctly, only not durably: {stdout}\n{stderr}");
     assert!(stderr.contains("redis-lua-fsync: NOT DURABLE: appendonly is \"no\""), "loudly, at once: {stderr}");
     assert!(stdout.contains("durable NO: redis-lua-fsync: the server is not configured to fsync"), "{stdout}");
@@ -155,17 +149,9 @@ async fn the_durable_redis_strategy_on_a_redis_that_does_not_fsync_is_reported_n
 async fn several_rounds_run_every_strategy_in_turn_and_report_each_ones_median() {
     let dir = tempfile::tempdir().unwrap();
     let json_path = dir.path().join("lab.json");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_warung"))
-        .args(["bench", "flash-sale", "--strategy", "redis-lua,sqlite-tx", "--concurrency", "4", "--rounds", "3"])
-        .args(["--buyers", "60", "--stock", "20", "--redis-url", "redis://127.0.0.1:6379"])
-        .arg("--sqlite-dir")
-        .arg(dir.path())
-        .arg("--json")
-        .arg(&json_path)
-        .output()
-        .await
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let args = ["--strategy", "redis-lua,sqlite-tx", "--concurrency", "4", "--buyers", "60", "--stock", "20"];
+    let (output, stdout, stderr) =
+        small_lab(&args, &["--rounds", "3", "--redis-url", "redis://127.0.0.1:6379"], dir.path(), &json_path).await;
     assert!(output.status.success(), "{stdout}\n{stderr}");
     let order: Vec<&str> = stdout.lines().filter(|l| l.starts_with("round ")).collect();
     assert_eq!(order, ["round 1 of 3:", "round 2 of 3:", "round 3 of 3:"], "{stdout}");
@@ -183,4 +169,28 @@ async fn several_rounds_run_every_strategy_in_turn_and_report_each_ones_median()
         assert_eq!(names, ["redis-lua", "sqlite-tx"], "the strategies in turn, every round");
     }
     assert_eq!(report["runs"], rounds[2], "`runs` holds the last round, as with one");
+}
+
+/// Runs `warung bench flash-sale` with `args` and `more`, its SQLite files in `dir`, its JSON to
+/// `json`: the output, and its stdout and stderr as text.
+async fn small_lab(
+    args: &[&str],
+    more: &[&str],
+    dir: &std::path::Path,
+    json: &std::path::Path,
+) -> (std::process::Output, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_warung"))
+        .args(["bench", "flash-sale"])
+        .args(args)
+        .args(more)
+        .arg("--sqlite-dir")
+        .arg(dir)
+        .arg("--json")
+        .arg(json)
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+    (output, stdout, stderr)
 }
