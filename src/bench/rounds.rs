@@ -26,9 +26,14 @@ struct Over<'r> {
     runs: Vec<Option<&'r RunReport>>,
 }
 
+/// A round's report if the strategy ran in it (it was there, and it could run).
+fn ran<'r>(run: &Option<&'r RunReport>) -> Option<&'r RunReport> {
+    run.filter(|r| r.error.is_none())
+}
+
 impl Over<'_> {
     fn ran(&self) -> impl Iterator<Item = &RunReport> {
-        self.runs.iter().flatten().copied().filter(|r| r.error.is_none())
+        self.runs.iter().filter_map(ran)
     }
 }
 
@@ -65,14 +70,11 @@ pub fn summary(rounds: &[Vec<RunReport>]) -> String {
         let each: Vec<String> = over
             .runs
             .iter()
-            .map(|run| match run {
-                Some(r) if r.error.is_none() => format!("{:.0}", r.throughput_per_s),
-                _ => "-".to_string(),
-            })
+            .map(|run| ran(run).map_or("-".to_string(), |r| format!("{:.0}", r.throughput_per_s)))
             .collect();
         let figure =
             |values: Vec<f64>, decimals: usize| median(values).map_or("-".to_string(), |m| format!("{m:.decimals$}"));
-        let correct = over.runs.iter().flatten().filter(|r| r.correct && r.error.is_none()).count();
+        let correct = over.ran().filter(|r| r.correct).count();
         out.push_str(&format!(
             "{:<15} {:>12} {:>9} {:>9} {:>8}  {}\n",
             over.strategy,

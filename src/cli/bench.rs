@@ -121,24 +121,23 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
     };
     sale.check().map_err(anyhow::Error::msg)?;
     let machine = report::machine(&sale).await;
+    let several = args.rounds > 1;
     let mut rounds = Vec::new();
     for round in 1..=args.rounds {
-        if args.rounds > 1 {
+        if several {
             eprintln!("round {round} of {}", args.rounds);
         }
         let reports = run_all(&sale).await;
-        if args.rounds > 1 {
+        if several {
             println!("round {round} of {}:", args.rounds);
         }
         print!("{}", report::table(&reports));
         rounds.push(reports);
     }
-    if args.rounds > 1 {
-        print!("{}", crate::bench::rounds::summary(&rounds));
-    }
     let reports = rounds.last().expect("at least one round");
     let mut document = report::document(&sale, machine.clone(), reports);
-    if args.rounds > 1 {
+    if several {
+        print!("{}", crate::bench::rounds::summary(&rounds));
         document["rounds"] = serde_json::to_value(&rounds)?;
     }
     if let Some(path) = &args.json {
