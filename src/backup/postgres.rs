@@ -94,7 +94,9 @@ pub(super) async fn restore(file: &Path, url: &SecretUrl, into: RestoreInto) -> 
 
 /// Tables outside the system schemas: zero for a fresh database.
 async fn tables_in(url: &SecretUrl) -> Result<i64, BackupError> {
-    let mut connection = sqlx::PgConnection::connect(url.expose())
+    let options = crate::store::postgres_options(url.expose())
+        .map_err(|e| BackupError::Tool { program: "reading the target database's URL", detail: e.to_string() })?;
+    let mut connection = sqlx::PgConnection::connect_with(&options)
         .await
         .map_err(|e| BackupError::Tool { program: "connecting to the target database", detail: e.to_string() })?;
     let (tables,): (i64,) = sqlx::query_as(

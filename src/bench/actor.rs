@@ -69,7 +69,7 @@ pub struct ActorContender {
 
 /// The engine's own database on the same server: its name, its URL, and the server's options.
 fn actor_database(url: &str) -> anyhow::Result<(String, String, PgConnectOptions)> {
-    let options = PgConnectOptions::from_str(url).context("--database-url must be a postgres:// URL")?;
+    let options = crate::store::postgres_options(url).context("--database-url must be a postgres:// URL")?;
     let name = match options.get_database() {
         Some(db) if db != "postgres" => format!("{db}_bench_actor"),
         _ => ACTOR_DATABASE_DEFAULT.to_string(),

@@ -7,13 +7,12 @@
 //! Each sale records the stock left after it as its unit number, so a unit sold twice shows.
 //! Each strategy gets its own schema, dropped after the run.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::sale::{FlashSale, Strategy};
 use super::{Attempt, Contender, Verification};
@@ -35,7 +34,7 @@ pub struct PgContender {
 pub async fn prepare(sale: &FlashSale, strategy: Strategy) -> anyhow::Result<PgContender> {
     let schema = format!("bench_{}", strategy.name().replace('-', "_"));
     let options =
-        PgConnectOptions::from_str(&sale.database_url).context("--database-url")?.application_name("warung-bench");
+        crate::store::postgres_options(&sale.database_url).context("--database-url")?.application_name("warung-bench");
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone())

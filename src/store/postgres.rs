@@ -2,7 +2,6 @@
 //! flash sale costs a handful of round trips and one fsync per batch, not per buyer. Here: the
 //! pools, and the journal's side of the store (pipelined batches, or the log's appends).
 
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -113,7 +112,7 @@ pub(crate) async fn connect(
     journal: JournalOptions,
     writers: Writers,
 ) -> Result<(PgPool, PgJournal), StoreError> {
-    let options = PgConnectOptions::from_str(url)?.application_name("warung").options(CONNECTION_SETTINGS);
+    let options = super::postgres_options(url)?.application_name("warung").options(CONNECTION_SETTINGS);
     let pool = PgPoolOptions::new()
         .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
         .max_connections(max_connections.max(2))
@@ -274,7 +273,7 @@ mod tests {
     /// The plan Postgres makes for the writer's update of a projection's customers: 1,500 keys
     /// against a table of 60,000 rows, as in the lab's flash sale.
     async fn plan_of_a_large_update(settings: &[(&str, &str)]) -> String {
-        let options = PgConnectOptions::from_str("postgres://postgres@127.0.0.1:5432/postgres")
+        let options = crate::store::postgres_options("postgres://postgres@127.0.0.1:5432/postgres")
             .unwrap()
             .options(settings.iter().copied());
         let mut conn: PgConnection = sqlx::ConnectOptions::connect(&options).await.expect("the test's Postgres");
