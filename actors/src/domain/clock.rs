@@ -23,7 +23,13 @@ impl Clock {
     }
 
     pub fn now(&self) -> UnixMs {
-        self.base_unix_ms + self.base_instant.elapsed().as_millis() as UnixMs
+        self.at(Instant::now())
+    }
+
+    /// The time at `instant`, read from tokio's clock: a handler reads the clock once for both
+    /// its timestamps and the timing of its own work (about 25 ns a reading, 20 readings a sale).
+    pub fn at(&self, instant: Instant) -> UnixMs {
+        self.base_unix_ms + instant.saturating_duration_since(self.base_instant).as_millis() as UnixMs
     }
 
     /// How long until `at`, for arming a timer; zero if it has passed.

@@ -3,10 +3,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, Response, SpawnHandle};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::commands::{ExpireDue, Expired};
 use super::requests::ProductRequest;
@@ -113,12 +113,12 @@ impl<R: Record> ProductActor<R> {
         attach: Vec<R>,
         depends_on: Vec<Origin>,
         awaited: Awaited,
+        now: UnixMs,
     ) -> (Reply<C::Reply, ProductRejection>, Option<Ticket>) {
         let slot = match self.journal.try_slot() {
             Ok(slot) => slot.awaited(awaited),
             Err(error) => return (Err(error.into()), None),
         };
-        let now = self.clock.now();
         match command.apply_to(&mut self.state, now) {
             Ok(transition) if transition.events.is_empty() => (Ok(Ok(transition.outcome)), self.last_ticket.clone()),
             Ok(transition) => {
@@ -150,7 +150,7 @@ impl<R: Record> ProductActor<R> {
 
     fn expire_due(&mut self, ctx: &mut Context<Self>) {
         // The notices wait for the expiry to be stored.
-        let (result, ticket) = self.decide(ExpireDue, Vec::new(), Vec::new(), Awaited::Yes);
+        let (result, ticket) = self.decide(ExpireDue, Vec::new(), Vec::new(), Awaited::Yes, self.clock.now());
         match result {
             Ok(Ok(Expired { orders })) if !orders.is_empty() => {
                 let product = self.state.code.clone();
@@ -200,10 +200,11 @@ impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R>
         let _caller = msg.span.enter();
         tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
         let started = Instant::now();
-        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on, msg.reply.into());
+        let now = self.clock.at(started);
+        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on, msg.reply.into(), now);
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
         self.arm_expiry(ctx);
-        self.stats.handled(started.elapsed(), self.clock.now());
+        self.stats.handled(started.elapsed(), now);
         hold_until_durable(result, ticket)
     }
 }

@@ -27,7 +27,7 @@ where
     Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
-        let handle = registry.get(key, clock.now(), &activate).await?;
+        let handle = registry.get(key, clock, &activate).await?;
         match admission {
             Admission::WhenRoom if !handle.stats.try_enqueue() => return Err(CallError::Busy),
             Admission::WhenRoom => {}

@@ -270,8 +270,7 @@ impl<R: Record> Supervisor<R> {
 
     /// Makes sure a product is active (so its reservation timers run), loading it if needed.
     pub async fn ensure_product(&self, code: &ProductCode) -> Result<(), CallError> {
-        let now = self.inner.clock.now();
-        self.inner.products.get(code, now, &|| self.activate_product(code)).await.map(|_| ())
+        self.inner.products.get(code, self.inner.clock, &|| self.activate_product(code)).await.map(|_| ())
     }
 
     /// Starts a service (see `services`) and keeps it running: `recipe` builds each of its

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 
-use crate::domain::{FastHasher, UnixMs};
+use crate::domain::{Clock, FastHasher, UnixMs};
 use crate::runtime::{ActorStats, CallError, Lifecycle, Passivate, Stop};
 
 use super::restarts::{RestartBudget, Restarts};
@@ -59,7 +59,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     }
 
     /// The active actor for `key`, activating it with `activate` if there is none.
-    pub async fn get<F, Fut>(&self, key: &K, now: UnixMs, activate: &F) -> Result<Handle<A, G>, CallError>
+    pub async fn get<F, Fut>(&self, key: &K, clock: Clock, activate: &F) -> Result<Handle<A, G>, CallError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
@@ -80,7 +80,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
             if let Some(handle) = slot.get() {
                 return Ok(handle.clone());
             }
-            self.restarts.check(key, now)?;
+            self.restarts.check(key, clock.now())?;
             return match activate().await {
                 Ok(handle) => {
                     let _ = slot.handle.set(handle.clone());

@@ -2,9 +2,9 @@
 //! holds each reply until the journal says the change is durable.
 
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use actix::{Actor, ActorContext, Context, Handler, Message, Response};
+use tokio::time::Instant;
 
 use super::requests::WalletRequest;
 use super::state::WalletState;
@@ -86,9 +86,10 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
         let _caller = msg.span.enter();
         tracing::debug!(command = msg.command.kind(), "wallet command");
         let started = Instant::now();
+        let now = self.clock.at(started);
         let (result, ticket) = match self.journal.try_slot() {
             Err(error) => (Err(error.into()), None),
-            Ok(slot) => match msg.command.apply_to(&mut self.state, self.clock.now()) {
+            Ok(slot) => match msg.command.apply_to(&mut self.state, now) {
                 Ok(transition) if transition.events.is_empty() => {
                     (Ok(Ok(transition.outcome)), self.last_ticket.clone())
                 }
@@ -104,7 +105,7 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
                 Err(rejection) => (Ok(Err(rejection)), self.last_ticket.clone()),
             },
         };
-        self.stats.handled(started.elapsed(), self.clock.now());
+        self.stats.handled(started.elapsed(), now);
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
         hold_until_durable(result, ticket)
     }
