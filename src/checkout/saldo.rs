@@ -85,13 +85,14 @@ impl Checkout {
         // The reservation lives in memory until its commit stores it. A restart forgets it: the
         // commit then finds no reservation, and the debit is refunded by `settle_pending`, as any
         // failure after the debit.
+        let by = actor_of(customer);
         let reserve = Reserve {
             order: order.clone(),
             quantity,
             ttl_ms: self.inner.settings.saldo_ttl.as_millis() as i64,
             store: StoreWhen::Committed,
             tier,
-            actor: actor_of(customer),
+            actor: by.clone(),
         };
         let reserved = self.reserve(product, reserve).await?;
         let row = self.order_row(customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
@@ -100,7 +101,7 @@ impl Checkout {
             reference: order.debit_reference(),
             amount: reserved.total,
             reason: format!("purchase {order}"),
-            actor: actor_of(customer),
+            actor: by.clone(),
         };
         // The debit is not waited for either: the commit names it in `depends_on`, so the journal
         // stores the commit only if the debit (and the pending order with it) was stored.
@@ -124,7 +125,7 @@ impl Checkout {
                 }
             };
 
-        let commit = Commit { order: order.clone(), actor: actor_of(customer) };
+        let commit = Commit { order: order.clone(), actor: by };
         let mut paid = Order::new(row.clone());
         paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
         match self.inner.actors.product_after(product, commit, vec![paid.record()], vec![debited_by]).await {

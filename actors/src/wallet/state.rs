@@ -90,7 +90,7 @@ impl WalletState {
         non_zero(command.amount)?;
         self.balance = self.balance.checked_add(command.amount).ok_or(WalletRejection::BalanceLimitExceeded)?;
         let Credit { reference, amount, kind, reason, actor } = command;
-        let ledger = self.ledger(&reference, kind, amount.amount(), &reason, &actor, now);
+        let ledger = self.ledger(&reference, kind, amount.amount(), reason, actor, now);
         let credited = Credited { amount, balance: self.balance() };
         self.remembered.insert(reference, Remembered::Credit { kind, credited: credited.clone() });
         Ok(self.changed(credited, ledger, now))
@@ -108,7 +108,7 @@ impl WalletState {
         self.take_check(command.amount)?;
         self.balance = self.balance.checked_sub(command.amount).expect("checked available");
         let Debit { reference, amount, reason, actor } = command;
-        let ledger = self.ledger(&reference, LedgerKind::Purchase, -amount.amount(), &reason, &actor, now);
+        let ledger = self.ledger(&reference, LedgerKind::Purchase, -amount.amount(), reason, actor, now);
         let debited = Debited { amount, balance: self.balance() };
         self.remembered.insert(reference, Remembered::Debit { debited: debited.clone(), refunded: false });
         Ok(self.changed(debited, ledger, now))
@@ -131,7 +131,7 @@ impl WalletState {
         let Refund { reference, original, reason, actor } = command;
         // The reason names the original reference, so a restart can pair them.
         let reason = format!("{REFUND_REASON_PREFIX}{original}: {reason}");
-        let ledger = self.ledger(&reference, LedgerKind::Refund, amount.amount(), &reason, &actor, now);
+        let ledger = self.ledger(&reference, LedgerKind::Refund, amount.amount(), reason, actor, now);
         if let Some(Remembered::Debit { refunded, .. }) = self.remembered.get_mut(&original) {
             *refunded = true;
         }
@@ -162,7 +162,7 @@ impl WalletState {
             self.take_check(magnitude)?;
             self.balance.checked_sub(magnitude).expect("checked available")
         };
-        let ledger = self.ledger(&reference, LedgerKind::Adjustment, delta, &reason, &actor, now);
+        let ledger = self.ledger(&reference, LedgerKind::Adjustment, delta, reason, actor, now);
         let adjusted = Adjusted { delta, balance: self.balance() };
         self.remembered.insert(reference, Remembered::Adjust(adjusted.clone()));
         Ok(self.changed(adjusted, ledger, now))
@@ -187,8 +187,8 @@ impl WalletState {
         reference: &Reference,
         kind: LedgerKind,
         amount: Decimal,
-        reason: &str,
-        actor: &str,
+        reason: String,
+        actor: String,
         now: UnixMs,
     ) -> Event {
         Event::Ledger(LedgerRow {
@@ -197,8 +197,8 @@ impl WalletState {
             kind,
             amount,
             balance_after: self.balance,
-            reason: reason.to_string(),
-            actor: actor.to_string(),
+            reason,
+            actor,
             at: now,
         })
     }

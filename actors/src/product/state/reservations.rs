@@ -72,7 +72,7 @@ impl ProductState {
                 status: ReservationStatus::Reserved,
                 release_reason: "",
             };
-            self.push_stock_events(&order, &reservation, reserve, &actor, now, &mut events);
+            self.push_stock_events(&order, &reservation, reserve, actor, now, &mut events);
         } else {
             self.unstored_units += i64::from(quantity);
         }
@@ -123,7 +123,7 @@ impl ProductState {
             status: ReservationStatus::Committed,
             release_reason: "",
         };
-        self.push_stock_events(&order, &reservation, sale, &actor, now, &mut events);
+        self.push_stock_events(&order, &reservation, sale, actor, now, &mut events);
         events.push(Event::Product(self.row(now)));
         let items: Vec<ItemSecret> = reservation.items.into_iter().map(|item| item.secret).collect();
         let committed = Committed {
@@ -200,7 +200,7 @@ impl ProductState {
                 status: ReservationStatus::Released,
                 release_reason: reason.as_str(),
             };
-            self.push_stock_events(order, &reservation, release, actor, now, events);
+            self.push_stock_events(order, &reservation, release, actor.to_string(), now, events);
         } else {
             self.unstored_units -= i64::from(reservation.quantity);
         }
@@ -229,7 +229,7 @@ impl ProductState {
         order: &OrderId,
         reservation: &Reservation,
         movement: Move<'_>,
-        actor: &str,
+        actor: String,
         now: UnixMs,
         events: &mut Vec<Event>,
     ) {
@@ -263,8 +263,8 @@ impl ProductState {
             from,
             to,
             reason: why.to_string(),
-            reference: order.to_string(),
-            actor: actor.to_string(),
+            reference: order.as_str().to_owned(),
+            actor,
             at: now,
             content_hash: None,
         }));
