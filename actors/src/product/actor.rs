@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, Response, SpawnHandle};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Message, MessageResult, SpawnHandle};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -14,7 +14,7 @@ use super::state::{ProductSnapshot, ProductState};
 use super::terms::{PriceTier, ProductRejection};
 use crate::domain::{Clock, Money, UnixMs};
 use crate::journal::{ActorKey, Awaited, Entry, Incarnation, Journal, Origin, Record, Ticket};
-use crate::runtime::{hold_until_durable, ActorStats, Notice, Passivate, Reply, ReplyWhen, Stop};
+use crate::runtime::{ActorStats, Held, Notice, Passivate, Reply, ReplyWhen, Stop};
 
 /// When the journal is full at expiry time, the sweep tries again after this long.
 const EXPIRY_RETRY_MS: u64 = 100;
@@ -70,7 +70,7 @@ pub struct ProductMsg<C, R> {
 }
 
 impl<C: ProductRequest, R: Record> Message for ProductMsg<C, R> {
-    type Result = Reply<C::Reply, ProductRejection>;
+    type Result = Held<Result<C::Reply, ProductRejection>>;
 }
 
 #[derive(Message, Clone, Debug)]
@@ -194,7 +194,7 @@ impl<R: Record> Actor for ProductActor<R> {
 }
 
 impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R> {
-    type Result = Response<Reply<C::Reply, ProductRejection>>;
+    type Result = MessageResult<ProductMsg<C, R>>;
 
     fn handle(&mut self, msg: ProductMsg<C, R>, ctx: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
@@ -205,16 +205,16 @@ impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R>
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
         self.arm_expiry(ctx);
         self.stats.handled(started.elapsed(), now);
-        hold_until_durable(result, ticket)
+        MessageResult(Held::until(result, ticket))
     }
 }
 
 impl<R: Record> Handler<ProductSnapshotQuery> for ProductActor<R> {
-    type Result = actix::MessageResult<ProductSnapshotQuery>;
+    type Result = MessageResult<ProductSnapshotQuery>;
 
     fn handle(&mut self, _: ProductSnapshotQuery, _: &mut Context<Self>) -> Self::Result {
         self.stats.handled(std::time::Duration::ZERO, self.clock.now());
-        actix::MessageResult(self.state.snapshot())
+        MessageResult(self.state.snapshot())
     }
 }
 

@@ -24,7 +24,6 @@ pub use admission::Admission;
 pub use lifecycle::CrashForTest;
 pub use lifecycle::{Passivate, Stop};
 pub use notice::Notice;
-pub(crate) use reply::hold_until_durable;
-pub use reply::{CallError, Reply, ReplyWhen};
+pub use reply::{CallError, Held, Reply, ReplyWhen};
 pub use stats::{ActorReport, ActorStats, KindTotals, Lifecycle, LATENCY_BUCKETS};
 pub use transition::Transition;

@@ -1,8 +1,6 @@
 //! How an actor answers: what any call can fail with apart from the actor's own rejections, when
 //! the answer is given, and the rule that holds it until the changes it reports are stored.
 
-use actix::Response;
-use futures::FutureExt;
 use serde::Serialize;
 
 use crate::journal::{Awaited, JournalError, Ticket};
@@ -72,19 +70,27 @@ impl From<ReplyWhen> for Awaited {
 
 /// The durability rule: an answer is given only once the changes it reports are stored.
 ///
-/// An answer with nothing to wait for (applied only, or its changes stored already) goes back at
-/// once: actix spawns a task for an answer that is a future, even a ready one, and in a sale two
-/// of the three answers are applied-only.
-pub(crate) fn hold_until_durable<T: 'static>(
+/// The actor hands its answer back at once, held with the ticket of the changes it reports (and
+/// of everything the actor changed before); the only way to take it out is `durable`, which
+/// waits for that ticket. Waiting on the caller's side, not the actor's: an actix answer that is
+/// a future makes actix spawn a task for it, one more task a sale.
+#[must_use = "the answer is given only once `durable` says its changes are stored"]
+pub struct Held<T> {
     result: Result<T, CallError>,
     ticket: Option<Ticket>,
-) -> Response<Result<T, CallError>> {
-    let Some(ticket) = ticket else { return Response::reply(result) };
-    if let Some(durable) = ticket.peek() {
-        return Response::reply(durable.clone().map_err(CallError::from).and(result));
+}
+
+impl<T> Held<T> {
+    /// `result`, to be given once `ticket` (if any) resolves.
+    pub(crate) fn until(result: Result<T, CallError>, ticket: Option<Ticket>) -> Held<T> {
+        Held { result, ticket }
     }
-    Response::fut(ticket.map(move |durable: Result<(), JournalError>| {
-        durable.map_err(CallError::from)?;
-        result
-    }))
+
+    /// The answer, once the changes it reports are stored; if they never will be, why.
+    pub async fn durable(self) -> Result<T, CallError> {
+        if let Some(ticket) = self.ticket {
+            ticket.await.map_err(CallError::from)?;
+        }
+        self.result
+    }
 }

@@ -96,9 +96,9 @@ impl<R: Record> Supervisor<R> {
         msg: &ProductMsg<C, R>,
     ) -> Result<(Result<C::Reply, ProductRejection>, Incarnation), CallError> {
         let admission = msg.command.admission();
-        let (reply, incarnation) =
+        let (held, incarnation) =
             call(&self.inner.products, code, || self.activate_product(code), msg, admission, self.inner.clock).await?;
-        Ok((reply?, incarnation))
+        Ok((held.durable().await?, incarnation))
     }
 
     async fn call_wallet<C: WalletRequest>(
@@ -107,7 +107,9 @@ impl<R: Record> Supervisor<R> {
         msg: &WalletMsg<C, R>,
     ) -> Result<(Reply<C::Reply, WalletRejection>, Incarnation), CallError> {
         let activate = || self.activate_wallet(customer);
-        call(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await
+        let (held, incarnation) =
+            call(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
+        Ok((held.durable().await, incarnation))
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
@@ -122,5 +124,7 @@ impl<R: Record> Supervisor<R> {
         call(&self.inner.wallets, customer, activate, &WalletBalanceQuery, Admission::WhenRoom, self.inner.clock)
             .await?
             .0
+            .durable()
+            .await
     }
 }

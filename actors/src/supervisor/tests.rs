@@ -455,3 +455,68 @@ async fn a_full_mailbox_refuses_new_reservations_but_never_a_commit() {
     assert!(crowd.iter().any(|r| matches!(r, Err(CallError::Busy))), "the crowd filled the mailbox");
     assert_eq!(snapshot(&supervisor).await.sold, 1);
 }
+
+/// A store whose commits wait for the test to open its gate, then succeed or fail as told.
+#[derive(Default)]
+struct GatedStore {
+    gate: tokio::sync::Notify,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl Sink<()> for GatedStore {
+    fn commit<'a>(&'a self, _: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
+        async move {
+            crate::journal::after(earlier).await?;
+            self.gate.notified().await;
+            match self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                true => Err(SinkError::Unavailable("the test's store is down".into())),
+                false => Ok(()),
+            }
+        }
+        .boxed()
+    }
+}
+
+impl Loader for GatedStore {
+    fn load_product<'a>(&'a self, _: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
+        futures::future::ready(Ok(None)).boxed()
+    }
+    fn load_wallet<'a>(&'a self, _: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>> {
+        futures::future::ready(Ok(WalletRecord::default())).boxed()
+    }
+}
+
+fn top_up(reference: &str) -> WalletCommand {
+    WalletCommand::Credit {
+        reference: crate::domain::Reference::parse(reference).unwrap(),
+        amount: Money::rupiah(10_000),
+        kind: crate::journal::LedgerKind::TopUp,
+        reason: "top up".into(),
+        actor: "test".into(),
+    }
+}
+
+/// The actor hands its answer back at once (`Held`); the call gives it only once the store has
+/// the change, and a change the store did not take is answered "not stored", never as done.
+#[actix_rt::test]
+async fn a_durable_answer_is_given_only_once_its_change_is_stored() {
+    let store = std::sync::Arc::new(GatedStore::default());
+    let (supervisor, _notices) = Supervisor::start(store.clone(), Clock::system(), settings());
+    let customer = CustomerId::parse("budi").unwrap();
+
+    let call = supervisor.wallet(&customer, top_up("topup-1"));
+    tokio::pin!(call);
+    let waited = tokio::time::timeout(Duration::from_millis(200), &mut call).await;
+    assert!(waited.is_err(), "answered before its change was stored: {waited:?}");
+    store.gate.notify_one();
+    let credited = call.await.expect("stored").expect("applied");
+    assert_eq!(credited.balance().available, Money::rupiah(10_000));
+
+    store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let call = supervisor.wallet(&customer, top_up("topup-2"));
+    tokio::pin!(call);
+    assert!(tokio::time::timeout(Duration::from_millis(200), &mut call).await.is_err());
+    store.gate.notify_one();
+    let refused = call.await;
+    assert!(matches!(refused, Err(CallError::NotStored { .. })), "{refused:?}");
+}

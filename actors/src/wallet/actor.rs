@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use actix::{Actor, ActorContext, Context, Handler, Message, Response};
+use actix::{Actor, ActorContext, Context, Handler, Message, MessageResult};
 use tokio::time::Instant;
 
 use super::requests::WalletRequest;
@@ -11,7 +11,7 @@ use super::state::WalletState;
 use super::terms::{WalletBalance, WalletRejection};
 use crate::domain::{Clock, Money};
 use crate::journal::{ActorKey, Entry, Incarnation, Journal, Record, Ticket};
-use crate::runtime::{hold_until_durable, ActorStats, CallError, Passivate, Reply, ReplyWhen, Stop};
+use crate::runtime::{ActorStats, Held, Passivate, ReplyWhen, Stop};
 
 /// A command, and records to store in the same transaction as its changes (see `ProductMsg`).
 /// Answered with the command's own reply.
@@ -25,13 +25,13 @@ pub struct WalletMsg<C, R> {
 }
 
 impl<C: WalletRequest, R: Record> Message for WalletMsg<C, R> {
-    type Result = Reply<C::Reply, WalletRejection>;
+    type Result = Held<Result<C::Reply, WalletRejection>>;
 }
 
 /// The balance, answered once every change before it is durable (a balance shown to a customer
 /// is a promise).
 #[derive(Message, Clone, Debug)]
-#[rtype(result = "Result<WalletBalance, CallError>")]
+#[rtype(result = "Held<WalletBalance>")]
 pub struct WalletBalanceQuery;
 
 /// What the actor publishes after every change, readable without a message (for refusing a
@@ -80,7 +80,7 @@ impl<R: Record> Actor for WalletActor<R> {
 }
 
 impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
-    type Result = Response<Reply<C::Reply, WalletRejection>>;
+    type Result = MessageResult<WalletMsg<C, R>>;
 
     fn handle(&mut self, msg: WalletMsg<C, R>, _: &mut Context<Self>) -> Self::Result {
         let _caller = msg.span.enter();
@@ -107,16 +107,16 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
         };
         self.stats.handled(started.elapsed(), now);
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
-        hold_until_durable(result, ticket)
+        MessageResult(Held::until(result, ticket))
     }
 }
 
 impl<R: Record> Handler<WalletBalanceQuery> for WalletActor<R> {
-    type Result = Response<Result<WalletBalance, CallError>>;
+    type Result = MessageResult<WalletBalanceQuery>;
 
     fn handle(&mut self, _: WalletBalanceQuery, _: &mut Context<Self>) -> Self::Result {
         self.stats.handled(std::time::Duration::ZERO, self.clock.now());
-        hold_until_durable(Ok(self.state.balance()), self.last_ticket.clone())
+        MessageResult(Held::until(Ok(self.state.balance()), self.last_ticket.clone()))
     }
 }
 
