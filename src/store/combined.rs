@@ -23,6 +23,14 @@ pub(crate) struct Part<'c> {
 }
 
 impl Combined {
+    /// A statement that will carry about `bytes` of values: its buffer is made that size once,
+    /// instead of doubling (and copying) its way up to a log record of a hundred kilobytes.
+    pub(crate) fn with_room_for(bytes: usize) -> Combined {
+        let mut combined = Combined::default();
+        combined.arguments.reserve(0, bytes);
+        combined
+    }
+
     /// Adds a statement whose placeholders are numbered from `$1`; they are renumbered to follow
     /// the parts before it.
     pub(crate) fn part(&mut self, sql: &str) -> Part<'_> {

@@ -54,8 +54,8 @@ pub use fence::{FenceId, WriterFence};
 pub use loads::Loads;
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use operations::Operations;
-pub use pg_options::postgres_options;
 pub use payments::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
+pub use pg_options::postgres_options;
 pub use postgres::{JOURNAL_APPLICATION_NAME, PROJECTION_COPY_ROWS_MIN};
 pub use reports::Reports;
 

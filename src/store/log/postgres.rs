@@ -160,7 +160,8 @@ async fn insert_record(
     now_ms: i64,
     writer: Option<&FenceId>,
 ) -> Result<i64, sqlx::Error> {
-    let mut statement = Combined::default();
+    // The record, and the few values beside it (its key, its time, the writer).
+    let mut statement = Combined::with_room_for(record.len() + 64);
     if let Some(guards) = guards {
         write_orders(&mut statement, guards);
     }
