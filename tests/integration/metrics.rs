@@ -104,36 +104,47 @@ async fn the_exposition_passes_promtools_check() {
     shop.finish().await;
 }
 
+/// How many loads of `BUYERS` the test runs at most to catch the hot mailbox holding messages in
+/// both views: each view is sampled between the engine's turns, and a faster engine empties the
+/// mailbox between more of them.
+const HOT_LOADS_MAX: usize = 4;
+
 #[actix_rt::test]
 async fn a_hot_products_mailbox_is_seen_filling_during_a_load() {
     const BUYERS: usize = 3_000;
     let shop = spawn_shop(Backend::Postgres).await;
-    let product = product_with_items(&shop.engine, "hot", 1_000, BUYERS).await;
-    let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{b}")).collect();
-    fund_all(&shop.engine, &names, 1_000).await;
-    let load = spawn_hot_load(&shop.engine, &product, names);
+    let product = product_with_items(&shop.engine, "hot", 1_000, BUYERS * HOT_LOADS_MAX).await;
     let (mut deepest_metric, mut deepest_ops) = (0.0_f64, 0_i64);
-    while !load.is_finished() {
-        let m = scrape(&shop).await;
-        deepest_metric = deepest_metric.max(*m.get(r#"warung_mailbox_depth{kind="product",id="hot"}"#).unwrap_or(&0.0));
-        let ops: serde_json::Value =
-            shop.client.get(format!("{}/ops/actors", shop.ops_address)).send().await.unwrap().json().await.unwrap();
-        let hot = ops["actors"].as_array().unwrap().iter().find(|a| a["id"] == "hot").cloned();
-        if let Some(hot) = hot {
-            deepest_ops = deepest_ops.max(hot["mailbox_depth"].as_i64().unwrap());
+    let mut loads = 0;
+    while loads < HOT_LOADS_MAX && (deepest_metric == 0.0 || deepest_ops == 0) {
+        let names: Vec<String> = (0..BUYERS).map(|b| format!("hot{loads}x{b}")).collect();
+        fund_all(&shop.engine, &names, 1_000).await;
+        let load = spawn_hot_load(&shop.engine, &product, names);
+        while !load.is_finished() {
+            let m = scrape(&shop).await;
+            let depth = m.get(r#"warung_mailbox_depth{kind="product",id="hot"}"#).unwrap_or(&0.0);
+            deepest_metric = deepest_metric.max(*depth);
+            let ops: serde_json::Value =
+                shop.client.get(format!("{}/ops/actors", shop.ops_address)).send().await.unwrap().json().await.unwrap();
+            let hot = ops["actors"].as_array().unwrap().iter().find(|a| a["id"] == "hot").cloned();
+            if let Some(hot) = hot {
+                deepest_ops = deepest_ops.max(hot["mailbox_depth"].as_i64().unwrap());
+            }
         }
+        load.await.unwrap();
+        loads += 1;
     }
-    load.await.unwrap();
     assert!(deepest_metric > 0.0, "the hot mailbox was never seen holding messages in /metrics");
     assert!(deepest_ops > 0, "nor in /ops/actors");
+    let sold = BUYERS * loads;
     let m = scrape(&shop).await;
     assert!(
-        m[r#"warung_actor_messages_handled_total{kind="product"}"#] >= BUYERS as f64 * 2.0,
+        m[r#"warung_actor_messages_handled_total{kind="product"}"#] >= sold as f64 * 2.0,
         "reserve and commit each"
     );
     // Sales are counted when committed, and every purchase was answered after its commit.
-    assert_eq!(m["warung_sales_total"], BUYERS as f64);
-    assert_eq!(m["warung_revenue_rupiah_total"], (BUYERS * 1_000) as f64);
+    assert_eq!(m["warung_sales_total"], sold as f64);
+    assert_eq!(m["warung_revenue_rupiah_total"], (sold * 1_000) as f64);
     shop.finish().await;
 }
 
