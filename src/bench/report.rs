@@ -262,18 +262,14 @@ pub async fn machine(sale: &FlashSale) -> Value {
     let memory_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
     });
-    let postgres = match crate::store::postgres_options(&sale.database_url) {
-        Ok(options) => match sqlx::PgPool::connect_with(options).await {
-            Ok(pool) => {
-                let version: Option<(String,)> =
-                    sqlx::query_as("SHOW server_version").fetch_optional(&pool).await.ok().flatten();
-                pool.close().await;
-                version.map(|v| v.0)
-            }
-            Err(_) => None,
-        },
-        Err(_) => None,
-    };
+    let postgres = async {
+        let pool = sqlx::PgPool::connect_with(crate::store::postgres_options(&sale.database_url).ok()?).await.ok()?;
+        let version: Option<(String,)> =
+            sqlx::query_as("SHOW server_version").fetch_optional(&pool).await.ok().flatten();
+        pool.close().await;
+        version.map(|v| v.0)
+    }
+    .await;
     let redis = match redis::Client::open(sale.redis_url.as_str()) {
         Ok(client) => match client.get_multiplexed_async_connection().await {
             Ok(mut connection) => {
