@@ -81,6 +81,9 @@ pub struct ActorStats {
     pub capacity: usize,
     totals: std::sync::Arc<KindTotals>,
     depth: AtomicI64,
+    /// The deepest the mailbox has been since activation: a gauge read now and then misses a
+    /// burst the actor drained between two readings; this does not.
+    peak: AtomicI64,
     handled: AtomicU64,
     latency: [AtomicU64; LATENCY_BUCKETS],
     activated_at: UnixMs,
@@ -95,6 +98,8 @@ pub struct ActorReport {
     pub id: String,
     pub incarnation: Incarnation,
     pub mailbox_depth: i64,
+    /// The deepest the mailbox has been since the actor activated.
+    pub mailbox_peak: i64,
     pub mailbox_capacity: usize,
     pub messages_handled: u64,
     pub handling_p99_micros: u64,
@@ -118,6 +123,7 @@ impl ActorStats {
             capacity,
             totals,
             depth: AtomicI64::new(0),
+            peak: AtomicI64::new(0),
             handled: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
             activated_at: now,
@@ -130,6 +136,10 @@ impl ActorStats {
         self.depth.load(Ordering::Relaxed)
     }
 
+    pub fn peak(&self) -> i64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
     /// Counts a message in, unless the mailbox is at capacity (then the caller is told "busy").
     pub fn try_enqueue(&self) -> bool {
         let before = self.depth.fetch_add(1, Ordering::Relaxed);
@@ -137,12 +147,22 @@ impl ActorStats {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             return false;
         }
+        self.note_depth(before + 1);
         true
     }
 
     /// Counts a message in even at capacity (`Admission::Always`).
     pub fn enqueue(&self) {
-        self.depth.fetch_add(1, Ordering::Relaxed);
+        let before = self.depth.fetch_add(1, Ordering::Relaxed);
+        self.note_depth(before + 1);
+    }
+
+    /// Raises the peak to `depth` if it is deeper; a plain read first, because on the hot path the
+    /// peak is almost always already higher and a read-modify-write would be wasted.
+    fn note_depth(&self, depth: i64) {
+        if depth > self.peak.load(Ordering::Relaxed) {
+            self.peak.fetch_max(depth, Ordering::Relaxed);
+        }
     }
 
     /// A message left the mailbox without being handled (the actor stopped).
@@ -214,6 +234,7 @@ impl ActorStats {
             id,
             incarnation: self.incarnation,
             mailbox_depth: self.depth(),
+            mailbox_peak: self.peak(),
             mailbox_capacity: self.capacity,
             messages_handled: self.messages_handled(),
             handling_p99_micros: self.p99_micros(),
@@ -237,5 +258,23 @@ mod tests {
         assert_eq!(p99_micros(&buckets), 512);
         buckets[7] = 990;
         assert_eq!(p99_micros(&buckets), 128);
+    }
+
+    #[test]
+    fn the_peak_keeps_the_deepest_the_mailbox_has_been_after_it_drains() {
+        let stats = ActorStats::new(ActorKey::Service("test"), 1, 3, 0, Default::default());
+        for _ in 0..3 {
+            assert!(stats.try_enqueue());
+        }
+        assert!(!stats.try_enqueue(), "a full mailbox refuses, and the refusal is not counted as depth");
+        stats.handled(Duration::from_micros(5), 1);
+        stats.enqueue();
+        stats.enqueue();
+        assert_eq!((stats.depth(), stats.peak()), (4, 4), "always-admitted messages count past capacity");
+        for _ in 0..4 {
+            stats.handled(Duration::from_micros(5), 2);
+        }
+        let report = stats.report();
+        assert_eq!((report.mailbox_depth, report.mailbox_peak), (0, 4));
     }
 }

@@ -129,6 +129,14 @@ fn actors(out: &mut Exposition, engine: &Engine) {
         out.sample("warung_mailbox_depth", &[("kind", report.kind), ("id", &report.id)], report.mailbox_depth);
     }
     out.family(
+        "warung_mailbox_depth_peak",
+        "gauge",
+        "The deepest each listed mailbox has been since its actor activated: a burst drained between two scrapes.",
+    );
+    for report in reports.iter().take(METRICS_DEEPEST_MAILBOXES) {
+        out.sample("warung_mailbox_depth_peak", &[("kind", report.kind), ("id", &report.id)], report.mailbox_peak);
+    }
+    out.family(
         "warung_mailbox_depth_actors",
         "gauge",
         "Active actors whose mailbox holds at most `depth_at_most` messages.",
