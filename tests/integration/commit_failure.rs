@@ -133,13 +133,7 @@ fn terminate_until(database: &str, sale_over: &AtomicBool) {
         while !sale_over.load(Ordering::Relaxed) {
             if cuts_of_every < CUTS_OF_EVERY_CONNECTION && last_cut_of_every.elapsed() >= CUTS_OF_EVERY_APART {
                 // Each cut finds the connections opened since the last.
-                sqlx::query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                )
-                .bind(database)
-                .execute(&admin)
-                .await
-                .unwrap();
+                cut_every_connection_by(&admin, database).await;
                 (cuts_of_every, last_cut_of_every) = (cuts_of_every + 1, std::time::Instant::now());
                 continue;
             }

@@ -356,14 +356,21 @@ pub(crate) use on_both_backends;
 /// Terminates every connection to `database`, as a restart of the server would; returns how many.
 pub async fn cut_every_connection(database: &str) -> usize {
     let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
+    let cut = cut_every_connection_by(&admin, database).await;
+    admin.close().await;
+    cut
+}
+
+/// As `cut_every_connection`, through an admin pool the caller keeps (a new connection for each
+/// cut is slow on a busy machine).
+pub async fn cut_every_connection_by(admin: &sqlx::PgPool, database: &str) -> usize {
     let cut: Vec<(bool,)> = sqlx::query_as(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
     .bind(database)
-    .fetch_all(&admin)
+    .fetch_all(admin)
     .await
     .unwrap();
-    admin.close().await;
     cut.len()
 }
 
