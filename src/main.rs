@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// glibc malloc took about 18% of the CPU in the durable purchase benchmark; mimalloc is built for
 /// many small, short-lived allocations across threads.
 #[global_allocator]
@@ -27,9 +25,8 @@ fn refuse_transparent_huge_pages() {
     }
 }
 
-#[actix_web::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     refuse_transparent_huge_pages();
     warung_actors::runtime::memory::release_memory_with(release_thread_memory);
-    warung::cli::run(warung::cli::Cli::parse()).await
+    warung::cli::main()
 }
