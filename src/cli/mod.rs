@@ -149,9 +149,9 @@ enum CatalogCommand {
 }
 
 /// The whole process after its allocator is chosen: the command line read, the command run on an
-/// actix system. A plain function, so the binary monomorphizes nothing: in a release build (no
-/// generics shared across crates) the binary had re-generated the whole async command tree, about
-/// 45 s of a clean build's serial tail, which the library already compiled.
+/// actix system. A plain function, so the binary monomorphizes nothing: a release build shares no
+/// generic instances across crates, and a binary that started the system itself re-generated the
+/// whole async command tree the library had compiled (44 s of a clean build's tail, docs/ci.md).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     actix_web::rt::System::new().block_on(run(cli))
