@@ -71,17 +71,17 @@ impl<R: Record> Runner<R> {
         let mut flights: VecDeque<Flight<R>> = VecDeque::new();
         let mut chain = Chain::fresh();
         let mut open = true;
-        // The events of the batch launched last, which the next one's sizes follow.
-        let mut previous = 0;
+        // The callers of the batch launched last, which the next one's gathering follows.
+        let mut previous_awaited = 0;
         loop {
             // One reading of the clock decides both whether to launch and how long to wait: read
             // twice, a window closing between the readings left the loop waiting on nothing
             // while callers waited on it (until an unrelated submission woke it, if ever).
             let now = tokio::time::Instant::now();
-            let sizes = Sizes { max: self.settings.batch_events_max, previous };
+            let sizes = Sizes { max: self.settings.batch_events_max, previous_awaited };
             if should_launch(&filling, flights.len(), open, sizes, now) {
                 let batch = std::mem::take(&mut filling);
-                previous = batch.events;
+                previous_awaited = batch.awaited;
                 if let Some(flight) = self.launch(batch.submissions, &mut chain) {
                     flights.push_back(flight);
                 }
@@ -312,7 +312,7 @@ mod pacing;
 mod tests;
 
 #[cfg(test)]
-use pacing::BATCH_GATHER_EVENTS_MIN;
+use pacing::BATCH_GATHER_CALLERS_MIN;
 #[cfg(test)]
 pub(super) use pacing::BATCH_GATHER_MICROS_MAX;
 use pacing::{should_launch, wait_until, Filling, Sizes};
