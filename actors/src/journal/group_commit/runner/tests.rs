@@ -6,16 +6,18 @@ use tokio::time::Instant;
 use super::super::{Awaited, Done};
 use super::*;
 
+fn submission(awaited: Awaited) -> Submission<()> {
+    Submission {
+        awaited,
+        origin: None,
+        depends_on: Vec::new(),
+        entries: Vec::new(),
+        done: Done { tx: Some(oneshot::channel().0), counted: None },
+    }
+}
+
 fn filling(submissions: usize, events: usize, deadline: Instant) -> Filling<()> {
-    let submissions = (0..submissions)
-        .map(|_| Submission {
-            awaited: Awaited::Yes,
-            origin: None,
-            depends_on: Vec::new(),
-            entries: Vec::new(),
-            done: Done { tx: Some(oneshot::channel().0), counted: None },
-        })
-        .collect::<Vec<_>>();
+    let submissions = (0..submissions).map(|_| submission(Awaited::Yes)).collect::<Vec<_>>();
     let awaited = submissions.len();
     Filling {
         submissions,
@@ -106,9 +108,7 @@ fn a_groups_debits_answered_at_once_do_not_count_as_its_callers() {
     let sizes = Sizes { max: 4_096, previous_awaited: 55 };
     let mut debits_first = gathering(9, now, 900);
     for _ in 0..42 {
-        let mut debit = gathering(1, now, 900).submissions.pop().expect("one");
-        debit.awaited = Awaited::No;
-        debits_first.submissions.push(debit);
+        debits_first.submissions.push(submission(Awaited::No));
         debits_first.events += 3;
     }
     assert!(debits_first.events >= 341 / 2, "half the events of the batch before");
