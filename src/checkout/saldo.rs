@@ -7,12 +7,17 @@
 //! The journal stores changes in the order they were made, fences an actor whose change failed,
 //! and refuses a change whose `depends_on` is fenced; so when the commit is stored, the debit
 //! before it is stored too, and a purchase costs one commit wait instead of three.
+//!
+//! The debit and the commit go as one chain (`Actors::wallet_then_product`): the wallet's actor
+//! applies the debit and hands the commit to the product's actor, which answers. The flow is
+//! woken once for the two steps instead of twice.
 
 use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::product::{Commit, Committed, PriceTier, ProductRejection, ReleaseReason, Reserve, StoreWhen};
 use warung_actors::runtime::CallError;
+use warung_actors::supervisor::Chained;
 use warung_actors::wallet::{Debit, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
@@ -103,53 +108,54 @@ impl Checkout {
             reason: format!("purchase {order}"),
             actor: by.clone(),
         };
-        // The debit is not waited for either: the commit names it in `depends_on`, so the journal
-        // stores the commit only if the debit (and the pending order with it) was stored.
-        let pending = vec![ShopRecord::Order(row.clone())];
-        let (balance, debited_by) =
-            match self.inner.actors.wallet_before_product(customer, debit, pending, product).await {
-                Ok((Ok(debited), debited_by)) => (debited.balance, debited_by),
-                Ok((Err(rejection), _)) => {
-                    self.release(&order, product, ReleaseReason::Failed).await.ok();
-                    return Err(match rejection {
-                        WalletRejection::InsufficientBalance { available, requested } => {
-                            CheckoutError::InsufficientBalance { available, required: requested }
-                        }
-                        other => CheckoutError::Wallet(other),
-                    });
-                }
-                Err(error) => {
-                    // The debit may or may not be stored: settle by what the reloaded actors know.
-                    self.settle_pending(&row).await;
-                    return Err(CheckoutError::Unavailable(error));
-                }
-            };
-
         let commit = Commit { order: order.clone(), actor: by };
         let mut paid = Order::new(row.clone());
         paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
-        match self.inner.actors.product_after(product, commit, vec![paid.record()], vec![debited_by]).await {
-            Ok(Ok(Committed { items, quantity, total, .. })) => {
-                Ok(Purchase { order, product: product.clone(), quantity, total, items, balance })
+        // The debit (stored with the pending order) is not waited for: the wallet's actor hands
+        // the commit to the product's, which names the debit in `depends_on`, so the journal
+        // stores the commit (and the paid order) only if the debit was stored.
+        let (pending, paid) = (vec![ShopRecord::Order(row.clone())], vec![paid.record()]);
+        let chained = self.inner.actors.wallet_then_product(customer, debit, pending, product, commit, paid).await;
+        match chained {
+            Ok(Chained::Both(debited, Ok(Ok(Committed { items, quantity, total, .. })))) => {
+                Ok(Purchase { order, product: product.clone(), quantity, total, items, balance: debited.balance })
+            }
+            Ok(Chained::WalletRefused(rejection)) => {
+                self.release(&order, product, ReleaseReason::Failed).await.ok();
+                Err(match rejection {
+                    WalletRejection::InsufficientBalance { available, requested } => {
+                        CheckoutError::InsufficientBalance { available, required: requested }
+                    }
+                    other => CheckoutError::Wallet(other),
+                })
             }
             // The stock held for this purchase is gone: the product's actor restarted between the
             // steps (a crash, or its shard moved to another node). Nothing was bought, the debit
             // is refunded, and buying again may well succeed: "try again", not a refusal.
-            Ok(Err(ProductRejection::ReservationNotFound)) => {
+            Ok(Chained::Both(_, Ok(Err(ProductRejection::ReservationNotFound)))) => {
                 self.settle_pending(&row).await;
                 let reason = "the stock held for this purchase was released before it was paid; nothing was taken";
                 Err(CheckoutError::Unavailable(CallError::NotStored { reason: reason.to_string() }))
             }
-            Ok(Err(rejection)) => {
+            Ok(Chained::Both(_, Ok(Err(rejection)))) => {
                 self.settle_pending(&row).await;
                 Err(CheckoutError::Product(rejection))
             }
-            // The commit's result is unknown (its answer was lost, its batch reported failed): what
-            // the reloaded actors find decides the answer, not the error.
-            Err(error) => match self.settle_after_unknown_result(&row).await {
-                Settled::Completed | Settled::SaleStandsStateLater => self.stored_purchase(&row).await,
-                _ => Err(CheckoutError::Unavailable(error)),
-            },
+            // The commit's result is unknown (its answer was lost, its batch reported failed), or
+            // an actor stopped under the chain: what the reloaded actors find decides the answer,
+            // not the error.
+            Ok(Chained::Both(_, Err(error))) | Err(error @ CallError::OutcomeUnknown { .. }) => {
+                match self.settle_after_unknown_result(&row).await {
+                    Settled::Completed | Settled::SaleStandsStateLater => self.stored_purchase(&row).await,
+                    _ => Err(CheckoutError::Unavailable(error)),
+                }
+            }
+            // The debit was not applied: the stock is released (and a debit refunded, should the
+            // reloaded wallet know of one).
+            Err(error) => {
+                self.settle_pending(&row).await;
+                Err(CheckoutError::Unavailable(error))
+            }
         }
     }
 

@@ -29,7 +29,7 @@ pub mod wire;
 pub use membership::MembershipError;
 pub use node::{ClusterNode, OwnedShards};
 pub use remote::{Remote, RemoteCounters, FLOW_DEADLINES_MAX};
-pub use route::{Actors, Dependency, FlowPlace};
+pub use route::{Actors, FlowPlace};
 pub use scope::Scope;
 pub use shard::{Shard, SHARDS_COUNT};
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use warung_actors::domain::{CustomerId, ProductCode};
-use warung_actors::journal::Origin;
 use warung_actors::product::{ProductGauges, ProductRejection, ProductRequest, ProductSnapshot};
 use warung_actors::runtime::{CallError, Reply};
+use warung_actors::supervisor::Chained;
 use warung_actors::wallet::{WalletBalance, WalletGauges, WalletRejection, WalletRequest};
 
 use super::remote::Remote;
@@ -23,15 +23,6 @@ use crate::records::{ShopRecord, Supervisor};
 /// `ROUTE_BACKOFF_MAX_MS`.
 const ROUTE_BACKOFF_FIRST_MS: u64 = 5;
 const ROUTE_BACKOFF_MAX_MS: u64 = 200;
-/// A change an actor made that a later change needs stored first (see `Supervisor::product_after`).
-#[derive(Clone, Debug)]
-pub enum Dependency {
-    /// Made on this node, not yet known to be stored: the journal orders the two.
-    Local(Origin),
-    /// Made on another node, and already stored there.
-    Stored,
-}
-
 #[derive(Clone)]
 pub struct Actors {
     local: Supervisor,
@@ -105,48 +96,26 @@ impl Actors {
         code: &ProductCode,
         command: C,
     ) -> Reply<C::Reply, ProductRejection> {
-        self.product_after(code, command, Vec::new(), Vec::new()).await
+        self.product_with(code, command, Vec::new()).await
     }
 
+    /// A product command stored with `attach`.
     pub async fn product_with<C: ProductRequest>(
         &self,
         code: &ProductCode,
         command: C,
         attach: Vec<ShopRecord>,
     ) -> Reply<C::Reply, ProductRejection> {
-        self.product_after(code, command, attach, Vec::new()).await
-    }
-
-    /// A product command stored with `attach`, and only if `depends_on` was stored. Sent to
-    /// another node only when every change it depends on is already stored there or here
-    /// (`Dependency::Stored`).
-    pub async fn product_after<C: ProductRequest>(
-        &self,
-        code: &ProductCode,
-        command: C,
-        attach: Vec<ShopRecord>,
-        depends_on: Vec<Dependency>,
-    ) -> Reply<C::Reply, ProductRejection> {
         if self.remote.is_none() {
             // One node: nothing to place, and nothing is ever tried again here, so the command
             // and its records are handed over, not copied for another attempt.
-            return self.local.product_after(code, command, attach, local_origins(&depends_on)).await;
+            return self.local.product_with(code, command, attach).await;
         }
         let shard = || Shard::of_product(code);
-        let (command, attach, depends_on) = (&command, &attach, &depends_on);
+        let (command, attach) = (&command, &attach);
         self.until_placed(|| async move {
             match self.place_product(shard, command) {
-                Place::Here => {
-                    let local = local_origins(depends_on);
-                    self.local.product_after(code, command.clone(), attach.clone(), local).await
-                }
-                // Another node's journal cannot be ordered after a change made here that is not
-                // known to be stored: the caller makes such a change durable first (see
-                // `wallet_before_product`). One that moved here meanwhile is refused, not risked.
-                Place::There(..) if depends_on.iter().any(|d| matches!(d, Dependency::Local(_))) => {
-                    let reason = "the product moved to another node during the purchase; nothing was taken";
-                    Err(CallError::NotStored { reason: reason.to_string() })
-                }
+                Place::Here => self.local.product_with(code, command.clone(), attach.clone()).await,
                 Place::There(remote, shard) => {
                     let request = Request::Product {
                         code: code.clone(),
@@ -209,36 +178,29 @@ impl Actors {
         .await
     }
 
-    /// A wallet command answered as soon as it is applied here (naming the change for a later
-    /// one's `depends_on`), or once stored on another node.
-    pub async fn wallet_applied<C: WalletRequest>(
+    /// A wallet command and, once it is applied, a product command that needs it stored (a
+    /// purchase's debit, then its commit). With both actors here, the wallet's actor hands the
+    /// product command straight to the product's (`Supervisor::wallet_then_product`); else the
+    /// wallet's change is stored first, so the product's node never stores a sale whose payment
+    /// was lost. An error means the wallet's command was not applied, or that its outcome is
+    /// unknown (`CallError::OutcomeUnknown`).
+    pub async fn wallet_then_product<CW: WalletRequest, CP: ProductRequest>(
         &self,
         customer: &CustomerId,
-        command: C,
-        attach: Vec<ShopRecord>,
-    ) -> Result<(Result<C::Reply, WalletRejection>, Dependency), CallError> {
-        match self.place(|| Shard::of_customer(customer)) {
-            Place::Here => {
-                let (reply, origin) = self.local.wallet_applied(customer, command, attach).await?;
-                Ok((reply, Dependency::Local(origin)))
-            }
-            Place::There(..) => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
-        }
-    }
-
-    /// A wallet command whose change a command to `product` will depend on: answered once applied
-    /// when the product's actor runs here too (the journal orders the two), else once stored, so
-    /// the product's node never stores a sale whose payment was lost.
-    pub async fn wallet_before_product<C: WalletRequest>(
-        &self,
-        customer: &CustomerId,
-        command: C,
+        command: CW,
         attach: Vec<ShopRecord>,
         product: &ProductCode,
-    ) -> Result<(Result<C::Reply, WalletRejection>, Dependency), CallError> {
+        then: CP,
+        then_attach: Vec<ShopRecord>,
+    ) -> Result<Chained<CW::Reply, CP::Reply>, CallError> {
         match (self.place(|| Shard::of_product(product)), self.place(|| Shard::of_customer(customer))) {
-            (Place::Here, Place::Here) => self.wallet_applied(customer, command, attach).await,
-            _ => Ok((self.wallet_with(customer, command, attach).await?, Dependency::Stored)),
+            (Place::Here, Place::Here) => {
+                self.local.wallet_then_product(customer, command, attach, product, then, then_attach).await
+            }
+            _ => match self.wallet_with(customer, command, attach).await? {
+                Err(rejection) => Ok(Chained::WalletRefused(rejection)),
+                Ok(reply) => Ok(Chained::Both(reply, self.product_with(product, then, then_attach).await)),
+            },
         }
     }
 
@@ -327,16 +289,6 @@ pub enum FlowPlace {
 /// Whether a product command of this kind opens a reservation (`ProductRequest::kind`).
 pub(super) fn opens_reservation(kind: &str) -> bool {
     kind == "reserve"
-}
-
-fn local_origins(depends_on: &[Dependency]) -> Vec<Origin> {
-    depends_on
-        .iter()
-        .filter_map(|d| match d {
-            Dependency::Local(origin) => Some(origin.clone()),
-            Dependency::Stored => None,
-        })
-        .collect()
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, CallError> {

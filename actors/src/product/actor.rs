@@ -133,6 +133,23 @@ impl<R: Record> ProductActor<R> {
         }
     }
 
+    /// Runs one command message: the answer, held until what it reports is stored.
+    pub(crate) fn handle_command<C: ProductRequest>(
+        &mut self,
+        msg: ProductMsg<C, R>,
+        ctx: &mut Context<Self>,
+    ) -> Held<Result<C::Reply, ProductRejection>> {
+        let _caller = msg.span.enter();
+        tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
+        let started = Instant::now();
+        let now = self.clock.at(started);
+        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on, msg.reply.into(), now);
+        let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
+        self.arm_expiry(ctx);
+        self.stats.handled(started.elapsed(), now);
+        Held::until(result, ticket)
+    }
+
     fn arm_expiry(&mut self, ctx: &mut Context<Self>) {
         let Some(next) = self.state.next_expiry() else { return };
         if let Some((armed, handle)) = self.timer {
@@ -197,15 +214,7 @@ impl<C: ProductRequest, R: Record> Handler<ProductMsg<C, R>> for ProductActor<R>
     type Result = MessageResult<ProductMsg<C, R>>;
 
     fn handle(&mut self, msg: ProductMsg<C, R>, ctx: &mut Context<Self>) -> Self::Result {
-        let _caller = msg.span.enter();
-        tracing::debug!(product = %self.state.code, command = msg.command.kind(), "product command");
-        let started = Instant::now();
-        let now = self.clock.at(started);
-        let (result, ticket) = self.decide(msg.command, msg.attach, msg.depends_on, msg.reply.into(), now);
-        let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
-        self.arm_expiry(ctx);
-        self.stats.handled(started.elapsed(), now);
-        MessageResult(Held::until(result, ticket))
+        MessageResult(self.handle_command(msg, ctx))
     }
 }
 

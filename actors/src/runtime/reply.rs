@@ -86,6 +86,13 @@ impl<T> Held<T> {
         Held { result, ticket }
     }
 
+    /// The answer of a command given as soon as it is applied (`ReplyWhen::Applied`): there is
+    /// no ticket to wait for.
+    pub(crate) fn applied(self) -> Result<T, CallError> {
+        debug_assert!(self.ticket.is_none(), "an answer given when applied holds no ticket");
+        self.result
+    }
+
     /// The answer, once the changes it reports are stored; if they never will be, why.
     pub async fn durable(self) -> Result<T, CallError> {
         if let Some(ticket) = self.ticket {

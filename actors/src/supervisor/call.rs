@@ -1,12 +1,12 @@
 //! One call to an actor: find or activate it, refuse new work at once when its mailbox is full,
 //! and try again (safely, every command carrying its caller's id) when it stops under the call.
 
+use actix::prelude::SendError;
 use actix::{Actor, Handler, MailboxError, Message};
 
 use super::{Handle, Registry, CALL_ATTEMPTS_MAX};
 use crate::domain::Clock;
-use crate::journal::Incarnation;
-use crate::runtime::{Admission, CallError};
+use crate::runtime::{ActorStats, Admission, CallError};
 
 /// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
 /// the call. At a full mailbox, `Admission::WhenRoom` is refused at once; `Always` waits its turn.
@@ -17,7 +17,7 @@ pub(super) async fn call<K, A, G, M, F, Fut>(
     msg: &M,
     admission: Admission,
     clock: Clock,
-) -> Result<(M::Result, Incarnation), CallError>
+) -> Result<M::Result, CallError>
 where
     K: Clone + Eq + std::hash::Hash,
     A: Actor<Context = actix::Context<A>> + Handler<M>,
@@ -28,14 +28,11 @@ where
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
         let handle = registry.get(key, clock, &activate).await?;
-        match admission {
-            Admission::WhenRoom if !handle.stats.try_enqueue() => return Err(CallError::Busy),
-            Admission::WhenRoom => {}
-            // The actix mailbox holds a little more than ours, and a send to a full one waits.
-            Admission::Always => handle.stats.enqueue(),
+        if !admit(&handle.stats, admission) {
+            return Err(CallError::Busy);
         }
         match handle.addr.send(msg.clone()).await {
-            Ok(reply) => return Ok((reply, handle.stats.incarnation)),
+            Ok(reply) => return Ok(reply),
             Err(MailboxError::Closed) | Err(MailboxError::Timeout) => {
                 handle.stats.dequeue_unhandled();
                 if registry.evict(key, &handle, clock.now()) {
@@ -45,4 +42,59 @@ where
         }
     }
     Err(CallError::Stopped)
+}
+
+/// Hands `msg` to the actor for `key` without waiting for it to be handled: for a message that
+/// answers through a channel of its own (see `chain`). Activates the actor if needed and tries
+/// again if it has stopped; admission as in `call`.
+pub(super) async fn post<K, A, G, M, F, Fut>(
+    registry: &Registry<K, A, G>,
+    key: &K,
+    activate: F,
+    mut msg: M,
+    admission: Admission,
+    clock: Clock,
+) -> Result<(), CallError>
+where
+    K: Clone + Eq + std::hash::Hash,
+    A: Actor<Context = actix::Context<A>> + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+{
+    for _ in 0..CALL_ATTEMPTS_MAX {
+        let handle = registry.get(key, clock, &activate).await?;
+        if !admit(&handle.stats, admission) {
+            return Err(CallError::Busy);
+        }
+        match handle.addr.try_send(msg) {
+            Ok(()) => return Ok(()),
+            // Our count admitted it: the actix mailbox, a little larger, takes it past its limit.
+            Err(SendError::Full(full)) => {
+                handle.addr.do_send(full);
+                return Ok(());
+            }
+            Err(SendError::Closed(closed)) => {
+                msg = closed;
+                handle.stats.dequeue_unhandled();
+                if registry.evict(key, &handle, clock.now()) {
+                    tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
+                }
+            }
+        }
+    }
+    Err(CallError::Stopped)
+}
+
+/// Counts a message into the actor's mailbox; false if `WhenRoom` finds it full.
+pub(super) fn admit(stats: &ActorStats, admission: Admission) -> bool {
+    match admission {
+        Admission::WhenRoom => stats.try_enqueue(),
+        // The actix mailbox holds a little more than ours, and a send to a full one waits.
+        Admission::Always => {
+            stats.enqueue();
+            true
+        }
+    }
 }

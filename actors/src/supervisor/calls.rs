@@ -4,7 +4,7 @@
 
 use super::{call, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
-use crate::journal::{ActorKey, Incarnation, Origin, Record};
+use crate::journal::Record;
 use crate::product::{ProductMsg, ProductRejection, ProductRequest, ProductSnapshot, ProductSnapshotQuery};
 use crate::runtime::{Admission, CallError, Reply, ReplyWhen};
 use crate::wallet::{WalletBalance, WalletBalanceQuery, WalletMsg, WalletRejection, WalletRequest};
@@ -18,27 +18,16 @@ impl<R: Record> Supervisor<R> {
         self.product_with(code, command, Vec::new()).await
     }
 
-    /// A product command whose changes are stored together with `attach`.
+    /// A product command whose changes are stored together with `attach`. Answered once durable.
     pub async fn product_with<C: ProductRequest>(
         &self,
         code: &ProductCode,
         command: C,
         attach: Vec<R>,
     ) -> Reply<C::Reply, ProductRejection> {
-        self.product_after(code, command, attach, Vec::new()).await
-    }
-
-    /// A product command whose changes are stored together with `attach`, and only if the
-    /// changes of `depends_on` were stored (see `Origin`). Answered once durable.
-    pub async fn product_after<C: ProductRequest>(
-        &self,
-        code: &ProductCode,
-        command: C,
-        attach: Vec<R>,
-        depends_on: Vec<Origin>,
-    ) -> Reply<C::Reply, ProductRejection> {
+        let depends_on = Vec::new();
         let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
-        Ok(self.call_product(code, &msg).await?.0)
+        self.call_product(code, &msg).await
     }
 
     /// A product command answered as soon as it is applied, before it is stored: see
@@ -55,7 +44,7 @@ impl<R: Record> Supervisor<R> {
             depends_on: Vec::new(),
             span: tracing::Span::current(),
         };
-        Ok(self.call_product(code, &msg).await?.0)
+        self.call_product(code, &msg).await
     }
 
     pub async fn wallet<C: WalletRequest>(
@@ -74,56 +63,38 @@ impl<R: Record> Supervisor<R> {
         attach: Vec<R>,
     ) -> Reply<C::Reply, WalletRejection> {
         let msg = WalletMsg { command, attach, reply: ReplyWhen::Durable, span: tracing::Span::current() };
-        self.call_wallet(customer, &msg).await?.0
-    }
-
-    /// A wallet command answered as soon as it is applied, with the incarnation that applied it:
-    /// a later change that needs this one must name it in `product_after`'s `depends_on`.
-    pub async fn wallet_applied<C: WalletRequest>(
-        &self,
-        customer: &CustomerId,
-        command: C,
-        attach: Vec<R>,
-    ) -> Result<(Result<C::Reply, WalletRejection>, Origin), CallError> {
-        let msg = WalletMsg { command, attach, reply: ReplyWhen::Applied, span: tracing::Span::current() };
-        let (reply, incarnation) = self.call_wallet(customer, &msg).await?;
-        Ok((reply?, (ActorKey::Wallet(customer.clone()), incarnation)))
+        self.call_wallet(customer, &msg).await
     }
 
     async fn call_product<C: ProductRequest>(
         &self,
         code: &ProductCode,
         msg: &ProductMsg<C, R>,
-    ) -> Result<(Result<C::Reply, ProductRejection>, Incarnation), CallError> {
+    ) -> Reply<C::Reply, ProductRejection> {
         let admission = msg.command.admission();
-        let (held, incarnation) =
+        let held =
             call(&self.inner.products, code, || self.activate_product(code), msg, admission, self.inner.clock).await?;
-        Ok((held.durable().await?, incarnation))
+        held.durable().await
     }
 
     async fn call_wallet<C: WalletRequest>(
         &self,
         customer: &CustomerId,
         msg: &WalletMsg<C, R>,
-    ) -> Result<(Reply<C::Reply, WalletRejection>, Incarnation), CallError> {
+    ) -> Reply<C::Reply, WalletRejection> {
         let activate = || self.activate_wallet(customer);
-        let (held, incarnation) =
-            call(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
-        Ok((held.durable().await, incarnation))
+        call(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?.durable().await
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
         let activate = || self.activate_product(code);
-        Ok(call(&self.inner.products, code, activate, &ProductSnapshotQuery, Admission::WhenRoom, self.inner.clock)
-            .await?
-            .0)
+        call(&self.inner.products, code, activate, &ProductSnapshotQuery, Admission::WhenRoom, self.inner.clock).await
     }
 
     pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
         let activate = || self.activate_wallet(customer);
         call(&self.inner.wallets, customer, activate, &WalletBalanceQuery, Admission::WhenRoom, self.inner.clock)
             .await?
-            .0
             .durable()
             .await
     }

@@ -11,6 +11,9 @@
 mod activation;
 mod call;
 mod calls;
+mod chain;
+#[cfg(test)]
+mod chain_tests;
 mod lifecycle;
 mod registry;
 mod restarts;
@@ -21,6 +24,7 @@ mod services_tests;
 mod tests;
 mod wallet_loads;
 
+pub use chain::Chained;
 pub use registry::{Handle, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};

@@ -42,7 +42,7 @@ impl Loader for MemoryStore {
     }
 }
 
-fn record(now: i64, items: usize, reservations: Vec<(OrderId, Reservation)>) -> ProductRecord {
+pub(super) fn record(now: i64, items: usize, reservations: Vec<(OrderId, Reservation)>) -> ProductRecord {
     let reserved: i64 = reservations.iter().map(|(_, r)| i64::from(r.quantity)).sum();
     let available: Vec<Item> = (0..items)
         .map(|i| Item { no: i as i64 + 1, secret: ItemSecret::parse(&format!("item-{i}")).unwrap() })

@@ -10,7 +10,7 @@ use super::requests::WalletRequest;
 use super::state::WalletState;
 use super::terms::{WalletBalance, WalletRejection};
 use crate::domain::{Clock, Money};
-use crate::journal::{ActorKey, Entry, Incarnation, Journal, Record, Ticket};
+use crate::journal::{ActorKey, Entry, Incarnation, Journal, Origin, Record, Ticket};
 use crate::runtime::{ActorStats, Held, Passivate, ReplyWhen, Stop};
 
 /// A command, and records to store in the same transaction as its changes (see `ProductMsg`).
@@ -83,6 +83,21 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
     type Result = MessageResult<WalletMsg<C, R>>;
 
     fn handle(&mut self, msg: WalletMsg<C, R>, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.handle_command(msg))
+    }
+}
+
+impl<R: Record> WalletActor<R> {
+    /// The change this actor's next stored events belong to, for a later command's `depends_on`.
+    pub(crate) fn origin(&self) -> Origin {
+        (ActorKey::Wallet(self.state.customer.clone()), self.incarnation)
+    }
+
+    /// Runs one command message: the answer, held until what it reports is stored.
+    pub(crate) fn handle_command<C: WalletRequest>(
+        &mut self,
+        msg: WalletMsg<C, R>,
+    ) -> Held<Result<C::Reply, WalletRejection>> {
         let _caller = msg.span.enter();
         tracing::debug!(command = msg.command.kind(), "wallet command");
         let started = Instant::now();
@@ -95,9 +110,9 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
                 }
                 Ok(transition) => {
                     self.gauges.publish(&self.state);
-                    let origin = (ActorKey::Wallet(self.state.customer.clone()), self.incarnation);
-                    let ticket =
-                        slot.awaited(msg.reply.into()).submit(Some(origin), Entry::all(transition.events, msg.attach));
+                    let ticket = slot
+                        .awaited(msg.reply.into())
+                        .submit(Some(self.origin()), Entry::all(transition.events, msg.attach));
                     self.last_ticket = Some(ticket.clone());
                     (Ok(Ok(transition.outcome)), Some(ticket))
                 }
@@ -107,7 +122,7 @@ impl<C: WalletRequest, R: Record> Handler<WalletMsg<C, R>> for WalletActor<R> {
         };
         self.stats.handled(started.elapsed(), now);
         let ticket = if msg.reply == ReplyWhen::Applied { None } else { ticket };
-        MessageResult(Held::until(result, ticket))
+        Held::until(result, ticket)
     }
 }
 
