@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::broadcast;
-use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity, UnixMs};
+use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
 use warung_actors::product::{Release, ReleaseReason, Reserve, Reserved, StoreWhen};
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::WalletBalance;
@@ -243,7 +243,23 @@ impl Checkout {
         method: PaymentMethod,
         state: OrderState,
     ) -> OrderRow {
-        new_order_row(self.inner.clock.now(), customer, product, reserved, method, state)
+        let now = self.inner.clock.now();
+        OrderRow {
+            id: reserved.order.clone(),
+            customer: customer.clone(),
+            product: product.clone(),
+            quantity: reserved.quantity,
+            unit_price: reserved.unit_price,
+            total: reserved.total,
+            method,
+            state,
+            expires_at: reserved.expires_at,
+            note: String::new(),
+            created_at: now,
+            updated_at: now,
+            creates: true,
+            moved_from: None,
+        }
     }
 
     /// Reserves stock for an order. The command's `tier` is the customer's (`role_of`), looked up
@@ -289,33 +305,6 @@ impl Checkout {
 
     fn notify(&self, notice: OrderNotice) {
         let _ = self.inner.notices.send(notice);
-    }
-}
-
-/// A new order's row at `now`, made from its reservation.
-fn new_order_row(
-    now: UnixMs,
-    customer: &CustomerId,
-    product: &ProductCode,
-    reserved: &Reserved,
-    method: PaymentMethod,
-    state: OrderState,
-) -> OrderRow {
-    OrderRow {
-        id: reserved.order.clone(),
-        customer: customer.clone(),
-        product: product.clone(),
-        quantity: reserved.quantity,
-        unit_price: reserved.unit_price,
-        total: reserved.total,
-        method,
-        state,
-        expires_at: reserved.expires_at,
-        note: String::new(),
-        created_at: now,
-        updated_at: now,
-        creates: true,
-        moved_from: None,
     }
 }
 

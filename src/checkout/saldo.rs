@@ -8,26 +8,22 @@
 //! and refuses a change whose `depends_on` is fenced; so when the commit is stored, the debit
 //! before it is stored too, and a purchase costs one commit wait instead of three.
 //!
-//! The three steps go as one chain, actor to actor (`Actors::product_then_wallet_then_product`):
-//! the product's actor reserves and makes the debit and the commit from the reservation
-//! (`SaldoSteps`), the wallet's actor applies the debit and hands the commit back to the product's,
-//! which answers. The flow is woken once for the three steps instead of three times.
+//! The debit and the commit go as one chain (`Actors::wallet_then_product`): the wallet's actor
+//! applies the debit and hands the commit to the product's actor, which answers. The flow is
+//! woken once for the two steps instead of twice.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
 
-use warung_actors::domain::{Clock, CustomerId, OrderId, ProductCode, Quantity};
-use warung_actors::product::{
-    Commit, Committed, PriceTier, ProductRejection, ReleaseReason, Reserve, Reserved, StoreWhen,
-};
+use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
+use warung_actors::product::{Commit, Committed, PriceTier, ProductRejection, ReleaseReason, Reserve, StoreWhen};
 use warung_actors::runtime::CallError;
-use warung_actors::supervisor::{Begun, Chained, Then};
-use warung_actors::wallet::{Debit, Debited, WalletRejection};
+use warung_actors::supervisor::Chained;
+use warung_actors::wallet::{Debit, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
 use super::owner::{Buy, Placed};
 use super::recovery::Settled;
-use super::{actor_of, new_order_row, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
+use super::{actor_of, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
 
 impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
@@ -103,57 +99,28 @@ impl Checkout {
             tier,
             actor: by.clone(),
         };
-        let steps = SaldoSteps {
-            order: order.clone(),
-            customer: customer.clone(),
-            product: product.clone(),
-            by,
-            clock: self.inner.clock,
-            made: Arc::new(OnceLock::new()),
-        };
-        let made = steps.made.clone();
-        let next = Box::new(move |reserved: &Reserved| steps.make(reserved));
-        let begun = self.inner.actors.product_then_wallet_then_product(product, reserve, customer, next).await;
-        let row = || made.get().expect("the order's row is made before its debit is sent").clone();
-        match begun {
-            Ok(Begun::Went(_, chained)) => self.after_debit(order, product, row(), chained).await,
-            Ok(Begun::Refused(rejection)) => Err(CheckoutError::Product(rejection)),
-            Ok(Begun::NotContinued(_, error)) => {
-                self.release(&order, product, ReleaseReason::Failed).await.ok();
-                Err(error)
-            }
-            // The debit was not applied: the stock is released (and a debit refunded, should the
-            // reloaded wallet know of one).
-            Ok(Begun::WalletNotApplied(_, error)) => {
-                self.settle_pending(&row()).await;
-                Err(CheckoutError::Unavailable(error))
-            }
-            Err(CallError::NotFound) => Err(CheckoutError::ProductNotFound),
-            // An actor stopped under the chain: what the reloaded actors find decides the answer.
-            Err(error @ CallError::OutcomeUnknown { .. }) => match made.get() {
-                Some(row) => self.answer_unknown_result(row, error).await,
-                None => {
-                    self.release(&order, product, ReleaseReason::Failed).await.ok();
-                    Err(CheckoutError::Unavailable(error))
-                }
-            },
-            Err(error) => Err(CheckoutError::Unavailable(error)),
-        }
-    }
+        let reserved = self.reserve(product, reserve).await?;
+        let row = self.order_row(customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
 
-    /// The sale once the debit was applied: answered when the commit is stored, else settled.
-    async fn after_debit(
-        &self,
-        order: OrderId,
-        product: &ProductCode,
-        row: OrderRow,
-        chained: Chained<Debited, Committed>,
-    ) -> Result<Purchase, CheckoutError> {
+        let debit = Debit {
+            reference: order.debit_reference(),
+            amount: reserved.total,
+            reason: format!("purchase {order}"),
+            actor: by.clone(),
+        };
+        let commit = Commit { order: order.clone(), actor: by };
+        let mut paid = Order::new(row.clone());
+        paid.apply(OrderCommand::Complete { note: "" }, self.inner.clock.now())?;
+        // The debit (stored with the pending order) is not waited for: the wallet's actor hands
+        // the commit to the product's, which names the debit in `depends_on`, so the journal
+        // stores the commit (and the paid order) only if the debit was stored.
+        let (pending, paid) = (vec![ShopRecord::Order(row.clone())], vec![paid.record()]);
+        let chained = self.inner.actors.wallet_then_product(customer, debit, pending, product, commit, paid).await;
         match chained {
-            Chained::Both(debited, Ok(Ok(Committed { items, quantity, total, .. }))) => {
+            Ok(Chained::Both(debited, Ok(Ok(Committed { items, quantity, total, .. })))) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance: debited.balance })
             }
-            Chained::WalletRefused(rejection) => {
+            Ok(Chained::WalletRefused(rejection)) => {
                 self.release(&order, product, ReleaseReason::Failed).await.ok();
                 Err(match rejection {
                     WalletRejection::InsufficientBalance { available, requested } => {
@@ -165,25 +132,30 @@ impl Checkout {
             // The stock held for this purchase is gone: the product's actor restarted between the
             // steps (a crash, or its shard moved to another node). Nothing was bought, the debit
             // is refunded, and buying again may well succeed: "try again", not a refusal.
-            Chained::Both(_, Ok(Err(ProductRejection::ReservationNotFound))) => {
+            Ok(Chained::Both(_, Ok(Err(ProductRejection::ReservationNotFound)))) => {
                 self.settle_pending(&row).await;
                 let reason = "the stock held for this purchase was released before it was paid; nothing was taken";
                 Err(CheckoutError::Unavailable(CallError::NotStored { reason: reason.to_string() }))
             }
-            Chained::Both(_, Ok(Err(rejection))) => {
+            Ok(Chained::Both(_, Ok(Err(rejection)))) => {
                 self.settle_pending(&row).await;
                 Err(CheckoutError::Product(rejection))
             }
-            // The commit's result is unknown (its answer was lost, its batch reported failed).
-            Chained::Both(_, Err(error)) => self.answer_unknown_result(&row, error).await,
-        }
-    }
-
-    /// What the reloaded actors find decides the answer, not the error.
-    async fn answer_unknown_result(&self, row: &OrderRow, error: CallError) -> Result<Purchase, CheckoutError> {
-        match self.settle_after_unknown_result(row).await {
-            Settled::Completed | Settled::SaleStandsStateLater => self.stored_purchase(row).await,
-            _ => Err(CheckoutError::Unavailable(error)),
+            // The commit's result is unknown (its answer was lost, its batch reported failed), or
+            // an actor stopped under the chain: what the reloaded actors find decides the answer,
+            // not the error.
+            Ok(Chained::Both(_, Err(error))) | Err(error @ CallError::OutcomeUnknown { .. }) => {
+                match self.settle_after_unknown_result(&row).await {
+                    Settled::Completed | Settled::SaleStandsStateLater => self.stored_purchase(&row).await,
+                    _ => Err(CheckoutError::Unavailable(error)),
+                }
+            }
+            // The debit was not applied: the stock is released (and a debit refunded, should the
+            // reloaded wallet know of one).
+            Err(error) => {
+                self.settle_pending(&row).await;
+                Err(CheckoutError::Unavailable(error))
+            }
         }
     }
 
@@ -239,41 +211,5 @@ impl Checkout {
             return Err(CheckoutError::InsufficientBalance { available, required });
         }
         Ok(())
-    }
-}
-
-/// What a saldo purchase sends after its reservation, made from it on the product's actor: the
-/// debit (stored with the pending order) and the commit (stored with the paid order). Given only
-/// what it uses; the pending order's row is kept in `made` for settling should the chain fail.
-struct SaldoSteps {
-    order: OrderId,
-    customer: CustomerId,
-    product: ProductCode,
-    by: String,
-    clock: Clock,
-    made: Arc<OnceLock<OrderRow>>,
-}
-
-impl SaldoSteps {
-    fn make(self, reserved: &Reserved) -> Result<Then<Debit, Commit, ShopRecord>, CheckoutError> {
-        let now = self.clock.now();
-        let row =
-            new_order_row(now, &self.customer, &self.product, reserved, PaymentMethod::Saldo, OrderState::Pending);
-        let mut paid = Order::new(row.clone());
-        paid.apply(OrderCommand::Complete { note: "" }, now)?;
-        let debit = Debit {
-            reference: self.order.debit_reference(),
-            amount: reserved.total,
-            reason: format!("purchase {}", self.order),
-            actor: self.by.clone(),
-        };
-        let pending = vec![ShopRecord::Order(row.clone())];
-        let _ = self.made.set(row);
-        Ok(Then {
-            wallet: debit,
-            attach: pending,
-            then: Commit { order: self.order, actor: self.by },
-            then_attach: vec![paid.record()],
-        })
     }
 }

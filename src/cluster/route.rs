@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use warung_actors::domain::{CustomerId, ProductCode};
 use warung_actors::product::{ProductGauges, ProductRejection, ProductRequest, ProductSnapshot};
 use warung_actors::runtime::{CallError, Reply};
-use warung_actors::supervisor::{Begun, Chained, Next, Then};
+use warung_actors::supervisor::Chained;
 use warung_actors::wallet::{WalletBalance, WalletGauges, WalletRejection, WalletRequest};
 
 use super::remote::Remote;
@@ -201,44 +201,6 @@ impl Actors {
                 Err(rejection) => Ok(Chained::WalletRefused(rejection)),
                 Ok(reply) => Ok(Chained::Both(reply, self.product_with(product, then, then_attach).await)),
             },
-        }
-    }
-
-    /// A product command (a reservation) and the chain `next` makes of its answer: a wallet
-    /// command and, once applied, a product command that needs it stored (see
-    /// `wallet_then_product`). With the product, its new reservations and the wallet all here,
-    /// the three run actor to actor (`Supervisor::product_then_wallet_then_product`); else one
-    /// step after another.
-    pub async fn product_then_wallet_then_product<C1, CW, CP, E>(
-        &self,
-        product: &ProductCode,
-        first: C1,
-        customer: &CustomerId,
-        next: Next<C1::Reply, CW, CP, ShopRecord, E>,
-    ) -> Result<Begun<C1::Reply, E, CW::Reply, CP::Reply>, CallError>
-    where
-        C1: ProductRequest,
-        CW: WalletRequest,
-        CP: ProductRequest,
-        E: Send + 'static,
-    {
-        let here =
-            (self.place_product(|| Shard::of_product(product), &first), self.place(|| Shard::of_customer(customer)));
-        if let (Place::Here, Place::Here) = here {
-            return self.local.product_then_wallet_then_product(product, first, customer, next).await;
-        }
-        let reply = match self.product_applied(product, first).await? {
-            Ok(reply) => reply,
-            Err(rejection) => return Ok(Begun::Refused(rejection)),
-        };
-        let Then { wallet, attach, then, then_attach } = match next(&reply) {
-            Ok(rest) => rest,
-            Err(error) => return Ok(Begun::NotContinued(reply, error)),
-        };
-        match self.wallet_then_product(customer, wallet, attach, product, then, then_attach).await {
-            Ok(chained) => Ok(Begun::Went(reply, chained)),
-            Err(error @ CallError::OutcomeUnknown { .. }) => Err(error),
-            Err(error) => Ok(Begun::WalletNotApplied(reply, error)),
         }
     }
 

@@ -102,14 +102,6 @@ impl<R: Record> ProductActor<R> {
         ProductActor { state, incarnation, journal, stats, gauges, clock, notices, last_ticket: None, timer: None }
     }
 
-    pub(crate) fn stats(&self) -> Arc<ActorStats> {
-        self.stats.clone()
-    }
-
-    pub(crate) fn gauges(&self) -> Arc<ProductGauges> {
-        self.gauges.clone()
-    }
-
     fn key(&self) -> ActorKey {
         ActorKey::Product(self.state.code.clone())
     }

@@ -42,43 +42,28 @@ pub(super) enum Step<W, P> {
     Product(W, Held<Result<P, ProductRejection>>),
 }
 
-/// Where the chain's last actor gives its `Step`: the caller's channel, or one that carries an
-/// earlier step's answer along with it (`chain_first`). Dropped without giving, the caller's
-/// channel closes: an actor stopped with the message unhandled.
-pub(super) trait Answer<W, P>: Send + 'static {
-    fn give(self, step: Step<W, P>);
-}
-
-impl<W: Send + 'static, P: Send + 'static> Answer<W, P> for oneshot::Sender<Step<W, P>> {
-    fn give(self, step: Step<W, P>) {
-        let _ = self.send(step);
-    }
-}
+pub(super) type Answer<W, P> = oneshot::Sender<Step<W, P>>;
 
 /// The wallet's message: its command, and the product command to send on once it is applied.
-pub(super) struct WalletThenProduct<CW: WalletRequest, CP: ProductRequest, R: Record, A> {
-    pub(super) wallet: WalletMsg<CW, R>,
-    pub(super) then: ProductMsg<CP, R>,
-    pub(super) product: Handle<ProductActor<R>, ProductGauges>,
-    pub(super) answer: A,
+struct WalletThenProduct<CW: WalletRequest, CP: ProductRequest, R: Record> {
+    wallet: WalletMsg<CW, R>,
+    then: ProductMsg<CP, R>,
+    product: Handle<ProductActor<R>, ProductGauges>,
+    answer: Answer<CW::Reply, CP::Reply>,
 }
 
-impl<CW: WalletRequest, CP: ProductRequest, R: Record, A: Answer<CW::Reply, CP::Reply>> Message
-    for WalletThenProduct<CW, CP, R, A>
-{
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Message for WalletThenProduct<CW, CP, R> {
     type Result = ();
 }
 
 /// The product's message: its command, and the wallet's answer to carry to the caller with its own.
-pub(super) struct ProductAnswering<CP: ProductRequest, R: Record, W, A> {
+pub(super) struct ProductAnswering<CP: ProductRequest, R: Record, W> {
     pub(super) then: ProductMsg<CP, R>,
     pub(super) wallet_reply: W,
-    pub(super) answer: A,
+    pub(super) answer: Answer<W, CP::Reply>,
 }
 
-impl<CP: ProductRequest, R: Record, W: Send + 'static, A: Answer<W, CP::Reply>> Message
-    for ProductAnswering<CP, R, W, A>
-{
+impl<CP: ProductRequest, R: Record, W: Send + 'static> Message for ProductAnswering<CP, R, W> {
     type Result = ();
 }
 
@@ -113,38 +98,24 @@ impl<R: Record> Supervisor<R> {
         };
         let activate = || self.activate_wallet(customer);
         post(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
-        let step = answered.await.map_err(|_| stopped_unanswered())?;
-        finish(step).await
+        match answered.await {
+            Ok(Step::WalletFailed(error)) => Err(error),
+            Ok(Step::WalletRefused(rejection)) => Ok(Chained::WalletRefused(rejection)),
+            Ok(Step::ProductNotReached(reply, error)) => Ok(Chained::Both(reply, Err(error))),
+            Ok(Step::Product(reply, held)) => Ok(Chained::Both(reply, held.durable().await)),
+            // A message dropped unhandled: its actor stopped, after the wallet's step or before.
+            Err(_) => {
+                let reason = "an actor stopped before answering".to_string();
+                Err(CallError::OutcomeUnknown { reason })
+            }
+        }
     }
 }
 
-/// The chain's outcome, once the product's change (if any) is durable. An error means the
-/// wallet's command was not applied.
-pub(super) async fn finish<W, P>(step: Step<W, P>) -> Result<Chained<W, P>, CallError> {
-    match step {
-        Step::WalletFailed(error) => Err(error),
-        Step::WalletRefused(rejection) => Ok(Chained::WalletRefused(rejection)),
-        Step::ProductNotReached(reply, error) => Ok(Chained::Both(reply, Err(error))),
-        Step::Product(reply, held) => Ok(Chained::Both(reply, held.durable().await)),
-    }
-}
-
-/// A chain message dropped unhandled: its actor stopped, and what the chain did before is unknown
-/// to the caller.
-pub(super) fn stopped_unanswered() -> CallError {
-    CallError::OutcomeUnknown { reason: "an actor stopped before answering".to_string() }
-}
-
-impl<CW, CP, R, A> Handler<WalletThenProduct<CW, CP, R, A>> for WalletActor<R>
-where
-    CW: WalletRequest,
-    CP: ProductRequest,
-    R: Record,
-    A: Answer<CW::Reply, CP::Reply>,
-{
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Handler<WalletThenProduct<CW, CP, R>> for WalletActor<R> {
     type Result = ();
 
-    fn handle(&mut self, msg: WalletThenProduct<CW, CP, R, A>, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: WalletThenProduct<CW, CP, R>, _: &mut Context<Self>) {
         let origin = self.origin();
         let WalletThenProduct { wallet, mut then, product, answer } = msg;
         let step = match self.handle_command(wallet).applied() {
@@ -155,17 +126,17 @@ where
                 return send_on(&product, ProductAnswering { then, wallet_reply, answer });
             }
         };
-        answer.give(step);
+        let _ = answer.send(step);
     }
 }
 
 /// Hands the product command to its actor, or answers the caller that it could not.
-pub(super) fn send_on<CP: ProductRequest, R: Record, W: Send + 'static, A: Answer<W, CP::Reply>>(
+pub(super) fn send_on<CP: ProductRequest, R: Record, W: Send + 'static>(
     product: &Handle<ProductActor<R>, ProductGauges>,
-    msg: ProductAnswering<CP, R, W, A>,
+    msg: ProductAnswering<CP, R, W>,
 ) {
     if !admit(&product.stats, msg.then.command.admission()) {
-        msg.answer.give(Step::ProductNotReached(msg.wallet_reply, CallError::Busy));
+        let _ = msg.answer.send(Step::ProductNotReached(msg.wallet_reply, CallError::Busy));
         return;
     }
     match product.addr.try_send(msg) {
@@ -173,22 +144,16 @@ pub(super) fn send_on<CP: ProductRequest, R: Record, W: Send + 'static, A: Answe
         Err(SendError::Full(msg)) => product.addr.do_send(msg),
         Err(SendError::Closed(msg)) => {
             product.stats.dequeue_unhandled();
-            msg.answer.give(Step::ProductNotReached(msg.wallet_reply, CallError::Stopped));
+            let _ = msg.answer.send(Step::ProductNotReached(msg.wallet_reply, CallError::Stopped));
         }
     }
 }
 
-impl<CP, R, W, A> Handler<ProductAnswering<CP, R, W, A>> for ProductActor<R>
-where
-    CP: ProductRequest,
-    R: Record,
-    W: Send + 'static,
-    A: Answer<W, CP::Reply>,
-{
+impl<CP: ProductRequest, R: Record, W: Send + 'static> Handler<ProductAnswering<CP, R, W>> for ProductActor<R> {
     type Result = ();
 
-    fn handle(&mut self, msg: ProductAnswering<CP, R, W, A>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: ProductAnswering<CP, R, W>, ctx: &mut Context<Self>) {
         let held = self.handle_command(msg.then, ctx);
-        msg.answer.give(Step::Product(msg.wallet_reply, held));
+        let _ = msg.answer.send(Step::Product(msg.wallet_reply, held));
     }
 }

@@ -12,15 +12,13 @@ use super::tests::{record, settings};
 use super::*;
 use crate::domain::{Clock, Money, OrderId, Reference};
 use crate::journal::{Earlier, Entries, SinkError};
-use crate::product::{
-    Commit, Committed, PriceTier, ProductMsg, ProductRecord, ProductRejection, Reserve, Reserved, StoreWhen,
-};
+use crate::product::{Commit, Committed, PriceTier, ProductMsg, ProductRecord, Reserve, StoreWhen};
 use crate::runtime::ReplyWhen;
 use crate::wallet::{Debit, Debited, WalletRecord, WalletRejection};
 
 const PRICE_RUPIAH: u64 = 15_000;
 
-/// One product of a few items at `PRICE_RUPIAH`, every wallet holding `balance`; commits fail while
+/// One product of two items at `PRICE_RUPIAH`, every wallet holding `balance`; commits fail while
 /// `down` is set.
 struct ShopStore {
     product: ProductRecord,
@@ -30,11 +28,7 @@ struct ShopStore {
 
 impl ShopStore {
     fn with_balance(rupiah: u64) -> Arc<ShopStore> {
-        ShopStore::new(2, rupiah)
-    }
-
-    fn new(items: usize, rupiah: u64) -> Arc<ShopStore> {
-        let product = record(Clock::system().now(), items, vec![]);
+        let product = record(Clock::system().now(), 2, vec![]);
         Arc::new(ShopStore { product, balance: Money::rupiah(rupiah), down: AtomicBool::new(false) })
     }
 }
@@ -69,62 +63,32 @@ struct Sale {
 }
 
 impl Sale {
-    /// A supervisor over `store`, nothing reserved yet.
-    fn start(store: Arc<ShopStore>) -> Sale {
-        let (supervisor, _notices) = Supervisor::start(store, Clock::system(), settings());
-        let code = ProductCode::parse("viu1b").unwrap();
-        Sale { supervisor, customer: CustomerId::parse("budi").unwrap(), code, order: OrderId::generate() }
-    }
-
     /// A supervisor over `store` with one unit reserved (in memory, as a saldo purchase does).
     async fn reserved(store: Arc<ShopStore>) -> Sale {
-        let sale = Sale::start(store);
-        sale.supervisor.product(&sale.code, sale.reserve()).await.expect("answered").expect("reserved");
-        sale
-    }
-
-    fn reserve(&self) -> Reserve {
-        Reserve {
-            order: self.order.clone(),
+        let (supervisor, _notices) = Supervisor::start(store, Clock::system(), settings());
+        let code = ProductCode::parse("viu1b").unwrap();
+        let order = OrderId::generate();
+        let reserve = Reserve {
+            order: order.clone(),
             quantity: 1,
             ttl_ms: 60_000,
             store: StoreWhen::Committed,
             tier: PriceTier::Member,
             actor: "test".into(),
-        }
-    }
-
-    fn debit(&self, amount: Money) -> Debit {
-        let reference = Reference::parse(&format!("debit-{}", self.order)).unwrap();
-        Debit { reference, amount, reason: "purchase".into(), actor: "test".into() }
-    }
-
-    fn commit(&self) -> Commit {
-        Commit { order: self.order.clone(), actor: "test".into() }
+        };
+        supervisor.product(&code, reserve).await.expect("answered").expect("reserved");
+        Sale { supervisor, customer: CustomerId::parse("budi").unwrap(), code, order }
     }
 
     async fn debit_then_commit(&self) -> Result<Chained<Debited, Committed>, CallError> {
-        let debit = self.debit(Money::rupiah(PRICE_RUPIAH));
-        self.supervisor.wallet_then_product(&self.customer, debit, vec![], &self.code, self.commit(), vec![]).await
-    }
-
-    /// The whole purchase, actor to actor; `next` makes the debit of the reservation's total.
-    async fn reserve_debit_commit(
-        &self,
-        next_says: Result<(), &'static str>,
-    ) -> Result<Begun<Reserved, &'static str, Debited, Committed>, CallError> {
-        let (debit, commit) = (self.debit(Money::ZERO), self.commit());
-        let next = Box::new(move |reserved: &Reserved| {
-            next_says?;
-            let debit = Debit { amount: reserved.total, ..debit };
-            Ok(Then { wallet: debit, attach: vec![], then: commit, then_attach: vec![] })
-        });
-        self.supervisor.product_then_wallet_then_product(&self.code, self.reserve(), &self.customer, next).await
-    }
-
-    async fn sold_and_reserved(&self) -> (i64, i64) {
-        let after = self.supervisor.product_snapshot(&self.code).await.unwrap();
-        (after.sold, after.reserved)
+        let debit = Debit {
+            reference: Reference::parse(&format!("debit-{}", self.order)).unwrap(),
+            amount: Money::rupiah(PRICE_RUPIAH),
+            reason: "purchase".into(),
+            actor: "test".into(),
+        };
+        let commit = Commit { order: self.order.clone(), actor: "test".into() };
+        self.supervisor.wallet_then_product(&self.customer, debit, vec![], &self.code, commit, vec![]).await
     }
 }
 
@@ -188,48 +152,4 @@ async fn a_product_actor_stopped_under_the_chain_is_reported_with_the_debit_appl
     let step = answered.await.expect("answered, not dropped");
     assert!(matches!(step, Step::ProductNotReached("debited", CallError::Stopped)), "the caller settles the debit");
     assert_eq!(handle.stats.depth(), 0, "nothing is left counted in a mailbox that is gone");
-}
-
-#[actix_rt::test]
-async fn a_reservation_its_debit_and_its_commit_go_actor_to_actor() {
-    let sale = Sale::start(ShopStore::with_balance(20_000));
-
-    let begun = sale.reserve_debit_commit(Ok(())).await.expect("reserved");
-
-    let Begun::Went(reserved, Chained::Both(debited, Ok(Ok(committed)))) = begun else { panic!("{begun:?}") };
-    assert_eq!(reserved.total, Money::rupiah(PRICE_RUPIAH));
-    assert_eq!(debited.balance.available, Money::rupiah(5_000));
-    assert_eq!(committed.items.len(), 1);
-    assert_eq!(sale.sold_and_reserved().await, (1, 0));
-}
-
-#[actix_rt::test]
-async fn a_refused_reservation_sends_nothing_on() {
-    let sale = Sale::start(ShopStore::new(0, 20_000));
-
-    let begun = sale.reserve_debit_commit(Ok(())).await.expect("answered");
-
-    assert!(matches!(begun, Begun::Refused(ProductRejection::ExceedsAvailable { .. })), "{begun:?}");
-    assert_eq!(sale.supervisor.wallet_balance(&sale.customer).await.unwrap().available, Money::rupiah(20_000));
-}
-
-#[actix_rt::test]
-async fn a_reservation_next_makes_nothing_of_is_left_to_the_caller() {
-    let sale = Sale::start(ShopStore::with_balance(20_000));
-
-    let begun = sale.reserve_debit_commit(Err("the order could not be made")).await.expect("reserved");
-
-    assert!(matches!(begun, Begun::NotContinued(_, "the order could not be made")), "{begun:?}");
-    assert_eq!(sale.sold_and_reserved().await, (0, 1), "held until the caller releases it");
-    assert_eq!(sale.supervisor.wallet_balance(&sale.customer).await.unwrap().available, Money::rupiah(20_000));
-}
-
-#[actix_rt::test]
-async fn a_debit_refused_after_its_reservation_sends_no_commit() {
-    let sale = Sale::start(ShopStore::with_balance(10_000));
-
-    let begun = sale.reserve_debit_commit(Ok(())).await.expect("reserved");
-
-    assert!(matches!(begun, Begun::Went(_, Chained::WalletRefused(_))), "{begun:?}");
-    assert_eq!(sale.sold_and_reserved().await, (0, 1));
 }

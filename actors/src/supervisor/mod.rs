@@ -12,7 +12,6 @@ mod activation;
 mod call;
 mod calls;
 mod chain;
-mod chain_first;
 #[cfg(test)]
 mod chain_tests;
 mod lifecycle;
@@ -26,7 +25,6 @@ mod tests;
 mod wallet_loads;
 
 pub use chain::Chained;
-pub use chain_first::{Begun, Next, Then};
 pub use registry::{Handle, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
