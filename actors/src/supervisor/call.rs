@@ -65,19 +65,11 @@ where
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
         let handle = registry.get(key, clock, &activate).await?;
-        if !admit(&handle.stats, admission) {
-            return Err(CallError::Busy);
-        }
-        match handle.addr.try_send(msg) {
+        match hand_on(&handle, msg, admission) {
             Ok(()) => return Ok(()),
-            // Our count admitted it: the actix mailbox, a little larger, takes it past its limit.
-            Err(SendError::Full(full)) => {
-                handle.addr.do_send(full);
-                return Ok(());
-            }
-            Err(SendError::Closed(closed)) => {
-                msg = closed;
-                handle.stats.dequeue_unhandled();
+            Err((_, CallError::Busy)) => return Err(CallError::Busy),
+            Err((stopped, _)) => {
+                msg = stopped;
                 if registry.evict(key, &handle, clock.now()) {
                     tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
                 }
@@ -87,8 +79,34 @@ where
     Err(CallError::Stopped)
 }
 
+/// Hands `msg` to an active actor without waiting for it to be handled (from a caller, or from
+/// another actor's turn). Refused, the message comes back with why: `Busy` when `WhenRoom` finds
+/// the mailbox full, `Stopped` when the actor has stopped.
+pub(super) fn hand_on<A, G, M>(handle: &Handle<A, G>, msg: M, admission: Admission) -> Result<(), (M, CallError)>
+where
+    A: Actor<Context = actix::Context<A>> + Handler<M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    if !admit(&handle.stats, admission) {
+        return Err((msg, CallError::Busy));
+    }
+    match handle.addr.try_send(msg) {
+        Ok(()) => Ok(()),
+        // Our count admitted it: the actix mailbox, a little larger, takes it past its limit.
+        Err(SendError::Full(msg)) => {
+            handle.addr.do_send(msg);
+            Ok(())
+        }
+        Err(SendError::Closed(msg)) => {
+            handle.stats.dequeue_unhandled();
+            Err((msg, CallError::Stopped))
+        }
+    }
+}
+
 /// Counts a message into the actor's mailbox; false if `WhenRoom` finds it full.
-pub(super) fn admit(stats: &ActorStats, admission: Admission) -> bool {
+fn admit(stats: &ActorStats, admission: Admission) -> bool {
     match admission {
         Admission::WhenRoom => stats.try_enqueue(),
         // The actix mailbox holds a little more than ours, and a send to a full one waits.

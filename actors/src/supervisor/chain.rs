@@ -10,11 +10,10 @@
 //! command, and the product command names the wallet's change in `depends_on`, so the product's
 //! change is stored only if the wallet's was.
 
-use actix::prelude::SendError;
 use actix::{Context, Handler, Message};
 use tokio::sync::oneshot;
 
-use super::call::{admit, post};
+use super::call::{hand_on, post};
 use super::{Handle, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::Record;
@@ -135,17 +134,9 @@ pub(super) fn send_on<CP: ProductRequest, R: Record, W: Send + 'static>(
     product: &Handle<ProductActor<R>, ProductGauges>,
     msg: ProductAnswering<CP, R, W>,
 ) {
-    if !admit(&product.stats, msg.then.command.admission()) {
-        let _ = msg.answer.send(Step::ProductNotReached(msg.wallet_reply, CallError::Busy));
-        return;
-    }
-    match product.addr.try_send(msg) {
-        Ok(()) => {}
-        Err(SendError::Full(msg)) => product.addr.do_send(msg),
-        Err(SendError::Closed(msg)) => {
-            product.stats.dequeue_unhandled();
-            let _ = msg.answer.send(Step::ProductNotReached(msg.wallet_reply, CallError::Stopped));
-        }
+    let admission = msg.then.command.admission();
+    if let Err((msg, error)) = hand_on(product, msg, admission) {
+        let _ = msg.answer.send(Step::ProductNotReached(msg.wallet_reply, error));
     }
 }
 
