@@ -35,9 +35,7 @@ where
             Ok(reply) => return Ok(reply),
             Err(MailboxError::Closed) | Err(MailboxError::Timeout) => {
                 handle.stats.dequeue_unhandled();
-                if registry.evict(key, &handle, clock.now()) {
-                    tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
-                }
+                forget_stopped(registry, key, &handle, clock);
             }
         }
     }
@@ -70,13 +68,23 @@ where
             Err((_, CallError::Busy)) => return Err(CallError::Busy),
             Err((stopped, _)) => {
                 msg = stopped;
-                if registry.evict(key, &handle, clock.now()) {
-                    tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
-                }
+                forget_stopped(registry, key, &handle, clock);
             }
         }
     }
     Err(CallError::Stopped)
+}
+
+/// Takes an actor that stopped under a call out of the registry, so the next try activates it
+/// again from the store.
+fn forget_stopped<K, A, G>(registry: &Registry<K, A, G>, key: &K, handle: &Handle<A, G>, clock: Clock)
+where
+    K: Clone + Eq + std::hash::Hash,
+    A: Actor,
+{
+    if registry.evict(key, handle, clock.now()) {
+        tracing::error!(actor = %handle.stats.key, "actor crashed; restarting from the store");
+    }
 }
 
 /// Hands `msg` to an active actor without waiting for it to be handled (from a caller, or from

@@ -115,13 +115,12 @@ impl<CW: WalletRequest, CP: ProductRequest, R: Record> Handler<WalletThenProduct
     type Result = ();
 
     fn handle(&mut self, msg: WalletThenProduct<CW, CP, R>, _: &mut Context<Self>) {
-        let origin = self.origin();
         let WalletThenProduct { wallet, mut then, product, answer } = msg;
         let step = match self.handle_command(wallet).applied() {
             Err(error) => Step::WalletFailed(error),
             Ok(Err(rejection)) => Step::WalletRefused(rejection),
             Ok(Ok(wallet_reply)) => {
-                then.depends_on.push(origin);
+                then.depends_on.push(self.origin());
                 return send_on(&product, ProductAnswering { then, wallet_reply, answer });
             }
         };
