@@ -66,7 +66,7 @@ impl<R: Record> Supervisor<R> {
         self.call_wallet(customer, &msg).await
     }
 
-    async fn call_product<C: ProductRequest>(
+    pub(super) async fn call_product<C: ProductRequest>(
         &self,
         code: &ProductCode,
         msg: &ProductMsg<C, R>,

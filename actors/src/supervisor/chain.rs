@@ -9,12 +9,16 @@
 //! The order the journal needs is kept: the wallet submits its change before it sends the product
 //! command, and the product command names the wallet's change in `depends_on`, so the product's
 //! change is stored only if the wallet's was.
+//!
+//! An actor that stops with a chain message unread (a crash, a reload after a failed commit) gives
+//! the message back to the caller (see `Chain`), who sends it again to the reloaded actor, as
+//! `call` does: nothing was applied from it, and every command carries its caller's id.
 
 use actix::{Context, Handler, Message};
 use tokio::sync::oneshot;
 
 use super::call::{hand_on, post};
-use super::{Handle, Supervisor};
+use super::{Handle, Supervisor, CALL_ATTEMPTS_MAX};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::Record;
 use crate::product::{ProductActor, ProductGauges, ProductMsg, ProductRejection, ProductRequest};
@@ -33,44 +37,84 @@ pub enum Chained<W, P> {
 }
 
 /// What the last actor of the chain to handle it answers the caller.
-pub(super) enum Step<W, P> {
+pub(super) enum Step<CW: WalletRequest, CP: ProductRequest, R: Record> {
     WalletFailed(CallError),
     WalletRefused(WalletRejection),
+    /// The wallet's actor stopped with the message unread: nothing was applied.
+    WalletUnread(WalletStep<CW, CP, R>),
     /// The wallet's change was applied but the product's actor could not take the command.
-    ProductNotReached(W, CallError),
-    Product(W, Held<Result<P, ProductRejection>>),
+    ProductNotReached(CW::Reply, CallError),
+    /// The wallet's change was applied; the product's actor stopped with its command unread.
+    ProductUnread(CW::Reply, ProductMsg<CP, R>),
+    Product(CW::Reply, Held<Result<CP::Reply, ProductRejection>>),
 }
 
-pub(super) type Answer<W, P> = oneshot::Sender<Step<W, P>>;
+type Answer<CW, CP, R> = oneshot::Sender<Step<CW, CP, R>>;
 
-/// The wallet's message: its command, and the product command to send on once it is applied.
-struct WalletThenProduct<CW: WalletRequest, CP: ProductRequest, R: Record> {
+/// What a chain message carries, and what the caller is given back if it is dropped unread.
+pub(super) trait Carried<CW: WalletRequest, CP: ProductRequest, R: Record>: Send + 'static {
+    fn unread(self) -> Step<CW, CP, R>;
+}
+
+/// A message of the chain. Its handler takes what it carries; if the actor stops with the message
+/// unread, dropping it gives that back to the caller (`Carried::unread`), so the chain is never
+/// left unanswered while a resend could finish it.
+pub(super) struct Chain<T: Carried<CW, CP, R>, CW: WalletRequest, CP: ProductRequest, R: Record> {
+    carried: Option<(T, Answer<CW, CP, R>)>,
+}
+
+impl<T: Carried<CW, CP, R>, CW: WalletRequest, CP: ProductRequest, R: Record> Chain<T, CW, CP, R> {
+    pub(super) fn new(carried: T, answer: Answer<CW, CP, R>) -> Self {
+        Chain { carried: Some((carried, answer)) }
+    }
+
+    fn take(&mut self) -> (T, Answer<CW, CP, R>) {
+        self.carried.take().expect("a chain message is handled once")
+    }
+}
+
+impl<T: Carried<CW, CP, R>, CW: WalletRequest, CP: ProductRequest, R: Record> Drop for Chain<T, CW, CP, R> {
+    fn drop(&mut self) {
+        if let Some((carried, answer)) = self.carried.take() {
+            let _ = answer.send(carried.unread());
+        }
+    }
+}
+
+impl<T: Carried<CW, CP, R>, CW: WalletRequest, CP: ProductRequest, R: Record> Message for Chain<T, CW, CP, R> {
+    type Result = ();
+}
+
+/// The wallet's step: its command, and the product command to send on once it is applied.
+pub(super) struct WalletStep<CW: WalletRequest, CP: ProductRequest, R: Record> {
     wallet: WalletMsg<CW, R>,
     then: ProductMsg<CP, R>,
     product: Handle<ProductActor<R>, ProductGauges>,
-    answer: Answer<CW::Reply, CP::Reply>,
 }
 
-impl<CW: WalletRequest, CP: ProductRequest, R: Record> Message for WalletThenProduct<CW, CP, R> {
-    type Result = ();
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Carried<CW, CP, R> for WalletStep<CW, CP, R> {
+    fn unread(self) -> Step<CW, CP, R> {
+        Step::WalletUnread(self)
+    }
 }
 
-/// The product's message: its command, and the wallet's answer to carry to the caller with its own.
-pub(super) struct ProductAnswering<CP: ProductRequest, R: Record, W> {
+/// The product's step: its command, and the wallet's answer to carry to the caller with its own.
+pub(super) struct ProductStep<CW: WalletRequest, CP: ProductRequest, R: Record> {
     pub(super) then: ProductMsg<CP, R>,
-    pub(super) wallet_reply: W,
-    pub(super) answer: Answer<W, CP::Reply>,
+    pub(super) wallet_reply: CW::Reply,
 }
 
-impl<CP: ProductRequest, R: Record, W: Send + 'static> Message for ProductAnswering<CP, R, W> {
-    type Result = ();
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Carried<CW, CP, R> for ProductStep<CW, CP, R> {
+    fn unread(self) -> Step<CW, CP, R> {
+        Step::ProductUnread(self.wallet_reply, self.then)
+    }
 }
 
 impl<R: Record> Supervisor<R> {
     /// `command` on `customer`'s wallet and, once it is applied there, `then` on `product`, stored
     /// only if the wallet's change is (`depends_on`). Answered once the product's change is
     /// durable. An error means the wallet's command was not applied, or (`OutcomeUnknown`) that
-    /// an actor stopped before answering: the caller settles by what the actors know.
+    /// an actor stopped while handling its step: the caller settles by what the actors know.
     pub async fn wallet_then_product<CW: WalletRequest, CP: ProductRequest>(
         &self,
         customer: &CustomerId,
@@ -82,8 +126,7 @@ impl<R: Record> Supervisor<R> {
     ) -> Result<Chained<CW::Reply, CP::Reply>, CallError> {
         let span = tracing::Span::current();
         let to = self.inner.products.get(product, self.inner.clock, &|| self.activate_product(product)).await?;
-        let (answer, answered) = oneshot::channel();
-        let msg = WalletThenProduct {
+        let mut step = WalletStep {
             wallet: WalletMsg { command, attach, reply: ReplyWhen::Applied, span: span.clone() },
             then: ProductMsg {
                 command: then,
@@ -93,16 +136,35 @@ impl<R: Record> Supervisor<R> {
                 span,
             },
             product: to,
-            answer,
         };
         let activate = || self.activate_wallet(customer);
-        post(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
-        match answered.await {
+        for _ in 0..CALL_ATTEMPTS_MAX {
+            let (answer, answered) = oneshot::channel();
+            let msg = Chain::new(step, answer);
+            post(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
+            match answered.await {
+                Ok(Step::WalletUnread(unread)) => step = unread,
+                answered => return self.chained(product, answered).await,
+            }
+        }
+        Err(CallError::Stopped)
+    }
+
+    /// The chain's result from its last step's answer, once the product's change is durable; a
+    /// product command given back unread is sent again to the product's reloaded actor.
+    async fn chained<CW: WalletRequest, CP: ProductRequest>(
+        &self,
+        product: &ProductCode,
+        answered: Result<Step<CW, CP, R>, oneshot::error::RecvError>,
+    ) -> Result<Chained<CW::Reply, CP::Reply>, CallError> {
+        match answered {
             Ok(Step::WalletFailed(error)) => Err(error),
             Ok(Step::WalletRefused(rejection)) => Ok(Chained::WalletRefused(rejection)),
+            Ok(Step::WalletUnread(_)) => unreachable!("a wallet step given back is sent again"),
             Ok(Step::ProductNotReached(reply, error)) => Ok(Chained::Both(reply, Err(error))),
+            Ok(Step::ProductUnread(reply, then)) => Ok(Chained::Both(reply, self.call_product(product, &then).await)),
             Ok(Step::Product(reply, held)) => Ok(Chained::Both(reply, held.durable().await)),
-            // A message dropped unhandled: its actor stopped, after the wallet's step or before.
+            // The answer dropped unsent: an actor stopped while handling its step.
             Err(_) => {
                 let reason = "an actor stopped before answering".to_string();
                 Err(CallError::OutcomeUnknown { reason })
@@ -111,39 +173,49 @@ impl<R: Record> Supervisor<R> {
     }
 }
 
-impl<CW: WalletRequest, CP: ProductRequest, R: Record> Handler<WalletThenProduct<CW, CP, R>> for WalletActor<R> {
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Handler<Chain<WalletStep<CW, CP, R>, CW, CP, R>>
+    for WalletActor<R>
+{
     type Result = ();
 
-    fn handle(&mut self, msg: WalletThenProduct<CW, CP, R>, _: &mut Context<Self>) {
-        let WalletThenProduct { wallet, mut then, product, answer } = msg;
+    fn handle(&mut self, mut msg: Chain<WalletStep<CW, CP, R>, CW, CP, R>, _: &mut Context<Self>) {
+        let (WalletStep { wallet, mut then, product }, answer) = msg.take();
         let step = match self.handle_command(wallet).applied() {
             Err(error) => Step::WalletFailed(error),
             Ok(Err(rejection)) => Step::WalletRefused(rejection),
             Ok(Ok(wallet_reply)) => {
                 then.depends_on.push(self.origin());
-                return send_on(&product, ProductAnswering { then, wallet_reply, answer });
+                return send_on(&product, Chain::new(ProductStep { then, wallet_reply }, answer));
             }
         };
         let _ = answer.send(step);
     }
 }
 
-/// Hands the product command to its actor, or answers the caller that it could not.
-pub(super) fn send_on<CP: ProductRequest, R: Record, W: Send + 'static>(
+/// Hands the product's step to its actor. Refused there, it is given back to the caller: to send
+/// again when the actor has stopped (`Step::ProductUnread`), else as not reached.
+pub(super) fn send_on<CW: WalletRequest, CP: ProductRequest, R: Record>(
     product: &Handle<ProductActor<R>, ProductGauges>,
-    msg: ProductAnswering<CP, R, W>,
+    msg: Chain<ProductStep<CW, CP, R>, CW, CP, R>,
 ) {
-    let admission = msg.then.command.admission();
-    if let Err((msg, error)) = hand_on(product, msg, admission) {
-        let _ = msg.answer.send(Step::ProductNotReached(msg.wallet_reply, error));
+    let admission = msg.carried.as_ref().map_or(Admission::Always, |(step, _)| step.then.command.admission());
+    match hand_on(product, msg, admission) {
+        Ok(()) | Err((_, CallError::Stopped)) => {}
+        Err((mut msg, error)) => {
+            let (ProductStep { wallet_reply, .. }, answer) = msg.take();
+            let _ = answer.send(Step::ProductNotReached(wallet_reply, error));
+        }
     }
 }
 
-impl<CP: ProductRequest, R: Record, W: Send + 'static> Handler<ProductAnswering<CP, R, W>> for ProductActor<R> {
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Handler<Chain<ProductStep<CW, CP, R>, CW, CP, R>>
+    for ProductActor<R>
+{
     type Result = ();
 
-    fn handle(&mut self, msg: ProductAnswering<CP, R, W>, ctx: &mut Context<Self>) {
-        let held = self.handle_command(msg.then, ctx);
-        let _ = msg.answer.send(Step::Product(msg.wallet_reply, held));
+    fn handle(&mut self, mut msg: Chain<ProductStep<CW, CP, R>, CW, CP, R>, ctx: &mut Context<Self>) {
+        let (ProductStep { then, wallet_reply }, answer) = msg.take();
+        let held = self.handle_command(then, ctx);
+        let _ = answer.send(Step::Product(wallet_reply, held));
     }
 }

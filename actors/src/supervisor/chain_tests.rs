@@ -1,20 +1,20 @@
 //! A debit and its commit handed from the wallet's actor to the product's: answered together,
-//! never a commit without its debit, and an actor that stopped under the chain reported to the
-//! caller (who settles) rather than lost.
+//! never a commit without its debit, and a step an actor left unread when it stopped sent again
+//! rather than lost.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::{BoxFuture, FutureExt};
 
-use super::chain::{send_on, ProductAnswering, Step};
+use super::chain::{send_on, Chain, ProductStep, Step};
 use super::tests::{record, settings};
 use super::*;
 use crate::domain::{Clock, Money, OrderId, Reference};
 use crate::journal::{Earlier, Entries, SinkError};
-use crate::product::{Commit, Committed, PriceTier, ProductMsg, ProductRecord, Reserve, StoreWhen};
+use crate::product::{Commit, Committed, PriceTier, ProductMsg, ProductRecord, ProductRejection, Reserve, StoreWhen};
 use crate::runtime::ReplyWhen;
-use crate::wallet::{Debit, Debited, WalletRecord, WalletRejection};
+use crate::wallet::{Debit, Debited, WalletBalance, WalletRecord, WalletRejection};
 
 const PRICE_RUPIAH: u64 = 15_000;
 
@@ -129,7 +129,32 @@ async fn a_commit_is_never_answered_as_done_when_the_store_did_not_take_it() {
 }
 
 #[actix_rt::test]
-async fn a_product_actor_stopped_under_the_chain_is_reported_with_the_debit_applied() {
+async fn a_wallet_that_stops_with_the_chain_unread_is_sent_it_again() {
+    let sale = Sale::reserved(ShopStore::with_balance(20_000)).await;
+    sale.supervisor.wallet_balance(&sale.customer).await.expect("the wallet is active");
+    sale.supervisor.crash_wallet_for_test(&sale.customer);
+
+    let chained = sale.debit_then_commit().await;
+
+    assert!(matches!(chained, Ok(Chained::Both(_, Ok(Ok(_))))), "bought from the reloaded wallet: {chained:?}");
+    assert_eq!(sale.supervisor.restarts(), 1);
+}
+
+#[actix_rt::test]
+async fn a_commit_a_crashed_product_actor_never_read_is_sent_to_its_reloaded_actor() {
+    let sale = Sale::reserved(ShopStore::with_balance(20_000)).await;
+    sale.supervisor.crash_product_for_test(&sale.code);
+
+    let chained = sale.debit_then_commit().await;
+
+    // The reservation lived in the crashed actor's memory: the reloaded one does not know it, and
+    // says so, so the caller refunds the debit.
+    let refused = matches!(chained, Ok(Chained::Both(_, Ok(Err(ProductRejection::ReservationNotFound)))));
+    assert!(refused, "{chained:?}");
+}
+
+#[actix_rt::test]
+async fn a_product_actor_stopped_under_the_chain_is_given_the_commit_back_with_the_debit_applied() {
     let sale = Sale::reserved(ShopStore::with_balance(20_000)).await;
     let registry = &sale.supervisor.inner.products;
     let handle = registry.get(&sale.code, Clock::system(), &|| sale.supervisor.activate_product(&sale.code)).await;
@@ -139,7 +164,7 @@ async fn a_product_actor_stopped_under_the_chain_is_reported_with_the_debit_appl
         tokio::task::yield_now().await;
     }
 
-    let (answer, answered) = tokio::sync::oneshot::channel();
+    let (answer, answered) = tokio::sync::oneshot::channel::<Step<Debit, Commit, ()>>();
     let then = ProductMsg {
         command: Commit { order: sale.order.clone(), actor: "test".into() },
         attach: Vec::new(),
@@ -147,9 +172,10 @@ async fn a_product_actor_stopped_under_the_chain_is_reported_with_the_debit_appl
         depends_on: Vec::new(),
         span: tracing::Span::none(),
     };
-    send_on(&handle, ProductAnswering { then, wallet_reply: "debited", answer });
+    let wallet_reply = Debited { amount: Money::rupiah(PRICE_RUPIAH), balance: WalletBalance::default() };
+    send_on(&handle, Chain::new(ProductStep { then, wallet_reply }, answer));
 
     let step = answered.await.expect("answered, not dropped");
-    assert!(matches!(step, Step::ProductNotReached("debited", CallError::Stopped)), "the caller settles the debit");
+    assert!(matches!(step, Step::ProductUnread(Debited { .. }, _)), "given back, to send again");
     assert_eq!(handle.stats.depth(), 0, "nothing is left counted in a mailbox that is gone");
 }

@@ -346,6 +346,14 @@ impl<R: Record> Supervisor<R> {
         }
     }
 
+    /// Stops a wallet's actor by crashing it, for tests of the restart path (feature `test-hooks`).
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn crash_wallet_for_test(&self, customer: &CustomerId) {
+        if let Some(handle) = self.inner.wallets.active(customer) {
+            handle.addr.do_send(crate::runtime::CrashForTest);
+        }
+    }
+
     /// Waits until everything submitted so far is stored (for a clean shutdown).
     /// From now on, activates only the actors `owns` accepts; any other is refused with
     /// `CallError::NotOwner`. A cluster node runs an actor only while it owns its shard: a second

@@ -157,3 +157,12 @@ impl<R: Record> Handler<Stop> for WalletActor<R> {
         ctx.stop();
     }
 }
+
+#[cfg(any(test, feature = "test-hooks"))]
+impl<R: Record> Handler<crate::runtime::CrashForTest> for WalletActor<R> {
+    type Result = ();
+
+    fn handle(&mut self, _: crate::runtime::CrashForTest, _: &mut Context<Self>) {
+        panic!("wallet {} crashed on request", self.state.customer);
+    }
+}
