@@ -193,6 +193,7 @@ pub(crate) struct PgLogTables {
 /// rows (the second finds them gone).
 impl LogTables for PgLogTables {
     const PROJECTOR_NICE: i32 = super::projector::PROJECTOR_THREAD_NICE;
+    const TRANSACTION_EVENTS_MAX: usize = super::projection::PROJECTION_TRANSACTION_EVENTS_MAX;
 
     fn project<'a>(
         &'a self,

@@ -69,6 +69,9 @@ pub(crate) trait LogTables: Send + Sync + 'static {
     /// The nice value the projector's thread runs at (`PROJECTOR_THREAD_NICE`, or 0).
     const PROJECTOR_NICE: i32;
 
+    /// Events written in one projection transaction, at most (it may exceed it by one batch).
+    const TRANSACTION_EVENTS_MAX: usize;
+
     /// Writes `batches` (the entries of the batches at `positions`, in log order, however they
     /// are grouped) to the tables and deletes their log rows, in one transaction. The rows are
     /// deleted first: all of them gone means the batches were projected already (nothing is
@@ -107,9 +110,9 @@ pub(crate) fn deleted_rows(deleted: u64, positions: &[i64]) -> Result<Projected,
 /// The projector: for as long as the process runs, takes the acknowledged batches in order and
 /// writes them. A failure is retried (the batches stay in memory and in the log) with a growing
 /// pause; meanwhile reads wait, and past the lag limits so does the journal.
-pub(crate) async fn run_projector(tables: impl LogTables, projection: Arc<Projection>) {
+pub(crate) async fn run_projector<T: LogTables>(tables: T, projection: Arc<Projection>) {
     loop {
-        let taken = projection.take().await;
+        let taken = projection.take(T::TRANSACTION_EVENTS_MAX).await;
         let last = taken.last().expect("take returns at least one batch").0;
         let positions: Vec<i64> = taken.iter().map(|t| t.1).collect();
         // The journal's own entries, shared with it, never copied.
@@ -234,6 +237,7 @@ mod tests {
 
     impl LogTables for Untouched {
         const PROJECTOR_NICE: i32 = PROJECTOR_THREAD_NICE;
+        const TRANSACTION_EVENTS_MAX: usize = 1;
 
         fn project<'a>(
             &'a self,

@@ -25,6 +25,13 @@ use crate::store::batch::{Batch, Guarded};
 use crate::store::sqlite::{write_payments, write_tables};
 use crate::store::StoreError;
 
+/// Events the projector writes in one transaction on SQLite, at most (it may exceed it by one
+/// batch): about 5 ms of writing. The appends wait for the one write lock while it is held, so a
+/// projector catching up after a burst, in large transactions, would hold every reply back for
+/// each of them (at 50,000 events, about 250 ms; measured: sales fell from 40,000 to a few
+/// hundred per second once it began).
+pub(crate) const SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX: usize = 1_000;
+
 /// Appended to the database's file name for the file whose lock marks the log's one writer.
 pub(crate) const LOCK_FILE_SUFFIX: &str = "-log-writer";
 
@@ -92,6 +99,7 @@ impl LogTables for SqliteLog {
     /// every reply) waiting for it. Measured at nice 10: no gain (9,670 sales per second against
     /// 9,911, p99 a little higher).
     const PROJECTOR_NICE: i32 = 0;
+    const TRANSACTION_EVENTS_MAX: usize = SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX;
 
     fn project<'a>(
         &'a self,

@@ -26,7 +26,9 @@ use crate::records::ShopRecord;
 /// logged and counted), rather than answer from tables that miss an acknowledged change.
 pub const FRESH_READ_WAIT_SECS: u64 = 10;
 
-/// Events the projector writes in one transaction, at most (it may exceed it by one batch).
+/// Events the projector writes in one transaction on Postgres, at most (it may exceed it by one
+/// batch). There the appends commit beside it; on SQLite they wait for it (see
+/// `SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX`).
 pub const PROJECTION_TRANSACTION_EVENTS_MAX: usize = 50_000;
 
 /// A batch whose log record has committed.
@@ -64,14 +66,14 @@ struct Pending {
 }
 
 impl Pending {
-    /// The batches not yet taken, oldest first, up to `PROJECTION_TRANSACTION_EVENTS_MAX` events
-    /// (at least one batch, if there is any).
-    fn take(&mut self) -> Vec<(u64, i64, Entries<ShopRecord>)> {
+    /// The batches not yet taken, oldest first, up to `events_max` events (at least one batch, if
+    /// there is any).
+    fn take(&mut self, events_max: usize) -> Vec<(u64, i64, Entries<ShopRecord>)> {
         let from = self.taken_seq;
         let mut taken = Vec::new();
         let mut events = 0;
         for batch in self.batches.iter_mut().filter(|b| b.seq > from) {
-            if !taken.is_empty() && events + batch.events > PROJECTION_TRANSACTION_EVENTS_MAX {
+            if !taken.is_empty() && events + batch.events > events_max {
                 break;
             }
             events += batch.events;
@@ -277,11 +279,11 @@ impl Projection {
         self.held.load(Ordering::Acquire)
     }
 
-    /// The next batches to project, oldest first, up to `PROJECTION_TRANSACTION_EVENTS_MAX`
-    /// events (at least one batch), once they are due (`ProjectionLimits::due`); waits for one
-    /// if there is none. Their entries move to the caller, which keeps them until it has written
-    /// them; they stay counted as pending until `projected`.
-    pub async fn take(&self) -> Vec<(u64, i64, Entries<ShopRecord>)> {
+    /// The next batches to project, oldest first, up to `events_max` events (at least one
+    /// batch), once they are due (`ProjectionLimits::due`); waits for one if there is none.
+    /// Their entries move to the caller, which keeps them until it has written them; they stay
+    /// counted as pending until `projected`.
+    pub async fn take(&self, events_max: usize) -> Vec<(u64, i64, Entries<ShopRecord>)> {
         loop {
             let notified = self.appended_signal.notified();
             let mut look_again = None;
@@ -289,7 +291,7 @@ impl Projection {
                 let mut pending = self.pending.lock().expect("projection lock");
                 let backlog = pending.backlog(self.readers.load(Ordering::Acquire));
                 match self.limits.due(&backlog, Instant::now()) {
-                    Due::Now => return pending.take(),
+                    Due::Now => return pending.take(events_max),
                     Due::In(wait) => look_again = Some(wait),
                     Due::Nothing => {}
                 }

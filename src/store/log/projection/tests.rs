@@ -17,7 +17,7 @@ async fn a_read_waits_for_what_was_acknowledged_before_it_and_no_more() {
     projection.projected(1);
     tokio::task::yield_now().await;
     assert!(!reader.is_finished(), "the second batch is not in the tables yet");
-    let taken = projection.take().await;
+    let taken = projection.take(PROJECTION_TRANSACTION_EVENTS_MAX).await;
     assert_eq!(taken.iter().map(|t| t.0).collect::<Vec<_>>(), vec![2]);
     projection.appended(3, Entries::default());
     projection.projected(2);
@@ -75,7 +75,7 @@ async fn the_projector_takes_nothing_while_batches_keep_coming_and_all_of_them_o
     let projection = Arc::new(Projection::default());
     let taker = {
         let projection = projection.clone();
-        tokio::spawn(async move { projection.take().await })
+        tokio::spawn(async move { projection.take(PROJECTION_TRANSACTION_EVENTS_MAX).await })
     };
     for position in 1..=50 {
         append(&projection, position).await;
@@ -96,7 +96,7 @@ async fn a_read_waiting_for_the_tables_ends_the_deferral_at_once() {
     let _appending = projection.room().await.unwrap();
     let taker = {
         let projection = projection.clone();
-        tokio::spawn(async move { projection.take().await })
+        tokio::spawn(async move { projection.take(PROJECTION_TRANSACTION_EVENTS_MAX).await })
     };
     tokio::task::yield_now().await;
     assert!(!taker.is_finished(), "deferred");
@@ -119,10 +119,10 @@ where
     let projection = Arc::new(Projection::new(ProjectionLimits::default()));
     let started = Instant::now();
     let appender = tokio::spawn(appends(projection.clone()));
-    let first = projection.take().await;
+    let first = projection.take(PROJECTION_TRANSACTION_EVENTS_MAX).await;
     let waited = started.elapsed();
     projection.projected(first.last().unwrap().0);
-    let second = projection.take().await;
+    let second = projection.take(PROJECTION_TRANSACTION_EVENTS_MAX).await;
     let gap = started.elapsed() - waited;
     projection.projected(second.last().unwrap().0);
     appender.abort();
@@ -164,4 +164,17 @@ async fn appends_whose_commits_are_slow_make_no_pause_and_never_restart_the_defe
         gap <= Duration::from_millis(2 * PROJECTION_QUIET_MS),
         "the next batch at once, not a second deferral: {gap:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_projection_transaction_takes_batches_up_to_its_events_bound_and_at_least_one() {
+    let projection = Projection::new(ProjectionLimits { defer_ms: 0, ..ProjectionLimits::default() });
+    let two_events = || Arc::new(vec![wallet_change("6281100"), wallet_change("6281200")]);
+    for position in 1..=3 {
+        projection.appended(position, two_events());
+    }
+    let seqs = |taken: Vec<(u64, i64, Entries<ShopRecord>)>| taken.iter().map(|t| t.0).collect::<Vec<_>>();
+
+    assert_eq!(seqs(projection.take(4).await), vec![1, 2], "two batches of two events fit four");
+    assert_eq!(seqs(projection.take(1).await), vec![3], "a batch larger than the bound is taken alone");
 }
