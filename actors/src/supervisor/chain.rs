@@ -36,16 +36,17 @@ pub enum Chained<W, P> {
     Both(W, Reply<P, ProductRejection>),
 }
 
-/// What the last actor of the chain to handle it answers the caller.
+/// What the last actor of the chain to handle it answers the caller. What is given back is boxed:
+/// it is rare, and every answer is as large as the largest variant.
 pub(super) enum Step<CW: WalletRequest, CP: ProductRequest, R: Record> {
     WalletFailed(CallError),
     WalletRefused(WalletRejection),
     /// The wallet's actor stopped with the message unread: nothing was applied.
-    WalletUnread(WalletStep<CW, CP, R>),
+    WalletUnread(Box<WalletStep<CW, CP, R>>),
     /// The wallet's change was applied but the product's actor could not take the command.
     ProductNotReached(CW::Reply, CallError),
     /// The wallet's change was applied; the product's actor stopped with its command unread.
-    ProductUnread(CW::Reply, ProductMsg<CP, R>),
+    ProductUnread(CW::Reply, Box<ProductMsg<CP, R>>),
     Product(CW::Reply, Held<Result<CP::Reply, ProductRejection>>),
 }
 
@@ -94,7 +95,7 @@ pub(super) struct WalletStep<CW: WalletRequest, CP: ProductRequest, R: Record> {
 
 impl<CW: WalletRequest, CP: ProductRequest, R: Record> Carried<CW, CP, R> for WalletStep<CW, CP, R> {
     fn unread(self) -> Step<CW, CP, R> {
-        Step::WalletUnread(self)
+        Step::WalletUnread(Box::new(self))
     }
 }
 
@@ -106,7 +107,7 @@ pub(super) struct ProductStep<CW: WalletRequest, CP: ProductRequest, R: Record> 
 
 impl<CW: WalletRequest, CP: ProductRequest, R: Record> Carried<CW, CP, R> for ProductStep<CW, CP, R> {
     fn unread(self) -> Step<CW, CP, R> {
-        Step::ProductUnread(self.wallet_reply, self.then)
+        Step::ProductUnread(self.wallet_reply, Box::new(self.then))
     }
 }
 
@@ -143,7 +144,7 @@ impl<R: Record> Supervisor<R> {
             let msg = Chain::new(step, answer);
             post(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
             match answered.await {
-                Ok(Step::WalletUnread(unread)) => step = unread,
+                Ok(Step::WalletUnread(unread)) => step = *unread,
                 answered => return self.chained(product, answered).await,
             }
         }
