@@ -105,6 +105,14 @@ pub(super) struct ProductStep<CW: WalletRequest, CP: ProductRequest, R: Record> 
     pub(super) wallet_reply: CW::Reply,
 }
 
+impl<CW: WalletRequest, CP: ProductRequest, R: Record> Chain<ProductStep<CW, CP, R>, CW, CP, R> {
+    /// How the product's actor admits the command: as it would from a call.
+    fn admission(&self) -> Admission {
+        let (step, _) = self.carried.as_ref().expect("a chain message is handled once");
+        step.then.command.admission()
+    }
+}
+
 impl<CW: WalletRequest, CP: ProductRequest, R: Record> Carried<CW, CP, R> for ProductStep<CW, CP, R> {
     fn unread(self) -> Step<CW, CP, R> {
         Step::ProductUnread(self.wallet_reply, Box::new(self.then))
@@ -199,7 +207,7 @@ pub(super) fn send_on<CW: WalletRequest, CP: ProductRequest, R: Record>(
     product: &Handle<ProductActor<R>, ProductGauges>,
     msg: Chain<ProductStep<CW, CP, R>, CW, CP, R>,
 ) {
-    let admission = msg.carried.as_ref().map_or(Admission::Always, |(step, _)| step.then.command.admission());
+    let admission = msg.admission();
     match hand_on(product, msg, admission) {
         Ok(()) | Err((_, CallError::Stopped)) => {}
         Err((mut msg, error)) => {
