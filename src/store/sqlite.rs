@@ -16,6 +16,7 @@ use super::log::sqlite as log_sqlite;
 use super::{sink_error, JournalMode, JournalOptions, StoreError};
 use crate::records::ShopRecord;
 
+mod checkpointer;
 mod writer;
 
 pub(crate) use writer::{write_payments, write_tables};
@@ -33,6 +34,8 @@ pub(crate) struct SqliteJournal {
     /// With `database.journal = "log"`: the projection, the projector and the writer lock (a
     /// database in memory has none).
     pub(crate) log: Option<LogJournal<Option<std::fs::File>>>,
+    /// For a database in a file: its checkpoints, beside the writers (`checkpointer`).
+    _checkpointer: Option<checkpointer::Checkpointer>,
 }
 
 /// Opens the one pool the reads and the journal share; with the log, takes its writer lock and
@@ -43,18 +46,18 @@ pub(crate) async fn connect(url: &str, journal: JournalOptions) -> Result<(Sqlit
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
+        .pragma("wal_autocheckpoint", checkpointer::SQLITE_WAL_AUTOCHECKPOINT_PAGES.to_string())
         .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let log_lock = match journal.mode {
-        JournalMode::Log => {
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            Some(log_sqlite::lock_writer(&options, in_memory)?)
-        }
+        JournalMode::Log => Some(log_sqlite::lock_writer(&options, in_memory)?),
         JournalMode::Tables => None,
     };
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
     let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
     let log = log_lock.map(|lock| LogJournal::start(writer.clone(), lock, journal.limits)).transpose()?;
-    Ok((pool, SqliteJournal { writer, log }))
+    let checkpointer = (!in_memory).then(|| checkpointer::Checkpointer::start(pool.clone()));
+    Ok((pool, SqliteJournal { writer, log, _checkpointer: checkpointer }))
 }
 
 impl SqliteJournal {
