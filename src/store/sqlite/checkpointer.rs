@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use sqlx::sqlite::SqlitePool;
 
-/// How often the checkpointer copies the WAL's committed frames into the database. At the
-/// embedded default's sustained rate (about 10,000 sales a second) 100 ms is a few thousand pages:
-/// a WAL of a few tens of MB at most between two checkpoints.
+/// How often the checkpointer copies the WAL's committed frames into the database. With writers
+/// always at work a passive checkpoint seldom finds the WAL wholly copied, so the WAL is seldom
+/// started again from its beginning: its file grows to about the bound below (measured: 40-43 MB
+/// through a 60,000-sale run) and is reused from there, where it was about 4 MB.
 pub(crate) const SQLITE_CHECKPOINT_INTERVAL_MS: u64 = 100;
 
 /// WAL pages past which a commit checkpoints by itself, as SQLite does by default at 1,000: the
