@@ -35,11 +35,11 @@ pub(crate) struct SqliteJournal {
     /// database in memory has none).
     pub(crate) log: Option<LogJournal<Option<std::fs::File>>>,
     /// For a database in a file: its checkpoints, beside the writers (`checkpointer`).
-    _checkpointer: Option<checkpointer::Checkpointer>,
+    checkpointer: Option<checkpointer::Checkpointer>,
 }
 
 /// Opens the one pool the reads and the journal share; with the log, takes its writer lock and
-/// starts the projector.
+/// starts the projector; for a database in a file, starts its checkpoints (`checkpointer`).
 pub(crate) async fn connect(url: &str, journal: JournalOptions) -> Result<(SqlitePool, SqliteJournal), StoreError> {
     let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
     let options = SqliteConnectOptions::from_str(&url)?
@@ -53,11 +53,13 @@ pub(crate) async fn connect(url: &str, journal: JournalOptions) -> Result<(Sqlit
         JournalMode::Log => Some(log_sqlite::lock_writer(&options, in_memory)?),
         JournalMode::Tables => None,
     };
-    let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options.clone()).await?;
     let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
     let log = log_lock.map(|lock| LogJournal::start(writer.clone(), lock, journal.limits)).transpose()?;
-    let checkpointer = (!in_memory).then(|| checkpointer::Checkpointer::start(pool.clone()));
-    Ok((pool, SqliteJournal { writer, log, _checkpointer: checkpointer }))
+    // The writers take the turn for every write only with the log.
+    let turn = log.as_ref().map(|_| writer.turn.clone());
+    let checkpointer = (!in_memory).then(|| checkpointer::Checkpointer::start(options, turn));
+    Ok((pool, SqliteJournal { writer, log, checkpointer }))
 }
 
 impl SqliteJournal {
@@ -68,10 +70,14 @@ impl SqliteJournal {
         tx.commit().await
     }
 
-    /// With the log: lets the projector finish, and releases the writer lock.
+    /// With the log: lets the projector finish, and releases the writer lock. Stops the
+    /// checkpoints: what they leave in the WAL is durable, and read from there.
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
             drop(log.stop().await);
+        }
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
         }
     }
 
