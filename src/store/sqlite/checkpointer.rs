@@ -79,7 +79,7 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
