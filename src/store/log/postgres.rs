@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool};
-use warung_actors::journal::{after, Earlier, Entries, SinkError};
+use warung_actors::journal::{after, Earlier, Entries, Entry, SinkError};
 
 use super::projection::Projection;
 use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
@@ -52,7 +52,7 @@ pub(crate) async fn append(
     // Held until the record is counted: while an append is under way the projector does not
     // take the journal for idle.
     let _appending = projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
-    let record = record::encode(entries);
+    let record = RecordOf(entries);
     let guarded = match fence.is_armed() {
         true => Guarded::PaymentsAndNewOrders,
         false => Guarded::Payments,
@@ -75,11 +75,11 @@ pub(crate) async fn append(
             after(earlier).await?;
         }
         let mut connection = held.take().await.map_err(sink_error)?;
-        let appended = insert_record(&mut connection, Some(&guards), key, &record, now_ms, None).await;
+        let appended = insert_record(&mut connection, Some(&guards), key, record, now_ms, None).await;
         (connection, appended)
     } else {
         let mut connection = held.take().await.map_err(sink_error)?;
-        let appended = append_in_transaction(&mut connection, fence, &guards, earlier, key, &record, now_ms).await?;
+        let appended = append_in_transaction(&mut connection, fence, &guards, earlier, key, record, now_ms).await?;
         (connection, appended)
     };
     // Kept for the next append only when every statement answered; otherwise back to the pool,
@@ -102,7 +102,7 @@ async fn append_in_transaction(
     guards: &Batch<'_>,
     earlier: Earlier,
     key: i64,
-    record: &[u8],
+    record: RecordOf<'_>,
     now_ms: i64,
 ) -> Result<Result<i64, sqlx::Error>, SinkError> {
     let mut tx = sqlx::Connection::begin(connection).await.map_err(sink_error)?;
@@ -156,12 +156,12 @@ async fn insert_record(
     conn: &mut PgConnection,
     guards: Option<&Batch<'_>>,
     key: i64,
-    record: &[u8],
+    record: RecordOf<'_>,
     now_ms: i64,
     writer: Option<&FenceId>,
 ) -> Result<i64, sqlx::Error> {
     // The record, and the few values beside it (its key, its time, the writer).
-    let mut statement = Combined::with_room_for(record.len() + 64);
+    let mut statement = Combined::with_room_for(record::room_for(record.0) + 64);
     if let Some(guards) = guards {
         write_orders(&mut statement, guards);
     }
@@ -176,6 +176,27 @@ async fn insert_record(
         .bind(writer.map(|w| w.node.as_str()))
         .bind(writer.map(|w| w.incarnation));
     statement.fetch_one(conn).await
+}
+
+/// A batch's record as a statement's value: encoded straight into the statement's arguments,
+/// with no buffer of its own to grow and then copy (the record is tens of KB in a flash sale).
+#[derive(Clone, Copy)]
+struct RecordOf<'a>(&'a [Entry<ShopRecord>]);
+
+impl sqlx::Type<sqlx::Postgres> for RecordOf<'_> {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&[u8] as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for RecordOf<'_> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        record::encode_into(self.0, buf);
+        Ok(sqlx::encode::IsNull::No)
+    }
 }
 
 /// The tables on Postgres, as this process's projector writes them. In a cluster its transactions

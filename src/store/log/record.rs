@@ -32,8 +32,24 @@ mod tag {
     pub const AUDIT: u8 = 18;
 }
 
+/// Room reserved for a record, per entry: a sale's entries average about 80 bytes, so a batch's
+/// record (tens of KB in a flash sale) is written without growing its buffer again and again.
+pub const RECORD_BYTES_PER_ENTRY_GUESS: usize = 128;
+
 pub fn encode(entries: &[Entry<ShopRecord>]) -> Vec<u8> {
-    let mut w = Writer::default();
+    let mut bytes = Vec::with_capacity(room_for(entries));
+    encode_into(entries, &mut bytes);
+    bytes
+}
+
+/// The room to reserve for `entries`' record (`RECORD_BYTES_PER_ENTRY_GUESS`).
+pub fn room_for(entries: &[Entry<ShopRecord>]) -> usize {
+    entries.len().saturating_mul(RECORD_BYTES_PER_ENTRY_GUESS)
+}
+
+/// Appends `entries`' record to `bytes`.
+pub fn encode_into(entries: &[Entry<ShopRecord>], bytes: &mut Vec<u8>) {
+    let mut w = Writer { bytes: std::mem::take(bytes) };
     w.u8(LOG_RECORD_VERSION);
     w.u64(entries.len() as u64);
     for entry in entries {
@@ -42,7 +58,7 @@ pub fn encode(entries: &[Entry<ShopRecord>]) -> Vec<u8> {
             Entry::Attached(record) => put_record(&mut w, record),
         }
     }
-    w.bytes
+    *bytes = w.bytes;
 }
 
 pub fn decode(bytes: &[u8]) -> Result<Vec<Entry<ShopRecord>>, WireError> {
