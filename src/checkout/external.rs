@@ -88,7 +88,7 @@ impl Checkout {
             tier: self.role_of(customer).tier(),
             actor: actor_of(customer),
         };
-        let reserved = self.reserve(product, reserve).await?;
+        let reserved = self.reserve(product, None, reserve).await?;
         let row = self.order_row(customer, product, &reserved, method, OrderState::AwaitingPayment);
         if let Err(error) = self.store_records(vec![ShopRecord::Order(row.clone())]).await {
             self.release(&order, product, ReleaseReason::Failed).await.ok();

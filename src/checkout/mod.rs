@@ -31,6 +31,7 @@ use tokio::sync::broadcast;
 use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
 use warung_actors::product::{Release, ReleaseReason, Reserve, Reserved, StoreWhen};
 use warung_actors::runtime::CallError;
+use warung_actors::supervisor::ProductHandle;
 use warung_actors::wallet::WalletBalance;
 
 use order::{Order, OrderCommand, OrderOutcome};
@@ -263,13 +264,18 @@ impl Checkout {
     }
 
     /// Reserves stock for an order. The command's `tier` is the customer's (`role_of`), looked up
-    /// once per purchase by the caller.
-    async fn reserve(&self, product: &ProductCode, command: Reserve) -> Result<Reserved, CheckoutError> {
+    /// once per purchase by the caller; `known`, the product's handle if the caller kept it.
+    async fn reserve(
+        &self,
+        product: &ProductCode,
+        known: Option<ProductHandle<ShopRecord>>,
+        command: Reserve,
+    ) -> Result<Reserved, CheckoutError> {
         // A reservation stored at once is answered once stored; one stored with its commit has
         // nothing to wait for.
         let answer = match command.store {
             StoreWhen::Reserved => self.inner.actors.product(product, command).await,
-            StoreWhen::Committed => self.inner.actors.product_applied(product, command).await,
+            StoreWhen::Committed => self.inner.actors.product_applied(product, known, command).await,
         };
         match answer {
             Ok(Ok(reserved)) => Ok(reserved),

@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::product::{Commit, Committed, PriceTier, ProductRejection, ReleaseReason, Reserve, StoreWhen};
 use warung_actors::runtime::CallError;
-use warung_actors::supervisor::Chained;
+use warung_actors::supervisor::{Chained, Known};
 use warung_actors::wallet::{Debit, WalletRejection};
 
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
@@ -85,7 +85,8 @@ impl Checkout {
         quantity: Quantity,
     ) -> Result<Purchase, CheckoutError> {
         let tier = self.role_of(customer).tier();
-        self.refuse_early(customer, tier, product, quantity).await?;
+        let known = self.inner.actors.known(customer, product);
+        self.refuse_early(customer, tier, product, quantity, &known).await?;
 
         // The reservation lives in memory until its commit stores it. A restart forgets it: the
         // commit then finds no reservation, and the debit is refunded by `settle_pending`, as any
@@ -99,7 +100,7 @@ impl Checkout {
             tier,
             actor: by.clone(),
         };
-        let reserved = self.reserve(product, reserve).await?;
+        let reserved = self.reserve(product, known.product.clone(), reserve).await?;
         let row = self.order_row(customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
 
         let debit = Debit {
@@ -115,7 +116,8 @@ impl Checkout {
         // the commit to the product's, which names the debit in `depends_on`, so the journal
         // stores the commit (and the paid order) only if the debit was stored.
         let (pending, paid) = (vec![ShopRecord::Order(row.clone())], vec![paid.record()]);
-        let chained = self.inner.actors.wallet_then_product(customer, debit, pending, product, commit, paid).await;
+        let chained =
+            self.inner.actors.wallet_then_product(customer, debit, pending, product, commit, paid, known).await;
         match chained {
             Ok(Chained::Both(debited, Ok(Ok(Committed { items, quantity, total, .. })))) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance: debited.balance })
@@ -182,8 +184,9 @@ impl Checkout {
         tier: PriceTier,
         product: &ProductCode,
         quantity: Quantity,
+        known: &Known<ShopRecord>,
     ) -> Result<(), CheckoutError> {
-        let price = match self.inner.actors.product_gauges(product) {
+        let price = match known.product_gauges() {
             Some(gauges) => {
                 let available = gauges.available.load(Ordering::Relaxed);
                 if available < i64::from(quantity) {
@@ -203,7 +206,7 @@ impl Checkout {
         let Some(required) = price.checked_mul(quantity) else {
             return Err(CheckoutError::Product(ProductRejection::TotalExceedsMoneyLimit));
         };
-        let available = match self.inner.actors.wallet_gauges(customer) {
+        let available = match known.wallet_gauges() {
             Some(gauges) => *gauges.available.read().expect("gauge lock"),
             None => self.inner.actors.wallet_balance(customer).await?.available,
         };

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use warung_actors::domain::{CustomerId, ProductCode};
-use warung_actors::product::{ProductGauges, ProductRejection, ProductRequest, ProductSnapshot};
+use warung_actors::product::{ProductRejection, ProductRequest, ProductSnapshot};
 use warung_actors::runtime::{CallError, Reply};
-use warung_actors::supervisor::Chained;
+use warung_actors::supervisor::{Chained, Known, ProductHandle};
 use warung_actors::wallet::{WalletBalance, WalletGauges, WalletRejection, WalletRequest};
 
 use super::remote::Remote;
@@ -131,13 +131,15 @@ impl Actors {
     }
 
     /// Answered once applied on this node (see `ReplyWhen::Applied`), once stored on another.
+    /// `known`: the product's handle, when the caller kept it (`Actors::known`).
     pub async fn product_applied<C: ProductRequest>(
         &self,
         code: &ProductCode,
+        known: Option<ProductHandle<ShopRecord>>,
         command: C,
     ) -> Reply<C::Reply, ProductRejection> {
         match self.place_product(|| Shard::of_product(code), &command) {
-            Place::Here => self.local.product_applied(code, command).await,
+            Place::Here => self.local.product_applied_at(code, known, command).await,
             Place::There(..) => self.product(code, command).await,
         }
     }
@@ -183,7 +185,8 @@ impl Actors {
     /// product command straight to the product's (`Supervisor::wallet_then_product`); else the
     /// wallet's change is stored first, so the product's node never stores a sale whose payment
     /// was lost. An error means the wallet's command was not applied, or that its outcome is
-    /// unknown (`CallError::OutcomeUnknown`).
+    /// unknown (`CallError::OutcomeUnknown`). `known`: the handles the caller kept.
+    #[allow(clippy::too_many_arguments)]
     pub async fn wallet_then_product<CW: WalletRequest, CP: ProductRequest>(
         &self,
         customer: &CustomerId,
@@ -192,10 +195,11 @@ impl Actors {
         product: &ProductCode,
         then: CP,
         then_attach: Vec<ShopRecord>,
+        known: Known<ShopRecord>,
     ) -> Result<Chained<CW::Reply, CP::Reply>, CallError> {
         match (self.place(|| Shard::of_product(product)), self.place(|| Shard::of_customer(customer))) {
             (Place::Here, Place::Here) => {
-                self.local.wallet_then_product(customer, command, attach, product, then, then_attach).await
+                self.local.wallet_then_product(customer, command, attach, product, then, then_attach, known).await
             }
             _ => match self.wallet_with(customer, command, attach).await? {
                 Err(rejection) => Ok(Chained::WalletRefused(rejection)),
@@ -268,9 +272,10 @@ impl Actors {
         }
     }
 
-    /// The product's published counts, when its actor runs on this node.
-    pub fn product_gauges(&self, code: &ProductCode) -> Option<Arc<ProductGauges>> {
-        self.local.product_gauges(code)
+    /// The handles of the product's and the customer's actors that are active on this node, for
+    /// a flow's later calls to them (`Known`).
+    pub fn known(&self, customer: &CustomerId, product: &ProductCode) -> Known<ShopRecord> {
+        self.local.known(customer, product)
     }
 
     pub fn wallet_gauges(&self, customer: &CustomerId) -> Option<Arc<WalletGauges>> {

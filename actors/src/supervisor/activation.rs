@@ -58,7 +58,7 @@ impl<R: Record> Supervisor<R> {
         );
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle { addr: Arc::new(addr), stats, gauges })
+        Ok(Handle::new(addr, stats, gauges))
     }
 
     pub(super) async fn activate_wallet(
@@ -83,7 +83,7 @@ impl<R: Record> Supervisor<R> {
             WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), gauges.clone(), inner.clock);
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle { addr: Arc::new(addr), stats, gauges })
+        Ok(Handle::new(addr, stats, gauges))
     }
 
     /// Changes of an earlier incarnation still in the journal must be in the store before the

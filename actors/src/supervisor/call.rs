@@ -9,10 +9,13 @@ use crate::domain::Clock;
 use crate::runtime::{ActorStats, Admission, CallError};
 
 /// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
-/// the call. At a full mailbox, `Admission::WhenRoom` is refused at once; `Always` waits its turn.
+/// the call; `first`, when the caller kept the actor's handle (`Known`), is tried before the
+/// registry is asked. At a full mailbox, `Admission::WhenRoom` is refused at once; `Always` waits
+/// its turn.
 pub(super) async fn call<K, A, G, M, F, Fut>(
     registry: &Registry<K, A, G>,
     key: &K,
+    mut first: Option<Handle<A, G>>,
     activate: F,
     msg: &M,
     admission: Admission,
@@ -27,7 +30,10 @@ where
     Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
-        let handle = registry.get(key, clock, &activate).await?;
+        let handle = match first.take() {
+            Some(handle) => handle,
+            None => registry.get(key, clock, &activate).await?,
+        };
         if !admit(&handle.stats, admission) {
             return Err(CallError::Busy);
         }
@@ -44,10 +50,11 @@ where
 
 /// Hands `msg` to the actor for `key` without waiting for it to be handled: for a message that
 /// answers through a channel of its own (see `chain`). Activates the actor if needed and tries
-/// again if it has stopped; admission as in `call`.
+/// again if it has stopped; `first` and admission as in `call`.
 pub(super) async fn post<K, A, G, M, F, Fut>(
     registry: &Registry<K, A, G>,
     key: &K,
+    mut first: Option<Handle<A, G>>,
     activate: F,
     mut msg: M,
     admission: Admission,
@@ -62,7 +69,10 @@ where
     Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
-        let handle = registry.get(key, clock, &activate).await?;
+        let handle = match first.take() {
+            Some(handle) => handle,
+            None => registry.get(key, clock, &activate).await?,
+        };
         match hand_on(&handle, msg, admission) {
             Ok(()) => return Ok(()),
             Err((_, CallError::Busy)) => return Err(CallError::Busy),

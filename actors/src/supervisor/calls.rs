@@ -2,7 +2,7 @@
 //! with that command's own reply (see `product::ProductRequest`, `wallet::WalletRequest`), and the
 //! read-only queries.
 
-use super::{call, Supervisor};
+use super::{call, ProductHandle, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::Record;
 use crate::product::{ProductMsg, ProductRejection, ProductRequest, ProductSnapshot, ProductSnapshotQuery};
@@ -27,7 +27,7 @@ impl<R: Record> Supervisor<R> {
     ) -> Reply<C::Reply, ProductRejection> {
         let depends_on = Vec::new();
         let msg = ProductMsg { command, attach, reply: ReplyWhen::Durable, depends_on, span: tracing::Span::current() };
-        self.call_product(code, &msg).await
+        self.call_product(code, None, &msg).await
     }
 
     /// A product command answered as soon as it is applied, before it is stored: see
@@ -37,6 +37,16 @@ impl<R: Record> Supervisor<R> {
         code: &ProductCode,
         command: C,
     ) -> Reply<C::Reply, ProductRejection> {
+        self.product_applied_at(code, None, command).await
+    }
+
+    /// As `product_applied`, to the actor of `known` first when the caller kept its handle.
+    pub async fn product_applied_at<C: ProductRequest>(
+        &self,
+        code: &ProductCode,
+        known: Option<ProductHandle<R>>,
+        command: C,
+    ) -> Reply<C::Reply, ProductRejection> {
         let msg = ProductMsg {
             command,
             attach: Vec::new(),
@@ -44,7 +54,7 @@ impl<R: Record> Supervisor<R> {
             depends_on: Vec::new(),
             span: tracing::Span::current(),
         };
-        self.call_product(code, &msg).await
+        self.call_product(code, known, &msg).await
     }
 
     pub async fn wallet<C: WalletRequest>(
@@ -69,11 +79,11 @@ impl<R: Record> Supervisor<R> {
     pub(super) async fn call_product<C: ProductRequest>(
         &self,
         code: &ProductCode,
+        first: Option<ProductHandle<R>>,
         msg: &ProductMsg<C, R>,
     ) -> Reply<C::Reply, ProductRejection> {
-        let admission = msg.command.admission();
-        let held =
-            call(&self.inner.products, code, || self.activate_product(code), msg, admission, self.inner.clock).await?;
+        let (admission, activate) = (msg.command.admission(), || self.activate_product(code));
+        let held = call(&self.inner.products, code, first, activate, msg, admission, self.inner.clock).await?;
         held.durable().await
     }
 
@@ -83,17 +93,21 @@ impl<R: Record> Supervisor<R> {
         msg: &WalletMsg<C, R>,
     ) -> Reply<C::Reply, WalletRejection> {
         let activate = || self.activate_wallet(customer);
-        call(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?.durable().await
+        call(&self.inner.wallets, customer, None, activate, msg, Admission::WhenRoom, self.inner.clock)
+            .await?
+            .durable()
+            .await
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
         let activate = || self.activate_product(code);
-        call(&self.inner.products, code, activate, &ProductSnapshotQuery, Admission::WhenRoom, self.inner.clock).await
+        let query = &ProductSnapshotQuery;
+        call(&self.inner.products, code, None, activate, query, Admission::WhenRoom, self.inner.clock).await
     }
 
     pub async fn wallet_balance(&self, customer: &CustomerId) -> Result<WalletBalance, CallError> {
         let activate = || self.activate_wallet(customer);
-        call(&self.inner.wallets, customer, activate, &WalletBalanceQuery, Admission::WhenRoom, self.inner.clock)
+        call(&self.inner.wallets, customer, None, activate, &WalletBalanceQuery, Admission::WhenRoom, self.inner.clock)
             .await?
             .durable()
             .await

@@ -18,7 +18,7 @@ use actix::{Context, Handler, Message};
 use tokio::sync::oneshot;
 
 use super::call::{hand_on, post};
-use super::{Handle, Supervisor, CALL_ATTEMPTS_MAX};
+use super::{Handle, Known, Supervisor, CALL_ATTEMPTS_MAX};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::Record;
 use crate::product::{ProductActor, ProductGauges, ProductMsg, ProductRejection, ProductRequest};
@@ -124,6 +124,8 @@ impl<R: Record> Supervisor<R> {
     /// only if the wallet's change is (`depends_on`). Answered once the product's change is
     /// durable. An error means the wallet's command was not applied, or (`OutcomeUnknown`) that
     /// an actor stopped while handling its step: the caller settles by what the actors know.
+    /// `known` holds the handles the caller kept, tried before the registry is asked.
+    #[allow(clippy::too_many_arguments)]
     pub async fn wallet_then_product<CW: WalletRequest, CP: ProductRequest>(
         &self,
         customer: &CustomerId,
@@ -132,9 +134,13 @@ impl<R: Record> Supervisor<R> {
         product: &ProductCode,
         then: CP,
         then_attach: Vec<R>,
+        known: Known<R>,
     ) -> Result<Chained<CW::Reply, CP::Reply>, CallError> {
         let span = tracing::Span::current();
-        let to = self.inner.products.get(product, self.inner.clock, &|| self.activate_product(product)).await?;
+        let to = match known.product {
+            Some(handle) if handle.stats.lifecycle() == crate::runtime::Lifecycle::Running => handle,
+            _ => self.inner.products.get(product, self.inner.clock, &|| self.activate_product(product)).await?,
+        };
         let mut step = WalletStep {
             wallet: WalletMsg { command, attach, reply: ReplyWhen::Applied, span: span.clone() },
             then: ProductMsg {
@@ -146,11 +152,12 @@ impl<R: Record> Supervisor<R> {
             },
             product: to,
         };
-        let activate = || self.activate_wallet(customer);
+        let (activate, mut first) = (|| self.activate_wallet(customer), known.wallet);
         for _ in 0..CALL_ATTEMPTS_MAX {
             let (answer, answered) = oneshot::channel();
             let msg = Chain::new(step, answer);
-            post(&self.inner.wallets, customer, activate, msg, Admission::WhenRoom, self.inner.clock).await?;
+            let admission = Admission::WhenRoom;
+            post(&self.inner.wallets, customer, first.take(), activate, msg, admission, self.inner.clock).await?;
             match answered.await {
                 Ok(Step::WalletUnread(unread)) => step = *unread,
                 answered => return self.chained(product, answered).await,
@@ -171,7 +178,9 @@ impl<R: Record> Supervisor<R> {
             Ok(Step::WalletRefused(rejection)) => Ok(Chained::WalletRefused(rejection)),
             Ok(Step::WalletUnread(_)) => unreachable!("a wallet step given back is sent again"),
             Ok(Step::ProductNotReached(reply, error)) => Ok(Chained::Both(reply, Err(error))),
-            Ok(Step::ProductUnread(reply, then)) => Ok(Chained::Both(reply, self.call_product(product, &then).await)),
+            Ok(Step::ProductUnread(reply, then)) => {
+                Ok(Chained::Both(reply, self.call_product(product, None, &then).await))
+            }
             Ok(Step::Product(reply, held)) => Ok(Chained::Both(reply, held.durable().await)),
             // The answer dropped unsent: an actor stopped while handling its step.
             Err(_) => {

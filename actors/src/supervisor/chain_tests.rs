@@ -81,6 +81,10 @@ impl Sale {
     }
 
     async fn debit_then_commit(&self) -> Result<Chained<Debited, Committed>, CallError> {
+        self.debit_then_commit_knowing(Known::nothing()).await
+    }
+
+    async fn debit_then_commit_knowing(&self, known: Known<()>) -> Result<Chained<Debited, Committed>, CallError> {
         let debit = Debit {
             reference: Reference::parse(&format!("debit-{}", self.order)).unwrap(),
             amount: Money::rupiah(PRICE_RUPIAH),
@@ -88,7 +92,7 @@ impl Sale {
             actor: "test".into(),
         };
         let commit = Commit { order: self.order.clone(), actor: "test".into() };
-        self.supervisor.wallet_then_product(&self.customer, debit, vec![], &self.code, commit, vec![]).await
+        self.supervisor.wallet_then_product(&self.customer, debit, vec![], &self.code, commit, vec![], known).await
     }
 }
 
@@ -178,4 +182,48 @@ async fn a_product_actor_stopped_under_the_chain_is_given_the_commit_back_with_t
     let step = answered.await.expect("answered, not dropped");
     assert!(matches!(step, Step::ProductUnread(Debited { .. }, _)), "given back, to send again");
     assert_eq!(handle.stats.depth(), 0, "nothing is left counted in a mailbox that is gone");
+}
+
+#[actix_rt::test]
+async fn a_chain_given_a_stopped_wallets_handle_reaches_the_reloaded_wallet() {
+    let sale = Sale::reserved(ShopStore::with_balance(20_000)).await;
+    sale.supervisor.wallet_balance(&sale.customer).await.expect("the wallet is active");
+    let known = sale.supervisor.known(&sale.customer, &sale.code);
+    let stale = known.wallet.clone().expect("the wallet's handle");
+    assert!(known.product.is_some(), "the product's handle");
+    sale.supervisor.stop_actors(|key| matches!(key, crate::journal::ActorKey::Wallet(_))).await;
+    while stale.addr.connected() {
+        tokio::task::yield_now().await;
+    }
+
+    let chained = sale.debit_then_commit_knowing(known).await;
+
+    assert!(matches!(chained, Ok(Chained::Both(_, Ok(Ok(_))))), "bought from the reloaded wallet: {chained:?}");
+    assert_eq!(sale.supervisor.wallet_balance(&sale.customer).await.unwrap().available, Money::rupiah(5_000));
+}
+
+#[actix_rt::test]
+async fn a_reservation_sent_to_a_stopped_products_handle_reaches_the_reloaded_product() {
+    let (supervisor, _notices) = Supervisor::start(ShopStore::with_balance(20_000), Clock::system(), settings());
+    let (code, customer) = (ProductCode::parse("viu1b").unwrap(), CustomerId::parse("budi").unwrap());
+    supervisor.product_snapshot(&code).await.expect("the product is active");
+    let known = supervisor.known(&customer, &code);
+    let stale = known.product.clone().expect("the product's handle");
+    supervisor.stop_actors(|key| matches!(key, crate::journal::ActorKey::Product(_))).await;
+    while stale.addr.connected() {
+        tokio::task::yield_now().await;
+    }
+
+    let reserve = Reserve {
+        order: OrderId::generate(),
+        quantity: 1,
+        ttl_ms: 60_000,
+        store: StoreWhen::Committed,
+        tier: PriceTier::Member,
+        actor: "test".into(),
+    };
+    let reserved = supervisor.product_applied_at(&code, known.product, reserve).await;
+
+    assert!(matches!(reserved, Ok(Ok(_))), "reserved on the reloaded product: {reserved:?}");
+    assert_eq!(supervisor.counters().activated.load(Ordering::Relaxed), 2, "activated again");
 }

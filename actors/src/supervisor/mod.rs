@@ -14,6 +14,7 @@ mod calls;
 mod chain;
 #[cfg(test)]
 mod chain_tests;
+mod known;
 mod lifecycle;
 mod registry;
 mod restarts;
@@ -25,6 +26,7 @@ mod tests;
 mod wallet_loads;
 
 pub use chain::Chained;
+pub use known::{Known, ProductHandle, WalletHandle};
 pub use registry::{Handle, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
@@ -260,11 +262,6 @@ impl<R: Record> Supervisor<R> {
 
     pub fn counters(&self) -> &SupervisorCounters {
         &self.inner.counters
-    }
-
-    /// What an active product publishes, without a message; `None` when it is not active.
-    pub fn product_gauges(&self, code: &ProductCode) -> Option<Arc<ProductGauges>> {
-        self.inner.products.gauges(code)
     }
 
     /// What an active wallet publishes, without a message; `None` when it is not active.

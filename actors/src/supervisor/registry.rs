@@ -12,18 +12,34 @@ use crate::runtime::{ActorStats, CallError, Lifecycle, Passivate, Stop};
 
 use super::restarts::{RestartBudget, Restarts};
 
-/// An active actor: its address, its stats, and what it publishes.
-pub struct Handle<A: Actor, G> {
-    /// Shared: cloning an actix `Addr` allocates (a sender task and a flag), and every call
-    /// clones the handle out of the registry.
-    pub addr: Arc<Addr<A>>,
+/// An active actor: its address, its stats, and what it publishes, behind one shared count. A
+/// sale takes several handles out of the registries, and each clone and drop is an atomic
+/// change of a count on a line of its own: one count, not one per part.
+pub struct Handle<A: Actor, G>(Arc<HandleParts<A, G>>);
+
+pub struct HandleParts<A: Actor, G> {
+    pub addr: Addr<A>,
     pub stats: Arc<ActorStats>,
     pub gauges: Arc<G>,
 }
 
+impl<A: Actor, G> Handle<A, G> {
+    pub fn new(addr: Addr<A>, stats: Arc<ActorStats>, gauges: Arc<G>) -> Self {
+        Handle(Arc::new(HandleParts { addr, stats, gauges }))
+    }
+}
+
+impl<A: Actor, G> std::ops::Deref for Handle<A, G> {
+    type Target = HandleParts<A, G>;
+
+    fn deref(&self) -> &HandleParts<A, G> {
+        &self.0
+    }
+}
+
 impl<A: Actor, G> Clone for Handle<A, G> {
     fn clone(&self) -> Self {
-        Handle { addr: self.addr.clone(), stats: self.stats.clone(), gauges: self.gauges.clone() }
+        Handle(self.0.clone())
     }
 }
 
@@ -98,9 +114,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         self.slots.get(key).and_then(|slot| slot.get().cloned())
     }
 
-    /// The gauges of the actor registered for `key` if it is active, without cloning its whole
-    /// handle: a sale reads its wallet's gauges first, when the wallet's handle is still cold in
-    /// the cache, and each of the handle's shared counts is a line of its own.
+    /// The gauges of the actor registered for `key` if it is active.
     pub fn gauges(&self, key: &K) -> Option<Arc<G>> {
         self.slots.get(key).and_then(|slot| slot.get().map(|handle| handle.gauges.clone()))
     }
