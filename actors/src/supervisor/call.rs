@@ -9,8 +9,8 @@ use crate::domain::Clock;
 use crate::runtime::{ActorStats, Admission, CallError};
 
 /// Sends `msg` to the actor for `key`, activating it if needed and trying again if it stops under
-/// the call; `first`, when the caller kept the actor's handle (`Known`), is tried before the
-/// registry is asked. At a full mailbox, `Admission::WhenRoom` is refused at once; `Always` waits
+/// the call; `first`, when the caller kept the actor's handle (`Known`) and its actor has not been
+/// stopped since, is tried before the registry is asked. At a full mailbox, `Admission::WhenRoom` is refused at once; `Always` waits
 /// its turn.
 pub(super) async fn call<K, A, G, M, F, Fut>(
     registry: &Registry<K, A, G>,
@@ -30,7 +30,7 @@ where
     Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
-        let handle = match first.take() {
+        let handle = match first.take().and_then(Handle::if_running) {
             Some(handle) => handle,
             None => registry.get(key, clock, &activate).await?,
         };
@@ -69,7 +69,7 @@ where
     Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
-        let handle = match first.take() {
+        let handle = match first.take().and_then(Handle::if_running) {
             Some(handle) => handle,
             None => registry.get(key, clock, &activate).await?,
         };

@@ -137,11 +137,9 @@ impl<R: Record> Supervisor<R> {
         known: Known<R>,
     ) -> Result<Chained<CW::Reply, CP::Reply>, CallError> {
         let span = tracing::Span::current();
-        // A kept handle is checked here, not left to answer "closed" as in `call`: the product's
-        // actor is reached only after the wallet has applied its debit.
-        let to = match known.product {
-            Some(handle) if handle.stats.lifecycle() == crate::runtime::Lifecycle::Running => handle,
-            _ => self.inner.products.get(product, self.inner.clock, &|| self.activate_product(product)).await?,
+        let to = match known.product.and_then(Handle::if_running) {
+            Some(handle) => handle,
+            None => self.inner.products.get(product, self.inner.clock, &|| self.activate_product(product)).await?,
         };
         let mut step = WalletStep {
             wallet: WalletMsg { command, attach, reply: ReplyWhen::Applied, span: span.clone() },

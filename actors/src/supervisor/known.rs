@@ -2,8 +2,9 @@
 //! and its wallet's gauges before it reserves, then reserves, then debits and commits; with the
 //! handles it found first, its later calls skip the registry (a hash of the id, a map's lock and
 //! a compare of the id's bytes, each on lines a sale of another customer or product has not
-//! warmed). A kept handle is only where a call starts: an actor that has stopped since answers
-//! its first send "closed", and the call then looks the actor up as it always does.
+//! warmed). A kept handle is only where a call starts: one whose actor has been stopped since is
+//! not used (`Handle::if_running`), and one whose actor stops under the send answers "closed";
+//! either way the call looks the actor up as it always does.
 
 use super::{Handle, Supervisor};
 use crate::domain::{CustomerId, ProductCode};

@@ -27,6 +27,12 @@ impl<A: Actor, G> Handle<A, G> {
     pub fn new(addr: Addr<A>, stats: Arc<ActorStats>, gauges: Arc<G>) -> Self {
         Handle(Arc::new(HandleParts { addr, stats, gauges }))
     }
+
+    /// This handle if its actor has not been stopped since it was taken (a kept handle, `Known`):
+    /// a stopped one is looked up again rather than sent to.
+    pub(super) fn if_running(self) -> Option<Self> {
+        (self.stats.lifecycle() == Lifecycle::Running).then_some(self)
+    }
 }
 
 impl<A: Actor, G> std::ops::Deref for Handle<A, G> {
