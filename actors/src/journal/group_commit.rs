@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::{BoxFuture, FutureExt, Shared};
-use tokio::sync::{mpsc, oneshot};
+use futures::future::{BoxFuture, FutureExt};
+use tokio::sync::mpsc;
 
 use super::{Entry, Record};
 use crate::domain::{CustomerId, ProductCode};
@@ -196,13 +196,13 @@ impl InFlight {
 /// Where a submission's outcome goes. Dropped once the outcome is sent (or never will be), which
 /// counts the submission as settled.
 pub(super) struct Done {
-    tx: Option<oneshot::Sender<Outcome>>,
+    resolver: Option<Resolver>,
     counted: Option<(Arc<InFlight>, usize)>,
 }
 
 impl Done {
-    pub(super) fn send(mut self, outcome: Outcome) -> Result<(), Outcome> {
-        self.tx.take().expect("sent once").send(outcome)
+    pub(super) fn send(mut self, outcome: Outcome) {
+        self.resolver.take().expect("sent once").resolve(outcome);
     }
 }
 
@@ -216,9 +216,6 @@ impl Drop for Done {
 
 /// Who made a submission, and where its outcome goes.
 type Waiter = (Option<Origin>, Done);
-
-/// Resolves when a submission is durable, or with the reason it never will be.
-pub type Ticket = Shared<BoxFuture<'static, Outcome>>;
 
 /// An actor incarnation: who made a change, or whose change another one depends on.
 pub type Origin = (ActorKey, Incarnation);
@@ -280,19 +277,21 @@ impl<R> SubmitSlot<'_, R> {
 
     /// Submits rows that must not be stored unless the changes of `depends_on` were.
     pub fn submit_after(self, origin: Option<Origin>, depends_on: Vec<Origin>, entries: Vec<Entry<R>>) -> Ticket {
-        let (tx, rx) = oneshot::channel();
+        let (ticket, resolver) = ticket::ticket();
         let counted = origin.as_ref().map(|(key, _)| {
             let slot = InFlight::slot(key);
             self.1 .0[slot].fetch_add(1, Ordering::AcqRel);
             (self.1.clone(), slot)
         });
-        self.0.send(Submission { awaited: self.2, origin, depends_on, entries, done: Done { tx: Some(tx), counted } });
-        ticket(rx)
+        self.0.send(Submission {
+            awaited: self.2,
+            origin,
+            depends_on,
+            entries,
+            done: Done { resolver: Some(resolver), counted },
+        });
+        ticket
     }
-}
-
-fn ticket(rx: oneshot::Receiver<Outcome>) -> Ticket {
-    rx.map(|r| r.unwrap_or(Err(JournalError::Closed))).boxed().shared()
 }
 
 impl<R: Record> Journal<R> {
@@ -338,7 +337,7 @@ impl<R: Record> Journal<R> {
         let entries = records.into_iter().map(Entry::Attached).collect();
         match self.tx.reserve().await {
             Ok(permit) => SubmitSlot(permit, &self.in_flight, Awaited::Yes).submit(None, entries),
-            Err(_) => futures::future::ready(Err(JournalError::Closed)).boxed().shared(),
+            Err(_) => Ticket::resolved(Err(JournalError::Closed)),
         }
     }
 
@@ -371,6 +370,9 @@ impl<R: Record> Journal<R> {
 mod runner;
 #[cfg(test)]
 mod tests;
+mod ticket;
 
 use runner::Runner;
 pub use runner::PIPELINE_BATCHES_MAX;
+use ticket::Resolver;
+pub use ticket::Ticket;

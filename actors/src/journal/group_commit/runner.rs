@@ -143,7 +143,7 @@ impl<R: Record> Runner<R> {
                 let _ = self.fenced_tx.send(vec![key.clone()]);
             }
         }
-        let _ = submission.done.send(Err(JournalError::Fenced));
+        submission.done.send(Err(JournalError::Fenced));
     }
 
     /// Sends a batch to the store behind the previous one; the next batch will follow this one.
@@ -212,7 +212,7 @@ impl<R: Record> Runner<R> {
         let error = match result {
             Ok(()) => {
                 for part in parts {
-                    let _ = part.submission.done.send(Ok(()));
+                    part.submission.done.send(Ok(()));
                 }
                 return None;
             }
@@ -246,7 +246,7 @@ impl<R: Record> Runner<R> {
                     self.stats.record(alone.len(), started, &result);
                     match result {
                         Ok(()) => {
-                            let _ = part.submission.done.send(Ok(()));
+                            part.submission.done.send(Ok(()));
                         }
                         Err(error) => self.fail(vec![(part.submission.origin, part.submission.done)], error),
                     }
@@ -278,7 +278,7 @@ impl<R: Record> Runner<R> {
                 *fenced = (*fenced).max(incarnation);
                 keys.push(key);
             }
-            let _ = done.send(Err(JournalError::CommitFailed(error.to_string())));
+            done.send(Err(JournalError::CommitFailed(error.to_string())));
         }
         keys.sort();
         keys.dedup();

@@ -1,5 +1,7 @@
 use std::sync::Mutex;
 
+use tokio::sync::oneshot;
+
 use super::*;
 use crate::domain::{ProductCode, StockState};
 use crate::journal::{Event, MovementRow};

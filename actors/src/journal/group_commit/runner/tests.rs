@@ -3,7 +3,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
-use super::super::{Awaited, Done};
+use super::super::{ticket, Awaited, Done};
 use super::*;
 
 fn submission(awaited: Awaited) -> Submission<()> {
@@ -12,7 +12,7 @@ fn submission(awaited: Awaited) -> Submission<()> {
         origin: None,
         depends_on: Vec::new(),
         entries: Vec::new(),
-        done: Done { tx: Some(oneshot::channel().0), counted: None },
+        done: Done { resolver: Some(ticket::ticket().1), counted: None },
     }
 }
 
