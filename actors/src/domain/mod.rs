@@ -16,6 +16,7 @@ pub use money::{
 };
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +43,10 @@ pub type Quantity = u32;
 pub type ItemNo = i64;
 
 /// A deliverable item: an opaque secret such as an account login or a voucher code.
-/// It never prints; only the customer who bought it sees it.
+/// It never prints; only the customer who bought it sees it. Shared, not copied: a sale hands
+/// its items to its buyer and keeps them for a repeated commit's answer.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ItemSecret(String);
+pub struct ItemSecret(Arc<str>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ItemError {
@@ -63,7 +65,7 @@ impl ItemSecret {
         if value.len() > ITEM_SECRET_LEN_MAX {
             return Err(ItemError::TooLong);
         }
-        Ok(ItemSecret(value.to_string()))
+        Ok(ItemSecret(Arc::from(value)))
     }
 
     /// The secret itself, for delivery to its buyer and for the store.
