@@ -4,6 +4,9 @@
 //! and the journal commits in order, so the last row of a key in a batch wins). Append rows
 //! (ledger entries, inventory movements) are never updated: they are the audit trail.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -152,8 +155,10 @@ pub struct MovementRow {
     pub quantity: i64,
     pub from: StockState,
     pub to: StockState,
-    pub reason: String,
-    pub reference: String,
+    /// The engine's own reasons are constants; one read from the store is owned.
+    pub reason: Cow<'static, str>,
+    /// Shared with the id it names (an order's, a restock's reference), not copied at each sale.
+    pub reference: Arc<str>,
     pub actor: String,
     pub at: UnixMs,
     /// A restock's content fingerprint (`Restock::fingerprint`), so a reference reused with other

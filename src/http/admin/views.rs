@@ -144,8 +144,8 @@ impl From<&MovementRow> for Movement {
             quantity: *quantity,
             from: (*from).into(),
             to: (*to).into(),
-            reason: reason.clone(),
-            reference: reference.clone(),
+            reason: reason.to_string(),
+            reference: reference.to_string(),
             actor: actor.clone(),
             at_ms: *at,
         }

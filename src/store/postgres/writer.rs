@@ -202,8 +202,8 @@ fn write_movements(c: &mut Combined, batch: &Batch<'_>) {
         .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.from.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.to.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.reference.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| &*r.reason).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| &*r.reference).collect::<Vec<&str>>())
         .bind(rows.iter().map(|r| r.actor.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.content_hash.map(crate::store::rows::fingerprint_text)).collect::<Vec<_>>());

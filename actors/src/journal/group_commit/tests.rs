@@ -47,7 +47,7 @@ impl Sink<()> for MemorySink {
 
 fn reference_of(event: &Entry<()>) -> String {
     match event {
-        Entry::Event(Event::Movement(row)) => row.reference.clone(),
+        Entry::Event(Event::Movement(row)) => row.reference.to_string(),
         other => format!("{other:?}"),
     }
 }

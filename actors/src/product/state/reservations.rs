@@ -12,7 +12,7 @@ struct Move<'a> {
     from: StockState,
     to: StockState,
     /// The stock movement's reason.
-    why: &'a str,
+    why: &'static str,
     status: ReservationStatus,
     /// Why the reservation was released; empty otherwise.
     release_reason: &'a str,
@@ -262,8 +262,8 @@ impl ProductState {
             quantity: i64::from(reservation.quantity),
             from,
             to,
-            reason: why.to_string(),
-            reference: order.as_str().to_owned(),
+            reason: why.into(),
+            reference: order.shared(),
             actor,
             at: now,
             content_hash: None,

@@ -127,7 +127,17 @@ fn event() -> impl Strategy<Value = Event> {
             proptest::option::of(any::<u64>())
         )
             .prop_map(|(product, quantity, from, to, reason, reference, actor, at, content_hash)| {
-                Event::Movement(MovementRow { product, quantity, from, to, reason, reference, actor, at, content_hash })
+                Event::Movement(MovementRow {
+                    product,
+                    quantity,
+                    from,
+                    to,
+                    reason: reason.into(),
+                    reference: reference.into(),
+                    actor,
+                    at,
+                    content_hash,
+                })
             }),
         (customer(), money(), any::<i64>()).prop_map(|(customer, balance, updated_at)| Event::Wallet(WalletRow {
             customer,
