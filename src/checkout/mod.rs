@@ -316,5 +316,15 @@ impl Checkout {
 
 /// Who did it, for the inventory movements and the ledger.
 fn actor_of(customer: &CustomerId) -> String {
-    format!("customer:{customer}")
+    joined("customer:", customer.as_str())
+}
+
+/// `prefix` then `text`, in one allocation of the right size: `format!` guesses twice the
+/// literal's length, and an id longer than that is copied again into a larger one. Made for
+/// every sale.
+fn joined(prefix: &str, text: &str) -> String {
+    let mut joined = String::with_capacity(prefix.len() + text.len());
+    joined.push_str(prefix);
+    joined.push_str(text);
+    joined
 }

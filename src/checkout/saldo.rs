@@ -23,7 +23,7 @@ use warung_actors::wallet::{Debit, WalletRejection};
 use super::order::{Order, OrderCommand, OrderRow, OrderState, PaymentMethod};
 use super::owner::{Buy, Placed};
 use super::recovery::Settled;
-use super::{actor_of, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
+use super::{actor_of, joined, Checkout, CheckoutError, CustomerFlow, Purchase, ShopRecord};
 
 impl Checkout {
     /// Buys `quantity` of `product` for `customer` with their wallet. Returns only once the sale
@@ -106,7 +106,7 @@ impl Checkout {
         let debit = Debit {
             reference: order.debit_reference(),
             amount: reserved.total,
-            reason: format!("purchase {order}"),
+            reason: joined("purchase ", order.as_str()),
             actor: by.clone(),
         };
         let commit = Commit { order: order.clone(), actor: by };
