@@ -208,6 +208,8 @@ impl Done {
 
 impl Drop for Done {
     fn drop(&mut self) {
+        // Unsent (the journal stopped): resolved `Closed` before the count says it is settled.
+        drop(self.resolver.take());
         if let Some((in_flight, slot)) = &self.counted {
             in_flight.0[*slot].fetch_sub(1, Ordering::AcqRel);
         }

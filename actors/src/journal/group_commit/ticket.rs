@@ -27,7 +27,9 @@ struct State {
 }
 
 /// The tasks to wake: nearly always one (the caller's `Held::durable`) or none (an answer given
-/// at once), so the first is kept without an allocation.
+/// at once), so the first is kept without an allocation. A waker stays until the ticket resolves,
+/// even if its task stopped waiting (a ticket resolves within a commit, or when the journal stops).
+/// A task that polls again is not added twice.
 #[derive(Default)]
 struct Waiting {
     first: Option<Waker>,
@@ -114,6 +116,11 @@ mod tests {
     use super::*;
     use futures::FutureExt;
 
+    use std::time::Duration;
+
+    /// A missed wake-up would hang a test; it fails it instead.
+    const WAKE_WAIT: Duration = Duration::from_secs(10);
+
     #[tokio::test]
     async fn every_clone_resolves_with_the_outcome() {
         let (ticket, resolver) = ticket();
@@ -122,8 +129,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(ticket.peek().is_none());
         resolver.resolve(Err(JournalError::Fenced));
-        assert_eq!(first.await.unwrap(), Err(JournalError::Fenced));
-        assert_eq!(second.await.unwrap(), Err(JournalError::Fenced));
+        let (first, second) = tokio::time::timeout(WAKE_WAIT, async { (first.await, second.await) }).await.unwrap();
+        assert_eq!(first.unwrap(), Err(JournalError::Fenced));
+        assert_eq!(second.unwrap(), Err(JournalError::Fenced));
         assert_eq!(ticket.clone().await, Err(JournalError::Fenced), "awaited again once resolved");
     }
 
@@ -141,8 +149,41 @@ mod tests {
         for _ in 0..1_000 {
             let (ticket, resolver) = ticket();
             let resolving = std::thread::spawn(move || resolver.resolve(Ok(())));
-            assert_eq!(futures::executor::block_on(ticket), Ok(()));
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(futures::executor::block_on(ticket)));
+            assert_eq!(rx.recv_timeout(WAKE_WAIT), Ok(Ok(())));
             resolving.join().unwrap();
         }
+    }
+
+    /// The race the second look under the lock closes: the outcome is set after a poll first
+    /// looked, and before it took the lock. Without that look, the poll would leave its waker for
+    /// a resolver that has already woken everyone, and never be woken.
+    #[test]
+    fn a_poll_that_finds_the_outcome_set_while_it_waited_for_the_lock_is_ready() {
+        let (ticket, _resolver) = ticket();
+        let held = ticket.0.waiting.lock().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let polled = ticket.clone();
+        std::thread::spawn(move || tx.send(futures::executor::block_on(polled)));
+        // Time for the poll to find no outcome and wait for the lock (had it not got there yet,
+        // it finds the outcome at its first look, and the test passes without testing the race).
+        std::thread::sleep(Duration::from_millis(100));
+        ticket.0.outcome.set(Ok(())).unwrap(); // set, and nobody woken: the resolver's first half
+        drop(held);
+        assert_eq!(rx.recv_timeout(WAKE_WAIT), Ok(Ok(())));
+    }
+
+    #[test]
+    fn a_task_polling_again_is_kept_once() {
+        let (ticket, _resolver) = ticket();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut polled = ticket.clone();
+        assert!(Pin::new(&mut polled).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut polled).poll(&mut cx).is_pending());
+        let waiting = ticket.0.waiting.lock().unwrap();
+        assert!(waiting.first.is_some());
+        assert!(waiting.more.is_empty());
     }
 }
