@@ -204,7 +204,7 @@ impl Catalog {
             let available = self.actors.product_snapshot(code).await?.available;
             return Ok(Ok(Restocked { added: added as Quantity, available }));
         }
-        let command = AddStock { reference, stock, actor: actor.to_string() };
+        let command = AddStock { reference, stock, actor: actor.into() };
         self.actors.product(code, command).await
     }
 }

@@ -3,7 +3,7 @@
 //! expiry releases it. A payment that arrives after the stock went back on sale never resurrects
 //! the order: the money goes to the customer's wallet and the order is marked for review.
 
-use warung_actors::domain::{CustomerId, Money, OrderId, ProductCode, Quantity, UnixMs};
+use warung_actors::domain::{ActorName, CustomerId, Money, OrderId, ProductCode, Quantity, UnixMs};
 use warung_actors::product::{ProductRejection, Release, ReleaseReason, Reserve, StoreWhen};
 
 use super::order::{Order, OrderCommand, OrderState, PaymentMethod};
@@ -121,7 +121,7 @@ impl Checkout {
         let release = Release {
             order: order.clone(),
             reason: ReleaseReason::Cancelled,
-            actor: actor.map(str::to_string).unwrap_or_else(|| format!("customer:{}", row.customer)),
+            actor: actor.map(ActorName::from).unwrap_or_else(|| actor_of(&row.customer)),
         };
         match self.inner.actors.product_with(&row.product, release, vec![cancelled.record()]).await? {
             Ok(_) => {}

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::broadcast;
-use warung_actors::domain::{Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
+use warung_actors::domain::{ActorName, Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
 use warung_actors::product::{Release, ReleaseReason, Reserve, Reserved, StoreWhen};
 use warung_actors::runtime::CallError;
 use warung_actors::supervisor::ProductHandle;
@@ -315,8 +315,8 @@ impl Checkout {
 }
 
 /// Who did it, for the inventory movements and the ledger.
-fn actor_of(customer: &CustomerId) -> String {
-    joined("customer:", customer.as_str())
+fn actor_of(customer: &CustomerId) -> ActorName {
+    ActorName::of("customer", customer.as_str())
 }
 
 /// `prefix` then `text`, in one allocation of the right size: `format!` guesses twice the

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use warung_actors::domain::{CustomerId, OrderId, ProductCode, Quantity};
+use warung_actors::domain::{ActorName, CustomerId, OrderId, ProductCode, Quantity};
 use warung_actors::runtime::CallError;
 
 use super::{Checkout, CheckoutError, IncomingPayment};
@@ -31,7 +31,7 @@ pub enum CustomerFlow {
     Refund {
         order: OrderId,
         reason: String,
-        actor: String,
+        actor: ActorName,
     },
     /// The order's reservation expired on the product's node.
     Expire {

@@ -14,7 +14,7 @@
 //! payments racing on one order are decided one after the other: one delivers, the other is
 //! credited.
 
-use warung_actors::domain::{CustomerId, ItemSecret, Money, OrderId, Reference, REFERENCE_LEN_MAX};
+use warung_actors::domain::{ActorName, CustomerId, ItemSecret, Money, OrderId, Reference, REFERENCE_LEN_MAX};
 use warung_actors::journal::LedgerKind;
 use warung_actors::product::{Commit, Committed, ProductRejection};
 use warung_actors::wallet::{Credit, WalletBalance};
@@ -38,7 +38,7 @@ pub struct IncomingPayment {
     pub amount: Money,
     /// Who records it, for the ledger: `payment:<id>` for a provider's, `admin:<name>` for one an
     /// admin confirms.
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -171,7 +171,7 @@ impl Checkout {
             customer: row.customer,
             purpose: Purpose::Order(order.clone()),
             amount,
-            actor: actor.to_string(),
+            actor: actor.into(),
         };
         self.apply_payment(incoming).await
     }
@@ -315,7 +315,7 @@ impl Checkout {
                     amount: record.surplus,
                     kind: LedgerKind::TopUp,
                     reason: format!("unique code of payment {}", record.id),
-                    actor: format!("payment:{}", record.id),
+                    actor: ActorName::of("payment", record.id.as_str()),
                 };
                 let credited = self
                     .inner

@@ -2,7 +2,7 @@
 //! admin adjustments.
 
 use rust_decimal::Decimal;
-use warung_actors::domain::{CustomerId, Money, OrderId, Reference};
+use warung_actors::domain::{ActorName, CustomerId, Money, OrderId, Reference};
 use warung_actors::journal::LedgerKind;
 use warung_actors::runtime::CallError;
 use warung_actors::wallet::{Adjust, Credit, Refund, WalletBalance, WalletRequest};
@@ -36,7 +36,7 @@ impl Checkout {
             customer: customer.clone(),
             purpose: Purpose::TopUp,
             amount,
-            actor: actor.to_string(),
+            actor: actor.into(),
         };
         match self.apply_payment(incoming).await?.outcome {
             PaymentOutcome::CreditedToWallet { balance, .. } => Ok(balance),
@@ -51,8 +51,7 @@ impl Checkout {
     #[tracing::instrument(name = "checkout.refund", skip_all, fields(%order))]
     pub async fn refund(&self, order: &OrderId, reason: &str, actor: &str) -> Result<WalletBalance, CheckoutError> {
         let found = self.inner.store.order(order).await?.ok_or(CheckoutError::OrderNotFound)?;
-        let flow =
-            || CustomerFlow::Refund { order: order.clone(), reason: reason.to_string(), actor: actor.to_string() };
+        let flow = || CustomerFlow::Refund { order: order.clone(), reason: reason.to_string(), actor: actor.into() };
         let _here = match self.on_owner(&found.customer, flow).await {
             Placed::There(outcome) => return outcome,
             Placed::Here(here) => here,
@@ -68,7 +67,7 @@ impl Checkout {
             _ => Vec::new(),
         };
         let reference = order.refund_reference();
-        let actor = actor.to_string();
+        let actor = ActorName::from(actor);
         let balance = match row.method {
             PaymentMethod::Saldo => {
                 let original = order.debit_reference();
@@ -96,8 +95,7 @@ impl Checkout {
         if super::payment::is_engine_reference(reference) {
             return Err(CheckoutError::ReferenceReserved { reference: reference.to_string() });
         }
-        let command =
-            Adjust { reference: reference.clone(), delta, reason: reason.to_string(), actor: actor.to_string() };
+        let command = Adjust { reference: reference.clone(), delta, reason: reason.to_string(), actor: actor.into() };
         Ok(self.wallet(customer, command, Vec::new()).await?.balance)
     }
 

@@ -206,7 +206,7 @@ pub(crate) fn movement(m: MovementTuple) -> Result<MovementRow, StoreError> {
         to: super::rows::stock_state(&m.3)?,
         reason: m.4.into(),
         reference: m.5.into(),
-        actor: m.6,
+        actor: m.6.into(),
         at: m.7,
         content_hash: None,
     })

@@ -113,7 +113,7 @@ pub fn ledger(t: LedgerTuple) -> Result<LedgerRow, StoreError> {
         amount: decimal(&t.3)?,
         balance_after: money(&t.4)?,
         reason: t.5,
-        actor: t.6,
+        actor: t.6.into(),
         at: t.7,
     })
 }

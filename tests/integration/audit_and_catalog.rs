@@ -90,7 +90,7 @@ async fn every_audit_taken_while_the_shop_sells_is_clean(backend: Backend) {
                         customer: who.clone(),
                         purpose: Purpose::TopUp,
                         amount: Money::rupiah(20_000),
-                        actor: format!("payment:pay-{i}"),
+                        actor: format!("payment:pay-{i}").into(),
                     };
                     retry_busy(|| engine.checkout.apply_payment(payment.clone())).await.unwrap();
                     retry_busy(|| engine.checkout.buy_with_saldo(&who, &product, 1)).await.unwrap();

@@ -8,7 +8,7 @@ mod money;
 pub use bounded::BoundedMap;
 pub use clock::{Clock, UnixMs};
 pub use ids::{
-    masked, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, CUSTOMER_ID_PATTERN,
+    masked, ActorName, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, CUSTOMER_ID_PATTERN,
     ORDER_ID_PATTERN, PRODUCT_CODE_LEN_MAX, PRODUCT_CODE_PATTERN, REFERENCE_LEN_MAX, REFERENCE_PATTERN,
 };
 pub use money::{

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CustomerId, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState, UnixMs,
+    ActorName, CustomerId, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, StockState, UnixMs,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -159,7 +159,7 @@ pub struct MovementRow {
     pub reason: Cow<'static, str>,
     /// Shared with the id it names (an order's, a restock's reference), not copied at each sale.
     pub reference: Arc<str>,
-    pub actor: String,
+    pub actor: ActorName,
     pub at: UnixMs,
     /// A restock's content fingerprint (`Restock::fingerprint`), so a reference reused with other
     /// content is refused however long ago it was used; `None` for every other movement.
@@ -212,6 +212,6 @@ pub struct LedgerRow {
     pub amount: Decimal,
     pub balance_after: Money,
     pub reason: String,
-    pub actor: String,
+    pub actor: ActorName,
     pub at: UnixMs,
 }

@@ -5,7 +5,7 @@
 //! tests and logs: it is a `ProductRequest` too, answered with a `ProductOutcome`.
 
 use super::terms::{PriceTier, ReleaseReason, Restock, StoreWhen};
-use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
+use crate::domain::{ActorName, ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
 
 /// Take `quantity` units out of the available queue for `order`, for `ttl_ms` from now.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -16,7 +16,7 @@ pub struct Reserve {
     pub store: StoreWhen,
     /// Which price the buyer pays: a reseller pays the reseller price where one is set.
     pub tier: PriceTier,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 /// The units are held for the order until `expires_at`, at `unit_price` each.
@@ -33,7 +33,7 @@ pub struct Reserved {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Commit {
     pub order: OrderId,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 /// The order's units are sold; `items` is empty for counted stock.
@@ -50,7 +50,7 @@ pub struct Committed {
 pub struct Release {
     pub order: OrderId,
     pub reason: ReleaseReason,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -74,7 +74,7 @@ pub struct Expired {
 pub struct AddStock {
     pub reference: Reference,
     pub stock: Restock,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -89,7 +89,7 @@ pub struct SetPrice {
     pub reference: Reference,
     pub tier: PriceTier,
     pub price: Money,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -101,7 +101,7 @@ pub struct PriceSet {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rename {
     pub name: String,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -113,7 +113,7 @@ pub struct Renamed {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SetActive {
     pub active: bool,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

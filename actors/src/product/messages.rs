@@ -8,7 +8,7 @@ use super::commands::{
 use super::requests::ProductRequest;
 use super::state::ProductState;
 use super::terms::{PriceTier, ProductRejection, ReleaseReason, Restock, StoreWhen};
-use crate::domain::{ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
+use crate::domain::{ActorName, ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
 use crate::runtime::{Admission, Transition};
 
 /// Every product command as one enum (each is a type of its own in `commands`), for property
@@ -23,39 +23,39 @@ pub enum ProductCommand {
         store: StoreWhen,
         /// Which price the buyer pays: a reseller pays the reseller price where one is set.
         tier: PriceTier,
-        actor: String,
+        actor: ActorName,
     },
     /// The order is paid: its reserved units are sold and its items delivered.
     Commit {
         order: OrderId,
-        actor: String,
+        actor: ActorName,
     },
     /// The order will not be paid: its reserved units go back to the queue.
     Release {
         order: OrderId,
         reason: ReleaseReason,
-        actor: String,
+        actor: ActorName,
     },
     /// Release every reservation whose time has come.
     ExpireDue,
     Restock {
         reference: Reference,
         stock: Restock,
-        actor: String,
+        actor: ActorName,
     },
     SetPrice {
         reference: Reference,
         tier: PriceTier,
         price: Money,
-        actor: String,
+        actor: ActorName,
     },
     Rename {
         name: String,
-        actor: String,
+        actor: ActorName,
     },
     SetActive {
         active: bool,
-        actor: String,
+        actor: ActorName,
     },
 }
 

@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use super::terms::WalletBalance;
-use crate::domain::{Money, Reference};
+use crate::domain::{ActorName, Money, Reference};
 use crate::journal::LedgerKind;
 
 /// Add money: a top up or another credit (not a refund of a debit: see `Refund`).
@@ -15,7 +15,7 @@ pub struct Credit {
     pub amount: Money,
     pub kind: LedgerKind,
     pub reason: String,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -31,7 +31,7 @@ pub struct Debit {
     pub reference: Reference,
     pub amount: Money,
     pub reason: String,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -47,7 +47,7 @@ pub struct Refund {
     pub reference: Reference,
     pub original: Reference,
     pub reason: String,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -63,7 +63,7 @@ pub struct Adjust {
     pub reference: Reference,
     pub delta: Decimal,
     pub reason: String,
-    pub actor: String,
+    pub actor: ActorName,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

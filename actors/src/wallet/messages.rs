@@ -7,7 +7,7 @@ use super::commands::{Adjust, Adjusted, Credit, Credited, Debit, Debited, Refund
 use super::requests::WalletRequest;
 use super::state::WalletState;
 use super::terms::{WalletBalance, WalletRejection};
-use crate::domain::{Money, Reference, UnixMs};
+use crate::domain::{ActorName, Money, Reference, UnixMs};
 use crate::journal::LedgerKind;
 use crate::runtime::Transition;
 
@@ -16,13 +16,13 @@ use crate::runtime::Transition;
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum WalletCommand {
     /// Add money: a top up or another credit (not a refund: see `Refund`).
-    Credit { reference: Reference, amount: Money, kind: LedgerKind, reason: String, actor: String },
+    Credit { reference: Reference, amount: Money, kind: LedgerKind, reason: String, actor: ActorName },
     /// Take money now, for a purchase.
-    Debit { reference: Reference, amount: Money, reason: String, actor: String },
+    Debit { reference: Reference, amount: Money, reason: String, actor: ActorName },
     /// Give back an earlier debit, whole; the amount comes from the debit itself.
-    Refund { reference: Reference, original: Reference, reason: String, actor: String },
+    Refund { reference: Reference, original: Reference, reason: String, actor: ActorName },
     /// An admin's correction, up or down, with a reason; never below zero.
-    Adjust { reference: Reference, delta: Decimal, reason: String, actor: String },
+    Adjust { reference: Reference, delta: Decimal, reason: String, actor: ActorName },
 }
 
 impl WalletCommand {

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::commands::{Adjust, Adjusted, Credit, Credited, Debit, Debited, Refund, Refunded};
 use super::terms::{WalletBalance, WalletRejection};
-use crate::domain::{BoundedMap, CustomerId, Money, Reference, UnixMs};
+use crate::domain::{ActorName, BoundedMap, CustomerId, Money, Reference, UnixMs};
 use crate::journal::{Event, LedgerKind, LedgerRow, WalletRow};
 use crate::runtime::Transition;
 
@@ -188,7 +188,7 @@ impl WalletState {
         kind: LedgerKind,
         amount: Decimal,
         reason: String,
-        actor: String,
+        actor: ActorName,
         now: UnixMs,
     ) -> Event {
         Event::Ledger(LedgerRow {

@@ -4,6 +4,8 @@
 pub mod prices;
 pub mod products;
 
+use warung_actors::domain::ActorName;
+
 pub use prices::{PriceChange, PriceError, Prices};
 pub use products::{ProductError, Products};
 
@@ -13,7 +15,7 @@ pub struct Admin(pub String);
 
 impl Admin {
     /// As inventory movements and ledger entries record it.
-    pub fn actor(&self) -> String {
-        format!("admin:{}", self.0)
+    pub fn actor(&self) -> ActorName {
+        ActorName::of("admin", &self.0)
     }
 }

@@ -2,7 +2,7 @@
 //! is only a hint: a payment is acted on once Midtrans' status API confirms it, as Midtrans
 //! recommends, and only for the exact amount the charge asked for.
 
-use warung_actors::domain::{CustomerId, Reference};
+use warung_actors::domain::{ActorName, CustomerId, Reference};
 
 use super::charge::{Charge, ChargeCommand, ChargeOutcome, ChargeRejection, ClosedBy};
 use super::{Handled, PaymentError, Qris};
@@ -89,7 +89,7 @@ impl Qris {
                 _ => Purpose::TopUp,
             },
             amount,
-            actor: format!("payment:{}", payment_id(row)),
+            actor: ActorName::of("payment", payment_id(row).as_str()),
         };
         let applied = match self.inner.parts.checkout.apply_payment(incoming).await {
             Ok(applied) => applied,

@@ -119,7 +119,7 @@ impl From<&LedgerRow> for LedgerEntry {
             amount: *amount,
             balance_after: *balance_after,
             reason: reason.clone(),
-            actor: actor.clone(),
+            actor: actor.to_string(),
             at_ms: *at,
         }
     }
@@ -146,7 +146,7 @@ impl From<&MovementRow> for Movement {
             to: (*to).into(),
             reason: reason.to_string(),
             reference: reference.to_string(),
-            actor: actor.clone(),
+            actor: actor.to_string(),
             at_ms: *at,
         }
     }

@@ -250,7 +250,7 @@ fn get_entry(r: &mut Reader<'_>) -> Result<Entry<ShopRecord>, WireError> {
             to: stock_state(r)?,
             reason: r.string()?.into(),
             reference: r.string()?.into(),
-            actor: r.string()?,
+            actor: r.string()?.into(),
             at: r.i64()?,
             content_hash: r.option(|r| r.u64())?,
         })),
@@ -264,7 +264,7 @@ fn get_entry(r: &mut Reader<'_>) -> Result<Entry<ShopRecord>, WireError> {
             amount: r.decimal()?,
             balance_after: money(r)?,
             reason: r.string()?,
-            actor: r.string()?,
+            actor: r.string()?.into(),
             at: r.i64()?,
         })),
         tag::ORDER => Entry::Attached(ShopRecord::Order(OrderRow {

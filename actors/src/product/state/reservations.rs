@@ -1,7 +1,7 @@
 //! Reservation flows of the product state machine: reserve, commit, release, expire.
 
 use super::{total, ProductState, Reservation, Settled, Settlement};
-use crate::domain::{Item, ItemNo, ItemSecret, OrderId, Quantity, StockState, UnixMs, ORDER_QUANTITY_MAX};
+use crate::domain::{ActorName, Item, ItemNo, ItemSecret, OrderId, Quantity, StockState, UnixMs, ORDER_QUANTITY_MAX};
 use crate::journal::{Event, MovementRow, ReservationRow, ReservationStatus, StockKind};
 use crate::product::commands::{Commit, Committed, Expired, Release, Released, Reserve, Reserved};
 use crate::product::terms::{ProductRejection, ReleaseReason, StoreWhen};
@@ -168,9 +168,10 @@ impl ProductState {
             self.expiries.iter().take_while(|(at, _)| *at <= now).map(|(_, order)| order.clone()).collect();
         let mut events = Vec::new();
         let mut stored = false;
+        let system = ActorName::from("system");
         for order in &due {
             let reservation = self.reservations.remove(order).expect("listed above");
-            stored |= self.put_back(order, reservation, ReleaseReason::Expired, "system", now, &mut events);
+            stored |= self.put_back(order, reservation, ReleaseReason::Expired, &system, now, &mut events);
         }
         if stored {
             events.push(Event::Product(self.row(now)));
@@ -185,7 +186,7 @@ impl ProductState {
         order: &OrderId,
         reservation: Reservation,
         reason: ReleaseReason,
-        actor: &str,
+        actor: &ActorName,
         now: UnixMs,
         events: &mut Vec<Event>,
     ) -> bool {
@@ -200,7 +201,7 @@ impl ProductState {
                 status: ReservationStatus::Released,
                 release_reason: reason.as_str(),
             };
-            self.push_stock_events(order, &reservation, release, actor.to_string(), now, events);
+            self.push_stock_events(order, &reservation, release, actor.clone(), now, events);
         } else {
             self.unstored_units -= i64::from(reservation.quantity);
         }
@@ -229,7 +230,7 @@ impl ProductState {
         order: &OrderId,
         reservation: &Reservation,
         movement: Move<'_>,
-        actor: String,
+        actor: ActorName,
         now: UnixMs,
         events: &mut Vec<Event>,
     ) {

@@ -134,7 +134,7 @@ fn event() -> impl Strategy<Value = Event> {
                     to,
                     reason: reason.into(),
                     reference: reference.into(),
-                    actor,
+                    actor: actor.into(),
                     at,
                     content_hash,
                 })
@@ -148,7 +148,16 @@ fn event() -> impl Strategy<Value = Event> {
             |(customer, reference, kind, amount, balance_after, reason, actor, at)| {
                 let kind = [LedgerKind::TopUp, LedgerKind::Purchase, LedgerKind::Refund, LedgerKind::Adjustment]
                     [kind as usize];
-                Event::Ledger(LedgerRow { customer, reference, kind, amount, balance_after, reason, actor, at })
+                Event::Ledger(LedgerRow {
+                    customer,
+                    reference,
+                    kind,
+                    amount,
+                    balance_after,
+                    reason,
+                    actor: actor.into(),
+                    at,
+                })
             }
         ),
     ]
