@@ -118,90 +118,6 @@ string_id!(CustomerId);
 string_id!(OrderId);
 string_id!(Reference);
 
-/// Who made a change, as the inventory movements and the ledger record it (`customer:<id>`,
-/// `admin:<name>`, `payment:<id>`, `system`). Free text, not parsed: it is written by the engine,
-/// never typed by a customer. Shared, not copied: a sale names it in its reservation, its debit and
-/// its commit, and their rows.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
-pub struct ActorName(Arc<str>);
-
-impl ActorName {
-    /// `<kind>:<id>`, in one allocation (joined on the stack, without the formatting machinery:
-    /// every sale names its customer so).
-    pub fn of(kind: &str, id: &str) -> ActorName {
-        let len = kind.len() + 1 + id.len();
-        if len > STACK_TEXT_LEN_MAX {
-            return ActorName(Arc::from(format!("{kind}:{id}")));
-        }
-        let mut bytes = [0; STACK_TEXT_LEN_MAX];
-        bytes[..kind.len()].copy_from_slice(kind.as_bytes());
-        bytes[kind.len()] = b':';
-        bytes[kind.len() + 1..len].copy_from_slice(id.as_bytes());
-        ActorName(Arc::from(std::str::from_utf8(&bytes[..len]).expect("joined from whole strs")))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for ActorName {
-    fn from(name: &str) -> ActorName {
-        ActorName(Arc::from(name))
-    }
-}
-
-impl From<String> for ActorName {
-    fn from(name: String) -> ActorName {
-        ActorName(Arc::from(name))
-    }
-}
-
-impl From<ActorName> for String {
-    fn from(name: ActorName) -> String {
-        name.0.as_ref().to_owned()
-    }
-}
-
-impl std::ops::Deref for ActorName {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for ActorName {
-    fn eq(&self, other: &str) -> bool {
-        *self.0 == *other
-    }
-}
-
-impl PartialEq<String> for ActorName {
-    fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
-    }
-}
-
-impl PartialEq<&str> for ActorName {
-    fn eq(&self, other: &&str) -> bool {
-        *self.0 == **other
-    }
-}
-
-impl fmt::Display for ActorName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ActorName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
 /// Ids made in the engine (an order id, a purchase's references) are formatted on the stack and
 /// shared in one allocation, where `format!` and then `Arc::from` made two.
 fn shared(args: fmt::Arguments<'_>) -> Arc<str> {
@@ -214,7 +130,7 @@ fn shared(args: fmt::Arguments<'_>) -> Arc<str> {
 }
 
 /// Bytes an id formatted on the stack may take; a longer one is formatted on the heap.
-const STACK_TEXT_LEN_MAX: usize = 96;
+pub(super) const STACK_TEXT_LEN_MAX: usize = 96;
 
 struct StackText {
     bytes: [u8; STACK_TEXT_LEN_MAX],
@@ -480,16 +396,5 @@ mod tests {
         assert_eq!(CustomerId::parse("6281234567890").unwrap().masked().to_string(), "***7890");
         assert_eq!(CustomerId::parse("abc").unwrap().masked().to_string(), "***abc");
         assert_eq!(CustomerId::parse("budi-ñandú").unwrap().masked().to_string(), "***andú");
-    }
-
-    #[test]
-    fn an_actor_name_joins_its_kind_and_id_whatever_their_length() {
-        assert_eq!(ActorName::of("customer", "6281234567890"), "customer:6281234567890");
-        assert_eq!(ActorName::of("admin", "budi-ñandú").as_str(), "admin:budi-ñandú");
-        let long = "x".repeat(STACK_TEXT_LEN_MAX);
-        assert_eq!(ActorName::of("payment", &long).to_string(), format!("payment:{long}"));
-        let exact = "y".repeat(STACK_TEXT_LEN_MAX - "payment:".len());
-        assert_eq!(ActorName::of("payment", &exact).len(), STACK_TEXT_LEN_MAX);
-        assert_eq!(serde_json::to_string(&ActorName::from("system")).unwrap(), "\"system\"");
     }
 }

@@ -1,14 +1,16 @@
 //! Domain types shared by every part of warung: money, quantities, identifiers, items, time.
 
+mod actor_name;
 mod bounded;
 mod clock;
 mod ids;
 mod money;
 
+pub use actor_name::ActorName;
 pub use bounded::BoundedMap;
 pub use clock::{Clock, UnixMs};
 pub use ids::{
-    masked, ActorName, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, CUSTOMER_ID_PATTERN,
+    masked, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, CUSTOMER_ID_PATTERN,
     ORDER_ID_PATTERN, PRODUCT_CODE_LEN_MAX, PRODUCT_CODE_PATTERN, REFERENCE_LEN_MAX, REFERENCE_PATTERN,
 };
 pub use money::{
