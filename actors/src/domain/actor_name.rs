@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::STACK_TEXT_LEN_MAX;
+use super::ids::shared;
 
 /// Who made a change, as the inventory movements and the ledger record it (`customer:<id>`,
 /// `admin:<name>`, `payment:<id>`, `system`). Free text, not parsed: it is written by the engine,
@@ -16,18 +16,10 @@ use super::ids::STACK_TEXT_LEN_MAX;
 pub struct ActorName(Arc<str>);
 
 impl ActorName {
-    /// `<kind>:<id>`, in one allocation (joined on the stack, without the formatting machinery:
-    /// every sale names its customer so).
+    /// `<kind>:<id>`, in one allocation: formatted on the stack, as the engine's ids are (every
+    /// sale names its customer so).
     pub fn of(kind: &str, id: &str) -> ActorName {
-        let len = kind.len() + 1 + id.len();
-        if len > STACK_TEXT_LEN_MAX {
-            return ActorName(Arc::from(format!("{kind}:{id}")));
-        }
-        let mut bytes = [0; STACK_TEXT_LEN_MAX];
-        bytes[..kind.len()].copy_from_slice(kind.as_bytes());
-        bytes[kind.len()] = b':';
-        bytes[kind.len() + 1..len].copy_from_slice(id.as_bytes());
-        ActorName(Arc::from(std::str::from_utf8(&bytes[..len]).expect("joined from whole strs")))
+        ActorName(shared(format_args!("{kind}:{id}")))
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,6 +86,7 @@ impl fmt::Debug for ActorName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::STACK_TEXT_LEN_MAX;
 
     #[test]
     fn an_actor_name_joins_its_kind_and_id_whatever_their_length() {

@@ -120,7 +120,7 @@ string_id!(Reference);
 
 /// Ids made in the engine (an order id, a purchase's references) are formatted on the stack and
 /// shared in one allocation, where `format!` and then `Arc::from` made two.
-fn shared(args: fmt::Arguments<'_>) -> Arc<str> {
+pub(super) fn shared(args: fmt::Arguments<'_>) -> Arc<str> {
     let mut made = StackText { bytes: [0; STACK_TEXT_LEN_MAX], len: 0 };
     match fmt::write(&mut made, args) {
         Ok(()) => Arc::from(made.as_str()),
