@@ -129,6 +129,7 @@ impl Settings {
             journal: JournalSettings {
                 batch_events_max: self.engine.journal_batch_events_max,
                 batch_window: Duration::from_micros(self.engine.journal_batch_window_micros),
+                writer_thread_events_min: self.engine.journal_writer_thread_events_min,
             },
         }
     }

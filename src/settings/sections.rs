@@ -127,6 +127,9 @@ pub struct EngineSettings {
     pub actor_threads: usize,
     pub journal_batch_events_max: usize,
     pub journal_batch_window_micros: u64,
+    /// Batches of at least this many events are written from the journal's writer thread
+    /// (`JournalSettings::writer_thread_events_min`; a number past any batch turns it off).
+    pub journal_writer_thread_events_min: usize,
     pub passivate_after_secs: u64,
     pub payment_ttl_secs: u64,
     pub transfer_ttl_secs: u64,
@@ -141,6 +144,7 @@ impl Default for EngineSettings {
             actor_threads: 0,
             journal_batch_events_max: journal.batch_events_max,
             journal_batch_window_micros: journal.batch_window.as_micros() as u64,
+            journal_writer_thread_events_min: journal.writer_thread_events_min,
             passivate_after_secs: 300,
             payment_ttl_secs: PAYMENT_TTL_SECS_DEFAULT,
             transfer_ttl_secs: TRANSFER_TTL_SECS_DEFAULT,

@@ -30,6 +30,11 @@ pub const JOURNAL_QUEUE_SUBMISSIONS_MAX: usize = 65_536;
 /// Slots of the journal's count of unsettled submissions per actor (`Journal::holds_changes_of`).
 pub const IN_FLIGHT_SLOTS: usize = 65_536;
 
+/// Events from which a batch is written from the journal's writer thread (`writer_thread`): the
+/// lab's batches are about 250 events at 64 buyers in flight, where handing them over gained
+/// nothing, and about 1,600 at 1,000 in flight, where it gained about a sixth (docs/benchmarks.md).
+pub const JOURNAL_WRITER_THREAD_EVENTS_MIN: usize = 1_024;
+
 /// Which actor made a submission (or, for the gateway's actors, which actor ops is shown).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ActorKey {
@@ -131,11 +136,18 @@ pub struct JournalSettings {
     /// at 2 ms the rate halved (callers answered together come back together, and the window
     /// adds to the round); 0 was as fast as 500 µs or faster (docs/benchmarks.md, 2026-12-04).
     pub batch_window: Duration,
+    /// A batch of at least this many events is written from the journal's writer thread, not
+    /// from the thread that gathers batches (`writer_thread`); `usize::MAX`: never.
+    pub writer_thread_events_min: usize,
 }
 
 impl Default for JournalSettings {
     fn default() -> Self {
-        JournalSettings { batch_events_max: 4_096, batch_window: Duration::ZERO }
+        JournalSettings {
+            batch_events_max: 4_096,
+            batch_window: Duration::ZERO,
+            writer_thread_events_min: JOURNAL_WRITER_THREAD_EVENTS_MIN,
+        }
     }
 }
 
@@ -373,6 +385,7 @@ mod runner;
 #[cfg(test)]
 mod tests;
 mod ticket;
+mod writer_thread;
 
 use runner::Runner;
 pub use runner::PIPELINE_BATCHES_MAX;

@@ -174,7 +174,8 @@ impl<R: Record> Runner<R> {
         let previous_called = chain.called.replace(called_rx);
         let sink = self.sink.clone();
         let stats = self.stats.clone();
-        let task = tokio::spawn(async move {
+        let offload = events.len() >= self.settings.writer_thread_events_min;
+        let writing = async move {
             if let Some(previous) = previous_called {
                 let _ = previous.await;
             }
@@ -196,7 +197,11 @@ impl<R: Record> Runner<R> {
             };
             let _ = settled_tx.send(result.is_ok());
             (events, result)
-        });
+        };
+        let task = match offload {
+            true => super::writer_thread::spawn(writing),
+            false => tokio::spawn(writing),
+        };
         Some(Flight { task, parts })
     }
 

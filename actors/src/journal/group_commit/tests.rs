@@ -16,12 +16,15 @@ struct MemorySink {
     gate: Mutex<Option<oneshot::Receiver<()>>>,
     /// Every call as it starts: the references it was given.
     calls: Mutex<Vec<Vec<String>>>,
+    /// Every call's thread, by name.
+    threads: Mutex<Vec<Option<String>>>,
 }
 
 impl Sink<()> for MemorySink {
     fn commit<'a>(&'a self, events: &'a Entries<()>, earlier: Earlier) -> BoxFuture<'a, Result<(), SinkError>> {
         let references: Vec<String> = events.iter().map(reference_of).collect();
         self.calls.lock().unwrap().push(references.clone());
+        self.threads.lock().unwrap().push(std::thread::current().name().map(str::to_string));
         let gate = self.gate.lock().unwrap().take();
         let fail = self.fail_next.lock().unwrap().take();
         async move {
@@ -84,6 +87,43 @@ async fn tickets_resolve_after_their_batch_commits_in_submission_order() {
     let committed: Vec<String> = sink.batches.lock().unwrap().concat();
     assert_eq!(committed, (0..100).map(|i| i.to_string()).collect::<Vec<_>>());
     assert!(sink.batches.lock().unwrap().len() < 100, "submissions were grouped");
+}
+
+#[tokio::test]
+async fn a_batch_as_large_as_the_writer_threads_minimum_is_written_there_and_settles_in_order() {
+    let sink = Arc::new(MemorySink::default());
+    let settings = JournalSettings { writer_thread_events_min: 3, ..JournalSettings::default() };
+    let (journal, _fenced) = Journal::start(sink.clone(), settings);
+    journal.try_slot().unwrap().submit(None, vec![movement("small")]).await.unwrap();
+    let large = ["a", "b", "c"].map(movement).to_vec();
+    journal.try_slot().unwrap().submit(None, large).await.unwrap();
+    // Then batches of every size, gathered as they come, written from both threads at once.
+    let mut tickets = Vec::new();
+    let mut submitted = Vec::new();
+    for i in 0..200 {
+        let references: Vec<String> = (0..=i % 4).map(|j| format!("{i}.{j}")).collect();
+        let entries = references.iter().map(|r| movement(r)).collect();
+        submitted.extend(references);
+        tickets.push(journal.try_slot().unwrap().submit(None, entries));
+        if i % 7 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    for ticket in tickets {
+        ticket.await.unwrap();
+    }
+    let committed: Vec<String> = sink.batches.lock().unwrap().concat();
+    assert_eq!(committed[..4], ["small", "a", "b", "c"]);
+    assert_eq!(committed[4..], submitted[..]);
+    let here = std::thread::current().name().map(str::to_string);
+    let calls = sink.calls.lock().unwrap();
+    let threads = sink.threads.lock().unwrap();
+    assert_eq!(threads[0], here, "a small batch is written where it was gathered");
+    assert_eq!(threads[1].as_deref(), Some("warung-writer"), "a large one from the writer thread");
+    for (call, thread) in calls.iter().zip(threads.iter()) {
+        let expected = if call.len() >= 3 { Some("warung-writer") } else { here.as_deref() };
+        assert_eq!(thread.as_deref(), expected, "a batch of {} events", call.len());
+    }
 }
 
 #[tokio::test]
@@ -153,7 +193,8 @@ async fn a_submission_fails_when_a_change_it_depends_on_failed_and_fences_its_ma
 async fn two_batches_in_flight(sink: &Arc<MemorySink>) -> (Journal<()>, Vec<Ticket>, Vec<Ticket>, oneshot::Sender<()>) {
     let (open, gate) = oneshot::channel();
     *sink.gate.lock().unwrap() = Some(gate);
-    let settings = JournalSettings { batch_events_max: 4, batch_window: Duration::from_millis(1) };
+    let settings =
+        JournalSettings { batch_events_max: 4, batch_window: Duration::from_millis(1), ..JournalSettings::default() };
     let (journal, _fenced) = Journal::start(sink.clone(), settings);
     let first: Vec<Ticket> = (0..2)
         .map(|i| journal.try_slot().unwrap().submit(Some((key(), 1)), vec![movement(&format!("a{i}"))]))
