@@ -179,8 +179,9 @@ impl Checkout {
     pub(super) async fn settle_earlier(&self, customer: &CustomerId) -> Option<OrderId> {
         let rows = self.inner.unsettled.get(customer).map(|rows| rows.clone())?;
         let mut still_unsettled = None;
+        // Boxed: every purchase makes this future, and almost never with anything to settle.
         for row in rows {
-            if matches!(self.settle_pending(&row).await, Settled::Later) && still_unsettled.is_none() {
+            if matches!(Box::pin(self.settle_pending(&row)).await, Settled::Later) && still_unsettled.is_none() {
                 still_unsettled = Some(row.id);
             }
         }

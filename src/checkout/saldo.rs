@@ -118,12 +118,14 @@ impl Checkout {
         let (pending, paid) = (vec![ShopRecord::Order(row.clone())], vec![paid.record()]);
         let chained =
             self.inner.actors.wallet_then_product(customer, debit, pending, product, commit, paid, known).await;
+        // The paths after a failure are boxed, so the sale's future is the size of its own path
+        // (see `cluster::route`: a future is as large as its largest path, and copied whole).
         match chained {
             Ok(Chained::Both(debited, Ok(Ok(Committed { items, quantity, total, .. })))) => {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance: debited.balance })
             }
             Ok(Chained::WalletRefused(rejection)) => {
-                self.release(&order, product, ReleaseReason::Failed).await.ok();
+                Box::pin(self.release(&order, product, ReleaseReason::Failed)).await.ok();
                 Err(match rejection {
                     WalletRejection::InsufficientBalance { available, requested } => {
                         CheckoutError::InsufficientBalance { available, required: requested }
@@ -135,27 +137,27 @@ impl Checkout {
             // steps (a crash, or its shard moved to another node). Nothing was bought, the debit
             // is refunded, and buying again may well succeed: "try again", not a refusal.
             Ok(Chained::Both(_, Ok(Err(ProductRejection::ReservationNotFound)))) => {
-                self.settle_pending(&row).await;
+                Box::pin(self.settle_pending(&row)).await;
                 let reason = "the stock held for this purchase was released before it was paid; nothing was taken";
                 Err(CheckoutError::Unavailable(CallError::NotStored { reason: reason.to_string() }))
             }
             Ok(Chained::Both(_, Ok(Err(rejection)))) => {
-                self.settle_pending(&row).await;
+                Box::pin(self.settle_pending(&row)).await;
                 Err(CheckoutError::Product(rejection))
             }
             // The commit's result is unknown (its answer was lost, its batch reported failed), or
             // an actor stopped under the chain: what the reloaded actors find decides the answer,
             // not the error.
             Ok(Chained::Both(_, Err(error))) | Err(error @ CallError::OutcomeUnknown { .. }) => {
-                match self.settle_after_unknown_result(&row).await {
-                    Settled::Completed | Settled::SaleStandsStateLater => self.stored_purchase(&row).await,
+                match Box::pin(self.settle_after_unknown_result(&row)).await {
+                    Settled::Completed | Settled::SaleStandsStateLater => Box::pin(self.stored_purchase(&row)).await,
                     _ => Err(CheckoutError::Unavailable(error)),
                 }
             }
             // The debit was not applied: the stock is released (and a debit refunded, should the
             // reloaded wallet know of one).
             Err(error) => {
-                self.settle_pending(&row).await;
+                Box::pin(self.settle_pending(&row)).await;
                 Err(CheckoutError::Unavailable(error))
             }
         }

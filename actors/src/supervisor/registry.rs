@@ -86,9 +86,20 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
     {
-        if let Some(handle) = self.active(key) {
-            return Ok(handle); // the hot path: a shard read lock, no allocation
+        match self.active(key) {
+            Some(handle) => Ok(handle), // the hot path: a shard read lock, no allocation
+            // Boxed: a future is as large as its largest path and is copied whole where it is
+            // made, and every call to an actor makes this one; an activation loads from the store.
+            None => Box::pin(self.activate(key, clock, activate)).await,
         }
+    }
+
+    /// Activates the actor for `key`, or waits for the activation under way.
+    async fn activate<F, Fut>(&self, key: &K, clock: Clock, activate: &F) -> Result<Handle<A, G>, CallError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+    {
         loop {
             let slot = self.slots.entry(key.clone()).or_default().clone();
             if let Some(handle) = slot.get() {
