@@ -178,8 +178,9 @@ impl<R: Record> Supervisor<R> {
             Ok(Step::WalletRefused(rejection)) => Ok(Chained::WalletRefused(rejection)),
             Ok(Step::WalletUnread(_)) => unreachable!("a wallet step given back is sent again"),
             Ok(Step::ProductNotReached(reply, error)) => Ok(Chained::Both(reply, Err(error))),
+            // Boxed, as the registry's activation: a path this rare should not size every chain.
             Ok(Step::ProductUnread(reply, then)) => {
-                Ok(Chained::Both(reply, self.call_product(product, None, &then).await))
+                Ok(Chained::Both(reply, Box::pin(self.call_product(product, None, &then)).await))
             }
             Ok(Step::Product(reply, held)) => Ok(Chained::Both(reply, held.durable().await)),
             // The answer dropped unsent: an actor stopped while handling its step.
