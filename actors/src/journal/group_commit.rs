@@ -32,7 +32,7 @@ pub const IN_FLIGHT_SLOTS: usize = 65_536;
 
 /// Events from which a batch is written from the journal's writer thread (`writer_thread`): the
 /// lab's batches are about 250 events at 64 buyers in flight, where handing them over gained
-/// nothing, and about 1,600 at 1,000 in flight, where it gained about a sixth (docs/benchmarks.md).
+/// nothing, and about 1,600 at 1,000 in flight, where it gained about an eighth (docs/benchmarks.md).
 pub const JOURNAL_WRITER_THREAD_EVENTS_MIN: usize = 1_024;
 
 /// Which actor made a submission (or, for the gateway's actors, which actor ops is shown).
