@@ -142,7 +142,10 @@ impl Checkout {
     /// the customer's money is remembered, so their next purchase settles it first
     /// (`settle_earlier`); the sweep finishes the others.
     pub(super) async fn settle_pending(&self, row: &OrderRow) -> Settled {
-        let settled = self.try_settle(row).await;
+        // Boxed: a purchase's future holds this one on its failure paths and in `settle_earlier`,
+        // which every purchase makes; unboxed, this rare work sized every purchase's future (a
+        // future is as large as its largest path, and copied whole: see `cluster::route`).
+        let settled = Box::pin(self.try_settle(row)).await;
         let unsettled = &self.inner.unsettled;
         if matches!(settled, Settled::Later) {
             let mut rows = unsettled.entry(row.customer.clone()).or_default();
@@ -179,9 +182,8 @@ impl Checkout {
     pub(super) async fn settle_earlier(&self, customer: &CustomerId) -> Option<OrderId> {
         let rows = self.inner.unsettled.get(customer).map(|rows| rows.clone())?;
         let mut still_unsettled = None;
-        // Boxed: every purchase makes this future, and almost never with anything to settle.
         for row in rows {
-            if matches!(Box::pin(self.settle_pending(&row)).await, Settled::Later) && still_unsettled.is_none() {
+            if matches!(self.settle_pending(&row).await, Settled::Later) && still_unsettled.is_none() {
                 still_unsettled = Some(row.id);
             }
         }

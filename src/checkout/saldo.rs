@@ -137,12 +137,12 @@ impl Checkout {
             // steps (a crash, or its shard moved to another node). Nothing was bought, the debit
             // is refunded, and buying again may well succeed: "try again", not a refusal.
             Ok(Chained::Both(_, Ok(Err(ProductRejection::ReservationNotFound)))) => {
-                Box::pin(self.settle_pending(&row)).await;
+                self.settle_pending(&row).await;
                 let reason = "the stock held for this purchase was released before it was paid; nothing was taken";
                 Err(CheckoutError::Unavailable(CallError::NotStored { reason: reason.to_string() }))
             }
             Ok(Chained::Both(_, Ok(Err(rejection)))) => {
-                Box::pin(self.settle_pending(&row)).await;
+                self.settle_pending(&row).await;
                 Err(CheckoutError::Product(rejection))
             }
             // The commit's result is unknown (its answer was lost, its batch reported failed), or
@@ -157,7 +157,7 @@ impl Checkout {
             // The debit was not applied: the stock is released (and a debit refunded, should the
             // reloaded wallet know of one).
             Err(error) => {
-                Box::pin(self.settle_pending(&row)).await;
+                self.settle_pending(&row).await;
                 Err(CheckoutError::Unavailable(error))
             }
         }
