@@ -74,21 +74,28 @@ pub fn p99_micros(buckets: &[u64; LATENCY_BUCKETS]) -> u64 {
     1u64 << (LATENCY_BUCKETS - 1)
 }
 
+/// Laid out for the cold actor: a flash sale's buyer is mostly a customer whose wallet has not run
+/// for a while, and each line of its stats that a message touches is a miss. What every message
+/// reads or writes (the lifecycle, the mailbox's count, the handled count, the last activity, the
+/// kind's totals) shares the first line; the latency buckets of the usual handlings (under 128
+/// µs) the second; what only the ops view reads comes after. `repr(C)` keeps that order, and the
+/// alignment starts the first line with the struct (the `Arc`'s counts sit on the line before).
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct ActorStats {
-    pub key: ActorKey,
-    pub incarnation: Incarnation,
-    pub capacity: usize,
-    totals: std::sync::Arc<KindTotals>,
+    lifecycle: AtomicU8,
     depth: AtomicI64,
     /// The deepest the mailbox has been since activation: a gauge read now and then misses a
     /// burst the actor drained between two readings; this does not.
     peak: AtomicI64,
     handled: AtomicU64,
-    latency: [AtomicU64; LATENCY_BUCKETS],
-    activated_at: UnixMs,
     last_activity: AtomicI64,
-    lifecycle: AtomicU8,
+    pub capacity: usize,
+    totals: std::sync::Arc<KindTotals>,
+    latency: [AtomicU64; LATENCY_BUCKETS],
+    pub key: ActorKey,
+    pub incarnation: Incarnation,
+    activated_at: UnixMs,
 }
 
 /// A copy of an actor's stats at one moment, for the ops API.
@@ -118,17 +125,17 @@ impl ActorStats {
         totals: std::sync::Arc<KindTotals>,
     ) -> ActorStats {
         ActorStats {
-            key,
-            incarnation,
-            capacity,
-            totals,
+            lifecycle: AtomicU8::new(0),
             depth: AtomicI64::new(0),
             peak: AtomicI64::new(0),
             handled: AtomicU64::new(0),
-            latency: std::array::from_fn(|_| AtomicU64::new(0)),
-            activated_at: now,
             last_activity: AtomicI64::new(now),
-            lifecycle: AtomicU8::new(0),
+            capacity,
+            totals,
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            key,
+            incarnation,
+            activated_at: now,
         }
     }
 
@@ -258,6 +265,16 @@ mod tests {
         assert_eq!(p99_micros(&buckets), 512);
         buckets[7] = 990;
         assert_eq!(p99_micros(&buckets), 128);
+    }
+
+    #[test]
+    fn what_every_message_touches_shares_one_line_and_the_usual_buckets_the_next() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(align_of::<ActorStats>(), 64);
+        let hot_end = offset_of!(ActorStats, totals) + size_of::<std::sync::Arc<KindTotals>>();
+        assert!(hot_end <= 64, "the fields every message touches end at {hot_end}");
+        let usual_buckets_end = offset_of!(ActorStats, latency) + 8 * size_of::<AtomicU64>();
+        assert!(usual_buckets_end <= 128, "the buckets under 128 µs end at {usual_buckets_end}");
     }
 
     #[test]

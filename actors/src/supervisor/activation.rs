@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix::{Actor, Addr, ArbiterHandle};
 use futures::future::BoxFuture;
 
-use super::{Handle, LoadError, Loader, Persistence, Supervisor};
+use super::{HandleParts, LoadError, Loader, Persistence, Supervisor};
 use crate::domain::{CustomerId, ProductCode};
 use crate::journal::{ActorKey, Record};
 use crate::product::{ProductActor, ProductGauges, ProductRecord, ProductState};
@@ -31,7 +31,7 @@ impl<R: Record> Supervisor<R> {
     pub(super) async fn activate_product(
         &self,
         code: &ProductCode,
-    ) -> Result<Handle<ProductActor<R>, ProductGauges>, CallError> {
+    ) -> Result<HandleParts<ProductActor<R>, ProductGauges>, CallError> {
         self.may_activate(&ActorKey::Product(code.clone()))?;
         let inner = &self.inner;
         self.flush_earlier_incarnation(&ActorKey::Product(code.clone())).await?;
@@ -58,13 +58,13 @@ impl<R: Record> Supervisor<R> {
         );
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle::new(addr, stats, gauges))
+        Ok(HandleParts::new(addr, stats, gauges))
     }
 
     pub(super) async fn activate_wallet(
         &self,
         customer: &CustomerId,
-    ) -> Result<Handle<WalletActor<R>, WalletGauges>, CallError> {
+    ) -> Result<HandleParts<WalletActor<R>, WalletGauges>, CallError> {
         self.may_activate(&ActorKey::Wallet(customer.clone()))?;
         let inner = &self.inner;
         self.flush_earlier_incarnation(&ActorKey::Wallet(customer.clone())).await?;
@@ -83,7 +83,7 @@ impl<R: Record> Supervisor<R> {
             WalletActor::new(state, incarnation, inner.journal.clone(), stats.clone(), gauges.clone(), inner.clock);
         let addr = self.spawn(actor);
         inner.counters.activated.fetch_add(1, Ordering::Relaxed);
-        Ok(Handle::new(addr, stats, gauges))
+        Ok(HandleParts::new(addr, stats, gauges))
     }
 
     /// Changes of an earlier incarnation still in the journal must be in the store before the

@@ -4,7 +4,7 @@
 use actix::prelude::SendError;
 use actix::{Actor, Handler, MailboxError, Message};
 
-use super::{Handle, Registry, CALL_ATTEMPTS_MAX};
+use super::{Handle, HandleParts, Registry, CALL_ATTEMPTS_MAX};
 use crate::domain::Clock;
 use crate::runtime::{ActorStats, Admission, CallError};
 
@@ -27,7 +27,7 @@ where
     M: Message + Clone + Send + 'static,
     M::Result: Send,
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+    Fut: std::future::Future<Output = Result<HandleParts<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
         let handle = match first.take().and_then(Handle::if_running) {
@@ -66,7 +66,7 @@ where
     M: Message + Send + 'static,
     M::Result: Send,
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+    Fut: std::future::Future<Output = Result<HandleParts<A, G>, CallError>>,
 {
     for _ in 0..CALL_ATTEMPTS_MAX {
         let handle = match first.take().and_then(Handle::if_running) {

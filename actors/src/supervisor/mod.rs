@@ -27,7 +27,7 @@ mod wallet_loads;
 
 pub use chain::Chained;
 pub use known::{Known, ProductHandle, WalletHandle};
-pub use registry::{Handle, Registry};
+pub use registry::{Handle, HandleParts, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
 pub use wallet_loads::WALLET_LOADS_PER_READ_MAX;

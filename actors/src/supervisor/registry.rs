@@ -12,20 +12,29 @@ use crate::runtime::{ActorStats, CallError, Lifecycle, Passivate, Stop};
 
 use super::restarts::{RestartBudget, Restarts};
 
-/// An active actor: its address, its stats, and what it publishes, behind one shared count. A
-/// sale takes several handles out of the registries, and each clone and drop is an atomic
-/// change of a count on a line of its own: one count, not one per part.
-pub struct Handle<A: Actor, G>(Arc<HandleParts<A, G>>);
+/// An active actor: its address, its stats, and what it publishes. It is the registry's slot for
+/// the actor, taken once the actor is running: a sale finds a customer's wallet it has not seen for
+/// a while, and each allocation between the map and the actor's parts is a line missed. Each clone
+/// and drop is an atomic change of the slot's one count.
+pub struct Handle<A: Actor, G>(Slot<A, G>);
 
+/// What an activation makes: the actor's address, and its stats and gauges, shared with it.
 pub struct HandleParts<A: Actor, G> {
     pub addr: Addr<A>,
     pub stats: Arc<ActorStats>,
     pub gauges: Arc<G>,
 }
 
-impl<A: Actor, G> Handle<A, G> {
+impl<A: Actor, G> HandleParts<A, G> {
     pub fn new(addr: Addr<A>, stats: Arc<ActorStats>, gauges: Arc<G>) -> Self {
-        Handle(Arc::new(HandleParts { addr, stats, gauges }))
+        HandleParts { addr, stats, gauges }
+    }
+}
+
+impl<A: Actor, G> Handle<A, G> {
+    /// The slot's handle, if its actor has been activated.
+    fn of(slot: &Slot<A, G>) -> Option<Self> {
+        slot.parts.get().map(|_| Handle(slot.clone()))
     }
 
     /// This handle if its actor has not been stopped since it was taken (a kept handle, `Known`):
@@ -39,7 +48,7 @@ impl<A: Actor, G> std::ops::Deref for Handle<A, G> {
     type Target = HandleParts<A, G>;
 
     fn deref(&self) -> &HandleParts<A, G> {
-        &self.0
+        self.0.parts.get().expect("a handle is made only from an activated slot")
     }
 }
 
@@ -49,22 +58,18 @@ impl<A: Actor, G> Clone for Handle<A, G> {
     }
 }
 
-/// One key's place in the registry. `handle` is set once, under `activation`; a slot removed from
-/// the map is never set afterwards, so there is never an actor the registry does not know.
+/// One key's place in the registry. `parts` is set once, under `activation`; a slot removed from
+/// the map is never set afterwards, so there is never an actor the registry does not know. The
+/// parts come first (`repr(C)`), beside the `Arc`'s counts a handle's clone changes.
+#[repr(C)]
 struct SlotInner<A: Actor, G> {
-    handle: OnceLock<Handle<A, G>>,
+    parts: OnceLock<HandleParts<A, G>>,
     activation: tokio::sync::Mutex<()>,
 }
 
 impl<A: Actor, G> Default for SlotInner<A, G> {
     fn default() -> Self {
-        SlotInner { handle: OnceLock::new(), activation: tokio::sync::Mutex::new(()) }
-    }
-}
-
-impl<A: Actor, G> SlotInner<A, G> {
-    fn get(&self) -> Option<&Handle<A, G>> {
-        self.handle.get()
+        SlotInner { parts: OnceLock::new(), activation: tokio::sync::Mutex::new(()) }
     }
 }
 
@@ -84,7 +89,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     pub async fn get<F, Fut>(&self, key: &K, clock: Clock, activate: &F) -> Result<Handle<A, G>, CallError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+        Fut: std::future::Future<Output = Result<HandleParts<A, G>, CallError>>,
     {
         match self.active(key) {
             Some(handle) => Ok(handle), // the hot path: a shard read lock, no allocation
@@ -98,26 +103,28 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     async fn activate<F, Fut>(&self, key: &K, clock: Clock, activate: &F) -> Result<Handle<A, G>, CallError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<Handle<A, G>, CallError>>,
+        Fut: std::future::Future<Output = Result<HandleParts<A, G>, CallError>>,
     {
         loop {
             let slot = self.slots.entry(key.clone()).or_default().clone();
-            if let Some(handle) = slot.get() {
-                return Ok(handle.clone());
+            if let Some(handle) = Handle::of(&slot) {
+                return Ok(handle);
             }
             let _activating = slot.activation.lock().await;
             let registered = self.slots.get(key).is_some_and(|current| Arc::ptr_eq(&current, &slot));
             if !registered {
                 continue; // removed while we waited (a failed activation): start over with a new slot
             }
-            if let Some(handle) = slot.get() {
-                return Ok(handle.clone());
+            if let Some(handle) = Handle::of(&slot) {
+                return Ok(handle);
             }
             self.restarts.check(key, clock.now())?;
             return match activate().await {
-                Ok(handle) => {
-                    let _ = slot.handle.set(handle.clone());
-                    Ok(handle)
+                Ok(parts) => {
+                    if slot.parts.set(parts).is_err() {
+                        unreachable!("a slot is activated once, under its lock");
+                    }
+                    Ok(Handle(slot.clone()))
                 }
                 Err(error) => {
                     self.slots.remove_if(key, |_, current| Arc::ptr_eq(current, &slot));
@@ -128,20 +135,17 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     }
 
     pub fn active(&self, key: &K) -> Option<Handle<A, G>> {
-        self.slots.get(key).and_then(|slot| slot.get().cloned())
+        self.slots.get(key).and_then(|slot| Handle::of(&slot))
     }
 
     /// The gauges of the actor registered for `key` if it is active.
     pub fn gauges(&self, key: &K) -> Option<Arc<G>> {
-        self.slots.get(key).and_then(|slot| slot.get().map(|handle| handle.gauges.clone()))
+        self.slots.get(key).and_then(|slot| slot.parts.get().map(|parts| parts.gauges.clone()))
     }
 
     /// Forgets `handle` if it is still the registered one. Returns whether it was a crash.
     pub fn evict(&self, key: &K, handle: &Handle<A, G>, now: UnixMs) -> bool {
-        let removed = self
-            .slots
-            .remove_if(key, |_, slot| slot.get().is_some_and(|h| Arc::ptr_eq(&h.stats, &handle.stats)))
-            .is_some();
+        let removed = self.slots.remove_if(key, |_, slot| Arc::ptr_eq(slot, &handle.0)).is_some();
         let crashed = removed && handle.stats.lifecycle() == Lifecycle::Running;
         if crashed {
             self.restarts.crashed(key, now);
@@ -151,7 +155,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
 
     /// Removes the actor for `key` whatever its state, returning it so it can be stopped.
     pub fn remove(&self, key: &K) -> Option<Handle<A, G>> {
-        self.slots.remove(key).and_then(|(_, slot)| slot.get().cloned())
+        self.slots.remove(key).and_then(|(_, slot)| Handle::of(&slot))
     }
 
     pub fn keys(&self) -> Vec<K> {
@@ -159,7 +163,7 @@ impl<K: Clone + Eq + Hash, A: Actor, G> Registry<K, A, G> {
     }
 
     pub fn handles(&self) -> Vec<Handle<A, G>> {
-        self.slots.iter().filter_map(|slot| slot.value().get().cloned()).collect()
+        self.slots.iter().filter_map(|slot| Handle::of(slot.value())).collect()
     }
 
     /// Crashes seen since start (each one restarts the actor on its next call).
@@ -202,9 +206,9 @@ where
         let Some(slot) = self.slots.get(key).map(|slot| slot.clone()) else { return };
         let _activating = slot.activation.lock().await;
         self.slots.remove_if(key, |_, current| Arc::ptr_eq(current, &slot));
-        if let Some(handle) = slot.get() {
-            handle.stats.mark_stopped();
-            let _ = handle.addr.send(Stop).await;
+        if let Some(parts) = slot.parts.get() {
+            parts.stats.mark_stopped();
+            let _ = parts.addr.send(Stop).await;
         }
     }
 
@@ -214,9 +218,9 @@ where
             .slots
             .iter()
             .filter_map(|slot| {
-                let handle = slot.value().get()?;
+                let handle = Handle::of(slot.value())?;
                 let idle = handle.stats.last_activity() < idle_before && handle.stats.depth() == 0;
-                idle.then(|| (slot.key().clone(), handle.clone()))
+                idle.then(|| (slot.key().clone(), handle))
             })
             .collect();
         let mut passivated = 0;
