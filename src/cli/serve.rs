@@ -56,8 +56,10 @@ pub(super) async fn serve(settings: Settings, demo: bool) -> anyhow::Result<Exit
     if app.gateway.whatsapp.mode == WhatsAppMode::Simulator {
         println!("chat with the shop: open {address}/simulator (a tab per customer)");
     }
-    if let Some(joined) = &engine.cluster {
-        exit_when_fenced(joined.node.fence().clone());
+    match (&engine.cluster, engine.store.cluster_access()) {
+        (Some(joined), _) => exit_when_fenced(joined.node.fence().clone(), Fenced::OutOfTheCluster),
+        (None, Some(access)) => exit_when_fenced(access.fence, Fenced::LogTakenOver),
+        (None, None) => {}
     }
     let cluster = engine.cluster.clone();
     let stopped = app.run_until_stopped(async move {
@@ -109,19 +111,38 @@ fn log_providers(app: &Application) {
     }
 }
 
-/// A node the cluster has declared dead (or that lost the database for longer than its TTL) must
-/// not serve another request: it exits at once, writing nothing more (its journal refuses every
-/// batch), and its process supervisor starts it again as a new incarnation.
-fn exit_when_fenced(fence: std::sync::Arc<crate::store::WriterFence>) {
+/// Why a process's writes are refused.
+enum Fenced {
+    /// The cluster declared this node dead (or it lost the database for longer than its TTL).
+    OutOfTheCluster,
+    /// This process wrote the log alone, lost its writer lock with its connection (a restart of
+    /// Postgres), and another process has since started on the database (`log::lone_writer`).
+    LogTakenOver,
+}
+
+/// A process whose writes are fenced must not serve another request: it exits at once, writing
+/// nothing more (its journal refuses every batch). A cluster's node is started again by its
+/// process supervisor as a new incarnation; a lone process, once the other has stopped.
+fn exit_when_fenced(fence: std::sync::Arc<crate::store::WriterFence>, why: Fenced) {
     actix_rt::spawn(async move {
         fence.tripped().await;
-        tracing::error!("this node was fenced out of the cluster; exiting so it can rejoin as a new incarnation");
-        eprintln!("fenced out of the cluster: exiting");
+        match why {
+            Fenced::OutOfTheCluster => {
+                tracing::error!(
+                    "this node was fenced out of the cluster; exiting so it can rejoin as a new incarnation"
+                );
+                eprintln!("fenced out of the cluster: exiting");
+            }
+            Fenced::LogTakenOver => {
+                tracing::error!("another process now writes this database's journal; exiting, nothing more is stored");
+                eprintln!("another process writes this database's journal: exiting");
+            }
+        }
         std::process::exit(i32::from(EXIT_FENCED));
     });
 }
 
-/// The exit status of a node fenced out of its cluster.
+/// The exit status of a process whose writes are fenced (out of its cluster, or its log taken over).
 pub const EXIT_FENCED: u8 = 75;
 
 /// Resolves on SIGINT or SIGTERM.

@@ -11,6 +11,7 @@ use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError, PIPELINE_
 
 use super::batch::{Batch, OrderWrites, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
+use super::log::lone_writer::LoneWriter;
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
 use super::{sink_error, JournalMode, JournalOptions, PoolUse, StoreError, Writers};
@@ -102,6 +103,8 @@ pub(crate) struct PgJournal {
     writer_options: Box<PgConnectOptions>,
     /// Whether this process writes the log alone or as a cluster's node.
     pub(crate) writers: Writers,
+    /// This process's epoch as a writer of the log (`log::lone_writer`).
+    lone: Arc<LoneWriter>,
 }
 
 /// Opens the reads' pool (activation, queries) and the journal's; with the log, starts the
@@ -139,21 +142,34 @@ pub(crate) async fn connect(
             JournalMode::Tables => (*writer_options).clone(),
         });
     let fence = Arc::new(WriterFence::default());
+    let lone = Arc::new(LoneWriter::new(writers));
     let log = match journal.mode {
         JournalMode::Log => {
             let writer_lock = log_postgres::lock_writer(&journal_options, writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
             let projector_pool =
                 projection_pool((*writer_options).clone().application_name(PROJECTOR_APPLICATION_NAME));
-            let tables =
-                PgLogTables { pool: projector_pool, fence: fence.clone(), order_writes: OrderWrites::InsertNew };
+            let tables = PgLogTables {
+                pool: projector_pool,
+                fence: fence.clone(),
+                lone: lone.clone(),
+                order_writes: OrderWrites::InsertNew,
+            };
             Some(LogJournal::start(tables, writer_lock, journal.limits)?)
         }
         JournalMode::Tables => None,
     };
     let held = HeldConnections::new(write_pool.clone(), Duration::from_millis(WRITE_PING_AFTER_IDLE_MS));
-    let journal =
-        PgJournal { write_pool, held, last_batch: Mutex::new(RowKeys::default()), fence, log, writer_options, writers };
+    let journal = PgJournal {
+        write_pool,
+        held,
+        last_batch: Mutex::new(RowKeys::default()),
+        fence,
+        log,
+        writer_options,
+        writers,
+        lone,
+    };
     Ok((pool, journal))
 }
 
@@ -183,13 +199,18 @@ impl PgJournal {
     /// cluster's node leaves the log to its writers: what a node fenced out left is projected
     /// once this one has joined (`log::cluster`).
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
+        if self.log.is_some() {
+            // Before the log is read: the writes of a process that wrote it before are over.
+            self.lone.take(&self.write_pool).await?;
+        }
         if self.log.is_some() && self.writers == Writers::ThisProcess {
             // The records may be a cluster's, whose new orders are stored already.
             let order_writes = OrderWrites::UpsertForward;
             // A connection with the writers' settings, as the projector's: its statements join
             // the batches' keys with tables that may be large.
             let pool = projection_pool((*self.writer_options).clone());
-            let tables = PgLogTables { pool: pool.clone(), fence: self.fence.clone(), order_writes };
+            let tables =
+                PgLogTables { pool: pool.clone(), fence: self.fence.clone(), lone: self.lone.clone(), order_writes };
             let projected = projector::project_leftovers(&tables).await;
             pool.close().await;
             projected?;
@@ -247,6 +268,7 @@ impl Sink<ShopRecord> for PgJournal {
                 &self.write_pool,
                 &self.held,
                 &self.fence,
+                &self.lone,
                 &log.projection,
                 entries,
                 earlier,

@@ -29,6 +29,7 @@ mod helpers;
 mod http_api;
 mod journal_log;
 mod logs;
+mod lone_writer;
 mod metrics;
 mod ops_listener;
 mod owner_chat;

@@ -85,9 +85,15 @@ impl LogHandOver {
             }
             let (positions, entries) = decode_rows(&rows)?;
             // Read under the lock, in this transaction: nobody else can have projected them.
-            let written =
-                delete_and_write(&mut tx, &positions, std::slice::from_ref(&entries), None, OrderWrites::UpsertForward)
-                    .await?;
+            let written = delete_and_write(
+                &mut tx,
+                &positions,
+                std::slice::from_ref(&entries),
+                None,
+                None,
+                OrderWrites::UpsertForward,
+            )
+            .await?;
             if written != Projected::Written {
                 return Err(StoreError::Corrupt("orphan log records vanished under the projection lock".into()));
             }

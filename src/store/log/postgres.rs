@@ -18,6 +18,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool};
 use warung_actors::journal::{after, Earlier, Entries, Entry, SinkError};
 
+use super::lone_writer::{self, LoneWriter};
 use super::projection::Projection;
 use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
@@ -45,6 +46,7 @@ pub(crate) async fn append(
     pool: &PgPool,
     held: &HeldConnections,
     fence: &WriterFence,
+    lone: &LoneWriter,
     projection: &Projection,
     entries: &Entries<ShopRecord>,
     mut earlier: Earlier,
@@ -53,6 +55,7 @@ pub(crate) async fn append(
     // take the journal for idle.
     let _appending = projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = RecordOf(entries);
+    let epoch = lone.checked(pool).await.map_err(sink_error)?;
     let guarded = match fence.is_armed() {
         true => Guarded::PaymentsAndNewOrders,
         false => Guarded::Payments,
@@ -75,13 +78,20 @@ pub(crate) async fn append(
             after(earlier).await?;
         }
         let mut connection = held.take().await.map_err(sink_error)?;
-        let appended = insert_record(&mut connection, Some(&guards), key, record, now_ms, None).await;
+        let appended = insert_record(&mut connection, Some(&guards), key, record, now_ms, None, epoch).await;
         (connection, appended)
     } else {
         let mut connection = held.take().await.map_err(sink_error)?;
-        let appended = append_in_transaction(&mut connection, fence, &guards, earlier, key, record, now_ms).await?;
+        let appending = append_in_transaction(&mut connection, fence, epoch, &guards, earlier, key, record, now_ms);
+        let appended = appending.await?;
         (connection, appended)
     };
+    if let Err(error) = &appended {
+        if lone_writer::is_replaced(error) {
+            fence.trip();
+            return Err(SinkError::Fenced(error.to_string()));
+        }
+    }
     // Kept for the next append only when every statement answered; otherwise back to the pool,
     // which tests it (and closes it if it is broken).
     if appended.is_ok() {
@@ -95,10 +105,13 @@ pub(crate) async fn append(
 /// The append of a batch that carries payments, or of a cluster's node (fenced): its guards are
 /// written before the batch ahead has committed, the record after, in one transaction. `Err` is
 /// a refusal (fenced, a payment or order stored already, the batch ahead failed); `Ok` holds the
-/// record's insert and commit, whose error may have come after the commit.
+/// record's insert and commit, whose error may have come after the commit. A lone writer's
+/// `epoch` is checked first, as the fence is.
+#[allow(clippy::too_many_arguments)]
 async fn append_in_transaction(
     connection: &mut PgConnection,
     fence: &WriterFence,
+    epoch: Option<i64>,
     guards: &Batch<'_>,
     earlier: Earlier,
     key: i64,
@@ -106,6 +119,13 @@ async fn append_in_transaction(
     now_ms: i64,
 ) -> Result<Result<i64, sqlx::Error>, SinkError> {
     let mut tx = sqlx::Connection::begin(connection).await.map_err(sink_error)?;
+    if let Err(error) = lone_writer::check(&mut tx, epoch).await {
+        if lone_writer::is_replaced(&error) {
+            fence.trip();
+            return Err(SinkError::Fenced(error.to_string()));
+        }
+        return Err(sink_error(error));
+    }
     if let Some(id) = fence.id() {
         let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
         let checked =
@@ -125,7 +145,7 @@ async fn append_in_transaction(
         }
     }
     after(earlier).await?;
-    Ok(match insert_record(&mut tx, None, key, record, now_ms, fence.id()).await {
+    Ok(match insert_record(&mut tx, None, key, record, now_ms, fence.id(), None).await {
         Ok(position) => tx.commit().await.map(|()| position),
         Err(error) => Err(error),
     })
@@ -151,7 +171,8 @@ async fn committed_position(pool: &PgPool, key: i64) -> Option<i64> {
 }
 
 /// Appends a record, naming its writer when this process is a cluster's node (`writer`), in one
-/// statement with the orders its batch creates (`guards`, when not written already).
+/// statement with the orders its batch creates (`guards`, when not written already) and, for a
+/// lone writer whose statement is its transaction, the check of its `epoch`.
 async fn insert_record(
     conn: &mut PgConnection,
     guards: Option<&Batch<'_>>,
@@ -159,22 +180,35 @@ async fn insert_record(
     record: RecordOf<'_>,
     now_ms: i64,
     writer: Option<&FenceId>,
+    epoch: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
     // The record, and the few values beside it (its key, its time, the writer).
     let mut statement = Combined::with_room_for(record::room_for(record.0) + 64);
     if let Some(guards) = guards {
         write_orders(&mut statement, guards);
     }
-    statement
-        .returning(
+    let insert = match epoch {
+        None => "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING position"
+            .to_string(),
+        // The row is inserted from the check's one row, so the check runs before it.
+        Some(_) => format!(
             "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING position",
-        )
+             SELECT $1, $2, $3, $4, $5 FROM (SELECT {} AS ok) AS lone_writer WHERE lone_writer.ok \
+             RETURNING position",
+            lone_writer::guard(6)
+        ),
+    };
+    let part = statement
+        .returning(&insert)
         .bind(key)
         .bind(record)
         .bind(now_ms)
         .bind(writer.map(|w| w.node.as_str()))
         .bind(writer.map(|w| w.incarnation));
+    if let Some(epoch) = epoch {
+        part.bind(epoch);
+    }
     statement.fetch_one(conn).await
 }
 
@@ -205,6 +239,8 @@ impl sqlx::Encode<'_, sqlx::Postgres> for RecordOf<'_> {
 pub(crate) struct PgLogTables {
     pub(crate) pool: PgPool,
     pub(crate) fence: Arc<WriterFence>,
+    /// A lone writer's epoch, checked by each projection as by each append.
+    pub(crate) lone: Arc<LoneWriter>,
     /// `UpsertForward` for what a start finds in the log; a cluster's node always upserts
     /// forward.
     pub(crate) order_writes: OrderWrites,
@@ -228,9 +264,10 @@ impl LogTables for PgLogTables {
                 true => OrderWrites::UpsertForward,
                 false => self.order_writes,
             };
-            let projected = delete_and_write(&mut tx, positions, batches, self.fence.id(), order_writes).await;
+            let epoch = self.lone.checked(&self.pool).await?;
+            let projected = delete_and_write(&mut tx, positions, batches, self.fence.id(), epoch, order_writes).await;
             if let Err(StoreError::Database(error)) = &projected {
-                if fence::is_fenced(error) {
+                if fence::is_fenced(error) || lone_writer::is_replaced(error) {
                     self.fence.trip();
                 }
             }
@@ -252,8 +289,9 @@ impl LogTables for PgLogTables {
 }
 
 /// Deletes the log rows at `positions` and writes their batches' entries to the tables, in the
-/// caller's transaction, fenced as `writer` when it is a cluster's node. Their payments are stored
-/// already (with the log row). What they only append goes by `COPY` when there is enough of it.
+/// caller's transaction, fenced as `writer` when it is a cluster's node, or checked at `epoch`
+/// when it writes the log alone. Their payments are stored already (with the log row). What they
+/// only append goes by `COPY` when there is enough of it.
 ///
 /// The fence comes first, before the rows are even looked at: a node fenced out learns it from
 /// its next projection, whatever another node has projected of its records meanwhile.
@@ -262,8 +300,10 @@ pub(crate) async fn delete_and_write(
     positions: &[i64],
     batches: &[Entries<ShopRecord>],
     writer: Option<&FenceId>,
+    epoch: Option<i64>,
     order_writes: OrderWrites,
 ) -> Result<Projected, StoreError> {
+    lone_writer::check(&mut *tx, epoch).await?;
     if let Some(id) = writer {
         let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
         sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await?;

@@ -1,0 +1,48 @@
+//! One process writes a database's log unless it is a cluster's node. Its writer lock goes with
+//! its connection: after a restart of Postgres a second process can start on the database, and
+//! the first, its pools reconnected, must then store nothing more (`store::log::lone_writer`).
+
+use warung_actors::domain::Money;
+
+/// Tries of a top-up while the first process's pools connect again after the cut.
+const RECONNECT_TRIES_MAX: usize = 50;
+
+use crate::helpers::*;
+
+#[actix_rt::test]
+async fn a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_started() {
+    let first = TestEngine::start(Backend::PostgresLog).await;
+    let who = customer("6281200000001");
+    first.checkout.top_up(&who, &reference("before-the-cut"), Money::rupiah(10_000)).await.unwrap();
+    let product = product_with_items(&first, "voucher", 1_000, 2).await;
+
+    // As a restart of Postgres would: the writer lock goes with its connection, and the first
+    // process's pools connect again on their next use.
+    assert!(cut_every_connection(&first.db.name).await > 0);
+    let mut tries = 0;
+    while let Err(error) = first.checkout.top_up(&who, &reference("after-the-cut"), Money::rupiah(1_000)).await {
+        tries += 1;
+        assert!(tries < RECONNECT_TRIES_MAX, "the first process never stored again alone: {error}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let second = warung::startup::start_engine(first.engine.settings.clone()).await.unwrap();
+
+    // A purchase's batch is one statement, a top-up's (it carries a payment) a transaction: both
+    // are refused.
+    let late_sale = first.checkout.buy_with_saldo(&who, &product, 1).await;
+    assert!(late_sale.is_err(), "the first process must not sell beside the second: {late_sale:?}");
+    let late = first.checkout.top_up(&who, &reference("after-the-second"), Money::rupiah(5_000)).await;
+    assert!(late.is_err(), "the first process must not store beside the second: {late:?}");
+    let fence = first.store.cluster_access().expect("on Postgres").fence;
+    assert!(fence.is_tripped(), "and it knows it must stop");
+
+    let balance = second.checkout.balance(&who).await.unwrap();
+    assert_eq!(balance.balance, Money::rupiah(11_000), "what was stored before the second started, and no more");
+    assert!(second.store.payment(&reference("after-the-second")).await.unwrap().is_none());
+    second.checkout.top_up(&who, &reference("on-the-second"), Money::rupiah(2_000)).await.unwrap();
+    let sold = second.checkout.buy_with_saldo(&who, &product, 1).await.unwrap();
+    assert_eq!(sold.balance.balance, Money::rupiah(12_000), "the second process sells from what was stored");
+    assert_audit_clean(second.store.as_ref()).await;
+    second.shutdown().await.unwrap();
+    drop(first);
+}
