@@ -195,25 +195,31 @@ impl PgJournal {
         self.write_pool.close().await;
     }
 
-    /// With the log: projects what a crash left in it, before anything reads the tables. A
-    /// cluster's node leaves the log to its writers: what a node fenced out left is projected
-    /// once this one has joined (`log::cluster`).
+    /// With the log: takes this process's epoch (`log::lone_writer`), then projects what a crash
+    /// left in it, before anything reads the tables. A cluster's node leaves the log to its
+    /// writers: what a node fenced out left is projected once this one has joined (`log::cluster`).
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
-        if self.log.is_some() {
-            // Before the log is read: the writes of a process that wrote it before are over.
-            self.lone.take(&self.write_pool).await?;
+        if self.log.is_none() {
+            return Ok(());
         }
-        if self.log.is_some() && self.writers == Writers::ThisProcess {
+        // A connection with the writers' settings, as the projector's: its statements join the
+        // batches' keys with tables that may be large. Its own, not the appends' pool: those
+        // connections are opened by the journal's thread (`JOURNAL_APPLICATION_NAME`).
+        let pool = projection_pool((*self.writer_options).clone());
+        let projected = self.take_epoch_and_project(&pool).await;
+        pool.close().await;
+        projected
+    }
+
+    async fn take_epoch_and_project(&self, pool: &PgPool) -> Result<(), StoreError> {
+        // Before the log is read: the writes of a process that wrote it before are over.
+        self.lone.take(pool).await?;
+        if self.writers == Writers::ThisProcess {
             // The records may be a cluster's, whose new orders are stored already.
             let order_writes = OrderWrites::UpsertForward;
-            // A connection with the writers' settings, as the projector's: its statements join
-            // the batches' keys with tables that may be large.
-            let pool = projection_pool((*self.writer_options).clone());
-            let tables =
-                PgLogTables { pool: pool.clone(), fence: self.fence.clone(), lone: self.lone.clone(), order_writes };
-            let projected = projector::project_leftovers(&tables).await;
-            pool.close().await;
-            projected?;
+            let (fence, lone) = (self.fence.clone(), self.lone.clone());
+            let tables = PgLogTables { pool: pool.clone(), fence, lone, order_writes };
+            projector::project_leftovers(&tables).await?;
         }
         Ok(())
     }
