@@ -170,6 +170,19 @@ async fn committed_position(pool: &PgPool, key: i64) -> Option<i64> {
     }
 }
 
+const INSERT_RECORD: &str = "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING position";
+
+/// A lone writer's: the row is inserted from the check's one row, so the check runs before it.
+static INSERT_RECORD_CHECKED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
+         SELECT $1, $2, $3, $4, $5 FROM (SELECT {} AS ok) AS lone_writer WHERE lone_writer.ok \
+         RETURNING position",
+        lone_writer::guard(6)
+    )
+});
+
 /// Appends a record, naming its writer when this process is a cluster's node (`writer`), in one
 /// statement with the orders its batch creates (`guards`, when not written already) and, for a
 /// lone writer whose statement is its transaction, the check of its `epoch`.
@@ -187,20 +200,12 @@ async fn insert_record(
     if let Some(guards) = guards {
         write_orders(&mut statement, guards);
     }
-    let insert = match epoch {
-        None => "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING position"
-            .to_string(),
-        // The row is inserted from the check's one row, so the check runs before it.
-        Some(_) => format!(
-            "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
-             SELECT $1, $2, $3, $4, $5 FROM (SELECT {} AS ok) AS lone_writer WHERE lone_writer.ok \
-             RETURNING position",
-            lone_writer::guard(6)
-        ),
+    let insert: &str = match epoch {
+        None => INSERT_RECORD,
+        Some(_) => &INSERT_RECORD_CHECKED,
     };
     let part = statement
-        .returning(&insert)
+        .returning(insert)
         .bind(key)
         .bind(record)
         .bind(now_ms)
