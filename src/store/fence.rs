@@ -118,7 +118,9 @@ impl WriterFence {
     }
 }
 
-/// Whether the database refused a statement because its writer was fenced.
+/// Whether the database refused a statement because its writer was fenced: out of its cluster
+/// (WF001), or, writing the log alone, replaced by another process (WF002, `log::lone_writer`).
 pub fn is_fenced(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some(FENCED_SQLSTATE))
+    let fenced = [FENCED_SQLSTATE, crate::store::log::lone_writer::REPLACED_SQLSTATE];
+    matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| fenced.contains(&code.as_ref())))
 }

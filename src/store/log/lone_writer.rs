@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use crate::store::fence::FENCED_IDLE_IN_TRANSACTION_TIMEOUT;
 use crate::store::Writers;
 
-/// The SQLSTATE `warung_log_writer_replaced` raises.
+/// The SQLSTATE `warung_log_writer_replaced` raises; `fence::is_fenced` counts it as fenced.
 pub const REPLACED_SQLSTATE: &str = "WF002";
 
 /// A new epoch is a random number, not the next: a database dropped and made again under a running
@@ -75,11 +75,6 @@ pub(crate) fn guard_statement() -> String {
         "SELECT {}, set_config('idle_in_transaction_session_timeout', '{FENCED_IDLE_IN_TRANSACTION_TIMEOUT}', true)",
         guard(1)
     )
-}
-
-/// Whether the database refused a write because another process now writes the log.
-pub(crate) fn is_replaced(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some(REPLACED_SQLSTATE))
 }
 
 /// Runs the check in `tx` when `epoch` is given.

@@ -87,7 +87,7 @@ pub(crate) async fn append(
         (connection, appended)
     };
     if let Err(error) = &appended {
-        if lone_writer::is_replaced(error) {
+        if fence::is_fenced(error) {
             fence.trip();
             return Err(SinkError::Fenced(error.to_string()));
         }
@@ -119,24 +119,12 @@ async fn append_in_transaction(
     now_ms: i64,
 ) -> Result<Result<i64, sqlx::Error>, SinkError> {
     let mut tx = sqlx::Connection::begin(connection).await.map_err(sink_error)?;
-    if let Err(error) = lone_writer::check(&mut tx, epoch).await {
-        if lone_writer::is_replaced(&error) {
+    if let Err(error) = check_writer(&mut tx, fence, epoch).await {
+        if fence::is_fenced(&error) {
             fence.trip();
             return Err(SinkError::Fenced(error.to_string()));
         }
         return Err(sink_error(error));
-    }
-    if let Some(id) = fence.id() {
-        let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
-        let checked =
-            sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await;
-        if let Err(error) = checked {
-            if fence::is_fenced(&error) {
-                fence.trip();
-                return Err(SinkError::Fenced(error.to_string()));
-            }
-            return Err(sink_error(error));
-        }
     }
     if !guards.payments.is_empty() || !guards.orders.rows.is_empty() {
         if let Err(error) = write_all(&mut tx, guards, None).await {
@@ -149,6 +137,16 @@ async fn append_in_transaction(
         Ok(position) => tx.commit().await.map(|()| position),
         Err(error) => Err(error),
     })
+}
+
+/// The checks that this process still writes the log: a lone writer's epoch, a cluster node's fence.
+async fn check_writer(tx: &mut PgConnection, fence: &WriterFence, epoch: Option<i64>) -> Result<(), sqlx::Error> {
+    lone_writer::check(&mut *tx, epoch).await?;
+    if let Some(id) = fence.id() {
+        let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
+        sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// After an error that may have come after the commit: the record's position if it is in the
@@ -272,7 +270,7 @@ impl LogTables for PgLogTables {
             let epoch = self.lone.checked(&self.pool).await?;
             let projected = delete_and_write(&mut tx, positions, batches, self.fence.id(), epoch, order_writes).await;
             if let Err(StoreError::Database(error)) = &projected {
-                if fence::is_fenced(error) || lone_writer::is_replaced(error) {
+                if fence::is_fenced(error) {
                     self.fence.trip();
                 }
             }
