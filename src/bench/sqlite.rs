@@ -30,7 +30,7 @@ pub struct SqliteContender {
 
 /// Removes a SQLite database, its WAL files and its log's writer lock file, if there.
 pub fn remove_database(path: &std::path::Path) {
-    for suffix in ["", "-wal", "-shm", crate::store::log::sqlite::LOCK_FILE_SUFFIX] {
+    for suffix in ["", "-wal", "-shm", crate::store::lone_writer::LOCK_FILE_SUFFIX] {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);
         let _ = std::fs::remove_file(file);

@@ -58,7 +58,7 @@ pub(super) async fn serve(settings: Settings, demo: bool) -> anyhow::Result<Exit
     }
     match (&engine.cluster, engine.store.cluster_access()) {
         (Some(joined), _) => exit_when_fenced(joined.node.fence().clone(), Fenced::OutOfTheCluster),
-        (None, Some(access)) => exit_when_fenced(access.fence, Fenced::LogTakenOver),
+        (None, Some(access)) => exit_when_fenced(access.fence, Fenced::JournalTakenOver),
         (None, None) => {}
     }
     let cluster = engine.cluster.clone();
@@ -115,9 +115,9 @@ fn log_providers(app: &Application) {
 enum Fenced {
     /// The cluster declared this node dead (or it lost the database for longer than its TTL).
     OutOfTheCluster,
-    /// This process wrote the log alone, lost its writer lock with its connection (a restart of
-    /// Postgres), and another process has since started on the database (`log::lone_writer`).
-    LogTakenOver,
+    /// This process wrote the journal alone, lost its writer lock with its connection (a restart
+    /// of Postgres), and another process has since started on the database (`store::lone_writer`).
+    JournalTakenOver,
 }
 
 /// A process whose writes are fenced must not serve another request: it exits at once, writing
@@ -133,7 +133,7 @@ fn exit_when_fenced(fence: std::sync::Arc<crate::store::WriterFence>, why: Fence
                 );
                 eprintln!("fenced out of the cluster: exiting");
             }
-            Fenced::LogTakenOver => {
+            Fenced::JournalTakenOver => {
                 tracing::error!("another process now writes this database's journal; exiting, nothing more is stored");
                 eprintln!("another process writes this database's journal: exiting");
             }

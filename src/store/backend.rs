@@ -54,8 +54,8 @@ impl SqlStore {
         Ok(SqlStore { pool, journal: Journal::Postgres(journal), counters: Arc::default() })
     }
 
-    pub async fn connect_sqlite(url: &str, journal: JournalOptions) -> Result<SqlStore, StoreError> {
-        let (pool, journal) = sqlite::connect(url, journal).await?;
+    pub async fn connect_sqlite(url: &str, journal: JournalOptions, writers: Writers) -> Result<SqlStore, StoreError> {
+        let (pool, journal) = sqlite::connect(url, journal, writers).await?;
         let projection = journal.log.as_ref().map(|log| log.projection.clone());
         Ok(SqlStore {
             pool: Pool::new(Backend::Sqlite(pool), projection),

@@ -51,6 +51,15 @@ impl Combined {
         self.part_values().bind(id.node.as_str()).bind(id.incarnation);
     }
 
+    /// Makes the statement's main query a lone writer's check of its `epoch` (`lone_writer`): as
+    /// with the fence, the statement writes nothing unless it passed.
+    pub(crate) fn epoch(&mut self, epoch: i64, fenced: Fenced) {
+        assert!(self.main.is_none(), "one check per statement");
+        let at = self.arguments.len();
+        self.main = Some(crate::store::lone_writer::guard_select(at + 1, fenced));
+        self.part_values().bind(epoch);
+    }
+
     /// The name the next part will have in the `WITH` statement, for a later part to read what
     /// it returns (only once there are two parts or more: a lone part is sent as it is).
     pub(crate) fn next_part_name(&self) -> String {

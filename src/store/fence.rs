@@ -17,11 +17,11 @@ use tokio::sync::watch;
 pub const FENCED_SQLSTATE: &str = "WF001";
 
 /// A fenced transaction idle this long belongs to a process that stalled mid-write (paused,
-/// swapped out, cut off): Postgres ends it, releasing the share lock on its node's row that the
-/// takeover of that node waits for. A live batch is idle only while the one before it commits,
-/// milliseconds; one held longer than this is failed ("try again"), which a stalled database
-/// would do anyway. Set by the fencing statement itself, so one node (never fenced) keeps
-/// Postgres's default.
+/// swapped out, cut off): Postgres ends it, releasing the share lock on its node's row (or on a
+/// lone writer's epoch, `lone_writer`) that the takeover waits for. A live batch is idle only
+/// while the one before it commits, milliseconds; one held longer than this is failed ("try
+/// again"), which a stalled database would do anyway. Set by the check itself, so a store that
+/// checks nothing (it writes no journal) keeps Postgres's default.
 pub const FENCED_IDLE_IN_TRANSACTION_TIMEOUT: &str = "2s";
 
 /// What a fencing statement opens: a statement that is its transaction (the journal's one
@@ -119,8 +119,8 @@ impl WriterFence {
 }
 
 /// Whether the database refused a statement because its writer was fenced: out of its cluster
-/// (WF001), or, writing the log alone, replaced by another process (WF002, `log::lone_writer`).
+/// (WF001), or, writing the journal alone, replaced by another process (WF002, `lone_writer`).
 pub fn is_fenced(error: &sqlx::Error) -> bool {
-    let fenced = [FENCED_SQLSTATE, crate::store::log::lone_writer::REPLACED_SQLSTATE];
+    let fenced = [FENCED_SQLSTATE, crate::store::lone_writer::REPLACED_SQLSTATE];
     matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| fenced.contains(&code.as_ref())))
 }

@@ -18,6 +18,8 @@
 //! - `postgres`, `sqlite`: connection and the batch commit of each backend; `combined`: Postgres
 //!   statements sent as one; `batch`: a journal batch sorted by table, for both writers.
 //! - `rows`: decoding stored text into domain types.
+//! - `lone_writer`: the epoch that keeps a process which lost its writer lock from writing
+//!   beside the one that started after it.
 
 mod activation;
 pub mod admin;
@@ -29,6 +31,7 @@ pub mod counters;
 pub mod fence;
 mod loads;
 pub mod log;
+pub(crate) mod lone_writer;
 pub mod mailbox;
 mod nodelay;
 mod operations;
@@ -74,11 +77,10 @@ pub enum StoreError {
     #[error("unsupported database URL {0:?}: use postgres://... or sqlite://...")]
     UnsupportedUrl(String),
     #[error(
-        "another process writes this database's journal log (database.journal = \"log\" allows one \
-         process, or the nodes of one cluster); stop it first, or use database.journal = \"tables\" for a \
-         command that only reads"
+        "another process writes this database's journal (one process writes it, or the nodes of one \
+         cluster); stop it first"
     )]
-    LogHasAnotherWriter,
+    JournalHasAnotherWriter,
     #[error("the journal's log holds a record this build cannot read (position {position}): {error}")]
     LogRecordUnreadable { position: i64, error: String },
 }
@@ -157,29 +159,47 @@ pub struct JournalOptions {
     pub limits: log::limits::ProjectionLimits,
 }
 
+impl JournalOptions {
+    /// The options a store opened for `writers` uses: a store that writes no journal opens the
+    /// tables, whatever the journal's design.
+    pub(crate) fn for_writers(self, writers: Writers) -> JournalOptions {
+        match writers {
+            Writers::NotThisStore => JournalOptions { mode: JournalMode::Tables, ..self },
+            Writers::ThisProcess | Writers::ClusterNodes => self,
+        }
+    }
+}
+
 impl From<JournalMode> for JournalOptions {
     fn from(mode: JournalMode) -> Self {
         JournalOptions { mode, limits: Default::default() }
     }
 }
 
-/// Who writes a database's journal (`cluster.enabled`). It matters to the log: the tables journal
-/// is the same either way.
+/// Who writes a database's journal through this store (`cluster.enabled`). Whichever the
+/// journal's design, a database's actors have one writer at a time: two processes each with an
+/// actor for one wallet would each write its own balance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Writers {
-    /// This process alone: it holds the log's writer lock by itself (another is refused), and
-    /// projects whatever a crash left in the log when it starts.
+    /// This process alone: it holds the database's writer lock by itself (another is refused),
+    /// checks its epoch in every write (`lone_writer`), and projects whatever a crash left in
+    /// the log when it starts.
     #[default]
     ThisProcess,
     /// The nodes of a cluster (Postgres): they share the lock (a lone process is refused beside
-    /// them), each projects its own records, and the records of a node fenced out are projected
-    /// by the next to join or acquire shards (`log::cluster`).
+    /// them), their writes are fenced, each projects its own records, and the records of a node
+    /// fenced out are projected by the next to join or acquire shards (`log::cluster`).
     ClusterNodes,
+    /// Nobody: the store only reads the tables, or changes them outside the journal (migrations,
+    /// a restore, the audit). It takes no lock and no epoch, so it opens beside a running shop;
+    /// it opens the tables whatever the journal's design.
+    NotThisStore,
 }
 
-/// Opens the store a URL names: `postgres://...` or `sqlite://path` (a bare path is SQLite too).
+/// Opens the store a URL names, `postgres://...` or `sqlite://path` (a bare path is SQLite
+/// too), for a command that writes no journal (`Writers::NotThisStore`): migrations, the audit.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
-    connect_with(url, max_connections, JournalMode::Tables, Writers::ThisProcess).await
+    connect_with(url, max_connections, JournalMode::Tables, Writers::NotThisStore).await
 }
 
 /// As `connect`, with the journal stored as `journal` says, written by `writers`.
@@ -193,7 +213,7 @@ pub async fn connect_with(
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(SqlStore::connect_postgres(url, max_connections, journal, writers).await?))
     } else if url.starts_with("sqlite:") || !url.contains("://") {
-        Ok(Arc::new(SqlStore::connect_sqlite(url, journal).await?))
+        Ok(Arc::new(SqlStore::connect_sqlite(url, journal, writers).await?))
     } else {
         Err(StoreError::UnsupportedUrl(crate::settings::secret::redact(url)))
     }

@@ -11,9 +11,9 @@ use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError, PIPELINE_
 
 use super::batch::{Batch, OrderWrites, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
-use super::log::lone_writer::LoneWriter;
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
+use super::lone_writer::{self, LoneWriter};
 use super::{sink_error, JournalMode, JournalOptions, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
@@ -25,7 +25,7 @@ pub(crate) use copy::Appends;
 pub use copy::PROJECTION_COPY_ROWS_MIN;
 pub(crate) use held::HeldConnections;
 use writer::is_one_statement;
-pub(crate) use writer::{write_all, write_orders};
+pub(crate) use writer::{write_all, write_orders, Writer};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
@@ -95,26 +95,31 @@ pub(crate) struct PgJournal {
     last_batch: Mutex<RowKeys>,
     /// Who this process writes as, once it has joined a cluster: every batch is fenced by it.
     pub(crate) fence: Arc<WriterFence>,
-    /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
-    pub(crate) log: Option<LogJournal<PgConnection>>,
+    /// With `database.journal = "log"`: how far the tables are behind the log, and the projector
+    /// (which holds the writer lock).
+    pub(crate) log: Option<LogJournal<Option<PgConnection>>>,
+    /// With `database.journal = "tables"`: the writer lock's connection (`lone_writer`), until
+    /// the store closes.
+    tables_lock: Mutex<Option<PgConnection>>,
     /// The writers' connection settings, for projecting what a crash left in the log at start
     /// (the appends' pool has others, `LOG_APPEND_SETTINGS`).
     /// Boxed: the options are large, and the store's journal is an enum of the two backends'.
     writer_options: Box<PgConnectOptions>,
-    /// Whether this process writes the log alone or as a cluster's node.
+    /// Whether this process writes the journal alone or as a cluster's node, or none at all.
     pub(crate) writers: Writers,
-    /// This process's epoch as a writer of the log (`log::lone_writer`).
+    /// This process's epoch as a writer of the journal (`lone_writer`).
     lone: Arc<LoneWriter>,
 }
 
-/// Opens the reads' pool (activation, queries) and the journal's; with the log, starts the
-/// projector.
+/// Opens the reads' pool (activation, queries) and the journal's, and takes the writer lock
+/// (`lone_writer`); with the log, starts the projector.
 pub(crate) async fn connect(
     url: &str,
     max_connections: u32,
     journal: JournalOptions,
     writers: Writers,
 ) -> Result<(PgPool, PgJournal), StoreError> {
+    let journal = journal.for_writers(writers);
     let options = super::postgres_options(url)?.application_name("warung").options(CONNECTION_SETTINGS);
     let pool = PgPoolOptions::new()
         .after_connect(|connection, _| Box::pin(super::nodelay::set_on(connection)))
@@ -143,9 +148,9 @@ pub(crate) async fn connect(
         });
     let fence = Arc::new(WriterFence::default());
     let lone = Arc::new(LoneWriter::new(writers));
-    let log = match journal.mode {
+    let writer_lock = lone_writer::lock_postgres(&journal_options, writers).await?;
+    let (log, tables_lock) = match journal.mode {
         JournalMode::Log => {
-            let writer_lock = log_postgres::lock_writer(&journal_options, writers).await?;
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
             let projector_pool =
                 projection_pool((*writer_options).clone().application_name(PROJECTOR_APPLICATION_NAME));
@@ -155,9 +160,9 @@ pub(crate) async fn connect(
                 lone: lone.clone(),
                 order_writes: OrderWrites::InsertNew,
             };
-            Some(LogJournal::start(tables, writer_lock, journal.limits)?)
+            (Some(LogJournal::start(tables, writer_lock, journal.limits)?), None)
         }
-        JournalMode::Tables => None,
+        JournalMode::Tables => (None, writer_lock),
     };
     let held = HeldConnections::new(write_pool.clone(), Duration::from_millis(WRITE_PING_AFTER_IDLE_MS));
     let journal = PgJournal {
@@ -166,6 +171,7 @@ pub(crate) async fn connect(
         last_batch: Mutex::new(RowKeys::default()),
         fence,
         log,
+        tables_lock: Mutex::new(tables_lock),
         writer_options,
         writers,
         lone,
@@ -187,19 +193,24 @@ impl PgJournal {
     /// leaves the log empty (what it cannot write in time stays in the log, for the next start).
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
-            if let Some(lock) = log.stop().await {
+            if let Some(Some(lock)) = log.stop().await {
                 let _ = sqlx::Connection::close(lock).await;
             }
+        }
+        let tables_lock = self.tables_lock.lock().expect("tables lock").take();
+        if let Some(lock) = tables_lock {
+            let _ = sqlx::Connection::close(lock).await;
         }
         self.held.release_all();
         self.write_pool.close().await;
     }
 
-    /// With the log: takes this process's epoch (`log::lone_writer`), then projects what a crash
-    /// left in it, before anything reads the tables. A cluster's node leaves the log to its
-    /// writers: what a node fenced out left is projected once this one has joined (`log::cluster`).
+    /// Takes this process's epoch (`lone_writer`), then, with the log, projects what a crash left
+    /// in it, before anything reads the tables. A cluster's node leaves the log to its writers:
+    /// what a node fenced out left is projected once this one has joined (`log::cluster`). A
+    /// store that writes no journal does neither.
     pub(crate) async fn project_leftovers(&self) -> Result<(), StoreError> {
-        if self.log.is_none() {
+        if self.writers == Writers::NotThisStore {
             return Ok(());
         }
         // A connection with the writers' settings, as the projector's: its statements join the
@@ -212,9 +223,10 @@ impl PgJournal {
     }
 
     async fn take_epoch_and_project(&self, pool: &PgPool) -> Result<(), StoreError> {
-        // Before the log is read: the writes of a process that wrote it before are over.
+        // Before the log or the tables are read: the writes of a process that wrote them before
+        // are over.
         self.lone.take(pool).await?;
-        if self.writers == Writers::ThisProcess {
+        if self.log.is_some() && self.writers == Writers::ThisProcess {
             // The records may be a cluster's, whose new orders are stored already.
             let order_writes = OrderWrites::UpsertForward;
             let (fence, lone) = (self.fence.clone(), self.lone.clone());
@@ -231,12 +243,13 @@ impl PgJournal {
     /// Writes the rows the earlier batch does not write while it may still be open, then, once
     /// it has committed, the rows it does write, then commits. Neither transaction ever waits on
     /// the other's rows, so the two cannot deadlock, and each keeps its place in the order.
-    /// The fence, when armed, is the first statement's: its share lock on the node's row is
-    /// held until the commit.
+    /// The writer's check is the first statement's: its share lock on the node's row (or the
+    /// epoch's) is held until the commit.
     async fn write(&self, own: Batch<'_>, shared: Batch<'_>, earlier: Earlier) -> Result<(), SinkError> {
+        let writer = self.writer().await?;
         let mut tx = self.write_pool.begin().await.map_err(sink_error)?;
-        let fence = self.fence.id().map(|id| (id, Fenced::Transaction));
-        write_all(&mut tx, &own, fence).await.map_err(|e| self.refused(e))?;
+        let check = writer.map(|writer| (writer, Fenced::Transaction));
+        write_all(&mut tx, &own, check).await.map_err(|e| self.refused(e))?;
         after(earlier).await?;
         write_all(&mut tx, &shared, None).await.map_err(sink_error)?;
         tx.commit().await.map_err(sink_error)
@@ -248,12 +261,23 @@ impl PgJournal {
     /// one at a time, that took a commit from 2.15 ms to 1.85 ms.
     async fn write_alone(&self, batch: Batch<'_>) -> Result<(), SinkError> {
         assert!(is_one_statement(&batch), "a batch that adds items is two statements");
+        let writer = self.writer().await?;
         let mut conn = self.write_pool.acquire().await.map_err(sink_error)?;
-        let fence = self.fence.id().map(|id| (id, Fenced::Statement));
-        write_all(&mut conn, &batch, fence).await.map_err(|e| self.refused(e))
+        let check = writer.map(|writer| (writer, Fenced::Statement));
+        write_all(&mut conn, &batch, check).await.map_err(|e| self.refused(e))
     }
 
-    /// A statement that carried the fence failed: fenced, or as any other statement.
+    /// Who the tables journal's batches are written as: a cluster's node once it has joined (or
+    /// a process the lab fences), else a process that writes alone, else nobody to check.
+    async fn writer(&self) -> Result<Option<Writer<'_>>, SinkError> {
+        if let Some(id) = self.fence.id() {
+            return Ok(Some(Writer::Node(id)));
+        }
+        let epoch = self.lone.checked(&self.write_pool).await.map_err(sink_error)?;
+        Ok(epoch.map(Writer::Alone))
+    }
+
+    /// A statement that carried the writer's check failed: fenced, or as any other statement.
     fn refused(&self, error: sqlx::Error) -> SinkError {
         if fence::is_fenced(&error) {
             self.fence.trip();

@@ -13,7 +13,8 @@ use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError};
 use super::batch::Batch;
 use super::log::projector::{self, LogJournal};
 use super::log::sqlite as log_sqlite;
-use super::{sink_error, JournalMode, JournalOptions, StoreError};
+use super::lone_writer;
+use super::{sink_error, JournalMode, JournalOptions, StoreError, Writers};
 use crate::records::ShopRecord;
 
 mod checkpointer;
@@ -34,13 +35,21 @@ pub(crate) struct SqliteJournal {
     /// With `database.journal = "log"`: the projection, the projector and the writer lock (a
     /// database in memory has none).
     pub(crate) log: Option<LogJournal<Option<std::fs::File>>>,
+    /// With `database.journal = "tables"`: the writer lock (`lone_writer`), until the store closes.
+    tables_lock: std::sync::Mutex<Option<std::fs::File>>,
     /// For a database in a file: its checkpoints, beside the writers (`checkpointer`).
     checkpointer: Option<checkpointer::Checkpointer>,
 }
 
-/// Opens the one pool the reads and the journal share; with the log, takes its writer lock and
-/// starts the projector; for a database in a file, starts its checkpoints (`checkpointer`).
-pub(crate) async fn connect(url: &str, journal: JournalOptions) -> Result<(SqlitePool, SqliteJournal), StoreError> {
+/// Opens the one pool the reads and the journal share; takes the writer lock (`lone_writer`);
+/// with the log, starts the projector; for a database in a file, starts its checkpoints
+/// (`checkpointer`).
+pub(crate) async fn connect(
+    url: &str,
+    journal: JournalOptions,
+    writers: Writers,
+) -> Result<(SqlitePool, SqliteJournal), StoreError> {
+    let journal = journal.for_writers(writers);
     let url = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
     let options = SqliteConnectOptions::from_str(&url)?
         .create_if_missing(true)
@@ -49,17 +58,18 @@ pub(crate) async fn connect(url: &str, journal: JournalOptions) -> Result<(Sqlit
         .pragma("wal_autocheckpoint", checkpointer::SQLITE_WAL_AUTOCHECKPOINT_PAGES.to_string())
         .busy_timeout(Duration::from_secs(SQLITE_BUSY_TIMEOUT_SECS));
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    let log_lock = match journal.mode {
-        JournalMode::Log => Some(log_sqlite::lock_writer(&options, in_memory)?),
-        JournalMode::Tables => None,
-    };
+    let writer_lock = lone_writer::lock_sqlite(&options, in_memory, writers)?;
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options.clone()).await?;
     let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
-    let log = log_lock.map(|lock| LogJournal::start(writer.clone(), lock, journal.limits)).transpose()?;
+    let (log, tables_lock) = match journal.mode {
+        JournalMode::Log => (Some(LogJournal::start(writer.clone(), writer_lock, journal.limits)?), None),
+        JournalMode::Tables => (None, writer_lock),
+    };
     // The writers take the turn for every write only with the log.
     let turn = log.as_ref().map(|_| writer.turn.clone());
     let checkpointer = (!in_memory).then(|| checkpointer::Checkpointer::start(options, turn));
-    Ok((pool, SqliteJournal { writer, log, checkpointer }))
+    let tables_lock = std::sync::Mutex::new(tables_lock);
+    Ok((pool, SqliteJournal { writer, log, tables_lock, checkpointer }))
 }
 
 impl SqliteJournal {
@@ -70,12 +80,13 @@ impl SqliteJournal {
         tx.commit().await
     }
 
-    /// With the log: lets the projector finish, and releases the writer lock. Stops the
+    /// With the log: lets the projector finish. Releases the writer lock. Stops the
     /// checkpoints: what they leave in the WAL is durable, and read from there.
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
             drop(log.stop().await);
         }
+        drop(self.tables_lock.lock().expect("tables lock").take());
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.stop();
         }

@@ -98,7 +98,7 @@ async fn a_dead_nodes_sales_in_the_log_are_projected_before_the_next_owner_serve
 
     // The nodes share the log; a process that is not one of them is refused.
     let lone = warung::store::connect_with(&db.url, 2, JournalMode::Log, Writers::ThisProcess).await;
-    assert!(matches!(lone, Err(StoreError::LogHasAnotherWriter)), "{:?}", lone.err());
+    assert!(matches!(lone, Err(StoreError::JournalHasAnotherWriter)), "{:?}", lone.err());
 
     // B joins once A's heartbeat has expired, takes A over and acquires every shard: before it
     // owns them, A's acknowledged sales are in the tables.

@@ -77,7 +77,7 @@ async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(ba
     // while the first still holds the lock.
     let refused = warung::store::connect_with(&first.db.url, 2, JournalMode::Log, Writers::ThisProcess).await;
     assert!(
-        matches!(refused, Err(warung::store::StoreError::LogHasAnotherWriter)),
+        matches!(refused, Err(warung::store::StoreError::JournalHasAnotherWriter)),
         "one writer per log: {:?}",
         refused.err()
     );

@@ -1,17 +1,47 @@
-//! One process writes a database's log unless it is a cluster's node. Its writer lock goes with
-//! its connection: after a restart of Postgres a second process can start on the database, and
-//! the first, its pools reconnected, must then store nothing more (`store::log::lone_writer`).
+//! One process writes a database's journal unless it is a cluster's node, on the log or on the
+//! tables: a second is refused at start. On Postgres the writer lock goes with its connection:
+//! after a restart of Postgres a second process can start on the database, and the first, its
+//! pools reconnected, must then store nothing more (`store::lone_writer`).
 
+use warung::store::StoreError;
 use warung_actors::domain::Money;
+
+use crate::helpers::*;
 
 /// Tries of a top-up while the first process's pools connect again after the cut.
 const RECONNECT_TRIES_MAX: usize = 50;
 
-use crate::helpers::*;
+#[actix_rt::test]
+async fn a_second_process_is_refused_while_the_first_writes_the_journal() {
+    for backend in [Backend::Postgres, Backend::PostgresLog, Backend::Sqlite, Backend::SqliteLog] {
+        let first = TestEngine::start(backend).await;
+        let second = warung::startup::start_engine(first.engine.settings.clone()).await;
+        let refused = second.as_ref().err().and_then(|error| error.downcast_ref::<StoreError>());
+        assert!(
+            matches!(refused, Some(StoreError::JournalHasAnotherWriter)),
+            "{backend:?}: one process writes a journal; the second got {:?}",
+            second.err()
+        );
+        // What only reads, or migrates, opens beside it.
+        let reader = first.db.store().await;
+        assert_audit_clean(reader.as_ref()).await;
+        reader.close().await;
+        first.finish().await;
+    }
+}
 
 #[actix_rt::test]
-async fn a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_started() {
-    let first = TestEngine::start(Backend::PostgresLog).await;
+async fn a_process_on_the_log_that_lost_its_writer_lock_stores_nothing_once_another_has_started() {
+    a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_started(Backend::PostgresLog).await;
+}
+
+#[actix_rt::test]
+async fn a_process_on_the_tables_that_lost_its_writer_lock_stores_nothing_once_another_has_started() {
+    a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_started(Backend::Postgres).await;
+}
+
+async fn a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_started(backend: Backend) {
+    let first = TestEngine::start(backend).await;
     let who = customer("6281200000001");
     first.checkout.top_up(&who, &reference("before-the-cut"), Money::rupiah(10_000)).await.unwrap();
     let product = product_with_items(&first, "voucher", 1_000, 2).await;

@@ -14,7 +14,6 @@
 
 pub mod cluster;
 pub mod limits;
-pub(crate) mod lone_writer;
 pub(crate) mod postgres;
 pub mod projection;
 pub(crate) mod projector;

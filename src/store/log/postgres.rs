@@ -18,7 +18,6 @@ use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool};
 use warung_actors::journal::{after, Earlier, Entries, Entry, SinkError};
 
-use super::lone_writer::{self, LoneWriter};
 use super::projection::Projection;
 use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
@@ -26,11 +25,9 @@ use crate::records::ShopRecord;
 use crate::store::batch::{Batch, Guarded, OrderWrites};
 use crate::store::combined::Combined;
 use crate::store::fence::{self, FenceId, Fenced, WriterFence};
+use crate::store::lone_writer::{self, LoneWriter};
 use crate::store::postgres::{write_all, write_orders, Appends, HeldConnections, PROJECTION_COPY_ROWS_MIN};
-use crate::store::{sink_error, StoreError, Writers};
-
-/// A Postgres advisory lock key: the one process that writes a database's log holds it.
-pub(crate) const LOG_WRITER_LOCK: i64 = 0x7761_7275_6e67_4c47; // "warungLG"
+use crate::store::{sink_error, StoreError};
 
 /// How long an append whose commit answer was lost keeps asking whether its record landed.
 const COMMIT_CHECK_SECS: u64 = 10;
@@ -325,24 +322,4 @@ pub(crate) async fn delete_and_write(
         appends.write(tx).await?;
     }
     Ok(projected)
-}
-
-/// Takes the log's writer lock on a connection of its own, held while the store is open. One
-/// process alone holds it, or the nodes of a cluster share it: a second lone process would
-/// project records the first still holds in memory, and could write an older state over a newer
-/// one, so it is refused at start (a cluster's nodes are kept apart by the fence instead).
-pub(crate) async fn lock_writer(
-    options: &sqlx::postgres::PgConnectOptions,
-    writers: Writers,
-) -> Result<PgConnection, StoreError> {
-    let mut conn: PgConnection = sqlx::ConnectOptions::connect(options).await?;
-    let lock = match writers {
-        Writers::ThisProcess => "SELECT pg_try_advisory_lock($1)",
-        Writers::ClusterNodes => "SELECT pg_try_advisory_lock_shared($1)",
-    };
-    let locked: bool = sqlx::query_scalar(lock).bind(LOG_WRITER_LOCK).fetch_one(&mut conn).await?;
-    if !locked {
-        return Err(StoreError::LogHasAnotherWriter);
-    }
-    Ok(conn)
 }

@@ -3,18 +3,14 @@
 //! `synchronous = FULL`) before any reply in it is released; payments are written beside it, in
 //! its transaction, as on Postgres; the projector writes the tables and deletes the rows.
 //!
-//! The writer lock is an advisory lock on a file beside the database (`LOCK_FILE_SUFFIX`), held
-//! while the store is open: SQLite's own locks last one transaction, not a process's life.
-//!
 //! Inside the process the appends and the projector take turns on SQLite's one write lock through
 //! `WriterTurn`, a fair async lock: left to SQLite, a writer that finds the lock taken sleeps in
 //! its busy handler for up to 100 ms at a time (measured: p99 433 ms against 40 ms on `tables`).
 
-use std::fs::{File, TryLockError};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use warung_actors::journal::{after, Earlier, Entries, SinkError};
 
 use super::projection::Projection;
@@ -31,9 +27,6 @@ use crate::store::StoreError;
 /// each of them (at 50,000 events, about 250 ms; measured: sales fell from 40,000 to a few
 /// hundred per second once it began).
 pub(crate) const SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX: usize = 1_000;
-
-/// Appended to the database's file name for the file whose lock marks the log's one writer.
-pub(crate) const LOCK_FILE_SUFFIX: &str = "-log-writer";
 
 /// The log and the tables on SQLite, and the turn its writers take.
 #[derive(Clone)]
@@ -128,22 +121,5 @@ impl LogTables for SqliteLog {
 
     fn oldest(&self, limit: i64) -> BoxFuture<'_, Result<Vec<LogRow>, StoreError>> {
         Box::pin(async move { Ok(sqlx::query_as(OLDEST_RECORDS).bind(limit).fetch_all(&self.pool).await?) })
-    }
-}
-
-/// Takes the log's writer lock: an exclusive advisory lock on `<database>-log-writer`, released
-/// when the file is closed (at the store's close, or by the process's end, a crash included). A
-/// database in memory belongs to one process: no lock.
-pub(crate) fn lock_writer(options: &SqliteConnectOptions, in_memory: bool) -> Result<Option<File>, StoreError> {
-    if in_memory {
-        return Ok(None);
-    }
-    let mut path = options.get_filename().as_os_str().to_owned();
-    path.push(LOCK_FILE_SUFFIX);
-    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(sqlx::Error::Io)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(TryLockError::WouldBlock) => Err(StoreError::LogHasAnotherWriter),
-        Err(TryLockError::Error(error)) => Err(sqlx::Error::Io(error).into()),
     }
 }

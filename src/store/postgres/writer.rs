@@ -18,19 +18,31 @@ pub(super) fn is_one_statement(batch: &Batch<'_>) -> bool {
     batch.new_items.is_empty()
 }
 
+/// Who a writer's first statement checks it still is, before it writes anything.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Writer<'a> {
+    /// A cluster's node: its fence (`store::fence`).
+    Node(&'a FenceId),
+    /// A process that writes the journal alone: its epoch (`store::lone_writer`).
+    Alone(i64),
+}
+
 /// Writes a batch's rows in one round trip where it can: every table's statement is a part of
 /// one `WITH` statement. Item status changes go in a second statement when the batch also adds
 /// items (all parts of one statement see the same snapshot, so an update could miss a row
 /// inserted beside it); no other two parts touch the same row (rows are merged by key). The
-/// fence, if any, is the first statement's, and is sent even when the batch has no rows here.
+/// writer's check, if any, is the first statement's, and is sent even when the batch has no rows
+/// here.
 pub(crate) async fn write_all(
     conn: &mut PgConnection,
     batch: &Batch<'_>,
-    fence: Option<(&FenceId, Fenced)>,
+    check: Option<(Writer<'_>, Fenced)>,
 ) -> Result<(), sqlx::Error> {
     let mut first = Combined::default();
-    if let Some((id, fenced)) = fence {
-        first.fence(id, fenced);
+    match check {
+        Some((Writer::Node(id), fenced)) => first.fence(id, fenced),
+        Some((Writer::Alone(epoch), fenced)) => first.epoch(epoch, fenced),
+        None => {}
     }
     write_products(&mut first, batch);
     write_new_items(&mut first, batch);
