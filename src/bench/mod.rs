@@ -11,11 +11,13 @@
 //! - `settle`: the disk's pending writes flushed before each strategy sells.
 //! - `report`: the table, the JSON, and the HTML page (`html`, its charts drawn by `plot`).
 //! - `rounds`: several rounds of the same sale, and each strategy's median over them.
+//! - `lab_lock`: one run at a time on a Postgres database.
 
 mod actor;
 mod alternate;
 mod cpu;
 mod html;
+pub mod lab_lock;
 mod memory;
 mod plot;
 mod postgres;

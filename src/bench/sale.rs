@@ -47,6 +47,14 @@ impl Strategy {
         }
     }
 
+    /// Whether it sells on the Postgres of `--database-url`.
+    pub fn on_postgres(self) -> bool {
+        match self {
+            Strategy::Actor | Strategy::PgRowLock | Strategy::PgAtomic => true,
+            Strategy::ActorSqlite | Strategy::SqliteTx | Strategy::RedisLua | Strategy::RedisLuaFsync => false,
+        }
+    }
+
     /// `actor,pg-row-lock` or `all`.
     pub fn parse_list(text: &str) -> Result<Vec<Strategy>, String> {
         if text.trim() == "all" {

@@ -120,6 +120,10 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
         sqlite_dir: args.sqlite_dir,
     };
     sale.check().map_err(anyhow::Error::msg)?;
+    let _one_run_at_a_time = match sale.strategies.iter().any(|strategy| strategy.on_postgres()) {
+        true => Some(crate::bench::lab_lock::take(&sale.database_url).await?),
+        false => None,
+    };
     let machine = report::machine(&sale).await;
     let several = args.rounds > 1;
     let mut rounds = Vec::new();

@@ -194,3 +194,23 @@ async fn small_lab(
         (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
     (output, stdout, stderr)
 }
+
+#[actix_rt::test]
+async fn a_second_lab_run_on_the_same_database_is_refused_before_it_touches_anything() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let running = warung::bench::lab_lock::take(&db.url).await.expect("the first run's lock");
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("lab.json");
+    let args = ["--strategy", "actor,pg-row-lock", "--concurrency", "4", "--buyers", "20", "--stock", "10"];
+    let (output, stdout, stderr) = small_lab(&args, &["--database-url", &db.url], dir.path(), &json_path).await;
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("another `warung bench flash-sale` is running on this database"), "{stderr}");
+    let engines: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE $1")
+        .bind(format!("{}_bench_actor", db.name))
+        .fetch_one(&sqlx::PgPool::connect(&db.url).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(engines, 0, "no database made or dropped");
+    drop(running);
+    db.remove().await;
+}
