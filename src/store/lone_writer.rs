@@ -43,7 +43,7 @@ pub const REPLACED_SQLSTATE: &str = "WF002";
 const TAKE_NEW_EPOCH: &str = "INSERT INTO log_writer (id, epoch) VALUES (1, $1) \
      ON CONFLICT (id) DO UPDATE SET epoch = EXCLUDED.epoch RETURNING epoch";
 
-/// This process's epoch as a writer of the log, and whether its writes check it.
+/// This process's epoch as a writer of the journal, and whether its writes check it.
 #[derive(Debug)]
 pub(crate) struct LoneWriter {
     checked: bool,
@@ -55,9 +55,9 @@ impl LoneWriter {
         LoneWriter { checked: writers == Writers::ThisProcess, epoch: tokio::sync::OnceCell::new() }
     }
 
-    /// Takes a new epoch on first use, which must come before this process reads the log: it
-    /// returns only once the writes in flight under the epoch before have ended, so what the
-    /// start reads holds all that process will ever have stored.
+    /// Takes a new epoch on first use, which must come before this process reads the log or the
+    /// tables: it returns only once the writes in flight under the epoch before have ended, so
+    /// what the start reads holds all that process will ever have stored.
     pub(crate) async fn take(&self, pool: &PgPool) -> Result<i64, sqlx::Error> {
         let take = || sqlx::query_scalar(TAKE_NEW_EPOCH).bind(rand::random::<i64>()).fetch_one(pool);
         let epoch = self.epoch.get_or_try_init(take).await?;

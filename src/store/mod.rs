@@ -18,8 +18,8 @@
 //! - `postgres`, `sqlite`: connection and the batch commit of each backend; `combined`: Postgres
 //!   statements sent as one; `batch`: a journal batch sorted by table, for both writers.
 //! - `rows`: decoding stored text into domain types.
-//! - `lone_writer`: the epoch that keeps a process which lost its writer lock from writing
-//!   beside the one that started after it.
+//! - `lone_writer`: one writer of a database's journal: its lock, and the epoch that keeps a
+//!   process which lost the lock from writing beside the one that started after it.
 
 mod activation;
 pub mod admin;

@@ -95,12 +95,11 @@ pub(crate) struct PgJournal {
     last_batch: Mutex<RowKeys>,
     /// Who this process writes as, once it has joined a cluster: every batch is fenced by it.
     pub(crate) fence: Arc<WriterFence>,
-    /// With `database.journal = "log"`: how far the tables are behind the log, and the projector
-    /// (which holds the writer lock).
-    pub(crate) log: Option<LogJournal<Option<PgConnection>>>,
-    /// With `database.journal = "tables"`: the writer lock's connection (`lone_writer`), until
-    /// the store closes.
-    tables_lock: Mutex<Option<PgConnection>>,
+    /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
+    pub(crate) log: Option<LogJournal>,
+    /// The writer lock's connection (`lone_writer`), until the store closes; none for a store
+    /// that writes no journal.
+    writer_lock: Mutex<Option<PgConnection>>,
     /// The writers' connection settings, for projecting what a crash left in the log at start
     /// (the appends' pool has others, `LOG_APPEND_SETTINGS`).
     /// Boxed: the options are large, and the store's journal is an enum of the two backends'.
@@ -149,7 +148,7 @@ pub(crate) async fn connect(
     let fence = Arc::new(WriterFence::default());
     let lone = Arc::new(LoneWriter::new(writers));
     let writer_lock = lone_writer::lock_postgres(&journal_options, writers).await?;
-    let (log, tables_lock) = match journal.mode {
+    let log = match journal.mode {
         JournalMode::Log => {
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
             let projector_pool =
@@ -160,9 +159,9 @@ pub(crate) async fn connect(
                 lone: lone.clone(),
                 order_writes: OrderWrites::InsertNew,
             };
-            (Some(LogJournal::start(tables, writer_lock, journal.limits)?), None)
+            Some(LogJournal::start(tables, journal.limits)?)
         }
-        JournalMode::Tables => (None, writer_lock),
+        JournalMode::Tables => None,
     };
     let held = HeldConnections::new(write_pool.clone(), Duration::from_millis(WRITE_PING_AFTER_IDLE_MS));
     let journal = PgJournal {
@@ -171,7 +170,7 @@ pub(crate) async fn connect(
         last_batch: Mutex::new(RowKeys::default()),
         fence,
         log,
-        tables_lock: Mutex::new(tables_lock),
+        writer_lock: Mutex::new(writer_lock),
         writer_options,
         writers,
         lone,
@@ -193,12 +192,10 @@ impl PgJournal {
     /// leaves the log empty (what it cannot write in time stays in the log, for the next start).
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
-            if let Some(Some(lock)) = log.stop().await {
-                let _ = sqlx::Connection::close(lock).await;
-            }
+            log.stop().await;
         }
-        let tables_lock = self.tables_lock.lock().expect("tables lock").take();
-        if let Some(lock) = tables_lock {
+        let writer_lock = self.writer_lock.lock().expect("writer lock").take();
+        if let Some(lock) = writer_lock {
             let _ = sqlx::Connection::close(lock).await;
         }
         self.held.release_all();

@@ -32,11 +32,11 @@ const SQLITE_BUSY_TIMEOUT_SECS: u64 = 10;
 pub(crate) struct SqliteJournal {
     /// The pool, and the turns the log's appends and projector take on the write lock.
     writer: log_sqlite::SqliteLog,
-    /// With `database.journal = "log"`: the projection, the projector and the writer lock (a
-    /// database in memory has none).
-    pub(crate) log: Option<LogJournal<Option<std::fs::File>>>,
-    /// With `database.journal = "tables"`: the writer lock (`lone_writer`), until the store closes.
-    tables_lock: std::sync::Mutex<Option<std::fs::File>>,
+    /// With `database.journal = "log"`: the projection and the projector.
+    pub(crate) log: Option<LogJournal>,
+    /// The writer lock (`lone_writer`), until the store closes; none for a database in memory or
+    /// a store that writes no journal.
+    writer_lock: std::sync::Mutex<Option<std::fs::File>>,
     /// For a database in a file: its checkpoints, beside the writers (`checkpointer`).
     checkpointer: Option<checkpointer::Checkpointer>,
 }
@@ -61,15 +61,15 @@ pub(crate) async fn connect(
     let writer_lock = lone_writer::lock_sqlite(&options, in_memory, writers)?;
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options.clone()).await?;
     let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
-    let (log, tables_lock) = match journal.mode {
-        JournalMode::Log => (Some(LogJournal::start(writer.clone(), writer_lock, journal.limits)?), None),
-        JournalMode::Tables => (None, writer_lock),
+    let log = match journal.mode {
+        JournalMode::Log => Some(LogJournal::start(writer.clone(), journal.limits)?),
+        JournalMode::Tables => None,
     };
     // The writers take the turn for every write only with the log.
     let turn = log.as_ref().map(|_| writer.turn.clone());
     let checkpointer = (!in_memory).then(|| checkpointer::Checkpointer::start(options, turn));
-    let tables_lock = std::sync::Mutex::new(tables_lock);
-    Ok((pool, SqliteJournal { writer, log, tables_lock, checkpointer }))
+    let writer_lock = std::sync::Mutex::new(writer_lock);
+    Ok((pool, SqliteJournal { writer, log, writer_lock, checkpointer }))
 }
 
 impl SqliteJournal {
@@ -84,9 +84,9 @@ impl SqliteJournal {
     /// checkpoints: what they leave in the WAL is durable, and read from there.
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
-            drop(log.stop().await);
+            log.stop().await;
         }
-        drop(self.tables_lock.lock().expect("tables lock").take());
+        drop(self.writer_lock.lock().expect("writer lock").take());
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.stop();
         }

@@ -166,26 +166,21 @@ pub(crate) fn decode_rows(rows: &[LogRow]) -> Result<(Vec<i64>, Entries<ShopReco
     Ok((rows.iter().map(|r| r.0).collect(), Arc::new(entries)))
 }
 
-/// A store's journal on the log: the projection's state, the projector writing the tables on a
-/// thread of its own, and the backend's writer lock (one process writes a database's log: a
-/// second would project records the first still holds in memory, and could write an older state
-/// over a newer one).
-pub(crate) struct LogJournal<Lock> {
+/// A store's journal on the log: the projection's state, and the projector writing the tables on
+/// a thread of its own. (The backend's journal holds the writer lock: one process writes a
+/// database's log, `store::lone_writer`; a second would project records the first still holds in
+/// memory, and could write an older state over a newer one.)
+pub(crate) struct LogJournal {
     pub(crate) projection: Arc<Projection>,
     /// Stops the projector's thread (a permit is kept if it is not waiting yet).
     stop: Arc<tokio::sync::Notify>,
-    writer_lock: tokio::sync::Mutex<Option<Lock>>,
 }
 
-impl<Lock> LogJournal<Lock> {
+impl LogJournal {
     /// Starts the projector on `tables`, on a thread of its own: its work (large transactions
     /// built from many batches) never queues the requests and flows of the thread that opened the
-    /// store. `writer_lock` is held until `stop`.
-    pub(crate) fn start<T: LogTables>(
-        tables: T,
-        writer_lock: Lock,
-        limits: ProjectionLimits,
-    ) -> Result<LogJournal<Lock>, StoreError> {
+    /// store.
+    pub(crate) fn start<T: LogTables>(tables: T, limits: ProjectionLimits) -> Result<LogJournal, StoreError> {
         let projection = Arc::new(Projection::new(limits));
         let stop = Arc::new(tokio::sync::Notify::new());
         let (projecting, stopping) = (projection.clone(), stop.clone());
@@ -204,24 +199,23 @@ impl<Lock> LogJournal<Lock> {
                 })
             })
             .map_err(sqlx::Error::Io)?;
-        Ok(LogJournal { projection, stop, writer_lock: tokio::sync::Mutex::new(Some(writer_lock)) })
+        Ok(LogJournal { projection, stop })
     }
 
     /// Lets the projector write what was acknowledged, so a clean stop leaves the log empty (what
-    /// it cannot write in time stays in the log, for the next start), stops it, and hands back the
-    /// writer lock for the caller to release (None once stopped).
-    pub(crate) async fn stop(&self) -> Option<Lock> {
+    /// it cannot write in time stays in the log, for the next start), and stops it. The caller
+    /// releases the writer lock after it, not before: no other process writes while it projects.
+    pub(crate) async fn stop(&self) {
         if self.projection.is_held() {
             tracing::warn!("stopping with the projector held; the next start projects the log");
         } else if let Err(behind) = self.projection.fresh().await {
             tracing::warn!(%behind, "stopping with batches in the log; the next start projects them");
         }
         self.stop.notify_one();
-        self.writer_lock.lock().await.take()
     }
 }
 
-impl<Lock> Drop for LogJournal<Lock> {
+impl Drop for LogJournal {
     /// The projector holds the store's connections: it goes with the store, not with the process.
     fn drop(&mut self) {
         self.stop.notify_one();
@@ -270,7 +264,7 @@ mod tests {
     #[test]
     fn the_projector_runs_at_a_lower_priority_than_the_threads_that_answer() {
         let caller = crate::infra::thread_priority::this_thread_nice().unwrap();
-        let journal = LogJournal::start(Untouched, (), ProjectionLimits::default()).expect("projector started");
+        let journal = LogJournal::start(Untouched, ProjectionLimits::default()).expect("projector started");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let nice = loop {
             let nice = projector_threads_nice();
