@@ -8,6 +8,7 @@ use warung_actors::journal::{Earlier, Entries, Entry, Sink, SinkError};
 
 use super::counters::ShopCounters;
 use super::fence::{self, WriterFence};
+use super::journal_writer::Writer;
 use super::log::cluster::LogHandOver;
 use super::log::projection::Projection;
 use super::postgres::{self, PgJournal};
@@ -117,13 +118,7 @@ impl SqlStore {
         let mut tx = self.pool.begin().await?;
         if let (Journal::Postgres(journal), Tx::Postgres(pg)) = (&self.journal, &mut tx) {
             if let Some(id) = journal.fence.id() {
-                let fencing = fence::fencing_select(1, 2, fence::Fenced::Transaction);
-                let checked = sqlx::query(sqlx::AssertSqlSafe(fencing))
-                    .bind(&id.node)
-                    .bind(id.incarnation)
-                    .execute(&mut **pg)
-                    .await;
-                if let Err(error) = checked {
+                if let Err(error) = Writer::Node(id).check(pg).await {
                     if fence::is_fenced(&error) {
                         journal.fence.trip();
                     }

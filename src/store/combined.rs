@@ -5,7 +5,8 @@
 use sqlx::postgres::{PgArguments, PgConnection, Postgres};
 use sqlx::{Arguments, Encode, Type};
 
-use super::fence::{FenceId, Fenced};
+use super::fence::Fenced;
+use super::journal_writer::Writer;
 
 #[derive(Default)]
 pub(crate) struct Combined {
@@ -39,25 +40,19 @@ impl Combined {
         Part { combined: self }
     }
 
-    /// Makes the statement's main query the writer's fence (`warung_fence`, see `store::fence`):
-    /// the statement then writes nothing unless the fence passed. A raise aborts the whole
-    /// statement, whichever part ran first; and since Postgres runs the main query before the
-    /// parts nothing reads, the node's row is share-locked before any row is written, so a
-    /// takeover waits for the batch rather than the batch finding out at its end.
-    pub(crate) fn fence(&mut self, id: &FenceId, fenced: Fenced) {
-        assert!(self.main.is_none(), "one fence per statement");
-        let at = self.arguments.len();
-        self.main = Some(super::fence::fencing_select(at + 1, at + 2, fenced));
-        self.part_values().bind(id.node.as_str()).bind(id.incarnation);
-    }
-
-    /// Makes the statement's main query a lone writer's check of its `epoch` (`lone_writer`): as
-    /// with the fence, the statement writes nothing unless it passed.
-    pub(crate) fn epoch(&mut self, epoch: i64, fenced: Fenced) {
+    /// Makes the statement's main query the check of its writer (`journal_writer`): the statement
+    /// then writes nothing unless the check passed. A raise aborts the whole statement, whichever
+    /// part ran first; and since Postgres runs the main query before the parts nothing reads, the
+    /// writer's row is share-locked before any row is written, so a takeover waits for the batch
+    /// rather than the batch finding out at its end.
+    pub(crate) fn check(&mut self, writer: Writer<'_>, fenced: Fenced) {
         assert!(self.main.is_none(), "one check per statement");
-        let at = self.arguments.len();
-        self.main = Some(crate::store::lone_writer::guard_select(at + 1, fenced));
-        self.part_values().bind(epoch);
+        self.main = Some(writer.select(self.arguments.len() + 1, fenced));
+        let values = self.part_values();
+        match writer {
+            Writer::Node(id) => values.bind(id.node.as_str()).bind(id.incarnation),
+            Writer::Alone(epoch) => values.bind(epoch),
+        };
     }
 
     /// The name the next part will have in the `WITH` statement, for a later part to read what
@@ -159,6 +154,7 @@ fn renumber(sql: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::fence::FenceId;
 
     #[test]
     fn placeholders_follow_the_parts_before() {
@@ -187,7 +183,7 @@ mod tests {
     #[test]
     fn a_fence_is_the_main_query_and_the_parts_number_after_it() {
         let mut c = Combined::default();
-        c.fence(&FenceId { node: "a".into(), incarnation: 7 }, Fenced::Statement);
+        c.check(Writer::Node(&FenceId { node: "a".into(), incarnation: 7 }), Fenced::Statement);
         c.part("INSERT INTO a SELECT $1").bind(1_i64);
         let main = c.main.as_deref().unwrap();
         assert!(main.contains("node_id = $1 AND incarnation = $2") && main.contains("warung_fenced($1, $2)"), "{main}");

@@ -82,11 +82,6 @@ pub(crate) fn guard(n: usize) -> String {
     )
 }
 
-/// The check as the first statement of a transaction of several (placeholder `$1`).
-pub(crate) fn guard_statement() -> String {
-    guard_select(1, Fenced::Transaction)
-}
-
 /// The check as a statement's main query (placeholder `$n`). In a transaction of several
 /// statements it also limits how long the transaction may sit idle, as the cluster's fence does:
 /// a process paused while it holds the share lock would otherwise keep the next writer from
@@ -99,14 +94,6 @@ pub(crate) fn guard_select(n: usize, fenced: Fenced) -> String {
             guard(n)
         ),
     }
-}
-
-/// Runs the check in `tx` when `epoch` is given.
-pub(crate) async fn check(tx: &mut sqlx::PgConnection, epoch: Option<i64>) -> Result<(), sqlx::Error> {
-    if let Some(epoch) = epoch {
-        sqlx::query(sqlx::AssertSqlSafe(guard_statement())).bind(epoch).execute(tx).await?;
-    }
-    Ok(())
 }
 
 /// Takes the writer lock on a connection of its own, held while the store is open: alone, or

@@ -29,6 +29,7 @@ mod chat;
 mod combined;
 pub mod counters;
 pub mod fence;
+mod journal_writer;
 mod loads;
 pub mod log;
 pub(crate) mod lone_writer;

@@ -11,6 +11,7 @@ use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError, PIPELINE_
 
 use super::batch::{Batch, OrderWrites, RowKeys};
 use super::fence::{self, Fenced, WriterFence};
+use super::journal_writer::Writer;
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
 use super::lone_writer::{self, LoneWriter};
@@ -25,7 +26,7 @@ pub(crate) use copy::Appends;
 pub use copy::PROJECTION_COPY_ROWS_MIN;
 pub(crate) use held::HeldConnections;
 use writer::is_one_statement;
-pub(crate) use writer::{write_all, write_orders, Writer};
+pub(crate) use writer::{write_all, write_orders};
 
 /// How long a caller waits for a pooled connection before the store counts as unavailable.
 const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 5;
@@ -264,14 +265,9 @@ impl PgJournal {
         write_all(&mut conn, &batch, check).await.map_err(|e| self.refused(e))
     }
 
-    /// Who the tables journal's batches are written as: a cluster's node once it has joined (or
-    /// a process the lab fences), else a process that writes alone, else nobody to check.
+    /// Who the tables journal's batches are written as (`journal_writer`).
     async fn writer(&self) -> Result<Option<Writer<'_>>, SinkError> {
-        if let Some(id) = self.fence.id() {
-            return Ok(Some(Writer::Node(id)));
-        }
-        let epoch = self.lone.checked(&self.write_pool).await.map_err(sink_error)?;
-        Ok(epoch.map(Writer::Alone))
+        Writer::of(&self.fence, &self.lone, &self.write_pool).await.map_err(sink_error)
     }
 
     /// A statement that carried the writer's check failed: fenced, or as any other statement.

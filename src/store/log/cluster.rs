@@ -23,7 +23,8 @@ use super::postgres::delete_and_write;
 use super::projection::{Projection, ProjectionBehind, FRESH_READ_WAIT_SECS};
 use super::projector::{decode_rows, LogRow, Projected};
 use crate::store::batch::OrderWrites;
-use crate::store::fence::{self, FenceId, Fenced, WriterFence};
+use crate::store::fence::{FenceId, WriterFence};
+use crate::store::journal_writer::Writer;
 use crate::store::StoreError;
 
 /// The advisory lock one node holds (per transaction) while it projects orphans: two nodes
@@ -71,8 +72,7 @@ impl LogHandOver {
             // The fence first: it also limits how long this transaction may sit idle, so a node
             // paused while it holds the lock below cannot keep the other nodes waiting for it.
             if let Some(me) = &me {
-                let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
-                sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&me.node).bind(me.incarnation).execute(&mut *tx).await?;
+                Writer::Node(me).check(&mut tx).await?;
             }
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOG_ORPHANS_LOCK).execute(&mut *tx).await?;
             let rows: Vec<LogRow> =
@@ -85,15 +85,9 @@ impl LogHandOver {
             }
             let (positions, entries) = decode_rows(&rows)?;
             // Read under the lock, in this transaction: nobody else can have projected them.
-            let written = delete_and_write(
-                &mut tx,
-                &positions,
-                std::slice::from_ref(&entries),
-                None,
-                None,
-                OrderWrites::UpsertForward,
-            )
-            .await?;
+            let written =
+                delete_and_write(&mut tx, &positions, std::slice::from_ref(&entries), None, OrderWrites::UpsertForward)
+                    .await?;
             if written != Projected::Written {
                 return Err(StoreError::Corrupt("orphan log records vanished under the projection lock".into()));
             }

@@ -24,7 +24,8 @@ use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::{Batch, Guarded, OrderWrites};
 use crate::store::combined::Combined;
-use crate::store::fence::{self, FenceId, Fenced, WriterFence};
+use crate::store::fence::{self, FenceId, WriterFence};
+use crate::store::journal_writer::Writer;
 use crate::store::lone_writer::{self, LoneWriter};
 use crate::store::postgres::{write_all, write_orders, Appends, HeldConnections, PROJECTION_COPY_ROWS_MIN};
 use crate::store::{sink_error, StoreError};
@@ -52,7 +53,7 @@ pub(crate) async fn append(
     // take the journal for idle.
     let _appending = projection.room().await.map_err(|behind| SinkError::Unavailable(behind.to_string()))?;
     let record = RecordOf(entries);
-    let epoch = lone.checked(pool).await.map_err(sink_error)?;
+    let writer = Writer::of(fence, lone, pool).await.map_err(sink_error)?;
     let guarded = match fence.is_armed() {
         true => Guarded::PaymentsAndNewOrders,
         false => Guarded::Payments,
@@ -67,7 +68,7 @@ pub(crate) async fn append(
         Some(true) => earlier = Box::pin(futures::future::ready(true)),
         None => {}
     }
-    let (connection, appended) = if guards.payments.is_empty() && fence.id().is_none() {
+    let (connection, appended) = if guards.payments.is_empty() && !matches!(writer, Some(Writer::Node(_))) {
         // Nothing to write before the batch ahead has committed: wait for it, then one statement
         // (the orders the batch creates, and the record), a transaction of its own: one round
         // trip after the batch ahead, not two.
@@ -75,11 +76,12 @@ pub(crate) async fn append(
             after(earlier).await?;
         }
         let mut connection = held.take().await.map_err(sink_error)?;
+        let epoch = writer.and_then(Writer::epoch);
         let appended = insert_record(&mut connection, Some(&guards), key, record, now_ms, None, epoch).await;
         (connection, appended)
     } else {
         let mut connection = held.take().await.map_err(sink_error)?;
-        let appending = append_in_transaction(&mut connection, fence, epoch, &guards, earlier, key, record, now_ms);
+        let appending = append_in_transaction(&mut connection, fence, writer, &guards, earlier, key, record, now_ms);
         let appended = appending.await?;
         (connection, appended)
     };
@@ -102,13 +104,13 @@ pub(crate) async fn append(
 /// The append of a batch that carries payments, or of a cluster's node (fenced): its guards are
 /// written before the batch ahead has committed, the record after, in one transaction. `Err` is
 /// a refusal (fenced, a payment or order stored already, the batch ahead failed); `Ok` holds the
-/// record's insert and commit, whose error may have come after the commit. A lone writer's
-/// `epoch` is checked first, as the fence is.
+/// record's insert and commit, whose error may have come after the commit. The `writer` is
+/// checked first.
 #[allow(clippy::too_many_arguments)]
 async fn append_in_transaction(
     connection: &mut PgConnection,
     fence: &WriterFence,
-    epoch: Option<i64>,
+    writer: Option<Writer<'_>>,
     guards: &Batch<'_>,
     earlier: Earlier,
     key: i64,
@@ -116,7 +118,11 @@ async fn append_in_transaction(
     now_ms: i64,
 ) -> Result<Result<i64, sqlx::Error>, SinkError> {
     let mut tx = sqlx::Connection::begin(connection).await.map_err(sink_error)?;
-    if let Err(error) = check_writer(&mut tx, fence, epoch).await {
+    let checked = match writer {
+        Some(writer) => writer.check(&mut tx).await,
+        None => Ok(()),
+    };
+    if let Err(error) = checked {
         if fence::is_fenced(&error) {
             fence.trip();
             return Err(SinkError::Fenced(error.to_string()));
@@ -134,16 +140,6 @@ async fn append_in_transaction(
         Ok(position) => tx.commit().await.map(|()| position),
         Err(error) => Err(error),
     })
-}
-
-/// The checks that this process still writes the log: a lone writer's epoch, a cluster node's fence.
-async fn check_writer(tx: &mut PgConnection, fence: &WriterFence, epoch: Option<i64>) -> Result<(), sqlx::Error> {
-    lone_writer::check(&mut *tx, epoch).await?;
-    if let Some(id) = fence.id() {
-        let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
-        sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await?;
-    }
-    Ok(())
 }
 
 /// After an error that may have come after the commit: the record's position if it is in the
@@ -264,8 +260,8 @@ impl LogTables for PgLogTables {
                 true => OrderWrites::UpsertForward,
                 false => self.order_writes,
             };
-            let epoch = self.lone.checked(&self.pool).await?;
-            let projected = delete_and_write(&mut tx, positions, batches, self.fence.id(), epoch, order_writes).await;
+            let writer = Writer::of(&self.fence, &self.lone, &self.pool).await?;
+            let projected = delete_and_write(&mut tx, positions, batches, writer, order_writes).await;
             if let Err(StoreError::Database(error)) = &projected {
                 if fence::is_fenced(error) {
                     self.fence.trip();
@@ -289,24 +285,20 @@ impl LogTables for PgLogTables {
 }
 
 /// Deletes the log rows at `positions` and writes their batches' entries to the tables, in the
-/// caller's transaction, fenced as `writer` when it is a cluster's node, or checked at `epoch`
-/// when it writes the log alone. Their payments are stored already (with the log row). What they
+/// caller's transaction, checked as `writer` (`journal_writer`). Their payments are stored already (with the log row). What they
 /// only append goes by `COPY` when there is enough of it.
 ///
-/// The fence comes first, before the rows are even looked at: a node fenced out learns it from
+/// The check comes first, before the rows are even looked at: a node fenced out learns it from
 /// its next projection, whatever another node has projected of its records meanwhile.
 pub(crate) async fn delete_and_write(
     tx: &mut PgConnection,
     positions: &[i64],
     batches: &[Entries<ShopRecord>],
-    writer: Option<&FenceId>,
-    epoch: Option<i64>,
+    writer: Option<Writer<'_>>,
     order_writes: OrderWrites,
 ) -> Result<Projected, StoreError> {
-    lone_writer::check(&mut *tx, epoch).await?;
-    if let Some(id) = writer {
-        let fencing = fence::fencing_select(1, 2, Fenced::Transaction);
-        sqlx::query(sqlx::AssertSqlSafe(fencing)).bind(&id.node).bind(id.incarnation).execute(&mut *tx).await?;
+    if let Some(writer) = writer {
+        writer.check(&mut *tx).await?;
     }
     let deleted: Vec<i64> = sqlx::query_scalar("DELETE FROM journal_log WHERE position = ANY($1) RETURNING position")
         .bind(positions)

@@ -11,20 +11,12 @@ use warung_actors::journal::ReservationRow;
 use crate::records::{OrderRow, OrderState};
 use crate::store::batch::{item_list, Batch, OrderWrites};
 use crate::store::combined::Combined;
-use crate::store::fence::{FenceId, Fenced};
+use crate::store::fence::Fenced;
+use crate::store::journal_writer::Writer;
 
 /// Whether `write_all` sends the batch as one statement (see there).
 pub(super) fn is_one_statement(batch: &Batch<'_>) -> bool {
     batch.new_items.is_empty()
-}
-
-/// Who a writer's first statement checks it still is, before it writes anything.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Writer<'a> {
-    /// A cluster's node: its fence (`store::fence`).
-    Node(&'a FenceId),
-    /// A process that writes the journal alone: its epoch (`store::lone_writer`).
-    Alone(i64),
 }
 
 /// Writes a batch's rows in one round trip where it can: every table's statement is a part of
@@ -39,10 +31,8 @@ pub(crate) async fn write_all(
     check: Option<(Writer<'_>, Fenced)>,
 ) -> Result<(), sqlx::Error> {
     let mut first = Combined::default();
-    match check {
-        Some((Writer::Node(id), fenced)) => first.fence(id, fenced),
-        Some((Writer::Alone(epoch), fenced)) => first.epoch(epoch, fenced),
-        None => {}
+    if let Some((writer, fenced)) = check {
+        first.check(writer, fenced);
     }
     write_products(&mut first, batch);
     write_new_items(&mut first, batch);
