@@ -63,6 +63,12 @@ impl Settings {
     /// The engine's limits and the admin token.
     fn check_engine_and_admin(&self, problems: &mut Vec<String>) {
         problems.extend(self.database.journal_options().limits.problems());
+        if !(1..=crate::store::WRITER_LOCK_CHECK_MS_MAX).contains(&self.database.writer_lock_check_ms) {
+            problems.push(format!(
+                "database.writer_lock_check_ms must be between 1 and {}",
+                crate::store::WRITER_LOCK_CHECK_MS_MAX
+            ));
+        }
         if self.engine.mailbox_capacity == 0 {
             problems.push("engine.mailbox_capacity must be positive".to_string());
         }

@@ -39,6 +39,9 @@ pub struct DatabaseSettings {
     pub projection_lag_events_max: u64,
     pub projection_lag_ms_max: u64,
     pub projection_defer_ms: u64,
+    /// On Postgres: how often the process looks whether it still holds the journal's writer lock,
+    /// which a restart of Postgres frees, and takes it again (`store::lone_writer`).
+    pub writer_lock_check_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -51,6 +54,7 @@ impl Default for DatabaseSettings {
             projection_lag_events_max: limits.lag_events_max,
             projection_lag_ms_max: limits.lag_ms_max,
             projection_defer_ms: limits.defer_ms,
+            writer_lock_check_ms: crate::store::WRITER_LOCK_CHECK_MS,
         }
     }
 }
@@ -65,6 +69,7 @@ impl DatabaseSettings {
                 lag_ms_max: self.projection_lag_ms_max,
                 defer_ms: self.projection_defer_ms,
             },
+            writer_lock_check_ms: self.writer_lock_check_ms,
         }
     }
 }

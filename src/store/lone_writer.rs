@@ -8,8 +8,10 @@
 //! is refused beside them.
 //!
 //! On Postgres the lock goes with its connection: a restart of Postgres, or a backend killed by
-//! hand, frees it while the process runs on, its pools reconnecting. A second process could then
-//! start and serve beside the first (docs/journal-log.md, "One writer"). So every process that
+//! hand, frees it while the process runs on, its pools reconnecting. The process looks at that
+//! connection every `database.writer_lock_check_ms` and takes the lock again once it is lost
+//! (`PgWriterLock`), but until then a second process could start and serve beside the first
+//! (docs/journal-log.md, "One writer"). So every process that
 //! writes a journal takes a new epoch (`LoneWriter::take`) before it reads the tables or the log,
 //! and a lone process's every write of its journal share-locks the epoch's row at its own epoch,
 //! in the same statement or transaction as its rows. Taking a new epoch waits for the writes in
@@ -19,6 +21,8 @@
 //! holds open, which nothing but the end of the process (or the store's close) releases.
 
 use std::fs::{File, TryLockError};
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -30,6 +34,15 @@ use crate::store::{StoreError, Writers};
 /// A Postgres advisory lock key: the one process that writes a database's journal holds it (the
 /// nodes of a cluster share it). Named for the log, which had it first.
 const WRITER_LOCK: i64 = 0x7761_7275_6e67_4c47; // "warungLG"
+
+/// How often, by default, a process looks whether it still holds the writer lock on Postgres
+/// (`database.writer_lock_check_ms`), and takes it again if not: how long after a restart of
+/// Postgres a second process may start beside it (and then stop it, by its epoch) rather than
+/// be refused. A round trip on an idle connection each time.
+pub const WRITER_LOCK_CHECK_MS: u64 = 5_000;
+
+/// The longest interval the settings take (10 minutes).
+pub const WRITER_LOCK_CHECK_MS_MAX: u64 = 600_000;
 
 /// Appended to a SQLite database's file name for the file whose lock marks its journal's one
 /// writer.
@@ -96,12 +109,80 @@ pub(crate) fn guard_select(n: usize, fenced: Fenced) -> String {
     }
 }
 
-/// Takes the writer lock on a connection of its own, held while the store is open: alone, or
-/// shared by the nodes of a cluster. None for a store that writes no journal.
-pub(crate) async fn lock_postgres(
-    options: &PgConnectOptions,
+/// The writer lock on Postgres, held on a connection of its own while the store is open, and
+/// taken again by a keeper task when that connection is lost.
+pub(crate) struct PgWriterLock {
+    held: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+    keeper: tokio::task::JoinHandle<()>,
+}
+
+impl PgWriterLock {
+    /// Takes the lock, alone or shared by the nodes of a cluster, and starts its keeper, which
+    /// looks at the lock's connection every `check_every`. None for a store that writes no
+    /// journal.
+    pub(crate) async fn take(
+        options: &PgConnectOptions,
+        writers: Writers,
+        check_every: Duration,
+    ) -> Result<Option<PgWriterLock>, StoreError> {
+        let Some(conn) = lock_postgres(options, writers).await? else { return Ok(None) };
+        let held = Arc::new(tokio::sync::Mutex::new(Some(conn)));
+        let keeper = tokio::spawn(keep(held.clone(), options.clone(), writers, check_every));
+        Ok(Some(PgWriterLock { held, keeper }))
+    }
+
+    /// Stops the keeper and releases the lock.
+    pub(crate) async fn release(&self) {
+        self.keeper.abort();
+        if let Some(conn) = self.held.lock().await.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+}
+
+impl Drop for PgWriterLock {
+    fn drop(&mut self) {
+        self.keeper.abort();
+    }
+}
+
+/// Every `check_every`, pings the lock's connection; once it no longer answers, takes the lock
+/// again on a new one. Another process may have taken it meanwhile: that one took a new epoch,
+/// so this process's next write is refused and it stops; until then the keeper only logs and
+/// tries again (the lock it finds taken may also be its own old connection's, not yet ended).
+async fn keep(
+    held: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+    options: PgConnectOptions,
     writers: Writers,
-) -> Result<Option<PgConnection>, StoreError> {
+    check_every: Duration,
+) {
+    loop {
+        tokio::time::sleep(check_every).await;
+        let mut held = held.lock().await;
+        let Some(conn) = held.as_mut() else { return };
+        if sqlx::Connection::ping(conn).await.is_ok() {
+            continue;
+        }
+        match lock_postgres(&options, writers).await {
+            Ok(Some(conn)) => {
+                *held = Some(conn);
+                tracing::warn!(
+                    "the journal's writer lock was lost with its connection (Postgres restarted?); taken again"
+                );
+            }
+            Ok(None) => return,
+            Err(StoreError::JournalHasAnotherWriter) => tracing::error!(
+                "the journal's writer lock was lost with its connection, and another process holds it now: \
+                 this process's writes will be refused"
+            ),
+            Err(error) => tracing::warn!(%error, "could not take the journal's writer lock again; trying again"),
+        }
+    }
+}
+
+/// Takes the writer lock on a connection of its own: alone, or shared by the nodes of a cluster.
+/// None for a store that writes no journal.
+async fn lock_postgres(options: &PgConnectOptions, writers: Writers) -> Result<Option<PgConnection>, StoreError> {
     let lock = match writers {
         Writers::ThisProcess => "SELECT pg_try_advisory_lock($1)",
         Writers::ClusterNodes => "SELECT pg_try_advisory_lock_shared($1)",

@@ -56,6 +56,7 @@ pub use backend::{ClusterAccess, SqlStore};
 pub use chat::ChatReads;
 pub use fence::{FenceId, WriterFence};
 pub use loads::Loads;
+pub use lone_writer::{WRITER_LOCK_CHECK_MS, WRITER_LOCK_CHECK_MS_MAX};
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};
 pub use operations::Operations;
 pub use payments::{ChargeMethod, ChargeMove, ChargePurpose, ChargeRow, ChargeStatus, NewCharge, Opened, Payments};
@@ -158,6 +159,9 @@ pub enum JournalMode {
 pub struct JournalOptions {
     pub mode: JournalMode,
     pub limits: log::limits::ProjectionLimits,
+    /// How often a process on Postgres looks whether it still holds the writer lock
+    /// (`lone_writer::PgWriterLock`).
+    pub writer_lock_check_ms: u64,
 }
 
 impl JournalOptions {
@@ -173,7 +177,7 @@ impl JournalOptions {
 
 impl From<JournalMode> for JournalOptions {
     fn from(mode: JournalMode) -> Self {
-        JournalOptions { mode, limits: Default::default() }
+        JournalOptions { mode, limits: Default::default(), writer_lock_check_ms: lone_writer::WRITER_LOCK_CHECK_MS }
     }
 }
 

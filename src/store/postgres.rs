@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use warung_actors::journal::{after, Earlier, Entries, Sink, SinkError, PIPELINE_BATCHES_MAX};
 
 use super::batch::{Batch, OrderWrites, RowKeys};
@@ -14,7 +14,7 @@ use super::fence::{self, Fenced, WriterFence};
 use super::journal_writer::Writer;
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
-use super::lone_writer::{self, LoneWriter};
+use super::lone_writer::{LoneWriter, PgWriterLock};
 use super::{sink_error, JournalMode, JournalOptions, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
@@ -98,9 +98,9 @@ pub(crate) struct PgJournal {
     pub(crate) fence: Arc<WriterFence>,
     /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
     pub(crate) log: Option<LogJournal>,
-    /// The writer lock's connection (`lone_writer`), until the store closes; none for a store
-    /// that writes no journal.
-    writer_lock: Mutex<Option<PgConnection>>,
+    /// The writer lock (`lone_writer`), until the store closes; none for a store that writes no
+    /// journal.
+    writer_lock: Option<PgWriterLock>,
     /// The writers' connection settings, for projecting what a crash left in the log at start
     /// (the appends' pool has others, `LOG_APPEND_SETTINGS`).
     /// Boxed: the options are large, and the store's journal is an enum of the two backends'.
@@ -148,7 +148,8 @@ pub(crate) async fn connect(
         });
     let fence = Arc::new(WriterFence::default());
     let lone = Arc::new(LoneWriter::new(writers));
-    let writer_lock = lone_writer::lock_postgres(&journal_options, writers).await?;
+    let check_every = Duration::from_millis(journal.writer_lock_check_ms);
+    let writer_lock = PgWriterLock::take(&journal_options, writers, check_every).await?;
     let log = match journal.mode {
         JournalMode::Log => {
             // Its own connection, made on the projector's thread (see `JOURNAL_APPLICATION_NAME`).
@@ -171,7 +172,7 @@ pub(crate) async fn connect(
         last_batch: Mutex::new(RowKeys::default()),
         fence,
         log,
-        writer_lock: Mutex::new(writer_lock),
+        writer_lock,
         writer_options,
         writers,
         lone,
@@ -195,9 +196,8 @@ impl PgJournal {
         if let Some(log) = &self.log {
             log.stop().await;
         }
-        let writer_lock = self.writer_lock.lock().expect("writer lock").take();
-        if let Some(lock) = writer_lock {
-            let _ = sqlx::Connection::close(lock).await;
+        if let Some(lock) = &self.writer_lock {
+            lock.release().await;
         }
         self.held.release_all();
         self.write_pool.close().await;
@@ -313,6 +313,8 @@ impl Sink<ShopRecord> for PgJournal {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::postgres::PgConnection;
+
     use super::*;
 
     /// The plan Postgres makes for the writer's update of a projection's customers: 1,500 keys

@@ -1,7 +1,8 @@
 //! One process writes a database's journal unless it is a cluster's node, on the log or on the
 //! tables: a second is refused at start. On Postgres the writer lock goes with its connection:
-//! after a restart of Postgres a second process can start on the database, and the first, its
-//! pools reconnected, must then store nothing more (`store::lone_writer`).
+//! the first process takes it again once it is lost, but a second process that starts before it
+//! does (after a restart of Postgres) serves, and the first, its pools reconnected, must then
+//! store nothing more (`store::lone_writer`).
 
 use warung::store::StoreError;
 use warung_actors::domain::Money;
@@ -10,6 +11,12 @@ use crate::helpers::*;
 
 /// Tries of a top-up while the first process's pools connect again after the cut.
 const RECONNECT_TRIES_MAX: usize = 50;
+
+/// How often the first process looks at its writer lock where a test wants it back soon.
+const LOCK_CHECK_MS_SOON: u64 = 50;
+
+/// Looks at the writer lock, at most, while a test waits for the first process to take it again.
+const LOCK_RETAKE_LOOKS_MAX: usize = 100;
 
 #[actix_rt::test]
 async fn a_second_process_is_refused_while_the_first_writes_the_journal() {
@@ -41,7 +48,10 @@ async fn a_process_on_the_tables_that_lost_its_writer_lock_stores_nothing_once_a
 }
 
 async fn a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_started(backend: Backend) {
-    let first = TestEngine::start(backend).await;
+    // The second process must start before the first takes its lock again.
+    let seldom =
+        |s: &mut warung::settings::Settings| s.database.writer_lock_check_ms = warung::store::WRITER_LOCK_CHECK_MS_MAX;
+    let first = TestEngine::start_with(backend, seldom).await;
     let who = customer("6281200000001");
     first.checkout.top_up(&who, &reference("before-the-cut"), Money::rupiah(10_000)).await.unwrap();
     let product = product_with_items(&first, "voucher", 1_000, 2).await;
@@ -75,4 +85,54 @@ async fn a_process_that_lost_its_writer_lock_stores_nothing_once_another_has_sta
     assert_audit_clean(second.store.as_ref()).await;
     second.shutdown().await.unwrap();
     drop(first);
+}
+
+#[actix_rt::test]
+async fn a_process_that_lost_its_writer_lock_takes_it_again_and_a_second_is_then_refused() {
+    for backend in [Backend::PostgresLog, Backend::Postgres] {
+        let soon = |s: &mut warung::settings::Settings| s.database.writer_lock_check_ms = LOCK_CHECK_MS_SOON;
+        let first = TestEngine::start_with(backend, soon).await;
+        let who = customer("6281200000002");
+        first.checkout.top_up(&who, &reference("before-the-cut"), Money::rupiah(10_000)).await.unwrap();
+
+        let admin = sqlx::PgPool::connect(POSTGRES_ADMIN_URL).await.unwrap();
+        assert_eq!(advisory_locks_held(&admin, &first.db.name).await, 1, "{backend:?}: the writer lock");
+        assert!(cut_every_connection_by(&admin, &first.db.name).await > 0);
+        let mut looks = 0;
+        while advisory_locks_held(&admin, &first.db.name).await == 0 {
+            looks += 1;
+            assert!(looks < LOCK_RETAKE_LOOKS_MAX, "{backend:?}: the first process never took its writer lock again");
+            tokio::time::sleep(std::time::Duration::from_millis(LOCK_CHECK_MS_SOON)).await;
+        }
+        admin.close().await;
+
+        let second = warung::startup::start_engine(first.engine.settings.clone()).await;
+        let refused = second.as_ref().err().and_then(|error| error.downcast_ref::<StoreError>());
+        assert!(
+            matches!(refused, Some(StoreError::JournalHasAnotherWriter)),
+            "{backend:?}: the lock was taken again, so a second process is refused; it got {:?}",
+            second.err()
+        );
+        let mut tries = 0;
+        while let Err(error) = first.checkout.top_up(&who, &reference("after-the-cut"), Money::rupiah(1_000)).await {
+            tries += 1;
+            assert!(tries < RECONNECT_TRIES_MAX, "{backend:?}: the first process never stored again: {error}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(first.checkout.balance(&who).await.unwrap().balance, Money::rupiah(11_000));
+        assert_audit_clean(first.store.as_ref()).await;
+        first.finish().await;
+    }
+}
+
+/// Advisory locks granted on `database`: the writer lock is the only one a test's process takes.
+async fn advisory_locks_held(admin: &sqlx::PgPool, database: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE l.locktype = 'advisory' AND l.granted AND d.datname = $1",
+    )
+    .bind(database)
+    .fetch_one(admin)
+    .await
+    .unwrap()
 }
