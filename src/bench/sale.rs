@@ -55,6 +55,11 @@ impl Strategy {
         }
     }
 
+    /// Whether it sells on a SQLite file in `--sqlite-dir`.
+    pub fn on_sqlite(self) -> bool {
+        matches!(self, Strategy::ActorSqlite | Strategy::SqliteTx)
+    }
+
     /// `actor,pg-row-lock` or `all`.
     pub fn parse_list(text: &str) -> Result<Vec<Strategy>, String> {
         if text.trim() == "all" {

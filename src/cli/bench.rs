@@ -120,8 +120,12 @@ pub(super) async fn flash_sale(args: FlashSaleArgs) -> anyhow::Result<ExitCode> 
         sqlite_dir: args.sqlite_dir,
     };
     sale.check().map_err(anyhow::Error::msg)?;
-    let _one_run_at_a_time = match sale.strategies.iter().any(|strategy| strategy.on_postgres()) {
+    let _one_run_at_a_time_on_postgres = match sale.strategies.iter().any(|strategy| strategy.on_postgres()) {
         true => Some(crate::bench::lab_lock::take(&sale.database_url).await?),
+        false => None,
+    };
+    let _one_run_at_a_time_in_the_sqlite_dir = match sale.strategies.iter().any(|strategy| strategy.on_sqlite()) {
+        true => Some(crate::bench::lab_lock::take_sqlite_dir(&sale.sqlite_dir)?),
         false => None,
     };
     let machine = report::machine(&sale).await;

@@ -214,3 +214,18 @@ async fn a_second_lab_run_on_the_same_database_is_refused_before_it_touches_anyt
     drop(running);
     db.remove().await;
 }
+
+#[actix_rt::test]
+async fn a_second_lab_run_in_the_same_sqlite_dir_is_refused_before_it_touches_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = warung::bench::lab_lock::take_sqlite_dir(dir.path()).expect("the first run's lock");
+    let engine_file = dir.path().join("warung_bench_actor.db");
+    std::fs::write(&engine_file, b"the first run's").unwrap();
+    let json_path = dir.path().join("lab.json");
+    let args = ["--strategy", "actor-sqlite,sqlite-tx", "--concurrency", "4", "--buyers", "20", "--stock", "10"];
+    let (output, stdout, stderr) = small_lab(&args, &[], dir.path(), &json_path).await;
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("another `warung bench flash-sale` is running in"), "{stderr}");
+    assert_eq!(std::fs::read(&engine_file).unwrap(), b"the first run's", "no file removed or made");
+    drop(running);
+}
