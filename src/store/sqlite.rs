@@ -60,7 +60,8 @@ pub(crate) async fn connect(
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let writer_lock = lone_writer::lock_sqlite(&options, in_memory, writers)?;
     let pool = SqlitePoolOptions::new().max_connections(SQLITE_CONNECTIONS_MAX).connect_with(options.clone()).await?;
-    let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn: log_sqlite::WriterTurn::default() };
+    let turn = log_sqlite::WriterConnection::turn(options.clone());
+    let writer = log_sqlite::SqliteLog { pool: pool.clone(), turn };
     let log = match journal.mode {
         JournalMode::Log => Some(LogJournal::start(writer.clone(), journal.limits)?),
         JournalMode::Tables => None,
@@ -80,12 +81,13 @@ impl SqliteJournal {
         tx.commit().await
     }
 
-    /// With the log: lets the projector finish. Releases the writer lock. Stops the
-    /// checkpoints: what they leave in the WAL is durable, and read from there.
+    /// With the log: lets the projector finish, and closes the writers' connection. Releases the
+    /// writer lock. Stops the checkpoints: what they leave in the WAL is durable, and read from there.
     pub(crate) async fn close(&self) {
         if let Some(log) = &self.log {
             log.stop().await;
         }
+        self.writer.turn.lock().await.close().await;
         drop(self.writer_lock.lock().expect("writer lock").take());
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.stop();
