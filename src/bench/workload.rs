@@ -80,9 +80,10 @@ async fn run_one(sale: &FlashSale, strategy: Strategy, contender: Arc<dyn Conten
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let progress = progress_bar(sale, strategy);
-    let started = Instant::now();
+    // Read before the clock starts: reading every process's times takes a few milliseconds.
     let cpu_before = super::cpu::busy_micros();
     let processes_before = ProcessTimes::now();
+    let started = Instant::now();
     let deadline = match sale.stop {
         Stop::Seconds(secs) => Some(started + Duration::from_secs(secs)),
         Stop::Buyers(_) => None,
