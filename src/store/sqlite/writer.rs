@@ -1,7 +1,12 @@
 //! A batch's rows on SQLite, one statement per table: the rows travel as one JSON array of arrays
-//! (`json_each`), so a batch of a thousand rows is a handful of statements, not a thousand. Each
+//! (`jsonb_each`), so a batch of a thousand rows is a handful of statements, not a thousand. Each
 //! statement through sqlx's SQLite driver is a round trip to its worker thread (measured about
 //! 30-60 µs each, which was most of a batch's commit time), and SQLite binds no arrays.
+//!
+//! `jsonb_each`, not `json_each`: the array is parsed once and each row comes out in SQLite's
+//! binary JSON, so each of the row's values is a lookup. `json_each` hands each row out as text
+//! again, and every `->>` parsed it anew: the SQLite worker spent a sixth more a sale in a flash sale
+//! (docs/benchmarks.md, issue 19, thirty-second part).
 //!
 //! Values keep their stored types: text stays text (money is exact decimal text), integers stay
 //! integers, `null` is NULL. `WHERE true` ends each `SELECT` so SQLite reads a following
@@ -49,7 +54,7 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
         "INSERT INTO products (code, name, price, kind, active, received, available, reserved, sold, removed, next_item_no, created_at, updated_at, reseller_price) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', value->>'$[0][4]', value->>'$[0][5]', \
                 value->>'$[1][0]', value->>'$[1][1]', value->>'$[1][2]', value->>'$[1][3]', value->>'$[1][4]', value->>'$[1][5]', value->>'$[1][5]', value->>'$[1][6]' \
-         FROM json_each($1) WHERE true \
+         FROM jsonb_each($1) WHERE true \
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, price = excluded.price, reseller_price = excluded.reseller_price, active = excluded.active, \
            received = excluded.received, available = excluded.available, reserved = excluded.reserved, sold = excluded.sold, \
            removed = excluded.removed, next_item_no = excluded.next_item_no, updated_at = excluded.updated_at",
@@ -60,7 +65,7 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
     run(
         conn,
         "INSERT INTO items (product, item_no, secret, status, order_id, created_at, updated_at) \
-         SELECT value->>0, value->>1, value->>2, 'available', NULL, value->>3, value->>3 FROM json_each($1) WHERE true",
+         SELECT value->>0, value->>1, value->>2, 'available', NULL, value->>3, value->>3 FROM jsonb_each($1) WHERE true",
         new_items,
     )
     .await?;
@@ -73,7 +78,7 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
     run(
         conn,
         "UPDATE items SET status = u.value->>2, order_id = u.value->>3, updated_at = u.value->>4 \
-         FROM json_each($1) AS u WHERE items.product = u.value->>0 AND items.item_no = u.value->>1",
+         FROM jsonb_each($1) AS u WHERE items.product = u.value->>0 AND items.item_no = u.value->>1",
         moved,
     )
     .await?;
@@ -90,7 +95,7 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
         conn,
         "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', value->>1, value->>2, value->>3, value->>4, value->>5 \
-         FROM json_each($1) WHERE true \
+         FROM jsonb_each($1) WHERE true \
          ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, release_reason = excluded.release_reason, \
            items = excluded.items, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
         reservations,
@@ -117,7 +122,7 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
         conn,
         "INSERT INTO inventory_movements (product, quantity, from_state, to_state, reason, reference, actor, at, content_hash) \
          SELECT value->>0, value->>1, value->>'$[2][0]', value->>'$[2][1]', value->>3, value->>4, value->>5, value->>6, value->>7 \
-         FROM json_each($1) WHERE true",
+         FROM jsonb_each($1) WHERE true",
         movements,
     )
     .await
@@ -133,7 +138,7 @@ async fn write_money(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
     run(
         conn,
         "INSERT INTO customers (id, balance, created_at, updated_at) \
-         SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each($1) WHERE true \
+         SELECT value->>0, value->>1, value->>2, value->>3 FROM jsonb_each($1) WHERE true \
          ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at",
         wallets,
     )
@@ -158,7 +163,7 @@ async fn write_money(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
     run(
         conn,
         "INSERT INTO ledger_entries (customer, reference, kind, amount, balance_after, reason, actor, at) \
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each($1) WHERE true",
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM jsonb_each($1) WHERE true",
         ledger,
     )
     .await
@@ -180,7 +185,7 @@ async fn write_records(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result
         "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', \
                 value->>'$[1][0]', value->>'$[1][1]', value->>'$[1][2]', value->>'$[1][3]', value->>2, value->>3, value->>4, value->>5 \
-         FROM json_each($1) WHERE true \
+         FROM jsonb_each($1) WHERE true \
          ON CONFLICT (id) DO UPDATE SET state = excluded.state, note = excluded.note, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
         orders,
     )
@@ -190,7 +195,7 @@ async fn write_records(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result
     run(
         conn,
         "INSERT INTO admin_audit (admin, action, subject, before, after, reason, at) \
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each($1) WHERE true",
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each($1) WHERE true",
         audit,
     )
     .await
@@ -210,11 +215,11 @@ pub(crate) async fn write_payments(conn: &mut SqliteConnection, batch: &Batch<'_
     let insert = if batch.payments_stored {
         "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', value->>1, value->>2, value->>3, value->>4 \
-         FROM json_each($1) WHERE true ON CONFLICT (id) DO NOTHING"
+         FROM jsonb_each($1) WHERE true ON CONFLICT (id) DO NOTHING"
     } else {
         "INSERT INTO payments (id, customer, order_id, purpose, amount, status, surplus, at) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', value->>1, value->>2, value->>3, value->>4 \
-         FROM json_each($1) WHERE true"
+         FROM jsonb_each($1) WHERE true"
     };
     run(conn, insert, payments).await
 }
