@@ -72,6 +72,10 @@ pub(crate) trait LogTables: Send + Sync + 'static {
     /// Events written in one projection transaction, at most (it may exceed it by one batch).
     const TRANSACTION_EVENTS_MAX: usize;
 
+    /// The same once the appends have paused (a burst's catch-up), when no reply waits behind
+    /// the transaction.
+    const PAUSED_TRANSACTION_EVENTS_MAX: usize = Self::TRANSACTION_EVENTS_MAX;
+
     /// Writes `batches` (the entries of the batches at `positions`, in log order, however they
     /// are grouped) to the tables and deletes their log rows, in one transaction. The rows are
     /// deleted first: all of them gone means the batches were projected already (nothing is
@@ -112,7 +116,7 @@ pub(crate) fn deleted_rows(deleted: u64, positions: &[i64]) -> Result<Projected,
 /// pause; meanwhile reads wait, and past the lag limits so does the journal.
 pub(crate) async fn run_projector<T: LogTables>(tables: T, projection: Arc<Projection>) {
     loop {
-        let taken = projection.take(T::TRANSACTION_EVENTS_MAX).await;
+        let taken = projection.take_more_once_paused(T::TRANSACTION_EVENTS_MAX, T::PAUSED_TRANSACTION_EVENTS_MAX).await;
         let last = taken.last().expect("take returns at least one batch").0;
         let positions: Vec<i64> = taken.iter().map(|t| t.1).collect();
         // The journal's own entries, shared with it, never copied.

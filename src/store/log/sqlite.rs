@@ -32,6 +32,12 @@ use crate::store::StoreError;
 /// hundred per second once it began).
 pub(crate) const SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX: usize = 1_000;
 
+/// The same once the appends have paused (a burst's catch-up): about 35 ms of writing, and a
+/// purchase that comes meanwhile waits for it once. Larger transactions write each page of the
+/// tables once for more rows: measured after a 40,000-buyer flash sale, the SQLite worker spent
+/// 27-29 µs a sale instead of 45 (docs/benchmarks.md, issue 19, thirty-second part).
+pub(crate) const SQLITE_PAUSED_PROJECTION_TRANSACTION_EVENTS_MAX: usize = 8_000;
+
 /// The log and the tables on SQLite, and the turn its writers take.
 #[derive(Clone)]
 pub(crate) struct SqliteLog {
@@ -149,6 +155,7 @@ impl LogTables for SqliteLog {
     /// 9,911, p99 a little higher).
     const PROJECTOR_NICE: i32 = 0;
     const TRANSACTION_EVENTS_MAX: usize = SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX;
+    const PAUSED_TRANSACTION_EVENTS_MAX: usize = SQLITE_PAUSED_PROJECTION_TRANSACTION_EVENTS_MAX;
 
     fn project<'a>(
         &'a self,

@@ -86,6 +86,12 @@ impl Pending {
         taken
     }
 
+    /// Whether no append has been under way for `PROJECTION_QUIET_MS`.
+    fn appends_paused(&self) -> bool {
+        let quiet = Duration::from_millis(super::limits::PROJECTION_QUIET_MS);
+        self.appending == 0 && self.idle_since.is_some_and(|idle| idle.elapsed() >= quiet)
+    }
+
     /// What the projector decides on (`ProjectionLimits::due`).
     fn backlog(&self, readers: usize) -> Backlog {
         Backlog {
@@ -266,8 +272,7 @@ impl Projection {
     /// `PROJECTION_QUIET_MS`) starts a new run, which the projector may wait for the end of again.
     fn begin_append(&self) {
         let mut pending = self.pending.lock().expect("projection lock");
-        let quiet = Duration::from_millis(super::limits::PROJECTION_QUIET_MS);
-        if pending.appending == 0 && pending.idle_since.is_some_and(|idle| idle.elapsed() >= quiet) {
+        if pending.appends_paused() {
             pending.catching_up = false;
         }
         pending.appending += 1;
@@ -284,6 +289,16 @@ impl Projection {
     /// Their entries move to the caller, which keeps them until it has written them; they stay
     /// counted as pending until `projected`.
     pub async fn take(&self, events_max: usize) -> Vec<(u64, i64, Entries<ShopRecord>)> {
+        self.take_more_once_paused(events_max, events_max).await
+    }
+
+    /// As `take`, up to `paused_events_max` events instead once the appends have paused for
+    /// `PROJECTION_QUIET_MS` (a burst's catch-up): then no reply waits behind the transaction.
+    pub async fn take_more_once_paused(
+        &self,
+        events_max: usize,
+        paused_events_max: usize,
+    ) -> Vec<(u64, i64, Entries<ShopRecord>)> {
         loop {
             let notified = self.appended_signal.notified();
             let mut look_again = None;
@@ -291,7 +306,13 @@ impl Projection {
                 let mut pending = self.pending.lock().expect("projection lock");
                 let backlog = pending.backlog(self.readers.load(Ordering::Acquire));
                 match self.limits.due(&backlog, Instant::now()) {
-                    Due::Now => return pending.take(events_max),
+                    Due::Now => {
+                        let events_max = match pending.appends_paused() {
+                            true => paused_events_max,
+                            false => events_max,
+                        };
+                        return pending.take(events_max);
+                    }
                     Due::In(wait) => look_again = Some(wait),
                     Due::Nothing => {}
                 }

@@ -167,6 +167,23 @@ async fn appends_whose_commits_are_slow_make_no_pause_and_never_restart_the_defe
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_projection_transaction_takes_more_once_the_appends_have_paused_and_no_reply_waits() {
+    let projection = Projection::new(ProjectionLimits { defer_ms: 0, ..ProjectionLimits::default() });
+    let two_events = || Arc::new(vec![wallet_change("6281100"), wallet_change("6281200")]);
+    let seqs = |taken: Vec<(u64, i64, Entries<ShopRecord>)>| taken.iter().map(|t| t.0).collect::<Vec<_>>();
+    let appending = projection.room().await.expect("room");
+    for position in 1..=6 {
+        projection.appended(position, two_events());
+    }
+    assert_eq!(seqs(projection.take_more_once_paused(2, 6).await), vec![1], "an append under way: the smaller bound");
+    drop(appending);
+    tokio::time::advance(Duration::from_millis(PROJECTION_QUIET_MS)).await;
+    assert_eq!(seqs(projection.take_more_once_paused(2, 6).await), vec![2, 3, 4], "paused: the larger bound");
+    let _appending = projection.room().await.expect("room");
+    assert_eq!(seqs(projection.take_more_once_paused(2, 6).await), vec![5], "appending again: the smaller");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_projection_transaction_takes_batches_up_to_its_events_bound_and_at_least_one() {
     let projection = Projection::new(ProjectionLimits { defer_ms: 0, ..ProjectionLimits::default() });
     let two_events = || Arc::new(vec![wallet_change("6281100"), wallet_change("6281200")]);
