@@ -7,19 +7,21 @@
 //!   events are not in the tables yet (a flash sale's new buyers, never written, never wait).
 //! - `room` is the journal's backpressure: it waits while the projection is too far behind.
 //! - The projector takes the batches in order (`take`) and reports them written (`projected`).
+//!
+//! `pending` holds the batches in between and decides how many one transaction takes.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use foldhash::HashMap;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use warung_actors::journal::{ActorKey, Entries, Entry};
 
-use super::limits::{Backlog, Due, Pressure, ProjectionLimits};
+use super::limits::{Due, Pressure, ProjectionLimits};
 use crate::records::ShopRecord;
+pub use pending::Committed;
+use pending::Pending;
 
 /// How long a read waits for the projection to reach what was acknowledged before it began; past
 /// it the read fails as if the store were unavailable (the projector is failing: its error is
@@ -30,80 +32,6 @@ pub const FRESH_READ_WAIT_SECS: u64 = 10;
 /// batch). There the appends commit beside it; on SQLite they wait for it (see
 /// `SQLITE_PROJECTION_TRANSACTION_EVENTS_MAX`).
 pub const PROJECTION_TRANSACTION_EVENTS_MAX: usize = 50_000;
-
-/// A batch whose log record has committed.
-pub struct Committed {
-    /// Its place in this process's order: 1, 2, 3...
-    pub seq: u64,
-    /// Its record's position in the log table.
-    pub position: i64,
-    /// Moved out to the projector when it takes the batch (`events` keeps the count).
-    pub entries: Entries<ShopRecord>,
-    pub events: usize,
-    /// The actors whose events it holds, each once.
-    pub actors: Vec<ActorKey>,
-    pub at: Instant,
-}
-
-#[derive(Default)]
-struct Pending {
-    batches: VecDeque<Committed>,
-    appended_seq: u64,
-    /// The last batch handed to the projector.
-    taken_seq: u64,
-    /// Events in `batches`.
-    events: u64,
-    /// Per actor with events in `batches`: the `seq` of the last batch holding one.
-    last_batch_of: HashMap<ActorKey, u64>,
-    /// The projector has begun on this run of appends (`Backlog`): set when it takes batches,
-    /// cleared by an append that begins after a pause.
-    catching_up: bool,
-    /// Appends under way (`room` to the end of the append): while there is one, the journal is
-    /// not idle, however long its commit takes.
-    appending: usize,
-    /// When the last append under way ended (None while one is).
-    idle_since: Option<Instant>,
-}
-
-impl Pending {
-    /// The batches not yet taken, oldest first, up to `events_max` events (at least one batch, if
-    /// there is any).
-    fn take(&mut self, events_max: usize) -> Vec<(u64, i64, Entries<ShopRecord>)> {
-        let from = self.taken_seq;
-        let mut taken = Vec::new();
-        let mut events = 0;
-        for batch in self.batches.iter_mut().filter(|b| b.seq > from) {
-            if !taken.is_empty() && events + batch.events > events_max {
-                break;
-            }
-            events += batch.events;
-            taken.push((batch.seq, batch.position, std::mem::take(&mut batch.entries)));
-        }
-        if let Some(last) = taken.last() {
-            self.taken_seq = last.0;
-        }
-        self.catching_up = true;
-        taken
-    }
-
-    /// Whether no append has been under way for `PROJECTION_QUIET_MS`.
-    fn appends_paused(&self) -> bool {
-        let quiet = Duration::from_millis(super::limits::PROJECTION_QUIET_MS);
-        self.appending == 0 && self.idle_since.is_some_and(|idle| idle.elapsed() >= quiet)
-    }
-
-    /// What the projector decides on (`ProjectionLimits::due`).
-    fn backlog(&self, readers: usize) -> Backlog {
-        Backlog {
-            oldest: self.batches.iter().find(|b| b.seq > self.taken_seq).map(|b| b.at),
-            newest: self.batches.back().map(|b| b.at),
-            events: self.events,
-            readers,
-            catching_up: self.catching_up,
-            appending: self.appending > 0,
-        }
-    }
-}
 
 pub struct Projection {
     limits: ProjectionLimits,
@@ -400,5 +328,6 @@ impl Drop for Waiting<'_> {
 )]
 pub struct ProjectionBehind(pub Lag);
 
+mod pending;
 #[cfg(test)]
 mod tests;
