@@ -6,9 +6,11 @@
 //! - `fresh_for` is the same for actors' activation: it waits only while those actors' own
 //!   events are not in the tables yet (a flash sale's new buyers, never written, never wait).
 //! - `room` is the journal's backpressure: it waits while the projection is too far behind.
-//! - The projector takes the batches in order (`take`) and reports them written (`projected`).
+//! - The projector takes the batches in order (`take_more_once_paused`) and reports them written
+//!   (`projected`).
 //!
-//! `pending` holds the batches in between and decides how many one transaction takes.
+//! `pending` holds the batches in between; `take_more_once_paused` chooses how many one
+//! transaction takes, the larger bound once `Pending::appends_paused`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -212,16 +214,18 @@ impl Projection {
         self.held.load(Ordering::Acquire)
     }
 
-    /// The next batches to project, oldest first, up to `events_max` events (at least one
-    /// batch), once they are due (`ProjectionLimits::due`); waits for one if there is none.
-    /// Their entries move to the caller, which keeps them until it has written them; they stay
-    /// counted as pending until `projected`.
+    /// As `take_more_once_paused` with one bound whether or not the appends have paused.
+    #[cfg(test)]
     pub async fn take(&self, events_max: usize) -> Vec<(u64, i64, Entries<ShopRecord>)> {
         self.take_more_once_paused(events_max, events_max).await
     }
 
-    /// As `take`, up to `paused_events_max` events instead once the appends have paused for
-    /// `PROJECTION_QUIET_MS` (a burst's catch-up): then no reply waits behind the transaction.
+    /// The next batches to project, oldest first, up to `events_max` events (at least one
+    /// batch), once they are due (`ProjectionLimits::due`); waits for one if there is none. Once
+    /// the appends have paused for `PROJECTION_QUIET_MS` (a burst's catch-up), up to
+    /// `paused_events_max` instead: then no reply waits behind the transaction. The entries move
+    /// to the caller, which keeps them until it has written them; they stay counted as pending
+    /// until `projected`.
     pub async fn take_more_once_paused(
         &self,
         events_max: usize,
