@@ -47,6 +47,7 @@ on_both_logs!(
     a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it,
     an_activation_waits_for_its_own_actors_changes_and_no_others,
     many_sales_projected_at_once_are_stored_as_they_were_acknowledged,
+    two_journals_on_one_store_are_projected_and_replayed_with_nothing_lost,
 );
 
 async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(backend: Backend) {
@@ -426,4 +427,113 @@ async fn the_log_records_are_compressed_with_lz4() {
     raw.close().await;
     assert_eq!(method, "l");
     engine.finish().await;
+}
+
+/// A purchase whose product is on a second supervisor (its own journal) on the same store, as
+/// the product's lane would be: reserve there, debit here with the pending order, then commit
+/// there with the paid order once the debit is stored, as `cluster::route` crosses nodes.
+async fn sell_across_journals(
+    wallets: &warung::checkout::Supervisor,
+    products: &warung::checkout::Supervisor,
+    buyer: &str,
+    product: &warung_actors::domain::ProductCode,
+) -> warung_actors::domain::OrderId {
+    use warung::checkout::order::{Order, OrderCommand};
+    use warung::checkout::{OrderRow, OrderState, PaymentMethod};
+    use warung::records::ShopRecord;
+    use warung_actors::domain::{ActorName, OrderId};
+    use warung_actors::product::{Commit, PriceTier, Reserve, StoreWhen};
+    use warung_actors::wallet::Debit;
+
+    let (order, who) = (OrderId::generate(), customer(buyer));
+    let actor = ActorName::of("customer", buyer);
+    let reserve = Reserve {
+        order: order.clone(),
+        quantity: 1,
+        ttl_ms: 60_000,
+        store: StoreWhen::Committed,
+        tier: PriceTier::Member,
+        actor: actor.clone(),
+    };
+    let reserved = products.product_applied(product, reserve).await.unwrap().unwrap();
+    let now = wallets.clock().now();
+    let pending = OrderRow {
+        id: order.clone(),
+        customer: who.clone(),
+        product: product.clone(),
+        quantity: reserved.quantity,
+        unit_price: reserved.unit_price,
+        total: reserved.total,
+        method: PaymentMethod::Saldo,
+        state: OrderState::Pending,
+        expires_at: reserved.expires_at,
+        note: String::new(),
+        created_at: now,
+        updated_at: now,
+        creates: true,
+        moved_from: None,
+    };
+    let debit = Debit {
+        reference: order.debit_reference(),
+        amount: reserved.total,
+        reason: format!("purchase {order}"),
+        actor: actor.clone(),
+    };
+    wallets.wallet_with(&who, debit, vec![ShopRecord::Order(pending.clone())]).await.unwrap().unwrap();
+    let mut paid = Order::new(pending);
+    paid.apply(OrderCommand::Complete { note: "" }, now).unwrap();
+    let commit = Commit { order: order.clone(), actor };
+    products.product_with(product, commit, vec![paid.record()]).await.unwrap().unwrap();
+    order
+}
+
+/// Two journals append to one store's log and feed its one projection (docs/journal-log.md, "One
+/// log, several writers"): every sale that crossed them is in the tables, whether projected as it
+/// came or replayed by the next start, and the audit is clean.
+async fn two_journals_on_one_store_are_projected_and_replayed_with_nothing_lost(backend: Backend) {
+    use warung_actors::journal::ActorKey;
+
+    let first = TestEngine::start(backend).await;
+    let product = product_with_items(&first, "twojournals", PRICE, BUYERS).await;
+    let buyers: Vec<String> = (0..BUYERS).map(|b| format!("twojournals{b}")).collect();
+    fund_all(&first, &buyers, PRICE).await;
+    // The product is stopped here and served by a second supervisor on the same store.
+    first.supervisor.stop_actors(|key| matches!(key, ActorKey::Product(code) if code == &product)).await;
+    let (second, _notices) = warung::checkout::Supervisor::start(
+        first.store.clone(),
+        first.supervisor.clock(),
+        first.engine.settings.supervisor(),
+    );
+    let projection = first.store.projection().expect("the engine runs on the log");
+    projection.fresh().await.unwrap();
+
+    // Half the sales projected as they come (the projector free), half left in the log by a
+    // process that stops before projecting them, and replayed by the next.
+    let (live, left) = buyers.split_at(BUYERS / 2);
+    let mut orders = Vec::new();
+    for buyer in live {
+        orders.push(sell_across_journals(&first.supervisor, &second, buyer, &product).await);
+    }
+    projection.fresh().await.unwrap();
+    projection.hold(true);
+    for buyer in left {
+        orders.push(sell_across_journals(&first.supervisor, &second, buyer, &product).await);
+    }
+    assert!(count(&first.db.url, "SELECT count(*) FROM journal_log").await > 0, "the last sales are in the log only");
+    first.store.close().await;
+    let next = warung::startup::start_engine(first.engine.settings.clone()).await.unwrap();
+    assert_eq!(count(&first.db.url, "SELECT count(*) FROM journal_log").await, 0, "the start projected the log");
+
+    for (order, buyer) in orders.iter().zip(&buyers) {
+        let stored = next.store.order(order).await.unwrap().expect("an acknowledged order is stored");
+        assert_eq!(stored.state, OrderState::Paid, "{order}");
+        assert_eq!(next.store.delivered_items(order).await.unwrap().len(), 1, "{order}");
+        let balance = next.checkout.balance(&customer(buyer)).await.unwrap();
+        assert!(balance.balance.is_zero(), "the debit is stored: {balance:?}");
+    }
+    let sold = "SELECT count(*) FROM items WHERE status = 'sold'";
+    assert_eq!(count(&first.db.url, sold).await, BUYERS as i64);
+    assert_audit_clean(next.store.as_ref()).await;
+    next.shutdown().await.unwrap();
+    first.db.remove().await;
 }
