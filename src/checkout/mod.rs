@@ -244,23 +244,7 @@ impl Checkout {
         method: PaymentMethod,
         state: OrderState,
     ) -> OrderRow {
-        let now = self.inner.clock.now();
-        OrderRow {
-            id: reserved.order.clone(),
-            customer: customer.clone(),
-            product: product.clone(),
-            quantity: reserved.quantity,
-            unit_price: reserved.unit_price,
-            total: reserved.total,
-            method,
-            state,
-            expires_at: reserved.expires_at,
-            note: String::new(),
-            created_at: now,
-            updated_at: now,
-            creates: true,
-            moved_from: None,
-        }
+        OrderRow::of_reservation(customer, product, reserved, method, state, self.inner.clock.now())
     }
 
     /// Reserves stock for an order. The command's `tier` is the customer's (`role_of`), looked up

@@ -137,3 +137,32 @@ pub struct OrderRow {
     #[serde(default)]
     pub moved_from: Option<OrderState>,
 }
+
+impl OrderRow {
+    /// A new order's first row, for what its reservation holds, made at `now`.
+    pub fn of_reservation(
+        customer: &CustomerId,
+        product: &ProductCode,
+        reserved: &warung_actors::product::Reserved,
+        method: PaymentMethod,
+        state: OrderState,
+        now: UnixMs,
+    ) -> OrderRow {
+        OrderRow {
+            id: reserved.order.clone(),
+            customer: customer.clone(),
+            product: product.clone(),
+            quantity: reserved.quantity,
+            unit_price: reserved.unit_price,
+            total: reserved.total,
+            method,
+            state,
+            expires_at: reserved.expires_at,
+            note: String::new(),
+            created_at: now,
+            updated_at: now,
+            creates: true,
+            moved_from: None,
+        }
+    }
+}

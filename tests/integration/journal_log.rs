@@ -457,22 +457,7 @@ async fn sell_across_journals(
     };
     let reserved = products.product_applied(product, reserve).await.unwrap().unwrap();
     let now = wallets.clock().now();
-    let pending = OrderRow {
-        id: order.clone(),
-        customer: who.clone(),
-        product: product.clone(),
-        quantity: reserved.quantity,
-        unit_price: reserved.unit_price,
-        total: reserved.total,
-        method: PaymentMethod::Saldo,
-        state: OrderState::Pending,
-        expires_at: reserved.expires_at,
-        note: String::new(),
-        created_at: now,
-        updated_at: now,
-        creates: true,
-        moved_from: None,
-    };
+    let pending = OrderRow::of_reservation(&who, product, &reserved, PaymentMethod::Saldo, OrderState::Pending, now);
     let debit = Debit {
         reference: order.debit_reference(),
         amount: reserved.total,
