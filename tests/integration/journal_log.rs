@@ -435,7 +435,7 @@ async fn the_log_records_are_compressed_with_lz4() {
 async fn sell_across_journals(
     wallets: &warung::checkout::Supervisor,
     products: &warung::checkout::Supervisor,
-    buyer: &str,
+    buyer: String,
     product: &warung_actors::domain::ProductCode,
 ) -> warung_actors::domain::OrderId {
     use warung::checkout::order::{Order, OrderCommand};
@@ -445,8 +445,8 @@ async fn sell_across_journals(
     use warung_actors::product::{Commit, PriceTier, Reserve, StoreWhen};
     use warung_actors::wallet::Debit;
 
-    let (order, who) = (OrderId::generate(), customer(buyer));
-    let actor = ActorName::of("customer", buyer);
+    let (order, who) = (OrderId::generate(), customer(&buyer));
+    let actor = ActorName::of("customer", &buyer);
     let reserve = Reserve {
         order: order.clone(),
         quantity: 1,
@@ -494,16 +494,17 @@ async fn two_journals_on_one_store_are_projected_and_replayed_with_nothing_lost(
 
     // Half the sales projected as they come (the projector free), half left in the log by a
     // process that stops before projecting them, and replayed by the next.
+    // Each half's purchases run at once, so the two journals' appends are in the store together.
     let (live, left) = buyers.split_at(BUYERS / 2);
-    let mut orders = Vec::new();
-    for buyer in live {
-        orders.push(sell_across_journals(&first.supervisor, &second, buyer, &product).await);
-    }
+    let sell = |buyers: &[String]| {
+        let sales: Vec<_> =
+            buyers.iter().map(|b| sell_across_journals(&first.supervisor, &second, b.clone(), &product)).collect();
+        futures::future::join_all(sales)
+    };
+    let mut orders = sell(live).await;
     projection.fresh().await.unwrap();
     projection.hold(true);
-    for buyer in left {
-        orders.push(sell_across_journals(&first.supervisor, &second, buyer, &product).await);
-    }
+    orders.extend(sell(left).await);
     assert!(count(&first.db.url, "SELECT count(*) FROM journal_log").await > 0, "the last sales are in the log only");
     first.store.close().await;
     let next = warung::startup::start_engine(first.engine.settings.clone()).await.unwrap();
