@@ -493,8 +493,8 @@ async fn two_journals_on_one_store_are_projected_and_replayed_with_nothing_lost(
     projection.fresh().await.unwrap();
 
     // Half the sales projected as they come (the projector free), half left in the log by a
-    // process that stops before projecting them, and replayed by the next.
-    // Each half's purchases run at once, so the two journals' appends are in the store together.
+    // process that stops before projecting them, and replayed by the next. Each half's purchases
+    // run at once, so the two journals' appends are in the store together.
     let (live, left) = buyers.split_at(BUYERS / 2);
     let sell = |buyers: &[String]| {
         let sales: Vec<_> =
