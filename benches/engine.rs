@@ -201,7 +201,7 @@ fn durable_purchases(c: &mut Criterion) {
                         stock: Restock::Items(items),
                         actor: "bench".into(),
                     };
-                    engine.supervisor.product(&code(), restock).await.unwrap().unwrap();
+                    engine.lanes.product(&code(), restock).await.unwrap().unwrap();
                     let started = Instant::now();
                     let purchases = (0..PURCHASES_PER_ITERATION).map(|i| {
                         let engine = engine.clone();
@@ -252,7 +252,7 @@ fn funded_engine(system: &actix_rt::SystemRunner, name: &str) -> Engine {
 
 /// Prints what the journal did over the run, stops the engine and drops its database.
 fn report_and_drop(system: &actix_rt::SystemRunner, engine: Engine, name: &str) {
-    let journal = engine.supervisor.journal().stats();
+    let journal = engine.lanes.journal_stats();
     let batches = journal.batches_committed.load(std::sync::atomic::Ordering::Relaxed).max(1);
     let events = journal.events_committed.load(std::sync::atomic::Ordering::Relaxed);
     let micros = journal.commit_micros_total.load(std::sync::atomic::Ordering::Relaxed);

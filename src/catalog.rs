@@ -159,7 +159,7 @@ impl Catalog {
     /// Creates an empty product; its stock comes through its actor. `false` when the code exists
     /// (checked and written in one statement, so two creates of one code cannot both succeed).
     pub async fn create(&self, code: &ProductCode, name: &str, price: Money, kind: StockKind) -> anyhow::Result<bool> {
-        let now = self.actors.supervisor().clock().now();
+        let now = self.actors.lanes().clock().now();
         let row = ProductRow {
             reseller_price: None,
             code: code.clone(),
@@ -176,7 +176,7 @@ impl Catalog {
             updated_at: now,
         };
         // Changes of an actor of this code still in the journal (there are none for a new code) go first.
-        self.actors.supervisor().journal().flush().await.with_context(|| format!("creating product {code}"))?;
+        self.actors.lanes().of_product(code).flush().await.with_context(|| format!("creating product {code}"))?;
         let created = self.store.create_product(&row).await.with_context(|| format!("creating product {code}"))?;
         self.codes.write().expect("catalog lock").insert(code.clone());
         Ok(created)

@@ -1,4 +1,4 @@
-//! The engine core: store (migrated), supervisor (journal, actors), checkout coordinator,
+//! The engine core: store (migrated), the supervisors' lanes (journals, actors), checkout coordinator,
 //! recovery, the shop's settings and catalogue. It knows no provider and starts no worker:
 //! `startup` starts it, with its workers, and adds the gateway on top.
 
@@ -13,9 +13,10 @@ use warung_actors::domain::Clock;
 use warung_actors::runtime::Notice;
 
 use crate::catalog::Catalog;
-use crate::checkout::{Checkout, CheckoutSettings, Supervisor};
+use crate::checkout::{Checkout, CheckoutSettings};
 use crate::cluster::wakes::Wakes;
 use crate::cluster::{Actors, Joined};
+use crate::records::Lanes;
 use crate::settings::Settings;
 use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
@@ -24,7 +25,8 @@ use crate::store::{self, Store};
 pub struct Engine {
     pub settings: Settings,
     pub store: Arc<dyn Store>,
-    pub supervisor: Supervisor,
+    /// The actors' supervisors, one per lane (`engine.lanes`), as one.
+    pub lanes: Lanes,
     pub checkout: Checkout,
     /// What products exist.
     pub catalog: Catalog,
@@ -69,10 +71,10 @@ impl Engine {
         clock: Clock,
         joined: Option<&Joined>,
     ) -> anyhow::Result<(Engine, UnboundedReceiver<Notice>)> {
-        let (supervisor, notices) = Supervisor::start(store.clone(), clock, settings.supervisor());
+        let (lanes, notices) = Lanes::start(store.clone(), clock, settings.supervisor(), settings.engine.lanes).await;
         let actors = match joined {
-            Some(joined) => joined.attach(supervisor.clone()),
-            None => Actors::local(supervisor.clone()),
+            Some(joined) => joined.attach(lanes.clone()),
+            None => Actors::local(lanes.clone()),
         };
         let checkout_settings = CheckoutSettings::from_settings(&settings.engine);
         let checkout = Checkout::new(actors, store.clone(), checkout_settings);
@@ -87,7 +89,7 @@ impl Engine {
         tracing::info!(backend = store.backend(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
         let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
-        let engine = Engine { settings, store, supervisor, checkout, catalog, shop, cluster: joined.cloned() };
+        let engine = Engine { settings, store, lanes, checkout, catalog, shop, cluster: joined.cloned() };
         if joined.is_some() {
             spawn_cache_reloads(engine.clone());
         }
@@ -113,8 +115,8 @@ impl Engine {
     /// Waits until every change made so far is stored (or has failed), then closes the store.
     /// An error means the last changes could not be stored: their callers were told so.
     pub async fn shutdown(&self) -> Result<(), warung_actors::runtime::CallError> {
-        self.supervisor.stop_watching();
-        let flushed = self.supervisor.flush().await;
+        self.lanes.stop_watching();
+        let flushed = self.lanes.flush().await;
         if let Err(error) = &flushed {
             tracing::error!(%error, "journal flush at shutdown failed");
         }

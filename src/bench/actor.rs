@@ -140,7 +140,7 @@ pub async fn prepare(sale: &FlashSale, on_sqlite: bool) -> anyhow::Result<ActorC
     if let Some(Err(error)) = funded.into_iter().find(Result::is_err) {
         anyhow::bail!("funding the wallets: {error}");
     }
-    engine.supervisor.flush().await.context("storing the wallets")?;
+    engine.lanes.flush().await.context("storing the wallets")?;
     // The sale starts on an engine at rest: its tables show the preparation, so neither the
     // projector's catch-up of the wallets nor its lag limits fall into the sale's figures.
     if let Some(projection) = engine.store.projection() {
@@ -189,7 +189,7 @@ async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -
 }
 
 fn journal_figures(engine: &Engine) -> (u64, u64, u64) {
-    let stats = engine.supervisor.journal().stats();
+    let stats = engine.lanes.journal_stats();
     (
         stats.batches_committed.load(Ordering::Relaxed),
         stats.events_committed.load(Ordering::Relaxed),
@@ -237,7 +237,7 @@ impl ActorContender {
     /// resident memory at the peak and after: what a customer costs once idle.
     async fn passivate_all(&self) {
         let at_peak = memory::resident();
-        let stopped = self.engine.supervisor.stop_actors(|_| true).await;
+        let stopped = self.engine.lanes.stop_actors(|_| true).await;
         if let (Some(at_peak), Some(after)) = (at_peak, memory::resident()) {
             *self.resident_after.lock().expect("memory lock") = Some((at_peak, after, stopped));
         }
@@ -307,7 +307,7 @@ impl Contender for ActorContender {
     }
 
     async fn verify(&self) -> anyhow::Result<Verification> {
-        self.engine.supervisor.flush().await.context("flushing the journal")?;
+        self.engine.lanes.flush().await.context("flushing the journal")?;
         self.passivate_all().await;
         let store = self.engine.store.as_ref();
         let audit = crate::audit::audit(store).await?;

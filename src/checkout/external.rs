@@ -90,7 +90,7 @@ impl Checkout {
         };
         let reserved = self.reserve(product, None, reserve).await?;
         let row = self.order_row(customer, product, &reserved, method, OrderState::AwaitingPayment);
-        if let Err(error) = self.store_records(vec![ShopRecord::Order(row.clone())]).await {
+        if let Err(error) = self.store_records(customer, vec![ShopRecord::Order(row.clone())]).await {
             self.release(&order, product, ReleaseReason::Failed).await.ok();
             return Err(error);
         }
@@ -129,7 +129,7 @@ impl Checkout {
                 return Err(CheckoutError::OrderNotOpen { state: OrderState::Paid })
             }
             Err(ProductRejection::ReservationReleased { .. } | ProductRejection::ReservationNotFound) => {
-                self.store_records(vec![cancelled.record()]).await?
+                self.store_records(&row.customer, vec![cancelled.record()]).await?
             }
             Err(rejection) => return Err(CheckoutError::Product(rejection)),
         }

@@ -36,7 +36,7 @@ use warung_actors::wallet::WalletBalance;
 
 use order::{Order, OrderCommand, OrderOutcome};
 
-pub use crate::records::{AuditRow, ShopRecord, Supervisor};
+pub use crate::records::{AuditRow, Lanes, ShopRecord};
 pub use errors::CheckoutError;
 pub use external::PendingOrder;
 pub use order::{OrderRow, OrderState, PaymentMethod};
@@ -153,7 +153,7 @@ impl Drop for Claim<'_> {
 
 impl Checkout {
     pub fn new(actors: Actors, store: Arc<dyn Store>, settings: CheckoutSettings) -> Checkout {
-        let clock = actors.supervisor().clock();
+        let clock = actors.lanes().clock();
         let (notices, _) = broadcast::channel(ORDER_NOTICES_BUFFERED_MAX);
         Checkout {
             inner: Arc::new(Inner {
@@ -189,13 +189,14 @@ impl Checkout {
         let mut order = Order::new(row.clone());
         let outcome = order.apply(command, self.inner.clock.now())?;
         if matches!(outcome, OrderOutcome::Moved { .. }) {
-            self.store_records(vec![order.record()]).await?;
+            self.store_records(&row.customer, vec![order.record()]).await?;
         }
         Ok(outcome)
     }
 
-    pub fn supervisor(&self) -> &Supervisor {
-        self.inner.actors.supervisor()
+    /// This process's supervisors, one per lane.
+    pub fn lanes(&self) -> &Lanes {
+        self.inner.actors.lanes()
     }
 
     /// The actors, here or on the nodes that own them.
@@ -280,9 +281,12 @@ impl Checkout {
         }
     }
 
-    /// Stores records that go with no actor's change and waits until they are durable.
-    async fn store_records(&self, records: Vec<ShopRecord>) -> Result<(), CheckoutError> {
-        let ticket = self.inner.actors.supervisor().journal().submit_records(records).await;
+    /// Stores records of `customer`'s that go with no actor's change and waits until they are
+    /// durable. They go through the journal of the customer's lane, which writes the customer's
+    /// rows in the order they were made.
+    async fn store_records(&self, customer: &CustomerId, records: Vec<ShopRecord>) -> Result<(), CheckoutError> {
+        let lane = self.inner.actors.lanes().of_customer(customer);
+        let ticket = lane.journal().submit_records(records).await;
         ticket.await.map_err(|e| CheckoutError::Unavailable(e.into()))
     }
 

@@ -75,7 +75,7 @@ impl Checkout {
             }
         }
         for code in store.products_with_open_reservations().await?.into_iter().filter(|code| scope.has_product(code)) {
-            if let Err(error) = self.inner.actors.supervisor().ensure_product(&code).await {
+            if let Err(error) = self.inner.actors.lanes().ensure_product(&code).await {
                 tracing::error!(product = %code, %error, "could not activate a product with open reservations");
             }
         }
@@ -230,7 +230,7 @@ impl Checkout {
         match self.inner.actors.wallet_with(&row.customer, refund, vec![failed.record()]).await {
             Ok(Ok(_)) => Settled::Compensated,
             Ok(Err(WalletRejection::OriginalNotFound)) | Ok(Err(WalletRejection::AlreadyRefunded)) => {
-                match self.store_records(vec![failed.record()]).await {
+                match self.store_records(&row.customer, vec![failed.record()]).await {
                     Ok(()) => Settled::Compensated,
                     Err(_) => Settled::StateLater,
                 }

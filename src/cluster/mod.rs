@@ -63,21 +63,21 @@ impl Joined {
         assert!(self.flows.set(run).is_ok(), "one way to run flows");
     }
 
-    /// Limits this node's supervisor to the actors of the shards it owns, starts serving the
+    /// Limits this node's lanes to the actors of the shards it owns, starts serving the
     /// calls other nodes send to them, and returns the actors as the flows call them.
-    pub fn attach(&self, supervisor: crate::records::Supervisor) -> Actors {
+    pub fn attach(&self, lanes: crate::records::Lanes) -> Actors {
         let owned = self.node.owned().clone();
         let owns = owned.clone();
-        supervisor.activate_only(std::sync::Arc::new(move |key| match key {
+        lanes.activate_only(std::sync::Arc::new(move |key| match key {
             warung_actors::journal::ActorKey::Product(code) => owns.owns(Shard::of_product(code)),
             warung_actors::journal::ActorKey::Wallet(customer) => owns.owns(Shard::of_customer(customer)),
             _ => true,
         }));
-        let stopping = supervisor.clone();
+        let stopping = lanes.clone();
         self.node.on_hand_off(std::sync::Arc::new(move |shards: Vec<Shard>| {
-            let supervisor = stopping.clone();
+            let lanes = stopping.clone();
             Box::pin(async move {
-                let stopped = supervisor
+                let stopped = lanes
                     .stop_actors(|key| match key {
                         warung_actors::journal::ActorKey::Product(code) => shards.contains(&Shard::of_product(code)),
                         warung_actors::journal::ActorKey::Wallet(customer) => {
@@ -86,19 +86,14 @@ impl Joined {
                         _ => false,
                     })
                     .await;
-                if let Err(error) = supervisor.flush().await {
+                if let Err(error) = lanes.flush().await {
                     tracing::error!(%error, "flushing before a hand-off failed");
                 }
                 tracing::info!(stopped, "stopped the actors of shards handed off");
             })
         }));
-        let intake = serve::Intake::new(
-            self.nats.clone(),
-            self.name.clone(),
-            supervisor.clone(),
-            owned.clone(),
-            self.flows.clone(),
-        );
+        let intake =
+            serve::Intake::new(self.nats.clone(), self.name.clone(), lanes.clone(), owned.clone(), self.flows.clone());
         tokio::spawn(intake.run());
         let remote = Remote {
             client: self.nats.clone(),
@@ -107,7 +102,7 @@ impl Joined {
             deadline: self.route_deadline,
             counters: self.remote_counters.clone(),
         };
-        Actors::clustered(supervisor, std::sync::Arc::new(remote))
+        Actors::clustered(lanes, std::sync::Arc::new(remote))
     }
 }
 

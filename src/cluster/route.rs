@@ -23,7 +23,7 @@ use super::remote::Remote;
 use super::scope::Scope;
 use super::shard::Shard;
 use super::wire::{self, Request};
-use crate::records::{ShopRecord, Supervisor};
+use crate::records::{Lanes, ShopRecord};
 
 /// The first pause before asking again when a shard is between owners; doubled up to
 /// `ROUTE_BACKOFF_MAX_MS`.
@@ -31,7 +31,8 @@ const ROUTE_BACKOFF_FIRST_MS: u64 = 5;
 const ROUTE_BACKOFF_MAX_MS: u64 = 200;
 #[derive(Clone)]
 pub struct Actors {
-    local: Supervisor,
+    /// This process's actors, in their lanes.
+    local: Lanes,
     remote: Option<Arc<Remote>>,
 }
 
@@ -43,15 +44,16 @@ enum Place<'a> {
 
 impl Actors {
     /// Every actor on this node: one node, no cluster.
-    pub fn local(supervisor: Supervisor) -> Actors {
-        Actors { local: supervisor, remote: None }
+    pub fn local(lanes: Lanes) -> Actors {
+        Actors { local: lanes, remote: None }
     }
 
-    pub fn clustered(supervisor: Supervisor, remote: Arc<Remote>) -> Actors {
-        Actors { local: supervisor, remote: Some(remote) }
+    pub fn clustered(lanes: Lanes, remote: Arc<Remote>) -> Actors {
+        Actors { local: lanes, remote: Some(remote) }
     }
 
-    pub fn supervisor(&self) -> &Supervisor {
+    /// This node's own actors, in their lanes.
+    pub fn lanes(&self) -> &Lanes {
         &self.local
     }
 

@@ -21,7 +21,7 @@ use super::flows_seen::FlowsSeen;
 use super::node::OwnedShards;
 use super::shard::Shard;
 use super::wire::{self, Answer, Request};
-use crate::records::{ShopRecord, Supervisor};
+use crate::records::{Lanes, ShopRecord};
 
 /// Calls from other nodes handled at once; more are answered "busy".
 pub const REMOTE_CALLS_IN_FLIGHT_MAX: usize = 4_096;
@@ -36,8 +36,8 @@ pub type FlowRun = Arc<dyn Fn(serde_json::Value) -> BoxFuture<'static, Answer> +
 /// Set once the engine is built; until then a flow is answered "not owner" (asked again).
 pub type FlowSlot = Arc<std::sync::OnceLock<FlowRun>>;
 
-type ProductRun = fn(Supervisor, ProductCode, serde_json::Value, Vec<ShopRecord>) -> BoxFuture<'static, Answer>;
-type WalletRun = fn(Supervisor, CustomerId, serde_json::Value, Vec<ShopRecord>) -> BoxFuture<'static, Answer>;
+type ProductRun = fn(Lanes, ProductCode, serde_json::Value, Vec<ShopRecord>) -> BoxFuture<'static, Answer>;
+type WalletRun = fn(Lanes, CustomerId, serde_json::Value, Vec<ShopRecord>) -> BoxFuture<'static, Answer>;
 
 /// Every product command a remote caller may send, by wire tag.
 fn product_runs() -> HashMap<&'static str, ProductRun> {
@@ -71,25 +71,25 @@ fn wallet_runs() -> HashMap<&'static str, WalletRun> {
 }
 
 async fn run_product<C: ProductRequest + Sync>(
-    supervisor: Supervisor,
+    lanes: Lanes,
     code: ProductCode,
     command: serde_json::Value,
     attach: Vec<ShopRecord>,
 ) -> Answer {
     match serde_json::from_value::<C>(command) {
-        Ok(command) => done(&supervisor.product_with(&code, command, attach).await),
+        Ok(command) => done(&lanes.product_with(&code, command, attach).await),
         Err(error) => Answer::Malformed(error.to_string()),
     }
 }
 
 async fn run_wallet<C: WalletRequest + Sync>(
-    supervisor: Supervisor,
+    lanes: Lanes,
     customer: CustomerId,
     command: serde_json::Value,
     attach: Vec<ShopRecord>,
 ) -> Answer {
     match serde_json::from_value::<C>(command) {
-        Ok(command) => done(&supervisor.wallet_with(&customer, command, attach).await),
+        Ok(command) => done(&lanes.wallet_with(&customer, command, attach).await),
         Err(error) => Answer::Malformed(error.to_string()),
     }
 }
@@ -105,7 +105,7 @@ fn done<T: serde::Serialize>(reply: &T) -> Answer {
 pub struct Intake {
     client: async_nats::Client,
     cluster: String,
-    supervisor: Supervisor,
+    lanes: Lanes,
     owned: Arc<OwnedShards>,
     permits: Arc<Semaphore>,
     products: HashMap<&'static str, ProductRun>,
@@ -118,14 +118,14 @@ impl Intake {
     pub fn new(
         client: async_nats::Client,
         cluster: String,
-        supervisor: Supervisor,
+        lanes: Lanes,
         owned: Arc<OwnedShards>,
         flows: FlowSlot,
     ) -> Intake {
         Intake {
             client,
             cluster,
-            supervisor,
+            lanes,
             owned,
             permits: Arc::new(Semaphore::new(REMOTE_CALLS_IN_FLIGHT_MAX)),
             products: product_runs(),
@@ -194,18 +194,18 @@ impl Intake {
         if !here {
             return Answer::NotOwner;
         }
-        let supervisor = self.supervisor.clone();
+        let lanes = self.lanes.clone();
         match request {
             Request::Product { code, tag, command, attach } => match self.products.get(tag.as_str()) {
-                Some(run) => run(supervisor, code, command, attach).await,
+                Some(run) => run(lanes, code, command, attach).await,
                 None => Answer::Malformed(format!("unknown product command {tag}")),
             },
             Request::Wallet { customer, tag, command, attach } => match self.wallets.get(tag.as_str()) {
-                Some(run) => run(supervisor, customer, command, attach).await,
+                Some(run) => run(lanes, customer, command, attach).await,
                 None => Answer::Malformed(format!("unknown wallet command {tag}")),
             },
-            Request::ProductSnapshot { code } => done(&supervisor.product_snapshot(&code).await),
-            Request::WalletBalance { customer } => done(&supervisor.wallet_balance(&customer).await),
+            Request::ProductSnapshot { code } => done(&lanes.product_snapshot(&code).await),
+            Request::WalletBalance { customer } => done(&lanes.wallet_balance(&customer).await),
             Request::Flow { id, flow, .. } => match self.flows.get() {
                 Some(run) => self.flows_seen.once(id, || run(flow)).await,
                 None => Answer::NotOwner,

@@ -44,7 +44,7 @@ async fn readiness(engine: &Engine, gateway: &Gateway) -> (bool, serde_json::Val
         Ok(()) => engine.store.migrations_pending().await.map_err(|e| e.to_string()),
         Err(_) => Err("store unreachable".to_string()),
     };
-    let journal = engine.supervisor.flush().await;
+    let journal = engine.lanes.flush().await;
     let migrations = match &pending {
         Ok(0) => "applied".to_string(),
         Ok(n) => format!("{n} pending: run `warung migrate`"),

@@ -87,7 +87,7 @@ async fn actors(
     gateway: web::Data<Gateway>,
     listing: web::Query<Listing>,
 ) -> Result<HttpResponse, ApiError> {
-    let sup = &engine.supervisor;
+    let sup = &engine.lanes;
     let mut actors = sup.actors();
     actors.sort_by_key(|actor| std::cmp::Reverse(actor.mailbox_depth));
     match listing.sort.as_deref() {
@@ -98,7 +98,7 @@ async fn actors(
         }
     }
     actors.truncate(listing.limit.unwrap_or(OPS_ACTORS_LISTED_MAX).min(OPS_ACTORS_LISTED_MAX));
-    let journal = sup.journal().stats();
+    let journal = sup.journal_stats();
     let counters = sup.counters();
     Ok(HttpResponse::Ok().json(json!({
         "actors": actors,
@@ -113,8 +113,9 @@ async fn actors(
             "restarted": sup.restarts(),
             "reloaded_after_failed_commit": counters.reloaded_after_failed_commit.load(Ordering::Relaxed),
         },
+        "lanes": sup.count(),
         "journal": {
-            "queued_submissions": sup.journal().queued(),
+            "queued_submissions": sup.journal_queued(),
             "batches_committed": journal.batches_committed.load(Ordering::Relaxed),
             "batches_failed": journal.batches_failed.load(Ordering::Relaxed),
             "events_committed": journal.events_committed.load(Ordering::Relaxed),
@@ -185,7 +186,7 @@ async fn gateway_view(engine: web::Data<Engine>, gateway: web::Data<Gateway>) ->
 #[get("/actors/{kind}/{id}")]
 async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let (kind, id) = path.into_inner();
-    let sup = &engine.supervisor;
+    let sup = &engine.lanes;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "actor_not_found", "no such actor");
     let unavailable = |e: CallError| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string());
     let report = |kind: &str, shown: &str| sup.actors().into_iter().find(|r| r.kind == kind && r.id == shown);

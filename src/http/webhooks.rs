@@ -79,7 +79,7 @@ async fn whatsapp_deliver(
     for why in &webhook.skipped {
         tracing::warn!(why, "whatsapp webhook element skipped");
     }
-    let now = engine.supervisor.clock().now();
+    let now = engine.lanes.clock().now();
     let (mut new, mut duplicates) = (0, 0);
     for event in &webhook.events {
         let (id, payload) = inbox::record_of(event);
@@ -150,7 +150,7 @@ async fn midtrans_notify(
         transaction.transaction_status.to_ascii_lowercase(),
         transaction.transaction_id.as_deref().unwrap_or("")
     );
-    let now = engine.supervisor.clock().now();
+    let now = engine.lanes.clock().now();
     let payload = unsigned(value_for_inbox);
     let entry = InboxEntry {
         provider: MIDTRANS,

@@ -37,3 +37,6 @@ pub struct AuditRow {
 
 /// The actors' supervisor as the shop runs it: its journal carries `ShopRecord`s.
 pub type Supervisor = warung_actors::supervisor::Supervisor<ShopRecord>;
+
+/// The supervisors of the process's lanes, as one (`warung_actors::supervisor::Lanes`).
+pub type Lanes = warung_actors::supervisor::Lanes<ShopRecord>;

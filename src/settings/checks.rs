@@ -72,6 +72,9 @@ impl Settings {
         if self.engine.mailbox_capacity == 0 {
             problems.push("engine.mailbox_capacity must be positive".to_string());
         }
+        if !(1..=warung_actors::supervisor::LANES_MAX).contains(&self.engine.lanes) {
+            problems.push(format!("engine.lanes must be between 1 and {}", warung_actors::supervisor::LANES_MAX));
+        }
         if self.engine.journal_batch_events_max == 0 {
             problems.push("engine.journal_batch_events_max must be positive".to_string());
         }

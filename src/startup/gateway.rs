@@ -43,13 +43,13 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         &whatsapp.phone_number_id,
         whatsapp.access_token.clone(),
     );
-    let clock = engine.supervisor.clock();
+    let clock = engine.lanes.clock();
     let one_sender: Option<outbox::MaySend> = engine.cluster.as_ref().map(|joined| {
         let node = joined.node.clone();
         Arc::new(move || node.sends_outbox()) as outbox::MaySend
     });
     let signal = outbox::start(
-        &engine.supervisor,
+        engine.lanes.home(),
         engine.store.clone(),
         graph,
         whatsapp.messages_per_second,
@@ -79,13 +79,13 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
         store: engine.store.clone(),
         actors: engine.checkout.actors().clone(),
         shop: engine.shop.clone(),
-        clock: engine.supervisor.clock(),
+        clock: engine.lanes.clock(),
     };
     let products = Products {
         actors: engine.checkout.actors().clone(),
         catalog: engine.catalog.clone(),
         prices: prices.clone(),
-        clock: engine.supervisor.clock(),
+        clock: engine.lanes.clock(),
     };
     let conversation = Conversation {
         store: engine.store.clone(),
@@ -108,7 +108,7 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
     let alert_watch = AlertWatch::new(WatchParts {
         alerts: alerts.clone(),
         desk: desk.clone(),
-        supervisor: engine.supervisor.clone(),
+        lanes: engine.lanes.clone(),
         counters: counters.clone(),
         audit_every_hours: Some(settings.audit.every_hours).filter(|hours| *hours > 0),
         store_down_alert_after_ms: STORE_DOWN_ALERT_MS,
@@ -116,7 +116,7 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
     if settings.alerts.watch_every_secs > 0 {
         alert_watch.spawn(std::time::Duration::from_secs(settings.alerts.watch_every_secs));
     }
-    let restart_budget = engine.supervisor.restart_budget();
+    let restart_budget = engine.lanes.restart_budget();
     let inbox = Inbox::new(
         conversation.clone(),
         qris.clone(),
@@ -131,7 +131,7 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
             pool: joined.node.pool().clone(),
         }),
     );
-    let sweep = workers::spawn_gateway(&engine.supervisor, &qris, &inbox, &signal);
+    let sweep = workers::spawn_gateway(engine.lanes.home(), &qris, &inbox, &signal);
     Ok(Gateway {
         sweep,
         outbox: signal,

@@ -108,13 +108,13 @@ impl Application {
         tracing::info!("stopping: no new requests; finishing those in progress");
         // The conversations die with the HTTP workers they run on: not crashes; what they had yet
         // to answer stays recorded and is answered at the next start.
-        engine.supervisor.stop_watching();
+        engine.lanes.stop_watching();
         http.stop(true).await;
         let _ = running.await;
         // In simulator mode the stand-in Graph API was served by the HTTP server just stopped.
         if gateway.whatsapp.mode == WhatsAppMode::Live {
             let within = Duration::from_secs(OUTBOX_SHUTDOWN_DRAIN_SECS);
-            let left = wait_until_sent(engine.store.as_ref(), engine.supervisor.clock(), within).await;
+            let left = wait_until_sent(engine.store.as_ref(), engine.lanes.clock(), within).await;
             tracing::info!(left, "outbox drained (what is left is sent at the next start)");
         }
         tracing::info!("HTTP stopped; flushing the journal");

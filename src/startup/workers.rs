@@ -9,10 +9,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use warung_actors::runtime::Notice;
 
 use crate::checkout::Checkout;
-use crate::checkout::Supervisor;
 use crate::flows::inbox::Inbox;
 use crate::flows::outbox::OutboxSignal;
 use crate::flows::qris::{Qris, QrisSweeper, SweepStats, QRIS_SWEEPER, QRIS_SWEEPER_MAILBOX_MAX};
+use crate::records::Supervisor;
 
 /// How often pending saldo orders whose flow died are looked for (and payment surpluses that
 /// could not be credited are tried again).

@@ -72,7 +72,7 @@ async fn wallets_stay_indexed(backend: Backend) {
     }
     // Activations, several times over, so the reads' connections have each read wallets often.
     for _ in 0..ACTIVATION_ROUNDS {
-        engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Wallet(_))).await;
+        engine.lanes.stop_actors(|key| matches!(key, ActorKey::Wallet(_))).await;
         for name in &early {
             engine.checkout.balance(&customer(name)).await.unwrap();
         }
@@ -90,7 +90,7 @@ async fn wallets_stay_indexed(backend: Backend) {
     for (n, name) in early.iter().enumerate() {
         fund(&engine, name, 2 * PRICE + n as u64).await;
     }
-    engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Wallet(_))).await;
+    engine.lanes.stop_actors(|key| matches!(key, ActorKey::Wallet(_))).await;
     for name in &early {
         let balance = engine.checkout.balance(&customer(name)).await.unwrap();
         assert!(balance.balance > Money::rupiah(3 * PRICE - 1), "{name}: {balance:?}");
@@ -146,7 +146,7 @@ async fn a_product_with_a_long_history_activates_reading_only_its_newest_reserva
     .await
     .unwrap();
 
-    engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Product(_))).await;
+    engine.lanes.stop_actors(|key| matches!(key, ActorKey::Product(_))).await;
     let read_before = reservations_index_entries_read(&raw).await;
     engine.checkout.buy_with_saldo(&buyer, &product, 1).await.expect("the product activates and sells");
     let db = engine.stop().await;

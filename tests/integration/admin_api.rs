@@ -201,7 +201,7 @@ async fn products_are_created_edited_restocked_and_audited(backend: Backend) {
 
     // The stored row agrees after a restart.
     let engine = engine.restart().await;
-    let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
+    let snapshot = engine.lanes.product_snapshot(&code("viu")).await.unwrap();
     assert_eq!((snapshot.name.as_str(), snapshot.active, snapshot.sold), ("Viu 30 hari", true, 1));
     engine.finish().await;
 }
@@ -246,7 +246,7 @@ async fn a_large_price_change_waits_for_a_confirming_call(backend: Backend) {
     );
 
     // A request whose window has passed is refused and closed; one overtaken by another change too.
-    let now = engine.supervisor.clock().now();
+    let now = engine.lanes.clock().now();
     let stale = PriceRequest {
         id: "PR-stale".into(),
         product: code("viu"),
@@ -520,7 +520,7 @@ async fn a_restock_reference_is_bound_to_its_content_after_a_restart_and_beyond_
             stock: warung_actors::product::Restock::Count(1),
             actor: "test".into(),
         };
-        engine.supervisor.product(&pulsa, command).await.unwrap().unwrap();
+        engine.lanes.product(&pulsa, command).await.unwrap().unwrap();
     }
     let engine = engine.restart().await;
     let admin = spawn_admin(engine.clone()).await;
@@ -534,9 +534,9 @@ async fn a_restock_reference_is_bound_to_its_content_after_a_restart_and_beyond_
     assert_eq!(status, 200, "{body}");
     let (status, body) = admin.send("post", "/products/pulsa/stock", json!({"reference": "c0", "count": 7})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("exists_with_different_content")), "{body}");
-    let viu = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
+    let viu = engine.lanes.product_snapshot(&code("viu")).await.unwrap();
     assert_eq!(viu.available, 2, "nothing added");
-    let pulsa = engine.supervisor.product_snapshot(&code("pulsa")).await.unwrap();
+    let pulsa = engine.lanes.product_snapshot(&code("pulsa")).await.unwrap();
     assert_eq!(
         pulsa.available,
         5 + warung_actors::product::PRODUCT_REFERENCES_REMEMBERED_MAX as i64,

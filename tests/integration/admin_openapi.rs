@@ -33,7 +33,7 @@ async fn the_admin_api_answers_as_its_openapi_document_says() {
     engine.catalog.create(&pulsa, "Pulsa 10k", Money::rupiah(10_000), StockKind::Counted).await.unwrap();
     let stock =
         ProductCommand::Restock { reference: reference("pulsa-1"), stock: Restock::Count(50), actor: "test".into() };
-    engine.supervisor.product(&pulsa, stock).await.unwrap().unwrap();
+    engine.lanes.product(&pulsa, stock).await.unwrap().unwrap();
     fund(&engine, "budi", 100_000).await;
     let paid = engine.checkout.buy_with_saldo(&customer("budi"), &viu, 1).await.unwrap().order;
     let awaiting = engine.checkout.buy_with_external(&customer("siti"), &pulsa, 2).await.unwrap().order;

@@ -33,7 +33,7 @@ fn watch(shop: &Shop, store_down_ms: i64, audit: Option<u64>) -> AlertWatch {
     AlertWatch::new(WatchParts {
         alerts: shop.gateway.alerts.clone(),
         desk: shop.gateway.desk.clone(),
-        supervisor: shop.engine.supervisor.clone(),
+        lanes: shop.engine.lanes.clone(),
         counters: shop.gateway.counters.clone(),
         audit_every_hours: audit,
         store_down_alert_after_ms: store_down_ms,

@@ -30,7 +30,7 @@ async fn a_catalog_imports_once_and_refuses_duplicate_items(backend: Backend) {
     .unwrap();
     let refused = engine.catalog.import(warung::catalog::parse(&toml).unwrap()).await.unwrap_err();
     assert!(refused.to_string().contains("already in stock"), "{refused}");
-    let viu = engine.supervisor.product_snapshot(&code("viu1b")).await.unwrap();
+    let viu = engine.lanes.product_snapshot(&code("viu1b")).await.unwrap();
     assert_eq!((viu.available, viu.price), (2, Money::rupiah(16_000)));
 
     let bad = dir.path().join("bad.json");
@@ -117,7 +117,7 @@ async fn a_product_code_is_created_once_even_by_two_callers_at_the_same_moment(b
     let kind = warung_actors::journal::StockKind::Items;
     let again = engine.catalog.create(&product, "Viu again", Money::rupiah(1_000), kind).await.unwrap();
     assert!(!again, "an existing code is not created again");
-    let snapshot = engine.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = engine.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.price), (3, Money::rupiah(15_000)), "and nothing of it changed");
 
     let fresh = code("netflix");

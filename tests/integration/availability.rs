@@ -13,7 +13,7 @@ async fn customers_whose_replies_back_off_do_not_hold_up_everyone_elses() {
     let shop = spawn_shop(Backend::Sqlite).await;
     // Eleven customers with a hundred replies each waiting out Meta's pair limit (131056) for
     // an hour: older than anything else in the outbox.
-    let later = shop.engine.supervisor.clock().now() + 3_600_000;
+    let later = shop.engine.lanes.clock().now() + 3_600_000;
     for who in 0..11 {
         let entries: Vec<NewOutbox> = (0..100)
             .map(|i| NewOutbox {
@@ -45,7 +45,7 @@ async fn a_poison_message_is_answered_and_its_sender_is_answered_again() {
         stock: warung_actors::product::Restock::Count(1),
         actor: "test".into(),
     };
-    shop.engine.supervisor.product(&giant, restock).await.unwrap().unwrap();
+    shop.engine.lanes.product(&giant, restock).await.unwrap().unwrap();
 
     let top_up = shop.ask("6284200", "topup 1.000.000.000.000", 1).await;
     assert!(!top_up.is_empty(), "answered");
@@ -73,7 +73,7 @@ async fn a_customer_holds_at_most_one_open_top_up() {
 #[actix_rt::test]
 async fn one_customers_unsent_backlog_is_capped() {
     let engine = TestEngine::start(Backend::Postgres).await;
-    let later = engine.supervisor.clock().now() + 3_600_000;
+    let later = engine.lanes.clock().now() + 3_600_000;
     let entries: Vec<NewOutbox> = (0..150)
         .map(|i| NewOutbox {
             dedup_key: format!("flood:{i}"),

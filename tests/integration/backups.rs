@@ -67,7 +67,7 @@ async fn a_backup_taken_while_selling_restores_to_the_moment_it_was_taken(backen
         restored_paid.len()
     );
     assert!(sold_after < BUYERS, "the backup was taken while the sale went on");
-    let drill = restored.supervisor.product_snapshot(&product).await.unwrap();
+    let drill = restored.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((drill.sold as usize, drill.available as usize), (restored_paid.len(), BUYERS - restored_paid.len()));
     for (order, buyer) in &restored_paid {
         assert_eq!(live_paid.get(order), Some(buyer), "order {order} is the live store's, for the same buyer");
@@ -75,7 +75,7 @@ async fn a_backup_taken_while_selling_restores_to_the_moment_it_was_taken(backen
     for name in &names {
         let who = customer(name);
         let bought = restored_paid.values().filter(|buyer| **buyer == who.to_string()).count() as u64;
-        let balance = restored.supervisor.wallet_balance(&who).await.unwrap();
+        let balance = restored.lanes.wallet_balance(&who).await.unwrap();
         assert_eq!(balance.balance, Money::rupiah(FUNDS - PRICE * bought), "{name}'s balance as of the snapshot");
     }
     restored.finish().await;
@@ -126,7 +126,7 @@ async fn the_backup_and_restore_commands_refuse_to_overwrite_a_store(backend: Ba
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
 
     let restored = TestEngine::on(fresh, |_| {}).await;
-    let balance = restored.supervisor.wallet_balance(&customer("6281299990000")).await.unwrap();
+    let balance = restored.lanes.wallet_balance(&customer("6281299990000")).await.unwrap();
     assert_eq!(balance.balance, Money::rupiah(25_000));
     restored.finish().await;
     db.remove().await;

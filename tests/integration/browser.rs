@@ -196,7 +196,7 @@ async fn a_customer_lists_buys_and_pays_by_qris_on_the_simulator_page_in_chromiu
     assert!(chat.contains("viu-item-0"), "the item is delivered on the page:\n{chat}");
     driver.quit().await;
 
-    let sold = engine.supervisor.product_snapshot(&code("viu")).await.unwrap().sold;
+    let sold = engine.lanes.product_snapshot(&code("viu")).await.unwrap().sold;
     assert_eq!(sold, 1);
     engine.finish().await;
 }
@@ -293,7 +293,7 @@ async fn the_admin_page_lists_products_uploads_stock_and_takes_one_off_sale_in_c
     driver.keep_screenshot("admin-page.png").await;
     driver.quit().await;
 
-    let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
+    let snapshot = engine.lanes.product_snapshot(&code("viu")).await.unwrap();
     assert_eq!((snapshot.available, snapshot.active), (4, false));
     let audit = engine.store.audit_trail(Some("viu"), 10).await.unwrap();
     assert_eq!((audit[0].admin.as_str(), audit[0].action.as_str()), ("siti", "set_active"));

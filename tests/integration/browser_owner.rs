@@ -103,7 +103,7 @@ async fn a_price_change_states_the_old_and_new_price_before_it_applies_on_a_phon
     driver.wait_for_in("product-facts", "Rp20.000").await;
     driver.quit().await;
 
-    let snapshot = engine.supervisor.product_snapshot(&code("viu")).await.unwrap();
+    let snapshot = engine.lanes.product_snapshot(&code("viu")).await.unwrap();
     assert_eq!(snapshot.price, Money::rupiah(20_000));
     let audit = engine.store.audit_trail(Some("viu"), 10).await.unwrap();
     assert_eq!((audit[0].admin.as_str(), audit[0].action.as_str()), ("siti", "set_price:member"));
@@ -133,7 +133,7 @@ async fn a_counted_product_is_created_and_restocked_by_count_on_a_phone() {
     driver.keep_screenshot("owner-restock.png").await;
     driver.quit().await;
 
-    let snapshot = engine.supervisor.product_snapshot(&code("pulsa10")).await.unwrap();
+    let snapshot = engine.lanes.product_snapshot(&code("pulsa10")).await.unwrap();
     assert_eq!((snapshot.kind, snapshot.available, snapshot.price), (StockKind::Counted, 5, Money::rupiah(11_500)));
     engine.finish().await;
 }

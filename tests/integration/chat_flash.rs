@@ -67,7 +67,7 @@ async fn two_thousand_customers_buy_fifty_items_by_chat_and_each_gets_exactly_on
 
     let orders = shop.engine.store.audit_data().await.unwrap().orders;
     assert_eq!(orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS, "exactly fifty paid orders");
-    let snapshot = shop.engine.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = shop.engine.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.sold, snapshot.available), (ITEMS as i64, 0));
     shop.finish().await;
 }

@@ -284,8 +284,7 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let left =
-        wait_until_sent(shop.engine.store.as_ref(), shop.engine.supervisor.clock(), Duration::from_secs(10)).await;
+    let left = wait_until_sent(shop.engine.store.as_ref(), shop.engine.lanes.clock(), Duration::from_secs(10)).await;
     assert_eq!(left, 0);
     for who in &customers {
         let entries = shop.engine.store.outbox_of(who).await.unwrap();
@@ -302,8 +301,7 @@ async fn a_stopping_engine_waits_until_the_due_replies_are_sent_and_not_for_thos
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let started = tokio::time::Instant::now();
-    let left =
-        wait_until_sent(shop.engine.store.as_ref(), shop.engine.supervisor.clock(), Duration::from_secs(10)).await;
+    let left = wait_until_sent(shop.engine.store.as_ref(), shop.engine.lanes.clock(), Duration::from_secs(10)).await;
     assert_eq!(left, 0, "nothing due: the entry waits for its next attempt");
     assert!(started.elapsed() < Duration::from_secs(5), "returned at once");
     assert_eq!(

@@ -25,7 +25,7 @@ async fn a_saldo_purchase_delivers_items_and_a_refused_one_takes_nothing(backend
         refused,
         CheckoutError::InsufficientBalance { available: Money::rupiah(5_000), required: Money::rupiah(15_000) }
     );
-    let snapshot = engine.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = engine.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.reserved, snapshot.sold), (2, 0, 1));
 
     let order = engine.store.order(&bought.order).await.unwrap().unwrap();
@@ -69,7 +69,7 @@ async fn an_external_payment_delivers_once_however_often_it_is_confirmed(backend
         .outcome;
     assert!(matches!(extra, PaymentOutcome::CreditedToWallet { amount, .. } if amount == Money::rupiah(21_500)));
     assert_eq!(engine.checkout.balance(&siti).await.unwrap().balance, Money::rupiah(21_500));
-    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
+    assert_eq!(engine.lanes.product_snapshot(&product).await.unwrap().sold, 1);
     assert!(engine.checkout.open_order(&siti).is_none(), "a paid order frees the customer's slot");
     engine.finish().await;
 }
@@ -81,7 +81,7 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
 
     let cancelled = engine.checkout.buy_with_external(&ani, &product, 1).await.unwrap();
     engine.checkout.cancel(&cancelled.order).await.unwrap();
-    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
+    assert_eq!(engine.lanes.product_snapshot(&product).await.unwrap().available, 1);
     let late = engine
         .checkout
         .confirm_payment(&cancelled.order, &reference("late-1"), Money::rupiah(35_000), "test")
@@ -101,7 +101,7 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
         warung::checkout::OrderNotice::Expired { order: expiring.order.clone(), customer: eko.clone() }
     );
     assert_eq!(engine.store.order(&expiring.order).await.unwrap().unwrap().state, OrderState::Expired);
-    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
+    assert_eq!(engine.lanes.product_snapshot(&product).await.unwrap().available, 1);
     assert!(engine.checkout.open_order(&eko).is_none());
 
     let late = engine
@@ -111,7 +111,7 @@ async fn a_payment_after_cancel_or_expiry_credits_the_wallet_and_never_resurrect
         .unwrap()
         .outcome;
     assert!(matches!(late, PaymentOutcome::CreditedToWallet { .. }));
-    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "a late payment buys nothing");
+    assert_eq!(engine.lanes.product_snapshot(&product).await.unwrap().sold, 0, "a late payment buys nothing");
     engine.finish().await;
 }
 
@@ -145,7 +145,7 @@ async fn state_and_idempotency_survive_a_restart(backend: Backend) {
         Money::rupiah(35_000),
         "a repeated top up is credited once"
     );
-    let snapshot = second.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = second.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.sold), (1, 1));
     let next = second.checkout.buy_with_saldo(&customer("rina"), &product, 1).await.unwrap();
     assert_ne!(next.items, bought.items);
@@ -158,12 +158,12 @@ async fn a_crashed_actor_is_restarted_from_the_store(backend: Backend) {
     fund(&engine, "joko", 45_000).await;
     engine.checkout.buy_with_saldo(&customer("joko"), &product, 1).await.unwrap();
 
-    engine.supervisor.crash_product_for_test(&product);
+    engine.lanes.crash_product_for_test(&product);
     let joko = customer("joko");
     let bought = retry_busy(|| engine.checkout.buy_with_saldo(&joko, &product, 1)).await.unwrap();
     assert_eq!(bought.items[0].expose(), "viu1b-item-1");
-    assert_eq!(engine.supervisor.restarts(), 1);
-    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 2);
+    assert_eq!(engine.lanes.restarts(), 1);
+    assert_eq!(engine.lanes.product_snapshot(&product).await.unwrap().sold, 2);
     engine.finish().await;
 }
 
@@ -208,14 +208,14 @@ async fn a_wallet_activated_again_remembers_its_balance_and_its_latest_debits(ba
         reason: "test".into(),
         actor: "test".into(),
     };
-    engine.supervisor.wallet(&again, debit("again-1")).await.unwrap().unwrap();
-    assert_eq!(engine.supervisor.stop_actors(|_| true).await, 1);
+    engine.lanes.wallet(&again, debit("again-1")).await.unwrap().unwrap();
+    assert_eq!(engine.lanes.stop_actors(|_| true).await, 1);
 
-    let repeated = engine.supervisor.wallet(&again, debit("again-1")).await.unwrap().unwrap();
+    let repeated = engine.lanes.wallet(&again, debit("again-1")).await.unwrap().unwrap();
     assert_eq!(repeated.balance.balance, Money::rupiah(15_000), "the first debit's answer, not a second debit");
-    engine.supervisor.wallet(&again, debit("again-2")).await.unwrap().unwrap();
+    engine.lanes.wallet(&again, debit("again-2")).await.unwrap().unwrap();
     assert_eq!(
-        engine.supervisor.wallet(&again, debit("again-3")).await.unwrap().unwrap_err(),
+        engine.lanes.wallet(&again, debit("again-3")).await.unwrap().unwrap_err(),
         WalletRejection::InsufficientBalance { available: Money::rupiah(5_000), requested: Money::rupiah(10_000) },
     );
     assert_eq!(engine.checkout.balance(&again).await.unwrap().balance, Money::rupiah(5_000));

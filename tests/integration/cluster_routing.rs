@@ -100,7 +100,7 @@ async fn a_purchase_reaches_the_product_and_the_wallet_on_the_nodes_that_own_the
         ProductCommand::Restock { reference: reference("stock"), stock: Restock::Items(secrets), actor: "test".into() };
     engine_a.checkout.actors().product(&product, restock).await.unwrap().unwrap();
     assert_eq!(
-        engine_a.supervisor.product_snapshot(&product).await.unwrap_err(),
+        engine_a.lanes.product_snapshot(&product).await.unwrap_err(),
         CallError::NotOwner,
         "a node does not run an actor of a shard it does not own"
     );

@@ -53,7 +53,7 @@ async fn terminated_connections_never_turn_into_false_successes(backend: Backend
     }
     let acknowledged: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let refused_unavailable = results.iter().filter(|r| matches!(r, Err(CheckoutError::Unavailable(_)))).count();
-    let failed_batches = engine.supervisor.journal().stats().batches_failed.load(Ordering::Relaxed);
+    let failed_batches = engine.lanes.journal_stats().batches_failed.load(Ordering::Relaxed);
     eprintln!(
         "{storms} storms: acknowledged {}, refused as unavailable {refused_unavailable}, failed batches {failed_batches}",
         acknowledged.len()
@@ -68,7 +68,7 @@ async fn terminated_connections_never_turn_into_false_successes(backend: Backend
 
     // Flows cut short are settled by the periodic sweep; run it now rather than wait for it.
     engine.checkout.sweep_stale_pending(0).await.unwrap();
-    engine.supervisor.flush().await.unwrap();
+    engine.lanes.flush().await.unwrap();
     for purchase in &acknowledged {
         let order = engine.store.order(&purchase.order).await.unwrap().expect("an acknowledged order is stored");
         assert_eq!(order.state, OrderState::Paid);
@@ -82,7 +82,7 @@ async fn terminated_connections_never_turn_into_false_successes(backend: Backend
         stock: warung_actors::product::Restock::Items(vec![warung_actors::domain::ItemSecret::parse("fresh").unwrap()]),
         actor: "test".into(),
     };
-    engine.supervisor.product(&product, restock).await.unwrap().unwrap();
+    engine.lanes.product(&product, restock).await.unwrap().unwrap();
     fund(&engine, "after", 1_000).await;
     let after = customer("after");
     retry_busy(|| engine.checkout.buy_with_saldo(&after, &product, 1)).await.expect("purchases work again");
@@ -96,7 +96,7 @@ type Bought = Result<warung::checkout::Purchase, CheckoutError>;
 /// what each was told, and how many of the journal's batches failed meanwhile (the funding's
 /// are not counted: a cut must land under the sale).
 async fn storm(engine: &TestEngine, product: &ProductCode, storm: usize) -> (Vec<Bought>, u64) {
-    let failed_batches = || engine.supervisor.journal().stats().batches_failed.load(Ordering::Relaxed);
+    let failed_batches = || engine.lanes.journal_stats().batches_failed.load(Ordering::Relaxed);
     let names: Vec<String> = (0..BUYERS).map(|b| format!("buyer{storm}x{b}")).collect();
     join_all(names.iter().map(|name| fund_through_cuts(engine, name))).await;
     let failed_before = failed_batches();
@@ -189,7 +189,7 @@ async fn a_database_restart_while_the_shop_is_quiet_fails_no_purchase() {
     let engine = TestEngine::start(Backend::Postgres).await;
     let product = product_with_items(&engine, "quiet", 1_000, 2).await;
     fund(&engine, "early", 1_000).await;
-    engine.supervisor.flush().await.unwrap();
+    engine.lanes.flush().await.unwrap();
 
     // The shop is quiet; meanwhile every connection is cut, as a restart would. A real wait: sqlx
     // measures a connection's idleness with std's clock, which paused time does not move.
@@ -353,7 +353,7 @@ async fn a_purchase_whose_commit_answer_was_lost_is_answered_from_what_was_store
     let engine = TestEngine::on(db, |s| s.database.url = url.into()).await;
     let product = product_with_items(&engine, "viu", 1_000, 1).await;
     fund(&engine, "6287000", 1_000).await;
-    engine.supervisor.flush().await.unwrap();
+    engine.lanes.flush().await.unwrap();
 
     // The sale's batch (its reservation is stored as committed) reaches Postgres and commits;
     // its answer never comes back.

@@ -45,7 +45,7 @@ async fn a_customer_browses_buys_with_saldo_and_checks_the_order(backend: Backen
     fund(&engine, "ani", 100_000).await;
     assert!(say(&chat, "ani", "beli viu1b").await.contains("viu1b-item-1"));
     assert_eq!(say(&chat, "ani", "beli viu1b").await, "Maaf, stok habis 🙏");
-    assert_eq!(engine.supervisor.product_snapshot(&product).await.unwrap().sold, 2);
+    assert_eq!(engine.lanes.product_snapshot(&product).await.unwrap().sold, 2);
     engine.finish().await;
 }
 

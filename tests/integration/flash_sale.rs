@@ -25,7 +25,28 @@ fn funds_of(buyer: usize) -> u64 {
 }
 
 async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(backend: Backend) {
-    sell_to_twenty_thousand(TestEngine::start(backend).await).await;
+    let engine = TestEngine::start(backend).await;
+    sell_to_twenty_thousand(&engine).await;
+    engine.finish().await;
+}
+
+/// In two lanes (`engine.lanes`), each with its actors and its journal on a thread of its own,
+/// the wallets are spread over both and the product is in one: the purchases of the other lane's
+/// buyers cross lanes (the debit stored, then the commit sent), the others do not. The sale is
+/// the same, and each lane's journal stored its own changes.
+async fn the_flash_sale_in_two_lanes_sells_exactly_one_hundred(backend: Backend) {
+    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    sell_to_twenty_thousand(&engine).await;
+    let buyers_by_lane = (0..BUYERS).fold([0; 2], |mut lanes, b| {
+        lanes[engine.lanes.lane_of_customer(&customer(&format!("buyer{b}")))] += 1;
+        lanes
+    });
+    assert!(buyers_by_lane.iter().all(|buyers| *buyers > BUYERS / 3), "the wallets are spread: {buyers_by_lane:?}");
+    for (lane, supervisor) in engine.lanes.all().iter().enumerate() {
+        let events = supervisor.journal().stats().events_committed.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(events > 0, "lane {lane} stored its own changes");
+    }
+    engine.finish().await;
 }
 
 /// The actors are on the engine's own thread by default; spread over threads of their own (and
@@ -33,21 +54,18 @@ async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(b
 #[actix_rt::test]
 async fn the_flash_sale_with_the_actors_on_threads_of_their_own_sells_exactly_one_hundred() {
     let engine = TestEngine::start_with(Backend::PostgresLog, |s| s.engine.actor_threads = 2).await;
-    sell_to_twenty_thousand(engine).await;
+    sell_to_twenty_thousand(&engine).await;
+    engine.finish().await;
 }
 
-async fn sell_to_twenty_thousand(engine: TestEngine) {
-    let product = product_with_items(&engine, "flash", PRICE, ITEMS).await;
+async fn sell_to_twenty_thousand(engine: &TestEngine) {
+    let product = product_with_items(engine, "flash", PRICE, ITEMS).await;
 
-    let funding = (0..BUYERS).map(|b| {
-        let engine = engine.clone();
-        async move { fund(&engine, &format!("buyer{b}"), funds_of(b)).await }
-    });
+    let funding = (0..BUYERS).map(|b| async move { fund(engine, &format!("buyer{b}"), funds_of(b)).await });
     join_all(funding).await;
     let funds_in: u64 = (0..BUYERS).map(funds_of).sum();
 
     let purchases = (0..BUYERS).map(|b| {
-        let engine = engine.clone();
         let product = product.clone();
         async move {
             let who = customer(&format!("buyer{b}"));
@@ -74,14 +92,16 @@ async fn sell_to_twenty_thousand(engine: TestEngine) {
     }
     assert_eq!(sold, ITEMS, "exactly the stock is sold");
 
-    engine.supervisor.flush().await.unwrap();
+    engine.lanes.flush().await.unwrap();
     let data = engine.store.audit_data().await.unwrap();
     let balances: Decimal = data.customers.iter().map(|(_, b)| b.parse::<Decimal>().unwrap()).sum();
     assert!(data.customers.iter().all(|(_, b)| !b.starts_with('-')), "no negative wallet");
     let revenue: Decimal = data.orders.iter().filter(|o| o.state == OrderState::Paid).map(|o| o.total.amount()).sum();
     assert_eq!(balances + revenue, Decimal::from(funds_in), "money is conserved");
     assert_eq!(data.orders.iter().filter(|o| o.state == OrderState::Paid).count(), ITEMS);
-    engine.finish().await;
 }
 
-on_both_backends!(twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred);
+on_both_backends!(
+    twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred,
+    the_flash_sale_in_two_lanes_sells_exactly_one_hundred
+);

@@ -250,7 +250,7 @@ pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: 
             stock: Restock::Items(secrets),
             actor: "test".into(),
         };
-        engine.supervisor.product(&product, command).await.unwrap().unwrap();
+        engine.lanes.product(&product, command).await.unwrap().unwrap();
     }
     product
 }

@@ -44,6 +44,7 @@ macro_rules! on_both_logs {
 
 on_both_logs!(
     a_crash_after_the_log_commit_and_before_the_projection_loses_nothing,
+    a_crash_after_two_lanes_log_commits_and_before_the_projection_loses_nothing,
     a_read_after_an_acknowledgement_waits_for_the_tables_to_show_it,
     an_activation_waits_for_its_own_actors_changes_and_no_others,
     many_sales_projected_at_once_are_stored_as_they_were_acknowledged,
@@ -51,7 +52,21 @@ on_both_logs!(
 );
 
 async fn a_crash_after_the_log_commit_and_before_the_projection_loses_nothing(backend: Backend) {
-    let first = TestEngine::start(backend).await;
+    crash_after_the_log_commit(TestEngine::start(backend).await).await;
+}
+
+/// As above with two lanes, each with its own journal appending to the one log: the buyers'
+/// wallets are in both, so some purchases cross lanes, and the next start (with two lanes too)
+/// replays both journals' records.
+async fn a_crash_after_two_lanes_log_commits_and_before_the_projection_loses_nothing(backend: Backend) {
+    let first = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    let lanes: std::collections::HashSet<usize> =
+        (0..BUYERS).map(|b| first.lanes.lane_of_customer(&customer(&format!("logbuyer{b}")))).collect();
+    assert_eq!(lanes.len(), 2, "the buyers are in both lanes");
+    crash_after_the_log_commit(first).await;
+}
+
+async fn crash_after_the_log_commit(first: TestEngine) {
     let product = product_with_items(&first, "logged", PRICE, BUYERS + 3).await;
     let buyers: Vec<String> = (0..BUYERS).map(|b| format!("logbuyer{b}")).collect();
     fund_all(&first, &buyers, PRICE).await;
@@ -190,7 +205,7 @@ async fn an_activation_waits_for_its_own_actors_changes_and_no_others(backend: B
 
     // The first buyer's wallet, stopped and activated again, waits for its own sale's rows.
     let stopped =
-        engine.supervisor.stop_actors(|key| matches!(key, ActorKey::Wallet(who) if who.as_str() == "keyedold")).await;
+        engine.lanes.stop_actors(|key| matches!(key, ActorKey::Wallet(who) if who.as_str() == "keyedold")).await;
     assert_eq!(stopped, 1);
     let checkout = engine.checkout.clone();
     let balance = actix_rt::spawn(async move { checkout.balance(&customer("keyedold")).await });
@@ -433,8 +448,8 @@ async fn the_log_records_are_compressed_with_lz4() {
 /// the product's lane would be: reserve there, debit here with the pending order, then commit
 /// there with the paid order once the debit is stored, as `cluster::route` crosses nodes.
 async fn sell_across_journals(
-    wallets: &warung::checkout::Supervisor,
-    products: &warung::checkout::Supervisor,
+    wallets: &warung::records::Supervisor,
+    products: &warung::records::Supervisor,
     buyer: String,
     product: &warung_actors::domain::ProductCode,
 ) -> warung_actors::domain::OrderId {
@@ -483,10 +498,10 @@ async fn two_journals_on_one_store_are_projected_and_replayed_with_nothing_lost(
     let buyers: Vec<String> = (0..BUYERS).map(|b| format!("twojournals{b}")).collect();
     fund_all(&first, &buyers, PRICE).await;
     // The product is stopped here and served by a second supervisor on the same store.
-    first.supervisor.stop_actors(|key| matches!(key, ActorKey::Product(code) if code == &product)).await;
-    let (second, _notices) = warung::checkout::Supervisor::start(
+    first.lanes.stop_actors(|key| matches!(key, ActorKey::Product(code) if code == &product)).await;
+    let (second, _notices) = warung::records::Supervisor::start(
         first.store.clone(),
-        first.supervisor.clock(),
+        first.lanes.clock(),
         first.engine.settings.supervisor(),
     );
     let projection = first.store.projection().expect("the engine runs on the log");
@@ -498,7 +513,7 @@ async fn two_journals_on_one_store_are_projected_and_replayed_with_nothing_lost(
     let (live, left) = buyers.split_at(BUYERS / 2);
     let sell = |buyers: &[String]| {
         let sales: Vec<_> =
-            buyers.iter().map(|b| sell_across_journals(&first.supervisor, &second, b.clone(), &product)).collect();
+            buyers.iter().map(|b| sell_across_journals(first.lanes.home(), &second, b.clone(), &product)).collect();
         futures::future::join_all(sales)
     };
     let mut orders = sell(live).await;

@@ -41,12 +41,12 @@ async fn reading_an_unknown_wallet_activates_no_actor() {
     let engine = TestEngine::start(Backend::Sqlite).await;
     let ops = serve_ops(&engine);
     let client = reqwest::Client::new();
-    let before = engine.supervisor.active_wallets();
+    let before = engine.lanes.active_wallets();
     for n in 0..20 {
         let (status, _) = get(&client, format!("{ops}/ops/actors/wallet/62859{n:05}")).await;
         assert_eq!(status, 404);
     }
-    assert_eq!(engine.supervisor.active_wallets(), before, "no actor for an id nobody has");
+    assert_eq!(engine.lanes.active_wallets(), before, "no actor for an id nobody has");
     fund(&engine, "6285100", 5_000).await;
     let (status, known) = get(&client, format!("{ops}/ops/actors/wallet/6285100")).await;
     assert_eq!((status, known["state"]["balance"].as_str()), (200, Some("5000")), "{known}");

@@ -20,7 +20,7 @@ async fn a_customer_typing_owner_commands_is_told_only_that_the_command_is_not_r
         assert!(answer.contains(NOT_RECOGNISED), "{text}: {answer}");
         assert!(!answer.contains("admin") && !answer.contains("laporan"), "no hint: {answer}");
     }
-    let snapshot = shop.engine.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = shop.engine.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.price, snapshot.active), (Money::rupiah(15_000), true), "nothing changed");
     shop.finish().await;
 }
@@ -57,7 +57,7 @@ async fn tambahstok_adds_items_line_by_line_or_a_count_and_refuses_a_duplicate()
     assert!(duplicate.contains("sudah ada di stok"), "{duplicate}");
     let counted_refused = shop.ask(OWNER, "tambahstok viu 5", 3).await;
     assert!(counted_refused.contains("produk item"), "{counted_refused}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&viu).await.unwrap().available, 3);
+    assert_eq!(shop.engine.lanes.product_snapshot(&viu).await.unwrap().available, 3);
 
     let pulsa = code("pulsa");
     assert!(shop
@@ -68,7 +68,7 @@ async fn tambahstok_adds_items_line_by_line_or_a_count_and_refuses_a_duplicate()
         .unwrap());
     let counted = shop.ask(OWNER, "tambahstok pulsa 25", 4).await;
     assert!(counted.contains("25 stok ditambahkan"), "{counted}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&pulsa).await.unwrap().available, 25);
+    assert_eq!(shop.engine.lanes.product_snapshot(&pulsa).await.unwrap().available, 25);
     let moves = shop.engine.store.movements_of(&pulsa, 10).await.unwrap();
     assert_eq!(moves[0].actor, format!("admin:{OWNER}"), "audited under the admin's number");
     shop.finish().await;
@@ -82,15 +82,15 @@ async fn harga_keeps_the_minimum_and_asks_to_confirm_a_large_change() {
     assert!(low.contains("paling rendah Rp1.000"), "{low}");
     let small = shop.ask(OWNER, "harga viu 16.000", 2).await;
     assert!(small.contains("sekarang Rp16.000"), "{small}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&viu).await.unwrap().price, Money::rupiah(16_000));
+    assert_eq!(shop.engine.lanes.product_snapshot(&viu).await.unwrap().price, Money::rupiah(16_000));
 
     let large = shop.ask(OWNER, "harga viu 40000", 3).await;
     assert!(large.contains("konfirmasi PR-"), "{large}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&viu).await.unwrap().price, Money::rupiah(16_000), "held");
+    assert_eq!(shop.engine.lanes.product_snapshot(&viu).await.unwrap().price, Money::rupiah(16_000), "held");
     let request = large.split("*konfirmasi ").nth(1).unwrap().split('*').next().unwrap().to_string();
     let confirmed = shop.ask(OWNER, &format!("konfirmasi {request}"), 4).await;
     assert!(confirmed.contains("sekarang Rp40.000"), "{confirmed}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&viu).await.unwrap().price, Money::rupiah(40_000));
+    assert_eq!(shop.engine.lanes.product_snapshot(&viu).await.unwrap().price, Money::rupiah(40_000));
     let audit = shop.engine.store.audit_trail(Some("viu"), 10).await.unwrap();
     assert!(audit.iter().any(|row| row.admin == OWNER), "{audit:?}");
     shop.finish().await;
@@ -123,10 +123,10 @@ async fn ubahsaldo_refund_and_tutup_change_money_and_sale_through_the_actors() {
 
     let closed = shop.ask(OWNER, "tutup viu", 6).await;
     assert!(closed.contains("tidak dijual"), "{closed}");
-    assert!(!shop.engine.supervisor.product_snapshot(&viu).await.unwrap().active);
+    assert!(!shop.engine.lanes.product_snapshot(&viu).await.unwrap().active);
     let opened = shop.ask(OWNER, "buka viu", 7).await;
     assert!(opened.contains("dijual lagi"), "{opened}");
-    assert!(shop.engine.supervisor.product_snapshot(&viu).await.unwrap().active);
+    assert!(shop.engine.lanes.product_snapshot(&viu).await.unwrap().active);
     shop.finish().await;
 }
 

@@ -112,7 +112,7 @@ async fn two_payments_racing_on_one_order_deliver_once_and_credit_the_other() {
         told.sort();
         assert!(told[0].contains("masuk ke saldo kamu") && told[1].contains("sudah dikonfirmasi"), "{told:?}");
     }
-    assert_eq!(shop.engine.supervisor.product_snapshot(&code("viu")).await.unwrap().sold, 5);
+    assert_eq!(shop.engine.lanes.product_snapshot(&code("viu")).await.unwrap().sold, 5);
     shop.finish().await;
 }
 
@@ -337,7 +337,7 @@ async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_o
                         reason: warung_actors::product::ReleaseReason::Expired,
                         actor: "expiry".into(),
                     };
-                    let _ = engine.supervisor.product(&product, release).await;
+                    let _ = engine.lanes.product(&product, release).await;
                     engine.checkout.on_reservation_expired(&order).await;
                 }
                 Step::Refund(n) => {
@@ -348,10 +348,10 @@ async fn random_interleavings_of_payments_and_order_changes_apply_each_payment_o
         for order in &orders {
             let _ = engine.checkout.cancel(order).await;
         }
-        engine.supervisor.flush().await.unwrap();
+        engine.lanes.flush().await.unwrap();
         assert_audit_clean(engine.store.as_ref()).await;
     }
-    let sold = engine.supervisor.product_snapshot(&product).await.unwrap().sold;
+    let sold = engine.lanes.product_snapshot(&product).await.unwrap().sold;
     assert!(sold > 0, "some interleavings delivered");
     engine.finish().await;
 }

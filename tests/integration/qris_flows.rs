@@ -50,7 +50,7 @@ async fn a_qris_purchase_is_delivered_once_however_the_notifications_come(backen
     assert_eq!(shop.engine.store.charge(charge.id.as_str()).await.unwrap().unwrap().status, ChargeStatus::Paid);
     let balance = shop.engine.checkout.balance(&customer("6281000")).await.unwrap();
     assert_eq!(balance.balance, Money::rupiah(charge.unique_code as u64), "the unique code comes back as saldo");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().sold, 1);
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().sold, 1);
     shop.finish().await;
 }
 
@@ -124,7 +124,7 @@ async fn cancel_releases_the_order_and_an_expire_notification_tells_the_customer
     let first = shop.charge_of_latest_order("6281003").await;
     let cancelled = shop.ask("6281003", "batal", 3).await;
     assert!(cancelled.contains("dibatalkan"), "{cancelled}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1);
     Mock::given(method("POST"))
         .and(path_regex(r"^/v2/.+/cancel$"))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture_json("midtrans/midtrans_cancel_response.json")))
@@ -143,7 +143,7 @@ async fn cancel_releases_the_order_and_an_expire_notification_tells_the_customer
     assert_eq!(shop.notify(&second, "expire").await.0, 200);
     let replies = shop.replies("6281003", 6).await;
     assert!(replies[5].contains("Waktu pembayaran habis"), "{replies:?}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "released");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1, "released");
     assert_eq!(shop.engine.store.charge(second.id.as_str()).await.unwrap().unwrap().status, ChargeStatus::Expired);
     shop.finish().await;
 }
@@ -175,7 +175,7 @@ async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
     let expire_calls =
         shop.midtrans.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("/expire")).count();
     assert_eq!(expire_calls, 1, "expired at Midtrans so a late scan cannot pay");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1);
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1);
 
     // The customer paid at the last second anyway.
     assert_eq!(shop.notify(&charge, "settlement").await.0, 200);
@@ -183,7 +183,7 @@ async fn a_payment_after_expiry_goes_to_the_wallet(backend: Backend) {
     assert!(replies[3].contains("masuk ke saldo kamu"), "{replies:?}");
     let balance = shop.engine.checkout.balance(&customer("6281004")).await.unwrap();
     assert_eq!(balance.balance, charge.gross, "every rupiah paid is in the wallet");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "released stock not sold");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().sold, 0, "released stock not sold");
     shop.finish().await;
 }
 
@@ -208,10 +208,10 @@ async fn midtrans_down_tells_the_customer_and_leaves_no_reservation() {
 
     let down = shop.ask("6281005", "beli viu qris", 1).await;
     assert!(down.contains("QRIS sedang gangguan") && down.contains("saldo"), "{down}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "released");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1, "released");
     let timed_out = shop.ask("6281005", "beli viu qris", 2).await;
     assert!(timed_out.contains("QRIS sedang gangguan"), "{timed_out}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "released");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1, "released");
     assert!(shop.engine.store.open_charges(10).await.unwrap().is_empty(), "no charge left open");
     let expired_after_timeout =
         shop.midtrans.received_requests().await.unwrap().iter().filter(|r| r.url.path().ends_with("/expire")).count();

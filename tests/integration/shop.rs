@@ -231,7 +231,7 @@ impl Shop {
     /// Waits until the shop answers nothing and holds nothing unsent: after it, nothing more is
     /// sent until something new arrives.
     pub async fn until_idle(&self) {
-        let (store, clock) = (self.engine.store.as_ref(), self.engine.supervisor.clock());
+        let (store, clock) = (self.engine.store.as_ref(), self.engine.lanes.clock());
         let idle = self.gateway.wait_until_idle(store, clock, Duration::from_secs(REPLY_WAIT_SECS)).await;
         assert!(idle, "the shop was still answering or sending after {REPLY_WAIT_SECS} s");
     }

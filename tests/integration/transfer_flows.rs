@@ -41,7 +41,7 @@ async fn a_transfer_reserves_stock_names_the_account_and_delivers_once_when_conf
     }
     let row = shop.engine.store.order(&order).await.unwrap().unwrap();
     assert_eq!((row.method, row.state), (PaymentMethod::Transfer, OrderState::AwaitingPayment));
-    let snapshot = shop.engine.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = shop.engine.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.reserved), (1, 1), "reserved as for QRIS");
     assert!(shop.midtrans.received_requests().await.unwrap().is_empty(), "Midtrans never hears of a transfer");
 
@@ -67,7 +67,7 @@ async fn a_transfer_reserves_stock_names_the_account_and_delivers_once_when_conf
 
     let row = shop.engine.store.order(&order).await.unwrap().unwrap();
     assert_eq!(row.state, OrderState::Paid);
-    let snapshot = shop.engine.supervisor.product_snapshot(&product).await.unwrap();
+    let snapshot = shop.engine.lanes.product_snapshot(&product).await.unwrap();
     assert_eq!((snapshot.available, snapshot.reserved, snapshot.sold), (1, 0, 1));
     let balance = shop.engine.checkout.balance(&customer("6281100")).await.unwrap();
     assert_eq!(balance.balance, Money::rupiah(charge.unique_code as u64), "the unique code is the customer's");
@@ -103,7 +103,7 @@ async fn an_unconfirmed_transfer_expires_and_a_late_confirmation_credits_the_wal
     let told = shop.replies("6281101", 2).await.pop().unwrap();
     assert!(told.contains("Waktu pembayaran habis"), "{told}");
     assert_eq!(shop.engine.store.charge(charge.id.as_str()).await.unwrap().unwrap().status, ChargeStatus::Expired);
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "released");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1, "released");
 
     // The money arrived after all: the owner confirms, the customer's wallet gets all of it.
     let late = shop.ask(OWNER, &format!("lunas {order}"), 1).await;
@@ -112,7 +112,7 @@ async fn an_unconfirmed_transfer_expires_and_a_late_confirmation_credits_the_wal
     assert!(told.contains("masuk ke saldo kamu"), "{told}");
     let balance = shop.engine.checkout.balance(&customer("6281101")).await.unwrap();
     assert_eq!(balance.balance, charge.gross, "every rupiah transferred is in the wallet");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().sold, 0, "released stock not sold");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().sold, 0, "released stock not sold");
     let again = shop.ask(OWNER, &format!("lunas {order}"), 2).await;
     assert!(again.contains("sebelumnya"), "a second confirmation credits nothing: {again}");
     let balance = shop.engine.checkout.balance(&customer("6281101")).await.unwrap();
@@ -128,7 +128,7 @@ async fn a_shop_without_an_account_does_not_offer_transfer() {
     let product = product_with_items(&shop.engine, "viu", 15_000, 1).await;
     let refused = shop.ask("6281102", "beli viu transfer", 1).await;
     assert!(refused.contains("belum menerima transfer"), "{refused}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "nothing reserved");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1, "nothing reserved");
     let menu = shop.ask("6281102", "menu", 2).await;
     assert!(!menu.contains("transfer"), "{menu}");
     shop.finish().await;
@@ -162,7 +162,7 @@ async fn midtrans_down_offers_saldo_and_transfer_in_one_message() {
     let down = shop.ask("6281104", "beli viu 1 qris", 1).await;
     assert!(down.contains("QRIS sedang gangguan"), "{down}");
     assert!(down.contains("*beli viu 1*") && down.contains("*beli viu 1 transfer*"), "both ways, one message: {down}");
-    assert_eq!(shop.engine.supervisor.product_snapshot(&product).await.unwrap().available, 1, "released");
+    assert_eq!(shop.engine.lanes.product_snapshot(&product).await.unwrap().available, 1, "released");
     let transfer = shop.ask("6281104", "beli viu 1 transfer", 2).await;
     assert!(transfer.contains("1234567890"), "transfer still works: {transfer}");
     shop.finish().await;

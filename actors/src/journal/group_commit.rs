@@ -165,6 +165,23 @@ pub struct JournalStats {
 }
 
 impl JournalStats {
+    /// Adds `other`'s figures to these (several journals' figures as one): counts are summed,
+    /// the last batch's figures are the larger of the two, and a fenced writer stays fenced.
+    pub fn add(&self, other: &JournalStats) {
+        let sum =
+            |mine: &AtomicU64, theirs: &AtomicU64| mine.fetch_add(theirs.load(Ordering::Relaxed), Ordering::Relaxed);
+        let max =
+            |mine: &AtomicU64, theirs: &AtomicU64| mine.fetch_max(theirs.load(Ordering::Relaxed), Ordering::Relaxed);
+        sum(&self.batches_committed, &other.batches_committed);
+        sum(&self.batches_failed, &other.batches_failed);
+        sum(&self.events_committed, &other.events_committed);
+        sum(&self.submissions_fenced, &other.submissions_fenced);
+        sum(&self.commit_micros_total, &other.commit_micros_total);
+        max(&self.last_batch_events, &other.last_batch_events);
+        max(&self.last_commit_micros, &other.last_commit_micros);
+        self.writer_fenced.fetch_or(other.writer_fenced.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// Counts a batch the store has answered for: committed, failed, or not tried (behind one
     /// that failed).
     fn record(&self, events: usize, started: std::time::Instant, result: &Result<(), SinkError>) {

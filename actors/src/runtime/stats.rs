@@ -41,6 +41,15 @@ impl KindTotals {
         self.handled.load(Ordering::Relaxed)
     }
 
+    /// Adds `other`'s counts to these (the totals of several supervisors' actors of one kind).
+    pub fn add(&self, other: &KindTotals) {
+        self.handled.fetch_add(other.handled(), Ordering::Relaxed);
+        for (bucket, count) in self.latency.iter().zip(other.latency_buckets()) {
+            bucket.fetch_add(count, Ordering::Relaxed);
+        }
+        self.micros_sum.fetch_add(other.micros_sum(), Ordering::Relaxed);
+    }
+
     /// Bucket `i` counts handlings under `2^i` microseconds (the last: everything slower).
     pub fn latency_buckets(&self) -> [u64; LATENCY_BUCKETS] {
         std::array::from_fn(|i| self.latency[i].load(Ordering::Relaxed))

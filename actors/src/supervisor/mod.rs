@@ -5,7 +5,8 @@
 //! restarts crashed ones from the store within a budget (`registry`), and sends each message
 //! with a bounded mailbox and retries (`call`); `calls` are the typed calls it offers. It also
 //! keeps the application's own long-lived actors running (`services`: started, watched, started
-//! again within the same restart budget, `restarts`). What every actor speaks (the call error,
+//! again within the same restart budget, `restarts`). `lanes` runs several supervisors in one
+//! process, each on a thread of its own, as one. What every actor speaks (the call error,
 //! the lifecycle messages, per-actor stats) is the floor below, `crate::runtime`.
 
 mod activation;
@@ -15,6 +16,7 @@ mod chain;
 #[cfg(test)]
 mod chain_tests;
 mod known;
+mod lanes;
 mod lifecycle;
 mod registry;
 mod restarts;
@@ -27,6 +29,7 @@ mod wallet_loads;
 
 pub use chain::Chained;
 pub use known::{Known, ProductHandle, WalletHandle};
+pub use lanes::{Lanes, LANES_MAX};
 pub use registry::{Handle, HandleParts, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
@@ -130,6 +133,18 @@ pub struct SupervisorCounters {
     /// Messages handled by every product actor that ever ran, and how long each took.
     pub products: Arc<KindTotals>,
     pub wallets: Arc<KindTotals>,
+}
+
+impl SupervisorCounters {
+    /// Adds `other`'s counts to these (several supervisors' counts as one).
+    pub fn add(&self, other: &SupervisorCounters) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.activated.fetch_add(other.activated.load(Relaxed), Relaxed);
+        self.passivated.fetch_add(other.passivated.load(Relaxed), Relaxed);
+        self.reloaded_after_failed_commit.fetch_add(other.reloaded_after_failed_commit.load(Relaxed), Relaxed);
+        self.products.add(&other.products);
+        self.wallets.add(&other.wallets);
+    }
 }
 
 type Products<R> = Registry<ProductCode, ProductActor<R>, ProductGauges>;

@@ -13,11 +13,11 @@ use tokio::sync::Mutex;
 use warung_actors::domain::{CustomerId, OrderId, ProductCode, UnixMs};
 
 use super::{Alert, AlertKind, Alerts, Raised};
-use crate::checkout::Supervisor;
 use crate::flows::owner::report::is_flagged;
 use crate::flows::owner::Desk;
 use crate::infra::counters::GatewayCounters;
 use crate::infra::wib;
+use crate::records::Lanes;
 
 /// How long the store may be unreachable before the admins are told.
 pub const STORE_DOWN_ALERT_MS: i64 = 60_000;
@@ -54,8 +54,8 @@ pub struct WatchParts {
     pub alerts: Alerts,
     /// Products, the store and the report the summary sends.
     pub desk: Desk,
-    /// The journal's counts of failed commits.
-    pub supervisor: Supervisor,
+    /// The journals' counts of failed commits.
+    pub lanes: Lanes,
     /// Midtrans calls, by outcome.
     pub counters: Arc<GatewayCounters>,
     /// Hours between scheduled audits; `None`: no schedule.
@@ -93,7 +93,7 @@ struct Seen {
 impl AlertWatch {
     pub fn new(parts: WatchParts) -> AlertWatch {
         let now = parts.alerts.now();
-        let stats = parts.supervisor.journal().stats();
+        let stats = parts.lanes.journal_stats();
         let seen = Seen {
             stock: HashMap::new(),
             reviews_since: now - REVIEWS_LOOKBACK_MS,
@@ -185,7 +185,7 @@ impl AlertWatch {
     }
 
     async fn journal(&self, seen: &mut Seen) {
-        let failed = self.parts.supervisor.journal().stats().batches_failed.load(Ordering::Relaxed);
+        let failed = self.parts.lanes.journal_stats().batches_failed.load(Ordering::Relaxed);
         let new = failed.saturating_sub(seen.journal_failed);
         if new > 0 {
             let text = format!(

@@ -21,9 +21,9 @@ use warung_actors::domain::Clock;
 use warung_actors::runtime::ActorStats;
 use warung_actors::supervisor::Service;
 
-use crate::checkout::Supervisor;
 use crate::infra::counters::{bump, GatewayCounters};
 use crate::providers::whatsapp::{GraphClient, Outbound, SendError};
+use crate::records::Supervisor;
 use crate::store::{OutboxRow, Store};
 use pace::Pace;
 

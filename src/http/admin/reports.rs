@@ -122,7 +122,7 @@ async fn overview(engine: web::Data<Engine>, query: web::Query<OverviewQuery>) -
     if !(1..=OVERVIEW_DAYS_MAX).contains(&days) {
         return Err(ApiError::bad_request("bad_days", format!("days: 1 to {OVERVIEW_DAYS_MAX}")));
     }
-    let today = wib::day_of(engine.supervisor.clock().now());
+    let today = wib::day_of(engine.lanes.clock().now());
     let covered = days.max(OVERVIEW_DAYS_DEFAULT);
     let from = wib::day_start(today - covered + 1);
     let groups = engine.store.sales(from, wib::day_start(today + 1)).await.map_err(store_down)?;
@@ -202,7 +202,7 @@ fn range(engine: &Engine, range: &Range) -> Result<(i64, i64, String), ApiError>
     };
     let to = match &range.to {
         Some(text) => day("to", text)?,
-        None => wib::day_of(engine.supervisor.clock().now()),
+        None => wib::day_of(engine.lanes.clock().now()),
     };
     let from = match &range.from {
         Some(text) => day("from", text)?,

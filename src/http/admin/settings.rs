@@ -133,7 +133,7 @@ async fn put_settings(
     }
     let before = engine.shop.values();
     let mut after = before.clone();
-    let now = engine.supervisor.clock().now();
+    let now = engine.lanes.clock().now();
     let (mut values, mut audit) = (Vec::new(), Vec::new());
     for (key, value) in body.iter() {
         let text = match value {

@@ -77,7 +77,7 @@ pub async fn metrics(
 }
 
 fn actors(out: &mut Exposition, engine: &Engine) {
-    let sup = &engine.supervisor;
+    let sup = &engine.lanes;
     let counters = sup.counters();
     let kinds: [(&str, &KindTotals); 2] = [("product", &counters.products), ("wallet", &counters.wallets)];
     out.family("warung_actor_messages_handled_total", "counter", "Messages actors handled, by actor kind.");
@@ -189,8 +189,7 @@ fn cluster(out: &mut Exposition, engine: &Engine) {
 }
 
 fn journal(out: &mut Exposition, engine: &Engine) {
-    let journal = engine.supervisor.journal();
-    let stats = journal.stats();
+    let stats = engine.lanes.journal_stats();
     out.family("warung_journal_batches_total", "counter", "Journal batches, by outcome.");
     out.sample(
         "warung_journal_batches_total",
@@ -215,7 +214,7 @@ fn journal(out: &mut Exposition, engine: &Engine) {
         stats.last_commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
     );
     out.family("warung_journal_waiting_submissions", "gauge", "Changes waiting for their batch (the persistence lag).");
-    out.sample("warung_journal_waiting_submissions", &[], journal.queued());
+    out.sample("warung_journal_waiting_submissions", &[], engine.lanes.journal_queued());
     if let Some(projection) = engine.store.projection() {
         let (lag, limits) = (projection.lag(), projection.limits());
         let families = [
