@@ -280,7 +280,16 @@ impl Contender for ActorContender {
         if let Some(alternation) = &self.alternation {
             alternation.begin();
         }
-        match retry_busy(|| self.engine.checkout.buy_with_saldo(&who, code, 1)).await {
+        let bought = match self.engine.lanes.count() {
+            1 => retry_busy(|| self.engine.checkout.buy_with_saldo(&who, code, 1)).await,
+            // On the buyer's lane, where their wallet is, as a customer's flow would run there.
+            _ => {
+                let (checkout, buyer, code) = (self.engine.checkout.clone(), who.clone(), code.clone());
+                let buying = async move { retry_busy(|| checkout.buy_with_saldo(&buyer, &code, 1)).await };
+                self.engine.lanes.on_customer_lane(&who, buying).await.unwrap_or_else(|e| Err(e.into()))
+            }
+        };
+        match bought {
             Ok(_) => {
                 if let Some(alternation) = &self.alternation {
                     alternation.sold();

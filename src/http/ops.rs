@@ -1,5 +1,5 @@
 //! `/ops/actors`: every active actor's mailbox depth, capacity, messages handled, rate and p99
-//! handling time, deepest (or busiest, `?sort=rate`) first; and the journal's figures.
+//! handling time, deepest (or busiest, `?sort=rate`) first; the journal's figures, and each lane's (`engine.lanes`).
 //! `/ops/actors/{kind}/{id}`: one actor's state (never an item's contents). `/ops/gateway`: the
 //! providers' modes, the purchase rate limit's counts, and the gateway's actors (conversations, outbox
 //! sender, QRIS sweep). `/ops/shop`: sales and refusals so far. `/ops`: a page showing all this
@@ -19,6 +19,7 @@ use super::ApiError;
 use crate::cluster::membership;
 use crate::engine::Engine;
 use crate::flows::service::Gateway;
+use crate::records::{Lanes, Supervisor};
 
 /// The live ops page.
 static OPS_PAGE: super::pages::Page = super::pages::Page::new(include_str!("ops_page.html"));
@@ -113,7 +114,7 @@ async fn actors(
             "restarted": sup.restarts(),
             "reloaded_after_failed_commit": counters.reloaded_after_failed_commit.load(Ordering::Relaxed),
         },
-        "lanes": sup.count(),
+        "lanes": lanes(sup),
         "journal": {
             "queued_submissions": sup.journal_queued(),
             "batches_committed": journal.batches_committed.load(Ordering::Relaxed),
@@ -215,4 +216,21 @@ async fn one_actor(engine: web::Data<Engine>, path: web::Path<(String, String)>)
         }
         _ => Err(not_found()),
     }
+}
+
+/// Each lane's own figures (`engine.lanes`), so an uneven spread shows: its resident actors, its
+/// journal's queue and commits.
+fn lanes(lanes: &Lanes) -> Vec<serde_json::Value> {
+    let lane = |(index, lane): (usize, &Supervisor)| {
+        let journal = lane.journal();
+        json!({
+            "lane": index,
+            "products": lane.active_products(),
+            "wallets": lane.active_wallets(),
+            "queued_submissions": journal.queued(),
+            "batches_committed": journal.stats().batches_committed.load(Ordering::Relaxed),
+            "events_committed": journal.stats().events_committed.load(Ordering::Relaxed),
+        })
+    };
+    lanes.all().iter().enumerate().map(lane).collect()
 }

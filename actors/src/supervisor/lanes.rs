@@ -14,8 +14,10 @@
 //! every lane. The services (`Supervisor::keep_running`) run on the first lane, the home: the
 //! thread the engine was started on.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use actix::{Arbiter, ArbiterHandle};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -35,11 +37,13 @@ pub const LANES_MAX: usize = 16;
 /// Cheap to clone; every clone drives the same lanes.
 pub struct Lanes<R: Record> {
     lanes: Arc<[Supervisor<R>]>,
+    /// Each lane's thread, in the same order.
+    threads: Arc<[ArbiterHandle]>,
 }
 
 impl<R: Record> Clone for Lanes<R> {
     fn clone(&self) -> Self {
-        Lanes { lanes: self.lanes.clone() }
+        Lanes { lanes: self.lanes.clone(), threads: self.threads.clone() }
     }
 }
 
@@ -55,26 +59,26 @@ impl<R: Record> Lanes<R> {
     ) -> (Lanes<R>, mpsc::UnboundedReceiver<Notice>) {
         assert!((1..=LANES_MAX).contains(&count), "between 1 and {LANES_MAX} lanes, not {count}");
         let (home, home_notices) = Supervisor::start(store.clone(), clock, settings.clone());
-        let mut lanes = vec![home];
-        let mut notices = vec![home_notices];
+        let (mut lanes, mut threads, mut notices) = (vec![home], vec![Arbiter::current()], vec![home_notices]);
         for _ in 1..count {
             let (started, answer) = oneshot::channel();
             let (store, settings) = (store.clone(), settings.clone());
-            let thread = actix::Arbiter::new();
+            let thread = Arbiter::new();
             let spawned = thread.spawn_fn(move || {
                 let _ = started.send(Supervisor::start(store, clock, settings));
             });
             assert!(spawned, "a new arbiter takes work");
             let (supervisor, lane_notices) = answer.await.expect("a lane's supervisor starts");
             lanes.push(supervisor);
+            threads.push(thread.handle());
             notices.push(lane_notices);
         }
-        (Lanes { lanes: lanes.into() }, merged(notices))
+        (Lanes { lanes: lanes.into(), threads: threads.into() }, merged(notices))
     }
 
-    /// One supervisor as the only lane.
+    /// One supervisor as the only lane, on the calling arbiter.
     pub fn one(supervisor: Supervisor<R>) -> Lanes<R> {
-        Lanes { lanes: Arc::new([supervisor]) }
+        Lanes { lanes: Arc::new([supervisor]), threads: Arc::new([Arbiter::current()]) }
     }
 
     pub fn count(&self) -> usize {
@@ -115,6 +119,29 @@ impl<R: Record> Lanes<R> {
 
     fn same_lane(&self, customer: &CustomerId, product: &ProductCode) -> bool {
         self.lanes.len() == 1 || self.lane_of(customer.as_str()) == self.lane_of(product.as_str())
+    }
+
+    /// Runs `work` on the thread of `customer`'s lane, where their wallet's actor runs: a flow
+    /// whose actors are all in that lane then never leaves its thread until it answers. With
+    /// one lane, `work` runs where it is awaited. An error means the lane's thread has stopped
+    /// (the process is stopping): before `work` began (`Stopped`) or before it finished
+    /// (`OutcomeUnknown`).
+    pub async fn on_customer_lane<T: Send + 'static>(
+        &self,
+        customer: &CustomerId,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, CallError> {
+        if self.lanes.len() == 1 {
+            return Ok(work.await);
+        }
+        let (done, answer) = oneshot::channel();
+        let spawned = self.threads[self.lane_of(customer.as_str())].spawn(async move {
+            let _ = done.send(work.await);
+        });
+        match spawned {
+            true => answer.await.map_err(|_| CallError::OutcomeUnknown { reason: "the lane's thread stopped".into() }),
+            false => Err(CallError::Stopped),
+        }
     }
 
     pub fn clock(&self) -> Clock {
