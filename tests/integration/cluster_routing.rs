@@ -143,6 +143,68 @@ async fn a_purchase_reaches_the_product_and_the_wallet_on_the_nodes_that_own_the
     db.remove().await;
 }
 
+/// Nodes with two lanes each (`engine.lanes`): a call from the other node is placed in its lane
+/// as a local call is, and a purchase crosses nodes and lanes with nothing lost.
+#[actix_rt::test]
+async fn nodes_with_two_lanes_each_serve_purchases_across_nodes_and_lanes() {
+    const BUYERS: usize = 6;
+    let db = TestDb::new(Backend::Postgres).await;
+    let two_lanes = || {
+        let mut settings = settings_for(&db);
+        settings.engine.lanes = 2;
+        settings
+    };
+    let (engine_a, node_a) = node_in(&db, "a", two_lanes()).await;
+    let (engine_b, node_b) = node_in(&db, "b", two_lanes()).await;
+    until_shared(&node_a, &node_b).await;
+    // Let the intake subscribe to the shards just acquired.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let on_a: ProductCode = owned_by(&node_a, Shard::of_product, |i| code(&format!("lanea{i}")));
+    let on_b: ProductCode = owned_by(&node_b, Shard::of_product, |i| code(&format!("laneb{i}")));
+    for product in [&on_a, &on_b] {
+        assert!(engine_a.catalog.create(product, "Laned", Money::rupiah(1_000), StockKind::Items).await.unwrap());
+        let secrets = (0..BUYERS).map(|i| ItemSecret::parse(&format!("{product}-{i}")).unwrap()).collect();
+        let restock = ProductCommand::Restock {
+            reference: reference("stock"),
+            stock: Restock::Items(secrets),
+            actor: "test".into(),
+        };
+        engine_a.checkout.actors().product(product, restock).await.unwrap().unwrap();
+    }
+    let buyers: Vec<_> = (0..10_000)
+        .map(|i| customer(&format!("62812{i:07}")))
+        .filter(|buyer| node_a.owned().owns(Shard::of_customer(buyer)))
+        .take(BUYERS)
+        .collect();
+    let lanes: std::collections::HashSet<usize> =
+        buyers.iter().map(|buyer| engine_a.lanes.lane_of_customer(buyer)).collect();
+    assert_eq!(lanes.len(), 2, "A's buyers are in both of its lanes");
+
+    for buyer in &buyers {
+        fund(&engine_a, buyer.as_str(), 5_000).await;
+        // B's product bought on A, A's product bought on B: each call reaches the owner's lane.
+        engine_a.checkout.buy_with_saldo(buyer, &on_b, 1).await.unwrap();
+        let bought = engine_b.checkout.buy_with_saldo(buyer, &on_a, 1).await.unwrap();
+        assert_eq!(bought.balance.available, Money::rupiah(3_000), "{buyer}");
+    }
+    for (engine, product) in [(&engine_a, &on_a), (&engine_b, &on_b)] {
+        let snapshot = engine.lanes.product_snapshot(product).await.unwrap();
+        assert_eq!((snapshot.sold, snapshot.available), (BUYERS as i64, 0), "{product}");
+    }
+    engine_a.lanes.flush().await.unwrap();
+    engine_b.lanes.flush().await.unwrap();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (paid,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM orders WHERE state = 'paid'").fetch_one(&pool).await.unwrap();
+    assert_eq!(paid, 2 * BUYERS as i64);
+    pool.close().await;
+    assert_audit_clean(engine_a.store.as_ref()).await;
+    engine_a.shutdown().await.unwrap();
+    engine_b.shutdown().await.unwrap();
+    db.remove().await;
+}
+
 #[actix_rt::test]
 async fn a_message_recorded_by_one_node_is_answered_by_its_customers_owner() {
     let db = TestDb::new(Backend::Postgres).await;
