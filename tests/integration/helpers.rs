@@ -137,6 +137,11 @@ pub fn settings(url: &str) -> Settings {
     settings.admin.token = Some(ADMIN_TOKEN.into());
     // Many engines run at once in this test binary; Postgres allows 100 connections in all.
     settings.database.max_connections = 4;
+    // `WARUNG_TEST_LANES=N` runs every test's engine in N lanes (`engine.lanes`): a check, run by
+    // hand, that every flow holds when its wallet and product are in two lanes.
+    if let Ok(lanes) = std::env::var("WARUNG_TEST_LANES") {
+        settings.engine.lanes = lanes.parse().expect("WARUNG_TEST_LANES is a number of lanes");
+    }
     settings
 }
 
