@@ -86,7 +86,7 @@ impl Engine {
             }
             Some(joined) => start_upkeep(joined, &checkout, clock),
         }
-        tracing::info!(backend = store.backend(), "engine started");
+        tracing::info!(backend = store.backend(), lanes = lanes.count(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
         let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
         let engine = Engine { settings, store, lanes, checkout, catalog, shop, cluster: joined.cloned() };

@@ -23,6 +23,19 @@ fn a_bad_value_is_named_in_the_error() {
 }
 
 #[test]
+fn lanes_are_between_one_and_their_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("warung.toml");
+    for lanes in [0, warung_actors::supervisor::LANES_MAX + 1] {
+        std::fs::write(&file, format!("[engine]\nlanes = {lanes}\n")).unwrap();
+        let error = load_file(&file).unwrap_err().to_string();
+        assert!(error.contains("engine.lanes must be between 1 and 16"), "{lanes}: {error}");
+    }
+    std::fs::write(&file, "[engine]\nlanes = 2\n").unwrap();
+    assert_eq!(load_file(&file).unwrap().engine.lanes, 2);
+}
+
+#[test]
 fn logs_are_text_unless_json_is_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("warung.toml");
