@@ -350,8 +350,12 @@ impl Contender for ActorContender {
         if batches == 0 {
             return Vec::new();
         }
+        let lanes = match self.engine.lanes.count() {
+            1 => String::new(),
+            count => format!(", {count} lanes"),
+        };
         let journal = format!(
-            "journal ({:?}): {batches} batches, {:.1} rows per batch, {:.2} ms per commit on average",
+            "journal ({:?}{lanes}): {batches} batches, {:.1} rows per batch, {:.2} ms per commit on average",
             self.engine.settings.database.journal,
             events as f64 / batches as f64,
             micros as f64 / batches as f64 / 1000.0
