@@ -210,13 +210,8 @@ impl Actors {
                 self.local.wallet_then_product(customer, command, attach, product, then, then_attach, known).await
             }
             _ => {
-                Box::pin(async move {
-                    match self.wallet_with(customer, command, attach).await? {
-                        Err(rejection) => Ok(Chained::WalletRefused(rejection)),
-                        Ok(reply) => Ok(Chained::Both(reply, self.product_with(product, then, then_attach).await)),
-                    }
-                })
-                .await
+                let debited = self.wallet_with(customer, command, attach);
+                Box::pin(Chained::stored_then(debited, || self.product_with(product, then, then_attach))).await
             }
         }
     }

@@ -36,6 +36,22 @@ pub enum Chained<W, P> {
     Both(W, Reply<P, ProductRejection>),
 }
 
+impl<W, P> Chained<W, P> {
+    /// The two steps with the wallet's change stored before the product's command is sent: for
+    /// a wallet and a product whose changes go through two journals (two lanes, two nodes), as
+    /// a journal orders only its own changes. `then` is sent only if the wallet applied its
+    /// command.
+    pub async fn stored_then<F: std::future::Future<Output = Reply<P, ProductRejection>>>(
+        wallet: impl std::future::Future<Output = Reply<W, WalletRejection>>,
+        then: impl FnOnce() -> F,
+    ) -> Result<Chained<W, P>, CallError> {
+        match wallet.await? {
+            Err(rejection) => Ok(Chained::WalletRefused(rejection)),
+            Ok(reply) => Ok(Chained::Both(reply, then().await)),
+        }
+    }
+}
+
 /// What the last actor of the chain to handle it answers the caller. What is given back is boxed:
 /// it is rare, and every answer is as large as the largest variant.
 pub(super) enum Step<CW: WalletRequest, CP: ProductRequest, R: Record> {

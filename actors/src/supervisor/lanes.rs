@@ -213,13 +213,8 @@ impl<R: Record> Lanes<R> {
             return lane.wallet_then_product(customer, command, attach, product, then, then_attach, known).await;
         }
         // Boxed: a future is as large as its largest path, and the chain's is the common one.
-        Box::pin(async move {
-            match self.wallet_with(customer, command, attach).await? {
-                Err(rejection) => Ok(Chained::WalletRefused(rejection)),
-                Ok(reply) => Ok(Chained::Both(reply, self.product_with(product, then, then_attach).await)),
-            }
-        })
-        .await
+        let debited = self.wallet_with(customer, command, attach);
+        Box::pin(Chained::stored_then(debited, || self.product_with(product, then, then_attach))).await
     }
 
     pub async fn product_snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
