@@ -44,10 +44,13 @@ impl Engine {
             true => store::Writers::ClusterNodes,
             false => store::Writers::ThisProcess,
         };
-        let store =
-            store::connect_with(database.url.expose(), database.max_connections, database.journal_options(), writers)
-                .await
-                .with_context(|| format!("connecting to the store at {}", settings.database.url))?;
+        let journal = store::JournalOptions {
+            journals: store::Journals::of_lanes(settings.engine.lanes),
+            ..database.journal_options()
+        };
+        let store = store::connect_with(database.url.expose(), database.max_connections, journal, writers)
+            .await
+            .with_context(|| format!("connecting to the store at {}", settings.database.url))?;
         store.migrate().await.context("applying migrations")?;
         Ok(store)
     }

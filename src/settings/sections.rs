@@ -70,6 +70,7 @@ impl DatabaseSettings {
                 defer_ms: self.projection_defer_ms,
             },
             writer_lock_check_ms: self.writer_lock_check_ms,
+            journals: crate::store::Journals::One,
         }
     }
 }

@@ -162,6 +162,30 @@ pub struct JournalOptions {
     /// How often a process on Postgres looks whether it still holds the writer lock
     /// (`lone_writer::PgWriterLock`).
     pub writer_lock_check_ms: u64,
+    /// How many journals commit through the store (`engine.lanes`).
+    pub journals: Journals,
+}
+
+/// How many journals commit through one store: one supervisor's, or those of several lanes
+/// (`warung_actors::supervisor::Lanes`). On Postgres's tables a batch writes the rows the batch
+/// ahead of it does not write while that one may still be open; with several journals the batch
+/// the store saw last may be another journal's, so each batch then waits for its own journal's
+/// batch ahead before it writes anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Journals {
+    #[default]
+    One,
+    Several,
+}
+
+impl Journals {
+    /// One journal per lane.
+    pub fn of_lanes(lanes: usize) -> Journals {
+        match lanes {
+            0 | 1 => Journals::One,
+            _ => Journals::Several,
+        }
+    }
 }
 
 impl JournalOptions {
@@ -177,7 +201,12 @@ impl JournalOptions {
 
 impl From<JournalMode> for JournalOptions {
     fn from(mode: JournalMode) -> Self {
-        JournalOptions { mode, limits: Default::default(), writer_lock_check_ms: lone_writer::WRITER_LOCK_CHECK_MS }
+        JournalOptions {
+            mode,
+            limits: Default::default(),
+            writer_lock_check_ms: lone_writer::WRITER_LOCK_CHECK_MS,
+            journals: Journals::One,
+        }
     }
 }
 

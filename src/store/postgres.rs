@@ -15,7 +15,7 @@ use super::journal_writer::Writer;
 use super::log::postgres::{self as log_postgres, PgLogTables};
 use super::log::projector::{self, LogJournal};
 use super::lone_writer::{LoneWriter, PgWriterLock};
-use super::{sink_error, JournalMode, JournalOptions, PoolUse, StoreError, Writers};
+use super::{sink_error, JournalMode, JournalOptions, Journals, PoolUse, StoreError, Writers};
 use crate::records::ShopRecord;
 
 mod copy;
@@ -92,8 +92,10 @@ pub(crate) struct PgJournal {
     /// The log's appends take their connections from here, not from the pool (`held`).
     held: HeldConnections,
     /// The rows of the batch handed to the journal's writer last: the next batch writes the rest
-    /// of its rows beside it, and these only once it has committed.
+    /// of its rows beside it, and these only once it has committed. Kept only for one journal
+    /// (`Journals`).
     last_batch: Mutex<RowKeys>,
+    journals: Journals,
     /// Who this process writes as, once it has joined a cluster: every batch is fenced by it.
     pub(crate) fence: Arc<WriterFence>,
     /// With `database.journal = "log"`: how far the tables are behind the log, and the projector.
@@ -170,6 +172,7 @@ pub(crate) async fn connect(
         write_pool,
         held,
         last_batch: Mutex::new(RowKeys::default()),
+        journals: journal.journals,
         fence,
         log,
         writer_lock,
@@ -298,7 +301,12 @@ impl Sink<ShopRecord> for PgJournal {
             ));
         }
         let batch = Batch::of(entries);
-        let before = std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys());
+        let before = match self.journals {
+            Journals::One => std::mem::replace(&mut *self.last_batch.lock().expect("keys lock"), batch.keys()),
+            // The batch this store saw last may be another journal's: every row waits for this
+            // journal's batch ahead.
+            Journals::Several => batch.keys(),
+        };
         match (&mut earlier).now_or_never() {
             Some(false) => return Box::pin(async { Err(SinkError::EarlierFailed) }),
             Some(true) if is_one_statement(&batch) => return Box::pin(self.write_alone(batch)),

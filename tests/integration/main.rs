@@ -28,6 +28,7 @@ mod flash_sale;
 mod helpers;
 mod http_api;
 mod journal_log;
+mod lanes;
 mod logs;
 mod lone_writer;
 mod metrics;
