@@ -123,6 +123,7 @@ impl Engine {
         if let Err(error) = &flushed {
             tracing::error!(%error, "journal flush at shutdown failed");
         }
+        self.lanes.stop_threads();
         self.store.close().await;
         flushed
     }

@@ -135,7 +135,8 @@ pub struct EngineSettings {
     /// on a thread of its own, a customer's wallet and a product each in the lane its id hashes
     /// to (`warung_actors::supervisor::Lanes`). A purchase whose wallet and product are in two
     /// lanes waits for two commits, not one: until a product's stock is shared between lanes
-    /// this halves a burst's sales at 64 in flight (docs/journal-log.md).
+    /// this halves a burst's sales at 64 in flight (docs/journal-log.md). `actor_threads` applies
+    /// to each lane.
     pub lanes: usize,
     pub journal_batch_events_max: usize,
     pub journal_batch_window_micros: u64,

@@ -42,9 +42,12 @@ impl KindTotals {
     }
 
     /// Adds `other`'s counts to these (the totals of several supervisors' actors of one kind).
+    /// The count handled is the buckets' sum, read once: every handling is in one bucket, and
+    /// a handling recorded while this runs is then counted in both or in neither.
     pub fn add(&self, other: &KindTotals) {
-        self.handled.fetch_add(other.handled(), Ordering::Relaxed);
-        for (bucket, count) in self.latency.iter().zip(other.latency_buckets()) {
+        let buckets = other.latency_buckets();
+        self.handled.fetch_add(buckets.iter().sum(), Ordering::Relaxed);
+        for (bucket, count) in self.latency.iter().zip(buckets) {
             bucket.fetch_add(count, Ordering::Relaxed);
         }
         self.micros_sum.fetch_add(other.micros_sum(), Ordering::Relaxed);

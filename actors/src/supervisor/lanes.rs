@@ -58,14 +58,16 @@ impl<R: Record> Lanes<R> {
         count: usize,
     ) -> (Lanes<R>, mpsc::UnboundedReceiver<Notice>) {
         assert!((1..=LANES_MAX).contains(&count), "between 1 and {LANES_MAX} lanes, not {count}");
-        let (home, home_notices) = Supervisor::start(store.clone(), clock, settings.clone());
+        // One limit on the loads of every lane: they share the store's pool.
+        let loads = Arc::new(tokio::sync::Semaphore::new(super::ACTIVATION_LOADS_AT_ONCE_MAX));
+        let (home, home_notices) = Supervisor::start_sharing(store.clone(), clock, settings.clone(), loads.clone());
         let (mut lanes, mut threads, mut notices) = (vec![home], vec![Arbiter::current()], vec![home_notices]);
         for _ in 1..count {
             let (started, answer) = oneshot::channel();
-            let (store, settings) = (store.clone(), settings.clone());
+            let (store, settings, loads) = (store.clone(), settings.clone(), loads.clone());
             let thread = Arbiter::new();
             let spawned = thread.spawn_fn(move || {
-                let _ = started.send(Supervisor::start(store, clock, settings));
+                let _ = started.send(Supervisor::start_sharing(store, clock, settings, loads));
             });
             assert!(spawned, "a new arbiter takes work");
             let (supervisor, lane_notices) = answer.await.expect("a lane's supervisor starts");
@@ -271,6 +273,15 @@ impl<R: Record> Lanes<R> {
     pub fn activate_only(&self, owns: Ownership) {
         for lane in self.lanes.iter() {
             lane.activate_only(owns.clone());
+        }
+    }
+
+    /// Stops the threads of every lane but the home (whose thread is the caller's, stopped with
+    /// its System), with their actors and sweeps: for an engine that is stopping, once its lanes
+    /// are flushed. A call to one of their actors after this answers that the actor stopped.
+    pub fn stop_threads(&self) {
+        for thread in &self.threads[1..] {
+            thread.stop();
         }
     }
 

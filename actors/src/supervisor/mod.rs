@@ -17,6 +17,8 @@ mod chain;
 mod chain_tests;
 mod known;
 mod lanes;
+#[cfg(test)]
+mod lanes_tests;
 mod lifecycle;
 mod registry;
 mod restarts;
@@ -155,8 +157,9 @@ struct Inner<R: Record> {
     wallets: Wallets<R>,
     journal: Journal<R>,
     loader: Arc<dyn Loader>,
-    /// Permits to load an actor's state: see `ACTIVATION_LOADS_AT_ONCE_MAX`.
-    loads: tokio::sync::Semaphore,
+    /// Permits to load an actor's state: see `ACTIVATION_LOADS_AT_ONCE_MAX`. Shared by the
+    /// lanes of one process, whose loads use the one store's pool.
+    loads: Arc<tokio::sync::Semaphore>,
     /// Wallets waiting to be read for their activation (`wallet_loads`).
     wallet_loads: wallet_loads::WalletLoads,
     clock: Clock,
@@ -202,6 +205,17 @@ impl<R: Record> Supervisor<R> {
         clock: Clock,
         settings: SupervisorSettings,
     ) -> (Supervisor<R>, mpsc::UnboundedReceiver<Notice>) {
+        let loads = Arc::new(tokio::sync::Semaphore::new(ACTIVATION_LOADS_AT_ONCE_MAX));
+        Supervisor::start_sharing(store, clock, settings, loads)
+    }
+
+    /// As `start`, taking its activations' load permits from `loads` (the lanes' one limit).
+    fn start_sharing(
+        store: Arc<dyn Persistence<R>>,
+        clock: Clock,
+        settings: SupervisorSettings,
+        loads: Arc<tokio::sync::Semaphore>,
+    ) -> (Supervisor<R>, mpsc::UnboundedReceiver<Notice>) {
         let sink: Arc<dyn Sink<R>> = store.clone();
         let loader: Arc<dyn Loader> = store_as_loader(store);
         // The journal gets a thread of its own, so its round trips to the store never queue
@@ -221,7 +235,7 @@ impl<R: Record> Supervisor<R> {
                 wallets: Registry::new(settings.restart_budget),
                 journal,
                 loader,
-                loads: tokio::sync::Semaphore::new(ACTIVATION_LOADS_AT_ONCE_MAX),
+                loads,
                 wallet_loads: wallet_loads::WalletLoads::default(),
                 clock,
                 settings,
