@@ -15,6 +15,7 @@ mod calls;
 mod chain;
 #[cfg(test)]
 mod chain_tests;
+mod counters;
 mod known;
 mod lanes;
 #[cfg(test)]
@@ -30,6 +31,7 @@ mod tests;
 mod wallet_loads;
 
 pub use chain::Chained;
+pub use counters::SupervisorCounters;
 pub use known::{Known, ProductHandle, WalletHandle};
 pub use lanes::{Lanes, LANES_MAX};
 pub use registry::{Handle, HandleParts, Registry};
@@ -52,7 +54,7 @@ use crate::domain::{Clock, CustomerId, ProductCode};
 use crate::journal::ActorKey;
 use crate::journal::{Journal, JournalSettings, Record, Sink};
 use crate::product::{ProductActor, ProductGauges, ProductRecord};
-use crate::runtime::{ActorReport, ActorStats, CallError, KindTotals, Notice};
+use crate::runtime::{ActorReport, ActorStats, CallError, Notice};
 use crate::wallet::{WalletActor, WalletGauges, WalletRecord};
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
@@ -124,28 +126,6 @@ impl Default for SupervisorSettings {
             restart_budget: RestartBudget { restarts_max: 5, window: Duration::from_secs(60) },
             journal: JournalSettings::default(),
         }
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct SupervisorCounters {
-    pub activated: AtomicU64,
-    pub passivated: AtomicU64,
-    pub reloaded_after_failed_commit: AtomicU64,
-    /// Messages handled by every product actor that ever ran, and how long each took.
-    pub products: Arc<KindTotals>,
-    pub wallets: Arc<KindTotals>,
-}
-
-impl SupervisorCounters {
-    /// Adds `other`'s counts to these (several supervisors' counts as one).
-    pub fn add(&self, other: &SupervisorCounters) {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.activated.fetch_add(other.activated.load(Relaxed), Relaxed);
-        self.passivated.fetch_add(other.passivated.load(Relaxed), Relaxed);
-        self.reloaded_after_failed_commit.fetch_add(other.reloaded_after_failed_commit.load(Relaxed), Relaxed);
-        self.products.add(&other.products);
-        self.wallets.add(&other.wallets);
     }
 }
 
