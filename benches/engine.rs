@@ -172,6 +172,8 @@ fn empty_record() -> ProductRecord {
         settled: vec![],
         secrets: vec![],
         restocks: vec![],
+        moves: vec![],
+        away: vec![],
     }
 }
 

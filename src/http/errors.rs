@@ -182,7 +182,10 @@ fn product_status(rule: &ProductRejection) -> StatusCode {
         | ProductRejection::RestockMustNotBeEmpty
         | ProductRejection::RestockKindMismatch { .. }
         | ProductRejection::PriceMustNotBeZero
-        | ProductRejection::NameMustBeShort { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        | ProductRejection::NameMustBeShort { .. }
+        | ProductRejection::MoveMustNotBeEmpty
+        | ProductRejection::MoveBetweenUnrelatedProducts
+        | ProductRejection::MoveKindMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

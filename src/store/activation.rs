@@ -9,7 +9,8 @@ use futures::future::BoxFuture;
 use warung_actors::domain::{CustomerId, Item, ItemSecret, OrderId, ProductCode, Reference};
 use warung_actors::journal::{ActorKey, ReservationStatus};
 use warung_actors::product::{
-    ProductRecord, ReleaseReason, Reservation, Settled, Settlement, PRODUCT_REFERENCES_REMEMBERED_MAX,
+    ProductRecord, ReleaseReason, Reservation, Settled, Settlement, StoredMove, MOVE_REASON,
+    PRODUCT_REFERENCES_REMEMBERED_MAX,
 };
 use warung_actors::supervisor::{LoadError, Loader};
 use warung_actors::wallet::WalletRecord;
@@ -22,6 +23,15 @@ use super::{StoreError, ACTOR_HISTORY_LOADED_MAX};
 
 /// Items held by an open or settled reservation, by order id.
 type Held = HashMap<String, Vec<Item>>;
+
+/// A product's items as stored, by where they are.
+struct Items {
+    available: Vec<Item>,
+    held: Held,
+    /// Moved out to a share (or back to the home), with the move's reference.
+    away: Vec<(Reference, Item)>,
+    secrets: Vec<ItemSecret>,
+}
 
 impl Loader for SqlStore {
     fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>> {
@@ -53,7 +63,7 @@ async fn read_product(pool: &Pool, code: &ProductCode) -> Result<Option<ProductR
     let row: Option<ProductTuple> = Query::assembled(sql).bind(code.as_str()).fetch_optional(pool).await?;
     let Some(row) = row else { return Ok(None) };
     let row = rows::product(row)?;
-    let (available, mut held, secrets) = read_items(pool, code).await?;
+    let Items { available, mut held, away, secrets } = read_items(pool, code).await?;
     let open: Vec<(String, i64, String, i64)> = Query::new(
             "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at FROM reservations WHERE product = $1 AND status = 'reserved'",
         )
@@ -74,11 +84,13 @@ async fn read_product(pool: &Pool, code: &ProductCode) -> Result<Option<ProductR
     }
     let settled = read_settled(pool, code, &mut held).await?;
     let restocks = read_restocks(pool, code).await?;
-    Ok(Some(ProductRecord { row, available, reservations, settled, secrets, restocks }))
+    let moves = read_moves(pool, code).await?;
+    Ok(Some(ProductRecord { row, available, reservations, settled, secrets, restocks, moves, away }))
 }
 
-/// A product's items: those available, those held by an order, and every secret.
-async fn read_items(pool: &Pool, code: &ProductCode) -> Result<(Vec<Item>, Held, Vec<ItemSecret>), StoreError> {
+/// A product's items: those available, those held by an order, those a move took, and every
+/// secret.
+async fn read_items(pool: &Pool, code: &ProductCode) -> Result<Items, StoreError> {
     let secret = |s: &str| ItemSecret::parse(s).map_err(|_| StoreError::Corrupt(format!("item of {code}")));
     let items: Vec<(i64, String, String, Option<String>)> =
         Query::new("SELECT item_no, secret, status, order_id FROM items WHERE product = $1 ORDER BY item_no")
@@ -87,17 +99,19 @@ async fn read_items(pool: &Pool, code: &ProductCode) -> Result<(Vec<Item>, Held,
             .await?;
     let mut available = Vec::new();
     let mut held: Held = HashMap::new();
+    let mut away = Vec::new();
     let mut secrets = Vec::with_capacity(items.len());
-    for (no, text, status, order) in items {
+    for (no, text, status, holder) in items {
         let item = Item { no, secret: secret(&text)? };
         secrets.push(item.secret.clone());
-        match (status.as_str(), order) {
+        match (status.as_str(), holder) {
             ("available", _) => available.push(item),
             ("reserved", Some(order)) | ("sold", Some(order)) => held.entry(order).or_default().push(item),
+            ("removed", Some(by)) => away.push((rows::reference(&by)?, item)),
             _ => {}
         }
     }
-    Ok((available, held, secrets))
+    Ok(Items { available, held, away, secrets })
 }
 
 /// A product's latest settled reservations, oldest first; a committed one takes its sold
@@ -131,6 +145,28 @@ async fn read_settled(pool: &Pool, code: &ProductCode, held: &mut Held) -> Resul
         settled.push((rows::order_id(&order)?, settled_row));
     }
     Ok(settled)
+}
+
+/// A product's latest moves in and out, oldest first.
+async fn read_moves(pool: &Pool, code: &ProductCode) -> Result<Vec<StoredMove>, StoreError> {
+    // The reason is written out, not bound, so the planner can use the partial index on it.
+    let sql = format!(
+        "SELECT reference, to_state, quantity FROM inventory_movements WHERE product = $1 AND reason = '{MOVE_REASON}' \
+         ORDER BY id DESC LIMIT $2"
+    );
+    let moves: Vec<(String, String, i64)> = Query::assembled(sql)
+        .bind(code.as_str())
+        .bind(PRODUCT_REFERENCES_REMEMBERED_MAX as i64)
+        .fetch_all(pool)
+        .await?;
+    moves
+        .into_iter()
+        .rev()
+        .map(|(reference, to, quantity)| {
+            let out = to == "removed";
+            Ok(StoredMove { reference: rows::reference(&reference)?, out, quantity: quantity as u32 })
+        })
+        .collect()
 }
 
 /// A product's latest restocks (reference, units, content fingerprint), oldest first.

@@ -131,7 +131,9 @@ pub struct ItemStatus<'a> {
     pub product: &'a str,
     pub no: ItemNo,
     pub status: StockState,
-    pub order: Option<&'a OrderId>,
+    /// What holds the item: the order it is reserved or sold to, or the move that took it out
+    /// (a removed item).
+    pub holder: Option<&'a str>,
     pub at: UnixMs,
 }
 
@@ -215,8 +217,16 @@ impl<'a> Batch<'a> {
             }
             Event::ItemsMoved { product, items, to, order, at } => {
                 for no in items {
+                    let holder = order.as_ref().map(OrderId::as_str);
+                    let status = ItemStatus { product: product.as_str(), no: *no, status: *to, holder, at: *at };
+                    self.item_statuses.put((product.as_str(), *no), status);
+                }
+            }
+            Event::ItemsMovedOut { product, items, by, at } => {
+                for no in items {
+                    let holder = Some(by.as_str());
                     let status =
-                        ItemStatus { product: product.as_str(), no: *no, status: *to, order: order.as_ref(), at: *at };
+                        ItemStatus { product: product.as_str(), no: *no, status: StockState::Removed, holder, at: *at };
                     self.item_statuses.put((product.as_str(), *no), status);
                 }
             }

@@ -22,8 +22,9 @@ pub fn decimal(text: &str) -> Result<Decimal, StoreError> {
     Decimal::from_str(text.trim()).map(|d| d.normalize()).map_err(|_| corrupt("decimal", text))
 }
 
+/// An owner's product or one of its shares.
 pub fn product_code(text: &str) -> Result<ProductCode, StoreError> {
-    ProductCode::parse(text).map_err(|_| corrupt("product code", text))
+    ProductCode::parse_stored(text).map_err(|_| corrupt("product code", text))
 }
 
 pub fn customer(text: &str) -> Result<CustomerId, StoreError> {

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// Longest product code: codes are typed by customers in chat (`beli viu1b`).
 pub const PRODUCT_CODE_LEN_MAX: usize = 32;
+/// What separates a share's code from its product's code and lane (`kopi~2`): a character no
+/// owner's code may hold, so no product an owner creates is ever taken for a share.
+pub const SHARE_SEPARATOR: char = '~';
 /// Longest customer id. WhatsApp user ids are phone numbers today and usernames from 2026.
 pub const CUSTOMER_ID_LEN_MAX: usize = 64;
 /// Longest caller-chosen reference (payment id, ledger reference).
@@ -70,6 +73,9 @@ pub enum IdError {
 /// allocation and a copy.
 macro_rules! string_id {
     ($name:ident) => {
+        string_id!($name, parse);
+    };
+    ($name:ident, $stored:ident) => {
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(Arc<str>);
@@ -97,10 +103,12 @@ macro_rules! string_id {
             }
         }
 
+        /// What serde reads (a node's message, a stored value): an id the engine made may take
+        /// forms an outside caller's may not.
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(value: String) -> Result<Self, Self::Error> {
-                $name::parse(&value)
+                $name::$stored(&value)
             }
         }
 
@@ -113,7 +121,7 @@ macro_rules! string_id {
     };
 }
 
-string_id!(ProductCode);
+string_id!(ProductCode, parse_stored);
 string_id!(CustomerId);
 string_id!(OrderId);
 string_id!(Reference);
@@ -169,6 +177,37 @@ impl ProductCode {
         } else {
             Err(IdError::BadProductCode(value.to_string()))
         }
+    }
+}
+
+impl ProductCode {
+    /// A code as the engine stores it: an owner's code (`parse`) or the code of one of its
+    /// shares (`share`).
+    pub fn parse_stored(value: &str) -> Result<ProductCode, IdError> {
+        let Some((home, lane)) = value.split_once(SHARE_SEPARATOR) else { return ProductCode::parse(value) };
+        let bad = || IdError::BadProductCode(value.to_string());
+        let lane: u16 = lane.parse().ok().filter(|n: &u16| n.to_string() == lane).ok_or_else(bad)?;
+        // Exactly as `share` writes it: no space, lower case.
+        let home = ProductCode::parse(home).ok().filter(|code| code.as_str() == home).ok_or_else(bad)?;
+        Ok(home.share(lane))
+    }
+
+    /// The code of this product's share in `lane`: a product of its own, hidden from owners and
+    /// buyers, that sells part of this product's stock in that lane.
+    pub fn share(&self, lane: u16) -> ProductCode {
+        debug_assert!(self.share_of().is_none(), "a share has no shares of its own");
+        ProductCode(shared(format_args!("{}{SHARE_SEPARATOR}{lane}", self.0)))
+    }
+
+    /// The product and lane whose share this is; `None` for an owner's product.
+    pub fn share_of(&self) -> Option<(ProductCode, u16)> {
+        let (home, lane) = self.0.split_once(SHARE_SEPARATOR)?;
+        Some((ProductCode(home.into()), lane.parse().ok()?))
+    }
+
+    /// Whether this is a share's code (never an owner's).
+    pub fn is_share(&self) -> bool {
+        self.0.contains(SHARE_SEPARATOR)
     }
 }
 
@@ -361,6 +400,25 @@ mod tests {
         assert!(ProductCode::parse("").is_err());
         assert!(ProductCode::parse("a b").is_err());
         assert!(ProductCode::parse(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn a_shares_code_is_stored_and_read_back_but_never_parsed_from_an_owner() {
+        let home = ProductCode::parse("Kopi-1").unwrap();
+        let share = home.share(3);
+        assert_eq!(share.as_str(), "kopi-1~3");
+        assert_eq!(share.share_of(), Some((home.clone(), 3)));
+        assert!(share.is_share() && !home.is_share());
+        assert_eq!(home.share_of(), None);
+        assert_eq!(ProductCode::parse_stored("kopi-1~3").unwrap(), share);
+        assert_eq!(ProductCode::parse_stored("kopi-1").unwrap(), home);
+        assert_eq!(serde_json::from_str::<ProductCode>("\"kopi-1~3\"").unwrap(), share);
+        assert!(ProductCode::parse("kopi-1~3").is_err(), "an owner's code never takes a share's form");
+        for bad in
+            ["kopi~", "~3", "kopi~x", "kopi~3~1", "kopi~-1", "kopi~+3", "kopi~03", "KOPI~3", " kopi~3", "kopi~99999"]
+        {
+            assert!(ProductCode::parse_stored(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub use clock::{Clock, UnixMs};
 pub use ids::{
     masked, CustomerId, IdError, OrderId, ProductCode, Reference, CUSTOMER_ID_LEN_MAX, CUSTOMER_ID_PATTERN,
     ORDER_ID_PATTERN, PRODUCT_CODE_LEN_MAX, PRODUCT_CODE_PATTERN, REFERENCE_LEN_MAX, REFERENCE_PATTERN,
+    SHARE_SEPARATOR,
 };
 pub use money::{
     parse_plain_delta, Money, MoneyError, DELTA_PLAIN_PATTERN, MONEY_MAX_RUPIAH, MONEY_PLAIN_PATTERN, MONEY_SCALE_MAX,

@@ -17,8 +17,27 @@ use crate::domain::{
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Product(ProductRow),
-    ItemsAdded { product: ProductCode, items: Vec<(ItemNo, ItemSecret)>, at: UnixMs },
-    ItemsMoved { product: ProductCode, items: Vec<ItemNo>, to: StockState, order: Option<OrderId>, at: UnixMs },
+    ItemsAdded {
+        product: ProductCode,
+        items: Vec<(ItemNo, ItemSecret)>,
+        at: UnixMs,
+    },
+    ItemsMoved {
+        product: ProductCode,
+        items: Vec<ItemNo>,
+        to: StockState,
+        order: Option<OrderId>,
+        at: UnixMs,
+    },
+    /// Items that left the product for one of its shares (or a share's items back to its
+    /// home): their rows say removed, held by the move's reference, so recovery can finish a
+    /// move that was cut short and the product's next activation knows them as away.
+    ItemsMovedOut {
+        product: ProductCode,
+        items: Vec<ItemNo>,
+        by: Reference,
+        at: UnixMs,
+    },
     Reservation(ReservationRow),
     Movement(MovementRow),
     Wallet(WalletRow),
@@ -35,7 +54,9 @@ impl Event {
     pub fn actor_ref(&self) -> ActorRef<'_> {
         match self {
             Event::Product(row) => ActorRef::Product(&row.code),
-            Event::ItemsAdded { product, .. } | Event::ItemsMoved { product, .. } => ActorRef::Product(product),
+            Event::ItemsAdded { product, .. }
+            | Event::ItemsMoved { product, .. }
+            | Event::ItemsMovedOut { product, .. } => ActorRef::Product(product),
             Event::Reservation(row) => ActorRef::Product(&row.product),
             Event::Movement(row) => ActorRef::Product(&row.product),
             Event::Wallet(row) => ActorRef::Wallet(&row.customer),

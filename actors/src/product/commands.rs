@@ -5,7 +5,7 @@
 //! tests and logs: it is a `ProductRequest` too, answered with a `ProductOutcome`.
 
 use super::terms::{PriceTier, ReleaseReason, Restock, StoreWhen};
-use crate::domain::{ActorName, ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
+use crate::domain::{ActorName, Item, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 
 /// Take `quantity` units out of the available queue for `order`, for `ttl_ms` from now.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -119,4 +119,52 @@ pub struct SetActive {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActiveSet {
     pub active: bool,
+}
+
+/// Move up to `quantity` available units to `to` (a share of this product, or the home this
+/// share sells for), once per reference. Fewer are moved when fewer are available.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct MoveOut {
+    pub reference: Reference,
+    pub quantity: Quantity,
+    pub to: ProductCode,
+    pub actor: ActorName,
+}
+
+/// What a move takes from one product to another: items keep their numbers.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Moved {
+    Items(Vec<Item>),
+    Count(Quantity),
+}
+
+impl Moved {
+    pub fn quantity(&self) -> Quantity {
+        match self {
+            Moved::Items(items) => items.len() as Quantity,
+            Moved::Count(count) => *count,
+        }
+    }
+}
+
+/// The units that left; none when none were available.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MovedOut {
+    pub moved: Moved,
+    pub available: i64,
+}
+
+/// Take in what a `MoveOut` under the same reference gave, once per reference.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct MoveIn {
+    pub reference: Reference,
+    pub moved: Moved,
+    pub from: ProductCode,
+    pub actor: ActorName,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MovedIn {
+    pub added: Quantity,
+    pub available: i64,
 }

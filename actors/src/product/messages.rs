@@ -2,13 +2,13 @@
 //! callers that need no particular reply; the actor runs each command's own type.
 
 use super::commands::{
-    ActiveSet, AddStock, Commit, Committed, Expired, PriceSet, Release, Released, Rename, Renamed, Reserve, Reserved,
-    Restocked, SetActive, SetPrice,
+    ActiveSet, AddStock, Commit, Committed, Expired, MoveIn, MoveOut, Moved, MovedIn, MovedOut, PriceSet, Release,
+    Released, Rename, Renamed, Reserve, Reserved, Restocked, SetActive, SetPrice,
 };
 use super::requests::ProductRequest;
 use super::state::ProductState;
 use super::terms::{PriceTier, ProductRejection, ReleaseReason, Restock, StoreWhen};
-use crate::domain::{ActorName, ItemSecret, Money, OrderId, Quantity, Reference, UnixMs};
+use crate::domain::{ActorName, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs};
 use crate::runtime::{Admission, Transition};
 
 /// Every product command as one enum (each is a type of its own in `commands`), for property
@@ -57,6 +57,18 @@ pub enum ProductCommand {
         active: bool,
         actor: ActorName,
     },
+    MoveOut {
+        reference: Reference,
+        quantity: Quantity,
+        to: ProductCode,
+        actor: ActorName,
+    },
+    MoveIn {
+        reference: Reference,
+        moved: Moved,
+        from: ProductCode,
+        actor: ActorName,
+    },
 }
 
 impl ProductCommand {
@@ -71,6 +83,8 @@ impl ProductCommand {
             ProductCommand::SetPrice { .. } => "set_price",
             ProductCommand::Rename { .. } => "rename",
             ProductCommand::SetActive { .. } => "set_active",
+            ProductCommand::MoveOut { .. } => "move_out",
+            ProductCommand::MoveIn { .. } => "move_in",
         }
     }
 }
@@ -88,13 +102,16 @@ impl ProductRequest for ProductCommand {
 
     fn admission(&self) -> Admission {
         match self {
-            ProductCommand::Commit { .. } | ProductCommand::Release { .. } => Admission::Always,
+            ProductCommand::Commit { .. } | ProductCommand::Release { .. } | ProductCommand::MoveIn { .. } => {
+                Admission::Always
+            }
             ProductCommand::Reserve { .. }
             | ProductCommand::ExpireDue
             | ProductCommand::Restock { .. }
             | ProductCommand::SetPrice { .. }
             | ProductCommand::Rename { .. }
-            | ProductCommand::SetActive { .. } => Admission::WhenRoom,
+            | ProductCommand::SetActive { .. }
+            | ProductCommand::MoveOut { .. } => Admission::WhenRoom,
         }
     }
 }
@@ -137,6 +154,14 @@ pub enum ProductOutcome {
     ActiveSet {
         active: bool,
     },
+    MovedOut {
+        moved: Moved,
+        available: i64,
+    },
+    MovedIn {
+        added: Quantity,
+        available: i64,
+    },
 }
 
 /// Each reply is the outcome of the same name, field for field.
@@ -158,6 +183,8 @@ outcome_from!(Restocked { added, available });
 outcome_from!(PriceSet { tier, price });
 outcome_from!(Renamed { name });
 outcome_from!(ActiveSet { active });
+outcome_from!(MovedOut { moved, available });
+outcome_from!(MovedIn { added, available });
 
 impl ProductState {
     /// Any command, answered with the enum of every outcome (for property tests and logs; the
@@ -189,6 +216,12 @@ impl ProductState {
             }
             ProductCommand::SetActive { active, actor } => {
                 self.set_active(SetActive { active, actor }, now)?.map(ProductOutcome::from)
+            }
+            ProductCommand::MoveOut { reference, quantity, to, actor } => {
+                self.move_out(MoveOut { reference, quantity, to, actor }, now)?.map(ProductOutcome::from)
+            }
+            ProductCommand::MoveIn { reference, moved, from, actor } => {
+                self.move_in(MoveIn { reference, moved, from, actor }, now)?.map(ProductOutcome::from)
             }
         })
     }

@@ -5,6 +5,8 @@
 mod actor;
 mod commands;
 mod messages;
+#[cfg(test)]
+mod moves_tests;
 mod requests;
 mod state;
 mod terms;
@@ -13,13 +15,13 @@ mod tests;
 
 pub use actor::{ProductActor, ProductGauges, ProductMsg, ProductSnapshotQuery};
 pub use commands::{
-    ActiveSet, AddStock, Commit, Committed, ExpireDue, Expired, PriceSet, Release, Released, Rename, Renamed, Reserve,
-    Reserved, Restocked, SetActive, SetPrice,
+    ActiveSet, AddStock, Commit, Committed, ExpireDue, Expired, MoveIn, MoveOut, Moved, MovedIn, MovedOut, PriceSet,
+    Release, Released, Rename, Renamed, Reserve, Reserved, Restocked, SetActive, SetPrice,
 };
 pub use messages::{ProductCommand, ProductOutcome};
 pub use requests::ProductRequest;
 pub use state::{
-    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, PRODUCT_NAME_CHARS_MAX,
-    PRODUCT_REFERENCES_REMEMBERED_MAX, PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
+    ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, StoredMove, MOVE_REASON,
+    PRODUCT_NAME_CHARS_MAX, PRODUCT_REFERENCES_REMEMBERED_MAX, PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
 };
 pub use terms::{PriceTier, ProductRejection, ReleaseReason, Restock, StoreWhen};

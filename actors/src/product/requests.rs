@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::commands::{
-    ActiveSet, AddStock, Commit, Committed, ExpireDue, Expired, PriceSet, Release, Released, Rename, Renamed, Reserve,
-    Reserved, Restocked, SetActive, SetPrice,
+    ActiveSet, AddStock, Commit, Committed, ExpireDue, Expired, MoveIn, MoveOut, MovedIn, MovedOut, PriceSet, Release,
+    Released, Rename, Renamed, Reserve, Reserved, Restocked, SetActive, SetPrice,
 };
 use super::state::ProductState;
 use super::terms::ProductRejection;
@@ -63,6 +63,9 @@ product_request!(AddStock => Restocked, "restock", restock);
 product_request!(SetPrice => PriceSet, "set_price", set_price);
 product_request!(Rename => Renamed, "rename", rename);
 product_request!(SetActive => ActiveSet, "set_active", set_active);
+product_request!(MoveOut => MovedOut, "move_out", move_out);
+// A move's units are out of the other product already: taking them in is never refused for room.
+product_request!(MoveIn => MovedIn, "move_in", move_in, Admission::Always);
 
 impl ProductRequest for ExpireDue {
     type Reply = Expired;

@@ -5,11 +5,14 @@
 //! release, expire) and `catalogue` (restock, price, name, on sale).
 
 mod catalogue;
+mod moves;
 mod reservations;
+
+pub use moves::MOVE_REASON;
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
-use super::commands::{PriceSet, Restocked};
+use super::commands::{Moved, MovedIn, MovedOut, PriceSet, Restocked};
 use super::terms::{PriceTier, ReleaseReason};
 use crate::domain::{
     BoundedMap, FastMap, Item, ItemNo, ItemSecret, Money, OrderId, ProductCode, Quantity, Reference, UnixMs,
@@ -63,6 +66,19 @@ enum Remembered {
     Restock { fingerprint: Option<u64>, restocked: Restocked },
     /// A price change; its reply is its content.
     Price(PriceSet),
+    /// A move out, with what was asked (`None`: restored from the store; any ask matches).
+    MoveOut { asked: Option<(ProductCode, Quantity)>, reply: MovedOut },
+    /// A move in and the units it took.
+    MoveIn { added: Quantity, reply: MovedIn },
+}
+
+/// A move as the store recorded it on one product's side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredMove {
+    pub reference: Reference,
+    /// Out of this product (its units removed), or into it.
+    pub out: bool,
+    pub quantity: Quantity,
 }
 
 /// Everything the store keeps of a product, to rebuild its state.
@@ -78,6 +94,10 @@ pub struct ProductRecord {
     pub secrets: Vec<ItemSecret>,
     /// The latest restocks (reference, units, content fingerprint), oldest first.
     pub restocks: Vec<(Reference, Quantity, Option<u64>)>,
+    /// The latest moves in and out, oldest first.
+    pub moves: Vec<StoredMove>,
+    /// Items moved out and not back, with the move that took each.
+    pub away: Vec<(Reference, Item)>,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +119,9 @@ pub struct ProductState {
     unstored_units: i64,
     settled: BoundedMap<OrderId, Settled>,
     secrets: HashSet<ItemSecret>,
+    /// Items moved out to a share (or back to the home) and not returned: their rows are here,
+    /// removed, so one that comes back is moved, not inserted.
+    away: HashSet<ItemNo>,
     references: BoundedMap<Reference, Remembered>,
     received: i64,
     sold: i64,
@@ -142,6 +165,7 @@ impl ProductState {
             unstored_units: 0,
             settled: BoundedMap::new(PRODUCT_SETTLED_REMEMBERED_MAX),
             secrets: HashSet::new(),
+            away: HashSet::new(),
             references: BoundedMap::new(PRODUCT_REFERENCES_REMEMBERED_MAX),
             received: 0,
             sold: 0,
@@ -180,9 +204,34 @@ impl ProductState {
             let restocked = Restocked { added, available: state.available() };
             state.references.insert(reference, Remembered::Restock { fingerprint, restocked });
         }
+        state.restore_moves(record.moves, record.away);
         state.check_counters()?;
         state.check_contents()?;
         Ok(state)
+    }
+
+    /// Remembers the latest moves, so a repeated one gets its first answer, and which items
+    /// are away.
+    fn restore_moves(&mut self, moves: Vec<StoredMove>, away: Vec<(Reference, Item)>) {
+        let mut items_by_move: FastMap<Reference, Vec<Item>> = FastMap::default();
+        for (reference, item) in away {
+            self.away.insert(item.no);
+            items_by_move.entry(reference).or_default().push(item);
+        }
+        let available = self.available();
+        for StoredMove { reference, out, quantity } in moves {
+            let remembered = if out {
+                let moved = match self.kind {
+                    // Items that came back since are no longer the move's: it finished long ago.
+                    StockKind::Items => Moved::Items(items_by_move.remove(&reference).unwrap_or_default()),
+                    StockKind::Counted => Moved::Count(quantity),
+                };
+                Remembered::MoveOut { asked: None, reply: MovedOut { moved, available } }
+            } else {
+                Remembered::MoveIn { added: quantity, reply: MovedIn { added: quantity, available } }
+            };
+            self.references.insert(reference, remembered);
+        }
     }
 
     /// What a buyer of `tier` pays per unit.

@@ -154,4 +154,10 @@ pub enum ProductRejection {
     PriceMustNotBeZero,
     #[error("a product name must be 1 to {limit} characters")]
     NameMustBeShort { limit: usize },
+    #[error("a move must take at least one unit")]
+    MoveMustNotBeEmpty,
+    #[error("stock moves only between a product and its shares")]
+    MoveBetweenUnrelatedProducts,
+    #[error("this product keeps {kind:?} stock")]
+    MoveKindMismatch { kind: StockKind },
 }

@@ -214,6 +214,8 @@ fn a_restock_restored_from_the_store_keeps_its_content_fingerprint() {
         settled: Vec::new(),
         secrets: items("a", 2),
         restocks: vec![(Reference::parse("r1").unwrap(), 2, fingerprint)],
+        moves: Vec::new(),
+        away: Vec::new(),
     };
     let mut known = ProductState::restore(record(Some(stock.fingerprint()))).unwrap();
     assert!(known.apply(restock("r1", stock.clone()), NOW).is_ok(), "the same content again is its first outcome");

@@ -73,6 +73,8 @@ pub(super) fn record(now: i64, items: usize, reservations: Vec<(OrderId, Reserva
         settled: vec![],
         secrets,
         restocks: vec![],
+        moves: vec![],
+        away: vec![],
     }
 }
 

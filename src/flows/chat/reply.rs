@@ -279,7 +279,10 @@ pub fn product_refused(rule: &ProductRejection) -> String {
         | ProductRejection::DuplicateItem { .. }
         | ProductRejection::ExistsWithDifferentContent
         | ProductRejection::PriceMustNotBeZero
-        | ProductRejection::NameMustBeShort { .. } => try_again(),
+        | ProductRejection::NameMustBeShort { .. }
+        | ProductRejection::MoveMustNotBeEmpty
+        | ProductRejection::MoveBetweenUnrelatedProducts
+        | ProductRejection::MoveKindMismatch { .. } => try_again(),
     }
 }
 

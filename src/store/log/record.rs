@@ -27,6 +27,7 @@ mod tag {
     pub const MOVEMENT: u8 = 5;
     pub const WALLET: u8 = 6;
     pub const LEDGER: u8 = 7;
+    pub const ITEMS_MOVED_OUT: u8 = 8;
     pub const ORDER: u8 = 16;
     pub const PAYMENT: u8 = 17;
     pub const AUDIT: u8 = 18;
@@ -110,6 +111,14 @@ fn put_event(w: &mut Writer, event: &Event) {
             items.iter().for_each(|no| w.i64(*no));
             w.str(to.as_str());
             w.option(order.as_ref(), |w, o| w.str(o.as_str()));
+            w.i64(*at);
+        }
+        Event::ItemsMovedOut { product, items, by, at } => {
+            w.u8(tag::ITEMS_MOVED_OUT);
+            w.str(product.as_str());
+            w.u64(items.len() as u64);
+            items.iter().for_each(|no| w.i64(*no));
+            w.str(by.as_str());
             w.i64(*at);
         }
         Event::Reservation(r) => {
@@ -231,6 +240,12 @@ fn get_entry(r: &mut Reader<'_>) -> Result<Entry<ShopRecord>, WireError> {
             order: r.option(order_id)?,
             at: r.i64()?,
         }),
+        tag::ITEMS_MOVED_OUT => Entry::Event(Event::ItemsMovedOut {
+            product: product(r)?,
+            items: item_numbers(r)?,
+            by: r.parsed("move reference", Reference::parse)?,
+            at: r.i64()?,
+        }),
         tag::RESERVATION => Entry::Event(Event::Reservation(ReservationRow {
             order: order_id(r)?,
             product: product(r)?,
@@ -308,7 +323,7 @@ fn get_entry(r: &mut Reader<'_>) -> Result<Entry<ShopRecord>, WireError> {
 }
 
 fn product(r: &mut Reader<'_>) -> Result<ProductCode, WireError> {
-    r.parsed("product code", ProductCode::parse)
+    r.parsed("product code", ProductCode::parse_stored)
 }
 
 fn customer(r: &mut Reader<'_>) -> Result<CustomerId, WireError> {

@@ -127,7 +127,7 @@ fn write_moved_items(c: &mut Combined, batch: &Batch<'_>) {
         .bind(moved.iter().map(|i| i.product).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.no).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.status.as_str()).collect::<Vec<_>>())
-        .bind(moved.iter().map(|i| i.order.as_ref().map(|o| o.as_str())).collect::<Vec<_>>())
+        .bind(moved.iter().map(|i| i.holder).collect::<Vec<_>>())
         .bind(moved.iter().map(|i| i.at).collect::<Vec<_>>());
     }
 }

@@ -69,12 +69,8 @@ async fn write_stock(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result<(
         new_items,
     )
     .await?;
-    let moved: Vec<_> = batch
-        .item_statuses
-        .rows
-        .iter()
-        .map(|i| (i.product, i.no, i.status.as_str(), i.order.map(|o| o.as_str()), i.at))
-        .collect();
+    let moved: Vec<_> =
+        batch.item_statuses.rows.iter().map(|i| (i.product, i.no, i.status.as_str(), i.holder, i.at)).collect();
     run(
         conn,
         "UPDATE items SET status = u.value->>2, order_id = u.value->>3, updated_at = u.value->>4 \

@@ -89,6 +89,19 @@ fn event() -> impl Strategy<Value = Event> {
         )
             .prop_map(|(product, items, to, order, at)| Event::ItemsMoved { product, items, to, order, at }),
         (
+            code(),
+            0u16..16,
+            proptest::collection::vec(any::<i64>(), 0..5),
+            "move:[a-z0-9~]{1,20}:[0-9]{1,6}",
+            any::<i64>()
+        )
+            .prop_map(|(home, lane, items, by, at)| Event::ItemsMovedOut {
+                product: home.share(lane),
+                items,
+                by: Reference::parse(&by).unwrap(),
+                at,
+            }),
+        (
             order(),
             code(),
             any::<u32>(),
