@@ -18,6 +18,7 @@ use crate::cluster::wakes::Wakes;
 use crate::cluster::{Actors, Joined};
 use crate::records::Lanes;
 use crate::settings::Settings;
+use crate::shares::Shares;
 use crate::shop::{Shop, ShopValues};
 use crate::store::{self, Store};
 
@@ -30,6 +31,8 @@ pub struct Engine {
     pub checkout: Checkout,
     /// What products exist.
     pub catalog: Catalog,
+    /// The products' shares in the lanes, and the stock moved to them.
+    pub shares: Shares,
     /// The settings an admin changes while the shop runs.
     pub shop: Arc<Shop>,
     /// This node, when it is one of a cluster.
@@ -82,8 +85,13 @@ impl Engine {
         let checkout_settings = CheckoutSettings::from_settings(&settings.engine);
         let checkout = Checkout::new(actors, store.clone(), checkout_settings);
         checkout.load_roles().await.context("loading customer roles")?;
+        let shares = Shares::new(store.clone(), lanes.clone());
         match joined {
             None => {
+                let moves = shares.recover().await.context("finishing stock moves")?;
+                if moves > 0 {
+                    tracing::warn!(moves, "finished stock moves a stop had cut short");
+                }
                 let recovered = checkout.recover().await.context("recovering unfinished orders")?;
                 tracing::info!(?recovered, "recovered unfinished orders");
             }
@@ -92,7 +100,7 @@ impl Engine {
         tracing::info!(backend = store.backend(), lanes = lanes.count(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
         let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
-        let engine = Engine { settings, store, lanes, checkout, catalog, shop, cluster: joined.cloned() };
+        let engine = Engine { settings, store, lanes, checkout, catalog, shares, shop, cluster: joined.cloned() };
         if joined.is_some() {
             spawn_cache_reloads(engine.clone());
         }

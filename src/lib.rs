@@ -38,6 +38,7 @@ pub mod inputs;
 pub mod providers;
 pub mod records;
 pub mod settings;
+pub mod shares;
 pub mod shop;
 pub mod simulator;
 pub mod startup;

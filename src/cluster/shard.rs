@@ -17,8 +17,12 @@ pub const SHARDS_COUNT: usize = 256;
 pub struct Shard(u8);
 
 impl Shard {
+    /// A share is in its product's shard: one node owns a product and every share of it.
     pub fn of_product(code: &ProductCode) -> Shard {
-        Shard::of("p", code.as_str())
+        match code.share_of() {
+            Some((home, _)) => Shard::of("p", home.as_str()),
+            None => Shard::of("p", code.as_str()),
+        }
     }
 
     pub fn of_customer(customer: &CustomerId) -> Shard {
@@ -60,6 +64,7 @@ mod tests {
     fn shards_are_pinned() {
         // The same values as Postgres's warung_shard('p', 'netflix-1m') and warung_shard('c', '6281234567890').
         assert_eq!(Shard::of_product(&ProductCode::parse("netflix-1m").unwrap()).number(), 224);
+        assert_eq!(Shard::of_product(&ProductCode::parse("netflix-1m").unwrap().share(3)).number(), 224);
         assert_eq!(Shard::of_customer(&CustomerId::parse("6281234567890").unwrap()).number(), 239);
     }
 

@@ -14,6 +14,7 @@ use crate::records::{OrderRow, PaymentRow};
 
 #[async_trait]
 pub trait Loads {
+    /// The owner's products, in order (never their shares).
     async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError>;
     /// Stores a new product's row; `false` (and nothing written) when the code exists.
     async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;
@@ -31,6 +32,9 @@ pub trait Loads {
         product: &ProductCode,
         reference: &Reference,
     ) -> Result<Option<(i64, Option<u64>)>, StoreError>;
+    /// Moves out of a product with no move in under the same reference (a stop between the
+    /// two): the product, the reference and the units.
+    async fn unfinished_moves(&self) -> Result<Vec<(ProductCode, Reference, i64)>, StoreError>;
     /// The payment recorded under `id`, if any.
     async fn payment(&self, id: &Reference) -> Result<Option<PaymentRow>, StoreError>;
     /// Whether the customer's ledger has an entry under `reference`.
@@ -43,7 +47,8 @@ pub trait Loads {
 impl Loads for SqlStore {
     async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError> {
         let codes: Vec<(String,)> = Query::new("SELECT code FROM products ORDER BY code").fetch_all(&self.pool).await?;
-        codes.iter().map(|(c,)| rows::product_code(c)).collect()
+        let codes: Result<Vec<ProductCode>, StoreError> = codes.iter().map(|(c,)| rows::product_code(c)).collect();
+        Ok(codes?.into_iter().filter(|code| !code.is_share()).collect())
     }
 
     /// A product's first row, written once: a second create of the same code changes nothing.
@@ -113,6 +118,18 @@ impl Loads for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|(quantity, hash)| Ok((quantity, hash.as_deref().map(rows::fingerprint).transpose()?))).transpose()
+    }
+
+    async fn unfinished_moves(&self) -> Result<Vec<(ProductCode, Reference, i64)>, StoreError> {
+        let moves: Vec<(String, String, i64)> = Query::new(
+            "SELECT o.product, o.reference, o.quantity FROM inventory_movements o \
+             WHERE o.reason = 'move' AND o.to_state = 'removed' AND NOT EXISTS ( \
+               SELECT 1 FROM inventory_movements i WHERE i.reason = 'move' AND i.to_state = 'available' AND i.reference = o.reference) \
+             ORDER BY o.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        moves.iter().map(|(p, r, q)| Ok((rows::product_code(p)?, rows::reference(r)?, *q))).collect()
     }
 
     async fn payment(&self, id: &Reference) -> Result<Option<PaymentRow>, StoreError> {

@@ -93,8 +93,10 @@ pub struct AuditData {
     pub products: Vec<ProductRow>,
     /// (product, status, count)
     pub item_counts: Vec<(String, String, i64)>,
-    /// (product, secret, count) for secrets sold more than once
+    /// (product, secret, count) for secrets sold more than once by a product and its shares
     pub items_sold_twice: Vec<(String, String, i64)>,
+    /// (product, reference, at) of each stock move out of a product with no move in yet
+    pub moves_unfinished: Vec<(String, String, i64)>,
     /// (product, order, count) sold items grouped by order
     pub sold_items_by_order: Vec<(String, String, i64)>,
     /// (product, sum of quantity) over open reservations

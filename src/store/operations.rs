@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use warung_actors::domain::SHARE_SEPARATOR;
+
 use async_trait::async_trait;
 
 use super::backend::{ClusterAccess, SqlStore};
@@ -116,8 +118,19 @@ impl Operations for SqlStore {
                 .await?;
         let item_counts =
             Query::new("SELECT product, status, COUNT(*) FROM items GROUP BY product, status").fetch_all_in(tx).await?;
-        let items_sold_twice = Query::new(
-            "SELECT product, secret, COUNT(*) FROM items WHERE status = 'sold' GROUP BY product, secret HAVING COUNT(*) > 1",
+        // Sold rows whose secret is sold in another row too, grouped by product and its shares
+        // (a share's items are its product's, moved): one item sold by both is sold twice.
+        let sold_again: Vec<(String, String)> = Query::new(
+            "SELECT product, secret FROM items WHERE status = 'sold' AND secret IN \
+             (SELECT secret FROM items WHERE status = 'sold' GROUP BY secret HAVING COUNT(*) > 1)",
+        )
+        .fetch_all_in(tx)
+        .await?;
+        let items_sold_twice = sold_twice_by_product(sold_again);
+        let moves_unfinished = Query::new(
+            "SELECT o.product, o.reference, o.at FROM inventory_movements o \
+             WHERE o.reason = 'move' AND o.to_state = 'removed' AND NOT EXISTS ( \
+               SELECT 1 FROM inventory_movements i WHERE i.reason = 'move' AND i.to_state = 'available' AND i.reference = o.reference)",
         )
         .fetch_all_in(tx)
         .await?;
@@ -151,6 +164,7 @@ impl Operations for SqlStore {
             products: products.into_iter().map(rows::product).collect::<Result<_, _>>()?,
             item_counts,
             items_sold_twice,
+            moves_unfinished,
             sold_items_by_order,
             reserved_by_product,
             customers,
@@ -168,6 +182,16 @@ impl Operations for SqlStore {
     fn cluster_access(&self) -> Option<ClusterAccess> {
         SqlStore::cluster_access(self)
     }
+}
+
+/// (product, secret, count) for each secret sold more than once by one product and its shares.
+fn sold_twice_by_product(sold: Vec<(String, String)>) -> Vec<(String, String, i64)> {
+    let mut counts: std::collections::BTreeMap<(String, String), i64> = std::collections::BTreeMap::new();
+    for (product, secret) in sold {
+        let home = product.split_once(SHARE_SEPARATOR).map_or(product.as_str(), |(home, _)| home).to_string();
+        *counts.entry((home, secret)).or_default() += 1;
+    }
+    counts.into_iter().filter(|(_, n)| *n > 1).map(|((product, secret), n)| (product, secret, n)).collect()
 }
 
 /// The SQLite file's size (with its write-ahead log) and the free space beside it.

@@ -37,6 +37,7 @@ mod owner_chat;
 mod payments;
 mod qris_flows;
 mod readiness;
+mod shares;
 mod shop;
 mod simulator_mode;
 mod supervision;

@@ -98,7 +98,16 @@ impl<R: Record> Lanes<R> {
 
     /// The lane `product`'s actor runs in.
     pub fn of_product(&self, product: &ProductCode) -> &Supervisor<R> {
-        &self.lanes[self.lane_of(product.as_str())]
+        &self.lanes[self.lane_of_product(product)]
+    }
+
+    /// A product's lane is the one its code hashes to; a share's, the lane it was made for (one
+    /// made when the process ran more lanes goes to the lane that number falls in now).
+    pub fn lane_of_product(&self, product: &ProductCode) -> usize {
+        match product.share_of() {
+            Some((_, lane)) => usize::from(lane) % self.lanes.len(),
+            None => self.lane_of(product.as_str()),
+        }
     }
 
     /// The lane `customer`'s wallet runs in, and their flows should.
@@ -120,7 +129,7 @@ impl<R: Record> Lanes<R> {
     }
 
     fn same_lane(&self, customer: &CustomerId, product: &ProductCode) -> bool {
-        self.lanes.len() == 1 || self.lane_of(customer.as_str()) == self.lane_of(product.as_str())
+        self.lanes.len() == 1 || self.lane_of(customer.as_str()) == self.lane_of_product(product)
     }
 
     /// Runs `work` on the thread of `customer`'s lane, where their wallet's actor runs: a flow

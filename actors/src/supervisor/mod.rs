@@ -26,6 +26,7 @@ mod restarts;
 mod services;
 #[cfg(test)]
 mod services_tests;
+mod shares;
 #[cfg(test)]
 mod tests;
 mod wallet_loads;
@@ -37,6 +38,7 @@ pub use lanes::{Lanes, LANES_MAX};
 pub use registry::{Handle, HandleParts, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
+pub use shares::move_destination;
 pub use wallet_loads::WALLET_LOADS_PER_READ_MAX;
 
 use activation::store_as_loader;

@@ -1,0 +1,90 @@
+//! Stock moved between a product and one of its shares (`ProductCode::share`: a product of its
+//! own that sells part of the product's stock in another lane), as two commands under one
+//! reference: a move out of one, stored, then a move in to the other, stored. Every row is then
+//! written by one lane at a time, the second write acknowledged after the first, which the
+//! store's one projection needs of rows two lanes write.
+
+use rand::Rng;
+
+use super::Lanes;
+use crate::domain::{ActorName, ProductCode, Quantity, Reference};
+use crate::journal::Record;
+use crate::product::{MoveIn, MoveOut, ProductRejection};
+use crate::runtime::CallError;
+
+/// How a move's reference starts: `move:<to>:<random>`. It names where the units go, so recovery
+/// can finish a move found out of one product and not yet in the other.
+const MOVE_REFERENCE_PREFIX: &str = "move:";
+
+impl<R: Record> Lanes<R> {
+    /// Moves up to `quantity` units from `from` to `to` (a product and its share, either way),
+    /// and answers what moved once both sides have stored it: fewer when fewer are available,
+    /// none when none are. A move cut short (an error, a restart) is finished by `finish_move`.
+    pub async fn move_stock(
+        &self,
+        from: &ProductCode,
+        to: &ProductCode,
+        quantity: Quantity,
+    ) -> Result<Result<Quantity, ProductRejection>, CallError> {
+        let random: u64 = rand::rng().random();
+        let reference = Reference::parse(&format!("{MOVE_REFERENCE_PREFIX}{to}:{random:016x}"))
+            .expect("a product code and hex make a reference");
+        self.move_under(from, to, reference, quantity).await
+    }
+
+    /// Finishes a move found out of `from` and not in its destination (the reference names it):
+    /// both commands again, each answering its first outcome where it was applied.
+    pub async fn finish_move(
+        &self,
+        from: &ProductCode,
+        reference: Reference,
+        quantity: Quantity,
+    ) -> Result<Result<Quantity, ProductRejection>, CallError> {
+        let Some(to) = move_destination(&reference) else {
+            return Ok(Err(ProductRejection::MoveBetweenUnrelatedProducts));
+        };
+        self.move_under(from, &to, reference, quantity).await
+    }
+
+    async fn move_under(
+        &self,
+        from: &ProductCode,
+        to: &ProductCode,
+        reference: Reference,
+        quantity: Quantity,
+    ) -> Result<Result<Quantity, ProductRejection>, CallError> {
+        let actor = ActorName::from("shares");
+        let out = MoveOut { reference: reference.clone(), quantity, to: to.clone(), actor: actor.clone() };
+        let moved = match self.product(from, out).await? {
+            Ok(out) => out.moved,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        let units = moved.quantity();
+        if units == 0 {
+            return Ok(Ok(0));
+        }
+        let command = MoveIn { reference, moved, from: from.clone(), actor };
+        Ok(self.product(to, command).await?.map(|_| units))
+    }
+}
+
+/// Where the move under `reference` takes its units.
+pub fn move_destination(reference: &Reference) -> Option<ProductCode> {
+    let rest = reference.as_str().strip_prefix(MOVE_REFERENCE_PREFIX)?;
+    let (to, _) = rest.rsplit_once(':')?;
+    ProductCode::parse_stored(to).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moves_reference_names_its_destination() {
+        let share = ProductCode::parse("kopi").unwrap().share(2);
+        let reference = Reference::parse(&format!("move:{share}:00000000000000ff")).unwrap();
+        assert_eq!(move_destination(&reference), Some(share));
+        assert_eq!(move_destination(&Reference::parse("restock:kopi").unwrap()), None);
+        assert_eq!(move_destination(&Reference::parse("move:bad.code:1").unwrap()), None);
+    }
+}
