@@ -10,13 +10,16 @@ use serde::Deserialize;
 use warung_actors::domain::Quantity;
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::{ProductRow, StockKind};
-use warung_actors::product::{AddStock, PriceTier, ProductRejection, Restock, Restocked, SetPrice, RESTOCK_UNITS_MAX};
+use warung_actors::product::{
+    AddStock, PriceTier, ProductRejection, ProductSnapshot, Restock, Restocked, SetPrice, RESTOCK_UNITS_MAX,
+};
 use warung_actors::runtime::CallError;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use crate::cluster::Actors;
+use crate::shares::Shares;
 use crate::store::{Store, StoreError};
 
 /// What products exist, and the only way to add one or its stock: created in the store, stocked
@@ -26,6 +29,8 @@ use crate::store::{Store, StoreError};
 pub struct Catalog {
     store: Arc<dyn Store>,
     actors: Actors,
+    /// A price the import changes goes to the product's shares too.
+    shares: Shares,
     codes: Arc<RwLock<BTreeSet<ProductCode>>>,
 }
 
@@ -69,9 +74,9 @@ pub fn parse(path: &Path) -> anyhow::Result<CatalogFile> {
 
 impl Catalog {
     /// The catalogue as the store has it.
-    pub async fn load(store: Arc<dyn Store>, actors: Actors) -> Result<Catalog, StoreError> {
+    pub async fn load(store: Arc<dyn Store>, actors: Actors, shares: Shares) -> Result<Catalog, StoreError> {
         let codes = store.product_codes().await?.into_iter().collect();
-        Ok(Catalog { store, actors, codes: Arc::new(RwLock::new(codes)) })
+        Ok(Catalog { store, actors, shares, codes: Arc::new(RwLock::new(codes)) })
     }
 
     /// Reads the product codes again (another node of a cluster created some).
@@ -79,6 +84,14 @@ impl Catalog {
         let codes = self.store.product_codes().await?.into_iter().collect();
         *self.codes.write().expect("catalog lock") = codes;
         Ok(())
+    }
+
+    /// A product as owners and buyers see it: with several lanes, its shares' stock with its own.
+    pub async fn snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
+        match self.shares.enabled() {
+            true => self.shares.snapshot(code).await,
+            false => self.actors.product_snapshot(code).await,
+        }
     }
 
     pub fn contains(&self, code: &ProductCode) -> bool {
@@ -130,7 +143,8 @@ impl Catalog {
                             price: product.price,
                             actor: "catalog import".into(),
                         };
-                        sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
+                        sup.product(&code, command.clone()).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
+                        self.shares.follow(&code, command).await?;
                         report.repriced += 1;
                     }
                 }
@@ -205,6 +219,14 @@ impl Catalog {
             return Ok(Ok(Restocked { added: added as Quantity, available }));
         }
         let command = AddStock { reference, stock, actor: actor.into() };
-        self.actors.product(code, command).await
+        let restocked = self.actors.product(code, command).await?;
+        if restocked.is_ok() {
+            // The stock is the product's whatever comes of this: a share short of it takes it
+            // from the product when a buyer finds it so.
+            if let Err(error) = self.shares.spread(code).await {
+                tracing::warn!(product = %code, %error, "the restock's stock was not spread over the lanes");
+            }
+        }
+        Ok(restocked)
     }
 }

@@ -82,10 +82,12 @@ impl Engine {
             Some(joined) => joined.attach(lanes.clone()),
             None => Actors::local(lanes.clone()),
         };
+        let sells_from_shares = lanes.count() > 1 && joined.is_none();
+        let shares =
+            Shares::load(store.clone(), lanes.clone(), sells_from_shares).await.context("listing the shares")?;
         let checkout_settings = CheckoutSettings::from_settings(&settings.engine);
-        let checkout = Checkout::new(actors, store.clone(), checkout_settings);
+        let checkout = Checkout::new(actors, store.clone(), checkout_settings, shares.clone());
         checkout.load_roles().await.context("loading customer roles")?;
-        let shares = Shares::new(store.clone(), lanes.clone());
         match joined {
             None => {
                 let moves = shares.recover().await.context("finishing stock moves")?;
@@ -99,7 +101,9 @@ impl Engine {
         }
         tracing::info!(backend = store.backend(), lanes = lanes.count(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
-        let catalog = Catalog::load(store.clone(), checkout.actors().clone()).await.context("listing the catalogue")?;
+        let catalog = Catalog::load(store.clone(), checkout.actors().clone(), shares.clone())
+            .await
+            .context("listing the catalogue")?;
         let engine = Engine { settings, store, lanes, checkout, catalog, shares, shop, cluster: joined.cloned() };
         if joined.is_some() {
             spawn_cache_reloads(engine.clone());

@@ -1,18 +1,31 @@
 //! A product's shares: products of their own (`ProductCode::share`) that each sell part of a
-//! product's stock in one lane of the engine, so a purchase in that lane never leaves it. Hidden
-//! from owners and buyers (the catalogue lists no share). Stock moves between a product and its
-//! shares by `Lanes::move_stock`; this module makes a share's row and finishes the moves a stop
-//! cut short.
+//! product's stock in one lane of the engine, so a saldo purchase in that lane never leaves it.
+//! Hidden from owners and buyers: the catalogue lists no share, and what a customer or an owner
+//! reads names the product (`ProductCode::home`).
+//!
+//! A share's stock comes from its product in blocks (`refill`), moved by `Lanes::move_stock`; a
+//! seller that runs short first takes back what the other shares hold, so no buyer is refused
+//! while stock is left anywhere. A change of price, name or sale goes to the product and then to
+//! every share (`follow`), and is answered once all have it.
+//!
+//! Shares are used with several lanes in one process. A cluster's node places a product's
+//! shares in the product's shard, but its purchases cross nodes anyway, so it sells from the
+//! product as with one lane.
 
 use std::sync::Arc;
 
-use warung_actors::domain::{Money, ProductCode, Quantity, Reference};
+use dashmap::DashMap;
+use warung_actors::domain::{CustomerId, Money, ProductCode, Quantity, Reference};
 use warung_actors::journal::ProductRow;
-use warung_actors::product::{PriceTier, ProductRejection, SetPrice};
+use warung_actors::product::{PriceTier, ProductRejection, ProductRequest, ProductSnapshot, SetPrice};
 use warung_actors::runtime::CallError;
 
 use crate::records::Lanes;
 use crate::store::{Store, StoreError};
+
+/// Most units one refill moves to a share: a share holds no more than a block or two while the
+/// product still has stock, so a lane whose buyers stop leaves little behind.
+pub const SHARE_BLOCK_MAX: Quantity = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShareError {
@@ -24,28 +37,90 @@ pub enum ShareError {
     Store(#[from] StoreError),
 }
 
-/// Cheap to clone.
+/// Cheap to clone; every clone shares the same state.
 #[derive(Clone)]
 pub struct Shares {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     store: Arc<dyn Store>,
     lanes: Lanes,
+    /// Whether purchases sell from shares (several lanes, no cluster).
+    enabled: bool,
+    /// Each product's shares whose rows exist, by product.
+    made: DashMap<ProductCode, Vec<ProductCode>>,
+    /// One refill (or making) of a seller at a time: buyers who find it short together wait
+    /// for one move.
+    refilling: DashMap<ProductCode, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Shares {
-    pub fn new(store: Arc<dyn Store>, lanes: Lanes) -> Shares {
-        Shares { store, lanes }
+    /// The shares the store holds; purchases sell from them when `enabled`.
+    pub async fn load(store: Arc<dyn Store>, lanes: Lanes, enabled: bool) -> Result<Shares, StoreError> {
+        let made: DashMap<ProductCode, Vec<ProductCode>> = DashMap::new();
+        for share in store.share_codes().await? {
+            made.entry(share.home()).or_default().push(share);
+        }
+        Ok(Shares { inner: Arc::new(Inner { store, lanes, enabled, made, refilling: DashMap::new() }) })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.inner.enabled
+    }
+
+    /// The product actor a saldo purchase of `product` by `customer` reserves from: the share in
+    /// the customer's lane, made if it was not, or the product itself in its own lane.
+    pub async fn seller_for(&self, customer: &CustomerId, product: &ProductCode) -> Result<ProductCode, ShareError> {
+        let lanes = &self.inner.lanes;
+        if !self.inner.enabled {
+            return Ok(product.clone());
+        }
+        let lane = lanes.lane_of_customer(customer);
+        if lane == lanes.lane_of_product(product) {
+            return Ok(product.clone());
+        }
+        let share = product.share(lane as u16);
+        if self.is_made(&share) {
+            return Ok(share);
+        }
+        // The first buyers of a product in a lane come together: one of them makes the share.
+        let lock = self.lock_of(&share);
+        let _one_at_a_time = lock.lock().await;
+        if self.is_made(&share) {
+            return Ok(share);
+        }
+        self.ensure(product, lane as u16).await
+    }
+
+    fn is_made(&self, share: &ProductCode) -> bool {
+        self.inner.made.get(&share.home()).is_some_and(|made| made.contains(share))
+    }
+
+    /// The lock under which a seller is made or refilled, one at a time.
+    fn lock_of(&self, seller: &ProductCode) -> Arc<tokio::sync::Mutex<()>> {
+        self.inner.refilling.entry(seller.clone()).or_default().clone()
     }
 
     /// The share of `home` in `lane`; its row is made from the home as it is now (name, prices,
     /// kind, on sale) if it has none yet, with no stock.
     pub async fn ensure(&self, home: &ProductCode, lane: u16) -> Result<ProductCode, ShareError> {
         let share = home.share(lane);
-        match self.lanes.product_snapshot(&share).await {
-            Ok(_) => return Ok(share),
-            Err(CallError::NotFound) => {}
+        let lanes = &self.inner.lanes;
+        match lanes.product_snapshot(&share).await {
+            Ok(_) => {}
+            Err(CallError::NotFound) => self.make(home, &share).await?,
             Err(error) => return Err(error.into()),
         }
-        let of_home = self.lanes.product_snapshot(home).await?;
+        let mut made = self.inner.made.entry(home.clone()).or_default();
+        if !made.contains(&share) {
+            made.push(share.clone());
+        }
+        Ok(share)
+    }
+
+    async fn make(&self, home: &ProductCode, share: &ProductCode) -> Result<(), ShareError> {
+        let of_home = self.inner.lanes.product_snapshot(home).await?;
         let row = ProductRow {
             code: share.clone(),
             name: of_home.name,
@@ -59,22 +134,27 @@ impl Shares {
             sold: 0,
             removed: 0,
             next_item_no: 1,
-            updated_at: self.lanes.clock().now(),
+            updated_at: self.inner.lanes.clock().now(),
         };
-        // A second `ensure` of the same share (a race, a retry) changes nothing.
-        self.store.create_product(&row).await?;
+        // A second make of the same share (a race, a retry) changes nothing.
+        self.inner.store.create_product(&row).await?;
         if let Some(price) = of_home.reseller_price {
-            self.set_reseller_price(&share, price).await?;
+            self.set_reseller_price(share, price).await?;
         }
-        Ok(share)
+        Ok(())
     }
 
     async fn set_reseller_price(&self, share: &ProductCode, price: Money) -> Result<(), ShareError> {
         let reference =
             Reference::parse(&format!("share-made:reseller:{}", price.amount())).expect("a short reference");
         let command = SetPrice { reference, tier: PriceTier::Reseller, price, actor: "shares".into() };
-        self.lanes.product(share, command).await??;
+        self.inner.lanes.product(share, command).await??;
         Ok(())
+    }
+
+    /// The shares of `home` whose rows exist.
+    pub fn of(&self, home: &ProductCode) -> Vec<ProductCode> {
+        self.inner.made.get(home).map(|made| made.clone()).unwrap_or_default()
     }
 
     /// Moves up to `quantity` units from `from` to `to` (a product and its share, either way);
@@ -85,16 +165,173 @@ impl Shares {
         to: &ProductCode,
         quantity: Quantity,
     ) -> Result<Quantity, ShareError> {
-        Ok(self.lanes.move_stock(from, to, quantity).await??)
+        Ok(self.inner.lanes.move_stock(from, to, quantity).await??)
+    }
+
+    /// Brings at least `wanted` units to `seller` (a product or its share) if there are that
+    /// many anywhere: to a share, a block from its product; then, if that was short, the other
+    /// shares give back what is still wanted, through the product. Answers how many came.
+    pub async fn refill(&self, seller: &ProductCode, wanted: Quantity) -> Result<Quantity, ShareError> {
+        let lock = self.lock_of(seller);
+        let _one_at_a_time = lock.lock().await;
+        let lanes = &self.inner.lanes;
+        // Another buyer's refill may have brought enough while this one waited.
+        if lanes
+            .product_gauges(seller)
+            .is_some_and(|g| g.available.load(std::sync::atomic::Ordering::Relaxed) >= i64::from(wanted))
+        {
+            return Ok(0);
+        }
+        let home = seller.home();
+        let mut came = 0;
+        if seller.is_share() {
+            came += self.shift(&home, seller, self.block(&home, wanted).await?).await?;
+        }
+        if came >= wanted {
+            return Ok(came);
+        }
+        // Short everywhere but in the other shares: each gives back only what this buyer still
+        // needs, so a share keeps selling what it holds while a unit at a time goes elsewhere.
+        for other in self.of(&home).iter().filter(|other| *other != seller) {
+            let needed = wanted.saturating_sub(came);
+            if needed == 0 {
+                break;
+            }
+            let available = lanes.product_snapshot(other).await?.available.max(0);
+            let take = needed.min(u32::try_from(available).unwrap_or(u32::MAX));
+            if take == 0 {
+                continue;
+            }
+            let back = self.shift(other, &home, take).await?;
+            came += match seller.is_share() {
+                true => self.shift(&home, seller, back).await?,
+                false => back,
+            };
+        }
+        Ok(came)
+    }
+
+    /// What one refill of a share moves: what the buyer wants, or a lane's part of what the
+    /// product has left, at most a block.
+    async fn block(&self, home: &ProductCode, wanted: Quantity) -> Result<Quantity, ShareError> {
+        Ok(wanted.max(self.lanes_part(home).await?))
+    }
+
+    /// A lane's part of what `home` has left, at most a block. Read from its gauges when it is
+    /// active: a hot product's mailbox is long, and a refill should not wait behind it to learn
+    /// how much to ask for (the move itself does).
+    async fn lanes_part(&self, home: &ProductCode) -> Result<Quantity, ShareError> {
+        let lanes = &self.inner.lanes;
+        let available = match lanes.product_gauges(home) {
+            Some(gauges) => gauges.available.load(std::sync::atomic::Ordering::Relaxed),
+            None => lanes.product_snapshot(home).await?.available,
+        };
+        let part = available.max(0) as u64 / lanes.count() as u64;
+        Ok(part.min(u64::from(SHARE_BLOCK_MAX)) as Quantity)
+    }
+
+    /// After a restock of `home`: every lane's share is made if it was not, and given its part
+    /// of the stock, so the first buyers in every lane find stock where they are.
+    pub async fn spread(&self, home: &ProductCode) -> Result<(), ShareError> {
+        let lanes = &self.inner.lanes;
+        if !self.inner.enabled {
+            return Ok(());
+        }
+        let home_lane = lanes.lane_of_product(home);
+        for lane in (0..lanes.count()).filter(|lane| *lane != home_lane) {
+            let share = {
+                let lock = self.lock_of(&home.share(lane as u16));
+                let _one_at_a_time = lock.lock().await;
+                self.ensure(home, lane as u16).await?
+            };
+            let part = self.lanes_part(home).await?;
+            if part > 0 {
+                self.shift(home, &share, part).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The units available for sale in `home` and all its shares, as their gauges show them;
+    /// `None` when one of them is not active (its gauges are not known without loading it).
+    pub fn available_anywhere(&self, home: &ProductCode) -> Option<i64> {
+        let lanes = &self.inner.lanes;
+        let gauge = |code: &ProductCode| {
+            lanes.product_gauges(code).map(|g| g.available.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        let mut total = gauge(home)?;
+        for share in self.of(home) {
+            total += gauge(&share)?;
+        }
+        Some(total)
+    }
+
+    /// `home` as owners and buyers see it: the product and its shares as one. Stock moved to a
+    /// share is counted where it is (available, reserved or sold there) and not as removed:
+    /// `removed` counts what left the shop, and a move leaves nothing.
+    pub async fn snapshot(&self, home: &ProductCode) -> Result<ProductSnapshot, CallError> {
+        let lanes = &self.inner.lanes;
+        let mut whole = lanes.product_snapshot(home).await?;
+        let shares = self.of(home);
+        if shares.is_empty() {
+            return Ok(whole);
+        }
+        // No command removes stock from a product today: its removed counts only what it moved
+        // to its shares, which is counted below where it is now.
+        whole.removed = 0;
+        for share in shares {
+            let part = lanes.product_snapshot(&share).await?;
+            whole.available += part.available;
+            whole.reserved += part.reserved;
+            whole.sold += part.sold;
+            whole.open_reservations += part.open_reservations;
+            whole.next_expiry = match (whole.next_expiry, part.next_expiry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        whole.received = whole.available + whole.reserved + whole.sold + whole.removed;
+        Ok(whole)
+    }
+
+    /// Sends `command` (a change of price, name or sale already applied to `home`) to every
+    /// share of `home`, and answers once all have it.
+    pub async fn follow<C: ProductRequest>(&self, home: &ProductCode, command: C) -> Result<(), ShareError> {
+        for share in self.of(home) {
+            self.inner.lanes.product(&share, command.clone()).await??;
+        }
+        Ok(())
     }
 
     /// Finishes every move found out of one product and not in the other (a stop between the
-    /// two steps); how many. Runs before the shop takes purchases, as the other recoveries do.
+    /// two steps), then brings back to its product what a share that no longer sells holds (the
+    /// process runs fewer lanes than when it was made, or none of them sells from shares); how
+    /// many moves it made. Runs before the shop takes purchases, as the other recoveries do.
     pub async fn recover(&self) -> Result<usize, ShareError> {
+        let mut moves = self.finish_moves().await?;
+        let lanes = self.inner.lanes.count();
+        let idle: Vec<ProductCode> = self
+            .inner
+            .made
+            .iter()
+            .flat_map(|made| made.value().clone())
+            .filter(|share| !self.inner.enabled || share.share_of().is_none_or(|(_, lane)| usize::from(lane) >= lanes))
+            .collect();
+        for share in idle {
+            let available = self.inner.lanes.product_snapshot(&share).await?.available;
+            if available > 0 {
+                self.shift(&share, &share.home(), available as Quantity).await?;
+                moves += 1;
+            }
+        }
+        Ok(moves)
+    }
+
+    async fn finish_moves(&self) -> Result<usize, ShareError> {
         let mut finished = 0;
-        for (from, reference, quantity) in self.store.unfinished_moves().await? {
+        for (from, reference, quantity) in self.inner.store.unfinished_moves().await? {
             let units = u32::try_from(quantity).unwrap_or(u32::MAX);
-            match self.lanes.finish_move(&from, reference.clone(), units).await? {
+            match self.inner.lanes.finish_move(&from, reference.clone(), units).await? {
                 Ok(_) => finished += 1,
                 Err(rejection) => {
                     tracing::error!(product = %from, %reference, %rejection, "could not finish a stock move")

@@ -14,7 +14,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
 use warung_actors::domain::{CustomerId, ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::StockKind;
-use warung_actors::product::{ProductCommand, ProductRejection, Restock};
+use warung_actors::product::{ProductRejection, Restock};
 use warung_actors::runtime::CallError;
 
 use super::alternate::Alternation;
@@ -173,15 +173,11 @@ async fn restock(engine: &Engine, code: &ProductCode, units: u64, items: bool) -
         commands.push((0, Restock::Count(u32::try_from(units).context("--stock is too large")?)));
     }
     for (i, stock) in commands {
-        let command = ProductCommand::Restock {
-            reference: Reference::parse(&format!("bench-stock-{i}")).expect("a valid reference"),
-            stock,
-            actor: "bench".into(),
-        };
+        // As an owner restocks: with several lanes the stock is spread over the product's shares.
+        let reference = Reference::parse(&format!("bench-stock-{i}")).expect("a valid reference");
         engine
-            .checkout
-            .actors()
-            .product(code, command)
+            .catalog
+            .restock(code, reference, stock, "bench")
             .await?
             .map_err(|r| anyhow::anyhow!("restock refused: {r:?}"))?;
     }

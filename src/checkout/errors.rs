@@ -52,6 +52,18 @@ impl From<CallError> for CheckoutError {
     }
 }
 
+impl From<crate::shares::ShareError> for CheckoutError {
+    fn from(error: crate::shares::ShareError) -> Self {
+        use crate::shares::ShareError;
+        match error {
+            ShareError::Call(CallError::NotFound) => CheckoutError::ProductNotFound,
+            ShareError::Call(error) => CheckoutError::Unavailable(error),
+            ShareError::Refused(rejection) => CheckoutError::Product(rejection),
+            ShareError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for CheckoutError {
     fn from(error: crate::store::StoreError) -> Self {
         CheckoutError::Unavailable(CallError::StoreUnavailable { reason: error.to_string() })

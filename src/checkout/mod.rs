@@ -29,7 +29,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::broadcast;
 use warung_actors::domain::{ActorName, Clock, CustomerId, ItemSecret, Money, OrderId, ProductCode, Quantity};
-use warung_actors::product::{Release, ReleaseReason, Reserve, Reserved, StoreWhen};
+use warung_actors::product::{ProductRejection, Release, ReleaseReason, Reserve, Reserved, StoreWhen};
 use warung_actors::runtime::CallError;
 use warung_actors::supervisor::ProductHandle;
 use warung_actors::wallet::WalletBalance;
@@ -45,6 +45,7 @@ pub use payment::{Applied, IncomingPayment, PaymentApplied, PaymentOutcome, Paym
 pub use roles::Role;
 
 use crate::cluster::Actors;
+use crate::shares::Shares;
 use crate::store::Store;
 
 use crate::settings::{
@@ -115,6 +116,8 @@ struct Inner {
     store: Arc<dyn Store>,
     clock: Clock,
     settings: CheckoutSettings,
+    /// The products' shares a saldo purchase sells from, with several lanes.
+    shares: Shares,
     /// Per customer, the order in progress or awaiting payment: one at a time.
     open: DashMap<CustomerId, OrderId>,
     /// Per customer, saldo orders left pending because settling them failed (the store was
@@ -152,7 +155,7 @@ impl Drop for Claim<'_> {
 }
 
 impl Checkout {
-    pub fn new(actors: Actors, store: Arc<dyn Store>, settings: CheckoutSettings) -> Checkout {
+    pub fn new(actors: Actors, store: Arc<dyn Store>, settings: CheckoutSettings, shares: Shares) -> Checkout {
         let clock = actors.lanes().clock();
         let (notices, _) = broadcast::channel(ORDER_NOTICES_BUFFERED_MAX);
         Checkout {
@@ -161,6 +164,7 @@ impl Checkout {
                 store,
                 clock,
                 settings,
+                shares,
                 open: DashMap::new(),
                 unsettled: DashMap::new(),
                 roles: DashMap::new(),
@@ -249,8 +253,25 @@ impl Checkout {
     }
 
     /// Reserves stock for an order. The command's `tier` is the customer's (`role_of`), looked up
-    /// once per purchase by the caller; `known`, the product's handle if the caller kept it.
+    /// once per purchase by the caller; `known`, the product's handle if the caller kept it. With
+    /// shares, a seller short of stock first takes it from where it is left, then reserves again.
     async fn reserve(
+        &self,
+        product: &ProductCode,
+        known: Option<ProductHandle<ShopRecord>>,
+        command: Reserve,
+    ) -> Result<Reserved, CheckoutError> {
+        let quantity = command.quantity;
+        match self.reserve_once(product, known, command.clone()).await {
+            Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) if self.inner.shares.enabled() => {
+                Box::pin(self.inner.shares.refill(product, quantity)).await?;
+                self.reserve_once(product, None, command).await
+            }
+            reserved => reserved,
+        }
+    }
+
+    async fn reserve_once(
         &self,
         product: &ProductCode,
         known: Option<ProductHandle<ShopRecord>>,

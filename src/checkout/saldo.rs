@@ -85,8 +85,12 @@ impl Checkout {
         quantity: Quantity,
     ) -> Result<Purchase, CheckoutError> {
         let tier = self.role_of(customer).tier();
-        let known = self.inner.actors.known(customer, product);
-        self.refuse_early(customer, tier, product, quantity, &known).await?;
+        // With several lanes, the share of the product in the customer's lane sells: the
+        // purchase then never leaves the lane. The order's row names the seller, whose actor
+        // holds its stock; what the customer reads names the product.
+        let seller = &self.inner.shares.seller_for(customer, product).await?;
+        let known = self.inner.actors.known(customer, seller);
+        self.refuse_early(customer, tier, seller, quantity, &known).await?;
 
         // The reservation lives in memory until its commit stores it. A restart forgets it: the
         // commit then finds no reservation, and the debit is refunded by `settle_pending`, as any
@@ -100,8 +104,8 @@ impl Checkout {
             tier,
             actor: by.clone(),
         };
-        let reserved = self.reserve(product, known.product.clone(), reserve).await?;
-        let row = self.order_row(customer, product, &reserved, PaymentMethod::Saldo, OrderState::Pending);
+        let reserved = self.reserve(seller, known.product.clone(), reserve).await?;
+        let row = self.order_row(customer, seller, &reserved, PaymentMethod::Saldo, OrderState::Pending);
 
         let debit = Debit {
             reference: order.debit_reference(),
@@ -117,7 +121,7 @@ impl Checkout {
         // stores the commit (and the paid order) only if the debit was stored.
         let (pending, paid) = (vec![ShopRecord::Order(row.clone())], vec![paid.record()]);
         let chained =
-            self.inner.actors.wallet_then_product(customer, debit, pending, product, commit, paid, known).await;
+            self.inner.actors.wallet_then_product(customer, debit, pending, seller, commit, paid, known).await;
         // The paths after a failure are boxed, so the sale's future is the size of its own path
         // (see `cluster::route`: a future is as large as its largest path, and copied whole).
         match chained {
@@ -125,7 +129,7 @@ impl Checkout {
                 Ok(Purchase { order, product: product.clone(), quantity, total, items, balance: debited.balance })
             }
             Ok(Chained::WalletRefused(rejection)) => {
-                Box::pin(self.release(&order, product, ReleaseReason::Failed)).await.ok();
+                Box::pin(self.release(&order, seller, ReleaseReason::Failed)).await.ok();
                 Err(match rejection {
                     WalletRejection::InsufficientBalance { available, requested } => {
                         CheckoutError::InsufficientBalance { available, required: requested }
@@ -169,7 +173,7 @@ impl Checkout {
         let balance = self.inner.actors.wallet_balance(&row.customer).await?;
         Ok(Purchase {
             order: row.id.clone(),
-            product: row.product.clone(),
+            product: row.product.home(),
             quantity: row.quantity,
             total: row.total,
             items,
@@ -190,7 +194,13 @@ impl Checkout {
     ) -> Result<(), CheckoutError> {
         let price = match known.product_gauges() {
             Some(gauges) => {
-                let available = gauges.available.load(Ordering::Relaxed);
+                let available = match self.inner.shares.enabled() {
+                    // Sold out only when the product and every share are: a seller short of
+                    // stock takes it from the others. Unknown (one is not active): the actors
+                    // decide.
+                    true => self.inner.shares.available_anywhere(&product.home()).unwrap_or(i64::MAX),
+                    false => gauges.available.load(Ordering::Relaxed),
+                };
                 if available < i64::from(quantity) {
                     return Err(CheckoutError::Product(ProductRejection::ExceedsAvailable {
                         available,

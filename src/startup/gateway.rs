@@ -78,11 +78,13 @@ pub fn start(engine: &Engine, local: SocketAddr) -> anyhow::Result<Gateway> {
     let prices = Prices {
         store: engine.store.clone(),
         actors: engine.checkout.actors().clone(),
+        shares: engine.shares.clone(),
         shop: engine.shop.clone(),
         clock: engine.lanes.clock(),
     };
     let products = Products {
         actors: engine.checkout.actors().clone(),
+        shares: engine.shares.clone(),
         catalog: engine.catalog.clone(),
         prices: prices.clone(),
         clock: engine.lanes.clock(),

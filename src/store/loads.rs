@@ -16,6 +16,8 @@ use crate::records::{OrderRow, PaymentRow};
 pub trait Loads {
     /// The owner's products, in order (never their shares).
     async fn product_codes(&self) -> Result<Vec<ProductCode>, StoreError>;
+    /// Every product's shares, in order.
+    async fn share_codes(&self) -> Result<Vec<ProductCode>, StoreError>;
     /// Stores a new product's row; `false` (and nothing written) when the code exists.
     async fn create_product(&self, row: &ProductRow) -> Result<bool, StoreError>;
     /// Orders still pending or awaiting payment.
@@ -49,6 +51,12 @@ impl Loads for SqlStore {
         let codes: Vec<(String,)> = Query::new("SELECT code FROM products ORDER BY code").fetch_all(&self.pool).await?;
         let codes: Result<Vec<ProductCode>, StoreError> = codes.iter().map(|(c,)| rows::product_code(c)).collect();
         Ok(codes?.into_iter().filter(|code| !code.is_share()).collect())
+    }
+
+    async fn share_codes(&self) -> Result<Vec<ProductCode>, StoreError> {
+        let codes: Vec<(String,)> =
+            Query::new("SELECT code FROM products WHERE code LIKE '%~%' ORDER BY code").fetch_all(&self.pool).await?;
+        codes.iter().map(|(c,)| rows::product_code(c)).collect()
     }
 
     /// A product's first row, written once: a second create of the same code changes nothing.

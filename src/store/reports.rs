@@ -69,7 +69,8 @@ impl Reports for SqlStore {
             .map(|(day, product, total, orders, units)| {
                 Ok(SalesGroup {
                     day,
-                    product: rows::product_code(&product)?,
+                    // A share's sales are its product's.
+                    product: rows::product_code(&product)?.home(),
                     total: rows::money(&total)?,
                     orders,
                     units,

@@ -31,12 +31,18 @@ async fn twenty_thousand_buyers_for_one_hundred_items_sell_exactly_one_hundred(b
 }
 
 /// In two lanes (`engine.lanes`), each with its actors and its journal on a thread of its own,
-/// the wallets are spread over both and the product is in one: the purchases of the other lane's
-/// buyers cross lanes (the debit stored, then the commit sent), the others do not. The sale is
-/// the same, and each lane's journal stored its own changes.
+/// the wallets are spread over both and the product is in one: the other lane's buyers buy from
+/// the product's share in their lane, which takes stock from the product in blocks and gives
+/// back what it holds when the product runs short. The sale is the same (no buyer refused while
+/// stock is left anywhere), both the product and its share sold, and each lane's journal stored
+/// its own changes.
 async fn the_flash_sale_in_two_lanes_sells_exactly_one_hundred(backend: Backend) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
     sell_to_twenty_thousand(&engine).await;
+    let orders = engine.store.audit_data().await.unwrap().orders;
+    let paid = orders.iter().filter(|o| o.state == OrderState::Paid);
+    let by_share = paid.clone().filter(|o| o.product.is_share()).count();
+    assert!(by_share > 0 && by_share < ITEMS, "the product sold {} and its share {by_share}", ITEMS - by_share);
     let buyers_by_lane = (0..BUYERS).fold([0; 2], |mut lanes, b| {
         lanes[engine.lanes.lane_of_customer(&customer(&format!("buyer{b}")))] += 1;
         lanes
@@ -82,6 +88,7 @@ async fn sell_to_twenty_thousand(engine: &TestEngine) {
                 sold += 1;
                 assert_eq!(funds_of(*buyer), PRICE, "a buyer who could not pay was sold to");
                 assert_eq!(purchase.items.len(), 1);
+                assert_eq!(purchase.product, product, "the buyer reads the product, whoever sold it");
                 assert!(delivered.insert(purchase.items[0].expose().to_string()), "an item was delivered twice");
                 assert_eq!(purchase.balance.balance, Money::ZERO);
             }

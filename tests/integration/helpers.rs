@@ -11,7 +11,7 @@ use warung::startup::Application;
 use warung::store::{self, JournalMode, Store};
 use warung_actors::domain::{ItemSecret, Money, ProductCode, Reference};
 use warung_actors::journal::StockKind;
-use warung_actors::product::{ProductCommand, Restock};
+use warung_actors::product::Restock;
 use warung_actors::runtime::CallError;
 
 /// The machine's Postgres, with trust auth; each test creates its own database on it.
@@ -250,12 +250,9 @@ pub async fn product_with_items(engine: &Engine, name: &str, price: u64, items: 
     assert!(engine.catalog.create(&product, name, Money::rupiah(price), StockKind::Items).await.unwrap());
     if items > 0 {
         let secrets = (0..items).map(|i| ItemSecret::parse(&format!("{name}-item-{i}")).unwrap()).collect();
-        let command = ProductCommand::Restock {
-            reference: reference(&format!("stock-{name}")),
-            stock: Restock::Items(secrets),
-            actor: "test".into(),
-        };
-        engine.lanes.product(&product, command).await.unwrap().unwrap();
+        // As an owner restocks: with several lanes, the stock is then spread over the shares.
+        let stock = Restock::Items(secrets);
+        engine.catalog.restock(&product, reference(&format!("stock-{name}")), stock, "test").await.unwrap().unwrap();
     }
     product
 }

@@ -12,6 +12,19 @@ fn secrets(name: &str, range: std::ops::Range<usize>) -> Vec<ItemSecret> {
     range.map(|i| ItemSecret::parse(&format!("{name}-item-{i}")).unwrap()).collect()
 }
 
+/// A product whose stock stays where it was restocked (not spread over the lanes, as an owner's
+/// restock is), so a test moves it itself.
+async fn unspread_product(engine: &TestEngine, name: &str, items: usize) -> warung_actors::domain::ProductCode {
+    let product = code(name);
+    let price = warung_actors::domain::Money::rupiah(5_000);
+    assert!(engine.catalog.create(&product, name, price, StockKind::Items).await.unwrap());
+    let stock = warung_actors::product::Restock::Items(secrets(name, 0..items));
+    let command =
+        ProductCommand::Restock { reference: reference(&format!("stock-{name}")), stock, actor: "test".into() };
+    engine.lanes.product(&product, command).await.unwrap().unwrap();
+    product
+}
+
 async fn counts(engine: &TestEngine, product: &warung_actors::domain::ProductCode) -> (i64, i64, i64) {
     let s = engine.lanes.product_snapshot(product).await.unwrap();
     (s.received, s.available, s.removed)
@@ -19,7 +32,7 @@ async fn counts(engine: &TestEngine, product: &warung_actors::domain::ProductCod
 
 async fn stock_moves_to_a_share_and_back_and_survives_a_restart(backend: Backend) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
-    let kopi = product_with_items(&engine, "kopi", 5_000, 6).await;
+    let kopi = unspread_product(&engine, "kopi", 6).await;
     let share = engine.shares.ensure(&kopi, 1).await.unwrap();
     assert_eq!(share, kopi.share(1));
     assert_eq!(engine.shares.ensure(&kopi, 1).await.unwrap(), share, "a second ensure finds it");
@@ -53,7 +66,7 @@ async fn stock_moves_to_a_share_and_back_and_survives_a_restart(backend: Backend
 /// the next start finishes it with the same items, and nothing is lost or doubled.
 async fn a_move_cut_short_is_finished_by_the_next_start(backend: Backend) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
-    let kopi = product_with_items(&engine, "kopi", 5_000, 5).await;
+    let kopi = unspread_product(&engine, "kopi", 5).await;
     let share = engine.shares.ensure(&kopi, 1).await.unwrap();
     let reference = Reference::parse(&format!("move:{share}:00000000000000aa")).unwrap();
     let out = MoveOut { reference, quantity: 2, to: share.clone(), actor: "test".into() };
@@ -96,7 +109,7 @@ async fn a_share_of_a_counted_product_moves_counts() {
 /// by a product and by its share (the rows changed by hand, as a bug would leave them).
 async fn the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share(backend: Backend) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
-    let kopi = product_with_items(&engine, "kopi", 5_000, 3).await;
+    let kopi = unspread_product(&engine, "kopi", 3).await;
     let share = engine.shares.ensure(&kopi, 1).await.unwrap();
     assert_eq!(engine.shares.shift(&kopi, &share, 1).await.unwrap(), 1);
     let reference = Reference::parse(&format!("move:{share}:00000000000000bb")).unwrap();
@@ -123,8 +136,71 @@ async fn the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share
     db.remove().await;
 }
 
+/// Two buyers, one in the product's lane and one in the other: the second buys from the share in
+/// their lane. Each reads the product's code, the order's row names the seller, the owner sees
+/// the product and its share as one, a price the catalogue import changes reaches the share
+/// before the import answers, and a restart keeps it all.
+async fn a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product(backend: Backend) {
+    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    let kopi = product_with_items(&engine, "kopi", 5_000, 10).await;
+    let home_lane = engine.lanes.lane_of_product(&kopi);
+    let buyer_in = |want_home: bool| {
+        (0..100)
+            .map(|n| format!("buyer{n}"))
+            .find(|name| (engine.lanes.lane_of_customer(&customer(name)) == home_lane) == want_home)
+            .unwrap()
+    };
+    let (near, far) = (buyer_in(true), buyer_in(false));
+    let share = kopi.share(engine.lanes.lane_of_customer(&customer(&far)) as u16);
+    let spread = engine.lanes.product_snapshot(&share).await.unwrap();
+    assert_eq!((spread.received, spread.available), (5, 5), "the restock gave the other lane its part");
+    fund(&engine, &near, 20_000).await;
+    fund(&engine, &far, 20_000).await;
+    let first = engine.checkout.buy_with_saldo(&customer(&near), &kopi, 1).await.unwrap();
+    let second = engine.checkout.buy_with_saldo(&customer(&far), &kopi, 1).await.unwrap();
+    assert_eq!((&first.product, &second.product), (&kopi, &kopi));
+    let orders = engine.store.audit_data().await.unwrap().orders;
+    let sellers: Vec<_> = orders.iter().map(|o| (o.customer.to_string(), o.product.clone())).collect();
+    assert!(sellers.contains(&(near.clone(), kopi.clone())), "{sellers:?}");
+    assert!(sellers.contains(&(far.clone(), share.clone())), "{sellers:?}");
+
+    let whole = engine.catalog.snapshot(&kopi).await.unwrap();
+    assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (10, 8, 2, 0));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.json");
+    std::fs::write(&file, r#"{"products": [{"code": "kopi", "name": "kopi", "price": "6000"}]}"#).unwrap();
+    engine.catalog.import(warung::catalog::parse(&file).unwrap()).await.unwrap();
+    let at_share = engine.lanes.product_snapshot(&share).await.unwrap();
+    assert_eq!(at_share.price, warung_actors::domain::Money::rupiah(6_000), "the share has the new price");
+    let third = engine.checkout.buy_with_saldo(&customer(&far), &kopi, 1).await.unwrap();
+    assert_eq!(third.total, warung_actors::domain::Money::rupiah(6_000));
+
+    let engine = engine.restart().await;
+    let whole = engine.catalog.snapshot(&kopi).await.unwrap();
+    assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (10, 7, 3, 0));
+    assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().price, warung_actors::domain::Money::rupiah(6_000));
+    engine.finish().await;
+}
+
+/// With one lane, a share made by an earlier run with two has nothing to sell from: the start
+/// moves what it holds back to its product, so no stock is stranded there.
+async fn a_share_no_lane_sells_from_gives_its_stock_back_at_start(backend: Backend) {
+    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    let kopi = unspread_product(&engine, "kopi", 6).await;
+    let share = engine.shares.ensure(&kopi, 1).await.unwrap();
+    assert_eq!(engine.shares.shift(&kopi, &share, 4).await.unwrap(), 4);
+    let db = engine.stop().await;
+    let engine = TestEngine::on(db, |s| s.engine.lanes = 1).await;
+    assert_eq!(engine.lanes.product_snapshot(&kopi).await.unwrap().available, 6);
+    assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().available, 0);
+    engine.finish().await;
+}
+
 on_both_backends!(
     stock_moves_to_a_share_and_back_and_survives_a_restart,
     a_move_cut_short_is_finished_by_the_next_start,
     the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share,
+    a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product,
+    a_share_no_lane_sells_from_gives_its_stock_back_at_start,
 );

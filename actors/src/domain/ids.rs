@@ -205,6 +205,14 @@ impl ProductCode {
         Some((ProductCode(home.into()), lane.parse().ok()?))
     }
 
+    /// The owner's product this code sells: the product whose share this is, or itself.
+    pub fn home(&self) -> ProductCode {
+        match self.0.split_once(SHARE_SEPARATOR) {
+            Some((home, _)) => ProductCode(home.into()),
+            None => self.clone(),
+        }
+    }
+
     /// Whether this is a share's code (never an owner's).
     pub fn is_share(&self) -> bool {
         self.0.contains(SHARE_SEPARATOR)
@@ -410,6 +418,7 @@ mod tests {
         assert_eq!(share.share_of(), Some((home.clone(), 3)));
         assert!(share.is_share() && !home.is_share());
         assert_eq!(home.share_of(), None);
+        assert_eq!((share.home(), home.home()), (home.clone(), home.clone()));
         assert_eq!(ProductCode::parse_stored("kopi-1~3").unwrap(), share);
         assert_eq!(ProductCode::parse_stored("kopi-1").unwrap(), home);
         assert_eq!(serde_json::from_str::<ProductCode>("\"kopi-1~3\"").unwrap(), share);

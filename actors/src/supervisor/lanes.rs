@@ -26,7 +26,7 @@ use super::{
 };
 use crate::domain::{Clock, CustomerId, ProductCode};
 use crate::journal::{ActorKey, JournalStats, Record};
-use crate::product::{ProductRejection, ProductRequest, ProductSnapshot};
+use crate::product::{ProductGauges, ProductRejection, ProductRequest, ProductSnapshot};
 use crate::runtime::{ActorReport, CallError, Notice, Reply};
 use crate::wallet::{WalletBalance, WalletGauges, WalletRejection, WalletRequest};
 
@@ -254,6 +254,10 @@ impl<R: Record> Lanes<R> {
 
     pub fn wallet_gauges(&self, customer: &CustomerId) -> Option<Arc<WalletGauges>> {
         self.of_customer(customer).wallet_gauges(customer)
+    }
+
+    pub fn product_gauges(&self, product: &ProductCode) -> Option<Arc<ProductGauges>> {
+        self.of_product(product).product_gauges(product)
     }
 
     /// Waits until everything every lane was given so far is stored; the first error, if any.

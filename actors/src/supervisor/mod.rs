@@ -280,6 +280,11 @@ impl<R: Record> Supervisor<R> {
         self.inner.wallets.gauges(customer)
     }
 
+    /// The gauges of `product`'s actor if it is active.
+    pub fn product_gauges(&self, product: &ProductCode) -> Option<Arc<ProductGauges>> {
+        self.inner.products.gauges(product)
+    }
+
     /// Makes sure a product is active (so its reservation timers run), loading it if needed.
     pub async fn ensure_product(&self, code: &ProductCode) -> Result<(), CallError> {
         self.inner.products.get(code, self.inner.clock, &|| self.activate_product(code)).await.map(|_| ())

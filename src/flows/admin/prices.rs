@@ -14,6 +14,7 @@ use warung_actors::runtime::CallError;
 use super::Admin;
 use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
 use crate::cluster::Actors;
+use crate::shares::Shares;
 use crate::shop::Shop;
 use crate::store::admin::{PriceRequest, PriceRequestStatus};
 use crate::store::{AdminStore, StoreError};
@@ -25,6 +26,8 @@ pub struct Prices {
     pub store: Arc<dyn AdminStore>,
     /// The product and wallet actors, here or on the nodes that own them.
     pub actors: Actors,
+    /// A price change goes to the product's shares too.
+    pub shares: Shares,
     pub shop: Arc<Shop>,
     pub clock: Clock,
 }
@@ -177,9 +180,11 @@ impl Prices {
     ) -> Result<(), PriceError> {
         let command = ProductCommand::SetPrice { reference, tier: change.tier, price: change.to, actor: admin.actor() };
         self.actors
-            .product_with(change.code, command, vec![ShopRecord::Audit(audit)])
+            .product_with(change.code, command.clone(), vec![ShopRecord::Audit(audit)])
             .await?
             .map_err(CheckoutError::Product)?;
+        // Answered once every share has the price: no purchase begun after "changed" pays the old.
+        self.shares.follow(change.code, command).await.map_err(CheckoutError::from)?;
         Ok(())
     }
 }

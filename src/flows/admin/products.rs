@@ -11,12 +11,15 @@ use super::{Admin, PriceError, Prices};
 use crate::catalog::Catalog;
 use crate::checkout::{AuditRow, CheckoutError, ShopRecord};
 use crate::cluster::Actors;
+use crate::shares::Shares;
 
 /// What the product rules read and act through.
 #[derive(Clone)]
 pub struct Products {
     /// The product and wallet actors, here or on the nodes that own them.
     pub actors: Actors,
+    /// A change of name or sale goes to the product's shares too.
+    pub shares: Shares,
     pub catalog: Catalog,
     /// A new product's price obeys the same minimum as a price change.
     pub prices: Prices,
@@ -106,13 +109,15 @@ impl Products {
         if let Some(name) = edit.name {
             let command = ProductCommand::Rename { name: name.to_string(), actor: admin.actor() };
             let attach = vec![audit("rename", before.name.clone(), name.trim().to_string())];
-            self.actors.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
+            self.actors.product_with(code, command.clone(), attach).await?.map_err(CheckoutError::Product)?;
+            self.shares.follow(code, command).await.map_err(CheckoutError::from)?;
         }
         if let Some(active) = edit.active {
             let command = ProductCommand::SetActive { active, actor: admin.actor() };
             let attach = vec![audit("set_active", before.active.to_string(), active.to_string())];
-            self.actors.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
+            self.actors.product_with(code, command.clone(), attach).await?.map_err(CheckoutError::Product)?;
+            self.shares.follow(code, command).await.map_err(CheckoutError::from)?;
         }
-        Ok(self.actors.product_snapshot(code).await?)
+        Ok(self.catalog.snapshot(code).await?)
     }
 }

@@ -260,7 +260,13 @@ impl AlertWatch {
         let Some(last) = orders.last() else { return };
         let mut text = format!("🔎 {} pesanan perlu dicek (pembayaran telat atau tidak sesuai):", orders.len());
         for order in orders.iter().take(REVIEWS_NAMED_MAX) {
-            text.push_str(&format!("\n• {} — {} × {}, {}", order.id, order.product, order.quantity, order.total));
+            text.push_str(&format!(
+                "\n• {} — {} × {}, {}",
+                order.id,
+                order.product.home(),
+                order.quantity,
+                order.total
+            ));
         }
         if orders.len() > REVIEWS_NAMED_MAX {
             text.push_str(&format!("\n…dan {} lagi.", orders.len() - REVIEWS_NAMED_MAX));

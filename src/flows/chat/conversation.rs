@@ -206,7 +206,7 @@ impl Conversation {
             return None;
         }
         let code = ProductCode::parse(word).ok().filter(|code| self.catalog.contains(code))?;
-        let snapshot = self.actors.product_snapshot(&code).await.ok().filter(|s| s.active)?;
+        let snapshot = self.catalog.snapshot(&code).await.ok().filter(|s| s.active)?;
         let line = ProductLine { code, name: snapshot.name, price: snapshot.price, available: snapshot.available };
         if line.available <= 0 {
             return Some(Answer::Text(reply::offer_sold_out(&line)));
@@ -230,7 +230,7 @@ impl Conversation {
             if lines.len() == PRODUCTS_LISTED_MAX {
                 break;
             }
-            match self.actors.product_snapshot(&code).await {
+            match self.catalog.snapshot(&code).await {
                 Ok(snapshot) if snapshot.active => lines.push(ProductLine {
                     code,
                     name: snapshot.name,

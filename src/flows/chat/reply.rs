@@ -132,7 +132,7 @@ pub fn order(order: &OrderRow) -> String {
 {} × {}, total {}
 Status: {}",
         order.id,
-        order.product,
+        order.product.home(),
         order.quantity,
         order.total,
         order_state(order.state)
@@ -170,7 +170,7 @@ pub fn history(orders: &[OrderRow]) -> String {
             "
 • {} — {} × {}, {} ({})",
             o.id,
-            o.product,
+            o.product.home(),
             o.quantity,
             o.total,
             order_state(o.state)

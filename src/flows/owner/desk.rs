@@ -45,7 +45,7 @@ impl Desk {
             OwnerCommand::Help => words::help(),
             OwnerCommand::Report => self.report().await,
             OwnerCommand::Stock { product: None } => words::stock_list(&self.snapshots().await),
-            OwnerCommand::Stock { product: Some(code) } => match self.products.actors.product_snapshot(&code).await {
+            OwnerCommand::Stock { product: Some(code) } => match self.products.catalog.snapshot(&code).await {
                 Ok(snapshot) => words::stock_one(&snapshot),
                 Err(error) => words::call_failed(&error),
             },
@@ -127,7 +127,7 @@ impl Desk {
     pub async fn snapshots(&self) -> Vec<ProductSnapshot> {
         let mut snapshots = Vec::new();
         for code in self.products.catalog.codes() {
-            match self.products.actors.product_snapshot(&code).await {
+            match self.products.catalog.snapshot(&code).await {
                 Ok(snapshot) => snapshots.push(snapshot),
                 Err(error) => tracing::warn!(product = %code, %error, "product left out of the owner's list"),
             }

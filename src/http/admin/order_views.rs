@@ -57,7 +57,8 @@ impl From<&OrderRow> for Line {
         Line {
             order: id.clone(),
             customer: customer.clone(),
-            product: product.clone(),
+            // A share's order is its product's (the movements below name the share).
+            product: product.home(),
             quantity: *quantity,
             unit_price: *unit_price,
             total: *total,

@@ -96,7 +96,7 @@ async fn list_products(engine: web::Data<Engine>) -> Result<HttpResponse, ApiErr
     let codes: Vec<ProductCode> = engine.catalog.codes().into_iter().take(PRODUCTS_LISTED_MAX).collect();
     let mut products = Vec::with_capacity(codes.len());
     for code in codes {
-        products.push(engine.checkout.actors().product_snapshot(&code).await?.into());
+        products.push(engine.catalog.snapshot(&code).await?.into());
     }
     Ok(HttpResponse::Ok().json(ProductList { products }))
 }
@@ -122,7 +122,7 @@ struct ProductDetail {
 #[get("/products/{code}")]
 async fn get_product(engine: web::Data<Engine>, code: web::Path<CodePath>) -> Result<HttpResponse, ApiError> {
     let code = parse("code", ProductCode::parse(&code.0))?;
-    let snapshot = engine.checkout.actors().product_snapshot(&code).await?;
+    let snapshot = engine.catalog.snapshot(&code).await?;
     let requests = engine.store.price_requests(&code).await.map_err(store_down)?;
     let movements = engine.store.movements_of(&code, MOVEMENTS_SHOWN).await.map_err(store_down)?;
     Ok(HttpResponse::Ok().json(ProductDetail {

@@ -135,7 +135,7 @@ async fn overview(engine: web::Data<Engine>, query: web::Query<OverviewQuery>) -
     let mut stock = Vec::new();
     let mut names = std::collections::HashMap::new();
     for code in engine.catalog.codes() {
-        let Ok(s) = engine.checkout.actors().product_snapshot(&code).await else { continue };
+        let Ok(s) = engine.catalog.snapshot(&code).await else { continue };
         names.insert(s.code.clone(), s.name.clone());
         stock.push(StockView {
             low: s.active && s.available <= i64::from(shop.stock_alert_threshold),

@@ -68,7 +68,8 @@ impl AdminStore for SqlStore {
     async fn list_orders(&self, f: &OrderFilter) -> Result<Vec<OrderRow>, StoreError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR customer = $2) \
-             AND ($3 IS NULL OR product = $3) AND ($4 IS NULL OR created_at >= $4) \
+             AND ($3 IS NULL OR product = $3 OR substr(product, 1, length($3) + 1) = $3 || '~') \
+             AND ($4 IS NULL OR created_at >= $4) \
              AND ($5 IS NULL OR created_at < $5) ORDER BY created_at DESC, id DESC LIMIT $6"
         );
         let rows: Vec<OrderTuple> = Query::assembled(sql)

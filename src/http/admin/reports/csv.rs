@@ -102,7 +102,8 @@ fn order_line(o: &OrderRow) -> String {
         text(o.id.as_str()),
         text(&wib::time_text(o.created_at)),
         text(o.customer.as_str()),
-        text(o.product.as_str()),
+        // A share's sale is its product's.
+        text(o.product.home().as_str()),
         o.quantity.to_string(),
         o.unit_price.amount().to_string(),
         o.total.amount().to_string(),
