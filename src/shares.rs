@@ -50,6 +50,9 @@ struct Inner {
     enabled: bool,
     /// Each product's shares whose rows exist, by product.
     made: DashMap<ProductCode, Vec<ProductCode>>,
+    /// Per product, the units moves have asked for and not yet brought in: out of one gauge
+    /// and not yet in another, so the gauges alone would show them nowhere.
+    in_transit: DashMap<ProductCode, i64>,
     /// One refill (or making) of a seller at a time: buyers who find it short together wait
     /// for one move.
     refilling: DashMap<ProductCode, Arc<tokio::sync::Mutex<()>>>,
@@ -62,7 +65,8 @@ impl Shares {
         for share in store.share_codes().await? {
             made.entry(share.home()).or_default().push(share);
         }
-        Ok(Shares { inner: Arc::new(Inner { store, lanes, enabled, made, refilling: DashMap::new() }) })
+        let in_transit = DashMap::new();
+        Ok(Shares { inner: Arc::new(Inner { store, lanes, enabled, made, in_transit, refilling: DashMap::new() }) })
     }
 
     pub fn enabled(&self) -> bool {
@@ -165,12 +169,22 @@ impl Shares {
         to: &ProductCode,
         quantity: Quantity,
     ) -> Result<Quantity, ShareError> {
-        Ok(self.inner.lanes.move_stock(from, to, quantity).await??)
+        let home = from.home();
+        *self.inner.in_transit.entry(home.clone()).or_default() += i64::from(quantity);
+        let moved = self.inner.lanes.move_stock(from, to, quantity).await;
+        *self.inner.in_transit.entry(home).or_default() -= i64::from(quantity);
+        Ok(moved??)
+    }
+
+    /// The units of `home` a move is taking from one of its sellers to another right now.
+    pub fn in_transit(&self, home: &ProductCode) -> i64 {
+        self.inner.in_transit.get(home).map_or(0, |units| *units)
     }
 
     /// Brings at least `wanted` units to `seller` (a product or its share) if there are that
     /// many anywhere: to a share, a block from its product; then, if that was short, the other
-    /// shares give back what is still wanted, through the product. Answers how many came.
+    /// shares give back what is still wanted, through the product. Answers how many came (as
+    /// many as wanted when another buyer's refill brought them already); none: none were left.
     pub async fn refill(&self, seller: &ProductCode, wanted: Quantity) -> Result<Quantity, ShareError> {
         let lock = self.lock_of(seller);
         let _one_at_a_time = lock.lock().await;
@@ -180,7 +194,7 @@ impl Shares {
             .product_gauges(seller)
             .is_some_and(|g| g.available.load(std::sync::atomic::Ordering::Relaxed) >= i64::from(wanted))
         {
-            return Ok(0);
+            return Ok(wanted);
         }
         let home = seller.home();
         let mut came = 0;
@@ -252,14 +266,15 @@ impl Shares {
         Ok(())
     }
 
-    /// The units available for sale in `home` and all its shares, as their gauges show them;
-    /// `None` when one of them is not active (its gauges are not known without loading it).
+    /// The units available for sale in `home` and all its shares, as their gauges show them,
+    /// and those a move is carrying between them; `None` when one of them is not active (its
+    /// gauges are not known without loading it).
     pub fn available_anywhere(&self, home: &ProductCode) -> Option<i64> {
         let lanes = &self.inner.lanes;
         let gauge = |code: &ProductCode| {
             lanes.product_gauges(code).map(|g| g.available.load(std::sync::atomic::Ordering::Relaxed))
         };
-        let mut total = gauge(home)?;
+        let mut total = gauge(home)? + self.in_transit(home);
         for share in self.of(home) {
             total += gauge(&share)?;
         }

@@ -66,6 +66,15 @@ const CUSTOMER_TURN_STRIPES: usize = 256;
 /// every order's state; notices are a convenience for the gateway).
 const ORDER_NOTICES_BUFFERED_MAX: usize = 4_096;
 
+/// With shares: how long a reservation refused for stock keeps refilling its seller and trying
+/// again while stock is left anywhere. Other buyers may take what a refill brought before this
+/// one reserves, and the last units may move between sellers; past this, the buyer is told what
+/// the seller has.
+const RESERVE_REFILLS_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// With shares: how long a buyer who found nothing waits for a move under way to land.
+const IN_TRANSIT_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
 #[derive(Clone, Copy, Debug)]
 pub struct CheckoutSettings {
     pub payment_ttl: Duration,
@@ -261,14 +270,28 @@ impl Checkout {
         known: Option<ProductHandle<ShopRecord>>,
         command: Reserve,
     ) -> Result<Reserved, CheckoutError> {
-        let quantity = command.quantity;
-        match self.reserve_once(product, known, command.clone()).await {
-            Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) if self.inner.shares.enabled() => {
-                Box::pin(self.inner.shares.refill(product, quantity)).await?;
-                self.reserve_once(product, None, command).await
-            }
-            reserved => reserved,
+        let mut reserved = self.reserve_once(product, known, command.clone()).await;
+        if !self.inner.shares.enabled() {
+            return reserved;
         }
+        let shares = &self.inner.shares;
+        let deadline = tokio::time::Instant::now() + RESERVE_REFILLS_WITHIN;
+        while let Err(CheckoutError::Product(ProductRejection::ExceedsAvailable { .. })) = reserved {
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            let came = Box::pin(shares.refill(product, command.quantity)).await?;
+            if came == 0 {
+                // Nothing left where it can be taken from, unless a move is carrying some
+                // between two sellers: it lands within two commits.
+                if shares.in_transit(&product.home()) == 0 {
+                    break;
+                }
+                tokio::time::sleep(IN_TRANSIT_WAIT).await;
+            }
+            reserved = self.reserve_once(product, None, command.clone()).await;
+        }
+        reserved
     }
 
     async fn reserve_once(
