@@ -23,8 +23,8 @@ use warung_actors::runtime::CallError;
 use crate::records::Lanes;
 use crate::store::{Store, StoreError};
 
-/// Most units one refill moves to a share: a share holds no more than a block or two while the
-/// product still has stock, so a lane whose buyers stop leaves little behind.
+/// Most units one refill moves to a share (a restock splits its stock evenly instead): a share
+/// that ran short takes no more than a block at a time while the product still has stock.
 pub const SHARE_BLOCK_MAX: Quantity = 1_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +183,7 @@ impl Shares {
 
     /// Brings at least `wanted` units to `seller` (a product or its share) if there are that
     /// many anywhere: to a share, a block from its product; then, if that was short, the other
-    /// shares give back what is still wanted, through the product. Answers how many came (as
+    /// shares give back half of what they hold, through the product. Answers how many came (as
     /// many as wanted when another buyer's refill brought them already); none: none were left.
     pub async fn refill(&self, seller: &ProductCode, wanted: Quantity) -> Result<Quantity, ShareError> {
         let lock = self.lock_of(seller);
@@ -204,15 +204,16 @@ impl Shares {
         if came >= wanted {
             return Ok(came);
         }
-        // Short everywhere but in the other shares: each gives back only what this buyer still
-        // needs, so a share keeps selling what it holds while a unit at a time goes elsewhere.
+        // Short everywhere but in the other shares: each gives back half of what it holds (what
+        // this buyer still needs, if more), so the two split what is left and the last units
+        // move a few times, not once a sale.
         for other in self.of(&home).iter().filter(|other| *other != seller) {
             let needed = wanted.saturating_sub(came);
             if needed == 0 {
                 break;
             }
-            let available = lanes.product_snapshot(other).await?.available.max(0);
-            let take = needed.min(u32::try_from(available).unwrap_or(u32::MAX));
+            let available = u32::try_from(lanes.product_snapshot(other).await?.available.max(0)).unwrap_or(u32::MAX);
+            let take = needed.max(available / 2).min(available);
             if take == 0 {
                 continue;
             }
@@ -244,23 +245,34 @@ impl Shares {
         Ok(part.min(u64::from(SHARE_BLOCK_MAX)) as Quantity)
     }
 
-    /// After a restock of `home`: every lane's share is made if it was not, and given its part
-    /// of the stock, so the first buyers in every lane find stock where they are.
+    /// After a restock of `home`: every lane's share is made if it was not, and the product's
+    /// available stock is split evenly over the lanes (buyers are spread over the lanes by the
+    /// hash of their id), so buyers in every lane find stock where they are and a refill is rare.
     pub async fn spread(&self, home: &ProductCode) -> Result<(), ShareError> {
         let lanes = &self.inner.lanes;
         if !self.inner.enabled {
             return Ok(());
         }
         let home_lane = lanes.lane_of_product(home);
+        let mut shares = Vec::new();
         for lane in (0..lanes.count()).filter(|lane| *lane != home_lane) {
-            let share = {
-                let lock = self.lock_of(&home.share(lane as u16));
-                let _one_at_a_time = lock.lock().await;
-                self.ensure(home, lane as u16).await?
-            };
-            let part = self.lanes_part(home).await?;
-            if part > 0 {
-                self.shift(home, &share, part).await?;
+            let lock = self.lock_of(&home.share(lane as u16));
+            let _one_at_a_time = lock.lock().await;
+            shares.push(self.ensure(home, lane as u16).await?);
+        }
+        // Each lane's part of what is available in all of them; a share is topped up to it.
+        let mut held = Vec::with_capacity(shares.len());
+        let mut total = lanes.product_snapshot(home).await?.available.max(0);
+        for share in &shares {
+            let available = lanes.product_snapshot(share).await?.available.max(0);
+            total += available;
+            held.push(available);
+        }
+        let per_lane = total / lanes.count() as i64;
+        for (share, held) in shares.iter().zip(held) {
+            let short = u32::try_from(per_lane - held).unwrap_or(0);
+            if short > 0 {
+                self.shift(home, share, short).await?;
             }
         }
         Ok(())
