@@ -174,21 +174,7 @@ impl Catalog {
     /// (checked and written in one statement, so two creates of one code cannot both succeed).
     pub async fn create(&self, code: &ProductCode, name: &str, price: Money, kind: StockKind) -> anyhow::Result<bool> {
         let now = self.actors.lanes().clock().now();
-        let row = ProductRow {
-            reseller_price: None,
-            code: code.clone(),
-            name: name.to_string(),
-            price,
-            kind,
-            active: true,
-            received: 0,
-            available: 0,
-            reserved: 0,
-            sold: 0,
-            removed: 0,
-            next_item_no: 1,
-            updated_at: now,
-        };
+        let row = ProductRow::first(code.clone(), name.to_string(), price, kind, now);
         // Changes of an actor of this code still in the journal (there are none for a new code) go first.
         self.actors.lanes().of_product(code).flush().await.with_context(|| format!("creating product {code}"))?;
         let created = self.store.create_product(&row).await.with_context(|| format!("creating product {code}"))?;

@@ -125,20 +125,10 @@ impl Shares {
 
     async fn make(&self, home: &ProductCode, share: &ProductCode) -> Result<(), ShareError> {
         let of_home = self.inner.lanes.product_snapshot(home).await?;
+        let now = self.inner.lanes.clock().now();
         let row = ProductRow {
-            code: share.clone(),
-            name: of_home.name,
-            price: of_home.price,
-            reseller_price: None,
-            kind: of_home.kind,
             active: of_home.active,
-            received: 0,
-            available: 0,
-            reserved: 0,
-            sold: 0,
-            removed: 0,
-            next_item_no: 1,
-            updated_at: self.inner.lanes.clock().now(),
+            ..ProductRow::first(share.clone(), of_home.name, of_home.price, of_home.kind, now)
         };
         // A second make of the same share (a race, a retry) changes nothing.
         self.inner.store.create_product(&row).await?;

@@ -125,6 +125,27 @@ pub struct ProductRow {
     pub updated_at: UnixMs,
 }
 
+impl ProductRow {
+    /// A new product's first row: on sale, no stock, its items numbered from 1.
+    pub fn first(code: ProductCode, name: String, price: Money, kind: StockKind, at: UnixMs) -> ProductRow {
+        ProductRow {
+            code,
+            name,
+            price,
+            reseller_price: None,
+            kind,
+            active: true,
+            received: 0,
+            available: 0,
+            reserved: 0,
+            sold: 0,
+            removed: 0,
+            next_item_no: 1,
+            updated_at: at,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservationStatus {
