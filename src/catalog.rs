@@ -143,8 +143,8 @@ impl Catalog {
                             price: product.price,
                             actor: "catalog import".into(),
                         };
-                        sup.product(&code, command.clone()).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
-                        self.shares.follow(&code, command).await?;
+                        sup.product(&code, command).await?.map_err(|r| anyhow::anyhow!("{code}: {r}"))?;
+                        self.shares.sync(&code).await?;
                         report.repriced += 1;
                     }
                 }

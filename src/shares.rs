@@ -5,19 +5,20 @@
 //!
 //! A share's stock comes from its product in blocks (`refill`), moved by `Lanes::move_stock`; a
 //! seller that runs short first takes back what the other shares hold, so no buyer is refused
-//! while stock is left anywhere. A change of price, name or sale goes to the product and then to
-//! every share (`follow`), and is answered once all have it.
+//! while stock is left anywhere. A change of price, name or sale goes to the product, then every
+//! share is brought to it (`sync`), and the change is answered once all have it.
 //!
 //! Shares are used with several lanes in one process. A cluster's node places a product's
 //! shares in the product's shard, but its purchases cross nodes anyway, so it sells from the
 //! product as with one lane.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use warung_actors::domain::{CustomerId, Money, ProductCode, Quantity, Reference};
+use warung_actors::domain::{ActorName, CustomerId, ProductCode, Quantity, Reference};
 use warung_actors::journal::ProductRow;
-use warung_actors::product::{PriceTier, ProductRejection, ProductRequest, ProductSnapshot, SetPrice};
+use warung_actors::product::{PriceTier, ProductRejection, ProductSnapshot, Rename, SetActive, SetPrice};
 use warung_actors::runtime::CallError;
 
 use crate::records::Lanes;
@@ -55,7 +56,16 @@ struct Inner {
     in_transit: DashMap<ProductCode, i64>,
     /// One refill (or making) of a seller at a time: buyers who find it short together wait
     /// for one move.
-    refilling: DashMap<ProductCode, Arc<tokio::sync::Mutex<()>>>,
+    refilling: DashMap<ProductCode, Arc<Refill>>,
+}
+
+/// A seller's refills, one at a time.
+#[derive(Default)]
+struct Refill {
+    lock: tokio::sync::Mutex<()>,
+    /// Refills that brought stock: a buyer who waited for the lock through one of them reserves
+    /// again first (the seller's gauges do not show a reservation held until its commit).
+    brought: AtomicU64,
 }
 
 impl Shares {
@@ -89,8 +99,8 @@ impl Shares {
             return Ok(share);
         }
         // The first buyers of a product in a lane come together: one of them makes the share.
-        let lock = self.lock_of(&share);
-        let _one_at_a_time = lock.lock().await;
+        let refill = self.refill_of(&share);
+        let _one_at_a_time = refill.lock.lock().await;
         if self.is_made(&share) {
             return Ok(share);
         }
@@ -102,7 +112,7 @@ impl Shares {
     }
 
     /// The lock under which a seller is made or refilled, one at a time.
-    fn lock_of(&self, seller: &ProductCode) -> Arc<tokio::sync::Mutex<()>> {
+    fn refill_of(&self, seller: &ProductCode) -> Arc<Refill> {
         self.inner.refilling.entry(seller.clone()).or_default().clone()
     }
 
@@ -116,10 +126,16 @@ impl Shares {
             Err(CallError::NotFound) => self.make(home, &share).await?,
             Err(error) => return Err(error.into()),
         }
-        let mut made = self.inner.made.entry(home.clone()).or_default();
-        if !made.contains(&share) {
-            made.push(share.clone());
+        {
+            let mut made = self.inner.made.entry(home.clone()).or_default();
+            if !made.contains(&share) {
+                made.push(share.clone());
+            }
         }
+        // A change of the product made while this share was being made did not reach it (it
+        // was not listed yet): it is brought up to the product as it is now.
+        let terms = lanes.product_snapshot(home).await?;
+        self.sync_one(&share, &terms).await?;
         Ok(share)
     }
 
@@ -132,17 +148,48 @@ impl Shares {
         };
         // A second make of the same share (a race, a retry) changes nothing.
         self.inner.store.create_product(&row).await?;
-        if let Some(price) = of_home.reseller_price {
-            self.set_reseller_price(share, price).await?;
+        Ok(())
+    }
+
+    /// Brings every share of `home` to the product's name, prices and sale as they are now, and
+    /// answers once all have them: after an owner's change (so no purchase begun after the
+    /// owner saw "changed" buys on the old terms), and at start.
+    pub async fn sync(&self, home: &ProductCode) -> Result<(), ShareError> {
+        let shares = self.of(home);
+        if !self.inner.enabled || shares.is_empty() {
+            return Ok(());
+        }
+        let terms = self.inner.lanes.product_snapshot(home).await?;
+        for share in shares {
+            self.sync_one(&share, &terms).await?;
         }
         Ok(())
     }
 
-    async fn set_reseller_price(&self, share: &ProductCode, price: Money) -> Result<(), ShareError> {
-        let reference =
-            Reference::parse(&format!("share-made:reseller:{}", price.amount())).expect("a short reference");
-        let command = SetPrice { reference, tier: PriceTier::Reseller, price, actor: "shares".into() };
-        self.inner.lanes.product(share, command).await??;
+    /// Sends `share` what differs from its product's `terms`, each price under a reference of
+    /// its own: a product's references are its own, and the owner's reference sent again later
+    /// to a share that forgot it would apply an old price.
+    async fn sync_one(&self, share: &ProductCode, terms: &ProductSnapshot) -> Result<(), ShareError> {
+        let lanes = &self.inner.lanes;
+        let mine = lanes.product_snapshot(share).await?;
+        let by = || ActorName::from("shares");
+        if mine.name != terms.name {
+            lanes.product(share, Rename { name: terms.name.clone(), actor: by() }).await??;
+        }
+        if mine.active != terms.active {
+            lanes.product(share, SetActive { active: terms.active, actor: by() }).await??;
+        }
+        let prices = [
+            (PriceTier::Member, Some(terms.price), Some(mine.price)),
+            (PriceTier::Reseller, terms.reseller_price, mine.reseller_price),
+        ];
+        for (tier, wanted, has) in prices {
+            let Some(price) = wanted.filter(|price| has != Some(*price)) else { continue };
+            let random: u64 = rand::random();
+            let reference =
+                Reference::parse(&format!("share-sync:{}:{random:016x}", tier.as_str())).expect("a short reference");
+            lanes.product(share, SetPrice { reference, tier, price, actor: by() }).await??;
+        }
         Ok(())
     }
 
@@ -159,10 +206,17 @@ impl Shares {
         to: &ProductCode,
         quantity: Quantity,
     ) -> Result<Quantity, ShareError> {
-        let home = from.home();
-        *self.inner.in_transit.entry(home.clone()).or_default() += i64::from(quantity);
-        let moved = self.inner.lanes.move_stock(from, to, quantity).await;
-        *self.inner.in_transit.entry(home).or_default() -= i64::from(quantity);
+        let (shares, from, to) = (self.clone(), from.clone(), to.clone());
+        // A move runs to its end as a task of its own: a caller that stops waiting (a request
+        // whose client went away) must not leave its units out of one seller and in no other.
+        let task = tokio::task::spawn_local(async move {
+            let home = from.home();
+            *shares.inner.in_transit.entry(home.clone()).or_default() += i64::from(quantity);
+            let moved = shares.inner.lanes.move_stock(&from, &to, quantity).await;
+            *shares.inner.in_transit.entry(home).or_default() -= i64::from(quantity);
+            moved
+        });
+        let moved = task.await.map_err(|error| CallError::OutcomeUnknown { reason: error.to_string() })?;
         Ok(moved??)
     }
 
@@ -176,16 +230,22 @@ impl Shares {
     /// shares give back half of what they hold, through the product. Answers how many came (as
     /// many as wanted when another buyer's refill brought them already); none: none were left.
     pub async fn refill(&self, seller: &ProductCode, wanted: Quantity) -> Result<Quantity, ShareError> {
-        let lock = self.lock_of(seller);
-        let _one_at_a_time = lock.lock().await;
-        let lanes = &self.inner.lanes;
-        // Another buyer's refill may have brought enough while this one waited.
-        if lanes
-            .product_gauges(seller)
-            .is_some_and(|g| g.available.load(std::sync::atomic::Ordering::Relaxed) >= i64::from(wanted))
-        {
+        let refill = self.refill_of(seller);
+        let seen = refill.brought.load(Ordering::Acquire);
+        let _one_at_a_time = refill.lock.lock().await;
+        // Another buyer's refill brought stock while this one waited: reserve again first.
+        if refill.brought.load(Ordering::Acquire) != seen {
             return Ok(wanted);
         }
+        let came = self.bring(seller, wanted).await?;
+        if came > 0 {
+            refill.brought.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(came)
+    }
+
+    async fn bring(&self, seller: &ProductCode, wanted: Quantity) -> Result<Quantity, ShareError> {
+        let lanes = &self.inner.lanes;
         let home = seller.home();
         let mut came = 0;
         if seller.is_share() {
@@ -196,13 +256,21 @@ impl Shares {
         }
         // Short everywhere but in the other shares: each gives back half of what it holds (what
         // this buyer still needs, if more), so the two split what is left and the last units
-        // move a few times, not once a sale.
+        // move a few times, not once a sale. One seller takes back at a time (under the
+        // product's lock, which a product's own refill holds already): two buyers in two lanes
+        // would otherwise take each other's last units in turn.
+        let home_refill = self.refill_of(&home);
+        let _taking_back = match seller.is_share() {
+            true => Some(home_refill.lock.lock().await),
+            false => None,
+        };
         for other in self.of(&home).iter().filter(|other| *other != seller) {
             let needed = wanted.saturating_sub(came);
             if needed == 0 {
                 break;
             }
-            let available = u32::try_from(lanes.product_snapshot(other).await?.available.max(0)).unwrap_or(u32::MAX);
+            let available = lanes.product_snapshot(other).await?.available.max(0);
+            let available = u32::try_from(available).unwrap_or(u32::MAX);
             let take = needed.max(available / 2).min(available);
             if take == 0 {
                 continue;
@@ -246,8 +314,8 @@ impl Shares {
         let home_lane = lanes.lane_of_product(home);
         let mut shares = Vec::new();
         for lane in (0..lanes.count()).filter(|lane| *lane != home_lane) {
-            let lock = self.lock_of(&home.share(lane as u16));
-            let _one_at_a_time = lock.lock().await;
+            let refill = self.refill_of(&home.share(lane as u16));
+            let _one_at_a_time = refill.lock.lock().await;
             shares.push(self.ensure(home, lane as u16).await?);
         }
         // Each lane's part of what is available in all of them; a share is topped up to it.
@@ -284,8 +352,9 @@ impl Shares {
     }
 
     /// `home` as owners and buyers see it: the product and its shares as one. Stock moved to a
-    /// share is counted where it is (available, reserved or sold there) and not as removed:
-    /// `removed` counts what left the shop, and a move leaves nothing.
+    /// share is counted where it is (available, reserved or sold there, or available while a
+    /// move carries it) and not as removed: `removed` counts what left the shop, and a move
+    /// leaves nothing.
     pub async fn snapshot(&self, home: &ProductCode) -> Result<ProductSnapshot, CallError> {
         let lanes = &self.inner.lanes;
         let mut whole = lanes.product_snapshot(home).await?;
@@ -307,17 +376,10 @@ impl Shares {
                 (a, b) => a.or(b),
             };
         }
+        // Units a move is carrying are for sale, in the seller they are moving to.
+        whole.available += self.in_transit(home);
         whole.received = whole.available + whole.reserved + whole.sold + whole.removed;
         Ok(whole)
-    }
-
-    /// Sends `command` (a change of price, name or sale already applied to `home`) to every
-    /// share of `home`, and answers once all have it.
-    pub async fn follow<C: ProductRequest>(&self, home: &ProductCode, command: C) -> Result<(), ShareError> {
-        for share in self.of(home) {
-            self.inner.lanes.product(&share, command.clone()).await??;
-        }
-        Ok(())
     }
 
     /// Finishes every move found out of one product and not in the other (a stop between the
@@ -340,6 +402,10 @@ impl Shares {
                 self.shift(&share, &share.home(), available as Quantity).await?;
                 moves += 1;
             }
+        }
+        let homes: Vec<ProductCode> = self.inner.made.iter().map(|made| made.key().clone()).collect();
+        for home in homes {
+            self.sync(&home).await?;
         }
         Ok(moves)
     }

@@ -10,7 +10,7 @@ use warung_actors::domain::{CustomerId, Item, ItemSecret, OrderId, ProductCode, 
 use warung_actors::journal::{ActorKey, ReservationStatus};
 use warung_actors::product::{
     ProductRecord, ReleaseReason, Reservation, Settled, Settlement, StoredMove, MOVE_REASON,
-    PRODUCT_REFERENCES_REMEMBERED_MAX,
+    PRODUCT_MOVES_RESTORED_MAX, PRODUCT_REFERENCES_REMEMBERED_MAX,
 };
 use warung_actors::supervisor::{LoadError, Loader};
 use warung_actors::wallet::WalletRecord;
@@ -154,11 +154,8 @@ async fn read_moves(pool: &Pool, code: &ProductCode) -> Result<Vec<StoredMove>, 
         "SELECT reference, to_state, quantity FROM inventory_movements WHERE product = $1 AND reason = '{MOVE_REASON}' \
          ORDER BY id DESC LIMIT $2"
     );
-    let moves: Vec<(String, String, i64)> = Query::assembled(sql)
-        .bind(code.as_str())
-        .bind(PRODUCT_REFERENCES_REMEMBERED_MAX as i64)
-        .fetch_all(pool)
-        .await?;
+    let moves: Vec<(String, String, i64)> =
+        Query::assembled(sql).bind(code.as_str()).bind(PRODUCT_MOVES_RESTORED_MAX as i64).fetch_all(pool).await?;
     moves
         .into_iter()
         .rev()

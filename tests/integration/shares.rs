@@ -197,6 +197,30 @@ async fn a_share_no_lane_sells_from_gives_its_stock_back_at_start(backend: Backe
     engine.finish().await;
 }
 
+/// A share whose terms differ from its product's (a change made while the share was being made,
+/// or a price reference the share had forgotten) is brought to the product's name, price and sale
+/// by the next change and by every start.
+#[actix_rt::test]
+async fn a_share_out_of_step_with_its_product_is_brought_to_it() {
+    let engine = TestEngine::start_with(Backend::Sqlite, |s| s.engine.lanes = 2).await;
+    let kopi = product_with_items(&engine, "kopi", 5_000, 4).await;
+    let share = engine.shares.of(&kopi).pop().expect("the restock made the other lane's share");
+    let stale = warung_actors::product::SetPrice {
+        reference: reference("stale"),
+        tier: warung_actors::product::PriceTier::Member,
+        price: warung_actors::domain::Money::rupiah(1_000),
+        actor: "test".into(),
+    };
+    engine.lanes.product(&share, stale).await.unwrap().unwrap();
+    let off = warung_actors::product::SetActive { active: false, actor: "test".into() };
+    engine.lanes.product(&share, off).await.unwrap().unwrap();
+
+    let engine = engine.restart().await;
+    let at_share = engine.lanes.product_snapshot(&share).await.unwrap();
+    assert_eq!((at_share.price, at_share.active), (warung_actors::domain::Money::rupiah(5_000), true));
+    engine.finish().await;
+}
+
 on_both_backends!(
     stock_moves_to_a_share_and_back_and_survives_a_restart,
     a_move_cut_short_is_finished_by_the_next_start,

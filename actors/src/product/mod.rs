@@ -22,6 +22,7 @@ pub use messages::{ProductCommand, ProductOutcome};
 pub use requests::ProductRequest;
 pub use state::{
     ProductRecord, ProductSnapshot, ProductState, Reservation, Settled, Settlement, StoredMove, MOVE_REASON,
-    PRODUCT_NAME_CHARS_MAX, PRODUCT_REFERENCES_REMEMBERED_MAX, PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
+    PRODUCT_MOVES_RESTORED_MAX, PRODUCT_NAME_CHARS_MAX, PRODUCT_REFERENCES_REMEMBERED_MAX,
+    PRODUCT_SETTLED_REMEMBERED_MAX, RESTOCK_UNITS_MAX,
 };
 pub use terms::{PriceTier, ProductRejection, ReleaseReason, Restock, StoreWhen};

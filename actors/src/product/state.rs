@@ -27,6 +27,10 @@ pub const PRODUCT_SETTLED_REMEMBERED_MAX: usize = 10_000;
 /// Restock and price references a product remembers for idempotency.
 pub const PRODUCT_REFERENCES_REMEMBERED_MAX: usize = 1_000;
 
+/// Moves a product's activation remembers (the latest): moves are few (a block at a time) and
+/// only the latest may be repeated, and they share the references' room with the restocks.
+pub const PRODUCT_MOVES_RESTORED_MAX: usize = 100;
+
 /// Longest product name, in characters: it is shown in a chat list line.
 pub const PRODUCT_NAME_CHARS_MAX: usize = 80;
 

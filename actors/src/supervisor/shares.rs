@@ -16,6 +16,13 @@ use crate::runtime::CallError;
 /// can finish a move found out of one product and not yet in the other.
 const MOVE_REFERENCE_PREFIX: &str = "move:";
 
+/// How many times a move in is sent before its error is answered; past it, the next start
+/// finishes the move (`finish_move`).
+const MOVE_IN_TRIES_MAX: u32 = 20;
+
+/// The wait between two tries of a move in: a busy journal drains within a few commits.
+const MOVE_IN_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
+
 impl<R: Record> Lanes<R> {
     /// Moves up to `quantity` units from `from` to `to` (a product and its share, either way),
     /// and answers what moved once both sides have stored it: fewer when fewer are available,
@@ -63,8 +70,20 @@ impl<R: Record> Lanes<R> {
         if units == 0 {
             return Ok(Ok(0));
         }
+        // The units are out of `from` now: the move in is tried again (it is idempotent) until it
+        // lands or is refused, so a busy journal or a failed commit does not leave them in no
+        // seller until the next start.
         let command = MoveIn { reference, moved, from: from.clone(), actor };
-        Ok(self.product(to, command).await?.map(|_| units))
+        let mut tries = 1;
+        loop {
+            match self.product(to, command.clone()).await {
+                Err(error) if tries < MOVE_IN_TRIES_MAX && !matches!(error, CallError::NotFound) => {
+                    tries += 1;
+                    tokio::time::sleep(MOVE_IN_RETRY_WAIT).await;
+                }
+                answer => return Ok(answer?.map(|_| units)),
+            }
+        }
     }
 }
 

@@ -180,11 +180,11 @@ impl Prices {
     ) -> Result<(), PriceError> {
         let command = ProductCommand::SetPrice { reference, tier: change.tier, price: change.to, actor: admin.actor() };
         self.actors
-            .product_with(change.code, command.clone(), vec![ShopRecord::Audit(audit)])
+            .product_with(change.code, command, vec![ShopRecord::Audit(audit)])
             .await?
             .map_err(CheckoutError::Product)?;
         // Answered once every share has the price: no purchase begun after "changed" pays the old.
-        self.shares.follow(change.code, command).await.map_err(CheckoutError::from)?;
+        self.shares.sync(change.code).await.map_err(CheckoutError::from)?;
         Ok(())
     }
 }

@@ -109,14 +109,14 @@ impl Products {
         if let Some(name) = edit.name {
             let command = ProductCommand::Rename { name: name.to_string(), actor: admin.actor() };
             let attach = vec![audit("rename", before.name.clone(), name.trim().to_string())];
-            self.actors.product_with(code, command.clone(), attach).await?.map_err(CheckoutError::Product)?;
-            self.shares.follow(code, command).await.map_err(CheckoutError::from)?;
+            self.actors.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
+            self.shares.sync(code).await.map_err(CheckoutError::from)?;
         }
         if let Some(active) = edit.active {
             let command = ProductCommand::SetActive { active, actor: admin.actor() };
             let attach = vec![audit("set_active", before.active.to_string(), active.to_string())];
-            self.actors.product_with(code, command.clone(), attach).await?.map_err(CheckoutError::Product)?;
-            self.shares.follow(code, command).await.map_err(CheckoutError::from)?;
+            self.actors.product_with(code, command, attach).await?.map_err(CheckoutError::Product)?;
+            self.shares.sync(code).await.map_err(CheckoutError::from)?;
         }
         Ok(self.catalog.snapshot(code).await?)
     }
