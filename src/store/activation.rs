@@ -114,23 +114,41 @@ async fn read_items(pool: &Pool, code: &ProductCode) -> Result<Items, StoreError
     Ok(Items { available, held, away, secrets })
 }
 
+/// A settled reservation as read: order, quantity, unit price, expiry, status, release reason,
+/// item numbers, when it settled.
+type SettledTuple = (String, i64, String, i64, String, String, String, i64);
+
 /// A product's latest settled reservations, oldest first; a committed one takes its sold
-/// items out of `held`. Read newest first along `reservations_by_product_time`, never by
-/// sorting all of the product's reservations (a hot product has millions).
+/// items out of `held`. They are in two places: the sales whose reservation was never written
+/// are on their orders' rows (`store::batch::sales`), the rest in `reservations`. Each is read
+/// newest first along its index (`orders_sold_by_product`, `reservations_by_product_time`),
+/// never by sorting all of the product's (a hot product has millions).
 async fn read_settled(pool: &Pool, code: &ProductCode, held: &mut Held) -> Result<Vec<(OrderId, Settled)>, StoreError> {
     let mut tx = pool.begin_in_index_order().await?;
-    let recent: Vec<(String, i64, String, i64, String, String, String)> = Query::new(
-            "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at, status, release_reason, items FROM reservations \
-             WHERE product = $1 AND status <> 'reserved' ORDER BY updated_at DESC LIMIT $2",
-        )
-        .planned_each_run()
-        .bind(code.as_str())
-        .bind(ACTOR_HISTORY_LOADED_MAX)
-        .fetch_all_in(&mut tx)
-        .await?;
+    let mut recent: Vec<SettledTuple> = Query::new(
+        "SELECT order_id, quantity, CAST(unit_price AS TEXT), expires_at, status, release_reason, items, updated_at \
+             FROM reservations WHERE product = $1 AND status <> 'reserved' ORDER BY updated_at DESC LIMIT $2",
+    )
+    .planned_each_run()
+    .bind(code.as_str())
+    .bind(ACTOR_HISTORY_LOADED_MAX)
+    .fetch_all_in(&mut tx)
+    .await?;
+    let sales: Vec<SettledTuple> = Query::new(
+        "SELECT id, quantity, CAST(unit_price AS TEXT), expires_at, 'committed', '', sold_items, updated_at \
+             FROM orders WHERE product = $1 AND sold_items IS NOT NULL ORDER BY updated_at DESC LIMIT $2",
+    )
+    .planned_each_run()
+    .bind(code.as_str())
+    .bind(ACTOR_HISTORY_LOADED_MAX)
+    .fetch_all_in(&mut tx)
+    .await?;
     tx.commit().await?;
+    recent.extend(sales);
+    recent.sort_unstable_by_key(|row| std::cmp::Reverse(row.7));
+    recent.truncate(ACTOR_HISTORY_LOADED_MAX as usize);
     let mut settled = Vec::with_capacity(recent.len());
-    for (order, quantity, unit_price, expires_at, status, reason, item_nos) in recent.into_iter().rev() {
+    for (order, quantity, unit_price, expires_at, status, reason, item_nos, _) in recent.into_iter().rev() {
         let settlement = match ReservationStatus::parse(&status) {
             Some(ReservationStatus::Committed) => {
                 let mut items = held.remove(&order).unwrap_or_default();

@@ -1,6 +1,9 @@
 //! A journal batch sorted by table: upserts keep the last row per key (the journal is ordered, so
 //! the last is the newest), appends keep every row in order. Both backends write from this.
 
+mod last_wins;
+mod sales;
+
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -13,91 +16,7 @@ use warung_actors::journal::{Entries, Entry, Event, LedgerRow, MovementRow, Prod
 
 use crate::records::{AuditRow, OrderRow, PaymentRow, ShopRecord};
 
-/// Rows keyed by identity, the last write of each key winning, in first-seen order.
-pub struct LastWins<K, V> {
-    index: HashMap<K, usize>,
-    keys: Vec<K>,
-    /// Per row: whether a write of it in this batch created it (so it is new to the store).
-    creates: Vec<bool>,
-    pub rows: Vec<V>,
-}
-
-impl<K: Eq + Hash, V> Default for LastWins<K, V> {
-    fn default() -> Self {
-        LastWins { index: HashMap::default(), keys: Vec::new(), creates: Vec::new(), rows: Vec::new() }
-    }
-}
-
-impl<K: Eq + Hash + Copy, V> LastWins<K, V> {
-    fn put(&mut self, key: K, row: V) {
-        self.put_new(key, row, false);
-    }
-
-    /// Puts a row, remembering whether this write creates it: a row created and then changed in
-    /// one batch is still new to the store.
-    fn put_new(&mut self, key: K, row: V, creates: bool) {
-        match self.index.get(&key) {
-            Some(&at) => {
-                self.rows[at] = row;
-                self.creates[at] |= creates;
-            }
-            None => {
-                self.index.insert(key, self.rows.len());
-                self.keys.push(key);
-                self.creates.push(creates);
-                self.rows.push(row);
-            }
-        }
-    }
-
-    /// The rows new to the store, then the rows it already has.
-    pub fn by_creation(&self) -> (Vec<&V>, Vec<&V>) {
-        let (mut new, mut known) = (Vec::new(), Vec::new());
-        for (row, creates) in self.rows.iter().zip(&self.creates) {
-            if *creates {
-                new.push(row);
-            } else {
-                known.push(row);
-            }
-        }
-        (new, known)
-    }
-
-    /// How many rows this batch creates.
-    pub fn created_count(&self) -> usize {
-        self.creates.iter().filter(|c| **c).count()
-    }
-
-    /// The rows this batch creates, as of its last change.
-    fn created_only(self) -> Self {
-        self.split_created().0
-    }
-
-    /// Splits the rows this batch creates (as of their last change) from the rows the store has.
-    pub fn split_created(self) -> (Self, Self) {
-        let (mut created, mut known) = (LastWins::default(), LastWins::default());
-        for ((key, row), creates) in self.keys.into_iter().zip(self.rows).zip(self.creates) {
-            match creates {
-                true => created.put_new(key, row, true),
-                false => known.put_new(key, row, false),
-            }
-        }
-        (created, known)
-    }
-
-    /// Splits off the rows whose key `shared` says another batch also writes.
-    fn split(self, shared: impl Fn(&K) -> bool) -> (Self, Self) {
-        let (mut own, mut rest) = (LastWins::default(), LastWins::default());
-        for ((key, row), creates) in self.keys.into_iter().zip(self.rows).zip(self.creates) {
-            if shared(&key) {
-                rest.put_new(key, row, creates);
-            } else {
-                own.put_new(key, row, creates);
-            }
-        }
-        (own, rest)
-    }
-}
+pub use last_wins::LastWins;
 
 /// The rows a batch writes, by table and key, hashed: a collision only makes a row look shared,
 /// which costs overlap, never correctness.
@@ -174,6 +93,9 @@ pub struct Batch<'a> {
     pub wallet_first_at: HashMap<&'a str, UnixMs>,
     pub ledger: Vec<&'a LedgerRow>,
     pub orders: LastWins<&'a str, &'a OrderRow>,
+    /// Per order: the item numbers of its sale, when the batch folded the sale's reservation into
+    /// the order's row (`fold_sales`).
+    pub sold: HashMap<&'a str, &'a [ItemNo]>,
     /// Appended, not last-wins: two rows with one payment id make the insert fail, never one
     /// silently replace the other.
     pub payments: Vec<&'a PaymentRow>,
@@ -204,6 +126,7 @@ impl<'a> Batch<'a> {
                 Entry::Attached(record) => batch.put_record(record),
             }
         }
+        batch.fold_sales();
         batch
     }
 
@@ -324,6 +247,7 @@ impl<'a> Batch<'a> {
             wallet_first_at: self.wallet_first_at.clone(),
             ledger,
             orders,
+            sold: self.sold.clone(),
             payments,
             audit,
             payments_stored: self.payments_stored,
@@ -339,6 +263,7 @@ impl<'a> Batch<'a> {
             wallet_first_at: self.wallet_first_at,
             ledger: ledger_shared,
             orders: orders_shared,
+            sold: self.sold,
             payments: payments_shared,
             audit: audit_shared,
             payments_stored: self.payments_stored,

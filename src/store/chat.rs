@@ -47,14 +47,24 @@ impl ChatReads for SqlStore {
     }
 
     async fn delivered_items(&self, order: &OrderId) -> Result<Vec<ItemSecret>, StoreError> {
-        // Through the reservation's item numbers: items are indexed by (product, item_no) only,
-        // so their status updates never write an index.
-        let reservation: Option<(String, String)> =
-            Query::new("SELECT product, items FROM reservations WHERE order_id = $1 AND status = 'committed'")
+        // Through the sale's item numbers: items are indexed by (product, item_no) only, so
+        // their status updates never write an index. The numbers are on the order's row, or on
+        // its reservation's when that was written (`store::batch::sales`).
+        let on_order: Option<(String, String)> =
+            Query::new("SELECT product, sold_items FROM orders WHERE id = $1 AND sold_items IS NOT NULL")
                 .bind(order.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        let Some((product, numbers)) = reservation else { return Ok(Vec::new()) };
+        let sale = match on_order {
+            Some(sale) => Some(sale),
+            None => {
+                Query::new("SELECT product, items FROM reservations WHERE order_id = $1 AND status = 'committed'")
+                    .bind(order.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        let Some((product, numbers)) = sale else { return Ok(Vec::new()) };
         let mut items = Vec::new();
         for no in parse_item_list(&numbers) {
             let item: Option<(String,)> = Query::new(

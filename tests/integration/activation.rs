@@ -122,7 +122,8 @@ async fn counted_so_far(raw: &sqlx::PgPool, statement: &'static str) -> i64 {
 /// A product actor's activation reads back its newest settled reservations, a bounded number.
 /// With an index on the product alone, Postgres (its tables never analyzed, as on this project's
 /// machines) fetched every reservation the product ever had and sorted them: over a second for a
-/// product with 835,000 sales, and longer with each sale. It must read about as many as it keeps.
+/// product with 835,000 sales, and longer with each sale. It must read about as many as it keeps,
+/// of both kinds of settled sale: those with a reservation row, and those on their orders' rows.
 #[actix_rt::test]
 async fn a_product_with_a_long_history_activates_reading_only_its_newest_reservations() {
     use warung_actors::journal::ActorKey;
@@ -134,7 +135,7 @@ async fn a_product_with_a_long_history_activates_reading_only_its_newest_reserva
     let buyer = customer("longhistorya");
     engine.checkout.buy_with_saldo(&buyer, &product, 1).await.unwrap();
     let raw = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
-    // Older sales, written straight into the table: quicker than selling them.
+    // Older sales, written straight into the tables: quicker than selling them.
     sqlx::query(
         "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
          SELECT 'TRX-' || lpad(to_hex(g), 10, '0') || '-1', $1, 1, 10000, '', 0, 'committed', '', g \
@@ -145,24 +146,90 @@ async fn a_product_with_a_long_history_activates_reading_only_its_newest_reserva
     .execute(&raw)
     .await
     .unwrap();
+    sqlx::query(
+        "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at, sold_items) \
+         SELECT 'TRX-' || lpad(to_hex(g), 10, '0') || '-2', 'longhistoryb', $1, 1, 10000, 10000, 'saldo', 'paid', 0, '', g, g, '' \
+         FROM generate_series(1, $2) g",
+    )
+    .bind(product.as_str())
+    .bind(OLDER_SALES)
+    .execute(&raw)
+    .await
+    .unwrap();
 
     engine.lanes.stop_actors(|key| matches!(key, ActorKey::Product(_))).await;
-    let read_before = reservations_index_entries_read(&raw).await;
+    let read_before = index_entries_read(&raw, "reservations").await;
+    let orders_read_before = index_entries_read(&raw, "orders").await;
     engine.checkout.buy_with_saldo(&buyer, &product, 1).await.expect("the product activates and sells");
     let db = engine.stop().await;
-    let read = reservations_index_entries_read(&raw).await - read_before;
+    let read = index_entries_read(&raw, "reservations").await - read_before;
     assert!(read < OLDER_SALES, "the activation read {read} reservations of the product's {OLDER_SALES} older ones");
+    let read = index_entries_read(&raw, "orders").await - orders_read_before;
+    assert!(read < OLDER_SALES, "the activation read {read} orders of the product's {OLDER_SALES} older sales");
 
     sqlx::query("DELETE FROM reservations WHERE updated_at <= $1").bind(OLDER_SALES).execute(&raw).await.unwrap();
+    sqlx::query("DELETE FROM orders WHERE updated_at <= $1").bind(OLDER_SALES).execute(&raw).await.unwrap();
     raw.close().await;
     db.finish().await;
 }
 
-/// The reservations' index entries read so far, as Postgres has counted them.
-async fn reservations_index_entries_read(raw: &sqlx::PgPool) -> i64 {
-    counted_so_far(
-        raw,
-        "SELECT CAST(COALESCE(SUM(idx_tup_read), 0) AS BIGINT) FROM pg_stat_user_indexes WHERE relname = 'reservations'",
+/// A table's index entries read so far, as Postgres has counted them.
+async fn index_entries_read(raw: &sqlx::PgPool, table: &str) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let mut connection = raw.acquire().await.unwrap();
+    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *connection).await.unwrap();
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(idx_tup_read), 0) AS BIGINT) FROM pg_stat_user_indexes WHERE relname = $1",
     )
+    .bind(table)
+    .fetch_one(&mut *connection)
     .await
+    .unwrap();
+    count
+}
+
+on_both_backends!(a_saldo_sale_is_stored_on_its_order_and_remembered_from_it);
+
+/// A saldo sale's reservation opens and commits in one batch: it gets no row, and its order's
+/// row takes the items it sold. What read the reservation finds the sale on the order: the
+/// product's activation (so a repeated command gets its first answer), the items delivered, and
+/// recovery's view of its reservation.
+async fn a_saldo_sale_is_stored_on_its_order_and_remembered_from_it(backend: Backend) {
+    use warung_actors::journal::ReservationStatus;
+    use warung_actors::product::Settlement;
+
+    let engine = TestEngine::start(backend).await;
+    let product = product_with_items(&engine, "onorder", PRICE, 3).await;
+    fund(&engine, "onordera", 2 * PRICE).await;
+    let bought = engine.checkout.buy_with_saldo(&customer("onordera"), &product, 2).await.unwrap();
+    let db = engine.stop().await;
+
+    const ROWS: &str = "SELECT COUNT(*) FROM reservations";
+    const SOLD: &str = "SELECT sold_items FROM orders WHERE id = $1";
+    let order = bought.order.as_str();
+    let (reservation_rows, sold_items): (i64, Option<String>) = if db.is_postgres() {
+        let raw = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let rows = sqlx::query_scalar(ROWS).fetch_one(&raw).await.unwrap();
+        (rows, sqlx::query_scalar(SOLD).bind(order).fetch_one(&raw).await.unwrap())
+    } else {
+        let raw = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        let rows = sqlx::query_scalar(ROWS).fetch_one(&raw).await.unwrap();
+        (rows, sqlx::query_scalar(SOLD).bind(order).fetch_one(&raw).await.unwrap())
+    };
+    assert_eq!(reservation_rows, 0, "the sale wrote no reservation row");
+    assert_eq!(sold_items.map(|list| list.split(',').count()), Some(2), "the order's row has the two items sold");
+
+    let store = db.store().await;
+    let record = store.load_product(&product).await.unwrap().expect("the product");
+    let (_, settled) = record.settled.iter().find(|(order, _)| *order == bought.order).expect("remembered");
+    assert_eq!(settled.quantity, 2);
+    assert_eq!(settled.settlement, Settlement::Committed { items: bought.items.clone() });
+    assert_eq!(store.delivered_items(&bought.order).await.unwrap(), bought.items);
+    assert_eq!(store.reservation_status(&bought.order).await.unwrap(), Some(ReservationStatus::Committed));
+    store.close().await;
+
+    let again = TestEngine::on(db, |_| {}).await;
+    let balance = again.checkout.balance(&customer("onordera")).await.unwrap();
+    assert_eq!(balance.balance, Money::ZERO);
+    again.finish().await;
 }

@@ -355,9 +355,9 @@ async fn a_purchase_whose_commit_answer_was_lost_is_answered_from_what_was_store
     fund(&engine, "6287000", 1_000).await;
     engine.lanes.flush().await.unwrap();
 
-    // The sale's batch (its reservation is stored as committed) reaches Postgres and commits;
-    // its answer never comes back.
-    proxy.arm(b"committed");
+    // The sale's batch (its order is stored as paid) reaches Postgres and commits; its answer
+    // never comes back.
+    proxy.arm(b"paid");
     let bought = engine.checkout.buy_with_saldo(&customer("6287000"), &product, 1).await;
     assert!(proxy.has_cut(), "the commit's answer was lost");
     let purchase = bought.expect("the sale is stored, so the customer is told so, with the items");

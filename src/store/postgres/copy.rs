@@ -29,7 +29,8 @@ pub const PROJECTION_COPY_ROWS_MIN: usize = 64;
 pub(crate) struct Appends<'a> {
     ledger: Vec<&'a LedgerRow>,
     movements: Vec<&'a MovementRow>,
-    new_orders: Vec<&'a OrderRow>,
+    /// With the items of the sale each one's row carries, if any (`Batch::sold`).
+    new_orders: Vec<(&'a OrderRow, Option<String>)>,
     new_reservations: Vec<&'a ReservationRow>,
 }
 
@@ -47,7 +48,8 @@ impl<'a> Appends<'a> {
             appends.movements = std::mem::take(&mut batch.movements);
         }
         if batch.order_writes == OrderWrites::InsertNew && batch.orders.created_count() >= min_rows {
-            appends.new_orders = take_created(&mut batch.orders);
+            let created = take_created(&mut batch.orders);
+            appends.new_orders = created.into_iter().map(|o| (o, batch.sold_items(o.id.as_str()))).collect();
         }
         if batch.reservations.created_count() >= min_rows {
             appends.new_reservations = take_created(&mut batch.reservations);
@@ -80,7 +82,7 @@ impl<'a> Appends<'a> {
                 .optional_text(r.content_hash.map(fingerprint_text).as_deref());
         })
         .await?;
-        copy_rows(conn, &ORDERS, &self.new_orders, |row, o| {
+        copy_rows(conn, &ORDERS, &self.new_orders, |row, (o, sold_items)| {
             row.text(o.id.as_str())
                 .text(o.customer.as_str())
                 .text(o.product.as_str())
@@ -92,7 +94,8 @@ impl<'a> Appends<'a> {
                 .int(o.expires_at)
                 .text(&o.note)
                 .int(o.created_at)
-                .int(o.updated_at);
+                .int(o.updated_at)
+                .optional_text(sold_items.as_deref());
         })
         .await?;
         copy_rows(conn, &RESERVATIONS, &self.new_reservations, |row, r| {

@@ -140,7 +140,7 @@ pub(super) const MOVEMENT_COLUMNS: &str =
     "product, quantity, from_state, to_state, reason, reference, actor, at, content_hash";
 pub(super) const LEDGER_COLUMNS: &str = "customer, reference, kind, amount, balance_after, reason, actor, at";
 pub(super) const ORDER_COLUMNS: &str =
-    "id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at";
+    "id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at, sold_items";
 
 static RESERVATIONS_INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -259,31 +259,43 @@ static ORDERS_INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO orders ({ORDER_COLUMNS}) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::text[], \
-                              $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])"
+                              $9::bigint[], $10::text[], $11::bigint[], $12::bigint[], $13::text[])"
     )
 });
-/// What an upsert of orders adds to `ORDERS_INSERT`.
+/// What an upsert of orders adds to `ORDERS_INSERT`. A row without a sale's items keeps those
+/// stored (`Batch::sold`: only the batch that made the sale has them).
 const ORDERS_ON_CONFLICT: &str =
     " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, expires_at = EXCLUDED.expires_at, \
-       updated_at = EXCLUDED.updated_at";
+       updated_at = EXCLUDED.updated_at, sold_items = COALESCE(EXCLUDED.sold_items, orders.sold_items)";
 
 /// Built once: the writer runs it in every batch that changes a known order.
 static ORDERS_UPSERT: LazyLock<String> = LazyLock::new(|| format!("{}{ORDERS_ON_CONFLICT}", *ORDERS_INSERT));
 
 /// `OrderWrites::UpsertForward`: a row replaces the stored one only if it is as far along
 /// (`OrderState::progress`) and as recent. In a cluster one order's rows come from two nodes'
-/// records, each node projecting its own, so the earlier row may reach the table last.
+/// records, each node projecting its own, so the earlier row may reach the table last. A sale's
+/// items are kept whichever comes first: the row that carries them may be the earlier one (the
+/// paid order, reaching the table after its refund's row).
 static ORDERS_FORWARD_UPSERT: LazyLock<String> = LazyLock::new(|| {
     let progress = |column: &str| {
         let steps: String =
             OrderState::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.progress())).collect();
         format!("CASE {column}{steps} END")
     };
-    format!(
-        "{}{ORDERS_ON_CONFLICT} WHERE ({}, orders.updated_at) <= ({}, EXCLUDED.updated_at)",
-        *ORDERS_INSERT,
+    let ahead = format!(
+        "({}, orders.updated_at) <= ({}, EXCLUDED.updated_at)",
         progress("orders.state"),
         progress("EXCLUDED.state")
+    );
+    let newer = |column: &str| format!("{column} = CASE WHEN {ahead} THEN EXCLUDED.{column} ELSE orders.{column} END");
+    format!(
+        "{} ON CONFLICT (id) DO UPDATE SET {}, {}, {}, {}, sold_items = COALESCE(orders.sold_items, EXCLUDED.sold_items) \
+         WHERE {ahead} OR (orders.sold_items IS NULL AND EXCLUDED.sold_items IS NOT NULL)",
+        *ORDERS_INSERT,
+        newer("state"),
+        newer("note"),
+        newer("expires_at"),
+        newer("updated_at"),
     )
 });
 
@@ -294,15 +306,15 @@ pub(crate) fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     match batch.order_writes {
         OrderWrites::InsertNew => {
             let (new, known) = batch.orders.by_creation();
-            put_orders(c, &ORDERS_INSERT, &new);
-            put_orders(c, &ORDERS_UPSERT, &known);
+            put_orders(c, &ORDERS_INSERT, &new, batch);
+            put_orders(c, &ORDERS_UPSERT, &known, batch);
         }
         OrderWrites::UpsertForward => {
             // By id: two nodes' projections lock the orders they share in one order, never
             // waiting on each other in a cycle.
             let mut rows: Vec<_> = batch.orders.rows.iter().collect();
             rows.sort_unstable_by_key(|o| o.id.as_str());
-            put_orders(c, &ORDERS_FORWARD_UPSERT, &rows);
+            put_orders(c, &ORDERS_FORWARD_UPSERT, &rows, batch);
         }
     }
     let payments = &batch.payments;
@@ -326,7 +338,7 @@ pub(crate) fn write_orders(c: &mut Combined, batch: &Batch<'_>) {
     }
 }
 
-fn put_orders(c: &mut Combined, statement: &str, orders: &[&&OrderRow]) {
+fn put_orders(c: &mut Combined, statement: &str, orders: &[&&OrderRow], batch: &Batch<'_>) {
     if orders.is_empty() {
         return;
     }
@@ -342,5 +354,9 @@ fn put_orders(c: &mut Combined, statement: &str, orders: &[&&OrderRow]) {
         .bind(orders.iter().map(|o| o.expires_at).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.note.as_str()).collect::<Vec<_>>())
         .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>());
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| batch.sold_items(o.id.as_str())).collect::<Vec<_>>());
 }
+
+#[cfg(test)]
+mod sold_items_tests;

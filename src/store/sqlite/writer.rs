@@ -173,16 +173,21 @@ async fn write_records(conn: &mut SqliteConnection, batch: &Batch<'_>) -> Result
         .map(|o| {
             let what = (o.id.as_str(), o.customer.as_str(), o.product.as_str(), i64::from(o.quantity));
             let how = (money(o.unit_price), money(o.total), o.method.as_str(), o.state.as_str());
-            (what, how, o.expires_at, &o.note, o.created_at, o.updated_at)
+            let sold_items = batch.sold_items(o.id.as_str());
+            (what, how, o.expires_at, &o.note, (o.created_at, o.updated_at), sold_items)
         })
         .collect();
+    // A row without a sale's items keeps those stored (only the batch that made the sale has
+    // them: `Batch::sold`).
     run(
         conn,
-        "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at) \
+        "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at, sold_items) \
          SELECT value->>'$[0][0]', value->>'$[0][1]', value->>'$[0][2]', value->>'$[0][3]', \
-                value->>'$[1][0]', value->>'$[1][1]', value->>'$[1][2]', value->>'$[1][3]', value->>2, value->>3, value->>4, value->>5 \
+                value->>'$[1][0]', value->>'$[1][1]', value->>'$[1][2]', value->>'$[1][3]', value->>2, value->>3, \
+                value->>'$[4][0]', value->>'$[4][1]', value->>5 \
          FROM jsonb_each($1) WHERE true \
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, note = excluded.note, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, note = excluded.note, expires_at = excluded.expires_at, \
+           updated_at = excluded.updated_at, sold_items = COALESCE(excluded.sold_items, orders.sold_items)",
         orders,
     )
     .await?;
