@@ -100,6 +100,9 @@ impl Shares {
         if self.is_made(&share) {
             return Ok(share);
         }
+        // A code no product has is refused before anything is kept for it: buyers may ask for
+        // any code, and the locks below are kept per seller.
+        lanes.product_snapshot(product).await?;
         // The first buyers of a product in a lane come together: one of them makes the share.
         let refill = self.refill_of(&share);
         let _one_at_a_time = refill.lock.lock().await;
@@ -111,6 +114,12 @@ impl Shares {
 
     fn is_made(&self, share: &ProductCode) -> bool {
         self.inner.made.get(&share.home()).is_some_and(|made| made.contains(share))
+    }
+
+    /// How many sellers (products and shares) the shares keep a lock for: at most every
+    /// product's, once per lane.
+    pub fn sellers_tracked(&self) -> usize {
+        self.inner.refilling.len()
     }
 
     /// The lock under which a seller is made or refilled, one at a time.

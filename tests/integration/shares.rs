@@ -250,3 +250,27 @@ async fn with_a_buyer_for_every_unit_in_two_lanes_every_buyer_buys() {
     assert_eq!(engine.catalog.snapshot(&product).await.unwrap().sold, UNITS as i64);
     engine.finish().await;
 }
+
+/// Buyers may ask for any code. One no product has is refused as not found in every lane, and
+/// the shares keep nothing for it: a flood of made-up codes does not grow their state.
+#[actix_rt::test]
+async fn a_code_no_product_has_is_refused_in_every_lane_and_nothing_is_kept_for_it() {
+    use warung::checkout::CheckoutError;
+
+    let engine = TestEngine::start_with(Backend::Sqlite, |s| s.engine.lanes = 2).await;
+    let buyers: Vec<String> = (0..8).map(|n| format!("nosuch{n}")).collect();
+    let lanes: std::collections::HashSet<usize> =
+        buyers.iter().map(|name| engine.lanes.lane_of_customer(&customer(name))).collect();
+    assert_eq!(lanes.len(), 2, "buyers in both lanes");
+    fund_all(&engine, &buyers, 5_000).await;
+    let before = engine.shares.sellers_tracked();
+    for (n, name) in buyers.iter().enumerate() {
+        for k in 0..25 {
+            let made_up = code(&format!("madeup{n}x{k}"));
+            let refused = engine.checkout.buy_with_saldo(&customer(name), &made_up, 1).await;
+            assert!(matches!(refused, Err(CheckoutError::ProductNotFound)), "{made_up}: {refused:?}");
+        }
+    }
+    assert_eq!(engine.shares.sellers_tracked(), before, "nothing kept for 200 made-up codes");
+    engine.finish().await;
+}
