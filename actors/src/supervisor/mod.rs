@@ -21,6 +21,7 @@ mod lanes;
 #[cfg(test)]
 mod lanes_tests;
 mod lifecycle;
+mod loader;
 mod registry;
 mod restarts;
 mod services;
@@ -35,6 +36,7 @@ pub use chain::Chained;
 pub use counters::SupervisorCounters;
 pub use known::{Known, ProductHandle, WalletHandle};
 pub use lanes::{Lanes, LANES_MAX};
+pub use loader::{LoadError, Loader, Persistence};
 pub use registry::{Handle, HandleParts, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
@@ -49,15 +51,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Arbiter, ArbiterHandle, Context};
-use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::domain::{Clock, CustomerId, ProductCode};
 use crate::journal::ActorKey;
 use crate::journal::{Journal, JournalSettings, Record, Sink};
-use crate::product::{ProductActor, ProductGauges, ProductRecord};
+use crate::product::{ProductActor, ProductGauges};
 use crate::runtime::{ActorReport, ActorStats, CallError, Notice};
-use crate::wallet::{WalletActor, WalletGauges, WalletRecord};
+use crate::wallet::{WalletActor, WalletGauges};
 
 /// Default capacity of every mailbox. A full mailbox answers "busy, try again" at once.
 pub const MAILBOX_CAPACITY_DEFAULT: usize = 4_096;
@@ -72,33 +73,6 @@ pub const CALL_ATTEMPTS_MAX: usize = 3;
 /// timeout then turns a burst into a stream of "store unavailable". Half the default pool, so
 /// queries outside activation still find connections.
 pub const ACTIVATION_LOADS_AT_ONCE_MAX: usize = 8;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadError(pub String);
-
-/// The store, as the supervisor sees it when it activates an actor.
-pub trait Loader: Send + Sync + 'static {
-    fn load_product<'a>(&'a self, code: &'a ProductCode) -> BoxFuture<'a, Result<Option<ProductRecord>, LoadError>>;
-    /// A customer never seen before has an empty wallet.
-    fn load_wallet<'a>(&'a self, customer: &'a CustomerId) -> BoxFuture<'a, Result<WalletRecord, LoadError>>;
-    /// Several wallets, one answer per customer in the order asked (at most
-    /// `WALLET_LOADS_PER_READ_MAX`). A store that can read them together (one statement) should:
-    /// the supervisor reads the wallets waiting for activation this way. By default, one by one.
-    fn load_wallets<'a>(&'a self, customers: &'a [CustomerId]) -> BoxFuture<'a, Vec<Result<WalletRecord, LoadError>>> {
-        Box::pin(async move {
-            let mut records = Vec::with_capacity(customers.len());
-            for customer in customers {
-                records.push(self.load_wallet(customer).await);
-            }
-            records
-        })
-    }
-}
-
-/// What the engine needs of a store: commit batches (whose records are `R`s), load actors.
-pub trait Persistence<R>: Sink<R> + Loader {}
-impl<R, T: Sink<R> + Loader> Persistence<R> for T {}
 
 #[derive(Clone, Debug)]
 pub struct SupervisorSettings {

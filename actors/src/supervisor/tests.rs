@@ -14,7 +14,7 @@ use super::*;
 use crate::domain::{Item, ItemSecret, Money, OrderId};
 use crate::journal::{Earlier, Entries, ProductRow, SinkError, StockKind};
 use crate::product::{ProductCommand, ProductOutcome, ProductRecord, ProductSnapshot, Reservation, StoreWhen};
-use crate::wallet::WalletCommand;
+use crate::wallet::{WalletCommand, WalletRecord};
 
 #[derive(Default)]
 pub(super) struct MemoryStore {
