@@ -135,27 +135,18 @@ async fn a_product_with_a_long_history_activates_reading_only_its_newest_reserva
     let buyer = customer("longhistorya");
     engine.checkout.buy_with_saldo(&buyer, &product, 1).await.unwrap();
     let raw = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
-    // Older sales, written straight into the tables: quicker than selling them.
-    sqlx::query(
+    // Older sales, written straight into the tables (quicker than selling them): with a
+    // reservation row each, and on their orders' rows.
+    for older in [
         "INSERT INTO reservations (order_id, product, quantity, unit_price, items, expires_at, status, release_reason, updated_at) \
          SELECT 'TRX-' || lpad(to_hex(g), 10, '0') || '-1', $1, 1, 10000, '', 0, 'committed', '', g \
          FROM generate_series(1, $2) g",
-    )
-    .bind(product.as_str())
-    .bind(OLDER_SALES)
-    .execute(&raw)
-    .await
-    .unwrap();
-    sqlx::query(
         "INSERT INTO orders (id, customer, product, quantity, unit_price, total, method, state, expires_at, note, created_at, updated_at, sold_items) \
          SELECT 'TRX-' || lpad(to_hex(g), 10, '0') || '-2', 'longhistoryb', $1, 1, 10000, 10000, 'saldo', 'paid', 0, '', g, g, '' \
          FROM generate_series(1, $2) g",
-    )
-    .bind(product.as_str())
-    .bind(OLDER_SALES)
-    .execute(&raw)
-    .await
-    .unwrap();
+    ] {
+        sqlx::query(older).bind(product.as_str()).bind(OLDER_SALES).execute(&raw).await.unwrap();
+    }
 
     engine.lanes.stop_actors(|key| matches!(key, ActorKey::Product(_))).await;
     let read_before = index_entries_read(&raw, "reservations").await;
