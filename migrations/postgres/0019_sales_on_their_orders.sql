@@ -5,4 +5,6 @@
 ALTER TABLE orders ADD COLUMN sold_items TEXT;
 -- A product's activation reads its newest settled sales, as it reads its newest settled
 -- reservations (`reservations_by_product_time`): one index entry a sale instead of a row and two.
-CREATE INDEX orders_sold_by_product ON orders (product, updated_at) WHERE sold_items IS NOT NULL;
+-- By the order's creation, which never changes (its `updated_at` moves at a refund, which would
+-- make an old sale look new).
+CREATE INDEX orders_sold_by_product ON orders (product, created_at) WHERE sold_items IS NOT NULL;

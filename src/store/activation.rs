@@ -115,7 +115,8 @@ async fn read_items(pool: &Pool, code: &ProductCode) -> Result<Items, StoreError
 }
 
 /// A settled reservation as read: order, quantity, unit price, expiry, status, release reason,
-/// item numbers, when it settled.
+/// item numbers, and when it settled (a sale on its order's row: when the order was made, a
+/// moment before; never its `updated_at`, which a refund moves).
 type SettledTuple = (String, i64, String, i64, String, String, String, i64);
 
 /// A product's latest settled reservations, oldest first; a committed one takes its sold
@@ -135,8 +136,8 @@ async fn read_settled(pool: &Pool, code: &ProductCode, held: &mut Held) -> Resul
     .fetch_all_in(&mut tx)
     .await?;
     let sales: Vec<SettledTuple> = Query::new(
-        "SELECT id, quantity, CAST(unit_price AS TEXT), expires_at, 'committed', '', sold_items, updated_at \
-             FROM orders WHERE product = $1 AND sold_items IS NOT NULL ORDER BY updated_at DESC LIMIT $2",
+        "SELECT id, quantity, CAST(unit_price AS TEXT), expires_at, 'committed', '', sold_items, created_at \
+             FROM orders WHERE product = $1 AND sold_items IS NOT NULL ORDER BY created_at DESC LIMIT $2",
     )
     .planned_each_run()
     .bind(code.as_str())

@@ -17,7 +17,11 @@ use super::{item_list, Batch};
 
 impl<'a> Batch<'a> {
     /// Takes the sales this batch creates and commits out of its reservations and gives their
-    /// items to their orders' rows (`sold`).
+    /// items to their orders' rows (`sold`). Any row of the order in the batch will do: the one
+    /// flow whose commit creates its reservation's row (saldo) attaches the paid order to that
+    /// commit, so the order's row is in every batch its commit is in, however batches merge. A
+    /// flow that committed so without attaching its order would fold or not as batches merge,
+    /// and a replay could write other tables than the projector did.
     pub(super) fn fold_sales(&mut self) {
         let orders = &self.orders;
         let (kept, folded) = std::mem::take(&mut self.reservations).partition(|order, row| {
