@@ -86,12 +86,17 @@ impl Catalog {
         Ok(())
     }
 
-    /// A product as owners and buyers see it: with several lanes, its shares' stock with its own.
+    /// A product as owners and buyers see it: its shares' stock with its own. A share made by
+    /// an earlier run with more lanes still counts when none sells from it any more (one lane,
+    /// a cluster's node): what it sold is the product's sales. In a cluster each is asked on the
+    /// node that owns it (a share is in its product's shard).
     pub async fn snapshot(&self, code: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        match self.shares.enabled() {
-            true => self.shares.snapshot(code).await,
-            false => self.actors.product_snapshot(code).await,
+        let whole = self.actors.product_snapshot(code).await?;
+        let mut parts = Vec::new();
+        for share in self.shares.of(code) {
+            parts.push(self.actors.product_snapshot(&share).await?);
         }
+        Ok(self.shares.as_one(whole, &parts))
     }
 
     pub fn contains(&self, code: &ProductCode) -> bool {

@@ -97,7 +97,7 @@ impl Engine {
                 let recovered = checkout.recover().await.context("recovering unfinished orders")?;
                 tracing::info!(?recovered, "recovered unfinished orders");
             }
-            Some(joined) => start_upkeep(joined, &checkout, clock),
+            Some(joined) => start_upkeep(joined, &checkout, &shares, clock),
         }
         tracing::info!(backend = store.backend(), lanes = lanes.count(), "engine started");
         let shop = Arc::new(Shop::new(shop_values(&settings, store.as_ref()).await?));
@@ -149,15 +149,24 @@ impl Engine {
 /// stop. Customers' flows sent by other nodes run on this node's checkout; a hand-off waits for
 /// the flows running here (up to a route deadline), and shards handed off take their customers'
 /// claims with them.
-fn start_upkeep(joined: &Joined, checkout: &Checkout, clock: Clock) {
+fn start_upkeep(joined: &Joined, checkout: &Checkout, shares: &Shares, clock: Clock) {
     let recovering = checkout.clone();
+    let moving = shares.clone();
     let in_flight = joined.route_deadline * crate::cluster::FLOW_DEADLINES_MAX;
     joined.node.on_acquire(Arc::new(move |shards| {
         let checkout = recovering.clone();
+        let shares = moving.clone();
         let changed_before = clock.now() - in_flight.as_millis() as i64;
         actix_rt::spawn(async move {
             let count = shards.len();
-            match checkout.recover_in(&crate::cluster::Scope::Shards(shards), changed_before).await {
+            let scope = crate::cluster::Scope::Shards(shards);
+            // Moves first, as a lone process's start does.
+            match shares.recover_in(&scope).await {
+                Ok(0) => {}
+                Ok(moves) => tracing::warn!(moves, "finished stock moves on acquired shards"),
+                Err(error) => tracing::error!(%error, "finishing stock moves on acquired shards failed"),
+            }
+            match checkout.recover_in(&scope, changed_before).await {
                 Ok(recovered) => tracing::info!(shards = count, ?recovered, "recovered acquired shards"),
                 Err(error) => tracing::error!(%error, "recovering acquired shards failed; the sweeps retry"),
             }

@@ -10,7 +10,8 @@
 //!
 //! Shares are used with several lanes in one process. A cluster's node places a product's
 //! shares in the product's shard, but its purchases cross nodes anyway, so it sells from the
-//! product as with one lane.
+//! product as with one lane; shares an earlier run made give their stock back to their product
+//! when the node acquires its shard (`recover_in`), and their sales stay counted.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use warung_actors::runtime::CallError;
 
 mod stock;
 
+use crate::cluster::Scope;
 use crate::records::Lanes;
 use crate::store::{Store, StoreError};
 
@@ -224,22 +226,18 @@ impl Shares {
         Some(total)
     }
 
-    /// `home` as owners and buyers see it: the product and its shares as one. Stock moved to a
-    /// share is counted where it is (available, reserved or sold there, or available while a
-    /// move carries it) and not as removed: `removed` counts what left the shop, and a move
-    /// leaves nothing.
-    pub async fn snapshot(&self, home: &ProductCode) -> Result<ProductSnapshot, CallError> {
-        let lanes = &self.inner.lanes;
-        let mut whole = lanes.product_snapshot(home).await?;
-        let shares = self.of(home);
-        if shares.is_empty() {
-            return Ok(whole);
+    /// `home` as owners and buyers see it: the product (`whole`) and its shares (`parts`) as
+    /// one. Stock moved to a share is counted where it is (available, reserved or sold there,
+    /// or available while a move carries it) and not as removed: `removed` counts what left the
+    /// shop, and a move leaves nothing.
+    pub fn as_one(&self, mut whole: ProductSnapshot, parts: &[ProductSnapshot]) -> ProductSnapshot {
+        if parts.is_empty() {
+            return whole;
         }
         // No command removes stock from a product today: its removed counts only what it moved
         // to its shares, which is counted below where it is now.
         whole.removed = 0;
-        for share in shares {
-            let part = lanes.product_snapshot(&share).await?;
+        for part in parts {
             whole.available += part.available;
             whole.reserved += part.reserved;
             whole.sold += part.sold;
@@ -250,9 +248,9 @@ impl Shares {
             };
         }
         // Units a move is carrying are for sale, in the seller they are moving to.
-        whole.available += self.in_transit(home);
+        whole.available += self.in_transit(&whole.code);
         whole.received = whole.available + whole.reserved + whole.sold + whole.removed;
-        Ok(whole)
+        whole
     }
 
     /// Finishes every move found out of one product and not in the other (a stop between the
@@ -260,13 +258,21 @@ impl Shares {
     /// process runs fewer lanes than when it was made, or none of them sells from shares); how
     /// many moves it made. Runs before the shop takes purchases, as the other recoveries do.
     pub async fn recover(&self) -> Result<usize, ShareError> {
-        let mut moves = self.finish_moves().await?;
+        self.recover_in(&Scope::Everything).await
+    }
+
+    /// As `recover`, for the products in `scope` only: a cluster's node, for the shards it has
+    /// just acquired (a share is in its product's shard, so its product's actor is here too).
+    /// A node sells from no share, so every share there gives its stock back.
+    pub async fn recover_in(&self, scope: &Scope) -> Result<usize, ShareError> {
+        let mut moves = self.finish_moves(scope).await?;
         let lanes = self.inner.lanes.count();
         let idle: Vec<ProductCode> = self
             .inner
             .made
             .iter()
             .flat_map(|made| made.value().clone())
+            .filter(|share| scope.has_product(share))
             .filter(|share| !self.inner.enabled || share.share_of().is_none_or(|(_, lane)| usize::from(lane) >= lanes))
             .collect();
         for share in idle {
@@ -276,16 +282,18 @@ impl Shares {
                 moves += 1;
             }
         }
-        let homes: Vec<ProductCode> = self.inner.made.iter().map(|made| made.key().clone()).collect();
+        let homes: Vec<ProductCode> =
+            self.inner.made.iter().map(|made| made.key().clone()).filter(|home| scope.has_product(home)).collect();
         for home in homes {
             self.sync(&home).await?;
         }
         Ok(moves)
     }
 
-    async fn finish_moves(&self) -> Result<usize, ShareError> {
+    async fn finish_moves(&self, scope: &Scope) -> Result<usize, ShareError> {
         let mut finished = 0;
-        for (from, reference, quantity) in self.inner.store.unfinished_moves().await? {
+        let moves = self.inner.store.unfinished_moves().await?;
+        for (from, reference, quantity) in moves.into_iter().filter(|(from, _, _)| scope.has_product(from)) {
             let units = u32::try_from(quantity).unwrap_or(u32::MAX);
             match self.inner.lanes.finish_move(&from, reference.clone(), units).await? {
                 Ok(_) => finished += 1,

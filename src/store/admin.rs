@@ -110,7 +110,8 @@ pub trait AdminStore: Send + Sync {
     /// Newest first.
     async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, StoreError>;
     async fn order_history(&self, order: &OrderRow) -> Result<OrderHistory, StoreError>;
-    /// A product's latest stock movements, newest first.
+    /// A product's latest stock movements with its shares', newest first, without the moves
+    /// between them.
     async fn movements_of(&self, product: &ProductCode, limit: i64) -> Result<Vec<MovementRow>, StoreError>;
     /// By id, after `after` (the page cursor).
     async fn list_customers(&self, after: Option<&str>, limit: i64) -> Result<Vec<CustomerLine>, StoreError>;

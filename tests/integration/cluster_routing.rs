@@ -16,7 +16,7 @@ use crate::helpers::*;
 
 const NATS_URL: &str = "nats://127.0.0.1:4222";
 
-async fn node(db: &TestDb, name: &str) -> (Engine, ClusterNode) {
+pub(crate) async fn node(db: &TestDb, name: &str) -> (Engine, ClusterNode) {
     node_in(db, name, settings_for(db)).await
 }
 

@@ -19,6 +19,7 @@ mod cluster_log;
 mod cluster_membership;
 mod cluster_nodes;
 mod cluster_routing;
+mod cluster_shares;
 mod commit_failure;
 mod conversation;
 mod crash;

@@ -166,6 +166,12 @@ async fn a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product(backe
 
     let whole = engine.catalog.snapshot(&kopi).await.unwrap();
     assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (10, 8, 2, 0));
+    engine.lanes.flush().await.unwrap();
+    let movements = engine.store.movements_of(&kopi, 50).await.unwrap();
+    let reasons: Vec<&str> = movements.iter().map(|m| m.reason.as_ref()).collect();
+    assert!(!reasons.contains(&"move"), "the owner is not shown the moves: {reasons:?}");
+    let sales = movements.iter().filter(|m| m.to == warung_actors::domain::StockState::Sold).count();
+    assert_eq!(sales, 2, "both sales, the share's too: {reasons:?}");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("catalog.json");
@@ -184,16 +190,32 @@ async fn a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product(backe
 }
 
 /// With one lane, a share made by an earlier run with two has nothing to sell from: the start
-/// moves what it holds back to its product, so no stock is stranded there.
+/// moves what it holds back to its product, so no stock is stranded there. What it sold is still
+/// the product's sales in the owner's view.
 async fn a_share_no_lane_sells_from_gives_its_stock_back_at_start(backend: Backend) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
     let kopi = unspread_product(&engine, "kopi", 6).await;
-    let share = engine.shares.ensure(&kopi, 1).await.unwrap();
+    let lane = 1 - engine.lanes.lane_of_product(&kopi);
+    let share = engine.shares.ensure(&kopi, lane as u16).await.unwrap();
     assert_eq!(engine.shares.shift(&kopi, &share, 4).await.unwrap(), 4);
+    let buyer = (0..100)
+        .map(|n| format!("buyer{n}"))
+        .find(|name| engine.lanes.lane_of_customer(&customer(name)) == lane)
+        .unwrap();
+    fund(&engine, &buyer, 20_000).await;
+    engine.checkout.buy_with_saldo(&customer(&buyer), &kopi, 1).await.unwrap();
+    assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().sold, 1, "sold by the share");
+
     let db = engine.stop().await;
     let engine = TestEngine::on(db, |s| s.engine.lanes = 1).await;
-    assert_eq!(engine.lanes.product_snapshot(&kopi).await.unwrap().available, 6);
+    assert_eq!(engine.lanes.product_snapshot(&kopi).await.unwrap().available, 5);
     assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().available, 0);
+    let whole = engine.catalog.snapshot(&kopi).await.unwrap();
+    assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (6, 5, 1, 0), "the owner's view");
+    engine.checkout.buy_with_saldo(&customer(&buyer), &kopi, 1).await.unwrap();
+    let whole = engine.catalog.snapshot(&kopi).await.unwrap();
+    assert_eq!((whole.available, whole.sold), (4, 2), "sold by the product now");
+    assert_audit_clean(engine.store.as_ref()).await;
     engine.finish().await;
 }
 

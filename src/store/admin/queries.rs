@@ -102,8 +102,13 @@ impl AdminStore for SqlStore {
     }
 
     async fn movements_of(&self, product: &ProductCode, limit: i64) -> Result<Vec<MovementRow>, StoreError> {
-        let sql =
-            format!("SELECT {MOVEMENT_COLUMNS} FROM inventory_movements WHERE product = $1 ORDER BY id DESC LIMIT $2");
+        // Its shares' rows are the product's (a buyer in another lane bought there); the moves
+        // between them are neither received nor removed, so an owner is not shown them.
+        let sql = format!(
+            "SELECT {MOVEMENT_COLUMNS} FROM inventory_movements \
+             WHERE (product = $1 OR substr(product, 1, length($1) + 1) = $1 || '~') AND reason <> 'move' \
+             ORDER BY id DESC LIMIT $2"
+        );
         let rows: Vec<MovementTuple> =
             Query::assembled(sql).bind(product.as_str()).bind(rows_max(limit)).fetch_all(&self.pool).await?;
         rows.into_iter().map(movement).collect()
