@@ -6,6 +6,7 @@
 
 mod access;
 mod admin;
+mod backlog;
 mod cached;
 mod errors;
 mod health;
@@ -80,6 +81,10 @@ pub fn server(
     listeners: impl Into<Listeners>,
 ) -> std::io::Result<actix_web::dev::Server> {
     let listeners = listeners.into();
+    backlog::widen(&listeners.public)?;
+    if let Some(ops) = &listeners.ops {
+        backlog::widen(ops)?;
+    }
     let body_limit = engine.settings.http.body_limit_bytes;
     let access = OpsAccess {
         listener: listeners.ops.as_ref().map(TcpListener::local_addr).transpose()?,

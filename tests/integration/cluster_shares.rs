@@ -10,6 +10,7 @@ use warung_actors::product::MoveOut;
 
 use crate::cluster_routing::node;
 use crate::helpers::*;
+use crate::shares::buys_one_in_lane;
 
 /// A move cut short (out of the product, never into its share) and a share holding stock: once
 /// the node owns the product's shard, the move is finished and the share's stock is back in the
@@ -20,12 +21,7 @@ async fn a_node_finishes_the_moves_and_takes_back_the_shares_a_laned_run_left() 
     let kopi = product_with_items(&engine, "kopi", 5_000, 10).await;
     let share = engine.shares.of(&kopi).pop().expect("the restock made the other lane's share");
     let lane = usize::from(share.share_of().unwrap().1);
-    let buyer = (0..100)
-        .map(|n| format!("buyer{n}"))
-        .find(|name| engine.lanes.lane_of_customer(&customer(name)) == lane)
-        .unwrap();
-    fund(&engine, &buyer, 20_000).await;
-    engine.checkout.buy_with_saldo(&customer(&buyer), &kopi, 1).await.unwrap();
+    buys_one_in_lane(&engine, &kopi, lane).await;
     let reference = Reference::parse(&format!("move:{share}:00000000000000aa")).unwrap();
     let out = MoveOut { reference, quantity: 2, to: share.clone(), actor: "test".into() };
     engine.lanes.product(&kopi, out).await.unwrap().unwrap();

@@ -25,6 +25,22 @@ async fn unspread_product(engine: &TestEngine, name: &str, items: usize) -> waru
     product
 }
 
+/// A funded buyer whose wallet is in `lane` buys one unit of `product` (from the seller in that
+/// lane); the buyer's name.
+pub(crate) async fn buys_one_in_lane(
+    engine: &TestEngine,
+    product: &warung_actors::domain::ProductCode,
+    lane: usize,
+) -> String {
+    let buyer = (0..100)
+        .map(|n| format!("buyer{n}"))
+        .find(|name| engine.lanes.lane_of_customer(&customer(name)) == lane)
+        .expect("a buyer in that lane");
+    fund(engine, &buyer, 20_000).await;
+    engine.checkout.buy_with_saldo(&customer(&buyer), product, 1).await.unwrap();
+    buyer
+}
+
 async fn counts(engine: &TestEngine, product: &warung_actors::domain::ProductCode) -> (i64, i64, i64) {
     let s = engine.lanes.product_snapshot(product).await.unwrap();
     (s.received, s.available, s.removed)
@@ -198,12 +214,7 @@ async fn a_share_no_lane_sells_from_gives_its_stock_back_at_start(backend: Backe
     let lane = 1 - engine.lanes.lane_of_product(&kopi);
     let share = engine.shares.ensure(&kopi, lane as u16).await.unwrap();
     assert_eq!(engine.shares.shift(&kopi, &share, 4).await.unwrap(), 4);
-    let buyer = (0..100)
-        .map(|n| format!("buyer{n}"))
-        .find(|name| engine.lanes.lane_of_customer(&customer(name)) == lane)
-        .unwrap();
-    fund(&engine, &buyer, 20_000).await;
-    engine.checkout.buy_with_saldo(&customer(&buyer), &kopi, 1).await.unwrap();
+    let buyer = buys_one_in_lane(&engine, &kopi, lane).await;
     assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().sold, 1, "sold by the share");
 
     let db = engine.stop().await;
