@@ -164,7 +164,7 @@ fn start_upkeep(joined: &Joined, checkout: &Checkout, shares: &Shares, clock: Cl
             match shares.recover_in(&scope).await {
                 Ok(0) => {}
                 Ok(moves) => tracing::warn!(moves, "finished stock moves on acquired shards"),
-                Err(error) => tracing::error!(%error, "finishing stock moves on acquired shards failed"),
+                Err(error) => tracing::error!(%error, "finishing stock moves on acquired shards failed; the shard's next owner or this node's next start tries again"),
             }
             match checkout.recover_in(&scope, changed_before).await {
                 Ok(recovered) => tracing::info!(shards = count, ?recovered, "recovered acquired shards"),

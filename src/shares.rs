@@ -22,9 +22,9 @@ use warung_actors::journal::ProductRow;
 use warung_actors::product::{PriceTier, ProductRejection, ProductSnapshot, Rename, SetActive, SetPrice};
 use warung_actors::runtime::CallError;
 
+mod recovery;
 mod stock;
 
-use crate::cluster::Scope;
 use crate::records::Lanes;
 use crate::store::{Store, StoreError};
 
@@ -251,57 +251,5 @@ impl Shares {
         whole.available += self.in_transit(&whole.code);
         whole.received = whole.available + whole.reserved + whole.sold + whole.removed;
         whole
-    }
-
-    /// Finishes every move found out of one product and not in the other (a stop between the
-    /// two steps), then brings back to its product what a share that no longer sells holds (the
-    /// process runs fewer lanes than when it was made, or none of them sells from shares); how
-    /// many moves it made. Runs before the shop takes purchases, as the other recoveries do.
-    pub async fn recover(&self) -> Result<usize, ShareError> {
-        self.recover_in(&Scope::Everything).await
-    }
-
-    /// As `recover`, for the products in `scope` only: a cluster's node, for the shards it has
-    /// just acquired (a share is in its product's shard, so its product's actor is here too).
-    /// A node sells from no share, so every share there gives its stock back.
-    pub async fn recover_in(&self, scope: &Scope) -> Result<usize, ShareError> {
-        let mut moves = self.finish_moves(scope).await?;
-        let lanes = self.inner.lanes.count();
-        let idle: Vec<ProductCode> = self
-            .inner
-            .made
-            .iter()
-            .flat_map(|made| made.value().clone())
-            .filter(|share| scope.has_product(share))
-            .filter(|share| !self.inner.enabled || share.share_of().is_none_or(|(_, lane)| usize::from(lane) >= lanes))
-            .collect();
-        for share in idle {
-            let available = self.inner.lanes.product_snapshot(&share).await?.available;
-            if available > 0 {
-                self.shift(&share, &share.home(), available as Quantity).await?;
-                moves += 1;
-            }
-        }
-        let homes: Vec<ProductCode> =
-            self.inner.made.iter().map(|made| made.key().clone()).filter(|home| scope.has_product(home)).collect();
-        for home in homes {
-            self.sync(&home).await?;
-        }
-        Ok(moves)
-    }
-
-    async fn finish_moves(&self, scope: &Scope) -> Result<usize, ShareError> {
-        let mut finished = 0;
-        let moves = self.inner.store.unfinished_moves().await?;
-        for (from, reference, quantity) in moves.into_iter().filter(|(from, _, _)| scope.has_product(from)) {
-            let units = u32::try_from(quantity).unwrap_or(u32::MAX);
-            match self.inner.lanes.finish_move(&from, reference.clone(), units).await? {
-                Ok(_) => finished += 1,
-                Err(rejection) => {
-                    tracing::error!(product = %from, %reference, %rejection, "could not finish a stock move")
-                }
-            }
-        }
-        Ok(finished)
     }
 }

@@ -137,6 +137,20 @@ impl Checkout {
         Ok(())
     }
 
+    /// A seller's timer released a reservation: if the seller is a share no lane sells from (a
+    /// process gone back to one lane, a cluster's node), the units go back to its product, where
+    /// they are sold. Logged when it cannot (the next start or acquisition gives them back).
+    pub async fn on_units_released(&self, seller: &ProductCode) {
+        // The shares move stock on this node's own actors: a cluster's node only for the shards
+        // it still owns (a share is in its product's).
+        if !self.inner.shares.is_idle(seller) || !self.inner.actors.scope().has_product(seller) {
+            return;
+        }
+        if let Err(error) = self.inner.shares.return_if_idle(seller).await {
+            tracing::error!(%seller, %error, "could not give an idle share's released units back to its product");
+        }
+    }
+
     /// A product released an expired reservation: its order, if still waiting, is expired, on the
     /// customer's owner (whose claim it frees).
     pub async fn on_reservation_expired(&self, order: &OrderId) {

@@ -28,6 +28,9 @@ pub struct Recovered {
     pub left_for_later: usize,
     /// Delivered payments whose surplus had not reached the wallet.
     pub surpluses_credited: usize,
+    /// Moves giving back to a product what an idle share held after its reservations were
+    /// released here (`Shares::return_idle`).
+    pub shares_returned: usize,
 }
 
 /// How settling one pending order ended.
@@ -87,6 +90,9 @@ impl Checkout {
         }
         report.expired += self.expire_orders_without_reservation(scope, changed_before).await?;
         report.surpluses_credited = self.credit_owed_surpluses(scope).await?;
+        // A reservation released above may have been a share's: with no lane selling from it,
+        // its units go back to the product, where they are sold.
+        report.shares_returned = self.inner.shares.return_idle(scope).await;
         Ok(report)
     }
 

@@ -52,8 +52,11 @@ fn spawn_notice_handler(checkout: Checkout, mut notices: UnboundedReceiver<Notic
         while let Some(notice) = notices.recv().await {
             let checkout = checkout.clone();
             match notice {
-                Notice::ReservationExpired { order, .. } => {
-                    actix::spawn(async move { checkout.on_reservation_expired(&order).await });
+                Notice::ReservationExpired { order, product } => {
+                    actix::spawn(async move {
+                        checkout.on_reservation_expired(&order).await;
+                        checkout.on_units_released(&product).await;
+                    });
                 }
             }
         }

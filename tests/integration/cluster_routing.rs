@@ -45,7 +45,7 @@ fn settings_for(db: &TestDb) -> warung::settings::Settings {
 }
 
 /// Waits until the two nodes' upkeep has shared every shard out between them.
-async fn until_shared(a: &ClusterNode, b: &ClusterNode) {
+pub(crate) async fn until_shared(a: &ClusterNode, b: &ClusterNode) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while membership::unowned(a.pool()).await.unwrap() > 0 || a.owned().count() == 0 || b.owned().count() == 0 {
         assert!(tokio::time::Instant::now() < deadline, "the shards were not shared out");

@@ -8,7 +8,7 @@ use warung::cluster::membership;
 use warung_actors::domain::{Reference, StockState};
 use warung_actors::product::MoveOut;
 
-use crate::cluster_routing::node;
+use crate::cluster_routing::{node, until_shared};
 use crate::helpers::*;
 use crate::shares::buys_one_in_lane;
 
@@ -29,29 +29,41 @@ async fn a_node_finishes_the_moves_and_takes_back_the_shares_a_laned_run_left() 
     let store = db.store().await;
     assert_eq!(store.unfinished_moves().await.unwrap().len(), 1);
 
-    let (engine, node) = node(&db, "a").await;
+    let (engine, first_node) = node(&db, "a").await;
     let actors = engine.checkout.actors().clone();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let acquired = membership::unowned(node.pool()).await.unwrap() == 0;
+        let acquired = membership::unowned(first_node.pool()).await.unwrap() == 0;
         let finished = store.unfinished_moves().await.unwrap().is_empty();
         let at_share = actors.product_snapshot(&share).await.unwrap();
-        if acquired && finished && at_share.available == 0 {
+        let at_home = actors.product_snapshot(&kopi).await.unwrap();
+        if acquired && finished && at_share.available == 0 && at_home.available == 9 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the node did not finish what the lanes left");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node did not finish what the lanes left: the share and the moved units back in the product"
+        );
         // Done by the node's recovery of the shards it acquires, which nothing announces: polled.
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let at_home = actors.product_snapshot(&kopi).await.unwrap();
-    assert_eq!(at_home.available, 9, "the share's stock and the moved units are back in the product");
     let whole = engine.catalog.snapshot(&kopi).await.unwrap();
     assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (10, 9, 1, 0), "the owner's view");
     engine.lanes.flush().await.unwrap();
     let sold = engine.store.movements_of(&kopi, 50).await.unwrap();
     assert_eq!(sold.iter().filter(|m| m.to == StockState::Sold).count(), 1, "the share's sale is the product's");
+
+    // A second node: whichever of the two does not own the product asks the owner for the
+    // product and its share, and sees the same.
+    let (second, second_node) = node(&db, "b").await;
+    until_shared(&first_node, &second_node).await;
+    for engine in [&engine, &second] {
+        let whole = engine.catalog.snapshot(&kopi).await.unwrap();
+        assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (10, 9, 1, 0), "on either node");
+    }
     assert_audit_clean(store.as_ref()).await;
+    second.shutdown().await.unwrap();
     engine.shutdown().await.unwrap();
-    drop(node);
+    drop((first_node, second_node));
     db.remove().await;
 }

@@ -230,6 +230,65 @@ async fn a_share_no_lane_sells_from_gives_its_stock_back_at_start(backend: Backe
     engine.finish().await;
 }
 
+/// A reservation of `quantity` units for `ttl_ms`, for an order that was never placed; `store`
+/// says whether it outlives a restart (`Reserved`, as an outside payment's) or not.
+fn held(quantity: u32, ttl_ms: i64, store: warung_actors::product::StoreWhen) -> warung_actors::product::Reserve {
+    warung_actors::product::Reserve {
+        order: warung_actors::domain::OrderId::generate(),
+        quantity,
+        ttl_ms,
+        store,
+        tier: warung_actors::product::PriceTier::Member,
+        actor: "test".into(),
+    }
+}
+
+/// A reservation a share held when the process went back to one lane, released by the next
+/// start's recovery (its order was never placed): its units go back to the product, where they
+/// are sold, instead of staying where no lane sells them.
+async fn a_share_reservation_released_by_recovery_gives_its_units_back(backend: Backend) {
+    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    let kopi = unspread_product(&engine, "kopi", 4).await;
+    let lane = 1 - engine.lanes.lane_of_product(&kopi);
+    let share = engine.shares.ensure(&kopi, lane as u16).await.unwrap();
+    assert_eq!(engine.shares.shift(&kopi, &share, 2).await.unwrap(), 2);
+    let reserve = held(2, 600_000, warung_actors::product::StoreWhen::Reserved);
+    engine.lanes.product(&share, reserve).await.unwrap().unwrap();
+
+    let db = engine.stop().await;
+    let engine = TestEngine::on(db, |s| s.engine.lanes = 1).await;
+    let at_share = engine.lanes.product_snapshot(&share).await.unwrap();
+    assert_eq!((at_share.available, at_share.reserved), (0, 0), "released, and given back");
+    assert_eq!(engine.lanes.product_snapshot(&kopi).await.unwrap().available, 4);
+    for n in 0..4 {
+        buys_one_in_lane(&engine, &kopi, 0).await;
+        assert_eq!(engine.catalog.snapshot(&kopi).await.unwrap().sold, n + 1);
+    }
+    let whole = engine.catalog.snapshot(&kopi).await.unwrap();
+    assert_eq!((whole.received, whole.available, whole.sold, whole.removed), (4, 0, 4, 0));
+    engine.finish().await;
+}
+
+/// With one lane, a reservation an idle share held expires: its units go back to the product.
+#[actix_rt::test]
+async fn a_reservation_expiring_in_an_idle_share_gives_its_units_back() {
+    let engine = TestEngine::start_with(Backend::Sqlite, |s| s.engine.lanes = 1).await;
+    let kopi = unspread_product(&engine, "kopi", 4).await;
+    let share = engine.shares.ensure(&kopi, 1).await.unwrap();
+    assert!(engine.shares.is_idle(&share), "one lane sells from no share");
+    assert_eq!(engine.shares.shift(&kopi, &share, 2).await.unwrap(), 2);
+    let reserve = held(2, 300, warung_actors::product::StoreWhen::Committed);
+    engine.lanes.product(&share, reserve).await.unwrap().unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while engine.lanes.product_snapshot(&kopi).await.unwrap().available < 4 {
+        assert!(tokio::time::Instant::now() < deadline, "the expired units did not come back to the product");
+        // The share's timer releases them and its notice gives them back, on tasks of their own.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().available, 0);
+    engine.finish().await;
+}
+
 /// A share whose terms differ from its product's (a change made while the share was being made,
 /// or a price reference the share had forgotten) is brought to the product's name, price and sale
 /// by the next change and by every start.
@@ -260,6 +319,7 @@ on_both_backends!(
     the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share,
     a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product,
     a_share_no_lane_sells_from_gives_its_stock_back_at_start,
+    a_share_reservation_released_by_recovery_gives_its_units_back,
 );
 
 /// Every unit has a funded buyer, all buying at once in two lanes: every one of them buys. A
