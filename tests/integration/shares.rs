@@ -41,6 +41,21 @@ pub(crate) async fn buys_one_in_lane(
     buyer
 }
 
+/// Two lanes, a product `kopi` of `items` items, and its share in the other lane holding `moved`
+/// of them: the engine, the product, the share and the share's lane.
+async fn two_lanes_with_a_share(
+    backend: Backend,
+    items: usize,
+    moved: u32,
+) -> (TestEngine, warung_actors::domain::ProductCode, warung_actors::domain::ProductCode, usize) {
+    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    let kopi = unspread_product(&engine, "kopi", items).await;
+    let lane = 1 - engine.lanes.lane_of_product(&kopi);
+    let share = engine.shares.ensure(&kopi, lane as u16).await.unwrap();
+    assert_eq!(engine.shares.shift(&kopi, &share, moved).await.unwrap(), moved);
+    (engine, kopi, share, lane)
+}
+
 async fn counts(engine: &TestEngine, product: &warung_actors::domain::ProductCode) -> (i64, i64, i64) {
     let s = engine.lanes.product_snapshot(product).await.unwrap();
     (s.received, s.available, s.removed)
@@ -209,11 +224,7 @@ async fn a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product(backe
 /// moves what it holds back to its product, so no stock is stranded there. What it sold is still
 /// the product's sales in the owner's view.
 async fn a_share_no_lane_sells_from_gives_its_stock_back_at_start(backend: Backend) {
-    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
-    let kopi = unspread_product(&engine, "kopi", 6).await;
-    let lane = 1 - engine.lanes.lane_of_product(&kopi);
-    let share = engine.shares.ensure(&kopi, lane as u16).await.unwrap();
-    assert_eq!(engine.shares.shift(&kopi, &share, 4).await.unwrap(), 4);
+    let (engine, kopi, share, lane) = two_lanes_with_a_share(backend, 6, 4).await;
     let buyer = buys_one_in_lane(&engine, &kopi, lane).await;
     assert_eq!(engine.lanes.product_snapshot(&share).await.unwrap().sold, 1, "sold by the share");
 
@@ -247,11 +258,7 @@ fn held(quantity: u32, ttl_ms: i64, store: warung_actors::product::StoreWhen) ->
 /// start's recovery (its order was never placed): its units go back to the product, where they
 /// are sold, instead of staying where no lane sells them.
 async fn a_share_reservation_released_by_recovery_gives_its_units_back(backend: Backend) {
-    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
-    let kopi = unspread_product(&engine, "kopi", 4).await;
-    let lane = 1 - engine.lanes.lane_of_product(&kopi);
-    let share = engine.shares.ensure(&kopi, lane as u16).await.unwrap();
-    assert_eq!(engine.shares.shift(&kopi, &share, 2).await.unwrap(), 2);
+    let (engine, kopi, share, _) = two_lanes_with_a_share(backend, 4, 2).await;
     let reserve = held(2, 600_000, warung_actors::product::StoreWhen::Reserved);
     engine.lanes.product(&share, reserve).await.unwrap().unwrap();
 
