@@ -163,11 +163,14 @@ fn check_stock(data: &AuditData) -> Check {
 }
 
 fn check_moves_landed(data: &AuditData, now: i64) -> Check {
-    let mut landed = Check::new("every stock move out of a product or its share arrived in the other");
+    let mut landed = Check::new("every stock move out of a product or its share arrived in the other, whole");
     for (product, reference, at) in &data.moves_unfinished {
         if *at < now - MOVE_LANDS_WITHIN_MS {
             landed.fail(format!("{product}: move {reference} left {}s ago and never arrived", (now - at) / 1_000));
         }
+    }
+    for (reference, out, arrived) in &data.moves_unbalanced {
+        landed.fail(format!("move {reference}: units out {out}, units in {arrived}"));
     }
     landed
 }

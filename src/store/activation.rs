@@ -166,19 +166,27 @@ async fn read_settled(pool: &Pool, code: &ProductCode, held: &mut Held) -> Resul
     Ok(settled)
 }
 
-/// A product's latest moves in and out, oldest first.
+/// A product's latest moves in and out, and every move out of it that has not arrived, oldest
+/// first. Recovery finishes such a move by asking for it again under its reference, which must
+/// give the units it took: a product that had forgotten it would move others.
 async fn read_moves(pool: &Pool, code: &ProductCode) -> Result<Vec<StoredMove>, StoreError> {
-    // The reason is written out, not bound, so the planner can use the partial index on it.
+    // The reason is written out, not bound, so the planner can use the partial indexes on it.
     let sql = format!(
-        "SELECT reference, to_state, quantity FROM inventory_movements WHERE product = $1 AND reason = '{MOVE_REASON}' \
-         ORDER BY id DESC LIMIT $2"
+        "SELECT id, reference, to_state, quantity FROM ( \
+           SELECT id, reference, to_state, quantity FROM inventory_movements \
+           WHERE product = $1 AND reason = '{MOVE_REASON}' ORDER BY id DESC LIMIT $2) AS latest \
+         UNION \
+         SELECT o.id, o.reference, o.to_state, o.quantity FROM inventory_movements o \
+         WHERE o.product = $1 AND o.reason = '{MOVE_REASON}' AND o.to_state = 'removed' AND NOT EXISTS ( \
+           SELECT 1 FROM inventory_movements i \
+           WHERE i.reason = '{MOVE_REASON}' AND i.to_state = 'available' AND i.reference = o.reference)"
     );
-    let moves: Vec<(String, String, i64)> =
+    let mut moves: Vec<(i64, String, String, i64)> =
         Query::assembled(sql).bind(code.as_str()).bind(PRODUCT_MOVES_RESTORED_MAX as i64).fetch_all(pool).await?;
+    moves.sort_unstable_by_key(|(id, ..)| *id);
     moves
         .into_iter()
-        .rev()
-        .map(|(reference, to, quantity)| {
+        .map(|(_, reference, to, quantity)| {
             let out = to == "removed";
             Ok(StoredMove { reference: rows::reference(&reference)?, out, quantity: quantity as u32 })
         })

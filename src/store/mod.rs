@@ -97,6 +97,8 @@ pub struct AuditData {
     pub items_sold_twice: Vec<(String, String, i64)>,
     /// (product, reference, at) of each stock move out of a product with no move in yet
     pub moves_unfinished: Vec<(String, String, i64)>,
+    /// (reference, units out, units in) of each move that arrived with other than the units it took
+    pub moves_unbalanced: Vec<(String, i64, i64)>,
     /// (product, order, count) sold items grouped by order
     pub sold_items_by_order: Vec<(String, String, i64)>,
     /// (product, sum of quantity) over open reservations

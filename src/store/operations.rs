@@ -134,6 +134,16 @@ impl Operations for SqlStore {
         )
         .fetch_all_in(tx)
         .await?;
+        // A move out and its move in are one row each, of the same units.
+        let moves_unbalanced = Query::new(
+            "SELECT reference, CAST(SUM(CASE WHEN to_state = 'removed' THEN quantity ELSE 0 END) AS BIGINT) AS out_units, \
+             CAST(SUM(CASE WHEN to_state = 'available' THEN quantity ELSE 0 END) AS BIGINT) AS in_units \
+             FROM inventory_movements WHERE reason = 'move' GROUP BY reference \
+             HAVING SUM(CASE WHEN to_state = 'available' THEN quantity ELSE 0 END) > 0 \
+             AND SUM(CASE WHEN to_state = 'removed' THEN quantity ELSE 0 END) <> SUM(CASE WHEN to_state = 'available' THEN quantity ELSE 0 END)",
+        )
+        .fetch_all_in(tx)
+        .await?;
         let sold_items_by_order = Query::new(
             "SELECT product, order_id, COUNT(*) FROM items WHERE status = 'sold' GROUP BY product, order_id",
         )
@@ -165,6 +175,7 @@ impl Operations for SqlStore {
             item_counts,
             items_sold_twice,
             moves_unfinished,
+            moves_unbalanced,
             sold_items_by_order,
             reserved_by_product,
             customers,

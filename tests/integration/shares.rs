@@ -117,6 +117,34 @@ async fn a_move_cut_short_is_finished_by_the_next_start(backend: Backend) {
     engine.finish().await;
 }
 
+/// A move out stored and cut short before its move in (a move in refused, or its tries used up
+/// while the store was away), then more moves of the same product than an activation reads
+/// back: the next start still finishes the move with the units it took, and takes no others.
+/// Before the fix the product had forgotten the move, took two more units under its reference,
+/// and the first two stayed removed for good.
+async fn a_move_cut_short_behind_many_later_moves_is_finished_with_its_own_units(backend: Backend) {
+    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
+    let kopi = unspread_product(&engine, "kopi", 5).await;
+    let share = engine.shares.ensure(&kopi, 1).await.unwrap();
+    let reference = Reference::parse(&format!("move:{share}:00000000000000bb")).unwrap();
+    let out = MoveOut { reference, quantity: 2, to: share.clone(), actor: "test".into() };
+    engine.lanes.product(&kopi, out).await.unwrap().unwrap();
+    // Each round is a move out of the product and one into it: two of its remembered moves.
+    for _ in 0..=warung_actors::product::PRODUCT_MOVES_RESTORED_MAX / 2 {
+        assert_eq!(engine.shares.shift(&kopi, &share, 1).await.unwrap(), 1);
+        assert_eq!(engine.shares.shift(&share, &kopi, 1).await.unwrap(), 1);
+    }
+    assert_eq!(counts(&engine, &kopi).await, (5, 3, 2));
+
+    let engine = engine.restart().await;
+    assert!(engine.store.unfinished_moves().await.unwrap().is_empty(), "the start finished the move");
+    assert_eq!(counts(&engine, &kopi).await, (5, 3, 2), "the product gave no other units");
+    let at_share = engine.lanes.product_snapshot(&share).await.unwrap();
+    assert_eq!(at_share.available, 2, "the share has the two units the move took");
+    assert_audit_clean(engine.store.as_ref()).await;
+    engine.finish().await;
+}
+
 #[actix_rt::test]
 async fn a_share_of_a_counted_product_moves_counts() {
     let engine = TestEngine::start_with(Backend::Sqlite, |s| s.engine.lanes = 2).await;
@@ -136,8 +164,9 @@ async fn a_share_of_a_counted_product_moves_counts() {
     engine.finish().await;
 }
 
-/// The audit finds a move that left a product long ago and never arrived, and an item sold both
-/// by a product and by its share (the rows changed by hand, as a bug would leave them).
+/// The audit finds a move that left a product long ago and never arrived, a move that brought in
+/// other units than it took out, and an item sold both by a product and by its share (the rows
+/// changed by hand, as a bug would leave them).
 async fn the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share(backend: Backend) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
     let kopi = unspread_product(&engine, "kopi", 3).await;
@@ -153,6 +182,7 @@ async fn the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share
     for sql in [
         "UPDATE inventory_movements SET at = at - 120000 WHERE reason = 'move' AND reference LIKE '%bb'",
         "UPDATE items SET status = 'sold', order_id = 'TRX-00000000ff-1' WHERE secret = 'kopi-item-0'",
+        "UPDATE inventory_movements SET quantity = 2 WHERE reason = 'move' AND to_state = 'available' AND product = 'kopi~1'",
     ] {
         if db.is_postgres() {
             sqlx::query(sql).execute(&sqlx::PgPool::connect(&db.url).await.unwrap()).await.unwrap();
@@ -163,6 +193,7 @@ async fn the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share
     let report = warung::audit::audit(store.as_ref()).await.unwrap().to_string();
     assert!(report.contains("move:kopi~1:00000000000000bb left 120s ago and never arrived"), "{report}");
     assert!(report.contains("kopi: an item sold 2 times (by the product and its shares)"), "{report}");
+    assert!(report.contains(": units out 1, units in 2"), "{report}");
     store.close().await;
     db.remove().await;
 }
@@ -323,6 +354,7 @@ async fn a_share_out_of_step_with_its_product_is_brought_to_it() {
 on_both_backends!(
     stock_moves_to_a_share_and_back_and_survives_a_restart,
     a_move_cut_short_is_finished_by_the_next_start,
+    a_move_cut_short_behind_many_later_moves_is_finished_with_its_own_units,
     the_audit_finds_a_lost_move_and_an_item_sold_by_a_product_and_its_share,
     a_buyer_in_another_lane_buys_from_the_share_and_reads_the_product,
     a_share_no_lane_sells_from_gives_its_stock_back_at_start,

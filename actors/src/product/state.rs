@@ -27,8 +27,9 @@ pub const PRODUCT_SETTLED_REMEMBERED_MAX: usize = 10_000;
 /// Restock and price references a product remembers for idempotency.
 pub const PRODUCT_REFERENCES_REMEMBERED_MAX: usize = 1_000;
 
-/// Moves a product's activation remembers (the latest): moves are few (a block at a time) and
-/// only the latest may be repeated, and they share the references' room with the restocks.
+/// Moves a product's activation remembers (the latest), besides every move out of it that has
+/// not arrived (recovery repeats those, and must get the units they took): moves are few (a
+/// block at a time), and they share the references' room with the restocks.
 pub const PRODUCT_MOVES_RESTORED_MAX: usize = 100;
 
 /// Longest product name, in characters: it is shown in a chat list line.
@@ -98,7 +99,7 @@ pub struct ProductRecord {
     pub secrets: Vec<ItemSecret>,
     /// The latest restocks (reference, units, content fingerprint), oldest first.
     pub restocks: Vec<(Reference, Quantity, Option<u64>)>,
-    /// The latest moves in and out, oldest first.
+    /// The latest moves in and out, and every move out not yet arrived, oldest first.
     pub moves: Vec<StoredMove>,
     /// Items moved out and not back, with the move that took each.
     pub away: Vec<(Reference, Item)>,
@@ -214,7 +215,7 @@ impl ProductState {
         Ok(state)
     }
 
-    /// Remembers the latest moves, so a repeated one gets its first answer, and which items
+    /// Remembers the moves read back, so a repeated one gets its first answer, and which items
     /// are away.
     fn restore_moves(&mut self, moves: Vec<StoredMove>, away: Vec<(Reference, Item)>) {
         let mut items_by_move: FastMap<Reference, Vec<Item>> = FastMap::default();
