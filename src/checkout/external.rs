@@ -137,17 +137,25 @@ impl Checkout {
         Ok(())
     }
 
-    /// A seller's timer released a reservation: if the seller is a share no lane sells from (a
-    /// process gone back to one lane, a cluster's node), the units go back to its product, where
-    /// they are sold. Logged when it cannot (the next start or acquisition gives them back).
+    /// A seller's timer released a reservation. A safeguard: a share no lane sells from (a
+    /// process gone back to one lane, a cluster's node) has been restarted since it last sold,
+    /// and so holds no reservation (a share's live in memory); if it got units back all the
+    /// same, they go back to its product, where they are sold, with a warning. Logged when it
+    /// cannot (the next start or acquisition gives them back).
     pub async fn on_units_released(&self, seller: &ProductCode) {
         // The shares move stock on this node's own actors: a cluster's node only for the shards
         // it still owns (a share is in its product's).
         if !self.inner.shares.is_idle(seller) || !self.inner.actors.scope().has_product(seller) {
             return;
         }
-        if let Err(error) = self.inner.shares.return_if_idle(seller).await {
-            tracing::error!(%seller, %error, "could not give an idle share's released units back to its product");
+        match self.inner.shares.return_if_idle(seller).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::warn!(%seller, "units released into a share no lane sells from went back to its product")
+            }
+            Err(error) => {
+                tracing::error!(%seller, %error, "could not give an idle share's released units back to its product")
+            }
         }
     }
 

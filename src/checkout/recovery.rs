@@ -28,8 +28,8 @@ pub struct Recovered {
     pub left_for_later: usize,
     /// Delivered payments whose surplus had not reached the wallet.
     pub surpluses_credited: usize,
-    /// Moves giving back to a product what an idle share held after its reservations were
-    /// released here (`Shares::return_idle`).
+    /// Moves giving back to a product what an idle share held after the releases here
+    /// (`Shares::return_idle`, a safeguard: none are expected).
     pub shares_returned: usize,
 }
 
@@ -90,9 +90,16 @@ impl Checkout {
         }
         report.expired += self.expire_orders_without_reservation(scope, changed_before).await?;
         report.surpluses_credited = self.credit_owed_surpluses(scope).await?;
-        // A reservation released above may have been a share's: with no lane selling from it,
-        // its units go back to the product, where they are sold.
+        // A safeguard: a share's reservations live in memory (a saldo sale's, stored with its
+        // commit), so none released above should have been an idle share's. Any units one got
+        // back go to its product, where they are sold, with a warning: a path nobody expected.
         report.shares_returned = self.inner.shares.return_idle(scope).await;
+        if report.shares_returned > 0 {
+            tracing::warn!(
+                moves = report.shares_returned,
+                "units released into shares no lane sells from went back to their products"
+            );
+        }
         Ok(report)
     }
 

@@ -17,8 +17,10 @@ impl Shares {
 
     /// As `recover`, for the products in `scope` only: a cluster's node, for the shards it has
     /// just acquired (a share is in its product's shard, so its product's actor is here too).
-    /// A node sells from no share, so every share there gives its stock back. A move or a share
-    /// that fails is logged and left for the next start or acquisition; the others go on.
+    /// A node sells from no share, so every share there gives its stock back. A move, or an idle
+    /// share's give-back, that fails is logged and left for the next start or acquisition; the
+    /// others go on. A share that cannot be given its product's terms is an error: it would sell
+    /// on old ones.
     pub async fn recover_in(&self, scope: &Scope) -> Result<usize, ShareError> {
         let moves = self.finish_moves(scope).await? + self.return_idle(scope).await;
         let homes: Vec<ProductCode> =

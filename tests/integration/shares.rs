@@ -285,9 +285,10 @@ fn held(quantity: u32, ttl_ms: i64, store: warung_actors::product::StoreWhen) ->
     }
 }
 
-/// A reservation a share held when the process went back to one lane, released by the next
-/// start's recovery (its order was never placed): its units go back to the product, where they
-/// are sold, instead of staying where no lane sells them.
+/// The recovery's safeguard: a reservation stored on a share when the process went back to one
+/// lane (no flow stores one today: a share's are saldo sales', in memory until their commit),
+/// released by the next start's recovery (its order was never placed): its units go back to the
+/// product, where they are sold, instead of staying where no lane sells them.
 async fn a_share_reservation_released_by_recovery_gives_its_units_back(backend: Backend) {
     let (engine, kopi, share, _) = two_lanes_with_a_share(backend, 4, 2).await;
     let reserve = held(2, 600_000, warung_actors::product::StoreWhen::Reserved);
@@ -307,7 +308,9 @@ async fn a_share_reservation_released_by_recovery_gives_its_units_back(backend: 
     engine.finish().await;
 }
 
-/// With one lane, a reservation an idle share held expires: its units go back to the product.
+/// The expiry notice's safeguard: with one lane, a reservation made on an idle share by hand (no
+/// flow makes one: a share is idle only after a restart, and its reservations live in memory)
+/// expires, and its units go back to the product.
 #[actix_rt::test]
 async fn a_reservation_expiring_in_an_idle_share_gives_its_units_back() {
     let engine = TestEngine::start_with(Backend::Sqlite, |s| s.engine.lanes = 1).await;
