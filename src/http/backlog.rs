@@ -22,14 +22,14 @@ mod tests {
 
     use super::*;
 
-    /// Connections opened at once against a listener that has not accepted any yet: more than the
-    /// standard library's queue of 128 holds.
-    const AT_ONCE: usize = 1_000;
+    /// Connections opened at once against a listener that has not accepted any yet: well past the
+    /// standard library's queue of 128, and well within a common open-files limit of 1,024.
+    const AT_ONCE: usize = 500;
 
     // Reads the kernel's cap from /proc: Linux, the machines warung runs on.
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_listener_queues_a_thousand_connections_before_any_is_accepted() {
+    fn a_listener_queues_five_hundred_connections_before_any_is_accepted() {
         let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
             .ok()
             .and_then(|text| text.trim().parse().ok())
@@ -47,7 +47,11 @@ mod tests {
         for _ in 0..AT_ONCE {
             match TcpStream::connect_timeout(&address, Duration::from_millis(100)) {
                 Ok(stream) => queued.push(stream),
-                Err(_) => break,
+                Err(error) if error.kind() == std::io::ErrorKind::TimedOut => break,
+                Err(error) => panic!(
+                    "connection {} failed, not for a full queue: {error} (`ulimit -n` must allow {AT_ONCE} more)",
+                    queued.len() + 1
+                ),
             }
         }
         assert_eq!(queued.len(), AT_ONCE);
