@@ -1,10 +1,21 @@
 //! What a stop or a change of lanes left with the shares, put right: moves cut short finished,
 //! and the stock of a share no lane sells from given back to its product.
 
-use warung_actors::domain::{ProductCode, Quantity};
+use std::time::Duration;
+
+use warung_actors::domain::{ProductCode, Quantity, Reference};
 
 use super::{ShareError, Shares};
 use crate::cluster::Scope;
+
+/// How long a move whose move in failed (the store away, a call timed out) is tried again while
+/// the process runs; past it, the next start or acquisition finishes it.
+const MOVE_FINISH_RETRY_FOR: Duration = Duration::from_secs(600);
+
+/// The first wait before such a move is tried again, doubled after each failure up to
+/// `MOVE_FINISH_WAIT_MAX`.
+const MOVE_FINISH_WAIT_FIRST: Duration = Duration::from_millis(200);
+const MOVE_FINISH_WAIT_MAX: Duration = Duration::from_secs(10);
 
 impl Shares {
     /// Finishes every move found out of one product and not in the other (a stop between the
@@ -73,6 +84,36 @@ impl Shares {
         }
         let units = Quantity::try_from(available).unwrap_or(Quantity::MAX);
         Ok(self.shift(seller, &seller.home(), units).await? > 0)
+    }
+
+    /// Finishes, in the background, a move whose call failed: its units may be out of `from`
+    /// and in no seller, where no buyer reaches them. Both commands are sent again under the
+    /// move's reference (each answers its first outcome where it was applied) until the move
+    /// lands, is refused, or `MOVE_FINISH_RETRY_FOR` has passed.
+    pub(super) fn finish_later(&self, from: ProductCode, reference: Reference, quantity: Quantity) {
+        let lanes = self.inner.lanes.clone();
+        tokio::task::spawn_local(async move {
+            let deadline = tokio::time::Instant::now() + MOVE_FINISH_RETRY_FOR;
+            let mut wait = MOVE_FINISH_WAIT_FIRST;
+            loop {
+                tokio::time::sleep(wait).await;
+                match lanes.finish_move(&from, reference.clone(), quantity).await {
+                    Ok(Ok(moved)) => {
+                        tracing::warn!(product = %from, %reference, moved, "finished a stock move whose call had failed");
+                        return;
+                    }
+                    Ok(Err(rejection)) => {
+                        tracing::error!(product = %from, %reference, %rejection, "a stock move was refused as it was finished; the audit reports it");
+                        return;
+                    }
+                    Err(error) if tokio::time::Instant::now() >= deadline => {
+                        tracing::error!(product = %from, %reference, %error, "could not finish a stock move; the next start does");
+                        return;
+                    }
+                    Err(_) => wait = (wait * 2).min(MOVE_FINISH_WAIT_MAX),
+                }
+            }
+        });
     }
 
     async fn finish_moves(&self, scope: &Scope) -> Result<usize, ShareError> {

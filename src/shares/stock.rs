@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use warung_actors::domain::{ProductCode, Quantity};
 use warung_actors::runtime::CallError;
+use warung_actors::supervisor::move_reference;
 
 use super::{ShareError, Shares, SHARE_BLOCK_MAX};
 
@@ -22,9 +23,14 @@ impl Shares {
         // whose client went away) must not leave its units out of one seller and in no other.
         let task = tokio::task::spawn_local(async move {
             let home = from.home();
+            let reference = move_reference(&to);
             *shares.inner.in_transit.entry(home.clone()).or_default() += i64::from(quantity);
-            let moved = shares.inner.lanes.move_stock(&from, &to, quantity).await;
+            let moved = shares.inner.lanes.move_stock(&from, &to, reference.clone(), quantity).await;
             *shares.inner.in_transit.entry(home).or_default() -= i64::from(quantity);
+            if moved.is_err() {
+                // Its units may be out of `from` and in no seller: finished in the background.
+                shares.finish_later(from, reference, quantity);
+            }
             moved
         });
         let moved = task.await.map_err(|error| CallError::OutcomeUnknown { reason: error.to_string() })?;

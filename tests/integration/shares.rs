@@ -164,6 +164,41 @@ async fn a_share_of_a_counted_product_moves_counts() {
     engine.finish().await;
 }
 
+/// Refuses, while it exists, every move's row into a seller: the move in's batch fails to commit.
+const REFUSE_MOVES_IN: &str = "
+    CREATE FUNCTION refuse_moves_in() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'moves in refused by the test'; END $$;
+    CREATE TRIGGER refuse_moves_in BEFORE INSERT ON inventory_movements
+        FOR EACH ROW WHEN (NEW.reason = 'move' AND NEW.to_state = 'available') EXECUTE FUNCTION refuse_moves_in();";
+
+/// A move whose move in cannot be stored (every try of it fails while the store refuses it) is
+/// finished while the process runs, once the store takes it: its units do not wait, out of one
+/// seller and in no other, for the next start. Before the fix they did (the wait timed out).
+#[actix_rt::test]
+async fn a_move_whose_move_in_failed_is_finished_while_the_process_runs() {
+    let engine = TestEngine::start_with(Backend::Postgres, |s| s.engine.lanes = 2).await;
+    let kopi = unspread_product(&engine, "kopi", 5).await;
+    let share = engine.shares.ensure(&kopi, 1).await.unwrap();
+    let database = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
+    sqlx::raw_sql(REFUSE_MOVES_IN).execute(&database).await.unwrap();
+    let failed = engine.shares.shift(&kopi, &share, 2).await;
+    assert!(failed.is_err(), "the move in could not be stored: {failed:?}");
+    assert_eq!(counts(&engine, &kopi).await, (5, 3, 2), "the units are out of the product");
+
+    sqlx::raw_sql("DROP TRIGGER refuse_moves_in ON inventory_movements").execute(&database).await.unwrap();
+    database.close().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while engine.lanes.product_snapshot(&share).await.unwrap().available < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the move was not finished while the process ran");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(counts(&engine, &kopi).await, (5, 3, 2), "no other units left the product");
+    engine.lanes.flush().await.unwrap();
+    assert!(engine.store.unfinished_moves().await.unwrap().is_empty());
+    assert_audit_clean(engine.store.as_ref()).await;
+    engine.finish().await;
+}
+
 /// The audit finds a move that left a product long ago and never arrived, a move that brought in
 /// other units than it took out, and an item sold both by a product and by its share (the rows
 /// changed by hand, as a bug would leave them).

@@ -40,7 +40,7 @@ pub use loader::{LoadError, Loader, Persistence};
 pub use registry::{Handle, HandleParts, Registry};
 pub use restarts::{RestartBudget, Restarts};
 pub use services::{Recipe, Service, Watched, WATCH_EVERY_MS};
-pub use shares::move_destination;
+pub use shares::{move_destination, move_reference};
 pub use wallet_loads::WALLET_LOADS_PER_READ_MAX;
 
 use activation::store_as_loader;

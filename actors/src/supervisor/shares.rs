@@ -16,26 +16,25 @@ use crate::runtime::CallError;
 /// can finish a move found out of one product and not yet in the other.
 const MOVE_REFERENCE_PREFIX: &str = "move:";
 
-/// How many times a move in is sent before its error is answered; past it, the next start
-/// finishes the move (`finish_move`).
+/// How many times a move in is sent before its error is answered; past it, the caller finishes
+/// the move later (`finish_move`), or the next start does.
 const MOVE_IN_TRIES_MAX: u32 = 20;
 
 /// The wait between two tries of a move in: a busy journal drains within a few commits.
 const MOVE_IN_RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl<R: Record> Lanes<R> {
-    /// Moves up to `quantity` units from `from` to `to` (a product and its share, either way),
-    /// and answers what moved once both sides have stored it: fewer when fewer are available,
-    /// none when none are. A move cut short (an error, a restart) is finished by `finish_move`.
+    /// Moves up to `quantity` units from `from` to `to` (a product and its share, either way)
+    /// under `reference` (`move_reference(to)`), and answers what moved once both sides have
+    /// stored it: fewer when fewer are available, none when none are. A move cut short (an
+    /// error, a restart) is finished by `finish_move` under the same reference.
     pub async fn move_stock(
         &self,
         from: &ProductCode,
         to: &ProductCode,
+        reference: Reference,
         quantity: Quantity,
     ) -> Result<Result<Quantity, ProductRejection>, CallError> {
-        let random: u64 = rand::rng().random();
-        let reference = Reference::parse(&format!("{MOVE_REFERENCE_PREFIX}{to}:{random:016x}"))
-            .expect("a product code and hex make a reference");
         self.move_under(from, to, reference, quantity).await
     }
 
@@ -85,6 +84,13 @@ impl<R: Record> Lanes<R> {
             }
         }
     }
+}
+
+/// A new move's reference: `move:<to>:<random>`, so it names where its units go.
+pub fn move_reference(to: &ProductCode) -> Reference {
+    let random: u64 = rand::rng().random();
+    Reference::parse(&format!("{MOVE_REFERENCE_PREFIX}{to}:{random:016x}"))
+        .expect("a product code and hex make a reference")
 }
 
 /// Where the move under `reference` takes its units.
