@@ -126,6 +126,11 @@ enum Fenced {
 fn exit_when_fenced(fence: std::sync::Arc<crate::store::WriterFence>, why: Fenced) {
     actix_rt::spawn(async move {
         fence.tripped().await;
+        if fence.why() == Some(crate::store::Trip::OutcomeUnknown) {
+            tracing::error!("a journal commit's outcome is unknown; exiting so the next start settles the log first");
+            eprintln!("a journal commit's outcome is unknown: exiting");
+            std::process::exit(i32::from(EXIT_FENCED));
+        }
         match why {
             Fenced::OutOfTheCluster => {
                 tracing::error!(

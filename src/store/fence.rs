@@ -57,6 +57,16 @@ pub fn fencing_select(a: usize, b: usize, fenced: Fenced) -> String {
 }
 
 /// A node's name and the incarnation it joined with.
+/// Why a process's writes stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trip {
+    /// The database refused one of its writes as fenced: another process took over its work.
+    Refused,
+    /// A journal commit's outcome could not be learned: its record may be in the log, and only
+    /// a start, which projects the log before anything else, can go on after it.
+    OutcomeUnknown,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FenceId {
     pub node: String,
@@ -69,6 +79,8 @@ pub struct FenceId {
 pub struct WriterFence {
     id: OnceLock<FenceId>,
     tripped: watch::Sender<bool>,
+    /// Why it tripped, when not for a write the database refused as fenced.
+    why: OnceLock<Trip>,
     /// Cleared only by the lab, to measure the fence's cost by turning it off and on within one
     /// run (`warung bench flash-sale --fence alternate`); a node never clears it.
     checking: AtomicBool,
@@ -76,7 +88,12 @@ pub struct WriterFence {
 
 impl Default for WriterFence {
     fn default() -> Self {
-        WriterFence { id: OnceLock::new(), tripped: watch::channel(false).0, checking: AtomicBool::new(true) }
+        WriterFence {
+            id: OnceLock::new(),
+            tripped: watch::channel(false).0,
+            why: OnceLock::new(),
+            checking: AtomicBool::new(true),
+        }
     }
 }
 
@@ -104,7 +121,18 @@ impl WriterFence {
 
     /// The database refused a write of this process as fenced: it must stop serving.
     pub fn trip(&self) {
+        self.trip_because(Trip::Refused);
+    }
+
+    /// This process must write nothing more, for `why`, and stop serving.
+    pub fn trip_because(&self, why: Trip) {
+        let _ = self.why.set(why);
         self.tripped.send_replace(true);
+    }
+
+    /// Why the fence tripped (the first reason given), if it has.
+    pub fn why(&self) -> Option<Trip> {
+        self.why.get().copied()
     }
 
     pub fn is_tripped(&self) -> bool {

@@ -54,7 +54,7 @@ use crate::records::{OrderRow, PaymentRow, ShopRecord};
 pub use admin::AdminStore;
 pub use backend::{ClusterAccess, SqlStore};
 pub use chat::ChatReads;
-pub use fence::{FenceId, WriterFence};
+pub use fence::{FenceId, Trip, WriterFence};
 pub use loads::Loads;
 pub use lone_writer::{WRITER_LOCK_CHECK_MS, WRITER_LOCK_CHECK_MS_MAX};
 pub use mailbox::{InboxEntry, InboxRow, Mailbox, NewOutbox, OutboxRow, OutboxStatus};

@@ -19,12 +19,12 @@ use sqlx::postgres::{PgConnection, PgPool};
 use warung_actors::journal::{after, Earlier, Entries, Entry, SinkError};
 
 use super::projection::Projection;
-use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
+use super::projector::{deleted_rows, settle_append, Landed, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::{Batch, Guarded, OrderWrites};
 use crate::store::combined::Combined;
-use crate::store::fence::{self, FenceId, WriterFence};
+use crate::store::fence::{self, FenceId, Trip, WriterFence};
 use crate::store::journal_writer::Writer;
 use crate::store::lone_writer::{self, LoneWriter};
 use crate::store::postgres::{write_all, write_orders, Appends, HeldConnections, PROJECTION_COPY_ROWS_MIN};
@@ -38,8 +38,9 @@ const COMMIT_CHECK_SECS: u64 = 10;
 ///
 /// The record's position is taken only once the batch ahead has committed, so positions follow
 /// the commit order (what a restart replays in). A commit whose answer was lost (the connection
-/// cut after the server committed) is settled by looking for the record's key: found, it counts
-/// as committed; otherwise the batch failed, as in the tables' journal.
+/// cut after the server committed) is settled by the record's key (`landed`): committed, it
+/// counts; not, the batch failed, as in the tables' journal; unknown, this process stops
+/// writing (its fence trips), so that no later write goes before the record's projection.
 pub(crate) async fn append(
     pool: &PgPool,
     held: &HeldConnections,
@@ -96,8 +97,14 @@ pub(crate) async fn append(
     if appended.is_ok() {
         connection.keep();
     }
-    let position = settle_append(appended, committed_position(pool, key)).await?;
-    projection.appended(position, Arc::clone(entries));
+    let settled = settle_append(appended, committed_position(pool, key)).await;
+    if let Err(SinkError::Fenced(why)) = &settled {
+        // Only an outcome the store could not tell gets here: this process stops writing, so
+        // the next start projects the record, if it is there, before anything else.
+        tracing::error!(%why, key, "stopping this process's writes: the next start settles the log first");
+        fence.trip_because(Trip::OutcomeUnknown);
+    }
+    projection.appended(settled?, Arc::clone(entries));
     Ok(())
 }
 
@@ -142,23 +149,44 @@ async fn append_in_transaction(
     })
 }
 
-/// After an error that may have come after the commit: the record's position if it is in the
-/// log. Tried for `COMMIT_CHECK_SECS` (the store may be coming back); unknown after that counts as
-/// not committed, and is logged as the one case a restart may find a record this process gave up.
-async fn committed_position(pool: &PgPool, key: i64) -> Option<i64> {
+/// After an error that may have come after the commit: whether the record is in the log. Asked
+/// for `COMMIT_CHECK_SECS` (the store may be coming back); past that, `Landed::Unknown`.
+async fn committed_position(pool: &PgPool, key: i64) -> Landed {
     let deadline = std::time::Instant::now() + Duration::from_secs(COMMIT_CHECK_SECS);
     loop {
-        let found: Result<Option<i64>, _> =
-            sqlx::query_scalar("SELECT position FROM journal_log WHERE key = $1").bind(key).fetch_optional(pool).await;
-        match found {
-            Ok(position) => return position,
+        match landed(pool, key).await {
+            Ok(landed) => return landed,
             Err(error) if std::time::Instant::now() >= deadline => {
-                tracing::error!(%error, key, "could not learn whether a journal commit landed; counted as failed");
-                return None;
+                tracing::error!(%error, key, "could not learn whether a journal commit landed");
+                return Landed::Unknown;
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+}
+
+/// Whether the record under `key` committed. A plain read cannot tell a transaction that is
+/// still committing (its backend has not noticed its client is gone) from one that never will:
+/// it sees neither. An insert of the same key can, as it waits on the key's unique index for
+/// that transaction to end: if it then inserts, no record with the key committed, and none
+/// can any more (the probe is rolled back; `lock_timeout` bounds the wait).
+pub(crate) async fn landed(pool: &PgPool, key: i64) -> Result<Landed, sqlx::Error> {
+    let mut probe = pool.begin().await?;
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO journal_log (key, record, appended_at) VALUES ($1, '\\x', 0) \
+         ON CONFLICT (key) DO NOTHING RETURNING position",
+    )
+    .bind(key)
+    .fetch_optional(&mut *probe)
+    .await?;
+    probe.rollback().await?;
+    if inserted.is_some() {
+        return Ok(Landed::Not);
+    }
+    let position: Option<i64> =
+        sqlx::query_scalar("SELECT position FROM journal_log WHERE key = $1").bind(key).fetch_optional(pool).await?;
+    // Gone between the two (projected by another node, as a fenced-out writer's): it committed.
+    Ok(position.map_or(Landed::Unknown, Landed::At))
 }
 
 const INSERT_RECORD: &str = "INSERT INTO journal_log (key, record, appended_at, writer_node, writer_incarnation) \
@@ -315,3 +343,6 @@ pub(crate) async fn delete_and_write(
     }
     Ok(projected)
 }
+
+#[cfg(test)]
+mod landed_tests;

@@ -32,22 +32,36 @@ pub const PROJECTOR_THREAD_NICE: i32 = 10;
 /// The oldest records of the log, for `LogTables::oldest` (the same on both backends).
 pub(crate) const OLDEST_RECORDS: &str = "SELECT position, record FROM journal_log ORDER BY position LIMIT $1";
 
+/// What became of an append whose commit's answer was lost.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Landed {
+    /// Its record is in the log, at this position: the batch counts.
+    At(i64),
+    /// It did not commit, and no longer can: the batch failed.
+    Not,
+    /// The store could not tell. The record may be in the log: were the batch counted as
+    /// failed, its actors would go on from the state before it, and the next start would
+    /// project it over what they wrote since; so this process must write nothing more.
+    Unknown,
+}
+
 /// Settles an append's outcome: a refusal of the content fails the batch; any other error may
-/// have come after the commit, so whether the record is in the log (`landed`: its position)
-/// decides.
+/// have come after the commit, so whether the record is in the log (`landed`) decides. An
+/// outcome the store cannot tell is `SinkError::Fenced`: the caller stops the process's writes.
 pub(crate) async fn settle_append<F>(appended: Result<i64, sqlx::Error>, landed: F) -> Result<i64, SinkError>
 where
-    F: std::future::Future<Output = Option<i64>>,
+    F: std::future::Future<Output = Landed>,
 {
     match appended {
         Ok(position) => Ok(position),
         Err(error) if is_refusal(&error) => Err(sink_error(error)),
         Err(error) => match landed.await {
-            Some(position) => {
+            Landed::At(position) => {
                 tracing::warn!(%error, "a journal commit's answer was lost; its record is in the log, so it counts");
                 Ok(position)
             }
-            None => Err(sink_error(error)),
+            Landed::Not => Err(sink_error(error)),
+            Landed::Unknown => Err(SinkError::Fenced(format!("a journal commit's outcome is unknown ({error})"))),
         },
     }
 }

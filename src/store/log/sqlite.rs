@@ -18,7 +18,7 @@ use sqlx::{ConnectOptions, Connection};
 use warung_actors::journal::{after, Earlier, Entries, SinkError};
 
 use super::projection::Projection;
-use super::projector::{deleted_rows, settle_append, LogRow, LogTables, Projected, OLDEST_RECORDS};
+use super::projector::{deleted_rows, settle_append, Landed, LogRow, LogTables, Projected, OLDEST_RECORDS};
 use super::record;
 use crate::records::ShopRecord;
 use crate::store::batch::{Batch, Guarded};
@@ -116,10 +116,16 @@ pub(crate) async fn append(
     Ok(())
 }
 
-/// The record's position if it is in the log (asked once: the file is local, and an error here
-/// means it cannot be read now, which counts as not committed).
-async fn committed_position(pool: &SqlitePool, key: i64) -> Option<i64> {
-    sqlx::query_scalar("SELECT position FROM journal_log WHERE key = $1").bind(key).fetch_optional(pool).await.ok()?
+/// Whether the record is in the log (asked once: the file is local, and its one writer's
+/// failed transaction is over, so what is not there now never will be). An error here means
+/// the file cannot be read now, which counts as not committed.
+async fn committed_position(pool: &SqlitePool, key: i64) -> Landed {
+    let found: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT position FROM journal_log WHERE key = $1").bind(key).fetch_optional(pool).await;
+    match found {
+        Ok(Some(position)) => Landed::At(position),
+        Ok(None) | Err(_) => Landed::Not,
+    }
 }
 
 /// The batch's payments and its record, in one transaction on the writers' connection.
