@@ -16,7 +16,7 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use dashmap::DashMap;
+use dashmap::{DashMap, DashSet};
 use warung_actors::domain::{ActorName, CustomerId, ProductCode, Quantity, Reference};
 use warung_actors::journal::ProductRow;
 use warung_actors::product::{PriceTier, ProductRejection, ProductSnapshot, Rename, SetActive, SetPrice};
@@ -61,6 +61,12 @@ struct Inner {
     /// One refill (or making) of a seller at a time: buyers who find it short together wait
     /// for one move.
     refilling: DashMap<ProductCode, Arc<Refill>>,
+    /// One bringing of a product's shares to its terms at a time (`sync`), by product: two at
+    /// once could each write terms the other had read before a newer change.
+    syncing: DashMap<ProductCode, Arc<tokio::sync::Mutex<()>>>,
+    /// Shares whose terms may be behind their product's: a sync began and has not reached them
+    /// (it failed, or is under way). No purchase sells from one before it is brought up to date.
+    behind: DashSet<ProductCode>,
 }
 
 /// A seller's refills, one at a time.
@@ -79,8 +85,17 @@ impl Shares {
         for share in store.share_codes().await? {
             made.entry(share.home()).or_default().push(share);
         }
-        let in_transit = DashMap::new();
-        Ok(Shares { inner: Arc::new(Inner { store, lanes, enabled, made, in_transit, refilling: DashMap::new() }) })
+        let inner = Inner {
+            store,
+            lanes,
+            enabled,
+            made,
+            in_transit: DashMap::new(),
+            refilling: DashMap::new(),
+            syncing: DashMap::new(),
+            behind: DashSet::new(),
+        };
+        Ok(Shares { inner: Arc::new(inner) })
     }
 
     pub fn enabled(&self) -> bool {
@@ -100,6 +115,10 @@ impl Shares {
         }
         let share = product.share(lane as u16);
         if self.is_made(&share) {
+            if self.inner.behind.contains(&share) {
+                // A sync that did not reach it (a failed call): brought up now, or no sale.
+                self.sync_share(product, &share).await?;
+            }
             return Ok(share);
         }
         // A code no product has is refused before anything is kept for it: buyers may ask for
@@ -142,14 +161,27 @@ impl Shares {
         {
             let mut made = self.inner.made.entry(home.clone()).or_default();
             if !made.contains(&share) {
+                // Behind until brought up below: should that fail, no purchase sells from it
+                // before a later one has.
+                self.inner.behind.insert(share.clone());
                 made.push(share.clone());
             }
         }
         // A change of the product made while this share was being made did not reach it (it
         // was not listed yet): it is brought up to the product as it is now.
-        let terms = lanes.product_snapshot(home).await?;
-        self.sync_one(&share, &terms).await?;
+        self.sync_share(home, &share).await?;
         Ok(share)
+    }
+
+    /// Brings one share of `home` to the product's terms as they are now, under the product's
+    /// sync lock.
+    async fn sync_share(&self, home: &ProductCode, share: &ProductCode) -> Result<(), ShareError> {
+        let lock = self.inner.syncing.entry(home.clone()).or_default().clone();
+        let _one_at_a_time = lock.lock().await;
+        let terms = self.inner.lanes.product_snapshot(home).await?;
+        self.sync_one(share, &terms).await?;
+        self.inner.behind.remove(share);
+        Ok(())
     }
 
     async fn make(&self, home: &ProductCode, share: &ProductCode) -> Result<(), ShareError> {
@@ -167,14 +199,23 @@ impl Shares {
     /// Brings every share of `home` to the product's name, prices and sale as they are now, and
     /// answers once all have them: after an owner's change (so no purchase begun after the
     /// owner saw "changed" buys on the old terms), and at start.
+    ///
+    /// Every share counts as behind until it is brought up, so a share a failure left behind
+    /// sells nothing until a purchase there (`seller_for`) or a later sync has brought it up.
     pub async fn sync(&self, home: &ProductCode) -> Result<(), ShareError> {
         let shares = self.of(home);
         if !self.inner.enabled || shares.is_empty() {
             return Ok(());
         }
+        let lock = self.inner.syncing.entry(home.clone()).or_default().clone();
+        let _one_at_a_time = lock.lock().await;
+        for share in &shares {
+            self.inner.behind.insert(share.clone());
+        }
         let terms = self.inner.lanes.product_snapshot(home).await?;
         for share in shares {
             self.sync_one(&share, &terms).await?;
+            self.inner.behind.remove(&share);
         }
         Ok(())
     }

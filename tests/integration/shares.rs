@@ -199,6 +199,42 @@ async fn a_move_whose_move_in_failed_is_finished_while_the_process_runs() {
     engine.finish().await;
 }
 
+/// Refuses, while it exists, a change of a share's price: bringing the share to its product's
+/// terms fails.
+const REFUSE_SHARE_PRICES: &str = "
+    CREATE FUNCTION refuse_share_prices() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'share prices refused by the test'; END $$;
+    CREATE TRIGGER refuse_share_prices BEFORE UPDATE ON products FOR EACH ROW
+        WHEN (NEW.code LIKE '%~%' AND NEW.price <> OLD.price) EXECUTE FUNCTION refuse_share_prices();";
+
+/// A price change that reached the product and failed on its share is answered with an error,
+/// and the share sells nothing at the old price: the next purchase there brings it up first.
+/// Before the fix the share kept the old price until another change or a restart (an owner's
+/// retry changed nothing: the product had the price already).
+#[actix_rt::test]
+async fn a_share_a_failed_price_change_left_behind_sells_at_the_new_price() {
+    let (engine, kopi, _share, lane) = two_lanes_with_a_share(Backend::Postgres, 6, 3).await;
+    let database = sqlx::PgPool::connect(&engine.db.url).await.unwrap();
+    sqlx::raw_sql(REFUSE_SHARE_PRICES).execute(&database).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog.json");
+    std::fs::write(&file, r#"{"products": [{"code": "kopi", "name": "kopi", "price": "6000"}]}"#).unwrap();
+    let failed = engine.catalog.import(warung::catalog::parse(&file).unwrap()).await;
+    assert!(failed.is_err(), "the share could not take the price: {failed:?}");
+    assert_eq!(engine.lanes.product_snapshot(&kopi).await.unwrap().price, warung_actors::domain::Money::rupiah(6_000));
+
+    sqlx::raw_sql("DROP TRIGGER refuse_share_prices ON products").execute(&database).await.unwrap();
+    database.close().await;
+    let buyer = (0..100)
+        .map(|n| format!("buyer{n}"))
+        .find(|name| engine.lanes.lane_of_customer(&customer(name)) == lane)
+        .unwrap();
+    fund(&engine, &buyer, 20_000).await;
+    let bought = engine.checkout.buy_with_saldo(&customer(&buyer), &kopi, 1).await.unwrap();
+    assert_eq!(bought.total, warung_actors::domain::Money::rupiah(6_000), "the share sold at the new price");
+    engine.finish().await;
+}
+
 /// The audit finds a move that left a product long ago and never arrived, a move that brought in
 /// other units than it took out, and an item sold both by a product and by its share (the rows
 /// changed by hand, as a bug would leave them).
