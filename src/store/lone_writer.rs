@@ -35,6 +35,15 @@ use crate::store::{StoreError, Writers};
 /// nodes of a cluster share it). Named for the log, which had it first.
 const WRITER_LOCK: i64 = 0x7761_7275_6e67_4c47; // "warungLG"
 
+/// How long a start waits for the writer lock on Postgres while another process holds it before
+/// it refuses to start: a process that has just stopped holds it until its backend has ended, a
+/// moment after its connection closed (a restart, a test's second start), and a busy server
+/// takes longer. A process still running keeps it, and the start is refused after the wait.
+const WRITER_LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// The wait between two tries of the writer lock at start.
+const WRITER_LOCK_RETRY: Duration = Duration::from_millis(100);
+
 /// How often, by default, a process looks whether it still holds the writer lock on Postgres
 /// (`database.writer_lock_check_ms`), and takes it again if not: how long after a restart of
 /// Postgres a second process may start beside it (and then stop it, by its epoch) rather than
@@ -125,7 +134,16 @@ impl PgWriterLock {
         writers: Writers,
         check_every: Duration,
     ) -> Result<Option<PgWriterLock>, StoreError> {
-        let Some(conn) = lock_postgres(options, writers).await? else { return Ok(None) };
+        let deadline = tokio::time::Instant::now() + WRITER_LOCK_WAIT;
+        let taken = loop {
+            match lock_postgres(options, writers).await {
+                Err(StoreError::JournalHasAnotherWriter) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(WRITER_LOCK_RETRY).await
+                }
+                taken => break taken?,
+            }
+        };
+        let Some(conn) = taken else { return Ok(None) };
         let held = Arc::new(tokio::sync::Mutex::new(Some(conn)));
         let keeper = tokio::spawn(keep(held.clone(), options.clone(), writers, check_every));
         Ok(Some(PgWriterLock { held, keeper }))
