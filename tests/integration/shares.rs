@@ -93,15 +93,25 @@ async fn stock_moves_to_a_share_and_back_and_survives_a_restart(backend: Backend
     engine.finish().await;
 }
 
-/// A move out of the product is stored, and the process stops before the move into the share:
-/// the next start finishes it with the same items, and nothing is lost or doubled.
-async fn a_move_cut_short_is_finished_by_the_next_start(backend: Backend) {
+/// Two lanes, a product `kopi` of 5 items and its share in lane 1, and a move of 2 units out of
+/// the product stored with no move into the share (as a stop between the two leaves it): the
+/// engine, the product, the share and what the move took.
+async fn a_move_cut_short(
+    backend: Backend,
+) -> (TestEngine, warung_actors::domain::ProductCode, warung_actors::domain::ProductCode, Moved) {
     let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
     let kopi = unspread_product(&engine, "kopi", 5).await;
     let share = engine.shares.ensure(&kopi, 1).await.unwrap();
     let reference = Reference::parse(&format!("move:{share}:00000000000000aa")).unwrap();
     let out = MoveOut { reference, quantity: 2, to: share.clone(), actor: "test".into() };
     let moved = engine.lanes.product(&kopi, out).await.unwrap().unwrap().moved;
+    (engine, kopi, share, moved)
+}
+
+/// A move out of the product is stored, and the process stops before the move into the share:
+/// the next start finishes it with the same items, and nothing is lost or doubled.
+async fn a_move_cut_short_is_finished_by_the_next_start(backend: Backend) {
+    let (engine, kopi, share, moved) = a_move_cut_short(backend).await;
     let expected: Vec<Item> =
         secrets("kopi", 0..2).into_iter().zip(1..).map(|(secret, no)| Item { no, secret }).collect();
     assert_eq!(moved, Moved::Items(expected));
@@ -123,12 +133,7 @@ async fn a_move_cut_short_is_finished_by_the_next_start(backend: Backend) {
 /// Before the fix the product had forgotten the move, took two more units under its reference,
 /// and the first two stayed removed for good.
 async fn a_move_cut_short_behind_many_later_moves_is_finished_with_its_own_units(backend: Backend) {
-    let engine = TestEngine::start_with(backend, |s| s.engine.lanes = 2).await;
-    let kopi = unspread_product(&engine, "kopi", 5).await;
-    let share = engine.shares.ensure(&kopi, 1).await.unwrap();
-    let reference = Reference::parse(&format!("move:{share}:00000000000000bb")).unwrap();
-    let out = MoveOut { reference, quantity: 2, to: share.clone(), actor: "test".into() };
-    engine.lanes.product(&kopi, out).await.unwrap().unwrap();
+    let (engine, kopi, share, _) = a_move_cut_short(backend).await;
     // Each round is a move out of the product and one into it: two of its remembered moves.
     for _ in 0..=warung_actors::product::PRODUCT_MOVES_RESTORED_MAX / 2 {
         assert_eq!(engine.shares.shift(&kopi, &share, 1).await.unwrap(), 1);
