@@ -1,4 +1,4 @@
-//! TCP_NODELAY on the store's Postgres connections.
+//! TCP_NODELAY on the store's Postgres connections, and limits that find a dead peer.
 //!
 //! sqlx 0.9.0 opens its TCP sockets without it (a regression upstream: sqlx issue 4335, fixed by
 //! pull request 4336, not in a release yet). Over TLS a batch leaves as several records, one
@@ -8,13 +8,33 @@
 //! find it: the server says which client port the connection has (`inet_client_port()`),
 //! `/proc` says which of this process's descriptors is the socket bound to that port, and
 //! `pidfd_getfd` gives us a copy of that descriptor to set the option on (an option belongs to
-//! the socket, not to the descriptor). Remove this once sqlx sets the option itself.
+//! the socket, not to the descriptor). Remove the option once sqlx sets it itself.
+//!
+//! The same descriptor gets keepalive probes and a `TCP_USER_TIMEOUT`: sqlx has no client-side
+//! timeout on a statement, so a database host that vanished without closing the socket (power
+//! lost, a partition) left a statement waiting forever, and with it the journal's append (and
+//! every batch behind it) or the projector. With these the socket fails within about
+//! `STORE_DEAD_PEER_SECS`, and the append's lost-commit check takes it from there. A slow server
+//! trips neither: its kernel answers the probes and acknowledges what was sent while its
+//! backend works.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use sqlx::postgres::PgConnection;
 
-/// Sets TCP_NODELAY on `connection`'s socket. Failing to is not an error: the connection works,
+/// Idle time before the first keepalive probe of a store connection.
+const STORE_KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// Time between keepalive probes.
+const STORE_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Unanswered probes after which the connection is dropped: idle plus interval times probes,
+/// 25 s, before a waiting statement fails.
+const STORE_KEEPALIVE_PROBES: u32 = 3;
+/// How long data sent may go unacknowledged before the connection is dropped: a statement sent
+/// to a host that is gone fails after this.
+const STORE_DEAD_PEER_SECS: u32 = 30;
+
+/// Sets TCP_NODELAY and the dead-peer limits on `connection`'s socket. Failing to is not an error: the connection works,
 /// only slower over TLS; it is logged.
 pub(crate) async fn set_on(connection: &mut PgConnection) -> Result<(), sqlx::Error> {
     let (port,): (Option<i32>,) = sqlx::query_as("SELECT inet_client_port()").fetch_one(&mut *connection).await?;
@@ -47,9 +67,20 @@ fn set_for_local_port(port: u16) -> std::io::Result<usize> {
         let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
         let copy = rustix::process::pidfd_getfd(&me, fd, rustix::process::PidfdGetfdFlags::empty())?;
         rustix::net::sockopt::set_tcp_nodelay(&copy, true)?;
+        set_dead_peer_limits(&copy)?;
         set += 1;
     }
     Ok(set)
+}
+
+fn set_dead_peer_limits(socket: &rustix::fd::OwnedFd) -> std::io::Result<()> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_keepalive(socket, true)?;
+    sockopt::set_tcp_keepidle(socket, STORE_KEEPALIVE_IDLE)?;
+    sockopt::set_tcp_keepintvl(socket, STORE_KEEPALIVE_INTERVAL)?;
+    sockopt::set_tcp_keepcnt(socket, STORE_KEEPALIVE_PROBES)?;
+    sockopt::set_tcp_user_timeout(socket, STORE_DEAD_PEER_SECS * 1_000)?;
+    Ok(())
 }
 
 /// The inodes of the TCP sockets (IPv4 and IPv6) whose local port is `port`.
@@ -91,12 +122,18 @@ mod tests {
     }
 
     #[test]
-    fn this_process_sets_the_option_on_its_own_socket() {
+    fn this_process_sets_the_options_on_its_own_socket() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         assert!(!stream.nodelay().unwrap());
         let port = stream.local_addr().unwrap().port();
         assert_eq!(set_for_local_port(port).unwrap(), 1);
         assert!(stream.nodelay().unwrap(), "the option is on the socket, seen through the original descriptor");
+        use rustix::net::sockopt;
+        assert!(sockopt::socket_keepalive(&stream).unwrap());
+        assert_eq!(sockopt::tcp_keepidle(&stream).unwrap(), STORE_KEEPALIVE_IDLE);
+        assert_eq!(sockopt::tcp_keepintvl(&stream).unwrap(), STORE_KEEPALIVE_INTERVAL);
+        assert_eq!(sockopt::tcp_keepcnt(&stream).unwrap(), STORE_KEEPALIVE_PROBES);
+        assert_eq!(sockopt::tcp_user_timeout(&stream).unwrap(), STORE_DEAD_PEER_SECS * 1_000);
     }
 }
